@@ -1,0 +1,140 @@
+"""Entropy coding of quantized latents with constriction's ANS coder and integer probability tables.
+
+Tables are integer counts, shape (roles, levels, channels, 2R+2) -- role 0 codes mid (or mono),
+role 1 codes side -- each row summing exactly to 2**PRECISION
+with every entry >= 1. Symbol index v+R codes a value v in [-R, R]; index 2R+1 is an escape for
+|v| > R, whose magnitude follows as an Exp-Golomb code built from constriction's Uniform model.
+The coder is given the dyadic probabilities count / 2**PRECISION, which are exact in floating point
+and come only from the file's integers (level, channel), never from the network, so a file decodes
+to the same symbols on any machine.
+"""
+
+import constriction
+import numpy as np
+
+from .errors import CorruptFileError
+
+PRECISION = 24
+_TOTAL = 1 << PRECISION
+_MAX_EXP = 24  # escapes up to 2**24, far beyond any latent the encoder produces
+
+
+def counts_from_histogram(hist: np.ndarray) -> np.ndarray:
+    """Turn non-negative histograms (..., K) into integer tables summing to 2**PRECISION, entries >= 1."""
+    hist = np.asarray(hist, dtype=np.float64)
+    k = hist.shape[-1]
+    probs = hist / np.maximum(hist.sum(axis=-1, keepdims=True), 1e-300)
+    counts = np.floor(probs * (_TOTAL - k)).astype(np.int64) + 1
+    # Put the rounding remainder on the most likely symbol so every row sums exactly to 2**PRECISION.
+    remainder = _TOTAL - counts.sum(axis=-1)
+    top = np.argmax(counts, axis=-1)
+    np.put_along_axis(counts, top[..., None], np.take_along_axis(counts, top[..., None], -1) + remainder[..., None], -1)
+    assert np.all(counts.sum(axis=-1) == _TOTAL) and counts.min() >= 1
+    return counts.astype(np.uint32)
+
+
+class LatentCoder:
+    """Codes integer latents (A, n, C) for A audio channels (mid[, side]) given one level per channel."""
+
+    def __init__(self, counts: np.ndarray, radius: int):
+        counts = np.asarray(counts)
+        if counts.ndim != 4 or counts.shape[-1] != 2 * radius + 2:
+            raise ValueError("entropy table shape does not match the alphabet radius")
+        if np.any(counts.astype(np.int64).sum(axis=-1) != _TOTAL):
+            raise ValueError(f"entropy table rows must sum to 2**{PRECISION}")
+        self.counts = counts
+        self.radius = radius
+        self.escape = 2 * radius + 1
+        self.roles, self.num_levels, self.channels, _ = counts.shape
+        # Float bit costs are for rate *estimation* only; coding uses the integer counts.
+        self.bit_cost = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
+        self._models = {}
+
+    def _model(self, role: int, level: int, channel: int):
+        key = (role, level, channel)
+        model = self._models.get(key)
+        if model is None:
+            probs = self.counts[role, level, channel].astype(np.float64) / _TOTAL
+            model = constriction.stream.model.Categorical(probs, perfect=False)
+            self._models[key] = model
+        return model
+
+    def _indices(self, q: np.ndarray) -> np.ndarray:
+        r = self.radius
+        return np.where(np.abs(q) > r, self.escape, q + r).astype(np.int32)
+
+    def estimate_bits(self, q: np.ndarray, role: int, level: int) -> float:
+        """Estimated coded size in bits of q (n, C) for one audio channel at one level (no coder run)."""
+        idx = self._indices(q)
+        bits = float(np.take_along_axis(self.bit_cost[role, level][None, :, :], idx[..., None], -1).sum())
+        esc = np.abs(q[idx == self.escape]).astype(np.int64) - self.radius
+        if esc.size:
+            bits += float(np.sum(1.0 + np.log2(_MAX_EXP + 1) + np.floor(np.log2(esc))))
+        return bits
+
+    def encode(self, q: np.ndarray, levels) -> bytes:
+        """q: int array (A, n, C) for A audio channels (mid[, side]); levels: one per audio channel."""
+        if q.shape[-1] != self.channels or len(levels) != q.shape[0]:
+            raise ValueError("latent shape does not match the entropy model")
+        coder = constriction.stream.stack.AnsCoder()
+        idx = self._indices(q)
+        escaped = q[idx == self.escape].astype(np.int64)  # C-order: decoder recovers the same order
+        self._encode_escapes(coder, escaped)
+        for a in reversed(range(q.shape[0])):
+            for c in reversed(range(self.channels)):
+                coder.encode_reverse(np.ascontiguousarray(idx[a, :, c]), self._model(a, levels[a], c))
+        return coder.get_compressed().astype("<u4").tobytes()
+
+    def decode(self, data: bytes, n: int, levels) -> np.ndarray:
+        """Inverse of encode for A=len(levels) audio channels of n latents; CorruptFileError if malformed."""
+        if len(levels) > self.roles:
+            raise CorruptFileError("frame has more audio channels than the model codes")
+        if len(data) % 4:
+            raise CorruptFileError("entropy-coded payload has a partial word")
+        for level in levels:
+            if not 0 <= level < self.num_levels:
+                raise CorruptFileError(f"quantizer level {level} out of range")
+        try:
+            coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
+            idx = np.empty((len(levels), n, self.channels), dtype=np.int32)
+            for a, level in enumerate(levels):
+                for c in range(self.channels):
+                    idx[a, :, c] = coder.decode(self._model(a, level, c), n)
+            q = idx - self.radius
+            n_esc = int(np.count_nonzero(idx == self.escape))
+            if n_esc:
+                q[idx == self.escape] = self._decode_escapes(coder, n_esc)
+        except CorruptFileError:
+            raise
+        except Exception as exc:  # constriction raises plain exceptions on inconsistent data
+            raise CorruptFileError(f"entropy-coded payload is damaged ({exc})") from None
+        return q
+
+    # Escapes: sign (1 bit), exponent e (Uniform over 0.._MAX_EXP), then e mantissa bits of m = |v| - R.
+    def _encode_escapes(self, coder, values: np.ndarray) -> None:
+        if values.size == 0:
+            return
+        mags = np.abs(values) - self.radius  # >= 1
+        exps = np.floor(np.log2(mags)).astype(np.int32)
+        if exps.max() > _MAX_EXP:
+            raise ValueError("latent value too large to code")
+        mants = (mags - (1 << exps.astype(np.int64))).astype(np.int64)
+        signs = (values < 0).astype(np.int32)
+        # Pushed in reverse so the decoder reads sign, exponent, mantissa per value, in order.
+        for v in reversed(range(values.size)):
+            e = int(exps[v])
+            if e:
+                coder.encode_reverse(np.array([mants[v]], dtype=np.int32), constriction.stream.model.Uniform(1 << e))
+            coder.encode_reverse(np.array([e], dtype=np.int32), constriction.stream.model.Uniform(_MAX_EXP + 1))
+            coder.encode_reverse(np.array([signs[v]], dtype=np.int32), constriction.stream.model.Uniform(2))
+
+    def _decode_escapes(self, coder, count: int) -> np.ndarray:
+        out = np.empty(count, dtype=np.int32)
+        sign_model, exp_model = constriction.stream.model.Uniform(2), constriction.stream.model.Uniform(_MAX_EXP + 1)
+        for v in range(count):
+            sign = int(coder.decode(sign_model, 1)[0])
+            e = int(coder.decode(exp_model, 1)[0])
+            mant = int(coder.decode(constriction.stream.model.Uniform(1 << e), 1)[0]) if e else 0
+            mag = (1 << e) + mant + self.radius
+            out[v] = -mag if sign else mag
+        return out

@@ -1,0 +1,178 @@
+"""The network: a Keras 3 Conv1D transform codec on the raw waveform (backend-agnostic, keras.ops only).
+
+Data path (one audio channel at the model rate):
+
+    samples --Analysis(Conv1D k=2H, s=H)--> coefficients --compand--> weight --ResBlocks--> latent y
+    latent y --quantize(step)--> integers --(entropy coder, elsewhere)
+    integers*step --ResBlocks--> unweight --expand--> Synthesis(Conv1DTranspose k=2H, s=H) --> samples
+
+Latent n describes samples [(n-1)H, (n+1)H). The filterbank starts as an MDCT with a sine window,
+so the untrained model is already a perfect-reconstruction transform; training learns the
+per-channel weighting (where to spend bits) and the residual blocks (how to undo quantization).
+Everything is fully convolutional over time, so blocks with a frame of context on each side give
+the same latents as the whole file.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def mdct_basis(hop: int) -> np.ndarray:
+    """Orthonormal MDCT basis with a sine window, shape (2*hop, hop)."""
+    n = np.arange(2 * hop)[:, None]
+    k = np.arange(hop)[None, :]
+    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
+    return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class Analysis(keras.layers.Layer):
+    """Strided Conv1D filterbank: (B, T, 1) with T % hop == 0 -> (B, T/hop + 1, channels)."""
+
+    def __init__(self, hop, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.hop, self.channels = hop, channels
+        basis = mdct_basis(hop)
+        init = basis if channels == hop else None
+        self.conv = keras.layers.Conv1D(
+            channels, 2 * hop, strides=hop, use_bias=False,
+            kernel_initializer=(lambda shape, dtype=None: ops.convert_to_tensor(init[:, None, :], dtype)) if init is not None else "glorot_uniform",
+            name="filterbank")
+
+    def call(self, x):
+        x = ops.pad(x, [[0, 0], [self.hop, self.hop], [0, 0]])
+        return self.conv(x)
+
+    def get_config(self):
+        return {**super().get_config(), "hop": self.hop, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class Synthesis(keras.layers.Layer):
+    """Transposed-conv filterbank with overlap-add: (B, N, channels) -> (B, (N-1)*hop, 1)."""
+
+    def __init__(self, hop, channels, **kwargs):
+        super().__init__(**kwargs)
+        self.hop, self.channels = hop, channels
+        basis = mdct_basis(hop)
+        init = basis if channels == hop else None
+        self.conv = keras.layers.Conv1DTranspose(
+            1, 2 * hop, strides=hop, use_bias=False,
+            kernel_initializer=(lambda shape, dtype=None: ops.convert_to_tensor(init[:, None, :], dtype)) if init is not None else "glorot_uniform",
+            name="filterbank")
+
+    def call(self, z):
+        y = self.conv(z)  # (B, (N+1)*hop, 1): latent n lands on [(n-1)H, (n+1)H) after the crop
+        return y[:, self.hop:-self.hop]
+
+    def get_config(self):
+        return {**super().get_config(), "hop": self.hop, "channels": self.channels}
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class Compand(keras.layers.Layer):
+    """Power-law companding sign(x)|x|^alpha (AAC-style), shifted to be smooth at 0; invertible."""
+
+    def __init__(self, alpha, inverse=False, eps=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha, self.inverse, self.eps = alpha, inverse, eps
+
+    def call(self, x):
+        a, e = self.alpha, self.eps
+        if not self.inverse:
+            return ops.sign(x) * (ops.power(ops.abs(x) + e, a) - e ** a)
+        return ops.sign(x) * (ops.power(ops.abs(x) + e ** a, 1.0 / a) - e)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "inverse": self.inverse, "eps": self.eps}
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class ChannelScale(keras.layers.Layer):
+    """Learned per-channel gain (log-parameterised): the codec's spectral weighting."""
+
+    def __init__(self, inverse=False, **kwargs):
+        super().__init__(**kwargs)
+        self.inverse = inverse
+
+    def build(self, input_shape):
+        self.log_gain = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="log_gain")
+
+    def call(self, x):
+        return x * ops.exp(-self.log_gain if self.inverse else self.log_gain)
+
+    def get_config(self):
+        return {**super().get_config(), "inverse": self.inverse}
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class ResBlock(keras.layers.Layer):
+    """x + Conv1D_1x1(gelu(Conv1D_k(x))); the last conv starts at zero so the block starts as identity."""
+
+    def __init__(self, channels, hidden, kernel_size=3, **kwargs):
+        super().__init__(**kwargs)
+        self.channels, self.hidden, self.kernel_size = channels, hidden, kernel_size
+        self.inner = keras.layers.Conv1D(hidden, kernel_size, padding="same", name="inner")
+        self.outer = keras.layers.Conv1D(channels, 1, kernel_initializer="zeros", name="outer")
+
+    def call(self, x):
+        return x + self.outer(ops.gelu(self.inner(x)))
+
+    def get_config(self):
+        return {**super().get_config(), "channels": self.channels, "hidden": self.hidden, "kernel_size": self.kernel_size}
+
+
+def build_encoder(cfg: dict) -> keras.Model:
+    hop, ch = cfg["hop"], cfg["latent_channels"]
+    x = keras.Input(shape=(None, 1), name="audio")
+    y = Analysis(hop, ch, name="analysis")(x)
+    y = Compand(cfg["compand_alpha"], name="compand")(y)
+    y = ChannelScale(name="weight")(y)
+    for i in range(cfg["encoder_blocks"]):
+        y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"enc_block{i}")(y)
+    return keras.Model(x, y, name="encoder")
+
+
+def build_decoder(cfg: dict) -> keras.Model:
+    hop, ch = cfg["hop"], cfg["latent_channels"]
+    z = keras.Input(shape=(None, ch), name="latent")
+    y = z
+    for i in range(cfg["decoder_blocks"]):
+        y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y)
+    y = ChannelScale(inverse=True, name="unweight")(y)
+    y = Compand(cfg["compand_alpha"], inverse=True, name="expand")(y)
+    y = Synthesis(hop, ch, name="synthesis")(y)
+    return keras.Model(z, y, name="decoder")
+
+
+def receptive_latents(cfg: dict) -> int:
+    """How many latents on each side one latent's computation can see (for context margins)."""
+    per_block = (cfg["kernel_size"] - 1) // 2
+    return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
+
+
+def level_steps(cfg: dict) -> np.ndarray:
+    """Quantizer step for each level: log-spaced, `levels_per_octave` per doubling."""
+    levels = np.arange(cfg["num_levels"])
+    return (cfg["min_step"] * 2.0 ** (levels / cfg["levels_per_octave"])).astype(np.float64)
+
+
+DEFAULT_CONFIG = {
+    "model_rate": 44100,
+    "frame_samples": 44100,
+    "hop": 252,
+    "latent_channels": 252,
+    "hidden": 256,
+    "kernel_size": 3,
+    "encoder_blocks": 2,
+    "decoder_blocks": 3,
+    "compand_alpha": 0.75,
+    "num_levels": 64,
+    "levels_per_octave": 4,
+    "min_step": 2.0 ** -10,
+    "alphabet_radius": 31,
+}
+
+assert DEFAULT_CONFIG["frame_samples"] % DEFAULT_CONFIG["hop"] == 0
+LATENTS_PER_FRAME = DEFAULT_CONFIG["frame_samples"] // DEFAULT_CONFIG["hop"]

@@ -1,0 +1,333 @@
+"""Tests for the .mz container (pure Python; no tensorflow)."""
+
+import io
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+
+from muzip.container import (
+    MAGIC, UNKNOWN_LENGTH, ContainerReader, ContainerWriter, Frame, Header, encode_header, read_info,
+)
+from muzip.errors import CorruptFileError, MuzipError, NotMuzipError, UnsupportedVersionError
+
+
+class NonSeekable(io.RawIOBase):
+    """A pipe-like reader: short reads, no seek/tell."""
+
+    def __init__(self, data, max_read=7):
+        self._d, self._p, self._m = bytes(data), 0, max_read
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def read(self, n=-1):
+        n = self._m if n is None or n < 0 else min(n, self._m)
+        out = self._d[self._p:self._p + n]
+        self._p += len(out)
+        return out
+
+
+class NonSeekableWriter:
+    def __init__(self):
+        self.buf = bytearray()
+
+    def write(self, b):
+        self.buf += b
+        return len(b)
+
+    def seekable(self):
+        return False
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def make_header(channels=2, num_samples=44100 * 5 + 100, **kw):
+    base = dict(sample_rate=48000, channels=channels, num_samples=num_samples, model_rate=44100,
+                frame_samples=44100, bitrate_bps=64000, model_id="muzip-small-v1",
+                model_sha256=bytes(range(32)), tags={"title": "Ünïcødé ♫ 曲", "artist": "Björk", "": "empty key"})
+    base.update(kw)
+    return Header(**base)
+
+
+def make_frames(rng, n=6, channels=2, frame_samples=44100):
+    frames = []
+    for i in range(n):
+        size = int(rng.integers(0, 3000))
+        payload = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+        ns = frame_samples if i < n - 1 else int(rng.integers(1, frame_samples + 1))
+        side = int(rng.integers(0, 255)) if channels == 2 else 255
+        frames.append(Frame(i, ns, (int(rng.integers(0, 256)), side), payload))
+    return frames
+
+
+def build(header, frames, total=12345, out=None):
+    out = io.BytesIO() if out is None else out
+    w = ContainerWriter(out, header)
+    for f in frames:
+        w.write_frame(f)
+    w.finish(total)
+    data = bytes(out.getvalue() if isinstance(out, io.BytesIO) else out.buf)
+    assert w.bytes_written == len(data)
+    return data
+
+
+def scan(data, seekable=True):
+    r = ContainerReader(io.BytesIO(data) if seekable else NonSeekable(data))
+    return r, list(r.frames())
+
+
+@pytest.fixture
+def sample(rng):
+    h = make_header()
+    frames = make_frames(rng)
+    return h, frames, build(h, frames)
+
+
+def test_header_round_trip_unicode():
+    for h in (make_header(), make_header(channels=1, num_samples=None, tags={})):
+        r = ContainerReader(io.BytesIO(encode_header(h)))
+        assert r.header == h
+
+
+def test_unknown_length_encoded_as_max():
+    data = encode_header(make_header(num_samples=None))
+    assert struct.unpack_from("<Q", data, 9 + 5)[0] == UNKNOWN_LENGTH
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_frames_round_trip(sample, seekable):
+    h, frames, data = sample
+    r, evs = scan(data, seekable)
+    assert r.header == h
+    assert [e.frame for e in evs] == frames
+    assert all(e.error is None for e in evs)
+    assert [e.index for e in evs] == list(range(len(frames)))
+    assert not r.truncated and r.total_num_samples == 12345
+
+
+def test_non_seekable_writer(rng):
+    h = make_header(channels=1, num_samples=None)
+    frames = make_frames(rng, 4, channels=1)
+    w = NonSeekableWriter()
+    data = build(h, frames, out=w)
+    assert data == build(h, frames)
+    r, evs = scan(data, seekable=False)
+    assert [e.frame for e in evs] == frames and r.header.num_samples is None
+
+
+def test_random_access(sample):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    assert r.load_index()
+    assert r.n_frames == len(frames) and r.total_num_samples == 12345
+    assert r.frame_offsets[0] == len(encode_header(h))
+    for i in (3, 0, 5, 1):
+        ev = r.read_frame(i)
+        assert ev.frame == frames[i] and ev.error is None
+    with pytest.raises(IndexError):
+        r.read_frame(len(frames))
+    # a damaged frame is reported, not raised
+    bad = bytearray(data)
+    bad[r.frame_offsets[2] + 25] ^= 0xFF
+    r2 = ContainerReader(io.BytesIO(bytes(bad)))
+    ev = r2.read_frame(2)
+    assert ev.frame is None and "CRC" in ev.error
+    assert r2.read_frame(3).frame == frames[3]
+
+
+def test_random_access_without_index(sample):
+    _, _, data = sample
+    r = ContainerReader(io.BytesIO(data[:-20]))
+    assert not r.load_index()
+    with pytest.raises(CorruptFileError):
+        r.read_frame(0)
+    assert not ContainerReader(NonSeekable(data)).load_index()
+
+
+def test_zero_frames():
+    h = make_header(num_samples=0)
+    data = build(h, [], total=0)
+    r, evs = scan(data)
+    assert evs == [] and not r.truncated and r.total_num_samples == 0
+    assert r.load_index() and r.n_frames == 0 and r.frame_offsets == []
+    r, evs = scan(data, seekable=False)
+    assert evs == [] and not r.truncated
+    info = read_info(io.BytesIO(data))
+    assert info["n_frames"] == 0 and info["duration_s"] == 0
+
+
+def test_read_info(sample):
+    h, frames, data = sample
+    info = read_info(io.BytesIO(data))
+    assert info["index_valid"] and info["n_frames"] == len(frames)
+    assert info["file_size"] == len(data) and info["total_num_samples"] == 12345
+    assert info["duration_s"] == pytest.approx(12345 / 48000)
+    assert info["actual_bitrate_bps"] == pytest.approx(len(data) * 8 / (12345 / 48000))
+    assert info["tags"] == h.tags and info["model_sha256"] == bytes(range(32)).hex()
+    assert info["truncated"] is False and info["damaged_frames"] is None
+    full = read_info(io.BytesIO(data), verify=True)
+    assert full["damaged_frames"] == 0 and full["n_frames"] == len(frames)
+    cut = read_info(io.BytesIO(data[:-200]))
+    assert not cut["index_valid"] and cut["truncated"] and cut["file_size"] == len(data) - 200
+    piped = read_info(NonSeekable(data))
+    assert piped["file_size"] == len(data) and piped["n_frames"] == len(frames)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x89M", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"ID3\x04" + bytes(100)])
+def test_not_muzip(data):
+    with pytest.raises(NotMuzipError):
+        ContainerReader(io.BytesIO(data))
+
+
+def test_random_bytes_not_muzip(rng):
+    for _ in range(20):
+        data = rng.integers(0, 256, int(rng.integers(0, 2000)), dtype=np.uint8).tobytes()
+        if data[:4] == MAGIC:
+            continue
+        with pytest.raises(NotMuzipError):
+            ContainerReader(io.BytesIO(data))
+
+
+def test_unsupported_version(sample):
+    data = bytearray(sample[2])
+    data[4] = 2
+    with pytest.raises(UnsupportedVersionError):
+        ContainerReader(io.BytesIO(bytes(data)))
+
+
+def test_header_corruption(sample, rng):
+    h, _, data = sample
+    hlen = len(encode_header(h))
+    for pos in list(range(5, hlen)) + [hlen - 1]:
+        bad = bytearray(data)
+        bad[pos] ^= 1 << int(rng.integers(0, 8))
+        with pytest.raises(CorruptFileError):
+            ContainerReader(io.BytesIO(bytes(bad)))
+    with pytest.raises(CorruptFileError):
+        ContainerReader(io.BytesIO(data[:hlen - 1]))
+
+
+def test_header_field_validation():
+    body = bytearray(encode_header(make_header())[9:-4])
+    body[4] = 3  # channels
+    pre = MAGIC + bytes([1]) + struct.pack("<I", len(body)) + bytes(body)
+    with pytest.raises(CorruptFileError, match="header is damaged"):
+        ContainerReader(io.BytesIO(pre + struct.pack("<I", zlib.crc32(pre))))
+    body = bytearray(encode_header(make_header())[9:-10])  # tags run past the body
+    pre = MAGIC + bytes([1]) + struct.pack("<I", len(body)) + bytes(body)
+    with pytest.raises(CorruptFileError, match="header is damaged"):
+        ContainerReader(io.BytesIO(pre + struct.pack("<I", zlib.crc32(pre))))
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_payload_flip_only_that_frame(sample, seekable):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    r.load_index()
+    for k in range(len(frames)):
+        bad = bytearray(data)
+        bad[r.frame_offsets[k] + r.frame_sizes[k] - 5] ^= 0x10  # last payload byte (or level/len if empty)
+        r2, evs = scan(bytes(bad), seekable)
+        assert [e.index for e in evs] == list(range(len(frames)))
+        for e in evs:
+            if e.index == k:
+                assert e.frame is None and e.error.startswith(f"frame {k}:")
+            else:
+                assert e.frame == frames[e.index]
+        assert not r2.truncated
+
+
+def test_sync_destroyed_resyncs(sample):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    r.load_index()
+    for k in range(len(frames)):
+        bad = bytearray(data)
+        bad[r.frame_offsets[k]:r.frame_offsets[k] + 4] = b"\0\0\0\0"
+        _, evs = scan(bytes(bad))
+        assert len(evs) == len(frames)
+        assert evs[k].frame is None and evs[k].error
+        assert all(e.frame == frames[e.index] for e in evs if e.index != k)
+
+
+def test_lost_frames_reported_missing(sample):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    r.load_index()
+    o = r.frame_offsets
+    # cut frames 2 and 3 out entirely, and the last frame
+    spliced = data[:o[2]] + data[o[4]:o[5]] + data[o[5] + r.frame_sizes[5]:]
+    _, evs = scan(spliced, seekable=False)
+    assert [e.index for e in evs] == list(range(6))
+    assert [e.error for e in evs if e.frame is None] == ["frame 2: missing", "frame 3: missing", "frame 5: missing"]
+    assert [e.frame for e in evs if e.frame] == [frames[i] for i in (0, 1, 4)]
+
+
+@pytest.mark.parametrize("seekable", [True, False])
+def test_truncation_every_cut(sample, seekable):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    r.load_index()
+    hlen = len(encode_header(h))
+    ends = [o + z for o, z in zip(r.frame_offsets, r.frame_sizes)]
+    index_end = len(data) - 16
+    cuts = sorted(set(range(hlen, len(data), 97)) | set(ends) | {e - 1 for e in ends} | {hlen, index_end - 1})
+    for cut in cuts:
+        r2, evs = scan(data[:cut], seekable)
+        complete = sum(e <= cut for e in ends)
+        good = [e for e in evs if e.frame is not None]
+        assert [e.frame for e in good] == frames[:complete], cut
+        assert all(e.frame is not None for e in evs)
+        assert r2.truncated is (cut < index_end), cut
+
+
+def test_random_flips_never_yield_wrong_payload(sample, rng):
+    h, frames, data = sample
+    for trial in range(300):
+        bad = bytearray(data)
+        nflips = int(rng.integers(1, 6))
+        for pos in rng.integers(0, len(data), nflips):
+            bad[pos] ^= 1 << int(rng.integers(0, 8))
+        if trial % 3 == 0:  # also random cuts
+            bad = bad[:int(rng.integers(0, len(bad) + 1))]
+        for seekable in (True, False):
+            try:
+                r = ContainerReader(io.BytesIO(bytes(bad)) if seekable else NonSeekable(bad, 4096))
+                evs = list(r.frames())
+                if seekable and r.load_index():
+                    evs += [r.read_frame(i) for i in range(r.n_frames)]
+                read_info(io.BytesIO(bytes(bad)) if seekable else NonSeekable(bad, 4096))
+            except MuzipError:
+                continue
+            for e in evs:
+                if e.frame is not None:
+                    assert e.frame == frames[e.index]
+                else:
+                    assert isinstance(e.error, str) and "\n" not in e.error
+
+
+def test_writer_rejects_bad_frames():
+    w = ContainerWriter(io.BytesIO(), make_header(channels=1))
+    with pytest.raises(ValueError):
+        w.write_frame(Frame(1, 10, (3, 255), b""))
+    with pytest.raises(ValueError):
+        w.write_frame(Frame(0, 10, (3, 4), b""))  # mono side must be 255
+    with pytest.raises(ValueError):
+        w.write_frame(Frame(0, 0, (3, 255), b""))
+    assert w.write_frame(Frame(0, 10, (3, 255), b"abc")) == 25
+
+
+def test_import_is_light():
+    code = "import sys, muzip.container; bad = {'tensorflow', 'keras', 'librosa'} & set(sys.modules); print(bad)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "set()"
