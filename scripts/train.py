@@ -118,23 +118,15 @@ class Batches:
     """Random 1-second crops with random gain and a random quantizer step per example."""
 
     def __init__(self, cfg, batch, seed):
-        import keras
-
         self.data = np.load(CACHE, mmap_mode="r")
         self.cfg, self.batch = cfg, batch
         self.rng = np.random.default_rng(seed)
         steps = np.log(cfg["min_step"]) + np.log(2.0) * np.array(cfg["train_levels"]) / cfg["levels_per_octave"]
         self.log_step_range = steps
-        base = keras.utils.PyDataset
 
-        class _DS(base):
-            def __len__(ds):
-                return 10 ** 9
-
-            def __getitem__(ds, i):
-                return self.sample()
-
-        self.dataset = _DS()
+    def forever(self):
+        while True:
+            yield self.sample()
 
     def sample(self):
         n = self.cfg["frame_samples"]
@@ -162,6 +154,7 @@ def train(args):
     model = build_training_model(cfg, cfg["rate_lambda"])
     batches = Batches(cfg, cfg["batch"], seed=int(time.time()))
     model.compile(optimizer=keras.optimizers.Adam(cfg["lr"], clipnorm=1.0))
+    model(batches.sample()[0])  # build before BackupAndRestore looks for a checkpoint
     epoch_steps = args.epoch_steps
     log = open(os.path.join(args.run, "log.txt"), "a")
 
@@ -176,7 +169,7 @@ def train(args):
             model.decoder.save_weights(os.path.join(args.run, "decoder.weights.h5"))
 
     start = time.time()
-    model.fit(batches.dataset, epochs=args.steps // epoch_steps, steps_per_epoch=epoch_steps, verbose=0,
+    model.fit(batches.forever(), epochs=args.steps // epoch_steps, steps_per_epoch=epoch_steps, verbose=0,
               callbacks=[keras.callbacks.BackupAndRestore(os.path.join(args.run, "backup")), Logger()])
 
 
