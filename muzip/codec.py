@@ -1,0 +1,331 @@
+"""Codec API: audio blocks <-> .mz streams, in bounded memory.
+
+compress: original-rate blocks -> resample to the model rate -> mid/side -> groups of 1-second frames
+          (with one frame of audio context each side) -> encoder -> rate control -> entropy coder -> container.
+decompress: container frames -> entropy decoder -> groups of frames with one frame of latent context each
+          side -> decoder -> left/right -> resample to the original rate -> exact length.
+
+Because every group sees its neighbours, frame edges are invisible in the output (no clicks), and
+decoding any subrange gives the same samples as decoding the whole file.
+"""
+
+import io
+import math
+import struct
+
+import numpy as np
+
+from .audio_io import StreamResampler
+from .container import ContainerReader, ContainerWriter, Frame, Header
+from .entropy import LatentCoder
+from .errors import CorruptFileError, ModelError
+
+GROUP = 8  # frames per network call: bounds memory, amortises call overhead
+MIN_KBPS, MAX_KBPS = 6.0, 96.0
+_NLAT = struct.Struct("<H")
+_INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
+
+
+def to_mid_side(x: np.ndarray) -> np.ndarray:
+    """(n, ch) -> (A, n): mono stays one channel; stereo becomes mid=(L+R)/2, side=(L-R)/2."""
+    if x.shape[1] == 1:
+        return x.T.copy()
+    return np.stack([(x[:, 0] + x[:, 1]) * 0.5, (x[:, 0] - x[:, 1]) * 0.5])
+
+
+def from_mid_side(a: np.ndarray) -> np.ndarray:
+    """(A, n) -> (n, ch)."""
+    if a.shape[0] == 1:
+        return a.T.copy()
+    return np.stack([a[0] + a[1], a[0] - a[1]], axis=1)
+
+
+class _Layout:
+    def __init__(self, model):
+        cfg = model.config
+        self.rate, self.F, self.H = cfg["model_rate"], cfg["frame_samples"], cfg["hop"]
+        self.per_frame = self.F // self.H
+
+    def latents_in_frame(self, num_samples: int, last: bool) -> int:
+        return math.ceil(num_samples / self.H) + 1 if last else self.per_frame
+
+
+class RateController:
+    """Chooses each frame's quantizer level so the file's cumulative size tracks bitrate x time.
+
+    Mid and side share one level (one step size): equal noise in M and S is equal noise in L and R,
+    and the side channel's cost follows its energy, so near-mono music spends almost nothing on it.
+    """
+
+    def __init__(self, coder: LatentCoder, bitrate_bps: float, header_bytes: int, rate: int):
+        self.coder, self.bps, self.rate = coder, bitrate_bps, rate
+        self.bytes_so_far = header_bytes + _INDEX_FIXED_BYTES
+        self.samples_so_far = 0
+
+    def choose(self, q_for_level, num_samples: int, overhead: int) -> int:
+        nominal = self.bps / 8 * num_samples / self.rate
+        target = self.bps / 8 * (self.samples_so_far + num_samples) / self.rate - self.bytes_so_far - overhead
+        budget_bits = 8 * float(np.clip(target, 0.25 * nominal, 3.0 * nominal))
+        lo, hi = 0, self.coder.num_levels - 1  # finest level whose estimate fits the budget
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._bits(q_for_level(mid), mid) <= budget_bits:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+    def _bits(self, q, level):
+        return sum(self.coder.estimate_bits(q[a], a, level) for a in range(q.shape[0]))
+
+    def spent(self, record_bytes: int, num_samples: int):
+        self.bytes_so_far += record_bytes + _INDEX_BYTES_PER_FRAME
+        self.samples_so_far += num_samples
+
+
+def _encode_groups(model, layout, ms_blocks, on_frame):
+    """Consume model-rate (A, n) blocks; call on_frame(index, latents, num_samples) per frame, in order."""
+    F, P = layout.F, layout.per_frame
+    buf, buf_start, total, done, f0 = None, 0, 0, False, 0
+    it = iter(ms_blocks)
+    while True:
+        need = F * (f0 + GROUP + 1)  # audio up to one frame past the group
+        while not done and total < need:
+            block = next(it, None)
+            if block is None:
+                done = True
+                break
+            buf = block if buf is None else np.concatenate([buf, block], axis=1)
+            total += block.shape[1]
+        n_frames_known = math.ceil(total / F) if done else None
+        f1 = f0 + GROUP if not done else min(f0 + GROUP, n_frames_known)
+        if f1 <= f0:
+            return total
+        lo, hi = F * (f0 - 1), F * (f1 + 1)
+        chunk = np.zeros((buf.shape[0], hi - lo), np.float32)
+        a, b = max(lo, buf_start), min(hi, buf_start + buf.shape[1])
+        chunk[:, a - lo:b - lo] = buf[:, a - buf_start:b - buf_start]
+        y = model.encode(chunk[:, :, None])
+        for f in range(f0, f1):
+            last = done and f == n_frames_known - 1
+            ns = min(F, total - F * f)
+            j0 = P * (f - f0 + 1)
+            on_frame(f, y[:, j0:j0 + layout.latents_in_frame(ns, last)], ns)
+        f0 = f1
+        keep_from = F * (f0 - 1)  # one frame of history is the next group's context
+        if keep_from > buf_start:
+            buf = buf[:, keep_from - buf_start:]
+            buf_start = keep_from
+
+
+def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
+                    bitrate_kbps: float = 64.0, tags=None, progress=None) -> dict:
+    """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed)."""
+    if not MIN_KBPS <= bitrate_kbps <= MAX_KBPS:
+        raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
+    layout = _Layout(model)
+    coder = LatentCoder(model.counts, model.config["alphabet_radius"])
+    steps = model.steps()
+    header = Header(sample_rate=sample_rate, channels=channels, num_samples=num_samples, model_rate=layout.rate,
+                    frame_samples=layout.F, bitrate_bps=int(round(bitrate_kbps * 1000)), model_id=model.name,
+                    model_sha256=model.digest, tags=dict(tags or {}))
+    writer = ContainerWriter(out, header)
+    rc = RateController(coder, bitrate_kbps * 1000, writer.bytes_written, layout.rate)
+    resampler = StreamResampler(sample_rate, layout.rate, channels)
+    seen = [0]
+
+    def ms_blocks():
+        for block in blocks:
+            seen[0] += len(block)
+            yield to_mid_side(resampler.process(block)).astype(np.float32)
+        yield to_mid_side(resampler.process(np.zeros((0, channels), np.float32), last=True)).astype(np.float32)
+
+    def on_frame(index, y, ns):
+        def q_for(level):
+            return np.round(y / steps[level]).astype(np.int32)
+        level = rc.choose(q_for, ns, overhead=22 + _NLAT.size)
+        payload = _NLAT.pack(y.shape[1]) + coder.encode(q_for(level), [level] * y.shape[0])
+        levels = (level, level if channels == 2 else 255)
+        written = writer.write_frame(Frame(index, ns, levels, payload))
+        rc.spent(written, ns)
+        if progress:
+            progress(ns / layout.rate)
+
+    model_total = _encode_groups(model, layout, ms_blocks(), on_frame)
+    writer.finish(seen[0])
+    duration = seen[0] / sample_rate
+    return {"frames": math.ceil(model_total / layout.F), "bytes": writer.bytes_written, "duration": duration,
+            "kbps": writer.bytes_written * 8 / duration / 1000 if duration else 0.0}
+
+
+class DecodeReport:
+    def __init__(self):
+        self.damaged: list[str] = []
+        self.truncated = False
+        self.samples_written = 0
+
+
+def check_model(header: Header, model) -> None:
+    if header.model_id != model.name or header.model_sha256 != model.digest:
+        raise ModelError(f"file was made with model '{header.model_id}' ({header.model_sha256.hex()[:12]}), "
+                         f"but the loaded model is '{model.name}' ({model.sha256[:12]})")
+
+
+def _frame_events(reader: ContainerReader, lo: int, hi: int):
+    """FrameEvents for indices in [lo, hi), by index when the file has one, else by scanning."""
+    if reader.load_index():
+        for i in range(lo, min(hi, reader.n_frames)):
+            yield reader.read_frame(i)
+        return
+    for event in reader.frames():
+        if event.index >= hi:
+            return
+        if event.index >= lo:
+            yield event
+
+
+def decode_frames(reader, model, first: int, stop: int | None, report: DecodeReport, strict=False):
+    """Yield (frame_index, model-rate audio (A, n)) for frames first..stop-1 that exist, in order."""
+    layout, header = _Layout(model), reader.header
+    coder = LatentCoder(model.counts, model.config["alphabet_radius"])
+    steps, A, P, C = model.steps(), header.channels, layout.per_frame, model.config["latent_channels"]
+    frames = {}  # index -> (latents (A, n, C) or None, num_samples)
+    last_index = [None]
+
+    def accept(event):
+        f = event.frame
+        if f is not None:
+            try:
+                (n_lat,) = _NLAT.unpack_from(f.payload)
+                if not 1 <= n_lat <= P + 1:
+                    raise CorruptFileError("bad latent count")
+                levels = list(f.levels[:A])
+                q = coder.decode(f.payload[_NLAT.size:], n_lat, levels)
+                frames[event.index] = (q * steps[levels][:, None, None].astype(np.float32), f.num_samples)
+                return
+            except CorruptFileError as exc:
+                error = f"frame {event.index}: {exc}"
+        else:
+            error = event.error or f"frame {event.index}: damaged"
+        if strict:
+            raise CorruptFileError(error)
+        report.damaged.append(error)
+        frames[event.index] = (None, layout.F)  # concealed: silence, cross-faded by the decoder's overlap
+
+    def run_group(g0, g1):
+        base = P * (g0 - 1)
+        lat = np.zeros((A, P * (g1 - g0 + 2) + 1, C), np.float32)
+        for f in range(g0 - 1, g1 + 1):
+            y = frames.get(f, (None, 0))[0]
+            if y is not None:
+                j = P * f - base
+                n = min(y.shape[1], lat.shape[1] - j)
+                lat[:, j:j + n] = y[:, :n]
+        audio = model.decode(lat)
+        for f in range(g0, g1):
+            ns = frames[f][1]
+            s = layout.F * (f - g0 + 1)
+            yield f, audio[:, s:s + ns]
+
+    lo = max(0, first - 1)
+    hi = None if stop is None else stop + 1
+    g0 = first
+    for event in _frame_events(reader, lo, hi if hi is not None else 2 ** 62):
+        accept(event)
+        last_index[0] = event.index
+        while event.index >= g0 + GROUP:  # the group's right-hand context has arrived
+            yield from run_group(g0, g0 + GROUP)
+            for f in [k for k in frames if k < g0 + GROUP - 1]:
+                del frames[f]
+            g0 += GROUP
+    report.truncated = bool(getattr(reader, "truncated", False))
+    end = last_index[0] + 1 if last_index[0] is not None else g0
+    if stop is not None:
+        end = min(end, stop)
+    while g0 < end:
+        g1 = min(g0 + GROUP, end)
+        yield from run_group(g0, g1)
+        g0 = g1
+
+
+def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0.0, duration=None,
+                  strict=False, progress=None, pad_truncated=False) -> DecodeReport:
+    """Decode [start, start+duration) seconds into sink_factory(sample_rate, channels, num_samples).
+
+    A truncated file yields what is complete (report.truncated); pad_truncated fills the promised
+    length with silence instead, for sinks that cannot shrink (a WAV stream on stdout)."""
+    header, layout, report = reader.header, _Layout(model), DecodeReport()
+    check_model(header, model)
+    sr, ch = header.sample_rate, header.channels
+    total = header.num_samples
+    if total is None and reader.load_index():
+        total = reader.total_num_samples
+    s0 = int(round(start * sr))
+    s1 = None if duration is None else s0 + int(round(duration * sr))
+    if total is not None:
+        s0 = min(s0, total)
+        s1 = total if s1 is None else min(s1, total)
+    first = max(0, s0 // sr - 1)  # a frame early, so the resampler has settled by s0 (frames are 1 s)
+    stop = None if s1 is None else -(-s1 * layout.rate // sr) // layout.F + 1
+    want = None if s1 is None else s1 - s0
+    sink = sink_factory(sr, ch, want)
+    resampler = StreamResampler(layout.rate, sr, ch)
+    pos = first * sr  # original-rate position of the resampler's next output sample
+    written = 0
+
+    def emit(block):
+        nonlocal pos, written
+        a, b = max(s0, pos), pos + len(block)
+        if s1 is not None:
+            b = min(b, s1)
+        if b > a:
+            sink.write(block[a - pos:b - pos])
+            written += b - a
+        pos += len(block)
+
+    for _, audio in decode_frames(reader, model, first, stop, report, strict):
+        emit(resampler.process(from_mid_side(audio)))
+        if progress:
+            progress(audio.shape[1] / layout.rate)
+    emit(resampler.process(np.zeros((0, ch), np.float32), last=True))
+    if want is not None and written < want and (pad_truncated or not report.truncated):
+        sink.write(np.zeros((want - written, ch), np.float32))  # resampler rounding: at most a few samples
+        written = want
+    report.samples_written = written
+    return report
+
+
+def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64.0, model=None, tags=None) -> bytes:
+    """Compress a float array (n,) or (n, channels) in memory; returns the .mz bytes."""
+    if model is None:
+        from .modelstore import load_model
+        model = load_model()
+    audio = np.asarray(audio, np.float32)
+    if audio.ndim == 1:
+        audio = audio[:, None]
+    out = io.BytesIO()
+    blocks = (audio[i:i + 65536] for i in range(0, len(audio), 65536))
+    compress_blocks(blocks, sample_rate, audio.shape[1], len(audio), out, model, bitrate_kbps, tags)
+    return out.getvalue()
+
+
+class _ArraySink:
+    def __init__(self):
+        self.parts = []
+
+    def write(self, block):
+        self.parts.append(np.asarray(block, np.float32))
+
+
+def decompress_bytes(data: bytes, model=None, start: float = 0.0, duration=None, strict=False):
+    """Inverse of compress_array: returns (audio (n, channels) float32, sample_rate)."""
+    reader = ContainerReader(io.BytesIO(data))
+    if model is None:
+        from .modelstore import load_model
+        model = load_model(reader.header.model_id)
+    sink = _ArraySink()
+    decompress_to(reader, model, lambda sr, ch, n: sink, start, duration, strict)
+    ch = reader.header.channels
+    audio = np.concatenate(sink.parts) if sink.parts else np.zeros((0, ch), np.float32)
+    return audio, reader.header.sample_rate
+

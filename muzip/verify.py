@@ -1,0 +1,42 @@
+"""`muzip test`: check every frame's CRC and entropy decoding, without the network (no TensorFlow)."""
+
+import struct
+from dataclasses import dataclass, field
+
+from .container import ContainerReader
+from .entropy import LatentCoder
+from .errors import CorruptFileError
+from .modelstore import load_tables
+
+
+@dataclass
+class VerifyResult:
+    frames: int = 0
+    problems: list = field(default_factory=list)
+
+
+def verify_file(fileobj) -> VerifyResult:
+    reader = ContainerReader(fileobj)
+    h = reader.header
+    config, counts, digest = load_tables(h.model_id)
+    if digest != h.model_sha256:
+        raise CorruptFileError(f"made with a different '{h.model_id}' than the one installed")
+    coder = LatentCoder(counts, config["alphabet_radius"])
+    per_frame = config["frame_samples"] // config["hop"]
+    result = VerifyResult()
+    for event in reader.frames():
+        result.frames += 1
+        if event.frame is None:
+            result.problems.append(event.error or f"frame {event.index}: damaged")
+            continue
+        payload = event.frame.payload
+        try:
+            (n,) = struct.unpack_from("<H", payload)
+            if not 1 <= n <= per_frame + 1:
+                raise CorruptFileError("bad latent count")
+            coder.decode(payload[2:], n, list(event.frame.levels[:h.channels]))
+        except (CorruptFileError, struct.error) as exc:
+            result.problems.append(f"frame {event.index}: {exc}")
+    if reader.truncated:
+        result.problems.append("file is truncated (no valid index at the end)")
+    return result

@@ -1,0 +1,374 @@
+"""Benchmark muzip against LAME MP3 on the validation tracks; writes docs/BENCHMARKS.md (and prints it).
+
+    .venv/bin/python scripts/bench.py            # full run (make bench), < ~25 min on 2 cores
+    .venv/bin/python scripts/bench.py --quick    # smoke test: one track, 10 s, no RSS; prints only
+
+Quality: a fixed excerpt of every validation track (scripts/corpus.py split(); 30 s starting at 30 s,
+stereo 44.1 kHz) is coded at each bitrate; the decoded audio is delay-compensated with
+muzip.metrics.align (LAME adds encoder delay/padding) and compared with SNR, multi-scale mel distance
+(DAC settings) and log-spectral distance. Speed = audio seconds / wall seconds of the in-process calls
+(model loaded once, one warm-up call per codec excluded). Memory: peak RSS of the `muzip` CLI
+compressing and decompressing a 30-minute stereo 44.1 kHz WAV, each in its own child process.
+"""
+
+import argparse
+import datetime
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+from corpus import split  # noqa: E402
+
+from muzip.metrics import align, log_spectral_distance, mel_distance, snr_db  # noqa: E402
+
+SR = 44100
+BITRATES = (12, 24, 32, 48, 64)
+MAX_DELAY = 8192          # LAME's delay is ~1105 samples at its output rate (6091 at 44.1 kHz for 8 kHz MP3)
+SPEED_TARGET = 30.0       # x real time
+RSS_TARGET_BYTES = 1.5e9  # 1.5 GB
+RSS_MINUTES = 30
+CHILD_TIMEOUT_S = 1500
+
+RSS_WRAPPER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(json.dumps({'rc': p.returncode, 'wall_s': wall, 'maxrss_kb': ru.ru_maxrss,\n"
+    "                  'cpu_s': ru.ru_utime + ru.ru_stime, 'stderr': p.stderr[-2000:]}))\n"
+)
+
+
+def to_stereo_44k(x, sr):
+    x = np.asarray(x, np.float32)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.shape[1] == 1:
+        x = np.repeat(x, 2, axis=1)
+    elif x.shape[1] > 2:
+        x = x[:, :2]
+    if sr != SR:
+        x = soxr.resample(x, sr, SR).astype(np.float32)
+    return x
+
+
+def read_excerpt(path, start_s, seconds):
+    with sf.SoundFile(path) as f:
+        sr, n = f.samplerate, f.frames
+        want = int(round(seconds * sr))
+        first = min(int(round(start_s * sr)), max(0, n - want))
+        f.seek(first)
+        x = f.read(want, dtype="float32", always_2d=True)
+    return to_stereo_44k(x, sr), first / sr
+
+
+# ---------------------------------------------------------------- codecs: encode(x, kbps) -> bytes; decode(bytes) -> (x, sr)
+
+def lame_encode(x, kbps):
+    import lameenc
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(int(kbps))
+    enc.set_in_sample_rate(SR)
+    enc.set_channels(x.shape[1])
+    enc.set_quality(2)
+    pcm = np.round(np.clip(x, -1.0, 32767 / 32768) * 32768).astype("<i2")
+    return bytes(enc.encode(pcm.tobytes())) + bytes(enc.flush())
+
+
+def lame_decode(data):
+    try:
+        return sf.read(io.BytesIO(data), dtype="float32", always_2d=True)  # libsndfile >= 1.1 reads MP3 (mpg123)
+    except sf.LibsndfileError:  # older libsndfile: ffmpeg (no gapless trimming either; align handles the delay)
+        p = subprocess.run(["ffmpeg", "-v", "error", "-i", "pipe:0", "-f", "f32le", "-ac", "2", "-ar", str(SR), "pipe:1"],
+                           input=data, capture_output=True, check=True)
+        return np.frombuffer(p.stdout, np.float32).reshape(-1, 2), SR
+
+
+def muzip_codec(model):
+    from muzip.codec import compress_array, decompress_bytes
+
+    def encode(x, kbps):
+        return compress_array(x, SR, kbps, model=model)
+
+    def decode(data):
+        return decompress_bytes(data, model=model)
+    return encode, decode
+
+
+def run_codec(name, encode, decode, excerpts, bitrates, log):
+    """Per-bitrate means over tracks. Speed is total audio seconds / total wall seconds."""
+    x0 = excerpts[0][1]
+    decode(encode(x0, bitrates[-1]))  # warm-up (graph building, caches): not timed
+    rows = []
+    for kbps in bitrates:
+        per = []
+        for path, x in excerpts:
+            dur = len(x) / SR
+            t0 = time.perf_counter()
+            data = encode(x, kbps)
+            t1 = time.perf_counter()
+            y, sr = decode(data)
+            t2 = time.perf_counter()
+            y = to_stereo_44k(y, sr)
+            r, d, delay = align(x, y, MAX_DELAY)
+            m = dict(kbps=len(data) * 8 / dur / 1000, snr=snr_db(r, d), mel=mel_distance(r, d, SR),
+                     lsd=log_spectral_distance(r, d, SR), enc_s=t1 - t0, dec_s=t2 - t1, dur=dur, delay=delay,
+                     lost=len(x) - len(r))
+            per.append(m)
+            log(f"  {name:5s} {kbps:3d} kbps  {Path(path).stem:24s} actual {m['kbps']:6.2f} kbps  SNR {m['snr']:6.2f} dB  "
+                f"mel {m['mel']:6.3f}  LSD {m['lsd']:5.2f} dB  enc {dur / m['enc_s']:6.1f}x  dec {dur / m['dec_s']:6.1f}x  delay {delay}")
+        total = sum(p["dur"] for p in per)
+        rows.append(dict(
+            codec=name, target=kbps, kbps=np.mean([p["kbps"] for p in per]),
+            snr=np.mean([p["snr"] for p in per]), mel=np.mean([p["mel"] for p in per]),
+            lsd=np.mean([p["lsd"] for p in per]),
+            enc_x=total / sum(p["enc_s"] for p in per), dec_x=total / sum(p["dec_s"] for p in per),
+            delays=sorted({p["delay"] for p in per}), lost=max(p["lost"] for p in per)))
+    return rows
+
+
+# ---------------------------------------------------------------- peak RSS of the CLI
+
+def muzip_cli():
+    sibling = Path(sys.executable).parent / "muzip"
+    return str(sibling) if sibling.exists() else (shutil.which("muzip") or "muzip")
+
+
+def build_long_wav(path, tracks, minutes, log):
+    need = int(minutes * 60 * SR)
+    written = 0
+    with sf.SoundFile(path, "w", SR, 2, subtype="PCM_16") as out:
+        while written < need:
+            for track in tracks:
+                with sf.SoundFile(track) as f:
+                    for block in f.blocks(blocksize=1 << 18, dtype="float32", always_2d=True):
+                        block = to_stereo_44k(block, f.samplerate)[: need - written]
+                        out.write(block)
+                        written += len(block)
+                        if written >= need:
+                            break
+                if written >= need:
+                    break
+    log(f"  built {path} ({written / SR / 60:.1f} min, {os.path.getsize(path) / 1e6:.0f} MB)")
+    return written / SR
+
+
+def measure_child(cmd):
+    p = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    if p.returncode != 0:
+        return dict(rc=p.returncode, wall_s=float("nan"), maxrss_kb=0, cpu_s=float("nan"), stderr=p.stderr[-2000:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def run_rss(tracks, minutes, log):
+    cli = muzip_cli()
+    with tempfile.TemporaryDirectory(prefix="muzip-bench-") as tmp:
+        wav, mz, dec = (os.path.join(tmp, n) for n in ("in.wav", "out.mz", "dec.wav"))
+        seconds = build_long_wav(wav, tracks, minutes, log)
+        results = {}
+        for label, cmd in (("compress", [cli, "compress", wav, "-o", mz, "-b", "64", "-q", "-f"]),
+                           ("decompress", [cli, "decompress", mz, "-o", dec, "-q", "-f"])):
+            try:
+                r = measure_child(cmd)
+            except subprocess.TimeoutExpired:
+                r = dict(rc="timeout", wall_s=float(CHILD_TIMEOUT_S), maxrss_kb=0, cpu_s=float("nan"), stderr="")
+            r["cmd"] = " ".join(["muzip", *cmd[1:]]).replace(tmp + os.sep, "")
+            results[label] = r
+            log(f"  {label}: rc {r['rc']}  wall {r['wall_s']:.1f} s  peak RSS {r['maxrss_kb'] / 1024:.0f} MiB")
+            if r["rc"] != 0 and r.get("stderr"):
+                log("    " + r["stderr"].strip().replace("\n", "\n    "))
+        results["seconds"] = seconds
+        results["mz_kbps"] = os.path.getsize(mz) * 8 / seconds / 1000 if os.path.exists(mz) else float("nan")
+        results["dec_seconds"] = sf.info(dec).duration if os.path.exists(dec) else float("nan")
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+def git_commit():
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" (with uncommitted changes)" if dirty else "") if head else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def fmt(v, spec):
+    return "inf" if v == float("inf") else format(v, spec)
+
+
+def report(args, model_info, excerpts, starts, rows, rss, load_before, load_after, elapsed):
+    L = []
+    w = L.append
+    w("# muzip benchmarks")
+    w("")
+    w(f"Generated {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} by `scripts/bench.py`"
+      f"{' --quick (smoke test)' if args.quick else ''}. Re-run with `make bench` "
+      f"(= `.venv/bin/python scripts/bench.py`).")
+    w("")
+    w(f"- Commit: `{git_commit()}`")
+    w(f"- Model: {model_info}")
+    w(f"- Machine: {len(os.sched_getaffinity(0))} CPU(s) available (nproc), {cpu_model()}; "
+      f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    w(f"- Load average (1 min) at start / end: {load_before:.2f} / {load_after:.2f} "
+      f"(other work on the machine slows the speed figures down)")
+    w(f"- Total benchmark time: {elapsed / 60:.1f} min")
+    w("")
+    w("## Method")
+    w("")
+    w(f"- Audio: {len(excerpts)} validation track(s) from `scripts/corpus.py` `split()` (never trained on), "
+      f"a fixed excerpt of {args.seconds:g} s starting at {args.start:g} s of each, stereo 44.1 kHz float32:")
+    for (path, x), s in zip(excerpts, starts):
+        w(f"  - `{os.path.relpath(path, ROOT)}` [{s:g} s, {s + len(x) / SR:g} s)")
+    w("- muzip: `compress_array(audio, 44100, kbps, model=model)` / `decompress_bytes(data, model=model)` in process.")
+    w("- MP3: LAME via `lameenc` (CBR, quality 2, 16-bit input; LAME picks its output sample rate for the "
+      "bitrate), decoded with libsndfile (mpg123), resampled back to 44.1 kHz with soxr when needed.")
+    w(f"- Every decoded signal is aligned to the original with `muzip.metrics.align` (cross-correlation, "
+      f"within ±{MAX_DELAY} samples), which compensates LAME's encoder delay/padding; metrics are on the "
+      "aligned, equal-length pair.")
+    w("- Actual kbps = compressed bytes × 8 / excerpt seconds / 1000 (container/frame overhead included).")
+    w("- SNR: 10·log10(Σref² / Σ(ref−deg)²) over both channels (higher is better). Mel: multi-scale mel distance "
+      "as DAC's `MelSpectrogramLoss` (windows 32…2048, 5…320 mels, hop w/4, L1 of log10(clamp(mel,1e-5)²), "
+      "summed over 7 scales; lower is better; see `muzip/metrics.py`). LSD: log-spectral distance in dB "
+      "(STFT 2048/512; lower is better). All are means over tracks.")
+    w("- Speed: audio seconds / wall seconds of the encode (decode) calls summed over tracks, model loaded "
+      "once beforehand and one warm-up encode+decode per codec excluded; MP3 decode time includes libsndfile's "
+      "MP3 decoding but not the soxr resampling.")
+    w("")
+    w("## Quality and speed")
+    w("")
+    w("| codec | target kbps | actual kbps | SNR dB | mel distance | LSD dB | compress × RT | decompress × RT | delay found (samples) |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        w(f"| {r['codec']} | {r['target']} | {r['kbps']:.2f} | {fmt(r['snr'], '.2f')} | {r['mel']:.3f} | "
+          f"{r['lsd']:.2f} | {r['enc_x']:.1f} | {r['dec_x']:.1f} | {', '.join(map(str, r['delays']))} |")
+    w("")
+    if any(r["codec"] == "mp3" and r["target"] == 12 for r in rows):
+        w("Note: MP3 has no 12 kbps CBR rate (MPEG-2.5 Layer III offers 8, 16, 24 …); LAME falls back to "
+          "8 kbps at 8 kHz, as the actual-kbps column shows.")
+        w("")
+    w("## Verdict")
+    w("")
+    by = {(r["codec"], r["target"]): r for r in rows}
+    mz, mp3 = by.get(("muzip", 64)), by.get(("mp3", 64))
+    if mz and mp3:
+        ok = mz["mel"] <= mp3["mel"]
+        w(f"- Quality at 64 kbps: muzip mel distance {mz['mel']:.3f} vs LAME {mp3['mel']:.3f} "
+          f"(lower is better) → **{'meets target' if ok else 'misses target'}** (muzip ≤ LAME).")
+        ok = min(mz["enc_x"], mz["dec_x"]) >= SPEED_TARGET
+        w(f"- Speed at 64 kbps: compress {mz['enc_x']:.1f}× and decompress {mz['dec_x']:.1f}× real time vs the "
+          f"{SPEED_TARGET:g}× target → **{'meets target' if ok else 'misses target'}** "
+          f"(on {len(os.sched_getaffinity(0))} CPU(s), load {load_before:.2f} at start).")
+    else:
+        w("- muzip was not measured (see the log); no verdict.")
+    if rss:
+        peak = max(rss["compress"]["maxrss_kb"], rss["decompress"]["maxrss_kb"]) * 1024
+        failed = any(rss[k]["rc"] != 0 for k in ("compress", "decompress"))
+        verdict = "not measured (a command failed)" if failed else ("meets target" if peak < RSS_TARGET_BYTES else "misses target")
+        w(f"- Peak RSS ({rss['seconds'] / 60:g}-minute file): {peak / 1e6:.0f} MB vs the {RSS_TARGET_BYTES / 1e9:g} GB target → **{verdict}**.")
+    w("")
+    w("## Memory (CLI on a long file)")
+    w("")
+    if not rss:
+        w("Skipped (--quick).")
+    else:
+        w(f"Input: {rss['seconds'] / 60:.1f} minutes of stereo 44.1 kHz 16-bit WAV built by concatenating the "
+          "validation tracks (looped) in a temporary folder. Each command runs in its own child of a fresh "
+          "`python -c` wrapper that reports `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`.")
+        w("")
+        w("| command | exit | wall s | × real time | CPU s | peak RSS MB |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for k in ("compress", "decompress"):
+            r = rss[k]
+            w(f"| `{r['cmd']}` | {r['rc']} | {r['wall_s']:.1f} | {rss['seconds'] / r['wall_s']:.1f} | "
+              f"{r['cpu_s']:.1f} | {r['maxrss_kb'] * 1024 / 1e6:.0f} |")
+        w("")
+        w(f"Compressed size: {rss['mz_kbps']:.2f} kbps; decoded duration {rss['dec_seconds']:.1f} s "
+          f"(input {rss['seconds']:.1f} s). Wall and × real time include process start-up and model loading.")
+    w("")
+    return "\n".join(L)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke test: one track, 10 s excerpt, no RSS; prints only unless --out")
+    ap.add_argument("--out", help="report path (default docs/BENCHMARKS.md; --quick: none)")
+    ap.add_argument("--model", default=None, help="installed model name (default: the shipped default model)")
+    ap.add_argument("--start", type=float, default=30.0, help="excerpt start, seconds (default 30)")
+    ap.add_argument("--seconds", type=float, default=None, help="excerpt length, seconds (default 30; --quick 10)")
+    ap.add_argument("--no-muzip", action="store_true", help="MP3 only (to develop/debug the harness)")
+    ap.add_argument("--no-rss", action="store_true", help="skip the long-file memory measurement")
+    ap.add_argument("--rss-minutes", type=float, default=RSS_MINUTES, help=f"long-file length (default {RSS_MINUTES})")
+    args = ap.parse_args(argv)
+    args.seconds = args.seconds or (10.0 if args.quick else 30.0)
+    out = args.out or (None if args.quick else str(ROOT / "docs" / "BENCHMARKS.md"))
+    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+
+    t_start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    os.chdir(ROOT)  # corpus paths are relative to the repository root
+    _, val = split()
+    if args.quick:
+        val = val[:1]
+    excerpts, starts = [], []
+    for path in val:
+        x, s = read_excerpt(path, args.start, args.seconds)
+        excerpts.append((path, x))
+        starts.append(s)
+    log(f"{len(excerpts)} validation excerpt(s) of {args.seconds:g} s")
+
+    rows, model_info = [], "not measured (--no-muzip)"
+    if not args.no_muzip:
+        from muzip.modelstore import load_model
+        t = time.perf_counter()
+        model = load_model(args.model)
+        model_info = f"`{model.name}`, sha256 `{model.sha256}`"
+        log(f"loaded model {model.name} ({model.sha256[:16]}…) in {time.perf_counter() - t:.1f} s")
+        enc, dec = muzip_codec(model)
+        rows += run_codec("muzip", enc, dec, excerpts, BITRATES, log)
+    rows += run_codec("mp3", lame_encode, lame_decode, excerpts, BITRATES, log)
+
+    rss = None
+    if not (args.quick or args.no_rss or args.no_muzip):
+        log(f"peak RSS on a {args.rss_minutes:g}-minute file:")
+        rss = run_rss(val, args.rss_minutes, log)
+
+    text = report(args, model_info, excerpts, starts, rows, rss, load_before, os.getloadavg()[0],
+                  time.perf_counter() - t_start)
+    print(text)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text)
+        log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

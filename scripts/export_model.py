@@ -1,0 +1,99 @@
+"""Export a training run as a shippable model: config, weights, integer entropy tables, SHA256SUMS, MODEL.md.
+
+Tables are histograms of the quantized latents of training audio (never validation) at every level,
+per role (mid, side) and channel, turned into integer counts summing to 2**24 (muzip.entropy).
+"""
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_ONLY_KEYS = ("train_levels", "rate_lambda", "batch", "lr")
+
+
+def table_audio(minutes, seed=0):
+    """(role -> list of (1, n) model-rate arrays) from a seeded sample of training tracks."""
+    import soundfile as sf
+    import soxr
+
+    from corpus import split
+
+    train, _ = split(str(ROOT / "data" / "raw"))
+    rng = np.random.default_rng(seed)
+    files = list(rng.permutation(train))
+    per_file = 30.0
+    need = int(minutes * 60 / per_file)
+    mids, sides = [], []
+    for path in files:
+        if len(mids) >= need:
+            break
+        info = sf.info(path)
+        if info.duration < per_file + 2:
+            continue
+        start = int(rng.uniform(0, info.duration - per_file) * info.samplerate)
+        x, sr = sf.read(path, start=start, frames=int(per_file * info.samplerate), dtype="float32", always_2d=True)
+        x = x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1)
+        if sr != 44100:
+            x = soxr.resample(x, sr, 44100, "HQ")
+        mids.append((x[:, 0] + x[:, 1]) / 2)
+        sides.append((x[:, 0] - x[:, 1]) / 2)
+    return [mids, sides], [os.path.relpath(f, ROOT) for f in files[:len(mids)]]
+
+
+def build_tables(encoder, cfg, minutes):
+    from muzip.entropy import counts_from_histogram
+    from muzip.model import level_steps
+
+    roles, used = table_audio(minutes)
+    steps = level_steps(cfg)
+    R, C = cfg["alphabet_radius"], cfg["latent_channels"]
+    K = 2 * R + 2
+    hist = np.zeros((2, len(steps), C, K), np.float64)
+    for role, signals in enumerate(roles):
+        for sig in signals:
+            n = len(sig) // cfg["hop"] * cfg["hop"]
+            y = np.asarray(encoder(sig[None, :n, None].astype(np.float32), training=False))[0]
+            for level, step in enumerate(steps):
+                q = np.round(y / step).astype(np.int64)
+                idx = np.where(np.abs(q) > R, K - 1, q + R)
+                flat = np.arange(C)[None, :] * K + idx
+                hist[role, level] += np.bincount(flat.ravel(), minlength=C * K).reshape(C, K)
+    return counts_from_histogram(hist + 0.5), used
+
+
+def export(args):
+    from muzip.model import build_decoder, build_encoder
+    from muzip.modelstore import models_dir, write_sha256sums
+
+    run = Path(args.run)
+    cfg_all = json.loads((run / "config.json").read_text())
+    cfg = {k: v for k, v in cfg_all.items() if k not in TRAIN_ONLY_KEYS}
+    encoder, decoder = build_encoder(cfg), build_decoder(cfg)
+    encoder.load_weights(run / "encoder.weights.h5")
+    decoder.load_weights(run / "decoder.weights.h5")
+    t0 = time.time()
+    counts, used = build_tables(encoder, cfg, args.minutes)
+    out = models_dir() / args.name
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    shutil.copy(run / "encoder.weights.h5", tmp / "encoder.weights.h5")
+    shutil.copy(run / "decoder.weights.h5", tmp / "decoder.weights.h5")
+    np.savez_compressed(tmp / "tables.npz", counts=counts)
+    write_sha256sums(tmp)
+    log = (run / "log.txt").read_text().strip().splitlines()
+    training = {"run_config": cfg_all, "last_log_line": log[-1] if log else "", "table_files": used,
+                "table_minutes": args.minutes, "table_seconds": round(time.time() - t0)}
+    (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    print(f"exported {out} ({training['last_log_line']})")
+    sys.stdout.flush()
