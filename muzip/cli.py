@@ -11,7 +11,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import MuzipError
+from .errors import MuzipError, OutputExistsError
 
 EXIT_FAIL, EXIT_WARN, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -54,8 +54,8 @@ def _each(run: _Run, inputs, work):
     for path in inputs:
         try:
             work(path)
-        except MuzipError as exc:
-            run.fail(str(exc))
+        except MuzipError as exc:  # name the input unless the message already starts with a file name
+            run.fail(str(exc) if str(exc).startswith(f"{path}: ") or isinstance(exc, OutputExistsError) else f"{path}: {exc}")
         except KeyboardInterrupt:
             click.echo("muzip: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)

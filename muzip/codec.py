@@ -221,7 +221,7 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
                 j = P * f - base
                 n = min(y.shape[1], lat.shape[1] - j)
                 lat[:, j:j + n] = y[:, :n]
-        audio = model.decode(lat)
+        audio = model.decode(lat, base)
         for f in range(g0, g1):
             ns = frames[f][1]
             s = layout.F * (f - g0 + 1)

@@ -108,7 +108,9 @@ class ChannelScale(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="muzip")
 class ResBlock(keras.layers.Layer):
-    """x + Conv1D_1x1(gelu(Conv1D_k(x))); the last conv starts at zero so the block starts as identity."""
+    """x + Conv1D_1x1(gelu(Conv1D_k([x, cond]))); the last conv starts at zero so the block starts as identity.
+
+    `cond` (optional) is extra input the block may use but not pass on: the decoder's noise channels."""
 
     def __init__(self, channels, hidden, kernel_size=3, **kwargs):
         super().__init__(**kwargs)
@@ -116,8 +118,9 @@ class ResBlock(keras.layers.Layer):
         self.inner = keras.layers.Conv1D(hidden, kernel_size, padding="same", name="inner")
         self.outer = keras.layers.Conv1D(channels, 1, kernel_initializer="zeros", name="outer")
 
-    def call(self, x):
-        return x + self.outer(ops.gelu(self.inner(x)))
+    def call(self, x, cond=None):
+        h = x if cond is None else ops.concatenate([x, cond], axis=-1)
+        return x + self.outer(ops.gelu(self.inner(h)))
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "hidden": self.hidden, "kernel_size": self.kernel_size}
@@ -126,7 +129,9 @@ class ResBlock(keras.layers.Layer):
 def build_encoder(cfg: dict) -> keras.Model:
     hop, ch = cfg["hop"], cfg["latent_channels"]
     x = keras.Input(shape=(None, 1), name="audio")
-    y = Analysis(hop, ch, name="analysis")(x)
+    analysis = Analysis(hop, ch, name="analysis")
+    analysis.trainable = cfg.get("train_filterbank", True)
+    y = analysis(x)
     y = Compand(cfg["compand_alpha"], name="compand")(y)
     y = ChannelScale(name="weight")(y)
     for i in range(cfg["encoder_blocks"]):
@@ -135,15 +140,37 @@ def build_encoder(cfg: dict) -> keras.Model:
 
 
 def build_decoder(cfg: dict) -> keras.Model:
+    """Inputs: dequantized latents (B, N, C) and uniform noise (B, N, noise_channels) in [-1, 1].
+
+    The noise lets the decoder fill what quantization zeroed with texture at a plausible level
+    (noise filling) instead of spectral holes; the codec draws it from a seeded generator."""
     hop, ch = cfg["hop"], cfg["latent_channels"]
     z = keras.Input(shape=(None, ch), name="latent")
+    noise = keras.Input(shape=(None, cfg.get("noise_channels", 0)), name="noise")
     y = z
     for i in range(cfg["decoder_blocks"]):
-        y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y)
+        y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y, noise if cfg.get("noise_channels") else None)
     y = ChannelScale(inverse=True, name="unweight")(y)
     y = Compand(cfg["compand_alpha"], inverse=True, name="expand")(y)
-    y = Synthesis(hop, ch, name="synthesis")(y)
-    return keras.Model(z, y, name="decoder")
+    synthesis = Synthesis(hop, ch, name="synthesis")
+    synthesis.trainable = cfg.get("train_filterbank", True)
+    y = synthesis(y)
+    return keras.Model([z, noise], y, name="decoder")
+
+
+def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) -> np.ndarray:
+    """The decoder's noise for absolute latent indices [first_latent, first_latent + count), shape (count, K).
+
+    Drawn per frame from numpy's PCG64 seeded by (frame, audio channel), so any block partition of a file
+    (whole-file, groups, seeks) sees the same noise for the same latent."""
+    k, per = cfg.get("noise_channels", 0), cfg["frame_samples"] // cfg["hop"]
+    out = np.empty((count, k), np.float32)
+    f_first, f_last = first_latent // per, (first_latent + count - 1) // per
+    for f in range(f_first, f_last + 1):
+        block = np.random.default_rng([0x6D757A, f + 2, channel]).uniform(-1, 1, (per, k)).astype(np.float32)
+        a, b = max(first_latent, f * per), min(first_latent + count, (f + 1) * per)
+        out[a - first_latent:b - first_latent] = block[a - f * per:b - f * per]
+    return out
 
 
 def receptive_latents(cfg: dict) -> int:
@@ -165,8 +192,10 @@ DEFAULT_CONFIG = {
     "latent_channels": 252,
     "hidden": 256,
     "kernel_size": 3,
-    "encoder_blocks": 2,
+    "encoder_blocks": 0,
     "decoder_blocks": 3,
+    "noise_channels": 16,
+    "train_filterbank": False,
     "compand_alpha": 0.75,
     "num_levels": 64,
     "levels_per_octave": 4,

@@ -91,9 +91,11 @@ class CodecModel:
         """(A, T, 1) float32 -> latents (A, T/hop + 1, C) float32."""
         return np.asarray(self.encoder(audio, training=False))
 
-    def decode(self, latents: np.ndarray) -> np.ndarray:
-        """(A, N, C) float32 -> audio (A, (N-1)*hop) float32."""
-        return np.asarray(self.decoder(latents, training=False))[:, :, 0]
+    def decode(self, latents: np.ndarray, first_latent: int) -> np.ndarray:
+        """(A, N, C) float32 whose first latent has absolute index first_latent -> audio (A, (N-1)*hop)."""
+        from .model import decoder_noise
+        noise = np.stack([decoder_noise(self.config, first_latent, latents.shape[1], a) for a in range(latents.shape[0])])
+        return np.asarray(self.decoder([latents, noise], training=False))[:, :, 0]
 
 
 @contextlib.contextmanager

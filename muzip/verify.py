@@ -1,5 +1,6 @@
 """`muzip test`: check every frame's CRC and entropy decoding, without the network (no TensorFlow)."""
 
+import hashlib
 import struct
 from dataclasses import dataclass, field
 
@@ -15,7 +16,8 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
-def verify_file(fileobj) -> VerifyResult:
+def verify_file(fileobj, digest=None) -> VerifyResult:
+    """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
     reader = ContainerReader(fileobj)
     h = reader.header
     config, counts, digest = load_tables(h.model_id)
@@ -34,9 +36,26 @@ def verify_file(fileobj) -> VerifyResult:
             (n,) = struct.unpack_from("<H", payload)
             if not 1 <= n <= per_frame + 1:
                 raise CorruptFileError("bad latent count")
-            coder.decode(payload[2:], n, list(event.frame.levels[:h.channels]))
+            q = coder.decode(payload[2:], n, list(event.frame.levels[:h.channels]))
+            if digest is not None:
+                digest.update(q.astype("<i4").tobytes())
         except (CorruptFileError, struct.error) as exc:
             result.problems.append(f"frame {event.index}: {exc}")
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
     return result
+
+
+def symbol_digest(fileobj) -> str:
+    """sha256 of all decoded integer symbols: equal on every machine for the same file (golden tests)."""
+    digest = hashlib.sha256()
+    result = verify_file(fileobj, digest)
+    if result.problems:
+        raise CorruptFileError("; ".join(result.problems[:3]))
+    return digest.hexdigest()
+
+
+if __name__ == "__main__":  # python -m muzip.verify FILE.mz: print the symbol digest (used by tests)
+    import sys
+    with open(sys.argv[1], "rb") as f:
+        print(symbol_digest(f))

@@ -96,7 +96,9 @@ def build_training_model(cfg, lam):
             bits = -ops.sum(ops.log2(mass), axis=(1, 2))
             # Decoder sees true rounding, gradients pass straight through.
             y_hat = (u + ops.stop_gradient(ops.round(u) - u)) * step
-            return self.decoder(y_hat), bits
+            k = cfg.get("noise_channels", 0)
+            noise = keras.random.uniform(ops.shape(y_hat)[:2] + (k,), -1.0, 1.0, seed=self.seeds)
+            return self.decoder([y_hat, noise]), bits
 
         def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
             audio = x[0][:, :, 0]
@@ -130,13 +132,39 @@ class Batches:
 
     def sample(self):
         n = self.cfg["frame_samples"]
-        rows = self.rng.integers(0, len(self.data), self.batch)
+        rows = self.rng.integers(0, len(self.data) - 12, self.batch)  # the last 12 rows are held out
         starts = self.rng.integers(0, SEGMENT - n, self.batch)
         x = np.stack([self.data[r, s:s + n] for r, s in zip(rows, starts)]).astype(np.float32) / 32767
         x *= 10 ** (self.rng.uniform(-12, 6, (self.batch, 1)) / 20)
         x = np.clip(x, -1, 1)[:, :, None]
         log_step = self.rng.uniform(*self.log_step_range, (self.batch, 1, 1)).astype(np.float32)
         return (x, log_step), np.zeros((self.batch,), np.float32)
+
+
+def rd_points(model, cfg, audio, levels=(22, 30)):
+    """(bits per sample, mel distance) at fixed quantizer levels on held-out audio (B, T, 1).
+
+    Bits are the empirical per-channel entropy of the quantized latents (what integer tables would
+    achieve), so a change that merely shrinks latents shows up as a move along the curve, not a gain."""
+    from muzip.metrics import mel_distance
+    from muzip.model import decoder_noise, level_steps
+
+    y = np.asarray(model.encoder(audio, training=False))
+    steps = level_steps(cfg)
+    points = []
+    for level in levels:
+        q = np.round(y / steps[level]).astype(np.int64)
+        bits = 0.0
+        for c in range(q.shape[-1]):
+            _, counts = np.unique(q[..., c], return_counts=True)
+            p = counts / counts.sum()
+            bits -= float((counts * np.log2(p)).sum())
+        noise = np.stack([decoder_noise(cfg, 0, y.shape[1], i) for i in range(len(y))])
+        decoded = np.asarray(model.decoder([(q * steps[level]).astype("float32"), noise], training=False))
+        n = min(decoded.shape[1], audio.shape[1])
+        mel = np.mean([mel_distance(audio[i, :n, 0], decoded[i, :n, 0], cfg["model_rate"]) for i in range(len(audio))])
+        points.append((level, bits / audio.size, mel))
+    return " ".join(f"L{lv}: {b:.3f} b/smp mel {m:.3f}" for lv, b, m in points)
 
 
 def train(args):
@@ -158,10 +186,18 @@ def train(args):
     epoch_steps = args.epoch_steps
     log = open(os.path.join(args.run, "log.txt"), "a")
 
+    held_out = np.load(CACHE, mmap_mode="r")[-12:].astype(np.float32)[:, :, None] / 32767  # not sampled by Batches
+
     class Logger(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            line = f"start {rd_points(model, cfg, held_out)}"
+            print(line, flush=True)
+            log.write(line + "\n")
+
         def on_epoch_end(self, epoch, logs=None):
             elapsed = time.time() - start
-            line = f"epoch {epoch + 1} steps {(epoch + 1) * epoch_steps} loss {logs['loss']:.4f} wall {elapsed:.0f}s"
+            line = (f"epoch {epoch + 1} steps {(epoch + 1) * epoch_steps} loss {logs['loss']:.4f} wall {elapsed:.0f}s "
+                    f"{rd_points(model, cfg, held_out)}")
             print(line, flush=True)
             log.write(line + "\n")
             log.flush()
@@ -184,7 +220,7 @@ def main():
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--epoch-steps", type=int, default=50)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--lam", type=float, default=0.02)
     p.add_argument("--min-level", type=int, default=14)
     p.add_argument("--max-level", type=int, default=40)

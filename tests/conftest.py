@@ -1,0 +1,48 @@
+"""Shared fixtures: the shipped model (loaded once), the real test clip, seeded RNG, signal makers."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+CLIP = DATA / "knolls_excerpt.ogg"
+
+
+@pytest.fixture(scope="session")
+def model():
+    from muzip.modelstore import load_model
+    return load_model()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def clip():
+    import soundfile as sf
+    audio, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    return audio, sr
+
+
+def sine(freq, seconds, rate, channels=1, amp=0.3):
+    t = np.arange(int(seconds * rate)) / rate
+    x = amp * np.sin(2 * np.pi * freq * t).astype(np.float32)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    import soundfile as sf
+
+    def write(name, audio, rate, subtype="PCM_16"):
+        path = tmp_path / name
+        sf.write(path, audio, rate, subtype=subtype)
+        return str(path)
+    return write
+
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
