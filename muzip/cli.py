@@ -176,9 +176,12 @@ def decompress(inputs, output, fmt, start, duration, force, to_stdout, quiet, st
         from .container import ContainerReader
         from .errors import AudioReadError
         from .outputs import atomic_output, stdout_output
-        _refuse_terminal(to_stdout)
+        stdout = to_stdout or (path == "-" and not output)
+        if stdout and fmt == "flac":
+            raise click.UsageError("FLAC cannot stream to standard output; use --format wav or -o")
+        _refuse_terminal(stdout)
         target = output or _output_name(path, "." + fmt)
-        _check_output(target, force, to_stdout)
+        _check_output(target, force, stdout)
         try:
             f = sys.stdin.buffer if path == "-" else open(path, "rb")
         except FileNotFoundError:
@@ -192,18 +195,18 @@ def decompress(inputs, output, fmt, start, duration, force, to_stdout, quiet, st
                 sinks.append(AudioSink(out, sr, ch, fmt, num_samples=n, tags=reader.header.tags))
                 return sinks[0]
 
-            out_ctx = stdout_output() if to_stdout else atomic_output(target, force, inputs=[path])
+            out_ctx = stdout_output() if stdout else atomic_output(target, force, inputs=[path])
             h = reader.header
             total = (h.num_samples / h.sample_rate) if h.num_samples is not None else None
             with out_ctx as out, run.progress(duration or total, os.path.basename(path)) as bar:
                 report = decompress_to(reader, model, make_sink, start, duration, strict,
-                                       progress=bar.update, pad_truncated=to_stdout)
+                                       progress=bar.update, pad_truncated=stdout)
                 sinks[0].close()
         for message in report.damaged:
             run.warn(f"{path}: {message} (concealed)")
         if report.truncated:
             run.warn(f"{path}: file is truncated; decoded the {report.samples_written / h.sample_rate:.2f} s that are complete")
-        run.say(f"{path} -> {'stdout' if to_stdout else target}: {_fmt_time(report.samples_written / h.sample_rate)}, "
+        run.say(f"{path} -> {'stdout' if stdout else target}: {_fmt_time(report.samples_written / h.sample_rate)}, "
                 f"{h.sample_rate} Hz, {h.channels} ch")
 
     _each(run, inputs, work)

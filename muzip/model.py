@@ -115,8 +115,9 @@ class ResBlock(keras.layers.Layer):
     def __init__(self, channels, hidden, kernel_size=3, **kwargs):
         super().__init__(**kwargs)
         self.channels, self.hidden, self.kernel_size = channels, hidden, kernel_size
-        self.inner = keras.layers.Conv1D(hidden, kernel_size, padding="same", name="inner")
-        self.outer = keras.layers.Conv1D(channels, 1, kernel_initializer="zeros", name="outer")
+        # No biases: zero latents decode to exact silence (digital silence, concealed frames).
+        self.inner = keras.layers.Conv1D(hidden, kernel_size, padding="same", use_bias=False, name="inner")
+        self.outer = keras.layers.Conv1D(channels, 1, kernel_initializer="zeros", use_bias=False, name="outer")
 
     def call(self, x, cond=None):
         h = x if cond is None else ops.concatenate([x, cond], axis=-1)
@@ -124,6 +125,15 @@ class ResBlock(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "hidden": self.hidden, "kernel_size": self.kernel_size}
+
+
+@keras.saving.register_keras_serializable(package="muzip")
+class NoiseGate(keras.layers.Layer):
+    """Zero the noise wherever every latent channel quantized to zero (silence stays silent)."""
+
+    def call(self, z, noise):
+        active = ops.cast(ops.max(ops.abs(z), axis=-1, keepdims=True) > 0, noise.dtype)
+        return noise * active
 
 
 def build_encoder(cfg: dict) -> keras.Model:
@@ -146,7 +156,8 @@ def build_decoder(cfg: dict) -> keras.Model:
     (noise filling) instead of spectral holes; the codec draws it from a seeded generator."""
     hop, ch = cfg["hop"], cfg["latent_channels"]
     z = keras.Input(shape=(None, ch), name="latent")
-    noise = keras.Input(shape=(None, cfg.get("noise_channels", 0)), name="noise")
+    noise_in = keras.Input(shape=(None, cfg.get("noise_channels", 0)), name="noise")
+    noise = NoiseGate(name="noise_gate")(z, noise_in)
     y = z
     for i in range(cfg["decoder_blocks"]):
         y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y, noise if cfg.get("noise_channels") else None)
@@ -155,7 +166,7 @@ def build_decoder(cfg: dict) -> keras.Model:
     synthesis = Synthesis(hop, ch, name="synthesis")
     synthesis.trainable = cfg.get("train_filterbank", True)
     y = synthesis(y)
-    return keras.Model([z, noise], y, name="decoder")
+    return keras.Model([z, noise_in], y, name="decoder")
 
 
 def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) -> np.ndarray:

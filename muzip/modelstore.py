@@ -92,7 +92,9 @@ class CodecModel:
         return np.asarray(self.encoder(audio, training=False))
 
     def decode(self, latents: np.ndarray, first_latent: int) -> np.ndarray:
-        """(A, N, C) float32 whose first latent has absolute index first_latent -> audio (A, (N-1)*hop)."""
+        """(A, N, C) float32 whose first latent has absolute index first_latent -> audio (A, (N-1)*hop).
+
+        Zero latents (silence, concealed frames) decode to exact zeros."""
         from .model import decoder_noise
         noise = np.stack([decoder_noise(self.config, first_latent, latents.shape[1], a) for a in range(latents.shape[0])])
         return np.asarray(self.decoder([latents, noise], training=False))[:, :, 0]

@@ -20,8 +20,8 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
     """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
     reader = ContainerReader(fileobj)
     h = reader.header
-    config, counts, digest = load_tables(h.model_id)
-    if digest != h.model_sha256:
+    config, counts, model_id_digest = load_tables(h.model_id)
+    if model_id_digest != h.model_sha256:
         raise CorruptFileError(f"made with a different '{h.model_id}' than the one installed")
     coder = LatentCoder(counts, config["alphabet_radius"])
     per_frame = config["frame_samples"] // config["hop"]

@@ -1,0 +1,34 @@
+# muzip: `make demo` (set-up + example) and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench corpus train clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test,bench]"
+	touch $(STAMP)
+
+demo: install
+	$(PY) scripts/demo.py
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) scripts/bench.py
+
+corpus:
+	bash scripts/fetch_corpus.sh data
+
+train: install corpus
+	$(PY) scripts/train.py prepare
+	$(PY) scripts/train.py train --run runs/v1 --steps 4000
+
+clean:
+	rm -rf build .pytest_cache
