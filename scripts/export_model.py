@@ -74,9 +74,21 @@ def export(args):
     run = Path(args.run)
     cfg_all = json.loads((run / "config.json").read_text())
     cfg = {k: v for k, v in cfg_all.items() if k not in TRAIN_ONLY_KEYS}
+    log = (run / "log.txt").read_text().strip().splitlines()
+    epochs = [ln for ln in log if ln.startswith("epoch ")]
+    if args.snapshot == "best":  # lowest summed held-out mel distance over the logged RD points
+        def score(ln):
+            return sum(float(v) for v in ln.split(" mel ")[1:] for v in [v.split()[0]])
+        args.snapshot = int(min(epochs, key=score).split()[3])
+    if args.snapshot:
+        args.snapshot = int(args.snapshot)
+        weights = run / "snapshots" / f"step{args.snapshot:06d}"
+        line = next(ln for ln in epochs if ln.split()[3] == str(args.snapshot))
+    else:
+        weights, line = run, (epochs[-1] if epochs else "untrained")
     encoder, decoder = build_encoder(cfg), build_decoder(cfg)
-    encoder.load_weights(run / "encoder.weights.h5")
-    decoder.load_weights(run / "decoder.weights.h5")
+    encoder.load_weights(weights / "encoder.weights.h5")
+    decoder.load_weights(weights / "decoder.weights.h5")
     t0 = time.time()
     counts, used = build_tables(encoder, cfg, args.minutes)
     out = models_dir() / args.name
@@ -84,16 +96,17 @@ def export(args):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-    shutil.copy(run / "encoder.weights.h5", tmp / "encoder.weights.h5")
-    shutil.copy(run / "decoder.weights.h5", tmp / "decoder.weights.h5")
+    shutil.copy(weights / "encoder.weights.h5", tmp / "encoder.weights.h5")
+    shutil.copy(weights / "decoder.weights.h5", tmp / "decoder.weights.h5")
     np.savez_compressed(tmp / "tables.npz", counts=counts)
     write_sha256sums(tmp)
-    log = (run / "log.txt").read_text().strip().splitlines()
-    training = {"run_config": cfg_all, "last_log_line": log[-1] if log else "", "table_files": used,
+    wall = int(line.split(" wall ")[1].split("s")[0]) if " wall " in line else 0
+    training = {"run_config": cfg_all, "snapshot_step": int(line.split()[3]) if epochs else 0,
+                "snapshot_log_line": line, "snapshot_wall_s": wall, "table_files": used,
                 "table_minutes": args.minutes, "table_seconds": round(time.time() - t0)}
     (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n")
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
-    print(f"exported {out} ({training['last_log_line']})")
+    print(f"exported {out} ({line})")
     sys.stdout.flush()

@@ -203,6 +203,10 @@ def train(args):
             log.flush()
             model.encoder.save_weights(os.path.join(args.run, "encoder.weights.h5"))
             model.decoder.save_weights(os.path.join(args.run, "decoder.weights.h5"))
+            snap = os.path.join(args.run, "snapshots", f"step{(epoch + 1) * epoch_steps:06d}")
+            os.makedirs(snap, exist_ok=True)  # every epoch kept: export picks by held-out RD, not by loss
+            model.encoder.save_weights(os.path.join(snap, "encoder.weights.h5"))
+            model.decoder.save_weights(os.path.join(snap, "decoder.weights.h5"))
 
     start = time.time()
     model.fit(batches.forever(), epochs=args.steps // epoch_steps, steps_per_epoch=epoch_steps, verbose=0,
@@ -228,6 +232,7 @@ def main():
     p.add_argument("--run", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--minutes", type=float, default=20.0, help="training audio used to count the entropy tables")
+    p.add_argument("--snapshot", help="STEP or 'best' (lowest held-out mel at the logged levels); default: last weights")
     args = ap.parse_args()
     if args.cmd == "prepare":
         prepare(args)

@@ -1,0 +1,92 @@
+"""Write models/NAME/MODEL.md from the export's training.json and a fresh measurement on the
+validation tracks (the same excerpts, codec calls and metrics as scripts/bench.py).
+
+    python scripts/model_card.py muzip-v1
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+import bench  # noqa: E402
+from corpus import split  # noqa: E402
+
+from muzip.modelstore import load_model, models_dir  # noqa: E402
+
+
+def params(model):
+    return sum(int(w.size) for w in model.encoder.weights), sum(int(w.size) for w in model.decoder.weights)
+
+
+def main(name):
+    import os
+    os.chdir(ROOT)
+    model = load_model(name)
+    folder = models_dir() / name
+    training = json.loads((folder / "training.json").read_text())
+    run_cfg = training["run_config"]
+    _, val = split()
+    excerpts = [(p, bench.read_excerpt(p, 30.0, 30.0)[0]) for p in val]
+    rows = bench.run_codec("muzip", *bench.muzip_codec(model), excerpts, bench.BITRATES, lambda s: None)
+    enc_p, dec_p = params(model)
+    cfg = model.config
+    hop, ch, hid, k = cfg["hop"], cfg["latent_channels"], cfg["hidden"], cfg["kernel_size"]
+    latents_per_s = cfg["model_rate"] / hop
+    # multiply-adds per second of mono audio: filterbank + residual blocks (inner k-tap conv over [x, noise], 1x1 outer)
+    fb = 2 * hop * ch * latents_per_s
+    block = (k * (ch + cfg.get("noise_channels", 0)) * hid + hid * ch) * latents_per_s
+    enc_macs, dec_macs = fb + cfg["encoder_blocks"] * block, fb + cfg["decoder_blocks"] * block
+    lines = [
+        f"# Model card: {name}",
+        "",
+        f"sha256 of SHA256SUMS (the id written into .mz headers): `{model.sha256}`",
+        "",
+        "## What it is",
+        f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
+        f"(hop {hop}, {ch} channels, frozen), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
+        f"weighting, {cfg['encoder_blocks']} encoder and {cfg['decoder_blocks']} decoder residual Conv1D blocks "
+        f"(kernel {k}, {hid} hidden; the decoder blocks also see {cfg.get('noise_channels', 0)} channels of seeded noise "
+        "for noise filling), and a transposed-Conv1D synthesis filterbank. Latents are quantized with one of "
+        f"{cfg['num_levels']} log-spaced steps (the rate-control parameter) and coded with integer tables "
+        f"(`tables.npz`, 2 roles x {cfg['num_levels']} levels x {ch} channels x {2 * cfg['alphabet_radius'] + 2} symbols).",
+        "",
+        f"- Parameters: encoder {enc_p:,}, decoder {dec_p:,}.",
+        f"- Multiply-adds per second of mono audio: encoder {enc_macs / 1e6:.0f} M, decoder {dec_macs / 1e6:.0f} M "
+        "(stereo: twice that).",
+        "",
+        "## Training",
+        "- Data: the Debian music packages fetched by `scripts/fetch_corpus.sh` (wesnoth-1.16-music, nexuiz-music, "
+        "singularity-music, drascula-music, planetblupi-music-ogg); validation = wesnoth tracks with file bitrate "
+        ">= 192 kbps (never trained on). `scripts/train.py prepare` takes 40 random 2-s segments per training file "
+        "as mid and side signals.",
+        f"- Objective: multi-scale log-mel L1 + log-STFT L1 + 5 x waveform L1 + {run_cfg['rate_lambda']} x estimated "
+        "bits/sample (Laplace rate proxy with additive noise), straight-through rounding for the decoder, "
+        f"quantizer levels drawn uniformly from {run_cfg['train_levels']}, gain augmentation -12..+6 dB.",
+        f"- Steps: {training['snapshot_step']} of batch {run_cfg['batch']} x 1 s, Adam lr {run_cfg['lr']} "
+        f"(snapshot chosen by held-out rate-distortion; log line: `{training['snapshot_log_line']}`).",
+        f"- Wall time: {training['snapshot_wall_s']} s of training on 2 CPU cores (TensorFlow backend), "
+        f"then {training['table_seconds']} s to count the entropy tables on {training['table_minutes']} minutes "
+        "of training audio.",
+        "- Commands: `python scripts/train.py prepare; python scripts/train.py train --run runs/v1 --steps 4000; "
+        f"python scripts/train.py export --run runs/v1 --name {name} --snapshot STEP; python scripts/model_card.py {name}`.",
+        "",
+        "## Measured quality (validation tracks, 30 s excerpts from 30 s, stereo 44.1 kHz)",
+        f"Produced by `python scripts/model_card.py {name}` (same measurement as `make bench`).",
+        "",
+        "| target kbps | actual kbps | SNR dB | mel distance | LSD dB | compress x RT | decompress x RT |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['kbps']:.2f} | {r['snr']:.2f} | {r['mel']:.3f} | {r['lsd']:.2f} | "
+                     f"{r['enc_x']:.1f} | {r['dec_x']:.1f} |")
+    lines += ["", "Lower mel distance / LSD is better (muzip.metrics). See docs/BENCHMARKS.md for LAME MP3 at the same rates.", ""]
+    (folder / "MODEL.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "muzip-v1")

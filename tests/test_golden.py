@@ -1,0 +1,32 @@
+"""Every model ever shipped keeps decoding its files: golden .mz per model, checked symbol by symbol."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from muzip.codec import decompress_bytes
+from muzip.modelstore import installed_models, load_model
+from muzip.verify import symbol_digest
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+CASES = sorted(GOLDEN.glob("*.json"))
+
+
+def test_every_installed_model_has_a_golden_file():
+    assert installed_models(), "no model installed"
+    for name in installed_models():
+        assert (GOLDEN / f"{name}.mz").is_file(), f"{name} has no golden file: run scripts/make_golden.py"
+
+
+@pytest.mark.parametrize("meta_path", CASES, ids=[p.stem for p in CASES])
+def test_golden_file_decodes_to_recorded_symbols(meta_path):
+    meta = json.loads(meta_path.read_text())
+    mz = meta_path.with_suffix(".mz")
+    assert meta["model"] in installed_models(), f"model {meta['model']} was removed: shipped models must stay"
+    with open(mz, "rb") as f:
+        assert symbol_digest(f) == meta["symbol_sha256"]
+    audio, rate = decompress_bytes(mz.read_bytes(), model=load_model(meta["model"]))
+    assert rate == meta["sample_rate"]
+    assert audio.shape == (meta["num_samples"], meta["channels"])
+    assert load_model(meta["model"]).sha256 == meta["model_sha256"]
