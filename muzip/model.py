@@ -26,6 +26,14 @@ def mdct_basis(hop: int) -> np.ndarray:
     return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
 
 
+def _filterbank_initializer(hop: int, channels: int):
+    """The MDCT basis as a (2*hop, 1, hop) kernel when the shapes allow, else Glorot."""
+    if channels != hop:
+        return "glorot_uniform"
+    basis = mdct_basis(hop)[:, None, :]
+    return lambda shape, dtype=None: ops.convert_to_tensor(basis, dtype)
+
+
 @keras.saving.register_keras_serializable(package="muzip")
 class Analysis(keras.layers.Layer):
     """Strided Conv1D filterbank: (B, T, 1) with T % hop == 0 -> (B, T/hop + 1, channels)."""
@@ -33,12 +41,8 @@ class Analysis(keras.layers.Layer):
     def __init__(self, hop, channels, **kwargs):
         super().__init__(**kwargs)
         self.hop, self.channels = hop, channels
-        basis = mdct_basis(hop)
-        init = basis if channels == hop else None
-        self.conv = keras.layers.Conv1D(
-            channels, 2 * hop, strides=hop, use_bias=False,
-            kernel_initializer=(lambda shape, dtype=None: ops.convert_to_tensor(init[:, None, :], dtype)) if init is not None else "glorot_uniform",
-            name="filterbank")
+        self.conv = keras.layers.Conv1D(channels, 2 * hop, strides=hop, use_bias=False,
+                                        kernel_initializer=_filterbank_initializer(hop, channels), name="filterbank")
 
     def call(self, x):
         x = ops.pad(x, [[0, 0], [self.hop, self.hop], [0, 0]])
@@ -55,12 +59,8 @@ class Synthesis(keras.layers.Layer):
     def __init__(self, hop, channels, **kwargs):
         super().__init__(**kwargs)
         self.hop, self.channels = hop, channels
-        basis = mdct_basis(hop)
-        init = basis if channels == hop else None
-        self.conv = keras.layers.Conv1DTranspose(
-            1, 2 * hop, strides=hop, use_bias=False,
-            kernel_initializer=(lambda shape, dtype=None: ops.convert_to_tensor(init[:, None, :], dtype)) if init is not None else "glorot_uniform",
-            name="filterbank")
+        self.conv = keras.layers.Conv1DTranspose(1, 2 * hop, strides=hop, use_bias=False,
+                                                 kernel_initializer=_filterbank_initializer(hop, channels), name="filterbank")
 
     def call(self, z):
         y = self.conv(z)  # (B, (N+1)*hop, 1): latent n lands on [(n-1)H, (n+1)H) after the crop
