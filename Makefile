@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(PY) scripts/bench.py
+	$(PY) scripts/rd_bench.py
 
 corpus:
 	bash scripts/fetch_corpus.sh data
