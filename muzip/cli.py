@@ -14,6 +14,9 @@ from . import __version__
 from .errors import MuzipError, OutputExistsError
 
 EXIT_FAIL, EXIT_WARN, EXIT_INTERRUPTED = 1, 2, 130
+# Containers whose frame count soundfile reports exactly; for others (MP3, ffmpeg-decoded, stdin)
+# the header says "unknown" and the index at the end holds the count actually coded.
+EXACT_LENGTH_FORMATS = ("wav", "flac", "ogg")
 
 
 class _Run:
@@ -137,7 +140,8 @@ def compress(inputs, output, bitrate, force, to_stdout, quiet, downmix, model_na
             total = info.num_samples / info.sample_rate if info.num_samples else None
             with out_ctx as out, run.progress(total, os.path.basename(path)) as bar:
                 stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels,
-                                        None if path == "-" else info.num_samples, out, model, bitrate,
+                                        info.num_samples if path != "-" and info.format in EXACT_LENGTH_FORMATS else None,
+                                        out, model, bitrate,
                                         tags=info.tags, progress=bar.update)
         in_size = os.path.getsize(path) if path != "-" else None
         ratio = f", {in_size / stats['bytes']:.1f}x smaller" if in_size and stats["bytes"] else ""

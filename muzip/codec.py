@@ -257,9 +257,8 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
     header, layout, report = reader.header, _Layout(model), DecodeReport()
     check_model(header, model)
     sr, ch = header.sample_rate, header.channels
-    total = header.num_samples
-    if total is None and reader.load_index():
-        total = reader.total_num_samples
+    # The index holds the count actually coded; the header's is what the input claimed up front.
+    total = reader.total_num_samples if reader.load_index() else header.num_samples
     s0 = int(round(start * sr))
     s1 = None if duration is None else s0 + int(round(duration * sr))
     if total is not None:
