@@ -21,6 +21,9 @@ from .entropy import LatentCoder
 from .errors import CorruptFileError, ModelError
 
 GROUP = 8  # frames per network call: bounds memory, amortises call overhead
+# Side is quantized 2 levels (3 dB) coarser than mid: better mel distance and ViSQOL at 16, 32 and
+# 64 kbps than one shared step (docs/EXPERIMENTS.md, scripts/exp_side_offset.py).
+DEFAULT_SIDE_OFFSET = 2
 MIN_KBPS, MAX_KBPS = 6.0, 96.0
 _NLAT = struct.Struct("<H")
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
@@ -53,12 +56,12 @@ class _Layout:
 class RateController:
     """Chooses each frame's quantizer level so the file's cumulative size tracks bitrate x time.
 
-    Mid and side share one level (one step size): equal noise in M and S is equal noise in L and R,
-    and the side channel's cost follows its energy, so near-mono music spends almost nothing on it.
+    One level per frame drives both channels (side at a fixed offset from mid), so the side
+    channel's cost follows its energy: near-mono music spends almost nothing on it.
     """
 
-    def __init__(self, coder: LatentCoder, bitrate_bps: float, header_bytes: int, rate: int):
-        self.coder, self.bps, self.rate = coder, bitrate_bps, rate
+    def __init__(self, coder: LatentCoder, bitrate_bps: float, header_bytes: int, rate: int, levels_for):
+        self.coder, self.bps, self.rate, self.levels_for = coder, bitrate_bps, rate, levels_for
         self.bytes_so_far = header_bytes + _INDEX_FIXED_BYTES
         self.samples_so_far = 0
 
@@ -76,7 +79,7 @@ class RateController:
         return lo
 
     def _bits(self, q, level):
-        return sum(self.coder.estimate_bits(q[a], a, level) for a in range(q.shape[0]))
+        return sum(self.coder.estimate_bits(q[a], a, lv) for a, lv in enumerate(self.levels_for(level)))
 
     def spent(self, record_bytes: int, num_samples: int):
         self.bytes_so_far += record_bytes + _INDEX_BYTES_PER_FRAME
@@ -119,18 +122,27 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
 
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
-                    bitrate_kbps: float = 64.0, tags=None, progress=None) -> dict:
-    """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed)."""
+                    bitrate_kbps: float = 64.0, tags=None, progress=None,
+                    side_offset: int = DEFAULT_SIDE_OFFSET) -> dict:
+    """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
+
+    side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
+    0 = one step for both. The decoder reads both levels from each frame, so any offset decodes."""
     if not MIN_KBPS <= bitrate_kbps <= MAX_KBPS:
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = _Layout(model)
-    coder = LatentCoder(model.counts, model.config["alphabet_radius"])
+    coder = model.coder
     steps = model.steps()
     header = Header(sample_rate=sample_rate, channels=channels, num_samples=num_samples, model_rate=layout.rate,
                     frame_samples=layout.F, bitrate_bps=int(round(bitrate_kbps * 1000)), model_id=model.name,
                     model_sha256=model.digest, tags=dict(tags or {}))
     writer = ContainerWriter(out, header)
-    rc = RateController(coder, bitrate_kbps * 1000, writer.bytes_written, layout.rate)
+    last_level = coder.num_levels - 1
+
+    def levels_for(level):
+        return [level, min(level + side_offset, last_level)][:channels]
+
+    rc = RateController(coder, bitrate_kbps * 1000, writer.bytes_written, layout.rate, levels_for)
     resampler = StreamResampler(sample_rate, layout.rate, channels)
     seen = [0]
 
@@ -142,10 +154,12 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     def on_frame(index, y, ns):
         def q_for(level):
-            return np.round(y / steps[level]).astype(np.int32)
+            step = steps[levels_for(level)][:, None, None]
+            return np.round(y / step).astype(np.int32)
         level = rc.choose(q_for, ns, overhead=22 + _NLAT.size)
-        payload = _NLAT.pack(y.shape[1]) + coder.encode(q_for(level), [level] * y.shape[0])
-        levels = (level, level if channels == 2 else 255)
+        chosen = levels_for(level)
+        payload = _NLAT.pack(y.shape[1]) + coder.encode(q_for(level), chosen)
+        levels = (chosen[0], chosen[1] if channels == 2 else 255)
         written = writer.write_frame(Frame(index, ns, levels, payload))
         rc.spent(written, ns)
         if progress:
@@ -187,7 +201,7 @@ def _frame_events(reader: ContainerReader, lo: int, hi: int):
 def decode_frames(reader, model, first: int, stop: int | None, report: DecodeReport, strict=False):
     """Yield (frame_index, model-rate audio (A, n)) for frames first..stop-1 that exist, in order."""
     layout, header = _Layout(model), reader.header
-    coder = LatentCoder(model.counts, model.config["alphabet_radius"])
+    coder = model.coder
     steps, A, P, C = model.steps(), header.channels, layout.per_frame, model.config["latent_channels"]
     frames = {}  # index -> (latents (A, n, C) or None, num_samples)
     last_index = [None]
@@ -294,7 +308,8 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
     return report
 
 
-def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64.0, model=None, tags=None) -> bytes:
+def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64.0, model=None, tags=None,
+                   side_offset: int = DEFAULT_SIDE_OFFSET) -> bytes:
     """Compress a float array (n,) or (n, channels) in memory; returns the .mz bytes."""
     if model is None:
         from .modelstore import load_model
@@ -304,7 +319,8 @@ def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64
         audio = audio[:, None]
     out = io.BytesIO()
     blocks = (audio[i:i + 65536] for i in range(0, len(audio), 65536))
-    compress_blocks(blocks, sample_rate, audio.shape[1], len(audio), out, model, bitrate_kbps, tags)
+    compress_blocks(blocks, sample_rate, audio.shape[1], len(audio), out, model, bitrate_kbps, tags,
+                    side_offset=side_offset)
     return out.getvalue()
 
 

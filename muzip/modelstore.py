@@ -83,6 +83,14 @@ class CodecModel:
     def sha256(self) -> str:
         return self.digest.hex()
 
+    @property
+    def coder(self):
+        """The entropy coder for this model's tables, built once (its constriction models are cached)."""
+        if "_coder" not in self.__dict__:
+            from .entropy import LatentCoder
+            self.__dict__["_coder"] = LatentCoder(self.counts, self.config["alphabet_radius"])
+        return self.__dict__["_coder"]
+
     def steps(self) -> np.ndarray:
         from .model import level_steps
         return level_steps(self.config)

@@ -5,6 +5,8 @@ validation tracks (the same excerpts, codec calls and metrics as scripts/bench.p
 """
 
 import json
+
+import numpy as np
 import sys
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from muzip.modelstore import load_model, models_dir  # noqa: E402
 
 
 def params(model):
-    return sum(int(w.size) for w in model.encoder.weights), sum(int(w.size) for w in model.decoder.weights)
+    return (sum(int(np.prod(w.shape)) for w in model.encoder.weights),
+            sum(int(np.prod(w.shape)) for w in model.decoder.weights))
 
 
 def main(name):
