@@ -204,8 +204,9 @@ def run_rss(tracks, minutes, log):
 def git_commit():
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True).stdout.strip()
+        # Documents (this report among them, model cards) do not change what is measured.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)*.md",
+                                ":(exclude)docs"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "") if head else "unknown"
     except OSError:
         return "unknown"

@@ -75,7 +75,9 @@ def main(name):
         f"then {training['table_seconds']} s to count the entropy tables on {training['table_minutes']} minutes "
         "of training audio.",
         "- Commands: `python scripts/train.py prepare; python scripts/train.py train --run runs/v1 --steps 4000; "
-        f"python scripts/train.py export --run runs/v1 --name {name} --snapshot STEP; python scripts/model_card.py {name}`.",
+        f"python scripts/select_snapshot.py --run runs/v1 --steps 100 500 1000 2000 3000 4000; "
+        f"python scripts/train.py export --run runs/v1 --name {name} --snapshot {training['snapshot_step']}; "
+        f"python scripts/model_card.py {name}`.",
         "",
         "## Measured quality (validation tracks, 30 s excerpts from 30 s, stereo 44.1 kHz)",
         f"Produced by `python scripts/model_card.py {name}` (same measurement as `make bench`).",
