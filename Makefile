@@ -20,11 +20,11 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
-bench: install
+bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
 
-corpus:
+corpus:  # the Debian music packages (apt-get download; already-fetched ones are skipped)
 	bash scripts/fetch_corpus.sh data
 
 train: install corpus

@@ -644,6 +644,24 @@ def main(argv=None):
         log("matplotlib not installed: rd.png not written")
     print(text)
     log(f"wrote {out_dir / 'RD.md'} and {out_dir / 'rd.png'} in {elapsed / 60:.1f} min")
+    if not args.quick:
+        append_to_benchmarks(out_dir / "BENCHMARKS.md", text)
+
+
+RD_MARKER = "<!-- rd_bench: appended by scripts/rd_bench.py -->"
+
+
+def append_to_benchmarks(path, rd_text):
+    """Put the equal-bitrate verdicts into BENCHMARKS.md too (replacing an earlier copy), so one
+    document holds every target of the release; the full tables stay in RD.md."""
+    if not path.exists():
+        return
+    keep = path.read_text().split(RD_MARKER)[0].rstrip()
+    verdicts = rd_text.split("## Verdicts (equal actual bitrate)")[1].split("## Results per codec")[0]
+    path.write_text(f"{keep}\n\n{RD_MARKER}\n## Rate–distortion against MP3, Opus and Vorbis (scripts/rd_bench.py, same run)\n\n"
+                    f"![rate–distortion curves](rd.png)\n\nViSQOL MOS-LQO and mel distance at equal actual bitrate; "
+                    f"every codec's table, speeds and the seed design are in [RD.md](RD.md).\n\n### Verdicts"
+                    f"{verdicts.rstrip()}\n")
 
 
 def seed_energy(audios, w, c):
