@@ -13,7 +13,7 @@ import click
 from . import __version__
 from .errors import MuzipError, OutputExistsError
 
-EXIT_FAIL, EXIT_WARN, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAIL, EXIT_WARN, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141
 # Containers whose frame count soundfile reports exactly; for others (MP3, ffmpeg-decoded, stdin)
 # the header says "unknown" and the index at the end holds the count actually coded.
 EXACT_LENGTH_FORMATS = ("wav", "flac", "ogg")
@@ -62,6 +62,10 @@ def _each(run: _Run, inputs, work):
         except KeyboardInterrupt:
             click.echo("muzip: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # The reader went away (`muzip decompress -c x.mz | head`): stop quietly, like cat.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except OSError as exc:
             run.fail(f"{path}: {exc.strerror or exc}")
     sys.exit(run.status)
@@ -72,10 +76,15 @@ def _refuse_terminal(to_stdout: bool):
         raise click.UsageError("refusing to write binary data to a terminal (redirect it, or use -o)")
 
 
-def _check_output(target: str, force: bool, to_stdout: bool):
+def _check_output(target: str, force: bool, to_stdout: bool, source: str | None = None):
     """Fail before any slow work; atomic_output checks again when it opens the file."""
     from .errors import OutputExistsError
-    if not to_stdout and not force and os.path.lexists(target):
+    from .outputs import same_file
+    if to_stdout:
+        return
+    if source is not None and os.path.lexists(target) and same_file(target, source):
+        raise OutputExistsError(f"{target}: is the input file; refusing to overwrite it")
+    if not force and os.path.lexists(target):
         raise OutputExistsError(f"{target}: exists (use -f to overwrite)")
 
 
@@ -132,7 +141,7 @@ def compress(inputs, output, bitrate, force, to_stdout, quiet, downmix, model_na
         stdout = to_stdout or (path == "-" and not output)
         _refuse_terminal(stdout)
         target = output or _output_name(path, ".mz")
-        _check_output(target, force, stdout)
+        _check_output(target, force, stdout, source=path)
         with AudioSource(path, downmix=downmix) as src:
             info = src.info
             model = run.model(model_name)
@@ -144,7 +153,7 @@ def compress(inputs, output, bitrate, force, to_stdout, quiet, downmix, model_na
                                         out, model, bitrate,
                                         tags=info.tags, progress=bar.update)
         in_size = os.path.getsize(path) if path != "-" else None
-        ratio = f", {in_size / stats['bytes']:.1f}x smaller" if in_size and stats["bytes"] else ""
+        ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size and stats["bytes"] else ""
         run.say(f"{path} -> {'stdout' if stdout else target}: {_fmt_time(stats['duration'])}, "
                 f"{stats['bytes']:,} bytes, {stats['kbps']:.1f} kbps{ratio}")
 
@@ -185,7 +194,7 @@ def decompress(inputs, output, fmt, start, duration, force, to_stdout, quiet, st
             raise click.UsageError("FLAC cannot stream to standard output; use --format wav or -o")
         _refuse_terminal(stdout)
         target = output or _output_name(path, "." + fmt)
-        _check_output(target, force, stdout)
+        _check_output(target, force, stdout, source=path)
         try:
             f = sys.stdin.buffer if path == "-" else open(path, "rb")
         except FileNotFoundError:

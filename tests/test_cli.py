@@ -695,3 +695,24 @@ def test_missing_model_is_a_clear_error(runner, model, tmp_path, monkeypatch):
         assert r.exit_code == 1
         assert_one_line_error(r, "x.mz", "muzip-v1", "not installed")
     assert listing(tmp_path) == ["no-models", "x.mz"]
+
+
+def test_output_that_is_the_input_is_refused_without_force_too(runner, fast_model, tmp_path):
+    from muzip.codec import compress_array
+    mz = tmp_path / "x.mz"
+    mz.write_bytes(compress_array(sine(440, 1, 44100), 44100, 32, model=fast_model))
+    before = sha(mz)
+    r = invoke(runner, "compress", "-q", mz)  # the output name x.mz is the input itself
+    assert r.exit_code == 1
+    assert_one_line_error(r, "x.mz", "is the input file")
+    assert sha(mz) == before
+
+
+def test_reader_closing_the_pipe_is_quiet(model, tmp_path):
+    from muzip.codec import compress_array
+    mz = tmp_path / "x.mz"
+    mz.write_bytes(compress_array(sine(440, 3, 44100, channels=2), 44100, 32, model=model))
+    proc = subprocess.run(f'"{sys.executable}" -m muzip decompress -q -c "{mz}" | head -c 100 > /dev/null; '
+                          'echo "${PIPESTATUS[0]}"', shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert proc.stdout.strip() == "141"
+    assert "Traceback" not in proc.stderr and "muzip:" not in proc.stderr
