@@ -17,6 +17,20 @@ def model():
 
 
 @pytest.fixture
+def runner():
+    from click.testing import CliRunner
+    return CliRunner()
+
+
+@pytest.fixture
+def fast_model(monkeypatch, model):
+    """Every CLI `_Run.model(...)` returns the already loaded session model."""
+    import muzip.cli as cli_mod
+    monkeypatch.setattr(cli_mod._Run, "model", lambda self, name=None: model)
+    return model
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 

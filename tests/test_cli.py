@@ -15,9 +15,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from click.testing import CliRunner
 
-import muzip.cli as cli_mod
 from muzip.cli import cli
 from muzip.container import MAGIC, ContainerReader, _FRAME_HEAD
 
@@ -28,16 +26,8 @@ from conftest import sine
 # helpers
 # ---------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
-@pytest.fixture
-def fast_model(monkeypatch, model):
-    """Every `_Run.model(...)` returns the already loaded session model."""
-    monkeypatch.setattr(cli_mod._Run, "model", lambda self, name=None: model)
-    return model
 
 
 def invoke(runner, *args, input=None):

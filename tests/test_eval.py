@@ -8,25 +8,15 @@ import sys
 
 import numpy as np
 import pytest
-import soundfile as sf
-from click.testing import CliRunner
 
-import muzip.cli as cli_mod
 from muzip import evaluate as ev
 from muzip.cli import cli
 
 NOTE = "ViSQOL: not installed (pip install 'muzip[eval]')"
 
 
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
-@pytest.fixture
-def fast_model(monkeypatch, model):
-    monkeypatch.setattr(cli_mod._Run, "model", lambda self, name=None: model)
-    return model
 
 
 @pytest.fixture(scope="module")
