@@ -11,13 +11,12 @@ decoding any subrange gives the same samples as decoding the whole file.
 
 import io
 import math
-import struct
 
 import numpy as np
 
 from .audio_io import StreamResampler
 from .container import ContainerReader, ContainerWriter, Frame, Header
-from .entropy import LatentCoder
+from .entropy import LatentCoder, decode_payload, encode_payload
 from .errors import CorruptFileError, ModelError
 
 GROUP = 8  # frames per network call: bounds memory, amortises call overhead
@@ -25,7 +24,7 @@ GROUP = 8  # frames per network call: bounds memory, amortises call overhead
 # 64 kbps than one shared step (docs/EXPERIMENTS.md, scripts/exp_side_offset.py).
 DEFAULT_SIDE_OFFSET = 2
 MIN_KBPS, MAX_KBPS = 6.0, 96.0
-_NLAT = struct.Struct("<H")
+_PAYLOAD_COUNT_BYTES = 2  # the latent count before the ANS words (entropy.encode_payload)
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
 
 
@@ -156,9 +155,9 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
         def q_for(level):
             step = steps[levels_for(level)][:, None, None]
             return np.round(y / step).astype(np.int32)
-        level = rc.choose(q_for, ns, overhead=22 + _NLAT.size)
+        level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES)
         chosen = levels_for(level)
-        payload = _NLAT.pack(y.shape[1]) + coder.encode(q_for(level), chosen)
+        payload = encode_payload(coder, q_for(level), chosen)
         levels = (chosen[0], chosen[1] if channels == 2 else 255)
         written = writer.write_frame(Frame(index, ns, levels, payload))
         rc.spent(written, ns)
@@ -210,11 +209,8 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
         f = event.frame
         if f is not None:
             try:
-                (n_lat,) = _NLAT.unpack_from(f.payload)
-                if not 1 <= n_lat <= P + 1:
-                    raise CorruptFileError("bad latent count")
                 levels = list(f.levels[:A])
-                q = coder.decode(f.payload[_NLAT.size:], n_lat, levels)
+                q = decode_payload(coder, f.payload, P + 1, levels)
                 frames[event.index] = (q * steps[levels][:, None, None].astype(np.float32), f.num_samples)
                 return
             except CorruptFileError as exc:

@@ -9,12 +9,15 @@ and come only from the file's integers (level, channel), never from the network,
 to the same symbols on any machine.
 """
 
+import struct
+
 import constriction
 import numpy as np
 
 from .errors import CorruptFileError
 
 PRECISION = 24
+_COUNT = struct.Struct("<H")  # frame payload = latent count (u16) + ANS words
 _TOTAL = 1 << PRECISION
 _MAX_EXP = 24  # escapes up to 2**24, far beyond any latent the encoder produces
 
@@ -138,3 +141,19 @@ class LatentCoder:
             mag = (1 << e) + mant + self.radius
             out[v] = -mag if sign else mag
         return out
+
+
+def encode_payload(coder: LatentCoder, q: np.ndarray, levels) -> bytes:
+    """A frame payload: the number of latent vectors per audio channel, then the coded symbols."""
+    return _COUNT.pack(q.shape[1]) + coder.encode(q, levels)
+
+
+def decode_payload(coder: LatentCoder, payload: bytes, max_latents: int, levels) -> np.ndarray:
+    """Inverse of encode_payload; CorruptFileError if the payload is malformed."""
+    try:
+        (n,) = _COUNT.unpack_from(payload)
+    except struct.error:
+        raise CorruptFileError("payload too short") from None
+    if not 1 <= n <= max_latents:
+        raise CorruptFileError("bad latent count")
+    return coder.decode(payload[_COUNT.size:], n, levels)

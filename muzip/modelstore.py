@@ -146,11 +146,8 @@ def configure_backend() -> None:
 
 def load_model(name: str | None = None) -> CodecModel:
     name = name or DEFAULT_MODEL
-    verify(name)
+    config, counts, digest = load_tables(name)
     folder = models_dir() / name
-    config = json.loads((folder / "config.json").read_text())
-    with np.load(folder / "tables.npz", allow_pickle=False) as tables:
-        counts = tables["counts"]
     configure_backend()
     with _quiet_native_stderr():
         from .model import build_decoder, build_encoder
@@ -161,7 +158,7 @@ def load_model(name: str | None = None) -> CodecModel:
         decoder.load_weights(folder / "decoder.weights.h5")
     except Exception as exc:
         raise ModelError(f"model '{name}': cannot load weights ({exc})") from None
-    return CodecModel(name, config, model_digest(name), counts, encoder, decoder)
+    return CodecModel(name, config, digest, counts, encoder, decoder)
 
 
 def load_tables(name: str):

@@ -1,11 +1,10 @@
 """`muzip test`: check every frame's CRC and entropy decoding, without the network (no TensorFlow)."""
 
 import hashlib
-import struct
 from dataclasses import dataclass, field
 
 from .container import ContainerReader
-from .entropy import LatentCoder
+from .entropy import LatentCoder, decode_payload
 from .errors import CorruptFileError
 from .modelstore import load_tables
 
@@ -31,15 +30,11 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
         if event.frame is None:
             result.problems.append(event.error or f"frame {event.index}: damaged")
             continue
-        payload = event.frame.payload
         try:
-            (n,) = struct.unpack_from("<H", payload)
-            if not 1 <= n <= per_frame + 1:
-                raise CorruptFileError("bad latent count")
-            q = coder.decode(payload[2:], n, list(event.frame.levels[:h.channels]))
+            q = decode_payload(coder, event.frame.payload, per_frame + 1, list(event.frame.levels[:h.channels]))
             if digest is not None:
                 digest.update(q.astype("<i4").tobytes())
-        except (CorruptFileError, struct.error) as exc:
+        except CorruptFileError as exc:
             result.problems.append(f"frame {event.index}: {exc}")
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
