@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .runtime.base import decoder_noise, level_steps  # noqa: F401 - shared with the runtime
+
 
 def mdct_basis(hop: int) -> np.ndarray:
     """Orthonormal MDCT basis with a sine window, shape (2*hop, hop)."""
@@ -169,31 +171,10 @@ def build_decoder(cfg: dict) -> keras.Model:
     return keras.Model([z, noise_in], y, name="decoder")
 
 
-def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) -> np.ndarray:
-    """The decoder's noise for absolute latent indices [first_latent, first_latent + count), shape (count, K).
-
-    Drawn per frame from numpy's PCG64 seeded by (frame, audio channel), so any block partition of a file
-    (whole-file, groups, seeks) sees the same noise for the same latent."""
-    k, per = cfg.get("noise_channels", 0), cfg["frame_samples"] // cfg["hop"]
-    out = np.empty((count, k), np.float32)
-    f_first, f_last = first_latent // per, (first_latent + count - 1) // per
-    for f in range(f_first, f_last + 1):
-        block = np.random.default_rng([0x6D757A, f + 2, channel]).uniform(-1, 1, (per, k)).astype(np.float32)
-        a, b = max(first_latent, f * per), min(first_latent + count, (f + 1) * per)
-        out[a - first_latent:b - first_latent] = block[a - f * per:b - f * per]
-    return out
-
-
 def receptive_latents(cfg: dict) -> int:
     """How many latents on each side one latent's computation can see (for context margins)."""
     per_block = (cfg["kernel_size"] - 1) // 2
     return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
-
-
-def level_steps(cfg: dict) -> np.ndarray:
-    """Quantizer step for each level: log-spaced, `levels_per_octave` per doubling."""
-    levels = np.arange(cfg["num_levels"])
-    return (cfg["min_step"] * 2.0 ** (levels / cfg["levels_per_octave"])).astype(np.float64)
 
 
 DEFAULT_CONFIG = {

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from .container import ContainerReader
 from .entropy import LatentCoder, decode_payload
 from .errors import CorruptFileError
-from .modelstore import load_tables
+from .runtime import load_tables
 
 
 @dataclass

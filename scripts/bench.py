@@ -348,7 +348,7 @@ def main(argv=None):
 
     rows, model_info = [], "not measured (--no-muzip)"
     if not args.no_muzip:
-        from muzip.modelstore import load_model
+        from muzip.runtime import load_model
         t = time.perf_counter()
         model = load_model(args.model)
         model_info = f"`{model.name}`, sha256 `{model.sha256}`"

@@ -21,7 +21,7 @@ from corpus import split  # noqa: E402
 from muzip.codec import compress_array, decompress_bytes  # noqa: E402
 from muzip.evaluate import visqol_mos  # noqa: E402
 from muzip.metrics import mel_distance  # noqa: E402
-from muzip.modelstore import load_model  # noqa: E402
+from muzip.runtime import load_model  # noqa: E402
 
 
 def main():

@@ -69,7 +69,7 @@ def build_tables(encoder, cfg, minutes):
 
 def export(args):
     from muzip.model import build_decoder, build_encoder
-    from muzip.modelstore import models_dir, write_sha256sums
+    from muzip.runtime import models_dir, write_sha256sums
 
     run = Path(args.run)
     cfg_all = json.loads((run / "config.json").read_text())

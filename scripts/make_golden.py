@@ -13,7 +13,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from muzip.codec import compress_array  # noqa: E402
-from muzip.modelstore import installed_models, load_model  # noqa: E402
+from muzip.runtime import installed_models, load_model  # noqa: E402
 from muzip.verify import symbol_digest  # noqa: E402
 
 GOLDEN = ROOT / "tests" / "data" / "golden"

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 import bench  # noqa: E402
 from corpus import split  # noqa: E402
 
-from muzip.modelstore import load_model, models_dir  # noqa: E402
+from muzip.runtime import load_model, models_dir  # noqa: E402
 
 
 def params(model):

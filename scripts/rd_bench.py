@@ -583,7 +583,7 @@ def main(argv=None):
     results, notes = {}, {}
     model_name, model_info = "none", "not measured (--no-muzip)"
     if not args.no_muzip:
-        from muzip.modelstore import load_model
+        from muzip.runtime import load_model
         t = time.perf_counter()
         model = load_model(args.model)
         model_name = model.name

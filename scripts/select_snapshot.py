@@ -51,7 +51,7 @@ def main():
     from export_model import export
     from muzip.codec import compress_array, decompress_bytes
     from muzip.metrics import mel_distance
-    from muzip.modelstore import load_model
+    from muzip.runtime import load_model
 
     excerpts = held_out_excerpts()
     results = []

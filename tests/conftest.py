@@ -12,8 +12,17 @@ CLIP = DATA / "knolls_excerpt.ogg"
 
 @pytest.fixture(scope="session")
 def model():
-    from muzip.modelstore import load_model
+    """The shipped model on the default (onnxruntime) backend."""
+    from muzip.runtime import load_model
     return load_model()
+
+
+@pytest.fixture(scope="session")
+def keras_model():
+    """The Keras reference of the same model (skipped where muzip[train] is not installed)."""
+    pytest.importorskip("keras")
+    from muzip.runtime import load_model
+    return load_model(backend_name="keras")
 
 
 @pytest.fixture
@@ -24,9 +33,9 @@ def runner():
 
 @pytest.fixture
 def fast_model(monkeypatch, model):
-    """Every CLI `_Run.model(...)` returns the already loaded session model."""
-    import muzip.cli as cli_mod
-    monkeypatch.setattr(cli_mod._Run, "model", lambda self, name=None: model)
+    """The CLI's model cache starts with the already loaded session model (workers inherit it by fork)."""
+    import muzip.cli.codec_jobs as jobs
+    monkeypatch.setattr(jobs, "_MODELS", {model.name: model})
     return model
 
 

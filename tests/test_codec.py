@@ -140,17 +140,18 @@ def test_symbols_identical_in_fresh_process_with_other_thread_count(model, clip,
         assert symbol_digest(f) == encoded.hexdigest()
 
 
-def test_saved_and_reloaded_model_compresses_bit_identically(model, clip, tmp_path):
+def test_saved_and_reloaded_model_compresses_bit_identically(keras_model, clip, tmp_path):
     from muzip.model import build_decoder, build_encoder
-    from muzip.modelstore import CodecModel
+    from muzip.runtime.keras_model import KerasCodecModel
 
+    model = keras_model
     audio, sr = clip
     model.encoder.save_weights(tmp_path / "e.weights.h5")
     model.decoder.save_weights(tmp_path / "d.weights.h5")
     enc, dec = build_encoder(model.config), build_decoder(model.config)
     enc.load_weights(tmp_path / "e.weights.h5")
     dec.load_weights(tmp_path / "d.weights.h5")
-    reloaded = CodecModel(model.name, model.config, model.digest, model.counts, enc, dec)
+    reloaded = KerasCodecModel(model.name, model.config, model.digest, model.counts, enc, dec)
     a = compress_array(audio[: 3 * sr], sr, 48, model=model)
     b = compress_array(audio[: 3 * sr], sr, 48, model=reloaded)
     assert a == b

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from muzip.codec import decompress_bytes
-from muzip.modelstore import installed_models, load_model
+from muzip.runtime import installed_models, load_model
 from muzip.verify import symbol_digest
 
 GOLDEN = Path(__file__).parent / "data" / "golden"

@@ -1,0 +1,48 @@
+"""The codec model on onnxruntime (CPU): the default, lean inference path (no TensorFlow, no Keras)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ModelError
+from .base import CodecModelBase
+
+
+def _threads() -> int:
+    """MUZIP_THREADS, else onnxruntime's default (0 = one per physical core)."""
+    value = os.environ.get("MUZIP_THREADS", "")
+    return int(value) if value.isdigit() else 0
+
+
+class OnnxCodecModel(CodecModelBase):
+    backend = "onnx"
+
+    def __init__(self, name: str, folder: Path, config: dict, digest: bytes, counts):
+        super().__init__(name, config, digest, counts)
+        self.folder = folder
+        self._sessions = {}
+
+    def _session(self, part: str):
+        # Sessions are made on first use: compress never pays for the decoder, nor decompress for the encoder.
+        if part not in self._sessions:
+            import onnxruntime as ort
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = _threads()
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            try:
+                sess = ort.InferenceSession(str(self.folder / f"{part}.onnx"), opts,
+                                            providers=["CPUExecutionProvider"])
+            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+                raise ModelError(f"model '{self.name}': cannot load {part}.onnx ({exc})") from None
+            self._sessions[part] = (sess, [i.name for i in sess.get_inputs()], sess.get_outputs()[0].name)
+        return self._sessions[part]
+
+    def _run_encoder(self, audio):
+        sess, (inp,), out = self._session("encoder")
+        return sess.run([out], {inp: audio})[0]
+
+    def _run_decoder(self, latents, noise):
+        sess, (lat_name, noise_name), out = self._session("decoder")
+        return sess.run([out], {lat_name: latents, noise_name: noise})[0]

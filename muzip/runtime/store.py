@@ -1,0 +1,149 @@
+"""Installed models: find them by plain name, verify their files (sha256) and load one.
+
+A model is a folder models/NAME/ holding config.json, tables.npz (integer entropy tables, read with
+allow_pickle=False), Keras weights (*.weights.h5, HDF5: no pickle), the exported runtime files
+(encoder.onnx, decoder.onnx), SHA256SUMS (one `sha256  filename` line per file) and MODEL.md.
+
+A model's identity, written into every .mz header, is the sha256 of the SHA256SUMS lines of the files
+that define the codec (config, weights, tables), in that order. Exported runtime files are listed in
+SHA256SUMS too, and checked on load, but are derived from the weights, so adding them later (muzip 1.1
+added the ONNX files) leaves the identity, and every file made before, valid.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+
+DEFAULT_MODEL = "muzip-v1"
+IDENTITY_FILES = ("config.json", "encoder.weights.h5", "decoder.weights.h5", "tables.npz")
+RUNTIME_FILES = ("encoder.onnx", "decoder.onnx")
+# A model name read from a file is looked up among installed models, never used as a path.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+def models_dir() -> Path:
+    """$MUZIP_MODELS, else the models/ folder shipped beside the package."""
+    env = os.environ.get("MUZIP_MODELS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+
+
+def installed_models() -> list[str]:
+    root = models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if _NAME.match(p.name) and (p / "SHA256SUMS").is_file())
+
+
+def resolve_name(name: str | None) -> str:
+    """The installed model called `name` (default: DEFAULT_MODEL); ModelError for anything else."""
+    name = DEFAULT_MODEL if name is None else name
+    if not isinstance(name, str) or not _NAME.match(name) or name not in installed_models():
+        shown = name if isinstance(name, str) and name.isprintable() and len(name) <= 64 else repr(name)[:64]
+        raise ModelError(f"model '{shown}' is not installed (installed: {', '.join(installed_models()) or 'none'}; "
+                         f"models folder {models_dir()})")
+    return name
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _listed(name: str) -> dict[str, str]:
+    listed = {}
+    for line in (models_dir() / name / "SHA256SUMS").read_text().splitlines():
+        digest, _, fname = line.strip().partition("  ")
+        if digest:
+            listed[fname] = digest
+    return listed
+
+
+def identity_digest(name: str) -> bytes:
+    """The 32-byte identity of an installed model (see the module docstring)."""
+    listed = _listed(resolve_name(name))
+    missing = [f for f in IDENTITY_FILES if f not in listed]
+    if missing:
+        raise ModelError(f"model '{name}': {', '.join(missing)} not listed in SHA256SUMS")
+    return hashlib.sha256("".join(f"{listed[f]}  {f}\n" for f in IDENTITY_FILES).encode()).digest()
+
+
+def verify(name: str, files=IDENTITY_FILES) -> None:
+    """Check `files` of model `name` against SHA256SUMS; ModelError on any mismatch."""
+    folder, listed = models_dir() / resolve_name(name), _listed(name)
+    for fname in files:
+        if fname not in listed:
+            raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
+        path = folder / fname
+        if not path.is_file() or _sha256(path) != listed[fname]:
+            raise ModelError(f"model '{name}': {fname} is missing or does not match its sha256")
+
+
+def write_sha256sums(folder: Path) -> None:
+    """SHA256SUMS for a model folder: identity files first (in order), then runtime files present."""
+    names = list(IDENTITY_FILES) + [f for f in RUNTIME_FILES if (folder / f).is_file()]
+    (folder / "SHA256SUMS").write_text("".join(f"{_sha256(folder / f)}  {f}\n" for f in names))
+
+
+def load_tables(name: str | None = None):
+    """(config, counts, digest) of an installed model, verified; no network is loaded."""
+    name = resolve_name(name)
+    verify(name, ("config.json", "tables.npz"))
+    folder = models_dir() / name
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        with np.load(folder / "tables.npz", allow_pickle=False) as tables:
+            counts = tables["counts"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model '{name}': cannot read its config or tables ({exc})") from None
+    return config, counts, identity_digest(name)
+
+
+def model_info(name: str) -> dict:
+    """What `muzip models` shows: name, identity, config summary, files, and whether they verify."""
+    name = resolve_name(name)
+    folder = models_dir() / name
+    config = json.loads((folder / "config.json").read_text())
+    try:
+        verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in _listed(name)))
+        status = "ok"
+    except ModelError as exc:
+        status = str(exc)
+    return {"name": name, "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
+            "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
+            "runtime": [f for f in RUNTIME_FILES if f in _listed(name)],
+            "size_bytes": sum(p.stat().st_size for p in folder.iterdir() if p.is_file()), "status": status}
+
+
+def backend() -> str:
+    value = os.environ.get("MUZIP_BACKEND", "onnx").lower()
+    if value not in ("onnx", "keras"):
+        raise ModelError(f"MUZIP_BACKEND={value!r}: use 'onnx' (default) or 'keras'")
+    return value
+
+
+def load_model(name: str | None = None, backend_name: str | None = None):
+    """The codec model `name` on the chosen backend (default onnx, MUZIP_BACKEND=keras for the reference)."""
+    name = resolve_name(name)
+    config, counts, digest = load_tables(name)
+    if (backend_name or backend()) == "keras":
+        from .keras_model import KerasCodecModel
+        verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
+        return KerasCodecModel.load(name, models_dir() / name, config, digest, counts)
+    from .onnx_model import OnnxCodecModel
+    missing = [f for f in RUNTIME_FILES if f not in _listed(name)]
+    if missing:
+        raise ModelError(f"model '{name}' has no exported runtime files ({', '.join(missing)}); "
+                         "run scripts/export_onnx.py, or use MUZIP_BACKEND=keras")
+    verify(name, RUNTIME_FILES)
+    return OnnxCodecModel(name, models_dir() / name, config, digest, counts)

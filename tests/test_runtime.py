@@ -1,0 +1,131 @@
+"""The lean runtime: onnxruntime matches the Keras reference, the model store only loads installed
+models by plain name, and no inference command imports TensorFlow or Keras."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from muzip.codec import compress_array, decompress_bytes, to_mid_side
+from muzip.errors import ModelError
+from muzip.runtime import identity_digest, installed_models, load_model, resolve_name
+
+from conftest import DATA, sine
+
+# Stated tolerances (docs: README "Runtime"): decoded audio within 1e-5 absolute and 100 dB SNR of Keras;
+# encoder symbols equal except rounding ties (latents within 1e-5 of a half step), none seen on the clip.
+MAX_ABS, MIN_SNR_DB, TIE = 1e-5, 100.0, 1e-5
+
+
+def test_onnx_decoder_matches_keras(model, keras_model, clip):
+    audio, sr = clip
+    hop = model.config["hop"]
+    ms = to_mid_side(audio[: len(audio) // hop * hop])[:, :, None]
+    y = keras_model.encode(ms)
+    step = model.steps()[24]
+    lat = (np.round(y / step) * step).astype(np.float32)
+    ref, got = keras_model.decode(lat, 7), model.decode(lat, 7)
+    err = (ref - got).astype(np.float64)
+    assert np.abs(err).max() < MAX_ABS
+    assert 10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum(err ** 2)) > MIN_SNR_DB
+
+
+def test_onnx_encoder_symbols_match_keras_except_ties(model, keras_model, clip):
+    audio, sr = clip
+    hop = model.config["hop"]
+    ms = to_mid_side(audio[: len(audio) // hop * hop])[:, :, None]
+    yk, yo = keras_model.encode(ms), model.encode(ms)
+    for step in model.steps()[::8]:
+        differ = np.round(yk / step) != np.round(yo / step)
+        ties = np.abs(np.abs(yk / step - np.floor(yk / step)) - 0.5) < TIE / step
+        assert not np.any(differ & ~ties)  # every difference is a rounding tie
+        assert np.count_nonzero(differ) <= np.count_nonzero(ties)
+
+
+def test_whole_codec_matches_between_backends(model, keras_model, clip):
+    audio, sr = clip
+    a = compress_array(audio[: 4 * sr], sr, 32, model=model)
+    b = compress_array(audio[: 4 * sr], sr, 32, model=keras_model)
+    assert a == b  # no ties on this clip: identical files
+    x, _ = decompress_bytes(a, model=model)
+    y, _ = decompress_bytes(a, model=keras_model)
+    assert np.abs(x - y).max() < MAX_ABS
+
+
+def test_golden_files_decode_the_same_on_both_backends(model, keras_model):
+    for name in installed_models():
+        mz = (DATA / "golden" / f"{name}.mz").read_bytes()
+        x, _ = decompress_bytes(mz, model=load_model(name))
+        y, _ = decompress_bytes(mz, model=load_model(name, backend_name="keras"))
+        assert np.abs(x - y).max() < MAX_ABS
+
+
+def test_identity_does_not_change_when_runtime_files_are_listed():
+    # muzip 1.0 files carry sha256(SHA256SUMS of the four codec files); 1.1 added the ONNX lines.
+    golden = json.loads((DATA / "golden" / "muzip-v1.json").read_text())
+    assert identity_digest("muzip-v1").hex() == golden["model_sha256"]
+
+
+@pytest.mark.parametrize("name", ["../models/muzip-v1", "/etc", "muzip-v1/../muzip-v1", "..", ".", "",
+                                  "muzip-v1\x00", "a" * 300, "no-such-model"])
+def test_model_names_are_names_not_paths(name):
+    with pytest.raises(ModelError) as e:
+        resolve_name(name)
+    assert "not installed" in str(e.value)
+
+
+def test_a_file_naming_a_path_as_its_model_is_refused(model, tmp_path):
+    import io
+    from muzip.container import ContainerReader, Header, encode_header
+    data = compress_array(sine(440, 1, 44100), 44100, 32, model=model)
+    h = ContainerReader(io.BytesIO(data)).header
+    size = len(encode_header(h))
+    h.model_id = str(tmp_path)  # an absolute path: must not be loaded from
+    evil = encode_header(h) + data[size:]
+    with pytest.raises(ModelError):
+        decompress_bytes(evil)
+
+
+def test_tampered_runtime_file_is_refused(tmp_path, monkeypatch):
+    import shutil
+    from muzip.runtime import models_dir
+    shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
+    with open(tmp_path / "muzip-v1" / "decoder.onnx", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01")
+    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    with pytest.raises(ModelError, match="decoder.onnx"):
+        load_model("muzip-v1")
+
+
+_PROBE = r"""
+import json, sys
+from muzip.cli import cli
+args = sys.argv[1:]
+try:
+    cli(args, prog_name="muzip")
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "tf": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}),
+      file=sys.stderr)
+"""
+
+
+def test_no_inference_command_imports_tensorflow_or_keras(model, tmp_path):
+    import soundfile as sf
+    wav = tmp_path / "a.wav"
+    sf.write(wav, sine(440, 2, 44100, 2), 44100)
+    runs = [["compress", "-q", str(wav)], ["info", str(tmp_path / "a.mz")], ["test", str(tmp_path / "a.mz")],
+            ["decompress", "-q", str(tmp_path / "a.mz"), "-o", str(tmp_path / "b.wav")],
+            ["eval", "--no-visqol", str(wav), str(tmp_path / "a.mz")], ["models"], ["--help"]]
+    env = dict(os.environ)
+    env.pop("MUZIP_BACKEND", None)
+    for args in runs:
+        p = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, env=env,
+                           timeout=120)
+        res = json.loads(p.stderr.strip().splitlines()[-1])
+        assert res["code"] in (0, None), (args, p.stderr)
+        assert not res["tf"] and not res["keras"], args
