@@ -4,14 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench corpus train clean
+.PHONY: install demo test bench fuzz corpus train clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,bench,eval]"
+	$(PY) -m pip install -q -e ".[train,test,bench,eval]"
 	touch $(STAMP)
 
 demo: install
@@ -23,6 +23,9 @@ test: install
 bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
+
+fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
+	$(PY) scripts/fuzz.py --cases 10000 --seed 1
 
 corpus:  # the Debian music packages (apt-get download; already-fetched ones are skipped)
 	bash scripts/fetch_corpus.sh data

@@ -26,6 +26,9 @@ DEFAULT_SIDE_OFFSET = 2
 MIN_KBPS, MAX_KBPS = 6.0, 96.0
 _PAYLOAD_COUNT_BYTES = 2  # the latent count before the ANS words (entropy.encode_payload)
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
+RESERVOIR_S = 2.0
+# A frame whose peak is below this (-84 dBFS, under 2 LSB of 16-bit audio) is coded as silence.
+SILENCE_PEAK = 2.0 ** -14
 
 
 def to_mid_side(x: np.ndarray) -> np.ndarray:
@@ -67,6 +70,9 @@ class RateController:
     def choose(self, q_for_level, num_samples: int, overhead: int) -> int:
         nominal = self.bps / 8 * num_samples / self.rate
         target = self.bps / 8 * (self.samples_so_far + num_samples) / self.rate - self.bytes_so_far - overhead
+        # Bits saved on silence are banked for at most RESERVOIR_S of music: a long quiet intro must not
+        # let the music after it run at 3x the rate for minutes. The file then comes out below the target.
+        target = min(target, nominal * (1 + RESERVOIR_S * self.rate / max(num_samples, 1)))
         budget_bits = 8 * float(np.clip(target, 0.25 * nominal, 3.0 * nominal))
         lo, hi = 0, self.coder.num_levels - 1  # finest level whose estimate fits the budget
         while lo < hi:
@@ -112,7 +118,11 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
             last = done and f == n_frames_known - 1
             ns = min(F, total - F * f)
             j0 = P * (f - f0 + 1)
-            on_frame(f, y[:, j0:j0 + layout.latents_in_frame(ns, last)], ns)
+            # Silent if this frame and its neighbours' overlap are below the floor (the latents see both).
+            a, b = max(F * f - F // 4, buf_start), min(F * (f + 1) + F // 4, buf_start + buf.shape[1])
+            silent = b <= a or float(np.max(np.abs(buf[:, a - buf_start:b - buf_start]))) < SILENCE_PEAK
+            y_frame = y[:, j0:j0 + layout.latents_in_frame(ns, last)]
+            on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent)
         f0 = f1
         keep_from = F * (f0 - 1)  # one frame of history is the next group's context
         if keep_from > buf_start:
@@ -122,19 +132,19 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
                     bitrate_kbps: float = 64.0, tags=None, progress=None,
-                    side_offset: int = DEFAULT_SIDE_OFFSET) -> dict:
+                    side_offset: int = DEFAULT_SIDE_OFFSET, cover=None) -> dict:
     """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
 
     side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
     0 = one step for both. The decoder reads both levels from each frame, so any offset decodes."""
-    if not MIN_KBPS <= bitrate_kbps <= MAX_KBPS:
+    if not (MIN_KBPS <= bitrate_kbps <= MAX_KBPS):  # also rejects NaN
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = _Layout(model)
     coder = model.coder
     steps = model.steps()
     header = Header(sample_rate=sample_rate, channels=channels, num_samples=num_samples, model_rate=layout.rate,
                     frame_samples=layout.F, bitrate_bps=int(round(bitrate_kbps * 1000)), model_id=model.name,
-                    model_sha256=model.digest, tags=dict(tags or {}))
+                    model_sha256=model.digest, tags=dict(tags or {}), **({"cover": cover} if cover else {}))
     writer = ContainerWriter(out, header)
     last_level = coder.num_levels - 1
 
@@ -148,14 +158,21 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     def ms_blocks():
         for block in blocks:
             seen[0] += len(block)
+            if not np.isfinite(block).all():  # NaN/Inf would poison the transform; readers warn about them
+                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
             yield to_mid_side(resampler.process(block)).astype(np.float32)
         yield to_mid_side(resampler.process(np.zeros((0, channels), np.float32), last=True)).astype(np.float32)
 
-    def on_frame(index, y, ns):
+    def on_frame(index, y, ns, silent):
         def q_for(level):
             step = steps[levels_for(level)][:, None, None]
             return np.round(y / step).astype(np.int32)
-        level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES)
+        if silent:
+            level = last_level  # all zeros, at the level where a zero costs least
+        else:
+            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES)
+            if not np.any(q_for(level)):
+                level = last_level  # nothing survives quantization: same output, fewest bits
         chosen = levels_for(level)
         payload = encode_payload(coder, q_for(level), chosen)
         levels = (chosen[0], chosen[1] if channels == 2 else 255)
@@ -182,6 +199,11 @@ def check_model(header: Header, model) -> None:
     if header.model_id != model.name or header.model_sha256 != model.digest:
         raise ModelError(f"file was made with model '{header.model_id}' ({header.model_sha256.hex()[:12]}), "
                          f"but the loaded model is '{model.name}' ({model.sha256[:12]})")
+    cfg = model.config  # the decoder's frame layout comes from the model, so the header must agree with it
+    if (header.model_rate, header.frame_samples) != (cfg["model_rate"], cfg["frame_samples"]):
+        raise CorruptFileError(f"header is damaged (model rate {header.model_rate} Hz, {header.frame_samples} "
+                               f"samples per frame; model '{model.name}' has {cfg['model_rate']} Hz, "
+                               f"{cfg['frame_samples']})")
 
 
 def _frame_events(reader: ContainerReader, lo: int, hi: int):
@@ -224,14 +246,19 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
 
     def run_group(g0, g1):
         base = P * (g0 - 1)
-        lat = np.zeros((A, P * (g1 - g0 + 2) + 1, C), np.float32)
+        lat = None
         for f in range(g0 - 1, g1 + 1):
             y = frames.get(f, (None, 0))[0]
             if y is not None:
+                if lat is None:
+                    lat = np.zeros((A, P * (g1 - g0 + 2) + 1, C), np.float32)
                 j = P * f - base
                 n = min(y.shape[1], lat.shape[1] - j)
                 lat[:, j:j + n] = y[:, :n]
-        audio = model.decode(lat, base)
+        if lat is None:  # all concealed (a long gap): zero latents decode to exact zeros, skip the network
+            audio = np.zeros((A, layout.H * P * (g1 - g0 + 2)), np.float32)
+        else:
+            audio = model.decode(lat, base)
         for f in range(g0, g1):
             ns = frames[f][1]
             s = layout.F * (f - g0 + 1)
@@ -297,18 +324,29 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
         if progress:
             progress(audio.shape[1] / layout.rate)
     emit(resampler.process(np.zeros((0, ch), np.float32), last=True))
+    if want is not None and not pad_truncated and reader.total_num_samples is not None:
+        # An index found by the scan (its total checked against the frames) bounds a header's claim.
+        want = min(want, max(0, min(s1, reader.total_num_samples) - s0))
     if want is not None and written < want and (pad_truncated or not report.truncated):
-        sink.write(np.zeros((want - written, ch), np.float32))  # resampler rounding: at most a few samples
+        _write_silence(sink, want - written, ch)  # resampler rounding, or what a truncated file promised
         written = want
     report.samples_written = written
     return report
+
+
+def _write_silence(sink, n: int, channels: int, block: int = 1 << 16) -> None:
+    """n samples of silence in bounded blocks: a promised length can be hours."""
+    zeros = np.zeros((min(n, block), channels), np.float32)
+    while n > 0:
+        sink.write(zeros[:min(n, block)])
+        n -= block
 
 
 def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64.0, model=None, tags=None,
                    side_offset: int = DEFAULT_SIDE_OFFSET) -> bytes:
     """Compress a float array (n,) or (n, channels) in memory; returns the .mz bytes."""
     if model is None:
-        from .modelstore import load_model
+        from .runtime import load_model
         model = load_model()
     audio = np.asarray(audio, np.float32)
     if audio.ndim == 1:
@@ -332,7 +370,7 @@ def decompress_bytes(data: bytes, model=None, start: float = 0.0, duration=None,
     """Inverse of compress_array: returns (audio (n, channels) float32, sample_rate)."""
     reader = ContainerReader(io.BytesIO(data))
     if model is None:
-        from .modelstore import load_model
+        from .runtime import load_model
         model = load_model(reader.header.model_id)
     sink = _ArraySink()
     decompress_to(reader, model, lambda sr, ch, n: sink, start, duration, strict)

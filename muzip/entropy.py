@@ -51,6 +51,7 @@ class LatentCoder:
         self.roles, self.num_levels, self.channels, _ = counts.shape
         # Float bit costs are for rate *estimation* only; coding uses the integer counts.
         self.bit_cost = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
+        self._row_offsets = (np.arange(self.channels, dtype=np.int32) * counts.shape[-1])[None, :]
         self._models = {}
 
     def _model(self, role: int, level: int, channel: int):
@@ -69,7 +70,8 @@ class LatentCoder:
     def estimate_bits(self, q: np.ndarray, role: int, level: int) -> float:
         """Estimated coded size in bits of q (n, C) for one audio channel at one level (no coder run)."""
         idx = self._indices(q)
-        bits = float(np.take_along_axis(self.bit_cost[role, level][None, :, :], idx[..., None], -1).sum())
+        # Flat gather (row c of the table starts at c*K): several times faster than take_along_axis here.
+        bits = float(self.bit_cost[role, level].ravel()[idx + self._row_offsets].sum())
         esc = np.abs(q[idx == self.escape]).astype(np.int64) - self.radius
         if esc.size:
             bits += float(np.sum(1.0 + np.log2(_MAX_EXP + 1) + np.floor(np.log2(esc))))

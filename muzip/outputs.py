@@ -1,8 +1,21 @@
-"""Safe output files: write to a hidden temp file beside the target, then rename."""
+"""Output files that are never left half-written and never replace what they should not.
+
+* A regular file (or a new path) is written to a hidden temp file beside it, then moved into place:
+  with --force by rename; without, by a hard link that fails if the name appeared meanwhile (another
+  process), so no-overwrite holds at the moment of the move, not only when checked up front.
+* A character device or FIFO (/dev/null, /dev/stdout, a named pipe) is written into, like flac and
+  ffmpeg do; formats that must seek (FLAC, Ogg, MP3) are spooled to a temp file first. Block devices
+  are refused.
+* A symlink is followed: its target is replaced atomically and the link stays.
+* Any exception (Ctrl-C, SIGTERM and SIGHUP arrive as exceptions: muzip.cli.common) removes the temp file.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -27,26 +40,74 @@ def _default_mode() -> int:
     return 0o666 & ~umask
 
 
-@contextmanager
-def atomic_output(path: str, force: bool, inputs: Iterable[str] = ()) -> Iterator[BinaryIO]:
-    """Yield a binary file (w+b, seekable) that replaces ``path`` only on success.
-
-    Refuses, before creating anything, when ``path`` is one of ``inputs`` (even with
-    force) or exists and ``force`` is false.  On any exception (KeyboardInterrupt
-    included) the temp file is deleted and the exception re-raised.
-    """
-    path = os.fspath(path)
-    for inp in inputs:
-        if inp is not None and same_file(path, os.fspath(inp)):
-            raise OutputExistsError(f"{path}: is the input file; refusing to overwrite it")
-    if os.path.isdir(path):
-        raise OutputExistsError(f"{path}: is a directory")
-    if os.path.lexists(path) and not force:
-        raise OutputExistsError(f"{path}: exists (use -f to overwrite)")
-    directory, name = os.path.split(os.path.abspath(path))
+def output_kind(path: str) -> str:
+    """'new', 'file', 'device' (char device, FIFO, socket), 'block' or 'dir' -- after following symlinks."""
     try:
-        tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".",
-                                          suffix=".part")
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "new"
+    except OSError as e:
+        raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
+    if stat.S_ISDIR(mode):
+        return "dir"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISBLK(mode):
+        return "block"
+    return "device"
+
+
+def check_output(path: str, force: bool, inputs: Iterable[str] = ()) -> str:
+    """Fail before any slow work (atomic_output checks again when it moves the file); returns output_kind."""
+    for inp in inputs:
+        if inp is not None and os.path.lexists(path) and same_file(path, os.fspath(inp)):
+            raise OutputExistsError(f"{path}: is the input file; refusing to overwrite it")
+    kind = output_kind(path)
+    if kind == "dir":
+        raise OutputExistsError(f"{path}: is a directory")
+    if kind == "block":
+        raise OutputExistsError(f"{path}: is a block device; refusing to write to it")
+    if kind == "file" and not force:
+        raise OutputExistsError(f"{path}: exists (use -f to overwrite)")
+    return kind
+
+
+def _publish(tmp_name: str, path: str, force: bool) -> None:
+    if force:
+        os.replace(tmp_name, path)
+        return
+    try:
+        os.link(tmp_name, path)  # fails with EEXIST if the name exists now: no-overwrite at move time
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: exists (use -f to overwrite)") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        # No hard links here (FAT, some network shares): claim the name with O_EXCL, then rename over it.
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            raise OutputExistsError(f"{path}: exists (use -f to overwrite)") from None
+        os.replace(tmp_name, path)
+        return
+    os.unlink(tmp_name)
+
+
+@contextmanager
+def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: bool = False) -> Iterator[BinaryIO]:
+    """Yield a binary file that becomes ``path`` only on success (see the module docstring).
+
+    ``seekable``: the writer needs to seek (FLAC, Ogg, MP3); devices and FIFOs then get a spooled copy."""
+    path = os.fspath(path)
+    kind = check_output(path, force, inputs)
+    if kind == "device":
+        with _device_output(path, seekable) as f:
+            yield f
+        return
+    real = os.path.realpath(path)  # a symlink stays a symlink: its target is replaced
+    directory, name = os.path.split(real)
+    try:
+        tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".", suffix=".part")
     except OSError as e:
         raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
     try:
@@ -55,7 +116,7 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = ()) -> Iterato
         os.fsync(tmp.fileno())
         tmp.close()
         os.chmod(tmp.name, _default_mode())
-        os.replace(tmp.name, path)
+        _publish(tmp.name, real, force)
     except BaseException:
         tmp.close()
         try:
@@ -71,6 +132,30 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = ()) -> Iterato
             os.close(dfd)
     except OSError:
         pass
+
+
+@contextmanager
+def _device_output(path: str, seekable: bool) -> Iterator[BinaryIO]:
+    try:
+        dev = open(path, "wb", buffering=0)
+    except OSError as e:
+        raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
+    with dev:
+        if not seekable or _is_seekable(dev):
+            with open(dev.fileno(), "wb", closefd=False) as f:
+                yield f
+            return
+        with tempfile.TemporaryFile() as spool:  # in $TMPDIR; gone on any exit
+            yield spool
+            spool.seek(0)
+            shutil.copyfileobj(spool, dev, 1 << 20)
+
+
+def _is_seekable(f) -> bool:
+    try:
+        return bool(f.seekable())
+    except (OSError, ValueError):
+        return False
 
 
 @contextmanager

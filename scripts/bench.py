@@ -7,20 +7,17 @@ Quality: a fixed excerpt of every validation track (scripts/corpus.py split(); 3
 stereo 44.1 kHz) is coded at each bitrate; the decoded audio is delay-compensated with
 muzip.metrics.align (LAME adds encoder delay/padding) and compared with SNR, multi-scale mel distance
 (DAC settings) and log-spectral distance. Speed = audio seconds / wall seconds of the in-process calls
-(model loaded once, one warm-up call per codec excluded). Memory: peak RSS of the `muzip` CLI
-compressing and decompressing a 60-minute stereo 44.1 kHz WAV, each in its own child process.
+(model loaded once, one warm-up call per codec excluded). Whole commands (start-up included), long files,
+peak RSS and batches are measured against ffmpeg + LAME by scripts/cli_bench.py, embedded in the report.
 """
 
 import argparse
 import datetime
 import io
-import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
+import cli_bench  # noqa: E402
 from corpus import split  # noqa: E402
 
 from muzip.metrics import align, log_spectral_distance, mel_distance, snr_db  # noqa: E402
@@ -40,20 +38,7 @@ SR = 44100
 BITRATES = (12, 24, 32, 48, 64)
 MAX_DELAY = 8192          # LAME's delay is ~1105 samples at its output rate (6091 at 44.1 kHz for 8 kHz MP3)
 SPEED_TARGET = 30.0       # x real time
-RSS_TARGET_BYTES = 1.5e9  # 1.5 GB
-RSS_MINUTES = 60  # the issue: a 60-minute stereo file under 1.5 GB
-CHILD_TIMEOUT_S = 1500
-
-RSS_WRAPPER = (
-    "import json, resource, subprocess, sys, time\n"
-    "t = time.perf_counter()\n"
-    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "wall = time.perf_counter() - t\n"
-    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(json.dumps({'rc': p.returncode, 'wall_s': wall, 'maxrss_kb': ru.ru_maxrss,\n"
-    "                  'cpu_s': ru.ru_utime + ru.ru_stime, 'stderr': p.stderr[-2000:]}))\n"
-)
-
+RSS_MINUTES = 60  # the long file of scripts/cli_bench.py
 
 def to_stereo_44k(x, sr):
     x = np.asarray(x, np.float32)
@@ -141,62 +126,6 @@ def run_codec(name, encode, decode, excerpts, bitrates, log):
             enc_x=total / sum(p["enc_s"] for p in per), dec_x=total / sum(p["dec_s"] for p in per),
             delays=sorted({p["delay"] for p in per}), lost=max(p["lost"] for p in per)))
     return rows
-
-
-# ---------------------------------------------------------------- peak RSS of the CLI
-
-def muzip_cli():
-    sibling = Path(sys.executable).parent / "muzip"
-    return str(sibling) if sibling.exists() else (shutil.which("muzip") or "muzip")
-
-
-def build_long_wav(path, tracks, minutes, log):
-    need = int(minutes * 60 * SR)
-    written = 0
-    with sf.SoundFile(path, "w", SR, 2, subtype="PCM_16") as out:
-        while written < need:
-            for track in tracks:
-                with sf.SoundFile(track) as f:
-                    for block in f.blocks(blocksize=1 << 18, dtype="float32", always_2d=True):
-                        block = to_stereo_44k(block, f.samplerate)[: need - written]
-                        out.write(block)
-                        written += len(block)
-                        if written >= need:
-                            break
-                if written >= need:
-                    break
-    log(f"  built {path} ({written / SR / 60:.1f} min, {os.path.getsize(path) / 1e6:.0f} MB)")
-    return written / SR
-
-
-def measure_child(cmd):
-    p = subprocess.run([sys.executable, "-c", RSS_WRAPPER, *cmd], capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    if p.returncode != 0:
-        return dict(rc=p.returncode, wall_s=float("nan"), maxrss_kb=0, cpu_s=float("nan"), stderr=p.stderr[-2000:])
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
-def run_rss(tracks, minutes, log):
-    cli = muzip_cli()
-    with tempfile.TemporaryDirectory(prefix="muzip-bench-") as tmp:
-        wav, mz, dec = (os.path.join(tmp, n) for n in ("in.wav", "out.mz", "dec.wav"))
-        seconds = build_long_wav(wav, tracks, minutes, log)
-        results = {}
-        for label, cmd in (("compress", [cli, "compress", wav, "-o", mz, "-b", "64", "-q", "-f"]),
-                           ("decompress", [cli, "decompress", mz, "-o", dec, "-q", "-f"])):
-            try:
-                r = measure_child(cmd)
-            except subprocess.TimeoutExpired:
-                r = dict(rc="timeout", wall_s=float(CHILD_TIMEOUT_S), maxrss_kb=0, cpu_s=float("nan"), stderr="")
-            r["cmd"] = " ".join(["muzip", *cmd[1:]]).replace(tmp + os.sep, "")
-            results[label] = r
-            log(f"  {label}: rc {r['rc']}  wall {r['wall_s']:.1f} s  peak RSS {r['maxrss_kb'] / 1024:.0f} MiB")
-            if r["rc"] != 0 and r.get("stderr"):
-                log("    " + r["stderr"].strip().replace("\n", "\n    "))
-        results["seconds"] = seconds
-        results["mz_kbps"] = os.path.getsize(mz) * 8 / seconds / 1000 if os.path.exists(mz) else float("nan")
-        results["dec_seconds"] = sf.info(dec).duration if os.path.exists(dec) else float("nan")
-    return results
 
 
 # ---------------------------------------------------------------- report
@@ -290,30 +219,10 @@ def report(args, model_info, excerpts, starts, rows, rss, load_before, load_afte
           f"(on {len(os.sched_getaffinity(0))} CPU(s), load {load_before:.2f} at start).")
     else:
         w("- muzip was not measured (see the log); no verdict.")
-    if rss:
-        peak = max(rss["compress"]["maxrss_kb"], rss["decompress"]["maxrss_kb"]) * 1024
-        failed = any(rss[k]["rc"] != 0 for k in ("compress", "decompress"))
-        verdict = "not measured (a command failed)" if failed else ("meets target" if peak < RSS_TARGET_BYTES else "misses target")
-        w(f"- Peak RSS ({rss['seconds'] / 60:g}-minute file): {peak / 1e6:.0f} MB vs the {RSS_TARGET_BYTES / 1e9:g} GB target → **{verdict}**.")
     w("")
-    w("## Memory (CLI on a long file)")
+    w("## Command line against ffmpeg + LAME (speed, memory, batches)")
     w("")
-    if not rss:
-        w("Skipped (--quick).")
-    else:
-        w(f"Input: {rss['seconds'] / 60:.1f} minutes of stereo 44.1 kHz 16-bit WAV built by concatenating the "
-          "validation tracks (looped) in a temporary folder. Each command runs in its own child of a fresh "
-          "`python -c` wrapper that reports `resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`.")
-        w("")
-        w("| command | exit | wall s | × real time | CPU s | peak RSS MB |")
-        w("|---|---:|---:|---:|---:|---:|")
-        for k in ("compress", "decompress"):
-            r = rss[k]
-            w(f"| `{r['cmd']}` | {r['rc']} | {r['wall_s']:.1f} | {rss['seconds'] / r['wall_s']:.1f} | "
-              f"{r['cpu_s']:.1f} | {r['maxrss_kb'] * 1024 / 1e6:.0f} |")
-        w("")
-        w(f"Compressed size: {rss['mz_kbps']:.2f} kbps; decoded duration {rss['dec_seconds']:.1f} s "
-          f"(input {rss['seconds']:.1f} s). Wall and × real time include process start-up and model loading.")
+    w(cli_bench.markdown(rss) if rss else "Skipped (--quick or --no-rss).")
     w("")
     return "\n".join(L)
 
@@ -359,8 +268,8 @@ def main(argv=None):
 
     rss = None
     if not (args.quick or args.no_rss or args.no_muzip):
-        log(f"peak RSS on a {args.rss_minutes:g}-minute file:")
-        rss = run_rss(val, args.rss_minutes, log)
+        log(f"command line against ffmpeg + LAME ({args.rss_minutes:g}-minute long file):")
+        rss = cli_bench.run(args.rss_minutes, log=log)
 
     text = report(args, model_info, excerpts, starts, rows, rss, load_before, os.getloadavg()[0],
                   time.perf_counter() - t_start)

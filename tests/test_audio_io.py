@@ -1,4 +1,4 @@
-"""Tests for muzip.audio_io / muzip.outputs (fast, no tensorflow)."""
+"""Tests for muzip.audio / muzip.outputs (fast, no tensorflow)."""
 
 import io
 import os
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from muzip import audio_io
-from muzip.audio_io import AudioSink, AudioSource, StreamResampler, downmix_to_stereo
+from muzip import audio
+from muzip.audio import AudioSink, AudioSource, StreamResampler, downmix_to_stereo
+from muzip.audio import read as audio_read
 from muzip.errors import AudioFormatError, AudioReadError, MuzipError, OutputExistsError
 from muzip.outputs import atomic_output, same_file, stdout_output
 
@@ -147,7 +148,7 @@ def test_six_channels_refused_and_downmixed(tmp_path):
     with AudioSource(str(p), downmix=True) as src:
         assert src.info.channels == 2 and src.info.num_samples == n
         y = read_all(src, 300)
-    s = audio_io.DOWNMIX_51_SCALE
+    s = audio.DOWNMIX_51_SCALE
     exp_l = (0.5 + 0.7071 * 0.4 + 0.7071 * 0.2) * s
     exp_r = (-0.25 + 0.7071 * 0.4 - 0.7071 * 0.6) * s
     np.testing.assert_allclose(y[0], [exp_l, exp_r], atol=1e-5)
@@ -335,7 +336,7 @@ def test_m4a_via_ffmpeg(tmp_path):
 def test_m4a_without_ffmpeg(tmp_path, monkeypatch):
     p = tmp_path / "x.m4a"
     p.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + b"\x00" * 200)
-    monkeypatch.setattr(audio_io.shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setattr(audio_read.shutil, "which", lambda name, *a, **k: None)
     with pytest.raises(AudioReadError, match=r"x\.m4a: format not supported by libsndfile; install ffmpeg to read it"):
         AudioSource(str(p))
 

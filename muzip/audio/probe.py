@@ -1,0 +1,134 @@
+"""Looking at a file's bytes ourselves, for what libsndfile does not tell us.
+
+* which format a file claims to be (to say "corrupt FLAC" rather than "not audio"),
+* how many frames a WAV header promises: libsndfile clamps ``frames`` to the data that
+  is actually present, so a truncated WAV would otherwise go unnoticed,
+* whether an Ogg stream ends with its end-of-stream page (Ogg has no length field).
+
+All functions read with ``os.pread`` so they never move the descriptor libsndfile reads
+through, and return None / False on anything they do not understand.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import soundfile as sf
+
+# display name -> libsndfile major format; extensions that mean the same thing
+_NATIVE = {"WAV": "WAV", "FLAC": "FLAC", "Ogg": "OGG", "MP3": "MP3", "AIFF": "AIFF"}
+_EXT_NAME = {"wav": "WAV", "wave": "WAV", "flac": "FLAC", "ogg": "Ogg", "oga": "Ogg", "opus": "Ogg",
+             "mp3": "MP3", "aif": "AIFF", "aiff": "AIFF", "aifc": "AIFF"}
+_RIFF_PCM, _RIFF_FLOAT, _RIFF_EXTENSIBLE = 1, 3, 0xFFFE
+# Streaming writers put 0, 0xFFFFFFFF or 0x7FFFFFFF-ish in the data size: "unknown", not a promise.
+_PLACEHOLDER = 0x7FFFF000
+
+# Extensions / magic numbers that are audio, but need ffmpeg.
+FFMPEG_EXTS = {
+    "m4a", "m4b", "mp4", "aac", "adts", "wma", "asf", "alac", "ape", "wv", "mka", "mkv",
+    "webm", "ac3", "eac3", "dts", "amr", "3gp", "3g2", "ra", "rm", "mpc", "tta", "mov",
+    "avi", "opus", "mp3", "mp2", "ogg", "oga", "spx", "aif", "aiff", "caf", "dsf", "dff",
+}
+
+
+def _head(path: str, n: int = 16) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(n)
+    except OSError:
+        return b""
+
+
+def _ext(path: str) -> str:
+    return os.path.splitext(path)[1].lower().lstrip(".")
+
+
+def claimed_native_format(path: str) -> str | None:
+    """"WAV", "FLAC", "Ogg", "MP3" or "AIFF" when the magic number (else the extension) says so
+    and this libsndfile reads that format; else None."""
+    h = _head(path)
+    name = None
+    if h[:4] in (b"RIFF", b"RF64", b"BW64") and h[8:12] == b"WAVE":
+        name = "WAV"
+    elif h[:4] == b"fLaC":
+        name = "FLAC"
+    elif h[:4] == b"OggS":
+        name = "Ogg"
+    elif h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
+        name = "AIFF"
+    elif h[:3] == b"ID3" or (len(h) >= 2 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0 and (h[1] & 0x06) != 0):
+        name = "MP3"  # ID3 tag, or an MPEG audio frame sync with a layer (not AAC's 00)
+    else:
+        name = _EXT_NAME.get(_ext(path))
+    if name is None or _NATIVE[name] not in sf.available_formats():
+        return None
+    return name
+
+
+def looks_like_ffmpeg_audio(path: str) -> bool:
+    if _ext(path) in FFMPEG_EXTS:
+        return True
+    head = _head(path)
+    return (
+        head[4:8] == b"ftyp"  # MP4 / M4A / 3GP
+        or head[:4] == b"\x30\x26\xb2\x75"  # ASF (WMA)
+        or (len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xF6) == 0xF0)  # AAC ADTS
+        or head[:4] in (b"MAC ", b"wvpk", b"\x1a\x45\xdf\xa3", b".ra\xfd", b"OggS")
+        or head[:5] == b"#!AMR"
+    )
+
+
+def riff_promised_frames(fd: int) -> int | None:
+    """Frames the data chunk of a PCM/float RIFF/RF64 WAVE declares; None if unknown/streamed."""
+    head = os.pread(fd, 12, 0)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
+        return None
+    pos, align, ds64 = 12, None, None
+    for _ in range(64):  # a WAVE has a handful of chunks; give up on anything stranger
+        ch = os.pread(fd, 8, pos)
+        if len(ch) < 8:
+            return None
+        cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+        if cid == b"ds64":
+            body = os.pread(fd, 16, pos + 8)
+            if len(body) == 16:
+                ds64 = struct.unpack("<Q", body[8:])[0]
+        elif cid == b"fmt ":
+            body = os.pread(fd, 26, pos + 8)
+            if len(body) < 16:
+                return None
+            tag, _, _, _, align, _ = struct.unpack("<HHIIHH", body[:16])
+            if tag == _RIFF_EXTENSIBLE and len(body) >= 26:
+                tag = struct.unpack("<H", body[24:26])[0]
+            if tag not in (_RIFF_PCM, _RIFF_FLOAT) or align == 0:
+                return None  # compressed WAV: bytes do not map to frames linearly
+        elif cid == b"data":
+            if size == 0xFFFFFFFF and ds64 is not None:
+                size = ds64  # RF64: the real size
+            elif size >= _PLACEHOLDER:
+                return None
+            if align is None or size == 0:
+                return None
+            return size // align
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def ogg_cut_short(fd: int) -> bool:
+    """True when the file does not end with a complete Ogg page flagged end-of-stream."""
+    size = os.fstat(fd).st_size
+    n = min(size, 1 << 16)  # an Ogg page is at most 65307 bytes
+    tail = os.pread(fd, n, size - n)
+    i = len(tail)
+    while True:
+        # Walk back over "OggS" candidates: the real last page is the one ending exactly at
+        # EOF (a capture pattern inside packet data will not parse into such a page).
+        i = tail.rfind(b"OggS", 0, i)
+        if i < 0:
+            return True
+        if len(tail) - i >= 27 and tail[i + 4] == 0:
+            nseg = tail[i + 26]
+            lacing = tail[i + 27 : i + 27 + nseg]
+            if len(lacing) == nseg and i + 27 + nseg + sum(lacing) == len(tail):
+                return not tail[i + 5] & 0x04

@@ -1,0 +1,338 @@
+"""AudioSource: single-pass block reading of any input, with every failure a MuzipError.
+
+Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in
+constant memory; other formats (m4a, aac, wma...) are decoded in memory by ffmpeg via
+pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
+
+* unreadable, corrupt or truncated data raises AudioReadError, from the constructor or
+  from ``blocks()`` -- never a soundfile/numpy/struct exception;
+* a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
+  without its last page) is coded as far as it goes, with a note in ``warnings``;
+* NaN/Inf samples (float WAVs) are sanitised, NaN -> 0 and +-Inf -> +-1, with one warning
+  giving the count: a single bad sample should not cost the whole file, and 0/+-1 are the
+  nearest harmless values.  Finite samples beyond +-1 are passed on unchanged (the codec
+  copes with them; clipping here would lose information for no reason).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudioFormatError, AudioReadError
+from .probe import claimed_native_format, looks_like_ffmpeg_audio, ogg_cut_short, riff_promised_frames
+from .tags import read_metadata
+from .wavstream import WavStreamReader, int24_to_float
+
+MIN_RATE, MAX_RATE = 8000, 192000
+
+# Fixed downmix scale for 5.1: the worst case of L + 0.707*C + 0.707*Ls is
+# 1 + 2*0.7071 = 2.414, so multiplying by 1/2.414 (~0.414, about -7.7 dB) can never
+# clip.  Other channel counts are plain averages, which cannot clip (scale 1).
+_M = 0.7071
+DOWNMIX_51_SCALE = 1.0 / (1.0 + 2 * _M)
+
+_MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
+# MP3 lengths are often estimates (no Xing/LAME header): allow two MPEG frames or 1 %.
+_MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
+
+
+def ffmpeg_available() -> bool:
+    """pydub needs both ffmpeg (decode) and ffprobe (stream info)."""
+    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+
+
+@dataclass
+class AudioInfo:
+    sample_rate: int
+    channels: int  # output channels (after any downmix)
+    # Frames per channel as the header says; None when unknown (streamed stdin WAV).  A cut
+    # FLAC/MP3 over-states it (AudioSource.samples_read is the truth, with a warning).
+    num_samples: int | None
+    format: str  # "wav", "flac", "ogg", "mp3", "m4a", ...
+    tags: dict[str, str] = field(default_factory=dict)
+    cover: tuple[str, bytes] | None = None  # (mime, image bytes), front cover preferred
+
+
+def downmix_to_stereo(x: np.ndarray) -> np.ndarray:
+    """Mix (n, c>2) float32 to (n, 2).
+
+    6 channels are taken as 5.1 in L R C LFE Ls Rs order: L' = L + .707C + .707Ls,
+    R' = R + .707C + .707Rs, LFE dropped, then scaled by DOWNMIX_51_SCALE (fixed, no
+    clipping possible).  Other counts: L' = mean of even channels, R' = mean of odd ones.
+    """
+    c = x.shape[1]
+    if c <= 2:
+        return x
+    if c == 6:
+        left = x[:, 0] + _M * x[:, 2] + _M * x[:, 4]
+        right = x[:, 1] + _M * x[:, 2] + _M * x[:, 5]
+        out = np.stack([left, right], axis=1) * DOWNMIX_51_SCALE
+    else:
+        out = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _sf_message(err) -> str:
+    s = str(getattr(err, "error_string", "") or err).strip()
+    return s.removeprefix("Error : ").strip().rstrip(".")
+
+
+def _readf(f: sf.SoundFile, out: np.ndarray) -> tuple[int, str | None]:
+    """Read into ``out``; (frames read, libsndfile error or None).
+
+    soundfile's read() seeks after every read (a FLAC decoder re-seek each block) and, on
+    an error, raises and discards the frames that were decoded; libsndfile's own
+    sf_readf_float returns them, so we call it directly when soundfile exposes it."""
+    ffi, snd, handle = getattr(sf, "_ffi", None), getattr(sf, "_snd", None), getattr(f, "_file", None)
+    if ffi is None or snd is None or handle is None:
+        try:
+            return len(f.read(out.shape[0], dtype="float32", always_2d=True, out=out)), None
+        except Exception as e:  # noqa: BLE001 - any soundfile failure is a read error
+            return 0, _sf_message(e)
+    got = snd.sf_readf_float(handle, ffi.cast("float *", ffi.from_buffer(out)), out.shape[0])
+    err = snd.sf_error(handle)
+    return max(int(got), 0), (_sf_message(ffi.string(snd.sf_error_number(err)).decode("utf-8", "replace"))
+                              if err else None)
+
+
+def _kind(fmt: str) -> str:
+    """Format name for messages: "FLAC", "WAV", "Ogg", "MP3"..."""
+    return {"ogg": "Ogg", "wavex": "WAV", "rf64": "WAV"}.get(fmt, fmt.upper())
+
+
+def _secs(frames: int, rate: int) -> str:
+    return f"{frames / rate:.3f} s ({frames} samples)"
+
+
+class AudioSource:
+    """Open an audio file (or ``-`` for a WAV on stdin) for single-pass block reading.
+
+    After ``blocks()`` is exhausted, ``samples_read`` is the number of frames delivered and
+    ``warnings`` holds one-line notes (no file name) about what was salvaged.
+    """
+
+    def __init__(self, path_or_dash: str, downmix: bool = False, stdin: BinaryIO | None = None):
+        self.path = path_or_dash
+        self.name = "-" if path_or_dash == "-" else os.fspath(path_or_dash)
+        self.warnings: list[str] = []
+        self.samples_read = 0
+        self._downmix = downmix
+        self._fd: int | None = None
+        self._sf: sf.SoundFile | None = None
+        self._wav: WavStreamReader | None = None
+        self._mem: np.ndarray | None = None
+        self._promised: int | None = None  # frames the header promises, when it says
+        self._slack = 0  # tolerated shortfall against _promised
+        self._ogg_cut = False
+        self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
+        self._nonfinite = 0
+        self._finished = False
+        cover = None
+        try:
+            if self.path == "-":
+                stream = stdin if stdin is not None else sys.stdin.buffer
+                self._wav = WavStreamReader(stream, "-")
+                rate, in_ch, frames, fmt, tags = self._wav.rate, self._wav.channels, self._wav.frames, "wav", {}
+                self._promised = frames
+            else:
+                rate, in_ch, frames, fmt, tags, cover = self._open_path(self.name)
+            self.source_channels = in_ch
+            if not (MIN_RATE <= rate <= MAX_RATE):
+                raise AudioFormatError(
+                    f"{self.name}: sample rate {rate} Hz not supported (muzip reads {MIN_RATE}..{MAX_RATE} Hz)")
+            if in_ch < 1:
+                raise AudioFormatError(f"{self.name}: no audio channels")
+            if in_ch > 2 and not downmix:
+                raise AudioFormatError(
+                    f"{self.name}: {in_ch} channels; muzip codes mono or stereo (use --downmix)")
+        except BaseException:
+            self.close()
+            raise
+        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover)
+
+    # -- opening -------------------------------------------------------------------------
+    def _open_path(self, path: str):
+        if os.path.isdir(path):
+            raise AudioReadError(f"{path}: is a directory")
+        try:
+            size = os.path.getsize(path)
+        except FileNotFoundError:
+            raise AudioReadError(f"{path}: no such file") from None
+        except OSError as e:
+            raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
+        if size == 0:
+            raise AudioReadError(f"{path}: empty file")
+        # Our own descriptor: its offset shows how far libsndfile got when a decode fails,
+        # and probe.py can pread() the header without disturbing it.
+        try:
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except PermissionError:
+            raise AudioReadError(f"{path}: permission denied") from None
+        except OSError as e:
+            raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
+        try:
+            f = sf.SoundFile(self._fd, closefd=False)
+        except Exception as e:  # noqa: BLE001 - libsndfile rejected it; maybe ffmpeg can
+            os.close(self._fd)
+            self._fd = None
+            return self._open_ffmpeg(path, _sf_message(e))
+        self._sf = f
+        tags, cover, notes = read_metadata(path, f)
+        self.warnings += notes
+        frames = f.frames if 0 <= f.frames < 2**62 else None
+        fmt = f.format.lower()
+        try:
+            if fmt in ("wav", "wavex", "rf64"):
+                self._promised = riff_promised_frames(self._fd)
+            elif fmt in ("flac", "mp3") and frames:
+                self._promised = frames
+                if fmt == "mp3":
+                    self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
+            elif fmt == "ogg":
+                self._ogg_cut = ogg_cut_short(self._fd)
+        except OSError:
+            pass  # only a warning is at stake
+        return f.samplerate, f.channels, frames, fmt, tags, cover
+
+    def _open_ffmpeg(self, path: str, sf_msg: str):
+        native = claimed_native_format(path)
+        audio_like = native is not None or looks_like_ffmpeg_audio(path)
+        if not ffmpeg_available():
+            if native:
+                raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})")
+            if audio_like:
+                raise AudioReadError(f"{path}: format not supported by libsndfile; install ffmpeg to read it")
+            raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from pydub import AudioSegment
+        try:
+            seg = AudioSegment.from_file(path)
+            if seg.channels < 1 or seg.sample_width not in (1, 2, 3, 4) or seg.frame_rate < 1:
+                raise ValueError(f"unusable stream ({seg.channels} ch, {seg.sample_width}-byte samples)")
+        except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
+            lines = [ln for ln in str(e).splitlines() if ln.strip()]
+            detail = lines[-1].strip()[:200] if lines else type(e).__name__
+            if native:
+                raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})") from None
+            if audio_like:
+                raise AudioReadError(f"{path}: cannot decode (ffmpeg: {detail})") from None
+            raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})") from None
+        width = seg.sample_width
+        if width == 1:
+            data = (np.frombuffer(seg.raw_data, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+        elif width == 3:
+            data = int24_to_float(seg.raw_data)
+        else:
+            raw = np.frombuffer(seg.raw_data[: len(seg.raw_data) // width * width], dtype=f"<i{width}")
+            data = raw.astype(np.float32) / float(2 ** (8 * width - 1))
+        ch = seg.channels
+        self._mem = data[: len(data) // ch * ch].reshape(-1, ch)
+        ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
+        tags, cover, notes = read_metadata(path)
+        self.warnings += notes
+        return seg.frame_rate, ch, self._mem.shape[0], ext, tags, cover
+
+    # -- reading -------------------------------------------------------------------------
+    def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
+        """Yield float32 blocks of shape (n, channels), 0 < n <= block_frames, in order.
+
+        Raises AudioReadError on data that cannot be decoded; when exhausted normally,
+        ``warnings`` and ``samples_read`` are final."""
+        if block_frames <= 0:
+            raise ValueError("block_frames must be positive")
+        for block in self._raw_blocks(block_frames):
+            if block.shape[0] == 0:
+                continue
+            finite = np.isfinite(block)
+            if not finite.all():
+                self._nonfinite += int(block.size - np.count_nonzero(finite))
+                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+            if block.shape[1] > 2:
+                block = downmix_to_stereo(block)
+            self.samples_read += block.shape[0]
+            yield np.ascontiguousarray(block, dtype=np.float32)
+        self._finish()
+
+    def _raw_blocks(self, n: int) -> Iterator[np.ndarray]:
+        if self._sf is not None:
+            yield from self._sf_blocks(n)
+        elif self._wav is not None:
+            yield from self._wav.blocks(n)
+        elif self._mem is not None:
+            for i in range(0, self._mem.shape[0], n):
+                yield self._mem[i : i + n]
+
+    def _sf_blocks(self, n: int) -> Iterator[np.ndarray]:
+        f = self._sf
+        n = max(1, min(n, _MAX_READ_SAMPLES // f.channels))
+        while True:
+            out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
+            got, err = _readf(f, out)
+            if err is not None:
+                self._decode_error(err, self.samples_read + got)
+                if got:
+                    yield out[:got]
+                return
+            if got == 0:
+                return
+            yield out[:got]
+
+    def _decode_error(self, msg: str, at_frame: int) -> None:
+        """A decode error once libsndfile has read to the end of the file is a cut-off last
+        frame (code what is there, warn); earlier in the file it is corruption (fail).  The
+        decoder reads ahead by some 16-32 KiB, so damage that close to the end (or anywhere
+        in a file that small) counts as a cut."""
+        try:
+            at_eof = os.lseek(self._fd, 0, os.SEEK_CUR) >= os.fstat(self._fd).st_size
+        except (OSError, TypeError):
+            at_eof = False
+        if at_eof:
+            self._cut = msg
+            return
+        raise AudioReadError(f"{self.name}: corrupt or truncated {_kind(self.info.format)} data at "
+                             f"{at_frame / self.info.sample_rate:.3f} s (libsndfile: {msg})")
+
+    def _finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        rate, got, promised = self.info.sample_rate, self.samples_read, self._promised
+        if promised is not None and got + self._slack < promised:
+            self.warnings.append(f"header promises {_secs(promised, rate)} but the file holds "
+                                 f"{_secs(got, rate)}; coded what is there")
+        elif self._cut is not None:
+            self.warnings.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "
+                                 f"(libsndfile: {self._cut}); coded the {_secs(got, rate)} before it")
+        elif self._ogg_cut:
+            self.warnings.append("the Ogg stream ends without its end-of-stream page (file cut short?); "
+                                 f"coded the {_secs(got, rate)} that are there")
+        if self._nonfinite:
+            self.warnings.append(f"replaced {self._nonfinite} non-finite samples (NaN/Inf) with 0/±1")
+
+    def close(self) -> None:
+        if self._sf is not None:
+            try:
+                self._sf.close()
+            except Exception:  # noqa: BLE001 - closing a damaged file must not mask the real error
+                pass
+            self._sf = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._mem = None
+        self._wav = None
+
+    def __enter__(self) -> "AudioSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,297 @@
+"""The small set of metadata tags (and one cover picture) muzip carries through a round trip.
+
+Keys are always lower-case; values are always ``str`` (lists are joined with ``"; "``).
+The cover is ``(mime, image bytes)``, at most MAX_COVER_BYTES; the front cover is preferred.
+Tag problems never fail an audio read or write: anything unreadable is simply left out.
+"""
+
+from __future__ import annotations
+
+import base64
+
+try:  # one cap for reader and container; the container defines it when it stores covers
+    from ..container import MAX_COVER_BYTES
+except ImportError:
+    MAX_COVER_BYTES = 512 * 1024
+
+TAG_KEYS = (
+    "title",
+    "artist",
+    "album",
+    "date",
+    "genre",
+    "tracknumber",
+    "discnumber",
+    "comment",
+    "albumartist",
+    "composer",
+)
+
+# Keys libsndfile can store itself (sf.SoundFile string attributes).
+SOUNDFILE_KEYS = ("title", "artist", "album", "date", "genre", "tracknumber", "comment")
+
+# Non-"easy" tag containers (ID3 in WAV/AIFF, ASF/WMA, raw MP4 atoms) -> our keys.
+_ALIASES = {
+    # ID3 frame ids
+    "tit2": "title", "tpe1": "artist", "talb": "album", "tdrc": "date", "tyer": "date",
+    "tcon": "genre", "trck": "tracknumber", "tpos": "discnumber", "comm": "comment",
+    "tpe2": "albumartist", "tcom": "composer",
+    # ASF (WMA)
+    "author": "artist", "wm/albumtitle": "album", "wm/year": "date", "wm/genre": "genre",
+    "wm/tracknumber": "tracknumber", "wm/partofset": "discnumber", "description": "comment",
+    "wm/albumartist": "albumartist", "wm/composer": "composer",
+    # MP4 atoms (when not opened through EasyMP4)
+    "\xa9nam": "title", "\xa9art": "artist", "\xa9alb": "album", "\xa9day": "date",
+    "\xa9gen": "genre", "trkn": "tracknumber", "disk": "discnumber", "\xa9cmt": "comment",
+    "aart": "albumartist", "\xa9wrt": "composer",
+    # Vorbis comment spellings
+    "album artist": "albumartist", "album_artist": "albumartist", "year": "date",
+    "disc": "discnumber",
+}
+
+_ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC", "genre": "TCON",
+               "tracknumber": "TRCK", "discnumber": "TPOS", "albumartist": "TPE2", "composer": "TCOM"}
+_FRONT_COVER = 3  # picture type shared by FLAC, ID3 APIC and METADATA_BLOCK_PICTURE
+
+
+def _to_str(value) -> str:
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return str(value[0])  # MP4 trkn / disk (number, total)
+    if isinstance(value, (list, tuple)):
+        return "; ".join(s for s in (_to_str(v) for v in value) if s)
+    text = getattr(value, "text", None)  # mutagen ID3 frames / ASF attributes
+    if text is not None and not isinstance(value, (str, bytes)):
+        return _to_str(list(text)) if isinstance(text, (list, tuple)) else str(text)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(getattr(value, "value", value))
+
+
+def _normalise_key(key) -> str | None:
+    k = str(key).lower()
+    if k in TAG_KEYS:
+        return k
+    return _ALIASES.get(k.split(":")[0], None)
+
+
+def _add_items(out: dict[str, str], items) -> None:
+    for key, value in items:
+        k = _normalise_key(key)
+        if k is None or k in out:
+            continue
+        s = _to_str(value).strip()
+        if s:
+            out[k] = s
+
+
+def read_mutagen_tags(path: str) -> dict[str, str]:
+    """Tags via mutagen's "easy" interfaces (ID3, Vorbis comments, FLAC, MP4, ASF...). Never raises."""
+    try:
+        import mutagen
+
+        f = mutagen.File(path, easy=True)
+        out: dict[str, str] = {}
+        if f is not None and f.tags is not None:
+            _add_items(out, f.tags.items())
+        return out
+    except Exception:  # noqa: BLE001 - bad tags must never fail the read
+        return {}
+
+
+def read_soundfile_tags(sfile) -> dict[str, str]:
+    """Tags from an open ``soundfile.SoundFile``'s string attributes. Never raises."""
+    out: dict[str, str] = {}
+    for k in SOUNDFILE_KEYS:
+        try:
+            v = getattr(sfile, k, "")
+        except Exception:  # noqa: BLE001
+            v = ""
+        if v and str(v).strip():
+            out[k] = str(v).strip()
+    return out
+
+
+def _sniff_mime(data: bytes, claimed: str) -> str:
+    claimed = (claimed or "").strip().lower()
+    if claimed.startswith("image/"):
+        return claimed
+    for magic, mime in ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
+                        (b"GIF8", "image/gif"), (b"BM", "image/bmp")):
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return {"jpg": "image/jpeg", "png": "image/png"}.get(claimed, "application/octet-stream")
+
+
+def _pictures(m) -> list[tuple[int, str, bytes]]:
+    """(type, mime, data) of every embedded picture of a (non-easy) mutagen file."""
+    from mutagen.flac import Picture
+
+    out = [(p.type, p.mime, p.data) for p in (getattr(m, "pictures", None) or [])]  # FLAC
+    tags = getattr(m, "tags", None)
+    if tags is None:
+        return out
+    if hasattr(tags, "getall"):  # ID3: MP3, and the id3 chunk of WAV / AIFF
+        out += [(int(f.type), f.mime, f.data) for f in tags.getall("APIC") if f.mime != "-->"]
+        return out
+    for cover in tags.get("covr", None) or []:  # MP4: no picture type, take them as front
+        fmt = getattr(cover, "imageformat", None)
+        out.append((_FRONT_COVER, {13: "image/jpeg", 14: "image/png"}.get(fmt, ""), bytes(cover)))
+    for b64 in tags.get("metadata_block_picture", None) or []:  # Ogg Vorbis / Opus
+        try:
+            p = Picture(base64.b64decode(b64))
+            out.append((p.type, p.mime, p.data))
+        except Exception:  # noqa: BLE001 - one bad picture must not hide the others
+            continue
+    return out
+
+
+def _choose_cover(pictures) -> tuple[tuple[str, bytes] | None, list[str]]:
+    pics = [p for p in pictures if p[2]]
+    if not pics:
+        return None, []
+    kind, mime, data = sorted(pics, key=lambda p: p[0] != _FRONT_COVER)[0]  # stable: file order
+    data = bytes(data)
+    if len(data) > MAX_COVER_BYTES:
+        return None, [f"cover art is {len(data) / 1024:.0f} KiB, over the {MAX_COVER_BYTES // 1024} KiB "
+                      "limit; left it out"]
+    return (_sniff_mime(data, mime), data), []
+
+
+def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, bytes] | None, list[str]]:
+    """(tags, cover, warnings).  Tags: mutagen's easy view, then the raw frames/atoms (for what
+    the easy view hides, e.g. ID3 COMM), then libsndfile's strings (e.g. WAV LIST/INFO).
+    Never raises."""
+    tags = read_mutagen_tags(path)
+    cover, notes = None, []
+    try:
+        import mutagen
+
+        m = mutagen.File(path)
+        if m is not None and m.tags is not None:
+            _add_items(tags, m.tags.items())
+        if m is not None:
+            cover, notes = _choose_cover(_pictures(m))
+    except Exception:  # noqa: BLE001 - bad tags or pictures must never fail the read
+        pass
+    if sfile is not None:
+        for k, v in read_soundfile_tags(sfile).items():
+            tags.setdefault(k, v)
+    return {k: tags[k] for k in TAG_KEYS if k in tags}, cover, notes
+
+
+def read_tags(path: str, sfile=None) -> dict[str, str]:
+    """Just the tags of read_metadata()."""
+    return read_metadata(path, sfile)[0]
+
+
+def clean_tags(tags: dict | None) -> dict[str, str]:
+    """Keep known keys with non-empty values, as str."""
+    out: dict[str, str] = {}
+    _add_items(out, (tags or {}).items())
+    return out
+
+
+def clean_cover(cover) -> tuple[str, bytes] | None:
+    """A usable (mime, bytes) or None: empty or oversized pictures are not written."""
+    if not cover:
+        return None
+    mime, data = cover
+    data = bytes(data)
+    if not data or len(data) > MAX_COVER_BYTES:
+        return None
+    return _sniff_mime(data, mime), data
+
+
+def set_soundfile_tags(sfile, tags: dict[str, str]) -> None:
+    """Set the tags libsndfile knows as string attributes (call before writing frames)."""
+    for k in SOUNDFILE_KEYS:
+        if k in tags:
+            try:
+                setattr(sfile, k, tags[k])
+            except Exception:  # noqa: BLE001 - a tag that cannot be stored is dropped
+                pass
+
+
+def write_tags(fileobj, fmt: str, tags: dict[str, str], cover: tuple[str, bytes] | None = None,
+               skip=()) -> None:
+    """Add tags (but not the keys in ``skip``) and the cover to a finished "flac", "ogg", "opus"
+    or "mp3" file with mutagen.  ``fileobj``: a path or a readable+writable+seekable binary file.
+    Best effort: failures are ignored (the audio is already complete)."""
+    todo = {k: v for k, v in tags.items() if k not in skip}
+    if not todo and cover is None:
+        return
+    try:
+        if hasattr(fileobj, "seek"):
+            fileobj.seek(0)
+        if fmt == "mp3":
+            f = _id3_with(fileobj, todo, cover)
+        else:
+            f = _vorbis_with(fileobj, fmt, todo, cover)
+        if hasattr(fileobj, "seek"):
+            fileobj.seek(0)
+        f.save(fileobj)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def add_flac_tags(fileobj, tags: dict[str, str], cover: tuple[str, bytes] | None = None) -> None:
+    """Add what libsndfile cannot write to a finished FLAC: other keys and the cover."""
+    write_tags(fileobj, "flac", tags, cover, skip=SOUNDFILE_KEYS)
+
+
+def _picture(cover):
+    from mutagen.flac import Picture
+
+    p = Picture()
+    p.type, p.mime, p.desc, p.data = _FRONT_COVER, cover[0], "", cover[1]
+    return p
+
+
+def _vorbis_with(fileobj, fmt, todo, cover):
+    from mutagen.flac import FLAC
+    from mutagen.oggopus import OggOpus
+    from mutagen.oggvorbis import OggVorbis
+
+    f = {"flac": FLAC, "ogg": OggVorbis, "opus": OggOpus}[fmt](fileobj)
+    if f.tags is None:
+        f.add_tags()
+    for k, v in todo.items():
+        f.tags[k.upper()] = [v]
+    if cover is not None:
+        if fmt == "flac":
+            f.clear_pictures()
+            f.add_picture(_picture(cover))
+        else:
+            f.tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(_picture(cover).write()).decode("ascii")]
+    return f
+
+
+def id3_bytes(tags: dict[str, str], cover: tuple[str, bytes] | None = None) -> bytes:
+    """A complete ID3v2.4 tag (for a WAV ``id3 `` chunk); b"" if mutagen fails."""
+    import io
+
+    try:
+        buf = io.BytesIO()
+        _id3_with(None, tags, cover).save(buf, v1=0, padding=lambda info: 0)
+        return buf.getvalue()
+    except Exception:  # noqa: BLE001
+        return b""
+
+
+def _id3_with(fileobj, todo, cover):
+    from mutagen import id3
+
+    try:
+        tag = id3.ID3(fileobj) if fileobj is not None else id3.ID3()
+    except id3.ID3NoHeaderError:
+        tag = id3.ID3()
+    for k, v in todo.items():
+        if k == "comment":
+            tag.add(id3.COMM(encoding=3, lang="eng", desc="", text=[v]))
+        else:
+            tag.add(getattr(id3, _ID3_FRAMES[k])(encoding=3, text=[v]))
+    if cover is not None:
+        tag.add(id3.APIC(encoding=3, mime=cover[0], type=_FRONT_COVER, desc="", data=cover[1]))
+    return tag

@@ -1,0 +1,117 @@
+"""WAV from a non-seekable stream (``muzip compress -``): a minimal RIFF/RF64 parser.
+
+libsndfile cannot read a pipe, so this reads PCM 8/16/24/32-bit and float 32/64-bit
+WAVE itself.  Every size field is checked before it is used, and reads are capped so
+a hostile header (65535 channels, say) cannot make one read allocate gigabytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+from ..errors import AudioReadError
+
+WAVE_FORMAT_PCM, WAVE_FORMAT_FLOAT, WAVE_FORMAT_EXTENSIBLE = 1, 3, 0xFFFE
+_MAX_READ_BYTES = 1 << 22  # per read(); blocks get shorter for very wide frames
+
+
+def int24_to_float(buf: bytes) -> np.ndarray:
+    b = np.frombuffer(buf[: len(buf) // 3 * 3], dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+    v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+    v = np.where(v >= 1 << 23, v - (1 << 24), v)
+    return v.astype(np.float32) / float(1 << 23)
+
+
+class WavStreamReader:
+    """Parse the header on construction; ``blocks()`` then yields (n, channels) float32.
+
+    ``frames`` is what the header promises (None for the streaming 0 / 0xFFFFFFFF sizes);
+    an early EOF just ends the stream, and the caller compares ``frames`` with what it got.
+    """
+
+    def __init__(self, stream: BinaryIO, name: str):
+        self.stream, self.name = stream, name
+        head = self._read(12)
+        if len(head) == 0:
+            raise AudioReadError(f"{name}: empty input")
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            raise AudioReadError(f"{name}: not a WAV stream (stdin must be RIFF/WAVE)")
+        ds64_data = None
+        fmt = None
+        while True:
+            ch = self._read(8)
+            if len(ch) < 8:
+                raise AudioReadError(f"{name}: truncated WAV header (no data chunk)")
+            cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+            if cid == b"data":
+                break
+            if size == 0xFFFFFFFF or size > 1 << 26:  # no sane header chunk is this big
+                raise AudioReadError(f"{name}: malformed WAV header")
+            body = self._read(size + (size & 1))
+            if len(body) < size:
+                raise AudioReadError(f"{name}: truncated WAV header")
+            if cid == b"fmt ":
+                fmt = body[:size]
+            elif cid == b"ds64" and size >= 16:
+                ds64_data = struct.unpack("<Q", body[8:16])[0]
+        if fmt is None or len(fmt) < 16:
+            raise AudioReadError(f"{name}: WAV stream has no fmt chunk before data")
+        tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+        if tag == WAVE_FORMAT_EXTENSIBLE and len(fmt) >= 26:
+            tag = struct.unpack("<H", fmt[24:26])[0]
+        width = bits // 8
+        ok = (tag == WAVE_FORMAT_PCM and bits in (8, 16, 24, 32)) or (
+            tag == WAVE_FORMAT_FLOAT and bits in (32, 64))
+        if not ok:
+            raise AudioReadError(f"{name}: unsupported WAV encoding (format {tag:#x}, {bits}-bit)")
+        if channels < 1:
+            raise AudioReadError(f"{name}: WAV stream has 0 channels")
+        self.tag, self.width, self.rate, self.channels = tag, width, rate, channels
+        self.frame_bytes = width * channels
+        if head[:4] == b"RF64" and size == 0xFFFFFFFF and ds64_data is not None:
+            size = ds64_data
+        if size in (0, 0xFFFFFFFF):
+            self.frames = None  # streaming convention: read to EOF
+        else:
+            self.frames = size // self.frame_bytes
+        self._remaining = self.frames
+
+    def _read(self, n: int) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            b = self.stream.read(n - got)
+            if not b:
+                break
+            chunks.append(b)
+            got += len(b)
+        return b"".join(chunks)
+
+    def _decode(self, buf: bytes) -> np.ndarray:
+        if self.tag == WAVE_FORMAT_FLOAT:
+            x = np.frombuffer(buf, dtype="<f4" if self.width == 4 else "<f8").astype(np.float32)
+        elif self.width == 1:
+            x = (np.frombuffer(buf, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+        elif self.width == 2:
+            x = np.frombuffer(buf, dtype="<i2").astype(np.float32) / 32768.0
+        elif self.width == 3:
+            x = int24_to_float(buf)
+        else:
+            x = (np.frombuffer(buf, dtype="<i4").astype(np.float64) / 2147483648.0).astype(np.float32)
+        return x.reshape(-1, self.channels)
+
+    def blocks(self, n: int) -> Iterator[np.ndarray]:
+        n = max(1, min(n, _MAX_READ_BYTES // self.frame_bytes))
+        while self._remaining is None or self._remaining > 0:
+            want = n if self._remaining is None else min(n, self._remaining)
+            buf = self._read(want * self.frame_bytes)
+            whole = len(buf) // self.frame_bytes
+            if whole == 0:
+                return
+            if self._remaining is not None:
+                self._remaining -= whole
+            yield self._decode(buf[: whole * self.frame_bytes])
+            if whole < want:
+                return

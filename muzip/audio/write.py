@@ -1,0 +1,276 @@
+"""AudioSink: write float32 blocks as WAV (16-bit PCM, streams to pipes), FLAC (16-bit),
+Ogg Vorbis, Ogg Opus or MP3, carrying the tags and the cover picture.
+
+* WAV is written by hand: the header goes out first (sizes from ``num_samples``, or
+  0xFFFFFFFF when unknown and patched in close() when the file is seekable), and the tags
+  follow the data as a ``LIST/INFO`` chunk (which libsndfile reads) -- after the data so
+  that readers which assume a 44-byte header still work.  Tags INFO has no field for
+  (discnumber, albumartist, composer) and the cover go into an ``id3 `` chunk as well
+  (mutagen, ffmpeg and most players read it).  On a non-seekable stream of unknown length
+  these chunks are left out: a reader taking the data to EOF would play them as noise.
+* The other formats go through libsndfile and need a seekable file object (the CLI spools
+  pipes); the tags and cover are then added with mutagen.
+* Opus and MP3 encoders take a fixed set of rates: other rates are resampled (soxr HQ) to
+  the nearest supported rate at or above it, else the highest (``output_rate``) -- a
+  lossy format was asked for, so a rate change is the smaller surprise than an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import struct
+
+import numpy as np
+import soundfile as sf
+
+from ..errors import AudioFormatError
+from .resample import StreamResampler
+from .tags import SOUNDFILE_KEYS, clean_cover, clean_tags, id3_bytes, set_soundfile_tags, write_tags
+from .wavstream import WAVE_FORMAT_PCM
+
+WRITABLE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
+_EXTENSIONS = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg",
+               ".opus": "opus", ".mp3": "mp3"}
+# format -> (libsndfile format, subtype, name for messages)
+_SF_FORMATS = {"flac": ("FLAC", "PCM_16", "FLAC"), "ogg": ("OGG", "VORBIS", "Ogg Vorbis"),
+               "opus": ("OGG", "OPUS", "Opus"), "mp3": ("MP3", "MPEG_LAYER_III", "MP3")}
+# (max rate, max channels) checked before libsndfile sees them: beyond these it fails, and
+# for Vorbis (> 200 kHz, 256..1024 channels) libsndfile 1.2 then crashes cleaning up.
+# Opus/MP3 rates are input rates, resampled (soxr takes any sane ratio).
+_LIMITS = {"flac": (655350, 8), "ogg": (200000, 255), "opus": (768000, 255), "mp3": (768000, 2)}
+_RATES = {"opus": (8000, 12000, 16000, 24000, 48000),
+          "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)}
+# LIST/INFO ids libsndfile maps to its strings; each value capped (a tag, not a document).
+_INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
+             ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"))
+_MAX_INFO_VALUE = 8192
+_U32 = 0xFFFFFFFF
+_FMT_AND_DATA = 4 + 24 + 8  # "WAVE" + fmt chunk + data chunk header, counted in the RIFF size
+
+
+def output_format_for(path) -> str | None:
+    """The format an output file name asks for (".flac" -> "flac"), or None."""
+    return _EXTENSIONS.get(os.path.splitext(os.fspath(path))[1].lower())
+
+
+@functools.lru_cache(maxsize=None)
+def can_write(fmt: str) -> bool:
+    """Whether this installation can write ``fmt`` (one of WRITABLE_FORMATS)."""
+    fmt = fmt.lower()
+    if fmt == "wav":
+        return True
+    if fmt not in _SF_FORMATS:
+        return False
+    major, subtype, _ = _SF_FORMATS[fmt]
+    try:  # listed is not always usable (encoder library missing): try a tiny write
+        if major not in sf.available_formats() or subtype not in sf.available_subtypes(major):
+            return False
+        with sf.SoundFile(io.BytesIO(), "w", 48000, 1, format=major, subtype=subtype) as f:
+            f.write(np.zeros((960, 1), np.float32))
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def encoder_rate(fmt: str, rate: int) -> int:
+    """The rate ``fmt`` is written at for input at ``rate`` (see the module docs)."""
+    rates = _RATES.get(fmt)
+    if rates is None or rate in rates:
+        return rate
+    return min((r for r in rates if r >= rate), default=rates[-1])
+
+
+def _desc(channels: int, rate: int) -> str:
+    return f"{channels} channel{'s' if channels != 1 else ''} at {rate} Hz"
+
+
+def _check_wav_params(rate: int, channels: int) -> None:
+    # Every header field must fit: rate u32, channels u16, byte rate u32, block align u16.
+    if not (1 <= channels and channels * 2 <= 0xFFFF and 1 <= rate and rate * channels * 2 <= _U32):
+        raise AudioFormatError(f"cannot write a WAV of {_desc(channels, rate)}")
+
+
+def _wav_header(sample_rate: int, channels: int, data_bytes: int | None, extra: int = 0) -> bytes:
+    """44-byte PCM-16 header; ``extra`` = bytes of chunks after the data (counted in RIFF)."""
+    _check_wav_params(sample_rate, channels)
+    if data_bytes is None or data_bytes + extra > _U32 - _FMT_AND_DATA:
+        riff = data = _U32
+    else:
+        riff, data = _FMT_AND_DATA + data_bytes + extra, data_bytes
+    return (
+        b"RIFF" + struct.pack("<I", riff) + b"WAVE"
+        + b"fmt " + struct.pack("<IHHIIHH", 16, WAVE_FORMAT_PCM, channels, sample_rate,
+                                sample_rate * channels * 2, channels * 2, 16)
+        + b"data" + struct.pack("<I", data)
+    )
+
+
+def _chunk(cid: bytes, body: bytes) -> bytes:
+    return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+
+
+def _wav_trailer(tags: dict[str, str], cover: tuple[str, bytes] | None) -> bytes:
+    """The chunks that follow the data: LIST/INFO, plus id3 for what INFO cannot hold."""
+    out = _info_chunk(tags)
+    if cover is not None or any(k not in dict(_INFO_IDS) for k in tags):
+        id3 = id3_bytes(tags, cover)
+        out += _chunk(b"id3 ", id3) if id3 else b""
+    return out
+
+
+def _info_chunk(tags: dict[str, str]) -> bytes:
+    """The LIST/INFO chunk for ``tags`` (UTF-8, NUL-terminated, padded), or b"" if none."""
+    body = b"INFO"
+    for key, cid in _INFO_IDS:
+        value = tags.get(key, "").replace("\0", "")
+        if not value:
+            continue
+        raw = value.encode("utf-8")[:_MAX_INFO_VALUE].decode("utf-8", "ignore").encode("utf-8") + b"\0"
+        body += _chunk(cid, raw)
+    return b"" if body == b"INFO" else _chunk(b"LIST", body)
+
+
+def _seekable(f) -> bool:
+    try:
+        return bool(f.seekable())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class AudioSink:
+    """Write float32 blocks to ``fileobj`` (a binary file object, or a path) as ``format``.
+
+    ``num_samples`` (frames) lets a WAV header be right up front, which a pipe needs;
+    ``tags`` and ``cover`` ((mime, bytes)) are written where the format can hold them.
+    ``frames_written`` counts the frames given to write(); ``output_rate`` is the rate in
+    the file (differs from ``sample_rate`` only for Opus/MP3, see the module docs).
+    """
+
+    def __init__(self, fileobj, sample_rate: int, channels: int, format: str = "wav",
+                 num_samples: int | None = None, tags: dict | None = None,
+                 cover: tuple[str, bytes] | None = None):
+        self.rate, self.channels, self.format = int(sample_rate), int(channels), str(format).lower()
+        if self.format not in WRITABLE_FORMATS:
+            raise AudioFormatError(f"unknown output format {format!r} (muzip writes {', '.join(WRITABLE_FORMATS)})")
+        if self.rate < 1 or self.channels < 1:
+            raise AudioFormatError(f"cannot write {_desc(self.channels, self.rate)}")
+        if not can_write(self.format):
+            raise AudioFormatError(f"this libsndfile cannot write {_SF_FORMATS[self.format][2]}; "
+                                   "use --format wav or flac")
+        if self.format == "wav":
+            _check_wav_params(self.rate, self.channels)  # before anything is written
+        self.num_samples, self.frames_written = num_samples, 0
+        self.tags, self.cover = clean_tags(tags), clean_cover(cover)
+        self.output_rate = encoder_rate(self.format, self.rate)
+        self._own = isinstance(fileobj, (str, os.PathLike))
+        self._closed = False
+        self._sf: sf.SoundFile | None = None
+        self._rs: StreamResampler | None = None
+        if not self._own and self.format != "wav" and not _seekable(fileobj):
+            raise ValueError(f"{self.format} output needs a seekable file (use WAV for pipes)")
+        self.f = open(fileobj, "w+b") if self._own else fileobj
+        try:
+            if self.format == "wav":
+                self._open_wav()
+            else:
+                self._open_sf()
+        except BaseException:
+            if self._own:
+                self.f.close()
+            raise
+
+    def _open_wav(self) -> None:
+        self._seekable = _seekable(self.f)
+        self._start = self.f.tell() if self._seekable else 0
+        self._trailer = _wav_trailer(self.tags, self.cover)
+        if not self._seekable and not self.num_samples:
+            self._trailer = b""  # unknown (or 0, which readers also take as "to EOF") on a pipe
+        data = None if self.num_samples is None else self.num_samples * self.channels * 2
+        # Seekable: the header is patched in close() anyway; a pipe gets the final sizes now.
+        self.f.write(_wav_header(self.rate, self.channels, data, len(self._trailer)))
+
+    def _open_sf(self) -> None:
+        major, subtype, name = _SF_FORMATS[self.format]
+        max_rate, max_channels = _LIMITS[self.format]
+        if self.rate > max_rate or self.channels > max_channels:
+            raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.rate)} "
+                                   f"(at most {max_channels} channels, {max_rate} Hz)")
+        try:
+            self._sf = sf.SoundFile(self.f, "w", samplerate=self.output_rate, channels=self.channels,
+                                    format=major, subtype=subtype)
+        except Exception as e:  # noqa: BLE001 - libsndfile refused these parameters
+            msg = str(getattr(e, "error_string", "") or e).removeprefix("Error : ").strip().rstrip(".")
+            raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.output_rate)} "
+                                   f"(libsndfile: {msg})") from None
+        if self.format != "mp3":  # libsndfile writes MP3 tags as Latin-1: mutagen does those
+            set_soundfile_tags(self._sf, self.tags)
+        if self.output_rate != self.rate:
+            self._rs = StreamResampler(self.rate, self.output_rate, self.channels)
+
+    def write(self, block: np.ndarray) -> None:
+        x = np.asarray(block, dtype=np.float32)
+        if x.ndim == 1:
+            x = x[:, None]
+        if x.shape[1] != self.channels:
+            raise ValueError(f"block has {x.shape[1]} channels, sink expects {self.channels}")
+        self._emit(x)
+        self.frames_written += x.shape[0]
+
+    def _emit(self, x: np.ndarray, last: bool = False) -> None:
+        if self._rs is not None:
+            x = self._rs.process(x, last=last)
+        if self._sf is not None and self.format != "flac":
+            if x.shape[0]:
+                self._sf.write(np.clip(x, -1.0, 1.0))  # lossy encoders take float directly
+            return
+        # x * 32768 matches soundfile's int16 -> float32 (/32768), so 16-bit audio
+        # passes through bit-exactly; +1.0 clips to 32767.
+        pcm = np.clip(np.round(np.clip(x, -1.0, 1.0) * 32768.0), -32768, 32767).astype("<i2")
+        if self._sf is not None:
+            self._sf.write(pcm)
+        else:
+            self.f.write(pcm.tobytes())
+
+    def close(self, _check: bool = True) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._sf is not None:
+                if self._rs is not None:
+                    self._emit(np.zeros((0, self.channels), np.float32), last=True)
+                self._sf.close()
+                skip = SOUNDFILE_KEYS if self.format != "mp3" else ()
+                write_tags(self.f, self.format, self.tags, self.cover, skip=skip)
+            else:
+                self._close_wav(_check)
+            self.f.flush()
+        finally:
+            if self._own:
+                self.f.close()
+
+    def _close_wav(self, check: bool) -> None:
+        data = self.frames_written * self.channels * 2
+        # No trailer when the data size cannot be told (too big for RIFF, or 0 = "to EOF").
+        fits = 0 < data and data + len(self._trailer) <= _U32 - _FMT_AND_DATA
+        if self._seekable:
+            trailer = self._trailer if fits else b""
+            self.f.write(trailer)
+            end = self.f.tell()
+            self.f.seek(self._start)
+            self.f.write(_wav_header(self.rate, self.channels, data, len(trailer)))
+            self.f.seek(end)
+        elif self.num_samples != self.frames_written:
+            if self.num_samples is not None and check:
+                raise ValueError(f"WAV header promised {self.num_samples} frames, "
+                                 f"{self.frames_written} written to a non-seekable stream")
+        elif fits:
+            self.f.write(self._trailer)  # the header written up front already counts it
+
+    def __enter__(self) -> "AudioSink":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(_check=exc_type is None)

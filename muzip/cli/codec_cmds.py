@@ -1,0 +1,112 @@
+"""`muzip compress` and `muzip decompress`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .batch import run_batch
+from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
+from .common import EXIT_CODES_HELP, Bitrate, TimeSpec, default_jobs
+from .plan import AUDIO_EXTS, plan
+
+DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
+
+
+def _batch_options(f):
+    for decorator in reversed([
+        click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs."),
+        click.option("--skip-existing", is_flag=True, help="Skip inputs whose output exists (resume a batch)."),
+        click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output (one input)."),
+        click.option("-o", "--output", metavar="PATH", help="Output file; a folder when there are several inputs."),
+        click.option("--output-dir", metavar="DIR", type=click.Path(file_okay=False),
+                     help="Write outputs into DIR (names kept; with -r the folder tree is mirrored)."),
+        click.option("-r", "--recursive", is_flag=True, help="Walk folders given as inputs."),
+        click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
+                     help="Files processed in parallel (one worker process each)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bars, per-file lines or summary."),
+    ]):
+        f = decorator(f)
+    return f
+
+
+def _check_flags(force, skip_existing, to_stdout, output):
+    if force and skip_existing:
+        raise click.UsageError("-f and --skip-existing contradict each other")
+    if to_stdout and output:
+        raise click.UsageError("-c and -o contradict each other")
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-b", "--bitrate", type=Bitrate(6, 96), default="64", show_default=True,
+              help="Target bitrate in kbps, 6-96 (64, 64k and 64000 all mean 64 kbps).")
+@_batch_options
+@click.option("--downmix", is_flag=True, help="Mix inputs with more than 2 channels down to stereo.")
+@click.option("--model", "model_name", help="Model to use (default: the newest shipped model; see `muzip models`).")
+def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_dir, recursive, jobs, quiet,
+             downmix, model_name):
+    """Compress audio files (WAV, FLAC, OGG, MP3, Opus; others via ffmpeg) to .mz.
+
+    Writes FILE.mz beside each input (the extension is replaced); inputs are never changed.
+    '-' reads a WAV stream from standard input and writes to standard output unless -o is given.
+
+    \b
+    Examples:
+      muzip compress song.flac                     # -> song.mz at 64 kbps
+      muzip compress -b 32k *.mp3 --output-dir mz/ # many files, all cores
+      muzip compress -r Music/ --skip-existing     # a whole folder; re-run to resume
+      ffmpeg -i song.m4a -f wav - | muzip compress - -o song.mz
+    """
+    _check_flags(force, skip_existing, to_stdout, output)
+    items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
+                 recursive=recursive, skip_existing=skip_existing,
+                 want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
+    options = CompressOptions(bitrate, force, downmix, model_name, make_dirs=bool(output_dir or
+                                                                                 (output and len(items) > 1)))
+    run_batch(items, compress_one, options, quiet=quiet, jobs=jobs)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(DECODE_FORMATS, case_sensitive=False),
+              help="Output format (default: from the -o extension, else wav).")
+@click.option("--start", type=TimeSpec(), default="0", help="Start time: seconds or [h:]m:s (1:30).")
+@click.option("--duration", type=TimeSpec(), help="Length to decode, seconds or [h:]m:s (default: to the end).")
+@_batch_options
+@click.option("--strict", is_flag=True, help="Treat a damaged frame as an error instead of concealing it.")
+def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, output, output_dir, recursive,
+               jobs, quiet, strict):
+    """Decompress .mz files to WAV (or FLAC, Ogg, Opus, MP3) at the original rate, channels and length.
+
+    Damaged frames are concealed (silence, cross-faded) and reported; the exit status is 3 then.
+
+    \b
+    Examples:
+      muzip decompress song.mz                     # -> song.wav
+      muzip decompress song.mz -o song.flac        # format from the extension, tags kept
+      muzip decompress --start 1:30 --duration 10 song.mz -o excerpt.wav
+      muzip decompress -c song.mz | aplay          # WAV to standard output
+    """
+    from ..audio_io import output_format_for  # light: no numpy work, no model
+    _check_flags(force, skip_existing, to_stdout, output)
+    if duration is not None and duration <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--duration")
+    if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
+        fmt = output_format_for(output)
+        if fmt is None and os.path.splitext(output)[1]:  # no extension (/dev/null, a FIFO): WAV
+            raise click.UsageError(f"-o {output}: cannot tell the format from its extension; "
+                                   f"use --format ({', '.join(DECODE_FORMATS)})")
+    fmt = (fmt or "wav").lower()
+    if fmt != "wav" and (to_stdout or (output is None and "-" in inputs)):
+        raise click.UsageError(f"{fmt.upper()} cannot stream to standard output; use --format wav or -o FILE")
+    if fmt not in ("wav", "flac"):
+        from ..audio_io import can_write
+        if not can_write(fmt):
+            raise click.UsageError(f"this system's libsndfile cannot write {fmt.upper()}; use --format wav or flac")
+    items = plan(inputs, ext="." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,
+                 recursive=recursive, skip_existing=skip_existing, want=lambda name: name.lower().endswith(".mz"))
+    options = DecompressOptions(fmt, start, duration, force, strict,
+                                make_dirs=bool(output_dir or (output and len(items) > 1)))
+    run_batch(items, decompress_one, options, quiet=quiet, jobs=jobs)

@@ -1,0 +1,144 @@
+"""The per-file work of `compress` and `decompress`: a pure function of (item, options), run in this
+process or in a worker. The heavy imports (numpy, onnxruntime, the codec) happen here, on first use."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from ..errors import AudioReadError, MuzipError
+from .common import fmt_time
+
+_MODELS: dict = {}  # one load per process: a batch (or a worker) pays for it once
+# Containers whose frame count soundfile reports exactly; for others (MP3, ffmpeg-decoded, stdin)
+# the header says "unknown" and the index at the end holds the count actually coded.
+EXACT_LENGTH_FORMATS = ("wav", "flac", "ogg")
+
+
+def get_model(name=None):
+    from ..runtime import load_model, resolve_name
+    key = resolve_name(name)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(key)
+    return _MODELS[key]
+
+
+@dataclass
+class CompressOptions:
+    bitrate: float
+    force: bool
+    downmix: bool
+    model: str | None
+    make_dirs: bool = False
+
+
+@dataclass
+class DecompressOptions:
+    fmt: str
+    start: float
+    duration: float | None
+    force: bool
+    strict: bool
+    make_dirs: bool = False
+
+
+def _output(item, force, seekable=False):
+    from ..outputs import atomic_output, stdout_output
+    if item.dst is None:
+        if sys.stdout.isatty():
+            raise MuzipError("refusing to write binary data to a terminal (redirect it, or use -o)")
+        return stdout_output()
+    return atomic_output(item.dst, force, inputs=[item.src], seekable=seekable)
+
+
+def _precheck(item, force, make_dirs):
+    """Refuse a bad output before reading anything (the move into place checks again)."""
+    if item.dst is None:
+        return
+    from ..outputs import check_output
+    if make_dirs:
+        os.makedirs(os.path.dirname(item.dst) or ".", exist_ok=True)
+    check_output(item.dst, force, [item.src])
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0
+
+
+def compress_one(item, opt: CompressOptions, bars, out) -> None:
+    if item.skip:
+        out.say(f"{item.dst}: exists, skipped")
+        return
+    from ..audio_io import AudioSource
+    from ..codec import compress_blocks
+    _precheck(item, opt.force, opt.make_dirs)
+    model = get_model(opt.model)  # before opening: a missing model fails fast
+    with AudioSource(item.src, downmix=opt.downmix) as src:
+        info = src.info
+        total = info.num_samples / info.sample_rate if info.num_samples else None
+        exact = info.num_samples if item.src != "-" and info.format in EXACT_LENGTH_FORMATS else None
+        with _output(item, opt.force) as f, bars(total, os.path.basename(item.src)) as bar:
+            stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels, exact, f, model,
+                                    opt.bitrate, tags=info.tags, progress=bar.update,
+                                    cover=getattr(info, "cover", None))
+        for warning in getattr(src, "warnings", ()):
+            out.warn(f"{item.src}: {warning}")
+    in_size = _size(item.src)
+    out.bytes_in, out.bytes_out = in_size, stats["bytes"]
+    ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size and stats["bytes"] else ""
+    out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(stats['duration'])}, "
+            f"{stats['bytes']:,} bytes, {stats['kbps']:.1f} kbps{ratio}")
+
+
+def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
+    if item.skip:
+        out.say(f"{item.dst}: exists, skipped")
+        return
+    from ..audio_io import AudioSink
+    from ..codec import decompress_to
+    from ..container import ContainerReader
+    _precheck(item, opt.force, opt.make_dirs)
+    try:
+        f = sys.stdin.buffer if item.src == "-" else open(item.src, "rb")
+    except FileNotFoundError:
+        raise AudioReadError("no such file") from None
+    except IsADirectoryError:
+        raise AudioReadError("is a directory (use -r for folders)") from None
+    with f:
+        reader = ContainerReader(f)
+        h = reader.header
+        model = get_model(h.model_id)
+        total = reader.total_num_samples if reader.load_index() else h.num_samples
+        if opt.start and total is not None and round(opt.start * h.sample_rate) >= total:
+            raise MuzipError(f"--start {fmt_time(opt.start)} is past the end ({fmt_time(total / h.sample_rate)})")
+        sinks = []
+
+        def make_sink(sr, ch, n):
+            sinks.append(AudioSink(dst, sr, ch, opt.fmt, num_samples=n, tags=h.tags,
+                                   **({"cover": h.cover} if getattr(h, "cover", None) else {})))
+            return sinks[0]
+
+        seconds = total / h.sample_rate if total is not None else None
+        if seconds is not None:
+            seconds = max(0.0, seconds - opt.start)
+            seconds = min(seconds, opt.duration) if opt.duration is not None else seconds
+        elif opt.duration is not None:
+            seconds = opt.duration
+        with _output(item, opt.force, seekable=opt.fmt != "wav") as dst, \
+                bars(seconds, os.path.basename(item.src)) as bar:
+            report = decompress_to(reader, model, make_sink, opt.start, opt.duration, opt.strict,
+                                   progress=bar.update, pad_truncated=item.dst is None)
+            sinks[0].close()
+            out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
+    for message in report.damaged:
+        out.warn(f"{item.src}: {message} (concealed)")
+    if report.truncated:
+        out.warn(f"{item.src}: file is truncated; decoded the {report.samples_written / h.sample_rate:.2f} s "
+                 "that are complete")
+    out.bytes_in = _size(item.src)
+    out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(report.samples_written / h.sample_rate)}, "
+            f"{h.sample_rate} Hz, {h.channels} ch")

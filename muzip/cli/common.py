@@ -1,0 +1,223 @@
+"""What every command shares: exit statuses, option types, messages and progress bars.
+
+Nothing here imports numpy, onnxruntime or the codec, so `muzip --help` and friends start fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import sys
+import time
+
+import click
+
+# Exit statuses (documented in `muzip --help` and the README).
+EXIT_OK = 0
+EXIT_FAIL = 1          # at least one input failed
+EXIT_USAGE = 2         # bad command line (Click's own convention); nothing was done
+EXIT_WARN = 3          # every input done, with warnings (concealed damage, truncated input, ...)
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away
+# Interrupted by a signal: 128 + its number, as shells report it: 130 Ctrl-C, 129 SIGHUP, 143 SIGTERM.
+EXIT_CODES_HELP = """\b
+Exit status:
+  0        ok
+  1        an input failed (the other inputs were done)
+  2        usage error (nothing was done)
+  3        done, with warnings (concealed damage, truncated input, ...)
+  130/129/143  interrupted by Ctrl-C/SIGHUP/SIGTERM (no partial output left)
+  141      the reader of standard output went away"""
+
+
+class Interrupted(BaseException):
+    """A terminating signal arrived; raised where the program is, so every cleanup handler runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP all unwind the stack (temp files removed) and exit 128+signal."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, _raise_interrupted)
+        except (ValueError, OSError):  # not the main thread (e.g. embedded): keep the defaults
+            pass
+
+
+def exit_for_signal(signum: int) -> int:
+    return 128 + int(signum)
+
+
+# -- option types ----------------------------------------------------------------------------------
+
+class Bitrate(click.ParamType):
+    """kbps: `64`, `64k`, `64kbps`, or bits per second (`64000`)."""
+
+    name = "KBPS"
+
+    def __init__(self, lo: float, hi: float):
+        self.lo, self.hi = lo, hi
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            kbps = float(value)
+        else:
+            m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(k|kbps|kb/s|kbit/s)?\s*", str(value), re.I)
+            if not m:
+                self.fail(f"{value!r} is not a bitrate (examples: 64, 64k, 64000)", param, ctx)
+            kbps = float(m.group(1))
+            if not m.group(2) and kbps >= 1000:  # a plain number that large is bits per second
+                kbps /= 1000
+        if not math.isfinite(kbps) or not self.lo <= kbps <= self.hi:
+            self.fail(f"{value} is out of range ({self.lo:g}-{self.hi:g} kbps)", param, ctx)
+        return kbps
+
+
+class TimeSpec(click.ParamType):
+    """Seconds (`90`, `90.5`, `90s`) or [h:]m:s (`1:30`, `0:01:30.5`)."""
+
+    name = "TIME"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+        else:
+            text = str(value).strip().lower().removesuffix("s")
+            parts = text.split(":")
+            if len(parts) > 3 or not all(re.fullmatch(r"[0-9]*\.?[0-9]+", p) for p in parts) \
+                    or any(float(p) >= 60 for p in parts[1:]):
+                self.fail(f"{value!r} is not a time (examples: 90, 1:30, 1:02:03.5)", param, ctx)
+            seconds = 0.0
+            for p in parts:
+                seconds = seconds * 60 + float(p)
+        if not math.isfinite(seconds) or seconds < 0:
+            self.fail(f"{value} is not a time >= 0", param, ctx)
+        return seconds
+
+
+def fmt_time(seconds: float) -> str:
+    m, s = divmod(max(0.0, seconds), 60)
+    h, m = divmod(int(m), 60)
+    return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
+
+
+def fmt_bytes(n: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+# -- messages --------------------------------------------------------------------------------------
+
+class Reporter:
+    """Prints messages in the documented forms and keeps the exit status (worst so far)."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet, self.status = quiet, EXIT_OK
+        self.echo = None  # set while progress bars are on screen, so lines do not tear them
+
+    def _print(self, text: str):
+        if self.echo is not None:
+            self.echo(text)
+        else:
+            click.echo(text, err=True)
+
+    def fail(self, text: str):
+        self._print(f"muzip: {text}")
+        self.status = EXIT_FAIL
+
+    def warn(self, text: str):
+        self._print(f"muzip: warning: {text}")
+        if self.status == EXIT_OK:
+            self.status = EXIT_WARN
+
+    def say(self, text: str):
+        if not self.quiet:
+            self._print(text)
+
+    def replay(self, messages):
+        """Print (kind, text) pairs recorded by a job (possibly in a worker process)."""
+        for kind, text in messages:
+            getattr(self, kind)(text)
+
+
+def stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A progress bar on a terminal's stderr, nothing elsewhere. Never raises: a bar is decoration.
+
+    total=None (length unknown: MP3, pipes) shows a running counter instead of a percentage."""
+
+    def __init__(self, total, desc: str, unit: str = "s", enabled: bool = True, position: int = 0):
+        self.bar = None
+        if not enabled or not stderr_is_terminal():
+            return
+        try:
+            from tqdm import tqdm
+            if total:
+                fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} " + unit + " [{elapsed}<{remaining}]"
+            else:
+                fmt = "{desc}: {n:.1f} " + unit + " [{elapsed}]"
+                total = None
+            self.bar = tqdm(total=total, desc=desc, leave=False, bar_format=fmt, position=position,
+                            dynamic_ncols=True, file=sys.stderr, mininterval=0.2)
+        except Exception:  # noqa: BLE001
+            self.bar = None
+
+    def update(self, n: float):
+        if self.bar is not None:
+            try:
+                self.bar.update(n)
+            except Exception:  # noqa: BLE001
+                self.bar = None
+
+    def set_description(self, desc: str):
+        if self.bar is not None:
+            try:
+                self.bar.set_description_str(desc, refresh=True)
+            except Exception:  # noqa: BLE001
+                pass
+
+    def close(self):
+        if self.bar is not None:
+            try:
+                self.bar.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Clock:
+    def __init__(self):
+        self.t0 = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

@@ -1,0 +1,49 @@
+"""`muzip eval`: how far a decoded or otherwise degraded file is from its reference."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import MuzipError
+from .common import EXIT_CODES_HELP, EXIT_FAIL, Interrupted, exit_for_signal
+
+
+@click.command("eval", epilog=EXIT_CODES_HELP)
+@click.argument("reference")
+@click.argument("degraded")
+@click.option("--visqol/--no-visqol", default=None, help="Require ViSQOL (error if not installed) or skip it (default: if installed).")
+@click.option("--plot", "plot", metavar="PNG", help="Write reference/degraded/difference spectrograms to PNG.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing --plot file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+def eval_cmd(reference, degraded, visqol, plot, force, as_json):
+    """Measure how DEGRADED differs from REFERENCE: ViSQOL MOS-LQO, multi-scale mel distance, SI-SDR,
+    log-spectral distance, SNR, and the actual bitrate of a .mz (which is decoded).
+
+    \b
+    The degraded signal is resampled to the reference rate, mono-mixed if the channel
+    counts differ (mono vs stereo) and delay-compensated (up to 0.1 s) first.
+    Examples:
+      muzip eval song.flac song.mz --plot song.png
+      muzip eval --no-visqol --json song.flac song.mp3
+    """
+    from .codec_jobs import get_model
+    try:
+        from ..evaluate import evaluate, format_json, format_table
+        if plot:
+            from ..outputs import check_output
+            check_output(plot, force)
+        res = evaluate(reference, degraded, get_model=get_model, visqol=visqol, plot=plot)
+    except MuzipError as exc:
+        click.echo(f"muzip: {exc}", err=True)
+        sys.exit(EXIT_FAIL)
+    except Interrupted as exc:
+        click.echo("muzip: interrupted", err=True)
+        sys.exit(exit_for_signal(exc.signum))
+    except OSError as exc:
+        click.echo(f"muzip: {exc.filename or plot or degraded}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_FAIL)
+    for note in res["notes"]:
+        click.echo(f"muzip: {note}", err=True)
+    click.echo(format_json(res) if as_json else format_table(res))

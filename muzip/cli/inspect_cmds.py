@@ -1,0 +1,132 @@
+"""`muzip info`, `muzip test` and `muzip models`: read files and models without running a network."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from ..errors import AudioReadError, CorruptFileError
+from .batch import run_batch
+from .common import EXIT_CODES_HELP, fmt_time
+from .plan import Item
+
+
+def _open(path):
+    if path == "-":
+        return sys.stdin.buffer
+    if os.path.isdir(path):
+        raise AudioReadError("is a directory")
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise AudioReadError("no such file") from None
+
+
+def _info_lines(path, i) -> list[tuple[str, str]]:
+    ch = {1: "1 (mono)", 2: "2 (stereo, coded as mid/side)"}[i["channels"]]
+    lines = [
+        ("file", path),
+        ("duration", f"{fmt_time(i['duration_s'])} ({i['total_num_samples']} samples)"),
+        ("sample rate", f"{i['sample_rate']} Hz (coded at {i['model_rate']} Hz)"),
+        ("channels", ch),
+        ("model", f"{i['model_id']} (sha256 {i['model_sha256'][:16]}...)"),
+        ("bitrate", f"{i['actual_bitrate_bps'] / 1000:.1f} kbps actual ({i['bitrate_bps'] / 1000:g} kbps requested)"),
+        ("frames", f"{i['n_frames']} x {i['frame_samples'] / i['model_rate']:g} s"),
+        ("size", f"{i['file_size']:,} bytes"),
+    ]
+    if i["truncated"]:
+        lines.append(("status", "truncated or index damaged (run 'muzip test')"))
+    if i.get("cover_mime"):
+        lines.append(("cover", f"{i['cover_mime']}, {i.get('cover_bytes', 0):,} bytes"))
+    for key, value in sorted(i["tags"].items()):
+        lines.append((f"tag {key}", value))
+    return lines
+
+
+def _info_one(item, as_json, bars, out):
+    from ..container import read_info
+    with _open(item.src) as f:
+        i = read_info(f)
+    if as_json:
+        click.echo(json.dumps({"file": item.src, **i}, sort_keys=True))
+        return
+    lines = _info_lines(item.src, i)
+    width = max(len(k) for k, _ in lines)
+    click.echo("\n".join(f"{k + ':':<{width + 1}} {v}" for k, v in lines))
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+def info(inputs, as_json):
+    """Show what .mz files hold: duration, rate, channels, model, actual bitrate, frames, tags.
+
+    \b
+    Examples:
+      muzip info song.mz
+      muzip info --json *.mz | jq .actual_bitrate_bps
+      cat song.mz | muzip info -
+    """
+    run_batch([Item(p, None) for p in inputs], _info_one, as_json, quiet=True, jobs=1)
+
+
+def _test_one(item, _options, bars, out):
+    from ..verify import verify_file
+    with _open(item.src) as f:
+        result = verify_file(f)
+    if result.problems:
+        raise CorruptFileError(f"{len(result.problems)} problem(s): " + "; ".join(result.problems[:3])
+                               + (" ..." if len(result.problems) > 3 else ""))
+    out.say(f"{item.src}: ok ({result.frames} frames)")
+
+
+@click.command("test", epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+def test_cmd(inputs, quiet):
+    """Check every frame of .mz files (CRC and entropy decoding); exit 0 if all are intact, else 1.
+
+    \b
+    Examples:
+      muzip test *.mz
+      curl -s https://example.org/song.mz | muzip test -
+    """
+    run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model, one per line.")
+def models(as_json):
+    """List the installed models, verify their files, and show which one is the default.
+
+    \b
+    Examples:
+      muzip models
+      MUZIP_MODELS=/opt/muzip-models muzip models --json
+    """
+    from ..errors import ModelError
+    from ..runtime import installed_models, model_info, models_dir
+    names = installed_models()
+    if not names:
+        click.echo(f"muzip: no models installed in {models_dir()}", err=True)
+        sys.exit(1)
+    status = 0
+    for name in names:
+        try:
+            m = model_info(name)
+        except (ModelError, OSError, ValueError, KeyError) as exc:
+            click.echo(f"muzip: {name}: {exc}", err=True)
+            status = 1
+            continue
+        status = status or (m["status"] != "ok")
+        if as_json:
+            click.echo(json.dumps(m, sort_keys=True))
+        else:
+            default = " (default)" if m["default"] else ""
+            click.echo(f"{m['name']}{default}: {m['model_rate']} Hz, {m['frame_samples'] / m['model_rate']:g} s "
+                       f"frames, runtime {'+'.join(m['runtime']) or 'keras only'}, {m['size_bytes'] / 1e6:.1f} MB, "
+                       f"sha256 {m['sha256'][:16]}..., files {m['status']}")
+    sys.exit(1 if status else 0)

@@ -1,0 +1,100 @@
+"""Turn a command line's inputs into (input, output) pairs before any work is done.
+
+Like gzip and flac: outputs go beside the inputs with the extension replaced, into --output-dir DIR
+(file names kept; with -r the tree below each folder argument is mirrored), or to -o for one input.
+Two inputs that would write the same output are refused up front, naming both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import click
+
+AUDIO_EXTS = {
+    "wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "mp2", "m4a", "m4b", "mp4", "aac", "aif", "aiff",
+    "aifc", "caf", "wma", "wv", "ape", "alac", "mka", "webm", "w64", "rf64", "au", "snd",
+}
+
+
+@dataclass
+class Item:
+    src: str            # "-" for standard input
+    dst: str | None     # None: standard output
+    skip: bool = False  # --skip-existing and dst exists
+
+
+def _walk(folder: str, want) -> list[tuple[str, str]]:
+    """(path, path relative to folder) of matching files below folder, sorted, symlinked dirs not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if want(name) and not name.startswith("."):
+                path = os.path.join(root, name)
+                found.append((path, os.path.relpath(path, folder)))
+    return found
+
+
+def expand(inputs, recursive: bool, want) -> list[tuple[str, str]]:
+    """(path, name to keep) per input file; folders are walked with -r, else kept (they fail as inputs)."""
+    out = []
+    for path in inputs:
+        if path != "-" and recursive and os.path.isdir(path):
+            out.extend(_walk(path, want))
+        else:
+            out.append((path, os.path.basename(path) if path != "-" else "-"))
+    return out
+
+
+def replace_ext(path: str, ext: str) -> str:
+    base, old = os.path.splitext(path)
+    return (base if old and base and not base.endswith(os.sep) else path) + ext
+
+
+def _key(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_stdout: bool,
+         recursive: bool, skip_existing: bool, want) -> list[Item]:
+    """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
+    files = expand(inputs, recursive, want)
+    if not files:
+        raise click.UsageError("no input files (folders need -r)")
+    if output and len(files) > 1:
+        if os.path.isdir(output):
+            output_dir, output = output, None
+        else:
+            raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
+    if output_dir and not os.path.isdir(output_dir):
+        raise click.UsageError(f"--output-dir {output_dir}: no such folder")
+    if files.count(("-", "-")) > 1:
+        raise click.UsageError("standard input ('-') can be read only once")
+    items = []
+    for src, rel in files:
+        if to_stdout or (src == "-" and not output):
+            dst = None
+        elif output:
+            dst = output
+        elif output_dir:
+            dst = os.path.join(output_dir, replace_ext(rel if rel != "-" else "stdin", ext))
+        else:
+            dst = replace_ext(src, ext)
+        items.append(Item(src, dst))
+    if sum(it.dst is None for it in items) > 1:
+        raise click.UsageError("only one input can be written to standard output")
+    seen: dict[str, str] = {}
+    for it in items:
+        if it.dst is None:
+            continue
+        k = _key(it.dst)
+        if k in seen:
+            raise click.UsageError(f"{seen[k]} and {it.src} would both be written to {it.dst}; "
+                                   "rename one, or use --output-dir")
+        seen[k] = it.src
+    for it in items:  # an output that is an input is refused per file, when the move is checked
+        if skip_existing and it.dst is not None and os.path.lexists(it.dst) and os.path.isfile(it.dst):
+            it.skip = True
+    return items

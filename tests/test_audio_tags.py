@@ -1,0 +1,136 @@
+"""Tags and cover art read by muzip.audio.AudioSource from each container."""
+
+import base64
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from mutagen import id3
+from mutagen.flac import FLAC, Picture
+
+from muzip.audio import MAX_COVER_BYTES, TAG_KEYS, AudioSource
+from muzip.audio.tags import clean_cover
+
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+JPEG = b"\xff\xd8\xff\xe0" + b"j" * 900
+
+
+def tone(path, fmt=None, subtype=None, rate=44100):
+    x = (0.2 * np.sin(np.arange(rate // 4) / 5)).astype(np.float32)
+    sf.write(path, x, rate, format=fmt, subtype=subtype)
+    return path
+
+
+def picture(kind, mime, data):
+    p = Picture()
+    p.type, p.mime, p.data = kind, mime, data
+    return p
+
+
+def open_info(path):
+    with AudioSource(str(path)) as src:
+        return src.info, src.warnings
+
+
+def test_tag_keys():
+    assert "discnumber" in TAG_KEYS and "comment" in TAG_KEYS
+    from muzip import tags as shim  # the old module name still works
+
+    assert shim.TAG_KEYS == TAG_KEYS and shim.MAX_COVER_BYTES == MAX_COVER_BYTES == 512 * 1024
+
+
+def test_flac_front_cover_preferred(tmp_path):
+    p = tone(tmp_path / "a.flac")
+    f = FLAC(p)
+    f.add_picture(picture(4, "image/jpeg", JPEG))  # back cover first in the file
+    f.add_picture(picture(3, "image/png", PNG))
+    f["DISCNUMBER"], f["COMMENT"] = "2", "hello"
+    f.save()
+    info, warnings = open_info(p)
+    assert info.cover == ("image/png", PNG)
+    assert info.tags["discnumber"] == "2" and info.tags["comment"] == "hello" and warnings == []
+
+
+def test_oversized_cover_dropped_with_warning(tmp_path):
+    p = tone(tmp_path / "big.flac")
+    f = FLAC(p)
+    f.add_picture(picture(3, "image/jpeg", JPEG + b"\0" * (600 * 1024)))
+    f.save()
+    info, warnings = open_info(p)
+    assert info.cover is None
+    assert warnings == ["cover art is 601 KiB, over the 512 KiB limit; left it out"]
+
+
+def test_mp3_id3_apic_tpos_comm(tmp_path):
+    if "MP3" not in sf.available_formats():
+        pytest.skip("this libsndfile cannot write MP3")
+    p = tone(tmp_path / "a.mp3", "MP3", "MPEG_LAYER_III")
+    t = id3.ID3()
+    t.add(id3.TIT2(encoding=3, text=["Song"]))
+    t.add(id3.TPOS(encoding=3, text=["1/2"]))
+    t.add(id3.COMM(encoding=3, lang="eng", desc="", text=["note"]))
+    t.add(id3.APIC(encoding=3, mime="image/jpeg", type=0, desc="other", data=JPEG))  # no front: taken
+    t.save(str(p))
+    info, _ = open_info(p)
+    assert info.tags == {"title": "Song", "discnumber": "1/2", "comment": "note"}
+    assert info.cover == ("image/jpeg", JPEG)
+
+
+def test_wav_id3_chunk_cover(tmp_path):
+    from mutagen.wave import WAVE
+
+    p = tone(tmp_path / "a.wav")
+    w = WAVE(p)
+    w.add_tags()
+    w.tags.add(id3.TPE1(encoding=3, text=["Band"]))
+    w.tags.add(id3.APIC(encoding=3, mime="", type=3, desc="", data=PNG))  # no mime: sniffed
+    w.save()
+    info, _ = open_info(p)
+    assert info.tags["artist"] == "Band" and info.cover == ("image/png", PNG)
+
+
+@pytest.mark.parametrize("subtype,ext", [("VORBIS", "ogg"), ("OPUS", "opus")])
+def test_ogg_metadata_block_picture(tmp_path, subtype, ext):
+    if subtype not in sf.available_subtypes("OGG"):
+        pytest.skip(f"no {subtype}")
+    import mutagen
+
+    p = tone(tmp_path / f"a.{ext}", "OGG", subtype, rate=48000)
+    f = mutagen.File(p)
+    f["DISCNUMBER"] = "3"
+    f["METADATA_BLOCK_PICTURE"] = ["not base64 at all!",  # a broken one must not hide the good one
+                                   base64.b64encode(picture(3, "image/jpeg", JPEG).write()).decode()]
+    f.save()
+    info, _ = open_info(p)
+    assert info.tags["discnumber"] == "3" and info.cover == ("image/jpeg", JPEG)
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg not installed")
+def test_m4a_covr_and_disk(tmp_path):
+    from mutagen.mp4 import MP4, MP4Cover
+
+    w = tone(tmp_path / "in.wav")
+    m = tmp_path / "a.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(w), "-c:a", "aac", str(m)], check=True)
+    f = MP4(m)
+    f["disk"] = [(2, 3)]
+    f["\xa9cmt"] = ["mp4 note"]
+    f["covr"] = [MP4Cover(PNG, imageformat=MP4Cover.FORMAT_PNG)]
+    f.save()
+    info, _ = open_info(m)
+    assert info.tags["discnumber"] == "2/3" and info.tags["comment"] == "mp4 note"  # as ID3 TPOS
+    assert info.cover == ("image/png", PNG)
+
+
+def test_no_cover_is_none(tmp_path):
+    info, warnings = open_info(tone(tmp_path / "plain.flac"))
+    assert info.cover is None and warnings == []
+
+
+def test_clean_cover():
+    assert clean_cover(None) is None and clean_cover(("image/png", b"")) is None
+    assert clean_cover(("", JPEG)) == ("image/jpeg", JPEG)
+    assert clean_cover(("image/png", b"x" * (MAX_COVER_BYTES + 1))) is None
