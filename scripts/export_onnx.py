@@ -48,6 +48,28 @@ def parity(name: str, clip: Path) -> dict:
             "decoder_snr_db": float(10 * np.log10(np.sum(ak.astype(np.float64) ** 2) / max(np.sum(err.astype(np.float64) ** 2), 1e-30)))}
 
 
+def runtime_section(folder: Path) -> list[str]:
+    """The model card's lines about the exported runtime files (from runtime.json and SHA256SUMS)."""
+    info = json.loads((folder / "runtime.json").read_text())
+    sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
+    p = info["parity"]
+    ew = info["exported_with"]
+    return [
+        "## Runtime files (what `muzip` runs)",
+        f"Exported by `python scripts/export_onnx.py {folder.name}` with Keras {ew['keras']} "
+        f"(`Model.export(format=\"onnx\")`, tf2onnx {ew['tf2onnx']}, opset {info['opset']}); float32; run by "
+        "onnxruntime on the CPU. They are listed in SHA256SUMS and checked on every load; the model's identity "
+        "(written into .mz headers) covers the codec files only, so exporting again never orphans a file.",
+        "",
+        *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{sums[f]}`" for f in info["files"]],
+        f"- Parity with the Keras model on `{p['clip']}` ({p['latents']:,} latents): encoder max abs difference "
+        f"{p['encoder_max_abs']:.2g}, quantized symbols different at levels 0, 8, ..., 56: "
+        f"{sum(p['symbol_differences_per_level_0_8_16_24_32_40_48_56'])}; decoder max abs difference "
+        f"{p['decoder_max_abs']:.2g}, SNR {p['decoder_snr_db']:.1f} dB (tested: tests/test_runtime.py).",
+        "",
+    ]
+
+
 def export(name: str) -> None:
     import keras
     model = store.load_model(name, "keras")
@@ -72,6 +94,10 @@ def export(name: str) -> None:
             "opset": int(onnx.load(folder / "decoder.onnx").opset_import[0].version),
             "parity": parity(name, ROOT / "tests" / "data" / "knolls_excerpt.ogg")}
     (folder / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
+    card = folder / "MODEL.md"
+    if card.is_file():  # the runtime section is the card's last; replace it
+        text = card.read_text().split("## Runtime files")[0].rstrip("\n")
+        card.write_text(text + "\n\n" + "\n".join(runtime_section(folder)))
     print(json.dumps(info, indent=1))
 
 

@@ -28,14 +28,15 @@ def params(model):
 def main(name):
     import os
     os.chdir(ROOT)
-    model = load_model(name)
+    model = load_model(name)  # the runtime (onnxruntime) model: what users run
+    keras_model = load_model(name, backend_name="keras")  # for the parameter count
     folder = models_dir() / name
     training = json.loads((folder / "training.json").read_text())
     run_cfg = training["run_config"]
     _, val = split()
     excerpts = [(p, bench.read_excerpt(p, 30.0, 30.0)[0]) for p in val]
     rows = bench.run_codec("muzip", *bench.muzip_codec(model), excerpts, bench.BITRATES, lambda s: None)
-    enc_p, dec_p = params(model)
+    enc_p, dec_p = params(keras_model)
     cfg = model.config
     hop, ch, hid, k = cfg["hop"], cfg["latent_channels"], cfg["hidden"], cfg["kernel_size"]
     latents_per_s = cfg["model_rate"] / hop
@@ -46,7 +47,8 @@ def main(name):
     lines = [
         f"# Model card: {name}",
         "",
-        f"sha256 of SHA256SUMS (the id written into .mz headers): `{model.sha256}`",
+        f"Identity written into .mz headers (sha256 of the SHA256SUMS lines of config, weights and tables): "
+        f"`{model.sha256}`",
         "",
         "## What it is",
         f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
@@ -89,6 +91,9 @@ def main(name):
         lines.append(f"| {r['target']} | {r['kbps']:.2f} | {r['snr']:.2f} | {r['mel']:.3f} | {r['lsd']:.2f} | "
                      f"{r['enc_x']:.1f} | {r['dec_x']:.1f} |")
     lines += ["", "Lower mel distance / LSD is better (muzip.metrics). See docs/BENCHMARKS.md for LAME MP3 at the same rates.", ""]
+    if (folder / "runtime.json").is_file():
+        from export_onnx import runtime_section
+        lines += runtime_section(folder)
     (folder / "MODEL.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
