@@ -282,3 +282,41 @@ def test_stdout_to_a_terminal_is_refused(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "muzip", "compress", "-c", "a.wav"], cwd=tmp_path,
                           capture_output=True)
     assert proc.returncode == 0 and proc.stdout[:4] == b"\x89MZ\n"
+
+
+def test_a_short_wav_warns_with_both_lengths_and_the_batch_goes_on(runner, fast_model, tmp_path, wavs):
+    a, b = wavs("short.wav", "fine.wav", seconds=4)
+    data = a.read_bytes()
+    a.write_bytes(data[: len(data) // 3])  # the header still promises 4 s
+    r = invoke(runner, "compress", "-j", "1", a, b)
+    assert r.exit_code == EXIT_WARN, r.stderr
+    warnings = [ln for ln in err_lines(r) if ln.startswith("muzip: warning:")]
+    assert len(warnings) == 1 and "short.wav" in warnings[0] and "4.000 s" in warnings[0], r.stderr
+    assert (tmp_path / "short.mz").is_file() and (tmp_path / "fine.mz").is_file()
+
+
+def test_a_corrupt_flac_fails_alone(runner, fast_model, tmp_path, wavs):
+    good, = wavs("good.wav", seconds=3)
+    sf.write(tmp_path / "bad.flac", sine(440, 30, 44100, 2), 44100, format="FLAC")
+    data = bytearray((tmp_path / "bad.flac").read_bytes())
+    for i in range(len(data) // 4, len(data) // 2, 97):
+        data[i] ^= 0x5A
+    (tmp_path / "bad.flac").write_bytes(bytes(data))
+    r = invoke(runner, "compress", tmp_path / "bad.flac", good)
+    assert r.exit_code == EXIT_FAIL, r.stderr
+    assert_one_line_error(r, "bad.flac")
+    assert (tmp_path / "good.mz").is_file() and not (tmp_path / "bad.mz").exists()
+
+
+@pytest.mark.parametrize("ext", ["ogg", "opus", "mp3"])
+def test_decoding_to_lossy_formats_by_extension(runner, fast_model, tmp_path, wavs, ext):
+    from muzip.audio import can_write
+    a, = wavs("a.wav", seconds=2)
+    assert invoke(runner, "compress", "-q", a).exit_code == 0
+    r = invoke(runner, "decompress", tmp_path / "a.mz", "-o", tmp_path / f"a.{ext}")
+    if not can_write(ext):
+        assert r.exit_code == EXIT_USAGE and "cannot write" in r.stderr
+        return
+    assert r.exit_code == 0, r.stderr
+    info = sf.info(str(tmp_path / f"a.{ext}"))
+    assert info.channels == 2 and info.duration > 1.5

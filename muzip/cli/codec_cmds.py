@@ -89,7 +89,7 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
       muzip decompress --start 1:30 --duration 10 song.mz -o excerpt.wav
       muzip decompress -c song.mz | aplay          # WAV to standard output
     """
-    from ..audio_io import output_format_for  # light: no numpy work, no model
+    from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
@@ -102,7 +102,7 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
     if fmt != "wav" and (to_stdout or (output is None and "-" in inputs)):
         raise click.UsageError(f"{fmt.upper()} cannot stream to standard output; use --format wav or -o FILE")
     if fmt not in ("wav", "flac"):
-        from ..audio_io import can_write
+        from ..audio import can_write
         if not can_write(fmt):
             raise click.UsageError(f"this system's libsndfile cannot write {fmt.upper()}; use --format wav or flac")
     items = plan(inputs, ext="." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,

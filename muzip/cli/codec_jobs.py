@@ -73,7 +73,7 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
     if item.skip:
         out.say(f"{item.dst}: exists, skipped")
         return
-    from ..audio_io import AudioSource
+    from ..audio import AudioSource
     from ..codec import compress_blocks
     _precheck(item, opt.force, opt.make_dirs)
     model = get_model(opt.model)  # before opening: a missing model fails fast
@@ -98,7 +98,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     if item.skip:
         out.say(f"{item.dst}: exists, skipped")
         return
-    from ..audio_io import AudioSink
+    from ..audio import AudioSink
     from ..codec import decompress_to
     from ..container import ContainerReader
     _precheck(item, opt.force, opt.make_dirs)
