@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .audio_io import StreamResampler
+from .audio import StreamResampler
 from .container import ContainerReader, ContainerWriter, Frame, Header
 from .entropy import LatentCoder, decode_payload, encode_payload
 from .errors import CorruptFileError, ModelError
@@ -26,7 +26,7 @@ DEFAULT_SIDE_OFFSET = 2
 MIN_KBPS, MAX_KBPS = 6.0, 96.0
 _PAYLOAD_COUNT_BYTES = 2  # the latent count before the ANS words (entropy.encode_payload)
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
-RESERVOIR_S = 2.0
+RESERVOIR_S = 3.0
 # A frame whose peak is below this (-84 dBFS, under 2 LSB of 16-bit audio) is coded as silence.
 SILENCE_PEAK = 2.0 ** -14
 
@@ -66,22 +66,38 @@ class RateController:
         self.coder, self.bps, self.rate, self.levels_for = coder, bitrate_bps, rate, levels_for
         self.bytes_so_far = header_bytes + _INDEX_FIXED_BYTES
         self.samples_so_far = 0
+        self.last_level = coder.num_levels // 2
 
     def choose(self, q_for_level, num_samples: int, overhead: int) -> int:
         nominal = self.bps / 8 * num_samples / self.rate
         target = self.bps / 8 * (self.samples_so_far + num_samples) / self.rate - self.bytes_so_far - overhead
-        # Bits saved on silence are banked for at most RESERVOIR_S of music: a long quiet intro must not
-        # let the music after it run at 3x the rate for minutes. The file then comes out below the target.
-        target = min(target, nominal * (1 + RESERVOIR_S * self.rate / max(num_samples, 1)))
         budget_bits = 8 * float(np.clip(target, 0.25 * nominal, 3.0 * nominal))
-        lo, hi = 0, self.coder.num_levels - 1  # finest level whose estimate fits the budget
-        while lo < hi:
+        top = self.coder.num_levels - 1
+
+        def fits(level):  # monotone: a coarser level never costs more; past `top` counts as fitting
+            return level > top or self._bits(q_for_level(level), level) <= budget_bits
+
+        # The finest level that fits, searched outwards from the last frame's (usually 2-3 estimates, not 6).
+        start = min(self.last_level, top)
+        if fits(start):
+            hi, lo, step = start, start - 1, 1
+            while lo >= 0 and fits(lo):
+                hi, step = lo, step * 2
+                lo = hi - step
+            lo = max(lo, -1)  # -1: "nothing finer fits"
+        else:
+            lo, hi, step = start, start + 1, 1
+            while not fits(hi):
+                lo, step = hi, step * 2
+                hi = min(lo + step, top + 1)
+        while hi - lo > 1:  # lo does not fit, hi does
             mid = (lo + hi) // 2
-            if self._bits(q_for_level(mid), mid) <= budget_bits:
+            if fits(mid):
                 hi = mid
             else:
-                lo = mid + 1
-        return lo
+                lo = mid
+        self.last_level = min(hi, top)
+        return self.last_level
 
     def _bits(self, q, level):
         return sum(self.coder.estimate_bits(q[a], a, lv) for a, lv in enumerate(self.levels_for(level)))
@@ -89,6 +105,11 @@ class RateController:
     def spent(self, record_bytes: int, num_samples: int):
         self.bytes_so_far += record_bytes + _INDEX_BYTES_PER_FRAME
         self.samples_so_far += num_samples
+        # Bits left unspent (silence, simple passages) stay banked for at most RESERVOIR_S seconds: a long
+        # quiet intro must not let the music after it run at 3x the rate for minutes. The file then comes
+        # out below the requested rate, never above it.
+        floor = self.bps / 8 * (self.samples_so_far / self.rate - RESERVOIR_S)
+        self.bytes_so_far = max(self.bytes_so_far, floor)
 
 
 def _encode_groups(model, layout, ms_blocks, on_frame):

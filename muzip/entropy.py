@@ -43,21 +43,36 @@ class LatentCoder:
         counts = np.asarray(counts)
         if counts.ndim != 4 or counts.shape[-1] != 2 * radius + 2:
             raise ValueError("entropy table shape does not match the alphabet radius")
-        if np.any(counts.astype(np.int64).sum(axis=-1) != _TOTAL):
-            raise ValueError(f"entropy table rows must sum to 2**{PRECISION}")
         self.counts = counts
         self.radius = radius
         self.escape = 2 * radius + 1
         self.roles, self.num_levels, self.channels, _ = counts.shape
-        # Float bit costs are for rate *estimation* only; coding uses the integer counts.
-        self.bit_cost = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
         self._row_offsets = (np.arange(self.channels, dtype=np.int32) * counts.shape[-1])[None, :]
         self._models = {}
+        # Checked and converted per (role, level) on first use: a call touches a few of the 128 tables,
+        # and doing all of them up front was a tenth of a short file's run time.
+        self._costs = {}
+
+    def _rows(self, role: int, level: int) -> np.ndarray:
+        rows = self.counts[role, level].astype(np.int64)
+        if np.any(rows.sum(axis=-1) != _TOTAL) or rows.min() < 1:
+            raise ValueError(f"entropy table rows must sum to 2**{PRECISION}")
+        return rows
+
+    def bit_cost(self, role: int, level: int) -> np.ndarray:
+        """Flat (C*K,) float32 bit cost of each symbol: for rate *estimation* only (coding uses the integers)."""
+        costs = self._costs.get((role, level))
+        if costs is None:
+            costs = (PRECISION - np.log2(self._rows(role, level).astype(np.float64))).astype(np.float32).ravel()
+            self._costs[(role, level)] = costs
+        return costs
 
     def _model(self, role: int, level: int, channel: int):
         key = (role, level, channel)
         model = self._models.get(key)
         if model is None:
+            if (role, level) not in self._costs:
+                self.bit_cost(role, level)  # validates the rows once
             probs = self.counts[role, level, channel].astype(np.float64) / _TOTAL
             model = constriction.stream.model.Categorical(probs, perfect=False)
             self._models[key] = model
@@ -71,7 +86,7 @@ class LatentCoder:
         """Estimated coded size in bits of q (n, C) for one audio channel at one level (no coder run)."""
         idx = self._indices(q)
         # Flat gather (row c of the table starts at c*K): several times faster than take_along_axis here.
-        bits = float(self.bit_cost[role, level].ravel()[idx + self._row_offsets].sum())
+        bits = float(self.bit_cost(role, level)[idx + self._row_offsets].sum())
         esc = np.abs(q[idx == self.escape]).astype(np.int64) - self.radius
         if esc.size:
             bits += float(np.sum(1.0 + np.log2(_MAX_EXP + 1) + np.floor(np.log2(esc))))

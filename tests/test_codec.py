@@ -161,3 +161,20 @@ def test_bitrate_range_is_enforced(model):
     with pytest.raises(ValueError):
         compress_array(np.zeros((100, 1), np.float32), 44100, 200, model=model)
     assert codec.MIN_KBPS == 6 and codec.MAX_KBPS == 96
+
+
+def test_silence_banks_at_most_a_few_seconds_of_bits(model, clip):
+    """30 s of silence, then music: the music is coded near the requested rate, not at 3x it."""
+    import io as _io
+    from muzip.container import ContainerReader
+    audio, sr = clip
+    music = audio[: 8 * sr]
+    x = np.concatenate([np.zeros((30 * sr, 2), np.float32), music])
+    data = compress_array(x, sr, 32, model=model)
+    r = ContainerReader(_io.BytesIO(data))
+    assert r.load_index()
+    silent, loud = r.frame_sizes[:30], r.frame_sizes[30:]
+    assert sum(silent) * 8 / 30 < 1000                      # silence: under 1 kbps
+    limit = 32000 / 8 * (len(loud) + codec.RESERVOIR_S + 0.5)
+    assert sum(loud) <= limit, (sum(loud), limit)            # credit capped at RESERVOIR_S seconds
+    assert sum(loud) * 8 / len(loud) > 0.8 * 32000           # and the music still gets its rate
