@@ -151,10 +151,11 @@ class LatentCoder:
     def _decode_escapes(self, coder, count: int) -> np.ndarray:
         out = np.empty(count, dtype=np.int32)
         sign_model, exp_model = constriction.stream.model.Uniform(2), constriction.stream.model.Uniform(_MAX_EXP + 1)
+        mant_models = [None] + [constriction.stream.model.Uniform(1 << e) for e in range(1, _MAX_EXP + 1)]
         for v in range(count):
             sign = int(coder.decode(sign_model, 1)[0])
             e = int(coder.decode(exp_model, 1)[0])
-            mant = int(coder.decode(constriction.stream.model.Uniform(1 << e), 1)[0]) if e else 0
+            mant = int(coder.decode(mant_models[e], 1)[0]) if e else 0
             mag = (1 << e) + mant + self.radius
             out[v] = -mag if sign else mag
         return out

@@ -15,6 +15,9 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
+_CODERS: dict = {}  # model identity -> LatentCoder: the tables are verified on every call, built once
+
+
 def verify_file(fileobj, digest=None) -> VerifyResult:
     """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
     reader = ContainerReader(fileobj)
@@ -22,7 +25,11 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
     config, counts, model_id_digest = load_tables(h.model_id)
     if model_id_digest != h.model_sha256:
         raise CorruptFileError(f"made with a different '{h.model_id}' than the one installed")
-    coder = LatentCoder(counts, config["alphabet_radius"])
+    if (h.model_rate, h.frame_samples) != (config["model_rate"], config["frame_samples"]):
+        raise CorruptFileError("header is damaged (model rate or frame size does not match its model)")
+    coder = _CODERS.get(model_id_digest)
+    if coder is None:
+        coder = _CODERS[model_id_digest] = LatentCoder(counts, config["alphabet_radius"])
     per_frame = config["frame_samples"] // config["hop"]
     result = VerifyResult()
     for event in reader.frames():

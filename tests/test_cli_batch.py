@@ -320,3 +320,23 @@ def test_decoding_to_lossy_formats_by_extension(runner, fast_model, tmp_path, wa
     assert r.exit_code == 0, r.stderr
     info = sf.info(str(tmp_path / f"a.{ext}"))
     assert info.channels == 2 and info.duration > 1.5
+
+
+def test_cover_comment_and_disc_survive_a_round_trip(runner, fast_model, tmp_path):
+    from mutagen.flac import FLAC, Picture
+    src = tmp_path / "tagged.flac"
+    sf.write(src, sine(440, 2, 44100, 2), 44100, format="FLAC")
+    f = FLAC(src)
+    f["title"], f["comment"], f["discnumber"] = "Knolls", "a comment", "2/3"
+    pic = Picture()
+    pic.type, pic.mime, pic.data = 3, "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    f.add_picture(pic)
+    f.save()
+    assert invoke(runner, "compress", "-q", src).exit_code == 0
+    r = invoke(runner, "info", tmp_path / "tagged.mz")
+    assert "image/png" in r.output and "a comment" in r.output and "2/3" in r.output
+    r = invoke(runner, "decompress", "-q", tmp_path / "tagged.mz", "-o", tmp_path / "back.flac")
+    assert r.exit_code == 0, r.stderr
+    back = FLAC(tmp_path / "back.flac")
+    assert back["title"] == ["Knolls"] and back["comment"] == ["a comment"] and back["discnumber"] == ["2/3"]
+    assert back.pictures and back.pictures[0].data == pic.data and back.pictures[0].mime == "image/png"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from muzip.container import (
-    MAGIC, UNKNOWN_LENGTH, ContainerReader, ContainerWriter, Frame, Header, encode_header, read_info,
+    MAGIC, MAX_COVER_BYTES, UNKNOWN_LENGTH, ContainerReader, ContainerWriter, Frame, Header, encode_header,
+    read_info,
 )
 from muzip.errors import CorruptFileError, MuzipError, NotMuzipError, UnsupportedVersionError
 
@@ -70,7 +71,13 @@ def make_frames(rng, n=6, channels=2, frame_samples=44100):
     return frames
 
 
-def build(header, frames, total=12345, out=None):
+def total_of(header, frames):
+    """The original-rate length the frames' model-rate samples stand for (what an index must say)."""
+    return sum(f.num_samples for f in frames) * header.sample_rate // header.model_rate
+
+
+def build(header, frames, total=None, out=None):
+    total = total_of(header, frames) if total is None else total
     out = io.BytesIO() if out is None else out
     w = ContainerWriter(out, header)
     for f in frames:
@@ -112,7 +119,7 @@ def test_frames_round_trip(sample, seekable):
     assert [e.frame for e in evs] == frames
     assert all(e.error is None for e in evs)
     assert [e.index for e in evs] == list(range(len(frames)))
-    assert not r.truncated and r.total_num_samples == 12345
+    assert not r.truncated and r.total_num_samples == total_of(h, frames)
 
 
 def test_non_seekable_writer(rng):
@@ -129,7 +136,7 @@ def test_random_access(sample):
     h, frames, data = sample
     r = ContainerReader(io.BytesIO(data))
     assert r.load_index()
-    assert r.n_frames == len(frames) and r.total_num_samples == 12345
+    assert r.n_frames == len(frames) and r.total_num_samples == total_of(h, frames)
     assert r.frame_offsets[0] == len(encode_header(h))
     for i in (3, 0, 5, 1):
         ev = r.read_frame(i)
@@ -170,9 +177,10 @@ def test_read_info(sample):
     h, frames, data = sample
     info = read_info(io.BytesIO(data))
     assert info["index_valid"] and info["n_frames"] == len(frames)
-    assert info["file_size"] == len(data) and info["total_num_samples"] == 12345
-    assert info["duration_s"] == pytest.approx(12345 / 48000)
-    assert info["actual_bitrate_bps"] == pytest.approx(len(data) * 8 / (12345 / 48000))
+    total = total_of(h, frames)
+    assert info["file_size"] == len(data) and info["total_num_samples"] == total
+    assert info["duration_s"] == pytest.approx(total / 48000)
+    assert info["actual_bitrate_bps"] == pytest.approx(len(data) * 8 / (total / 48000))
     assert info["tags"] == h.tags and info["model_sha256"] == bytes(range(32)).hex()
     assert info["truncated"] is False and info["damaged_frames"] is None
     full = read_info(io.BytesIO(data), verify=True)
@@ -265,12 +273,19 @@ def test_lost_frames_reported_missing(sample):
     r = ContainerReader(io.BytesIO(data))
     r.load_index()
     o = r.frame_offsets
-    # cut frames 2 and 3 out entirely, and the last frame
-    spliced = data[:o[2]] + data[o[4]:o[5]] + data[o[5] + r.frame_sizes[5]:]
+    # frames 2 and 3 overwritten, and the last frame cut out entirely
+    spliced = data[:o[2]] + bytes(o[4] - o[2]) + data[o[4]:o[5]] + data[o[5] + r.frame_sizes[5]:]
     _, evs = scan(spliced, seekable=False)
     assert [e.index for e in evs] == list(range(6))
-    assert [e.error for e in evs if e.frame is None] == ["frame 2: missing", "frame 3: missing", "frame 5: missing"]
+    assert [e.error for e in evs if e.frame is None] == ["frame 2: lost sync", "frame 3: missing", "frame 5: missing"]
     assert [e.frame for e in evs if e.frame] == [frames[i] for i in (0, 1, 4)]
+    # Cut out entirely, frames 2 and 3 leave no bytes that could have held them: frame 4, numbered two
+    # ahead, cannot be told from a forged jump and is lost too; the index still says how many there were.
+    spliced = data[:o[2]] + data[o[4]:]
+    _, evs = scan(spliced, seekable=False)
+    assert [e.index for e in evs] == list(range(6))
+    assert evs[2].error.startswith("frame 2: frame number 4 skips") and evs[4].error == "frame 4: missing"
+    assert [e.frame for e in evs if e.frame] == [frames[i] for i in (0, 1, 5)]
 
 
 @pytest.mark.parametrize("seekable", [True, False])
@@ -314,6 +329,112 @@ def test_random_flips_never_yield_wrong_payload(sample, rng):
                     assert e.frame == frames[e.index]
                 else:
                     assert isinstance(e.error, str) and "\n" not in e.error
+
+
+def _with_body(body: bytes) -> bytes:
+    pre = MAGIC + bytes([1]) + struct.pack("<I", len(body)) + body
+    return pre + struct.pack("<I", zlib.crc32(pre))
+
+
+@pytest.mark.parametrize("field,value", [("sample_rate", 7999), ("sample_rate", 192001), ("model_rate", 0),
+                                         ("model_rate", 2**32 - 1), ("frame_samples", 2**20 + 1),
+                                         ("num_samples", 2**24 * 44100 + 1)])
+def test_header_ranges_enforced_by_writer_and_reader(field, value):
+    base = dict(sample_rate=44100, num_samples=1000)
+    h = make_header(**base)
+    with pytest.raises(ValueError):
+        encode_header(make_header(**dict(base, **{field: value})))
+    body = bytearray(encode_header(h)[9:-4])
+    names = ("sample_rate", "channels", "num_samples", "model_rate", "frame_samples", "bitrate_bps")
+    fields = dict(zip(names, struct.unpack_from("<IBQIII", body)), **{field: value})
+    struct.pack_into("<IBQIII", body, 0, *(fields[k] for k in names))
+    with pytest.raises(CorruptFileError, match="header is damaged .*out of range"):
+        ContainerReader(io.BytesIO(_with_body(bytes(body))))
+    for ok in (dict(sample_rate=8000), dict(sample_rate=192000), dict(num_samples=2**24 * 44100)):
+        assert ContainerReader(io.BytesIO(encode_header(make_header(**ok)))).header == make_header(**ok)
+
+
+def test_cover_round_trip_and_read_info(rng):
+    image = rng.integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    h = make_header(cover=("image/jpeg", image))
+    frames = make_frames(rng, 2)
+    data = build(h, frames)
+    r, evs = scan(data, seekable=False)
+    assert r.header == h and r.header.cover == ("image/jpeg", image) and [e.frame for e in evs] == frames
+    info = read_info(io.BytesIO(data))
+    assert info["cover_mime"] == "image/jpeg" and info["cover_bytes"] == 5000 and info["index_valid"]
+    assert not any(isinstance(v, bytes) for v in info.values())  # the size, never the image
+    plain = read_info(io.BytesIO(build(make_header(), frames)))
+    assert plain["cover_mime"] is None and plain["cover_bytes"] == 0
+
+
+def test_cover_is_an_extension_record_old_readers_skip():
+    plain = encode_header(make_header())
+    covered = encode_header(make_header(cover=("image/png", b"x" * 100)))
+    assert covered[9:len(plain) - 4] == plain[9:-4]  # the same fields and tags first
+    ext = covered[len(plain) - 4:-4]                # then one record, inside the body (CRC-covered)
+    assert ext[:4] == b"COVR" and struct.unpack_from("<I", ext, 4)[0] == len(ext) - 8 == 1 + 9 + 100
+
+
+def test_cover_limits():
+    big = encode_header(make_header(cover=("image/png", bytes(MAX_COVER_BYTES))))
+    assert ContainerReader(io.BytesIO(big)).header.cover[1] == bytes(MAX_COVER_BYTES)
+    for cover in (("image/png", bytes(MAX_COVER_BYTES + 1)), ("", b"x"), ("imäge/png", b"x"), ("a\nb", b"x"),
+                  ("x" * 256, b"x")):
+        with pytest.raises(ValueError):
+            encode_header(make_header(cover=cover))
+    tags = {f"k{i}": "v" * 60000 for i in range(9)}  # 540 kB of tags + 512 KiB cover > 1 MiB
+    with pytest.raises(ValueError, match="1 MiB"):
+        encode_header(make_header(tags=tags, cover=("image/png", bytes(MAX_COVER_BYTES))))
+
+
+def test_unknown_extensions_are_skipped_malformed_ones_rejected():
+    body = encode_header(make_header())[9:-4]
+    rec = lambda ext_id, data: ext_id + struct.pack("<I", len(data)) + data  # noqa: E731
+    ok = body + rec(b"XTRA", b"abc") + rec(b"COVR", b"\x09image/gif" + b"G") + rec(b"\0\0\0\0", b"")
+    assert ContainerReader(io.BytesIO(_with_body(ok))).header.cover == ("image/gif", b"G")
+    bad = [body + b"XTR", body + b"XTRA" + struct.pack("<I", 4) + b"abc", body + rec(b"COVR", b""),
+           body + rec(b"COVR", b"\x09imag"), body + rec(b"COVR", b"\x01\x7f"),
+           body + rec(b"COVR", b"\x01a") * 2, body + rec(b"COVR", b"\x01a" + bytes(MAX_COVER_BYTES + 1))]
+    for b in bad:
+        with pytest.raises(CorruptFileError, match="header is damaged"):
+            ContainerReader(io.BytesIO(_with_body(b)))
+
+
+def test_index_total_must_agree_with_the_frames(rng):
+    h = make_header()
+    frames = make_frames(rng)
+    good = total_of(h, frames)
+    w = ContainerWriter(io.BytesIO(), h)
+    for f in frames:
+        w.write_frame(f)
+    with pytest.raises(ValueError, match="does not match the frames"):
+        w.finish(good + 100)
+    data = bytearray(build(h, frames))
+    idx_end = len(data) - 16
+    for total in (good + 100, 0, 2**64 - 1):  # a lie, CRC fixed up
+        struct.pack_into("<Q", data, idx_end - 12, total)
+        struct.pack_into("<I", data, idx_end - 4, zlib.crc32(data[idx_end - 28 - 4 * len(frames):idx_end - 4]))
+        r, evs = scan(bytes(data))
+        assert not r.load_index() and r.truncated and r.total_num_samples is None
+        assert [e.frame for e in evs] == frames  # the frames themselves are fine
+
+
+def test_index_must_sit_on_the_frames(sample):
+    h, frames, data = sample
+    r = ContainerReader(io.BytesIO(data))
+    assert r.load_index()
+    sizes = list(r.frame_sizes)
+    sizes[1], sizes[2] = sizes[1] + 5, sizes[2] - 5  # same sum, wrong boundaries
+    head = data[:r.frame_offsets[0]]
+    rec = struct.pack("<4sIQ", b"MZIX", len(sizes), len(head)) + struct.pack(f"<{len(sizes)}I", *sizes)
+    rec += struct.pack("<Q", r.total_num_samples)
+    rec += struct.pack("<I", zlib.crc32(rec))
+    ioff = len(data) - 16 - len(rec)
+    bad = data[:ioff] + rec + data[-16:]
+    assert not ContainerReader(io.BytesIO(bad)).load_index()
+    r2, evs = scan(bad)  # the scan does not use the sizes: the index still ends the file
+    assert [e.frame for e in evs] == frames and not r2.truncated
 
 
 def test_writer_rejects_bad_frames():

@@ -113,7 +113,8 @@ def read_soundfile_tags(sfile) -> dict[str, str]:
 
 def _sniff_mime(data: bytes, claimed: str) -> str:
     claimed = (claimed or "").strip().lower()
-    if claimed.startswith("image/"):
+    # A claimed type is kept only if it is a plain image/* token: it goes into the .mz header as ASCII.
+    if claimed.startswith("image/") and len(claimed) <= 64 and all(c.isalnum() or c in "/.+-" for c in claimed):
         return claimed
     for magic, mime in ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"),
                         (b"GIF8", "image/gif"), (b"BM", "image/bmp")):
