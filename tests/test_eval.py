@@ -1,22 +1,21 @@
 """`muzip eval` and muzip.evaluate: alignment, metric values on known degradations, .mz input, plot,
-missing optional dependencies and bad inputs. Signals are 2 s of the real test clip (44.1 kHz stereo)."""
+missing optional dependencies and bad inputs; streaming against the whole-signal definitions. Signals are
+2 s (or all 12 s) of the real test clip (44.1 kHz stereo)."""
 
 import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
 from muzip import evaluate as ev
+from muzip import metrics
 from muzip.cli import cli
 
 NOTE = "ViSQOL: not installed (pip install 'muzip[eval]')"
-
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +31,17 @@ def invoke(runner, *args):
         raise AssertionError("".join(traceback.format_exception(*r.exc_info)))
     assert "Traceback" not in r.output
     return r
+
+
+def read(path):
+    import soundfile as sf
+    return sf.read(path, dtype="float32", always_2d=True)[0]
+
+
+def whole(ref, deg, sr):
+    """The whole-signal definitions (muzip.metrics) of the four metrics evaluate streams."""
+    return {"mel_distance": metrics.mel_distance(ref, deg, sr), "si_sdr_db": metrics.si_sdr_db(ref, deg),
+            "lsd_db": metrics.log_spectral_distance(ref, deg, sr), "snr_db": metrics.snr_db(ref, deg)}
 
 
 def with_noise(x, snr_db, rng):
@@ -106,6 +116,19 @@ def test_mz_degraded(runner, fast_model, music, write_wav, tmp_path):
     assert abs(res["delay_samples"]) < 50 and 5 < res["snr_db"] < 60 and res["mel_distance"] > 0
     r = invoke(runner, ref, mz, "--no-visqol")
     assert r.exit_code == 0 and "kbps (actual)" in r.stdout
+    # decoded block by block while compared: the whole-signal values of the decoded file
+    from muzip.codec import decompress_bytes
+    y, _ = decompress_bytes(mz.read_bytes(), fast_model)
+    a, b, delay = metrics.align(read(ref), y, int(0.1 * sr))
+    assert delay == res["delay_samples"]
+    for key, value in whole(a, b, sr).items():
+        assert res[key] == pytest.approx(value, rel=1e-9), key
+    # a shorter reference stops the decoding early (its thread is joined); a .mz reference works too
+    threads = threading.active_count()
+    res = ev.evaluate(write_wav("short.wav", x[: sr // 2], sr), str(mz), get_model=lambda name: fast_model, visqol=False)
+    assert res["compared_seconds"] <= 0.5 and threading.active_count() == threads
+    res = ev.evaluate(str(mz), str(mz), get_model=lambda name: fast_model, visqol=False)
+    assert res["mel_distance"] == 0.0 and res["reference_bitrate_kbps"] == res["bitrate_kbps"]
 
 
 def test_plot(runner, music, write_wav, tmp_path):
@@ -166,6 +189,8 @@ def test_bad_inputs(runner, fast_model, music, write_wav, tmp_path):
              (tmp_path / "missing.wav", a, "missing.wav: no such file"),
              (a, text, "notes.txt: not an audio file"),
              (a, bad_mz, "bad.mz: ")]
+    empty = write_wav("empty.wav", np.zeros((0, 2), np.float32), sr)
+    cases += [(a, empty, "empty.wav: no audio samples"), (empty, a, "empty.wav: no audio samples")]
     for ref, deg, expect in cases:
         r = invoke(runner, ref, deg, "--no-visqol")
         lines = r.stderr.strip().splitlines()
@@ -183,3 +208,69 @@ def test_no_tensorflow_for_plain_audio(music, write_wav):
     p = subprocess.run([sys.executable, "-c", code, a, b], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1])["mel_distance"] == 0.0
+
+
+@pytest.mark.parametrize("delay", [123, -57])
+def test_streaming_matches_whole_signal(clip, write_wav, monkeypatch, delay):
+    """All 12 s in blocks of 10007 samples, the delay estimated on a 2 s prefix: the values of
+    metrics.align and the whole-signal functions, to rounding."""
+    from scipy import signal
+    from muzip.evaluate import stream
+    monkeypatch.setattr(stream, "PREFIX_S", 2.0)
+    monkeypatch.setattr(stream, "BLOCK", 10007)
+    x, sr = clip
+    b, a = signal.butter(4, 11000 / (sr / 2))
+    y = signal.lfilter(b, a, x, axis=0) + 0.003 * np.random.default_rng(3).standard_normal(x.shape)
+    y = np.roll(y, delay, axis=0).astype(np.float32)
+    ref, deg = write_wav("a.wav", x, sr, "FLOAT"), write_wav("b.wav", y, sr, "FLOAT")
+    res = ev.evaluate(ref, deg, visqol=False)
+    r, d, found = metrics.align(x, y, int(0.1 * sr))
+    assert res["delay_samples"] == found and abs(found - delay) <= 3  # plus the filter's group delay
+    assert res["compared_seconds"] == len(r) / sr
+    for key, value in whole(r, d, sr).items():
+        assert res[key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_delay_found_after_a_silent_intro(music, write_wav, monkeypatch):
+    """A near-silent start extends the prefix the delay is estimated on."""
+    from muzip.evaluate import stream
+    monkeypatch.setattr(stream, "PREFIX_S", 0.5)
+    x, sr = music
+    x = np.concatenate([np.zeros((int(1.2 * sr), 2), np.float32), x])
+    y = np.concatenate([np.zeros((300, 2), np.float32), x])
+    res = ev.evaluate(write_wav("a.wav", x, sr), write_wav("b.wav", y, sr), visqol=False)
+    assert res["delay_samples"] == 300 and res["snr_db"] == float("inf")
+
+
+@pytest.mark.skipif(not ev.have_visqol(), reason="visqol-python not installed")
+def test_windowed_visqol_close_to_whole(clip):
+    """12 s in 4 s windows, their scores averaged: close to ViSQOL on the whole signal (0.002 here); with
+    the default 14 s windows, 12 s is one window: the whole-signal score."""
+    from muzip.evaluate.visqol_windows import WindowedVisqol
+    x, sr = clip
+    y = with_noise(x, 25, np.random.default_rng(4))
+    expect = ev.visqol_mos(x, y, sr)
+    for window_s, windows, tol in ((4.0, 3, 0.02), (None, 1, 1e-3)):
+        vq = WindowedVisqol(ev._visqol_api(), sr, *([window_s] if window_s else []))
+        for i in range(0, len(x), 30000):
+            vq.update(x[i:i + 30000], y[i:i + 30000])
+        got = vq.finish()
+        assert len(vq.windows) == windows and abs(got - expect) < tol, (window_s, got, expect)
+
+
+def test_coarse_spectrogram_is_bounded(monkeypatch):
+    """Frames are averaged in groups that double as needed: at most MAX_COLUMNS columns, same means."""
+    from muzip.evaluate import plot
+    monkeypatch.setattr(plot, "MAX_COLUMNS", 16)
+    rng = np.random.default_rng(5)
+    spec, frames = plot.CoarseSpectrogram(44100), []
+    for k in (3, 1, 40, 7, 2, 30):  # 83 frames, in uneven batches
+        s = rng.standard_normal((2, 2, k, 1025)) + 1j * rng.standard_normal((2, 2, k, 1025))
+        spec.add(s[0], s[1])
+        frames.append(np.stack([spec._basis @ (np.abs(v.mean(axis=0)) ** 2).T for v in s]))
+    frames = np.concatenate(frames, axis=2)
+    cols = spec.means()
+    assert spec.group == 8 and cols.shape == (2, plot.N_MELS, 11)  # ceil(83 / 8)
+    np.testing.assert_allclose(cols[:, :, 3], frames[:, :, 24:32].mean(axis=2))
+    np.testing.assert_allclose(cols[:, :, -1], frames[:, :, 80:].mean(axis=2))
+    assert spec.peak == pytest.approx(frames[0].max())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import click
 
 from ..errors import MuzipError, OutputExistsError
+from . import common
 from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, exit_for_signal, fmt_bytes,
                      stderr_is_terminal)
 
@@ -51,14 +52,20 @@ def run_job(job, item, options, bars) -> Outcome:
     try:
         job(item, options, bars, out)
     except MuzipError as exc:
+        if common.pending_signal is not None:
+            raise Interrupted(common.pending_signal) from None
         out.fail(_message(item.src, exc))
     except (Interrupted, KeyboardInterrupt, BrokenPipeError):
         raise
     except OSError as exc:
+        if common.pending_signal is not None:
+            raise Interrupted(common.pending_signal) from None
         out.fail(f"{exc.filename or item.src}: {exc.strerror or exc}")
     except MemoryError:
         out.fail(f"{item.src}: out of memory")
     except Exception as exc:  # noqa: BLE001 - a bug must cost one file, not the batch
+        if common.pending_signal is not None:  # a signal arrived and was turned into another exception
+            raise Interrupted(common.pending_signal) from None
         out.fail(f"{item.src}: internal error ({type(exc).__name__}: {exc}); please report it")
     return out
 
@@ -144,6 +151,7 @@ _IN_JOB = False
 
 def _worker_signal(signum, frame):
     if _IN_JOB:
+        common.pending_signal = signum
         raise Interrupted(signum)  # unwinds the job: its temp file is removed
     os._exit(exit_for_signal(signum))
 

@@ -39,7 +39,14 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+# The signal being handled, if any: an exception raised while unwinding from it (a C extension's import
+# turns it into ImportError, for one) is still an interruption, not a failure of the input.
+pending_signal = None
+
+
 def _raise_interrupted(signum, frame):
+    global pending_signal
+    pending_signal = signum
     raise Interrupted(signum)
 
 
