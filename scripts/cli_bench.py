@@ -44,9 +44,13 @@ def muzip_cmd():
     return [str(sibling)] if sibling.exists() else [sys.executable, "-m", "muzip"]
 
 
+# As on a user's machine, Python may cache compiled bytecode (some sandboxes turn that off globally).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def child(cmd) -> dict:
     """Run cmd in a fresh wrapper; wall time, CPU and peak RSS of cmd alone."""
-    p = subprocess.run([sys.executable, "-c", _RSS, *cmd], capture_output=True, text=True)
+    p = subprocess.run([sys.executable, "-c", _RSS, *cmd], capture_output=True, text=True, env=ENV)
     r = json.loads(p.stdout.strip().splitlines()[-1])
     if r["rc"] != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({r['rc']}): {r['err']}")
@@ -82,6 +86,7 @@ def write_long(tracks, dst, minutes):
 
 
 def median_wall(cmd, runs=5):
+    child(cmd)  # warm-up, not counted: the OS file cache and Python's bytecode cache, as on a second run
     return statistics.median(child(cmd)["wall_s"] for _ in range(runs))
 
 
