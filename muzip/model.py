@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .runtime.base import decoder_noise, level_steps  # noqa: F401 - shared with the runtime
+from .runtime.base import decoder_noise, level_steps, receptive_latents  # noqa: F401 - shared with the runtime
 
 
 def mdct_basis(hop: int) -> np.ndarray:
@@ -169,12 +169,6 @@ def build_decoder(cfg: dict) -> keras.Model:
     synthesis.trainable = cfg.get("train_filterbank", True)
     y = synthesis(y)
     return keras.Model([z, noise_in], y, name="decoder")
-
-
-def receptive_latents(cfg: dict) -> int:
-    """How many latents on each side one latent's computation can see (for context margins)."""
-    per_block = (cfg["kernel_size"] - 1) // 2
-    return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
 
 
 DEFAULT_CONFIG = {

@@ -26,6 +26,12 @@ def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) ->
     return out
 
 
+def receptive_latents(cfg: dict) -> int:
+    """How many latents on each side one latent's computation can see (for context margins)."""
+    per_block = (cfg["kernel_size"] - 1) // 2
+    return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
+
+
 class CodecModelBase:
     """A loaded codec model. Backends implement `_run_encoder(audio)` and `_run_decoder(latents, noise)`."""
 
