@@ -1,5 +1,6 @@
 """Shared fixtures: the shipped model (loaded once), the real test clip, seeded RNG, signal makers."""
 
+import io
 import os
 from pathlib import Path
 
@@ -66,6 +67,23 @@ def write_wav(tmp_path):
         sf.write(path, audio, rate, subtype=subtype)
         return str(path)
     return write
+
+
+class NonSeekable(io.RawIOBase):
+    """A write-only stream that cannot seek: stands for a pipe."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def write(self, b):
+        self.buf += bytes(b)
+        return len(b)
 
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

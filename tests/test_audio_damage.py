@@ -36,6 +36,16 @@ def encode(x, rate, fmt, subtype):
     return buf.getvalue()
 
 
+def read_or_muzip_error(path):
+    """Reading damaged input either works (finite float32 blocks) or raises a MuzipError: nothing else."""
+    try:
+        with AudioSource(str(path)) as src:
+            return drain(src)
+    except MuzipError as exc:
+        assert "\n" not in str(exc)  # one line
+        return None
+
+
 def drain(src, block=4096):
     n = 0
     for b in src.blocks(block):
@@ -206,11 +216,7 @@ def test_damaged_m4a(tmp_path):
             d[rng.integers(len(d))] ^= 0xFF
         p = tmp_path / f"flip{i}.m4a"
         p.write_bytes(bytes(d))
-        try:
-            with AudioSource(str(p)) as src:
-                drain(src)
-        except MuzipError:
-            pass
+        read_or_muzip_error(p)
 
 
 def test_truncated_wav_header_pointing_past_end_of_chunks(tmp_path):
@@ -219,8 +225,4 @@ def test_truncated_wav_header_pointing_past_end_of_chunks(tmp_path):
     data[16:20] = struct.pack("<I", 0x7FFFFFF0)
     p = tmp_path / "h.wav"
     p.write_bytes(bytes(data))
-    try:
-        with AudioSource(str(p)) as src:
-            drain(src)
-    except MuzipError:
-        pass
+    read_or_muzip_error(p)

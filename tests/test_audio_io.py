@@ -16,6 +16,8 @@ from muzip.audio import read as audio_read
 from muzip.errors import AudioFormatError, AudioReadError, MuzipError, OutputExistsError
 from muzip.outputs import atomic_output, same_file, stdout_output
 
+from conftest import NonSeekable
+
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
@@ -45,21 +47,6 @@ def wav_bytes(x, rate, subtype="PCM_16", data_size=None):
         b[i + 4 : i + 8] = struct.pack("<I", data_size)
         b[4:8] = struct.pack("<I", 0xFFFFFFFF if data_size == 0xFFFFFFFF else data_size)
     return bytes(b)
-
-
-class NonSeekable(io.RawIOBase):
-    def __init__(self):
-        self.buf = bytearray()
-
-    def writable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def write(self, b):
-        self.buf += bytes(b)
-        return len(b)
 
 
 class Dribble(io.RawIOBase):

@@ -12,6 +12,8 @@ from muzip.audio import WRITABLE_FORMATS, AudioSink, AudioSource, can_write, enc
 from muzip.audio import write as audio_write
 from muzip.errors import AudioFormatError
 
+from conftest import NonSeekable
+
 TAGS = {"title": "Tïtle ♪", "artist": "Artist", "album": "Album", "date": "2024", "genre": "Jazz",
         "tracknumber": "3", "discnumber": "2", "comment": "Cömment", "albumartist": "Various",
         "composer": "Comp"}
@@ -22,21 +24,6 @@ COVER = ("image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
 def signal(n, channels=2):
     t = np.arange(n) / 44100.0
     return np.repeat(0.3 * np.sin(2 * np.pi * 440 * t)[:, None], channels, 1).astype(np.float32)
-
-
-class NonSeekable(io.RawIOBase):
-    def __init__(self):
-        self.buf = bytearray()
-
-    def writable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def write(self, b):
-        self.buf += bytes(b)
-        return len(b)
 
 
 def write_file(path, fmt, rate, x, **kw):
