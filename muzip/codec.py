@@ -123,13 +123,16 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
     it = iter(ms_blocks)
     while True:
         need = F * (f0 + GROUP + 1)  # audio up to one frame past the group
+        pending = [] if buf is None else [buf]
         while not done and total < need:
             block = next(it, None)
             if block is None:
                 done = True
                 break
-            buf = block if buf is None else np.concatenate([buf, block], axis=1)
+            pending.append(block)
             total += block.shape[1]
+        if pending:  # one concatenation per group: appending block by block copied the buffer each time
+            buf = np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
         n_frames_known = math.ceil(total / F) if done else None
         f1 = f0 + GROUP if not done else min(f0 + GROUP, n_frames_known)
         if f1 <= f0:

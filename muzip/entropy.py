@@ -100,9 +100,10 @@ class LatentCoder:
         idx = self._indices(q)
         escaped = q[idx == self.escape].astype(np.int64)  # C-order: decoder recovers the same order
         self._encode_escapes(coder, escaped)
+        by_channel = np.ascontiguousarray(idx.transpose(0, 2, 1))  # (A, C, n): each row contiguous
         for a in reversed(range(q.shape[0])):
             for c in reversed(range(self.channels)):
-                coder.encode_reverse(np.ascontiguousarray(idx[a, :, c]), self._model(a, levels[a], c))
+                coder.encode_reverse(by_channel[a, c], self._model(a, levels[a], c))
         return coder.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, n: int, levels) -> np.ndarray:

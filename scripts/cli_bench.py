@@ -161,14 +161,19 @@ def run(minutes=60.0, quick=False, kbps=64, log=lambda s: print(s, file=sys.stde
         out = Path(tmp) / "batch"
         out.mkdir()
         res["batch"] = batch(str(out), songs, kbps, log)
-    try:
-        from eval_cost import measure_eval
-        res["eval"] = {f"{m}min{'' if v else '_no_visqol'}": measure_eval(m, visqol=v)
-                       for m, v in ([(1, False), (1, True)] if quick else [(1, False), (3, False), (10, False),
-                                                                           (1, True), (3, True)])}
-    except ImportError:
-        res["eval"] = None
+    res["eval"] = {f"{m}min{'' if v else '_no_visqol'}": eval_cost(m, v)
+                   for m, v in ([(1, False), (1, True)] if quick else [(1, False), (3, False), (10, False),
+                                                                       (1, True), (3, True)])}
     return res
+
+
+def eval_cost(minutes, visqol):
+    """scripts/eval_cost.py's measurement, from a small fresh process: on Linux a child's peak RSS
+    starts from its parent's at fork time, and this process holds the excerpts (hundreds of MB)."""
+    code = ("import json, sys; sys.path.insert(0, 'scripts'); from eval_cost import measure_eval; "
+            f"print(json.dumps(measure_eval({minutes}, visqol={visqol})))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=ENV, check=True)
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def verdict(value, target, higher=True):
