@@ -49,6 +49,7 @@ class LatentCoder:
         self.roles, self.num_levels, self.channels, _ = counts.shape
         self._row_offsets = (np.arange(self.channels, dtype=np.int32) * counts.shape[-1])[None, :]
         self._models = {}
+        self._model_lists = {}
         # Checked and converted per (role, level) on first use: a call touches a few of the 128 tables,
         # and doing all of them up front was a tenth of a short file's run time.
         self._costs = {}
@@ -78,6 +79,14 @@ class LatentCoder:
             self._models[key] = model
         return model
 
+    def _models_for(self, role: int, level: int) -> list:
+        """The constriction models of every channel at (role, level), built once."""
+        key = (role, level)
+        models = self._model_lists.get(key)
+        if models is None:
+            models = self._model_lists[key] = [self._model(role, level, c) for c in range(self.channels)]
+        return models
+
     def _indices(self, q: np.ndarray) -> np.ndarray:
         r = self.radius
         return np.where(np.abs(q) > r, self.escape, q + r).astype(np.int32)
@@ -102,8 +111,9 @@ class LatentCoder:
         self._encode_escapes(coder, escaped)
         by_channel = np.ascontiguousarray(idx.transpose(0, 2, 1))  # (A, C, n): each row contiguous
         for a in reversed(range(q.shape[0])):
+            models = self._models_for(a, levels[a])
             for c in reversed(range(self.channels)):
-                coder.encode_reverse(by_channel[a, c], self._model(a, levels[a], c))
+                coder.encode_reverse(by_channel[a, c], models[c])
         return coder.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, n: int, levels) -> np.ndarray:
@@ -117,10 +127,12 @@ class LatentCoder:
                 raise CorruptFileError(f"quantizer level {level} out of range")
         try:
             coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
-            idx = np.empty((len(levels), n, self.channels), dtype=np.int32)
+            by_channel = np.empty((len(levels), self.channels, n), dtype=np.int32)
             for a, level in enumerate(levels):
+                models, rows = self._models_for(a, level), by_channel[a]
                 for c in range(self.channels):
-                    idx[a, :, c] = coder.decode(self._model(a, level, c), n)
+                    rows[c] = coder.decode(models[c], n)
+            idx = np.ascontiguousarray(by_channel.transpose(0, 2, 1))  # (A, n, C): escapes follow in C order
             q = idx - self.radius
             n_esc = int(np.count_nonzero(idx == self.escape))
             if n_esc:
