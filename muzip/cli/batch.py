@@ -152,6 +152,7 @@ _IN_JOB = False
 def _worker_signal(signum, frame):
     if _IN_JOB:
         common.pending_signal = signum
+        common.ignore_further_signals()  # the pool may send SIGTERM twice: let the first clean up
         raise Interrupted(signum)  # unwinds the job: its temp file is removed
     os._exit(exit_for_signal(signum))
 

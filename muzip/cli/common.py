@@ -44,9 +44,19 @@ class Interrupted(BaseException):
 pending_signal = None
 
 
+def ignore_further_signals() -> None:
+    """A second signal must not interrupt the clean-up of the first (a temp file left behind)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except (ValueError, OSError):
+            pass
+
+
 def _raise_interrupted(signum, frame):
     global pending_signal
     pending_signal = signum
+    ignore_further_signals()
     raise Interrupted(signum)
 
 
