@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -118,11 +119,12 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
         os.chmod(tmp.name, _default_mode())
         _publish(tmp.name, real, force)
     except BaseException:
-        tmp.close()
-        try:
-            os.unlink(tmp.name)
-        except OSError:
-            pass
+        with _signals_held():  # a signal arriving now must not skip the removal
+            tmp.close()
+            try:
+                os.unlink(tmp.name)
+            except OSError:
+                pass
         raise
     try:  # make the rename durable; best effort
         dfd = os.open(directory, os.O_RDONLY)
@@ -132,6 +134,21 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
             os.close(dfd)
     except OSError:
         pass
+
+
+@contextmanager
+def _signals_held():
+    """Hold SIGINT/SIGTERM/SIGHUP for the duration (delivered afterwards); a no-op where unsupported."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @contextmanager
