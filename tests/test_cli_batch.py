@@ -1,6 +1,7 @@
 """Batches and outputs as gzip/flac users expect: naming, collisions, folders, resuming, -j, special
 outputs (devices, FIFOs, symlinks), option parsing and the documented exit statuses."""
 
+import io
 import os
 import stat
 import subprocess
@@ -340,3 +341,20 @@ def test_cover_comment_and_disc_survive_a_round_trip(runner, fast_model, tmp_pat
     back = FLAC(tmp_path / "back.flac")
     assert back["title"] == ["Knolls"] and back["comment"] == ["a comment"] and back["discnumber"] == ["2/3"]
     assert back.pictures and back.pictures[0].data == pic.data and back.pictures[0].mime == "image/png"
+
+
+def test_a_truncated_mz_decoded_into_a_fifo_is_padded_not_a_crash(runner, fast_model, tmp_path, wavs):
+    a, = wavs("a.wav", seconds=4)
+    assert invoke(runner, "compress", "-q", a).exit_code == 0
+    data = (tmp_path / "a.mz").read_bytes()
+    (tmp_path / "cut.mz").write_bytes(data[: len(data) * 2 // 3])
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    r = invoke(runner, "decompress", tmp_path / "cut.mz", "-o", fifo)
+    reader.join(30)
+    assert r.exit_code == EXIT_WARN and "truncated" in r.stderr, r.stderr
+    info = sf.info(io.BytesIO(got[0]))
+    assert info.frames == 4 * 44100 and info.channels == 2  # the length its header promised

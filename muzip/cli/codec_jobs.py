@@ -130,8 +130,10 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             seconds = opt.duration
         with _output(item, opt.force, seekable=opt.fmt != "wav") as dst, \
                 bars(seconds, os.path.basename(item.src)) as bar:
+            # A WAV header already sent down a pipe (stdout, a FIFO) cannot be fixed: pad to its length.
+            streaming = item.dst is None or not dst.seekable()
             report = decompress_to(reader, model, make_sink, opt.start, opt.duration, opt.strict,
-                                   progress=bar.update, pad_truncated=item.dst is None)
+                                   progress=bar.update, pad_truncated=streaming)
             sinks[0].close()
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:
