@@ -173,7 +173,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     steps = model.steps()
     header = Header(sample_rate=sample_rate, channels=channels, num_samples=num_samples, model_rate=layout.rate,
                     frame_samples=layout.F, bitrate_bps=int(round(bitrate_kbps * 1000)), model_id=model.name,
-                    model_sha256=model.digest, tags=dict(tags or {}), **({"cover": cover} if cover else {}))
+                    model_sha256=model.digest, tags=dict(tags or {}), cover=cover)
     writer = ContainerWriter(out, header)
     last_level = coder.num_levels - 1
 

@@ -18,7 +18,7 @@ import click
 
 from ..errors import MuzipError, OutputExistsError
 from . import common
-from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, exit_for_signal, fmt_bytes,
+from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, exit_for_signal, file_size, fmt_bytes,
                      stderr_is_terminal)
 
 
@@ -80,19 +80,12 @@ class _LocalBars:
         return Progress(total, desc, enabled=self.enabled, position=self.position)
 
 
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path) if path != "-" else 0
-    except OSError:
-        return 0
-
-
 class BatchView:
     """The batch line (file k/N, input bytes done, total ETA) and the end-of-batch summary."""
 
     def __init__(self, items, reporter: Reporter, quiet: bool):
         self.n, self.reporter, self.quiet = len(items), reporter, quiet
-        self.total_bytes = sum(_size(it.src) for it in items)
+        self.total_bytes = sum(file_size(it.src) for it in items)
         self.done = self.failed = self.bytes_in = self.bytes_out = 0
         self.start = time.monotonic()
         self.bar = Progress(self.total_bytes / 1e6 or None, f"file 1/{self.n}", unit="MB",
@@ -106,7 +99,7 @@ class BatchView:
         self.failed += outcome.failed
         self.bytes_in += outcome.bytes_in
         self.bytes_out += outcome.bytes_out
-        self.bar.update(_size(item.src) / 1e6)
+        self.bar.update(file_size(item.src) / 1e6)
         self.bar.set_description(f"file {min(self.done + 1, self.n)}/{self.n}")
 
     def close(self):

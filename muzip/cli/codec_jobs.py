@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from ..errors import AudioReadError, MuzipError
-from .common import fmt_time
+from .common import file_size, fmt_time
 
 _MODELS: dict = {}  # one load per process: a batch (or a worker) pays for it once
 # Containers whose frame count soundfile reports exactly; for others (MP3, ffmpeg-decoded, stdin)
@@ -62,13 +62,6 @@ def _precheck(item, force, make_dirs):
     check_output(item.dst, force, [item.src])
 
 
-def _size(path):
-    try:
-        return os.path.getsize(path) if path != "-" else 0
-    except OSError:
-        return 0
-
-
 def compress_one(item, opt: CompressOptions, bars, out) -> None:
     if item.skip:
         out.say(f"{item.dst}: exists, skipped")
@@ -84,10 +77,10 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         with _output(item, opt.force) as f, bars(total, os.path.basename(item.src)) as bar:
             stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels, exact, f, model,
                                     opt.bitrate, tags=info.tags, progress=bar.update,
-                                    cover=getattr(info, "cover", None))
-        for warning in getattr(src, "warnings", ()):
+                                    cover=info.cover)
+        for warning in src.warnings:
             out.warn(f"{item.src}: {warning}")
-    in_size = _size(item.src)
+    in_size = file_size(item.src)
     out.bytes_in, out.bytes_out = in_size, stats["bytes"]
     ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size and stats["bytes"] else ""
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(stats['duration'])}, "
@@ -119,7 +112,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
 
         def make_sink(sr, ch, n):
             sinks.append(AudioSink(dst, sr, ch, opt.fmt, num_samples=n, tags=h.tags,
-                                   **({"cover": h.cover} if getattr(h, "cover", None) else {})))
+                                   cover=h.cover))
             return sinks[0]
 
         seconds = total / h.sample_rate if total is not None else None
@@ -141,6 +134,6 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     if report.truncated:
         out.warn(f"{item.src}: file is truncated; decoded the {report.samples_written / h.sample_rate:.2f} s "
                  "that are complete")
-    out.bytes_in = _size(item.src)
+    out.bytes_in = file_size(item.src)
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(report.samples_written / h.sample_rate)}, "
             f"{h.sample_rate} Hz, {h.channels} ch")

@@ -126,6 +126,14 @@ def fmt_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
 
 
+def file_size(path: str) -> int:
+    """Bytes in a file; 0 for standard input or anything that cannot be read."""
+    try:
+        return os.path.getsize(path) if path != "-" else 0
+    except OSError:
+        return 0
+
+
 def fmt_bytes(n: int) -> str:
     for unit in ("bytes", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
