@@ -9,6 +9,7 @@ Because every group sees its neighbours, frame edges are invisible in the output
 decoding any subrange gives the same samples as decoding the whole file.
 """
 
+import collections
 import io
 import math
 
@@ -280,8 +281,9 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
         frames[event.index] = (None, layout.F)  # concealed: silence, cross-faded by the decoder's overlap
 
     M = layout.margin
+    pending = collections.deque()  # (g0, g1, decoded audio or a future of it), oldest first
 
-    def run_group(g0, g1):
+    def start_group(g0, g1):
         base, end = P * g0 - M, P * g1 + M + 1  # latents [base, end): the group and M of context each side
         lat = None
         for f in range(g0 - 1, g1 + 1):
@@ -291,34 +293,55 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
                 if lat is None:
                     lat = np.zeros((A, end - base, C), np.float32)
                 lat[:, a - base:b - base] = y[:, a - P * f:b - P * f]
+        sizes = [frames[f][1] for f in range(g0, g1)]
         if lat is None:  # all concealed (a long gap): zero latents decode to exact zeros, skip the network
             audio = np.zeros((A, layout.H * (end - base - 1)), np.float32)
         else:
-            audio = model.decode(lat, base)
-        for f in range(g0, g1):
-            ns = frames[f][1]
-            s = layout.F * (f - g0) + M * layout.H
-            yield f, audio[:, s:s + ns]
+            audio = model.submit_decode(lat, base)
+        pending.append((g0, sizes, audio))
 
+    def finish_groups(keep: int):
+        """Yield the frames of finished groups, in order, until at most `keep` groups are in flight."""
+        while len(pending) > keep:
+            g0, sizes, audio = pending.popleft()
+            if not isinstance(audio, np.ndarray):
+                audio = audio.result()
+            for i, ns in enumerate(sizes):
+                s = layout.F * i + M * layout.H
+                yield g0 + i, audio[:, s:s + ns]
+
+    in_flight = max(1, model.decode_concurrency())
     lo = max(0, first - 1)
     hi = None if stop is None else stop + 1
     g0 = first
-    for event in _frame_events(reader, lo, hi if hi is not None else 2 ** 62):
-        accept(event)
-        last_index[0] = event.index
-        while event.index >= g0 + GROUP:  # the group's right-hand context has arrived
-            yield from run_group(g0, g0 + GROUP)
-            for f in [k for k in frames if k < g0 + GROUP - 1]:
-                del frames[f]
-            g0 += GROUP
-    report.truncated = bool(getattr(reader, "truncated", False))
-    end = last_index[0] + 1 if last_index[0] is not None else g0
-    if stop is not None:
-        end = min(end, stop)
-    while g0 < end:
-        g1 = min(g0 + GROUP, end)
-        yield from run_group(g0, g1)
-        g0 = g1
+    # A short file is split evenly over the decoder's parallel calls (a 10-s clip: two calls of 5 frames),
+    # and the first call starts while the entropy decoder works on the second's frames.
+    known = [n for n in (stop, reader.n_frames if reader.load_index() else None) if n is not None]
+    group = max(1, min(GROUP, -(-(min(known) - first) // in_flight))) if known else GROUP
+    try:
+        for event in _frame_events(reader, lo, hi if hi is not None else 2 ** 62):
+            accept(event)
+            last_index[0] = event.index
+            while event.index >= g0 + group:  # the group's right-hand context has arrived
+                start_group(g0, g0 + group)
+                for f in [k for k in frames if k < g0 + group - 1]:
+                    del frames[f]
+                g0 += group
+                yield from finish_groups(in_flight - 1)
+        report.truncated = bool(getattr(reader, "truncated", False))
+        end = last_index[0] + 1 if last_index[0] is not None else g0
+        if stop is not None:
+            end = min(end, stop)
+        while g0 < end:
+            g1 = min(g0 + group, end)
+            start_group(g0, g1)
+            g0 = g1
+            yield from finish_groups(in_flight - 1)
+        yield from finish_groups(0)
+    finally:
+        for _, _, audio in pending:  # an error or a closed generator: drop work not yet started
+            if not isinstance(audio, np.ndarray):
+                audio.cancel()
 
 
 def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0.0, duration=None,

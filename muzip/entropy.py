@@ -40,7 +40,8 @@ class LatentCoder:
     """Codes integer latents (A, n, C) for A audio channels (mid[, side]) given one level per channel."""
 
     def __init__(self, counts: np.ndarray, radius: int):
-        counts = np.asarray(counts)
+        if not hasattr(counts, "shape"):  # an array, or runtime.tables.LevelTables (blocks loaded as used)
+            counts = np.asarray(counts)
         if counts.ndim != 4 or counts.shape[-1] != 2 * radius + 2:
             raise ValueError("entropy table shape does not match the alphabet radius")
         self.counts = counts
@@ -48,7 +49,6 @@ class LatentCoder:
         self.escape = 2 * radius + 1
         self.roles, self.num_levels, self.channels, _ = counts.shape
         self._row_offsets = (np.arange(self.channels, dtype=np.int32) * counts.shape[-1])[None, :]
-        self._models = {}
         self._model_lists = {}
         # Checked and converted per (role, level) on first use: a call touches a few of the 128 tables,
         # and doing all of them up front was a tenth of a short file's run time.
@@ -68,23 +68,14 @@ class LatentCoder:
             self._costs[(role, level)] = costs
         return costs
 
-    def _model(self, role: int, level: int, channel: int):
-        key = (role, level, channel)
-        model = self._models.get(key)
-        if model is None:
-            if (role, level) not in self._costs:
-                self.bit_cost(role, level)  # validates the rows once
-            probs = self.counts[role, level, channel].astype(np.float64) / _TOTAL
-            model = constriction.stream.model.Categorical(probs, perfect=False)
-            self._models[key] = model
-        return model
-
     def _models_for(self, role: int, level: int) -> list:
-        """The constriction models of every channel at (role, level), built once."""
+        """The constriction models of every channel at (role, level), built once (rows checked first)."""
         key = (role, level)
         models = self._model_lists.get(key)
         if models is None:
-            models = self._model_lists[key] = [self._model(role, level, c) for c in range(self.channels)]
+            probs = self._rows(role, level).astype(np.float64) / _TOTAL
+            Categorical = constriction.stream.model.Categorical
+            models = self._model_lists[key] = [Categorical(row, perfect=False) for row in probs]
         return models
 
     def _indices(self, q: np.ndarray) -> np.ndarray:

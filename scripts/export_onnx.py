@@ -1,6 +1,6 @@
 """Export a shipped model's Keras networks to ONNX (the lean runtime), list them in SHA256SUMS and measure parity.
 
-    .venv/bin/python scripts/export_onnx.py muzip-v1
+    .venv/bin/python scripts/export_onnx.py muzip-v1 [--tables-only]
 
 Keras 3's own exporter (`Model.export(format="onnx")`, tf2onnx underneath) writes encoder.onnx and
 decoder.onnx (float32: the files stay small and the parity is at rounding level). The model's identity
@@ -58,7 +58,7 @@ def runtime_section(folder: Path) -> list[str]:
         "## Runtime files (what `muzip` runs)",
         f"Exported by `python scripts/export_onnx.py {folder.name}` with Keras {ew['keras']} "
         f"(`Model.export(format=\"onnx\")`, tf2onnx {ew['tf2onnx']}, opset {info['opset']}); float32; run by "
-        "onnxruntime on the CPU. They are listed in SHA256SUMS and checked on every load; the model's identity "
+        "onnxruntime on the CPU. They are listed in SHA256SUMS and each is checked against it, from the bytes used, before it is used; the model's identity "
         "(written into .mz headers) covers the codec files only, so exporting again never orphans a file.",
         "",
         *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{sums[f]}`" for f in info["files"]],
@@ -68,6 +68,30 @@ def runtime_section(folder: Path) -> list[str]:
         f"{p['decoder_max_abs']:.2g}, SNR {p['decoder_snr_db']:.1f} dB (tested: tests/test_runtime.py).",
         "",
     ]
+
+
+def write_level_tables_for(folder: Path) -> None:
+    """tables.levels.npz: tables.npz split into one member per (role, level), read as used (runtime/tables.py)."""
+    from muzip.runtime.tables import write_level_tables
+    with np.load(folder / "tables.npz", allow_pickle=False) as z:
+        write_level_tables(z["counts"], folder / "tables.levels.npz")
+
+
+def add_level_tables(name: str) -> None:
+    """Only the per-level tables, for a model whose networks are already exported (no TensorFlow needed)."""
+    folder = store.models_dir() / name
+    before = store.identity_digest(name)
+    write_level_tables_for(folder)
+    store.write_sha256sums(folder)
+    if store.identity_digest(name) != before:
+        raise SystemExit("identity changed: SHA256SUMS must list the codec files first, unchanged")
+    info = json.loads((folder / "runtime.json").read_text())
+    info["files"] = list(store.RUNTIME_FILES)
+    (folder / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
+    card = folder / "MODEL.md"
+    if card.is_file():
+        text = card.read_text().split("## Runtime files")[0].rstrip("\n")
+        card.write_text(text + "\n\n" + "\n".join(runtime_section(folder)))
 
 
 def export(name: str) -> None:
@@ -82,8 +106,9 @@ def export(name: str) -> None:
         with quiet_native_stderr():
             model.encoder.export(os.path.join(tmp, "encoder.onnx"), format="onnx", verbose=False)
             model.decoder.export(os.path.join(tmp, "decoder.onnx"), format="onnx", verbose=False)
-        for f in store.RUNTIME_FILES:
+        for f in ("encoder.onnx", "decoder.onnx"):
             shutil.copy(os.path.join(tmp, f), folder / f)
+    write_level_tables_for(folder)
     store.write_sha256sums(folder)
     if store.identity_digest(name) != before:
         raise SystemExit("identity changed: SHA256SUMS must list the codec files first, unchanged")
@@ -102,4 +127,6 @@ def export(name: str) -> None:
 
 
 if __name__ == "__main__":
-    export(sys.argv[1] if len(sys.argv) > 1 else store.DEFAULT_MODEL)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    name = args[0] if args else store.DEFAULT_MODEL
+    add_level_tables(name) if "--tables-only" in sys.argv else export(name)

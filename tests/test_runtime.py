@@ -97,8 +97,32 @@ def test_tampered_runtime_file_is_refused(tmp_path, monkeypatch):
         f.seek(1000)
         f.write(b"\x00\x01")
     monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    model = load_model("muzip-v1")  # each network is checked when first used, from the bytes it runs
+    model.encode(np.zeros((1, 44100, 1), np.float32))
     with pytest.raises(ModelError, match="decoder.onnx"):
+        model.decode(np.zeros((1, 10, 252), np.float32), 0)
+
+
+def test_tampered_level_tables_are_refused(tmp_path, monkeypatch):
+    import shutil
+    from muzip.runtime import models_dir
+    shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
+    with open(tmp_path / "muzip-v1" / "tables.levels.npz", "r+b") as f:
+        f.seek(5000)
+        f.write(b"\x00\x01")
+    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    with pytest.raises(ModelError, match="tables.levels.npz"):
         load_model("muzip-v1")
+
+
+def test_level_tables_equal_the_codec_tables(model):
+    from muzip.runtime import models_dir
+    from muzip.runtime.tables import LevelTables
+    with np.load(models_dir() / "muzip-v1" / "tables.npz") as z:
+        counts = z["counts"]
+    assert isinstance(model.counts, LevelTables)
+    assert model.counts.shape == counts.shape
+    np.testing.assert_array_equal(np.asarray(model.counts), counts)
 
 
 _PROBE = r"""

@@ -69,3 +69,23 @@ class CodecModelBase:
                           for a in range(latents.shape[0])])
         out = self._run_decoder(np.ascontiguousarray(latents, np.float32), noise)
         return np.asarray(out, np.float32)[:, :, 0]
+
+    def decode_concurrency(self) -> int:
+        """How many decode() calls may usefully run at once (see submit_decode)."""
+        return 1
+
+    def submit_decode(self, latents: np.ndarray, first_latent: int):
+        """decode() as a future-like object with .result(): backends that can run several calls at once
+        overlap them with the caller's entropy decoding; here it simply runs now."""
+        return _Done(self.decode(latents, first_latent))
+
+
+class _Done:
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+    def cancel(self):
+        return False

@@ -13,6 +13,7 @@ added the ONNX files) leaves the identity, and every file made before, valid.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -21,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from .tables import LEVEL_TABLES, LevelTables
 
 DEFAULT_MODEL = "muzip-v1"
 IDENTITY_FILES = ("config.json", "encoder.weights.h5", "decoder.weights.h5", "tables.npz")
-RUNTIME_FILES = ("encoder.onnx", "decoder.onnx")
+RUNTIME_FILES = ("encoder.onnx", "decoder.onnx", LEVEL_TABLES)
 # A model name read from a file is looked up among installed models, never used as a path.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
@@ -89,6 +91,20 @@ def verify(name: str, files=IDENTITY_FILES) -> None:
             raise ModelError(f"model '{name}': {fname} is missing or does not match its sha256")
 
 
+def verified_bytes(name: str, fname: str) -> bytes:
+    """The bytes of one model file, checked against SHA256SUMS: what is verified is what is used."""
+    listed = _listed(name)
+    if fname not in listed:
+        raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
+    try:
+        data = (models_dir() / name / fname).read_bytes()
+    except OSError:
+        data = None
+    if data is None or hashlib.sha256(data).hexdigest() != listed[fname]:
+        raise ModelError(f"model '{name}': {fname} is missing or does not match its sha256")
+    return data
+
+
 def write_sha256sums(folder: Path) -> None:
     """SHA256SUMS for a model folder: identity files first (in order), then runtime files present."""
     names = list(IDENTITY_FILES) + [f for f in RUNTIME_FILES if (folder / f).is_file()]
@@ -96,14 +112,18 @@ def write_sha256sums(folder: Path) -> None:
 
 
 def load_tables(name: str | None = None):
-    """(config, counts, digest) of an installed model, verified; no network is loaded."""
+    """(config, counts, digest) of an installed model, verified; no network is loaded.
+
+    counts is the per-(role, level) LevelTables where the model ships them (loaded as used), else the
+    whole array from tables.npz."""
     name = resolve_name(name)
-    verify(name, ("config.json", "tables.npz"))
-    folder = models_dir() / name
     try:
-        config = json.loads((folder / "config.json").read_text())
-        with np.load(folder / "tables.npz", allow_pickle=False) as tables:
-            counts = tables["counts"]
+        config = json.loads(verified_bytes(name, "config.json"))
+        if LEVEL_TABLES in _listed(name):
+            counts = LevelTables(verified_bytes(name, LEVEL_TABLES), name)
+        else:
+            with np.load(io.BytesIO(verified_bytes(name, "tables.npz")), allow_pickle=False) as tables:
+                counts = tables["counts"]
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"model '{name}': cannot read its config or tables ({exc})") from None
     return config, counts, identity_digest(name)
@@ -141,9 +161,10 @@ def load_model(name: str | None = None, backend_name: str | None = None):
         verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
         return KerasCodecModel.load(name, models_dir() / name, config, digest, counts)
     from .onnx_model import OnnxCodecModel
-    missing = [f for f in RUNTIME_FILES if f not in _listed(name)]
+    networks = ("encoder.onnx", "decoder.onnx")
+    missing = [f for f in networks if f not in _listed(name)]
     if missing:
         raise ModelError(f"model '{name}' has no exported runtime files ({', '.join(missing)}); "
                          "run scripts/export_onnx.py, or use MUZIP_BACKEND=keras")
-    verify(name, RUNTIME_FILES)
+    # Each network's file is checked when its session is made (onnx_model), from the bytes it runs.
     return OnnxCodecModel(name, models_dir() / name, config, digest, counts)
