@@ -133,3 +133,30 @@ def test_clean_cover():
     assert clean_cover(None) is None and clean_cover(("image/png", b"")) is None
     assert clean_cover(("", JPEG)) == ("image/jpeg", JPEG)
     assert clean_cover(("image/png", b"x" * (MAX_COVER_BYTES + 1))) is None
+
+
+def test_plain_wav_skips_mutagen_but_keeps_info_tags(tmp_path):
+    from muzip.audio.tags import _wav_without_id3
+
+    p = tone(tmp_path / "info.wav")
+    with sf.SoundFile(p, "r+") as f:
+        f.title = "Plain"
+    assert _wav_without_id3(str(p))  # LIST/INFO only: libsndfile reads it, mutagen is not needed
+    info, _ = open_info(p)
+    assert info.tags["title"] == "Plain"
+    for bad in (b"", b"RIFF\x00\x00", b"RIFF\xff\xff\xff\x7fWAVEfmt \xff\xff\xff\x7f"):  # short, lying sizes
+        (tmp_path / "bad.wav").write_bytes(bad)
+        assert not _wav_without_id3(str(tmp_path / "bad.wav"))
+
+
+def test_wav_with_id3_chunk_is_read_by_mutagen(tmp_path):
+    from mutagen.wave import WAVE
+    from muzip.audio.tags import _wav_without_id3
+
+    p = tone(tmp_path / "a.wav")
+    w = WAVE(p)
+    w.add_tags()
+    w.tags.add(id3.TIT2(encoding=3, text=["From id3"]))
+    w.save()
+    assert not _wav_without_id3(str(p))
+    assert open_info(p)[0].tags["title"] == "From id3"

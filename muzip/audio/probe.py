@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import struct
 
-import soundfile as sf
+from .lazy import soundfile as sf
 
 # display name -> libsndfile major format; extensions that mean the same thing
 _NATIVE = {"WAV": "WAV", "FLAC": "FLAC", "Ogg": "OGG", "MP3": "MP3", "AIFF": "AIFF"}

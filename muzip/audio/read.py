@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 import numpy as np
-import soundfile as sf
+from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError, AudioReadError
 from .probe import claimed_native_format, looks_like_ffmpeg_audio, ogg_cut_short, riff_promised_frames

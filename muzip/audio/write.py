@@ -23,7 +23,7 @@ import os
 import struct
 
 import numpy as np
-import soundfile as sf
+from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError
 from .resample import StreamResampler
