@@ -130,3 +130,16 @@ def test_signals_leave_no_partial_output(tmp_path, signum, jobs):
         assert name.endswith(".mz")
         check = subprocess.run([sys.executable, "-m", "muzip", "test", "-q", name], cwd=tmp_path, env=ENV)
         assert check.returncode == 0, name
+
+
+def test_restore_at_a_terminal(tmp_path):
+    from muzip.runtime import installed_models
+    if "restore-v1" not in installed_models("restorer"):
+        pytest.skip("restore-v1 not shipped")
+    from muzip.restore.pairs import mp3_bytes
+    (tmp_path / "old.mp3").write_bytes(mp3_bytes(sine(440, 6, 44100, 2), 44100, 24))
+    code, screen = run_in_pty(["restore", "old.mp3"], tmp_path)
+    assert code == 0, screen
+    assert "Traceback" not in screen and "old.mp3 -> old.restored.wav" in screen
+    assert "MP3, 24 kbps" in screen and "%" in screen  # the per-file progress bar was drawn
+    assert sf.info(tmp_path / "old.restored.wav").channels == 2

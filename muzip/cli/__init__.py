@@ -11,6 +11,7 @@ from .codec_cmds import compress, decompress
 from .common import EXIT_CODES_HELP, install_signal_handlers
 from .eval_cmd import eval_cmd
 from .inspect_cmds import info, models, test_cmd
+from .restore_cmd import restore
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
@@ -24,11 +25,12 @@ def cli():
       muzip compress -b 32 *.wav                # many files, all cores
       muzip decompress song.mz                  # -> song.wav at the original rate
       muzip decompress song.mz -o song.flac     # FLAC, tags and cover kept
+      muzip restore old_rip.mp3                 # -> old_rip.restored.wav (GAN restorer)
       muzip info song.mz ; muzip test song.mz ; muzip models
     """
 
 
-for command in (compress, decompress, info, test_cmd, eval_cmd, models):
+for command in (compress, decompress, restore, info, test_cmd, eval_cmd, models):
     cli.add_command(command)
 
 

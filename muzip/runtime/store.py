@@ -37,11 +37,21 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
-def installed_models() -> list[str]:
+def installed_models(kind: str | None = None) -> list[str]:
+    """Installed model names; `kind` ("codec" or "restorer") keeps only models of that kind."""
     root = models_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if _NAME.match(p.name) and (p / "SHA256SUMS").is_file())
+    names = sorted(p.name for p in root.iterdir() if _NAME.match(p.name) and (p / "SHA256SUMS").is_file())
+    return names if kind is None else [n for n in names if model_kind(n) == kind]
+
+
+def model_kind(name: str) -> str:
+    """"codec" (the default) or what config.json's "kind" says; "" if the config cannot be read."""
+    try:
+        return str(json.loads((models_dir() / name / "config.json").read_text()).get("kind", "codec"))
+    except (OSError, ValueError, AttributeError):
+        return ""
 
 
 def resolve_name(name: str | None) -> str:
@@ -119,6 +129,8 @@ def load_tables(name: str | None = None):
     name = resolve_name(name)
     try:
         config = json.loads(verified_bytes(name, "config.json"))
+        if config.get("kind", "codec") != "codec":
+            raise ModelError(f"model '{name}' is a {config.get('kind')}, not a codec model")
         if LEVEL_TABLES in _listed(name):
             counts = LevelTables(verified_bytes(name, LEVEL_TABLES), name)
         else:
@@ -130,19 +142,30 @@ def load_tables(name: str | None = None):
 
 
 def model_info(name: str) -> dict:
-    """What `muzip models` shows: name, identity, config summary, files, and whether they verify."""
+    """What `muzip models` shows: name, kind, identity, config summary, files, and whether they verify."""
     name = resolve_name(name)
     folder = models_dir() / name
     config = json.loads((folder / "config.json").read_text())
+    listed = _listed(name)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    if config.get("kind") == "restorer":  # muzip restore's network (muzip.restore): every file is checked
+        try:
+            verify(name, tuple(listed))
+            status = "ok"
+        except ModelError as exc:
+            status = str(exc)
+        digest = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+        return {"name": name, "kind": "restorer", "sha256": digest, "default": False,
+                "model_rate": config["sample_rate"], "runtime": [f for f in listed if f.endswith(".onnx")],
+                "size_bytes": size, "status": status}
     try:
-        verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in _listed(name)))
+        verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
         status = "ok"
     except ModelError as exc:
         status = str(exc)
-    return {"name": name, "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
+    return {"name": name, "kind": "codec", "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
             "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
-            "runtime": [f for f in RUNTIME_FILES if f in _listed(name)],
-            "size_bytes": sum(p.stat().st_size for p in folder.iterdir() if p.is_file()), "status": status}
+            "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "status": status}
 
 
 def backend() -> str:

@@ -1,0 +1,6 @@
+"""muzip restore: a GAN-trained restorer for heavily compressed music (after Lattner & Nistal, 2022).
+
+* ``config``: the network's configuration; ``model``: the Keras network (training only);
+* ``pairs``: LAME MP3 training pairs; ``detect``: what an input is (codec, kbps, bandwidth);
+* ``runtime``: chunked onnxruntime inference; the CLI is muzip.cli.restore_cmd.
+"""

@@ -1,0 +1,114 @@
+"""Restorer inference on onnxruntime: chunked and overlapped, flat memory, no seams, seeded noise.
+
+The network is fully convolutional over MDCT frames (hop H). A chunk of F frames is run with M frames
+of real context each side (M > the receptive field), and only its middle is kept, so the output equals
+a whole-file run and chunk edges are invisible. The noise z for absolute frame f is drawn from numpy's
+PCG64 seeded by (seed, block of f, channel): any chunking sees the same z for the same frame, and the
+same input and seed give the same output bit for bit on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ..errors import ModelError
+from ..runtime.store import verified_bytes
+from .config import receptive_frames
+
+NOISE_BLOCK = 256  # frames per seeded noise block
+
+
+def frame_noise(seed: int, channel: int, first: int, count: int, k: int, deterministic=False) -> np.ndarray:
+    out = np.zeros((count, k), np.float32)
+    if deterministic or k == 0:
+        return out
+    for b in range(first // NOISE_BLOCK, (first + count - 1) // NOISE_BLOCK + 1):
+        rng = np.random.default_rng([0x72657374, seed, b + 1024, channel])  # b >= -1 (context before 0)
+        block = rng.uniform(-1, 1, (NOISE_BLOCK, k)).astype(np.float32)
+        lo, hi = max(first, b * NOISE_BLOCK), min(first + count, (b + 1) * NOISE_BLOCK)
+        out[lo - first:hi - first] = block[lo - b * NOISE_BLOCK:hi - b * NOISE_BLOCK]
+    return out
+
+
+class Restorer:
+    """An installed restorer model (models/NAME/: config.json, restorer.onnx, SHA256SUMS)."""
+
+    def __init__(self, name: str = "restore-v1", threads: int | None = None):
+        from ..runtime.onnx_model import _threads
+        from ..runtime.store import resolve_name
+        self.name = resolve_name(name)
+        try:
+            self.config = json.loads(verified_bytes(self.name, "config.json"))
+        except ValueError as exc:
+            raise ModelError(f"model '{name}': bad config.json ({exc})") from None
+        if self.config.get("kind") != "restorer":
+            raise ModelError(f"model '{name}' is not a restorer")
+        self.rate, self.hop = int(self.config["sample_rate"]), int(self.config["hop"])
+        self.margin = receptive_frames(self.config) + 4
+        import onnxruntime as ort
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or _threads()
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(verified_bytes(self.name, "restorer.onnx"), opts,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
+            raise ModelError(f"model '{name}': cannot load restorer.onnx ({exc})") from None
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def run_frames(self, audio: np.ndarray, cond: np.ndarray, first_frame: int, seed: int, deterministic: bool):
+        """audio (A, T) at the model rate with T % hop == 0, starting at frame `first_frame` (frame f covers
+        samples [(f-1)H, (f+1)H)) -> restored (A, T). cond: the 2 condition values."""
+        A, T = audio.shape
+        n = T // self.hop + 1
+        k = int(self.config["noise_channels"])
+        noise = np.stack([frame_noise(seed, a, first_frame, n, k, deterministic) for a in range(A)])
+        feeds = dict(zip(self.inputs, (audio[:, :, None].astype(np.float32),
+                                       np.broadcast_to(cond, (A, n, len(cond))).astype(np.float32), noise)))
+        return self.session.run(None, feeds)[0][:, :, 0]
+
+
+def restore_blocks(restorer: Restorer, blocks, channels: int, cond, seed=0, deterministic=False,
+                   chunk_frames: int = 1024):
+    """Model-rate blocks (n, channels) in -> restored blocks out, the same total length, in bounded memory."""
+    H, M = restorer.hop, restorer.margin
+    C = chunk_frames * H  # output samples per chunk
+    buf = np.zeros((channels, M * H), np.float32)  # left context: silence before the start
+    buf_start = -M * H  # absolute sample index of buf[:, 0]
+    done = 0  # samples output so far
+    total = 0
+    pending = []
+    for block in blocks:
+        block = np.asarray(block, np.float32).T
+        total += block.shape[1]
+        pending.append(block)
+        have = buf.shape[1] + sum(p.shape[1] for p in pending)
+        if have >= (done - buf_start) + C + M * H:
+            buf = np.concatenate([buf] + pending, axis=1)
+            pending = []
+            while buf.shape[1] - (done - buf_start) >= C + M * H:
+                yield _run_chunk(restorer, buf, buf_start, done, C, cond, seed, deterministic)
+                done += C
+                cut = done - M * H - buf_start  # keep M frames of left context
+                buf, buf_start = buf[:, cut:], buf_start + cut
+    buf = np.concatenate([buf] + pending, axis=1)
+    while done < total:
+        n = min(C, total - done)
+        need = (done - buf_start) + -(-n // H) * H + M * H
+        if buf.shape[1] < need:
+            buf = np.concatenate([buf, np.zeros((channels, need - buf.shape[1]), np.float32)], axis=1)
+        yield _run_chunk(restorer, buf, buf_start, done, -(-n // H) * H, cond, seed, deterministic)[:n]
+        done += n
+
+
+def _run_chunk(restorer, buf, buf_start, start, length, cond, seed, deterministic):
+    """Restore samples [start, start+length) using M frames of context each side from buf."""
+    H, M = restorer.hop, restorer.margin
+    a = start - M * H - buf_start
+    seg = buf[:, a:a + length + 2 * M * H]
+    out = restorer.run_frames(seg, cond, start // H - M, seed, deterministic)
+    return out[:, M * H:M * H + length].T

@@ -1,0 +1,148 @@
+"""muzip restore: aligned training pairs, detection, seamless seeded chunked inference, and the command."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import CLIP, sine
+from muzip.cli import cli
+from muzip.metrics import find_delay
+from muzip.restore.detect import bandwidth_hz
+from muzip.restore.pairs import mp3_bytes, mp3_pair
+from muzip.runtime import installed_models
+
+pytestmark = pytest.mark.skipif("restore-v1" not in installed_models("restorer"), reason="restore-v1 not shipped")
+COND = np.array([np.log2(24 / 32), 0.35], np.float32)
+HAVE_FFMPEG = shutil.which("ffmpeg") is not None
+
+
+@pytest.fixture(scope="module")
+def restorer():
+    from muzip.restore.runtime import Restorer
+    return Restorer("restore-v1")
+
+
+def _restore(restorer, x, chunk_frames=1024, seed=0, deterministic=False, cond=COND):
+    from muzip.restore.runtime import restore_blocks
+    blocks = (x[i:i + 10000] for i in range(0, len(x), 10000))
+    return np.concatenate(list(restore_blocks(restorer, blocks, x.shape[1], cond, seed, deterministic, chunk_frames)))
+
+
+@pytest.mark.parametrize("kbps,channels", [(16, 1), (24, 2), (32, 2), (64, 1)])
+def test_mp3_pairs_are_aligned(kbps, channels):
+    rng = np.random.default_rng(1)
+    x = np.zeros((44100 * 2, channels), np.float32)
+    x[30000:34000] = rng.uniform(-0.5, 0.5, (4000, 1))  # a burst: its delay shows in the cross-correlation
+    y = mp3_pair(x, 44100, kbps)
+    assert y.shape == x.shape
+    assert find_delay(x, y, 4000) == 0
+
+
+def test_bandwidth_follows_the_low_pass():
+    rng = np.random.default_rng(2)
+    noise = rng.standard_normal((44100 * 4, 1)).astype(np.float32) * 0.1
+    spec = np.fft.rfft(noise[:, 0])
+    spec[np.fft.rfftfreq(len(noise), 1 / 44100) > 8000] = 0
+    lowpassed = np.fft.irfft(spec, len(noise))[:, None].astype(np.float32)
+    assert 7000 < bandwidth_hz(lowpassed, 44100) < 8600
+    assert bandwidth_hz(noise, 44100) > 20000
+    y = mp3_pair(np.repeat(noise, 2, axis=1), 44100, 16)  # LAME at 16 kbps stereo codes at 8 kHz
+    assert bandwidth_hz(y, 44100) < 4500
+
+
+def test_chunk_edges_are_seamless(restorer):
+    x = sine(997, 6, 44100, 2)  # 997 Hz: no period lines up with the 256-sample hop
+    small = _restore(restorer, x, chunk_frames=16)  # an edge every 93 ms
+    whole = _restore(restorer, x, chunk_frames=4096)
+    assert small.shape == whole.shape == x.shape
+    assert np.abs(small - whole).max() < 1e-5
+    d = np.abs(np.diff(small[:, 0]))  # no click: no jump bigger than the sine's own slope allows
+    assert d.max() < 2 * np.pi * 997 / 44100 * 0.3 * 3
+
+
+def test_same_seed_same_output_and_z0_is_deterministic(restorer):
+    x = sine(440, 2, 44100, 1) + np.random.default_rng(3).normal(0, 0.01, (88200, 1)).astype(np.float32)
+    a, b = _restore(restorer, x, seed=5), _restore(restorer, x, seed=5)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, _restore(restorer, x, seed=6))
+    assert np.array_equal(_restore(restorer, x, seed=5, deterministic=True),
+                          _restore(restorer, x, seed=6, deterministic=True))
+
+
+def test_runtime_matches_keras(restorer):
+    keras = pytest.importorskip("keras")  # noqa: F841 - the reference path needs the train extra
+    from muzip.restore.model import build_restorer
+    from muzip.restore.runtime import frame_noise
+    from muzip.runtime import models_dir
+    model = build_restorer(restorer.config)
+    model.load_weights(models_dir() / "restore-v1" / "restorer.weights.h5")
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    y = mp3_pair(x[:3 * sr], sr, 24)[:, :1]
+    T = len(y) // 256 * 256
+    n = T // 256 + 1
+    noise = frame_noise(0, 0, 0, n, restorer.config["noise_channels"])[None]
+    ref = np.asarray(model([y[None, :T], np.broadcast_to(COND, (1, n, 2)), noise]))[0, :, 0]
+    got = restorer.run_frames(y[:T].T, COND, 0, 0, False)[0]
+    assert np.abs(ref - got).max() < 1e-5
+
+
+def _lame_file(path, x, kbps):
+    path.write_bytes(mp3_bytes(x, 44100, kbps))
+    return path
+
+
+def test_restore_command_mp3(tmp_path, runner):
+    x = sine(330, 3, 44100, 2)
+    src = _lame_file(tmp_path / "song.mp3", x, 24)
+    r = runner.invoke(cli, ["restore", str(src)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "song.restored.wav"
+    info = sf.info(out)
+    assert info.samplerate == 44100 and info.channels == 2
+    decoded = sf.info(src)  # untagged LAME: the encoder delay is cut, the (unknowable) padding stays
+    assert info.frames == round((decoded.frames - 1105) * 44100 / decoded.samplerate)
+    assert "MP3, 24 kbps" in r.output and "restored (seed 0)" in r.output
+    y, _ = sf.read(out, dtype="float32")
+    assert find_delay(x, y[:len(x)], 2000) == 0  # aligned with the original
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg not installed")
+def test_restore_keeps_the_exact_duration_of_a_tagged_mp3(tmp_path, runner):
+    wav = tmp_path / "in.wav"
+    sf.write(wav, sine(330, 3, 44100, 1), 44100)
+    mp3 = tmp_path / "tagged.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "32k", str(mp3)], check=True)
+    r = runner.invoke(cli, ["restore", "-q", str(mp3), "-o", str(tmp_path / "out.flac")])
+    assert r.exit_code == 0, r.output
+    assert sf.info(tmp_path / "out.flac").frames == 3 * 44100
+
+
+def test_good_input_is_copied_unchanged(tmp_path, runner):
+    x = sine(440, 2, 32000, 1)
+    sf.write(tmp_path / "a.wav", x, 32000, subtype="PCM_16")
+    _lame_file(tmp_path / "b.mp3", sine(440, 2, 44100, 2), 160)
+    r = runner.invoke(cli, ["restore", str(tmp_path / "a.wav"), str(tmp_path / "b.mp3")])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("copied unchanged") == 2
+    y, sr = sf.read(tmp_path / "a.restored.wav", dtype="float32", always_2d=True)
+    assert sr == 32000 and np.array_equal(y, sf.read(tmp_path / "a.wav", dtype="float32", always_2d=True)[0])
+
+
+def test_bad_input_is_one_line_and_the_batch_goes_on(tmp_path, runner):
+    (tmp_path / "bad.mp3").write_bytes(b"not an mp3 at all" * 100)
+    good = _lame_file(tmp_path / "good.mp3", sine(440, 1, 44100, 1), 32)
+    r = runner.invoke(cli, ["restore", "-q", str(tmp_path / "bad.mp3"), str(good)])
+    assert r.exit_code == 1
+    lines = [line for line in r.output.splitlines() if line.startswith("muzip: ")]
+    assert len(lines) == 1 and "bad.mp3" in lines[0] and "Traceback" not in r.output
+    assert (tmp_path / "good.restored.wav").exists() and not (tmp_path / "bad.restored.wav").exists()
+
+
+def test_models_lists_the_restorer(runner):
+    r = runner.invoke(cli, ["models", "--json"])
+    kinds = {m["name"]: m["kind"] for m in map(json.loads, r.output.splitlines())}
+    assert kinds["restore-v1"] == "restorer" and kinds["muzip-v1"] == "codec"
