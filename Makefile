@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench fuzz corpus train clean
+.PHONY: install demo test bench fuzz corpus train train-restore clean
 
 install: $(STAMP)
 
@@ -24,6 +24,7 @@ test: install
 bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
+	$(PY) scripts/restore_bench.py
 
 fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
 	$(PY) scripts/fuzz.py --cases 10000 --seed 1
@@ -34,6 +35,10 @@ corpus:  # the Debian music packages (apt-get download; already-fetched ones are
 train: install corpus
 	$(PY) scripts/train.py prepare
 	$(PY) scripts/train.py train --run runs/v1 --steps 4000
+
+train-restore: install corpus  # resumable: run again to continue from runs/restore-v1/ckpt
+	$(PY) scripts/train_restore.py --run runs/restore-v1 --steps 6000 --recon-steps 3000
+	$(PY) scripts/export_restore.py runs/restore-v1
 
 clean:
 	rm -rf build .pytest_cache

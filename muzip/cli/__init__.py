@@ -11,6 +11,8 @@ from .codec_cmds import compress, decompress
 from .common import EXIT_CODES_HELP, install_signal_handlers
 from .eval_cmd import eval_cmd
 from .inspect_cmds import info, models, test_cmd
+from .classify_cmds import classify, map_cmd
+from .library_cmds import cluster, index, similar
 from .restore_cmd import restore
 
 
@@ -26,11 +28,13 @@ def cli():
       muzip decompress song.mz                  # -> song.wav at the original rate
       muzip decompress song.mz -o song.flac     # FLAC, tags and cover kept
       muzip restore old_rip.mp3                 # -> old_rip.restored.wav (GAN restorer)
+      muzip index Music/ --db music.db ; muzip similar song.mz --db music.db
       muzip info song.mz ; muzip test song.mz ; muzip models
     """
 
 
-for command in (compress, decompress, restore, info, test_cmd, eval_cmd, models):
+for command in (compress, decompress, restore, index, similar, cluster, classify, map_cmd, info, test_cmd, eval_cmd,
+                models):
     cli.add_command(command)
 
 

@@ -1,0 +1,62 @@
+"""Nearest tracks by cosine similarity: exact below EXACT_MAX tracks, else an HNSW index (usearch).
+
+usearch: maintained, small wheels for every platform, HNSW with cosine metric, incremental add and
+remove, and its own file format (no pickle) -- hnswlib has had no release since 2023 and faiss-cpu is
+a 30 MB dependency for what a catalog needs. The index file LIBRARY.usearch sits beside the catalog,
+with LIBRARY.usearch.json recording the catalog generation it was built from; a stale or unreadable
+index is rebuilt from the catalog (the catalog is the truth)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+EXACT_MAX = 5000
+
+
+def _paths(db_path: str):
+    return db_path + ".usearch", db_path + ".usearch.json"
+
+
+def _ann(catalog, ids, emb):
+    from usearch.index import Index
+    index_path, meta_path = _paths(catalog.path)
+    gen = catalog.generation()
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if meta.get("generation") == gen and meta.get("dim") == emb.shape[1] and os.path.isfile(index_path):
+            index = Index(ndim=emb.shape[1], metric="cos", dtype="f32")
+            index.load(index_path)
+            if len(index) == len(ids):
+                return index
+    except (OSError, ValueError, RuntimeError):
+        pass
+    index = Index(ndim=emb.shape[1], metric="cos", dtype="f32", connectivity=16, expansion_add=128, expansion_search=64)
+    index.add(ids, emb)
+    tmp = index_path + ".tmp"
+    index.save(tmp)
+    os.replace(tmp, index_path)
+    with open(meta_path + ".tmp", "w") as f:
+        json.dump({"generation": gen, "dim": int(emb.shape[1]), "count": len(ids)}, f)
+    os.replace(meta_path + ".tmp", meta_path)
+    return index
+
+
+def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[dict]:
+    """[{"path", "score"}], best first; score = cosine similarity (embeddings are unit-norm)."""
+    ids, emb, paths = catalog.embeddings()
+    if not len(ids):
+        return []
+    by_id = dict(zip(ids.tolist(), paths))
+    want = n + (1 if exclude_id is not None else 0)
+    if len(ids) <= EXACT_MAX:
+        scores = emb @ query
+        order = np.argsort(-scores, kind="stable")[:want]
+        hits = [(int(ids[i]), float(scores[i])) for i in order]
+    else:
+        matches = _ann(catalog, ids, emb).search(query.astype(np.float32), min(want, len(ids)))
+        hits = [(int(k), 1.0 - float(d)) for k, d in zip(matches.keys, matches.distances)]
+    return [{"path": by_id[i], "score": round(s, 6)} for i, s in hits if i != exclude_id][:n]

@@ -1,0 +1,116 @@
+"""Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio.
+
+`record(path)` is the pure per-file function of `muzip index`: path -> catalog record (a dict), so a
+distributed engine can map it over a collection."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import AudioReadError, CorruptFileError
+from .embed import MAX_FRAMES, features, frame_runs
+
+
+def _mz_runs(path: str, get_model):
+    from ..container import ContainerReader
+    from ..entropy import decode_payload
+    with open(path, "rb") as f:
+        reader = ContainerReader(f)
+        h = reader.header
+        model = get_model(h.model_id)
+        P = model.config["frame_samples"] // model.config["hop"]
+        steps = model.steps()
+        indexed = reader.load_index()
+        n = reader.n_frames if indexed else None
+        runs = frame_runs(n) if indexed else [np.arange(MAX_FRAMES)]
+        wanted = {int(i) for r in runs for i in r}
+        got = {}
+        events = (reader.read_frame(i) for i in sorted(wanted)) if indexed else reader.frames()
+        for ev in events:
+            if ev.index not in wanted:
+                if not indexed and ev.index > max(wanted):
+                    break
+                continue
+            if ev.frame is None:
+                continue  # a damaged frame is left out of the statistics
+            levels = list(ev.frame.levels[:h.channels])
+            try:
+                q = decode_payload(model.coder, ev.frame.payload, P + 1, levels)
+            except CorruptFileError:
+                continue
+            got[ev.index] = (q[:, :P] * steps[levels][:, None, None]).astype(np.float32)
+        total = reader.total_num_samples if indexed else h.num_samples
+        out = [np.concatenate([got[int(i)] for i in r if int(i) in got], axis=1) for r in runs
+               if any(int(i) in got for i in r)]
+        info = {"duration": (total / h.sample_rate) if total else None, "rate": h.sample_rate,
+                "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+        return out, model, info
+
+
+def _audio_runs(path: str, get_model):
+    from ..audio import AudioSource, StreamResampler
+    from ..codec import to_mid_side
+    model = get_model(None)
+    cfg = model.config
+    F, hop = cfg["frame_samples"], cfg["hop"]
+    with AudioSource(path, downmix=True) as src:
+        info = src.info
+        known = info.num_samples is not None
+        n_frames = -(-info.num_samples * cfg["model_rate"] // info.sample_rate // F) if known else MAX_FRAMES
+        runs = frame_runs(int(n_frames))
+        spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
+        rs = StreamResampler(info.sample_rate, cfg["model_rate"], info.channels)
+        pos, pieces = 0, [[] for _ in spans]
+        last_end = spans[-1][1] if spans else 0
+        for block in src.blocks(1 << 16):
+            y = rs.process(block)
+            for k, (a, b) in enumerate(spans):
+                lo, hi = max(a, pos), min(b, pos + len(y))
+                if hi > lo:
+                    pieces[k].append(y[lo - pos:hi - pos])
+            pos += len(y)
+            if pos >= last_end:
+                break
+        duration = (info.num_samples / info.sample_rate) if known else None
+    out = []
+    for k, parts in enumerate(pieces):
+        if not parts:
+            continue
+        x = np.concatenate(parts)
+        x = x[:len(x) // hop * hop]
+        if len(x) < hop:
+            continue
+        lat = model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]  # (A, n, C), unquantized
+        out.append(lat)
+    meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
+            "model": model.name, "source": "audio"}
+    return out, model, meta
+
+
+def is_mz(path: str) -> bool:
+    from ..container import MAGIC
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def raw_features(path: str, get_model) -> tuple[np.ndarray, dict]:
+    """(raw feature vector, track info) of an audio file or a .mz."""
+    runs, model, info = (_mz_runs if is_mz(path) else _audio_runs)(path, get_model)
+    if not runs:
+        raise AudioReadError("no audio to embed (empty, or every sampled frame is damaged)")
+    rate = model.config["model_rate"] / model.config["hop"]
+    return features(runs, rate), info
+
+
+def record(path: str, get_model, normalizer) -> dict:
+    """The catalog record of one file: what `muzip index` stores (embedding as float32 bytes)."""
+    st = os.stat(path)
+    raw, info = raw_features(path, get_model)
+    emb = normalizer(raw)
+    return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime, **info,
+            "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes()}

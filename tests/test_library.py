@@ -1,0 +1,181 @@
+"""The library commands: index (incremental, resumable, pruning), similar, cluster, classify, map."""
+
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.codec import compress_array
+
+RATE = 44100
+
+
+def _track(kind, seed, seconds=6):
+    """Distinct synthetic 'tracks': tones with a beat, or filtered noise, varying with the seed."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(seconds * RATE) / RATE
+    if kind == "tone":
+        f = 150 * 2 ** (seed % 7 / 3)
+        x = 0.3 * np.sin(2 * np.pi * f * t) * (0.6 + 0.4 * (np.sin(2 * np.pi * (1 + seed % 3) * t) > 0))
+    else:
+        x = rng.standard_normal(len(t)) * 0.1
+        spec = np.fft.rfft(x)
+        spec[np.fft.rfftfreq(len(t), 1 / RATE) < 2000 + 500 * (seed % 5)] *= 0.05
+        x = np.fft.irfft(spec, len(t))
+    return np.stack([x, x * 0.8], axis=1).astype(np.float32)
+
+
+@pytest.fixture()
+def library(tmp_path, model):
+    root = tmp_path / "music"
+    for label in ("tone", "noise"):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            sf.write(root / label / f"{label}{i}.wav", _track(label, i), RATE, subtype="PCM_16")
+    (root / "tone" / "tone0_copy.mz").write_bytes(compress_array(_track("tone", 0), RATE, 64, model=model))
+    return root
+
+
+def _index(runner, *args):
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", "--json", *map(str, args)])
+    return r, (json.loads(r.output.strip().splitlines()[-1]) if r.output.strip() else None)
+
+
+def test_index_is_incremental_and_prunes(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    r, s = _index(runner, library, "--db", db)
+    assert r.exit_code == 0, r.output
+    assert s == {"catalog": str(db), "files": 9, "indexed": 9, "unchanged": 0, "failed": 0, "pruned": 0, "tracks": 9}
+    r, s = _index(runner, library, "--db", db)
+    assert s["indexed"] == 0 and s["unchanged"] == 9
+    sf.write(library / "noise" / "noise1.wav", _track("noise", 11), RATE, subtype="PCM_16")  # changed
+    os.remove(library / "noise" / "noise2.wav")
+    r, s = _index(runner, library, "--db", db, "--prune")
+    assert (s["indexed"], s["unchanged"], s["pruned"], s["tracks"]) == (1, 7, 1, 8)
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unreadable_file_is_one_line_and_the_rest_is_indexed(runner, library, tmp_path):
+    (library / "tone" / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 50)
+    r = runner.invoke(cli, ["index", "-j", "1", str(library), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 1
+    errors = [line for line in r.output.splitlines() if line.startswith("muzip: ")]
+    assert len(errors) == 1 and "broken.flac" in errors[0] and "Traceback" not in r.output
+    assert "9 indexed" in r.output
+
+
+def _killed_index(library, db):
+    """Index with a batch of 2, and die like kill -9 while embedding the 5th file."""
+    import muzip.cli.library_cmds as L
+    from click.testing import CliRunner
+    L.BATCH = 2
+    real, calls = L._embed_one, []
+
+    def dying(path):
+        calls.append(path)
+        if len(calls) == 5:
+            os._exit(137)
+        return real(path)
+    L._embed_one = dying
+    CliRunner().invoke(cli, ["index", "-q", "-j", "1", str(library), "--db", str(db)])
+
+
+def test_a_killed_index_loses_at_most_a_batch_and_resumes(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    p = mp.get_context("fork").Process(target=_killed_index, args=(library, db))
+    p.start()
+    p.join(120)
+    assert p.exitcode == 137
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 4  # two whole batches
+    r, s = _index(runner, library, "--db", db)
+    assert r.exit_code == 0 and (s["unchanged"], s["indexed"], s["tracks"]) == (4, 5, 9)
+
+
+def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    r = runner.invoke(cli, ["similar", str(library / "tone" / "tone0.wav"), "--db", str(db), "-n", "3", "--json"])
+    hits = json.loads(r.output)
+    assert [set(h) for h in hits] == [{"path", "score"}] * 3
+    assert hits[0]["path"].endswith("tone0_copy.mz") and hits[0]["score"] > 0.9
+    assert all(str(library / "tone" / "tone0.wav") != h["path"] for h in hits)  # itself left out
+    assert hits == sorted(hits, key=lambda h: -h["score"])
+    outside = tmp_path / "new.wav"
+    sf.write(outside, _track("noise", 3), RATE)  # not in the catalog: embedded on the fly
+    r = runner.invoke(cli, ["similar", str(outside), "--db", str(db), "-n", "1", "--json"])
+    assert json.loads(r.output)[0]["path"].endswith("noise3.wav")
+    r = runner.invoke(cli, ["similar", "nowhere.wav", "--db", str(db)])
+    assert r.exit_code == 1 and r.output.startswith("muzip: nowhere.wav")
+
+
+def test_ann_index_agrees_with_exact_search(tmp_path, monkeypatch):
+    from muzip.library import search
+    from muzip.library.catalog import Catalog
+    rng = np.random.default_rng(0)
+    emb = rng.standard_normal((300, 24)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    with Catalog(str(tmp_path / "c.db")) as cat:
+        cat.put_many([{"path": f"/x/{i}.mz", "size": 1, "mtime": 0.0, "duration": 1.0, "rate": RATE, "channels": 2,
+                       "tags": {}, "model": "m", "source": "mz", "dim": 24, "embedding": e.tobytes()}
+                      for i, e in enumerate(emb)], "e")
+        exact = search.nearest(cat, emb[7], 5)
+        monkeypatch.setattr(search, "EXACT_MAX", 10)
+        ann = search.nearest(cat, emb[7], 5)
+        assert os.path.exists(str(tmp_path / "c.db") + ".usearch")
+        assert [h["path"] for h in ann] == [h["path"] for h in exact]
+        assert search.nearest(cat, emb[7], 5) == ann  # reloaded from the file, same answer
+
+
+def test_cluster_json_covers_every_track_once(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    r = runner.invoke(cli, ["cluster", "--db", str(db), "--json"])
+    out = json.loads(r.output)
+    members = [m for c in out["clusters"] for m in c["members"]]
+    assert len(members) == len(set(members)) == 9
+    assert all(c["exemplar"] in c["members"] for c in out["clusters"])
+
+
+def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
+    clf = tmp_path / "kinds.clf"
+    r = runner.invoke(cli, ["classify", "train", str(library), "-o", str(clf), "-j", "1", "--json", "-q"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert res["classes"] == ["noise", "tone"] and res["tracks"] == 9 and res["accuracy"] is not None
+    new = tmp_path / "n.wav"
+    sf.write(new, _track("noise", 9), RATE)
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(new), "--json", "-j", "1"])
+    line = json.loads(r.output)
+    assert set(line) == {"path", "label", "scores"} and line["label"] == "noise"
+    assert abs(sum(line["scores"].values()) - 1) < 1e-4
+    (tmp_path / "fake.clf").write_bytes(b"PK\x03\x04 not really")
+    r = runner.invoke(cli, ["classify", "predict", str(tmp_path / "fake.clf"), str(new)])
+    assert r.exit_code == 1 and "not a muzip classifier" in r.output and "Traceback" not in r.output
+    pickled = tmp_path / "obj.clf"
+    with open(pickled, "wb") as f:  # a pickled object array: must be refused, never unpickled
+        np.save(f, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    r = runner.invoke(cli, ["classify", "predict", str(pickled), str(new)])
+    assert r.exit_code == 1 and "not a muzip classifier" in r.output
+
+
+def test_map_draws_a_png(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    png = tmp_path / "map.png"
+    r = runner.invoke(cli, ["map", "--db", str(db), "-o", str(png), "--color", "folder"])
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10000
+
+
+def test_library_commands_refuse_a_missing_catalog(runner, tmp_path):
+    for args in (["similar", "x.wav"], ["cluster"], ["map", "-o", str(tmp_path / "m.png")]):
+        r = runner.invoke(cli, [*args, "--db", str(tmp_path / "none.db")])
+        assert r.exit_code == 1 and "no such catalog" in r.output
