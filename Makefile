@@ -25,6 +25,7 @@ bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
 	$(PY) scripts/restore_bench.py
+	$(PY) scripts/library_bench.py
 
 fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
 	$(PY) scripts/fuzz.py --cases 10000 --seed 1

@@ -104,7 +104,7 @@ def test_restore_command_mp3(tmp_path, runner):
     info = sf.info(out)
     assert info.samplerate == 44100 and info.channels == 2
     decoded = sf.info(src)  # untagged LAME: the encoder delay is cut, the (unknowable) padding stays
-    assert info.frames == round((decoded.frames - 1105) * 44100 / decoded.samplerate)
+    assert abs(info.frames - (decoded.frames - 1105) * 44100 / decoded.samplerate) <= 1
     assert "MP3, 24 kbps" in r.output and "restored (seed 0)" in r.output
     y, _ = sf.read(out, dtype="float32")
     assert find_delay(x, y[:len(x)], 2000) == 0  # aligned with the original

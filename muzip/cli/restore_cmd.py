@@ -9,7 +9,7 @@ import click
 
 from .batch import run_batch
 from .codec_cmds import _batch_options, _check_flags
-from .codec_jobs import _output, _precheck
+from .codec_jobs import EXACT_LENGTH_FORMATS, _output, _precheck
 from .common import EXIT_CODES_HELP, file_size, fmt_time
 from .plan import AUDIO_EXTS, plan
 
@@ -96,7 +96,9 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
         bw = bandwidth_hz(x0, sr)
         what = f"{info.format.upper()}, {f'{kbps:.0f} kbps' if kbps else 'lossless'}, bandwidth {bw / 1000:.1f} kHz"
         rate = sr if copy else max(sr, restorer.rate)
-        total = None if info.num_samples is None else max(0, info.num_samples - delay)
+        # Only these formats report an exact length; for others (MP3, ffmpeg-decoded) the stream decides.
+        exact = info.num_samples if item.src != "-" and info.format in EXACT_LENGTH_FORMATS else None
+        total = None if exact is None else max(0, exact - delay)
         want = None if total is None else round(total * rate / sr)
 
         def source():
