@@ -145,4 +145,5 @@ def test_bad_input_is_one_line_and_the_batch_goes_on(tmp_path, runner):
 def test_models_lists_the_restorer(runner):
     r = runner.invoke(cli, ["models", "--json"])
     kinds = {m["name"]: m["kind"] for m in map(json.loads, r.output.splitlines())}
-    assert kinds["restore-v1"] == "restorer" and kinds["muzip-v1"] == "codec"
+    assert kinds["restore-v1"] == "restorer" and kinds["muzip-v1"] == "codec" and kinds["embed-v0"] == "embedder"
+    assert r.exit_code == 0

@@ -126,8 +126,10 @@ def models(as_json):
             click.echo(json.dumps(m, sort_keys=True))
         else:
             default = " (default)" if m["default"] else ""
-            what = (f"restorer (muzip restore), {m['model_rate']} Hz" if m["kind"] == "restorer" else
-                    f"codec, {m['model_rate']} Hz, {m['frame_samples'] / m['model_rate']:g} s frames")
-            click.echo(f"{m['name']}{default}: {what}, runtime {'+'.join(m['runtime']) or 'keras only'}, {m['size_bytes'] / 1e6:.1f} MB, "
+            what = {"restorer": f"restorer (muzip restore), {m['model_rate']} Hz",
+                    "embedder": "embedder (muzip index, similar, cluster, classify, map)"}.get(
+                m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
+            runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
+            click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
                        f"sha256 {m['sha256'][:16]}..., files {m['status']}")
     sys.exit(1 if status else 0)

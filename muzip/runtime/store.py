@@ -148,15 +148,16 @@ def model_info(name: str) -> dict:
     config = json.loads((folder / "config.json").read_text())
     listed = _listed(name)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-    if config.get("kind") == "restorer":  # muzip restore's network (muzip.restore): every file is checked
+    kind = str(config.get("kind", "codec"))
+    if kind != "codec":  # muzip restore's restorer, the library's embedder: every listed file is checked
         try:
             verify(name, tuple(listed))
             status = "ok"
         except ModelError as exc:
             status = str(exc)
         digest = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
-        return {"name": name, "kind": "restorer", "sha256": digest, "default": False,
-                "model_rate": config["sample_rate"], "runtime": [f for f in listed if f.endswith(".onnx")],
+        return {"name": name, "kind": kind, "sha256": digest, "default": False,
+                "model_rate": config.get("sample_rate"), "runtime": [f for f in listed if f.endswith(".onnx")],
                 "size_bytes": size, "status": status}
     try:
         verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
