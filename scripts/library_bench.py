@@ -127,30 +127,26 @@ def ap_scaling(sizes):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--per-label", type=int, default=20, help="tracks per label, first by path (0: all)")
-    ap.add_argument("--quick", action="store_true", help="4 tracks per label, AP at 1k only; prints only")
-    ap.add_argument("--ap-only", action="store_true", help="re-measure only the AP scaling into the last results")
-    a = ap.parse_args()
-    if a.ap_only:
-        res = json.loads((ROOT / "docs" / "library_results.json").read_text())
-        res["ap_scaling"] = ap_scaling([1000, 10000, 100000])
-        (ROOT / "docs" / "library_results.json").write_text(json.dumps(res, indent=1))
-        (ROOT / "docs" / "LIBRARY.md").write_text(markdown(res))
-        return
-    from muzip.runtime import load_model
-    model = load_model("muzip-v1")
-    norm, embedder = load_embedder()
-    tracks = labelled_tracks(4 if a.quick else a.per_label)
+def styles_tracks(per_label):
+    """The *styles* set rendered by scripts/render_styles.py: data/styles/<class>/*.flac."""
+    root = ROOT / "data" / "styles"
+    if not root.is_dir():
+        return []
+    out = []
+    for cls in sorted(p.name for p in root.iterdir() if p.is_dir()):
+        files = sorted(str(f) for f in (root / cls).glob("*.flac"))
+        out += [(cls, f) for f in (files[:per_label] if per_label else files)]
+    return out
+
+
+def measure_set(tracks, model, norm, embedder):
     classes = sorted({lab for lab, _ in tracks})
     y = np.array([classes.index(lab) for lab, _ in tracks])
     rows = {"audio": [], "mz": [], "segA": [], "segB": [], "cls": [], "clsA": [], "clsB": []}
     t_audio = t_mz = dur = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for i, (lab, p) in enumerate(tracks):
-            d = sf.info(p).duration
-            dur += d
+            dur += sf.info(p).duration
             t = time.perf_counter()
             rows["audio"].append(S.record(p, lambda name: model, norm)["embedding"])
             t_audio += time.perf_counter() - t
@@ -171,59 +167,85 @@ def main():
     E = {k: np.stack([np.frombuffer(v, "<f4") if isinstance(v, bytes) else v for v in vs]).astype(np.float32)
          for k, vs in rows.items()}
     cross = E["audio"] @ E["audio"].T
-    res = {
+    return {
         "tracks": len(tracks), "classes": classes, "counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
         "embedder": embedder, "hours": dur / 3600,
         "muzip_audio": {**scores(E["audio"], y), "p_at_1": p_at_1(E["segA"], E["segB"])},
-        "muzip_mz": scores(E["mz"], y),
+        "muzip_mz": {**scores(E["mz"], y), "p_at_1": None},
         "classical": {**scores(unit(E["cls"]), y), "p_at_1": p_at_1(unit(E["clsA"]), unit(E["clsB"]))},
         "mz_vs_audio": {"self_cosine_mean": float(np.mean(np.sum(E["audio"] * E["mz"], axis=1))),
                         "self_cosine_min": float(np.min(np.sum(E["audio"] * E["mz"], axis=1))),
                         "other_tracks_cosine_mean": float((cross.sum() - np.trace(cross)) / (len(y) ** 2 - len(y))),
                         "nearest_is_own_mz": float(np.mean(np.argmax(E["audio"] @ E["mz"].T, axis=1) == np.arange(len(y))))},
         "speed": {"from_mz_x": dur / t_mz, "from_audio_x": dur / t_audio},
-        "ap_scaling": ap_scaling([1000] if a.quick else [1000, 10000, 100000]),
-    }
-    print(json.dumps(res, indent=1))
+    }, E, y, classes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-label", type=int, default=20, help="tracks per label, first by path (0: all)")
+    ap.add_argument("--quick", action="store_true", help="4 tracks per label, AP at 1k only; prints only")
+    ap.add_argument("--only", choices=["soundtracks", "styles", "ap"], help="re-measure one part into the last results")
+    a = ap.parse_args()
+    from muzip.runtime import load_model
+    model = load_model("muzip-v1")
+    norm, embedder = load_embedder()
+    results = ROOT / "docs" / "library_results.json"
+    res = json.loads(results.read_text()) if a.only and results.exists() else {"sets": {}}
+    n = 4 if a.quick else a.per_label
+    for name, tracks in (("soundtracks", labelled_tracks(n)), ("styles", styles_tracks(n))):
+        if not tracks or (a.only and a.only != name):
+            continue
+        res["sets"][name], E, y, classes = measure_set(tracks, model, norm, embedder)
+        print(json.dumps(res["sets"][name], indent=1), flush=True)
+        if name == "soundtracks" and not a.quick:
+            from muzip.library.cluster import affinity_clusters
+            from muzip.library.tsne_map import draw, tsne_2d
+            _, ex = affinity_clusters(E["audio"])
+            draw(tsne_2d(E["audio"]), [classes[i] for i in y], {int(i): Path(tracks[i][1]).stem for i in ex},
+                 str(ROOT / "docs" / "library_map.png"), f"{len(y)} corpus tracks by package; AP exemplars labelled")
+    if not a.only or a.only == "ap":
+        res["ap_scaling"] = ap_scaling([1000] if a.quick else [1000, 10000, 100000])
     if a.quick:
         return
-    from muzip.library.cluster import affinity_clusters
-    from muzip.library.tsne_map import draw, tsne_2d
-    labels, ex = affinity_clusters(E["audio"])
-    draw(tsne_2d(E["audio"]), [classes[i] for i in y], {int(i): Path(tracks[i][1]).stem for i in ex},
-         str(ROOT / "docs" / "library_map.png"), f"{len(y)} corpus tracks by package; AP exemplars labelled")
-    (ROOT / "docs" / "library_results.json").write_text(json.dumps(res, indent=1))
+    results.write_text(json.dumps(res, indent=1))
     (ROOT / "docs" / "LIBRARY.md").write_text(markdown(res))
 
 
-def markdown(r) -> str:
-    def row(name, m, p1=True):
-        return (f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | "
-                f"{m['p_at_1']:.3f} | " if p1 else f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | n/a | ") + \
-            f"{m['nmi']:.3f} ({m['clusters']} clusters) |"
-    mv = r["mz_vs_audio"]
+def markdown(res) -> str:
+    def row(name, m):
+        p1 = "n/a" if m.get("p_at_1") is None else f"{m['p_at_1']:.3f}"
+        return f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {p1} | {m['nmi']:.3f} ({m['clusters']} clusters) |"
     L = ["# The muzip library: measured", "",
-         f"Generated by `scripts/library_bench.py` (run by `make bench`). Labelled set *soundtracks*: {r['tracks']} "
-         f"corpus tracks ({r['hours']:.1f} h; up to 20 per package, the first by path), one label per Debian package: " +
-         ", ".join(f"{c} {n}" for c, n in r["counts"].items()) + f". Embedder `{r['embedder']}` (models/embed-v0).", "",
-         "| features | accuracy | macro-F1 | segment P@1 | NMI of AP clusters |", "|---|---:|---:|---:|---:|",
-         row("muzip embed-v0, from audio", r["muzip_audio"]), row("muzip embed-v0, from .mz (64 kbps)", r["muzip_mz"], False),
-         row("classical: MFCC + chroma + contrast statistics", r["classical"]), "",
-         "Accuracy and macro-F1: logistic regression, 5-fold cross-validation split by track. P@1: two halves of each "
-         "track embedded separately; the share whose nearest other half is its own. NMI: Affinity Propagation "
-         "(default preference) against the package labels.", "",
-         f"**A track and its .mz:** cosine {mv['self_cosine_mean']:.3f} on average (lowest {mv['self_cosine_min']:.3f}) "
-         f"against {mv['other_tracks_cosine_mean']:.3f} between different tracks; the nearest .mz of a track's audio is "
-         f"its own in {mv['nearest_is_own_mz']:.0%} of tracks.", "",
-         f"**Speed** (one core, model loaded): from .mz {r['speed']['from_mz_x']:.0f}x real time (target >= 300x), from "
-         f"audio {r['speed']['from_audio_x']:.0f}x (decoding the file dominates).", "",
-         "**Affinity Propagation scaling** (synthetic 130-d unit vectors, 50 clusters; dense AP up to 5,000 tracks, "
-         "AP over 1,000 k-means centroids above):", "", "| tracks | wall s | clusters | peak RSS MB |", "|---:|---:|---:|---:|",
-         *[f"| {a['n']:,} | {a['wall_s']:.1f} | {a['clusters']} | {a['peak_rss_mb']:.0f} |" for a in r["ap_scaling"]], "",
-         "Dense AP would need 24 N^2 bytes: 2.4 GB at 10k, 240 GB at 100k.", "",
-         "![t-SNE map of the corpus](library_map.png)", "",
-         "Not yet measured (issue 8): the *styles* set (music21 renders through FluidSynth), the seeds' CNN and "
-         "autoencoder designs, and a trained embedding network; embed-v0 has no trained network.", ""]
+         "Generated by `scripts/library_bench.py` (run by `make bench`; the *styles* set needs "
+         "`scripts/render_styles.py` first). One sample per track, so every split is by track.", ""]
+    about = {"soundtracks": "corpus tracks, one label per Debian package (up to 20 per package, the first by path)",
+             "styles": "music21 corpus pieces rendered through FluidSynth (FluidR3 GM), one GM program per piece drawn "
+                       "from a pool shared by all classes (scripts/render_styles.py), the first 60 s"}
+    for name, r in res["sets"].items():
+        mv = r["mz_vs_audio"]
+        L += [f"## {name}", "",
+              f"{r['tracks']} {about[name]} ({r['hours']:.1f} h): " + ", ".join(f"{c} {n}" for c, n in r["counts"].items()) +
+              f". Embedder `{r['embedder']}` (models/embed-v0).", "",
+              "| features | accuracy | macro-F1 | segment P@1 | NMI of AP clusters |", "|---|---:|---:|---:|---:|",
+              row("muzip embed-v0, from audio", r["muzip_audio"]), row("muzip embed-v0, from .mz (64 kbps)", r["muzip_mz"]),
+              row("classical: MFCC + chroma + contrast statistics", r["classical"]), "",
+              f"A track and its .mz: cosine {mv['self_cosine_mean']:.3f} on average (lowest {mv['self_cosine_min']:.3f}) "
+              f"against {mv['other_tracks_cosine_mean']:.3f} between different tracks; the nearest .mz of a track's audio "
+              f"is its own in {mv['nearest_is_own_mz']:.0%} of tracks. Speed (one core, model loaded): from .mz "
+              f"{r['speed']['from_mz_x']:.0f}x real time (target >= 300x), from audio {r['speed']['from_audio_x']:.0f}x.", ""]
+    L += ["Accuracy and macro-F1: logistic regression, 5-fold cross-validation split by track. Segment P@1: the two "
+          "halves of each track embedded separately; the share whose nearest other half is its own. NMI: Affinity "
+          "Propagation (default preference) against the labels. Speeds were measured while other jobs shared the 2 cores.",
+          "", "## Affinity Propagation scaling", "",
+          "Synthetic 130-d unit vectors (50 clusters); dense AP up to 5,000 tracks, AP over 1,000 k-means centroids "
+          "above. Peak RSS of the measuring process (a fresh one per size).", "",
+          "| tracks | wall s | clusters | peak RSS MB |", "|---:|---:|---:|---:|",
+          *[f"| {a['n']:,} | {a['wall_s']:.1f} | {a['clusters']} | {a['peak_rss_mb']:.0f} |" for a in res["ap_scaling"]], "",
+          "Dense AP would need 24 N^2 bytes: 2.4 GB at 10k, 240 GB at 100k.", "",
+          "![t-SNE map of the corpus](library_map.png)", "",
+          "Not yet measured (issue 8): the seeds' CNN and autoencoder designs and a trained embedding network; "
+          "embed-v0 has no trained network.", ""]
     return "\n".join(L)
 
 

@@ -1,0 +1,96 @@
+"""Render the *styles* labelled set: music21 corpus pieces through FluidSynth with a Debian GM soundfont.
+
+    .venv/bin/python scripts/render_styles.py [--per-class 40] [--out data/styles]
+
+Needs `pip install music21` (its PyPI wheel holds the corpus) and `apt-get install fluidsynth
+fluid-soundfont-gm`. Classes: palestrina, bach (chorales), ryansMammoth (fiddle tunes), trecento,
+monteverdi, essenFolksong (folk songs). Every piece gets one General MIDI program drawn at random from a
+pool shared by all classes (seeded), for all its parts, so that style -- not timbre -- tells the classes
+apart. At most 60 s of each piece, 44.1 kHz stereo FLAC in OUT/<class>/. Already rendered files are kept.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = ("palestrina", "bach", "ryansMammoth", "trecento", "monteverdi", "essenFolksong")
+# piano, harpsichord, vibraphone, church organ, accordion, nylon guitar, violin, cello, strings,
+# choir aahs, trumpet, oboe, clarinet, flute
+PROGRAM_POOL = (0, 6, 11, 19, 21, 24, 40, 42, 48, 52, 56, 68, 71, 73)
+SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+
+def pieces(composer, n, rng):
+    """Up to n (name, score) of one class: files in a seeded order, the scores of an opus taken in turn."""
+    from music21 import corpus
+    paths = list(corpus.getComposer(composer))
+    out = []
+    for i in rng.permutation(len(paths)):
+        if len(out) >= n:
+            break
+        try:
+            parsed = corpus.parse(paths[i])
+        except Exception:  # noqa: BLE001 - a piece music21 cannot read is skipped
+            continue
+        scores = list(parsed.scores) if hasattr(parsed, "scores") else [parsed]
+        for k, s in enumerate(scores[:max(1, n // 10)]):
+            out.append((f"{Path(str(paths[i])).stem}-{k}", s))
+            if len(out) >= n:
+                break
+    return out
+
+
+def render(score, program, wav, tmp):
+    from music21 import instrument
+    for part in score.parts if score.parts else [score]:
+        part.removeByClass("Instrument")
+        part.insert(0, instrument.instrumentFromMidiProgram(program))
+    mid = os.path.join(tmp, "x.mid")
+    score.write("midi", fp=mid)
+    subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", "44100", "-F", wav, SOUNDFONT, mid], check=True,
+                   capture_output=True, timeout=300)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-class", type=int, default=40)
+    ap.add_argument("--out", default=str(ROOT / "data" / "styles"))
+    a = ap.parse_args()
+    import soundfile as sf
+    if not os.path.isfile(SOUNDFONT):
+        raise SystemExit(f"render_styles: {SOUNDFONT} missing (apt-get install fluidsynth fluid-soundfont-gm)")
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for cls in CLASSES:
+            folder = Path(a.out) / cls
+            folder.mkdir(parents=True, exist_ok=True)
+            done = 0
+            for name, score in pieces(cls, a.per_class, rng):
+                dst = folder / f"{name}.flac"
+                program = int(rng.choice(PROGRAM_POOL))  # drawn even when the file exists: same draws on a re-run
+                if dst.exists():
+                    done += 1
+                    continue
+                wav = os.path.join(tmp, "x.wav")
+                try:
+                    render(score, program, wav, tmp)
+                    x, sr = sf.read(wav, dtype="float32", always_2d=True)
+                except Exception as exc:  # noqa: BLE001
+                    print(f"{cls}/{name}: skipped ({type(exc).__name__})", file=sys.stderr)
+                    continue
+                x = x[:60 * sr]
+                if len(x) < 5 * sr or np.abs(x).max() < 1e-3:
+                    continue
+                sf.write(dst, x, sr)
+                done += 1
+            print(f"{cls}: {done} pieces", flush=True)
+
+
+if __name__ == "__main__":
+    main()
