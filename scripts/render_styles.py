@@ -92,7 +92,9 @@ def main():
                 x = x[:60 * sr]
                 if len(x) < 5 * sr or np.abs(x).max() < 1e-3:
                     continue
-                sf.write(dst, x, sr)
+                part = dst.with_name(dst.name + ".part")  # a killed run must not leave a half-written file
+                sf.write(part, x, sr, format="FLAC")
+                os.replace(part, dst)
                 done += 1
             print(f"{cls}: {done} pieces", flush=True)
 

@@ -147,3 +147,17 @@ def test_models_lists_the_restorer(runner):
     kinds = {m["name"]: m["kind"] for m in map(json.loads, r.output.splitlines())}
     assert kinds["restore-v1"] == "restorer" and kinds["muzip-v1"] == "codec" and kinds["embed-v0"] == "embedder"
     assert r.exit_code == 0
+
+
+def test_golden_restore_files_still_restore_the_same(tmp_path, runner):
+    from pathlib import Path
+    golden = Path(__file__).parent / "data" / "golden" / "restore"
+    for name in installed_models("restorer"):
+        mp3, rec = golden / f"{name}.mp3", golden / f"{name}.npz"
+        assert mp3.is_file() and rec.is_file(), f"{name} has no golden files: run scripts/make_restore_golden.py"
+        r = runner.invoke(cli, ["restore", "-q", "--model", name, str(mp3), "-o", str(tmp_path / f"{name}.wav")])
+        assert r.exit_code == 0, r.output
+        y, rate = sf.read(tmp_path / f"{name}.wav", dtype="float32", always_2d=True)
+        with np.load(rec) as z:
+            assert rate == int(z["rate"]) and y.shape[1] == int(z["channels"])
+            assert np.abs(y[:, 0] - z["left"].astype(np.float32)).max() < 2e-3  # float16 records, runtime rounding
