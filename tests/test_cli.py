@@ -330,6 +330,8 @@ def test_batch_one_bad_input(runner, tmp_path, monkeypatch):
         calls.append(a)
         return real(*a, **k)
     monkeypatch.setattr(ms, "load_model", counting)
+    from muzip.cli import codec_jobs
+    monkeypatch.setattr(codec_jobs, "_MODELS", {})  # models cached by earlier tests (any order) would hide the load
 
     sf.write(tmp_path / "one.wav", sine(440, 1, 44100, 2), 44100)
     (tmp_path / "two.wav").write_bytes(b"this is not audio at all\n" * 40)

@@ -10,7 +10,7 @@ import click
 
 from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs
-from .library_cmds import _embed_one, _embedder, _files, _map
+from .library_cmds import _embed_one, _embedder, _files, _map, catalog_embeddings
 
 
 def _embed_files(files, jobs, rep, quiet, desc):
@@ -105,13 +105,7 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         raise click.UsageError("give FILES or --db LIBRARY")
     items = []
     if db_path:
-        from ..library.catalog import Catalog
-        try:
-            with Catalog(db_path, create=False) as cat:
-                _, emb, paths = cat.embeddings()
-        except MuzipError as exc:
-            click.echo(f"muzip: {exc}", err=True)
-            sys.exit(1)
+        emb, paths = catalog_embeddings(db_path)
         items += list(zip(paths, emb))
     if files:
         items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
@@ -142,21 +136,19 @@ def map_cmd(db_path, output, color, classifier):
       muzip map --db music.db -o map.png
       muzip map --db music.db -o map.png --color label --classifier genres.clf
     """
-    from ..library.catalog import Catalog
     from ..library.cluster import affinity_clusters
     from ..library.tsne_map import draw, tsne_2d
     if color == "label" and not classifier:
         raise click.UsageError("--color label needs --classifier")
-    try:
-        with Catalog(db_path, create=False) as cat:
-            _, emb, paths = cat.embeddings()
-        model = None
-        if classifier:
-            from ..library import classify as C
+    emb, paths = catalog_embeddings(db_path)
+    model = None
+    if classifier:
+        from ..library import classify as C
+        try:
             model = C.load(classifier)
-    except MuzipError as exc:
-        click.echo(f"muzip: {exc}", err=True)
-        sys.exit(1)
+        except MuzipError as exc:
+            click.echo(f"muzip: {classifier}: {exc}", err=True)
+            sys.exit(1)
     if len(paths) == 0:
         click.echo(f"muzip: {db_path}: the catalog is empty", err=True)
         sys.exit(1)

@@ -41,12 +41,9 @@ def _models(name=None):
 
 def _embed_one(path):
     """Worker: path -> ("ok", record) or ("fail", message). A pure function of the file."""
-    from ..library import load_embedder
     from ..library.sources import record
-    if "embedder" not in _STATE:
-        _STATE["embedder"] = load_embedder()
     try:
-        return "ok", record(path, _models, _STATE["embedder"][0])
+        return "ok", record(path, _models, _embedder()[0])
     except MuzipError as exc:
         return "fail", f"{path}: {exc}"
     except (OSError, ValueError) as exc:
@@ -54,6 +51,7 @@ def _embed_one(path):
 
 
 def _embedder():
+    """(normalizer, embedder id), loaded once per process."""
     from ..library import load_embedder
     if "embedder" not in _STATE:
         _STATE["embedder"] = load_embedder()
@@ -137,6 +135,18 @@ def _map(fn, items, jobs):
         yield from pool.map(fn, items, chunksize=1)
 
 
+def catalog_embeddings(db_path: str):
+    """(embeddings, paths) of an existing catalog; one line and exit 1 if it cannot be read."""
+    from ..library.catalog import Catalog
+    try:
+        with Catalog(db_path, create=False) as cat:
+            _, emb, paths = cat.embeddings()
+    except MuzipError as exc:
+        click.echo(f"muzip: {exc}", err=True)
+        sys.exit(1)
+    return emb, paths
+
+
 def _query(cat, query: str):
     """(embedding, catalog id or None) of a catalog track or any file."""
     hit = cat.lookup(query) if os.path.exists(query) or os.path.isabs(query) else None
@@ -193,14 +203,8 @@ def cluster(db_path, preference, as_json):
       muzip cluster --db music.db
       muzip cluster --db music.db --preference -0.5 --json
     """
-    from ..library.catalog import Catalog
     from ..library.cluster import affinity_clusters, clusters_json
-    try:
-        with Catalog(db_path, create=False) as cat:
-            _, emb, paths = cat.embeddings()
-    except MuzipError as exc:
-        click.echo(f"muzip: {exc}", err=True)
-        sys.exit(1)
+    emb, paths = catalog_embeddings(db_path)
     labels, exemplars = affinity_clusters(emb, preference)
     out = clusters_json(labels, exemplars, paths)
     if as_json:
