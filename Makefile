@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench fuzz corpus train train-restore clean
+.PHONY: install demo test bench fuzz corpus train train-restore train-embed clean
 
 install: $(STAMP)
 
@@ -25,6 +25,7 @@ bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
 	$(PY) scripts/restore_bench.py
+	$(PY) scripts/train_embed.py prepare  # band sequences for the per-fold embed-v1 networks (incremental)
 	$(PY) scripts/library_bench.py
 
 fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
@@ -40,6 +41,11 @@ train: install corpus
 train-restore: install corpus  # resumable: run again to continue from runs/restore-v1/ckpt
 	$(PY) scripts/train_restore.py --run runs/restore-v1 --steps 6000 --recon-steps 3000
 	$(PY) scripts/export_restore.py runs/restore-v1
+
+train-embed: install corpus  # resumable: run again to continue from runs/embed-v1
+	$(PY) scripts/train_embed.py prepare
+	$(PY) scripts/train_embed.py train --run runs/embed-v1 --steps 1500
+	$(PY) scripts/export_embed.py runs/embed-v1
 
 clean:
 	rm -rf build .pytest_cache

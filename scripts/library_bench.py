@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from muzip.library import load_embedder  # noqa: E402
 from muzip.library import sources as S  # noqa: E402
-from muzip.library.embed import features, frame_runs  # noqa: E402
+from muzip.library.embed import frame_runs  # noqa: E402
 
 
 def labelled_tracks(per_label):
@@ -44,17 +44,16 @@ def labelled_tracks(per_label):
     return [(lab, p) for lab, ps in sorted(out.items()) for p in (ps[:per_label] if per_label else ps)]
 
 
-def half_embeddings(path, model, norm):
+def half_embeddings(path, model, embed):
     """Embeddings of the first and second half of a track (audio path), from runs inside each half."""
     runs, _, info = S._audio_runs(path, lambda name: model)  # noqa: SLF001 - the bench reuses the latents
     lat = np.concatenate(runs, axis=1)
     P = model.config["frame_samples"] // model.config["hop"]
     n = lat.shape[1] // P
-    rate = model.config["model_rate"] / model.config["hop"]
     halves = []
     for lo, hi in ((0, n // 2), (n // 2, n)):
         rs = [r for r in frame_runs(n) if lo <= r[0] and r[-1] < hi] or [np.arange(lo, max(hi, lo + 1))]
-        halves.append(norm(features([lat[:, r[0] * P:(r[-1] + 1) * P] for r in rs if r[0] * P < lat.shape[1]], rate)))
+        halves.append(embed([lat[:, r[0] * P:(r[-1] + 1) * P] for r in rs if r[0] * P < lat.shape[1]], model))
     return halves
 
 
@@ -139,26 +138,32 @@ def styles_tracks(per_label):
     return out
 
 
-def measure_set(tracks, model, norm, embedder):
+def measure_set(tracks, model, embedders, fold_steps):
+    """Every metric of one labelled set. embedders: name -> (embed callable, id); the first is embed-v0."""
     classes = sorted({lab for lab, _ in tracks})
     y = np.array([classes.index(lab) for lab, _ in tracks])
-    rows = {"audio": [], "mz": [], "segA": [], "segB": [], "cls": [], "clsA": [], "clsB": []}
-    t_audio = t_mz = dur = 0.0
+    rows = {k: [] for k in ("cls", "clsA", "clsB")}
+    for name in embedders:
+        rows.update({(name, k): [] for k in ("audio", "mz", "segA", "segB")})
+    t_audio = {name: 0.0 for name in embedders}
+    t_mz = dict(t_audio)
+    dur = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for i, (lab, p) in enumerate(tracks):
             dur += sf.info(p).duration
-            t = time.perf_counter()
-            rows["audio"].append(S.record(p, lambda name: model, norm)["embedding"])
-            t_audio += time.perf_counter() - t
             mz = os.path.join(tmp, f"{i}.mz")
             subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "-j", "1", "-b", "64", p, "-o", mz],
                            check=True, cwd=ROOT)
-            t = time.perf_counter()
-            rows["mz"].append(S.record(mz, lambda name: model, norm)["embedding"])
-            t_mz += time.perf_counter() - t
-            a_half, b_half = half_embeddings(p, model, norm)
-            rows["segA"].append(a_half)
-            rows["segB"].append(b_half)
+            for name, (embed, _) in embedders.items():
+                t = time.perf_counter()
+                rows[(name, "audio")].append(S.record(p, lambda _n: model, embed)["embedding"])
+                t_audio[name] += time.perf_counter() - t
+                t = time.perf_counter()
+                rows[(name, "mz")].append(S.record(mz, lambda _n: model, embed)["embedding"])
+                t_mz[name] += time.perf_counter() - t
+                a_half, b_half = half_embeddings(p, model, embed)
+                rows[(name, "segA")].append(a_half)
+                rows[(name, "segB")].append(b_half)
             c, ca, cb = classical(p)
             rows["cls"].append(c)
             rows["clsA"].append(ca)
@@ -166,43 +171,57 @@ def measure_set(tracks, model, norm, embedder):
             print(f"{i + 1}/{len(tracks)} {lab} {Path(p).name}", flush=True)
     E = {k: np.stack([np.frombuffer(v, "<f4") if isinstance(v, bytes) else v for v in vs]).astype(np.float32)
          for k, vs in rows.items()}
-    cross = E["audio"] @ E["audio"].T
-    return {
-        "tracks": len(tracks), "classes": classes, "counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
-        "embedder": embedder, "hours": dur / 3600,
-        "muzip_audio": {**scores(E["audio"], y), "p_at_1": p_at_1(E["segA"], E["segB"])},
-        "muzip_mz": {**scores(E["mz"], y), "p_at_1": None},
-        "classical": {**scores(unit(E["cls"]), y), "p_at_1": p_at_1(unit(E["clsA"]), unit(E["clsB"]))},
-        "mz_vs_audio": {"self_cosine_mean": float(np.mean(np.sum(E["audio"] * E["mz"], axis=1))),
-                        "self_cosine_min": float(np.min(np.sum(E["audio"] * E["mz"], axis=1))),
-                        "other_tracks_cosine_mean": float((cross.sum() - np.trace(cross)) / (len(y) ** 2 - len(y))),
-                        "nearest_is_own_mz": float(np.mean(np.argmax(E["audio"] @ E["mz"].T, axis=1) == np.arange(len(y))))},
-        "speed": {"from_mz_x": dur / t_mz, "from_audio_x": dur / t_audio},
-    }, E, y, classes
+    for k in ("cls", "clsA", "clsB"):
+        E[k] = unit(E[k])
+    out = {"tracks": len(tracks), "classes": classes, "counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
+           "hours": dur / 3600, "embedders": {name: eid for name, (_, eid) in embedders.items()},
+           "classical": {**scores(E["cls"], y), "p_at_1": p_at_1(E["clsA"], E["clsB"])}, "by_embedder": {}}
+    for name in embedders:
+        a, m = E[(name, "audio")], E[(name, "mz")]
+        cross = a @ a.T
+        out["by_embedder"][name] = {
+            "audio": {**scores(a, y), "p_at_1": p_at_1(E[(name, "segA")], E[(name, "segB")])},
+            "mz": {**scores(m, y), "p_at_1": None},
+            "mz_vs_audio": {"self_cosine_mean": float(np.mean(np.sum(a * m, axis=1))),
+                            "self_cosine_min": float(np.min(np.sum(a * m, axis=1))),
+                            "other_tracks_cosine_mean": float((cross.sum() - np.trace(cross)) / (len(y) ** 2 - len(y))),
+                            "nearest_is_own_mz": float(np.mean(np.argmax(a @ m.T, axis=1) == np.arange(len(y))))},
+            "speed": {"from_mz_x": dur / t_mz[name], "from_audio_x": dur / t_audio[name]}}
+    if fold_steps:
+        import embed_eval
+        v0 = next(iter(embedders))
+        out["folds"] = embed_eval.evaluate(
+            [p for _, p in tracks], y, {"classical": (E["cls"], E["clsA"], E["clsB"]),
+                                        v0: (E[(v0, "audio")], E[(v0, "segA")], E[(v0, "segB")])}, fold_steps)
+    return out, E, y, classes
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-label", type=int, default=20, help="tracks per label, first by path (0: all)")
     ap.add_argument("--quick", action="store_true", help="4 tracks per label, AP at 1k only; prints only")
-    ap.add_argument("--only", choices=["soundtracks", "styles", "ap"], help="re-measure one part into the last results")
+    ap.add_argument("--only", choices=["soundtracks", "styles", "sets", "ap"],
+                    help="re-measure one part (sets: both labelled sets) into the last results")
+    ap.add_argument("--fold-steps", type=int, default=600,
+                    help="training steps of each per-fold embed-v1 network (0: skip the fold evaluation)")
     a = ap.parse_args()
     from muzip.runtime import load_model
     model = load_model("muzip-v1")
-    norm, embedder = load_embedder()
+    embedders = {name: load_embedder(name) for name in ("embed-v0", "embed-v1")}
     results = ROOT / "docs" / "library_results.json"
     res = json.loads(results.read_text()) if a.only and results.exists() else {"sets": {}}
     n = 4 if a.quick else a.per_label
     for name, tracks in (("soundtracks", labelled_tracks(n)), ("styles", styles_tracks(n))):
-        if not tracks or (a.only and a.only != name):
+        if not tracks or (a.only and a.only not in (name, "sets")):
             continue
-        res["sets"][name], E, y, classes = measure_set(tracks, model, norm, embedder)
+        res["sets"][name], E, y, classes = measure_set(tracks, model, embedders, 0 if a.quick else a.fold_steps)
         print(json.dumps(res["sets"][name], indent=1), flush=True)
         if name == "soundtracks" and not a.quick:
             from muzip.library.cluster import affinity_clusters
             from muzip.library.tsne_map import draw, tsne_2d
-            _, ex = affinity_clusters(E["audio"])
-            draw(tsne_2d(E["audio"]), [classes[i] for i in y], {int(i): Path(tracks[i][1]).stem for i in ex},
+            emb = E[("embed-v1", "audio")]  # the shipped network (trained without labels on these tracks too)
+            _, ex = affinity_clusters(emb)
+            draw(tsne_2d(emb), [classes[i] for i in y], {int(i): Path(tracks[i][1]).stem for i in ex},
                  str(ROOT / "docs" / "library_map.png"), f"{len(y)} corpus tracks by package; AP exemplars labelled")
     if not a.only or a.only == "ap":
         res["ap_scaling"] = ap_scaling([1000] if a.quick else [1000, 10000, 100000])
@@ -218,25 +237,49 @@ def markdown(res) -> str:
         return f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {p1} | {m['nmi']:.3f} ({m['clusters']} clusters) |"
     L = ["# The muzip library: measured", "",
          "Generated by `scripts/library_bench.py` (run by `make bench`; the *styles* set needs "
-         "`scripts/render_styles.py` first). One sample per track, so every split is by track.", ""]
+         "`scripts/render_styles.py` first, embed-v1's per-fold networks `scripts/train_embed.py prepare`). "
+         "One sample per track, so every split is by track.", ""]
     about = {"soundtracks": "corpus tracks, one label per Debian package (up to 20 per package, the first by path)",
              "styles": "music21 corpus pieces rendered through FluidSynth (FluidR3 GM), one GM program per piece drawn "
                        "from a pool shared by all classes (scripts/render_styles.py), the first 60 s"}
     for name, r in res["sets"].items():
-        mv = r["mz_vs_audio"]
         L += [f"## {name}", "",
-              f"{r['tracks']} {about[name]} ({r['hours']:.1f} h): " + ", ".join(f"{c} {n}" for c, n in r["counts"].items()) +
-              f". Embedder `{r['embedder']}` (models/embed-v0).", "",
-              "| features | accuracy | macro-F1 | segment P@1 | NMI of AP clusters |", "|---|---:|---:|---:|---:|",
-              row("muzip embed-v0, from audio", r["muzip_audio"]), row("muzip embed-v0, from .mz (64 kbps)", r["muzip_mz"]),
-              row("classical: MFCC + chroma + contrast statistics", r["classical"]), "",
-              f"A track and its .mz: cosine {mv['self_cosine_mean']:.3f} on average (lowest {mv['self_cosine_min']:.3f}) "
-              f"against {mv['other_tracks_cosine_mean']:.3f} between different tracks; the nearest .mz of a track's audio "
-              f"is its own in {mv['nearest_is_own_mz']:.0%} of tracks. Speed (one core, model loaded): from .mz "
-              f"{r['speed']['from_mz_x']:.0f}x real time (target >= 300x), from audio {r['speed']['from_audio_x']:.0f}x.", ""]
+              f"{r['tracks']} {about[name]} ({r['hours']:.1f} h): " + ", ".join(f"{c} {n}" for c, n in r["counts"].items())
+              + ".", ""]
+        if "folds" in r:
+            f = r["folds"]
+            L += ["### Every track a test track once, never trained on", "",
+                  "5 folds by track. embed-v1 is trained from scratch for each fold without the fold's test tracks "
+                  "(scripts/embed_eval.py); classification is the logistic regression of those folds. Segment P@1 and "
+                  "NMI are computed among each fold's test tracks (about a fifth of the set) and averaged, for every "
+                  "feature set alike.", "",
+                  "| features | accuracy | macro-F1 | segment P@1 (per fold) | NMI (per fold) |", "|---|---:|---:|---:|---:|"]
+            v1 = f["embed-v1 (per-fold networks)"]
+            L.append(f"| embed-v1 (network per fold), from audio | {v1['accuracy']:.3f} | {v1['macro_f1']:.3f} | "
+                     f"{v1['p_at_1_fold']:.3f} | {v1['nmi_fold']:.3f} |")
+            for other, label in (("embed-v0", "embed-v0 (no network), from audio"),
+                                 ("classical", "classical: MFCC + chroma + contrast statistics")):
+                m = r["by_embedder"]["embed-v0"]["audio"] if other == "embed-v0" else r["classical"]
+                L.append(f"| {label} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {f[other]['p_at_1_fold']:.3f} | "
+                         f"{f[other]['nmi_fold']:.3f} |")
+            L.append("")
+        L += ["### Whole set", "",
+              "embed-v0 and the classical features have no training; the shipped embed-v1 was trained (without "
+              "labels) on tracks that include these, so its rows here are not held-out figures: the per-fold table is.",
+              "", "| features | accuracy | macro-F1 | segment P@1 | NMI of AP clusters |", "|---|---:|---:|---:|---:|"]
+        for emb, m in r["by_embedder"].items():
+            L += [row(f"muzip {emb}, from audio", m["audio"]), row(f"muzip {emb}, from .mz (64 kbps)", m["mz"])]
+        L += [row("classical: MFCC + chroma + contrast statistics", r["classical"]), ""]
+        for emb, m in r["by_embedder"].items():
+            mv = m["mz_vs_audio"]
+            L += [f"{emb} (`{r['embedders'][emb]}`): a track and its .mz, cosine {mv['self_cosine_mean']:.3f} on average "
+                  f"(lowest {mv['self_cosine_min']:.3f}) against {mv['other_tracks_cosine_mean']:.3f} between different "
+                  f"tracks; the nearest .mz of a track's audio is its own in {mv['nearest_is_own_mz']:.0%} of tracks. "
+                  f"Speed (one core, model loaded): from .mz {m['speed']['from_mz_x']:.0f}x real time (target >= 300x), "
+                  f"from audio {m['speed']['from_audio_x']:.0f}x.", ""]
     L += ["Accuracy and macro-F1: logistic regression, 5-fold cross-validation split by track. Segment P@1: the two "
           "halves of each track embedded separately; the share whose nearest other half is its own. NMI: Affinity "
-          "Propagation (default preference) against the labels. Speeds were measured while other jobs shared the 2 cores.",
+          "Propagation (default preference) against the labels.",
           "", "## Affinity Propagation scaling", "",
           "Synthetic 130-d unit vectors (50 clusters); dense AP up to 5,000 tracks, AP over 1,000 k-means centroids "
           "above. Peak RSS of the measuring process (a fresh one per size).", "",
@@ -244,8 +287,7 @@ def markdown(res) -> str:
           *[f"| {a['n']:,} | {a['wall_s']:.1f} | {a['clusters']} | {a['peak_rss_mb']:.0f} |" for a in res["ap_scaling"]], "",
           "Dense AP would need 24 N^2 bytes: 2.4 GB at 10k, 240 GB at 100k.", "",
           "![t-SNE map of the corpus](library_map.png)", "",
-          "Not yet measured (issue 8): the seeds' CNN and autoencoder designs and a trained embedding network; "
-          "embed-v0 has no trained network.", ""]
+          "Not measured (issue 8): the seeds' own CNN and autoencoder designs.", ""]
     return "\n".join(L)
 
 

@@ -4,7 +4,9 @@
 
 Needs `pip install music21` (its PyPI wheel holds the corpus) and `apt-get install fluidsynth
 fluid-soundfont-gm`. Classes: palestrina, bach (chorales), ryansMammoth (fiddle tunes), trecento,
-monteverdi (madrigals; scores whose MIDI takes over 45 s to render are skipped). Every piece gets one General MIDI program drawn at random from a
+monteverdi (madrigals; scores whose MIDI takes over 45 s to render are skipped). The unlabelled pool
+that trains the embedder (scripts/train_embed.py) is rendered the same way from other composers:
+`--classes beethoven,mozart,haydn,handel,schumann,corelli,joplin,schoenberg --out data/extra --seed 1`. Every piece gets one General MIDI program drawn at random from a
 pool shared by all classes (seeded), for all its parts, so that style -- not timbre -- tells the classes
 apart. At most 60 s of each piece, 44.1 kHz stereo FLAC in OUT/<class>/. Already rendered files are kept.
 """
@@ -66,13 +68,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-class", type=int, default=40)
     ap.add_argument("--out", default=str(ROOT / "data" / "styles"))
+    ap.add_argument("--classes", default=",".join(CLASSES),
+                    help="music21 composers, comma-separated (default: the five styles classes)")
+    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     import soundfile as sf
     if not os.path.isfile(SOUNDFONT):
         raise SystemExit(f"render_styles: {SOUNDFONT} missing (apt-get install fluidsynth fluid-soundfont-gm)")
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(a.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        for cls in CLASSES:
+        for cls in a.classes.split(","):
             folder = Path(a.out) / cls
             folder.mkdir(parents=True, exist_ok=True)
             done = 0

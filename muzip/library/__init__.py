@@ -1,6 +1,7 @@
 """The muzip library: index, search, cluster, classify and map a collection, straight from `.mz` files.
 
-* ``embed``: the embedding (band statistics of the codec's latents); ``sources``: latents from a `.mz`
+* ``embed``: features of the codec's latents (embed-v0: band statistics; embed-v1: band sequences into
+  the trained network of ``net``, exported from ``net_model``); ``sources``: latents from a `.mz`
   (entropy decoding only) or from audio (the encoder), and the per-file record of `muzip index`;
 * ``catalog``: the SQLite catalog; ``search``: nearest tracks (exact, or usearch HNSW when large);
 * ``cluster``: Affinity Propagation; ``classify``: logistic regression stored as .npz; ``tsne_map``: t-SNE.
@@ -14,24 +15,43 @@ import numpy as np
 
 from ..errors import ModelError
 
-DEFAULT_EMBEDDER = "embed-v0"
+DEFAULT_EMBEDDER = "embed-v1"
+
+
+class StatsEmbedder:
+    """embed-v0: standardized band statistics of the latents (no network)."""
+
+    def __init__(self, normalizer):
+        self.normalizer = normalizer
+
+    def __call__(self, runs, model) -> np.ndarray:
+        from .embed import features
+        return self.normalizer(features(runs, model.config["model_rate"] / model.config["hop"]))
 
 
 def load_embedder(name: str = DEFAULT_EMBEDDER):
-    """(normalizer, embedder id) of an installed embedder model (config.json + stats.npz, sha256-checked)."""
+    """(embedder, embedder id) of an installed embedder model, its files sha256-checked. The embedder maps
+    (latent runs, codec model) to a unit vector; the id (name and a digest of its SHA256SUMS) is stored
+    with every catalog record, so a catalog made with another embedder is re-embedded, never mixed."""
+    import hashlib
     import io
 
     from ..runtime.store import models_dir, resolve_name, verified_bytes
-    from .embed import Normalizer
     name = resolve_name(name)
-    config = json.loads(verified_bytes(name, "config.json"))
+    try:
+        config = json.loads(verified_bytes(name, "config.json"))
+    except ValueError as exc:
+        raise ModelError(f"model '{name}': bad config.json ({exc})") from None
     if config.get("kind") != "embedder":
         raise ModelError(f"model '{name}' is not an embedder")
+    digest = hashlib.sha256((models_dir() / name / "SHA256SUMS").read_bytes()).hexdigest()[:16]
+    if config.get("features") == "latent band sequence v1":
+        from .net import load_net_embedder
+        return load_net_embedder(name, config), f"{name}:{digest}"
+    from .embed import Normalizer
     try:
         with np.load(io.BytesIO(verified_bytes(name, "stats.npz")), allow_pickle=False) as z:
             mean, std = z["mean"], z["std"]
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"model '{name}': cannot read stats.npz ({exc})") from None
-    import hashlib
-    digest = hashlib.sha256((models_dir() / name / "SHA256SUMS").read_bytes()).hexdigest()[:16]
-    return Normalizer(mean, std), f"{name}:{digest}"
+    return StatsEmbedder(Normalizer(mean, std)), f"{name}:{digest}"

@@ -100,3 +100,26 @@ class Normalizer:
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         z = (np.asarray(raw, np.float32) - self.mean) / self.std
         return (z / max(float(np.linalg.norm(z)), 1e-9)).astype(np.float32)
+
+
+# The trained embedder (embed-v1, muzip.library.net) reads a sequence rather than statistics: per POOL latent
+# steps (23 ms at 44.1 kHz), the log energy of the mid channel in SEQ_BANDS bands and of the side channel in
+# SIDE_BANDS coarse ones (log EPS where there is no side: mono).
+POOL = 4
+SEQ_BANDS = 64
+SIDE_BANDS = 8
+
+
+def band_sequence(lat: np.ndarray) -> np.ndarray:
+    """(T, SEQ_BANDS + SIDE_BANDS) float32 log band energies of latents (A, n, C); T = n // POOL."""
+    A, n, C = lat.shape
+    T = n // POOL
+    out = np.full((T, SEQ_BANDS + SIDE_BANDS), np.log(EPS), np.float32)
+    if T == 0:
+        return out
+    p = (lat[:, :T * POOL].astype(np.float32) ** 2).reshape(A, T, POOL, C).mean(axis=2)
+    for a, (bands, col) in enumerate(((SEQ_BANDS, 0), (SIDE_BANDS, SEQ_BANDS))[:A]):
+        edges = band_edges(C, bands)
+        e = np.add.reduceat(p[a], edges[:-1], axis=1) / np.diff(edges).astype(np.float32)
+        out[:, col:col + bands] = np.log(e + EPS)
+    return out

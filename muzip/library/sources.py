@@ -13,7 +13,7 @@ from ..errors import AudioReadError, CorruptFileError
 from .embed import MAX_FRAMES, features, frame_runs
 
 
-def _mz_runs(path: str, get_model):
+def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..container import ContainerReader
     from ..entropy import decode_payload
     with open(path, "rb") as f:
@@ -24,7 +24,7 @@ def _mz_runs(path: str, get_model):
         steps = model.steps()
         indexed = reader.load_index()
         n = reader.n_frames if indexed else None
-        runs = frame_runs(n) if indexed else [np.arange(MAX_FRAMES)]
+        runs = frame_runs(n, max_frames) if indexed else [np.arange(max_frames)]
         wanted = {int(i) for r in runs for i in r}
         got = {}
         events = (reader.read_frame(i) for i in sorted(wanted)) if indexed else reader.frames()
@@ -49,7 +49,7 @@ def _mz_runs(path: str, get_model):
         return out, model, info
 
 
-def _audio_runs(path: str, get_model):
+def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..audio import AudioSource, StreamResampler
     from ..codec import to_mid_side
     model = get_model(None)
@@ -58,8 +58,8 @@ def _audio_runs(path: str, get_model):
     with AudioSource(path, downmix=True) as src:
         info = src.info
         known = info.num_samples is not None
-        n_frames = -(-info.num_samples * cfg["model_rate"] // info.sample_rate // F) if known else MAX_FRAMES
-        runs = frame_runs(int(n_frames))
+        n_frames = -(-info.num_samples * cfg["model_rate"] // info.sample_rate // F) if known else max_frames
+        runs = frame_runs(int(n_frames), max_frames)
         spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
         rs = StreamResampler(info.sample_rate, cfg["model_rate"], info.channels)
         pos, pieces = 0, [[] for _ in spans]
@@ -98,19 +98,26 @@ def is_mz(path: str) -> bool:
         return False
 
 
-def raw_features(path: str, get_model) -> tuple[np.ndarray, dict]:
-    """(raw feature vector, track info) of an audio file or a .mz."""
+def track_runs(path: str, get_model):
+    """(latent runs, codec model, track info) of an audio file or a .mz."""
     runs, model, info = (_mz_runs if is_mz(path) else _audio_runs)(path, get_model)
     if not runs:
         raise AudioReadError("no audio to embed (empty, or every sampled frame is damaged)")
+    return runs, model, info
+
+
+def raw_features(path: str, get_model) -> tuple[np.ndarray, dict]:
+    """(raw band-statistics vector, track info) of an audio file or a .mz (embed-v0's features)."""
+    runs, model, info = track_runs(path, get_model)
     rate = model.config["model_rate"] / model.config["hop"]
     return features(runs, rate), info
 
 
-def record(path: str, get_model, normalizer) -> dict:
-    """The catalog record of one file: what `muzip index` stores (embedding as float32 bytes)."""
+def record(path: str, get_model, embed) -> dict:
+    """The catalog record of one file: what `muzip index` stores (embedding as float32 bytes).
+    embed: (latent runs, codec model) -> unit vector (muzip.library.load_embedder)."""
     st = os.stat(path)
-    raw, info = raw_features(path, get_model)
-    emb = normalizer(raw)
+    runs, model, info = track_runs(path, get_model)
+    emb = np.asarray(embed(runs, model), np.float32)
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime, **info,
             "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes()}

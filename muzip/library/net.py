@@ -1,0 +1,65 @@
+"""The trained track embedder (embed-v1) on onnxruntime: latents -> band sequence -> network -> track vector.
+
+Each sampled run of frames (muzip.library.embed.frame_runs: 12 runs of 4 s spread over the track) is
+cut into windows of the length the network was trained on; every window gives a segment embedding,
+L2-normalized, and the track's embedding is their normalized mean: the direction that is, on average,
+closest to all of its segments, so cosine similarity between tracks compares their typical sound.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelError
+from .embed import band_sequence
+
+
+def windows(seq: np.ndarray, length: int) -> list[np.ndarray]:
+    """Non-overlapping windows of `length` steps; a shorter sequence is one window of its own length."""
+    if len(seq) <= length:
+        return [seq] if len(seq) else []
+    return [seq[i:i + length] for i in range(0, len(seq) - length + 1, length)]
+
+
+class NetEmbedder:
+    """Callable on the latent runs of a track (list of (A, n, C)) -> unit float32 vector."""
+
+    def __init__(self, name: str, config: dict, onnx_bytes: bytes, threads: int = 1):
+        import onnxruntime as ort
+        self.name, self.config = name, config
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own classes
+            raise ModelError(f"model '{name}': cannot load embed.onnx ({exc})") from None
+        self.input = self.session.get_inputs()[0].name
+        self.window = int(config["window"])
+
+    def segments(self, runs) -> np.ndarray:
+        """(S, dim) unit segment embeddings of the runs' windows."""
+        wins = [w for lat in runs for w in windows(band_sequence(lat), self.window)]
+        if not wins:
+            raise ModelError("track too short to embed")
+        full = [w for w in wins if len(w) == self.window]
+        outs = []
+        if full:  # one batched call for the usual case
+            outs.append(self.session.run(None, {self.input: np.stack(full).astype(np.float32)})[0])
+        for w in wins:
+            if len(w) != self.window:
+                outs.append(self.session.run(None, {self.input: w[None].astype(np.float32)})[0])
+        z = np.concatenate(outs)
+        return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-9)
+
+    def __call__(self, runs, model=None) -> np.ndarray:
+        m = self.segments(runs).mean(axis=0)
+        return (m / max(float(np.linalg.norm(m)), 1e-9)).astype(np.float32)
+
+
+def load_net_embedder(name: str, config: dict) -> NetEmbedder:
+    from ..runtime.store import verified_bytes
+    if config.get("features") != "latent band sequence v1":
+        raise ModelError(f"model '{name}': unknown features '{config.get('features')}'")
+    return NetEmbedder(name, config, verified_bytes(name, "embed.onnx"))
+

@@ -1,0 +1,108 @@
+"""embed-v1 measured so that no test track is ever trained on: one embedding network per test fold.
+
+Used by scripts/library_bench.py. For a labelled set (label, path) split into 5 folds by track
+(StratifiedGroupKFold, seed 0, as muzip.library.classify.cross_validate): for each fold, embed-v1 is
+trained from scratch (scripts/train_embed.py train_net) on every prepared track except the fold's test
+tracks and the corpus validation tracks; the set's tracks are embedded with that network (from the
+prepared band sequences of their audio, sampled as the runtime samples them); a logistic regression
+is fitted on the fold's training tracks and predicts its test tracks. Unsupervised metrics (segment
+P@1, NMI of Affinity Propagation) are computed among each fold's test tracks and averaged over folds,
+for every feature set alike (the *per-fold* columns), since vectors of different networks cannot be
+compared with each other.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+FOLDS = 5
+STEPS_PER_S = 44100 / 252 / 4  # band steps per 1-s codec frame (175 latents, pooled by 4)
+
+
+def folds(y):
+    from sklearn.model_selection import StratifiedGroupKFold
+    cv = StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=0)
+    return list(cv.split(np.zeros(len(y)), y, groups=np.arange(len(y))))
+
+
+def run_windows(seq: np.ndarray, window: int, lo: int = 0, hi: int | None = None) -> list[np.ndarray]:
+    """The windows the runtime embeds (frame runs of 4 s spread over [lo, hi) frames), from a band sequence."""
+    from muzip.library.embed import frame_runs
+    from muzip.library.net import windows
+    spf = STEPS_PER_S
+    hi = int(len(seq) / spf) if hi is None else hi
+    n = max(hi - lo, 1)
+    out = []
+    for r in frame_runs(n):
+        a, b = int(round((lo + r[0]) * spf)), int(round((lo + r[-1] + 1) * spf))
+        out += windows(seq[a:b], window)
+    return out or [seq[:window]]
+
+
+def track_vectors(net, seqs, window, halves=False) -> np.ndarray:
+    """Unit track embeddings (or (first-half, second-half) pairs) of band sequences through a Keras net."""
+    out = []
+    for seq in seqs:
+        n = int(len(seq) / STEPS_PER_S)
+        parts = [(0, n // 2), (n // 2, n)] if halves else [(0, None)]
+        for lo, hi in parts:
+            wins = run_windows(seq, window, lo, hi)
+            full = [w for w in wins if len(w) == window]
+            z = [np.asarray(net(np.stack(full)))] if full else []
+            z += [np.asarray(net(w[None])) for w in wins if len(w) != window]
+            z = np.concatenate(z)
+            z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-9
+            m = z.mean(axis=0)
+            out.append(m / (np.linalg.norm(m) + 1e-9))
+    V = np.array(out, np.float32)
+    return (V[0::2], V[1::2]) if halves else V
+
+
+def _per_fold_unsupervised(vectors_of, y, splits):
+    """Mean over folds of segment P@1 and AP NMI among each fold's test tracks."""
+    from sklearn.metrics import normalized_mutual_info_score
+    from library_bench import p_at_1
+    from muzip.library.cluster import affinity_clusters
+    p1, nmi = [], []
+    for k, (_, te) in enumerate(splits):
+        X, A, B = vectors_of(k, te)
+        p1.append(p_at_1(A, B))
+        labels, _ = affinity_clusters(X)
+        nmi.append(float(normalized_mutual_info_score(y[te], labels)))
+    return {"p_at_1_fold": float(np.mean(p1)), "nmi_fold": float(np.mean(nmi))}
+
+
+def evaluate(tracks, y, others: dict, steps: int, log=print) -> dict:
+    """embed-v1 by folds, and the per-fold unsupervised metrics of the other feature sets.
+
+    tracks: paths; y: int labels; others: name -> (X, A, B) whole-set unit vectors (track, halves)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    import train_embed as T
+    seqs = [np.asarray(v[0]) for v in T.load_cache(tracks)]
+    if len(seqs) != len(tracks):
+        raise SystemExit("embed_eval: run `scripts/train_embed.py prepare` first (some tracks are not prepared)")
+    splits = folds(y)
+    pred = np.zeros(len(y), int)
+    fold_vectors = []
+    for k, (tr, te) in enumerate(splits):
+        data = T.load_cache(T.training_tracks(exclude=[tracks[i] for i in te]))
+        log(f"fold {k + 1}/{FOLDS}: training on {len(data)} tracks, {steps} steps")
+        net, cfg, state = T.train_net(data, steps, seed=k, log=lambda s: None)
+        X = track_vectors(net, seqs, cfg["window"])
+        A, B = track_vectors(net, [seqs[i] for i in te], cfg["window"], halves=True)
+        clf = LogisticRegression(C=1.0, max_iter=2000).fit(X[tr], y[tr])
+        pred[te] = clf.predict(X[te])
+        fold_vectors.append((X[te], A, B))
+        log(f"fold {k + 1}: accuracy {np.mean(pred[te] == y[te]):.3f}, loss {state['losses'][-1][1]:.3f}")
+    res = {"embed-v1 (per-fold networks)": {
+        "accuracy": float(np.mean(pred == y)), "macro_f1": float(f1_score(y, pred, average="macro")),
+        **_per_fold_unsupervised(lambda k, te: fold_vectors[k], y, splits)}}
+    for name, (X, A, B) in others.items():
+        res[name] = _per_fold_unsupervised(lambda k, te: (X[te], A[te], B[te]), y, splits)
+    return res

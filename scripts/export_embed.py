@@ -1,0 +1,124 @@
+"""Ship an embed-v1 run as models/NAME/: config, Keras weights, ONNX runtime file, SHA256SUMS, model card.
+
+    .venv/bin/python scripts/export_embed.py runs/embed-v1 [--name embed-v1]
+
+Keras exports embed.onnx (`Model.export(format="onnx")`, float32, any window length); parity Keras vs
+onnxruntime is measured on the band sequence of the test clip and written into runtime.json. MODEL.md
+is built from the run (data, steps, wall time) and, when docs/library_results.json exists
+(scripts/library_bench.py), the measured quality.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+FILES = ("config.json", "embed.weights.h5", "embed.onnx")
+
+
+def test_clip_sequence() -> np.ndarray:
+    import soundfile as sf
+    from muzip.codec import to_mid_side
+    from muzip.library.embed import band_sequence
+    from muzip.runtime import load_model
+    x, sr = sf.read(ROOT / "tests" / "data" / "knolls_excerpt.ogg", dtype="float32", always_2d=True)
+    model = load_model("muzip-v1")
+    n = len(x) // model.config["hop"] * model.config["hop"]
+    return band_sequence(model.encode(to_mid_side(x[:n])[:, :, None])[:, :n // model.config["hop"]])
+
+
+def parity(net, folder: Path, cfg: dict) -> dict:
+    import onnxruntime as ort
+    seq = test_clip_sequence()
+    w = cfg["window"]
+    batch = np.stack([seq[i:i + w] for i in range(0, len(seq) - w + 1, w)]).astype(np.float32)
+    ref = np.asarray(net(batch))
+    s = ort.InferenceSession(str(folder / "embed.onnx"), providers=["CPUExecutionProvider"])
+    got = s.run(None, {s.get_inputs()[0].name: batch})[0]
+    short = s.run(None, {s.get_inputs()[0].name: batch[:1, :w // 3]})[0]  # any length runs
+    err = np.abs(ref - got)
+    return {"clip": "tests/data/knolls_excerpt.ogg (muzip-v1 encoder, unquantized)", "windows": int(len(batch)),
+            "max_abs": float(err.max()), "max_rel": float(err.max() / np.abs(ref).max()),
+            "short_window_ok": bool(np.all(np.isfinite(short)))}
+
+
+def card(name: str, cfg: dict, training: dict, info: dict, sums: dict) -> str:
+    by_source = {}
+    for t in training["tracks"]:
+        by_source[t.split("/")[0]] = by_source.get(t.split("/")[0], 0) + 1
+    L = [f"# {name}: the library's trained track embedding", "",
+         "A contrastive, self-supervised embedding of muzip-v1 codec latents (muzip/library/net_model.py): per "
+         "23-ms step the log energies of 64 mid-channel and 8 side-channel bands of the latents "
+         "(muzip.library.embed.band_sequence), a Conv1D stack with residual pairs and pooling, mean and standard "
+         f"deviation over time, two dense layers: a {cfg['dim']}-d segment vector. A track is 12 runs of 4 s "
+         "spread over it; its embedding is the normalized mean of its unit segment vectors. A `.mz` goes in "
+         "through its entropy-decoded latents (no decoder network), audio through the codec's encoder.", "",
+         f"Config: `{json.dumps(cfg)}`.", "",
+         "## Data",
+         f"{len(training['tracks'])} tracks, never a validation track of scripts/corpus.py: "
+         + ", ".join(f"{n} from data/{s}" for s, n in sorted(by_source.items()))
+         + " (raw: scripts/fetch_corpus.sh; styles and extra: music21 renders, scripts/render_styles.py). "
+         "Labels are never used. Each track prepared four ways: from its audio and from its .mz at 24, 48 and "
+         "96 kbps (scripts/train_embed.py prepare).", "",
+         "## Training",
+         f"`scripts/train_embed.py train` (TensorFlow backend, CPU, 2 cores): {training['steps']} steps, batch 48 "
+         "tracks x 2 windows of 4 s, each from a random version with random gain (+-6 dB) and tilt (+-3 dB); "
+         f"NT-Xent at temperature {cfg['temperature']}; AdamW 1e-3, cosine decay. Wall time "
+         f"{training['seconds'] / 60:.1f} min; final loss {training['losses'][-1][1]:.3f}.", "",
+         "## Files", *[f"- `{f}`: sha256 `{sums[f]}`" for f in FILES],
+         f"- Parity Keras vs onnxruntime on {info['parity']['clip']}, {info['parity']['windows']} windows: "
+         f"max abs {info['parity']['max_abs']:.2g} (relative {info['parity']['max_rel']:.2g}).", ""]
+    results = ROOT / "docs" / "library_results.json"
+    if results.exists():
+        L += ["## Measured quality", "From `scripts/library_bench.py`: docs/LIBRARY.md (embed-v1 rows; the benchmark "
+              "trains its own copy per test fold, so no test track is ever trained on).", ""]
+    return "\n".join(L) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--name", default="embed-v1")
+    a = ap.parse_args()
+    import keras
+    from muzip.library.net_model import build_embed_net
+    from muzip.runtime.store import models_dir
+    run = Path(a.run)
+    cfg = json.loads((run / "config.json").read_text())
+    training = json.loads((run / "training.json").read_text())
+    net = build_embed_net(cfg)
+    net.load_weights(run / "embed.weights.h5")
+    out = models_dir() / a.name
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp) / a.name
+        tmp.mkdir()
+        (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+        net.save_weights(tmp / "embed.weights.h5")
+        net(np.zeros((1, cfg["window"], cfg["in_dim"]), np.float32))
+        net.export(str(tmp / "embed.onnx"), format="onnx", verbose=False)
+        sums = {f: hashlib.sha256((tmp / f).read_bytes()).hexdigest() for f in FILES}
+        (tmp / "SHA256SUMS").write_text("".join(f"{sums[f]}  {f}\n" for f in FILES))
+        import onnx
+        info = {"runtime": "onnxruntime", "files": ["embed.onnx"], "keras": keras.__version__,
+                "opset": int(onnx.load(tmp / "embed.onnx").opset_import[0].version),
+                "parity": parity(net, tmp, cfg), "steps": training["steps"]}
+        (tmp / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
+        (tmp / "MODEL.md").write_text(card(a.name, cfg, training, info, sums))
+        if out.exists():
+            shutil.rmtree(out)
+        shutil.copytree(tmp, out)
+    print(json.dumps(info, indent=1))
+
+
+if __name__ == "__main__":
+    main()
