@@ -62,4 +62,3 @@ def load_net_embedder(name: str, config: dict) -> NetEmbedder:
     if config.get("features") != "latent band sequence v1":
         raise ModelError(f"model '{name}': unknown features '{config.get('features')}'")
     return NetEmbedder(name, config, verified_bytes(name, "embed.onnx"))
-
