@@ -179,3 +179,11 @@ def test_library_commands_refuse_a_missing_catalog(runner, tmp_path):
     for args in (["similar", "x.wav"], ["cluster"], ["map", "-o", str(tmp_path / "m.png")]):
         r = runner.invoke(cli, [*args, "--db", str(tmp_path / "none.db")])
         assert r.exit_code == 1 and "no such catalog" in r.output
+
+
+def test_a_corrupt_file_is_named_once(runner, tmp_path):
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"garbage\n")
+    r = runner.invoke(cli, ["index", "-q", str(bad), "--db", str(tmp_path / "l.db")])
+    line = [x for x in r.output.splitlines() if x.startswith("muzip: ")][0]
+    assert r.exit_code == 1 and line.count(str(bad)) == 1

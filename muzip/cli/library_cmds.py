@@ -45,7 +45,8 @@ def _embed_one(path):
     try:
         return "ok", record(path, _models, _embedder()[0])
     except MuzipError as exc:
-        return "fail", f"{path}: {exc}"
+        from .batch import _message  # one prefix: readers already name the file in some messages
+        return "fail", _message(path, exc)
     except (OSError, ValueError) as exc:
         return "fail", f"{path}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
 
