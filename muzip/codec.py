@@ -117,9 +117,12 @@ class RateController:
         self.bytes_so_far = max(self.bytes_so_far, floor)
 
 
-def _encode_groups(model, layout, ms_blocks, on_frame):
-    """Consume model-rate (A, n) blocks; call on_frame(index, latents, num_samples) per frame, in order."""
-    F, P = layout.F, layout.per_frame
+def _groups(layout, ms_blocks):
+    """Cut model-rate (A, n) blocks into network calls of GROUP frames (with context margins).
+
+    Yields (f0, f1, chunk, buf, buf_start, total, n_frames_known) and finally returns the sample total;
+    buf is the audio the frames' silence test reads (never mutated: trimming makes a new view)."""
+    F = layout.F
     buf, buf_start, total, done, f0 = None, 0, 0, False, 0
     it = iter(ms_blocks)
     while True:
@@ -143,9 +146,28 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
         chunk = np.zeros((buf.shape[0], hi - lo), np.float32)
         a, b = max(lo, buf_start), min(hi, buf_start + buf.shape[1])
         chunk[:, a - lo:b - lo] = buf[:, a - buf_start:b - buf_start]
-        y = model.encode(chunk[:, :, None])
+        yield f0, f1, chunk, buf, buf_start, total, n_frames_known
+        f0 = f1
+        keep_from = F * (f0 - 1)  # one frame of history is the next group's context
+        if keep_from > buf_start:
+            buf = buf[:, keep_from - buf_start:]
+            buf_start = keep_from
+
+
+def _encode_groups(model, layout, ms_blocks, on_frame):
+    """Consume model-rate (A, n) blocks; call on_frame(index, latents, num_samples, silent) per frame, in order.
+
+    The network runs one group ahead (model.submit_encode) while this thread entropy-codes the group
+    before it, so the cores stay busy through the coder's serial Python (docs/EXPERIMENTS.md)."""
+    F, P, M = layout.F, layout.per_frame, layout.margin
+    groups = _groups(layout, ms_blocks)
+    queue, total = [], None
+
+    def finish(group, future):
+        f0, f1, _, buf, buf_start, total, n_frames_known = group
+        y = future.result()
         for f in range(f0, f1):
-            last = done and f == n_frames_known - 1
+            last = n_frames_known is not None and f == n_frames_known - 1
             ns = min(F, total - F * f)
             j0 = P * (f - f0) + M
             # Silent if this frame and its neighbours' overlap are below the floor (the latents see both).
@@ -153,11 +175,23 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
             silent = b <= a or float(np.max(np.abs(buf[:, a - buf_start:b - buf_start]))) < SILENCE_PEAK
             y_frame = y[:, j0:j0 + layout.latents_in_frame(ns, last)]
             on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent)
-        f0 = f1
-        keep_from = F * (f0 - 1)  # one frame of history is the next group's context
-        if keep_from > buf_start:
-            buf = buf[:, keep_from - buf_start:]
-            buf_start = keep_from
+
+    try:
+        while True:
+            try:
+                group = next(groups)
+            except StopIteration as stop:
+                total = stop.value
+                break
+            queue.append((group, model.submit_encode(group[2][:, :, None])))
+            if len(queue) > 1:
+                finish(*queue.pop(0))
+        while queue:
+            finish(*queue.pop(0))
+    finally:
+        for _, future in queue:  # an error or interrupt: don't leave a network call running
+            future.cancel()
+    return total
 
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,

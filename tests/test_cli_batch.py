@@ -358,3 +358,24 @@ def test_a_truncated_mz_decoded_into_a_fifo_is_padded_not_a_crash(runner, fast_m
     assert r.exit_code == EXIT_WARN and "truncated" in r.stderr, r.stderr
     info = sf.info(io.BytesIO(got[0]))
     assert info.frames == 4 * 44100 and info.channels == 2  # the length its header promised
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_jobs_caps_the_inference_threads_of_a_serial_run(runner, fast_model, tmp_path, wavs, monkeypatch, jobs):
+    """-j N uses at most N cores: one input runs in this process on min(N, cores) threads; the setting is
+    put back after, and a user's MUZIP_THREADS wins."""
+    import muzip.codec
+    from muzip.cli.common import default_jobs
+    (a,) = wavs("a.wav")
+    seen, real = [], muzip.codec.compress_blocks
+
+    def spy(*args, **kw):
+        seen.append(os.environ.get("MUZIP_THREADS"))
+        return real(*args, **kw)
+    monkeypatch.setattr(muzip.codec, "compress_blocks", spy)
+    monkeypatch.delenv("MUZIP_THREADS", raising=False)
+    assert invoke(runner, "compress", "-f", "-j", jobs, a).exit_code == EXIT_OK
+    monkeypatch.setenv("MUZIP_THREADS", "3")
+    assert invoke(runner, "compress", "-f", "-j", jobs, a).exit_code == EXIT_OK
+    assert seen == [str(min(int(jobs), default_jobs())), "3"]
+    assert os.environ["MUZIP_THREADS"] == "3"

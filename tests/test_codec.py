@@ -140,6 +140,20 @@ def test_symbols_identical_in_fresh_process_with_other_thread_count(model, clip,
         assert symbol_digest(f) == encoded.hexdigest()
 
 
+def test_encoder_running_a_group_ahead_gives_the_same_bytes(model, clip, monkeypatch):
+    """The network encodes group k+1 in a thread while group k is entropy-coded: same file as in turn."""
+    if not hasattr(model, "_encode_pool"):
+        pytest.skip("backend without a pipelined encoder")
+    audio, sr = clip
+    monkeypatch.setattr(codec, "GROUP", 2)  # several groups, so the look-ahead really happens
+    monkeypatch.setenv("MUZIP_THREADS", "1")
+    in_turn = compress_array(audio, sr, 32, model=model)
+    monkeypatch.setenv("MUZIP_THREADS", "2")
+    ahead = compress_array(audio, sr, 32, model=model)
+    assert model._encode_pool is not None
+    assert ahead == in_turn
+
+
 def test_saved_and_reloaded_model_compresses_bit_identically(keras_model, clip, tmp_path):
     from muzip.model import build_decoder, build_encoder
     from muzip.runtime.keras_model import KerasCodecModel

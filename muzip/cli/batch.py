@@ -12,14 +12,15 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import click
 
 from ..errors import MuzipError, OutputExistsError
 from . import common
-from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, exit_for_signal, file_size, fmt_bytes,
-                     stderr_is_terminal)
+from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
+                     fmt_bytes, stderr_is_terminal)
 
 
 @dataclass
@@ -112,6 +113,19 @@ class BatchView:
                               f"{fmt_bytes(self.bytes_out)} out, {wall:.1f} s")
 
 
+@contextmanager
+def _inference_threads(n: int):
+    """-j N caps the cores used (like xz -T): a file run in this process gets N inference threads, unless
+    MUZIP_THREADS says otherwise. Restored after, so an in-process caller (tests) sees no change."""
+    before = os.environ.get("MUZIP_THREADS")
+    os.environ.setdefault("MUZIP_THREADS", str(n))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MUZIP_THREADS", None)
+
+
 def run_batch(items, job, options, *, quiet: bool, jobs: int) -> None:
     """Run every item and exit with the batch's status (never returns)."""
     reporter = Reporter(quiet)
@@ -121,10 +135,11 @@ def run_batch(items, job, options, *, quiet: bool, jobs: int) -> None:
             _run_parallel(items, job, options, reporter, view, min(jobs, len(items)), quiet)
         else:
             bars = _LocalBars(not quiet, 1 if len(items) > 1 else 0)
-            for item in items:
-                outcome = run_job(job, item, options, bars)
-                reporter.replay(outcome.messages)
-                view.finished(item, outcome)
+            with _inference_threads(min(jobs, default_jobs())):
+                for item in items:
+                    outcome = run_job(job, item, options, bars)
+                    reporter.replay(outcome.messages)
+                    view.finished(item, outcome)
     except (Interrupted, KeyboardInterrupt) as exc:
         view.bar.close()
         click.echo("muzip: interrupted", err=True)

@@ -24,7 +24,7 @@ def _batch_options(f):
                      help="Write outputs into DIR (names kept; with -r the folder tree is mirrored)."),
         click.option("-r", "--recursive", is_flag=True, help="Walk folders given as inputs."),
         click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
-                     help="Files processed in parallel (one worker process each)."),
+                     help="Cores to use: N files at once (a worker process each), or N threads for one file."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars, per-file lines or summary."),
     ]):
         f = decorator(f)

@@ -70,6 +70,10 @@ class CodecModelBase:
         out = self._run_decoder(np.ascontiguousarray(latents, np.float32), noise)
         return np.asarray(out, np.float32)[:, :, 0]
 
+    def submit_encode(self, audio: np.ndarray):
+        """encode() as a future-like object (see submit_decode); here it simply runs now."""
+        return _Done(self.encode(audio))
+
     def decode_concurrency(self) -> int:
         """How many decode() calls may usefully run at once (see submit_decode)."""
         return 1
