@@ -77,8 +77,8 @@ def peak_hz(x, rate):
 # ---------------------------------------------------------------------------------------------
 
 def test_help_for_every_command(runner):
-    assert set(cli.commands) >= {"compress", "decompress", "info", "test"}
-    for args in [["--help"], ["-h"]] + [[name, "--help"] for name in cli.commands]:
+    assert set(cli.list_commands(None)) >= {"compress", "decompress", "info", "test", "index", "restore", "eval"}
+    for args in [["--help"], ["-h"]] + [[name, "--help"] for name in cli.list_commands(None)]:
         r = invoke(runner, *args)
         assert r.exit_code == 0, (args, r.output)
         assert "Usage:" in r.output, args
@@ -707,3 +707,14 @@ def test_reader_closing_the_pipe_is_quiet(model, tmp_path):
                           'echo "${PIPESTATUS[0]}"', shell=True, executable="/bin/bash", capture_output=True, text=True)
     assert proc.stdout.strip() == "141"
     assert "Traceback" not in proc.stderr and "muzip:" not in proc.stderr
+
+
+def test_a_command_imports_only_its_own_module():
+    """Start-up: `muzip compress` does not build the library, restore or eval commands (lazy group)."""
+    code = ("import sys\nfrom muzip.cli import cli\ntry:\n    cli(['compress', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('muzip.cli.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.strip().splitlines()[-1].split())
+    assert "muzip.cli.codec_cmds" in loaded
+    assert not loaded & {"muzip.cli.library_cmds", "muzip.cli.classify_cmds", "muzip.cli.restore_cmd",
+                         "muzip.cli.eval_cmd"}
