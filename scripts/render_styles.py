@@ -8,7 +8,9 @@ monteverdi (madrigals; scores whose MIDI takes over 45 s to render are skipped).
 that trains the embedder (scripts/train_embed.py) is rendered the same way from other composers:
 `--classes beethoven,mozart,haydn,handel,schumann,corelli,joplin,schoenberg --out data/extra --seed 1`. Every piece gets one General MIDI program drawn at random from a
 pool shared by all classes (seeded), for all its parts, so that style -- not timbre -- tells the classes
-apart. At most 60 s of each piece, 44.1 kHz stereo FLAC in OUT/<class>/. Already rendered files are kept.
+apart. `--alt` renders the same pieces again, each with another program, into data/styles_alt: the
+embedding network's training takes the two renderings of a piece as one track's versions, so a
+positive pair can differ in instrument (never used as a labelled set). At most 60 s of each piece, 44.1 kHz stereo FLAC in OUT/<class>/. Already rendered files are kept.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +67,40 @@ def render(score, program, wav, tmp):
                    capture_output=True, timeout=45)  # a few scores carry absurd tempi: skip them
 
 
+def render_alt(src: Path, dst: Path, seed: int):
+    """Each piece already in src/<class>/ again, with another program drawn from the pool (seeded by name)."""
+    import soundfile as sf
+    from music21 import corpus
+    with tempfile.TemporaryDirectory() as tmp:
+        for flac in sorted(src.glob("*/*.flac")):
+            cls, name = flac.parent.name, flac.stem
+            out = dst / cls / flac.name
+            if out.exists():
+                continue
+            stem, k = name.rsplit("-", 1)
+            path = next((p for p in corpus.getComposer(cls) if Path(str(p)).stem == stem), None)
+            if path is None:
+                continue
+            parsed = corpus.parse(path)
+            score = (list(parsed.scores) if hasattr(parsed, "scores") else [parsed])[int(k)]
+            rng = np.random.default_rng([seed, 1, zlib.crc32(f"{cls}/{name}".encode())])
+            first = sf.info(str(flac))  # its program is not stored, so 1 draw in 14 repeats it: a plain pair
+            program = int(rng.choice(PROGRAM_POOL))
+            wav = os.path.join(tmp, "x.wav")
+            try:
+                render(score, program, wav, tmp)
+                x, sr = sf.read(wav, dtype="float32", always_2d=True)
+            except Exception as exc:  # noqa: BLE001
+                print(f"{cls}/{name}: skipped ({type(exc).__name__})", file=sys.stderr)
+                continue
+            x = x[:int(first.duration * sr)]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            part = out.with_name(out.name + ".part")
+            sf.write(part, x, sr, format="FLAC")
+            os.replace(part, out)
+            print(f"{cls}/{name}: program {program}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-class", type=int, default=40)
@@ -71,7 +108,12 @@ def main():
     ap.add_argument("--classes", default=",".join(CLASSES),
                     help="music21 composers, comma-separated (default: the five styles classes)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--alt", action="store_true",
+                    help="render the same pieces again, each with another program from the pool, into "
+                         "data/styles_alt (timbre-invariant positives for scripts/train_embed.py)")
     a = ap.parse_args()
+    if a.alt:
+        return render_alt(ROOT / "data" / "styles", ROOT / "data" / "styles_alt", a.seed)
     import soundfile as sf
     if not os.path.isfile(SOUNDFONT):
         raise SystemExit(f"render_styles: {SOUNDFONT} missing (apt-get install fluidsynth fluid-soundfont-gm)")

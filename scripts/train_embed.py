@@ -8,7 +8,8 @@ prepare: for each track of the corpus (scripts/fetch_corpus.sh), the styles rend
 the unlabelled music21 pool (data/extra, scripts/render_styles.py --classes ...), the latents' log
 band energies (muzip.library.embed.band_sequence) of the track's first 5 minutes, four ways: from the audio
 (encoder, unquantized) and from its .mz at 24, 48 and 96 kbps (entropy-decoded, as `muzip index`
-reads a .mz). One float16 .npz per track, keyed by the track's path under data/.
+reads a .mz); a styles piece also rendered with another instrument (data/styles_alt) adds that
+rendering's audio and 48-kbps versions. One float16 .npz per track, keyed by the track's path under data/.
 
 train: two 4-s windows of one track, each from a random one of its four versions, with a random gain
 (+-6 dB) and spectral tilt (+-3 dB), are a positive pair; the other tracks of the batch are the
@@ -33,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 CACHE = ROOT / "data" / "embed"
 VERSIONS = ("audio", "mz24", "mz48", "mz96")
+ALT_VERSIONS = ("alt_audio", "alt_mz48")  # the same piece with another instrument (render_styles.py --alt)
 SOURCES = ("raw", "styles", "extra")  # folders under data/
 MAX_SECONDS = 300  # the first 5 minutes of a track (planetblupi's run ~28 min)
 
@@ -64,33 +66,56 @@ def _get_model(name=None, _cache={}):  # noqa: B006 - one model per worker proce
     return _cache["m"]
 
 
-def prepare_one(path: str) -> str:
+def _versions(path: str, kbps_list=(24, 48, 96), prefix="") -> dict:
+    """Band sequences of one file's first MAX_SECONDS: from its audio, and from its .mz at each rate."""
     from muzip.codec import compress_array
     from muzip.library import sources as S
     from muzip.library.embed import band_sequence
-    dst = CACHE / f"{track_key(path)}.npz"
-    if dst.exists():
-        return f"kept {path}"
     import soundfile as sf
     x, sr = sf.read(path, dtype="float32", always_2d=True, frames=int(MAX_SECONDS * sf.info(path).samplerate))
     if len(x) < sr:
-        return f"too short {path}"
+        return {}
     model = _get_model()
     with tempfile.NamedTemporaryFile(suffix=".wav", dir=CACHE) as tmp:
         sf.write(tmp.name, x, sr, format="WAV", subtype="FLOAT")
         runs, _, _ = S._audio_runs(tmp.name, _get_model, max_frames=1 << 30)  # noqa: SLF001 - whole track
-    out = {"audio": band_sequence(np.concatenate(runs, axis=1)).astype(np.float16)}
-    for kbps in (24, 48, 96):
+    out = {f"{prefix}audio": band_sequence(np.concatenate(runs, axis=1)).astype(np.float16)}
+    for kbps in kbps_list:
         with tempfile.NamedTemporaryFile(suffix=".mz", dir=CACHE) as tmp:
             tmp.write(compress_array(x, sr, bitrate_kbps=kbps, model=model))
             tmp.flush()
             mz, _, _ = S._mz_runs(tmp.name, _get_model, max_frames=1 << 30)  # noqa: SLF001
-        out[f"mz{kbps}"] = band_sequence(np.concatenate(mz, axis=1)).astype(np.float16)
-    n = min(len(v) for v in out.values())
+        out[f"{prefix}mz{kbps}"] = band_sequence(np.concatenate(mz, axis=1)).astype(np.float16)
+    return out
+
+
+def alt_path(path: str) -> str | None:
+    """The other rendering of a styles piece (data/styles_alt, same relative path), if rendered."""
+    rel = os.path.relpath(os.path.abspath(path), ROOT / "data" / "styles")
+    alt = ROOT / "data" / "styles_alt" / rel
+    return str(alt) if not rel.startswith("..") and alt.is_file() else None
+
+
+def prepare_one(path: str) -> str:
+    dst = CACHE / f"{track_key(path)}.npz"
+    alt = alt_path(path)
+    if dst.exists():
+        with np.load(dst, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        if alt is None or ALT_VERSIONS[0] in out:
+            return f"kept {path}"
+    else:
+        out = _versions(path)
+        if not out:
+            return f"too short {path}"
+        out["path"] = np.array(os.path.relpath(path, ROOT / "data"))
+    if alt is not None:
+        out.update(_versions(alt, (48,), prefix="alt_"))
+    n = min(len(v) for k, v in out.items() if k != "path")
     part = dst.with_suffix(".part.npz")
-    np.savez(part, path=os.path.relpath(path, ROOT / "data"), **{k: v[:n] for k, v in out.items()})
+    np.savez(part, **{k: (v if k == "path" else v[:n]) for k, v in out.items()})
     os.replace(part, dst)
-    return f"done {path} ({n / 43.75:.0f} s)"
+    return f"done {path} ({n / 43.75:.0f} s{', two renderings' if alt else ''})"
 
 
 def prepare(jobs: int):
@@ -110,7 +135,9 @@ def load_cache(paths) -> list[np.ndarray]:
         f = CACHE / f"{track_key(p)}.npz"
         if f.exists():
             with np.load(f, allow_pickle=False) as z:
-                out.append(np.stack([z[v] for v in VERSIONS]).astype(np.float32))
+                seqs = [z[v] for v in VERSIONS + ALT_VERSIONS if v in z.files]
+            n = min(len(v) for v in seqs)  # two renderings of a piece may differ by a fraction of a second
+            out.append(np.stack([v[:n] for v in seqs]).astype(np.float32))
     return out
 
 
