@@ -189,7 +189,7 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
         while queue:
             finish(*queue.pop(0))
     finally:
-        for _, future in queue:  # an error or interrupt: don't leave a network call running
+        for _, future in queue:  # an error or interrupt: drop a network call not yet started
             future.cancel()
     return total
 
