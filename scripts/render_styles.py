@@ -67,6 +67,25 @@ def render(score, program, wav, tmp):
                    capture_output=True, timeout=45)  # a few scores carry absurd tempi: skip them
 
 
+def render_flac(score, program, dst: Path, tmp, seconds: float, label: str) -> bool:
+    """Render to a FLAC of at most `seconds`; False (nothing written) if it fails, is short or silent."""
+    import soundfile as sf
+    wav = os.path.join(tmp, "x.wav")
+    try:
+        render(score, program, wav, tmp)
+        x, sr = sf.read(wav, dtype="float32", always_2d=True)
+    except Exception as exc:  # noqa: BLE001
+        print(f"{label}: skipped ({type(exc).__name__})", file=sys.stderr)
+        return False
+    x = x[:int(seconds * sr)]
+    if len(x) < 5 * sr or np.abs(x).max() < 1e-3:
+        return False
+    part = dst.with_name(dst.name + ".part")  # a killed run must not leave a half-written file
+    sf.write(part, x, sr, format="FLAC")
+    os.replace(part, dst)
+    return True
+
+
 def render_alt(src: Path, dst: Path, seed: int):
     """Each piece already in src/<class>/ again, with another program drawn from the pool (seeded by name)."""
     import soundfile as sf
@@ -84,21 +103,10 @@ def render_alt(src: Path, dst: Path, seed: int):
             parsed = corpus.parse(path)
             score = (list(parsed.scores) if hasattr(parsed, "scores") else [parsed])[int(k)]
             rng = np.random.default_rng([seed, 1, zlib.crc32(f"{cls}/{name}".encode())])
-            first = sf.info(str(flac))  # its program is not stored, so 1 draw in 14 repeats it: a plain pair
-            program = int(rng.choice(PROGRAM_POOL))
-            wav = os.path.join(tmp, "x.wav")
-            try:
-                render(score, program, wav, tmp)
-                x, sr = sf.read(wav, dtype="float32", always_2d=True)
-            except Exception as exc:  # noqa: BLE001
-                print(f"{cls}/{name}: skipped ({type(exc).__name__})", file=sys.stderr)
-                continue
-            x = x[:int(first.duration * sr)]
+            program = int(rng.choice(PROGRAM_POOL))  # the first program is not stored: 1 draw in 14 repeats it
             out.parent.mkdir(parents=True, exist_ok=True)
-            part = out.with_name(out.name + ".part")
-            sf.write(part, x, sr, format="FLAC")
-            os.replace(part, out)
-            print(f"{cls}/{name}: program {program}", flush=True)
+            if render_flac(score, program, out, tmp, sf.info(str(flac)).duration, f"{cls}/{name}"):
+                print(f"{cls}/{name}: program {program}", flush=True)
 
 
 def main():
@@ -112,11 +120,10 @@ def main():
                     help="render the same pieces again, each with another program from the pool, into "
                          "data/styles_alt (timbre-invariant positives for scripts/train_embed.py)")
     a = ap.parse_args()
-    if a.alt:
-        return render_alt(ROOT / "data" / "styles", ROOT / "data" / "styles_alt", a.seed)
-    import soundfile as sf
     if not os.path.isfile(SOUNDFONT):
         raise SystemExit(f"render_styles: {SOUNDFONT} missing (apt-get install fluidsynth fluid-soundfont-gm)")
+    if a.alt:
+        return render_alt(ROOT / "data" / "styles", ROOT / "data" / "styles_alt", a.seed)
     rng = np.random.default_rng(a.seed)
     with tempfile.TemporaryDirectory() as tmp:
         for cls in a.classes.split(","):
@@ -129,20 +136,7 @@ def main():
                 if dst.exists():
                     done += 1
                     continue
-                wav = os.path.join(tmp, "x.wav")
-                try:
-                    render(score, program, wav, tmp)
-                    x, sr = sf.read(wav, dtype="float32", always_2d=True)
-                except Exception as exc:  # noqa: BLE001
-                    print(f"{cls}/{name}: skipped ({type(exc).__name__})", file=sys.stderr)
-                    continue
-                x = x[:60 * sr]
-                if len(x) < 5 * sr or np.abs(x).max() < 1e-3:
-                    continue
-                part = dst.with_name(dst.name + ".part")  # a killed run must not leave a half-written file
-                sf.write(part, x, sr, format="FLAC")
-                os.replace(part, dst)
-                done += 1
+                done += render_flac(score, program, dst, tmp, 60.0, f"{cls}/{name}")
             print(f"{cls}: {done} pieces", flush=True)
 
 
