@@ -77,23 +77,26 @@ def _per_fold_unsupervised(vectors_of, y, splits):
     return {"p_at_1_fold": float(np.mean(p1)), "nmi_fold": float(np.mean(nmi))}
 
 
-def evaluate(tracks, y, others: dict, steps: int, log=print) -> dict:
+def evaluate(tracks, y, others: dict, steps: int, log=print, label_weight: float = 0.0,
+             in_dim: int | None = None) -> dict:
     """embed-v1 by folds, and the per-fold unsupervised metrics of the other feature sets.
 
     tracks: paths; y: int labels; others: name -> (X, A, B) whole-set unit vectors (track, halves)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     import train_embed as T
-    seqs = [np.asarray(v[0]) for v in T.load_cache(tracks)]
+    seqs = [np.asarray(v[0]) for v in T.load_cache(tracks, in_dim=in_dim)]
     if len(seqs) != len(tracks):
         raise SystemExit("embed_eval: run `scripts/train_embed.py prepare` first (some tracks are not prepared)")
     splits = folds(y)
     pred = np.zeros(len(y), int)
     fold_vectors = []
     for k, (tr, te) in enumerate(splits):
-        data = T.load_cache(T.training_tracks(exclude=[tracks[i] for i in te]))
+        data, kept = T.load_cache(T.training_tracks(exclude=[tracks[i] for i in te]), with_paths=True,
+                                   in_dim=in_dim)
         log(f"fold {k + 1}/{FOLDS}: training on {len(data)} tracks, {steps} steps")
-        net, cfg, state = T.train_net(data, steps, seed=k, log=lambda s: None)
+        net, cfg, state = T.train_net(data, steps, seed=k, log=lambda s: None,
+                                      labels=[T.track_label(p) for p in kept], label_weight=label_weight)
         X = track_vectors(net, seqs, cfg["window"])
         A, B = track_vectors(net, [seqs[i] for i in te], cfg["window"], halves=True)
         clf = LogisticRegression(C=1.0, max_iter=2000).fit(X[tr], y[tr])
@@ -106,3 +109,29 @@ def evaluate(tracks, y, others: dict, steps: int, log=print) -> dict:
     for name, (X, A, B) in others.items():
         res[name] = _per_fold_unsupervised(lambda k, te: (X[te], A[te], B[te]), y, splits)
     return res
+
+
+def main():
+    """Experiments: the per-fold embedder figures of one labelled set, without the rest of library_bench."""
+    import argparse
+    import json
+    import time
+    import library_bench as LB
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("set", choices=["soundtracks", "styles"])
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--label-weight", type=float, default=0.0)
+    ap.add_argument("--features", choices=["v1", "v2"], default="v2")
+    a = ap.parse_args()
+    tracks = LB.labelled_tracks(20) if a.set == "soundtracks" else LB.styles_tracks(20)
+    classes = sorted({lab for lab, _ in tracks})
+    y = np.array([classes.index(lab) for lab, _ in tracks])
+    t0 = time.time()
+    res = evaluate([p for _, p in tracks], y, {}, a.steps, label_weight=a.label_weight,
+                   in_dim=72 if a.features == "v1" else None)
+    print(json.dumps({"set": a.set, "steps": a.steps, "label_weight": a.label_weight, "features": a.features,
+                      "seconds": round(time.time() - t0), **res}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-CACHE = ROOT / "data" / "embed"
+CACHE = ROOT / "data" / "embed2"  # v2 sequences; their first 72 columns are v1's (data/embed held only those)
+FEATURES = "latent band and pitch sequence v2"
 VERSIONS = ("audio", "mz24", "mz48", "mz96")
 ALT_VERSIONS = ("alt_audio", "alt_mz48")  # the same piece with another instrument (render_styles.py --alt)
 SOURCES = ("raw", "styles", "extra")  # folders under data/
@@ -70,7 +71,7 @@ def _versions(path: str, kbps_list=(24, 48, 96), prefix="") -> dict:
     """Band sequences of one file's first MAX_SECONDS: from its audio, and from its .mz at each rate."""
     from muzip.codec import compress_array
     from muzip.library import sources as S
-    from muzip.library.embed import band_sequence
+    from muzip.library.embed import feature_sequence
     import soundfile as sf
     x, sr = sf.read(path, dtype="float32", always_2d=True, frames=int(MAX_SECONDS * sf.info(path).samplerate))
     if len(x) < sr:
@@ -79,13 +80,13 @@ def _versions(path: str, kbps_list=(24, 48, 96), prefix="") -> dict:
     with tempfile.NamedTemporaryFile(suffix=".wav", dir=CACHE) as tmp:
         sf.write(tmp.name, x, sr, format="WAV", subtype="FLOAT")
         runs, _, _ = S._audio_runs(tmp.name, _get_model, max_frames=1 << 30)  # noqa: SLF001 - whole track
-    out = {f"{prefix}audio": band_sequence(np.concatenate(runs, axis=1)).astype(np.float16)}
+    out = {f"{prefix}audio": feature_sequence(np.concatenate(runs, axis=1), FEATURES).astype(np.float16)}
     for kbps in kbps_list:
         with tempfile.NamedTemporaryFile(suffix=".mz", dir=CACHE) as tmp:
             tmp.write(compress_array(x, sr, bitrate_kbps=kbps, model=model))
             tmp.flush()
             mz, _, _ = S._mz_runs(tmp.name, _get_model, max_frames=1 << 30)  # noqa: SLF001
-        out[f"{prefix}mz{kbps}"] = band_sequence(np.concatenate(mz, axis=1)).astype(np.float16)
+        out[f"{prefix}mz{kbps}"] = feature_sequence(np.concatenate(mz, axis=1), FEATURES).astype(np.float16)
     return out
 
 
@@ -128,17 +129,28 @@ def prepare(jobs: int):
             print(f"[{i + 1}/{len(tracks)} {time.time() - t0:.0f}s] {msg}", flush=True)
 
 
-def load_cache(paths) -> list[np.ndarray]:
-    """(V, T, F) float32 stacks of the versions of each track (those prepared)."""
-    out = []
+def track_label(path) -> str | None:
+    """The label a track carries for the supervised head: its corpus package or its styles class (None: the
+    unlabelled music21 pool)."""
+    rel = Path(os.path.relpath(os.path.abspath(path), ROOT / "data")).parts
+    if len(rel) > 2 and rel[0] in ("raw", "styles"):
+        return f"{rel[0]}/{rel[1]}"
+    return None
+
+
+def load_cache(paths, with_paths: bool = False, in_dim: int | None = None):
+    """(V, T, F) float32 stacks of the versions of each track (those prepared), their first in_dim features;
+    with_paths: also their paths."""
+    out, kept = [], []
     for p in paths:
         f = CACHE / f"{track_key(p)}.npz"
         if f.exists():
             with np.load(f, allow_pickle=False) as z:
                 seqs = [z[v] for v in VERSIONS + ALT_VERSIONS if v in z.files]
             n = min(len(v) for v in seqs)  # two renderings of a piece may differ by a fraction of a second
-            out.append(np.stack([v[:n] for v in seqs]).astype(np.float32))
-    return out
+            out.append(np.stack([v[:n, :in_dim] for v in seqs]).astype(np.float32))
+            kept.append(p)
+    return (out, kept) if with_paths else out
 
 
 def training_tracks(exclude=()) -> list[str]:
@@ -149,17 +161,23 @@ def training_tracks(exclude=()) -> list[str]:
 
 
 def augment(x: np.ndarray, rng) -> np.ndarray:
-    """Random gain and spectral tilt, applied exactly to log(p + EPS) energies."""
+    """Random gain and spectral tilt, applied exactly to log(p + EPS) energies (v2's chroma shares: unchanged,
+    its semitone energies: the gain)."""
     from muzip.library.embed import EPS, SEQ_BANDS, SIDE_BANDS
+    from muzip.library.pitch import CHROMA
     g = rng.uniform(-6, 6) / 10 * np.log(10)  # dB of power -> natural log
     tilt = rng.uniform(-3, 3) / 10 * np.log(10)
-    ramp = np.concatenate([np.linspace(-0.5, 0.5, SEQ_BANDS), np.linspace(-0.5, 0.5, SIDE_BANDS)])
-    p = np.maximum(np.exp(x) - EPS, 0.0)
-    return np.log(p * np.exp(g + tilt * ramp) + EPS).astype(np.float32)
+    nb = SEQ_BANDS + SIDE_BANDS
+    gain = np.full(x.shape[-1], g)
+    gain[:nb] += tilt * np.concatenate([np.linspace(-0.5, 0.5, SEQ_BANDS), np.linspace(-0.5, 0.5, SIDE_BANDS)])
+    out = np.log(np.maximum(np.exp(x) - EPS, 0.0) * np.exp(gain) + EPS)
+    out[..., nb:nb + CHROMA] = x[..., nb:nb + CHROMA]  # shares: log(share + 0.01), not energies
+    return out.astype(np.float32)
 
 
-def batches(data, batch: int, window: int, rng):
-    """Endless (B, 2, window, F) positive pairs, from B distinct tracks (each long enough)."""
+def batches(data, batch: int, window: int, rng, labels=None):
+    """Endless (B, 2, window, F) positive pairs from B distinct tracks, with their label ids (-1: none)."""
+    labels = np.full(len(data), -1, np.int32) if labels is None else np.asarray(labels, np.int32)
     while True:
         picks = rng.choice(len(data), size=min(batch, len(data)), replace=False)
         out = np.empty((len(picks), 2, window, data[0].shape[-1]), np.float32)
@@ -171,7 +189,7 @@ def batches(data, batch: int, window: int, rng):
                 if len(seg) < window:  # short track: repeat it
                     seg = np.resize(seg, (window, seg.shape[1]))
                 out[i, j] = augment(seg, rng)
-        yield out, np.zeros(len(picks), np.float32)
+        yield out, labels[picks]
 
 
 def feature_stats(data):
@@ -180,17 +198,26 @@ def feature_stats(data):
 
 
 def train_net(data, steps: int, seed: int = 0, batch: int = 48, log=print, run: Path | None = None,
-              ckpt_every: int = 250):
-    """Train embed-v1 on prepared tracks (list of (V, T, F)); returns (keras net, config, state)."""
+              ckpt_every: int = 250, labels=None, label_weight: float = 0.0):
+    """Train the embedder on prepared tracks (list of (V, T, F)); returns (keras net, config, state).
+
+    labels: one label (str) or None per track; with label_weight > 0 a head learns them (ContrastiveModel)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
     from muzip.library.net_model import DEFAULT_CONFIG, ContrastiveModel, build_embed_net
+    from muzip.library.embed import FEATURES
     cfg = dict(DEFAULT_CONFIG)
+    cfg["in_dim"] = int(data[0].shape[-1])  # v1 or v2 sequences, as load_cache was asked for
+    cfg["features"] = next(k for k, v in FEATURES.items() if v == cfg["in_dim"])
     keras.utils.set_random_seed(seed)
     net = build_embed_net(cfg)
     mean, std = feature_stats(data)
     net.get_layer("norm").set_weights([mean.astype(np.float32), std.astype(np.float32)])
-    model = ContrastiveModel(net, cfg["temperature"])
+    names = sorted({v for v in labels or () if v is not None})
+    ids = None if labels is None else [names.index(v) if v is not None else -1 for v in labels]
+    cfg["label_weight"] = float(label_weight) if names else 0.0
+    cfg["labels"] = names if cfg["label_weight"] else []
+    model = ContrastiveModel(net, cfg["temperature"], len(names), cfg["label_weight"])
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4))
     state = {"step": 0, "seconds": 0.0, "losses": []}
     if run and (run / "state.json").exists():
@@ -198,7 +225,7 @@ def train_net(data, steps: int, seed: int = 0, batch: int = 48, log=print, run: 
         net.load_weights(run / "embed.weights.h5")
         log(f"resumed at step {state['step']}")
     rng = np.random.default_rng([seed, state["step"]])
-    gen = batches(data, batch, cfg["window"], rng)
+    gen = batches(data, batch, cfg["window"], rng, ids)
     while state["step"] < steps:
         n = min(ckpt_every, steps - state["step"])
         lr = 1e-3 * 0.5 * (1 + np.cos(np.pi * state["step"] / steps))  # cosine decay, per chunk
@@ -228,16 +255,20 @@ def main():
     t.add_argument("--steps", type=int, default=3000)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--exclude", help="file listing tracks to leave out, one path per line")
+    t.add_argument("--features", choices=["v1", "v2"], default="v2", help="v1: band energies only")
+    t.add_argument("--label-weight", type=float, default=0.0,
+                   help="weight of the supervised head on the tracks' package/class labels (0: self-supervised)")
     a = ap.parse_args()
     if a.cmd == "prepare":
         return prepare(a.jobs)
     exclude = Path(a.exclude).read_text().split("\n") if a.exclude else []
     tracks = training_tracks(exclude)
-    data = load_cache(tracks)
+    data, kept = load_cache(tracks, with_paths=True, in_dim=72 if a.features == "v1" else None)
     run = Path(a.run)
     print(f"{len(data)} tracks prepared of {len(tracks)}, {sum(v.shape[1] for v in data) / 43.75 / 3600:.1f} h",
           flush=True)
-    net, cfg, state = train_net(data, a.steps, a.seed, run=run)
+    net, cfg, state = train_net(data, a.steps, a.seed, run=run, labels=[track_label(p) for p in kept],
+                                label_weight=a.label_weight)
     (run / "config.json").write_text(json.dumps(cfg, indent=1))
     (run / "training.json").write_text(json.dumps({
         "tracks": [os.path.relpath(p, ROOT / "data") for p in tracks], "steps": state["step"],

@@ -123,3 +123,19 @@ def band_sequence(lat: np.ndarray) -> np.ndarray:
         e = np.add.reduceat(p[a], edges[:-1], axis=1) / np.diff(edges).astype(np.float32)
         out[:, col:col + bands] = np.log(e + EPS)
     return out
+
+
+FEATURES = {"latent band sequence v1": SEQ_BANDS + SIDE_BANDS,
+            "latent band and pitch sequence v2": SEQ_BANDS + SIDE_BANDS + 60}  # + muzip.library.pitch.PITCH_DIM
+
+
+def feature_sequence(lat: np.ndarray, features: str) -> np.ndarray:
+    """The embedder's input sequence of latents (A, n, C) by the name in its config: v1 band energies, or
+    v2 band energies and the pitch features (muzip.library.pitch) of the mid channel."""
+    seq = band_sequence(lat)
+    if features == "latent band sequence v1":
+        return seq
+    if features == "latent band and pitch sequence v2":
+        from .pitch import pitch_sequence
+        return np.concatenate([seq, pitch_sequence(lat[0], POOL, len(seq))], axis=1)
+    raise ValueError(f"unknown features '{features}'")

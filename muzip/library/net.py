@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from .embed import band_sequence
+from .embed import FEATURES, feature_sequence
 
 
 def windows(seq: np.ndarray, length: int) -> list[np.ndarray]:
@@ -36,10 +36,11 @@ class NetEmbedder:
             raise ModelError(f"model '{name}': cannot load embed.onnx ({exc})") from None
         self.input = self.session.get_inputs()[0].name
         self.window = int(config["window"])
+        self.features = config["features"]
 
     def segments(self, runs) -> np.ndarray:
         """(S, dim) unit segment embeddings of the runs' windows."""
-        wins = [w for lat in runs for w in windows(band_sequence(lat), self.window)]
+        wins = [w for lat in runs for w in windows(feature_sequence(lat, self.features), self.window)]
         if not wins:
             raise ModelError("track too short to embed")
         full = [w for w in wins if len(w) == self.window]
@@ -59,6 +60,6 @@ class NetEmbedder:
 
 def load_net_embedder(name: str, config: dict) -> NetEmbedder:
     from ..runtime.store import verified_bytes
-    if config.get("features") != "latent band sequence v1":
+    if config.get("features") not in FEATURES:
         raise ModelError(f"model '{name}': unknown features '{config.get('features')}'")
     return NetEmbedder(name, config, verified_bytes(name, "embed.onnx"))

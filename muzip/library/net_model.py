@@ -71,18 +71,39 @@ def nt_xent(z_a, z_b, temperature: float):
     return -ops.mean(ops.take_along_axis(logp, target[:, None], axis=1))
 
 
-class ContrastiveModel(keras.Model):
-    """Wraps the embedding net for model.fit: input (B, 2, T, F) pairs of views, output the loss per batch."""
+def masked_label_loss(logits, labels):
+    """Cross-entropy over the views whose track has a label (label -1: none, no loss)."""
+    mask = ops.cast(labels >= 0, logits.dtype)
+    ce = ops.sparse_categorical_crossentropy(ops.maximum(labels, 0), logits, from_logits=True)
+    return ops.sum(ce * mask) / ops.maximum(ops.sum(mask), 1.0)
 
-    def __init__(self, net: keras.Model, temperature: float, **kw):
+
+class ContrastiveModel(keras.Model):
+    """Wraps the embedding net for model.fit: input (B, 2, T, F) pairs of views, output the loss per batch.
+
+    With n_classes, a linear head on the unit embedding also predicts each view's label (y: (B,) ints, -1 for
+    an unlabelled track), weighted by label_weight: the head is dropped at export, its pull on the embedding
+    stays (tracks of one label gather, which is what classify, cluster and similar read)."""
+
+    def __init__(self, net: keras.Model, temperature: float, n_classes: int = 0, label_weight: float = 0.0, **kw):
         super().__init__(**kw)
-        self.net, self.temperature = net, temperature
+        self.net, self.temperature, self.label_weight = net, temperature, label_weight
+        self.head = layers.Dense(n_classes, name="label_head") if n_classes and label_weight else None
 
     def call(self, pairs):
         shape = ops.shape(pairs)
         flat = ops.reshape(pairs, (-1, shape[2], shape[3]))
-        z = ops.reshape(self.net(flat), (shape[0], 2, -1))
-        return z
+        z = ops.reshape(self.net(flat), (shape[0], 2, self.net.output_shape[-1]))
+        if self.head is None:
+            return z
+        unit = z / ops.sqrt(ops.sum(ops.square(z), axis=-1, keepdims=True) + 1e-12)
+        return z, self.head(unit)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        return nt_xent(y_pred[:, 0], y_pred[:, 1], self.temperature)
+        if self.head is None:
+            return nt_xent(y_pred[:, 0], y_pred[:, 1], self.temperature)
+        z, logits = y_pred
+        labels = ops.reshape(ops.repeat(ops.cast(y, "int32")[:, None], 2, axis=1), (-1,))
+        logits = ops.reshape(logits, (-1, ops.shape(logits)[-1]))
+        return (nt_xent(z[:, 0], z[:, 1], self.temperature)
+                + self.label_weight * masked_label_loss(logits, labels))
