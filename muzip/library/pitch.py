@@ -22,6 +22,7 @@ CHROMA = 12
 SEMITONES = 48  # C3 (130.8 Hz) .. B6
 LOW_MIDI = 48
 PITCH_DIM = CHROMA + SEMITONES
+TOP_HZ = 4000.0  # chroma from 150 Hz to here; the semitones stop lower (B6, 1976 Hz)
 EPS = 1e-2  # as muzip.library.embed.EPS: near the quantizer's step, so a .mz and its audio read alike
 _COMPAND_ALPHA = 0.75  # muzip-v1's companding power (models/muzip-v1/config.json)
 
@@ -51,7 +52,7 @@ def _pitch_matrix(C: int, rate: float) -> np.ndarray:
         f = (np.arange(C * SUB) + 0.5) * rate / 2 / (C * SUB)
         note = np.round(69 + 12 * np.log2(np.maximum(f, 1.0) / 440.0)).astype(int)
         m = np.zeros((C * SUB, PITCH_DIM), np.float32)
-        band = np.flatnonzero((f >= 150) & (f <= 4000))
+        band = np.flatnonzero((f >= 150) & (f <= TOP_HZ))
         m[band, note[band] % 12] = 1.0
         semi = np.flatnonzero((note >= LOW_MIDI) & (note < LOW_MIDI + SEMITONES))
         m[semi, CHROMA + note[semi] - LOW_MIDI] = 1.0
@@ -67,7 +68,9 @@ def pitch_sequence(mid: np.ndarray, pool: int, steps: int, rate: float = 44100.0
     """(steps, PITCH_DIM) float32: log chroma shares and log semitone energies of mid-channel latents (n, C)."""
     if steps == 0:
         return np.zeros((0, PITCH_DIM), np.float32)
-    p = fine_spectrum(mid, pool, steps) @ _pitch_matrix(mid.shape[1], rate)
+    C = mid.shape[1]
+    used = min(C, int(np.ceil(TOP_HZ / (rate / 2 / C))) + 1)  # channels above 4 kHz feed neither map
+    p = fine_spectrum(mid[:, :used], pool, steps) @ _pitch_matrix(C, rate)[:used * SUB]
     chroma = p[:, :CHROMA]
     share = chroma / (chroma.sum(axis=1, keepdims=True) + EPS)
     return np.concatenate([np.log(share + 0.01), np.log(p[:, CHROMA:] + EPS)], axis=1).astype(np.float32)
