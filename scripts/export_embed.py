@@ -9,12 +9,9 @@ is built from the run (data, steps, wall time) and, when docs/library_results.js
 """
 
 import argparse
-import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -90,33 +87,16 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--name", default="embed-v1")
     a = ap.parse_args()
-    import keras
     from muzip.library.net_model import build_embed_net
-    from muzip.runtime.store import models_dir
+    from muzip.nn.export import ship
     run = Path(a.run)
     cfg = json.loads((run / "config.json").read_text())
     training = json.loads((run / "training.json").read_text())
     net = build_embed_net(cfg)
     net.load_weights(run / "embed.weights.h5")
-    out = models_dir() / a.name
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp) / a.name
-        tmp.mkdir()
-        (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-        net.save_weights(tmp / "embed.weights.h5")
-        net(np.zeros((1, cfg["window"], cfg["in_dim"]), np.float32))
-        net.export(str(tmp / "embed.onnx"), format="onnx", verbose=False)
-        sums = {f: hashlib.sha256((tmp / f).read_bytes()).hexdigest() for f in FILES}
-        (tmp / "SHA256SUMS").write_text("".join(f"{sums[f]}  {f}\n" for f in FILES))
-        import onnx
-        info = {"runtime": "onnxruntime", "files": ["embed.onnx"], "keras": keras.__version__,
-                "opset": int(onnx.load(tmp / "embed.onnx").opset_import[0].version),
-                "parity": parity(net, tmp, cfg), "steps": training["steps"]}
-        (tmp / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
-        (tmp / "MODEL.md").write_text(card(a.name, cfg, training, info, sums))
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(tmp, out)
+    info = ship(a.name, net, cfg, "embed", np.zeros((1, cfg["window"], cfg["in_dim"]), np.float32),
+                lambda folder: parity(net, folder, cfg), lambda info, sums: card(a.name, cfg, training, info, sums),
+                {"steps": training["steps"]})
     print(json.dumps(info, indent=1))
 
 

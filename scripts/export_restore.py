@@ -9,12 +9,9 @@ docs/restore_results.json exists (scripts/restore_bench.py), the measured qualit
 """
 
 import argparse
-import hashlib
 import json
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -79,36 +76,20 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--name", default="restore-v1")
     a = ap.parse_args()
-    import keras
+    from muzip.nn.export import ship
     from muzip.restore.model import build_restorer
-    from muzip.runtime.store import models_dir
     run = Path(a.run)
     state = json.loads((run / "ckpt" / "state.json").read_text())
     cfg = json.loads((run / "config.json").read_text())
     cfg["kind"] = "restorer"
     model = build_restorer(cfg)
     model.load_weights(run / "ckpt" / "generator.weights.h5")
-    out = models_dir() / a.name
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp) / a.name
-        tmp.mkdir()
-        (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-        model.save_weights(tmp / "restorer.weights.h5")
-        n = 8  # Keras exports called models only
-        model([np.zeros((1, (n - 1) * cfg["hop"], 1), np.float32), np.zeros((1, n, cfg["cond_channels"]), np.float32),
-               np.zeros((1, n, cfg["noise_channels"]), np.float32)])
-        model.export(str(tmp / "restorer.onnx"), format="onnx", verbose=False)
-        sums = {f: hashlib.sha256((tmp / f).read_bytes()).hexdigest() for f in FILES}
-        (tmp / "SHA256SUMS").write_text("".join(f"{sums[f]}  {f}\n" for f in FILES))
-        import onnx
-        info = {"runtime": "onnxruntime", "files": ["restorer.onnx"], "keras": keras.__version__,
-                "opset": int(onnx.load(tmp / "restorer.onnx").opset_import[0].version),
-                "parity": parity(model, tmp, a.name), "step": state["step"], "wall_s": state.get("wall_s")}
-        (tmp / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
-        (tmp / "MODEL.md").write_text(card(a.name, cfg, state, info, sums))
-        if out.exists():
-            shutil.rmtree(out)
-        shutil.copytree(tmp, out)
+    n = 8  # frames of the call that builds the model before export
+    inputs = [np.zeros((1, (n - 1) * cfg["hop"], 1), np.float32), np.zeros((1, n, cfg["cond_channels"]), np.float32),
+              np.zeros((1, n, cfg["noise_channels"]), np.float32)]
+    info = ship(a.name, model, cfg, "restorer", inputs, lambda folder: parity(model, folder, a.name),
+                lambda info, sums: card(a.name, cfg, state, info, sums),
+                {"step": state["step"], "wall_s": state.get("wall_s")})
     print(json.dumps(info, indent=1))
 
 
