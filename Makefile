@@ -25,7 +25,7 @@ bench: install corpus
 	$(PY) scripts/bench.py
 	$(PY) scripts/rd_bench.py
 	$(PY) scripts/restore_bench.py
-	$(PY) scripts/train_embed.py prepare  # band sequences for the per-fold embed-v1 networks (incremental)
+	$(PY) scripts/train_embed.py prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
 	$(PY) scripts/library_bench.py
 
 fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
@@ -42,10 +42,10 @@ train-restore: install corpus  # resumable: run again to continue from runs/rest
 	$(PY) scripts/train_restore.py --run runs/restore-v1 --steps 6000 --recon-steps 3000
 	$(PY) scripts/export_restore.py runs/restore-v1
 
-train-embed: install corpus  # resumable: run again to continue from runs/embed-v1
+train-embed: install corpus  # resumable: run again to continue from runs/embed-v2
 	$(PY) scripts/train_embed.py prepare
-	$(PY) scripts/train_embed.py train --run runs/embed-v1 --steps 1500
-	$(PY) scripts/export_embed.py runs/embed-v1
+	$(PY) scripts/train_embed.py train --run runs/embed-v2 --steps 1200 --label-weight 1.0
+	$(PY) scripts/export_embed.py runs/embed-v2 --name embed-v2
 
 clean:
 	rm -rf build .pytest_cache

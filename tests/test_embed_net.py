@@ -11,7 +11,7 @@ import soundfile as sf
 from muzip.codec import compress_array, to_mid_side
 from muzip.library import load_embedder
 from muzip.library import sources as S
-from muzip.library.embed import EPS, POOL, SEQ_BANDS, band_sequence
+from muzip.library.embed import EPS, POOL, SEQ_BANDS, band_sequence, feature_sequence
 from muzip.library.net import windows
 from muzip.runtime import installed_models, models_dir
 
@@ -38,9 +38,10 @@ def test_windows_cover_without_overlap():
     assert [len(x) for x in windows(seq[:100], 175)] == [100] and windows(seq[:0], 175) == []
 
 
-def test_track_and_its_mz_embed_alike_and_unlike_other_music(model, tmp_path):
-    embed, eid = load_embedder("embed-v1")
-    assert eid.startswith("embed-v1:")
+@pytest.mark.parametrize("name", ["embed-v1", "embed-v2"])
+def test_track_and_its_mz_embed_alike_and_unlike_other_music(model, tmp_path, name):
+    embed, eid = load_embedder(name)
+    assert eid.startswith(f"{name}:")
     x, sr = sf.read(DATA / "knolls_excerpt.ogg", dtype="float32", always_2d=True)
     wav, mz = tmp_path / "k.wav", tmp_path / "k.mz"
     sf.write(wav, x, sr)
@@ -57,31 +58,34 @@ def test_track_and_its_mz_embed_alike_and_unlike_other_music(model, tmp_path):
     assert float(vec["audio"] @ vec["mz"]) > float(vec["audio"] @ vec["other"]) + 0.2
 
 
-def test_onnx_matches_the_keras_network(model):
+@pytest.mark.parametrize("name", ["embed-v1", "embed-v2"])
+def test_onnx_matches_the_keras_network(model, name):
     pytest.importorskip("tensorflow")
     import os
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from muzip.library.net_model import build_embed_net
-    folder = models_dir() / "embed-v1"
+    folder = models_dir() / name
     cfg = json.loads((folder / "config.json").read_text())
     net = build_embed_net(cfg)
     net.load_weights(folder / "embed.weights.h5")
     x, sr = sf.read(DATA / "knolls_excerpt.ogg", dtype="float32", always_2d=True)
     n = len(x) // 252 * 252
-    seq = band_sequence(model.encode(to_mid_side(x[:n])[:, :, None])[:, :n // 252])
+    seq = feature_sequence(model.encode(to_mid_side(x[:n])[:, :, None])[:, :n // 252], cfg["features"])
+    assert seq.shape[1] == cfg["in_dim"]
     batch = np.stack([seq[:175], seq[175:350]]).astype(np.float32)
-    embed, _ = load_embedder("embed-v1")
+    embed, _ = load_embedder(name)
     got = embed.session.run(None, {embed.input: batch})[0]
     ref = np.asarray(net(batch))
     assert np.max(np.abs(got - ref)) < 1e-4 * max(1.0, float(np.abs(ref).max()))
 
 
-def test_embed_v1_ships_no_pickle_and_loads_without_tensorflow(tmp_path):
-    folder = models_dir() / "embed-v1"
+@pytest.mark.parametrize("name", ["embed-v1", "embed-v2"])
+def test_embedders_ship_no_pickle_and_load_without_tensorflow(tmp_path, name):
+    folder = models_dir() / name
     names = sorted(p.name for p in folder.iterdir())
     assert not [n for n in names if n.endswith((".pkl", ".pickle", ".npy", ".keras"))]
     import subprocess
-    code = ("import sys; from muzip.library import load_embedder; e, _ = load_embedder('embed-v1'); "
+    code = (f"import sys; from muzip.library import load_embedder; e, _ = load_embedder('{name}'); "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported TF/Keras'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -1,7 +1,8 @@
 """The muzip library: index, search, cluster, classify and map a collection, straight from `.mz` files.
 
-* ``embed``: features of the codec's latents (embed-v0: band statistics; embed-v1: band sequences into
-  the trained network of ``net``, exported from ``net_model``); ``sources``: latents from a `.mz`
+* ``embed``: features of the codec's latents (embed-v0: band statistics; embed-v1: band sequences, and
+  embed-v2: band and pitch sequences (``pitch``), into the trained network of ``net``, exported from
+  ``net_model``); ``sources``: latents from a `.mz`
   (entropy decoding only) or from audio (the encoder), and the per-file record of `muzip index`;
 * ``catalog``: the SQLite catalog; ``search``: nearest tracks (exact, or usearch HNSW when large);
 * ``cluster``: Affinity Propagation; ``classify``: logistic regression stored as .npz; ``tsne_map``: t-SNE.
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 
-DEFAULT_EMBEDDER = "embed-v1"
+DEFAULT_EMBEDDER = "embed-v2"
 
 
 class StatsEmbedder:
@@ -45,7 +46,8 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
     if config.get("kind") != "embedder":
         raise ModelError(f"model '{name}' is not an embedder")
     digest = hashlib.sha256((models_dir() / name / "SHA256SUMS").read_bytes()).hexdigest()[:16]
-    if config.get("features") == "latent band sequence v1":
+    from .embed import FEATURES
+    if config.get("features") in FEATURES:  # a trained network on latent sequences (embed-v1, embed-v2)
         from .net import load_net_embedder
         return load_net_embedder(name, config), f"{name}:{digest}"
     from .embed import Normalizer

@@ -1,4 +1,4 @@
-"""The trained track embedder (embed-v1) on onnxruntime: latents -> band sequence -> network -> track vector.
+"""The trained track embedders (embed-v1, -v2) on onnxruntime: latents -> sequence -> network -> vector.
 
 Each sampled run of frames (muzip.library.embed.frame_runs: 12 runs of 4 s spread over the track) is
 cut into windows of the length the network was trained on; every window gives a segment embedding,
