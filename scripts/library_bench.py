@@ -289,7 +289,9 @@ def markdown(res) -> str:
                   "energies and pitch features of the latents (muzip/library/pitch.py), the contrastive loss plus a "
                   "supervised head on the other tracks' labels (package, style class; both sets), and each styles "
                   "piece's second rendering with another instrument as a positive (render_styles.py --alt). The "
-                  "embed-v1 row is the self-supervised band-energy network as measured in session 4. Classification is the logistic regression of those folds. Segment P@1 and "
+                  "embed-v1 row is the self-supervised band-energy network as measured in session 4. embed-v2's rows come "
+                  "from `scripts/embed_eval.py SET --steps 600 > LOG` and `scripts/library_bench.py --merge-folds LOG` "
+                  "(the same evaluation as `--only folds`). Classification is the logistic regression of those folds. Segment P@1 and "
                   "NMI are computed among each fold's test tracks (about a fifth of the set) and averaged, for every "
                   "feature set alike.", "",
                   "| features | accuracy | macro-F1 | segment P@1 (per fold) | NMI (per fold) |", "|---|---:|---:|---:|---:|"]
