@@ -1,8 +1,8 @@
-"""Train the library's embedding network (embed-v1): contrastive, self-supervised, on CPU.
+"""Train the library's embedding network (embed-v2; embed-v1 with --features v1): contrastive, on CPU.
 
     .venv/bin/python scripts/train_embed.py prepare               # features of every track -> data/embed/
-    .venv/bin/python scripts/train_embed.py train --run runs/embed-v1 [--steps 3000]
-    .venv/bin/python scripts/export_embed.py runs/embed-v1        # -> models/embed-v1
+    .venv/bin/python scripts/train_embed.py train --run runs/embed-v2 --steps 1200 --label-weight 1.0
+    .venv/bin/python scripts/export_embed.py runs/embed-v2        # -> models/embed-v2
 
 prepare: for each track of the corpus (scripts/fetch_corpus.sh), the styles renders (data/styles) and
 the unlabelled music21 pool (data/extra, scripts/render_styles.py --classes ...), the latents' log
