@@ -1,6 +1,6 @@
 """Train the library's embedding network (embed-v2; embed-v1 with --features v1): contrastive, on CPU.
 
-    .venv/bin/python scripts/train_embed.py prepare               # features of every track -> data/embed/
+    .venv/bin/python scripts/train_embed.py prepare               # features of every track -> data/embed2/
     .venv/bin/python scripts/train_embed.py train --run runs/embed-v2 --steps 1200 --label-weight 1.0
     .venv/bin/python scripts/export_embed.py runs/embed-v2        # -> models/embed-v2
 
