@@ -47,24 +47,9 @@ def table_audio(minutes, seed=0):
 
 
 def build_tables(encoder, cfg, minutes):
-    from muzip.entropy import counts_from_histogram
-    from muzip.model import level_steps
-
+    from muzip.train.tables import count_tables
     roles, used = table_audio(minutes)
-    steps = level_steps(cfg)
-    R, C = cfg["alphabet_radius"], cfg["latent_channels"]
-    K = 2 * R + 2
-    hist = np.zeros((2, len(steps), C, K), np.float64)
-    for role, signals in enumerate(roles):
-        for sig in signals:
-            n = len(sig) // cfg["hop"] * cfg["hop"]
-            y = np.asarray(encoder(sig[None, :n, None].astype(np.float32), training=False))[0]
-            for level, step in enumerate(steps):
-                q = np.round(y / step).astype(np.int64)
-                idx = np.where(np.abs(q) > R, K - 1, q + R)
-                flat = np.arange(C)[None, :] * K + idx
-                hist[role, level] += np.bincount(flat.ravel(), minlength=C * K).reshape(C, K)
-    return counts_from_histogram(hist + 0.5), used
+    return count_tables(encoder, cfg, roles), used
 
 
 def export(args):

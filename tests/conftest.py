@@ -2,12 +2,17 @@
 
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 DATA = Path(__file__).parent / "data"
+# Models `muzip train` installs go to a folder of this test session, never the user's own (subprocesses
+# inherit it).
+os.environ["MUZIP_USER_MODELS"] = tempfile.mkdtemp(prefix="muzip-user-models-")
+os.environ["MUZIP_TRAIN_RUNS"] = tempfile.mkdtemp(prefix="muzip-train-runs-")
 CLIP = DATA / "knolls_excerpt.ogg"
 
 

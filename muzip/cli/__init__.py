@@ -20,7 +20,7 @@ COMMANDS = {
     "similar": ("library_cmds", "similar"), "cluster": ("library_cmds", "cluster"),
     "classify": ("classify_cmds", "classify"), "map": ("classify_cmds", "map_cmd"),
     "info": ("inspect_cmds", "info"), "test": ("inspect_cmds", "test_cmd"), "eval": ("eval_cmd", "eval_cmd"),
-    "models": ("inspect_cmds", "models"),
+    "models": ("inspect_cmds", "models"), "train": ("train_cmd", "train"),
 }
 
 
@@ -49,6 +49,7 @@ def cli():
       muzip restore old_rip.mp3                 # -> old_rip.restored.wav (GAN restorer)
       muzip index Music/ --db music.db ; muzip similar song.mz --db music.db
       muzip info song.mz ; muzip test song.mz ; muzip models
+      muzip train ~/Music/jazz --name jazz ; muzip compress --model jazz take1.wav
     """
 
 

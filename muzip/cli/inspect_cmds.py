@@ -100,7 +100,11 @@ def test_cmd(inputs, quiet):
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per model, one per line.")
 def models(as_json):
-    """List the installed models, verify their files, and show which one is the default.
+    """List the installed models, where they are, verify their files, and show which one is the default.
+
+    Shipped models come first ($MUZIP_MODELS overrides their folder), then the models `muzip train`
+    installed for this user ($MUZIP_USER_MODELS, else $XDG_DATA_HOME/muzip/models, by default
+    ~/.local/share/muzip/models).
 
     \b
     Examples:
@@ -108,10 +112,10 @@ def models(as_json):
       MUZIP_MODELS=/opt/muzip-models muzip models --json
     """
     from ..errors import ModelError
-    from ..runtime import installed_models, model_info, models_dir
+    from ..runtime import installed_models, model_info, model_roots
     names = installed_models()
     if not names:
-        click.echo(f"muzip: no models installed in {models_dir()}", err=True)
+        click.echo(f"muzip: no models installed in {' or '.join(map(str, model_roots()))}", err=True)
         sys.exit(1)
     status = 0
     for name in names:
@@ -131,5 +135,5 @@ def models(as_json):
                 m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
             runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
             click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
-                       f"sha256 {m['sha256'][:16]}..., files {m['status']}")
+                       f"sha256 {m['sha256'][:16]}..., files {m['status']}, in {m['folder']}")
     sys.exit(1 if status else 0)

@@ -10,25 +10,14 @@ import click
 
 from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs
-from .plan import AUDIO_EXTS
+from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
 
 
 def _files(paths, rep: Reporter) -> list[str]:
     """Files under the given paths (folders walked), audio or .mz, sorted; missing paths reported."""
-    out = []
-    exts = set(AUDIO_EXTS) | {"mz"}
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
-                dirs.sort()
-                out += [os.path.join(root, f) for f in sorted(files) if f.rsplit(".", 1)[-1].lower() in exts]
-        elif os.path.exists(p):
-            out.append(p)
-        else:
-            rep.fail(f"{p}: no such file or folder")
-    return sorted({os.path.abspath(p) for p in out})
+    return files_under(paths, rep, set(AUDIO_EXTS) | {"mz"})
 
 
 _STATE = {}

@@ -18,6 +18,22 @@ AUDIO_EXTS = {
 }
 
 
+def files_under(paths, rep, exts) -> list[str]:
+    """Absolute paths of the files with one of `exts` under `paths` (folders walked; files named on the
+    command line taken whatever their extension), sorted; a missing path is reported to `rep`."""
+    out = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs.sort()
+                out += [os.path.join(root, f) for f in sorted(files) if f.rsplit(".", 1)[-1].lower() in exts]
+        elif os.path.exists(p):
+            out.append(p)
+        else:
+            rep.fail(f"{p}: no such file or folder")
+    return sorted({os.path.abspath(p) for p in out})
+
+
 @dataclass
 class Item:
     src: str            # "-" for standard input

@@ -37,7 +37,7 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
     import hashlib
     import io
 
-    from ..runtime.store import models_dir, resolve_name, verified_bytes
+    from ..runtime.store import model_folder, resolve_name, verified_bytes
     name = resolve_name(name)
     try:
         config = json.loads(verified_bytes(name, "config.json"))
@@ -45,7 +45,7 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
         raise ModelError(f"model '{name}': bad config.json ({exc})") from None
     if config.get("kind") != "embedder":
         raise ModelError(f"model '{name}' is not an embedder")
-    digest = hashlib.sha256((models_dir() / name / "SHA256SUMS").read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256((model_folder(name) / "SHA256SUMS").read_bytes()).hexdigest()[:16]
     from .embed import FEATURES
     if config.get("features") in FEATURES:  # a trained network on latent sequences (embed-v1, embed-v2)
         from .net import load_net_embedder

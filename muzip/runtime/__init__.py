@@ -5,7 +5,7 @@ The default backend is onnxruntime on the CPU: importing it costs ~0.2 s, where 
 """
 
 from .store import (DEFAULT_MODEL, identity_digest, installed_models, load_model, load_tables, model_info,
-                    models_dir, resolve_name, verify, write_sha256sums)
+                    model_folder, model_roots, models_dir, resolve_name, user_models_dir, verify, write_sha256sums)
 
 __all__ = ["DEFAULT_MODEL", "identity_digest", "installed_models", "load_model", "load_tables", "model_info",
-           "models_dir", "resolve_name", "verify", "write_sha256sums"]
+           "model_folder", "model_roots", "models_dir", "resolve_name", "user_models_dir", "verify", "write_sha256sums"]

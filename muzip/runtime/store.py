@@ -37,20 +37,54 @@ def models_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
+def user_models_dir() -> Path:
+    """Where `muzip train` installs models: $MUZIP_USER_MODELS, else $XDG_DATA_HOME/muzip/models
+    (default ~/.local/share/muzip/models)."""
+    env = os.environ.get("MUZIP_USER_MODELS")
+    if env:
+        return Path(env)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(data) / "muzip" / "models"
+
+
+def model_roots() -> list[Path]:
+    """The folders searched for models, in order: the shipped models, then the user's."""
+    roots = [models_dir(), user_models_dir()]
+    return [r for i, r in enumerate(roots) if r not in roots[:i]]
+
+
+def _folders() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for root in model_roots():
+        try:
+            entries = sorted(root.iterdir()) if root.is_dir() else []
+        except OSError:
+            entries = []
+        for p in entries:  # a shipped model's name cannot be taken over by a user's model
+            if p.name not in found and _NAME.match(p.name) and (p / "SHA256SUMS").is_file():
+                found[p.name] = p
+    return found
+
+
+def model_folder(name: str) -> Path:
+    """The folder of installed model `name`; ModelError if there is none."""
+    folder = _folders().get(resolve_name(name))
+    if folder is None:  # removed between the two looks
+        raise ModelError(f"model '{name}' is not installed")
+    return folder
+
+
 def installed_models(kind: str | None = None) -> list[str]:
     """Installed model names; `kind` ("codec" or "restorer") keeps only models of that kind."""
-    root = models_dir()
-    if not root.is_dir():
-        return []
-    names = sorted(p.name for p in root.iterdir() if _NAME.match(p.name) and (p / "SHA256SUMS").is_file())
+    names = sorted(_folders())
     return names if kind is None else [n for n in names if model_kind(n) == kind]
 
 
 def model_kind(name: str) -> str:
     """"codec" (the default) or what config.json's "kind" says; "" if the config cannot be read."""
     try:
-        return str(json.loads((models_dir() / name / "config.json").read_text()).get("kind", "codec"))
-    except (OSError, ValueError, AttributeError):
+        return str(json.loads((_folders()[name] / "config.json").read_text()).get("kind", "codec"))
+    except (OSError, ValueError, AttributeError, KeyError):
         return ""
 
 
@@ -60,7 +94,7 @@ def resolve_name(name: str | None) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or name not in installed_models():
         shown = name if isinstance(name, str) and name.isprintable() and len(name) <= 64 else repr(name)[:64]
         raise ModelError(f"model '{shown}' is not installed (installed: {', '.join(installed_models()) or 'none'}; "
-                         f"models folder {models_dir()})")
+                         f"models folders {', '.join(map(str, model_roots()))})")
     return name
 
 
@@ -74,7 +108,7 @@ def _sha256(path: Path) -> str:
 
 def _listed(name: str) -> dict[str, str]:
     listed = {}
-    for line in (models_dir() / name / "SHA256SUMS").read_text().splitlines():
+    for line in (model_folder(name) / "SHA256SUMS").read_text().splitlines():
         digest, _, fname = line.strip().partition("  ")
         if digest:
             listed[fname] = digest
@@ -92,7 +126,7 @@ def identity_digest(name: str) -> bytes:
 
 def verify(name: str, files=IDENTITY_FILES) -> None:
     """Check `files` of model `name` against SHA256SUMS; ModelError on any mismatch."""
-    folder, listed = models_dir() / resolve_name(name), _listed(name)
+    folder, listed = model_folder(name), _listed(name)
     for fname in files:
         if fname not in listed:
             raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
@@ -107,7 +141,7 @@ def verified_bytes(name: str, fname: str) -> bytes:
     if fname not in listed:
         raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
     try:
-        data = (models_dir() / name / fname).read_bytes()
+        data = (model_folder(name) / fname).read_bytes()
     except OSError:
         data = None
     if data is None or hashlib.sha256(data).hexdigest() != listed[fname]:
@@ -144,7 +178,7 @@ def load_tables(name: str | None = None):
 def model_info(name: str) -> dict:
     """What `muzip models` shows: name, kind, identity, config summary, files, and whether they verify."""
     name = resolve_name(name)
-    folder = models_dir() / name
+    folder = model_folder(name)
     config = json.loads((folder / "config.json").read_text())
     listed = _listed(name)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
@@ -158,7 +192,7 @@ def model_info(name: str) -> dict:
         digest = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
         return {"name": name, "kind": kind, "sha256": digest, "default": False,
                 "model_rate": config.get("sample_rate"), "runtime": [f for f in listed if f.endswith(".onnx")],
-                "size_bytes": size, "status": status}
+                "size_bytes": size, "folder": str(folder), "status": status}
     try:
         verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
         status = "ok"
@@ -166,7 +200,8 @@ def model_info(name: str) -> dict:
         status = str(exc)
     return {"name": name, "kind": "codec", "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
             "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
-            "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "status": status}
+            "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
+            "status": status}
 
 
 def backend() -> str:
@@ -183,7 +218,7 @@ def load_model(name: str | None = None, backend_name: str | None = None):
     if (backend_name or backend()) == "keras":
         from .keras_model import KerasCodecModel
         verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
-        return KerasCodecModel.load(name, models_dir() / name, config, digest, counts)
+        return KerasCodecModel.load(name, model_folder(name), config, digest, counts)
     from .onnx_model import OnnxCodecModel
     networks = ("encoder.onnx", "decoder.onnx")
     missing = [f for f in networks if f not in _listed(name)]
@@ -191,4 +226,4 @@ def load_model(name: str | None = None, backend_name: str | None = None):
         raise ModelError(f"model '{name}' has no exported runtime files ({', '.join(missing)}); "
                          "run scripts/export_onnx.py, or use MUZIP_BACKEND=keras")
     # Each network's file is checked when its session is made (onnx_model), from the bytes it runs.
-    return OnnxCodecModel(name, models_dir() / name, config, digest, counts)
+    return OnnxCodecModel(name, model_folder(name), config, digest, counts)

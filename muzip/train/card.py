@@ -1,0 +1,63 @@
+"""The model card `muzip train` writes for each model it installs (MODEL.md): data, steps, wall time, quality."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _quality_rows(before: dict | None, after: dict | None) -> list[str]:
+    if after is None:
+        return ["(measured once the model is installed; `muzip train` rewrites this card then)"]
+    rows = ["| target kbps | before: actual kbps | before: mel distance | after: actual kbps | after: mel distance |",
+            "|---:|---:|---:|---:|---:|"]
+    for kbps, a in after.items():
+        b = (before or {}).get(kbps) or {}
+        cell = (lambda v, f: "n/a" if v is None else format(v, f))
+        rows.append(f"| {kbps} | {cell(b.get('kbps'), '.1f')} | {cell(b.get('mel'), '.3f')} | "
+                    f"{cell(a['kbps'], '.1f')} | {cell(a['mel'], '.3f')} |")
+    return rows
+
+
+def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | None) -> str:
+    sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
+    cfg = json.loads((folder / "config.json").read_text())
+    p = runtime["parity"]
+    files, held = meta["prepared"]["files"], meta["holdout_files"]
+    lines = [
+        f"# Model card: {name}",
+        "",
+        f"Written by `muzip train` {meta.get('muzip_version', '')} on {meta['finished']}.",
+        "",
+        "## What it is",
+        f"muzip's codec transform (hop {cfg['hop']}, {cfg['latent_channels']} channels, {cfg['decoder_blocks']} decoder "
+        f"blocks of {cfg['hidden']}), " + (f"fine-tuned from `{meta['from']}` (sha256 `{meta['from_sha256'][:16]}...`)"
+                                            if meta.get("from") else "trained from a random start")
+        + " on the user's music, with its own integer entropy tables counted on that music.",
+        "",
+        "## Training",
+        f"- Data: {len(files)} files ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
+        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {len(held)} files held out (never trained on, "
+        "never counted in the tables).",
+        f"- Steps: {meta['steps_done']} of batch {meta['config']['batch']} x 1 s, Adam lr {meta['config']['lr']}, "
+        f"rate weight {meta['config']['rate_lambda']}, quantizer levels {meta['config']['train_levels']}.",
+        f"- Wall time: {meta['train_seconds']:.0f} s of training on the CPU ({meta.get('threads', 'all')} threads).",
+        "",
+        "## Measured on the held-out files",
+        f"{len(held)} held-out files, a {meta['holdout_seconds']:.0f}-s excerpt from the middle of each (up to "
+        f"{meta['holdout_max']}), through the codec (integer tables, container), before (the starting model) and "
+        "after. Multi-scale mel distance (lower is better) at the actual bitrate:",
+        "",
+        *_quality_rows(meta.get("before"), after),
+        "",
+        "Held-out rate-distortion at fixed quantizer levels during training (level, bits/sample, mel): "
+        + "; ".join(f"step {h['step']}: " + ", ".join(f"L{lv} {b:.3f} {m:.3f}" for lv, b, m in h["rd"])
+                    for h in meta.get("history", [])[-6:]),
+        "",
+        "## Files",
+        *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{d}`" for f, d in sums.items()],
+        f"- ONNX parity with the Keras networks: encoder max abs difference {p['encoder_max_abs']:.2g}, decoder "
+        f"SNR {p['decoder_snr_db']:.1f} dB.",
+        "",
+    ]
+    return "\n".join(lines)
