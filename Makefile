@@ -47,5 +47,9 @@ train-embed: install corpus  # resumable: run again to continue from runs/embed-
 	$(PY) scripts/train_embed.py train --run runs/embed-v2 --steps 1200 --label-weight 1.0
 	$(PY) scripts/export_embed.py runs/embed-v2 --name embed-v2
 
+train-user-demo: install  # `muzip train` as a user runs it, on music the codec never saw (needs scripts/render_styles.py)
+	MUZIP_USER_MODELS=runs/train-demo/models MUZIP_TRAIN_RUNS=runs/train-demo/runs \
+	  $(PY) -m muzip train data/styles --name styles-ft --minutes 10 -j 2 --json
+
 clean:
 	rm -rf build .pytest_cache

@@ -17,6 +17,7 @@ from .plan import AUDIO_EXTS, files_under
 
 CHECKPOINT_S = 60.0     # a kill loses at most this much training
 EVALUATE_S = 300.0      # held-out rate-distortion this often (and at the end)
+MAX_SEGMENTS = 2000     # 2-s segments read in all (2.2 h, 700 MB of int16 mid/side on disk)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 
@@ -131,6 +132,7 @@ def _run(dirs, name, base, steps, minutes, jobs, restart, per_file, init_config,
         train_files, held = split_holdout(files)
         if not held:
             raise TrainError("needs at least 2 audio files (a tenth of them, at least one, is held out)")
+        per_file = max(1, min(per_file, MAX_SEGMENTS // len(train_files)))  # a big collection: fewer per file
         cfg, base_folder, meta = _settings(name, base, init_config, batch, lr, per_file)
         meta.update(dirs=[os.path.abspath(d) for d in dirs], holdout_files=held, train_files=train_files)
         folder.mkdir(parents=True, exist_ok=True)

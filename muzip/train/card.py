@@ -44,8 +44,8 @@ def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | 
         f"- Wall time: {meta['train_seconds']:.0f} s of training on the CPU ({meta.get('threads', 'all')} threads).",
         "",
         "## Measured on the held-out files",
-        f"{len(held)} held-out files, a {meta['holdout_seconds']:.0f}-s excerpt from the middle of each (up to "
-        f"{meta['holdout_max']}), through the codec (integer tables, container), before (the starting model) and "
+        f"{min(len(held), meta['holdout_max'])} of the {len(held)} held-out files (the first by path), a "
+        f"{meta['holdout_seconds']:.0f}-s excerpt from the middle of each, through the codec (integer tables, container), before (the starting model) and "
         "after. Multi-scale mel distance (lower is better) at the actual bitrate:",
         "",
         *_quality_rows(meta.get("before"), after),
