@@ -174,7 +174,9 @@ def _run(dirs, name, base, steps, minutes, jobs, restart, per_file, init_config,
             meta["steps_done"] += 1
             meta["train_seconds"] += time.monotonic() - t
             bar.update(1 if target else time.monotonic() - now)
-            bar.set_description(f"train {name} step {meta['steps_done']} loss {loss:.3f}")
+            rd = meta["history"][-1]["rd"] if meta["history"] else []
+            held_mel = f" held-out mel L{rd[0][0]} {rd[0][2]:.3f}" if rd else ""
+            bar.set_description(f"train {name} step {meta['steps_done']} loss {loss:.3f}{held_mel}")
             if time.monotonic() - last_ckpt >= CHECKPOINT_S:
                 _checkpoint(trainer, meta, meta_path, held, time.monotonic() - last_eval >= EVALUATE_S, rep)
                 last_ckpt = time.monotonic()
