@@ -99,7 +99,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
     except Interrupted as exc:
         rep.fail(f"train {name}: interrupted; run the same command again to continue from the last checkpoint")
         sys.exit(exit_for_signal(exc.signum))
-    except (TrainError, MuzipError) as exc:
+    except (TrainError, MuzipError, OSError) as exc:  # OSError: a full disk, an unwritable run folder
         rep.fail(f"train {name}: {exc}")
         sys.exit(1)
     if result is None:
