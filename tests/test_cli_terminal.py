@@ -29,7 +29,15 @@ def run_in_pty(args, cwd, stdin=None, timeout=120):
                             stdin=stdin if stdin is not None else slave, stdout=slave, stderr=slave,
                             close_fds=True)
     os.close(slave)
-    out, deadline = b"", time.monotonic() + timeout
+    out = drain_pty(master, proc, timeout)
+    code = proc.wait(timeout=30)
+    os.close(master)
+    return code, out.decode("utf-8", "replace")
+
+
+def drain_pty(master, proc, timeout, out=b""):
+    """What the child writes to its terminal until it closes it or exits (at most `timeout` s)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.5)
         if ready:
@@ -42,9 +50,7 @@ def run_in_pty(args, cwd, stdin=None, timeout=120):
             out += chunk
         elif proc.poll() is not None:
             break
-    code = proc.wait(timeout=30)
-    os.close(master)
-    return code, out.decode("utf-8", "replace")
+    return out
 
 
 def _mp3(path, seconds=6):

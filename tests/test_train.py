@@ -129,7 +129,7 @@ def test_file_segments_are_sampled_mid_side(tmp_path):
 def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
     """Under a pseudo-terminal: the progress bar shows the step and loss; Ctrl-C exits 130 with one line,
     and the same command continues from the last checkpoint."""
-    from test_cli_terminal import ENV
+    from test_cli_terminal import ENV, drain_pty
     music = _music(tmp_path / "music")
     env = dict(ENV, MUZIP_USER_MODELS=str(tmp_path / "models"), MUZIP_TRAIN_RUNS=str(tmp_path / "runs"))
     args = [sys.executable, "-m", "muzip", "train", str(music), "--name", "tty", "--init-config", str(tiny_config),
@@ -146,17 +146,7 @@ def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
             except OSError:
                 break
     proc.send_signal(signal.SIGINT)
-    while True:
-        if select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            screen += chunk
-        elif proc.poll() is not None:
-            break
+    screen = drain_pty(master, proc, 60, screen)
     code = proc.wait(timeout=60)
     os.close(master)
     text = screen.decode("utf-8", "replace")
