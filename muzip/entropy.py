@@ -87,10 +87,7 @@ class LatentCoder:
         idx = self._indices(q)
         # Flat gather (row c of the table starts at c*K): several times faster than take_along_axis here.
         bits = float(self.bit_cost(role, level)[idx + self._row_offsets].sum())
-        esc = np.abs(q[idx == self.escape]).astype(np.int64) - self.radius
-        if esc.size:
-            bits += float(np.sum(1.0 + np.log2(_MAX_EXP + 1) + np.floor(np.log2(esc))))
-        return bits
+        return bits + escape_bits(q, self.radius)
 
     def encode(self, q: np.ndarray, levels) -> bytes:
         """q: int array (A, n, C) for A audio channels (mid[, side]); levels: one per audio channel."""
@@ -134,35 +131,58 @@ class LatentCoder:
             raise CorruptFileError(f"entropy-coded payload is damaged ({exc})") from None
         return q
 
-    # Escapes: sign (1 bit), exponent e (Uniform over 0.._MAX_EXP), then e mantissa bits of m = |v| - R.
     def _encode_escapes(self, coder, values: np.ndarray) -> None:
-        if values.size == 0:
-            return
-        mags = np.abs(values) - self.radius  # >= 1
-        exps = np.floor(np.log2(mags)).astype(np.int32)
-        if exps.max() > _MAX_EXP:
-            raise ValueError("latent value too large to code")
-        mants = (mags - (1 << exps.astype(np.int64))).astype(np.int64)
-        signs = (values < 0).astype(np.int32)
-        # Pushed in reverse so the decoder reads sign, exponent, mantissa per value, in order.
-        for v in reversed(range(values.size)):
-            e = int(exps[v])
-            if e:
-                coder.encode_reverse(np.array([mants[v]], dtype=np.int32), constriction.stream.model.Uniform(1 << e))
-            coder.encode_reverse(np.array([e], dtype=np.int32), constriction.stream.model.Uniform(_MAX_EXP + 1))
-            coder.encode_reverse(np.array([signs[v]], dtype=np.int32), constriction.stream.model.Uniform(2))
+        encode_escapes(coder, values, self.radius)
 
     def _decode_escapes(self, coder, count: int) -> np.ndarray:
-        out = np.empty(count, dtype=np.int32)
-        sign_model, exp_model = constriction.stream.model.Uniform(2), constriction.stream.model.Uniform(_MAX_EXP + 1)
-        mant_models = [None] + [constriction.stream.model.Uniform(1 << e) for e in range(1, _MAX_EXP + 1)]
-        for v in range(count):
-            sign = int(coder.decode(sign_model, 1)[0])
-            e = int(coder.decode(exp_model, 1)[0])
-            mant = int(coder.decode(mant_models[e], 1)[0]) if e else 0
-            mag = (1 << e) + mant + self.radius
-            out[v] = -mag if sign else mag
-        return out
+        return decode_escapes(coder, count, self.radius)
+
+
+# Escapes: sign (1 bit), exponent e (Uniform over 0.._MAX_EXP), then e mantissa bits of m = |v| - R.
+def encode_escapes(coder, values: np.ndarray, radius: int) -> None:
+    """Push the escaped values (|v| > radius, in the order the decoder will want them) onto an AnsCoder."""
+    if values.size == 0:
+        return
+    mags = np.abs(values) - radius  # >= 1
+    exps = np.floor(np.log2(mags)).astype(np.int32)
+    if exps.max() > _MAX_EXP:
+        raise ValueError("latent value too large to code")
+    mants = (mags - (1 << exps.astype(np.int64))).astype(np.int64)
+    signs = (values < 0).astype(np.int32)
+    # Pushed in reverse so the decoder reads sign, exponent, mantissa per value, in order.
+    for v in reversed(range(values.size)):
+        e = int(exps[v])
+        if e:
+            coder.encode_reverse(np.array([mants[v]], dtype=np.int32), constriction.stream.model.Uniform(1 << e))
+        coder.encode_reverse(np.array([e], dtype=np.int32), constriction.stream.model.Uniform(_MAX_EXP + 1))
+        coder.encode_reverse(np.array([signs[v]], dtype=np.int32), constriction.stream.model.Uniform(2))
+
+
+def decode_escapes(coder, count: int, radius: int) -> np.ndarray:
+    out = np.empty(count, dtype=np.int32)
+    sign_model, exp_model = constriction.stream.model.Uniform(2), constriction.stream.model.Uniform(_MAX_EXP + 1)
+    mant_models = [None] + [constriction.stream.model.Uniform(1 << e) for e in range(1, _MAX_EXP + 1)]
+    for v in range(count):
+        sign = int(coder.decode(sign_model, 1)[0])
+        e = int(coder.decode(exp_model, 1)[0])
+        mant = int(coder.decode(mant_models[e], 1)[0]) if e else 0
+        mag = (1 << e) + mant + radius
+        out[v] = -mag if sign else mag
+    return out
+
+
+def escape_bits(q: np.ndarray, radius: int) -> float:
+    """Bits the escapes of q would take (for rate estimation)."""
+    esc = np.abs(q[np.abs(q) > radius]).astype(np.int64) - radius
+    return float(np.sum(1.0 + np.log2(_MAX_EXP + 1) + np.floor(np.log2(esc)))) if esc.size else 0.0
+
+
+def coder_for(config: dict, counts):
+    """The entropy coder a model's config names: per-level static tables (muzip-v1) or context tables."""
+    if config.get("entropy", "levels") == "context":
+        from .entropy_context import ContextCoder
+        return ContextCoder(np.asarray(counts), config)
+    return LatentCoder(counts, config["alphabet_radius"])
 
 
 def encode_payload(coder: LatentCoder, q: np.ndarray, levels) -> bytes:

@@ -4,7 +4,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from .container import ContainerReader
-from .entropy import LatentCoder, decode_payload
+from .entropy import coder_for, decode_payload
 from .errors import CorruptFileError
 from .runtime import load_tables
 
@@ -15,7 +15,7 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
-_CODERS: dict = {}  # model identity -> LatentCoder: the tables are verified on every call, built once
+_CODERS: dict = {}  # model identity -> entropy coder: the tables are verified on every call, built once
 
 
 def verify_file(fileobj, digest=None) -> VerifyResult:
@@ -29,7 +29,7 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
         raise CorruptFileError("header is damaged (model rate or frame size does not match its model)")
     coder = _CODERS.get(model_id_digest)
     if coder is None:
-        coder = _CODERS[model_id_digest] = LatentCoder(counts, config["alphabet_radius"])
+        coder = _CODERS[model_id_digest] = coder_for(config, counts)
     per_frame = config["frame_samples"] // config["hop"]
     result = VerifyResult()
     for event in reader.frames():

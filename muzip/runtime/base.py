@@ -50,8 +50,8 @@ class CodecModelBase:
     def coder(self):
         """The entropy coder for this model's tables, built once (its constriction models are cached)."""
         if self._coder is None:
-            from ..entropy import LatentCoder
-            self._coder = LatentCoder(self.counts, self.config["alphabet_radius"])
+            from ..entropy import coder_for
+            self._coder = coder_for(self.config, self.counts)
         return self._coder
 
     def steps(self) -> np.ndarray:

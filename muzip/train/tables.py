@@ -31,3 +31,27 @@ def count_tables(encoder, cfg: dict, roles) -> np.ndarray:
                 flat = np.arange(C)[None, :] * K + idx
                 hist[role, level] += np.bincount(flat.ravel(), minlength=C * K).reshape(C, K)
     return counts_from_histogram(hist + 0.5)  # +0.5: every symbol stays codable
+
+
+def context_tables(encode, cfg: dict, signals, levels) -> tuple[np.ndarray, int]:
+    """Context-adaptive tables (muzip.entropy_context) for a transform: (counts, frames seen).
+
+    encode: (A, T, 1) float32 -> latents (A, T/hop + 1, C); signals: (A, T) mid/side arrays at the model
+    rate, cut into whole frames (contexts restart each frame, as in the coder) and quantized at every
+    level in `levels`, pooled: the context, not the level, carries the scale."""
+    from ..entropy_context import count_context_tables
+    from ..runtime.base import level_steps
+
+    steps, F = level_steps(cfg), cfg["frame_samples"]
+    P = F // cfg["hop"]
+    seen = [0]
+
+    def blocks():
+        for sig in signals:
+            for start in range(0, sig.shape[1] - F + 1, F):
+                y = np.asarray(encode(np.ascontiguousarray(sig[:, start:start + F, None], np.float32)))[:, :P]
+                seen[0] += 1
+                for level in levels:
+                    for role in range(len(y)):
+                        yield role, np.rint(y[role] / steps[level]).astype(np.int32)
+    return count_context_tables(blocks(), cfg), seen[0]
