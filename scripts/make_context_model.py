@@ -26,13 +26,12 @@ import bench  # noqa: E402
 from corpus import split  # noqa: E402
 
 from muzip.codec import to_mid_side  # noqa: E402
-from muzip.train.tables import context_tables  # noqa: E402
+from muzip.train.tables import CONTEXT_LEVELS as LEVELS, context_tables  # noqa: E402
 from muzip.runtime import load_model  # noqa: E402
 from muzip.runtime.store import model_folder, write_sha256sums  # noqa: E402
 
 EDGES = [1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 70]
 BANDS = 16
-LEVELS = range(16, 48, 2)  # v1's rate control picks levels 17..45 from 6 to 96 kbps (validation, 5-95 %)
 NETWORK_FILES = ("encoder.weights.h5", "decoder.weights.h5", "encoder.onnx", "decoder.onnx")
 
 

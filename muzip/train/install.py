@@ -62,7 +62,8 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
         encoder.save_weights(tmp / "encoder.weights.h5")
         decoder.save_weights(tmp / "decoder.weights.h5")
         np.savez_compressed(tmp / "tables.npz", counts=counts)
-        write_level_tables(counts, tmp / "tables.levels.npz")
+        if cfg.get("entropy", "levels") == "levels":  # context tables are small: tables.npz alone
+            write_level_tables(counts, tmp / "tables.levels.npz")
         model = KerasCodecModel(name, cfg, b"\0" * 32, counts, encoder, decoder)
         model.encode(np.zeros((1, cfg["frame_samples"], 1), np.float32))  # Keras exports called models only
         model.decode(np.zeros((1, cfg["frame_samples"] // cfg["hop"] + 1, cfg["latent_channels"]), np.float32), 0)

@@ -135,6 +135,10 @@ class Trainer:
         pick = np.sort(rng.permutation(n // 2)[:max_rows // 2]) * 2  # (mid, side) pairs stay together
         mids = [self.rows[i].astype(np.float32) / 32767 for i in pick]
         sides = [self.rows[i + 1].astype(np.float32) / 32767 for i in pick]
+        if self.cfg.get("entropy") == "context":  # muzip.entropy_context: level-free tables
+            from .tables import CONTEXT_LEVELS, context_tables
+            encode = lambda a: self.model.encoder(a, training=False)  # noqa: E731
+            return context_tables(encode, self.cfg, [np.stack(p) for p in zip(mids, sides)], CONTEXT_LEVELS)[0]
         return count_tables(self.model.encoder, self.cfg, [mids, sides])
 
 

@@ -33,6 +33,9 @@ def count_tables(encoder, cfg: dict, roles) -> np.ndarray:
     return counts_from_histogram(hist + 0.5)  # +0.5: every symbol stays codable
 
 
+CONTEXT_LEVELS = range(16, 48, 2)  # v1's rate control uses levels 17..45 from 6 to 96 kbps (5-95 %)
+
+
 def context_tables(encode, cfg: dict, signals, levels) -> tuple[np.ndarray, int]:
     """Context-adaptive tables (muzip.entropy_context) for a transform: (counts, frames seen).
 
