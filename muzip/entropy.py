@@ -106,15 +106,9 @@ class LatentCoder:
 
     def decode(self, data: bytes, n: int, levels) -> np.ndarray:
         """Inverse of encode for A=len(levels) audio channels of n latents; CorruptFileError if malformed."""
-        if len(levels) > self.roles:
-            raise CorruptFileError("frame has more audio channels than the model codes")
-        if len(data) % 4:
-            raise CorruptFileError("entropy-coded payload has a partial word")
-        for level in levels:
-            if not 0 <= level < self.num_levels:
-                raise CorruptFileError(f"quantizer level {level} out of range")
+        check_frame(data, levels, self.roles, self.num_levels)
         try:
-            coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
+            coder = ans_reader(data)
             by_channel = np.empty((len(levels), self.channels, n), dtype=np.int32)
             for a, level in enumerate(levels):
                 models, rows = self._models_for(a, level), by_channel[a]
@@ -136,6 +130,22 @@ class LatentCoder:
 
     def _decode_escapes(self, coder, count: int) -> np.ndarray:
         return decode_escapes(coder, count, self.radius)
+
+
+def check_frame(data: bytes, levels, roles: int, num_levels: int) -> None:
+    """What any payload decoder checks first: channel count, whole words, levels in range."""
+    if len(levels) > roles:
+        raise CorruptFileError("frame has more audio channels than the model codes")
+    if len(data) % 4:
+        raise CorruptFileError("entropy-coded payload has a partial word")
+    for level in levels:
+        if not 0 <= level < num_levels:
+            raise CorruptFileError(f"quantizer level {level} out of range")
+
+
+def ans_reader(data: bytes):
+    """An AnsCoder over a payload's little-endian u32 words."""
+    return constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
 
 
 # Escapes: sign (1 bit), exponent e (Uniform over 0.._MAX_EXP), then e mantissa bits of m = |v| - R.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
-from .entropy import PRECISION, decode_escapes, encode_escapes, escape_bits
+from .entropy import PRECISION, ans_reader, check_frame, decode_escapes, encode_escapes, escape_bits
 from .errors import CorruptFileError
 
 _TOTAL = 1 << PRECISION
@@ -83,16 +83,10 @@ class ContextCoder:
 
     def decode(self, data: bytes, n: int, levels) -> np.ndarray:
         """Inverse of encode for A=len(levels) audio channels of n latents; CorruptFileError if malformed."""
-        if len(levels) > self.roles:
-            raise CorruptFileError("frame has more audio channels than the model codes")
-        if len(data) % 4:
-            raise CorruptFileError("entropy-coded payload has a partial word")
-        for level in levels:
-            if not 0 <= level < self.num_levels:
-                raise CorruptFileError(f"quantizer level {level} out of range")
+        check_frame(data, levels, self.roles, self.num_levels)
         C, R = self.channels, self.radius
         try:
-            coder = constriction.stream.stack.AnsCoder(np.frombuffer(data, dtype="<u4").astype(np.uint32))
+            coder = ans_reader(data)
             idx = np.empty((len(levels), n, C), dtype=np.int32)
             for a in range(len(levels)):
                 table = self.probs[a]
