@@ -6,6 +6,10 @@ training-track excerpts (never validation) quantized at the levels the rate cont
 MUZIP_USER_MODELS (or under models/).
 
     python scripts/make_context_model.py [--from muzip-v1] [--name muzip-v1-ctx] [--out runs/exp/models]
+    python scripts/make_context_model.py --run runs/v2-hop882 [--snapshot STEP] --name v2-hop882-ctx
+
+With --run, the networks come from a training run (its last weights, or a snapshot) and the folder is
+written by muzip.train.install: ONNX exports, measured Keras/onnxruntime parity, SHA256SUMS.
 """
 
 import argparse
@@ -35,6 +39,45 @@ BANDS = 16
 NETWORK_FILES = ("encoder.weights.h5", "decoder.weights.h5", "encoder.onnx", "decoder.onnx")
 
 
+def count(encode, cfg, excerpts):
+    counts, frames = context_tables(encode, cfg, [to_mid_side(x) for x in excerpts], LEVELS)
+    if frames < 100:
+        raise SystemExit(f"only {frames} frames of training audio: too few to count tables")
+    return counts, frames
+
+
+def from_run(args, excerpts, t0):
+    """Networks of a training run + context tables, installed with ONNX exports and parity."""
+    from muzip.model import build_decoder, build_encoder
+    from muzip.train.install import install
+
+    run = Path(args.run)
+    cfg = dict(json.loads((run / "config.json").read_text()), entropy="context", context_edges=EDGES,
+               context_bands=BANDS)
+    weights = run / "snapshots" / f"step{args.snapshot:06d}" if args.snapshot else run
+    encoder, decoder = build_encoder(cfg), build_decoder(cfg)
+    encoder.load_weights(weights / "encoder.weights.h5")
+    decoder.load_weights(weights / "decoder.weights.h5")
+    counts, frames = count(lambda x: np.asarray(encoder(x, training=False)), cfg, excerpts)
+    epochs = [ln for ln in (run / "log.txt").read_text().splitlines() if ln.startswith("epoch ")]
+    line = next((ln for ln in epochs if ln.split()[3] == str(args.snapshot)), None) if args.snapshot else epochs[-1]
+    parity = to_mid_side(excerpts[0][:cfg["frame_samples"] * 2])[..., None].astype(np.float32)  # (A, T, 1)
+
+    def card(folder, info):
+        p = info["parity"]
+        return (f"# {args.name}\n\nNetworks of training run `{run}` at `{line}`, with context-adaptive entropy "
+                f"tables (muzip.entropy_context: {BANDS} channel bands x {len(EDGES) + 1} contexts x 2 roles) "
+                f"counted on {len(excerpts)} training-track excerpts of {args.seconds:g} s ({frames} frames, "
+                f"levels {LEVELS.start}..{LEVELS.stop - 2} step {LEVELS.step}).\n\n"
+                f"ONNX parity: encoder max abs {p['encoder_max_abs']:.2g}, decoder SNR {p['decoder_snr_db']:.1f} dB.\n\n"
+                f"Made by `python scripts/make_context_model.py --run {run}"
+                f"{f' --snapshot {args.snapshot}' if args.snapshot else ''} --name {args.name}` "
+                f"in {time.time() - t0:.0f} s.\n")
+    out = install(args.name, Path(args.out), encoder, decoder, cfg, counts, parity, card,
+                  {"run_config": cfg, "snapshot_log_line": line, "table_frames": frames})
+    print(f"wrote {out} ({counts.nbytes} bytes of tables from {frames} frames, {time.time() - t0:.0f} s)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--from", dest="base", default="muzip-v1")
@@ -42,18 +85,20 @@ def main():
     ap.add_argument("--out", default="runs/exp/models")
     ap.add_argument("--files", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--run", help="a scripts/train.py run folder instead of --from")
+    ap.add_argument("--snapshot", type=int, help="with --run: the snapshot step (default: the run's last weights)")
     args = ap.parse_args()
     os.chdir(ROOT)
     t0 = time.time()
-    base = load_model(args.base)
-    cfg = dict(base.config, entropy="context", context_edges=EDGES, context_bands=BANDS)
     train, _ = split()
     rng = np.random.default_rng(0)
     picked = sorted(rng.choice(len(train), min(args.files, len(train)), replace=False))
     excerpts = [bench.read_excerpt(train[i], 20.0, args.seconds)[0] for i in picked]
-    counts, frames = context_tables(base.encode, cfg, [to_mid_side(x) for x in excerpts], LEVELS)
-    if frames < 100:
-        raise SystemExit(f"only {frames} frames of training audio: too few to count tables")
+    if args.run:
+        return from_run(args, excerpts, t0)
+    base = load_model(args.base)
+    cfg = dict(base.config, entropy="context", context_edges=EDGES, context_bands=BANDS)
+    counts, frames = count(base.encode, cfg, excerpts)
     out = Path(args.out) / args.name
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
