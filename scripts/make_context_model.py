@@ -71,10 +71,10 @@ def from_run(args, excerpts, t0):
                 f"levels {LEVELS.start}..{LEVELS.stop - 2} step {LEVELS.step}).\n\n"
                 f"ONNX parity: encoder max abs {p['encoder_max_abs']:.2g}, decoder SNR {p['decoder_snr_db']:.1f} dB.\n\n"
                 f"Made by `python scripts/make_context_model.py --run {run}"
-                f"{f' --snapshot {args.snapshot}' if args.snapshot else ''} --name {args.name}` "
+                f"{f' --snapshot {args.snapshot}' if args.snapshot else ''}{' --half' if args.half else ''} --name {args.name}` "
                 f"in {time.time() - t0:.0f} s.\n")
     out = install(args.name, Path(args.out), encoder, decoder, cfg, counts, parity, card,
-                  {"run_config": cfg, "snapshot_log_line": line, "table_frames": frames})
+                  {"run_config": cfg, "snapshot_log_line": line, "table_frames": frames}, half=args.half)
     print(f"wrote {out} ({counts.nbytes} bytes of tables from {frames} frames, {time.time() - t0:.0f} s)")
 
 
@@ -86,6 +86,7 @@ def main():
     ap.add_argument("--files", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--run", help="a scripts/train.py run folder instead of --from")
+    ap.add_argument("--half", action="store_true", help="with --run: float16 weight files (muzip.nn.half)")
     ap.add_argument("--snapshot", type=int, help="with --run: the snapshot step (default: the run's last weights)")
     args = ap.parse_args()
     os.chdir(ROOT)

@@ -41,8 +41,11 @@ def _onnx_parity(folder: Path, keras_model, audio: np.ndarray) -> dict:
 
 
 def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarray, parity_audio: np.ndarray,
-            card, training: dict) -> Path:
+            card, training: dict, half: bool = False) -> Path:
     """Write root/name (replacing an older one of the same name); returns its folder.
+
+    half: store the large weights as float16 in both the Keras and ONNX files (muzip.nn.half); the
+    networks in memory are reloaded from the halved weights so parity compares the shipped files.
 
     card(folder, runtime_info) -> MODEL.md text; training: written as training.json."""
     import keras
@@ -70,6 +73,12 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
         with quiet_native_stderr():
             encoder.export(str(tmp / "encoder.onnx"), format="onnx", verbose=False)
             decoder.export(str(tmp / "decoder.onnx"), format="onnx", verbose=False)
+        if half:
+            from ..nn.half import halve_h5, halve_onnx
+            for stem, net in (("encoder", encoder), ("decoder", decoder)):
+                halve_h5(tmp / f"{stem}.weights.h5")
+                halve_onnx(tmp / f"{stem}.onnx")
+                net.load_weights(tmp / f"{stem}.weights.h5")
         write_sha256sums(tmp)
         info = {"runtime": "onnxruntime", "files": list(RUNTIME_FILES), "keras": keras.__version__,
                 "parity": _onnx_parity(tmp, model, parity_audio)}
