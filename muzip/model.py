@@ -40,36 +40,49 @@ def _filterbank_initializer(hop: int, channels: int):
 class Analysis(keras.layers.Layer):
     """Strided Conv1D filterbank: (B, T, 1) with T % hop == 0 -> (B, T/hop + 1, channels)."""
 
-    def __init__(self, hop, channels, **kwargs):
+    def __init__(self, hop, channels, fixed=False, **kwargs):
         super().__init__(**kwargs)
-        self.hop, self.channels = hop, channels
-        self.conv = keras.layers.Conv1D(channels, 2 * hop, strides=hop, use_bias=False,
-                                        kernel_initializer=_filterbank_initializer(hop, channels), name="filterbank")
+        self.hop, self.channels, self.fixed = hop, channels, fixed
+        if fixed:  # the MDCT itself, a constant: not a weight, so not stored in the weights file
+            self.kernel = mdct_basis(hop)[:, None, :]
+        else:
+            self.conv = keras.layers.Conv1D(channels, 2 * hop, strides=hop, use_bias=False,
+                                            kernel_initializer=_filterbank_initializer(hop, channels),
+                                            name="filterbank")
 
     def call(self, x):
         x = ops.pad(x, [[0, 0], [self.hop, self.hop], [0, 0]])
+        if self.fixed:
+            return ops.conv(x, ops.convert_to_tensor(self.kernel, x.dtype), strides=self.hop, padding="valid")
         return self.conv(x)
 
     def get_config(self):
-        return {**super().get_config(), "hop": self.hop, "channels": self.channels}
+        return {**super().get_config(), "hop": self.hop, "channels": self.channels, "fixed": self.fixed}
 
 
 @keras.saving.register_keras_serializable(package="muzip")
 class Synthesis(keras.layers.Layer):
     """Transposed-conv filterbank with overlap-add: (B, N, channels) -> (B, (N-1)*hop, 1)."""
 
-    def __init__(self, hop, channels, **kwargs):
+    def __init__(self, hop, channels, fixed=False, **kwargs):
         super().__init__(**kwargs)
-        self.hop, self.channels = hop, channels
-        self.conv = keras.layers.Conv1DTranspose(1, 2 * hop, strides=hop, use_bias=False,
-                                                 kernel_initializer=_filterbank_initializer(hop, channels), name="filterbank")
+        self.hop, self.channels, self.fixed = hop, channels, fixed
+        if fixed:
+            self.kernel = mdct_basis(hop)[:, None, :]  # (2H, 1 output, C inputs), as Conv1DTranspose's kernel
+        else:
+            self.conv = keras.layers.Conv1DTranspose(1, 2 * hop, strides=hop, use_bias=False,
+                                                     kernel_initializer=_filterbank_initializer(hop, channels),
+                                                     name="filterbank")
 
     def call(self, z):
-        y = self.conv(z)  # (B, (N+1)*hop, 1): latent n lands on [(n-1)H, (n+1)H) after the crop
+        if self.fixed:
+            y = ops.conv_transpose(z, ops.convert_to_tensor(self.kernel, z.dtype), strides=self.hop, padding="valid")
+        else:
+            y = self.conv(z)  # (B, (N+1)*hop, 1): latent n lands on [(n-1)H, (n+1)H) after the crop
         return y[:, self.hop:-self.hop]
 
     def get_config(self):
-        return {**super().get_config(), "hop": self.hop, "channels": self.channels}
+        return {**super().get_config(), "hop": self.hop, "channels": self.channels, "fixed": self.fixed}
 
 
 @keras.saving.register_keras_serializable(package="muzip")
@@ -138,10 +151,15 @@ class NoiseGate(keras.layers.Layer):
         return noise * active
 
 
+def fixed_mdct(cfg: dict) -> bool:
+    """`"filterbank": "mdct"`: the frozen MDCT as a constant. muzip-v1 keeps its frozen copy as a weight."""
+    return cfg.get("filterbank") == "mdct"
+
+
 def build_encoder(cfg: dict) -> keras.Model:
     hop, ch = cfg["hop"], cfg["latent_channels"]
     x = keras.Input(shape=(None, 1), name="audio")
-    analysis = Analysis(hop, ch, name="analysis")
+    analysis = Analysis(hop, ch, fixed=fixed_mdct(cfg), name="analysis")
     analysis.trainable = cfg.get("train_filterbank", True)
     y = analysis(x)
     y = Compand(cfg["compand_alpha"], name="compand")(y)
@@ -165,7 +183,7 @@ def build_decoder(cfg: dict) -> keras.Model:
         y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y, noise if cfg.get("noise_channels") else None)
     y = ChannelScale(inverse=True, name="unweight")(y)
     y = Compand(cfg["compand_alpha"], inverse=True, name="expand")(y)
-    synthesis = Synthesis(hop, ch, name="synthesis")
+    synthesis = Synthesis(hop, ch, fixed=fixed_mdct(cfg), name="synthesis")
     synthesis.trainable = cfg.get("train_filterbank", True)
     y = synthesis(y)
     return keras.Model([z, noise_in], y, name="decoder")

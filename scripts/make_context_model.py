@@ -46,6 +46,24 @@ def count(encode, cfg, excerpts):
     return counts, frames
 
 
+def fixed_filterbank(cfg, encoder, decoder):
+    """The same networks with the frozen MDCT as a constant (`"filterbank": "mdct"`): outputs are identical,
+    and the weight files lose 2 x 2H x H values that the config already determines."""
+    from muzip.model import build_decoder, build_encoder, mdct_basis
+
+    basis = mdct_basis(cfg["hop"])[:, None, :]
+    for net, layer in ((encoder, "analysis"), (decoder, "synthesis")):
+        if not np.array_equal(np.asarray(net.get_layer(layer).weights[0]), basis):
+            raise SystemExit(f"the run's {layer} filterbank is not the MDCT: it has to stay a weight")
+    cfg["filterbank"] = "mdct"
+    new = build_encoder(cfg), build_decoder(cfg)
+    for old, net in zip((encoder, decoder), new):
+        for layer in net.layers:
+            if layer.weights:
+                layer.set_weights(old.get_layer(layer.name).get_weights())
+    return new
+
+
 def from_run(args, excerpts, t0):
     """Networks of a training run + context tables, installed with ONNX exports and parity."""
     from muzip.model import build_decoder, build_encoder
@@ -58,6 +76,8 @@ def from_run(args, excerpts, t0):
     encoder, decoder = build_encoder(cfg), build_decoder(cfg)
     encoder.load_weights(weights / "encoder.weights.h5")
     decoder.load_weights(weights / "decoder.weights.h5")
+    if not cfg.get("train_filterbank", True) and cfg["hop"] == cfg["latent_channels"]:
+        encoder, decoder = fixed_filterbank(cfg, encoder, decoder)
     counts, frames = count(lambda x: np.asarray(encoder(x, training=False)), cfg, excerpts)
     epochs = [ln for ln in (run / "log.txt").read_text().splitlines() if ln.startswith("epoch ")]
     line = next((ln for ln in epochs if ln.split()[3] == str(args.snapshot)), None) if args.snapshot else epochs[-1]

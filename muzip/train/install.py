@@ -80,7 +80,7 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
                 halve_onnx(tmp / f"{stem}.onnx")
                 net.load_weights(tmp / f"{stem}.weights.h5")
         write_sha256sums(tmp)
-        info = {"runtime": "onnxruntime", "files": list(RUNTIME_FILES), "keras": keras.__version__,
+        info = {"runtime": "onnxruntime", "files": [f for f in RUNTIME_FILES if (tmp / f).is_file()], "keras": keras.__version__,
                 "parity": _onnx_parity(tmp, model, parity_audio)}
         (tmp / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
         (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n")
