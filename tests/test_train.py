@@ -88,13 +88,14 @@ def test_train_installs_resumes_and_round_trips(runner, tmp_path, tiny_config, m
 
 
 def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch):
-    """A config naming context-adaptive tables (muzip.entropy_context) gets them counted and installed."""
+    """A config naming context-adaptive tables (muzip.entropy_context) and the constant MDCT (muzip-v2's
+    layout) gets its tables counted and installed, and no filterbank in its weight files."""
     from muzip.cli import cli
     from muzip.entropy_context import ContextCoder
     from muzip.runtime import load_model, model_folder
     monkeypatch.delenv("MUZIP_THREADS", raising=False)
     cfg = dict(json.loads(Path(tiny_config).read_text()), entropy="context",
-               context_edges=[1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 70], context_bands=16)
+               context_edges=[1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 70], context_bands=16, filterbank="mdct")
     (tmp_path / "ctx.json").write_text(json.dumps(cfg))
     music = _music(tmp_path / "music")
     r = _train(runner, music, "--name", "tiny-ctx", "--init-config", tmp_path / "ctx.json", "--steps", 2)
@@ -102,6 +103,7 @@ def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch)
     for kbps, m in json.loads(r.stdout)["after"].items():
         assert abs(m["kbps"] - float(kbps)) / float(kbps) < 0.25 and np.isfinite(m["mel"])
     assert not (model_folder("tiny-ctx") / "tables.levels.npz").exists()
+    assert (model_folder("tiny-ctx") / "encoder.weights.h5").stat().st_size < 4 * cfg["hop"] ** 2
     assert isinstance(load_model("tiny-ctx").coder, ContextCoder)
     src = music / "t1.wav"
     r = runner.invoke(cli, ["compress", "-q", "--model", "tiny-ctx", "-b", "16", str(src), "-o", str(tmp_path / "c.mz")])
