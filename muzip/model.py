@@ -28,6 +28,12 @@ def mdct_basis(hop: int) -> np.ndarray:
     return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
 
 
+def fixed_basis(hop: int) -> np.ndarray:
+    """The constant filterbank of `"filterbank": "mdct"` models: the MDCT rounded to float16, the precision
+    their ONNX files store it in (muzip.nn.half), so Keras and onnxruntime compute the same transform."""
+    return mdct_basis(hop).astype(np.float16).astype(np.float32)
+
+
 def _filterbank_initializer(hop: int, channels: int):
     """The MDCT basis as a (2*hop, 1, hop) kernel when the shapes allow, else Glorot."""
     if channels != hop:
@@ -43,8 +49,8 @@ class Analysis(keras.layers.Layer):
     def __init__(self, hop, channels, fixed=False, **kwargs):
         super().__init__(**kwargs)
         self.hop, self.channels, self.fixed = hop, channels, fixed
-        if fixed:  # the MDCT itself, a constant: not a weight, so not stored in the weights file
-            self.kernel = mdct_basis(hop)[:, None, :]
+        if fixed:  # a constant, not a weight, so not stored in the weights file
+            self.kernel = fixed_basis(hop)[:, None, :]
         else:
             self.conv = keras.layers.Conv1D(channels, 2 * hop, strides=hop, use_bias=False,
                                             kernel_initializer=_filterbank_initializer(hop, channels),
@@ -68,7 +74,7 @@ class Synthesis(keras.layers.Layer):
         super().__init__(**kwargs)
         self.hop, self.channels, self.fixed = hop, channels, fixed
         if fixed:
-            self.kernel = mdct_basis(hop)[:, None, :]  # (2H, 1 output, C inputs), as Conv1DTranspose's kernel
+            self.kernel = fixed_basis(hop)[:, None, :]  # (2H, 1 output, C inputs), as Conv1DTranspose's kernel
         else:
             self.conv = keras.layers.Conv1DTranspose(1, 2 * hop, strides=hop, use_bias=False,
                                                      kernel_initializer=_filterbank_initializer(hop, channels),
@@ -152,7 +158,7 @@ class NoiseGate(keras.layers.Layer):
 
 
 def fixed_mdct(cfg: dict) -> bool:
-    """`"filterbank": "mdct"`: the frozen MDCT as a constant. muzip-v1 keeps its frozen copy as a weight."""
+    """`"filterbank": "mdct"`: the frozen MDCT as a constant (fixed_basis). muzip-v1 keeps its copy as a weight."""
     return cfg.get("filterbank") == "mdct"
 
 

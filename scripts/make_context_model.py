@@ -47,8 +47,9 @@ def count(encode, cfg, excerpts):
 
 
 def fixed_filterbank(cfg, encoder, decoder):
-    """The same networks with the frozen MDCT as a constant (`"filterbank": "mdct"`): outputs are identical,
-    and the weight files lose 2 x 2H x H values that the config already determines."""
+    """The same networks with the frozen MDCT as a constant (`"filterbank": "mdct"`, muzip.model.fixed_basis:
+    rounded to float16, about -80 dB from the exact one), so the weight files lose 2 x 2H x H values that the
+    config already determines."""
     from muzip.model import build_decoder, build_encoder, mdct_basis
 
     basis = mdct_basis(cfg["hop"])[:, None, :]
@@ -62,6 +63,19 @@ def fixed_filterbank(cfg, encoder, decoder):
             if layer.weights:
                 layer.set_weights(old.get_layer(layer.name).get_weights())
     return new
+
+
+def training_wall(epochs, upto):
+    """Seconds of training up to the log line `upto`: the log's wall clock restarts with each resumed session."""
+    total = last = 0
+    for ln in epochs:
+        wall = int(ln.split(" wall ")[1].split("s")[0])
+        if wall < last:
+            total += last
+        last = wall
+        if ln == upto:
+            break
+    return total + last
 
 
 def from_run(args, excerpts, t0):
@@ -93,8 +107,15 @@ def from_run(args, excerpts, t0):
                 f"Made by `python scripts/make_context_model.py --run {run}"
                 f"{f' --snapshot {args.snapshot}' if args.snapshot else ''}{' --half' if args.half else ''} --name {args.name}` "
                 f"in {time.time() - t0:.0f} s.\n")
-    out = install(args.name, Path(args.out), encoder, decoder, cfg, counts, parity, card,
-                  {"run_config": cfg, "snapshot_log_line": line, "table_frames": frames}, half=args.half)
+    made = (f"python scripts/make_context_model.py --run {run}{f' --snapshot {args.snapshot}' if args.snapshot else ''}"
+            f"{' --half' if args.half else ''} --name {args.name}")
+    training = {"run_config": json.loads((run / "config.json").read_text()), "snapshot_log_line": line,
+                "snapshot_step": int(line.split()[3]), "snapshot_wall_s": training_wall(epochs, line),
+                "table_frames": frames, "table_minutes": len(excerpts) * args.seconds / 60,
+                "table_seconds": round(time.time() - t0), "half": args.half,
+                "commands": ["python scripts/train.py prepare",
+                             f"python scripts/train.py train --run {run} --steps {int(line.split()[3])}", made]}
+    out = install(args.name, Path(args.out), encoder, decoder, cfg, counts, parity, card, training, half=args.half)
     print(f"wrote {out} ({counts.nbytes} bytes of tables from {frames} frames, {time.time() - t0:.0f} s)")
 
 

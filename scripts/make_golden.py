@@ -23,7 +23,7 @@ CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
 def main():
     GOLDEN.mkdir(parents=True, exist_ok=True)
     audio, sr = sf.read(CLIP, dtype="float32", always_2d=True, frames=3 * 44100)
-    for name in installed_models():
+    for name in installed_models("codec"):
         mz, meta = GOLDEN / f"{name}.mz", GOLDEN / f"{name}.json"
         if mz.exists():
             print(f"{name}: golden file exists, kept")

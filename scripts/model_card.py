@@ -25,6 +25,15 @@ def params(model):
             sum(int(np.prod(w.shape)) for w in model.decoder.weights))
 
 
+def tables_text(cfg):
+    if cfg.get("entropy") == "context":
+        return (f"context-adaptive integer tables (`tables.npz`, 2 roles x {cfg['context_bands']} channel bands x "
+                f"{len(cfg['context_edges']) + 1} contexts x {2 * cfg['alphabet_radius'] + 2} symbols, "
+                "muzip.entropy_context: each symbol's table is picked by the magnitudes decoded just before it)")
+    return (f"integer tables (`tables.npz`, 2 roles x {cfg['num_levels']} levels x {cfg['latent_channels']} channels x "
+            f"{2 * cfg['alphabet_radius'] + 2} symbols)")
+
+
 def main(name):
     import os
     os.chdir(ROOT)
@@ -52,12 +61,11 @@ def main(name):
         "",
         "## What it is",
         f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
-        f"(hop {hop}, {ch} channels, frozen), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
+        f"(hop {hop}, {ch} channels, frozen{'; a constant of the code, not stored' if cfg.get('filterbank') == 'mdct' else ''}), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
         f"weighting, {cfg['encoder_blocks']} encoder and {cfg['decoder_blocks']} decoder residual Conv1D blocks "
         f"(kernel {k}, {hid} hidden; the decoder blocks also see {cfg.get('noise_channels', 0)} channels of seeded noise "
         "for noise filling), and a transposed-Conv1D synthesis filterbank. Latents are quantized with one of "
-        f"{cfg['num_levels']} log-spaced steps (the rate-control parameter) and coded with integer tables "
-        f"(`tables.npz`, 2 roles x {cfg['num_levels']} levels x {ch} channels x {2 * cfg['alphabet_radius'] + 2} symbols).",
+        f"{cfg['num_levels']} log-spaced steps (the rate-control parameter) and coded with {tables_text(cfg)}.",
         "",
         f"- Parameters: encoder {enc_p:,}, decoder {dec_p:,}.",
         f"- Multiply-adds per second of mono audio: encoder {enc_macs / 1e6:.0f} M, decoder {dec_macs / 1e6:.0f} M "
@@ -76,10 +84,13 @@ def main(name):
         f"- Wall time: {training['snapshot_wall_s']} s of training on 2 CPU cores (TensorFlow backend), "
         f"then {training['table_seconds']} s to count the entropy tables on {training['table_minutes']} minutes "
         "of training audio.",
-        "- Commands: `python scripts/train.py prepare; python scripts/train.py train --run runs/v1 --steps 4000; "
-        f"python scripts/select_snapshot.py --run runs/v1 --steps 100 500 1000 2000 3000 4000; "
-        f"python scripts/train.py export --run runs/v1 --name {name} --snapshot {training['snapshot_step']}; "
-        f"python scripts/model_card.py {name}`.",
+        "- Commands: `" + "; ".join(training.get("commands", [
+            "python scripts/train.py prepare", "python scripts/train.py train --run runs/v1 --steps 4000",
+            "python scripts/select_snapshot.py --run runs/v1 --steps 100 500 1000 2000 3000 4000",
+            f"python scripts/train.py export --run runs/v1 --name {name} --snapshot {training['snapshot_step']}"])
+            + [f"python scripts/model_card.py {name}"]) + "`.",
+        *(["- Weight files store large tensors as float16 (muzip.nn.half), computed in float32."]
+          if training.get("half") else []),
         "",
         "## Measured quality (validation tracks, 30 s excerpts from 30 s, stereo 44.1 kHz)",
         f"Produced by `python scripts/model_card.py {name}` (same measurement as `make bench`).",
