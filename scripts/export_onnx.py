@@ -53,6 +53,18 @@ def runtime_section(folder: Path) -> list[str]:
     info = json.loads((folder / "runtime.json").read_text())
     sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
     p = info["parity"]
+    if "exported_with" not in info:  # written by muzip.train.install (muzip train, make_context_model --run)
+        return [
+            "## Runtime files (what `muzip` runs)",
+            f"Exported by muzip.train.install with Keras {info['keras']} (`Model.export(format=\"onnx\")`), run by "
+            "onnxruntime on the CPU; each is checked against SHA256SUMS before it is used.",
+            "",
+            *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{sums[f]}`" for f in info["files"]],
+            f"- Parity with the Keras model on 2 s of training audio: encoder max abs difference "
+            f"{p['encoder_max_abs']:.2g}; decoder max abs difference {p['decoder_max_abs']:.2g}, "
+            f"SNR {p['decoder_snr_db']:.1f} dB (tested on the golden file: tests/test_runtime.py).",
+            "",
+        ]
     ew = info["exported_with"]
     return [
         "## Runtime files (what `muzip` runs)",

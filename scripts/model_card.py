@@ -80,7 +80,8 @@ def main(name):
         "bits/sample (Laplace rate proxy with additive noise), straight-through rounding for the decoder, "
         f"quantizer levels drawn uniformly from {run_cfg['train_levels']}, gain augmentation -12..+6 dB.",
         f"- Steps: {training['snapshot_step']} of batch {run_cfg['batch']} x 1 s, Adam lr {run_cfg['lr']} "
-        f"(snapshot chosen by held-out rate-distortion; log line: `{training['snapshot_log_line']}`).",
+        f"({'the run' + chr(39) + 's last weights' if 'commands' in training else 'snapshot chosen by held-out rate-distortion'}; "
+        f"log line: `{training['snapshot_log_line']}`).",
         f"- Wall time: {training['snapshot_wall_s']} s of training on 2 CPU cores (TensorFlow backend), "
         f"then {training['table_seconds']} s to count the entropy tables on {training['table_minutes']} minutes "
         "of training audio.",
