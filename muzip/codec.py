@@ -17,7 +17,8 @@ import numpy as np
 
 from .audio import StreamResampler
 from .container import ContainerReader, ContainerWriter, Frame, Header
-from .entropy import LatentCoder, decode_payload, encode_payload
+from .band_gains import UNCHANGED, decode_frame, join_payload
+from .entropy import LatentCoder, encode_payload
 from .errors import CorruptFileError, ModelError
 from .runtime.base import receptive_latents
 
@@ -173,8 +174,12 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
             # Silent if this frame and its neighbours' overlap are below the floor (the latents see both).
             a, b = max(F * f - F // 4, buf_start), min(F * (f + 1) + F // 4, buf_start + buf.shape[1])
             silent = b <= a or float(np.max(np.abs(buf[:, a - buf_start:b - buf_start]))) < SILENCE_PEAK
-            y_frame = y[:, j0:j0 + layout.latents_in_frame(ns, last)]
-            on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent)
+            n = layout.latents_in_frame(ns, last)
+            y_frame = y[:, j0:j0 + n]
+
+            def look(j0=j0, n=n):  # band gains: the next latents and the frame's audio (chunk starts at latent 0 - H)
+                return y[:, j0 + n:j0 + n + receptive_latents(model.config)], group[2][:, (j0 - 1) * layout.H:(j0 + n) * layout.H]
+            on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent, look)
 
     try:
         while True:
@@ -192,6 +197,34 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
         for _, future in queue:  # an error or interrupt: drop a network call not yet started
             future.cancel()
     return total
+
+
+class _GainAnalysis:
+    """Encoder side of band gains (muzip.band_gains): run the decoder on the frame's quantized latents
+    (with the previous frame's tail and the next latents quantized at this frame's level as context, as
+    the decoder will see them) and code the original/decoded energy of each band."""
+
+    def __init__(self, model, layout, steps32, channels):
+        self.model, self.layout, self.steps = model, layout, steps32
+        self.R = receptive_latents(model.config)
+        self.tail = np.zeros((channels, self.R, model.config["latent_channels"]), np.float32)
+
+    def __call__(self, index, q, levels, look):
+        from .runtime.base import analyze
+        gains, R, H = self.model.band_gains, self.R, self.layout.H
+        step = self.steps[levels][:, None, None]
+        deq = q * step
+        if q.any():
+            y_next, audio = look()
+            lat = np.concatenate([self.tail, deq, np.rint(y_next / step) * step], axis=1)
+            decoded = self.model.decode_coefficients(lat, self.layout.per_frame * index - R)[:, R:R + q.shape[1]]
+            original = analyze(audio, H)
+            s = np.stack([gains.indices(original[a], decoded[a]) for a in range(len(q))])
+            words = gains.encode(s, q)
+        else:
+            words = b""
+        self.tail = deq[:, -R:]
+        return words
 
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
@@ -229,7 +262,10 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     steps32 = steps.astype(np.float32)  # float32 division: half the memory traffic of float64
 
-    def on_frame(index, y, ns, silent):
+    gains, gain_bytes = model.band_gains, [0]
+    gain_words = _GainAnalysis(model, layout, steps32, channels) if gains is not None else None
+
+    def on_frame(index, y, ns, silent, look):
         cache = {}
 
         def q_for(level):  # the search and the final encode ask for the same levels: quantize once
@@ -240,11 +276,15 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
         if silent:
             level = last_level  # all zeros, at the level where a zero costs least
         else:
-            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES)
+            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES + gain_bytes[0])
             if not np.any(q_for(level)):
                 level = last_level  # nothing survives quantization: same output, fewest bits
         chosen = levels_for(level)
         payload = encode_payload(coder, q_for(level), chosen)
+        if gains is not None:
+            words = gain_words(index, q_for(level), chosen, look)
+            payload = join_payload(payload, words)
+            gain_bytes[0] = len(words) + 4
         levels = (chosen[0], chosen[1] if channels == 2 else 255)
         written = writer.write_frame(Frame(index, ns, levels, payload))
         rc.spent(written, ns)
@@ -294,7 +334,8 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
     layout, header = _Layout(model), reader.header
     coder = model.coder
     steps, A, P, C = model.steps(), header.channels, layout.per_frame, model.config["latent_channels"]
-    frames = {}  # index -> (latents (A, n, C) or None, num_samples)
+    frames = {}  # index -> (latents (A, n, C) or None, num_samples, band-gain symbols or None)
+    gains = model.band_gains
     last_index = [None]
 
     def accept(event):
@@ -302,8 +343,8 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
         if f is not None:
             try:
                 levels = list(f.levels[:A])
-                q = decode_payload(coder, f.payload, P + 1, levels)
-                frames[event.index] = (q * steps[levels][:, None, None].astype(np.float32), f.num_samples)
+                q, s = decode_frame(coder, gains, f.payload, P + 1, levels)
+                frames[event.index] = (q * steps[levels][:, None, None].astype(np.float32), f.num_samples, s)
                 return
             except CorruptFileError as exc:
                 error = f"frame {event.index}: {exc}"
@@ -312,7 +353,7 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
         if strict:
             raise CorruptFileError(error)
         report.damaged.append(error)
-        frames[event.index] = (None, layout.F)  # concealed: silence, cross-faded by the decoder's overlap
+        frames[event.index] = (None, layout.F, None)  # concealed: silence, cross-faded by the decoder's overlap
 
     M = layout.margin
     pending = collections.deque()  # (g0, g1, decoded audio or a future of it), oldest first
@@ -320,18 +361,21 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
     def start_group(g0, g1):
         base, end = P * g0 - M, P * g1 + M + 1  # latents [base, end): the group and M of context each side
         lat = None
+        g = None if gains is None else np.full((A, end - base, gains.bands), UNCHANGED, np.int32)
         for f in range(g0 - 1, g1 + 1):
-            y = frames.get(f, (None, 0))[0]
+            y, _, s = frames.get(f, (None, 0, None))
             a, b = max(P * f, base), min(P * f + (0 if y is None else y.shape[1]), end)
             if b > a:
                 if lat is None:
                     lat = np.zeros((A, end - base, C), np.float32)
                 lat[:, a - base:b - base] = y[:, a - P * f:b - P * f]
+                if s is not None:
+                    g[:, a - base:b - base] = s[:, a - P * f:b - P * f]
         sizes = [frames[f][1] for f in range(g0, g1)]
         if lat is None:  # all concealed (a long gap): zero latents decode to exact zeros, skip the network
             audio = np.zeros((A, layout.H * (end - base - 1)), np.float32)
         else:
-            audio = model.submit_decode(lat, base)
+            audio = model.submit_decode(lat, base, g) if g is not None else model.submit_decode(lat, base)
         pending.append((g0, sizes, audio))
 
     def finish_groups(keep: int):

@@ -17,21 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .runtime.base import decoder_noise, level_steps, receptive_latents  # noqa: F401 - shared with the runtime
-
-
-def mdct_basis(hop: int) -> np.ndarray:
-    """Orthonormal MDCT basis with a sine window, shape (2*hop, hop)."""
-    n = np.arange(2 * hop)[:, None]
-    k = np.arange(hop)[None, :]
-    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
-    return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
-
-
-def fixed_basis(hop: int) -> np.ndarray:
-    """The constant filterbank of `"filterbank": "mdct"` models: the MDCT rounded to float16, the precision
-    their ONNX files store it in (muzip.nn.half), so Keras and onnxruntime compute the same transform."""
-    return mdct_basis(hop).astype(np.float16).astype(np.float32)
+from .runtime.base import decoder_noise, fixed_basis, level_steps, mdct_basis, receptive_latents  # noqa: F401 - shared with the runtime
 
 
 def _filterbank_initializer(hop: int, channels: int):
@@ -189,6 +175,8 @@ def build_decoder(cfg: dict) -> keras.Model:
         y = ResBlock(ch, cfg["hidden"], cfg["kernel_size"], name=f"dec_block{i}")(y, noise if cfg.get("noise_channels") else None)
     y = ChannelScale(inverse=True, name="unweight")(y)
     y = Compand(cfg["compand_alpha"], inverse=True, name="expand")(y)
+    if cfg.get("decoder_output") == "coefficients":  # the runtime runs the fixed synthesis (band gains go between)
+        return keras.Model([z, noise_in], y, name="decoder")
     synthesis = Synthesis(hop, ch, fixed=fixed_mdct(cfg), name="synthesis")
     synthesis.trainable = cfg.get("train_filterbank", True)
     y = synthesis(y)

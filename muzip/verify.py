@@ -3,10 +3,12 @@
 import hashlib
 from dataclasses import dataclass, field
 
+from .band_gains import BandGains, decode_frame
 from .container import ContainerReader
-from .entropy import coder_for, decode_payload
+from .entropy import coder_for
 from .errors import CorruptFileError
 from .runtime import load_tables
+from .runtime.store import load_gain_counts
 
 
 @dataclass
@@ -29,7 +31,8 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
         raise CorruptFileError("header is damaged (model rate or frame size does not match its model)")
     coder = _CODERS.get(model_id_digest)
     if coder is None:
-        coder = _CODERS[model_id_digest] = coder_for(config, counts)
+        gains = BandGains(config, load_gain_counts(h.model_id)) if "band_gains" in config else None
+        coder = _CODERS[model_id_digest] = (coder_for(config, counts), gains)
     per_frame = config["frame_samples"] // config["hop"]
     result = VerifyResult()
     for event in reader.frames():
@@ -38,9 +41,11 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
             result.problems.append(event.error or f"frame {event.index}: damaged")
             continue
         try:
-            q = decode_payload(coder, event.frame.payload, per_frame + 1, list(event.frame.levels[:h.channels]))
+            q, s = decode_frame(*coder, event.frame.payload, per_frame + 1, list(event.frame.levels[:h.channels]))
             if digest is not None:
                 digest.update(q.astype("<i4").tobytes())
+                if s is not None:
+                    digest.update(s.astype("<i4").tobytes())
         except CorruptFileError as exc:
             result.problems.append(f"frame {event.index}: {exc}")
     if reader.truncated:

@@ -15,6 +15,7 @@ from .embed import MAX_FRAMES, features, frame_runs
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..container import ContainerReader
+    from ..band_gains import latent_payload
     from ..entropy import decode_payload
     with open(path, "rb") as f:
         reader = ContainerReader(f)
@@ -37,7 +38,7 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
                 continue  # a damaged frame is left out of the statistics
             levels = list(ev.frame.levels[:h.channels])
             try:
-                q = decode_payload(model.coder, ev.frame.payload, P + 1, levels)
+                q = decode_payload(model.coder, latent_payload(model.config, ev.frame.payload), P + 1, levels)
             except CorruptFileError:
                 continue
             got[ev.index] = (q[:, :P] * steps[levels][:, None, None]).astype(np.float32)

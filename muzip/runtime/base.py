@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -32,6 +34,40 @@ def receptive_latents(cfg: dict) -> int:
     return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
 
 
+def mdct_basis(hop: int) -> np.ndarray:
+    """Orthonormal MDCT basis with a sine window, shape (2*hop, hop)."""
+    n = np.arange(2 * hop)[:, None]
+    k = np.arange(hop)[None, :]
+    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
+    return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def fixed_basis(hop: int) -> np.ndarray:
+    """The constant filterbank of `"filterbank": "mdct"` models: the MDCT rounded to float16, the precision
+    their ONNX files store it in (muzip.nn.half), so Keras and onnxruntime compute the same transform."""
+    return mdct_basis(hop).astype(np.float16).astype(np.float32)
+
+
+def analyze(audio: np.ndarray, hop: int) -> np.ndarray:
+    """The fixed MDCT analysis: (A, (n+1)*hop) samples, the first starting one hop before latent 0's
+    centre -> (A, n, hop) coefficients (numpy twin of muzip.model.Analysis, fixed=True)."""
+    n = audio.shape[1] // hop - 1
+    windows = np.lib.stride_tricks.sliding_window_view(audio, 2 * hop, axis=1)[:, ::hop][:, :n]
+    return windows @ fixed_basis(hop)
+
+
+def synthesize(coeffs: np.ndarray, hop: int) -> np.ndarray:
+    """The fixed MDCT synthesis of "filterbank": "mdct" models (muzip.model.Synthesis, fixed=True):
+    (A, N, hop) coefficients -> overlap-added audio (A, (N-1)*hop)."""
+    A, N, _ = coeffs.shape
+    frames = coeffs @ fixed_basis(hop).T  # (A, N, 2*hop)
+    out = np.zeros((A, (N + 1) * hop), np.float32)
+    out[:, :N * hop] += frames[:, :, :hop].reshape(A, -1)
+    out[:, hop:] += frames[:, :, hop:].reshape(A, -1)
+    return out[:, hop:-hop]
+
+
 class CodecModelBase:
     """A loaded codec model. Backends implement `_run_encoder(audio)` and `_run_decoder(latents, noise)`."""
 
@@ -41,6 +77,8 @@ class CodecModelBase:
         self.name, self.config, self.digest, self.counts = name, config, digest, counts
         self._coder = None
         self._steps = level_steps(config)
+        self.gain_counts = None  # band-gain tables (config "band_gains"), set by the store
+        self._gains = None
 
     @property
     def sha256(self) -> str:
@@ -54,6 +92,14 @@ class CodecModelBase:
             self._coder = coder_for(self.config, self.counts)
         return self._coder
 
+    @property
+    def band_gains(self):
+        """The band-gain codec (muzip.band_gains) of a model whose config has "band_gains", else None."""
+        if self._gains is None and "band_gains" in self.config:
+            from ..band_gains import BandGains
+            self._gains = BandGains(self.config, self.gain_counts)
+        return self._gains
+
     def steps(self) -> np.ndarray:
         return self._steps
 
@@ -61,14 +107,32 @@ class CodecModelBase:
         """(A, T, 1) float32 -> latents (A, T/hop + 1, C) float32."""
         return np.asarray(self._run_encoder(np.ascontiguousarray(audio, np.float32)), np.float32)
 
-    def decode(self, latents: np.ndarray, first_latent: int) -> np.ndarray:
+    def decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None) -> np.ndarray:
         """(A, N, C) float32 whose first latent has absolute index first_latent -> audio (A, (N-1)*hop).
 
+        gains (A, N, bands) int: band-gain symbols for models with "band_gains" (None: no correction).
         Zero latents (silence, concealed frames) decode to exact zeros."""
-        noise = np.stack([decoder_noise(self.config, first_latent, latents.shape[1], a)
-                          for a in range(latents.shape[0])])
-        out = self._run_decoder(np.ascontiguousarray(latents, np.float32), noise)
-        return np.asarray(out, np.float32)[:, :, 0]
+        out = self.decode_coefficients(latents, first_latent) if self.coefficient_decoder else None
+        if out is None:
+            noise = self._noise(latents.shape, first_latent)
+            return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)[:, :, 0]
+        if gains is not None:
+            from ..band_gains import fill_rng
+            out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a)) for a in range(len(out))])
+        return synthesize(out, self.config["hop"])
+
+    @property
+    def coefficient_decoder(self) -> bool:
+        """True where the decoder network stops before the (fixed MDCT) synthesis, which runs here."""
+        return self.config.get("decoder_output") == "coefficients"
+
+    def decode_coefficients(self, latents: np.ndarray, first_latent: int) -> np.ndarray:
+        """Coefficient-output models: (A, N, C) latents -> the decoder's MDCT coefficients (A, N, C)."""
+        noise = self._noise(latents.shape, first_latent)
+        return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)
+
+    def _noise(self, shape, first_latent):
+        return np.stack([decoder_noise(self.config, first_latent, shape[1], a) for a in range(shape[0])])
 
     def submit_encode(self, audio: np.ndarray):
         """encode() as a future-like object (see submit_decode); here it simply runs now."""
@@ -78,10 +142,10 @@ class CodecModelBase:
         """How many decode() calls may usefully run at once (see submit_decode)."""
         return 1
 
-    def submit_decode(self, latents: np.ndarray, first_latent: int):
+    def submit_decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None):
         """decode() as a future-like object with .result(): backends that can run several calls at once
         overlap them with the caller's entropy decoding; here it simply runs now."""
-        return _Done(self.decode(latents, first_latent))
+        return _Done(self.decode(latents, first_latent, gains))
 
 
 class _Done:

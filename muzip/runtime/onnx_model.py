@@ -34,17 +34,17 @@ class OnnxCodecModel(CodecModelBase):
     def decode_concurrency(self) -> int:
         return _threads()
 
-    def submit_decode(self, latents, first_latent):
+    def submit_decode(self, latents, first_latent, gains=None):
         # onnxruntime releases the GIL while it runs: with one call per core in flight the cores stay busy
         # through each call's serial stretches and the caller's entropy decoding (measured: 10 minutes
         # decode in ~25% less time on 2 cores than with calls one after another; docs/EXPERIMENTS.md).
         if _threads() < 2:
-            return super().submit_decode(latents, first_latent)
+            return super().submit_decode(latents, first_latent, gains)
         self._session("decoder")  # made here, once, not raced by the pool's threads
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(_threads(), thread_name_prefix="muzip-decode")
-        return self._pool.submit(self.decode, latents, first_latent)
+        return self._pool.submit(self.decode, latents, first_latent, gains)
 
     def submit_encode(self, audio):
         # One call in flight while the caller entropy-codes the group before it (see _encode_groups).

@@ -175,6 +175,15 @@ def load_tables(name: str | None = None):
     return config, counts, identity_digest(name)
 
 
+def load_gain_counts(name: str):
+    """The band-gain tables (muzip.band_gains) of a model whose config has "band_gains", verified."""
+    try:
+        with np.load(io.BytesIO(verified_bytes(resolve_name(name), "tables.npz")), allow_pickle=False) as tables:
+            return tables["gain_counts"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model '{name}': cannot read its band-gain tables ({exc})") from None
+
+
 def model_info(name: str) -> dict:
     """What `muzip models` shows: name, kind, identity, config summary, files, and whether they verify."""
     name = resolve_name(name)
@@ -215,6 +224,13 @@ def load_model(name: str | None = None, backend_name: str | None = None):
     """The codec model `name` on the chosen backend (default onnx, MUZIP_BACKEND=keras for the reference)."""
     name = resolve_name(name)
     config, counts, digest = load_tables(name)
+    model = _load_networks(name, config, digest, counts, backend_name)
+    if "band_gains" in config:
+        model.gain_counts = load_gain_counts(name)
+    return model
+
+
+def _load_networks(name, config, digest, counts, backend_name):
     if (backend_name or backend()) == "keras":
         from .keras_model import KerasCodecModel
         verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
