@@ -4,18 +4,22 @@ At 16-32 kbps most of what a listener (and ViSQOL) hears wrong in muzip-v2 is no
 the level of each band: quantization zeroes most latents and the decoder cannot know how much energy they
 held (docs/EXPERIMENTS.md, lever 5: rescaling each 20-ms band of the decoded audio to the original's
 energy lifts ViSQOL from 3.1 to 4.2). CELT codes band energies for the same reason. Here, per audio
-channel (mid, side), latent vector and band of the MDCT, the encoder codes
+channel (mid, side), band of the MDCT and group of `stride` latent vectors (1, 2 or 4 by bitrate, one
+byte per frame), the encoder runs the decoder (analysis by synthesis) and codes one symbol s:
 
-    s = round(10 log10(E_orig / max(E_dec, floor)) / db)        clipped to [-R, R]
+* where the band has non-zero latents: the ratio of the original's energy to the decoder's output,
+  s = round(10 log10(E_orig / E_dec) / db), capped at +-30 dB; the decoder multiplies its band by
+  10**(s db / 20). Where latents are coded, encoder and decoder outputs agree closely;
+* where all of the band's latents are zero: the original's level, s = round(10 log10(E_orig / floor) /
+  db); the decoder scales whatever it output there to exactly that energy, or fills seeded noise at it.
+  An absolute level, because there the decoder's output depends most on context the encoder may not
+  have seen exactly (the next frame's latents, a concealed neighbour), and a ratio could blow up.
 
-where E_dec is the energy of the decoder's own output coefficients in that band (the encoder runs the
-decoder: analysis by synthesis). The decoder multiplies its band by 10**(s db / 20), or, where its band is
-empty (E_dec < floor), fills it with seeded noise of energy floor * 10**(s db / 10). A ratio, not an
-absolute level, is coded: a decoder whose float output differs slightly on another machine applies the
-same correction to it, and nothing the entropy decoder needs depends on floats.
+Which of the two a symbol is follows from the integer latents, so nothing the entropy decoder needs
+depends on floats, and decoding is exact on any machine.
 
 Entropy coding (constriction ANS, integer tables summing to 2**24 as in muzip.entropy): each symbol's table
-is chosen by (band group, how many of the band's latents are non-zero, capped at 3, the previous vector's
+is chosen by (band group, how many of the band's latents are non-zero, capped at 3, the previous group's
 symbol in the same band, capped to [-4, 12] or 'first vector'), all integers the decoder has decoded
 before it needs them. Frames stay independent. A frame whose latents are all zero carries no gains.
 """
@@ -30,7 +34,9 @@ import numpy as np
 from .entropy import PRECISION, ans_reader, counts_from_histogram
 from .errors import CorruptFileError
 
-UNCHANGED = -128  # a gain index meaning 'no correction, no fill' (concealed or missing frames)
+UNCHANGED = -(1 << 20)  # a per-vector code meaning 'no correction, no fill' (concealed or missing frames)
+LEVEL = 1 << 16  # per-vector codes at or above LEVEL // 2 are level symbols + LEVEL (see expand)
+_RATIO_MAX = 10  # ratio symbols are capped at +-30 dB: a decoder whose output differs cannot blow up
 _PREV_LO, _PREV_HI = -4, 12
 _PREVS = _PREV_HI - _PREV_LO + 2  # clipped previous symbol, plus 'first vector of the frame'
 _NZ = 4
@@ -53,6 +59,7 @@ class BandGains:
         self.width = np.diff(self.edges)
         self.bands = len(self.width)
         self.db, self.radius, self.floor = float(g["db"]), int(g["radius"]), float(g["floor"])
+        self.stride_kbps = [float(v) for v in g["stride_kbps"]]
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
         self.n_contexts = int(g["groups"]) * _NZ * _PREVS
         K = 2 * self.radius + 1
@@ -69,79 +76,102 @@ class BandGains:
         """(n, C) -> (n, bands) band energies."""
         return np.add.reduceat(coeffs.astype(np.float64) ** 2, self.edges[:-1], axis=1)
 
-    def indices(self, original: np.ndarray, decoded: np.ndarray) -> np.ndarray:
-        """Encoder: original and decoded MDCT coefficients (n, C) of one audio channel -> symbols (n, bands)."""
-        floor = self.floor * self.width
-        ratio = (self._energies(original) + 1e-30) / np.maximum(self._energies(decoded), floor)
-        s = np.round(10 * np.log10(ratio) / self.db)
-        return np.clip(s, -self.radius, self.radius).astype(np.int32)
+    def stride_for(self, kbps: float) -> int:
+        """Vectors per coded gain: finer in time where the bitrate can pay for it."""
+        for limit, stride in zip(self.stride_kbps, (1, 2)):
+            if kbps >= limit:
+                return stride
+        return 4
 
-    def apply(self, coeffs: np.ndarray, s: np.ndarray, rng_for) -> np.ndarray:
-        """Decoder: coeffs (n, C) of one audio channel, symbols (n, bands) (UNCHANGED: leave that vector).
+    def nonzero(self, q: np.ndarray, stride: int) -> np.ndarray:
+        """Latents (n, C) of one audio channel -> non-zero latents per (group of `stride` vectors, band)."""
+        nz = np.add.reduceat((q != 0).astype(np.int64), self.edges[:-1], axis=1)
+        return np.add.reduceat(nz, np.arange(0, len(q), stride), axis=0)
 
-        rng_for(t) -> a numpy Generator for vector t (seeded by absolute position, so any partition of the
-        file into calls fills the same noise)."""
+    def indices(self, original: np.ndarray, decoded: np.ndarray, nz: np.ndarray, stride: int) -> np.ndarray:
+        """Encoder: original and decoded coefficients (n, C) of one audio channel, nonzero() counts ->
+        symbols (ceil(n / stride), bands): a capped energy ratio where the band has latents, else the
+        original's level above the floor (robust to any difference in what the decoder outputs there)."""
+        starts = np.arange(0, len(original), stride)
+        k = np.diff(np.append(starts, len(original)))[:, None]
+        floor = self.floor * self.width * k
+        ex = np.add.reduceat(self._energies(original), starts, axis=0) + 1e-30
+        ed = np.add.reduceat(self._energies(decoded), starts, axis=0)
+        ratio = np.clip(np.round(10 * np.log10(ex / np.maximum(ed, floor)) / self.db), -_RATIO_MAX, _RATIO_MAX)
+        level = np.round(10 * np.log10(ex / floor) / self.db)
+        return np.clip(np.where(nz == 0, level, ratio), -self.radius, self.radius).astype(np.int32)
+
+    def expand(self, s: np.ndarray, nz: np.ndarray, stride: int, n: int) -> np.ndarray:
+        """Coded symbols of one audio channel -> per-vector codes (n, bands) for apply(): a ratio symbol
+        as is, a level symbol + LEVEL."""
+        return np.repeat(np.where(nz == 0, s + LEVEL, s), stride, axis=0)[:n].astype(np.int32)
+
+    def apply(self, coeffs: np.ndarray, codes: np.ndarray, rng_for) -> np.ndarray:
+        """Decoder: coeffs (n, C) of one audio channel, per-vector codes from expand() (UNCHANGED: leave
+        the vector as it is). rng_for(t) -> a Generator for vector t, seeded by absolute position, so any
+        partition of the file into calls fills the same noise."""
         out = np.array(coeffs, np.float32, copy=True)
-        valid = s[:, 0] != UNCHANGED
-        floor = self.floor * self.width
-        gain = np.where(valid[:, None], 10.0 ** (s * (self.db / 20.0)), 1.0)
-        empty = (self._energies(coeffs) < floor) & valid[:, None]
-        out *= np.repeat(np.where(empty, 0.0, gain), self.width, axis=1).astype(np.float32)
-        level = np.repeat(np.where(empty, np.sqrt(floor / self.width) * gain, 0.0), self.width, axis=1)
-        for t in np.flatnonzero(empty.any(axis=1)):
+        valid = codes[:, 0] != UNCHANGED
+        is_level = (codes >= LEVEL // 2) & valid[:, None]
+        sym = np.where(is_level, codes - LEVEL, codes)
+        energy = self._energies(coeffs)
+        target = self.floor * self.width * 10.0 ** (sym * (self.db / 10.0))
+        gain = np.where(is_level, np.sqrt(target / np.maximum(energy, 1e-30)), 10.0 ** (sym * (self.db / 20.0)))
+        gain = np.where(valid[:, None], gain, 1.0)
+        fill = is_level & (energy < target * 1e-6)  # nothing there to scale: noise at the coded level
+        out *= np.repeat(np.where(fill, 0.0, gain), self.width, axis=1).astype(np.float32)
+        level = np.repeat(np.where(fill, np.sqrt(target / self.width), 0.0), self.width, axis=1)
+        for t in np.flatnonzero(fill.any(axis=1)):
             out[t] += rng_for(t).standard_normal(out.shape[1]).astype(np.float32) * level[t].astype(np.float32)
         return out
 
     # ------------------------------------------------------------------ entropy coding
-    def contexts(self, s: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Symbols (n, bands) and latents (n, C) of one audio channel -> each symbol's table (n, bands)."""
-        nz = np.minimum(np.add.reduceat((q != 0).astype(np.int64), self.edges[:-1], axis=1), _NZ - 1)
+    def contexts(self, s: np.ndarray, nz: np.ndarray) -> np.ndarray:
+        """Symbols and nonzero() counts (m, bands) of one audio channel -> each symbol's table (m, bands)."""
         prev = np.empty_like(nz)
         prev[0] = _PREVS - 1
         prev[1:] = np.clip(s[:-1], _PREV_LO, _PREV_HI) - _PREV_LO
-        return (self.group[None, :] * _NZ + nz) * _PREVS + prev
+        return (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS + prev
 
-    def estimate_bits(self, s: np.ndarray, q: np.ndarray) -> float:
-        return float(sum(self.costs[self.contexts(s[a], q[a]), s[a] + self.radius].sum() for a in range(len(s))))
-
-    def encode(self, s: np.ndarray, q: np.ndarray) -> bytes:
-        """s (A, n, bands), q (A, n, C) -> ANS words (nothing for a frame of all-zero latents)."""
-        if not q.any():
-            return b""
+    def encode(self, s: np.ndarray, nz: np.ndarray, stride: int) -> bytes:
+        """s, nz (A, m, bands) -> stride byte + ANS words."""
         coder = constriction.stream.stack.AnsCoder()
         for a in reversed(range(len(s))):
-            ctx, idx = self.contexts(s[a], q[a]), (s[a] + self.radius).astype(np.int32)
+            ctx, idx = self.contexts(s[a], nz[a]), (s[a] + self.radius).astype(np.int32)
             for t in reversed(range(s.shape[1])):
                 coder.encode_reverse(idx[t], self._family, self.probs[ctx[t]])
-        return coder.get_compressed().astype("<u4").tobytes()
+        return bytes([stride]) + coder.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, q: np.ndarray) -> np.ndarray:
-        """Inverse of encode given the frame's latents q (A, n, C); CorruptFileError if malformed."""
+        """A frame's gain bytes and latents q (A, n, C) -> per-vector codes (A, n, bands) for apply()."""
         A, n = q.shape[:2]
         if not q.any():
             if data:
                 raise CorruptFileError("band gains in a silent frame")
             return np.full((A, n, self.bands), UNCHANGED, np.int32)
-        s = np.empty((A, n, self.bands), np.int32)
+        if not data or data[0] not in (1, 2, 4):
+            raise CorruptFileError("bad band-gain stride")
+        stride, out = data[0], np.empty((A, n, self.bands), np.int32)
         try:
-            coder = ans_reader(data)
+            coder = ans_reader(data[1:])
             for a in range(A):
-                nz = np.minimum(np.add.reduceat((q[a] != 0).astype(np.int64), self.edges[:-1], axis=1), _NZ - 1)
-                base = (self.group[None, :] * _NZ + nz) * _PREVS
-                prev = np.full(self.bands, _PREVS - 1)
-                for t in range(n):
-                    s[a, t] = coder.decode(self._family, self.probs[base[t] + prev]) - self.radius
-                    prev = np.clip(s[a, t], _PREV_LO, _PREV_HI) - _PREV_LO
+                nz = self.nonzero(q[a], stride)
+                base = (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS
+                s, prev = np.empty_like(nz), np.full(self.bands, _PREVS - 1)
+                for t in range(len(nz)):
+                    s[t] = coder.decode(self._family, self.probs[base[t] + prev]) - self.radius
+                    prev = np.clip(s[t], _PREV_LO, _PREV_HI) - _PREV_LO
+                out[a] = self.expand(s, nz, stride, n)
         except CorruptFileError:
             raise
         except Exception as exc:  # constriction raises plain exceptions on inconsistent data
             raise CorruptFileError(f"band gains are damaged ({exc})") from None
-        return s
+        return out
 
-    def histogram(self, s: np.ndarray, q: np.ndarray) -> np.ndarray:
-        """Counts (contexts, 2R+1) of one frame's symbols, for counting tables."""
+    def histogram(self, s: np.ndarray, nz: np.ndarray) -> np.ndarray:
+        """Counts (contexts, 2R+1) of one frame's symbols (A, m, bands), for counting tables."""
         K = 2 * self.radius + 1
-        flat = np.concatenate([(self.contexts(s[a], q[a]) * K + s[a] + self.radius).ravel() for a in range(len(s))])
+        flat = np.concatenate([(self.contexts(s[a], nz[a]) * K + s[a] + self.radius).ravel() for a in range(len(s))])
         return np.bincount(flat, minlength=self.n_contexts * K).reshape(self.n_contexts, K)
 
 

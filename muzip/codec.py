@@ -209,7 +209,7 @@ class _GainAnalysis:
         self.R = receptive_latents(model.config)
         self.tail = np.zeros((channels, self.R, model.config["latent_channels"]), np.float32)
 
-    def __call__(self, index, q, levels, look):
+    def __call__(self, index, q, levels, look, stride):
         from .runtime.base import analyze
         gains, R, H = self.model.band_gains, self.R, self.layout.H
         step = self.steps[levels][:, None, None]
@@ -219,8 +219,9 @@ class _GainAnalysis:
             lat = np.concatenate([self.tail, deq, np.rint(y_next / step) * step], axis=1)
             decoded = self.model.decode_coefficients(lat, self.layout.per_frame * index - R)[:, R:R + q.shape[1]]
             original = analyze(audio, H)
-            s = np.stack([gains.indices(original[a], decoded[a]) for a in range(len(q))])
-            words = gains.encode(s, q)
+            nz = np.stack([gains.nonzero(q[a], stride) for a in range(len(q))])
+            s = np.stack([gains.indices(original[a], decoded[a], nz[a], stride) for a in range(len(q))])
+            words = gains.encode(s, nz, stride)
         else:
             words = b""
         self.tail = deq[:, -R:]
@@ -263,6 +264,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     steps32 = steps.astype(np.float32)  # float32 division: half the memory traffic of float64
 
     gains, gain_bytes = model.band_gains, [0]
+    stride = gains.stride_for(bitrate_kbps) if gains is not None else 0
     gain_words = _GainAnalysis(model, layout, steps32, channels) if gains is not None else None
 
     def on_frame(index, y, ns, silent, look):
@@ -276,15 +278,16 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
         if silent:
             level = last_level  # all zeros, at the level where a zero costs least
         else:
-            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES + gain_bytes[0])
+            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES + int(gain_bytes[0]))
             if not np.any(q_for(level)):
                 level = last_level  # nothing survives quantization: same output, fewest bits
         chosen = levels_for(level)
         payload = encode_payload(coder, q_for(level), chosen)
         if gains is not None:
-            words = gain_words(index, q_for(level), chosen, look)
+            words = gain_words(index, q_for(level), chosen, look, stride)
             payload = join_payload(payload, words)
-            gain_bytes[0] = len(words) + 4
+            if words:  # the next frame's budget expects about this many (a running mean: no oscillation)
+                gain_bytes[0] = len(words) + 4 if gain_bytes[0] == 0 else 0.8 * gain_bytes[0] + 0.2 * (len(words) + 4)
         levels = (chosen[0], chosen[1] if channels == 2 else 255)
         written = writer.write_frame(Frame(index, ns, levels, payload))
         rc.spent(written, ns)

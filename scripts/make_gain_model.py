@@ -27,7 +27,7 @@ import bench  # noqa: E402
 from corpus import split  # noqa: E402
 
 COPIED = ("encoder.weights.h5", "decoder.weights.h5", "encoder.onnx")
-RATES = (8, 12, 16, 24, 32, 48)
+RATES = (6, 8, 12, 16, 24, 32, 48)
 
 
 def export_decoder(cfg, base_folder, folder):
@@ -66,10 +66,9 @@ def count_tables(name, excerpts):
     hist = np.zeros((gains.n_contexts, 2 * gains.radius + 1))
     real = bg.BandGains.encode
 
-    def encode(self, s, q):
-        if q.any():
-            hist[...] += self.histogram(s, q)
-        return real(self, s, q)
+    def encode(self, s, nz, stride):
+        hist[...] += self.histogram(s, nz)
+        return real(self, s, nz, stride)
     bg.BandGains.encode = encode
     try:
         for kbps in RATES:
@@ -100,7 +99,7 @@ def main():
     base_cfg = json.loads((base_folder / "config.json").read_text())
     cfg = dict(base_cfg, decoder_output="coefficients", band_gains={
         "edges": band_edges(base_cfg["latent_channels"], args.bands, base_cfg["model_rate"]),
-        "db": args.db, "radius": 31, "floor": 1e-9, "groups": 7})
+        "db": args.db, "radius": 40, "floor": 1e-11, "groups": 7, "stride_kbps": [14, 9]})
     out = Path(args.out) / args.name
     tmp = out.with_name(out.name + ".tmp")  # not a valid model name while it is being made
     shutil.rmtree(tmp, ignore_errors=True)
@@ -112,7 +111,7 @@ def main():
     with np.load(base_folder / "tables.npz") as t:
         counts = t["counts"]
     from muzip.entropy import counts_from_histogram
-    flat = counts_from_histogram(np.ones((BandGains(cfg, None).n_contexts, 63)))
+    flat = counts_from_histogram(np.ones((BandGains(cfg, None).n_contexts, 81)))
     np.savez_compressed(tmp / "tables.npz", counts=counts, gain_counts=flat)
     write_sha256sums(tmp)
     shutil.rmtree(out, ignore_errors=True)

@@ -9,7 +9,8 @@ from muzip.errors import CorruptFileError
 from muzip.runtime.base import analyze, synthesize
 
 C = 882
-CFG = {"band_gains": {"edges": band_edges(C, 21, 44100), "db": 3.0, "radius": 31, "floor": 1e-9, "groups": 7}}
+CFG = {"band_gains": {"edges": band_edges(C, 21, 44100), "db": 3.0, "radius": 40, "floor": 1e-11, "groups": 7,
+                      "stride_kbps": [14, 9]}}
 
 
 @pytest.fixture
@@ -23,30 +24,38 @@ def test_band_edges_cover_the_spectrum():
     assert np.diff(edges)[0] < np.diff(edges)[-1]  # ERB: narrow low bands, wide high ones
 
 
-def test_indices_measure_the_energy_ratio(gains, rng):
-    orig = rng.standard_normal((5, C))
-    s = gains.indices(orig, orig * 0.5)  # decoded 6 dB low -> +2 steps of 3 dB
-    assert np.all(s == 2)
-    s = gains.indices(orig, np.zeros_like(orig))  # empty: ratio to the floor (1e-9 per bin, about 90 dB below)
-    expected = np.round(10 * np.log10(gains._energies(orig) / (1e-9 * gains.width)) / 3.0)
-    np.testing.assert_array_equal(s, np.clip(expected, -31, 31))
-    assert np.all(gains.indices(orig * 1e3, np.zeros_like(orig)) == 31)  # clipped at the radius
+def test_symbols_are_ratios_where_latents_are_coded_and_levels_where_not(gains, rng):
+    orig = rng.standard_normal((6, C))
+    some, none = np.ones((6, gains.bands), int), np.zeros((6, gains.bands), int)
+    assert np.all(gains.indices(orig, orig * 0.5, some, 1) == 2)  # decoded 6 dB low: +2 steps of 3 dB
+    assert np.all(gains.indices(orig, orig * 1e-6, some, 1) == 10)  # ratios are capped at +-30 dB
+    level = gains.indices(orig, orig * 0.5, none, 1)  # no latents: the original's level above the floor
+    expected = np.round(10 * np.log10(gains._energies(orig) / (1e-11 * gains.width)) / 3.0)
+    np.testing.assert_array_equal(level, expected)
+    pooled = gains.indices(orig, orig * 0.5, some[:3], 2)  # stride 2: one symbol per two vectors
+    assert pooled.shape == (3, gains.bands) and np.all(pooled == 2)
 
 
-def test_apply_restores_band_energy_and_fills_empty_bands(gains, rng):
+def test_apply_restores_band_energy_whatever_the_decoder_put_in_empty_bands(gains, rng):
     orig = rng.standard_normal((4, C)).astype(np.float32)
     decoded = orig * 0.25
     lo, hi = gains.edges[10], gains.edges[11]
-    decoded[:, lo:hi] = 0  # a band the codec emptied
-    decoded[1, lo:hi] = orig[1, lo:hi] * 1e-7  # below the floor: also 'empty'
-    small = BandGains(dict(band_gains=dict(CFG["band_gains"], radius=31, floor=1e-4)), None)
-    s = small.indices(orig, decoded)
-    out = small.apply(decoded, s, fill_rng(100, 0))
-    e_orig, e_out = small._energies(orig), small._energies(out)
-    assert np.all(np.abs(10 * np.log10(e_out[:, :10] / e_orig[:, :10])) <= 1.5 + 1e-6)  # within half a step
-    assert np.all(np.abs(10 * np.log10(e_out[:, 10] / e_orig[:, 10])) < 4.0)  # noise fill: expected energy, random
-    again = small.apply(decoded, s, fill_rng(100, 0))
-    np.testing.assert_array_equal(out, again)  # seeded by absolute position: the same on every call
+    decoded[:, lo:hi] = 0  # a band the codec emptied (no latents)...
+    decoded[1, lo:hi] = orig[1, lo:hi] * 50.0  # ...where the decoder still put something, too loud
+    q = np.ones((4, C), int)
+    q[:, lo:hi] = 0
+    nz = gains.nonzero(q, 1)
+    codes = gains.expand(gains.indices(orig, decoded, nz, 1), nz, 1, 4)
+    out = gains.apply(decoded, codes, fill_rng(100, 0))
+    err = 10 * np.log10(gains._energies(out) / gains._energies(orig))
+    assert np.all(np.abs(err[:, :10]) <= 1.5 + 1e-6)  # within half a step
+    assert np.all(np.abs(err[1, 10]) <= 1.5 + 1e-6)  # scaled down to the coded level, not up by a ratio
+    assert np.all(np.abs(err[:, 10]) < 4.0)  # noise fill: the coded level in expectation
+    np.testing.assert_array_equal(out, gains.apply(decoded, codes, fill_rng(100, 0)))  # seeded by position
+
+
+def test_stride_follows_the_bitrate(gains):
+    assert [gains.stride_for(k) for k in (6, 9, 12, 14, 32)] == [4, 2, 2, 1, 1]
 
 
 def test_unchanged_rows_are_left_alone(gains, rng):
@@ -55,23 +64,29 @@ def test_unchanged_rows_are_left_alone(gains, rng):
     np.testing.assert_array_equal(gains.apply(d, s, fill_rng(0, 0)), d)
 
 
-def test_entropy_coding_round_trips_exactly(rng):
-    hist = rng.integers(0, 50, (7 * 4 * 18, 63)).astype(float)
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_entropy_coding_round_trips_exactly(rng, stride):
+    hist = rng.integers(0, 50, (7 * 4 * 18, 81)).astype(float)
     g = BandGains(CFG, counts_from_histogram(hist + 0.5))
-    q = rng.integers(-2, 3, (2, 50, C)) * (rng.random((2, 50, C)) < 0.1)
-    s = np.clip(np.rint(rng.normal(2, 4, (2, 50, g.bands))), -31, 31).astype(np.int32)
-    words = g.encode(s, q)
-    np.testing.assert_array_equal(g.decode(words, q), s)
-    bits = g.estimate_bits(s, q)
-    assert abs(len(words) * 8 - bits) < 0.05 * bits + 64  # the estimate is the coded size
+    q = rng.integers(-2, 3, (2, 51, C)) * (rng.random((2, 51, C)) < 0.05)
+    nz = np.stack([g.nonzero(q[a], stride) for a in range(2)])
+    s = np.clip(np.rint(rng.normal(2, 6, nz.shape)), -40, 40).astype(np.int32)
+    data = g.encode(s, nz, stride)
+    codes = g.decode(data, q)
+    np.testing.assert_array_equal(codes, np.stack([g.expand(s[a], nz[a], stride, 51) for a in range(2)]))
+    bits = float(g.costs[g.contexts(s[0], nz[0]), s[0] + 40].sum() + g.costs[g.contexts(s[1], nz[1]), s[1] + 40].sum())
+    assert abs((len(data) - 1) * 8 - bits) < 0.05 * bits + 64  # the tables' cost is the coded size
 
 
 def test_silent_frame_has_no_gains_and_damage_is_reported(gains, rng):
     q0 = np.zeros((2, 50, C), np.int64)
-    assert gains.encode(np.zeros((2, 50, gains.bands), np.int32), q0) == b""
     assert np.all(gains.decode(b"", q0) == UNCHANGED)
     with pytest.raises(CorruptFileError):
         gains.decode(b"\x01\x02\x03\x04", q0)
+    q1 = q0.copy()
+    q1[0, 3, 7] = 1
+    with pytest.raises(CorruptFileError):
+        gains.decode(b"\x03\x00\x00\x00\x00", q1)  # stride 3 does not exist
     with pytest.raises(CorruptFileError):
         split_payload(b"\xff\xff\x00\x00abc")
     assert split_payload(join_payload(b"lat", b"gain")) == (b"lat", b"gain")
