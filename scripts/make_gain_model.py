@@ -123,8 +123,10 @@ def main():
     excerpts = [bench.read_excerpt(train[i], 20.0, args.seconds)[0] for i in picked]
     gain_counts, symbols = count_tables(args.name, excerpts)
     np.savez_compressed(out / "tables.npz", counts=counts, gain_counts=gain_counts)
+    base_runtime = json.loads((base_folder / "runtime.json").read_text())  # encoder.onnx is the base's file
+    parity["encoder_max_abs"] = base_runtime["parity"]["encoder_max_abs"]
     (out / "runtime.json").write_text(json.dumps({"runtime": "onnxruntime", "files": ["encoder.onnx", "decoder.onnx"],
-                                                  "parity": parity}, indent=1) + "\n")
+                                                  "keras": base_runtime["keras"], "parity": parity}, indent=1) + "\n")
     made = (f"python scripts/make_gain_model.py --base {args.base} --name {args.name} --out {args.out}"
             f" --files {args.files} --seconds {args.seconds:g} --bands {args.bands} --db {args.db:g}")
     training = dict(json.loads((base_folder / "training.json").read_text()))
