@@ -17,7 +17,8 @@ import numpy as np
 
 from .audio import StreamResampler
 from .container import ContainerReader, ContainerWriter, Frame, Header
-from .band_gains import UNCHANGED, decode_frame, join_payload
+from .band_gains import UNCHANGED, decode_frame
+from .gain_encoder import GainEncoder, PendingFrame
 from .entropy import LatentCoder, encode_payload
 from .errors import CorruptFileError, ModelError
 from .runtime.base import receptive_latents
@@ -28,6 +29,8 @@ GROUP = 16  # frames per network call: bounds memory, amortises call overhead
 DEFAULT_SIDE_OFFSET = 2
 MIN_KBPS, MAX_KBPS = 6.0, 96.0
 _PAYLOAD_COUNT_BYTES = 2  # the latent count before the ANS words (entropy.encode_payload)
+_RECORD_BYTES = 22  # a frame record's head and CRC (container.format)
+_GAIN_LENGTH_BYTES = 4  # the latent payload's length before the gain words (band_gains.join_payload)
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40
 RESERVOIR_S = 3.0
 # A frame whose peak is below this (-84 dBFS, under 2 LSB of 16-bit audio) is coded as silence.
@@ -108,7 +111,11 @@ class RateController:
     def _bits(self, q, level):
         return sum(self.coder.estimate_bits(q[a], a, lv) for a, lv in enumerate(self.levels_for(level)))
 
-    def spent(self, record_bytes: int, num_samples: int):
+    def correct(self, extra_bytes: float):
+        """A frame booked by spent() at an estimate turned out extra_bytes larger (or smaller)."""
+        self.bytes_so_far += extra_bytes
+
+    def spent(self, record_bytes: float, num_samples: int):
         self.bytes_so_far += record_bytes + _INDEX_BYTES_PER_FRAME
         self.samples_so_far += num_samples
         # Bits left unspent (silence, simple passages) stay banked for at most RESERVOIR_S seconds: a long
@@ -177,9 +184,9 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
             n = layout.latents_in_frame(ns, last)
             y_frame = y[:, j0:j0 + n]
 
-            def look(j0=j0, n=n):  # band gains: the next latents and the frame's audio (chunk starts at latent 0 - H)
-                return y[:, j0 + n:j0 + n + receptive_latents(model.config)], group[2][:, (j0 - 1) * layout.H:(j0 + n) * layout.H]
-            on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent, look)
+            def frame_audio(j0=j0, n=n):  # for band gains; the chunk starts one hop before its latent 0
+                return group[2][:, (j0 - 1) * layout.H:(j0 + n) * layout.H]
+            on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent, frame_audio)
 
     try:
         while True:
@@ -197,35 +204,6 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
         for _, future in queue:  # an error or interrupt: drop a network call not yet started
             future.cancel()
     return total
-
-
-class _GainAnalysis:
-    """Encoder side of band gains (muzip.band_gains): run the decoder on the frame's quantized latents
-    (with the previous frame's tail and the next latents quantized at this frame's level as context, as
-    the decoder will see them) and code the original/decoded energy of each band."""
-
-    def __init__(self, model, layout, steps32, channels):
-        self.model, self.layout, self.steps = model, layout, steps32
-        self.R = receptive_latents(model.config)
-        self.tail = np.zeros((channels, self.R, model.config["latent_channels"]), np.float32)
-
-    def __call__(self, index, q, levels, look, stride):
-        from .runtime.base import analyze
-        gains, R, H = self.model.band_gains, self.R, self.layout.H
-        step = self.steps[levels][:, None, None]
-        deq = q * step
-        if q.any():
-            y_next, audio = look()
-            lat = np.concatenate([self.tail, deq, np.rint(y_next / step) * step], axis=1)
-            decoded = self.model.decode_coefficients(lat, self.layout.per_frame * index - R)[:, R:R + q.shape[1]]
-            original = analyze(audio, H)
-            nz = np.stack([gains.nonzero(q[a], stride) for a in range(len(q))])
-            s = np.stack([gains.indices(original[a], decoded[a], nz[a], stride) for a in range(len(q))])
-            words = gains.encode(s, nz, stride)
-        else:
-            words = b""
-        self.tail = deq[:, -R:]
-        return words
 
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
@@ -263,11 +241,23 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     steps32 = steps.astype(np.float32)  # float32 division: half the memory traffic of float64
 
-    gains, gain_bytes = model.band_gains, [0]
-    stride = gains.stride_for(bitrate_kbps) if gains is not None else 0
-    gain_words = _GainAnalysis(model, layout, steps32, channels) if gains is not None else None
+    gains = model.band_gains
+    gain_encoder = None
 
-    def on_frame(index, y, ns, silent, look):
+    def write(index, ns, levels, payload, booked=None):
+        written = writer.write_frame(Frame(index, ns, levels, payload))
+        if booked is None:
+            rc.spent(written, ns)
+        else:  # booked when its level was chosen (GainEncoder): settle the difference
+            rc.correct(written - booked)
+        if progress:
+            progress(ns / layout.rate)
+
+    if gains is not None:
+        gain_encoder = GainEncoder(model, gains.stride_for(bitrate_kbps), channels,
+                                   lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked))
+
+    def on_frame(index, y, ns, silent, frame_audio):
         cache = {}
 
         def q_for(level):  # the search and the final encode ask for the same levels: quantize once
@@ -275,26 +265,32 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
                 step = steps32[levels_for(level)][:, None, None]
                 cache[level] = np.rint(y / step).astype(np.int32)
             return cache[level]
+        gain_bytes = 0 if gain_encoder is None else _GAIN_LENGTH_BYTES + gain_encoder.expected_bytes()
         if silent:
             level = last_level  # all zeros, at the level where a zero costs least
         else:
-            level = rc.choose(q_for, ns, overhead=22 + _PAYLOAD_COUNT_BYTES + int(gain_bytes[0]))
+            level = rc.choose(q_for, ns, overhead=_RECORD_BYTES + _PAYLOAD_COUNT_BYTES + gain_bytes)
             if not np.any(q_for(level)):
                 level = last_level  # nothing survives quantization: same output, fewest bits
         chosen = levels_for(level)
-        payload = encode_payload(coder, q_for(level), chosen)
-        if gains is not None:
-            words = gain_words(index, q_for(level), chosen, look, stride)
-            payload = join_payload(payload, words)
-            if words:  # the next frame's budget expects about this many (a running mean: no oscillation)
-                gain_bytes[0] = len(words) + 4 if gain_bytes[0] == 0 else 0.8 * gain_bytes[0] + 0.2 * (len(words) + 4)
+        q = q_for(level)
+        payload = encode_payload(coder, q, chosen)
         levels = (chosen[0], chosen[1] if channels == 2 else 255)
-        written = writer.write_frame(Frame(index, ns, levels, payload))
-        rc.spent(written, ns)
-        if progress:
-            progress(ns / layout.rate)
+        if gain_encoder is None:
+            write(index, ns, levels, payload)
+            return
+        booked = _RECORD_BYTES + len(payload) + gain_bytes
+        rc.spent(booked, ns)
+        deq = q * steps32[chosen][:, None, None]
+        gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, frame_audio(), booked))
 
-    model_total = _encode_groups(model, layout, ms_blocks(), on_frame)
+    try:
+        model_total = _encode_groups(model, layout, ms_blocks(), on_frame)
+        if gain_encoder is not None:
+            gain_encoder.finish()
+    finally:
+        if gain_encoder is not None:
+            gain_encoder.close()
     writer.finish(seen[0])
     duration = seen[0] / sample_rate
     return {"frames": math.ceil(model_total / layout.F), "bytes": writer.bytes_written, "duration": duration,

@@ -50,13 +50,16 @@ class ContextCoder:
         self.probs = counts.astype(np.float64) / _TOTAL  # dyadic: exact in float64
         self.costs = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
         self._family = constriction.stream.model.Categorical(perfect=False)
-
-    def _mag(self, idx: np.ndarray) -> np.ndarray:
-        return np.abs(idx - self.radius)  # the escape index gives R + 1: contexts never need escaped values
+        # context of each possible sum (|q| <= R + 1, so s <= 5 (R + 1)): one gather instead of a search
+        self._ctx_of_sum = np.searchsorted(self.edges, np.arange(5 * (R + 1) + 1), side="right").astype(np.intp)
 
     def contexts(self, idx: np.ndarray) -> np.ndarray:
         """Symbol indices (n, C) of one audio channel -> the context of each symbol (n, C)."""
-        return np.searchsorted(self.edges, context_sums(self._mag(idx)), side="right")
+        n, C = idx.shape
+        mag = np.zeros((n + 2, C + 2), np.int16)  # rows t+2 hold |q[t]|, channels padded (as context_sums)
+        np.abs(idx - self.radius, out=mag[2:, 1:-1], casting="unsafe")
+        prev = mag[1:-1]
+        return self._ctx_of_sum[prev[:, :-2] + 2 * prev[:, 1:-1] + prev[:, 2:] + mag[:-2, 1:-1]]
 
     def _indices(self, q: np.ndarray) -> np.ndarray:
         r = self.radius
@@ -94,7 +97,7 @@ class ContextCoder:
                 for t in range(n):
                     prev, prev2 = mag[t + 1], mag[t]
                     s = prev[:-2] + 2 * prev[1:-1] + prev[2:] + prev2[1:-1]
-                    ctx = np.searchsorted(self.edges, s, side="right")
+                    ctx = self._ctx_of_sum[s]
                     row = coder.decode(self._family, table[self.band, ctx])
                     idx[a, t] = row
                     mag[t + 2, 1:-1] = np.abs(row - R)

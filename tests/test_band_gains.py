@@ -107,10 +107,11 @@ def test_numpy_mdct_is_the_keras_filterbank_and_perfectly_reconstructs(rng):
     coeffs = analyze(padded, hop)
     assert coeffs.shape == (2, 13, hop)
     y = synthesize(coeffs, hop)  # samples from latent 0's centre: [0, 12 hop)
-    np.testing.assert_allclose(y, x, atol=2e-3)  # float16-rounded basis: near, not exact
+    np.testing.assert_allclose(y, x, atol=1e-5)  # the exact MDCT: perfect reconstruction
     keras = pytest.importorskip("keras")
     from muzip.model import Analysis, Synthesis
+    # the network's layers use the basis rounded to float16 (muzip.runtime.base.fixed_basis): near, not exact
     k = np.asarray(Analysis(hop, hop, fixed=True)(keras.ops.convert_to_tensor(x[:, :, None])))
-    np.testing.assert_allclose(k, coeffs, atol=1e-5)
+    np.testing.assert_allclose(k, coeffs, atol=3e-3 * np.abs(coeffs).max())
     ks = np.asarray(Synthesis(hop, hop, fixed=True)(keras.ops.convert_to_tensor(coeffs)))[:, :, 0]
-    np.testing.assert_allclose(ks, synthesize(coeffs, hop), atol=1e-5)
+    np.testing.assert_allclose(ks, synthesize(coeffs, hop), atol=3e-3 * np.abs(ks).max())

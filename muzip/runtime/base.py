@@ -22,10 +22,18 @@ def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) ->
     out = np.empty((count, k), np.float32)
     f_first, f_last = first_latent // per, (first_latent + count - 1) // per
     for f in range(f_first, f_last + 1):
-        block = np.random.default_rng([0x6D757A, f + 2, channel]).uniform(-1, 1, (per, k)).astype(np.float32)
+        block = _noise_block(f, channel, per, k)
         a, b = max(first_latent, f * per), min(first_latent + count, (f + 1) * per)
         out[a - first_latent:b - first_latent] = block[a - f * per:b - f * per]
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_block(frame: int, channel: int, per: int, k: int) -> np.ndarray:
+    # cached: the encoder's band-gain analysis and a decoder's group margins ask for a frame's block again
+    block = np.random.default_rng([0x6D757A, frame + 2, channel]).uniform(-1, 1, (per, k)).astype(np.float32)
+    block.flags.writeable = False
+    return block
 
 
 def receptive_latents(cfg: dict) -> int:
@@ -50,22 +58,39 @@ def fixed_basis(hop: int) -> np.ndarray:
 
 
 def analyze(audio: np.ndarray, hop: int) -> np.ndarray:
-    """The fixed MDCT analysis: (A, (n+1)*hop) samples, the first starting one hop before latent 0's
-    centre -> (A, n, hop) coefficients (numpy twin of muzip.model.Analysis, fixed=True)."""
+    """The MDCT analysis of "filterbank": "mdct" models: (A, (n+1)*hop) samples, the first starting one hop
+    before latent 0's centre -> (A, n, hop) float32 coefficients (numpy twin of muzip.model.Analysis, fixed=True).
+
+    As a folded DCT-IV (scipy's pocketfft) rather than a product with the basis: 4x faster, single-threaded
+    (a BLAS product spawns threads that spin beside the codec's own: 60% more CPU per encode), and with the
+    exact basis, where the network's is rounded to float16 (a -70 dB difference). hop must be even."""
+    import scipy.fft  # here: 0.2 s to import, and only band-gain models need it
     n = audio.shape[1] // hop - 1
-    windows = np.lib.stride_tricks.sliding_window_view(audio, 2 * hop, axis=1)[:, ::hop][:, :n]
-    return windows @ fixed_basis(hop)
+    z = np.lib.stride_tricks.sliding_window_view(audio, 2 * hop, axis=1)[:, ::hop][:, :n] * _window(hop)
+    h = hop // 2
+    a, b, c, d = z[..., :h], z[..., h:hop], z[..., hop:hop + h], z[..., hop + h:]
+    folded = np.concatenate([-c[..., ::-1] - d, a - b[..., ::-1]], axis=-1)
+    return (scipy.fft.dct(folded, type=4, axis=-1) * 0.5).astype(np.float32)
 
 
 def synthesize(coeffs: np.ndarray, hop: int) -> np.ndarray:
-    """The fixed MDCT synthesis of "filterbank": "mdct" models (muzip.model.Synthesis, fixed=True):
-    (A, N, hop) coefficients -> overlap-added audio (A, (N-1)*hop)."""
+    """The inverse of analyze() (muzip.model.Synthesis, fixed=True), overlap-added:
+    (A, N, hop) coefficients -> audio (A, (N-1)*hop), starting at latent 0's centre."""
+    import scipy.fft
     A, N, _ = coeffs.shape
-    frames = coeffs @ fixed_basis(hop).T  # (A, N, 2*hop)
+    u = scipy.fft.dct(np.asarray(coeffs, np.float32), type=4, axis=-1) * 0.5
+    h, w = hop // 2, _window(hop)
+    u1, u2 = u[..., :h], u[..., h:]
     out = np.zeros((A, (N + 1) * hop), np.float32)
-    out[:, :N * hop] += frames[:, :, :hop].reshape(A, -1)
-    out[:, hop:] += frames[:, :, hop:].reshape(A, -1)
+    out[:, :N * hop] += (np.concatenate([u2, -u2[..., ::-1]], axis=-1) * w[:hop]).reshape(A, -1)
+    out[:, hop:] += (np.concatenate([-u1[..., ::-1], -u1], axis=-1) * w[hop:]).reshape(A, -1)
     return out[:, hop:-hop]
+
+
+@functools.lru_cache(maxsize=4)
+def _window(hop: int) -> np.ndarray:
+    n = np.arange(2 * hop)
+    return (np.sin(np.pi * (n + 0.5) / (2 * hop)) * np.sqrt(2.0 / hop)).astype(np.float32)
 
 
 class CodecModelBase:
