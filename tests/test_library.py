@@ -116,6 +116,18 @@ def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
     assert r.exit_code == 1 and r.output.startswith("muzip: nowhere.wav")
 
 
+def test_an_mz_of_another_codec_model_is_embedded_in_the_same_space(runner, library, tmp_path):
+    from muzip.runtime import load_model
+    v21 = load_model("muzip-v2.1")  # other transform, other latents: its sampled frames are decoded, re-encoded
+    (library / "tone" / "tone0_v21.mz").write_bytes(compress_array(_track("tone", 0), RATE, 32, model=v21))
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    r = runner.invoke(cli, ["similar", str(library / "tone" / "tone0.wav"), "--db", str(db), "-n", "2", "--json"])
+    hits = json.loads(r.output)
+    assert {h["path"].rsplit("/", 1)[-1] for h in hits} == {"tone0_copy.mz", "tone0_v21.mz"}
+    assert min(h["score"] for h in hits) > 0.9
+
+
 def test_ann_index_agrees_with_exact_search(tmp_path, monkeypatch):
     from muzip.library import search
     from muzip.library.catalog import Catalog

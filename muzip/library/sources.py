@@ -1,5 +1,10 @@
 """Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio.
 
+Every vector of a catalog must come from one latent space: the one audio is encoded into, the default
+codec model's, which the embedders were trained on. A `.mz` of another codec model (muzip-v2, -v2.1: other
+transforms, other latents) has its sampled frames decoded and encoded again with that model (decoding
+seeks: the rest of the file is never decoded).
+
 `record(path)` is the pure per-file function of `muzip index`: path -> catalog record (a dict), so a
 distributed engine can map it over a collection."""
 
@@ -21,6 +26,9 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         reader = ContainerReader(f)
         h = reader.header
         model = get_model(h.model_id)
+        space = get_model(None)
+        if model.name != space.name:
+            return _reencoded_runs(reader, model, space, max_frames)
         P = model.config["frame_samples"] // model.config["hop"]
         steps = model.steps()
         indexed = reader.load_index()
@@ -52,10 +60,9 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
 
 def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..audio import AudioSource, StreamResampler
-    from ..codec import to_mid_side
     model = get_model(None)
     cfg = model.config
-    F, hop = cfg["frame_samples"], cfg["hop"]
+    F = cfg["frame_samples"]
     with AudioSource(path, downmix=True) as src:
         info = src.info
         known = info.num_samples is not None
@@ -75,19 +82,54 @@ def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             if pos >= last_end:
                 break
         duration = (info.num_samples / info.sample_rate) if known else None
-    out = []
-    for k, parts in enumerate(pieces):
-        if not parts:
-            continue
-        x = np.concatenate(parts)
-        x = x[:len(x) // hop * hop]
-        if len(x) < hop:
-            continue
-        lat = model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]  # (A, n, C), unquantized
-        out.append(lat)
+    out = [_encode(model, np.concatenate(parts)) for parts in pieces if parts]
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
             "model": model.name, "source": "audio"}
     return out, model, meta
+
+
+def _encode(model, x: np.ndarray) -> np.ndarray:
+    """Model-rate audio (n, ch) -> unquantized latents (A, m, C), m = n // hop (none if shorter than a hop)."""
+    from ..codec import to_mid_side
+    hop = model.config["hop"]
+    x = x[:len(x) // hop * hop]
+    if len(x) < hop:
+        return np.zeros((min(x.shape[1], 2), 0, model.config["latent_channels"]), np.float32)
+    return model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]
+
+
+def _reencoded_runs(reader, model, space, max_frames: int):
+    """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
+    import soxr
+
+    from ..codec import decompress_to
+    h, cfg = reader.header, space.config
+    indexed = reader.load_index()
+    total = reader.total_num_samples if indexed else h.num_samples
+    if not total:
+        raise AudioReadError("no audio to embed (empty, or its length is unknown)")
+    frame_s = cfg["frame_samples"] / cfg["model_rate"]
+    out = []
+    for run in frame_runs(int(-(-total / h.sample_rate // frame_s)), max_frames):
+        sink = _Collect()
+        report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
+        if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
+            continue
+        x = soxr.resample(np.concatenate(sink.parts), h.sample_rate, cfg["model_rate"]).astype(np.float32)
+        lat = _encode(space, x)
+        if lat.shape[1]:
+            out.append(lat)
+    info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
+            "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+    return out, space, info
+
+
+class _Collect:
+    def __init__(self):
+        self.parts = []
+
+    def write(self, block):
+        self.parts.append(np.asarray(block, np.float32))
 
 
 def is_mz(path: str) -> bool:
