@@ -385,7 +385,7 @@ def report(ctx):
       f"{' --quick (smoke test: NOT the published numbers)' if args.quick else ''}. Re-run with `make bench` "
       "(runs `scripts/bench.py`, then `scripts/rd_bench.py`), or alone with `.venv/bin/python scripts/rd_bench.py`.")
     w("")
-    w("![rate–distortion curves](rd.png)")
+    w(f"![rate–distortion curves]({ctx['png']})")
     w("")
     w(f"- Commit: `{ctx['commit']}`")
     w(f"- Model: {ctx['model_info']}")
@@ -550,7 +550,8 @@ def report(ctx):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke test: 1 track, 10 s, fewer rates; writes to a temp dir")
-    ap.add_argument("--out-dir", help="where RD.md and rd.png go (default docs/; --quick: a new temp dir)")
+    ap.add_argument("--out-dir", help="where RD.md and rd.png go (default docs/; --quick: a new temp dir); "
+                                      "a model other than the default writes RD-MODEL.md and rd-MODEL.png")
     ap.add_argument("--model", default=None, help="installed model name (default: the shipped default model)")
     ap.add_argument("--start", type=float, default=30.0, help="excerpt start, seconds (default 30)")
     ap.add_argument("--seconds", type=float, default=None, help="excerpt length, seconds (default 30; --quick 10)")
@@ -627,24 +628,27 @@ def main(argv=None):
     results["seed"], notes["seed"] = pts, nts
     seed_info = dict(w=seed.w, each=fit_each, seconds=sum(u[2] for u in used), tracks=len(used), energy=energy)
 
+    from muzip.runtime.store import DEFAULT_MODEL
+    suffix = "" if model_name in (DEFAULT_MODEL, "none") else f"-{model_name}"
+    md_path, png_path = out_dir / f"RD{suffix}.md", out_dir / f"rd{suffix}.png"
     commit = git_commit()
     elapsed = time.perf_counter() - t_start
     ctx = dict(args=args, results={k: v for k, v in results.items() if v}, notes=notes, excerpts=excerpts,
                starts=starts, commit=commit, model_info=model_info, ffmpeg_version=ffmpeg_version,
-               load=(load_before, os.getloadavg()[0]), elapsed=elapsed, seed_info=seed_info)
+               load=(load_before, os.getloadavg()[0]), elapsed=elapsed, seed_info=seed_info, png=png_path.name)
     text = report(ctx)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "RD.md").write_text(text)
+    md_path.write_text(text)
     title = (f"muzip rate–distortion{' (--quick smoke test)' if args.quick else ''} — model {model_name}, "
              f"commit {commit[:12]}{' +uncommitted' if 'uncommitted' in commit else ''}; "
              f"{len(excerpts)} track(s) × {args.seconds:g} s")
     try:
-        plot(out_dir / "rd.png", ctx["results"], title)
+        plot(png_path, ctx["results"], title)
     except ImportError:
         log("matplotlib not installed: rd.png not written")
     print(text)
-    log(f"wrote {out_dir / 'RD.md'} and {out_dir / 'rd.png'} in {elapsed / 60:.1f} min")
-    if not args.quick:
+    log(f"wrote {md_path} and {png_path} in {elapsed / 60:.1f} min")
+    if not args.quick and not suffix:  # BENCHMARKS.md holds the default model's verdicts
         append_to_benchmarks(out_dir / "BENCHMARKS.md", text)
 
 
