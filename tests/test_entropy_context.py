@@ -57,6 +57,18 @@ def test_round_trip_is_exact_with_escapes_mono_and_one_vector(ctx_model, rng):
         np.testing.assert_array_equal(decode_payload(coder, payload, 176, levels), q)
 
 
+def test_context_lookup_equals_the_searched_neighbourhood_sum(ctx_model, rng):
+    from muzip.entropy_context import context_sums
+    coder = ctx_model.coder
+    R = coder.radius
+    q = np.rint(rng.laplace(0, 6, (40, 252))).astype(np.int32)
+    q.flat[rng.integers(0, q.size, 50)] = 9999  # escapes count as R + 1
+    idx = coder._indices(q)
+    mag = np.minimum(np.abs(q), R + 1)
+    expected = np.searchsorted(coder.edges, context_sums(mag), side="right")
+    np.testing.assert_array_equal(coder.contexts(idx), expected)
+
+
 def test_rate_estimate_matches_coded_size(ctx_model, clip):
     audio, sr = clip
     data = compress_array(audio, sr, 32, model=ctx_model)
