@@ -494,7 +494,9 @@ def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64
     return out.getvalue()
 
 
-class _ArraySink:
+class ArraySink:
+    """A decompress_to sink that keeps the decoded blocks in memory (.parts)."""
+
     def __init__(self):
         self.parts = []
 
@@ -508,7 +510,7 @@ def decompress_bytes(data: bytes, model=None, start: float = 0.0, duration=None,
     if model is None:
         from .runtime import load_model
         model = load_model(reader.header.model_id)
-    sink = _ArraySink()
+    sink = ArraySink()
     decompress_to(reader, model, lambda sr, ch, n: sink, start, duration, strict)
     ch = reader.header.channels
     audio = np.concatenate(sink.parts) if sink.parts else np.zeros((0, ch), np.float32)

@@ -10,6 +10,7 @@ distributed engine can map it over a collection."""
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -82,19 +83,19 @@ def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             if pos >= last_end:
                 break
         duration = (info.num_samples / info.sample_rate) if known else None
-    out = [_encode(model, np.concatenate(parts)) for parts in pieces if parts]
+    out = [lat for lat in (_encode(model, np.concatenate(parts)) for parts in pieces if parts) if lat is not None]
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
             "model": model.name, "source": "audio"}
     return out, model, meta
 
 
-def _encode(model, x: np.ndarray) -> np.ndarray:
-    """Model-rate audio (n, ch) -> unquantized latents (A, m, C), m = n // hop (none if shorter than a hop)."""
+def _encode(model, x: np.ndarray):
+    """Model-rate audio (n, ch) -> unquantized latents (A, n // hop, C); None if shorter than a hop."""
     from ..codec import to_mid_side
     hop = model.config["hop"]
     x = x[:len(x) // hop * hop]
     if len(x) < hop:
-        return np.zeros((min(x.shape[1], 2), 0, model.config["latent_channels"]), np.float32)
+        return None
     return model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]
 
 
@@ -102,7 +103,7 @@ def _reencoded_runs(reader, model, space, max_frames: int):
     """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
     import soxr
 
-    from ..codec import decompress_to
+    from ..codec import ArraySink, decompress_to
     h, cfg = reader.header, space.config
     indexed = reader.load_index()
     total = reader.total_num_samples if indexed else h.num_samples
@@ -110,26 +111,18 @@ def _reencoded_runs(reader, model, space, max_frames: int):
         raise AudioReadError("no audio to embed (empty, or its length is unknown)")
     frame_s = cfg["frame_samples"] / cfg["model_rate"]
     out = []
-    for run in frame_runs(int(-(-total / h.sample_rate // frame_s)), max_frames):
-        sink = _Collect()
+    for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
+        sink = ArraySink()
         report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
         if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
             continue
         x = soxr.resample(np.concatenate(sink.parts), h.sample_rate, cfg["model_rate"]).astype(np.float32)
         lat = _encode(space, x)
-        if lat.shape[1]:
+        if lat is not None:
             out.append(lat)
     info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
             "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
     return out, space, info
-
-
-class _Collect:
-    def __init__(self):
-        self.parts = []
-
-    def write(self, block):
-        self.parts.append(np.asarray(block, np.float32))
 
 
 def is_mz(path: str) -> bool:
