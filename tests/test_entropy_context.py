@@ -69,6 +69,40 @@ def test_context_lookup_equals_the_searched_neighbourhood_sum(ctx_model, rng):
     np.testing.assert_array_equal(coder.contexts(idx), expected)
 
 
+def test_escapes_are_the_words_of_one_symbol_at_a_time(rng):
+    """encode_escapes pushes all escapes in one call; the format is defined symbol by symbol (sign, exponent,
+    mantissa per value, Uniform models), and files written by the per-symbol coder must decode the same."""
+    import constriction
+    from muzip.entropy import _MAX_EXP, decode_escapes, encode_escapes
+    uniform = constriction.stream.model.Uniform
+    values = rng.choice([-1, 1], 300) * rng.integers(32, 1 << 20, 300)
+    values[::5] = 32  # m = 1: exponent 0, no mantissa
+    reference = constriction.stream.stack.AnsCoder()
+    for v in reversed(values.tolist()):
+        m = abs(v) - 31
+        e = m.bit_length() - 1
+        if e:
+            reference.encode_reverse(np.array([m - (1 << e)], np.int32), uniform(1 << e))
+        reference.encode_reverse(np.array([e], np.int32), uniform(_MAX_EXP + 1))
+        reference.encode_reverse(np.array([int(v < 0)], np.int32), uniform(2))
+    coder = constriction.stream.stack.AnsCoder()
+    encode_escapes(coder, values, 31)
+    np.testing.assert_array_equal(coder.get_compressed(), reference.get_compressed())
+    np.testing.assert_array_equal(decode_escapes(constriction.stream.stack.AnsCoder(coder.get_compressed()),
+                                                 values.size, 31), values)
+
+
+def test_rate_estimate_is_the_sum_of_table_costs(ctx_model, rng):
+    from muzip.entropy import escape_bits
+    coder = ctx_model.coder
+    for scale in (0.2, 3.0, 40.0):  # mostly zeros .. many escapes
+        q = np.rint(rng.laplace(0, scale, (51, 252))).astype(np.int32)
+        idx = coder._indices(q)
+        rows = coder._band_row[None, :] + coder.contexts(idx)
+        expected = coder.costs[1].reshape(len(coder.probs[1]), -1)[rows, idx].sum(dtype=np.float64)
+        assert coder.estimate_bits(q, 1, 0) == pytest.approx(expected + escape_bits(q, coder.radius), rel=1e-9)
+
+
 def test_rate_estimate_matches_coded_size(ctx_model, clip):
     audio, sr = clip
     data = compress_array(audio, sr, 32, model=ctx_model)
