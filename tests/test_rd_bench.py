@@ -11,7 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import rd_bench  # noqa: E402
-from rd_bench import SeedCodec, compare, interp_log, verdict  # noqa: E402
+from rd_bench import SeedCodec  # noqa: E402
+from rd_report import compare, interp_log, verdict  # noqa: E402
 
 SR = 44100
 
