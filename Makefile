@@ -23,8 +23,7 @@ test: install
 
 bench: install corpus
 	$(PY) scripts/bench.py
-	$(PY) scripts/rd_bench.py
-	$(PY) scripts/rd_bench.py --model muzip-v2.1  # docs/RD-muzip-v2.1.md, docs/rd-muzip-v2.1.png
+	$(PY) scripts/rd_bench.py --reference muzip-v1  # docs/RD.md, docs/rd.png: the default model, v1 in the same run
 	$(PY) scripts/restore_bench.py
 	$(PY) scripts/train_embed.py prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
 	$(PY) scripts/library_bench.py

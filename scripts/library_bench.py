@@ -152,7 +152,10 @@ def measure_set(tracks, model, embedders, fold_steps):
         for i, (lab, p) in enumerate(tracks):
             dur += sf.info(p).duration
             mz = os.path.join(tmp, f"{i}.mz")
-            subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "-j", "1", "-b", "64", p, "-o", mz],
+            # muzip-v1, the embedders' latent space: its .mz is embedded straight from the entropy-decoded latents
+            # (a default-model .mz is decoded and re-encoded first: README, "Known limits")
+            subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "-j", "1", "-b", "64", "--model", "muzip-v1",
+                            p, "-o", mz],
                            check=True, cwd=ROOT)
             for name, (embed, _) in embedders.items():
                 t = time.perf_counter()

@@ -252,9 +252,11 @@ def test_info_json_and_stdin(runner, fast_model, tmp_path, wavs):
     assert r.exit_code == EXIT_FAIL
 
 
-def test_models_lists_the_shipped_model(runner):
+def test_models_lists_the_shipped_models(runner):
+    from muzip.runtime import DEFAULT_MODEL
     r = invoke(runner, "models")
-    assert r.exit_code == 0 and "muzip-v1 (default)" in r.output and "files ok" in r.output
+    assert r.exit_code == 0 and f"{DEFAULT_MODEL} (default)" in r.output and "files ok" in r.output
+    assert "muzip-v1:" in r.output and "muzip-v1 (default)" not in r.output
 
 
 def test_an_unexpected_exception_costs_one_file_not_the_batch(runner, fast_model, tmp_path, wavs, monkeypatch):

@@ -26,6 +26,9 @@ def _fail_usage(text: str):
     sys.exit(EXIT_USAGE)
 
 
+TRAIN_FROM = "muzip-v1"  # --from's default: the fastest codec that muzip train can fine-tune
+
+
 def _settings(name, base, init_config, batch, lr, per_file):
     """(config, base folder or None, run metadata) of a new run."""
     from ..runtime.store import identity_digest, model_folder, model_kind, resolve_name
@@ -37,11 +40,16 @@ def _settings(name, base, init_config, batch, lr, per_file):
             _fail_usage(f"{init_config}: not a JSON model configuration ({exc})")
         folder, meta = None, {"from": None, "from_sha256": None}
     else:
-        base = resolve_name(base)
+        base = resolve_name(base or TRAIN_FROM)
         if model_kind(base) != "codec":
             _fail_usage(f"--from {base}: not a codec model")
         folder = model_folder(base)
         cfg = json.loads((folder / "config.json").read_text())
+        if "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
+            # The trainer's objective and table counting are for networks that output audio; muzip-v2.1's
+            # decoder outputs MDCT coefficients corrected by coded band gains, trained by scripts of its own.
+            _fail_usage(f"--from {base}: a model with band gains cannot be fine-tuned by muzip train yet "
+                        f"(start from {TRAIN_FROM} or muzip-v2)")
         meta = {"from": base, "from_sha256": identity_digest(base).hex()}
     cfg = {**cfg, **FINE_TUNE, "batch": batch or FINE_TUNE["batch"], "lr": lr or FINE_TUNE["lr"]}
     return cfg, folder, {**meta, "name": name, "config": cfg, "per_file": per_file, "steps_done": 0,
@@ -51,7 +59,7 @@ def _settings(name, base, init_config, batch, lr, per_file):
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("dirs", nargs=-1, required=True, type=click.Path())
 @click.option("--name", required=True, help="Name of the model to install (letters, digits, . _ -).")
-@click.option("--from", "base", default=None, help="Model to start from (default: the default codec model).")
+@click.option("--from", "base", default=None, help=f"Codec model to start from (default: {TRAIN_FROM}; muzip-v2 works too).")
 @click.option("--steps", type=click.IntRange(min=1), help="Train until the run has made N steps in all.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
               help="Train M more minutes in this call (default 20 when --steps is not given).")

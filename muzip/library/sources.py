@@ -1,9 +1,9 @@
 """Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio.
 
-Every vector of a catalog must come from one latent space: the one audio is encoded into, the default
-codec model's, which the embedders were trained on. A `.mz` of another codec model (muzip-v2, -v2.1: other
-transforms, other latents) has its sampled frames decoded and encoded again with that model (decoding
-seeks: the rest of the file is never decoded).
+Every vector of a catalog must come from one latent space: EMBED_MODEL's (muzip-v1), which the embedders
+were trained on and audio is encoded into. A `.mz` of another codec model (muzip-v2, -v2.1, the default
+since 2.1: other transforms, other latents) has its sampled frames decoded and encoded again with that
+model (decoding seeks: the rest of the file is never decoded).
 
 `record(path)` is the pure per-file function of `muzip index`: path -> catalog record (a dict), so a
 distributed engine can map it over a collection."""
@@ -18,6 +18,8 @@ import numpy as np
 from ..errors import AudioReadError, CorruptFileError
 from .embed import MAX_FRAMES, features, frame_runs
 
+EMBED_MODEL = "muzip-v1"  # the codec whose latents the embedders read (not the compress default)
+
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..container import ContainerReader
@@ -27,7 +29,7 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         reader = ContainerReader(f)
         h = reader.header
         model = get_model(h.model_id)
-        space = get_model(None)
+        space = get_model(EMBED_MODEL)
         if model.name != space.name:
             return _reencoded_runs(reader, model, space, max_frames)
         P = model.config["frame_samples"] // model.config["hop"]
@@ -50,6 +52,8 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
                 q = decode_payload(model.coder, latent_payload(model.config, ev.frame.payload), P + 1, levels)
             except CorruptFileError:
                 continue
+            if q.shape[1] < P and ev.frame.num_samples == model.config["frame_samples"]:
+                q = np.pad(q, ((0, 0), (0, P - q.shape[1]), (0, 0)))  # a silent frame, coded as one zero vector
             got[ev.index] = (q[:, :P] * steps[levels][:, None, None]).astype(np.float32)
         total = reader.total_num_samples if indexed else h.num_samples
         out = [np.concatenate([got[int(i)] for i in r if int(i) in got], axis=1) for r in runs
@@ -61,7 +65,7 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
 
 def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..audio import AudioSource, StreamResampler
-    model = get_model(None)
+    model = get_model(EMBED_MODEL)
     cfg = model.config
     F = cfg["frame_samples"]
     with AudioSource(path, downmix=True) as src:

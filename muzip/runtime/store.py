@@ -24,7 +24,9 @@ import numpy as np
 from ..errors import ModelError
 from .tables import LEVEL_TABLES, LevelTables
 
-DEFAULT_MODEL = "muzip-v1"
+# What compress uses unless --model says otherwise: the best shipped codec (docs/RD.md). Every model ever
+# shipped stays installed and decodes its files (tests/test_golden.py).
+DEFAULT_MODEL = "muzip-v2.1"
 IDENTITY_FILES = ("config.json", "encoder.weights.h5", "decoder.weights.h5", "tables.npz")
 RUNTIME_FILES = ("encoder.onnx", "decoder.onnx", LEVEL_TABLES)
 # A model name read from a file is looked up among installed models, never used as a path.
