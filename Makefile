@@ -23,7 +23,7 @@ test: install
 
 bench: install corpus
 	$(PY) scripts/bench.py
-	$(PY) scripts/rd_bench.py --reference muzip-v1  # docs/RD.md, docs/rd.png: the default model, v1 in the same run
+	$(PY) scripts/rd_bench.py --reference muzip-v1  # docs/RD.md, docs/rd.png: muzip-v2.1, with v1 in the same run
 	$(PY) scripts/restore_bench.py
 	$(PY) scripts/train_embed.py prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
 	$(PY) scripts/library_bench.py

@@ -328,14 +328,14 @@ def report(ctx):
 RD_MARKER = "<!-- rd_bench: appended by scripts/rd_bench.py -->"
 
 
-def append_to_benchmarks(path, rd_text):
+def append_to_benchmarks(path, rd_text, model_name):
     """Put the equal-bitrate verdicts into BENCHMARKS.md too (replacing an earlier copy), so one
     document holds every target of the release; the full tables stay in RD.md."""
     if not path.exists():
         return
     keep = path.read_text().split(RD_MARKER)[0].rstrip()
     verdicts = rd_text.split("## Verdicts (equal actual bitrate)")[1].split("## Results per codec")[0]
-    path.write_text(f"{keep}\n\n{RD_MARKER}\n## Rate–distortion against MP3, Opus and Vorbis (scripts/rd_bench.py, same run)\n\n"
+    path.write_text(f"{keep}\n\n{RD_MARKER}\n## Rate–distortion of {model_name} against MP3, Opus and Vorbis (scripts/rd_bench.py, same run)\n\n"
                     f"![rate–distortion curves](rd.png)\n\nViSQOL MOS-LQO and mel distance at equal actual bitrate; "
                     f"every codec's table, speeds and the seed design are in [RD.md](RD.md).\n\n### Verdicts"
                     f"{verdicts.rstrip()}\n")

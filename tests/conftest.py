@@ -18,8 +18,7 @@ CLIP = DATA / "knolls_excerpt.ogg"
 
 @pytest.fixture(scope="session")
 def model():
-    """muzip-v1 on the default (onnxruntime) backend: the codec tests' model (the fastest shipped one; the
-    default model, muzip-v2.1, has its own tests and is what the CLI tests compress with)."""
+    """muzip-v1 on the default (onnxruntime) backend: the codec tests' model (named: the default could change)."""
     from muzip.runtime import load_model
     return load_model("muzip-v1")
 
@@ -40,7 +39,7 @@ def runner():
 
 @pytest.fixture(scope="session")
 def default_model():
-    """The model compress uses without --model (muzip-v2.1), on onnxruntime."""
+    """The model compress uses without --model, on onnxruntime."""
     from muzip.runtime import load_model
     return load_model()
 

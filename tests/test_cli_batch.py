@@ -256,7 +256,8 @@ def test_models_lists_the_shipped_models(runner):
     from muzip.runtime import DEFAULT_MODEL
     r = invoke(runner, "models")
     assert r.exit_code == 0 and f"{DEFAULT_MODEL} (default)" in r.output and "files ok" in r.output
-    assert "muzip-v1:" in r.output and "muzip-v1 (default)" not in r.output
+    assert all(f"{name}: codec" in r.output or f"{name} (default): codec" in r.output
+               for name in ("muzip-v1", "muzip-v2", "muzip-v2.1"))
 
 
 def test_an_unexpected_exception_costs_one_file_not_the_batch(runner, fast_model, tmp_path, wavs, monkeypatch):

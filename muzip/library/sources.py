@@ -1,8 +1,8 @@
 """Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio.
 
 Every vector of a catalog must come from one latent space: EMBED_MODEL's (muzip-v1), which the embedders
-were trained on and audio is encoded into. A `.mz` of another codec model (muzip-v2, -v2.1, the default
-since 2.1: other transforms, other latents) has its sampled frames decoded and encoded again with that
+were trained on and audio is encoded into. A `.mz` of another codec model (muzip-v2, -v2.1: other
+transforms, other latents) has its sampled frames decoded and encoded again with that
 model (decoding seeks: the rest of the file is never decoded).
 
 `record(path)` is the pure per-file function of `muzip index`: path -> catalog record (a dict), so a

@@ -24,9 +24,11 @@ import numpy as np
 from ..errors import ModelError
 from .tables import LEVEL_TABLES, LevelTables
 
-# What compress uses unless --model says otherwise: the best shipped codec (docs/RD.md). Every model ever
-# shipped stays installed and decodes its files (tests/test_golden.py).
-DEFAULT_MODEL = "muzip-v2.1"
+# What compress uses unless --model says otherwise. muzip-v1, not the better-sounding muzip-v2.1: v2.1's
+# whole commands run 3-4x slower (a 60-minute file at 57x real time, not v1's 270x; a 10-s clip at 13x,
+# not 34x: runs/exp/bench_s12_v21_as_default.log), below the CLI's speed targets. Every model ever shipped
+# stays installed and decodes its files (tests/test_golden.py).
+DEFAULT_MODEL = "muzip-v1"
 IDENTITY_FILES = ("config.json", "encoder.weights.h5", "decoder.weights.h5", "tables.npz")
 RUNTIME_FILES = ("encoder.onnx", "decoder.onnx", LEVEL_TABLES)
 # A model name read from a file is looked up among installed models, never used as a path.
