@@ -69,3 +69,31 @@ def test_silence_stays_silent(gmodel):
     silence = np.zeros((3 * 44100, 2), np.float32)
     decoded, _ = decompress_bytes(compress_array(silence, 44100, 24, model=gmodel), model=gmodel)
     assert np.abs(decoded).max() == 0.0
+
+
+def test_a_silent_frame_is_one_zero_vector_and_decodes_as_a_full_one(gmodel, clip):
+    """All-zero frames are written with one latent vector (the decoder takes the rest as zero): the same
+    audio as coding every zero, for a fraction of the bytes."""
+    from muzip.band_gains import join_payload
+    from muzip.container import ContainerReader, ContainerWriter, Frame
+    from muzip.entropy import encode_payload
+    audio, sr = clip
+    x = np.concatenate([audio[:2 * sr], np.zeros((3 * sr, audio.shape[1]), np.float32), audio[2 * sr:4 * sr]])
+    short = compress_array(x, sr, 24, model=gmodel)
+    reader = ContainerReader(io.BytesIO(short))
+    frames = [ev.frame for ev in reader.frames()]
+    counts = [int.from_bytes(f.payload[4:6], "little") for f in frames]  # after the u32 latent length
+    per_frame = gmodel.config["frame_samples"] // gmodel.config["hop"]
+    assert counts[0] == per_frame and counts[3] == 1  # frame 3 and its overlap with 2 and 4 are silent
+
+    out = io.BytesIO()  # the same file with frame 3's zeros all coded
+    writer = ContainerWriter(out, reader.header)
+    for f in frames:
+        if f.index == 3:
+            zeros = np.zeros((2, per_frame, gmodel.config["latent_channels"]), np.int32)
+            f = Frame(f.index, f.num_samples, f.levels, join_payload(encode_payload(gmodel.coder, zeros, f.levels), b""))
+        writer.write_frame(f)
+    writer.finish(len(x))
+    full = out.getvalue()
+    assert len(full) > len(short) + 100
+    np.testing.assert_array_equal(decompress_bytes(short, model=gmodel)[0], decompress_bytes(full, model=gmodel)[0])

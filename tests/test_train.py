@@ -116,6 +116,7 @@ def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch)
     (["--name", "muzip-v1"], 2, "a shipped model has that name"),
     (["--name", "../evil"], 2, "use letters, digits"),
     (["--name", "x", "--from", "no-such-model"], 1, "is not installed"),
+    (["--name", "x", "--from", "muzip-v2.1"], 2, "band gains cannot be fine-tuned"),
 ])
 def test_train_refusals(runner, tmp_path, args, code, message):
     r = _train(runner, _music(tmp_path / "m", n=2, seconds=2.5), *args)
