@@ -106,9 +106,20 @@ def train(args):
             model.encoder.save_weights(os.path.join(snap, "encoder.weights.h5"))
             model.decoder.save_weights(os.path.join(snap, "decoder.weights.h5"))
 
+    backup = os.path.join(args.run, "backup")
+    initial_epoch = 0
+    weights = [os.path.join(args.run, f"{part}.weights.h5") for part in ("encoder", "decoder")]
+    if not os.path.exists(backup) and all(os.path.exists(w) for w in weights):
+        # A finished run (Keras deletes its backup at the end) asked for more steps: go on from its last
+        # weights, at the step its log reached. The optimizer starts afresh (its state went with the backup).
+        model.encoder.load_weights(weights[0])
+        model.decoder.load_weights(weights[1])
+        done = [int(line.split()[3]) for line in open(os.path.join(args.run, "log.txt")) if line.startswith("epoch ")]
+        initial_epoch = max(done, default=0) // epoch_steps
+        print(f"continuing the finished run from step {initial_epoch * epoch_steps}", flush=True)
     start = time.time()
     model.fit(batches.forever(), epochs=args.steps // epoch_steps, steps_per_epoch=epoch_steps, verbose=0,
-              callbacks=[keras.callbacks.BackupAndRestore(os.path.join(args.run, "backup")), Logger()])
+              initial_epoch=initial_epoch, callbacks=[keras.callbacks.BackupAndRestore(backup), Logger()])
 
 
 def main():
