@@ -261,7 +261,7 @@ def report(ctx):
     w("## Speed")
     w("")
     w("Compress / decompress speed over all rates of a codec (total audio seconds / total wall seconds), and the "
-      "slowest rate. One warm-up encode+decode per codec is excluded.")
+      "slowest rate. Each call is the fastest of 2 runs; one warm-up encode+decode per codec is excluded.")
     w("")
     w("| codec | compress ×RT (all rates) | slowest compress ×RT | decompress ×RT (all rates) | slowest decompress ×RT | what is timed |")
     w("|---|---:|---:|---:|---:|---|")
@@ -318,7 +318,8 @@ def report(ctx):
     w("- ViSQOL: `muzip.evaluate.visqol_mos` — ViSQOL v3 MOS-LQO, audio mode, mono mixes resampled to 48 kHz "
       "(1–5, higher is better; identical signals ≈ 4.73). Mel: DAC's multi-scale mel distance "
       "(`muzip.metrics.mel_distance`, 7 scales, lower is better). SNR: `muzip.metrics.snr_db`. All means over tracks.")
-    w("- Speed: audio seconds / wall seconds of the encode (decode) calls, summed over tracks; one warm-up "
+    w("- Speed: audio seconds / wall seconds of the encode (decode) calls, summed over tracks, each call the "
+      "fastest of 2 runs (deterministic codecs: the runs give the same bytes; this VM's speed drifts); one warm-up "
       "encode+decode per codec excluded. Resampling and metrics are not timed. ffmpeg times include process "
       "start-up (tens of ms per call), which weighs more on short excerpts.")
     w("")
