@@ -26,10 +26,13 @@ _TOTAL = 1 << PRECISION
 
 
 def context_sums(mag: np.ndarray) -> np.ndarray:
-    """mag (n, C) capped magnitudes -> (n, C) neighbourhood sums s of the two previous vectors (0 before t=0)."""
-    pad = np.pad(mag, ((2, 0), (1, 1)))
-    prev, prev2 = pad[1:-1], pad[:-2]
-    return prev[:, :-2] + 2 * prev[:, 1:-1] + prev[:, 2:] + prev2[:, 1:-1]
+    """mag (n, C) capped magnitudes -> (n, C) neighbourhood sums s of the two previous vectors (0 before t=0),
+    in mag's integer type (the coder passes int16: sums stay <= 5 (R + 1))."""
+    n, C = mag.shape
+    pad = np.zeros((n + 2, C + 2), mag.dtype)  # rows t+2 hold mag[t], channels padded
+    pad[2:, 1:-1] = mag
+    prev = pad[1:-1]
+    return prev[:, :-2] + 2 * prev[:, 1:-1] + prev[:, 2:] + pad[:-2, 1:-1]
 
 
 class ContextCoder:
@@ -62,16 +65,7 @@ class ContextCoder:
 
     def contexts(self, idx: np.ndarray) -> np.ndarray:
         """Symbol indices (n, C) of one audio channel -> the context of each symbol (n, C)."""
-        return self._ctx_of_sum[self._sums(np.abs(idx - self.radius))]
-
-    @staticmethod
-    def _sums(mag: np.ndarray) -> np.ndarray:
-        """Capped magnitudes (n, C) -> the neighbourhood sums s (n, C), as context_sums but in int16."""
-        n, C = mag.shape
-        pad = np.zeros((n + 2, C + 2), np.int16)  # rows t+2 hold |q[t]|, channels padded
-        np.copyto(pad[2:, 1:-1], mag, casting="unsafe")
-        prev = pad[1:-1]
-        return prev[:, :-2] + 2 * prev[:, 1:-1] + prev[:, 2:] + pad[:-2, 1:-1]
+        return self._ctx_of_sum[context_sums(np.abs(idx - self.radius).astype(np.int16))]
 
     def _indices(self, q: np.ndarray) -> np.ndarray:
         r = self.radius
@@ -85,7 +79,7 @@ class ContextCoder:
         R = self.radius
         clipped = np.clip(q, -R - 1, R + 1)
         mag = np.abs(clipped)
-        flat = np.take(self._cost_row_of_sum, self._sums(mag))  # np.take: 3x faster than [] here
+        flat = np.take(self._cost_row_of_sum, context_sums(mag.astype(np.int16)))  # np.take: 3x faster than [] here
         flat += self._cost_band_row
         flat += clipped  # q + R; an escape is clipped to +-(R+1): +(R+1) lands on index 2R+1 already
         escaped = mag.max(initial=0) > R
