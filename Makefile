@@ -22,32 +22,32 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install corpus
-	$(PY) scripts/bench.py
-	$(PY) scripts/rd_bench.py --reference muzip-v1  # docs/RD.md, docs/rd.png: muzip-v2.1, with v1 in the same run
-	$(PY) scripts/restore_bench.py
-	$(PY) scripts/train_embed.py prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
-	$(PY) scripts/library_bench.py
+	$(PY) -m scripts.bench.bench
+	$(PY) -m scripts.bench.rd_bench --reference muzip-v1  # docs/RD.md, docs/rd.png: muzip-v2.1, with v1 in the same run
+	$(PY) -m scripts.bench.restore_bench
+	$(PY) -m scripts.models.train_embed prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
+	$(PY) -m scripts.bench.library_bench
 
-fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz.py)
-	$(PY) scripts/fuzz.py --cases 10000 --seed 1
+fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz/fuzz.py)
+	$(PY) -m scripts.fuzz.fuzz --cases 10000 --seed 1
 
 corpus:  # the Debian music packages (apt-get download; already-fetched ones are skipped)
-	bash scripts/fetch_corpus.sh data
+	bash scripts/data/fetch_corpus.sh data
 
 train: install corpus
-	$(PY) scripts/train.py prepare
-	$(PY) scripts/train.py train --run runs/v1 --steps 4000
+	$(PY) -m scripts.models.train prepare
+	$(PY) -m scripts.models.train train --run runs/v1 --steps 4000
 
 train-restore: install corpus  # resumable: run again to continue from runs/restore-v1/ckpt
-	$(PY) scripts/train_restore.py --run runs/restore-v1 --steps 6000 --recon-steps 3000
-	$(PY) scripts/export_restore.py runs/restore-v1
+	$(PY) -m scripts.models.train_restore --run runs/restore-v1 --steps 6000 --recon-steps 3000
+	$(PY) -m scripts.models.export_restore runs/restore-v1
 
 train-embed: install corpus  # resumable: run again to continue from runs/embed-v2
-	$(PY) scripts/train_embed.py prepare
-	$(PY) scripts/train_embed.py train --run runs/embed-v2 --steps 1200 --label-weight 1.0
-	$(PY) scripts/export_embed.py runs/embed-v2 --name embed-v2
+	$(PY) -m scripts.models.train_embed prepare
+	$(PY) -m scripts.models.train_embed train --run runs/embed-v2 --steps 1200 --label-weight 1.0
+	$(PY) -m scripts.models.export_embed runs/embed-v2 --name embed-v2
 
-train-user-demo: install  # `muzip train` as a user runs it, on music the codec never saw (needs scripts/render_styles.py)
+train-user-demo: install  # `muzip train` as a user runs it, on music the codec never saw (needs scripts/data/render_styles.py)
 	MUZIP_USER_MODELS=runs/train-demo/models MUZIP_TRAIN_RUNS=runs/train-demo/runs \
 	  $(PY) -m muzip train data/styles --name styles-ft --minutes 10 -j 2 --json
 

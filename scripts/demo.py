@@ -7,9 +7,9 @@ from pathlib import Path
 
 import soundfile as sf
 
+from muzip.metrics import mel_distance, snr_db
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from muzip.metrics import mel_distance, snr_db  # noqa: E402
 
 CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
 OUT = ROOT / "build" / "demo"

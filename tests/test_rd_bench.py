@@ -1,18 +1,14 @@
-"""Pure parts of scripts/rd_bench.py: log-bitrate interpolation, the seed design's PCA fit, the Opus helper.
+"""Pure parts of scripts/bench/rd_bench.py: log-bitrate interpolation, the seed design's PCA fit, the Opus helper.
 Fast: no corpus, no model, no training."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-
-import rd_bench  # noqa: E402
-from rd_bench import SeedCodec  # noqa: E402
-from rd_report import compare, interp_log, verdict  # noqa: E402
+from scripts.bench import rd_bench
+from scripts.bench.rd_bench import SeedCodec
+from scripts.bench.rd_report import compare, interp_log, verdict
 
 SR = 44100
 

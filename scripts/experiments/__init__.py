@@ -1,0 +1,1 @@
+"""Frozen experiments, kept runnable; their results and commands are in docs/EXPERIMENTS.md."""

@@ -1,0 +1,1 @@
+"""Training, exporting and packaging models (models/), and the golden files of tests/data/golden."""

@@ -1,0 +1,135 @@
+"""Write models/NAME/MODEL.md from the export's training.json and a fresh measurement on the
+validation tracks (the same excerpts, codec calls and metrics as scripts/bench/bench.py).
+
+    python -m scripts.models.model_card muzip-v1
+"""
+
+import json
+
+import numpy as np
+import sys
+from pathlib import Path
+
+from scripts.bench import bench
+from scripts.data.corpus import split
+
+from muzip.codec import load_model
+from muzip.runtime import models_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def params(model):
+    return (sum(int(np.prod(w.shape)) for w in model.encoder.weights),
+            sum(int(np.prod(w.shape)) for w in model.decoder.weights))
+
+
+def tables_text(cfg):
+    if "band_gains" in cfg:
+        g = cfg["band_gains"]
+        return (tables_text({k: v for k, v in cfg.items() if k != "band_gains"}) +
+                f"; after the decoder, coded band-energy corrections (muzip.band_gains: {len(g['edges']) - 1} ERB bands "
+                f"of the MDCT, {g['db']:g}-dB steps, one symbol per band every 1, 2 or 4 latent vectors as the bitrate "
+                f"allows (1 from {g['stride_kbps'][0]:g} kbps, 2 from {g['stride_kbps'][1]:g}), context-coded with "
+                "the integer tables `gain_counts` in tables.npz); the decoder network stops before the fixed MDCT "
+                "synthesis, which the runtime runs after the corrections")
+    if cfg.get("entropy") == "context":
+        return (f"context-adaptive integer tables (`tables.npz`, 2 roles x {cfg['context_bands']} channel bands x "
+                f"{len(cfg['context_edges']) + 1} contexts x {2 * cfg['alphabet_radius'] + 2} symbols, "
+                "muzip.entropy_context: each symbol's table is picked by the magnitudes decoded just before it)")
+    return (f"integer tables (`tables.npz`, 2 roles x {cfg['num_levels']} levels x {cfg['latent_channels']} channels x "
+            f"{2 * cfg['alphabet_radius'] + 2} symbols)")
+
+
+def write_card(folder: Path, text: str) -> None:
+    """folder's MODEL.md, through the one model-folder writer (muzip.nn.writer): every other file is kept
+    byte for byte, and SHA256SUMS (which does not list the card) must come out unchanged."""
+    from muzip.nn.writer import folder_files, write_model_folder
+    from muzip.runtime.store import IDENTITY_FILES, RUNTIME_FILES
+    sums = (folder / "SHA256SUMS").read_text()
+
+    def check(new: Path) -> None:
+        if (new / "SHA256SUMS").read_text() != sums:
+            raise SystemExit(f"{folder}: SHA256SUMS would change; not writing the card")
+    write_model_folder(folder.parent, folder.name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES,
+                       files={**folder_files(folder, skip=("MODEL.md",)), "MODEL.md": text}, check=check)
+
+
+def main(name):
+    import os
+    os.chdir(ROOT)
+    model = load_model(name)  # the runtime (onnxruntime) model: what users run
+    keras_model = load_model(name, backend_name="keras")  # for the parameter count
+    folder = models_dir() / name
+    training = json.loads((folder / "training.json").read_text())
+    run_cfg = training["run_config"]
+    _, val = split()
+    excerpts = [(p, bench.read_excerpt(p, 30.0, 30.0)[0]) for p in val]
+    rows = bench.run_codec("muzip", *bench.muzip_codec(model), excerpts, bench.BITRATES, lambda s: None)
+    enc_p, dec_p = params(keras_model)
+    cfg = model.config
+    hop, ch, hid, k = cfg["hop"], cfg["latent_channels"], cfg["hidden"], cfg["kernel_size"]
+    latents_per_s = cfg["model_rate"] / hop
+    # multiply-adds per second of mono audio: filterbank + residual blocks (inner k-tap conv over [x, noise], 1x1 outer)
+    fb = 2 * hop * ch * latents_per_s
+    block = (k * (ch + cfg.get("noise_channels", 0)) * hid + hid * ch) * latents_per_s
+    enc_macs, dec_macs = fb + cfg["encoder_blocks"] * block, fb + cfg["decoder_blocks"] * block
+    lines = [
+        f"# Model card: {name}",
+        "",
+        f"Identity written into .mz headers (sha256 of the SHA256SUMS lines of config, weights and tables): "
+        f"`{model.sha256}`",
+        "",
+        "## What it is",
+        f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
+        f"(hop {hop}, {ch} channels, frozen{'; a constant of the code, not stored' if cfg.get('filterbank') == 'mdct' else ''}), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
+        f"weighting, {cfg['encoder_blocks']} encoder and {cfg['decoder_blocks']} decoder residual Conv1D blocks "
+        f"(kernel {k}, {hid} hidden; the decoder blocks also see {cfg.get('noise_channels', 0)} channels of seeded noise "
+        "for noise filling), and a transposed-Conv1D synthesis filterbank. Latents are quantized with one of "
+        f"{cfg['num_levels']} log-spaced steps (the rate-control parameter) and coded with {tables_text(cfg)}.",
+        "",
+        f"- Parameters: encoder {enc_p:,}, decoder {dec_p:,}.",
+        f"- Multiply-adds per second of mono audio: encoder {enc_macs / 1e6:.0f} M, decoder {dec_macs / 1e6:.0f} M "
+        "(stereo: twice that).",
+        "",
+        "## Training",
+        "- Data: the Debian music packages fetched by `scripts/data/fetch_corpus.sh` (wesnoth-1.16-music, nexuiz-music, "
+        "singularity-music, drascula-music, planetblupi-music-ogg); validation = wesnoth tracks with file bitrate "
+        ">= 192 kbps (never trained on). `python -m scripts.models.train prepare` takes 40 random 2-s segments per training file "
+        "as mid and side signals.",
+        f"- Objective: multi-scale log-mel L1 + log-STFT L1 + 5 x waveform L1 + {run_cfg['rate_lambda']} x estimated "
+        "bits/sample (Laplace rate proxy with additive noise), straight-through rounding for the decoder, "
+        f"quantizer levels drawn uniformly from {run_cfg['train_levels']}, gain augmentation -12..+6 dB.",
+        f"- Steps: {training['snapshot_step']} of batch {run_cfg['batch']} x 1 s, Adam lr {run_cfg['lr']} "
+        f"({'the run' + chr(39) + 's last weights' if 'commands' in training else 'snapshot chosen by held-out rate-distortion'}; "
+        f"log line: `{training['snapshot_log_line']}`).",
+        f"- Wall time: {training['snapshot_wall_s']} s of training on 2 CPU cores (TensorFlow backend), "
+        f"then {training['table_seconds']} s to count the entropy tables on {training['table_minutes']} minutes "
+        "of training audio.",
+        "- Commands: `" + "; ".join(training.get("commands", [
+            "python -m scripts.models.train prepare", "python -m scripts.models.train train --run runs/v1 --steps 4000",
+            "python -m scripts.models.select_snapshot --run runs/v1 --steps 100 500 1000 2000 3000 4000",
+            f"python -m scripts.models.train export --run runs/v1 --name {name} --snapshot {training['snapshot_step']}"])
+            + [f"python -m scripts.models.model_card {name}"]) + "`.",
+        *(["- Weight files store large tensors as float16 (muzip.nn.half), computed in float32."]
+          if training.get("half") else []),
+        "",
+        "## Measured quality (validation tracks, 30 s excerpts from 30 s, stereo 44.1 kHz)",
+        f"Produced by `python -m scripts.models.model_card {name}` (same measurement as `make bench`).",
+        "",
+        "| target kbps | actual kbps | SNR dB | mel distance | LSD dB | compress x RT | decompress x RT |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['target']} | {r['kbps']:.2f} | {r['snr']:.2f} | {r['mel']:.3f} | {r['lsd']:.2f} | "
+                     f"{r['enc_x']:.1f} | {r['dec_x']:.1f} |")
+    lines += ["", "Lower mel distance / LSD is better (muzip.metrics). See docs/BENCHMARKS.md for LAME MP3 at the same rates.", ""]
+    if (folder / "runtime.json").is_file():
+        from scripts.models.export_onnx import runtime_section
+        lines += runtime_section(folder)
+    write_card(folder, "\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "muzip-v1")
