@@ -19,7 +19,7 @@ CLIP = DATA / "knolls_excerpt.ogg"
 @pytest.fixture(scope="session")
 def model():
     """muzip-v1 on the default (onnxruntime) backend: the codec tests' model (named: the default could change)."""
-    from muzip.runtime import load_model
+    from muzip.codec import load_model
     return load_model("muzip-v1")
 
 
@@ -27,7 +27,7 @@ def model():
 def keras_model():
     """The Keras reference of the same model (skipped where muzip[train] is not installed)."""
     pytest.importorskip("keras")
-    from muzip.runtime import load_model
+    from muzip.codec import load_model
     return load_model("muzip-v1", backend_name="keras")
 
 
@@ -40,7 +40,7 @@ def runner():
 @pytest.fixture(scope="session")
 def default_model():
     """The model compress uses without --model, on onnxruntime."""
-    from muzip.runtime import load_model
+    from muzip.codec import load_model
     return load_model()
 
 

@@ -1,12 +1,13 @@
-"""Band-gain corrections (muzip.band_gains): exact integer coding, the decoder's rescale/fill, the numpy MDCT."""
+"""Band-gain corrections (muzip.codec.band_gains): exact integer coding, the decoder's rescale/fill, the numpy MDCT."""
 
 import numpy as np
 import pytest
 
-from muzip.band_gains import UNCHANGED, BandGains, band_edges, decode_frame, fill_rng, join_payload, split_payload
-from muzip.entropy import counts_from_histogram
+from muzip.codec.band_gains import UNCHANGED, BandGains, band_edges, fill_rng
+from muzip.codec.payload import decode_frame, join_payload, split_payload
+from muzip.codec.entropy.ans import counts_from_histogram
 from muzip.errors import CorruptFileError
-from muzip.runtime.base import analyze, synthesize
+from muzip.codec.transform import analyze, synthesize
 
 C = 882
 CFG = {"band_gains": {"edges": band_edges(C, 21, 44100), "db": 3.0, "radius": 40, "floor": 1e-11, "groups": 7,
@@ -109,8 +110,8 @@ def test_numpy_mdct_is_the_keras_filterbank_and_perfectly_reconstructs(rng):
     y = synthesize(coeffs, hop)  # samples from latent 0's centre: [0, 12 hop)
     np.testing.assert_allclose(y, x, atol=1e-5)  # the exact MDCT: perfect reconstruction
     keras = pytest.importorskip("keras")
-    from muzip.model import Analysis, Synthesis
-    # the network's layers use the basis rounded to float16 (muzip.runtime.base.fixed_basis): near, not exact
+    from muzip.nn.codec_net import Analysis, Synthesis
+    # the network's layers use the basis rounded to float16 (muzip.nn.filterbank.fixed_basis): near, not exact
     k = np.asarray(Analysis(hop, hop, fixed=True)(keras.ops.convert_to_tensor(x[:, :, None])))
     np.testing.assert_allclose(k, coeffs, atol=3e-3 * np.abs(coeffs).max())
     ks = np.asarray(Synthesis(hop, hop, fixed=True)(keras.ops.convert_to_tensor(coeffs)))[:, :, 0]

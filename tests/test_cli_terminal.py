@@ -139,7 +139,7 @@ def test_signals_leave_no_partial_output(tmp_path, signum, jobs):
 
 
 def test_restore_at_a_terminal(tmp_path):
-    from muzip.runtime import installed_models
+    from muzip.codec import installed_models
     if "restore-v1" not in installed_models("restorer"):
         pytest.skip("restore-v1 not shipped")
     from muzip.restore.pairs import mp3_bytes

@@ -14,9 +14,9 @@ from conftest import sine
 from muzip import codec
 from muzip.codec import compress_array, compress_blocks, decompress_bytes
 from muzip.container import ContainerReader
-from muzip.entropy import LatentCoder
+from muzip.codec.entropy.levels import LatentCoder
 from muzip.metrics import mel_distance, snr_db
-from muzip.verify import symbol_digest
+from muzip.codec.verify import symbol_digest
 
 
 def test_real_clip_round_trip_restores_shape_and_quality_rises_with_rate(model, clip):
@@ -139,7 +139,7 @@ def test_symbols_identical_in_fresh_process_with_other_thread_count(model, clip,
     path = tmp_path / "x.mz"
     path.write_bytes(data)
     env = dict(os.environ, MUZIP_THREADS="1", OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-m", "muzip.verify", str(path)], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "muzip.codec.verify", str(path)], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == encoded.hexdigest()
     with open(path, "rb") as f:
         assert symbol_digest(f) == encoded.hexdigest()
@@ -150,7 +150,7 @@ def test_encoder_running_a_group_ahead_gives_the_same_bytes(model, clip, monkeyp
     if not hasattr(model, "_encode_pool"):
         pytest.skip("backend without a pipelined encoder")
     audio, sr = clip
-    monkeypatch.setattr(codec, "GROUP", 2)  # several groups, so the look-ahead really happens
+    monkeypatch.setattr(codec.encode, "GROUP", 2)  # several groups, so the look-ahead really happens
     monkeypatch.setenv("MUZIP_THREADS", "1")
     in_turn = compress_array(audio, sr, 32, model=model)
     monkeypatch.setenv("MUZIP_THREADS", "2")
@@ -160,8 +160,8 @@ def test_encoder_running_a_group_ahead_gives_the_same_bytes(model, clip, monkeyp
 
 
 def test_saved_and_reloaded_model_compresses_bit_identically(keras_model, clip, tmp_path):
-    from muzip.model import build_decoder, build_encoder
-    from muzip.runtime.keras_model import KerasCodecModel
+    from muzip.nn.codec_net import build_decoder, build_encoder
+    from muzip.codec.keras_model import KerasCodecModel
 
     model = keras_model
     audio, sr = clip
@@ -194,6 +194,6 @@ def test_silence_banks_at_most_a_few_seconds_of_bits(model, clip):
     assert r.load_index()
     silent, loud = r.frame_sizes[:30], r.frame_sizes[30:]
     assert sum(silent) * 8 / 30 < 1000                      # silence: under 1 kbps
-    limit = 32000 / 8 * (len(loud) + codec.RESERVOIR_S + 0.5)
+    limit = 32000 / 8 * (len(loud) + codec.rate.RESERVOIR_S + 0.5)
     assert sum(loud) <= limit, (sum(loud), limit)            # credit capped at RESERVOIR_S seconds
     assert sum(loud) * 8 / len(loud) > 0.8 * 32000           # and the music still gets its rate

@@ -8,8 +8,8 @@ import pytest
 from test_codec import _flip_in_frame, assert_no_clicks_at_frame_boundaries
 from muzip.codec import compress_array, compress_blocks, decompress_bytes
 from muzip.metrics import mel_distance
-from muzip.runtime import load_model
-from muzip.verify import verify_file
+from muzip.codec import load_model
+from muzip.codec.verify import verify_file
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +74,9 @@ def test_silence_stays_silent(gmodel):
 def test_a_silent_frame_is_one_zero_vector_and_decodes_as_a_full_one(gmodel, clip):
     """All-zero frames are written with one latent vector (the decoder takes the rest as zero): the same
     audio as coding every zero, for a fraction of the bytes."""
-    from muzip.band_gains import join_payload
+    from muzip.codec.payload import join_payload
     from muzip.container import ContainerReader, ContainerWriter, Frame
-    from muzip.entropy import encode_payload
+    from muzip.codec.payload import encode_payload
     audio, sr = clip
     x = np.concatenate([audio[:2 * sr], np.zeros((3 * sr, audio.shape[1]), np.float32), audio[2 * sr:4 * sr]])
     short = compress_array(x, sr, 24, model=gmodel)

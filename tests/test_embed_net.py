@@ -13,7 +13,8 @@ from muzip.library import load_embedder
 from muzip.library import sources as S
 from muzip.library.embed import EPS, POOL, SEQ_BANDS, band_sequence, feature_sequence
 from muzip.library.net import windows
-from muzip.runtime import installed_models, models_dir
+from muzip.codec import installed_models
+from muzip.runtime import models_dir
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,10 +7,12 @@ import io
 import numpy as np
 import pytest
 
+from muzip.codec.config import ModelConfig
 from muzip.codec import compress_array, decompress_bytes, to_mid_side
 from muzip.container import ContainerReader
-from muzip.entropy import PRECISION, decode_payload, encode_payload
-from muzip.entropy_context import ContextCoder
+from muzip.codec.entropy.ans import PRECISION
+from muzip.codec.payload import decode_payload, encode_payload
+from muzip.codec.entropy.context import ContextCoder
 from muzip.errors import CorruptFileError
 from muzip.metrics import mel_distance
 from muzip.train.tables import context_tables
@@ -22,7 +24,7 @@ EDGES = [1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 70]
 def ctx_model(model, clip):
     """The shipped model's networks with context tables counted on the test clip (in process only)."""
     audio, _ = clip
-    cfg = dict(model.config, entropy="context", context_edges=EDGES, context_bands=16)
+    cfg = ModelConfig.from_dict(dict(model.config, entropy="context", context_edges=EDGES, context_bands=16))
     counts, frames = context_tables(model.encode, cfg, [to_mid_side(audio)], range(16, 48, 4))
     assert frames == len(audio) // cfg["frame_samples"]
     m = copy.copy(model)
@@ -58,7 +60,7 @@ def test_round_trip_is_exact_with_escapes_mono_and_one_vector(ctx_model, rng):
 
 
 def test_context_lookup_equals_the_searched_neighbourhood_sum(ctx_model, rng):
-    from muzip.entropy_context import context_sums
+    from muzip.codec.entropy.context import context_sums
     coder = ctx_model.coder
     R = coder.radius
     q = np.rint(rng.laplace(0, 6, (40, 252))).astype(np.int32)
@@ -73,7 +75,7 @@ def test_escapes_are_the_words_of_one_symbol_at_a_time(rng):
     """encode_escapes pushes all escapes in one call; the format is defined symbol by symbol (sign, exponent,
     mantissa per value, Uniform models), and files written by the per-symbol coder must decode the same."""
     import constriction
-    from muzip.entropy import _MAX_EXP, decode_escapes, encode_escapes
+    from muzip.codec.entropy.ans import _MAX_EXP, decode_escapes, encode_escapes
     uniform = constriction.stream.model.Uniform
     values = rng.choice([-1, 1], 300) * rng.integers(32, 1 << 20, 300)
     values[::5] = 32  # m = 1: exponent 0, no mantissa
@@ -93,7 +95,7 @@ def test_escapes_are_the_words_of_one_symbol_at_a_time(rng):
 
 
 def test_rate_estimate_is_the_sum_of_table_costs(ctx_model, rng):
-    from muzip.entropy import escape_bits
+    from muzip.codec.entropy.ans import escape_bits
     coder = ctx_model.coder
     for scale in (0.2, 3.0, 40.0):  # mostly zeros .. many escapes
         q = np.rint(rng.laplace(0, scale, (51, 252))).astype(np.int32)
@@ -130,7 +132,7 @@ def test_damaged_payloads_raise_corrupt_file_error_only(ctx_model, clip, rng):
 
 
 def test_bad_tables_are_refused(model):
-    cfg = dict(model.config, entropy="context", context_edges=EDGES, context_bands=16)
+    cfg = ModelConfig.from_dict(dict(model.config, entropy="context", context_edges=EDGES, context_bands=16))
     with pytest.raises(ValueError):
         ContextCoder(np.ones((2, 8, 12, 64), np.uint32), cfg)  # wrong band count
     with pytest.raises(ValueError):

@@ -1,8 +1,7 @@
-"""Hostile .mz files: a seeded run of scripts/fuzz.py, and a regression test per finding of issue 6 §4
+"""Hostile .mz files: a seeded run of scripts/fuzz/fuzz.py, and a regression test per finding of issue 6 §4
 (extreme header values, lying index and trailer, sync spam, frame-number jumps, huge claimed lengths)."""
 
 import io
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -14,10 +13,9 @@ from muzip.audio import AudioSink
 from muzip.codec import decompress_bytes, decompress_to
 from muzip.container import _FRAME_HEAD, ContainerReader, read_info
 from muzip.errors import CorruptFileError
-from muzip.verify import verify_file
+from muzip.codec.verify import verify_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import fuzz  # noqa: E402
+from scripts.fuzz import fuzz
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "muzip-v1.mz"
 

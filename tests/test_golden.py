@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from muzip.codec import decompress_bytes
-from muzip.runtime import installed_models, load_model
-from muzip.verify import symbol_digest
+from muzip.codec import installed_models, load_model
+from muzip.codec.verify import symbol_digest
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 CASES = sorted(GOLDEN.glob("*.json"))
@@ -16,7 +16,7 @@ CASES = sorted(GOLDEN.glob("*.json"))
 def test_every_installed_model_has_a_golden_file():
     assert installed_models("codec"), "no model installed"
     for name in installed_models("codec"):
-        assert (GOLDEN / f"{name}.mz").is_file(), f"{name} has no golden file: run scripts/make_golden.py"
+        assert (GOLDEN / f"{name}.mz").is_file(), f"{name} has no golden file: run python -m scripts.models.make_golden"
 
 
 @pytest.mark.parametrize("meta_path", CASES, ids=[p.stem for p in CASES])

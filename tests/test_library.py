@@ -117,7 +117,7 @@ def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
 
 
 def test_an_mz_of_another_codec_model_is_embedded_in_the_same_space(runner, library, tmp_path):
-    from muzip.runtime import load_model
+    from muzip.codec import load_model
     v21 = load_model("muzip-v2.1")  # other transform, other latents: its sampled frames are decoded, re-encoded
     (library / "tone" / "tone0_v21.mz").write_bytes(compress_array(_track("tone", 0), RATE, 32, model=v21))
     db = tmp_path / "lib.db"

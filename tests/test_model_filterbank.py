@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("keras")
 
-from muzip.model import build_decoder, build_encoder, fixed_basis  # noqa: E402
+from muzip.nn.codec_net import build_decoder, build_encoder  # noqa: E402
+from muzip.nn.filterbank import fixed_basis
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from muzip.cli import cli
 from muzip.metrics import find_delay
 from muzip.restore.detect import bandwidth_hz
 from muzip.restore.pairs import mp3_bytes, mp3_pair
-from muzip.runtime import installed_models
+from muzip.codec import installed_models
 
 pytestmark = pytest.mark.skipif("restore-v1" not in installed_models("restorer"), reason="restore-v1 not shipped")
 COND = np.array([np.log2(24 / 32), 0.35], np.float32)
@@ -154,7 +154,7 @@ def test_golden_restore_files_still_restore_the_same(tmp_path, runner):
     golden = Path(__file__).parent / "data" / "golden" / "restore"
     for name in installed_models("restorer"):
         mp3, rec = golden / f"{name}.mp3", golden / f"{name}.npz"
-        assert mp3.is_file() and rec.is_file(), f"{name} has no golden files: run scripts/make_restore_golden.py"
+        assert mp3.is_file() and rec.is_file(), f"{name} has no golden files: run python -m scripts.models.make_restore_golden"
         r = runner.invoke(cli, ["restore", "-q", "--model", name, str(mp3), "-o", str(tmp_path / f"{name}.wav")])
         assert r.exit_code == 0, r.output
         y, rate = sf.read(tmp_path / f"{name}.wav", dtype="float32", always_2d=True)

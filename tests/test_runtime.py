@@ -11,7 +11,8 @@ import pytest
 
 from muzip.codec import compress_array, decompress_bytes, to_mid_side
 from muzip.errors import ModelError
-from muzip.runtime import identity_digest, installed_models, load_model, resolve_name
+from muzip.runtime import identity_digest, resolve_name
+from muzip.codec import installed_models, load_model
 
 from conftest import DATA, sine
 
@@ -117,7 +118,7 @@ def test_tampered_level_tables_are_refused(tmp_path, monkeypatch):
 
 def test_level_tables_equal_the_codec_tables(model):
     from muzip.runtime import models_dir
-    from muzip.runtime.tables import LevelTables
+    from muzip.codec.entropy.tables import LevelTables
     with np.load(models_dir() / "muzip-v1" / "tables.npz") as z:
         counts = z["counts"]
     assert isinstance(model.counts, LevelTables)

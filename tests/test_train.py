@@ -49,7 +49,8 @@ def _train(runner, *args):
 
 def test_train_installs_resumes_and_round_trips(runner, tmp_path, tiny_config, monkeypatch):
     from muzip.cli import cli
-    from muzip.runtime import installed_models, model_folder, user_models_dir
+    from muzip.codec import installed_models
+    from muzip.runtime import model_folder, user_models_dir
     monkeypatch.delenv("MUZIP_THREADS", raising=False)  # train sets it; restored after the test
     music = _music(tmp_path / "music")
     r = _train(runner, music, "--name", "tiny-t", "--init-config", tiny_config, "--steps", 2)
@@ -91,8 +92,9 @@ def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch)
     """A config naming context-adaptive tables (muzip.entropy_context) and the constant MDCT (muzip-v2's
     layout) gets its tables counted and installed, and no filterbank in its weight files."""
     from muzip.cli import cli
-    from muzip.entropy_context import ContextCoder
-    from muzip.runtime import load_model, model_folder
+    from muzip.codec.entropy.context import ContextCoder
+    from muzip.codec import load_model
+    from muzip.runtime import model_folder
     monkeypatch.delenv("MUZIP_THREADS", raising=False)
     cfg = dict(json.loads(Path(tiny_config).read_text()), entropy="context",
                context_edges=[1, 2, 3, 5, 7, 10, 14, 20, 30, 45, 70], context_bands=16, filterbank="mdct")

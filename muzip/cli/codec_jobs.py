@@ -17,7 +17,8 @@ EXACT_LENGTH_FORMATS = ("wav", "flac", "ogg")
 
 
 def get_model(name=None):
-    from ..runtime import load_model, resolve_name
+    from ..codec import load_model
+    from ..runtime import resolve_name
     key = resolve_name(name)
     if key not in _MODELS:
         _MODELS[key] = load_model(key)

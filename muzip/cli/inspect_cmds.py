@@ -74,7 +74,7 @@ def info(inputs, as_json):
 
 
 def _test_one(item, _options, bars, out):
-    from ..verify import verify_file
+    from ..codec.verify import verify_file
     with _open(item.src) as f:
         result = verify_file(f)
     if result.problems:
@@ -112,7 +112,8 @@ def models(as_json):
       MUZIP_MODELS=/opt/muzip-models muzip models --json
     """
     from ..errors import ModelError
-    from ..runtime import installed_models, model_info, model_roots
+    from ..codec import installed_models, model_info
+    from ..runtime import model_roots
     names = installed_models()
     if not names:
         click.echo(f"muzip: no models installed in {' or '.join(map(str, model_roots()))}", err=True)

@@ -18,7 +18,7 @@ byte per frame), the encoder runs the decoder (analysis by synthesis) and codes 
 Which of the two a symbol is follows from the integer latents, so nothing the entropy decoder needs
 depends on floats, and decoding is exact on any machine.
 
-Entropy coding (constriction ANS, integer tables summing to 2**24 as in muzip.entropy): each symbol's table
+Entropy coding (constriction ANS, integer tables summing to 2**24 as in codec.entropy): each symbol's table
 is chosen by (band group, how many of the band's latents are non-zero, capped at 3, the previous group's
 symbol in the same band, capped to [-4, 12] or 'first vector'), all integers the decoder has decoded
 before it needs them. Frames stay independent. A frame whose latents are all zero carries no gains.
@@ -26,13 +26,11 @@ before it needs them. Frames stay independent. A frame whose latents are all zer
 
 from __future__ import annotations
 
-import struct
-
 import constriction
 import numpy as np
 
-from .entropy import PRECISION, ans_reader, counts_from_histogram
-from .errors import CorruptFileError
+from ..errors import CorruptFileError
+from .entropy.ans import PRECISION, ans_reader, counts_from_histogram
 
 UNCHANGED = -(1 << 20)  # a per-vector code meaning 'no correction, no fill' (concealed or missing frames)
 LEVEL = 1 << 16  # per-vector codes at or above LEVEL // 2 are level symbols + LEVEL (see expand)
@@ -40,7 +38,6 @@ _RATIO_MAX = 10  # ratio symbols are capped at +-30 dB: a decoder whose output d
 _PREV_LO, _PREV_HI = -4, 12
 _PREVS = _PREV_HI - _PREV_LO + 2  # clipped previous symbol, plus 'first vector of the frame'
 _NZ = 4
-_LEN = struct.Struct("<I")  # gain payload = latent payload length (u32) + latent payload + gain words
 
 
 def band_edges(bins: int, bands: int, rate: int) -> list[int]:
@@ -53,8 +50,8 @@ def band_edges(bins: int, bands: int, rate: int) -> list[int]:
 class BandGains:
     """The band-gain codec of one model: config['band_gains'] = {edges, db, radius, floor, groups}."""
 
-    def __init__(self, config: dict, counts: np.ndarray | None):
-        g = config["band_gains"]
+    def __init__(self, config, counts: np.ndarray | None):
+        g = config["band_gains"]  # a ModelConfig, or a dict while tables are being counted
         self.edges = np.asarray(g["edges"], np.int64)
         self.width = np.diff(self.edges)
         self.bands = len(self.width)
@@ -175,36 +172,7 @@ class BandGains:
         return np.bincount(flat, minlength=self.n_contexts * K).reshape(self.n_contexts, K)
 
 
-def join_payload(latent_payload: bytes, gain_words: bytes) -> bytes:
-    return _LEN.pack(len(latent_payload)) + latent_payload + gain_words
-
-
-def split_payload(payload: bytes) -> tuple[bytes, bytes]:
-    try:
-        (n,) = _LEN.unpack_from(payload)
-    except struct.error:
-        raise CorruptFileError("payload too short") from None
-    if n > len(payload) - _LEN.size:
-        raise CorruptFileError("bad latent payload length")
-    return payload[_LEN.size:_LEN.size + n], payload[_LEN.size + n:]
-
-
 def fill_rng(first_latent: int, channel: int):
     """rng_for(t) for a call whose first vector is absolute latent `first_latent`: one seeded generator per
     absolute latent, so the noise does not depend on how the file is split into calls."""
     return lambda t: np.random.default_rng([0x6D757A, 0xB6, first_latent + t, channel])
-
-
-def latent_payload(config: dict, payload: bytes) -> bytes:
-    """The latent part of a frame payload (the whole payload for models without band gains)."""
-    return split_payload(payload)[0] if "band_gains" in config else payload
-
-
-def decode_frame(coder, gains: BandGains | None, payload: bytes, max_latents: int, levels):
-    """A frame payload -> (latents q (A, n, C), gain symbols (A, n, bands) or None)."""
-    from .entropy import decode_payload
-    if gains is None:
-        return decode_payload(coder, payload, max_latents, levels), None
-    latents, words = split_payload(payload)
-    q = decode_payload(coder, latents, max_latents, levels)
-    return q, gains.decode(words, q)

@@ -1,4 +1,4 @@
-"""Encoder side of band gains (muzip.band_gains), run beside the rate controller rather than inside it.
+"""Encoder side of band gains (codec.band_gains), run beside the rate controller rather than inside it.
 
 A frame's gain symbols compare the original with what the decoder will output for that frame, and the
 decoder's output depends on the quantized latents either side of it: the previous frame's tail and the
@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .band_gains import join_payload
-from .runtime.base import analyze, receptive_latents
+from .model import receptive_latents
+from .payload import join_payload
+from .transform import analyze
 
 
 @dataclass
@@ -43,8 +44,8 @@ class GainEncoder:
     def __init__(self, model, stride: int, channels: int, write):
         cfg = model.config
         self.model, self.gains, self.stride, self.write = model, model.band_gains, stride, write
-        self.R, self.hop, self.per_frame = receptive_latents(cfg), cfg["hop"], cfg["frame_samples"] // cfg["hop"]
-        self.tail = np.zeros((channels, self.R, cfg["latent_channels"]), np.float32)
+        self.R, self.hop, self.per_frame = receptive_latents(cfg), cfg.hop, cfg.latents_per_frame
+        self.tail = np.zeros((channels, self.R, cfg.latent_channels), np.float32)
         self.waiting: PendingFrame | None = None  # pushed, analysed once its right neighbour is pushed
         self.in_flight: collections.deque[PendingFrame] = collections.deque()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="muzip-gains")

@@ -1,4 +1,8 @@
-"""What every backend's codec model shares: identity, config, entropy tables, steps and decoder noise."""
+"""A loaded codec model: what every backend shares (identity, config, entropy coders, steps, decoder noise).
+
+Backends (onnx_model, keras_model) implement `_run_encoder(audio)` and `_run_decoder(latents, noise)`;
+everything between the networks and the bitstream (quantizer steps, the MDCT synthesis of coefficient-output
+models, band gains, the decoder's seeded noise) is computed here, identically for both."""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import functools
 
 import numpy as np
 
-
-def level_steps(cfg: dict) -> np.ndarray:
-    """Quantizer step for each level: log-spaced, `levels_per_octave` per doubling."""
-    levels = np.arange(cfg["num_levels"])
-    return (cfg["min_step"] * 2.0 ** (levels / cfg["levels_per_octave"])).astype(np.float64)
+from .band_gains import BandGains, fill_rng
+from .config import ModelConfig
+from .entropy import coder_for
+from .quantizer import level_steps
+from .transform import synthesize
 
 
 def decoder_noise(cfg: dict, first_latent: int, count: int, channel: int = 0) -> np.ndarray:
@@ -42,67 +46,16 @@ def receptive_latents(cfg: dict) -> int:
     return per_block * max(cfg["encoder_blocks"], cfg["decoder_blocks"]) + 1
 
 
-def mdct_basis(hop: int) -> np.ndarray:
-    """Orthonormal MDCT basis with a sine window, shape (2*hop, hop)."""
-    n = np.arange(2 * hop)[:, None]
-    k = np.arange(hop)[None, :]
-    window = np.sin(np.pi * (n + 0.5) / (2 * hop))
-    return (window * np.sqrt(2.0 / hop) * np.cos(np.pi / hop * (n + 0.5 + hop / 2) * (k + 0.5))).astype(np.float32)
-
-
-@functools.lru_cache(maxsize=4)
-def fixed_basis(hop: int) -> np.ndarray:
-    """The constant filterbank of `"filterbank": "mdct"` models: the MDCT rounded to float16, the precision
-    their ONNX files store it in (muzip.nn.half), so Keras and onnxruntime compute the same transform."""
-    return mdct_basis(hop).astype(np.float16).astype(np.float32)
-
-
-def analyze(audio: np.ndarray, hop: int) -> np.ndarray:
-    """The MDCT analysis of "filterbank": "mdct" models: (A, (n+1)*hop) samples, the first starting one hop
-    before latent 0's centre -> (A, n, hop) float32 coefficients (numpy twin of muzip.model.Analysis, fixed=True).
-
-    As a folded DCT-IV (scipy's pocketfft) rather than a product with the basis: 4x faster, single-threaded
-    (a BLAS product spawns threads that spin beside the codec's own: 60% more CPU per encode), and with the
-    exact basis, where the network's is rounded to float16 (a -70 dB difference). hop must be even."""
-    import scipy.fft  # here: 0.2 s to import, and only band-gain models need it
-    n = audio.shape[1] // hop - 1
-    z = np.lib.stride_tricks.sliding_window_view(audio, 2 * hop, axis=1)[:, ::hop][:, :n] * _window(hop)
-    h = hop // 2
-    a, b, c, d = z[..., :h], z[..., h:hop], z[..., hop:hop + h], z[..., hop + h:]
-    folded = np.concatenate([-c[..., ::-1] - d, a - b[..., ::-1]], axis=-1)
-    return (scipy.fft.dct(folded, type=4, axis=-1) * 0.5).astype(np.float32)
-
-
-def synthesize(coeffs: np.ndarray, hop: int) -> np.ndarray:
-    """The inverse of analyze() (muzip.model.Synthesis, fixed=True), overlap-added:
-    (A, N, hop) coefficients -> audio (A, (N-1)*hop), starting at latent 0's centre."""
-    import scipy.fft
-    A, N, _ = coeffs.shape
-    u = scipy.fft.dct(np.asarray(coeffs, np.float32), type=4, axis=-1) * 0.5
-    h, w = hop // 2, _window(hop)
-    u1, u2 = u[..., :h], u[..., h:]
-    out = np.zeros((A, (N + 1) * hop), np.float32)
-    out[:, :N * hop] += (np.concatenate([u2, -u2[..., ::-1]], axis=-1) * w[:hop]).reshape(A, -1)
-    out[:, hop:] += (np.concatenate([-u1[..., ::-1], -u1], axis=-1) * w[hop:]).reshape(A, -1)
-    return out[:, hop:-hop]
-
-
-@functools.lru_cache(maxsize=4)
-def _window(hop: int) -> np.ndarray:
-    n = np.arange(2 * hop)
-    return (np.sin(np.pi * (n + 0.5) / (2 * hop)) * np.sqrt(2.0 / hop)).astype(np.float32)
-
-
-class CodecModelBase:
+class CodecModel:
     """A loaded codec model. Backends implement `_run_encoder(audio)` and `_run_decoder(latents, noise)`."""
 
     backend = "base"
 
-    def __init__(self, name: str, config: dict, digest: bytes, counts: np.ndarray):
+    def __init__(self, name: str, config: ModelConfig, digest: bytes, counts: np.ndarray, gain_counts=None):
         self.name, self.config, self.digest, self.counts = name, config, digest, counts
         self._coder = None
         self._steps = level_steps(config)
-        self.gain_counts = None  # band-gain tables (config "band_gains"), set by the store
+        self.gain_counts = gain_counts  # band-gain tables (config "band_gains")
         self._gains = None
 
     @property
@@ -113,15 +66,13 @@ class CodecModelBase:
     def coder(self):
         """The entropy coder for this model's tables, built once (its constriction models are cached)."""
         if self._coder is None:
-            from ..entropy import coder_for
             self._coder = coder_for(self.config, self.counts)
         return self._coder
 
     @property
     def band_gains(self):
-        """The band-gain codec (muzip.band_gains) of a model whose config has "band_gains", else None."""
-        if self._gains is None and "band_gains" in self.config:
-            from ..band_gains import BandGains
+        """The band-gain codec (codec.band_gains) of a model whose config has "band_gains", else None."""
+        if self._gains is None and self.config.band_gains is not None:
             self._gains = BandGains(self.config, self.gain_counts)
         return self._gains
 
@@ -142,14 +93,13 @@ class CodecModelBase:
             noise = self._noise(latents.shape, first_latent)
             return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)[:, :, 0]
         if gains is not None:
-            from ..band_gains import fill_rng
             out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a)) for a in range(len(out))])
-        return synthesize(out, self.config["hop"])
+        return synthesize(out, self.config.hop)
 
     @property
     def coefficient_decoder(self) -> bool:
         """True where the decoder network stops before the (fixed MDCT) synthesis, which runs here."""
-        return self.config.get("decoder_output") == "coefficients"
+        return self.config.coefficient_decoder
 
     def decode_coefficients(self, latents: np.ndarray, first_latent: int) -> np.ndarray:
         """Coefficient-output models: (A, N, C) latents -> the decoder's MDCT coefficients (A, N, C)."""

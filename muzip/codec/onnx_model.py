@@ -2,53 +2,38 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from ..errors import ModelError
-from .base import CodecModelBase
+from ..runtime.session import cpu_threads
+from ..runtime.session import open_session
+from .model import CodecModel
 
 
-def _threads() -> int:
-    """MUZIP_THREADS, else every core this process may use (onnxruntime's own default, one per physical
-    core, measured 10% slower on this 2-vCPU machine)."""
-    value = os.environ.get("MUZIP_THREADS", "")
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-class OnnxCodecModel(CodecModelBase):
+class OnnxCodecModel(CodecModel):
     backend = "onnx"
 
-    def __init__(self, name: str, folder: Path, config: dict, digest: bytes, counts):
-        super().__init__(name, config, digest, counts)
-        self.folder = folder
+    def __init__(self, name: str, config, digest: bytes, counts, gain_counts=None):
+        super().__init__(name, config, digest, counts, gain_counts)
         self._sessions = {}
         self._pool = None
         self._encode_pool = None
 
     def decode_concurrency(self) -> int:
-        return _threads()
+        return cpu_threads()
 
     def submit_decode(self, latents, first_latent, gains=None):
         # onnxruntime releases the GIL while it runs: with one call per core in flight the cores stay busy
         # through each call's serial stretches and the caller's entropy decoding (measured: 10 minutes
         # decode in ~25% less time on 2 cores than with calls one after another; docs/EXPERIMENTS.md).
-        if _threads() < 2:
+        if cpu_threads() < 2:
             return super().submit_decode(latents, first_latent, gains)
         self._session("decoder")  # made here, once, not raced by the pool's threads
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(_threads(), thread_name_prefix="muzip-decode")
+            self._pool = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="muzip-decode")
         return self._pool.submit(self.decode, latents, first_latent, gains)
 
     def submit_encode(self, audio):
         # One call in flight while the caller entropy-codes the group before it (see _encode_groups).
-        if _threads() < 2:
+        if cpu_threads() < 2:
             return super().submit_encode(audio)
         self._session("encoder")
         if self._encode_pool is None:
@@ -59,22 +44,10 @@ class OnnxCodecModel(CodecModelBase):
     def _session(self, part: str):
         # Sessions are made on first use: compress never pays for the decoder, nor decompress for the encoder.
         if part not in self._sessions:
-            import onnxruntime as ort
-            opts = ort.SessionOptions()
             # One thread per call: the decoder runs one call per core at once (submit_decode), the encoder
             # one call beside the entropy coder (submit_encode). 25% faster on 2 cores than one call on two
             # threads, whose serial stretches leave a core idle.
-            opts.intra_op_num_threads = 1
-            opts.inter_op_num_threads = 1
-            opts.log_severity_level = 3
-            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # same speed here, less CPU burnt
-            from .store import verified_bytes
-            data = verified_bytes(self.name, f"{part}.onnx")
-            try:
-                sess = ort.InferenceSession(data, opts,
-                                            providers=["CPUExecutionProvider"])
-            except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
-                raise ModelError(f"model '{self.name}': cannot load {part}.onnx ({exc})") from None
+            sess = open_session(self.name, f"{part}.onnx", threads=1)
             self._sessions[part] = (sess, [i.name for i in sess.get_inputs()], sess.get_outputs()[0].name)
         return self._sessions[part]
 

@@ -3,12 +3,11 @@
 import hashlib
 from dataclasses import dataclass, field
 
-from .band_gains import BandGains, decode_frame
-from .container import ContainerReader
-from .entropy import coder_for
-from .errors import CorruptFileError
-from .runtime import load_tables
-from .runtime.store import load_gain_counts
+from ..container import ContainerReader
+from ..errors import CorruptFileError
+from .latents import read_latents
+from .loader import load_tables
+from .model import CodecModel
 
 
 @dataclass
@@ -17,37 +16,34 @@ class VerifyResult:
     problems: list = field(default_factory=list)
 
 
-_CODERS: dict = {}  # model identity -> entropy coder: the tables are verified on every call, built once
+_MODELS: dict = {}  # model identity -> its tables and coders: verified on every call, built once
+
+
+def _tables_model(name: str) -> CodecModel:
+    """The model's config and entropy tables (verified), no networks: all that reading latents needs."""
+    config, counts, digest = load_tables(name)
+    model = _MODELS.get(digest)
+    if model is None:
+        gain_counts = None
+        if config.band_gains is not None:
+            from .loader import load_gain_counts
+            gain_counts = load_gain_counts(name)
+        model = _MODELS[digest] = CodecModel(name, config, digest, counts, gain_counts)
+    return model
 
 
 def verify_file(fileobj, digest=None) -> VerifyResult:
     """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
     reader = ContainerReader(fileobj)
-    h = reader.header
-    config, counts, model_id_digest = load_tables(h.model_id)
-    if model_id_digest != h.model_sha256:
-        raise CorruptFileError(f"made with a different '{h.model_id}' than the one installed")
-    if (h.model_rate, h.frame_samples) != (config["model_rate"], config["frame_samples"]):
-        raise CorruptFileError("header is damaged (model rate or frame size does not match its model)")
-    coder = _CODERS.get(model_id_digest)
-    if coder is None:
-        gains = BandGains(config, load_gain_counts(h.model_id)) if "band_gains" in config else None
-        coder = _CODERS[model_id_digest] = (coder_for(config, counts), gains)
-    per_frame = config["frame_samples"] // config["hop"]
     result = VerifyResult()
-    for event in reader.frames():
+    for frame in read_latents(reader, _tables_model(reader.header.model_id)):
         result.frames += 1
-        if event.frame is None:
-            result.problems.append(event.error or f"frame {event.index}: damaged")
-            continue
-        try:
-            q, s = decode_frame(*coder, event.frame.payload, per_frame + 1, list(event.frame.levels[:h.channels]))
-            if digest is not None:
-                digest.update(q.astype("<i4").tobytes())
-                if s is not None:
-                    digest.update(s.astype("<i4").tobytes())
-        except CorruptFileError as exc:
-            result.problems.append(f"frame {event.index}: {exc}")
+        if frame.error is not None:
+            result.problems.append(frame.error)
+        elif digest is not None:
+            digest.update(frame.q.astype("<i4").tobytes())
+            if frame.gains is not None:
+                digest.update(frame.gains.astype("<i4").tobytes())
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
     return result
@@ -62,7 +58,7 @@ def symbol_digest(fileobj) -> str:
     return digest.hexdigest()
 
 
-if __name__ == "__main__":  # python -m muzip.verify FILE.mz: print the symbol digest (used by tests)
+if __name__ == "__main__":  # python -m muzip.codec.verify FILE.mz: print the symbol digest (used by tests)
     import sys
     with open(sys.argv[1], "rb") as f:
         print(symbol_digest(f))

@@ -52,7 +52,7 @@ def _open_mz(path, get_model, stack) -> Input:
             kbps = read_info(f)["actual_bitrate_bps"] / 1000.0
         reader = ContainerReader(stack.enter_context(open(path, "rb")))
         if get_model is None:
-            from ..runtime import load_model as get_model
+            from ..codec import load_model as get_model
         model = get_model(reader.header.model_id)
     except MuzipError as exc:
         raise _with_path(path, exc) from None

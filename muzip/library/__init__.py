@@ -10,13 +10,10 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+from ..defaults import DEFAULT_EMBEDDER
 from ..errors import ModelError
-
-DEFAULT_EMBEDDER = "embed-v2"
 
 
 class StatsEmbedder:
@@ -27,7 +24,7 @@ class StatsEmbedder:
 
     def __call__(self, runs, model) -> np.ndarray:
         from .embed import features
-        return self.normalizer(features(runs, model.config["model_rate"] / model.config["hop"]))
+        return self.normalizer(features(runs, model.config.model_rate / model.config.hop))
 
 
 def load_embedder(name: str = DEFAULT_EMBEDDER):
@@ -37,12 +34,10 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
     import hashlib
     import io
 
+    from ..codec.config import read_model_json
     from ..runtime.store import model_folder, resolve_name, verified_bytes
     name = resolve_name(name)
-    try:
-        config = json.loads(verified_bytes(name, "config.json"))
-    except ValueError as exc:
-        raise ModelError(f"model '{name}': bad config.json ({exc})") from None
+    config = read_model_json(name)
     if config.get("kind") != "embedder":
         raise ModelError(f"model '{name}' is not an embedder")
     digest = hashlib.sha256((model_folder(name) / "SHA256SUMS").read_bytes()).hexdigest()[:16]

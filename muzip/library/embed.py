@@ -1,6 +1,6 @@
 """Track embeddings from the codec's latents: a `.mz` is embedded without running any network.
 
-The codec's latents are weighted, companded MDCT coefficients (muzip.model). A `.mz` frame is
+The codec's latents are weighted, companded MDCT coefficients (muzip.nn.codec_net). A `.mz` frame is
 entropy-decoded and dequantized (no decoder network); an audio file goes through the encoder (the
 analysis transform, onnxruntime) to the same latents, unquantized. From up to MAX_FRAMES one-second
 frames spread over the track (in runs of 4), the embedding is statistics of the mid channel's band energies:
@@ -11,7 +11,7 @@ frames spread over the track (in runs of 4), the embedding is statistics of the 
 * the autocorrelation of the loudness envelope at 16 lags from 0.25 to 2 s (rhythm);
 
 standardized with the statistics shipped in models/embed-v0 (computed on the training corpus by
-scripts/library_stats.py) and L2-normalized, so cosine similarity is a dot product.
+scripts/models/library_stats.py) and L2-normalized, so cosine similarity is a dot product.
 """
 
 from __future__ import annotations

@@ -24,16 +24,10 @@ def windows(seq: np.ndarray, length: int) -> list[np.ndarray]:
 class NetEmbedder:
     """Callable on the latent runs of a track (list of (A, n, C)) -> unit float32 vector."""
 
-    def __init__(self, name: str, config: dict, onnx_bytes: bytes, threads: int = 1):
-        import onnxruntime as ort
+    def __init__(self, name: str, config: dict, threads: int = 1):
+        from ..runtime.session import open_session
         self.name, self.config = name, config
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(onnx_bytes, so, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own classes
-            raise ModelError(f"model '{name}': cannot load embed.onnx ({exc})") from None
+        self.session = open_session(name, "embed.onnx", threads)
         self.input = self.session.get_inputs()[0].name
         self.window = int(config["window"])
         self.features = config["features"]
@@ -59,7 +53,6 @@ class NetEmbedder:
 
 
 def load_net_embedder(name: str, config: dict) -> NetEmbedder:
-    from ..runtime.store import verified_bytes
     if config.get("features") not in FEATURES:
         raise ModelError(f"model '{name}': unknown features '{config.get('features')}'")
-    return NetEmbedder(name, config, verified_bytes(name, "embed.onnx"))
+    return NetEmbedder(name, config)

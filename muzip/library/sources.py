@@ -15,16 +15,14 @@ import os
 
 import numpy as np
 
-from ..errors import AudioReadError, CorruptFileError
+from ..defaults import EMBED_MODEL
+from ..errors import AudioReadError
 from .embed import MAX_FRAMES, features, frame_runs
-
-EMBED_MODEL = "muzip-v1"  # the codec whose latents the embedders read (not the compress default)
 
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
+    from ..codec import read_latents
     from ..container import ContainerReader
-    from ..band_gains import latent_payload
-    from ..entropy import decode_payload
     with open(path, "rb") as f:
         reader = ContainerReader(f)
         h = reader.header
@@ -32,29 +30,19 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         space = get_model(EMBED_MODEL)
         if model.name != space.name:
             return _reencoded_runs(reader, model, space, max_frames)
-        P = model.config["frame_samples"] // model.config["hop"]
+        P, F = model.config.latents_per_frame, model.config.frame_samples
         steps = model.steps()
         indexed = reader.load_index()
         n = reader.n_frames if indexed else None
         runs = frame_runs(n, max_frames) if indexed else [np.arange(max_frames)]
-        wanted = {int(i) for r in runs for i in r}
         got = {}
-        events = (reader.read_frame(i) for i in sorted(wanted)) if indexed else reader.frames()
-        for ev in events:
-            if ev.index not in wanted:
-                if not indexed and ev.index > max(wanted):
-                    break
-                continue
-            if ev.frame is None:
+        for frame in read_latents(reader, model, sorted({int(i) for r in runs for i in r})):  # model checked there
+            if frame.error is not None:
                 continue  # a damaged frame is left out of the statistics
-            levels = list(ev.frame.levels[:h.channels])
-            try:
-                q = decode_payload(model.coder, latent_payload(model.config, ev.frame.payload), P + 1, levels)
-            except CorruptFileError:
-                continue
-            if q.shape[1] < P and ev.frame.num_samples == model.config["frame_samples"]:
+            q = frame.q
+            if q.shape[1] < P and frame.num_samples == F:
                 q = np.pad(q, ((0, 0), (0, P - q.shape[1]), (0, 0)))  # a silent frame, coded as one zero vector
-            got[ev.index] = (q[:, :P] * steps[levels][:, None, None]).astype(np.float32)
+            got[frame.index] = (q[:, :P] * steps[frame.levels][:, None, None]).astype(np.float32)
         total = reader.total_num_samples if indexed else h.num_samples
         out = [np.concatenate([got[int(i)] for i in r if int(i) in got], axis=1) for r in runs
                if any(int(i) in got for i in r)]
@@ -67,14 +55,14 @@ def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     from ..audio import AudioSource, StreamResampler
     model = get_model(EMBED_MODEL)
     cfg = model.config
-    F = cfg["frame_samples"]
+    F = cfg.frame_samples
     with AudioSource(path, downmix=True) as src:
         info = src.info
         known = info.num_samples is not None
-        n_frames = -(-info.num_samples * cfg["model_rate"] // info.sample_rate // F) if known else max_frames
+        n_frames = -(-info.num_samples * cfg.model_rate // info.sample_rate // F) if known else max_frames
         runs = frame_runs(int(n_frames), max_frames)
         spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
-        rs = StreamResampler(info.sample_rate, cfg["model_rate"], info.channels)
+        rs = StreamResampler(info.sample_rate, cfg.model_rate, info.channels)
         pos, pieces = 0, [[] for _ in spans]
         last_end = spans[-1][1] if spans else 0
         for block in src.blocks(1 << 16):
@@ -96,7 +84,7 @@ def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
 def _encode(model, x: np.ndarray):
     """Model-rate audio (n, ch) -> unquantized latents (A, n // hop, C); None if shorter than a hop."""
     from ..codec import to_mid_side
-    hop = model.config["hop"]
+    hop = model.config.hop
     x = x[:len(x) // hop * hop]
     if len(x) < hop:
         return None
@@ -113,14 +101,14 @@ def _reencoded_runs(reader, model, space, max_frames: int):
     total = reader.total_num_samples if indexed else h.num_samples
     if not total:
         raise AudioReadError("no audio to embed (empty, or its length is unknown)")
-    frame_s = cfg["frame_samples"] / cfg["model_rate"]
+    frame_s = cfg.frame_samples / cfg.model_rate
     out = []
     for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
         sink = ArraySink()
         report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
         if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
             continue
-        x = soxr.resample(np.concatenate(sink.parts), h.sample_rate, cfg["model_rate"]).astype(np.float32)
+        x = soxr.resample(np.concatenate(sink.parts), h.sample_rate, cfg.model_rate).astype(np.float32)
         lat = _encode(space, x)
         if lat is not None:
             out.append(lat)
@@ -149,7 +137,7 @@ def track_runs(path: str, get_model):
 def raw_features(path: str, get_model) -> tuple[np.ndarray, dict]:
     """(raw band-statistics vector, track info) of an audio file or a .mz (embed-v0's features)."""
     runs, model, info = track_runs(path, get_model)
-    rate = model.config["model_rate"] / model.config["hop"]
+    rate = model.config.model_rate / model.config.hop
     return features(runs, rate), info
 
 

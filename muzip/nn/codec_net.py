@@ -1,4 +1,4 @@
-"""The network: a Keras 3 Conv1D transform codec on the raw waveform (backend-agnostic, keras.ops only).
+"""The codec network: a Keras 3 Conv1D transform codec on the raw waveform (backend-agnostic, keras.ops only).
 
 Data path (one audio channel at the model rate):
 
@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .runtime.base import decoder_noise, fixed_basis, level_steps, mdct_basis, receptive_latents  # noqa: F401 - shared with the runtime
+from .filterbank import fixed_basis, mdct_basis
 
 
 def _filterbank_initializer(hop: int, channels: int):

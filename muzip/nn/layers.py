@@ -1,9 +1,9 @@
-"""Layers shared by muzip's networks (the codec's filterbank and companding live in muzip.model)."""
+"""Layers shared by muzip's networks (the codec's filterbank and companding live in muzip.nn.codec_net)."""
 
 import keras
 from keras import ops
 
-from ..model import Analysis, ChannelScale, Compand, Synthesis  # noqa: F401 - re-exported for new models
+from .codec_net import Analysis, ChannelScale, Compand, Synthesis  # noqa: F401 - re-exported for new models
 
 
 @keras.saving.register_keras_serializable(package="muzip")

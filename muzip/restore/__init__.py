@@ -2,5 +2,6 @@
 
 * ``config``: the network's configuration; ``model``: the Keras network (training only);
 * ``pairs``: LAME MP3 training pairs; ``detect``: what an input is (codec, kbps, bandwidth);
-* ``runtime``: chunked onnxruntime inference; the CLI is muzip.cli.restore_cmd.
+* ``runtime``: chunked onnxruntime inference; ``pipeline``: one file read, restored (or copied) and
+  written, as `muzip restore` does it; the CLI (options, messages) is muzip.cli.restore_cmd.
 """

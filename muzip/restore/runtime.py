@@ -9,12 +9,10 @@ same input and seed give the same output bit for bit on one machine.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
+from ..defaults import RESTORE_MODEL
 from ..errors import ModelError
-from ..runtime.store import verified_bytes
 from .config import receptive_frames
 
 NOISE_BLOCK = 256  # frames per seeded noise block
@@ -35,29 +33,17 @@ def frame_noise(seed: int, channel: int, first: int, count: int, k: int, determi
 class Restorer:
     """An installed restorer model (models/NAME/: config.json, restorer.onnx, SHA256SUMS)."""
 
-    def __init__(self, name: str = "restore-v1", threads: int | None = None):
-        from ..runtime.onnx_model import _threads
+    def __init__(self, name: str = RESTORE_MODEL, threads: int | None = None):
+        from ..codec.config import read_model_json
+        from ..runtime.session import cpu_threads, open_session
         from ..runtime.store import resolve_name
         self.name = resolve_name(name)
-        try:
-            self.config = json.loads(verified_bytes(self.name, "config.json"))
-        except ValueError as exc:
-            raise ModelError(f"model '{name}': bad config.json ({exc})") from None
+        self.config = read_model_json(self.name)
         if self.config.get("kind") != "restorer":
             raise ModelError(f"model '{name}' is not a restorer")
         self.rate, self.hop = int(self.config["sample_rate"]), int(self.config["hop"])
         self.margin = receptive_frames(self.config) + 4
-        import onnxruntime as ort
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or _threads()
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(verified_bytes(self.name, "restorer.onnx"), opts,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types
-            raise ModelError(f"model '{name}': cannot load restorer.onnx ({exc})") from None
+        self.session = open_session(self.name, "restorer.onnx", threads or cpu_threads())
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def run_frames(self, audio: np.ndarray, cond: np.ndarray, first_frame: int, seed: int, deterministic: bool):

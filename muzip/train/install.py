@@ -2,42 +2,52 @@
 
 config.json, encoder/decoder weights (Keras HDF5, no pickle), tables.npz and tables.levels.npz (integer
 tables), encoder.onnx and decoder.onnx (the lean runtime), SHA256SUMS, runtime.json (measured Keras
-vs onnxruntime parity) and MODEL.md. Everything is written into a hidden temporary folder beside the
-target and renamed into place, so an interrupted install never leaves half a model that loads.
+vs onnxruntime parity), training.json and MODEL.md, written by the one model-folder writer
+(muzip.nn.writer: built beside the target and swapped in whole, so an interrupted install never leaves
+half a model that loads). What makes it a codec is here: the identity files, the tables, and the
+decoder's inputs (quantized latents and the seeded noise) for the parity check.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 TRAIN_ONLY_KEYS = ("train_levels", "rate_lambda", "batch", "lr")
+PARITY_LEVEL = 24  # quantizer level of the latents the decoder's parity is measured on
 
 
-def _onnx_parity(folder: Path, keras_model, audio: np.ndarray) -> dict:
-    """Keras vs onnxruntime on real audio (A, T, 1): encoder latents and decoded audio."""
-    import onnxruntime as ort
+def codec_parity(folder: Path, encoder, decoder, cfg, audio: np.ndarray):
+    """Keras vs onnxruntime (folder's encoder.onnx and decoder.onnx) on real audio (A, T, 1): the encoder's
+    latents, and the decoder's output from them quantized at level 24, with the decoder's seeded noise.
+    Returns the two muzip.nn.writer.Parity."""
+    from ..codec.model import decoder_noise
+    from ..codec.quantizer import level_steps
+    from ..nn.writer import parity
 
-    from ..runtime.base import decoder_noise
+    enc = parity(encoder, folder / "encoder.onnx", audio)
+    step = level_steps(cfg)[PARITY_LEVEL]
+    lat = (np.round(enc.keras / step) * step).astype(np.float32)
+    noise = np.stack([decoder_noise(cfg, 0, lat.shape[1], a) for a in range(len(lat))])
+    return enc, parity(decoder, folder / "decoder.onnx", [lat, noise])
 
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    enc = ort.InferenceSession(str(folder / "encoder.onnx"), opts, providers=["CPUExecutionProvider"])
-    dec = ort.InferenceSession(str(folder / "decoder.onnx"), opts, providers=["CPUExecutionProvider"])
-    yk = keras_model.encode(audio)
-    yo = enc.run(None, {enc.get_inputs()[0].name: audio})[0]
-    step = keras_model.steps()[24]
-    lat = (np.round(yk / step) * step).astype(np.float32)
-    noise = np.stack([decoder_noise(keras_model.config, 0, lat.shape[1], a) for a in range(len(lat))])
-    ak = np.asarray(keras_model.decoder([lat, noise], training=False))
-    names = [i.name for i in dec.get_inputs()]
-    ao = dec.run(None, {names[0]: lat, names[1]: noise})[0]
-    err = (ak - ao).astype(np.float64)
-    return {"encoder_max_abs": float(np.abs(yk - yo).max()), "decoder_max_abs": float(np.abs(err).max()),
-            "decoder_snr_db": float(10 * np.log10(np.sum(ak.astype(np.float64) ** 2) / max(np.sum(err ** 2), 1e-30)))}
+
+def codec_exports(encoder, decoder, cfg, half: bool = False, weights: bool = True):
+    """The two networks of a codec as writer exports, each called once on zeros of its input shapes.
+    weights=False: the weight files are given (copied), only the ONNX files are exported."""
+    from ..codec.model import decoder_noise
+    from ..nn.writer import Export
+
+    n = cfg["frame_samples"] // cfg["hop"] + 1
+    return [Export("encoder", encoder, np.zeros((1, cfg["frame_samples"], 1), np.float32), half, weights),
+            Export("decoder", decoder, [np.zeros((1, n, cfg["latent_channels"]), np.float32),
+                                        decoder_noise(cfg, 0, n)[None]], half, weights)]
+
+
+def _parity(folder: Path, encoder, decoder, cfg, audio: np.ndarray) -> dict:
+    enc, dec = codec_parity(folder, encoder, decoder, cfg, audio)
+    return {"encoder_max_abs": enc.max_abs, "decoder_max_abs": dec.max_abs, "decoder_snr_db": dec.snr_db}
 
 
 def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarray, parity_audio: np.ndarray,
@@ -48,51 +58,17 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
     networks in memory are reloaded from the halved weights so parity compares the shipped files.
 
     card(folder, runtime_info) -> MODEL.md text; training: written as training.json."""
-    import keras
-
-    from ..runtime.keras_model import KerasCodecModel, quiet_native_stderr
-    from ..runtime.store import RUNTIME_FILES
-    from ..runtime.store import write_sha256sums
-    from ..runtime.tables import write_level_tables
+    from ..codec.entropy.tables import write_level_tables
+    from ..nn.writer import write_model_folder
+    from ..runtime.store import IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES
 
     cfg = {k: v for k, v in cfg.items() if k not in TRAIN_ONLY_KEYS}
-    root.mkdir(parents=True, exist_ok=True)
-    out, tmp = root / name, root / f".{name}.installing"  # a dot name is never listed as a model
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        (tmp / "config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-        encoder.save_weights(tmp / "encoder.weights.h5")
-        decoder.save_weights(tmp / "decoder.weights.h5")
-        np.savez_compressed(tmp / "tables.npz", counts=counts)
-        if cfg.get("entropy", "levels") == "levels":  # context tables are small: tables.npz alone
-            write_level_tables(counts, tmp / "tables.levels.npz")
-        model = KerasCodecModel(name, cfg, b"\0" * 32, counts, encoder, decoder)
-        model.encode(np.zeros((1, cfg["frame_samples"], 1), np.float32))  # Keras exports called models only
-        model.decode(np.zeros((1, cfg["frame_samples"] // cfg["hop"] + 1, cfg["latent_channels"]), np.float32), 0)
-        with quiet_native_stderr():
-            encoder.export(str(tmp / "encoder.onnx"), format="onnx", verbose=False)
-            decoder.export(str(tmp / "decoder.onnx"), format="onnx", verbose=False)
-        if half:
-            from ..nn.half import halve_h5, halve_onnx
-            for stem, net in (("encoder", encoder), ("decoder", decoder)):
-                halve_h5(tmp / f"{stem}.weights.h5")
-                halve_onnx(tmp / f"{stem}.onnx")
-                net.load_weights(tmp / f"{stem}.weights.h5")
-        write_sha256sums(tmp)
-        info = {"runtime": "onnxruntime", "files": [f for f in RUNTIME_FILES if (tmp / f).is_file()], "keras": keras.__version__,
-                "parity": _onnx_parity(tmp, model, parity_audio)}
-        (tmp / "runtime.json").write_text(json.dumps(info, indent=1) + "\n")
-        (tmp / "training.json").write_text(json.dumps(training, indent=1) + "\n")
-        (tmp / "MODEL.md").write_text(card(tmp, info))
-        if out.exists():
-            old = root / f".{name}.replaced"
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    files = {"config.json": cfg, "tables.npz": lambda p: np.savez_compressed(p, counts=counts)}
+    if cfg.get("entropy", "levels") == "levels":  # context tables are small: tables.npz alone
+        files[LEVEL_TABLES] = lambda p: write_level_tables(counts, p)
+    files["training.json"] = training
+    write_model_folder(root, name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files=files,
+                       exports=codec_exports(encoder, decoder, cfg, half),
+                       parity=lambda folder: _parity(folder, encoder, decoder, cfg, parity_audio),
+                       stamp=("keras",), card=card)
+    return root / name

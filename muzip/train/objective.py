@@ -1,4 +1,4 @@
-"""The training objective of muzip's codec transform, shared by scripts/train.py and `muzip train`.
+"""The training objective of muzip's codec transform, shared by scripts/models/train.py and `muzip train`.
 
 A keras.Model whose compute_loss is the rate-distortion loss: multi-scale log-mel L1 + log-STFT L1 +
 5 x waveform L1 + lambda x bits per sample (a Laplace rate proxy with additive uniform noise), the
@@ -17,7 +17,7 @@ def build_training_model(cfg, lam):
 
     import librosa
 
-    from muzip.model import build_decoder, build_encoder
+    from ..nn.codec_net import build_decoder, build_encoder
 
     mel_scales = [(64, 10), (256, 40), (1024, 80), (2048, 160)]
     mel_banks = {w: librosa.filters.mel(sr=cfg["model_rate"], n_fft=w, n_mels=m).T.astype("float32") for w, m in mel_scales}
@@ -76,7 +76,8 @@ def rd_measure(model, cfg, audio, levels=(22, 30)) -> list[tuple[int, float, flo
     Bits are the empirical per-channel entropy of the quantized latents (what integer tables would
     achieve), so a change that merely shrinks latents shows up as a move along the curve, not a gain."""
     from ..metrics import mel_distance
-    from ..model import decoder_noise, level_steps
+    from ..codec.model import decoder_noise
+    from ..codec.quantizer import level_steps
 
     y = np.asarray(model.encoder(audio, training=False))
     steps = level_steps(cfg)
@@ -97,5 +98,5 @@ def rd_measure(model, cfg, audio, levels=(22, 30)) -> list[tuple[int, float, flo
 
 
 def rd_points(model, cfg, audio, levels=(22, 30)) -> str:
-    """rd_measure as the log line scripts/train.py writes (and export --snapshot best parses)."""
+    """rd_measure as the log line scripts/models/train.py writes (and export --snapshot best parses)."""
     return " ".join(f"L{lv}: {b:.3f} b/smp mel {m:.3f}" for lv, b, m in rd_measure(model, cfg, audio, levels))

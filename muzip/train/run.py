@@ -26,6 +26,10 @@ class TrainError(MuzipError):
     """A run that cannot start or continue (bad settings, no usable audio)."""
 
 
+class TrainUsageError(TrainError):
+    """A bad setting (model name, --from, --init-config): the command line is wrong, nothing was trained."""
+
+
 def runs_dir() -> Path:
     """$MUZIP_TRAIN_RUNS, else $XDG_STATE_HOME/muzip/runs (default ~/.local/state/muzip/runs)."""
     env = os.environ.get("MUZIP_TRAIN_RUNS")

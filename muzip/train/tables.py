@@ -1,7 +1,7 @@
 """Integer entropy tables for a trained transform: histograms of its quantized latents, at every level.
 
 Per role (mid, side), level and latent channel, the symbols -R..R plus an escape, counted on training
-audio (never held-out audio) and turned into integer counts summing to 2**24 (muzip.entropy), so
+audio (never held-out audio) and turned into integer counts summing to 2**24 (muzip.codec.entropy), so
 decoding is exact on any machine.
 """
 
@@ -12,8 +12,8 @@ import numpy as np
 
 def count_tables(encoder, cfg: dict, roles) -> np.ndarray:
     """roles: two iterables (mid, side) of 1-D model-rate signals -> counts (2, levels, C, 2R + 2)."""
-    from ..entropy import counts_from_histogram
-    from ..model import level_steps
+    from ..codec.entropy.ans import counts_from_histogram
+    from ..codec.quantizer import level_steps
 
     steps = level_steps(cfg)
     R, C = cfg["alphabet_radius"], cfg["latent_channels"]
@@ -42,8 +42,8 @@ def context_tables(encode, cfg: dict, signals, levels) -> tuple[np.ndarray, int]
     encode: (A, T, 1) float32 -> latents (A, T/hop + 1, C); signals: (A, T) mid/side arrays at the model
     rate, cut into whole frames (contexts restart each frame, as in the coder) and quantized at every
     level in `levels`, pooled: the context, not the level, carries the scale."""
-    from ..entropy_context import count_context_tables
-    from ..runtime.base import level_steps
+    from ..codec.entropy.context import count_context_tables
+    from ..codec.quantizer import level_steps
 
     steps, F = level_steps(cfg), cfg["frame_samples"]
     P = F // cfg["hop"]

@@ -10,7 +10,7 @@ and the bucket is the number of `context_edges` that are <= s. The decoder decod
 time, all channels at once, so it knows every context before it needs it; contexts restart at zero in
 each frame, so frames stay independent (seeking, damage isolation). The tables do not depend on the
 quantizer level: measured on muzip-v1's symbols they code as well as per-level ones do
-(scripts/exp_context_tables.py). As in muzip.entropy, tables are integer counts summing to 2**24 and the
+(scripts/experiments/exp_context_tables.py). As in entropy.ans, tables are integer counts summing to 2**24 and the
 coder sees only dyadic probabilities built from the file's integers, so decoding is exact on any machine.
 """
 
@@ -19,10 +19,9 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
-from .entropy import PRECISION, ans_reader, check_frame, decode_escapes, encode_escapes, escape_bits
-from .errors import CorruptFileError
-
-_TOTAL = 1 << PRECISION
+from ...errors import CorruptFileError
+from .ans import PRECISION, TOTAL as _TOTAL, ans_reader, check_frame, counts_from_histogram, decode_escapes, \
+    encode_escapes, escape_bits
 
 
 def context_sums(mag: np.ndarray) -> np.ndarray:
@@ -136,7 +135,6 @@ class ContextCoder:
 
 def count_context_tables(symbol_blocks, config: dict, roles: int = 2) -> np.ndarray:
     """Integer tables (roles, bands, contexts, 2R+2) from (role, q (n, C)) blocks, each block one frame's latents."""
-    from .entropy import counts_from_histogram
     R, C, bands = config["alphabet_radius"], config["latent_channels"], config["context_bands"]
     edges = np.asarray(config["context_edges"], dtype=np.int64)
     K, nctx = 2 * R + 2, len(edges) + 1

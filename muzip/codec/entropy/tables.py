@@ -3,7 +3,7 @@
 tables.npz holds the whole (roles, levels, channels, K) array in one compressed member: 8 MB to inflate,
 about 35 ms, on every call, while a file touches a few of the 128 blocks. The runtime file
 tables.levels.npz holds the same integers with one member per (role, level), so a short file pays
-for what it uses. It is derived from tables.npz at export time (scripts/export_onnx.py), listed in
+for what it uses. It is derived from tables.npz at export time (scripts/models/export_onnx.py), listed in
 SHA256SUMS, and compared block for block with tables.npz by tests/test_runtime.py.
 """
 
@@ -13,20 +13,16 @@ import io
 
 import numpy as np
 
-from ..errors import ModelError
-
-LEVEL_TABLES = "tables.levels.npz"
-
+from ...errors import ModelError
+from ...runtime.store import LEVEL_TABLES
 
 def _key(role: int, level: int) -> str:
     return f"r{role}_l{level}"
-
 
 def write_level_tables(counts: np.ndarray, path) -> None:
     counts = np.asarray(counts)
     np.savez_compressed(path, shape=np.array(counts.shape, np.int64),
                         **{_key(r, lv): counts[r, lv] for r in range(counts.shape[0]) for lv in range(counts.shape[1])})
-
 
 class LevelTables:
     """Indexes like the counts array for [role, level] and [role, level, channel]; blocks load lazily.

@@ -1,0 +1,105 @@
+"""Load an installed codec model: its verified config and tables, and its networks on a backend.
+
+The default backend is onnxruntime on the CPU: importing it costs ~0.2 s, where TensorFlow costs ~4 s.
+`MUZIP_BACKEND=keras` runs the Keras reference model instead (tests, development; needs muzip[train]).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import numpy as np
+
+from ..defaults import DEFAULT_MODEL
+from ..errors import ModelError
+from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, identity_digest, listed_files,
+                             model_folder, resolve_name, verified_bytes, verify)
+from .config import ModelConfig, load_config, read_model_json
+from .entropy.tables import LevelTables
+
+
+def load_tables(name: str | None = None):
+    """(config, counts, digest) of an installed codec model, verified; no network is loaded.
+
+    counts is the per-(role, level) LevelTables where the model ships them (loaded as used), else the
+    whole array from tables.npz."""
+    name = resolve_name(name)
+    config = load_config(name)
+    try:
+        if LEVEL_TABLES in listed_files(name):
+            counts = LevelTables(verified_bytes(name, LEVEL_TABLES), name)
+        else:
+            with np.load(io.BytesIO(verified_bytes(name, "tables.npz")), allow_pickle=False) as tables:
+                counts = tables["counts"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model '{name}': cannot read its config or tables ({exc})") from None
+    return config, counts, identity_digest(name)
+
+
+def load_gain_counts(name: str):
+    """The band-gain tables (codec.band_gains) of a model whose config has "band_gains", verified."""
+    try:
+        with np.load(io.BytesIO(verified_bytes(resolve_name(name), "tables.npz")), allow_pickle=False) as tables:
+            return tables["gain_counts"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model '{name}': cannot read its band-gain tables ({exc})") from None
+
+
+def backend() -> str:
+    value = os.environ.get("MUZIP_BACKEND", "onnx").lower()
+    if value not in ("onnx", "keras"):
+        raise ModelError(f"MUZIP_BACKEND={value!r}: use 'onnx' (default) or 'keras'")
+    return value
+
+
+def load_model(name: str | None = None, backend_name: str | None = None):
+    """The codec model `name` (default DEFAULT_MODEL) on the chosen backend (default onnx,
+    MUZIP_BACKEND=keras for the reference)."""
+    name = resolve_name(name)
+    config, counts, digest = load_tables(name)
+    gain_counts = load_gain_counts(name) if config.band_gains is not None else None
+    if (backend_name or backend()) == "keras":
+        from .keras_model import KerasCodecModel
+        verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
+        return KerasCodecModel.load(name, model_folder(name), config, digest, counts, gain_counts)
+    from .onnx_model import OnnxCodecModel
+    missing = [f for f in ("encoder.onnx", "decoder.onnx") if f not in listed_files(name)]
+    if missing:
+        raise ModelError(f"model '{name}' has no exported runtime files ({', '.join(missing)}); "
+                         "run scripts/models/export_onnx.py, or use MUZIP_BACKEND=keras")
+    # Each network's file is checked when its session is made (runtime.session), from the bytes it runs.
+    return OnnxCodecModel(name, config, digest, counts, gain_counts)
+
+
+def model_info(name: str) -> dict:
+    """What `muzip models` shows: name, kind, identity, config summary, files, and whether they verify."""
+    name = resolve_name(name)
+    folder = model_folder(name)
+    config = read_model_json(name, verified=False)
+    listed = listed_files(name)
+    size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    kind = str(config.get("kind", "codec"))
+    if kind != "codec":  # muzip restore's restorer, the library's embedder: every listed file is checked
+        try:
+            verify(name, tuple(listed))
+            status = "ok"
+        except ModelError as exc:
+            status = str(exc)
+        digest = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
+        return {"name": name, "kind": kind, "sha256": digest, "default": False,
+                "model_rate": config.get("sample_rate"), "runtime": [f for f in listed if f.endswith(".onnx")],
+                "size_bytes": size, "folder": str(folder), "status": status}
+    try:
+        verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
+        status = "ok"
+    except ModelError as exc:
+        status = str(exc)
+    return {"name": name, "kind": "codec", "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
+            "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
+            "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
+            "status": status}
+
+
+__all__ = ["ModelConfig", "backend", "load_gain_counts", "load_model", "load_tables", "model_info"]

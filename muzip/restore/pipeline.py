@@ -1,0 +1,149 @@
+"""Restoring one file (what `muzip restore` does per input): read, measure, restore or copy, write.
+
+No command line here: the caller opens the output (atomically, or standard output), makes the progress
+bar and prints the result. Heavy imports (numpy, onnxruntime, the audio readers) happen on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+LOSSLESS = ("wav", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")
+PROBE_SECONDS = 60  # the bandwidth is measured on the first minute (memory stays flat in length)
+_RESTORERS: dict = {}  # one load per process: a batch (or a worker) pays for it once
+
+
+@dataclass
+class Restored:
+    """What restore_file did with one input."""
+
+    format: str             # the input's format as the reader names it ("mp3", "flac", ...)
+    kbps: float | None      # the stream's bitrate; None: lossless (or standard input)
+    bandwidth: float        # Hz of real content, measured on the first minute
+    copied: bool            # passed through unchanged (lossless, or at COPY_KBPS or more)
+    samples: int            # frames written
+    rate: int               # the output's sample rate
+    channels: int
+    warnings: list = field(default_factory=list)  # the reader's (truncated input, ...), for the caller to report
+
+
+def restorer(name):
+    """The restorer model `name`, loaded once per process."""
+    from .runtime import Restorer
+    if name not in _RESTORERS:
+        _RESTORERS[name] = Restorer(name)
+    return _RESTORERS[name]
+
+
+def stream_kbps(path: str, fmt: str, seconds: float | None) -> float | None:
+    """The stream's bitrate: MP3 from its frames (mutagen), other lossy formats from size / duration."""
+    if fmt in LOSSLESS or path == "-":
+        return None
+    if fmt == "mp3":
+        try:
+            import mutagen.mp3
+            return mutagen.mp3.MP3(path).info.bitrate / 1000.0
+        except Exception:  # noqa: BLE001 - fall back to the size
+            pass
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    return size * 8 / seconds / 1000.0 if size and seconds else None
+
+
+def mp3_delay(path: str) -> int:
+    """Samples of codec delay at the start of libsndfile's MP3 output: 0 when the file has a Xing/Info
+    (LAME) header, which mpg123 uses to cut delay and padding itself; else LAME's 576 + 529 (1105)."""
+    from .pairs import MP3_DELAY
+    try:
+        with open(path, "rb") as f:
+            head = f.read(10)
+            skip = 0
+            if head[:3] == b"ID3" and len(head) == 10:
+                skip = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
+            f.seek(skip)
+            first = f.read(4096)
+    except OSError:
+        return MP3_DELAY
+    return 0 if (b"Xing" in first or b"Info" in first) else MP3_DELAY
+
+
+def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed: int = 0,
+                 deterministic: bool = False, exact_formats=()) -> Restored:
+    """Restore `src` ("-": standard input) into the file that open_output() yields (a context manager,
+    entered once the input has been measured), as `fmt` ("wav" or "flac").
+
+    model: the restorer's name, or "none" (copy only). progress(seconds or None) returns a context
+    manager with update(seconds of input done). exact_formats: the input formats whose length the
+    reader reports exactly (others: the stream decides the length). Errors are MuzipError or OSError."""
+    import numpy as np
+
+    from ..audio import AudioSink, AudioSource, StreamResampler
+    from .detect import COPY_KBPS, bandwidth_hz, condition
+    from .runtime import restore_blocks
+    net = None if model == "none" else restorer(model)
+    with AudioSource(src) as source:
+        info = source.info
+        sr, ch = info.sample_rate, info.channels
+        seconds = info.num_samples / sr if info.num_samples else None
+        kbps = stream_kbps(src, info.format, seconds)
+        copy = kbps is None or kbps >= COPY_KBPS
+        blocks = source.blocks(1 << 16)
+        delay = mp3_delay(src) if info.format == "mp3" and not copy else 0
+        head, have = [], 0  # the first minute, kept to measure the bandwidth before anything is written
+        for b in blocks:
+            head.append(b)
+            have += len(b)
+            if have >= PROBE_SECONDS * sr + delay:
+                break
+        x0 = np.concatenate(head) if head else np.zeros((0, ch), np.float32)
+        x0, head = x0[delay:], None
+        bw = bandwidth_hz(x0, sr)
+        rate = sr if copy else max(sr, net.rate)
+        # Only these formats report an exact length; for others (MP3, ffmpeg-decoded) the stream decides.
+        exact = info.num_samples if src != "-" and info.format in exact_formats else None
+        total = None if exact is None else max(0, exact - delay)
+        want = None if total is None else round(total * rate / sr)
+
+        def source_blocks():
+            yield x0
+            yield from blocks
+
+        with open_output() as dst, progress(seconds) as bar:
+            sink = AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover)
+            written = 0
+            if copy:
+                for b in source_blocks():
+                    sink.write(b)
+                    written += len(b)
+                    bar.update(len(b) / sr)
+            else:
+                up = StreamResampler(sr, net.rate, ch)
+                down = StreamResampler(net.rate, rate, ch)
+                cond = condition(kbps, bw, sr)
+
+                def model_rate_blocks():
+                    for b in source_blocks():
+                        bar.update(len(b) / sr)
+                        yield up.process(b)
+                    yield up.process(np.zeros((0, ch), np.float32), last=True)
+
+                for y in restore_blocks(net, model_rate_blocks(), ch, cond, seed, deterministic):
+                    y = down.process(np.clip(y, -1.0, 1.0))
+                    if want is not None:
+                        y = y[:max(0, want - written)]
+                    sink.write(y)
+                    written += len(y)
+                tail = down.process(np.zeros((0, ch), np.float32), last=True)
+                if want is not None:
+                    tail = tail[:max(0, want - written)]
+                sink.write(tail)
+                written += len(tail)
+            if want is not None and written < want:  # resampler rounding: a few samples of silence
+                sink.write(np.zeros((want - written, ch), np.float32))
+                written = want
+            sink.close()
+        warnings = list(source.warnings)
+    return Restored(info.format, kbps, bw, copy, written, rate, ch, warnings)

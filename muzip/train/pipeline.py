@@ -1,0 +1,222 @@
+"""Driving a fine-tuning run (what `muzip train` does): check the name, read the files, train with
+checkpoints and held-out measurements, install the model.
+
+No command line here: the caller lists the files, and shows the progress bars and prints the messages
+that a TrainReport receives. Errors are TrainError (TrainUsageError: a bad setting), MuzipError or
+OSError; Keras and the backend are imported only once a run starts.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+
+from .. import __version__
+from ..defaults import TRAIN_FROM
+
+CHECKPOINT_S = 60.0     # a kill loses at most this much training
+EVALUATE_S = 300.0      # held-out rate-distortion this often (and at the end)
+MAX_SEGMENTS = 2000     # 2-s segments read in all (2.2 h, 700 MB of int16 mid/side on disk)
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def set_description(self, text):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class TrainReport:
+    """What a run tells its caller as it goes. These defaults show nothing; the CLI's subclass prints."""
+
+    def bar(self, total: float, desc: str, unit: str):
+        """A progress bar: a context manager with update(n) and set_description(text)."""
+        return _NoBar()
+
+    def unreadable(self, path: str, error: str) -> None:
+        """A training file could not be read (it is not trained on)."""
+
+    def resumed(self, folder, step: int) -> None:
+        """An earlier run in `folder` continues at `step`."""
+
+    def measured(self, step: int, rd: list) -> None:
+        """Held-out rate-distortion at a checkpoint: (level, bits per sample, mel distance) per level."""
+
+    def unfinished(self, step: int, target: int) -> None:
+        """The time ran out at `step`, before --steps `target`."""
+
+
+def check_name(name: str, base: str | None) -> None:
+    """Refuse a model name that is malformed, a shipped model's, or the same as --from (TrainUsageError)."""
+    from ..runtime.store import models_dir, user_models_dir
+    from .run import TrainUsageError
+    if not _NAME.match(name):
+        raise TrainUsageError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+    shipped = models_dir() / name
+    if (shipped / "SHA256SUMS").is_file() and shipped.parent != user_models_dir():
+        raise TrainUsageError(f"--name {name}: a shipped model has that name")
+    if base == name:
+        raise TrainUsageError("--from and --name must differ")
+
+
+def settings(name, base, init_config, batch, lr, per_file):
+    """(config, base folder or None, run metadata) of a new run."""
+    from ..runtime.store import identity_digest, model_folder, resolve_name
+    from ..codec import model_kind
+    from .run import FINE_TUNE, TrainUsageError
+    if init_config:
+        try:
+            with open(init_config, encoding="utf-8") as f:
+                cfg = json.loads(f.read())
+        except (OSError, ValueError) as exc:
+            raise TrainUsageError(f"{init_config}: not a JSON model configuration ({exc})") from None
+        folder, meta = None, {"from": None, "from_sha256": None}
+    else:
+        base = resolve_name(base or TRAIN_FROM)
+        if model_kind(base) != "codec":
+            raise TrainUsageError(f"--from {base}: not a codec model")
+        folder = model_folder(base)
+        cfg = json.loads((folder / "config.json").read_text())
+        if "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
+            # The trainer's objective and table counting are for networks that output audio; muzip-v2.1's
+            # decoder outputs MDCT coefficients corrected by coded band gains, trained by scripts of its own.
+            raise TrainUsageError(f"--from {base}: a model with band gains cannot be fine-tuned by muzip train yet "
+                                  f"(start from {TRAIN_FROM} or muzip-v2)")
+        meta = {"from": base, "from_sha256": identity_digest(base).hex()}
+    cfg = {**cfg, **FINE_TUNE, "batch": batch or FINE_TUNE["batch"], "lr": lr or FINE_TUNE["lr"]}
+    return cfg, folder, {**meta, "name": name, "config": cfg, "per_file": per_file, "steps_done": 0,
+                         "train_seconds": 0.0, "history": [], "muzip_version": __version__}
+
+
+def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_config, batch, lr, gpu,
+          find_files, report: TrainReport) -> dict:
+    """Run (or continue) the fine-tuning run `name` and install its model; returns the result's summary.
+
+    Call check_name first. find_files() lists the audio files under `dirs` (called only for a new run);
+    steps: train until the run has made that many in all; minutes: train that long in this call
+    (default 20 when steps is None). gpu: let the backend use a GPU."""
+    import shutil
+    import time
+
+    from .data import split_holdout
+    from .run import TrainError, runs_dir, write_json
+    if gpu:
+        os.environ["MUZIP_DEVICE"] = "gpu"  # read by configure_backend; every other command stays on the CPU
+    folder = runs_dir() / name
+    if restart:
+        shutil.rmtree(folder, ignore_errors=True)
+    meta_path = folder / "run.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
+    if meta is not None and base is not None and meta.get("from") != base:
+        raise TrainError(f"the run in {folder} started from {meta.get('from')}, not {base} (use --restart)")
+    if meta is None:
+        files = find_files()
+        train_files, held = split_holdout(files)
+        if not held:
+            raise TrainError("needs at least 2 audio files (a tenth of them, at least one, is held out)")
+        per_file = max(1, min(per_file, MAX_SEGMENTS // len(train_files)))  # a big collection: fewer per file
+        cfg, base_folder, meta = settings(name, base, init_config, batch, lr, per_file)
+        meta.update(dirs=[os.path.abspath(d) for d in dirs], holdout_files=held, train_files=train_files)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
+        write_json(meta_path, meta)
+    else:
+        report.resumed(folder, meta["steps_done"])
+    os.environ["MUZIP_THREADS"] = str(jobs)
+    from ..nn.backend import configure_backend, quiet_native_stderr
+    configure_backend()
+    with quiet_native_stderr():
+        from .run import Trainer, codec_quality, held_out_audio
+    from ..runtime.store import model_folder
+    cfg = meta["config"]
+    base_folder = model_folder(meta["from"]) if meta.get("from") else None
+    trainer = Trainer(folder, cfg, base_folder, seed=meta["steps_done"])
+    held = held_out_audio(meta["holdout_files"], cfg["model_rate"])
+    if "before" not in meta:
+        meta["before"] = None
+        if meta.get("from"):
+            from ..codec import load_model
+            meta["before"] = codec_quality(load_model(meta["from"]), meta["holdout_files"], cfg["model_rate"])
+        meta["history"] = [{"step": 0, "rd": trainer.held_out_rd(held)}] if len(held) else []
+        write_json(meta_path, meta)
+    target = steps if steps is not None else None
+    budget = (minutes if minutes is not None else (None if steps is not None else 20.0))
+    start = time.monotonic()
+    last_ckpt = last_eval = start
+    done0 = meta["steps_done"]
+    total = (target - done0) if target else budget * 60
+    with report.bar(max(total, 1e-9), f"train {name}", "steps" if target else "s") as bar:
+        loss = float("nan")
+        while True:
+            now = time.monotonic()
+            if (target and meta["steps_done"] >= target) or (budget and now - start >= budget * 60):
+                break
+            t = time.monotonic()
+            loss = trainer.step()
+            meta["steps_done"] += 1
+            meta["train_seconds"] += time.monotonic() - t
+            bar.update(1 if target else time.monotonic() - now)
+            rd = meta["history"][-1]["rd"] if meta["history"] else []
+            held_mel = f" held-out mel L{rd[0][0]} {rd[0][2]:.3f}" if rd else ""
+            bar.set_description(f"train {name} step {meta['steps_done']} loss {loss:.3f}{held_mel}")
+            if time.monotonic() - last_ckpt >= CHECKPOINT_S:
+                _checkpoint(trainer, meta, meta_path, held, time.monotonic() - last_eval >= EVALUATE_S, report)
+                last_ckpt = time.monotonic()
+                last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
+    _checkpoint(trainer, meta, meta_path, held, True, report)
+    if target and meta["steps_done"] < target:
+        report.unfinished(meta["steps_done"], target)
+    return _install(name, trainer, meta, meta_path, held, codec_quality)
+
+
+def _prepare(folder, files, cfg, per_file, jobs, report):
+    from .run import prepare
+    with report.bar(len(files), "reading", "files") as bar:
+        def on_file(path, err):
+            bar.update(1)
+            if err:
+                report.unreadable(path, err)
+        return prepare(folder, files, cfg["model_rate"], per_file, jobs, on_file)
+
+
+def _checkpoint(trainer, meta, meta_path, held, evaluate, report):
+    from .run import write_json
+    trainer.checkpoint()
+    if evaluate and len(held) and (not meta["history"] or meta["history"][-1]["step"] != meta["steps_done"]):
+        rd = trainer.held_out_rd(held)
+        meta["history"].append({"step": meta["steps_done"], "rd": rd})
+        report.measured(meta["steps_done"], rd)
+    write_json(meta_path, meta)
+
+
+def _install(name, trainer, meta, meta_path, held, codec_quality):
+    from ..codec import load_model
+    from ..runtime.store import user_models_dir
+    from .card import card_text
+    from .install import install
+    from .run import HOLDOUT_FILES, HOLDOUT_SECONDS, write_json
+    import numpy as np
+    meta.update(finished=datetime.datetime.now().isoformat(timespec="seconds"), holdout_seconds=HOLDOUT_SECONDS,
+                holdout_max=HOLDOUT_FILES, threads=os.environ.get("MUZIP_THREADS"))
+    counts = trainer.table_counts()
+    parity_audio = held[:2] if len(held) else np.zeros((1, trainer.cfg["frame_samples"], 1), np.float32)
+    folder = install(name, user_models_dir(), trainer.model.encoder, trainer.model.decoder, trainer.cfg, counts,
+                     parity_audio, lambda f, info: card_text(name, f, info, meta, None), meta)
+    after = codec_quality(load_model(name), meta["holdout_files"], trainer.cfg["model_rate"])
+    meta["after"] = after
+    write_json(meta_path, meta)
+    runtime = json.loads((folder / "runtime.json").read_text())
+    (folder / "MODEL.md").write_text(card_text(name, folder, runtime, meta, after))
+    return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
+            "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": after,
+            "from": meta.get("from")}
