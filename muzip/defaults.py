@@ -3,7 +3,7 @@
 # What compress uses unless --model says otherwise. muzip-v1, not the better-sounding muzip-v2.1: v2.1's
 # whole commands run 3-4x slower (a 60-minute file at 57x real time, not v1's 270x; a 10-s clip at 13x,
 # not 34x: docs/logs/bench_s12_v21_as_default.log), below the CLI's speed targets. Every model ever shipped
-# stays installed and decodes its files (tests/test_golden.py).
+# stays installed and decodes its files (tests/codec/test_golden.py).
 DEFAULT_MODEL = "muzip-v1"
 # The codec whose latents the library's embedders read (not the compress default).
 EMBED_MODEL = "muzip-v1"

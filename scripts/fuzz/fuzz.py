@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.fuzz.fuzz_cases import (  # noqa: F401 - re-exported for tests/test_fuzz.py
+from scripts.fuzz.fuzz_cases import (  # noqa: F401 - re-exported for tests/codec/test_fuzz.py
     KINDS, Parsed, Seed, _digest, _pick, crc, frame_record, header_bytes, index_record, make_seeds,
     set_header_fields, trailer, with_cover,
 )

@@ -2,7 +2,7 @@
 
 Every mutation takes (rng, seed, seeds) and returns the bytes of one file. Forged parts get their CRCs
 fixed up, so the reader has to catch the lie from the content, not from a checksum. The building blocks
-(header_bytes, frame_record, Parsed.assemble, set_header_fields...) are also used by tests/test_fuzz.py.
+(header_bytes, frame_record, Parsed.assemble, set_header_fields...) are also used by tests/codec/test_fuzz.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden" / "muzip-v1.mz"
 
 
-# -- building blocks (also used by tests/test_fuzz.py) ----------------------------------------------
+# -- building blocks (also used by tests/codec/test_fuzz.py) ----------------------------------------------
 def crc(b: bytes) -> bytes:
     return struct.pack("<I", zlib.crc32(b))
 

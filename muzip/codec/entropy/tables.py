@@ -4,7 +4,7 @@ tables.npz holds the whole (roles, levels, channels, K) array in one compressed 
 about 35 ms, on every call, while a file touches a few of the 128 blocks. The runtime file
 tables.levels.npz holds the same integers with one member per (role, level), so a short file pays
 for what it uses. It is derived from tables.npz at export time (scripts/models/export_onnx.py), listed in
-SHA256SUMS, and compared block for block with tables.npz by tests/test_runtime.py.
+SHA256SUMS, and compared block for block with tables.npz by tests/runtime/test_runtime.py.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from muzip.codec import decompress_bytes
 from muzip.codec import installed_models, load_model
 from muzip.codec.verify import symbol_digest
 
-GOLDEN = Path(__file__).parent / "data" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 CASES = sorted(GOLDEN.glob("*.json"))
 
 

@@ -11,7 +11,7 @@ pytest.importorskip("keras")
 from muzip.nn.codec_net import build_decoder, build_encoder  # noqa: E402
 from muzip.nn.filterbank import fixed_basis
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_constant_mdct_matches_the_frozen_weight_and_is_not_saved(tmp_path):

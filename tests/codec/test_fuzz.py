@@ -17,7 +17,7 @@ from muzip.codec.verify import verify_file
 
 from scripts.fuzz import fuzz
 
-GOLDEN = Path(__file__).parent / "data" / "golden" / "muzip-v1.mz"
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "muzip-v1.mz"
 
 
 @pytest.fixture(scope="module")
