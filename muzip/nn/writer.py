@@ -19,7 +19,6 @@ card says are the caller's (muzip.train.install for codecs, scripts/models/ for 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+from ..runtime.store import file_sha256
 
 SUMS = "SHA256SUMS"
 
@@ -97,14 +98,6 @@ def folder_files(folder: Path, skip: Sequence[str] = ()) -> dict[str, Path]:
     entries that copy it byte for byte: for rewriting a folder with some of its files changed."""
     return {p.name: p for p in sorted(Path(folder).iterdir())
             if p.is_file() and p.name != SUMS and p.name not in skip}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _write_file(path: Path, content) -> None:
@@ -189,7 +182,7 @@ def write_model_folder(root: Path, name: str, *, identity: Sequence[str], runtim
         for ex in exports:
             _export(tmp, ex)
         listed = list(identity) + [f for f in runtime if f not in identity and (tmp / f).is_file()]
-        (tmp / SUMS).write_text("".join(f"{_sha256(tmp / f)}  {f}\n" for f in listed))
+        (tmp / SUMS).write_text("".join(f"{file_sha256(tmp / f)}  {f}\n" for f in listed))
         result = None
         if parity is not None:
             result = {"runtime": "onnxruntime", "files": [f for f in runtime if (tmp / f).is_file()],

@@ -2,7 +2,7 @@
 
 libsndfile's MP3 decoder (mpg123) outputs LAME's encoder delay (576) plus the decoder's (529) before
 the first sample: 1105 samples at the MP3's own rate, whatever the bitrate (measured; tested by
-tests/test_restore.py with a click). LAME picks a lower rate for low bitrates (16 kbps stereo: 8 kHz),
+tests/restore/test_restore.py with a click). LAME picks a lower rate for low bitrates (16 kbps stereo: 8 kHz),
 as a user's file has; the decoded audio is resampled back to the clean rate with soxr.
 """
 

@@ -91,7 +91,7 @@ def resolve_name(name: str | None) -> str:
     return name
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -125,7 +125,7 @@ def verify(name: str, files=IDENTITY_FILES) -> None:
         if fname not in listed:
             raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
         path = folder / fname
-        if not path.is_file() or _sha256(path) != listed[fname]:
+        if not path.is_file() or file_sha256(path) != listed[fname]:
             raise ModelError(f"model '{name}': {fname} is missing or does not match its sha256")
 
 
@@ -146,4 +146,4 @@ def verified_bytes(name: str, fname: str) -> bytes:
 def write_sha256sums(folder: Path) -> None:
     """SHA256SUMS for a model folder: identity files first (in order), then runtime files present."""
     names = list(IDENTITY_FILES) + [f for f in RUNTIME_FILES if (folder / f).is_file()]
-    (folder / "SHA256SUMS").write_text("".join(f"{_sha256(folder / f)}  {f}\n" for f in names))
+    (folder / "SHA256SUMS").write_text("".join(f"{file_sha256(folder / f)}  {f}\n" for f in names))

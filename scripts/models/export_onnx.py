@@ -61,7 +61,7 @@ def runtime_section(folder: Path) -> list[str]:
             *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{sums[f]}`" for f in info["files"]],
             f"- Parity with the Keras model on 2 s of training audio: encoder max abs difference "
             f"{p['encoder_max_abs']:.2g}; decoder max abs difference {p['decoder_max_abs']:.2g}, "
-            f"SNR {p['decoder_snr_db']:.1f} dB (tested on the golden file: tests/test_runtime.py).",
+            f"SNR {p['decoder_snr_db']:.1f} dB (tested on the golden file: tests/runtime/test_runtime.py).",
             "",
         ]
     ew = info["exported_with"]
@@ -76,7 +76,7 @@ def runtime_section(folder: Path) -> list[str]:
         f"- Parity with the Keras model on `{p['clip']}` ({p['latents']:,} latents): encoder max abs difference "
         f"{p['encoder_max_abs']:.2g}, quantized symbols different at levels 0, 8, ..., 56: "
         f"{sum(p['symbol_differences_per_level_0_8_16_24_32_40_48_56'])}; decoder max abs difference "
-        f"{p['decoder_max_abs']:.2g}, SNR {p['decoder_snr_db']:.1f} dB (tested: tests/test_runtime.py).",
+        f"{p['decoder_max_abs']:.2g}, SNR {p['decoder_snr_db']:.1f} dB (tested: tests/runtime/test_runtime.py).",
         "",
     ]
 

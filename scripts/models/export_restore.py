@@ -58,7 +58,7 @@ def card(name: str, cfg: dict, state: dict, info: dict, sums: dict) -> str:
          f"{'yes' if state.get('deterministic') else 'no (z = 0 at inference is reported instead)'}.", "",
          "## Files", *[f"- `{f}`: {sums[f]}" for f in FILES],
          f"- Parity Keras vs onnxruntime on {info['parity']['clip']}: max abs {info['parity']['max_abs']:.2g}, "
-         f"SNR {info['parity']['snr_db']:.1f} dB (tested: tests/test_restore.py).", ""]
+         f"SNR {info['parity']['snr_db']:.1f} dB (tested: tests/restore/test_restore.py).", ""]
     results = ROOT / "docs" / "restore_results.json"
     if results.exists():
         L += ["## Measured quality", "From `scripts/bench/restore_bench.py` (see docs/RESTORE.md):", "",

@@ -1,7 +1,7 @@
 """Write the golden .mz for every installed model that has none (tests/data/golden/NAME.mz + NAME.json).
 
 Golden files are never regenerated: they prove that files made by each shipped model keep decoding
-to the same integer symbols (tests/test_golden.py). Run after shipping a new model.
+to the same integer symbols (tests/codec/test_golden.py). Run after shipping a new model.
 """
 
 import json

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m scripts.models.make_restore_golden restore-v1
 
-tests/test_restore.py restores the input again through `muzip restore` and compares it with the
+tests/restore/test_restore.py restores the input again through `muzip restore` and compares it with the
 recorded output (float16, left channel), so a change to the runtime or the model files shows.
 """
 

@@ -151,7 +151,7 @@ def test_models_lists_the_restorer(runner):
 
 def test_golden_restore_files_still_restore_the_same(tmp_path, runner):
     from pathlib import Path
-    golden = Path(__file__).parent / "data" / "golden" / "restore"
+    golden = Path(__file__).resolve().parents[1] / "data" / "golden" / "restore"
     for name in installed_models("restorer"):
         mp3, rec = golden / f"{name}.mp3", golden / f"{name}.npz"
         assert mp3.is_file() and rec.is_file(), f"{name} has no golden files: run python -m scripts.models.make_restore_golden"

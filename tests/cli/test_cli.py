@@ -322,7 +322,7 @@ def test_decompress_stdin_defaults_to_stdout(runner, fast_model, tmp_path, monke
 
 def test_batch_one_bad_input(runner, tmp_path, monkeypatch):
     """Real model loading (MUZIP_MODELS from the environment), once for the whole batch."""
-    import muzip.runtime as ms
+    import muzip.codec as ms
     calls = []
     real = ms.load_model
 

@@ -21,7 +21,7 @@ from conftest import sine
 
 pytest.importorskip("keras")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _music(folder: Path, n=3, seconds=4.0, rate=44100):
