@@ -13,10 +13,10 @@ from .decode import ArraySink, DecodeReport, decode_frames, decompress_bytes, de
 from .encode import DEFAULT_SIDE_OFFSET, MAX_KBPS, MIN_KBPS, compress_array, compress_blocks
 from .latents import LatentFrame, check_model, read_latents
 from .layout import GROUP
-from .loader import load_model, load_tables, model_info
+from .loader import load_model, load_tables, model_info, version_for
 from .transform import from_mid_side, to_mid_side
 
 __all__ = ["ArraySink", "DEFAULT_SIDE_OFFSET", "DecodeReport", "GROUP", "LatentFrame", "MAX_KBPS", "MIN_KBPS",
            "ModelConfig", "check_model", "compress_array", "compress_blocks", "decode_frames", "decompress_bytes",
            "decompress_to", "from_mid_side", "installed_models", "load_config", "load_model", "load_tables",
-           "model_info", "model_kind", "read_latents", "read_model_json", "to_mid_side"]
+           "model_info", "model_kind", "read_latents", "read_model_json", "to_mid_side", "version_for"]

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..defaults import DEFAULT_MODEL
 from ..errors import ModelError
-from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, identity_digest, listed_files,
-                             model_folder, resolve_name, verified_bytes, verify)
+from ..runtime.identity import accepted_digests, identity_digest
+from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, listed_files, model_folder,
+                             replaced_versions, resolve_name, verified_bytes, verify)
 from .config import ModelConfig, load_config, read_model_json
 from .entropy.tables import LevelTables
 
@@ -54,23 +55,43 @@ def backend() -> str:
     return value
 
 
-def load_model(name: str | None = None, backend_name: str | None = None):
-    """The codec model `name` (default DEFAULT_MODEL) on the chosen backend (default onnx,
-    MUZIP_BACKEND=keras for the reference)."""
+def version_for(name: str, digest: bytes | None) -> str:
+    """The key of the installed version of model `name` that a file with identity `digest` needs: the
+    model itself, or an older version kept when `muzip train` replaced it (runtime.store)."""
     name = resolve_name(name)
+    if digest is None or digest in accepted_digests(name):
+        return name
+    for key in replaced_versions(name):
+        try:
+            if digest in accepted_digests(key):
+                return key
+        except ModelError:  # a damaged kept version: not the one
+            continue
+    return name  # read_latents then names both identities
+
+
+def load_model(name: str | None = None, backend_name: str | None = None, digest: bytes | None = None):
+    """The codec model `name` (default DEFAULT_MODEL) on the chosen backend (default onnx,
+    MUZIP_BACKEND=keras for the reference). digest: the identity a file names, to load the exact version
+    it needs."""
+    name = version_for(name, digest) if digest is not None else resolve_name(name)
     config, counts, digest = load_tables(name)
     gain_counts = load_gain_counts(name) if config.band_gains is not None else None
     if (backend_name or backend()) == "keras":
         from .keras_model import KerasCodecModel
         verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
-        return KerasCodecModel.load(name, model_folder(name), config, digest, counts, gain_counts)
+        model = KerasCodecModel.load(name, model_folder(name), config, digest, counts, gain_counts)
+        model.accepted = accepted_digests(name)
+        return model
     from .onnx_model import OnnxCodecModel
     missing = [f for f in ("encoder.onnx", "decoder.onnx") if f not in listed_files(name)]
     if missing:
         raise ModelError(f"model '{name}' has no exported runtime files ({', '.join(missing)}); "
                          "run scripts/models/export_onnx.py, or use MUZIP_BACKEND=keras")
     # Each network's file is checked when its session is made (runtime.session), from the bytes it runs.
-    return OnnxCodecModel(name, config, digest, counts, gain_counts)
+    model = OnnxCodecModel(name, config, digest, counts, gain_counts)
+    model.accepted = accepted_digests(name)
+    return model
 
 
 def model_info(name: str) -> dict:
@@ -102,4 +123,4 @@ def model_info(name: str) -> dict:
             "status": status}
 
 
-__all__ = ["ModelConfig", "backend", "load_gain_counts", "load_model", "load_tables", "model_info"]
+__all__ = ["ModelConfig", "backend", "load_gain_counts", "load_model", "load_tables", "model_info", "version_for"]

@@ -53,7 +53,7 @@ def _open_mz(path, get_model, stack) -> Input:
         reader = ContainerReader(stack.enter_context(open(path, "rb")))
         if get_model is None:
             from ..codec import load_model as get_model
-        model = get_model(reader.header.model_id)
+        model = get_model(reader.header.model_id, digest=reader.header.model_sha256)
     except MuzipError as exc:
         raise _with_path(path, exc) from None
     blocks = _decoded_blocks(path, reader, model)

@@ -4,10 +4,9 @@ A model is a folder models/NAME/ holding config.json, tables.npz (integer entrop
 allow_pickle=False), Keras weights (*.weights.h5, HDF5: no pickle), the exported runtime files
 (encoder.onnx, decoder.onnx), SHA256SUMS (one `sha256  filename` line per file) and MODEL.md.
 
-A model's identity, written into every .mz header, is the sha256 of the SHA256SUMS lines of the files
-that define the codec (config, weights, tables), in that order. Exported runtime files are listed in
-SHA256SUMS too, and checked on load, but are derived from the weights, so adding them later (muzip 1.1
-added the ONNX files) leaves the identity, and every file made before, valid.
+A codec model's identity, written into every .mz header, covers every file that runs (runtime.identity).
+A model that `muzip train` replaces is kept under ROOT/.replaced/NAME~ID12/, so the files that name the
+older version keep decoding (load it by the key `replaced_version` gives).
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ IDENTITY_FILES = ("config.json", "encoder.weights.h5", "decoder.weights.h5", "ta
 RUNTIME_FILES = ("encoder.onnx", "decoder.onnx", LEVEL_TABLES)
 # A model name read from a file is looked up among installed models, never used as a path.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+REPLACED = ".replaced"  # a hidden folder in a models root: never a model name
+_VERSION = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,63})~[0-9a-f]{12}\Z")
 
 
 def models_dir() -> Path:
@@ -65,7 +66,40 @@ def _folders() -> dict[str, Path]:
         for p in entries:  # a shipped model's name cannot be taken over by a user's model
             if p.name not in found and _NAME.match(p.name) and (p / "SHA256SUMS").is_file():
                 found[p.name] = p
+        try:
+            kept = sorted((root / REPLACED).iterdir()) if (root / REPLACED).is_dir() else []
+        except OSError:
+            kept = []
+        for p in kept:  # older versions of replaced models, keyed NAME~ID12
+            if p.name not in found and _VERSION.match(p.name) and (p / "SHA256SUMS").is_file():
+                found[p.name] = p
     return found
+
+
+def base_name(key: str) -> str:
+    """The model name of a key: NAME for NAME~ID12 (a replaced version), else the key itself."""
+    return key.split("~", 1)[0]
+
+
+def replaced_versions(name: str) -> list[str]:
+    """Keys (NAME~ID12) of the kept older versions of model `name`."""
+    return [k for k in _folders() if "~" in k and base_name(k) == name]
+
+
+def keep_replaced(root: Path, name: str, digest: bytes) -> Path | None:
+    """Move root/name (identity `digest`) to root/.replaced/NAME~ID12 before a new version is installed;
+    returns where it went (None if there was nothing to keep)."""
+    folder = root / name
+    if not (folder / "SHA256SUMS").is_file():
+        return None
+    kept = root / REPLACED / f"{name}~{digest.hex()[:12]}"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if kept.exists():  # the same version kept before: this copy adds nothing
+        import shutil
+        shutil.rmtree(folder)
+    else:
+        folder.rename(kept)
+    return kept
 
 
 def model_folder(name: str) -> Path:
@@ -77,14 +111,15 @@ def model_folder(name: str) -> Path:
 
 
 def installed_models() -> list[str]:
-    """Installed model names, of every kind (codec.config.installed_models filters by kind)."""
-    return sorted(_folders())
+    """Installed model names, of every kind (codec.config.installed_models filters by kind); kept older
+    versions are not listed."""
+    return sorted(k for k in _folders() if "~" not in k)
 
 
 def resolve_name(name: str | None) -> str:
     """The installed model called `name` (default: DEFAULT_MODEL); ModelError for anything else."""
     name = DEFAULT_MODEL if name is None else name
-    if not isinstance(name, str) or not _NAME.match(name) or name not in installed_models():
+    if not isinstance(name, str) or not (_NAME.match(name) or _VERSION.match(name)) or name not in _folders():
         shown = name if isinstance(name, str) and name.isprintable() and len(name) <= 64 else repr(name)[:64]
         raise ModelError(f"model '{shown}' is not installed (installed: {', '.join(installed_models()) or 'none'}; "
                          f"models folders {', '.join(map(str, model_roots()))})")
@@ -107,15 +142,6 @@ def listed_files(name: str) -> dict[str, str]:
         if digest:
             listed[fname] = digest
     return listed
-
-
-def identity_digest(name: str) -> bytes:
-    """The 32-byte identity of an installed model (see the module docstring)."""
-    listed = listed_files(resolve_name(name))
-    missing = [f for f in IDENTITY_FILES if f not in listed]
-    if missing:
-        raise ModelError(f"model '{name}': {', '.join(missing)} not listed in SHA256SUMS")
-    return hashlib.sha256("".join(f"{listed[f]}  {f}\n" for f in IDENTITY_FILES).encode()).digest()
 
 
 def verify(name: str, files=IDENTITY_FILES) -> None:

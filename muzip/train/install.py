@@ -57,18 +57,33 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
     half: store the large weights as float16 in both the Keras and ONNX files (muzip.nn.half); the
     networks in memory are reloaded from the halved weights so parity compares the shipped files.
 
-    card(folder, runtime_info) -> MODEL.md text; training: written as training.json."""
+    card(folder, runtime_info) -> MODEL.md text; training: written as training.json. A model of that name
+    is not lost: it is kept under root/.replaced/ (runtime.store.keep_replaced), so its files still decode.
+    A shipped model's name is refused (ModelError)."""
     from ..codec.entropy.tables import write_level_tables
+    from ..errors import ModelError
     from ..nn.writer import write_model_folder
-    from ..runtime.store import IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES
+    from ..runtime.identity import identity_digest, is_shipped_name
+    from ..runtime.store import IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, installed_models, keep_replaced
+
+    if is_shipped_name(name):
+        raise ModelError(f"'{name}' is a shipped model's name; files name it, so it is never replaced")
 
     cfg = {k: v for k, v in cfg.items() if k not in TRAIN_ONLY_KEYS}
     files = {"config.json": cfg, "tables.npz": lambda p: np.savez_compressed(p, counts=counts)}
     if cfg.get("entropy", "levels") == "levels":  # context tables are small: tables.npz alone
         files[LEVEL_TABLES] = lambda p: write_level_tables(counts, p)
     files["training.json"] = training
-    write_model_folder(root, name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files=files,
-                       exports=codec_exports(encoder, decoder, cfg, half),
-                       parity=lambda folder: _parity(folder, encoder, decoder, cfg, parity_audio),
-                       stamp=("keras",), card=card)
+    kept = None
+    if (root / name / "SHA256SUMS").is_file() and name in installed_models():
+        kept = keep_replaced(root, name, identity_digest(name))
+    try:
+        write_model_folder(root, name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files=files,
+                           exports=codec_exports(encoder, decoder, cfg, half),
+                           parity=lambda folder: _parity(folder, encoder, decoder, cfg, parity_audio),
+                           stamp=("keras",), card=card)
+    except BaseException:
+        if kept is not None and not (root / name).exists():
+            kept.rename(root / name)  # nothing new installed: the old version stays where it was
+        raise
     return root / name

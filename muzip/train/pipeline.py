@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import time
 
 from .. import __version__
 from ..defaults import TRAIN_FROM
@@ -58,12 +59,11 @@ class TrainReport:
 
 def check_name(name: str, base: str | None) -> None:
     """Refuse a model name that is malformed, a shipped model's, or the same as --from (TrainUsageError)."""
-    from ..runtime.store import models_dir, user_models_dir
+    from ..runtime.identity import is_shipped_name
     from .run import TrainUsageError
     if not _NAME.match(name):
         raise TrainUsageError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
-    shipped = models_dir() / name
-    if (shipped / "SHA256SUMS").is_file() and shipped.parent != user_models_dir():
+    if is_shipped_name(name):  # wherever MUZIP_USER_MODELS points: files name shipped models forever
         raise TrainUsageError(f"--name {name}: a shipped model has that name")
     if base == name:
         raise TrainUsageError("--from and --name must differ")
@@ -71,7 +71,8 @@ def check_name(name: str, base: str | None) -> None:
 
 def settings(name, base, init_config, batch, lr, per_file):
     """(config, base folder or None, run metadata) of a new run."""
-    from ..runtime.store import identity_digest, model_folder, resolve_name
+    from ..runtime.identity import identity_digest
+    from ..runtime.store import model_folder, resolve_name
     from ..codec import model_kind
     from .run import FINE_TUNE, TrainUsageError
     if init_config:
@@ -106,7 +107,6 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     steps: train until the run has made that many in all; minutes: train that long in this call
     (default 20 when steps is None). gpu: let the backend use a GPU."""
     import shutil
-    import time
 
     from .data import split_holdout
     from .run import TrainError, runs_dir, write_json
@@ -151,10 +151,24 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         write_json(meta_path, meta)
     target = steps if steps is not None else None
     budget = (minutes if minutes is not None else (None if steps is not None else 20.0))
-    start = time.monotonic()
-    last_ckpt = last_eval = start
     done0 = meta["steps_done"]
     total = (target - done0) if target else budget * 60
+    try:
+        _steps(trainer, meta, meta_path, held, report, name, target, budget, total)
+    except BaseException as exc:
+        if not isinstance(exc, Exception) and meta["steps_done"] > done0:  # Ctrl-C, a signal: keep the steps
+            _checkpoint(trainer, meta, meta_path, held, False, report)
+        raise
+    _checkpoint(trainer, meta, meta_path, held, True, report)
+    if target and meta["steps_done"] < target:
+        report.unfinished(meta["steps_done"], target)
+    return _install(name, trainer, meta, meta_path, held, codec_quality)
+
+
+def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
+    """Train until the step target or the time budget; checkpoint every CHECKPOINT_S."""
+    start = time.monotonic()
+    last_ckpt = last_eval = start
     with report.bar(max(total, 1e-9), f"train {name}", "steps" if target else "s") as bar:
         loss = float("nan")
         while True:
@@ -173,10 +187,6 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
                 _checkpoint(trainer, meta, meta_path, held, time.monotonic() - last_eval >= EVALUATE_S, report)
                 last_ckpt = time.monotonic()
                 last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
-    _checkpoint(trainer, meta, meta_path, held, True, report)
-    if target and meta["steps_done"] < target:
-        report.unfinished(meta["steps_done"], target)
-    return _install(name, trainer, meta, meta_path, held, codec_quality)
 
 
 def _prepare(folder, files, cfg, per_file, jobs, report):

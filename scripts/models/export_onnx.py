@@ -5,8 +5,9 @@
 Keras 3's own exporter (`Model.export(format="onnx")`, tf2onnx underneath) writes encoder.onnx and
 decoder.onnx (float32: the files stay small and the parity is at rounding level), with tables.levels.npz,
 through the one model-folder writer (muzip.nn.writer: the folder is rewritten beside the old one and
-swapped in whole). The model's identity (sha256 of the codec files' SHA256SUMS lines) must not change:
-that is checked before anything is moved. Parity on tests/data/knolls_excerpt.ogg (stereo, as mid/side)
+swapped in whole). The codec files must not change, and a shipped model's runtime files neither (their
+sha256s are pinned in muzip.runtime.identity): that is checked before anything is moved. Re-exporting any
+other model changes its identity, so files it made before stop naming it. Parity on tests/data/knolls_excerpt.ogg (stereo, as mid/side)
 is printed and written to runtime.json.
 """
 
@@ -82,14 +83,21 @@ def runtime_section(folder: Path) -> list[str]:
 
 
 def identity_unchanged(name: str):
-    """A writer check: the new folder's identity (the codec files' SHA256SUMS lines) is the installed one's."""
-    before = store.identity_digest(name)
+    """A writer check: the codec files (SHA256SUMS lines) are the installed ones; for a shipped model, every
+    file that runs is (muzip.runtime.identity pins them)."""
+    from muzip.runtime import identity
+    before, whole = identity.legacy_digest(name), identity.runtime_digest(name)
 
     def check(folder: Path) -> None:
         listed = listed_sums(folder)
         lines = "".join(f"{listed.get(f)}  {f}\n" for f in store.IDENTITY_FILES)
         if hashlib.sha256(lines.encode()).digest() != before:
             raise SystemExit("identity changed: SHA256SUMS must list the codec files first, unchanged")
+        runtime = [f for f in store.RUNTIME_FILES if f in listed]
+        lines += "".join(f"{listed[f]}  {f}\n" for f in runtime)
+        if name in identity.SHIPPED_CODECS and hashlib.sha256(lines.encode()).digest() != whole:
+            raise SystemExit(f"{name} is shipped: its runtime files are pinned (muzip.runtime.identity); "
+                             "export under a new name")
     return check
 
 

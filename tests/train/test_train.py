@@ -64,9 +64,16 @@ def test_train_installs_resumes_and_round_trips(runner, tmp_path, tiny_config, m
     card = (model_folder("tiny-t") / "MODEL.md").read_text()
     assert "Steps: 2 of batch 2" in card and "| 24 |" in card
 
+    first = tmp_path / "first.mz"  # made by the first install, which the next one replaces
+    r = runner.invoke(cli, ["compress", "-q", "--model", "tiny-t", str(music / "t1.wav"), "-o", str(first)])
+    assert r.exit_code == 0, r.output
+
     r = _train(runner, music, "--name", "tiny-t", "--steps", 3)  # the same run continues
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["steps"] == 3
+    r = runner.invoke(cli, ["decompress", "-q", str(first), "-o", str(tmp_path / "first.wav")])
+    assert r.exit_code == 0, r.output  # the replaced version was kept, and found by the file's identity
+    assert [m for m in installed_models("codec") if m.startswith("tiny-t")] == ["tiny-t"]
 
     r = _train(runner, music, "--name", "tiny-ft", "--from", "tiny-t", "--steps", 1)  # fine-tune a model
     assert r.exit_code == 0, r.output
@@ -116,6 +123,7 @@ def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch)
 
 @pytest.mark.parametrize("args, code, message", [
     (["--name", "muzip-v1"], 2, "a shipped model has that name"),
+    (["--name", "embed-v1"], 2, "a shipped model has that name"),  # removed, but files may name it
     (["--name", "../evil"], 2, "use letters, digits"),
     (["--name", "x", "--from", "no-such-model"], 1, "is not installed"),
     (["--name", "x", "--from", "muzip-v2.1"], 2, "band gains cannot be fine-tuned"),
@@ -182,6 +190,8 @@ def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
     assert code == 130 and "interrupted; run the same command again" in text and "Traceback" not in text
     assert not (tmp_path / "models" / "tty").exists()  # nothing installed from an interrupted run
     meta = json.loads((tmp_path / "runs" / "tty" / "run.json").read_text())
+    # Interrupted long before the first minute's checkpoint: the steps made are saved all the same.
+    assert meta["steps_done"] >= 1 and (tmp_path / "runs" / "tty" / "checkpoint.weights.h5").is_file()
     r = subprocess.run(args[:-1] + [str(meta["steps_done"] + 1), "--json"], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr

@@ -1,0 +1,86 @@
+"""A codec model's identity: the 32 bytes every .mz header carries, naming the exact model it needs.
+
+The identity covers every file that runs: it is the sha256 of the SHA256SUMS lines of the codec files
+(config, Keras weights, tables) followed by the runtime files present (encoder.onnx, decoder.onnx, the
+per-level tables). Replacing any of them, even with SHA256SUMS rewritten to match, changes the identity,
+so files made before no longer name the model and are refused, not decoded into different audio.
+
+muzip 1.0 to 1.2 wrote a narrower identity, over the codec files only ("legacy"). The models shipped then
+keep it, so their files made by any muzip version stay alike and decodable by every version; what the
+legacy identity leaves out is pinned here instead: a shipped model loads only if its whole identity is the
+one it shipped with. A user-trained model also accepts its legacy identity, which only its files made
+before 1.3 carry (for those, the runtime files are not checked); every file written now carries the whole one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..errors import ModelError
+from .store import IDENTITY_FILES, RUNTIME_FILES, listed_files, models_dir, resolve_name, user_models_dir
+
+# name -> (the identity its files carry, the identity over every file that runs). Frozen forever.
+SHIPPED_CODECS = {
+    "muzip-v1": ("5a956ed0b28f526c4fc3a56bf76252bcec438dfc27d18397d170d09661152820",
+                 "650c054dad89eee2d97860b5392b5785b76339448cb88136feb342c207438144"),
+    "muzip-v2": ("0527e9d551fc92f7bab188f3dd0451334385c2e12c91caf82173e528f7c4b370",
+                 "d62ccdf312448ef81fd288b3966e9ac193fb33206f966e9aa7ac5145b6a8bba8"),
+    "muzip-v2.1": ("eb6b98c562a421e68e3d0d02170577be646995b1553f6445b8e3f18422b7ab88",
+                   "41336c198cfbd09cddb80abfef87aa7dc5c64b0da0918ecdc415a6427c671cc2"),
+}
+# Every name muzip ever shipped (embed-v1 was removed in 1.2): never a user model's, wherever it is put.
+SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}
+
+
+def is_shipped_name(name: str) -> bool:
+    """True for a name muzip ships or shipped, or one in the shipped models folder (unless the user's
+    models folder is pointed at it: then the names are known ones only)."""
+    if name in SHIPPED_NAMES:
+        return True
+    shipped = models_dir()
+    return shipped.resolve() != user_models_dir().resolve() and (shipped / name / "SHA256SUMS").is_file()
+
+
+def _digest(listed: dict, files) -> bytes:
+    return hashlib.sha256("".join(f"{listed[f]}  {f}\n" for f in files).encode()).digest()
+
+
+def _listed(name: str) -> dict:
+    listed = listed_files(name)
+    missing = [f for f in IDENTITY_FILES if f not in listed]
+    if missing:
+        raise ModelError(f"model '{name}': {', '.join(missing)} not listed in SHA256SUMS")
+    return listed
+
+
+def runtime_digest(name: str) -> bytes:
+    """The sha256 over the SHA256SUMS lines of every file that runs (codec files, then runtime files)."""
+    listed = _listed(name)
+    return _digest(listed, list(IDENTITY_FILES) + [f for f in RUNTIME_FILES if f in listed])
+
+
+def legacy_digest(name: str) -> bytes:
+    """The muzip 1.0-1.2 identity: the codec files' lines only."""
+    return _digest(_listed(name), IDENTITY_FILES)
+
+
+def identity_digest(name: str) -> bytes:
+    """The identity written into new files made with model `name`; ModelError for a shipped model whose
+    files are not the shipped ones."""
+    name = resolve_name(name)
+    whole = runtime_digest(name)
+    pinned = SHIPPED_CODECS.get(name)
+    if pinned is None:
+        return whole
+    if whole.hex() != pinned[1]:
+        raise ModelError(f"model '{name}': its files are not the ones muzip shipped (identity {whole.hex()[:12]}, "
+                         f"shipped {pinned[1][:12]}); reinstall muzip")
+    return bytes.fromhex(pinned[0])
+
+
+def accepted_digests(name: str) -> frozenset:
+    """The identities in a file header that name model `name` exactly, as it is installed now."""
+    current = identity_digest(name)
+    if resolve_name(name) in SHIPPED_CODECS:
+        return frozenset({current})
+    return frozenset({current, legacy_digest(name)})  # user models from before 1.3: older files
