@@ -6,17 +6,25 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install demo test bench fuzz corpus train train-restore train-embed clean
 
+INSTALL_LOG := build/install.log
+
 install: $(STAMP)
 
+# Quiet: pip's and the build backend's chatter (setuptools banners, "Location ... is ignored" warnings)
+# goes to $(INSTALL_LOG), shown only if the install fails. editable_mode=compat: a plain path entry, not an
+# import hook (the hook cost ~12 ms of every muzip start-up).
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	# compat: a plain path entry, not an import hook (the hook cost ~12 ms of every muzip start-up)
-	$(PY) -m pip install -q -e ".[train,test,bench,eval]" --config-settings editable_mode=compat
-	touch $(STAMP)
+	@mkdir -p $(dir $(INSTALL_LOG))
+	@echo "installing muzip into $(VENV) (log: $(INSTALL_LOG))"
+	@{ test -x $(PY) || $(PYTHON) -m venv $(VENV); } > $(INSTALL_LOG) 2>&1 \
+	  && $(PY) -m pip install -q --disable-pip-version-check --upgrade pip >> $(INSTALL_LOG) 2>&1 \
+	  && $(PY) -m pip install -q --disable-pip-version-check -e ".[train,test,bench,eval]" \
+	       --config-settings editable_mode=compat >> $(INSTALL_LOG) 2>&1 \
+	  || { cat $(INSTALL_LOG); echo "make install: failed (the log above is in $(INSTALL_LOG))" >&2; exit 1; }
+	@touch $(STAMP)
 
 demo: install
-	$(PY) scripts/demo.py
+	@$(PY) scripts/demo.py
 
 test: install
 	$(PY) -m pytest -q

@@ -3,16 +3,23 @@
 * which format a file claims to be (to say "corrupt FLAC" rather than "not audio"),
 * how many frames a WAV header promises: libsndfile clamps ``frames`` to the data that
   is actually present, so a truncated WAV would otherwise go unnoticed,
-* whether an Ogg stream ends with its end-of-stream page (Ogg has no length field).
+* whether an Ogg stream ends with its end-of-stream page (Ogg has no length field),
+* how many frames an ffmpeg-read file's container states (``stated_frames``): ffmpeg 5's
+  decoder output of an AAC M4A keeps the encoder's padding at the end (a 10.000 s source
+  decodes to 10.008 s) although the MP4 edit list gives the exact length.
 
-All functions read with ``os.pread`` so they never move the descriptor libsndfile reads
-through, and return None / False on anything they do not understand.
+All functions read with ``os.pread`` (or ffprobe) so they never move the descriptor libsndfile
+reads through, and return None / False on anything they do not understand.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import struct
+import subprocess
+from fractions import Fraction
 
 from .lazy import soundfile as sf
 
@@ -132,3 +139,35 @@ def ogg_cut_short(fd: int) -> bool:
             lacing = tail[i + 27 : i + 27 + nseg]
             if len(lacing) == nseg and i + 27 + nseg + sum(lacing) == len(tail):
                 return not tail[i + 5] & 0x04
+
+
+# An AAC encoder pads the last frame of 1024 (HE-AAC: 2048) samples; ffmpeg's own encoder adds one more.
+MAX_END_PADDING = 4096
+
+
+def stated_frames(path: str, timeout: float = 30.0) -> int | None:
+    """Frames of the first audio stream at its sample rate, as its container states them (ffprobe's
+    duration_ts in the stream's time base: for an MP4, the edit list's length, without the encoder's
+    priming and padding); None when ffprobe is missing, fails or the stream does not say."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    try:
+        out = subprocess.run([ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+                              "stream=duration_ts,time_base,sample_rate", "-of", "json", "--", path],
+                             capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=True).stdout
+        stream = json.loads(out)["streams"][0]
+        ticks, base, rate = int(stream["duration_ts"]), Fraction(stream["time_base"]), int(stream["sample_rate"])
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError):
+        return None
+    frames = round(ticks * base * rate)
+    return frames if ticks > 0 and rate > 0 and frames > 0 else None
+
+
+def trim_to_stated(decoded_frames: int, stated: int | None) -> int:
+    """How many of the decoded frames to keep: the stated length when the decoder gave up to
+    MAX_END_PADDING more (an encoder's padding); else all of them (a container whose length is
+    wrong must not cut real audio)."""
+    if stated is not None and 0 < decoded_frames - stated <= MAX_END_PADDING:
+        return stated
+    return decoded_frames

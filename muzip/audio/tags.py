@@ -72,7 +72,12 @@ def _normalise_key(key) -> str | None:
     k = str(key).lower()
     if k in TAG_KEYS:
         return k
-    return _ALIASES.get(k.split(":")[0], None)
+    frame, _, rest = k.partition(":")
+    if frame == "txxx":  # an ID3 user text frame, TXXX:DESC: ffmpeg writes `-metadata comment=...` so
+        return _normalise_key(rest) if rest and not rest.startswith("txxx") else None
+    if frame == "comm" and rest.startswith("itun"):  # COMM:iTunNORM / iTunSMPB...: iTunes' data, not a comment
+        return None
+    return _ALIASES.get(frame, None)
 
 
 def _add_items(out: dict[str, str], items) -> None:

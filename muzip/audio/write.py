@@ -10,6 +10,11 @@ Ogg Vorbis, Ogg Opus or MP3, carrying the tags and the cover picture.
   these chunks are left out: a reader taking the data to EOF would play them as noise.
 * The other formats go through libsndfile and need a seekable file object (the CLI spools
   pipes); the tags and cover are then added with mutagen.
+* libsndfile writes through callbacks into Python (soundfile's virtual I/O). A signal handler that raised
+  inside one would be printed by cffi and lost ("Exception ignored from cffi callback"), so the handlers
+  wait until libsndfile returns (``_signals_deferred``); and once the sink is abandoned (an error, a signal)
+  or its file closed, the callbacks do nothing (``_GuardedFile``), so SoundFile's own clean-up cannot write
+  to a closed file.
 * Opus and MP3 encoders take a fixed set of rates: other rates are resampled (soxr HQ) to
   the nearest supported rate at or above it, else the highest (``output_rate``) -- a
   lossy format was asked for, so a rate change is the smaller surprise than an error.
@@ -20,7 +25,10 @@ from __future__ import annotations
 import functools
 import io
 import os
+import signal
 import struct
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 from .lazy import soundfile as sf
@@ -132,6 +140,87 @@ def _info_chunk(tags: dict[str, str]) -> bytes:
     return b"" if body == b"INFO" else _chunk(b"LIST", body)
 
 
+_DEFERRED_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+@contextmanager
+def _signals_deferred():
+    """Run a libsndfile call with the Python signal handlers held back; a signal that arrived meanwhile is
+    handled (its handler raises, say) once the call has returned, in ordinary Python code."""
+    if threading.current_thread() is not threading.main_thread():  # handlers run in the main thread only
+        yield
+        return
+    caught: list = []
+    saved: dict = {}
+
+    def hold(signum, frame):
+        caught.append((signum, frame))
+
+    def put_back():
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+    try:
+        for sig in _DEFERRED_SIGNALS:
+            handler = signal.getsignal(sig)
+            if callable(handler):
+                saved[sig] = handler
+                signal.signal(sig, hold)
+    except BaseException:  # a signal while swapping them: the handlers as they were, then unwind
+        put_back()
+        raise
+    try:
+        yield
+    finally:
+        put_back()
+        if caught:
+            signum, frame = caught[0]
+            saved[signum](signum, frame)
+
+
+class _GuardedFile:
+    """The file object libsndfile is given: the real one until the sink is abandoned or the file is closed,
+    then a sink that takes every call and does nothing (see the module docs)."""
+
+    def __init__(self, f):
+        self.f, self.dead = f, False
+        self.name = getattr(f, "name", "<file>")
+
+    def _live(self) -> bool:
+        if self.dead:
+            return False
+        try:
+            return not self.f.closed
+        except Exception:  # noqa: BLE001
+            return True
+
+    def write(self, data) -> int:
+        return self.f.write(data) if self._live() else len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return self.f.read(n) if self._live() else b""
+
+    def readinto(self, buf) -> int:
+        if not self._live():
+            return 0
+        readinto = getattr(self.f, "readinto", None)
+        if readinto is not None:
+            return readinto(buf)
+        data = self.f.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.f.seek(offset, whence) if self._live() else 0
+
+    def tell(self) -> int:
+        return self.f.tell() if self._live() else 0
+
+    def flush(self) -> None:
+        if self._live():
+            self.f.flush()
+
+
 def _seekable(f) -> bool:
     try:
         return bool(f.seekable())
@@ -167,6 +256,7 @@ class AudioSink:
         self._own = isinstance(fileobj, (str, os.PathLike))
         self._closed = False
         self._sf: sf.SoundFile | None = None
+        self._guard: _GuardedFile | None = None
         self._rs: StreamResampler | None = None
         if not self._own and self.format != "wav" and not _seekable(fileobj):
             raise ValueError(f"{self.format} output needs a seekable file (use WAV for pipes)")
@@ -197,9 +287,11 @@ class AudioSink:
         if self.rate > max_rate or self.channels > max_channels:
             raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.rate)} "
                                    f"(at most {max_channels} channels, {max_rate} Hz)")
+        self._guard = _GuardedFile(self.f)
         try:
-            self._sf = sf.SoundFile(self.f, "w", samplerate=self.output_rate, channels=self.channels,
-                                    format=major, subtype=subtype)
+            with _signals_deferred():
+                self._sf = sf.SoundFile(self._guard, "w", samplerate=self.output_rate, channels=self.channels,
+                                        format=major, subtype=subtype)
         except Exception as e:  # noqa: BLE001 - libsndfile refused these parameters
             msg = str(getattr(e, "error_string", "") or e).removeprefix("Error : ").strip().rstrip(".")
             raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.output_rate)} "
@@ -223,13 +315,16 @@ class AudioSink:
             x = self._rs.process(x, last=last)
         if self._sf is not None and self.format != "flac":
             if x.shape[0]:
-                self._sf.write(np.clip(x, -1.0, 1.0))  # lossy encoders take float directly
+                x = np.clip(x, -1.0, 1.0)  # lossy encoders take float directly
+                with _signals_deferred():
+                    self._sf.write(x)
             return
         # x * 32768 matches soundfile's int16 -> float32 (/32768), so 16-bit audio
         # passes through bit-exactly; +1.0 clips to 32767.
         pcm = np.clip(np.round(np.clip(x, -1.0, 1.0) * 32768.0), -32768, 32767).astype("<i2")
         if self._sf is not None:
-            self._sf.write(pcm)
+            with _signals_deferred():
+                self._sf.write(pcm)
         else:
             self.f.write(pcm.tobytes())
 
@@ -241,7 +336,8 @@ class AudioSink:
             if self._sf is not None:
                 if self._rs is not None:
                     self._emit(np.zeros((0, self.channels), np.float32), last=True)
-                self._sf.close()
+                with _signals_deferred():
+                    self._sf.close()
                 skip = SOUNDFILE_KEYS if self.format != "mp3" else ()
                 write_tags(self.f, self.format, self.tags, self.cover, skip=skip)
             else:
@@ -272,5 +368,26 @@ class AudioSink:
     def __enter__(self) -> "AudioSink":
         return self
 
+    def abandon(self) -> None:
+        """Stop without finishing the file (an error or a signal: the caller removes it): libsndfile is
+        closed with its writes dropped, and nothing more is written."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._guard is not None:
+                self._guard.dead = True
+            if self._sf is not None:
+                with _signals_deferred():
+                    self._sf.close()
+        except Exception:  # noqa: BLE001 - the file is being thrown away
+            pass
+        finally:
+            if self._own:
+                self.f.close()
+
     def __exit__(self, exc_type, *exc) -> None:
-        self.close(_check=exc_type is None)
+        if exc_type is None or self._sf is None:  # a WAV is finished either way (plain Python, quick)
+            self.close(_check=exc_type is None)
+        else:
+            self.abandon()

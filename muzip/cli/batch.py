@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import click
 
 from ..errors import MuzipError, OutputExistsError
+from ..native import quiet_native_stderr
 from . import common
 from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
                      fmt_bytes, stderr_is_terminal)
@@ -137,7 +138,10 @@ def run_batch(items, job, options, *, quiet: bool, jobs: int) -> None:
             bars = _LocalBars(not quiet, 1 if len(items) > 1 else 0)
             with _inference_threads(min(jobs, default_jobs())):
                 for item in items:
-                    outcome = run_job(job, item, options, bars)
+                    # -q: what C libraries print on fd 2 (mpg123's notes on an MP3) is dropped too; the
+                    # job's own messages are printed after it, by the reporter.
+                    with quiet_native_stderr(quiet):
+                        outcome = run_job(job, item, options, bars)
                     reporter.replay(outcome.messages)
                     view.finished(item, outcome)
     except (Interrupted, KeyboardInterrupt) as exc:
@@ -204,10 +208,11 @@ class _QueueBar:
 def _worker_run(args):
     """-> (index, outcome, signum): signum is set when the job was interrupted (its temp file is gone)."""
     global _IN_JOB
-    index, job, item, options = args
+    index, job, item, options, quiet = args
     _IN_JOB = True
     try:
-        return index, run_job(job, item, options, lambda total, desc: _QueueBar(index, total, desc)), None
+        with quiet_native_stderr(quiet):
+            return index, run_job(job, item, options, lambda total, desc: _QueueBar(index, total, desc)), None
     except Interrupted as exc:  # the parent is stopping us: the job has unwound, nothing is left to do
         os._exit(exit_for_signal(exc.signum))
     except KeyboardInterrupt:  # raised by the job itself (SIGINT is ignored here): tell the parent
@@ -227,7 +232,7 @@ def _run_parallel(items, job, options, reporter, view, jobs, quiet):
     pending: dict[int, Outcome] = {}
     next_to_print = 0
     try:
-        futures = {pool.submit(_worker_run, (i, job, it, options)): i for i, it in enumerate(items)}
+        futures = {pool.submit(_worker_run, (i, job, it, options, quiet)): i for i, it in enumerate(items)}
         while next_to_print < len(items):
             done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
             for fut in done:

@@ -6,9 +6,12 @@ import os
 
 import click
 
+from ..codec.cards import CARD, model_rows
+from ..defaults import DEFAULT_MODEL
 from .batch import run_batch
 from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
-from .common import EXIT_CODES_HELP, Bitrate, TimeSpec, default_jobs
+from .common import (EXIT_CODES_HELP, PATH, Bitrate, FolderName, TimeSpec, complete_models, default_jobs,
+                     refuse_terminal_stdin)
 from .plan import AUDIO_EXTS, plan
 
 DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
@@ -19,9 +22,11 @@ def _batch_options(f):
         click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs."),
         click.option("--skip-existing", is_flag=True, help="Skip inputs whose output exists (resume a batch)."),
         click.option("-c", "--stdout", "to_stdout", is_flag=True, help="Write to standard output (one input)."),
-        click.option("-o", "--output", metavar="PATH", help="Output file; a folder when there are several inputs."),
-        click.option("--output-dir", metavar="DIR", type=click.Path(file_okay=False),
-                     help="Write outputs into DIR (names kept; with -r the folder tree is mirrored)."),
+        click.option("-o", "--output", metavar="PATH", type=PATH,
+                     help="Output file; a folder when there are several inputs."),
+        click.option("--output-dir", metavar="DIR", type=FolderName(),
+                     help="Write outputs into DIR, made if missing (names kept; with -r the folder tree is "
+                          "mirrored)."),
         click.option("-r", "--recursive", is_flag=True, help="Walk folders given as inputs."),
         click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
                      help="Cores to use: N files at once (a worker process each), or N threads for one file."),
@@ -31,6 +36,10 @@ def _batch_options(f):
     return f
 
 
+# Shared by compress and restore (the reader does the mixing: muzip.audio.downmix_to_stereo).
+downmix_option = click.option("--downmix", is_flag=True, help="Mix inputs with more than 2 channels down to stereo.")
+
+
 def _check_flags(force, skip_existing, to_stdout, output):
     if force and skip_existing:
         raise click.UsageError("-f and --skip-existing contradict each other")
@@ -38,13 +47,32 @@ def _check_flags(force, skip_existing, to_stdout, output):
         raise click.UsageError("-c and -o contradict each other")
 
 
-@click.command(epilog=EXIT_CODES_HELP)
-@click.argument("inputs", nargs=-1, required=True)
+class CompressCommand(click.Command):
+    """compress --help lists the shipped models (read only when help is shown)."""
+
+    def format_epilog(self, ctx, formatter):
+        try:
+            rows = model_rows()
+        except Exception:  # noqa: BLE001 - a broken models folder must not break --help
+            rows = []
+        if rows:
+            with formatter.section("Models (--model NAME; `muzip models` lists every installed one)"):
+                formatter.write_dl(rows, col_spacing=2)
+                formatter.write_paragraph()
+                formatter.write_text(f"As measured in each model's card, models/NAME/{CARD}: 30-s excerpts, in one "
+                                     "process with the model loaded (whole commands are slower: "
+                                     "docs/BENCHMARKS.md); mel: multi-scale mel distance, lower is better.")
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=CompressCommand, epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True, type=PATH)
 @click.option("-b", "--bitrate", type=Bitrate(6, 96), default="64", show_default=True,
               help="Target bitrate in kbps, 6-96 (64, 64k and 64000 all mean 64 kbps).")
 @_batch_options
-@click.option("--downmix", is_flag=True, help="Mix inputs with more than 2 channels down to stereo.")
-@click.option("--model", "model_name", help="Model to use (default: the newest shipped model; see `muzip models`).")
+@downmix_option
+@click.option("--model", "model_name", metavar="NAME", shell_complete=complete_models("codec"),
+              help=f"Codec model (default: {DEFAULT_MODEL}; the shipped ones are listed below).")
 def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_dir, recursive, jobs, quiet,
              downmix, model_name):
     """Compress audio files (WAV, FLAC, OGG, MP3, Opus; others via ffmpeg) to .mz.
@@ -60,16 +88,16 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
       ffmpeg -i song.m4a -f wav - | muzip compress - -o song.mz
     """
     _check_flags(force, skip_existing, to_stdout, output)
+    refuse_terminal_stdin(inputs, "audio is")
     items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing,
                  want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
-    options = CompressOptions(bitrate, force, downmix, model_name, make_dirs=bool(output_dir or
-                                                                                 (output and len(items) > 1)))
+    options = CompressOptions(bitrate, force, downmix, model_name)  # plan() made the output folders
     run_batch(items, compress_one, options, quiet=quiet, jobs=jobs)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1, required=True, type=PATH)
 @click.option("--format", "fmt", type=click.Choice(DECODE_FORMATS, case_sensitive=False),
               help="Output format (default: from the -o extension, else wav).")
 @click.option("--start", type=TimeSpec(), default="0", help="Start time: seconds or [h:]m:s (1:30).")
@@ -91,6 +119,7 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
     """
     from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
+    refuse_terminal_stdin(inputs, "compressed data is")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
     if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
@@ -107,6 +136,5 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
             raise click.UsageError(f"this system's libsndfile cannot write {fmt.upper()}; use --format wav or flac")
     items = plan(inputs, ext="." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing, want=lambda name: name.lower().endswith(".mz"))
-    options = DecompressOptions(fmt, start, duration, force, strict,
-                                make_dirs=bool(output_dir or (output and len(items) > 1)))
+    options = DecompressOptions(fmt, start, duration, force, strict)  # plan() made the output folders
     run_batch(items, decompress_one, options, quiet=quiet, jobs=jobs)

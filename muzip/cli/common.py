@@ -120,6 +120,33 @@ class TimeSpec(click.ParamType):
         return seconds
 
 
+# -- shell completion (`eval "$(_MUZIP_COMPLETE=bash_source muzip)"`) ---------------------------------
+
+# Click completes a parameter from its type: file names for these (plain strings complete to nothing).
+PATH = click.Path()
+
+
+class FolderName(click.ParamType):
+    """A folder name, taken as given (checked by the command); completes to folders."""
+
+    name = "DIR"
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+        return [CompletionItem(incomplete, type="dir")]
+
+
+def complete_models(kind: str):
+    """A shell_complete callback: the installed models of `kind` ("codec", "restorer", "embedder")."""
+    def complete(ctx, param, incomplete):
+        try:
+            from ..codec import installed_models
+            return [name for name in installed_models(kind) if name.startswith(incomplete)]
+        except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+            return []
+    return complete
+
+
 def fmt_time(seconds: float) -> str:
     m, s = divmod(max(0.0, seconds), 60)
     h, m = divmod(int(m), 60)
@@ -181,6 +208,36 @@ def stderr_is_terminal() -> bool:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def fail_usage(text: str):
+    """A usage error as one line, `muzip: TEXT`, exit status 2 (nothing was done)."""
+    click.echo(f"muzip: {text}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def refuse_terminal_stdin(inputs, what: str) -> None:
+    """'-' with a terminal on standard input would wait for typing that can never be audio: refuse it
+    (as gzip does: "compressed data not read from a terminal")."""
+    if "-" in inputs and stdin_is_terminal():
+        fail_usage(f"-: {what} not read from a terminal (pipe or redirect a file into it)")
+
+
+def status_line(text: str) -> None:
+    """`muzip: TEXT` on stderr at once when it is a terminal (a person waiting), nothing otherwise."""
+    if stderr_is_terminal():
+        click.echo(f"muzip: {text}", err=True)
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
 
 
 class Progress:

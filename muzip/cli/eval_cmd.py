@@ -7,14 +7,16 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, EXIT_FAIL, Interrupted, exit_for_signal
+from .common import (EXIT_CODES_HELP, EXIT_FAIL, PATH, Interrupted, exit_for_signal, refuse_terminal_stdin,
+                     status_line)
 
 
 @click.command("eval", epilog=EXIT_CODES_HELP)
-@click.argument("reference")
-@click.argument("degraded")
+@click.argument("reference", type=PATH)
+@click.argument("degraded", type=PATH)
 @click.option("--visqol/--no-visqol", default=None, help="Require ViSQOL (error if not installed) or skip it (default: if installed).")
-@click.option("--plot", "plot", metavar="PNG", help="Write reference/degraded/difference spectrograms to PNG.")
+@click.option("--plot", "plot", metavar="PNG", type=PATH,
+              help="Write reference/degraded/difference spectrograms to PNG.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing --plot file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 def eval_cmd(reference, degraded, visqol, plot, force, as_json):
@@ -28,6 +30,10 @@ def eval_cmd(reference, degraded, visqol, plot, force, as_json):
       muzip eval song.flac song.mz --plot song.png
       muzip eval --no-visqol --json song.flac song.mp3
     """
+    # Importing the metrics (scipy, librosa, ViSQOL), loading a model and measuring take seconds: say so
+    # at once on a terminal.
+    refuse_terminal_stdin((reference, degraded), "audio is")
+    status_line(f"measuring {degraded} against {reference}...")
     from .codec_jobs import get_model
     try:
         from ..evaluate import evaluate, format_json, format_table

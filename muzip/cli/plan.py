@@ -1,7 +1,8 @@
 """Turn a command line's inputs into (input, output) pairs before any work is done.
 
 Like gzip and flac: outputs go beside the inputs with the extension replaced, into --output-dir DIR
-(file names kept; with -r the tree below each folder argument is mirrored), or to -o for one input.
+(file names kept; with -r the tree below each folder argument is mirrored; DIR is made, parents too,
+when there is anything to write), or to -o for one input.
 Two inputs that would write the same output are refused up front, naming both.
 """
 
@@ -11,6 +12,8 @@ import os
 from dataclasses import dataclass
 
 import click
+
+from .common import fail_usage
 
 AUDIO_EXTS = {
     "wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "mp2", "m4a", "m4b", "mp4", "aac", "aif", "aiff",
@@ -84,8 +87,8 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
             output_dir, output = output, None
         else:
             raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
-    if output_dir and not os.path.isdir(output_dir):
-        raise click.UsageError(f"--output-dir {output_dir}: no such folder")
+    if output_dir and os.path.lexists(output_dir) and not os.path.isdir(output_dir):
+        fail_usage(f"{output_dir}: exists and is not a folder (--output-dir needs a folder)")
     if files.count(("-", "-")) > 1:
         raise click.UsageError("standard input ('-') can be read only once")
     items = []
@@ -113,4 +116,20 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     for it in items:  # an output that is an input is refused per file, when the move is checked
         if skip_existing and it.dst is not None and os.path.lexists(it.dst) and os.path.isfile(it.dst):
             it.skip = True
+    # DIR (and with -r the mirrored sub-folders) are made up front, and only for jobs that can write.
+    writable = [it for it in items
+                if not it.skip and it.dst is not None and (it.src == "-" or os.path.exists(it.src))]
+    if output_dir and writable:
+        for folder in [output_dir] + sorted({os.path.dirname(it.dst) for it in writable}):
+            make_output_dir(folder)
     return items
+
+
+def make_output_dir(folder: str) -> None:
+    """--output-dir DIR is made as `mkdir -p` makes it (parents too, the umask's mode), before any work."""
+    if os.path.isdir(folder):
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:  # no permission, a parent that is a file, a read-only file system
+        fail_usage(f"{folder}: cannot make the folder for --output-dir ({e.strerror or e})")

@@ -10,9 +10,9 @@ import click
 
 from ..defaults import RESTORE_MODEL
 from .batch import run_batch
-from .codec_cmds import _batch_options, _check_flags
+from .codec_cmds import _batch_options, _check_flags, downmix_option
 from .codec_jobs import EXACT_LENGTH_FORMATS, _output, _precheck
-from .common import EXIT_CODES_HELP, file_size, fmt_time
+from .common import EXIT_CODES_HELP, PATH, complete_models, file_size, fmt_time, refuse_terminal_stdin
 from .plan import AUDIO_EXTS, plan
 
 
@@ -24,6 +24,7 @@ class RestoreOptions:
     deterministic: bool
     model: str
     make_dirs: bool = False
+    downmix: bool = False
 
 
 def restore_one(item, opt: RestoreOptions, bars, out) -> None:
@@ -41,34 +42,37 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
 
     r = restore_file(item.src, open_output, lambda seconds: bars(seconds, os.path.basename(item.src)),
                      fmt=opt.fmt, model=opt.model, seed=opt.seed, deterministic=opt.deterministic,
-                     exact_formats=EXACT_LENGTH_FORMATS)
+                     exact_formats=EXACT_LENGTH_FORMATS, downmix=opt.downmix)
     for warning in r.warnings:
         out.warn(f"{item.src}: {warning}")
     out.bytes_in = file_size(item.src)
     what = f"{r.format.upper()}, {f'{r.kbps:.0f} kbps' if r.kbps else 'lossless'}, bandwidth {r.bandwidth / 1000:.1f} kHz"
-    did = f"copied unchanged (already {'lossless' if r.kbps is None else 'good'})" if r.copied else \
+    why = "--model none" if opt.model == "none" else f"already {'lossless' if r.kbps is None else 'good'}"
+    did = f"copied unchanged ({why})" if r.copied else \
         f"restored{' (deterministic, z = 0)' if opt.deterministic else f' (seed {opt.seed})'}"
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {what}; {did}; {fmt_time(r.samples / r.rate)}, {r.rate} Hz, "
             f"{r.channels} ch")
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1, required=True, type=PATH)
 @click.option("--format", "fmt", type=click.Choice(("wav", "flac"), case_sensitive=False),
               help="Output format (default: from the -o extension, else wav).")
 @_batch_options
 @click.option("--seed", type=click.IntRange(0, 2 ** 31 - 1), default=0, show_default=True,
               help="Seed of the generator's noise: the same input and seed give the same output.")
 @click.option("--deterministic", is_flag=True, help="No noise (z = 0): the deterministic variant.")
-@click.option("--model", "model_name", default=RESTORE_MODEL, show_default=True, help="Restorer model.")
+@downmix_option
+@click.option("--model", "model_name", default=RESTORE_MODEL, show_default=True, help="Restorer model.",
+              shell_complete=complete_models("restorer"))
 def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, recursive, jobs, quiet, seed,
-            deterministic, model_name):
+            deterministic, downmix, model_name):
     """Restore heavily compressed music (MP3 first; also AAC/M4A, Ogg Vorbis, Opus) to full band.
 
     Writes NAME.restored.wav beside each input, at 44.1 kHz (or the input's rate if higher), with the
-    input's channels and exact duration (MP3 encoder delay removed). The codec and bitrate come from
-    the stream and the bandwidth from the spectrum; input at 128 kbps or more, or lossless, is copied
-    through unchanged. Inputs are never changed.
+    input's channels (stereo with --downmix) and exact duration (MP3 encoder delay removed). The codec
+    and bitrate come from the stream and the bandwidth from the spectrum; input at 128 kbps or more, or
+    lossless, is copied through unchanged. Inputs are never changed.
 
     \b
     Examples:
@@ -78,6 +82,7 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     """
     from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
+    refuse_terminal_stdin(inputs, "audio is")
     if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
         fmt = output_format_for(output)
         if fmt not in (None, "wav", "flac"):
@@ -90,6 +95,5 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     items = plan(inputs, ext=".restored." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing,
                  want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
-    options = RestoreOptions(fmt, force, seed, deterministic, model_name,
-                             make_dirs=bool(output_dir or (output and len(items) > 1)))
+    options = RestoreOptions(fmt, force, seed, deterministic, model_name, downmix=downmix)  # plan() made DIR
     run_batch(items, restore_one, options, quiet=quiet, jobs=jobs)

@@ -10,7 +10,8 @@ import click
 from ..defaults import TRAIN_FROM
 from ..errors import MuzipError
 from ..train import pipeline
-from .common import EXIT_CODES_HELP, EXIT_USAGE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal
+from .common import (EXIT_CODES_HELP, EXIT_USAGE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal,
+                     status_line)
 from .plan import AUDIO_EXTS, files_under
 
 
@@ -80,6 +81,8 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
     except TrainUsageError as exc:
         _fail_usage(str(exc))
     jobs = jobs or default_jobs()
+    if not quiet:  # reading the files, importing TensorFlow and building the networks: 10-25 s of silence
+        status_line("loading TensorFlow...")
     try:
         result = pipeline.train(dirs, name, base=base, steps=steps, minutes=minutes, jobs=jobs, restart=restart,
                                 per_file=per_file, init_config=init_config, batch=batch, lr=lr, gpu=gpu,

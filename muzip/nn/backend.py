@@ -3,28 +3,9 @@
 Only training, exporting and the Keras reference backend (MUZIP_BACKEND=keras) come here; inference on
 onnxruntime never imports Keras."""
 
-import contextlib
 import os
-import sys
 
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """TensorFlow's C++ start-up chatter goes to fd 2 before any setting can stop it; mute it briefly."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    sys.stderr.flush()
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+from ..native import quiet_native_stderr  # noqa: F401 - here for the callers that set up Keras
 
 
 def configure_backend() -> None:

@@ -71,25 +71,26 @@ def mp3_delay(path: str) -> int:
 
 
 def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed: int = 0,
-                 deterministic: bool = False, exact_formats=()) -> Restored:
+                 deterministic: bool = False, exact_formats=(), downmix: bool = False) -> Restored:
     """Restore `src` ("-": standard input) into the file that open_output() yields (a context manager,
     entered once the input has been measured), as `fmt` ("wav" or "flac").
 
     model: the restorer's name, or "none" (copy only). progress(seconds or None) returns a context
     manager with update(seconds of input done). exact_formats: the input formats whose length the
-    reader reports exactly (others: the stream decides the length). Errors are MuzipError or OSError."""
+    reader reports exactly (others: the stream decides the length). downmix: mix more than 2 channels
+    down to stereo (else such input is refused). Errors are MuzipError or OSError."""
     import numpy as np
 
     from ..audio import AudioSink, AudioSource, StreamResampler
     from .detect import COPY_KBPS, bandwidth_hz, condition
     from .runtime import restore_blocks
     net = None if model == "none" else restorer(model)
-    with AudioSource(src) as source:
+    with AudioSource(src, downmix=downmix) as source:
         info = source.info
         sr, ch = info.sample_rate, info.channels
         seconds = info.num_samples / sr if info.num_samples else None
         kbps = stream_kbps(src, info.format, seconds)
-        copy = kbps is None or kbps >= COPY_KBPS
+        copy = kbps is None or kbps >= COPY_KBPS or net is None  # model "none": copy whatever it is
         blocks = source.blocks(1 << 16)
         delay = mp3_delay(src) if info.format == "mp3" and not copy else 0
         head, have = [], 0  # the first minute, kept to measure the bandwidth before anything is written
@@ -111,8 +112,9 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
             yield x0
             yield from blocks
 
-        with open_output() as dst, progress(seconds) as bar:
-            sink = AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover)
+        # The sink is closed (or, on an error or a signal, abandoned) before its file object is.
+        with open_output() as dst, progress(seconds) as bar, \
+                AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover) as sink:
             written = 0
             if copy:
                 for b in source_blocks():

@@ -21,11 +21,13 @@ ENV = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100", LINES="24")
 ENV.pop("MUZIP_BACKEND", None)
 
 
-def run_in_pty(args, cwd, stdin=None, timeout=120):
-    """Run `python -m muzip ARGS` with stdout and stderr on a terminal; -> (exit code, screen text)."""
+def run_in_pty(args, cwd, stdin=None, timeout=120, code=None):
+    """Run `python -m muzip ARGS` (or `python -c CODE ARGS`) with stdout and stderr on a terminal (and stdin,
+    unless given); -> (exit code, screen text)."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "muzip", *map(str, args)], cwd=cwd, env=ENV,
+    program = [sys.executable, "-m", "muzip"] if code is None else [sys.executable, "-c", code]
+    proc = subprocess.Popen([*program, *map(str, args)], cwd=cwd, env=ENV,
                             stdin=stdin if stdin is not None else slave, stdout=slave, stderr=slave,
                             close_fds=True)
     os.close(slave)
@@ -149,3 +151,140 @@ def test_restore_at_a_terminal(tmp_path):
     assert "Traceback" not in screen and "old.mp3 -> old.restored.wav" in screen
     assert "MP3, 24 kbps" in screen and "%" in screen  # the per-file progress bar was drawn
     assert sf.info(tmp_path / "old.restored.wav").channels == 2
+
+
+# -- issue 23: standard input at a terminal, status lines, signals while writing FLAC ----------------
+
+@pytest.mark.parametrize("args,what", [(["compress", "-", "-o", "x.mz"], "audio is"),
+                                       (["decompress", "-", "-o", "x.wav"], "compressed data is"),
+                                       (["restore", "-", "-o", "x.wav"], "audio is"),
+                                       (["eval", "x.wav", "-"], "audio is")])
+def test_dash_with_a_terminal_on_stdin_is_refused_at_once(tmp_path, args, what):
+    """`muzip compress -` used to wait silently for audio typed at the keyboard (gzip refuses too)."""
+    t0 = time.monotonic()
+    code, screen = run_in_pty(args, tmp_path, timeout=30)
+    assert code == 2, screen
+    lines = [ln for ln in screen.splitlines() if ln.strip()]
+    assert lines == [f"muzip: -: {what} not read from a terminal (pipe or redirect a file into it)"], screen
+    assert time.monotonic() - t0 < 25 and os.listdir(tmp_path) == []
+
+
+def test_dash_from_a_pipe_still_works_at_a_terminal(tmp_path):
+    sf.write(tmp_path / "a.wav", sine(440, 1, 44100, 2), 44100)
+    with open(tmp_path / "a.wav", "rb") as f:
+        code, screen = run_in_pty(["compress", "-q", "-", "-o", "a.mz"], tmp_path, stdin=f)
+    assert code == 0, screen
+    assert (tmp_path / "a.mz").stat().st_size > 0
+
+
+_TRAIN_SPY = """
+import sys
+import muzip.train.pipeline as pipeline
+def slow_part(*args, **kwargs):  # stands in for reading, importing TensorFlow and training
+    sys.stderr.write("SLOW PART\\n")
+    sys.stderr.flush()
+    return None
+pipeline.train = slow_part
+sys.argv = ["muzip", *sys.argv[1:]]
+from muzip.cli import main
+main()
+"""
+
+_EVAL_SPY = """
+import sys
+class Spy:  # says when the metrics package is imported: the slow start the status line announces
+    def find_spec(self, name, path=None, target=None):
+        if name == "muzip.evaluate":
+            sys.stderr.write("IMPORTING muzip.evaluate\\n")
+            sys.stderr.flush()
+        return None
+sys.meta_path.insert(0, Spy())
+sys.argv = ["muzip", *sys.argv[1:]]
+from muzip.cli import main
+main()
+"""
+
+
+def test_train_says_it_is_loading_at_once_at_a_terminal_only(tmp_path):
+    args = ["train", str(tmp_path), "--name", "status-line-test"]
+    code, screen = run_in_pty(args, tmp_path, code=_TRAIN_SPY, timeout=60)
+    assert code == 0, screen
+    assert "muzip: loading TensorFlow..." in screen
+    assert screen.index("muzip: loading TensorFlow...") < screen.index("SLOW PART")
+    piped = subprocess.run([sys.executable, "-c", _TRAIN_SPY, *args], cwd=tmp_path, env=ENV, capture_output=True,
+                           text=True, timeout=60)
+    assert piped.returncode == 0 and piped.stderr == "SLOW PART\n"  # nothing extra off a terminal
+    code, screen = run_in_pty([*args, "-q"], tmp_path, code=_TRAIN_SPY, timeout=60)
+    assert code == 0 and "loading" not in screen
+
+
+def test_eval_says_what_it_is_doing_before_the_slow_imports(tmp_path):
+    sf.write(tmp_path / "ref.wav", sine(440, 1.5, 44100), 44100)
+    sf.write(tmp_path / "deg.wav", sine(440, 1.5, 44100) * 0.9, 44100)
+    args = ["eval", "--no-visqol", "ref.wav", "deg.wav"]
+    code, screen = run_in_pty(args, tmp_path, code=_EVAL_SPY, timeout=120)
+    assert code == 0, screen
+    status = "muzip: measuring deg.wav against ref.wav..."
+    assert status in screen and screen.index(status) < screen.index("IMPORTING muzip.evaluate"), screen
+    assert "mel distance" in screen
+    piped = subprocess.run([sys.executable, "-c", _EVAL_SPY, *args], cwd=tmp_path, env=ENV, capture_output=True,
+                           text=True, timeout=120)
+    assert piped.returncode == 0 and "measuring" not in piped.stderr
+
+
+def _long_mz(tmp_path, seconds=150):
+    from muzip.codec import compress_array, load_model
+    noise = (np.random.default_rng(7).standard_normal((seconds * 44100, 2)) * 0.1).astype(np.float32)
+    (tmp_path / "long.mz").write_bytes(compress_array(noise, 44100, 12, model=load_model("muzip-v1")))
+
+
+def test_sigterm_while_writing_flac_is_quiet(tmp_path):
+    """Regression: "Exception ignored from cffi callback ... write to closed file" (libsndfile's clean-up
+    writing to the removed temp file), and a signal lost inside a libsndfile callback (exit 0)."""
+    _long_mz(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "muzip", "decompress", "long.mz", "-o", "out.flac"],
+                            cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any(n.endswith(".part") and (tmp_path / n).stat().st_size > 0 for n in os.listdir(tmp_path)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    time.sleep(0.3)  # well into the FLAC stream
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+    assert err.strip() == "muzip: interrupted"
+    assert sorted(os.listdir(tmp_path)) == ["long.mz"]
+
+
+_SIGNAL_IN_CALLBACK = """
+import os, signal, sys
+import muzip.audio.write as write
+calls = [0]
+real = write._GuardedFile.write
+def write_then_signal(self, data):  # the signal arrives while libsndfile is inside its write callback
+    calls[0] += 1
+    if calls[0] == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(self, data)
+write._GuardedFile.write = write_then_signal
+sys.argv = ["muzip", *sys.argv[1:]]
+from muzip.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("command", ["decompress", "restore"])
+def test_a_signal_inside_libsndfiles_callback_is_not_lost(tmp_path, command):
+    if command == "decompress":
+        _long_mz(tmp_path, seconds=20)
+        src = "long.mz"
+    else:  # restore copies a lossless input: no network, the same sink
+        src = "long.wav"
+        sf.write(tmp_path / src, sine(440, 20, 44100, 2), 44100)
+    before = sorted(os.listdir(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", _SIGNAL_IN_CALLBACK, command, src, "-o", "out.flac"], cwd=tmp_path,
+                          env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 143, proc.stderr
+    assert proc.stderr.strip() == "muzip: interrupted", proc.stderr
+    assert sorted(os.listdir(tmp_path)) == before

@@ -1,0 +1,87 @@
+"""--output-dir DIR is made as `mkdir -p` makes it, only when there is something to write; a path that
+exists and is not a folder is a one-line usage error (issue 23, item 3)."""
+
+import os
+import stat
+
+import pytest
+import soundfile as sf
+
+from muzip.cli.common import EXIT_USAGE
+
+from conftest import sine
+from test_cli import assert_one_line_error, invoke, listing
+
+
+@pytest.fixture
+def wav(tmp_path):
+    path = tmp_path / "song.wav"
+    sf.write(path, sine(440, 1, 44100, 2), 44100)
+    return path
+
+
+def test_a_missing_output_dir_is_made_with_its_parents(runner, fast_model, tmp_path, wav):
+    out = tmp_path / "a" / "b" / "c"
+    r = invoke(runner, "compress", "-q", "--output-dir", out, wav)
+    assert r.exit_code == 0, r.stderr
+    assert listing(out) == ["song.mz"]
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b", out):  # the mode mkdir -p gives
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o777 & ~umask
+    back = tmp_path / "x" / "y"
+    r = invoke(runner, "decompress", "-q", "--output-dir", back, out / "song.mz")
+    assert r.exit_code == 0, r.stderr
+    assert listing(back) == ["song.wav"]
+
+
+def test_output_dir_with_recursive_mirrors_the_tree_into_a_new_folder(runner, fast_model, tmp_path):
+    for name in ("music/a.wav", "music/sub/b.wav"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(tmp_path / name, sine(440, 1, 44100), 44100)
+    r = invoke(runner, "compress", "-q", "-r", "--output-dir", tmp_path / "new" / "mz", tmp_path / "music")
+    assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "new" / "mz" / "a.mz").is_file() and (tmp_path / "new" / "mz" / "sub" / "b.mz").is_file()
+
+
+def test_no_folder_is_made_when_there_is_nothing_to_write(runner, fast_model, tmp_path, wav):
+    out = tmp_path / "out"
+    r = invoke(runner, "compress", "-q", "-r", "--output-dir", out, tmp_path / "missing.wav")
+    assert r.exit_code == 1 and not out.exists()  # no input that exists: nothing made
+    (tmp_path / "empty").mkdir()
+    r = invoke(runner, "compress", "-q", "-r", "--output-dir", out, tmp_path / "empty")
+    assert r.exit_code == EXIT_USAGE and not out.exists()  # a folder without audio: no inputs
+    r = invoke(runner, "compress", "-q", "--output-dir", out, wav)
+    assert r.exit_code == 0
+    os.utime(out / "song.mz")
+    r = invoke(runner, "compress", "-q", "--skip-existing", "--output-dir", out, wav)  # all skipped: still fine
+    assert r.exit_code == 0
+
+
+def test_an_output_dir_that_is_a_file_is_one_line(runner, fast_model, tmp_path, wav):
+    (tmp_path / "afile").write_text("not a folder")
+    before = listing(tmp_path)
+    for command, src in (("compress", wav), ("decompress", tmp_path / "x.mz"), ("restore", wav)):
+        r = invoke(runner, command, "--output-dir", tmp_path / "afile", src)
+        assert r.exit_code == EXIT_USAGE, (command, r.stderr)
+        assert_one_line_error(r, "afile", "not a folder")
+        assert len([ln for ln in r.stderr.splitlines() if ln.strip()]) == 1, r.stderr  # no usage block
+        assert (tmp_path / "afile").read_text() == "not a folder"
+    assert listing(tmp_path) == before
+
+
+def test_an_output_dir_below_a_file_is_one_line(runner, fast_model, tmp_path, wav):
+    (tmp_path / "afile").write_text("x")
+    r = invoke(runner, "compress", "--output-dir", tmp_path / "afile" / "sub", wav)
+    assert r.exit_code == EXIT_USAGE
+    assert_one_line_error(r, "afile", "cannot make the folder")
+    assert not (tmp_path / "song.mz").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_an_output_dir_that_cannot_be_made_is_one_line(runner, fast_model, tmp_path, wav):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    r = invoke(runner, "compress", "--output-dir", locked / "out", wav)
+    assert r.exit_code == EXIT_USAGE
+    assert_one_line_error(r, "locked", "cannot make the folder")
