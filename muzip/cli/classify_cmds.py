@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -10,7 +9,17 @@ import click
 
 from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs
-from .library_cmds import _embed_one, _embedder, _files, _map, catalog_embeddings
+from .library_cmds import (
+    Status, _embed_one, _embedder, _files, _map, catalog_embeddings, dumps, one_line_errors,
+)
+
+
+def _load_classifier(path: str):
+    from ..library import classify as C
+    try:
+        return C.load(path)
+    except MuzipError as exc:
+        raise MuzipError(f"{path}: {exc}") from None
 
 
 def _embed_files(files, jobs, rep, quiet, desc):
@@ -42,17 +51,22 @@ def classify():
 @classify.command("train", epilog=EXIT_CODES_HELP)
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("-o", "--output", required=True, metavar="CLASSIFIER", help="Where to save the classifier (.npz, no pickle).")
+@click.option("--db", "db_path", metavar="LIBRARY", help="Reuse the embeddings of files this catalog holds "
+              "(unchanged since indexed); only the others are embedded. Read only.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores")
 @click.option("--json", "as_json", is_flag=True, help="Print the cross-validated scores as JSON.")
 @click.option("-q", "--quiet", is_flag=True)
-def classify_train(folder, output, jobs, as_json, quiet):
+@one_line_errors
+def classify_train(folder, output, db_path, jobs, as_json, quiet):
     """FOLDER holds one subfolder per label (genre, mood, artist...) with audio or .mz files inside.
 
     Prints the accuracy and macro-F1 of a 5-fold cross-validation split by track, then trains on
-    everything and saves the classifier."""
+    everything and saves the classifier. With --db, files already in that catalog (same path, size and
+    time, same embedder) are not embedded again."""
     import numpy as np
 
     from ..library import classify as C
+    from ..outputs import atomic_output
     rep = Reporter(quiet)
     labels = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
     files, names = [], []
@@ -60,52 +74,68 @@ def classify_train(folder, output, jobs, as_json, quiet):
         fs = _files([os.path.join(folder, lab)], rep)
         files += fs
         names += [lab] * len(fs)
-    got = dict(_embed_files(files, jobs, rep, quiet, "embed"))
+    _, embedder = _embedder()
+    stored = _stored(db_path, files, embedder) if db_path else {}
+    got = dict(stored)
+    got.update(_embed_files([f for f in files if f not in got], jobs, rep, quiet, "embed"))
     keep = [i for i, f in enumerate(files) if f in got]
     if len({names[i] for i in keep}) < 2:
-        click.echo(f"muzip: {folder}: need at least two label folders with readable files", err=True)
-        sys.exit(1)
+        raise MuzipError(f"{folder}: need at least two label folders with readable files")
     X = np.stack([got[files[i]] for i in keep])
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
     cv = C.cross_validate(X, y, groups=np.arange(len(y)))  # one file = one track: folds never split a track
-    _, embedder = _embedder()
     model = C.train(X, y_names, embedder)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(output)), "." + os.path.basename(output) + ".tmp")
-    C.save(model, tmp, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}})
-    os.replace(tmp, output)
+    with atomic_output(output, True, inputs=[*files, *([db_path] if db_path else [])]) as f:
+        C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}})
     res = {"classifier": output, "classes": classes, "tracks": len(y), **cv}
+    if db_path:
+        res["from_catalog"] = len(stored)
     if as_json:
-        click.echo(json.dumps(res))
+        click.echo(dumps(res))
     elif not quiet:
         acc = "n/a (too few tracks per label)" if cv["accuracy"] is None else \
             f"{cv['accuracy']:.1%} accuracy, macro-F1 {cv['macro_f1']:.3f} ({cv['folds']}-fold, split by track)"
-        rep.say(f"{output}: {len(classes)} labels, {len(y)} tracks; {acc}")
+        reused = f" ({len(stored)} embeddings from {db_path})" if db_path else ""
+        rep.say(f"{output}: {len(classes)} labels, {len(y)} tracks{reused}; {acc}")
     sys.exit(rep.status)
+
+
+def _stored(db_path: str, files: list[str], embedder: str) -> dict:
+    """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder), read-only."""
+    from ..library.catalog import Catalog
+    out = {}
+    with Catalog(db_path, create=False) as cat:
+        for f in files:
+            try:
+                st = os.stat(f)
+            except OSError:
+                continue  # reported when it is embedded
+            emb = cat.stored(f, st.st_size, st.st_mtime, embedder)
+            if emb is not None:
+                out[f] = emb
+    return out
 
 
 @classify.command("predict", epilog=EXIT_CODES_HELP)
 @click.argument("classifier")
 @click.argument("files", nargs=-1)
-@click.option("--db", "db_path", metavar="LIBRARY", help="Label every track of this catalog.")
+@click.option("--db", "db_path", metavar="LIBRARY", help="Label every track of this catalog (read only).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores")
 @click.option("--json", "as_json", is_flag=True, help='JSON lines {"path", "label", "scores"}.')
 @click.option("-q", "--quiet", is_flag=True)
+@one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     """Label FILES (audio or .mz) or a catalog's tracks with a trained CLASSIFIER."""
     from ..library import classify as C
     rep = Reporter(quiet)
-    try:
-        model = C.load(classifier)
-    except MuzipError as exc:
-        click.echo(f"muzip: {classifier}: {exc}", err=True)
-        sys.exit(1)
     if not files and not db_path:
         raise click.UsageError("give FILES or --db LIBRARY")
+    model = _load_classifier(classifier)
     items = []
     if db_path:
-        emb, paths = catalog_embeddings(db_path)
+        emb, paths = catalog_embeddings(db_path, rep)
         items += list(zip(paths, emb))
     if files:
         items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
@@ -116,19 +146,22 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
             rep.fail(f"{path}: {exc}")
             continue
         if as_json:
-            click.echo(json.dumps({"path": path, "label": label, "scores": scores}))
+            click.echo(dumps({"path": path, "label": label, "scores": scores}))
         else:
             click.echo(f"{label}\t{scores[label]:.2f}\t{path}")
     sys.exit(rep.status)
 
 
 @click.command("map", epilog=EXIT_CODES_HELP)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog.")
+@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
 @click.option("-o", "--output", required=True, metavar="PNG", help="The picture to write.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--color", type=click.Choice(["cluster", "folder", "label"]), default="cluster", show_default=True,
-              help="Colour by Affinity Propagation cluster, parent folder, or a classifier's label.")
+              help="Colour by cluster (numbered as `muzip cluster` prints them), parent folder, or a "
+                   "classifier's label.")
 @click.option("--classifier", metavar="CLASSIFIER", help="For --color label.")
-def map_cmd(db_path, output, color, classifier):
+@one_line_errors
+def map_cmd(db_path, output, force, color, classifier):
     """A t-SNE map of the catalog: similar tracks lie close; cluster exemplars are labelled.
 
     \b
@@ -136,29 +169,42 @@ def map_cmd(db_path, output, color, classifier):
       muzip map --db music.db -o map.png
       muzip map --db music.db -o map.png --color label --classifier genres.clf
     """
-    from ..library.cluster import affinity_clusters
-    from ..library.tsne_map import draw, tsne_2d
+    from ..outputs import atomic_output, check_output
     if color == "label" and not classifier:
         raise click.UsageError("--color label needs --classifier")
-    emb, paths = catalog_embeddings(db_path)
-    model = None
-    if classifier:
-        from ..library import classify as C
-        try:
-            model = C.load(classifier)
-        except MuzipError as exc:
-            click.echo(f"muzip: {classifier}: {exc}", err=True)
-            sys.exit(1)
+    inputs = [db_path, *([classifier] if classifier else [])]
+    check_output(output, force, inputs)  # before any slow work
+    status = Status("map")
+    rep = status.reporter(Reporter())
+    status(f"reading {db_path}...")
+    emb, paths = catalog_embeddings(db_path, rep)
+    model = _load_classifier(classifier) if classifier else None
     if len(paths) == 0:
-        click.echo(f"muzip: {db_path}: the catalog is empty", err=True)
-        sys.exit(1)
+        raise MuzipError(f"{db_path}: no tracks to map (the catalog is empty)")
+    status(f"clustering {len(paths)} tracks...")
+    from ..library.cluster import affinity_clusters, cluster_numbers
     labels, exemplars = affinity_clusters(emb)
     if color == "cluster":
-        groups = [f"cluster {int(k) + 1}" for k in labels]
+        groups = [f"cluster {k}" for k in cluster_numbers(labels, exemplars)]
     elif color == "folder":
         groups = [os.path.basename(os.path.dirname(p)) for p in paths]
     else:
-        groups = [C.predict(model, e)[0] for e in emb]
+        groups = [_predict_label(model, e, classifier) for e in emb]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
-    draw(tsne_2d(emb), groups, names, output, f"{len(paths)} tracks, {len(exemplars)} clusters (exemplars labelled)")
+    status(f"placing {len(paths)} tracks (t-SNE)...")
+    from ..library.tsne_map import draw, tsne_2d
+    xy = tsne_2d(emb)
+    status(f"drawing {output}...")
+    with atomic_output(output, force, inputs) as f:
+        draw(xy, groups, names, f, f"{len(paths)} tracks, {len(exemplars)} clusters (exemplars labelled)")
+    status.clear()
     click.echo(f"{output}: {len(paths)} tracks, {len(exemplars)} clusters", err=True)
+    sys.exit(rep.status)
+
+
+def _predict_label(model, emb, classifier: str) -> str:
+    from ..library import classify as C
+    try:
+        return C.predict(model, emb)[0]
+    except MuzipError as exc:
+        raise MuzipError(f"{classifier}: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -9,10 +10,70 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs
+from .common import EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, stderr_is_terminal
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
+
+
+def one_line_errors(command):
+    """A library command's errors (a catalog or classifier that cannot be used, an output that cannot be
+    written) end it with one line `muzip: FILE: reason` and exit 1, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MuzipError as exc:
+            fail_exit(str(exc))
+        except OSError as exc:
+            fail_exit(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
+    return wrapper
+
+
+def fail_exit(text: str):
+    Status.clear_current()
+    click.echo(f"muzip: {text}", err=True)
+    sys.exit(EXIT_FAIL)
+
+
+def dumps(obj) -> str:
+    """JSON as RFC 8259 has it: a NaN or infinity here is a bug, never printed as `NaN`."""
+    return json.dumps(obj, allow_nan=False)
+
+
+class Status:
+    """One status line on a terminal's stderr (`muzip: map: clustering 900 tracks...`), rewritten in place
+    and wiped before anything else is printed; nothing at all when stderr is not a terminal."""
+
+    current = None
+
+    def __init__(self, prefix: str, enabled: bool = True):
+        self.prefix, self.on, self.shown = prefix, enabled and stderr_is_terminal(), False
+
+    def __call__(self, text: str):
+        if self.on:
+            click.echo(f"\r\x1b[Kmuzip: {self.prefix}: {text}", err=True, nl=False)
+            self.shown, Status.current = True, self
+
+    def clear(self):
+        if self.shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self.shown = False
+        if Status.current is self:
+            Status.current = None
+
+    @classmethod
+    def clear_current(cls):
+        if cls.current is not None:
+            cls.current.clear()
+
+    def reporter(self, rep: Reporter) -> Reporter:
+        """`rep`, its lines printed below a wiped status line."""
+        def echo(text):
+            self.clear()
+            click.echo(text, err=True)
+        rep.echo = echo
+        return rep
 
 
 def _files(paths, rep: Reporter) -> list[str]:
@@ -56,6 +117,7 @@ def _embedder():
               help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on standard output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@one_line_errors
 def index(paths, db_path, prune, jobs, as_json, quiet):
     """Add audio files and .mz files (folders are walked) to a library catalog, with their embeddings.
 
@@ -70,14 +132,21 @@ def index(paths, db_path, prune, jobs, as_json, quiet):
     from ..library.catalog import Catalog
     rep = Reporter(quiet)
     files = _files(paths, rep)
-    _, embedder = _embedder()
-    with Catalog(db_path) as cat:
-        todo = []
+    with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
+        _, embedder = _embedder()
+        todo, unchanged, failed = [], 0, 0
         for f in files:
-            st = os.stat(f)
-            if not cat.unchanged(f, st.st_size, st.st_mtime, embedder):
+            try:
+                st = os.stat(f)
+            except OSError as exc:  # gone since it was listed
+                rep.fail(f"{f}: {exc.strerror or exc}")
+                failed += 1
+                continue
+            if cat.unchanged(f, st.st_size, st.st_mtime, embedder):
+                unchanged += 1
+            else:
                 todo.append(f)
-        added, failed, pending = 0, 0, []
+        added, pending = 0, []
         bar = Progress(len(todo), "index", unit="files", enabled=not quiet)
 
         def flush():
@@ -102,10 +171,10 @@ def index(paths, db_path, prune, jobs, as_json, quiet):
             bar.close()
         gone = cat.prune() if prune else []
         total = cat.count()
-    summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": len(files) - len(todo),
+    summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "tracks": total}
     if as_json:
-        click.echo(json.dumps(summary))
+        click.echo(dumps(summary))
     elif not quiet:
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged, {failed} failed, "
                 f"{len(gone)} pruned; {total} tracks")
@@ -125,15 +194,20 @@ def _map(fn, items, jobs):
         yield from pool.map(fn, items, chunksize=1)
 
 
-def catalog_embeddings(db_path: str):
-    """(embeddings, paths) of an existing catalog; one line and exit 1 if it cannot be read."""
+def report_left_out(cat, rep: Reporter) -> None:
+    """One line per track the catalog read left out (a non-finite embedding): the other tracks are done,
+    so the exit status is 1 (an input failed), like a batch with one bad file."""
+    for text in cat.left_out:
+        rep.fail(f"{cat.path}: {text}")
+
+
+def catalog_embeddings(db_path: str, rep: Reporter):
+    """(embeddings, paths) of an existing catalog, opened read-only; tracks left out are reported to rep.
+    A catalog that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
     from ..library.catalog import Catalog
-    try:
-        with Catalog(db_path, create=False) as cat:
-            _, emb, paths = cat.embeddings()
-    except MuzipError as exc:
-        click.echo(f"muzip: {exc}", err=True)
-        sys.exit(1)
+    with Catalog(db_path, create=False) as cat:
+        _, emb, paths = cat.embeddings()
+        report_left_out(cat, rep)
     return emb, paths
 
 
@@ -153,9 +227,10 @@ def _query(cat, query: str):
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("query")
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog.")
+@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
 @click.option("-n", "count", type=click.IntRange(1, 10000), default=10, show_default=True, help="How many.")
 @click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score"}, best first.')
+@one_line_errors
 def similar(query, db_path, count, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
 
@@ -166,25 +241,25 @@ def similar(query, db_path, count, as_json):
     """
     from ..library.catalog import Catalog
     from ..library.search import nearest
-    try:
-        with Catalog(db_path, create=False) as cat:
-            emb, own = _query(cat, query)
-            hits = nearest(cat, emb, count, exclude_id=own)
-    except MuzipError as exc:
-        click.echo(f"muzip: {exc}", err=True)
-        sys.exit(1)
+    rep = Reporter()
+    with Catalog(db_path, create=False) as cat:
+        emb, own = _query(cat, query)
+        hits = nearest(cat, emb, count, exclude_id=own)
+        report_left_out(cat, rep)
     if as_json:
-        click.echo(json.dumps(hits))
+        click.echo(dumps(hits))
     else:
         for h in hits:
             click.echo(f"{h['score']:.3f}  {h['path']}")
+    sys.exit(rep.status)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog.")
+@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
 @click.option("--preference", type=float, help="Affinity Propagation preference (default: the median "
               "similarity; lower gives fewer clusters).")
 @click.option("--json", "as_json", is_flag=True, help='{"clusters": [{"exemplar", "members"}]}.')
+@one_line_errors
 def cluster(db_path, preference, as_json):
     """Group the catalog's tracks by Affinity Propagation (no number of clusters to choose).
 
@@ -193,14 +268,20 @@ def cluster(db_path, preference, as_json):
       muzip cluster --db music.db
       muzip cluster --db music.db --preference -0.5 --json
     """
+    import math
+
     from ..library.cluster import affinity_clusters, clusters_json
-    emb, paths = catalog_embeddings(db_path)
+    if preference is not None and not math.isfinite(preference):
+        raise click.BadParameter("must be a finite number", param_hint="--preference")
+    rep = Reporter()
+    emb, paths = catalog_embeddings(db_path, rep)
     labels, exemplars = affinity_clusters(emb, preference)
     out = clusters_json(labels, exemplars, paths)
     if as_json:
-        click.echo(json.dumps(out))
-        return
-    for k, c in enumerate(out["clusters"]):
-        click.echo(f"cluster {k + 1} ({len(c['members'])} tracks), exemplar {c['exemplar']}")
-        for m in c["members"]:
-            click.echo(f"  {m}")
+        click.echo(dumps(out))
+    else:
+        for k, c in enumerate(out["clusters"]):
+            click.echo(f"cluster {k + 1} ({len(c['members'])} tracks), exemplar {c['exemplar']}")
+            for m in c["members"]:
+                click.echo(f"  {m}")
+    sys.exit(rep.status)

@@ -46,6 +46,7 @@ def _with_path(path, exc):
 
 
 def _open_mz(path, get_model, stack) -> Input:
+    from ..codec import version_for
     from ..container import ContainerReader, read_info
     try:
         with open(path, "rb") as f:
@@ -53,7 +54,7 @@ def _open_mz(path, get_model, stack) -> Input:
         reader = ContainerReader(stack.enter_context(open(path, "rb")))
         if get_model is None:
             from ..codec import load_model as get_model
-        model = get_model(reader.header.model_id, digest=reader.header.model_sha256)
+        model = get_model(version_for(reader.header.model_id, reader.header.model_sha256))
     except MuzipError as exc:
         raise _with_path(path, exc) from None
     blocks = _decoded_blocks(path, reader, model)

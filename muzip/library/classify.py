@@ -1,11 +1,14 @@
 """Classifiers on track embeddings: multinomial logistic regression, stored without pickle.
 
-A classifier file is an .npz (allow_pickle=False) holding the weights, the class names and a JSON
-description; `load` rejects anything else with one clear error."""
+A classifier file is an .npz holding the weights, the class names and a JSON description. `load` reads it
+without np.load: every member's declared size (zip header) and shape and type (.npy header) is checked
+against MAX_* limits before any data is decompressed, object arrays are refused (never unpickled), and
+anything else is rejected with one clear error."""
 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -46,34 +49,120 @@ def train(X, labels, embedder: str) -> dict:
     return {"classes": classes, "coef": coef.astype(np.float32), "bias": bias.astype(np.float32), "embedder": embedder}
 
 
-def save(model: dict, path: str, extra: dict | None = None) -> None:
+def save(model: dict, file, extra: dict | None = None) -> None:
+    """Write the classifier to `file` (a path or a binary file object)."""
     meta = {"format": FORMAT, "classes": model["classes"], "embedder": model["embedder"], **(extra or {})}
-    with open(path, "wb") as f:
-        np.savez(f, coef=model["coef"], bias=model["bias"], meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    arrays = {"coef": model["coef"], "bias": model["bias"], "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+    if isinstance(file, (str, bytes, os.PathLike)):
+        with open(file, "wb") as f:
+            np.savez(f, **arrays)
+    else:
+        np.savez(file, **arrays)
+
+
+# What a classifier may declare before anything is read: its members' sizes (zip headers) and their arrays'
+# shapes and types (.npy headers). A class per row of coef and a column per embedding dimension; 16 MiB is
+# 4,096 classes of 1,024-d float32 embeddings. Nothing bigger is decompressed, so a deflate bomb costs nothing.
+MAX_MEMBER_BYTES = 16 << 20
+MAX_META_BYTES = 1 << 20
+MAX_CLASSES = 4096
+MAX_DIM = 65536
+MAX_MEMBERS = 64
+_MEMBERS = {"coef": (2, "f"), "bias": (1, "f"), "meta": (1, "u1")}
+
+
+def _refuse(reason: str):
+    raise ClassifierError(f"not a muzip classifier ({reason})")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    """One .npy member, its declared sizes checked before its data is read; never unpickled."""
+    ndim, kind = _MEMBERS[name]
+    try:
+        info = zf.getinfo(name + ".npy")
+    except KeyError:
+        _refuse(f"no {name} array")
+    limit = MAX_META_BYTES if name == "meta" else MAX_MEMBER_BYTES
+    if info.file_size > limit + 4096:
+        _refuse(f"{name} declares {info.file_size:,} bytes, more than a classifier holds")
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=4096)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=4096)
+        else:
+            _refuse(f"{name}: .npy format {version[0]}.{version[1]}")
+        if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+            _refuse(f"{name} holds Python objects or records; they are never loaded")
+        want = "u1" if kind == "u1" else "f"
+        if (dtype.str[1:] != "u1") if want == "u1" else (dtype.kind != "f" or dtype.itemsize not in (4, 8)):
+            _refuse(f"{name} is {dtype}, expected {'uint8' if want == 'u1' else 'float32'}")
+        if len(shape) != ndim or any(int(d) < 0 for d in shape):
+            _refuse(f"{name} has shape {shape}")
+        if name == "coef" and not (shape[0] <= MAX_CLASSES and shape[1] <= MAX_DIM):
+            _refuse(f"coef has shape {shape}")
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if nbytes > limit:
+            _refuse(f"{name} declares {nbytes:,} bytes, more than a classifier holds")
+        if f.tell() + nbytes != info.file_size:
+            _refuse(f"{name}: its array and its zip entry differ in size")
+        data = f.read(nbytes)
+        if len(data) != nbytes or f.read(1):  # reading to the end checks the member's CRC
+            _refuse(f"{name} is truncated")
+    a = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+    return a if name == "meta" else a.astype(np.float32)
 
 
 def load(path: str) -> dict:
+    """The classifier in `path`; ClassifierError (one line) for anything that is not one, read in bounded memory."""
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(bytes(z["meta"]).decode())
-            coef, bias = z["coef"].astype(np.float32), z["bias"].astype(np.float32)
+        with open(path, "rb") as raw:
+            head = raw.read(6)
+            if head == b"\x93NUMPY":
+                _refuse("a NumPy .npy array, not a classifier .npz")
+            if head[:2] != b"PK":
+                _refuse("not a zip file" if head else "empty file")
+            with zipfile.ZipFile(raw) as zf:
+                if len(zf.infolist()) > MAX_MEMBERS:
+                    _refuse(f"{len(zf.infolist())} members")
+                meta_bytes = _read_member(zf, "meta")
+                coef, bias = _read_member(zf, "coef"), _read_member(zf, "bias")
     except FileNotFoundError:
         raise ClassifierError("no such file") from None
-    except (OSError, ValueError, KeyError, UnicodeDecodeError, EOFError, zipfile.BadZipFile) as exc:
-        raise ClassifierError(f"not a muzip classifier ({type(exc).__name__})") from None
+    except IsADirectoryError:
+        raise ClassifierError("is a directory") from None
+    except OSError as exc:
+        raise ClassifierError(f"cannot read ({exc.strerror or exc})") from None
+    except (ValueError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError,
+            SyntaxError, TypeError, OverflowError, MemoryError) as exc:
+        # zip damage (bad CRC, unsupported compression, encryption), a malformed .npy header
+        raise ClassifierError(f"not a muzip classifier ({type(exc).__name__}: {str(exc)[:80]})") from None
+    try:
+        meta = json.loads(meta_bytes.tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        _refuse("its description is not JSON")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ClassifierError("not a muzip classifier (unknown format)")
+        _refuse("unknown format")
     classes = meta.get("classes")
-    if not isinstance(classes, list) or coef.ndim != 2 or coef.shape[0] != len(classes) or bias.shape != (len(classes),):
+    if not isinstance(classes, list) or len(classes) < 2 or coef.ndim != 2 or coef.shape[0] != len(classes) \
+            or bias.shape != (len(classes),) or coef.shape[1] == 0:
         raise ClassifierError("damaged classifier (shapes do not match)")
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(bias))):
+        raise ClassifierError("damaged classifier (weights not finite)")
     return {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
             "meta": meta}
 
 
 def predict(model: dict, emb: np.ndarray) -> tuple[str, dict]:
-    if emb.shape[-1] != model["coef"].shape[1]:
+    if emb.shape != (model["coef"].shape[1],):
         raise ClassifierError(f"classifier expects {model['coef'].shape[1]}-d embeddings, got {emb.shape[-1]}")
-    logits = model["coef"] @ emb + model["bias"]
+    if not np.all(np.isfinite(emb)):
+        raise ClassifierError("embedding is not finite (NaN or infinity)")
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = model["coef"].astype(np.float64) @ emb.astype(np.float64) + model["bias"]
+    if not np.all(np.isfinite(logits)):
+        raise ClassifierError("scores are not finite (classifier or embedding out of range)")
     p = np.exp(logits - logits.max())
     p /= p.sum()
     scores = {c: round(float(v), 6) for c, v in zip(model["classes"], p)}

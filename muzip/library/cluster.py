@@ -21,6 +21,7 @@ def _ap(sim: np.ndarray, preference, seed: int):
     from sklearn.exceptions import ConvergenceWarning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)  # "all samples have mutually equal similarities": fine
         ap = AffinityPropagation(affinity="precomputed", preference=preference, damping=0.7, max_iter=400,
                                  convergence_iter=30, random_state=seed).fit(sim)
     labels, centers = ap.labels_, ap.cluster_centers_indices_
@@ -47,10 +48,23 @@ def affinity_clusters(emb: np.ndarray, preference=None, seed: int = 0):
     return labels, exemplars
 
 
+def numbered(labels, exemplars) -> list[tuple[int, np.ndarray]]:
+    """The clusters as `muzip cluster` and `muzip map` number them: [(exemplar index, member indices)],
+    largest first (ties in Affinity Propagation's order); cluster k is the list's entry k - 1."""
+    labels = np.asarray(labels)
+    out = [(int(ex), np.nonzero(labels == k)[0]) for k, ex in enumerate(exemplars)]
+    out.sort(key=lambda c: -len(c[1]))
+    return out
+
+
+def cluster_numbers(labels, exemplars) -> np.ndarray:
+    """(N,) each track's cluster number (1-based, as `numbered`)."""
+    numbers = np.zeros(len(labels), int)
+    for k, (_, members) in enumerate(numbered(labels, exemplars)):
+        numbers[members] = k + 1
+    return numbers
+
+
 def clusters_json(labels, exemplars, paths) -> dict:
-    out = []
-    for k, ex in enumerate(exemplars):
-        members = [paths[i] for i in np.nonzero(labels == k)[0]]
-        out.append({"exemplar": paths[ex], "members": members})
-    out.sort(key=lambda c: -len(c["members"]))
-    return {"clusters": out}
+    return {"clusters": [{"exemplar": paths[ex], "members": [paths[i] for i in members]}
+                         for ex, members in numbered(labels, exemplars)]}

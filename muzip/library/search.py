@@ -4,7 +4,8 @@ usearch: maintained, small wheels for every platform, HNSW with cosine metric, i
 remove, and its own file format (no pickle) -- hnswlib has had no release since 2023 and faiss-cpu is
 a 30 MB dependency for what a catalog needs. The index file LIBRARY.usearch sits beside the catalog,
 with LIBRARY.usearch.json recording the catalog generation it was built from; a stale or unreadable
-index is rebuilt from the catalog (the catalog is the truth)."""
+index is rebuilt from the catalog (the catalog is the truth). Saving it is best effort: where the folder
+cannot be written, the index is used from memory this time."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import json
 import os
 
 import numpy as np
+
+from ..errors import MuzipError
 
 EXACT_MAX = 5000
 
@@ -32,16 +35,23 @@ def _ann(catalog, ids, emb):
             index.load(index_path)
             if len(index) == len(ids):
                 return index
-    except (OSError, ValueError, RuntimeError):
+    except (OSError, ValueError, RuntimeError, AttributeError, TypeError):  # missing or damaged: rebuilt
         pass
     index = Index(ndim=emb.shape[1], metric="cos", dtype="f32", connectivity=16, expansion_add=128, expansion_search=64)
     index.add(ids, emb)
     tmp = index_path + ".tmp"
-    index.save(tmp)
-    os.replace(tmp, index_path)
-    with open(meta_path + ".tmp", "w") as f:
-        json.dump({"generation": gen, "dim": int(emb.shape[1]), "count": len(ids)}, f)
-    os.replace(meta_path + ".tmp", meta_path)
+    try:
+        index.save(tmp)
+        os.replace(tmp, index_path)
+        with open(meta_path + ".tmp", "w") as f:
+            json.dump({"generation": gen, "dim": int(emb.shape[1]), "count": len(ids)}, f)
+        os.replace(meta_path + ".tmp", meta_path)
+    except (OSError, RuntimeError):  # a read-only folder: the index is a cache, used from memory this time
+        for leftover in (tmp, meta_path + ".tmp"):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
     return index
 
 
@@ -50,6 +60,11 @@ def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[di
     ids, emb, paths = catalog.embeddings()
     if not len(ids):
         return []
+    if query.shape != (emb.shape[1],):
+        raise MuzipError(f"{catalog.path}: the catalog holds {emb.shape[1]}-d embeddings, the query is "
+                         f"{query.size}-d (made with another embedder? re-index)")
+    if not np.all(np.isfinite(query)):
+        raise MuzipError("the query's embedding is not finite (NaN or infinity)")
     by_id = dict(zip(ids.tolist(), paths))
     want = n + (1 if exclude_id is not None else 0)
     if len(ids) <= EXACT_MAX:

@@ -17,16 +17,17 @@ import numpy as np
 
 from ..defaults import EMBED_MODEL
 from ..errors import AudioReadError
+from .catalog import vector_problem
 from .embed import MAX_FRAMES, features, frame_runs
 
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
-    from ..codec import read_latents
+    from ..codec import read_latents, version_for
     from ..container import ContainerReader
     with open(path, "rb") as f:
         reader = ContainerReader(f)
         h = reader.header
-        model = get_model(h.model_id)
+        model = get_model(version_for(h.model_id, h.model_sha256))  # the exact version the file names
         space = get_model(EMBED_MODEL)
         if model.name != space.name:
             return _reencoded_runs(reader, model, space, max_frames)
@@ -146,6 +147,9 @@ def record(path: str, get_model, embed) -> dict:
     embed: (latent runs, codec model) -> unit vector (muzip.library.load_embedder)."""
     st = os.stat(path)
     runs, model, info = track_runs(path, get_model)
-    emb = np.asarray(embed(runs, model), np.float32)
+    emb = np.asarray(embed(runs, model), np.float32).ravel()
+    problem = vector_problem(emb)
+    if problem is not None:  # never stored: it would poison every search and clustering
+        raise AudioReadError(f"cannot embed ({problem})")
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime, **info,
             "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes()}

@@ -16,7 +16,8 @@ def tsne_2d(emb: np.ndarray, seed: int = 0) -> np.ndarray:
     return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed).fit_transform(emb)
 
 
-def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path: str, title: str) -> None:
+def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path, title: str) -> None:
+    """A PNG of the map to `path` (a file name, written through a temp file, or a binary file object)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -36,7 +37,12 @@ def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path: str,
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        if not isinstance(path, (str, os.PathLike)):
+            fig.savefig(path, dpi=100, format="png")
+            return
+        tmp = os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".tmp.png")
+        fig.savefig(tmp, dpi=100, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
