@@ -280,7 +280,7 @@ def test_an_unexpected_exception_costs_one_file_not_the_batch(runner, fast_model
 
 def test_stdout_to_a_terminal_is_refused(tmp_path):
     sf.write(tmp_path / "a.wav", sine(440, 1, 44100), 44100)
-    from test_cli_terminal import run_in_pty
+    from terminal import run_in_pty
     code, screen = run_in_pty(["compress", "-c", "a.wav"], tmp_path)
     assert code == EXIT_FAIL and "terminal" in screen and "Traceback" not in screen
     proc = subprocess.run([sys.executable, "-m", "muzip", "compress", "-c", "a.wav"], cwd=tmp_path,

@@ -1,20 +1,14 @@
 """`muzip map` at a terminal (issue 23): a status line while it works, on stderr only when stderr is a
 terminal; nothing extra on a pipe. The catalog is written by hand: no audio, no embedder."""
 
-import fcntl
-import os
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 
 import numpy as np
 
 from muzip.library.catalog import Catalog
 
-ENV = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100", LINES="24")
+from terminal import ENV, run_in_pty
 
 
 def _catalog(path, n=30, dim=16):
@@ -27,34 +21,10 @@ def _catalog(path, n=30, dim=16):
                       for i, e in enumerate(emb)], "test-embedder:0")
 
 
-def _in_pty(args, cwd, timeout=120):
-    """`python -m muzip ARGS` with stdout and stderr on a terminal -> (exit code, what the terminal showed)."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "muzip", *map(str, args)], cwd=cwd, env=ENV, stdin=slave,
-                            stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
-    out, deadline = b"", time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    code = proc.wait(timeout=30)
-    os.close(master)
-    return code, out.decode("utf-8", "replace")
-
-
 def test_map_shows_a_status_line_at_a_terminal_only(tmp_path):
     db = tmp_path / "lib.db"
     _catalog(db)
-    code, screen = _in_pty(["map", "--db", db, "-o", "a.png"], tmp_path)
+    code, screen = run_in_pty(["map", "--db", db, "-o", "a.png"], tmp_path)
     assert code == 0, screen
     for step in ("reading", "clustering 30 tracks", "placing 30 tracks (t-SNE)", "drawing"):
         assert f"muzip: map: {step}" in screen, screen

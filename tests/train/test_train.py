@@ -165,7 +165,7 @@ def test_file_segments_are_sampled_mid_side(tmp_path):
 def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
     """Under a pseudo-terminal: the progress bar shows the step and loss; Ctrl-C exits 130 with one line,
     and the same command continues from the last checkpoint."""
-    from test_cli_terminal import ENV, drain_pty
+    from terminal import ENV, drain_pty
     music = _music(tmp_path / "music")
     env = dict(ENV, MUZIP_USER_MODELS=str(tmp_path / "models"), MUZIP_TRAIN_RUNS=str(tmp_path / "runs"))
     args = [sys.executable, "-m", "muzip", "train", str(music), "--name", "tty", "--init-config", str(tiny_config),
