@@ -8,10 +8,12 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
   from ``blocks()`` -- never a soundfile/numpy/struct exception;
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
   without its last page) is coded as far as it goes, with a note in ``warnings``;
-* NaN/Inf samples (float WAVs) are sanitised, NaN -> 0 and +-Inf -> +-1, with one warning
-  giving the count: a single bad sample should not cost the whole file, and 0/+-1 are the
-  nearest harmless values.  Finite samples beyond +-1 are passed on unchanged (the codec
-  copes with them; clipping here would lose information for no reason).
+* samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to
+  [-1, 1], NaN -> 0, with one warning giving the count (clip_full_scale): a single bad sample
+  should not cost the whole file, and the codec is made for [-1, 1] (a float WAV at 1e4..1e12
+  x full scale overshot the bitrate many times over, or failed).  What lossy decoders (MP3,
+  Vorbis, Opus) output near full scale overshoots it a little, as their signal always did: that
+  is passed on unchanged up to MAX_OVERSHOOT (+-2, +6 dB), and only beyond it (damage) clipped.
 """
 
 from __future__ import annotations
@@ -80,6 +82,36 @@ def downmix_to_stereo(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+# Lossy decoders overshoot full scale a little near it (the coded signal's peaks between samples): their
+# output is passed on up to here, as ever (the codec codes it honestly); the encoder clips every caller's
+# samples here too (codec.encode). Beyond it lies only damage, or a float file at the wrong scale.
+MAX_OVERSHOOT = 2.0
+_LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
+
+
+def clip_full_scale(block: np.ndarray, limit: float = 1.0) -> tuple[np.ndarray, int]:
+    """(block clipped to [-limit, limit] with NaN -> 0, number of samples that were outside or NaN).
+    Blocks within the limit (all PCM input) come back as they are, untouched and uncopied: clipping never
+    alters ordinary audio. AudioSource applies it (limit 1, or MAX_OVERSHOOT for lossy decoders' output)
+    and codec.encode.compress_blocks again for every caller (MAX_OVERSHOOT)."""
+    if block.size == 0:
+        return block, 0
+    hi, lo = block.max(), block.min()  # NaN anywhere makes both NaN: caught by the comparisons
+    if hi <= limit and lo >= -limit:
+        return block, 0
+    outside = int(np.count_nonzero(~(np.abs(block) <= limit)))  # |x| > limit, +-Inf and NaN
+    clipped = np.clip(np.nan_to_num(block, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)
+    return clipped.astype(block.dtype, copy=False), outside
+
+
+def clipped_warning(n: int, limit: float = 1.0) -> str:
+    """The one warning line for n clipped samples (no file name)."""
+    samples = f"{n} sample{'s' if n != 1 else ''}"
+    if limit == 1.0:
+        return f"clipped {samples} outside full scale to [-1, 1] (|x| > 1, Inf or NaN; NaN -> 0)"
+    return f"clipped {samples} to [-{limit:g}, {limit:g}] (|x| > {limit:g}, Inf or NaN; NaN -> 0)"
+
+
 def _sf_message(err) -> str:
     s = str(getattr(err, "error_string", "") or err).strip()
     return s.removeprefix("Error : ").strip().rstrip(".")
@@ -133,7 +165,8 @@ class AudioSource:
         self._slack = 0  # tolerated shortfall against _promised
         self._ogg_cut = False
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
-        self._nonfinite = 0
+        self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
+        self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
         self._finished = False
         cover = None
         try:
@@ -185,6 +218,8 @@ class AudioSource:
             self._fd = None
             return self._open_ffmpeg(path, _sf_message(e))
         self._sf = f
+        if str(f.subtype).upper() in _LOSSY_SUBTYPES:
+            self._limit = MAX_OVERSHOOT
         tags, cover, notes = read_metadata(path, f)
         self.warnings += notes
         frames = f.frames if 0 <= f.frames < 2**62 else None
@@ -252,10 +287,8 @@ class AudioSource:
         for block in self._raw_blocks(block_frames):
             if block.shape[0] == 0:
                 continue
-            finite = np.isfinite(block)
-            if not finite.all():
-                self._nonfinite += int(block.size - np.count_nonzero(finite))
-                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+            block, clipped = clip_full_scale(block, self._limit)  # before the downmix: it keeps what is in range
+            self._clipped += clipped
             if block.shape[1] > 2:
                 block = downmix_to_stereo(block)
             self.samples_read += block.shape[0]
@@ -315,8 +348,8 @@ class AudioSource:
         elif self._ogg_cut:
             self.warnings.append("the Ogg stream ends without its end-of-stream page (file cut short?); "
                                  f"coded the {_secs(got, rate)} that are there")
-        if self._nonfinite:
-            self.warnings.append(f"replaced {self._nonfinite} non-finite samples (NaN/Inf) with 0/±1")
+        if self._clipped:
+            self.warnings.append(clipped_warning(self._clipped, self._limit))
 
     def close(self) -> None:
         if self._sf is not None:

@@ -91,7 +91,10 @@ class WavStreamReader:
 
     def _decode(self, buf: bytes) -> np.ndarray:
         if self.tag == WAVE_FORMAT_FLOAT:
-            x = np.frombuffer(buf, dtype="<f4" if self.width == 4 else "<f8").astype(np.float32)
+            x = np.frombuffer(buf, dtype="<f4" if self.width == 4 else "<f8")
+            if self.width == 8:  # beyond float32's range the cast would warn (overflow): anything past
+                x = np.clip(x, -2.0, 2.0)  # full scale is clipped later anyway (NaN stays NaN, counted there)
+            x = x.astype(np.float32)
         elif self.width == 1:
             x = (np.frombuffer(buf, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
         elif self.width == 2:

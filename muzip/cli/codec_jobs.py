@@ -17,6 +17,7 @@ EXACT_LENGTH_FORMATS = ("wav", "flac", "ogg")
 
 
 def get_model(name=None):
+    """Model `name` (or the key of a kept older version, codec.version_for), loaded once per process."""
     from ..codec import load_model
     from ..runtime import resolve_name
     key = resolve_name(name)
@@ -79,7 +80,11 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
             stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels, exact, f, model,
                                     opt.bitrate, tags=info.tags, progress=bar.update,
                                     cover=info.cover)
-        for warning in src.warnings:
+        warnings = list(src.warnings)
+        if stats.get("clipped"):  # AudioSource clips first, so this is for sources that do not
+            from ..audio.read import MAX_OVERSHOOT, clipped_warning
+            warnings.append(clipped_warning(stats["clipped"], MAX_OVERSHOOT))
+        for warning in warnings:
             out.warn(f"{item.src}: {warning}")
     in_size = file_size(item.src)
     out.bytes_in, out.bytes_out = in_size, stats["bytes"]
@@ -93,7 +98,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
         out.say(f"{item.dst}: exists, skipped")
         return
     from ..audio import AudioSink
-    from ..codec import decompress_to
+    from ..codec import decompress_to, version_for
     from ..container import ContainerReader
     _precheck(item, opt.force, opt.make_dirs)
     try:
@@ -105,7 +110,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     with f:
         reader = ContainerReader(f)
         h = reader.header
-        model = get_model(h.model_id)
+        model = get_model(version_for(h.model_id, h.model_sha256))  # the exact version the file names
         total = reader.total_num_samples if reader.load_index() else h.num_samples
         if opt.start and total is not None and round(opt.start * h.sample_rate) >= total:
             raise MuzipError(f"--start {fmt_time(opt.start)} is past the end ({fmt_time(total / h.sample_rate)})")
@@ -132,6 +137,8 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:
         out.warn(f"{item.src}: {message} (concealed)")
+    if report.index_damaged:
+        out.warn(f"{item.src}: index or trailer damaged (no random access); decoded every frame in order")
     if report.truncated:
         out.warn(f"{item.src}: file is truncated; decoded the {report.samples_written / h.sample_rate:.2f} s "
                  "that are complete")

@@ -37,7 +37,7 @@ def _info_lines(path, i) -> list[tuple[str, str]]:
         ("frames", f"{i['n_frames']} x {i['frame_samples'] / i['model_rate']:g} s"),
         ("size", f"{i['file_size']:,} bytes"),
     ]
-    if i["truncated"]:
+    if i["truncated"] or i.get("index_damaged"):
         lines.append(("status", "truncated or index damaged (run 'muzip test')"))
     if i.get("cover_mime"):
         lines.append(("cover", f"{i['cover_mime']}, {i.get('cover_bytes', 0):,} bytes"))
@@ -80,6 +80,10 @@ def _test_one(item, _options, bars, out):
     if result.problems:
         raise CorruptFileError(f"{len(result.problems)} problem(s): " + "; ".join(result.problems[:3])
                                + (" ..." if len(result.problems) > 3 else ""))
+    if result.warnings:  # every frame decodes, but the file is damaged: exit 3, never a plain "ok"
+        for warning in result.warnings:
+            out.warn(f"{item.src}: {warning} ({result.frames} frames ok)")
+        return
     out.say(f"{item.src}: ok ({result.frames} frames)")
 
 
@@ -87,7 +91,11 @@ def _test_one(item, _options, bars, out):
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 def test_cmd(inputs, quiet):
-    """Check every frame of .mz files (CRC and entropy decoding); exit 0 if all are intact, else 1.
+    """Check every frame of .mz files (CRC and entropy decoding), the index and the trailer.
+
+    Exit 0 if every file is intact; 3 if every file decodes, but with warnings (an index or trailer is
+    damaged: the audio is all there, but decompress --start has to read from the beginning); 1 if a
+    file has damaged frames or is truncated (audio lost).
 
     \b
     Examples:

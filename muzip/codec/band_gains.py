@@ -8,8 +8,9 @@ channel (mid, side), band of the MDCT and group of `stride` latent vectors (1, 2
 byte per frame), the encoder runs the decoder (analysis by synthesis) and codes one symbol s:
 
 * where the band has non-zero latents: the ratio of the original's energy to the decoder's output,
-  s = round(10 log10(E_orig / E_dec) / db), capped at +-30 dB; the decoder multiplies its band by
-  10**(s db / 20). Where latents are coded, encoder and decoder outputs agree closely;
+  s = round(10 log10(E_orig / E_dec) / db), capped at +-RATIO_MAX steps (+-30 dB; a decoder rejects a
+  frame with more); the decoder multiplies its band by 10**(s db / 20). Where latents are coded, encoder
+  and decoder outputs agree closely;
 * where all of the band's latents are zero: the original's level, s = round(10 log10(E_orig / floor) /
   db); the decoder scales whatever it output there to exactly that energy, or fills seeded noise at it.
   An absolute level, because there the decoder's output depends most on context the encoder may not
@@ -34,7 +35,11 @@ from .entropy.ans import PRECISION, ans_reader, counts_from_histogram
 
 UNCHANGED = -(1 << 20)  # a per-vector code meaning 'no correction, no fill' (concealed or missing frames)
 LEVEL = 1 << 16  # per-vector codes at or above LEVEL // 2 are level symbols + LEVEL (see expand)
-_RATIO_MAX = 10  # ratio symbols are capped at +-30 dB: a decoder whose output differs cannot blow up
+# Ratio symbols (bands with coded latents) are capped at +-RATIO_MAX steps (+-30 dB at 3 dB a step), so a
+# decoder whose output differs cannot blow up. The one limit for both sides: the encoder caps there
+# (indices) and the decoder rejects a frame with anything beyond it (decode): no encoder writes it, and the
+# alphabet (+-radius, for level symbols) would otherwise let damage through as gains of up to +-120 dB.
+RATIO_MAX = 10
 _PREV_LO, _PREV_HI = -4, 12
 _PREVS = _PREV_HI - _PREV_LO + 2  # clipped previous symbol, plus 'first vector of the frame'
 _NZ = 4
@@ -94,7 +99,7 @@ class BandGains:
         floor = self.floor * self.width * k
         ex = np.add.reduceat(self._energies(original), starts, axis=0) + 1e-30
         ed = np.add.reduceat(self._energies(decoded), starts, axis=0)
-        ratio = np.clip(np.round(10 * np.log10(ex / np.maximum(ed, floor)) / self.db), -_RATIO_MAX, _RATIO_MAX)
+        ratio = np.clip(np.round(10 * np.log10(ex / np.maximum(ed, floor)) / self.db), -RATIO_MAX, RATIO_MAX)
         level = np.round(10 * np.log10(ex / floor) / self.db)
         return np.clip(np.where(nz == 0, level, ratio), -self.radius, self.radius).astype(np.int32)
 
@@ -158,6 +163,9 @@ class BandGains:
                 for t in range(len(nz)):
                     s[t] = coder.decode(self._family, self.probs[base[t] + prev]) - self.radius
                     prev = np.clip(s[t], _PREV_LO, _PREV_HI) - _PREV_LO
+                if np.any((nz != 0) & (np.abs(s) > RATIO_MAX)):
+                    raise CorruptFileError(f"band gains are damaged (a gain beyond ±{RATIO_MAX * self.db:g} dB, "
+                                           "more than any encoder writes)")
                 out[a] = self.expand(s, nz, stride, n)
         except CorruptFileError:
             raise

@@ -25,6 +25,7 @@ class DecodeReport:
     def __init__(self):
         self.damaged: list[str] = []
         self.truncated = False
+        self.index_damaged = False  # all frames there, but the index or trailer is damaged (reader.index_damaged)
         self.samples_written = 0
 
 
@@ -101,6 +102,7 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
                 g0 += group
                 yield from finish_groups(in_flight - 1)
         report.truncated = bool(getattr(reader, "truncated", False))
+        report.index_damaged = bool(getattr(reader, "index_damaged", False))
         end = last_index[0] + 1 if last_index[0] is not None else g0
         if stop is not None:
             end = min(end, stop)
@@ -158,7 +160,9 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
     if want is not None and not pad_truncated and reader.total_num_samples is not None:
         # An index found by the scan (its total checked against the frames) bounds a header's claim.
         want = min(want, max(0, min(s1, reader.total_num_samples) - s0))
-    if want is not None and written < want and (pad_truncated or not report.truncated):
+    # Without an index's total (truncated, or the index damaged) the header's length is only a claim: no padding.
+    claim_only = report.truncated or (report.index_damaged and reader.total_num_samples is None)
+    if want is not None and written < want and (pad_truncated or not claim_only):
         _write_silence(sink, want - written, ch)  # resampler rounding, or what a truncated file promised
         written = want
     report.samples_written = written
@@ -188,7 +192,7 @@ def decompress_bytes(data: bytes, model=None, start: float = 0.0, duration=None,
     reader = ContainerReader(io.BytesIO(data))
     if model is None:
         from .loader import load_model
-        model = load_model(reader.header.model_id)
+        model = load_model(reader.header.model_id, digest=reader.header.model_sha256)
     sink = ArraySink()
     decompress_to(reader, model, lambda sr, ch, n: sink, start, duration, strict)
     ch = reader.header.channels

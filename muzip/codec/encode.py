@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ..audio import StreamResampler
+from ..audio.read import MAX_OVERSHOOT, clip_full_scale
 from ..container import ContainerWriter, Frame, Header
 from .gain_encoder import GainEncoder, PendingFrame
 from .layout import GROUP, FrameLayout
@@ -117,7 +118,9 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
 
     side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
-    0 = one step for both. The decoder reads both levels from each frame, so any offset decodes."""
+    0 = one step for both. The decoder reads both levels from each frame, so any offset decodes.
+    Samples beyond +-MAX_OVERSHOOT (+-2: +6 dB over full scale) and NaN/Inf are clipped there (NaN -> 0), and
+    the returned "clipped" counts them, for a warning; AudioSource has clipped a float file's to [-1, 1]."""
     if not (MIN_KBPS <= bitrate_kbps <= MAX_KBPS):  # also rejects NaN
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = FrameLayout(model)
@@ -134,13 +137,15 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     rc = RateController(coder, bitrate_kbps * 1000, writer.bytes_written, layout.rate, levels_for)
     resampler = StreamResampler(sample_rate, layout.rate, channels)
-    seen = [0]
+    seen, clipped = [0], [0]
 
     def ms_blocks():
         for block in blocks:
             seen[0] += len(block)
-            if not np.isfinite(block).all():  # NaN/Inf would poison the transform; readers warn about them
-                block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+            # Far outside [-1, 1] (or NaN) the networks and the rate control fail or overshoot the bitrate many
+            # times over; AudioSource clips (and warns) already, this covers every other caller.
+            block, outside = clip_full_scale(np.asarray(block), MAX_OVERSHOOT)
+            clipped[0] += outside
             yield to_mid_side(resampler.process(block)).astype(np.float32)
         yield to_mid_side(resampler.process(np.zeros((0, channels), np.float32), last=True)).astype(np.float32)
 
@@ -201,7 +206,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     writer.finish(seen[0])
     duration = seen[0] / sample_rate
     return {"frames": math.ceil(model_total / layout.F), "bytes": writer.bytes_written, "duration": duration,
-            "kbps": writer.bytes_written * 8 / duration / 1000 if duration else 0.0}
+            "kbps": writer.bytes_written * 8 / duration / 1000 if duration else 0.0, "clipped": clipped[0]}
 
 
 def compress_array(audio: np.ndarray, sample_rate: int, bitrate_kbps: float = 64.0, model=None, tags=None,

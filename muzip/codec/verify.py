@@ -10,17 +10,27 @@ from .loader import load_tables
 from .model import CodecModel
 
 
+# What `muzip test` says of a file whose frames are all intact but whose index or trailer is not.
+INDEX_DAMAGED = ("index or trailer damaged: no random access (decompress --start reads from the beginning); "
+                 "the audio decodes")
+
+
 @dataclass
 class VerifyResult:
     frames: int = 0
-    problems: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # damage that loses audio: frames, truncation
+    warnings: list = field(default_factory=list)  # damage that loses none: the index or trailer
 
 
 _MODELS: dict = {}  # model identity -> its tables and coders: verified on every call, built once
 
 
-def _tables_model(name: str) -> CodecModel:
-    """The model's config and entropy tables (verified), no networks: all that reading latents needs."""
+def _tables_model(name: str, file_digest: bytes | None = None) -> CodecModel:
+    """The model's config and entropy tables (verified), no networks: all that reading latents needs.
+    file_digest: the identity a file names, to pick the exact version it needs."""
+    from ..runtime.identity import accepted_digests
+    from .loader import version_for
+    name = version_for(name, file_digest)
     config, counts, digest = load_tables(name)
     model = _MODELS.get(digest)
     if model is None:
@@ -29,6 +39,7 @@ def _tables_model(name: str) -> CodecModel:
             from .loader import load_gain_counts
             gain_counts = load_gain_counts(name)
         model = _MODELS[digest] = CodecModel(name, config, digest, counts, gain_counts)
+        model.accepted = accepted_digests(name)
     return model
 
 
@@ -36,7 +47,7 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
     """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
     reader = ContainerReader(fileobj)
     result = VerifyResult()
-    for frame in read_latents(reader, _tables_model(reader.header.model_id)):
+    for frame in read_latents(reader, _tables_model(reader.header.model_id, reader.header.model_sha256)):
         result.frames += 1
         if frame.error is not None:
             result.problems.append(frame.error)
@@ -46,6 +57,10 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
                 digest.update(frame.gains.astype("<i4").tobytes())
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
+    elif reader.index_damaged or (reader.seekable and not reader.load_index()):
+        # The scan found every frame (and the index or the trailer that proves it), but random access,
+        # which needs both, and a trailer that ends the file, would fail: say so (no plain "ok").
+        result.warnings.append(INDEX_DAMAGED)
     return result
 
 

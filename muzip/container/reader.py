@@ -58,6 +58,9 @@ class ContainerReader:
         self.header_size = _PREFIX.size + body_len + 4
         self._stream.start = self.header_size
         self.truncated = False
+        # After a full scan: the index or trailer is damaged (random access lost) though every frame is
+        # there, which the scan proves from whichever of the two is intact (see frames()).
+        self.index_damaged = False
         self.total_num_samples: int | None = None
         self.n_frames: int | None = None
         self.frame_offsets: list[int] | None = None
@@ -66,6 +69,10 @@ class ContainerReader:
         self.bytes_scanned = 0
         self._max_frames = max_frames(self.header)
         self._index_ok: bool | None = None
+
+    @property
+    def seekable(self) -> bool:
+        return self._seekable
 
     def _size(self) -> int:
         if self.file_size is None:
@@ -127,7 +134,7 @@ class ContainerReader:
             s = Stream(self._f, self.header_size, size)
         else:
             s = self._stream
-        self.truncated, pos, expected, pending = False, self.header_size, 0, None
+        self.truncated, self.index_damaged, pos, expected, pending = False, False, self.header_size, 0, None
         last_end, good, samples = pos, 0, 0
 
         def lost(upto: int):
@@ -152,15 +159,24 @@ class ContainerReader:
                     yield from lost(idx[0])
                     self.total_num_samples = idx[1]
                     end = pos + index_size(idx[0])
-                    self.bytes_scanned = end + len(s.get(end, TRAILER_SIZE))  # trailer, if present
+                    tr = s.get(end, TRAILER_SIZE)
+                    self.bytes_scanned = end + len(tr)  # trailer, if present
+                    # The scan needs no trailer, random access does: one that is missing, damaged, points
+                    # elsewhere or is not the end of the file is damage to report (`muzip test`).
+                    self.index_damaged = _trailer_offset(tr) != pos or len(s.get(end + TRAILER_SIZE, 1)) > 0
                     return
                 pending = pending or f"frame {expected}: damaged data"
             elif len(tag) == 4:
                 pending = pending or f"frame {expected}: lost sync"
             nxt = s.find_sync(pos + 1) if len(tag) == 4 else None
             if nxt is None:  # EOF before a valid index; a partial last record is not reported
-                self.truncated = True
                 self.bytes_scanned = s.base + len(s.buf)
+                # Unless an intact trailer at the very end points to where the last good frame ended, with
+                # room for an index of exactly the frames seen: then nothing is missing but the index.
+                ioff = _trailer_offset(s.tail)
+                self.index_damaged = ioff == last_end and self.bytes_scanned == ioff + index_size(expected) \
+                    + TRAILER_SIZE
+                self.truncated = not self.index_damaged
                 return
             pos = nxt
 
@@ -232,14 +248,23 @@ class ContainerReader:
         return FrameEvent(i, frame, None)
 
 
+def _trailer_offset(tr: bytes) -> int | None:
+    """The index offset a trailer's 16 bytes give, or None unless its sync and CRC are right."""
+    if len(tr) != TRAILER_SIZE:
+        return None
+    tag, ioff, crc = _TRAILER.unpack(tr)
+    return ioff if tag == TRAILER_SYNC and zlib.crc32(tr[:12]) == crc else None
+
+
 def _sizes_ok(sizes, span: int) -> bool:
     return sum(sizes) == span and all(FRAME_OVERHEAD <= z <= FRAME_OVERHEAD + MAX_PAYLOAD for z in sizes)
 
 
 def read_info(fileobj, verify: bool = False) -> dict:
     """Header fields plus n_frames, total_num_samples, file_size, duration_s, actual_bitrate_bps,
-    index_valid, truncated, damaged_frames (None = not checked: index valid and verify=False),
-    cover_mime and cover_bytes (its size; the image itself is Header.cover)."""
+    index_valid, truncated, index_damaged (every frame there, but index or trailer damaged: no random
+    access), damaged_frames (None = not checked: index valid and verify=False), cover_mime and cover_bytes
+    (its size; the image itself is Header.cover)."""
     r = ContainerReader(fileobj)
     h = r.header
     info = {"version": VERSION, "sample_rate": h.sample_rate, "channels": h.channels,
@@ -252,7 +277,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
     damaged = truncated = None
     if valid and not verify:
         n_frames, total, size = r.n_frames, r.total_num_samples, r.file_size
-        truncated = False
+        truncated = index_damaged = False
     else:
         damaged = n_frames = model_samples = 0
         for ev in r.frames():
@@ -263,6 +288,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
             else:
                 model_samples += ev.frame.num_samples
         truncated = r.truncated
+        index_damaged = r.index_damaged or (r.seekable and not valid and not truncated)
         total = r.total_num_samples
         if total is None:  # no index: header length, else an estimate from the frames seen
             total = h.num_samples if h.num_samples is not None else model_samples * h.sample_rate // h.model_rate
@@ -270,5 +296,5 @@ def read_info(fileobj, verify: bool = False) -> dict:
     duration = total / h.sample_rate
     info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration,
                 actual_bitrate_bps=(size * 8 / duration) if duration > 0 else 0.0,
-                truncated=truncated, damaged_frames=damaged)
+                truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged)
     return info

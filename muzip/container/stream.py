@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import zlib
 
-from .format import CHUNK, MAX_FRAME_SAMPLES, MAX_FRAMES, MAX_PAYLOAD
+from .format import CHUNK, MAX_FRAME_SAMPLES, MAX_FRAMES, MAX_PAYLOAD, TRAILER_SIZE
 
 # Resync candidates: a sync word followed by bytes that can be in range (frame: index < 2^24, num_samples
 # <= 2^20, payload_len < 2^25; index: n_frames < 2^24). Sync spam with impossible fields is skipped at
@@ -21,6 +21,7 @@ _SYNC = re.compile(rb"MZFR[\s\S]{3}\x00[\s\S]{2}[\x00-\x10]\x00[\s\S]{5}[\x00\x0
 _SYNC_SPAN = 18  # bytes a candidate match needs
 assert MAX_FRAMES <= 1 << 24 and MAX_FRAME_SAMPLES <= 1 << 20 and MAX_PAYLOAD < 1 << 25
 CRC_WORK_PER_BYTE = 8
+TAIL_BYTES = TRAILER_SIZE
 CRC_WORK_GRACE = 64 << 20  # bytes: more than any single record (16 MiB payload)
 
 
@@ -31,6 +32,7 @@ class Stream:
     def __init__(self, f, base: int = 0, size: int | None = None):
         self.f, self.base, self.buf, self.eof = f, base, bytearray(), False
         self.size, self.start, self.crc_spent = size, base, 0
+        self.tail = b""  # the last TAIL_BYTES bytes read so far (the trailer, once at EOF), kept when dropped
 
     def _more(self, want: int = CHUNK) -> bool:
         if self.eof:
@@ -40,6 +42,7 @@ class Stream:
             self.eof = True
             return False
         self.buf += chunk
+        self.tail = (self.tail + chunk[-TAIL_BYTES:])[-TAIL_BYTES:]
         return True
 
     def fill(self, pos: int, n: int) -> int:

@@ -1,20 +1,24 @@
 """Fuzz the .mz decoder with mutated and crafted files, in-process, through the public API.
 
-    python -m scripts.fuzz.fuzz --cases N --seed S [--json FILE] [--case I]
+    python -m scripts.fuzz.fuzz --cases N --seed S [--model NAME ...] [--no-library] [--json FILE] [--case I]
 
-Seeds: the golden file plus small files made with compress_array / compress_blocks (mono and stereo at a
-few sample rates, one of unknown length, one with tags and a cover, an empty one). Case i is built from
-numpy's PCG64 seeded with (S, i), so `--case I` replays it alone. Each case runs read_info, then one of
-read_info(verify=True) + verify_file, decompress_bytes, or decompress_to (a counting sink, a random
-start/duration, pad_truncated only with a duration: it fills the header's promise by design) with the
-shipped model, loaded once.
+Every shipped codec model is fuzzed (muzip-v1's levels coder, muzip-v2's context coder, muzip-v2.1's
+context coder and band gains), N cases each, or only the --model(s) named. Seeds, per model: its golden
+file plus small files it makes with compress_array / compress_blocks (mono and stereo at a few sample rates,
+one of unknown length, one with tags and a cover, an empty one). Case i of model M is built from numpy's
+PCG64 seeded with (S, i, crc32(M)), so `--model M --case I` replays it alone. Each case runs read_info,
+then one of read_info(verify=True) + verify_file, decompress_bytes, or decompress_to (a counting sink, a
+random start/duration, pad_truncated only with a duration: it fills the header's promise by design) with
+the model, loaded once. Library inputs (scripts/fuzz/library_fuzz.py, where it exists) add their counts to
+the table.
 
 Outcomes: ok; muzip-error (a clean MuzipError); FAIL-exception (anything else); FAIL-slow (a call over
 max(1 s, 1 s per MB of input); tracing slows Python code several-fold, so calls over 0.2 s, or over
 0.05 s on inputs of 100 kB or more, are timed again untraced and the faster time counts; a watchdog
 stops a call at 60 s); FAIL-memory (peak over
 3 x the output + 4 x the input + 48 MiB, or more audio than the file can hold: one frame per 22-byte
-record); FAIL-mismatch (an unmodified seed decodes differently from its reference). Memory is
+record); FAIL-mismatch (an unmodified seed decodes differently from its reference); FAIL-exception also
+for decoded audio that is not finite (NaN, Inf). Memory is
 tracemalloc's peak per call: Python objects and numpy arrays (numpy reports its buffers to
 tracemalloc), not onnxruntime's own arena, which is fixed per model, not per file.
 """
@@ -28,6 +32,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +50,23 @@ MEM_FLOOR = 48 << 20
 HANG_S = 60.0
 
 
-def load():
-    """The shipped model, loaded once per process."""
-    if not hasattr(load, "model"):
-        from muzip.codec import load_model
-        load.model = load_model()
-    return load.model
+def load(name: str | None = None):
+    """A codec model (default: the default model), loaded once per process."""
+    from muzip.codec import load_model
+    from muzip.runtime import resolve_name
+    cache = load.__dict__.setdefault("models", {})
+    key = resolve_name(name)
+    if key not in cache:
+        cache[key] = load_model(key)
+    return cache[key]
+
+
+def shipped_models() -> list[str]:
+    """Every shipped codec model (the models folder's, not ones `muzip train` installed for a user)."""
+    from muzip.codec.config import installed_models
+    from muzip.runtime.store import model_folder, models_dir
+    shipped = models_dir().resolve()
+    return [n for n in installed_models("codec") if model_folder(n).resolve().parent == shipped]
 
 
 # -- running cases ------------------------------------------------------------------------------------
@@ -110,7 +126,15 @@ class _CountingSink:
 
     def write(self, block):
         assert block.ndim == 2 and block.shape[1] == self.channels and block.dtype == np.float32
+        _check_finite(block)
         self.samples += len(block)
+
+
+def _check_finite(audio):
+    """Decoded audio must be numbers, whatever the file (band gains of +120 dB, say): not an AssertionError,
+    which the fuzzer reads as a mismatch, but an exception, its FAIL-exception."""
+    if not np.isfinite(audio).all():
+        raise FloatingPointError("decoded audio holds NaN or Inf samples")
 
 
 def _decode_calls(data: bytes, model, rng, reference: str | None):
@@ -127,6 +151,7 @@ def _decode_calls(data: bytes, model, rng, reference: str | None):
     if r < 0.7 or reference:
         def full():
             audio, _ = decompress_bytes(data, model=model)
+            _check_finite(audio)
             if reference and _digest(audio) != reference:
                 raise AssertionError("FAIL-mismatch: the unmodified seed decoded differently")
             return len(audio), 0
@@ -219,22 +244,27 @@ def run_case(data: bytes, model, rng, watchdog, reference: str | None = None) ->
             "seconds": sum(c["seconds"] for c in results), "peak": max(c["peak"] for c in results)}
 
 
+def _salt(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8"))
+
+
 def run(cases: int, seed: int, model=None, only: int | None = None, progress=None) -> dict:
-    """Run cases 0..cases-1 (or just `only`); returns the summary printed by main()."""
+    """Run cases 0..cases-1 (or just `only`) of one model (default: the default model); returns its summary."""
     model = model or load()
-    if not hasattr(run, "seeds"):
-        run.seeds = make_seeds(model)
-    seeds, watchdog = run.seeds, getattr(run, "watchdog", None) or _Watchdog()
+    seeds_by_model = run.__dict__.setdefault("seeds", {})
+    if model.name not in seeds_by_model:  # per model: its own files, references decoded with it
+        seeds_by_model[model.name] = make_seeds(model)
+    seeds, watchdog = seeds_by_model[model.name], getattr(run, "watchdog", None) or _Watchdog()
     run.watchdog = watchdog
     for s in seeds:  # one-time costs (entropy tables, coder caches) are the model's, not a file's
         verify_file(io.BytesIO(s.data))
-    summary = {"cases": 0, "seed": seed, "classes": {}, "kinds": {}, "failures": [], "slowest": [],
-               "peak_bytes": 0, "worst_mem_ratio": 0.0, "worst_s_per_mb_large": 0.0}
+    summary = {"model": model.name, "cases": 0, "seed": seed, "classes": {}, "kinds": {}, "failures": [],
+               "slowest": [], "peak_bytes": 0, "worst_mem_ratio": 0.0, "worst_s_per_mb_large": 0.0}
     t_start = time.perf_counter()
     tracemalloc.start()
     try:
         for i in [only] if only is not None else range(cases):
-            rng = np.random.default_rng([seed, i])
+            rng = np.random.default_rng([seed, i, _salt(model.name)])
             kind = _pick(rng, list(KINDS))
             s = _pick(rng, seeds)
             data = KINDS[kind](rng, s, seeds)
@@ -247,8 +277,9 @@ def run(cases: int, seed: int, model=None, only: int | None = None, progress=Non
             summary["peak_bytes"] = max(summary["peak_bytes"], res["peak"])
             summary["worst_mem_ratio"] = max([summary["worst_mem_ratio"]] + [c["mem_ratio"] for c in res["calls"]])
             slow = max(res["calls"], key=lambda c: c["seconds"])
-            entry = {"case": i, "kind": kind, "seed": s.name, "size": len(data), "call": slow["call"],
-                     "seconds": round(slow["seconds"], 4), "s_per_mb": round(slow["seconds"] / max(len(data) / 1e6, 1e-6), 3)}
+            entry = {"model": model.name, "case": i, "kind": kind, "seed": s.name, "size": len(data),
+                     "call": slow["call"], "seconds": round(slow["seconds"], 4),
+                     "s_per_mb": round(slow["seconds"] / max(len(data) / 1e6, 1e-6), 3)}
             summary["slowest"] = sorted(summary["slowest"] + [entry], key=lambda e: -e["seconds"])[:5]
             if len(data) >= 100_000:
                 summary["worst_s_per_mb_large"] = max(summary["worst_s_per_mb_large"], entry["s_per_mb"])
@@ -263,37 +294,115 @@ def run(cases: int, seed: int, model=None, only: int | None = None, progress=Non
     return summary
 
 
+# -- every model, and the library --------------------------------------------------------------------------
+# >>> HOOK: library inputs. scripts/fuzz/library_fuzz.py (written separately) fuzzes what the library reads
+# (catalogs, classifiers, ...). Where that module exists, run_all() calls library_fuzz.run(cases, seed) and adds
+# the counts it returns to the table. Expected: a dict shaped like run()'s summary, at least
+# {"kinds": {kind: {outcome: count}}}, optionally "classes" and "failures" (each {"case", "kind", "outcome",
+# "error"}); a plain {kind: {outcome: count}} is taken as its "kinds". Outcomes as here: "ok", "muzip-error",
+# anything else a failure. Change only this function if its entry point differs.
+def library_counts(cases: int, seed: int) -> dict | None:
+    """The library fuzzer's summary, or None where scripts/fuzz/library_fuzz.py does not exist."""
+    try:
+        import scripts.fuzz.library_fuzz as library_fuzz
+    except ModuleNotFoundError as exc:
+        if exc.name != "scripts.fuzz.library_fuzz":
+            raise  # the module is there but something it imports is not: a real error
+        return None
+    result = dict(library_fuzz.run(cases, seed))
+    if "kinds" not in result:
+        result = {"kinds": result}
+    result.setdefault("failures", [])
+    classes = {}
+    for counts in result["kinds"].values():
+        for outcome, n in counts.items():
+            classes[outcome] = classes.get(outcome, 0) + n
+    result.setdefault("classes", classes)
+    result.setdefault("cases", sum(classes.values()))
+    return result
+# <<< HOOK
+
+
+def run_all(cases: int, seed: int, models=None, only: int | None = None, progress=None,
+            library: bool = True) -> dict:
+    """run() for each model (default: every shipped codec model), then the library fuzzer (the hook above).
+    Returns {"seed", "models": {name: run()'s summary}, "library": its summary or None, "failures"}."""
+    names = list(models) if models else shipped_models()
+    out = {"seed": seed, "models": {}, "library": None, "failures": []}
+    for name in names:
+        summary = run(cases, seed, load(name), only, progress and (lambda done, s, n=name: progress(n, done, s)))
+        out["models"][name] = summary
+        out["failures"] += summary["failures"]
+    if library and only is None:
+        out["library"] = library_counts(cases, seed)
+        if out["library"] is not None:
+            out["failures"] += [{"model": "library", **f} for f in out["library"]["failures"]]
+    return out
+
+
+def _cell(counts: dict) -> str:
+    ok, err = counts.get("ok", 0), counts.get("muzip-error", 0)
+    return f"{ok}/{err}/{sum(counts.values()) - ok - err}"
+
+
+def table(result: dict) -> list[str]:
+    """Lines: one row per case kind, one column per model (and the library's kinds below): ok/muzip-error/FAIL."""
+    columns = dict(result["models"])
+    lib = result.get("library")
+    kinds = sorted({k for s in columns.values() for k in s["kinds"]})
+    width = max([len(k) for k in kinds] + [len("library: ") + len(k) for k in (lib or {}).get("kinds", {})] + [5])
+    colw = max([len(n) for n in columns] + [12])
+    lines = ["cases ok/muzip-error/FAIL per kind and model:",
+             f"  {'kind':<{width}}  " + "  ".join(f"{n:>{colw}}" for n in columns)]
+    for kind in kinds:
+        lines.append(f"  {kind:<{width}}  " + "  ".join(f"{_cell(s['kinds'].get(kind, {})):>{colw}}"
+                                                        for s in columns.values()))
+    lines.append(f"  {'total':<{width}}  " + "  ".join(f"{_cell(s['classes']):>{colw}}" for s in columns.values()))
+    if lib is not None:
+        for kind, counts in sorted(lib["kinds"].items()):
+            lines.append(f"  {'library: ' + kind:<{width}}  {_cell(counts):>{colw}}")
+        lines.append(f"  {'library total':<{width}}  {_cell(lib['classes']):>{colw}}")
+    else:
+        lines.append("  (library inputs not fuzzed: scripts/fuzz/library_fuzz.py absent, --no-library, or one --case)")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--cases", type=int, default=1000, help="cases per model (and for the library)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--case", type=int, default=None, help="run only this case (replay a failure)")
+    ap.add_argument("--model", action="append", metavar="NAME",
+                    help="fuzz only this codec model (repeatable; default: every shipped one)")
+    ap.add_argument("--case", type=int, default=None, help="run only this case (replay a failure; with --model)")
+    ap.add_argument("--no-library", action="store_true", help="leave out the library inputs (library_fuzz.py)")
     ap.add_argument("--json", metavar="FILE", help="write the summary as JSON")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    model = load()
-    print(f"model {model.name} loaded; making seeds...", file=sys.stderr)
+    names = args.model or shipped_models()
+    print(f"models {', '.join(names)}; making seeds...", file=sys.stderr)
 
-    def progress(done, elapsed):
-        print(f"  {done} cases, {elapsed:.0f} s", file=sys.stderr)
-    s = run(args.cases, args.seed, model, args.case, progress)
-    print(f"{s['cases']} cases (seed {args.seed}) in {time.perf_counter() - t0:.0f} s")
-    print("classes: " + ", ".join(f"{k} {v}" for k, v in sorted(s["classes"].items())))
-    width = max(len(k) for k in KINDS)
-    for kind, counts in sorted(s["kinds"].items()):
-        print(f"  {kind:<{width}}  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    def progress(name, done, elapsed):
+        print(f"  {name}: {done} cases, {elapsed:.0f} s", file=sys.stderr)
+    result = run_all(args.cases, args.seed, names, args.case, progress, library=not args.no_library)
+    total = sum(s["cases"] for s in result["models"].values())
+    print(f"{total} cases ({args.cases} per model, seed {args.seed}) in {time.perf_counter() - t0:.0f} s")
+    print("\n".join(table(result)))
+    for name, s in result["models"].items():
+        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(s["classes"].items()))
+              + f"; worst s/MB on inputs >= 100 kB {s['worst_s_per_mb_large']:.3f}; peak traced memory per call "
+              f"{s['peak_bytes'] / 2**20:.1f} MiB (worst {100 * s['worst_mem_ratio']:.0f}% of its bound); "
+              f"{s['wall_s']:.0f} s")
     print("slowest calls:")
-    for e in s["slowest"]:
-        print(f"  case {e['case']} ({e['kind']}, {e['seed']}, {e['size']} bytes) {e['call']}: "
+    slowest = sorted((e for s in result["models"].values() for e in s["slowest"]), key=lambda e: -e["seconds"])
+    for e in slowest[:5]:
+        print(f"  {e['model']} case {e['case']} ({e['kind']}, {e['seed']}, {e['size']} bytes) {e['call']}: "
               f"{e['seconds']:.3f} s, {e['s_per_mb']:.2f} s/MB")
-    print(f"worst s/MB on inputs >= 100 kB: {s['worst_s_per_mb_large']:.3f}")
-    print(f"peak traced memory per call: {s['peak_bytes'] / 2**20:.1f} MiB "
-          f"(worst {100 * s['worst_mem_ratio']:.0f}% of its bound)")
-    for f in s["failures"][:50]:
-        print(f"FAIL case {f['case']} ({f['kind']}, {f['seed']}): {f['call']}: {f['outcome']}: {f['error']}")
+    for f in result["failures"][:50]:
+        print(f"FAIL {f.get('model', '?')} case {f.get('case')} ({f.get('kind')}, {f.get('seed', '-')}): "
+              f"{f.get('call', '-')}: {f.get('outcome')}: {f.get('error')}")
     if args.json:
-        Path(args.json).write_text(json.dumps(s, indent=1))
-    return 1 if s["failures"] else 0
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 1 if result["failures"] else 0
 
 
 if __name__ == "__main__":

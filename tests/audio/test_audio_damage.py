@@ -175,14 +175,14 @@ def test_mutations_never_escape(tmp_path, monkeypatch):
 def test_nan_inf_sanitised_with_one_warning(tmp_path):
     x = np.full((3000, 2), 0.25, np.float32)
     x[10, 0], x[20, 1], x[2500, 0] = np.nan, np.inf, -np.inf
-    x[30, 0], x[31, 1] = 1.5, -3.0  # finite but beyond full scale: passed on as is
+    x[30, 0], x[31, 1] = 1.5, -3.0  # finite but beyond full scale: clipped too (issue 23)
     p = tmp_path / "f.wav"
     sf.write(p, x, 44100, subtype="FLOAT")
     with AudioSource(str(p)) as src:
         y = np.concatenate(list(src.blocks(1000)))
     assert (y[10, 0], y[20, 1], y[2500, 0]) == (0.0, 1.0, -1.0)
-    assert (y[30, 0], y[31, 1]) == (1.5, -3.0)
-    assert src.warnings == ["replaced 3 non-finite samples (NaN/Inf) with 0/±1"]
+    assert (y[30, 0], y[31, 1]) == (1.0, -1.0)
+    assert src.warnings == ["clipped 5 samples outside full scale to [-1, 1] (|x| > 1, Inf or NaN; NaN -> 0)"]
 
 
 def test_nan_in_surround_is_sanitised_before_downmix(tmp_path):
@@ -192,7 +192,8 @@ def test_nan_in_surround_is_sanitised_before_downmix(tmp_path):
     sf.write(p, x, 48000, subtype="FLOAT")
     with AudioSource(str(p), downmix=True) as src:
         y = np.concatenate(list(src.blocks(64)))
-    assert np.isfinite(y).all() and src.warnings == ["replaced 1 non-finite samples (NaN/Inf) with 0/±1"]
+    assert np.isfinite(y).all() and src.warnings == [
+        "clipped 1 sample outside full scale to [-1, 1] (|x| > 1, Inf or NaN; NaN -> 0)"]
 
 
 # --- ffmpeg formats ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from muzip.codec.band_gains import UNCHANGED, BandGains, band_edges, fill_rng
+from muzip.codec.band_gains import LEVEL, RATIO_MAX, UNCHANGED, BandGains, band_edges, fill_rng
 from muzip.codec.payload import decode_frame, join_payload, split_payload
 from muzip.codec.entropy.ans import counts_from_histogram
 from muzip.errors import CorruptFileError
@@ -72,11 +72,39 @@ def test_entropy_coding_round_trips_exactly(rng, stride):
     q = rng.integers(-2, 3, (2, 51, C)) * (rng.random((2, 51, C)) < 0.05)
     nz = np.stack([g.nonzero(q[a], stride) for a in range(2)])
     s = np.clip(np.rint(rng.normal(2, 6, nz.shape)), -40, 40).astype(np.int32)
+    s = np.where(nz > 0, np.clip(s, -RATIO_MAX, RATIO_MAX), s)  # what an encoder writes (see below)
     data = g.encode(s, nz, stride)
     codes = g.decode(data, q)
     np.testing.assert_array_equal(codes, np.stack([g.expand(s[a], nz[a], stride, 51) for a in range(2)]))
     bits = float(g.costs[g.contexts(s[0], nz[0]), s[0] + 40].sum() + g.costs[g.contexts(s[1], nz[1]), s[1] + 40].sum())
     assert abs((len(data) - 1) * 8 - bits) < 0.05 * bits + 64  # the tables' cost is the coded size
+
+
+def test_encoder_cap_is_the_decoders_limit(gains, rng):
+    """Issue 23: the decoder took ratio symbols up to the alphabet's +-40 steps (+-120 dB), the encoder caps them
+    at +-RATIO_MAX (+-30 dB). One constant for both: anything beyond it is damage, never a gain."""
+    orig = rng.standard_normal((6, C))
+    some = np.ones((6, gains.bands), int)
+    assert np.all(gains.indices(orig, orig * 1e-9, some, 1) == RATIO_MAX)  # the encoder's cap...
+    assert np.all(gains.indices(orig, orig * 1e9, some, 1) == -RATIO_MAX)
+    q = np.zeros((1, 6, C), np.int64)
+    q[0, :, :] = 1  # latents in every band: every symbol is a ratio
+    nz = gains.nonzero(q[0], 1)[None]
+    for edge in (RATIO_MAX, -RATIO_MAX):  # ...decodes
+        s = np.full(nz.shape, edge, np.int32)
+        codes = gains.decode(gains.encode(s, nz, 1), q)
+        assert np.all(codes == edge)
+    for beyond in (RATIO_MAX + 1, -RATIO_MAX - 1, 40, -40):  # ...and one step past it is a damaged frame
+        s = np.zeros(nz.shape, np.int32)
+        s[0, 3, 5] = beyond
+        with pytest.raises(CorruptFileError, match="band gains are damaged"):
+            gains.decode(gains.encode(s, nz, 1), q)
+    # level symbols (bands without latents) keep the whole alphabet: an absolute level, not a gain
+    q[0, :, gains.edges[5]:gains.edges[6]] = 0
+    nz = gains.nonzero(q[0], 1)[None]
+    s = np.where(nz == 0, 40, 0).astype(np.int32)
+    codes = gains.decode(gains.encode(s, nz, 1), q)
+    assert np.all(codes[0, :, 5] == 40 + LEVEL)
 
 
 def test_silent_frame_has_no_gains_and_damage_is_reported(gains, rng):

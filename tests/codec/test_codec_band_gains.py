@@ -97,3 +97,45 @@ def test_a_silent_frame_is_one_zero_vector_and_decodes_as_a_full_one(gmodel, cli
     full = out.getvalue()
     assert len(full) > len(short) + 100
     np.testing.assert_array_equal(decompress_bytes(short, model=gmodel)[0], decompress_bytes(full, model=gmodel)[0])
+
+
+@pytest.mark.parametrize("symbol", [11, -11, 40])
+def test_a_gain_beyond_the_encoders_cap_is_a_damaged_frame(gmodel, clip, coded, symbol):
+    """Issue 23: a frame whose band gains (CRC intact) carry a ratio symbol past RATIO_MAX (the encoder's cap,
+    +-30 dB) is damaged: concealed by decompress, reported by `muzip test`, the other frames as they were."""
+    from muzip.codec.band_gains import LEVEL, RATIO_MAX
+    from muzip.codec.decode import DecodeReport, decode_frames
+    from muzip.codec.payload import decode_frame, join_payload, split_payload
+    from muzip.container import ContainerReader, ContainerWriter, Frame
+    assert abs(symbol) > RATIO_MAX
+    data, good = coded
+    reader = ContainerReader(io.BytesIO(data))
+    gains, per_frame = gmodel.band_gains, gmodel.config.latents_per_frame
+    out = io.BytesIO()
+    writer = ContainerWriter(out, reader.header)
+    for ev in reader.frames():
+        f = ev.frame
+        if f.index == 5:  # re-code frame 5's gains as they were, one ratio symbol made too large
+            latent, words = split_payload(f.payload)
+            levels = list(f.levels[:reader.header.channels])
+            q, codes = decode_frame(gmodel.coder, gains, f.payload, per_frame + 1, levels)
+            stride = words[0]
+            nz = np.stack([gains.nonzero(qa, stride) for qa in q])
+            s = np.where(nz == 0, codes[:, ::stride] - LEVEL, codes[:, ::stride]).astype(np.int32)
+            assert gains.encode(s, nz, stride) == words  # the symbols recovered exactly
+            a, t, b = np.argwhere(nz > 0)[len(np.argwhere(nz > 0)) // 2]
+            s[a, t, b] = symbol
+            f = Frame(f.index, f.num_samples, f.levels, join_payload(latent, gains.encode(s, nz, stride)))
+        writer.write_frame(f)
+    writer.finish(reader.total_num_samples)
+    forged = out.getvalue()
+
+    problems = verify_file(io.BytesIO(forged)).problems
+    assert len(problems) == 1 and problems[0].startswith("frame 5: band gains are damaged"), problems
+    report = DecodeReport()
+    list(decode_frames(ContainerReader(io.BytesIO(forged)), gmodel, 0, None, report))
+    assert report.damaged == problems  # concealed, as other damaged frames are
+    bad, sr = decompress_bytes(forged, model=gmodel)
+    np.testing.assert_allclose(bad[:4 * sr], good[:4 * sr], atol=2e-4)
+    np.testing.assert_allclose(bad[7 * sr:], good[7 * sr:], atol=2e-4)
+    assert np.abs(bad[5 * sr:6 * sr]).max() < 2 * np.abs(good[5 * sr:6 * sr]).max()  # no +120 dB burst
