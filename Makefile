@@ -36,8 +36,8 @@ bench: install corpus
 	$(PY) -m scripts.models.train_embed prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
 	$(PY) -m scripts.bench.library_bench
 
-fuzz: install  # 10,000+ mutated and crafted .mz files through the decoder (scripts/fuzz/fuzz.py)
-	$(PY) -m scripts.fuzz.fuzz --cases 10000 --seed 1
+fuzz: install  # 3,400 mutated and crafted .mz files per shipped codec model, 1,000 catalogs and classifiers (~20 min)
+	$(PY) -m scripts.fuzz.fuzz --cases 3400 --library-cases 1000 --seed 1
 
 corpus:  # the Debian music packages (apt-get download; already-fetched ones are skipped)
 	bash scripts/data/fetch_corpus.sh data

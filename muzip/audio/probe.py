@@ -4,6 +4,8 @@
 * how many frames a WAV header promises: libsndfile clamps ``frames`` to the data that
   is actually present, so a truncated WAV would otherwise go unnoticed,
 * whether an Ogg stream ends with its end-of-stream page (Ogg has no length field),
+* whether an MP3 states its length (a Xing/Info/VBRI frame count): without one, libsndfile's length is
+  an estimate from the file size (counting an ID3v2 tag's bytes as audio), not a promise,
 * how many frames an ffmpeg-read file's container states (``stated_frames``): ffmpeg 5's
   decoder output of an AAC M4A keeps the encoder's padding at the end (a 10.000 s source
   decodes to 10.008 s) although the MP4 edit list gives the exact length.
@@ -139,6 +141,52 @@ def ogg_cut_short(fd: int) -> bool:
             lacing = tail[i + 27 : i + 27 + nseg]
             if len(lacing) == nseg and i + 27 + nseg + sum(lacing) == len(tail):
                 return not tail[i + 5] & 0x04
+
+
+def _syncsafe(b: bytes) -> int:
+    return (b[0] & 0x7F) << 21 | (b[1] & 0x7F) << 14 | (b[2] & 0x7F) << 7 | (b[3] & 0x7F)
+
+
+def _mpeg_header(b: bytes, i: int) -> tuple[int, int, int] | None:
+    """(version bits, layer bits, channel mode) of a valid MPEG audio frame header at b[i:i+4], else None."""
+    if i + 4 > len(b) or b[i] != 0xFF or (b[i + 1] & 0xE0) != 0xE0:
+        return None
+    version, layer = (b[i + 1] >> 3) & 3, (b[i + 1] >> 1) & 3
+    bitrate, rate = b[i + 2] >> 4, (b[i + 2] >> 2) & 3
+    if version == 1 or layer == 0 or bitrate in (0, 15) or rate == 3:
+        return None
+    return version, layer, b[i + 3] >> 6
+
+
+def mp3_states_length(fd: int) -> bool:
+    """True when the first MPEG audio frame (after any ID3v2 tags) is a Xing/Info or VBRI frame that gives
+    the stream's frame count: then libsndfile's (mpg123's) length is exact; without it, it is an estimate
+    from the file's size."""
+    pos = 0
+    for _ in range(8):  # ID3v2 tags, possibly more than one (mpg123 skips them all)
+        tag = os.pread(fd, 10, pos)
+        if len(tag) < 10 or tag[:3] != b"ID3":
+            break
+        pos += 10 + _syncsafe(tag[6:10]) + (10 if tag[5] & 0x10 else 0)
+    data = os.pread(fd, 1 << 16, pos)
+    i = data.find(b"\xff")
+    while 0 <= i and _mpeg_header(data, i) is None:
+        i = data.find(b"\xff", i + 1)
+    if i < 0:
+        return False
+    version, layer, mode = _mpeg_header(data, i)
+    if layer != 1:  # Xing/VBRI frames are Layer III only
+        return False
+    side = (32 if mode != 3 else 17) if version == 3 else (17 if mode != 3 else 9)
+    for off in (i + 4 + side, i + 6 + side):  # without and with a CRC
+        if data[off:off + 4] in (b"Xing", b"Info") and len(data) >= off + 12:
+            flags, frames = struct.unpack(">II", data[off + 4:off + 12])
+            if flags & 1 and frames > 0:
+                return True
+    off = i + 4 + 32  # VBRI: always 32 bytes after the header
+    if data[off:off + 4] == b"VBRI" and len(data) >= off + 18:
+        return struct.unpack(">I", data[off + 14:off + 18])[0] > 0
+    return False
 
 
 # An AAC encoder pads the last frame of 1024 (HE-AAC: 2048) samples; ffmpeg's own encoder adds one more.

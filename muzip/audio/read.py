@@ -7,7 +7,12 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 * unreadable, corrupt or truncated data raises AudioReadError, from the constructor or
   from ``blocks()`` -- never a soundfile/numpy/struct exception;
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
-  without its last page) is coded as far as it goes, with a note in ``warnings``;
+  without its last page) is coded as far as it goes, with a note in ``warnings``; an MP3 promises a
+  length only in its Xing/Info/VBRI frame (else libsndfile's length is a guess from the file size);
+* what native decoders print on file descriptor 2 (mpg123's "Warning: Xing stream size off ...",
+  "Note: Illegal Audio-MPEG-Header ...") is dropped: muzip's own lines are the only ones;
+* ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding at the end: it is cut to the
+  length the container states (probe.stated_frames, trim_to_stated);
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to
   [-1, 1], NaN -> 0, with one warning giving the count (clip_full_scale): a single bad sample
   should not cost the whole file, and the codec is made for [-1, 1] (a float WAV at 1e4..1e12
@@ -29,7 +34,9 @@ import numpy as np
 from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError, AudioReadError
-from .probe import claimed_native_format, looks_like_ffmpeg_audio, ogg_cut_short, riff_promised_frames
+from ..native import quiet_native_stderr
+from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, ogg_cut_short,
+                    riff_promised_frames, stated_frames, trim_to_stated)
 from .tags import read_metadata
 from .wavstream import WavStreamReader, int24_to_float
 
@@ -42,7 +49,8 @@ _M = 0.7071
 DOWNMIX_51_SCALE = 1.0 / (1.0 + 2 * _M)
 
 _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
-# MP3 lengths are often estimates (no Xing/LAME header): allow two MPEG frames or 1 %.
+# An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
+# frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
 
 
@@ -135,6 +143,15 @@ def _readf(f: sf.SoundFile, out: np.ndarray) -> tuple[int, str | None]:
                               if err else None)
 
 
+def _head_says_mp4(path: str) -> bool:
+    """An ISO base media file (M4A, MP4, 3GP, MOV with ftyp), by its first box."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8)[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
 def _kind(fmt: str) -> str:
     """Format name for messages: "FLAC", "WAV", "Ogg", "MP3"..."""
     return {"ogg": "Ogg", "wavex": "WAV", "rf64": "WAV"}.get(fmt, fmt.upper())
@@ -212,7 +229,10 @@ class AudioSource:
         except OSError as e:
             raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
         try:
-            f = sf.SoundFile(self._fd, closefd=False)
+            # Which decoder libsndfile picks is known only once it is open: mpg123 prints its notes on
+            # fd 2 while it opens an MP3 (as the file might be one, every open is muted: a few syscalls).
+            with quiet_native_stderr():
+                f = sf.SoundFile(self._fd, closefd=False)
         except Exception as e:  # noqa: BLE001 - libsndfile rejected it; maybe ffmpeg can
             os.close(self._fd)
             self._fd = None
@@ -227,10 +247,14 @@ class AudioSource:
         try:
             if fmt in ("wav", "wavex", "rf64"):
                 self._promised = riff_promised_frames(self._fd)
-            elif fmt in ("flac", "mp3") and frames:
+            elif fmt == "flac" and frames:
                 self._promised = frames
-                if fmt == "mp3":
-                    self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
+            elif fmt == "mp3" and frames and mp3_states_length(self._fd):
+                # Only a Xing/Info/VBRI frame count is a promise; without one, libsndfile's length is
+                # the file size over the first frame's bitrate (an ID3v2 tag's bytes counted as audio,
+                # a VBR file's guessed from one frame), which a cut file shrinks with anyway.
+                self._promised = frames
+                self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
             elif fmt == "ogg":
                 self._ogg_cut = ogg_cut_short(self._fd)
         except OSError:
@@ -270,7 +294,13 @@ class AudioSource:
             raw = np.frombuffer(seg.raw_data[: len(seg.raw_data) // width * width], dtype=f"<i{width}")
             data = raw.astype(np.float32) / float(2 ** (8 * width - 1))
         ch = seg.channels
-        self._mem = data[: len(data) // ch * ch].reshape(-1, ch)
+        mem = data[: len(data) // ch * ch].reshape(-1, ch)
+        if _head_says_mp4(path):
+            # ffmpeg hands over the AAC encoder's padding at the end (a 10.000 s M4A decodes to 441344
+            # samples); the MP4's edit list (ffprobe's duration_ts) states the exact length. Only MP4s:
+            # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
+            mem = mem[: trim_to_stated(mem.shape[0], stated_frames(path))]
+        self._mem = mem
         ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
         tags, cover, notes = read_metadata(path)
         self.warnings += notes
@@ -307,9 +337,13 @@ class AudioSource:
     def _sf_blocks(self, n: int) -> Iterator[np.ndarray]:
         f = self._sf
         n = max(1, min(n, _MAX_READ_SAMPLES // f.channels))
+        # mpg123 prints "Note: Illegal Audio-MPEG-Header ..." as it decodes: mute fd 2 around each MP3 read
+        # (two dup2s a block; not held across the yield, where the caller prints). Other decoders are silent.
+        mute = self.info.format == "mp3"
         while True:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
-            got, err = _readf(f, out)
+            with quiet_native_stderr(mute):
+                got, err = _readf(f, out)
             if err is not None:
                 self._decode_error(err, self.samples_read + got)
                 if got:

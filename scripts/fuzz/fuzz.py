@@ -1,6 +1,7 @@
 """Fuzz the .mz decoder with mutated and crafted files, in-process, through the public API.
 
-    python -m scripts.fuzz.fuzz --cases N --seed S [--model NAME ...] [--no-library] [--json FILE] [--case I]
+    python -m scripts.fuzz.fuzz --cases N --seed S [--model NAME ...] [--library-cases N | --no-library]
+        [--json FILE] [--case I]
 
 Every shipped codec model is fuzzed (muzip-v1's levels coder, muzip-v2's context coder, muzip-v2.1's
 context coder and band gains), N cases each, or only the --model(s) named. Seeds, per model: its golden
@@ -324,7 +325,7 @@ def library_counts(cases: int, seed: int) -> dict | None:
 
 
 def run_all(cases: int, seed: int, models=None, only: int | None = None, progress=None,
-            library: bool = True) -> dict:
+            library: bool = True, library_cases: int | None = None) -> dict:
     """run() for each model (default: every shipped codec model), then the library fuzzer (the hook above).
     Returns {"seed", "models": {name: run()'s summary}, "library": its summary or None, "failures"}."""
     names = list(models) if models else shipped_models()
@@ -334,7 +335,7 @@ def run_all(cases: int, seed: int, models=None, only: int | None = None, progres
         out["models"][name] = summary
         out["failures"] += summary["failures"]
     if library and only is None:
-        out["library"] = library_counts(cases, seed)
+        out["library"] = library_counts(cases if library_cases is None else library_cases, seed)
         if out["library"] is not None:
             out["failures"] += [{"model": "library", **f} for f in out["library"]["failures"]]
     return out
@@ -370,6 +371,8 @@ def table(result: dict) -> list[str]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1000, help="cases per model (and for the library)")
+    ap.add_argument("--library-cases", type=int, default=None, metavar="N",
+                    help="library cases (default: --cases; each runs a CLI command, ~10x a decoder case)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--model", action="append", metavar="NAME",
                     help="fuzz only this codec model (repeatable; default: every shipped one)")
@@ -383,7 +386,8 @@ def main(argv=None) -> int:
 
     def progress(name, done, elapsed):
         print(f"  {name}: {done} cases, {elapsed:.0f} s", file=sys.stderr)
-    result = run_all(args.cases, args.seed, names, args.case, progress, library=not args.no_library)
+    result = run_all(args.cases, args.seed, names, args.case, progress, library=not args.no_library,
+                     library_cases=args.library_cases)
     total = sum(s["cases"] for s in result["models"].values())
     print(f"{total} cases ({args.cases} per model, seed {args.seed}) in {time.perf_counter() - t0:.0f} s")
     print("\n".join(table(result)))

@@ -48,8 +48,6 @@ def test_an_m4a_states_its_exact_length(ten_second_m4a):
     assert stated_frames(str(ten_second_m4a)) == 441000
 
 
-@pytest.mark.xfail(reason="needs muzip/audio/read.py to trim ffmpeg's output with probe.trim_to_stated "
-                          "(owned elsewhere; issue 23 item 8)", strict=False)
 def test_an_m4a_reads_back_at_its_exact_length(ten_second_m4a):
     from muzip.audio import AudioSource
     with AudioSource(str(ten_second_m4a)) as src:
