@@ -107,11 +107,14 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
         return
     real = os.path.realpath(path)  # a symlink stays a symlink: its target is replaced
     directory, name = os.path.split(real)
+    tmp = None
     try:
-        tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".", suffix=".part")
-    except OSError as e:
-        raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
-    try:
+        try:
+            with _signals_held():  # a signal lands after `tmp` is set, so the removal below sees the file
+                tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".",
+                                                  suffix=".part")
+        except OSError as e:
+            raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
         yield tmp
         tmp.flush()
         os.fsync(tmp.fileno())
@@ -119,6 +122,8 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
         os.chmod(tmp.name, _default_mode())
         _publish(tmp.name, real, force)
     except BaseException:
+        if tmp is None:
+            raise
         with _signals_held():  # a signal arriving now must not skip the removal
             tmp.close()
             try:
