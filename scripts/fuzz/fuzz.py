@@ -11,7 +11,8 @@ PCG64 seeded with (S, i, crc32(M)), so `--model M --case I` replays it alone. Ea
 then one of read_info(verify=True) + verify_file, decompress_bytes, or decompress_to (a counting sink, a
 random start/duration, pad_truncated only with a duration: it fills the header's promise by design) with
 the model, loaded once. Library inputs (scripts/fuzz/library_fuzz.py, where it exists) add their counts to
-the table.
+the table. The table and the printed summary are scripts/fuzz/fuzz_report.py's; the seeds and mutations,
+scripts/fuzz/fuzz_cases.py's.
 
 Outcomes: ok; muzip-error (a clean MuzipError); FAIL-exception (anything else); FAIL-slow (a call over
 max(1 s, 1 s per MB of input); tracing slows Python code several-fold, so calls over 0.2 s, or over
@@ -42,6 +43,7 @@ from scripts.fuzz.fuzz_cases import (  # noqa: F401 - re-exported for tests/code
     KINDS, Parsed, Seed, _digest, _pick, crc, frame_record, header_bytes, index_record, make_seeds,
     set_header_fields, trailer, with_cover,
 )
+from scripts.fuzz.fuzz_report import report, table  # noqa: F401 - table re-exported for tests
 from muzip.codec import decompress_bytes, decompress_to
 from muzip.container import FRAME_OVERHEAD, ContainerReader, read_info
 from muzip.errors import MuzipError
@@ -341,33 +343,6 @@ def run_all(cases: int, seed: int, models=None, only: int | None = None, progres
     return out
 
 
-def _cell(counts: dict) -> str:
-    ok, err = counts.get("ok", 0), counts.get("muzip-error", 0)
-    return f"{ok}/{err}/{sum(counts.values()) - ok - err}"
-
-
-def table(result: dict) -> list[str]:
-    """Lines: one row per case kind, one column per model (and the library's kinds below): ok/muzip-error/FAIL."""
-    columns = dict(result["models"])
-    lib = result.get("library")
-    kinds = sorted({k for s in columns.values() for k in s["kinds"]})
-    width = max([len(k) for k in kinds] + [len("library: ") + len(k) for k in (lib or {}).get("kinds", {})] + [5])
-    colw = max([len(n) for n in columns] + [12])
-    lines = ["cases ok/muzip-error/FAIL per kind and model:",
-             f"  {'kind':<{width}}  " + "  ".join(f"{n:>{colw}}" for n in columns)]
-    for kind in kinds:
-        lines.append(f"  {kind:<{width}}  " + "  ".join(f"{_cell(s['kinds'].get(kind, {})):>{colw}}"
-                                                        for s in columns.values()))
-    lines.append(f"  {'total':<{width}}  " + "  ".join(f"{_cell(s['classes']):>{colw}}" for s in columns.values()))
-    if lib is not None:
-        for kind, counts in sorted(lib["kinds"].items()):
-            lines.append(f"  {'library: ' + kind:<{width}}  {_cell(counts):>{colw}}")
-        lines.append(f"  {'library total':<{width}}  {_cell(lib['classes']):>{colw}}")
-    else:
-        lines.append("  (library inputs not fuzzed: scripts/fuzz/library_fuzz.py absent, --no-library, or one --case)")
-    return lines
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=1000, help="cases per model (and for the library)")
@@ -388,22 +363,7 @@ def main(argv=None) -> int:
         print(f"  {name}: {done} cases, {elapsed:.0f} s", file=sys.stderr)
     result = run_all(args.cases, args.seed, names, args.case, progress, library=not args.no_library,
                      library_cases=args.library_cases)
-    total = sum(s["cases"] for s in result["models"].values())
-    print(f"{total} cases ({args.cases} per model, seed {args.seed}) in {time.perf_counter() - t0:.0f} s")
-    print("\n".join(table(result)))
-    for name, s in result["models"].items():
-        print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(s["classes"].items()))
-              + f"; worst s/MB on inputs >= 100 kB {s['worst_s_per_mb_large']:.3f}; peak traced memory per call "
-              f"{s['peak_bytes'] / 2**20:.1f} MiB (worst {100 * s['worst_mem_ratio']:.0f}% of its bound); "
-              f"{s['wall_s']:.0f} s")
-    print("slowest calls:")
-    slowest = sorted((e for s in result["models"].values() for e in s["slowest"]), key=lambda e: -e["seconds"])
-    for e in slowest[:5]:
-        print(f"  {e['model']} case {e['case']} ({e['kind']}, {e['seed']}, {e['size']} bytes) {e['call']}: "
-              f"{e['seconds']:.3f} s, {e['s_per_mb']:.2f} s/MB")
-    for f in result["failures"][:50]:
-        print(f"FAIL {f.get('model', '?')} case {f.get('case')} ({f.get('kind')}, {f.get('seed', '-')}): "
-              f"{f.get('call', '-')}: {f.get('outcome')}: {f.get('error')}")
+    print("\n".join(report(result, args.cases, args.seed, time.perf_counter() - t0)))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 1 if result["failures"] else 0
