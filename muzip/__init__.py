@@ -1,3 +1,3 @@
 """muzip: a neural music codec (Keras Conv1D transform, integer-table entropy coding, .mz container)."""
 
-__version__ = "1.1.0"
+__version__ = "1.2.0"

@@ -5,11 +5,11 @@ The identity covers every file that runs: it is the sha256 of the SHA256SUMS lin
 per-level tables). Replacing any of them, even with SHA256SUMS rewritten to match, changes the identity,
 so files made before no longer name the model and are refused, not decoded into different audio.
 
-muzip 1.0 to 1.2 wrote a narrower identity, over the codec files only ("legacy"). The models shipped then
+muzip 1.0 and 1.1 wrote a narrower identity, over the codec files only ("legacy"). The models shipped then
 keep it, so their files made by any muzip version stay alike and decodable by every version; what the
 legacy identity leaves out is pinned here instead: a shipped model loads only if its whole identity is the
 one it shipped with. A user-trained model also accepts its legacy identity, which only its files made
-before 1.3 carry (for those, the runtime files are not checked); every file written now carries the whole one.
+before 1.2 carry (for those, the runtime files are not checked); every file written now carries the whole one.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SHIPPED_CODECS = {
     "muzip-v2.1": ("eb6b98c562a421e68e3d0d02170577be646995b1553f6445b8e3f18422b7ab88",
                    "41336c198cfbd09cddb80abfef87aa7dc5c64b0da0918ecdc415a6427c671cc2"),
 }
-# Every name muzip ever shipped (embed-v1 was removed in 1.2): never a user model's, wherever it is put.
+# Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}
 
 
@@ -60,7 +60,7 @@ def runtime_digest(name: str) -> bytes:
 
 
 def legacy_digest(name: str) -> bytes:
-    """The muzip 1.0-1.2 identity: the codec files' lines only."""
+    """The muzip 1.0-1.1 identity: the codec files' lines only."""
     return _digest(_listed(name), IDENTITY_FILES)
 
 
@@ -83,4 +83,4 @@ def accepted_digests(name: str) -> frozenset:
     current = identity_digest(name)
     if resolve_name(name) in SHIPPED_CODECS:
         return frozenset({current})
-    return frozenset({current, legacy_digest(name)})  # user models from before 1.3: older files
+    return frozenset({current, legacy_digest(name)})  # user models from before 1.2: older files
