@@ -151,9 +151,9 @@ def load_cache(paths, with_paths: bool = False, in_dim: int | None = None):
 
 
 def training_tracks(exclude=()) -> list[str]:
-    from scripts.data.corpus import split
+    from scripts.data.corpus import band_held_out, split
     _, val = split(str(ROOT / "data" / "raw"))
-    skip = {os.path.abspath(p) for p in list(val) + list(exclude)}
+    skip = {os.path.abspath(p) for p in list(val) + list(exclude)} | band_held_out(str(ROOT / "data" / "raw"))
     return [p for p in all_tracks() if os.path.abspath(p) not in skip]
 
 
