@@ -21,7 +21,8 @@ from .common import (EXIT_CODES_HELP, EXIT_FAIL, PATH, Interrupted, exit_for_sig
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 def eval_cmd(reference, degraded, visqol, plot, force, as_json):
     """Measure how DEGRADED differs from REFERENCE: ViSQOL MOS-LQO, multi-scale mel distance, SI-SDR,
-    log-spectral distance, SNR, and the actual bitrate of a .mz (which is decoded).
+    log-spectral distance, SNR, what a listener would check (pre-echo and attack rise, noise before music
+    after silence, fine LSD below 8 kHz, tonality), and the actual bitrate of a .mz (which is decoded).
 
     \b
     The degraded signal is resampled to the reference rate, mono-mixed if the channel

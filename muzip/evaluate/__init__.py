@@ -26,6 +26,11 @@ gives the whole-signal values to rounding; all at the reference's sample rate):
 * ``lsd_db``: log-spectral distance: RMS over frequency of the dB power-spectrum difference (STFT 2048/512),
   averaged over frames and channels; 0 = identical;
 * ``snr_db``: 10*log10(sum ref^2 / sum (ref - deg)^2) over all samples and channels; higher is better.
+* the listening measures of :mod:`muzip.listening` (:class:`muzip.listening.ListeningStream`; docs/EVAL.md):
+  ``attacks``, ``pre_attack_db``, ``rise_db``, ``source_rise_db`` (5-16 kHz attacks of the reference),
+  ``gaps``, ``early_ms``, ``mean_early_ms`` (noise before music after digital silence), ``lsd_low_db``
+  (fine LSD below 8 kHz) and ``tonality_error`` (2-8 kHz); None where there is nothing to measure. About
+  1.1 CPU s per minute of stereo 44.1 kHz audio and 12 MB, independent of the length.
 
 SNR and SI-SDR are +inf for identical signals (null in JSON).
 """
@@ -38,6 +43,7 @@ import numpy as np
 
 from .. import metrics
 from ..errors import MuzipError
+from ..listening import ListeningStream
 from .stream import AlignedPairs, open_input
 
 VISQOL_RATE = 48000
@@ -117,17 +123,20 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
             from .plot import CoarseSpectrogram
             spec = CoarseSpectrogram(sr)
         scores = metrics.MetricStream(sr, pairs.channels, on_spectrum=spec.add if spec else None)
+        listening = ListeningStream(sr, pairs.channels)
         vq = None
         if visqol is not False and have_visqol():
             from .visqol_windows import WindowedVisqol
             vq = WindowedVisqol(_visqol_api(), sr)
         for r, d in pairs:
             scores.update(r, d)
+            listening.update(r, d)
             if vq is not None:
                 vq.update(r, d)
         if pairs.compared == 0:
             raise MuzipError("nothing to compare after alignment")
         values = scores.finish()
+        heard = listening.finish()
         mos = None
         if vq is not None:
             try:
@@ -142,7 +151,7 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
            "compared_seconds": pairs.compared / sr, "delay_samples": pairs.delay,
            "delay_ms": 1000.0 * pairs.delay / sr, "visqol_mos": mos, "mel_distance": values["mel_distance"],
            "si_sdr_db": values["si_sdr_db"], "lsd_db": values["lsd_db"], "snr_db": values["snr_db"],
-           "bitrate_kbps": deg.kbps, "notes": pairs.how + notes}
+           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes}
     if ref.kbps is not None:
         res["reference_bitrate_kbps"] = ref.kbps
     if plot:
@@ -172,6 +181,13 @@ def format_table(res: dict) -> str:
         ("SI-SDR", _fmt(res["si_sdr_db"], " dB")),
         ("log-spectral dist.", _fmt(res["lsd_db"], " dB")),
         ("SNR", _fmt(res["snr_db"], " dB")),
+        ("attacks 5-16 kHz", "none found" if not res["attacks"] else
+         f"{res['attacks']}: pre-attack {res['pre_attack_db']:+.1f} dB (> 0: pre-echo), rise "
+         f"{res['rise_db']:.1f} dB (source {res['source_rise_db']:.1f} dB)"),
+        ("silence onset", "no gaps of digital silence" if not res["gaps"] else
+         f"noise {res['early_ms']:.1f} ms before the music (worst of {res['gaps']} gap(s); target <= 5 ms)"),
+        ("fine LSD < 8 kHz", _fmt(res["lsd_low_db"], " dB") + "  (about 11 Hz bins, lower is better)"),
+        ("tonality error", _fmt(res["tonality_error"], digits=3) + "  (2-8 kHz flatness, 0 = same tonality)"),
     ]
     if res["bitrate_kbps"] is not None:
         lines.append(("bitrate", f"{res['bitrate_kbps']:.2f} kbps (actual)"))

@@ -2,12 +2,15 @@
 
     .venv/bin/python -m scripts.bench.rd_bench            # full run (make bench, after scripts/bench/bench.py), < ~35 min on 2 cores
     .venv/bin/python -m scripts.bench.rd_bench --quick    # smoke test: 1 track x 10 s, fewer rates, writes to a temp dir
+    .venv/bin/python -m scripts.bench.rd_bench --set band # band recordings: docs/RD-band.md + docs/rd-band.png
 
 Audio: the same excerpts as scripts/bench/bench.py (every validation track of scripts/data/corpus.py split(), 30 s from 30 s,
-stereo 44.1 kHz). Every codec is run at a ladder of bitrates; the decoded audio is resampled to 44.1 kHz (soxr) when
-the codec decodes at another rate, delay-compensated with muzip.metrics.align, and scored with ViSQOL v3 MOS-LQO
-(muzip.evaluate.visqol_mos), DAC's multi-scale mel distance and SNR. Quality is compared at equal *actual* bitrate
-(file bytes, container included) by interpolating each baseline linearly in log(bitrate), never extrapolating.
+stereo 44.1 kHz); `--set band`: the same excerpts of the band-validation full mixes instead (corpus.band_validation(),
+data/band/; docs/CORPUS.md). Every codec is run at a ladder of bitrates; the decoded audio is resampled to 44.1 kHz
+(soxr) when the codec decodes at another rate, delay-compensated with muzip.metrics.align, and scored with ViSQOL v3 MOS-LQO
+(muzip.evaluate.visqol_mos), DAC's multi-scale mel distance, SNR and muzip.listening's measures (rd_listening.py;
+also in rd_results.json). Quality is compared at equal *actual* bitrate (file bytes, container included) by
+interpolating each baseline linearly in log(bitrate), never extrapolating, and against measured points.
 
 Codecs: muzip (RD_MODEL, muzip-v2.1, unless --model; --reference adds another muzip model, make bench: muzip-v1;
 each loaded once, in process); LAME MP3 CBR (lameenc, in process, as bench.py);
@@ -30,7 +33,9 @@ import numpy as np
 
 from scripts.bench.bench import (MAX_DELAY, SR, cpu_model, git_commit, lame_decode, lame_encode, muzip_codec,
                                  read_excerpt, to_stereo_44k)
+from scripts.bench.rd_listening import excerpt_measures, point_measures, write_results
 from scripts.bench.rd_report import CODEC_LABELS, append_to_benchmarks, plot, report
+from scripts.data.corpus import FIRST_CORPUS_PACKAGES, VALIDATION_SETS, split, validation_set
 
 from muzip.metrics import align, mel_distance, snr_db
 
@@ -211,7 +216,8 @@ def measure(name, encode, decode, excerpts, rates, visqol, warmup=True):
                 r, d, delay = align(x, y, MAX_DELAY)
                 m = dict(kbps=len(data) * 8 / dur / 1000, snr=snr_db(r, d), mel=mel_distance(r, d, SR),
                          visqol=visqol(r, d) if visqol else None, enc_s=enc_s, dec_s=dec_s, dur=dur,
-                         delay=delay, lost=len(x) - len(r), sr=sr)
+                         delay=delay, lost=len(x) - len(r), sr=sr, excerpt=Path(path).stem)
+                m.update(excerpt_measures(r, d, SR))
                 per.append(m)
                 vq = "n/a" if m["visqol"] is None else f"{m['visqol']:.3f}"
                 log(f"  {name:6s} {kbps:5g} kbps  {Path(path).stem:22s} actual {m['kbps']:7.2f} kbps  ViSQOL {vq:>5s}  "
@@ -229,7 +235,7 @@ def measure(name, encode, decode, excerpts, rates, visqol, warmup=True):
             mel=float(np.mean([p["mel"] for p in per])), snr=float(np.mean([p["snr"] for p in per])),
             enc_x=total / max(sum(p["enc_s"] for p in per), 1e-9), dec_x=total / max(sum(p["dec_s"] for p in per), 1e-9),
             delays=sorted({p["delay"] for p in per}), lost=max(p["lost"] for p in per),
-            rates=sorted({p["sr"] for p in per})))
+            rates=sorted({p["sr"] for p in per}), **point_measures(per), excerpts=per))
     return points, notes
 
 
@@ -263,6 +269,10 @@ def main(argv=None):
                          "verdicts at every rate (make bench: muzip-v1); repeatable")
     ap.add_argument("--start", type=float, default=30.0, help="excerpt start, seconds (default 30)")
     ap.add_argument("--seconds", type=float, default=None, help="excerpt length, seconds (default 30; --quick 10)")
+    ap.add_argument("--set", default="wesnoth", choices=VALIDATION_SETS,
+                    help="validation set (scripts/data/corpus.py, docs/CORPUS.md): wesnoth, the wesnoth tracks >= "
+                         "192 kbps (default; docs/RD.md), or band, the Frets on Fire band recordings' full mixes "
+                         "(data/band/; writes RD-band.md and rd-band.png)")
     ap.add_argument("--tracks", type=int, default=None, help="use only the first N validation tracks")
     ap.add_argument("--no-muzip", action="store_true", help="baselines only (to develop/debug the harness)")
     ap.add_argument("--no-visqol", action="store_true", help="skip ViSQOL (faster; ViSQOL columns n/a)")
@@ -274,8 +284,8 @@ def main(argv=None):
     t_start = time.perf_counter()
     load_before = os.getloadavg()[0]
     os.chdir(ROOT)  # corpus paths are relative to the repository root
-    from scripts.data.corpus import split
-    train, val = split()
+    train, _ = split(packages=FIRST_CORPUS_PACKAGES)  # the seed design's fit: the tracks it was published with
+    val = validation_set(args.set)
     if args.quick:
         val = val[:1]
     if args.tracks:
@@ -285,7 +295,7 @@ def main(argv=None):
         x, s = read_excerpt(path, args.start, args.seconds)
         excerpts.append((path, x))
         starts.append(s)
-    log(f"{len(excerpts)} validation excerpt(s) of {args.seconds:g} s; output to {out_dir}")
+    log(f"{len(excerpts)} validation excerpt(s) ({args.set} set) of {args.seconds:g} s; output to {out_dir}")
     rates = QUICK_RATES if args.quick else dict(muzip=MUZIP_RATES, mp3=MP3_RATES, opus=OPUS_RATES, vorbis=VORBIS_RATES)
     visqol = None if args.no_visqol else make_visqol()
 
@@ -344,6 +354,8 @@ def main(argv=None):
                      kbps=SeedCodec.bitrate_kbps(SR, 2), seed=SEED_FIT_SEED)
 
     suffix = "" if model_name in (RD_MODEL, "none") else f"-{model_name}"
+    if args.set != "wesnoth":
+        suffix += f"-{args.set}"
     md_path, png_path = out_dir / f"RD{suffix}.md", out_dir / f"rd{suffix}.png"
     commit = git_commit()
     elapsed = time.perf_counter() - t_start
@@ -354,9 +366,10 @@ def main(argv=None):
     text = report(ctx)
     out_dir.mkdir(parents=True, exist_ok=True)
     md_path.write_text(text)
+    write_results(out_dir / f"rd_results{suffix}.json", ctx)
     title = (f"muzip rate–distortion{' (--quick smoke test)' if args.quick else ''} — model {model_name}, "
              f"commit {commit[:12]}{' +uncommitted' if 'uncommitted' in commit else ''}; "
-             f"{len(excerpts)} track(s) × {args.seconds:g} s")
+             f"{len(excerpts)} {'' if args.set == 'wesnoth' else args.set + ' '}track(s) × {args.seconds:g} s")
     try:
         plot(png_path, ctx["results"], title)
     except ImportError:

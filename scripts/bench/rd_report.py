@@ -1,7 +1,9 @@
 """The rate-distortion benchmark's comparison and outputs: equal-bitrate verdicts, RD.md and rd.png.
 
 Split from scripts/bench/rd_bench.py (which measures); everything here works on its result dicts:
-points = [dict(codec, target, kbps, visqol, mel, snr, enc_x, dec_x, delays, lost, rates), ...] per codec.
+points = [dict(codec, target, kbps, visqol, mel, snr, enc_x, dec_x, delays, lost, rates, the listening measures of
+rd_listening.point_measures, excerpts), ...] per codec. Comparisons: interpolated (compare, verdict) and against
+measured points (rd_listening.measured_rows), side by side; the listening tables come from rd_listening.
 """
 
 import datetime
@@ -11,6 +13,8 @@ import platform
 from pathlib import Path
 
 import numpy as np
+
+from scripts.bench.rd_listening import fnum, listening_section, measured_rows, measured_verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPARE_LO, COMPARE_HI = 16, 64     # muzip points (target kbps) compared at equal actual bitrate
@@ -42,6 +46,17 @@ def interp_log(points, kbps):
     return None
 
 
+def bracket(points, kbps):
+    """The two measured bitrates :func:`interp_log` interpolates between at ``kbps`` ((k, k) on an exact match),
+    or None outside the measured range."""
+    ks = sorted({float(k) for k, v in points if v is not None and k is not None and k > 0 and math.isfinite(v)})
+    if not ks or kbps is None or not (ks[0] <= kbps <= ks[-1]):
+        return None
+    if kbps in ks:
+        return kbps, kbps
+    return next((k0, k1) for k0, k1 in zip(ks, ks[1:]) if k0 < kbps < k1)
+
+
 def compare(muzip_pts, base_pts, metric, higher_better, lo=COMPARE_LO, hi=COMPARE_HI):
     """Rows for the muzip points with COMPARE_LO <= target <= COMPARE_HI: dict(target, kbps, muzip, base, diff,
     better, dominated). diff = muzip - baseline (interpolated at muzip's actual kbps); None when out of range.
@@ -62,7 +77,7 @@ def compare(muzip_pts, base_pts, metric, higher_better, lo=COMPARE_LO, hi=COMPAR
             if p["kbps"] <= k0 and (p[metric] > v0 if higher_better else p[metric] < v0):
                 dominated = True
         rows.append(dict(target=p["target"], kbps=p["kbps"], muzip=p[metric], base=base, diff=diff,
-                         better=better, dominated=dominated))
+                         better=better, dominated=dominated, between=bracket(curve, p["kbps"])))
     return rows
 
 
@@ -100,14 +115,6 @@ def gap_summary(rows, base_label, metric_label):
 
 
 # ---------------------------------------------------------------- outputs
-
-def fnum(v, spec=".3f", sign=False):
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "n/a"
-    if isinstance(v, float) and math.isinf(v):
-        return "+inf" if v > 0 else "-inf"
-    return format(v, ("+" if sign else "") + spec)
-
 
 def plot(path, results, title):
     import matplotlib
@@ -186,6 +193,9 @@ def report(ctx):
         for base, c in comps.items():
             w(f"- {verdict(c['visqol'], label[base], 'ViSQOL')}")
             w(f"- {verdict(c['mel'], label[base], 'mel distance')}")
+            for metric, hb, metric_label in (("visqol", True, "ViSQOL"), ("mel", False, "mel distance")):
+                c["measured_" + metric] = measured_rows(mz, res[base], metric, hb, COMPARE_LO, COMPARE_HI)
+                w(f"- {measured_verdict(c['measured_' + metric], label[base], metric_label)}")
             if base == "opus":
                 w(f"- {gap_summary(c['visqol'], 'Opus', 'ViSQOL')} Positive = muzip better.")
                 w(f"- {gap_summary(c['mel'], 'Opus', 'mel distance')} Negative = muzip better.")
@@ -199,35 +209,38 @@ def report(ctx):
             if base not in res:
                 w(f"- {label[base]}: not measured ({notes.get(base, ['skipped'])[0]}).")
     w("")
-    w(f"Each muzip point with target {COMPARE_LO}–{COMPARE_HI} kbps is compared with each baseline interpolated "
-      "linearly in log(actual bitrate) between the baseline's two neighbouring measured points, at muzip's actual "
-      "bitrate. No extrapolation: outside a baseline's measured range the cell is n/a. A point below a baseline's "
-      "lowest measured rate counts as a win only if muzip, with fewer bits, scores better than that lowest point.")
+    w(f"\"muzip beats\" verdicts and gaps: each muzip point with target {COMPARE_LO}–{COMPARE_HI} kbps is compared "
+      "with each baseline interpolated linearly in log(actual bitrate) between the baseline's two neighbouring "
+      "measured points, at muzip's actual bitrate. No extrapolation: outside a baseline's measured range the cell is "
+      "n/a. A point below a baseline's lowest measured rate counts as a win only if muzip, with fewer bits, scores "
+      "better than that lowest point. \"Against measured points\" lines use no interpolation: each muzip point "
+      "against the baseline's measured point with the lowest actual bitrate at or above muzip's (the baseline "
+      "spends at least as many bits). The tables below show both.")
     w("")
 
-    # ---- comparison table
+    # ---- comparison tables: interpolated and measured side by side
     if comps:
         w("## Equal-bitrate comparison")
         w("")
-        w("ΔViSQOL = muzip − baseline (positive: muzip better). Δmel = muzip − baseline (negative: muzip better). "
-          "The baseline value is interpolated at muzip's actual bitrate.")
+        w("Δ = muzip − baseline: positive ViSQOL Δ and negative mel Δ favour muzip. \"interp.\": the baseline "
+          "interpolated at muzip's actual bitrate between the two measured points named; \"measured\": the baseline's "
+          "measured point with the lowest actual bitrate at or above muzip's, not interpolated.")
         w("")
-        hdr = "| muzip target | muzip actual kbps | muzip ViSQOL | muzip mel |"
-        sep = "|---:|---:|---:|---:|"
-        for base in comps:
-            hdr += f" {base} ViSQOL | ΔViSQOL vs {base} | {base} mel | Δmel vs {base} |"
-            sep += "---:|---:|---:|---:|"
-        w(hdr)
-        w(sep)
-        first = next(iter(comps.values()))
-        for i, r in enumerate(first["visqol"]):
-            row = f"| {r['target']} | {r['kbps']:.2f} | {fnum(r['muzip'])} | {fnum(first['mel'][i]['muzip'])} |"
-            for c in comps.values():
-                v, m = c["visqol"][i], c["mel"][i]
-                row += (f" {fnum(v['base'])} | {fnum(v['diff'], sign=True)} | {fnum(m['base'])} | "
-                        f"{fnum(m['diff'], sign=True)} |")
-            w(row)
-        w("")
+        for base, c in comps.items():
+            w(f"### {CODEC_LABELS.get(base, base)}")
+            w("")
+            w("| muzip target | muzip kbps | interpolated between (kbps) | measured point (kbps) | muzip ViSQOL | "
+              "interp. ViSQOL | Δ | measured ViSQOL | Δ | muzip mel | interp. mel | Δ | measured mel | Δ |")
+            w("|---:|---:|---|---:|" + "---:|" * 10)
+            for v, m, mv, mm in zip(c["visqol"], c["mel"], c["measured_visqol"], c["measured_mel"]):
+                between = m["between"] or v["between"]
+                between = "n/a" if between is None else f"{between[0]:.2f}–{between[1]:.2f}"
+                at = "n/a" if mm["base_kbps"] is None else f"{mm['base_kbps']:.2f}"
+                w(f"| {v['target']} | {v['kbps']:.2f} | {between} | {at} | {fnum(v['muzip'])} | {fnum(v['base'])} | "
+                  f"{fnum(v['diff'], sign=True)} | {fnum(mv['base'])} | {fnum(mv['diff'], sign=True)} | "
+                  f"{fnum(m['muzip'])} | {fnum(m['base'])} | {fnum(m['diff'], sign=True)} | {fnum(mm['base'])} | "
+                  f"{fnum(mm['diff'], sign=True)} |")
+            w("")
 
     # ---- per-codec tables
     w("## Results per codec")
@@ -257,6 +270,8 @@ def report(ctx):
               f"{', '.join(map(str, p['delays']))} |")
         w("")
 
+    L += listening_section(res, ctx["references"], CODEC_LABELS)
+
     # ---- speed summary
     w("## Speed")
     w("")
@@ -284,7 +299,9 @@ def report(ctx):
     # ---- method
     w("## How it was measured")
     w("")
-    w(f"- Audio: {len(ctx['excerpts'])} validation track(s) from `scripts/data/corpus.py` `split()` (never trained on), "
+    source = ("`scripts/data/corpus.py` `split()`" if getattr(args, "set", "wesnoth") == "wesnoth" else
+              f"the {args.set} set of `scripts/data/corpus.py` (`validation_set({args.set!r})`, docs/CORPUS.md)")
+    w(f"- Audio: {len(ctx['excerpts'])} validation track(s) from {source} (never trained on), "
       f"the same excerpts as `scripts/bench/bench.py`: {args.seconds:g} s starting at {args.start:g} s, stereo 44.1 kHz float32:")
     for (path, x), s in zip(ctx["excerpts"], ctx["starts"]):
         w(f"  - `{os.path.relpath(path, ROOT)}` [{s:g} s, {s + len(x) / SR:g} s)")
@@ -306,7 +323,8 @@ def report(ctx):
           f"coding. Bitrate 32 bits × 44100/4 groups/s × 2 channels = {si['kbps']:.1f} kbps. "
           "Weights fitted in closed form, per channel: the first principal component (uncentred: the audio is "
           "zero-mean and the layers have no bias) of the 4-sample groups of "
-          f"{si['seconds']:.0f} s of training audio ({si['tracks']} training tracks of `split()[0]`, "
+          f"{si['seconds']:.0f} s of training audio ({si['tracks']} training tracks of "
+          "`split(packages=FIRST_CORPUS_PACKAGES)[0]`, "
           f"{si['each']:g} s each at offsets drawn with numpy seed {si['seed']}). This is the optimal "
           "linear kernel-1 autoencoder under squared error (Eckart–Young; Baldi & Hornik 1989), so no amount of "
           "training would improve this design. Fitted kernels: "
@@ -318,6 +336,9 @@ def report(ctx):
     w("- ViSQOL: `muzip.evaluate.visqol_mos` — ViSQOL v3 MOS-LQO, audio mode, mono mixes resampled to 48 kHz "
       "(1–5, higher is better; identical signals ≈ 4.73). Mel: DAC's multi-scale mel distance "
       "(`muzip.metrics.mel_distance`, 7 scales, lower is better). SNR: `muzip.metrics.snr_db`. All means over tracks.")
+    w("- Listening measures: `muzip.listening.listening_measures` on the same aligned pairs (docs/EVAL.md, \"Measures "
+      "a listener would check\"). Every point, with its per-excerpt values, is also in the results JSON beside this "
+      "file (`rd_results*.json`).")
     w("- Speed: audio seconds / wall seconds of the encode (decode) calls, summed over tracks, each call the "
       "fastest of 2 runs (deterministic codecs: the runs give the same bytes; this VM's speed drifts); one warm-up "
       "encode+decode per codec excluded. Resampling and metrics are not timed. ffmpeg times include process "

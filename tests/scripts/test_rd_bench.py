@@ -120,3 +120,13 @@ def test_opus_round_trip_sine_32k():
     assert abs(delay) <= 200
     assert len(r) == len(d) >= SR - 300
     assert snr_db(r, d) > 10.0
+
+
+# ---------------------------------------------------------------- validation sets
+
+def test_help_offers_the_band_validation_set(capsys):
+    with pytest.raises(SystemExit) as e:
+        rd_bench.main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "--set {wesnoth,band}" in out
