@@ -307,7 +307,7 @@ def main(argv=None):
         t = time.perf_counter()
         model = load_model(args.model)
         model_name = model.name
-        model_info = f"`{model.name}`, sha256 `{model.sha256}` (sha256 of its SHA256SUMS: the model id in .mz headers)"
+        model_info = f"`{model.name}`, sha256 `{model.sha256}` (its identity: the model id in .mz headers, muzip/runtime/identity.py)"
         log(f"loaded model {model.name} ({model.sha256[:16]}…) in {time.perf_counter() - t:.1f} s")
         enc, dec = muzip_codec(model)
         results["muzip"], notes["muzip"] = measure("muzip", enc, dec, excerpts, rates["muzip"], visqol)
