@@ -144,5 +144,5 @@ def models(as_json):
                 m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
             runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
             click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
-                       f"sha256 {m['sha256'][:16]}..., files {m['status']}, in {m['folder']}")
+                       f"sha256 {(m['sha256'] or 'unknown')[:16]}..., files {m['status']}, in {m['folder']}")
     sys.exit(1 if status else 0)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_MODEL
 from ..errors import ModelError
-from ..runtime.identity import accepted_digests, identity_digest
+from ..runtime.identity import accepted_digests, identity_digest, runtime_digest
 from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, listed_files, model_folder,
                              replaced_versions, resolve_name, verified_bytes, verify)
 from .config import ModelConfig, load_config, read_model_json
@@ -114,10 +114,12 @@ def model_info(name: str) -> dict:
                 "size_bytes": size, "folder": str(folder), "status": status}
     try:
         verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
+        digest = identity_digest(name).hex()  # a shipped model whose files differ from what shipped: refused
         status = "ok"
     except ModelError as exc:
+        digest = runtime_digest(name).hex() if set(IDENTITY_FILES) <= set(listed) else None
         status = str(exc)
-    return {"name": name, "kind": "codec", "sha256": identity_digest(name).hex(), "default": name == DEFAULT_MODEL,
+    return {"name": name, "kind": "codec", "sha256": digest, "default": name == DEFAULT_MODEL,
             "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
             "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
             "status": status}

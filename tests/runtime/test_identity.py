@@ -68,6 +68,16 @@ def test_a_shipped_model_is_pinned(tmp_path, monkeypatch):
         load_model("muzip-v1")
 
 
+def test_muzip_models_lists_an_altered_shipped_model_with_its_problem(tmp_path, monkeypatch, runner):
+    from muzip.cli import cli
+    shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
+    _replace_decoder(tmp_path / "muzip-v1")
+    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    r = runner.invoke(cli, ["models"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "muzip-v1" in r.output and "not the ones muzip shipped" in r.output
+
+
 def test_shipped_models_keep_the_identity_their_files_carry():
     for name, (carried, whole) in identity.SHIPPED_CODECS.items():
         assert identity.identity_digest(name).hex() == carried
