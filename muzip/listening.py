@@ -1,5 +1,5 @@
 """Measures a listener would check: pre-echo and attack sharpness, noise before music after silence,
-fine low-frequency spectral detail and tonality (numpy only; definitions in docs/EVAL.md).
+fine low-frequency spectral detail and tonality (numpy, with muzip.metrics' STFT framing; definitions in docs/EVAL.md).
 
 ViSQOL and the mel distance reward band energies restored with noise and barely see smeared attacks; these
 look at what they miss. All take a reference and a degraded signal, (n,) or (n, channels), at the same rate
@@ -15,6 +15,8 @@ audio, whatever the length (the functions hold the whole arrays they are given, 
 """
 
 import numpy as np
+
+from .metrics import take_frames
 
 FLOOR_DB = -100.0                # levels are floored here (dB re full scale), so digital silence is finite
 _FLOOR = 10.0 ** (FLOOR_DB / 10.0)
@@ -79,12 +81,8 @@ class _Framer:
         return self.push(np.zeros((self._buf.shape[0], self.n_fft // 2)))
 
     def _take(self):
-        buf, n_fft, hop = self._buf, self.n_fft, self.hop
-        if buf.shape[1] < n_fft:
-            return np.zeros((buf.shape[0], 0, n_fft))
-        k = (buf.shape[1] - n_fft) // hop + 1
-        self._buf = buf[:, k * hop:]
-        return np.lib.stride_tricks.sliding_window_view(buf[:, :(k - 1) * hop + n_fft], n_fft, axis=-1)[:, ::hop]
+        frames, self._buf = take_frames(self._buf, self.n_fft, self.hop)
+        return frames
 
 
 class ListeningStream:

@@ -163,6 +163,15 @@ def align(ref, deg, max_delay: int):
 # -- streaming: the same metrics accumulated block by block, in memory independent of the length ----
 
 
+def take_frames(buf: np.ndarray, n_fft: int, hop: int):
+    """(every whole frame of buf (C, n) at hop, as (C, k, n_fft) views; the samples left for the next frame)."""
+    if buf.shape[1] < n_fft:
+        return np.zeros((buf.shape[0], 0, n_fft)), buf
+    k = (buf.shape[1] - n_fft) // hop + 1
+    frames = np.lib.stride_tricks.sliding_window_view(buf[:, :(k - 1) * hop + n_fft], n_fft, axis=-1)[:, ::hop]
+    return frames, buf[:, k * hop:]
+
+
 class StftFramer:
     """Frames of a centred STFT (librosa.stft(center=True, pad_mode="reflect")) of a signal that arrives
     in blocks of any size: (C, n) in, (C, k, n_fft) frames out, 1 + n_total // hop frames in all."""
@@ -197,12 +206,8 @@ class StftFramer:
         return self._take()
 
     def _take(self):
-        buf, n_fft, hop = self._buf, self.n_fft, self.hop
-        if buf.shape[1] < n_fft:
-            return np.zeros((buf.shape[0], 0, n_fft))
-        k = (buf.shape[1] - n_fft) // hop + 1
-        self._buf = buf[:, k * hop:]
-        return np.lib.stride_tricks.sliding_window_view(buf[:, :(k - 1) * hop + n_fft], n_fft, axis=-1)[:, ::hop]
+        frames, self._buf = take_frames(self._buf, self.n_fft, self.hop)
+        return frames
 
 
 class MetricStream:
