@@ -1,5 +1,5 @@
 """`make demo`: compress and decompress the bundled clip with the CLI, with the default model and with
-muzip-v2.1 (better at low bitrates, slower), then report sizes, bitrates, times and quality."""
+the model the rate-distortion benchmark publishes (better, slower), then report sizes, bitrates, times and quality."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from muzip.defaults import DEFAULT_MODEL
+from muzip.defaults import DEFAULT_MODEL, RD_MODEL
 from muzip.metrics import mel_distance, snr_db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
 OUT = ROOT / "build" / "demo"
 MUZIP = [sys.executable, "-m", "muzip"]
-MODELS = list(dict.fromkeys([DEFAULT_MODEL, "muzip-v2.1"]))  # the default first; once if it is v2.1
+MODELS = list(dict.fromkeys([DEFAULT_MODEL, RD_MODEL]))  # the default first; once if it is the RD model
 KBPS = "64"
 
 

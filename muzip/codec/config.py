@@ -21,6 +21,7 @@ CONFIG_FILE = "config.json"
 KINDS = ("codec", "restorer", "embedder")
 _ENTROPY = ("levels", "context")
 _BAND_GAIN_KEYS = ("edges", "db", "radius", "floor", "groups", "stride_kbps")
+_ENVELOPE_KEYS = ("cutoff_hz", "blocks", "db", "min_step", "max_step", "max_regions")
 
 
 def read_model_json(name: str, verified: bool = True) -> dict:
@@ -78,6 +79,7 @@ class ModelConfig(Mapping):
     filterbank: str | None = None            # "mdct": the frozen MDCT as a constant, not a weight
     decoder_output: str | None = None        # "coefficients": the codec runs the MDCT synthesis (band gains)
     band_gains: dict | None = None           # codec.band_gains' parameters
+    envelope: dict | None = None             # codec.envelope's parameters (temporal envelope corrections)
     extra: dict = field(default_factory=dict)  # keys the codec does not read (training notes), kept as written
 
     @classmethod
@@ -128,6 +130,16 @@ class ModelConfig(Mapping):
                 raise bad(f"band_gains needs {', '.join(_BAND_GAIN_KEYS)}")
             if self.decoder_output != "coefficients":
                 raise bad("band_gains need decoder_output 'coefficients'")
+        if self.envelope is not None:
+            if not isinstance(self.envelope, dict) or any(k not in self.envelope for k in _ENVELOPE_KEYS):
+                raise bad(f"envelope needs {', '.join(_ENVELOPE_KEYS)}")
+            if self.band_gains is None:
+                raise bad("envelope needs band_gains (its bytes are coded beside them)")
+            try:
+                from .envelope import TemporalEnvelope
+                TemporalEnvelope(self)
+            except (TypeError, ValueError) as exc:
+                raise bad(f"envelope: {exc}") from None
 
     # ------------------------------------------------------------------ derived values
     @property

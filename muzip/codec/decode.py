@@ -16,6 +16,7 @@ from ..audio import StreamResampler
 from ..container import ContainerReader
 from ..errors import CorruptFileError
 from .band_gains import UNCHANGED
+from .envelope import NONE
 from .latents import read_latents
 from .layout import GROUP, FrameLayout
 from .transform import from_mid_side
@@ -38,19 +39,19 @@ def decode_frames(reader, model, first: int, stop: int | None, report: DecodeRep
 def _decoded_frames(latents, reader, model, first, stop, report, strict):
     layout, header = FrameLayout(model), reader.header
     steps, A, P, C = model.steps(), header.channels, layout.per_frame, model.config.latent_channels
-    frames = {}  # index -> (latents (A, n, C) or None, num_samples, band-gain symbols or None)
-    gains = model.band_gains
+    frames = {}  # index -> (latents (A, n, C) or None, num_samples, band-gain symbols or None, envelope or None)
+    gains, envelope = model.band_gains, model.envelope
     last_index = [None]
 
     def accept(frame):
         if frame.error is None:
             deq = frame.q * steps[frame.levels][:, None, None].astype(np.float32)
-            frames[frame.index] = (deq, frame.num_samples, frame.gains)
+            frames[frame.index] = (deq, frame.num_samples, frame.gains, frame.envelope)
             return
         if strict:
             raise CorruptFileError(frame.error)
         report.damaged.append(frame.error)
-        frames[frame.index] = (None, layout.F, None)  # concealed: silence, cross-faded by the decoder's overlap
+        frames[frame.index] = (None, layout.F, None, None)  # concealed: silence, cross-faded by the decoder's overlap
 
     M = layout.margin
     pending = collections.deque()  # (g0, g1, decoded audio or a future of it), oldest first
@@ -59,8 +60,9 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
         base, end = P * g0 - M, P * g1 + M + 1  # latents [base, end): the group and M of context each side
         lat = None
         g = None if gains is None else np.full((A, end - base, gains.bands), UNCHANGED, np.int32)
+        env = None if envelope is None else np.full((end - base, envelope.blocks), NONE, np.int32)
         for f in range(g0 - 1, g1 + 1):
-            y, _, s = frames.get(f, (None, 0, None))
+            y, _, s, e = frames.get(f, (None, 0, None, None))
             a, b = max(P * f, base), min(P * f + (0 if y is None else y.shape[1]), end)
             if b > a:
                 if lat is None:
@@ -68,11 +70,13 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
                 lat[:, a - base:b - base] = y[:, a - P * f:b - P * f]
                 if s is not None:
                     g[:, a - base:b - base] = s[:, a - P * f:b - P * f]
+                if e is not None:
+                    env[a - base:b - base] = e[a - P * f:b - P * f]
         sizes = [frames[f][1] for f in range(g0, g1)]
         if lat is None:  # all concealed (a long gap): zero latents decode to exact zeros, skip the network
             audio = np.zeros((A, layout.H * (end - base - 1)), np.float32)
         else:
-            audio = model.submit_decode(lat, base, g) if g is not None else model.submit_decode(lat, base)
+            audio = model.submit_decode(lat, base, g, env) if g is not None else model.submit_decode(lat, base)
         pending.append((g0, sizes, audio))
 
     def finish_groups(keep: int):

@@ -90,8 +90,8 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
             n = layout.latents_in_frame(ns, last)
             y_frame = y[:, j0:j0 + n]
 
-            def frame_audio(j0=j0, n=n):  # for band gains; the chunk starts one hop before its latent 0
-                return group[2][:, (j0 - 1) * layout.H:(j0 + n) * layout.H]
+            def frame_audio(j0=j0, n=n):  # for band gains and envelopes: from 2 hops before latent 0 to 2
+                return group[2][:, (j0 - 2) * layout.H:(j0 + n + 2) * layout.H]  # after latent n-1's window
             on_frame(f, np.zeros_like(y_frame) if silent else y_frame, ns, silent, frame_audio)
 
     try:

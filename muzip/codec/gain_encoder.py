@@ -21,7 +21,7 @@ import numpy as np
 
 from .model import receptive_latents
 from .payload import join_payload
-from .transform import analyze
+from .transform import analyze, synthesize
 
 
 @dataclass
@@ -32,7 +32,7 @@ class PendingFrame:
     q: np.ndarray          # integer latents (A, n, C)
     deq: np.ndarray        # dequantized latents (A, n, C), what the decoder will see
     latent_payload: bytes
-    audio: np.ndarray      # model-rate (A, (n + 1) * hop) samples, starting one hop before latent 0
+    audio: np.ndarray      # model-rate (A, (n + 4) * hop) samples, starting two hops before latent 0
     booked: float          # bytes the rate controller was told at choice time
     words: object = None   # future of the gain bytes (None: a frame of zero latents has none)
 
@@ -50,6 +50,8 @@ class GainEncoder:
         self.in_flight: collections.deque[PendingFrame] = collections.deque()
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="muzip-gains")
         self.mean_bytes = 0.0
+        self.envelope = model.envelope
+        self.last = None  # (frame index, its last vector's coefficients after band gains (A, C)), for envelopes
 
     def expected_bytes(self) -> float:
         """What the next frame's gains will probably cost (a running mean: no oscillation)."""
@@ -88,13 +90,33 @@ class GainEncoder:
         self.in_flight.append(frame)
 
     def _analyse(self, frame: PendingFrame, latents: np.ndarray) -> bytes:
-        R, n, gains = self.R, frame.q.shape[1], self.gains
+        R, n, gains, H = self.R, frame.q.shape[1], self.gains, self.hop
         first = self.per_frame * frame.index - R
-        decoded = self.model.decode_coefficients(latents, first)[:, R:R + n]
-        original = analyze(frame.audio, self.hop)
+        coeffs = self.model.decode_coefficients(latents, first)
+        decoded = coeffs[:, R:R + n]
+        original = analyze(frame.audio[:, H:(n + 2) * H], H)
         nz = np.stack([gains.nonzero(q, self.stride) for q in frame.q])
         s = np.stack([gains.indices(original[a], decoded[a], nz[a], self.stride) for a in range(len(nz))])
-        return gains.encode(s, nz, self.stride)
+        words = gains.encode(s, nz, self.stride)
+        if self.envelope is None:
+            return words
+        return self._envelope_bytes(frame, coeffs[:, R - 1], decoded, s, nz) + words
+
+    def _envelope_bytes(self, frame: PendingFrame, before, decoded, s, nz) -> bytes:
+        """The frame's temporal-envelope bytes, from what the decoder will output (band gains applied)."""
+        from .band_gains import fill_rng
+        gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
+        first = self.per_frame * frame.index
+        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), fill_rng(first, a))
+                        for a in range(len(decoded))])
+        if self.last is not None and self.last[0] == frame.index - 1:
+            before = self.last[1]  # the previous frame's last vector as the decoder outputs it, gains and all
+        self.last = (frame.index, out[:, -1])
+        coeffs = np.concatenate([before[:, None], out], axis=1)  # latents first-1 .. first+n-1: n regions
+        original = frame.audio[:, H:(n + 1) * H]
+        original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
+        codes = env.analyse(original, synthesize(coeffs, H), env.high_band(coeffs), original_high)
+        return env.encode(codes)
 
     def _write_oldest(self) -> None:
         frame = self.in_flight.popleft()

@@ -25,6 +25,7 @@ class LatentFrame:
     q: np.ndarray | None            # integer latents (A, n, C); None where the frame is damaged
     gains: np.ndarray | None        # band-gain codes (A, n, bands) of band-gain models, else None
     error: str | None = None        # what is wrong with a damaged frame
+    envelope: np.ndarray | None = None  # temporal-envelope codes (n, blocks) of envelope models, else None
 
 
 def check_model(header: Header, model) -> None:
@@ -84,7 +85,7 @@ def _events(reader: ContainerReader, frames):
 
 def _decoded(reader: ContainerReader, model, events) -> Iterator[LatentFrame]:
     channels, per_frame = reader.header.channels, model.config.latents_per_frame
-    coder, gains = model.coder, model.band_gains
+    coder, gains, envelope = model.coder, model.band_gains, model.envelope
     for event in events:
         f = event.frame
         if f is None:
@@ -92,8 +93,8 @@ def _decoded(reader: ContainerReader, model, events) -> Iterator[LatentFrame]:
             continue
         levels = list(f.levels[:channels])
         try:
-            q, s = decode_frame(coder, gains, f.payload, per_frame + 1, levels)
+            q, s, env = decode_frame(coder, gains, f.payload, per_frame + 1, levels, envelope)
         except CorruptFileError as exc:
             yield LatentFrame(event.index, f.num_samples, levels, None, None, f"frame {event.index}: {exc}")
             continue
-        yield LatentFrame(event.index, f.num_samples, levels, q, s)
+        yield LatentFrame(event.index, f.num_samples, levels, q, s, envelope=env)

@@ -13,6 +13,7 @@ import numpy as np
 from .band_gains import BandGains, fill_rng
 from .config import ModelConfig
 from .entropy import coder_for
+from .envelope import TemporalEnvelope
 from .quantizer import level_steps
 from .transform import synthesize
 
@@ -57,6 +58,7 @@ class CodecModel:
         self._steps = level_steps(config)
         self.gain_counts = gain_counts  # band-gain tables (config "band_gains")
         self._gains = None
+        self._envelope = None
 
     @property
     def sha256(self) -> str:
@@ -76,6 +78,13 @@ class CodecModel:
             self._gains = BandGains(self.config, self.gain_counts)
         return self._gains
 
+    @property
+    def envelope(self):
+        """The temporal-envelope codec (codec.envelope) of a model whose config has "envelope", else None."""
+        if self._envelope is None and self.config.envelope is not None:
+            self._envelope = TemporalEnvelope(self.config)
+        return self._envelope
+
     def steps(self) -> np.ndarray:
         return self._steps
 
@@ -83,10 +92,12 @@ class CodecModel:
         """(A, T, 1) float32 -> latents (A, T/hop + 1, C) float32."""
         return np.asarray(self._run_encoder(np.ascontiguousarray(audio, np.float32)), np.float32)
 
-    def decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None) -> np.ndarray:
+    def decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None,
+               envelope: np.ndarray | None = None) -> np.ndarray:
         """(A, N, C) float32 whose first latent has absolute index first_latent -> audio (A, (N-1)*hop).
 
-        gains (A, N, bands) int: band-gain symbols for models with "band_gains" (None: no correction).
+        gains (A, N, bands) int: band-gain symbols for models with "band_gains" (None: no correction);
+        envelope (N, blocks) int: temporal-envelope codes for models with "envelope" (None: none).
         Zero latents (silence, concealed frames) decode to exact zeros."""
         out = self.decode_coefficients(latents, first_latent) if self.coefficient_decoder else None
         if out is None:
@@ -94,7 +105,10 @@ class CodecModel:
             return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)[:, :, 0]
         if gains is not None:
             out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a)) for a in range(len(out))])
-        return synthesize(out, self.config.hop)
+        audio = synthesize(out, self.config.hop)
+        if envelope is not None and self.envelope is not None:
+            audio = self.envelope.apply(audio, out, envelope)
+        return audio
 
     @property
     def coefficient_decoder(self) -> bool:
@@ -117,10 +131,11 @@ class CodecModel:
         """How many decode() calls may usefully run at once (see submit_decode)."""
         return 1
 
-    def submit_decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None):
+    def submit_decode(self, latents: np.ndarray, first_latent: int, gains: np.ndarray | None = None,
+                      envelope: np.ndarray | None = None):
         """decode() as a future-like object with .result(): backends that can run several calls at once
         overlap them with the caller's entropy decoding; here it simply runs now."""
-        return _Done(self.decode(latents, first_latent, gains))
+        return _Done(self.decode(latents, first_latent, gains, envelope))
 
 
 class _Done:

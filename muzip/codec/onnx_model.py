@@ -19,17 +19,17 @@ class OnnxCodecModel(CodecModel):
     def decode_concurrency(self) -> int:
         return cpu_threads()
 
-    def submit_decode(self, latents, first_latent, gains=None):
+    def submit_decode(self, latents, first_latent, gains=None, envelope=None):
         # onnxruntime releases the GIL while it runs: with one call per core in flight the cores stay busy
         # through each call's serial stretches and the caller's entropy decoding (measured: 10 minutes
         # decode in ~25% less time on 2 cores than with calls one after another; docs/EXPERIMENTS.md).
         if cpu_threads() < 2:
-            return super().submit_decode(latents, first_latent, gains)
+            return super().submit_decode(latents, first_latent, gains, envelope)
         self._session("decoder")  # made here, once, not raced by the pool's threads
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="muzip-decode")
-        return self._pool.submit(self.decode, latents, first_latent, gains)
+        return self._pool.submit(self.decode, latents, first_latent, gains, envelope)
 
     def submit_encode(self, audio):
         # One call in flight while the caller entropy-codes the group before it (see _encode_groups).

@@ -2,6 +2,7 @@
 
     latent payload = count (u16: latent vectors per audio channel) + the latent coder's ANS words
     band-gain models: payload = latent payload length (u32) + latent payload + the band gains' bytes
+    envelope models: ... + latent payload + the temporal envelope's bytes (self-delimiting) + band gains'
 
 Everything here is integers and bytes: decode_frame() is what decode, `muzip test` and the library's
 read_latents share.
@@ -55,10 +56,15 @@ def latent_payload(config, payload: bytes) -> bytes:
     return split_payload(payload)[0] if config.get("band_gains") is not None else payload
 
 
-def decode_frame(coder, gains, payload: bytes, max_latents: int, levels):
-    """A frame payload -> (latents q (A, n, C), gain symbols (A, n, bands) or None)."""
+def decode_frame(coder, gains, payload: bytes, max_latents: int, levels, envelope=None):
+    """A frame payload -> (latents q (A, n, C), gain symbols (A, n, bands) or None, envelope codes (n, blocks)
+    or None); envelope: the model's codec.envelope, for models that have one."""
     if gains is None:
-        return decode_payload(coder, payload, max_latents, levels), None
+        return decode_payload(coder, payload, max_latents, levels), None, None
     latents, words = split_payload(payload)
     q = decode_payload(coder, latents, max_latents, levels)
-    return q, gains.decode(words, q)
+    codes = None
+    if envelope is not None and q.any():  # a frame of zero latents carries neither gains nor envelope
+        codes, used = envelope.parse(words, q.shape[1])
+        words = words[used:]
+    return q, gains.decode(words, q), codes

@@ -55,6 +55,8 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
             digest.update(frame.q.astype("<i4").tobytes())
             if frame.gains is not None:
                 digest.update(frame.gains.astype("<i4").tobytes())
+            if frame.envelope is not None:
+                digest.update(frame.envelope.astype("<i4").tobytes())
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
     elif reader.index_damaged or (reader.seekable and not reader.load_index()):

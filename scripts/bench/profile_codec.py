@@ -17,7 +17,7 @@ from scripts.bench.bench import muzip_codec, read_excerpt
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PARTS = {  # (module, class or None, attribute): label
+PARTS = {  # (module, class, attribute): label
     ("muzip.codec.entropy.context", "ContextCoder", "encode"): "latent entropy encode",
     ("muzip.codec.entropy.context", "ContextCoder", "estimate_bits"): "rate-search estimates",
     ("muzip.codec.entropy.context", "ContextCoder", "decode"): "latent entropy decode",
@@ -28,6 +28,10 @@ PARTS = {  # (module, class or None, attribute): label
     ("muzip.codec.model", "CodecModel", "decode_coefficients"): "  in it: decoder for the gains",
     ("muzip.codec.onnx_model", "OnnxCodecModel", "_run_encoder"): "encoder network",
     ("muzip.codec.onnx_model", "OnnxCodecModel", "_run_decoder"): "decoder network",
+    ("muzip.codec.gain_encoder", "GainEncoder", "_envelope_bytes"): "  in it: temporal envelope analysis",
+    ("muzip.codec.band_gains", "BandGains", "decode"): "band-gain entropy decode",
+    ("muzip.codec.band_gains", "BandGains", "apply"): "band gains applied",
+    ("muzip.codec.envelope", "TemporalEnvelope", "apply"): "temporal envelope applied (decoder)",
 }
 
 

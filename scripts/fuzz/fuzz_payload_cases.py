@@ -75,7 +75,11 @@ def m_gains(rng, s, seeds):
     latent, words = split_payload(payload)
     levels = list(fields[2][:h.channels])
     per_frame = s.model.config.latents_per_frame
-    q, codes = decode_frame(s.model.coder, gains, payload, per_frame + 1, levels)
+    q, codes, _ = decode_frame(s.model.coder, gains, payload, per_frame + 1, levels, s.model.envelope)
+    env_bytes = b""
+    if s.model.envelope is not None:  # the envelope's bytes come first and are kept as they are
+        env_bytes = words[:s.model.envelope.parse(words, q.shape[1])[1]]
+        words = words[len(env_bytes):]
     stride = words[0]
     nz = np.stack([gains.nonzero(qa, stride) for qa in q])
     sym = np.where(nz == 0, codes[:, ::stride] - LEVEL, codes[:, ::stride]).astype(np.int32)
@@ -92,11 +96,58 @@ def m_gains(rng, s, seeds):
         sym = sym.astype(np.int32)
     elif style == 3:  # a different stride byte before the same words
         words = bytes([int(rng.choice([k for k in (1, 2, 3, 4, 0, 255) if k != stride]))]) + words[1:]
-        return _with_payload(s, i, fields, join_payload(latent, words))
+        return _with_payload(s, i, fields, join_payload(latent, env_bytes + words))
     elif style == 4:  # gains missing, cut short, or junk after them
         cut = int(rng.integers(0, len(words)))
         tail = rng.integers(0, 256, int(rng.integers(0, 64)), np.uint8).tobytes() if rng.random() < 0.5 else b""
-        return _with_payload(s, i, fields, join_payload(latent, words[:cut] + tail))
+        return _with_payload(s, i, fields, join_payload(latent, env_bytes + words[:cut] + tail))
     else:  # symbols nudged by a few steps each
         sym = (sym + rng.integers(-3, 4, sym.shape)).clip(-gains.radius, gains.radius).astype(np.int32)
-    return _with_payload(s, i, fields, join_payload(latent, gains.encode(sym, nz, stride)))
+    return _with_payload(s, i, fields, join_payload(latent, env_bytes + gains.encode(sym, nz, stride)))
+
+
+def m_envelope(rng, s, seeds):
+    """A frame's temporal envelope replaced (CRC fixed) by codes and counts no encoder writes: every field
+    at the extremes or beyond, region offsets out of order or past the frame, counts too large, bytes cut
+    short or random (muzip-v2.2 and later; the `gains` mutation for models without one)."""
+    env = getattr(s.model, "envelope", None)
+    if env is None:
+        return m_gains(rng, s, seeds)
+    from muzip.codec.envelope import MUTE, NONE
+    from muzip.codec.payload import decode_frame, join_payload, split_payload
+
+    def has_envelope(payload):
+        try:
+            return len(split_payload(payload)[1]) > 0
+        except Exception:  # noqa: BLE001 - a seed's payloads are valid; this is only a filter
+            return False
+    pick = _frame_with_payload(rng, s, has_envelope)
+    if pick is None:
+        return m_payload(rng, s, seeds)
+    i, fields, payload = pick
+    latent, words = split_payload(payload)
+    levels = list(fields[2][:s.header.channels])
+    q, _, codes = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
+                               levels, env)
+    n, used = q.shape[1], env.parse(words, q.shape[1])[1]
+    gain_words = words[used:]
+    style = int(rng.integers(5))
+    if style == 0:  # every region coded, every field MUTE or the loudest gain
+        codes = np.full((n, env.blocks), int(rng.choice([MUTE, env.hi, env.lo])), np.int32)
+        codes[env.max_regions:] = NONE
+        new = env.encode(codes)
+    elif style == 1:  # random fields in random regions
+        codes = rng.integers(env.lo, env.hi + 1, (n, env.blocks)).astype(np.int32)
+        codes[rng.random(n) >= 0.3] = NONE
+        codes[np.flatnonzero(codes[:, 0] != NONE)[env.max_regions:]] = NONE
+        new = env.encode(codes)
+    elif style == 2:  # count and offsets damaged
+        b = bytearray(env.encode(codes))
+        b[int(rng.integers(len(b)))] = int(rng.integers(256))
+        new = bytes(b)
+    elif style == 3:  # cut short
+        new = words[:int(rng.integers(0, used + 1))]
+        gain_words = b""
+    else:  # random bytes in its place
+        new = rng.integers(0, 256, int(rng.integers(1, 80)), np.uint8).tobytes()
+    return _with_payload(s, i, fields, join_payload(latent, new + gain_words))

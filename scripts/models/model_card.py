@@ -25,6 +25,13 @@ def params(model):
 
 
 def tables_text(cfg):
+    if "envelope" in cfg:
+        e = cfg["envelope"]
+        return (tables_text({k: v for k, v in cfg.items() if k != "envelope"}) +
+                f"; after the synthesis, temporal envelope corrections (muzip.codec.envelope): where the source has an "
+                f"attack, or digital silence, the level above {e['cutoff_hz']:g} Hz in sub-blocks of {cfg['hop'] // e['blocks']} "
+                f"samples is corrected in {e['db']:g}-dB steps ({e['min_step']} to +{e['max_step']}) or muted, at most "
+                f"{e['max_regions']} hop regions a frame, coded in fixed-length fields")
     if "band_gains" in cfg:
         g = cfg["band_gains"]
         return (tables_text({k: v for k, v in cfg.items() if k != "band_gains"}) +

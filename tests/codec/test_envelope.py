@@ -1,0 +1,148 @@
+"""Temporal envelope corrections (muzip.codec.envelope): bytes, the decoder's gains, and what a listener
+checks on an attack after silence and on a burst after quiet music."""
+
+import numpy as np
+import pytest
+
+from muzip.codec import ModelConfig, compress_array, decompress_bytes, load_model
+from muzip.codec.envelope import MUTE, NONE, TemporalEnvelope
+from muzip.codec.transform import synthesize
+from muzip.errors import CorruptFileError, ModelError
+from muzip.listening import attack_measures, silence_onset_ms
+
+ENVELOPE = {"cutoff_hz": 5000, "blocks": 14, "db": 3.0, "min_step": -14, "max_step": 4, "max_regions": 25}
+CFG = {"hop": 882, "model_rate": 44100, "latent_channels": 882, "envelope": ENVELOPE}
+MODEL = "muzip-v2.2"
+
+
+def random_codes(rng, env, n=51, rows=6):
+    codes = np.full((n, env.blocks), NONE, np.int32)
+    picked = np.sort(rng.choice(n, rows, replace=False))
+    codes[picked] = rng.integers(env.lo, env.hi + 1, (rows, env.blocks))
+    codes[picked[0], 3] = MUTE
+    return codes
+
+
+def test_codes_round_trip_and_say_how_many_bytes_they_used():
+    env, rng = TemporalEnvelope(CFG), np.random.default_rng(0)
+    for rows in (0, 1, 6, 25):
+        codes = random_codes(rng, env, rows=rows) if rows else np.full((51, env.blocks), NONE, np.int32)
+        data = env.encode(codes)
+        back, used = env.parse(data + b"gain words after", 51)
+        assert used == len(data)
+        np.testing.assert_array_equal(back, codes)
+    assert len(env.encode(np.full((50, env.blocks), NONE, np.int32))) == 1  # nothing to correct: one byte
+
+
+@pytest.mark.parametrize("damage", ["empty", "count", "order", "offset", "short", "field"])
+def test_damaged_envelope_bytes_are_refused(damage):
+    env = TemporalEnvelope(CFG)
+    codes = random_codes(np.random.default_rng(1), env, rows=3)
+    data = bytearray(env.encode(codes))
+    if damage == "empty":
+        data = bytearray()
+    elif damage == "count":
+        data[0] = 60
+    elif damage == "order":
+        data[1], data[2] = data[2], data[1]
+    elif damage == "offset":
+        data[3] = 200
+    elif damage == "short":
+        data = data[:-2]
+    else:  # every field all ones: 31, beyond the 19 codes an encoder writes
+        data[4:] = b"\xff" * (len(data) - 4)
+    with pytest.raises(CorruptFileError):
+        env.parse(bytes(data), 51)
+
+
+def test_the_decoder_mutes_and_scales_only_the_coded_subblocks_of_the_high_band():
+    env, rng, H = TemporalEnvelope(CFG), np.random.default_rng(2), 882
+    coeffs = rng.standard_normal((2, 6, 882)).astype(np.float32) * 0.01
+    audio = synthesize(coeffs, H)
+    codes = np.full((6, env.blocks), NONE, np.int32)
+    np.testing.assert_array_equal(env.apply(audio, coeffs, codes), audio)  # nothing coded: untouched
+    codes[2] = 0
+    codes[2, 5] = MUTE
+    codes[2, 9] = env.lo
+    out = env.apply(audio, coeffs, codes)
+    S, start = env.size, H  # region of latent 2: samples [H, 2H) of the output
+    muted = slice(start + 5 * S + 20, start + 6 * S - 20)
+    assert np.all(out[:, muted] == 0)
+    quiet = slice(start + 9 * S + 20, start + 10 * S - 20)
+    high, low = env.high_band(coeffs), audio - env.high_band(coeffs)
+    np.testing.assert_allclose(out[:, quiet], low[:, quiet] + high[:, quiet] * 10 ** (env.lo * 3 / 20), atol=1e-6)
+    far = np.r_[0:start - 40, 2 * H + 40:audio.shape[1]]  # crossfades stay inside the region's edges
+    np.testing.assert_array_equal(out[:, far], audio[:, far])
+
+
+def test_a_config_without_band_gains_or_with_bad_blocks_is_refused():
+    cfg = dict(load_model(MODEL).config)
+    with pytest.raises(ModelError, match="band_gains"):
+        ModelConfig.from_dict({k: v for k, v in cfg.items() if k != "band_gains"}, "x")
+    with pytest.raises(ModelError, match="envelope"):
+        ModelConfig.from_dict(dict(cfg, envelope=dict(ENVELOPE, blocks=13)), "x")
+    with pytest.raises(ModelError, match="envelope needs"):
+        ModelConfig.from_dict(dict(cfg, envelope={"blocks": 14}), "x")
+
+
+def burst_after(before: np.ndarray, rng, silence: float = 0.3) -> np.ndarray:
+    """before, then a decaying burst of white noise (a cymbal-like attack), then `silence` s of digital
+    silence; stereo 44.1 kHz."""
+    t = np.arange(int(0.5 * 44100)) / 44100
+    burst = rng.standard_normal((len(t), 2)) * 0.3 * np.exp(-t / 0.08)[:, None]
+    x = np.concatenate([before, burst, np.zeros((int(silence * 44100), 2))])
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_model("muzip-v2.1"), load_model(MODEL)
+
+
+def test_digital_silence_before_an_attack_stays_silent(models):
+    rng = np.random.default_rng(3)
+    x = burst_after(np.zeros((int(0.6 * 44100), 2)), rng)
+    x = np.concatenate([x, x])  # two gaps, the second in mid-file
+    early = {}
+    for model in models:
+        y, _ = decompress_bytes(compress_array(x, 44100, 24, model=model), model=model)
+        early[model.name] = silence_onset_ms(x, y, 44100)
+    assert early[MODEL]["gaps"] == 2
+    assert early[MODEL]["early_ms"] <= 5.0, early  # the target: within 5 ms of the music
+    assert early["muzip-v2.1"]["early_ms"] > 5.0, early  # what it corrects
+
+
+def test_pre_echo_before_a_burst_after_quiet_music_is_cut(models):
+    rng = np.random.default_rng(4)
+    t = np.arange(int(0.6 * 44100)) / 44100
+    # a low tone over a faint noise floor (-50 dBFS): music quiet above 5 kHz before a cymbal-like burst
+    quiet = 0.05 * np.sin(2 * np.pi * 220 * t)[:, None] + 0.003 * rng.standard_normal((len(t), 2))
+    x = np.concatenate([burst_after(quiet, rng, silence=0.0)] * 3)
+    m = {}
+    for model in models:
+        y, _ = decompress_bytes(compress_array(x, 44100, 24, model=model), model=model)
+        m[model.name] = attack_measures(x, y, 44100)
+    assert m[MODEL]["attacks"] >= 3, m  # the bursts (and where the noise floor starts)
+    assert m[MODEL]["pre_attack_db"] < m["muzip-v2.1"]["pre_attack_db"] - 6, m  # measured: 3.5 vs 15.3 dB
+    assert m[MODEL]["pre_attack_db"] < 6.0, m
+    assert m[MODEL]["rise_db"] > m[MODEL]["source_rise_db"] - 3.0, m
+
+
+def test_seeks_and_any_block_partition_give_the_whole_files_samples(models):
+    import io
+
+    from muzip.codec import compress_blocks
+    rng = np.random.default_rng(5)
+    t = np.arange(int(0.37 * 44100)) / 44100
+    quiet = 0.05 * np.sin(2 * np.pi * 330 * t)[:, None] * np.ones((1, 2))
+    x = np.concatenate([burst_after(quiet, rng) for _ in range(7)])  # attacks every 1.17 s, across frame edges
+    model = models[1]
+    data = compress_array(x, 44100, 24, model=model)
+    full, _ = decompress_bytes(data, model=model)
+    for start, duration in ((2.0, 1.5), (4.1, 2.3)):
+        part, _ = decompress_bytes(data, model=model, start=start, duration=duration)
+        s0 = int(round(start * 44100))
+        np.testing.assert_allclose(part, full[s0:s0 + len(part)], atol=2e-4)
+    out = io.BytesIO()
+    compress_blocks((x[i:i + 999] for i in range(0, len(x), 999)), 44100, 2, len(x), out, model, 24)
+    assert out.getvalue() == data
