@@ -62,6 +62,9 @@ class BandGains:
         self.bands = len(self.width)
         self.db, self.radius, self.floor = float(g["db"]), int(g["radius"]), float(g["floor"])
         self.stride_kbps = [float(v) for v in g["stride_kbps"]]
+        # Raise a band with at most this fraction of its bins coded by filling its uncoded bins, not by
+        # scaling the few coded ones into tones (config "sparse_fill"; 0, older models: scale the whole band).
+        self.sparse_fill = float(g.get("sparse_fill", 0.0))
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
         self.n_contexts = int(g["groups"]) * _NZ * _PREVS
         K = 2 * self.radius + 1
@@ -108,10 +111,11 @@ class BandGains:
         as is, a level symbol + LEVEL."""
         return np.repeat(np.where(nz == 0, s + LEVEL, s), stride, axis=0)[:n].astype(np.int32)
 
-    def apply(self, coeffs: np.ndarray, codes: np.ndarray, rng_for) -> np.ndarray:
+    def apply(self, coeffs: np.ndarray, codes: np.ndarray, rng_for, coded: np.ndarray | None = None) -> np.ndarray:
         """Decoder: coeffs (n, C) of one audio channel, per-vector codes from expand() (UNCHANGED: leave
         the vector as it is). rng_for(t) -> a Generator for vector t, seeded by absolute position, so any
-        partition of the file into calls fills the same noise."""
+        partition of the file into calls fills the same noise. coded (n, C) bool: the non-zero latents
+        (for sparse_fill models)."""
         out = np.array(coeffs, np.float32, copy=True)
         valid = codes[:, 0] != UNCHANGED
         is_level = (codes >= LEVEL // 2) & valid[:, None]
@@ -121,11 +125,30 @@ class BandGains:
         gain = np.where(is_level, np.sqrt(target / np.maximum(energy, 1e-30)), 10.0 ** (sym * (self.db / 20.0)))
         gain = np.where(valid[:, None], gain, 1.0)
         fill = is_level & (energy < target * 1e-6)  # nothing there to scale: noise at the coded level
-        out *= np.repeat(np.where(fill, 0.0, gain), self.width, axis=1).astype(np.float32)
+        bin_gain = np.repeat(np.where(fill, 0.0, gain), self.width, axis=1)
+        if self.sparse_fill > 0 and coded is not None:
+            bin_gain = self._sparse_gains(coeffs, coded, energy, gain, ~is_level & valid[:, None], bin_gain)
+        out *= bin_gain.astype(np.float32)
         level = np.repeat(np.where(fill, np.sqrt(target / self.width), 0.0), self.width, axis=1)
         for t in np.flatnonzero(fill.any(axis=1)):
             out[t] += rng_for(t).standard_normal(out.shape[1]).astype(np.float32) * level[t].astype(np.float32)
         return out
+
+    def _sparse_gains(self, coeffs, coded, energy, gain, ratio, bin_gain):
+        """Per-bin gains where a ratio raises a band with few of its bins coded (sparse_fill): the coded bins
+        keep their level (the quantizer put them within a step of the source) and the energy the band
+        lacks goes to its uncoded bins, where the decoder network put its noise."""
+        n_coded = np.add.reduceat(coded.astype(np.int64), self.edges[:-1], axis=1)
+        e_coded = self._energies(np.where(coded, coeffs, 0.0))
+        e_rest = energy - e_coded
+        missing = energy * gain ** 2 - e_coded
+        sparse = ratio & (gain > 1.0) & (n_coded <= self.sparse_fill * self.width) & (e_rest > 1e-6 * np.maximum(missing, 1e-30))
+        if not sparse.any():
+            return bin_gain
+        rest_gain = np.sqrt(np.maximum(missing, 0.0) / np.maximum(e_rest, 1e-30))
+        per_bin = np.repeat(sparse, self.width, axis=1)
+        filled = np.where(coded, 1.0, np.repeat(rest_gain, self.width, axis=1))
+        return np.where(per_bin, filled, bin_gain)
 
     # ------------------------------------------------------------------ entropy coding
     def contexts(self, s: np.ndarray, nz: np.ndarray) -> np.ndarray:

@@ -107,8 +107,8 @@ class GainEncoder:
         from .band_gains import fill_rng
         gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
         first = self.per_frame * frame.index
-        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), fill_rng(first, a))
-                        for a in range(len(decoded))])
+        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), fill_rng(first, a),
+                                    frame.q[a] != 0) for a in range(len(decoded))])
         if self.last is not None and self.last[0] == frame.index - 1:
             before = self.last[1]  # the previous frame's last vector as the decoder outputs it, gains and all
         self.last = (frame.index, out[:, -1])

@@ -104,7 +104,8 @@ class CodecModel:
             noise = self._noise(latents.shape, first_latent)
             return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)[:, :, 0]
         if gains is not None:
-            out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a)) for a in range(len(out))])
+            out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a), latents[a] != 0)
+                            for a in range(len(out))])
         audio = synthesize(out, self.config.hop)
         if envelope is not None and self.envelope is not None:
             audio = self.envelope.apply(audio, out, envelope)

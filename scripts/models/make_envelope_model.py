@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--blocks", type=int, default=14)
     ap.add_argument("--db", type=float, default=3.0)
     ap.add_argument("--max-regions", type=int, default=25)
+    ap.add_argument("--sparse-fill", type=float, default=0.5, help="band gains raise a band with at most this "
+                    "fraction of its bins coded by filling its uncoded bins (muzip.codec.band_gains; 0: off)")
     args = ap.parse_args()
     os.chdir(ROOT)
     from muzip.nn.writer import write_model_folder
@@ -36,8 +38,11 @@ def main():
     cfg = dict(json.loads((base / "config.json").read_text()), envelope={
         "cutoff_hz": args.cutoff_hz, "blocks": args.blocks, "db": args.db, "min_step": -14, "max_step": 4,
         "max_regions": args.max_regions})
+    if args.sparse_fill:
+        cfg["band_gains"] = dict(cfg["band_gains"], sparse_fill=args.sparse_fill)
     made = (f"python -m scripts.models.make_envelope_model --base {args.base} --name {args.name} --out {args.out}"
-            f" --cutoff-hz {args.cutoff_hz:g} --blocks {args.blocks} --db {args.db:g} --max-regions {args.max_regions}")
+            f" --cutoff-hz {args.cutoff_hz:g} --blocks {args.blocks} --db {args.db:g} --max-regions {args.max_regions}"
+            + (f" --sparse-fill {args.sparse_fill:g}" if args.sparse_fill else ""))
     training = dict(json.loads((base / "training.json").read_text()))
     training.update({"base_model": args.base, "commands": training.get("commands", []) + [made]})
     write_model_folder(Path(args.out), args.name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files={

@@ -38,8 +38,11 @@ def tables_text(cfg):
                 f"; after the decoder, coded band-energy corrections (muzip.band_gains: {len(g['edges']) - 1} ERB bands "
                 f"of the MDCT, {g['db']:g}-dB steps, one symbol per band every 1, 2 or 4 latent vectors as the bitrate "
                 f"allows (1 from {g['stride_kbps'][0]:g} kbps, 2 from {g['stride_kbps'][1]:g}), context-coded with "
-                "the integer tables `gain_counts` in tables.npz); the decoder network stops before the fixed MDCT "
-                "synthesis, which the runtime runs after the corrections")
+                "the integer tables `gain_counts` in tables.npz" +
+                (f"; a band raised with at most {g['sparse_fill']:g} of its bins coded keeps its coded bins and gets "
+                 "the energy it lacks in the others" if g.get("sparse_fill") else "") +
+                "); the decoder network stops before the fixed MDCT synthesis, which the runtime runs after the "
+                "corrections")
     if cfg.get("entropy") == "context":
         return (f"context-adaptive integer tables (`tables.npz`, 2 roles x {cfg['context_bands']} channel bands x "
                 f"{len(cfg['context_edges']) + 1} contexts x {2 * cfg['alphabet_radius'] + 2} symbols, "

@@ -55,6 +55,26 @@ def test_apply_restores_band_energy_whatever_the_decoder_put_in_empty_bands(gain
     np.testing.assert_array_equal(out, gains.apply(decoded, codes, fill_rng(100, 0)))  # seeded by position
 
 
+def test_sparse_fill_raises_a_sparse_band_in_its_uncoded_bins(rng):
+    sparse_gains = BandGains({"band_gains": dict(CFG["band_gains"], sparse_fill=0.5)}, None)
+    decoded = rng.standard_normal((2, C)).astype(np.float32) * 0.01  # the network's noise where q is 0
+    lo, hi = sparse_gains.edges[15], sparse_gains.edges[16]
+    coded = np.zeros((2, C), bool)
+    coded[:, lo:lo + 3] = True  # 3 of the band's bins coded (sparse) ...
+    coded[:, sparse_gains.edges[5]:sparse_gains.edges[6]] = True  # ... and a dense band
+    decoded[coded] = 1.0
+    codes = np.zeros((2, sparse_gains.bands), np.int32)
+    codes[:, 15] = codes[:, 5] = 2  # both raised by 6 dB
+    out = sparse_gains.apply(decoded, codes, fill_rng(0, 0), coded)
+    np.testing.assert_allclose(out[:, lo:lo + 3], 1.0)  # coded bins keep their level ...
+    target = sparse_gains._energies(decoded)[:, 15] * 10 ** 0.6
+    np.testing.assert_allclose(sparse_gains._energies(out)[:, 15], target, rtol=1e-5)  # ... the rest takes the lack
+    dense = slice(sparse_gains.edges[5], sparse_gains.edges[6])
+    np.testing.assert_allclose(out[:, dense], decoded[:, dense] * 10 ** 0.3, rtol=1e-6)  # dense: scaled as before
+    old = BandGains(CFG, None).apply(decoded, codes, fill_rng(0, 0), coded)  # models without sparse_fill
+    np.testing.assert_allclose(old[:, lo:hi], decoded[:, lo:hi] * 10 ** 0.3, rtol=1e-6)
+
+
 def test_stride_follows_the_bitrate(gains):
     assert [gains.stride_for(k) for k in (6, 9, 12, 14, 32)] == [4, 2, 2, 1, 1]
 
