@@ -63,7 +63,8 @@ class BandGains:
         self.db, self.radius, self.floor = float(g["db"]), int(g["radius"]), float(g["floor"])
         self.stride_kbps = [float(v) for v in g["stride_kbps"]]
         # Raise a band with at most this fraction of its bins coded by filling its uncoded bins, not by
-        # scaling the few coded ones into tones (config "sparse_fill"; 0, older models: scale the whole band).
+        # scaling the few coded ones into tones (config "sparse_fill"; 0: scale the whole band). Off in every
+        # shipped model: better tonality on band music, worse mel on game music (docs/EXPERIMENTS.md).
         self.sparse_fill = float(g.get("sparse_fill", 0.0))
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
         self.n_contexts = int(g["groups"]) * _NZ * _PREVS
@@ -74,6 +75,7 @@ class BandGains:
             raise ValueError("band-gain table shape does not match the model config")
         self.probs = counts.astype(np.float64) / (1 << PRECISION)
         self.costs = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
+        self.mean_bits = float(np.mean(np.sum(self.probs * self.costs, axis=1)))  # a symbol's, before any is seen
         self._family = constriction.stream.model.Categorical(perfect=False)
 
     # ------------------------------------------------------------------ analysis and synthesis side

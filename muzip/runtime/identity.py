@@ -28,8 +28,8 @@ SHIPPED_CODECS = {
     "muzip-v2.1": ("eb6b98c562a421e68e3d0d02170577be646995b1553f6445b8e3f18422b7ab88",
                    "41336c198cfbd09cddb80abfef87aa7dc5c64b0da0918ecdc415a6427c671cc2"),
     # shipped with 1.3: its files carry the whole identity
-    "muzip-v2.2": ("d3ce265dbfa3f4f4b7485c94d5339b354aa8c042db134cc855a9edeadc708278",
-                   "d3ce265dbfa3f4f4b7485c94d5339b354aa8c042db134cc855a9edeadc708278"),
+    "muzip-v2.2": ("4c250bb0f95f189a311b52eddb9efa1111bc8c10713209f7b3fd440dbd09b6dd",
+                   "4c250bb0f95f189a311b52eddb9efa1111bc8c10713209f7b3fd440dbd09b6dd"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}

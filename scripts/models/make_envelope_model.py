@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--blocks", type=int, default=14)
     ap.add_argument("--db", type=float, default=3.0)
     ap.add_argument("--max-regions", type=int, default=25)
-    ap.add_argument("--sparse-fill", type=float, default=0.5, help="band gains raise a band with at most this "
+    ap.add_argument("--sparse-fill", type=float, default=0.0, help="band gains raise a band with at most this "
                     "fraction of its bins coded by filling its uncoded bins (muzip.codec.band_gains; 0: off)")
     args = ap.parse_args()
     os.chdir(ROOT)
