@@ -75,7 +75,8 @@ class BandGains:
             raise ValueError("band-gain table shape does not match the model config")
         self.probs = counts.astype(np.float64) / (1 << PRECISION)
         self.costs = (PRECISION - np.log2(counts.astype(np.float64))).astype(np.float32)
-        self.mean_bits = float(np.mean(np.sum(self.probs * self.costs, axis=1)))  # a symbol's, before any is seen
+        entropy = np.sum(np.where(counts > 0, self.probs * self.costs, 0.0), axis=1)
+        self.mean_bits = float(np.mean(entropy))  # a symbol's cost, before any is seen
         self._family = constriction.stream.model.Categorical(perfect=False)
 
     # ------------------------------------------------------------------ analysis and synthesis side

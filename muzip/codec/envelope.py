@@ -43,8 +43,11 @@ class TemporalEnvelope:
         self.blocks, self.db = int(e["blocks"]), float(e["db"])
         self.lo, self.hi = int(e["min_step"]), int(e["max_step"])
         self.max_regions = int(e["max_regions"])
-        if self.hop % self.blocks or not self.lo < 0 < self.hi:
+        if self.blocks < 1 or self.hop % self.blocks or not self.lo < 0 < self.hi:
             raise ValueError("envelope blocks must divide the hop, and min_step < 0 < max_step")
+        # offsets are one byte each, and a count is one byte
+        if not 0 < self.max_regions <= 255 or int(config["frame_samples"]) // self.hop + 1 > 256:
+            raise ValueError("envelope max_regions must be 1..255, and a frame at most 256 latents")
         self.size = self.hop // self.blocks
         self.cutoff = int(round(float(e["cutoff_hz"]) / (rate / 2) * bins))  # first MDCT bin of the high band
         self.bits = int(np.ceil(np.log2(self.hi - self.lo + 2)))

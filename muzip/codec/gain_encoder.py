@@ -48,6 +48,7 @@ class GainEncoder:
         self.tail = np.zeros((channels, self.R, cfg.latent_channels), np.float32)
         self.waiting: PendingFrame | None = None  # pushed, analysed once its right neighbour is pushed
         self.in_flight: collections.deque[PendingFrame] = collections.deque()
+        # One worker, fed in frame order: the envelope's self.last relies on frames analysed one after another.
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="muzip-gains")
         # Until the first frame's gains are known, a frame's symbols at the mean entropy of the gain tables'
         # contexts: booked at 0, the first frames went ~1 kB a frame over at 16 kbps, and a 10-s file 5-8 %.

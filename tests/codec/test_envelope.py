@@ -11,7 +11,7 @@ from muzip.errors import CorruptFileError, ModelError
 from muzip.listening import attack_measures, silence_onset_ms
 
 ENVELOPE = {"cutoff_hz": 5000, "blocks": 14, "db": 3.0, "min_step": -14, "max_step": 4, "max_regions": 25}
-CFG = {"hop": 882, "model_rate": 44100, "latent_channels": 882, "envelope": ENVELOPE}
+CFG = {"hop": 882, "model_rate": 44100, "latent_channels": 882, "frame_samples": 44100, "envelope": ENVELOPE}
 MODEL = "muzip-v2.2"
 
 
@@ -83,6 +83,9 @@ def test_a_config_without_band_gains_or_with_bad_blocks_is_refused():
         ModelConfig.from_dict(dict(cfg, envelope=dict(ENVELOPE, blocks=13)), "x")
     with pytest.raises(ModelError, match="envelope needs"):
         ModelConfig.from_dict(dict(cfg, envelope={"blocks": 14}), "x")
+    for bad in ({"blocks": 0}, {"max_regions": 300}, {"max_regions": 0}, {"min_step": 1}):
+        with pytest.raises(ModelError, match="envelope"):
+            ModelConfig.from_dict(dict(cfg, envelope=dict(ENVELOPE, **bad)), "x")
 
 
 def burst_after(before: np.ndarray, rng, silence: float = 0.3) -> np.ndarray:
