@@ -165,7 +165,8 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     if gains is not None:
         gain_encoder = GainEncoder(model, gains.stride_for(bitrate_kbps), channels,
-                                   lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked))
+                                   lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked),
+                                   bitrate_kbps)
 
     def on_frame(index, y, ns, silent, frame_audio):
         cache = {}

@@ -85,15 +85,20 @@ class TemporalEnvelope:
         return out
 
     # ------------------------------------------------------------------ encoder
+    def region_bytes(self) -> float:
+        """What one corrected region adds to a frame's bytes."""
+        return 1 + self.blocks * self.bits / 8
+
     def analyse(self, original: np.ndarray, decoded: np.ndarray, decoded_high: np.ndarray,
-                original_high: np.ndarray) -> np.ndarray:
+                original_high: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Encoder: a frame's n regions. original, decoded, decoded_high: (A, n hop) from the first region's
         start; original_high: (A, (n + k) hop), the same start and k regions of look-ahead.
         -> codes (n, blocks), NONE rows where nothing is corrected.
 
         A region is corrected where it is within PRE_MS before (or at) an attack of the source's high band
         (a rise of ATTACK_RISE_DB over the quietest of the previous PRE_MS, to at least AUDIBLE_DB) and the
-        decoder's level is off by a step there, or where the source is digitally silent and the decoder not."""
+        decoder's level is off by a step there, or where the source is digitally silent and the decoder not.
+        At most `limit` regions (and max_regions), those with the largest corrections first."""
         n, B = decoded.shape[1] // self.hop, self.blocks
         nb = n * B
         eo, ed = _block_power(original_high, self.size), _block_power(decoded_high, self.size)
@@ -117,7 +122,10 @@ class TemporalEnvelope:
         silent = _block_peak(original, self.size) < SILENCE_PEAK
         mute = silent & (_block_peak(decoded, self.size) >= SILENCE_PEAK)
         wrong = (near & (steps != 0)).reshape(n, B).any(axis=1) | mute.reshape(n, B).any(axis=1)
-        flagged = np.flatnonzero(wrong)[:self.max_regions]
+        keep = min(self.max_regions, self.max_regions if limit is None else max(0, limit))
+        size = np.where(mute, -self.lo, np.abs(steps)).reshape(n, B).sum(axis=1)  # a MUTE counts as the most
+        flagged = np.flatnonzero(wrong)
+        flagged = np.sort(flagged[np.argsort(-size[flagged], kind="stable")[:keep]])
         codes = np.full((n, B), NONE, np.int32)
         codes[flagged] = np.where(silent.reshape(n, B)[flagged], MUTE, steps.reshape(n, B)[flagged])
         return codes

@@ -24,6 +24,12 @@ from .payload import join_payload
 from .transform import analyze, synthesize
 
 
+# The share of a frame's bytes the temporal envelope may take (codec.envelope): at 6 kbps ~3 regions a
+# frame, at 24 kbps ~15. Uncapped, a frame with many attacks took 25 % of the bytes at 6 kbps, and the rate
+# control starved the next frames.
+ENVELOPE_SHARE = 0.05
+
+
 @dataclass
 class PendingFrame:
     index: int
@@ -41,7 +47,7 @@ class GainEncoder:
     """push() frames in order as their levels are chosen; write(frame, payload) gets them back in order
     with their gains joined to the payload; finish() flushes; close() drops work not yet started."""
 
-    def __init__(self, model, stride: int, channels: int, write):
+    def __init__(self, model, stride: int, channels: int, write, kbps: float = 64.0):
         cfg = model.config
         self.model, self.gains, self.stride, self.write = model, model.band_gains, stride, write
         self.R, self.hop, self.per_frame = receptive_latents(cfg), cfg.hop, cfg.latents_per_frame
@@ -56,6 +62,9 @@ class GainEncoder:
         self.mean_bytes = symbols * self.gains.mean_bits / 8
         self.measured = False
         self.envelope = model.envelope
+        if self.envelope is not None:  # its bytes may take ENVELOPE_SHARE of a frame's, at any bitrate
+            frame_bytes = kbps * 1000 / 8 * cfg.frame_samples / cfg.model_rate
+            self.env_regions = int((ENVELOPE_SHARE * frame_bytes - 1) // self.envelope.region_bytes())
         self.last = None  # (frame index, its last vector's coefficients after band gains (A, C)), for envelopes
 
     def expected_bytes(self) -> float:
@@ -120,7 +129,7 @@ class GainEncoder:
         coeffs = np.concatenate([before[:, None], out], axis=1)  # latents first-1 .. first+n-1: n regions
         original = frame.audio[:, H:(n + 1) * H]
         original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
-        codes = env.analyse(original, synthesize(coeffs, H), env.high_band(coeffs), original_high)
+        codes = env.analyse(original, synthesize(coeffs, H), env.high_band(coeffs), original_high, self.env_regions)
         return env.encode(codes)
 
     def _write_oldest(self) -> None:
