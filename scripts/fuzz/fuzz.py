@@ -4,7 +4,7 @@
         [--json FILE] [--case I]
 
 Every shipped codec model is fuzzed (muzip-v1's levels coder, muzip-v2's context coder, muzip-v2.1's
-context coder and band gains), N cases each, or only the --model(s) named. Seeds, per model: its golden
+context coder and band gains, muzip-v2.2's temporal envelope too), N cases each, or only the --model(s) named. Seeds, per model: its golden
 file plus small files it makes with compress_array / compress_blocks (mono and stereo at a few sample rates,
 one of unknown length, one with tags and a cover, an empty one). Case i of model M is built from numpy's
 PCG64 seeded with (S, i, crc32(M)), so `--model M --case I` replays it alone. Each case runs read_info,

@@ -2,7 +2,8 @@
 (bits flipped in a frame's latent or band-gain bytes, CRC fixed: the levels coder of muzip-v1, the context
 coder of muzip-v2 and -v2.1) and `gains` (band-gain symbols re-coded out of range or at the alphabet's
 edges, a wrong stride, gains missing or extra: muzip-v2.1's band gains; the `payload` mutation for models
-without them). Same signature as the container mutations; registered in scripts/fuzz/fuzz_cases.py.
+without them) and `envelope` (muzip-v2.2's temporal envelope re-coded or replaced). Same signature as the
+container mutations; registered in scripts/fuzz/fuzz_cases.py.
 """
 
 from __future__ import annotations

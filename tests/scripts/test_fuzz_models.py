@@ -10,14 +10,14 @@ import pytest
 
 from muzip.codec.verify import verify_file
 from scripts.fuzz import fuzz
-from scripts.fuzz.fuzz_cases import KINDS, m_gains, make_seeds
+from scripts.fuzz.fuzz_cases import KINDS, m_envelope, m_gains, make_seeds
 
-SHIPPED = ("muzip-v1", "muzip-v2", "muzip-v2.1")
+SHIPPED = ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2")
 
 
 def test_every_shipped_codec_model_is_fuzzed():
     assert set(SHIPPED) <= set(fuzz.shipped_models())
-    assert {"payload", "gains"} <= set(KINDS)
+    assert {"payload", "gains", "envelope"} <= set(KINDS)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,20 @@ def test_a_few_cases_per_model_have_no_failures(few_cases):
     lines = fuzz.table(few_cases)
     assert lines[1].split()[1:] == list(SHIPPED) and lines[-2].split()[0] == "total"
     assert "library inputs not fuzzed" in lines[-1]  # library=False
+
+
+def test_forged_envelopes_and_gains_of_v22_are_damage_never_a_crash():
+    """The `envelope` mutation re-codes muzip-v2.2's temporal envelope (the `gains` one keeps it and forges
+    the band gains after it): both are damaged frames, never a crash."""
+    seeds = make_seeds(fuzz.load("muzip-v2.2"))
+    small = [s for s in seeds if s.parsed.records and s.name != "golden"]
+    seen = set()
+    for i in range(32):
+        rng = np.random.default_rng([7, i])
+        mutate = m_envelope if i % 2 == 0 else m_gains
+        result = verify_file(io.BytesIO(mutate(rng, small[i % len(small)], seeds)))
+        seen.update(p.split(": ", 1)[1].split(" (")[0] for p in result.problems)
+    assert {"temporal envelope is damaged", "band gains are damaged"} <= seen, seen
 
 
 @pytest.fixture(scope="module")
