@@ -16,7 +16,7 @@ audio, whatever the length (the functions hold the whole arrays they are given, 
 
 import numpy as np
 
-from .metrics import take_frames
+from .metrics import paired, take_frames
 
 FLOOR_DB = -100.0                # levels are floored here (dB re full scale), so digital silence is finite
 _FLOOR = 10.0 ** (FLOOR_DB / 10.0)
@@ -31,20 +31,6 @@ MIN_GAP_MS = 100.0               # digital silence at least this long counts as 
 ONSET_DB = -60.0                 # deg level (full band) above which the silence is broken
 LSD_FMAX = 8000.0
 TONAL_BAND = (2000.0, 8000.0)
-
-
-def _pair(ref, deg):
-    """float64 (n, ch) arrays trimmed to the common length; shapes must agree in channels (metrics._pair)."""
-    ref = np.asarray(ref, dtype=np.float64)
-    deg = np.asarray(deg, dtype=np.float64)
-    ref = ref[:, None] if ref.ndim == 1 else ref
-    deg = deg[:, None] if deg.ndim == 1 else deg
-    if ref.ndim != 2 or deg.ndim != 2 or ref.shape[1] != deg.shape[1]:
-        raise ValueError(f"incompatible shapes {ref.shape} and {deg.shape}")
-    n = min(len(ref), len(deg))
-    if n == 0:
-        raise ValueError("empty signal")
-    return ref[:n], deg[:n]
 
 
 def envelope_hop(sr) -> int:
@@ -242,7 +228,7 @@ class ListeningStream:
 
 def listening_measures(ref, deg, sr, fmax=LSD_FMAX, band=TONAL_BAND) -> dict:
     """Every measure in one pass: the keys of :meth:`ListeningStream.finish`."""
-    ref, deg = _pair(ref, deg)
+    ref, deg = paired(ref, deg)
     stream = ListeningStream(sr, ref.shape[1], fmax=fmax, band=band)
     stream.update(ref, deg)
     return stream.finish()

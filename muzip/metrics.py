@@ -24,7 +24,7 @@ MEL_POW = 2.0
 _EPS = 1e-20
 
 
-def _pair(ref, deg):
+def paired(ref, deg):
     """float64 (n, ch) arrays trimmed to the common length; shapes must agree in channels."""
     ref = np.asarray(ref, dtype=np.float64)
     deg = np.asarray(deg, dtype=np.float64)
@@ -43,7 +43,7 @@ def _pair(ref, deg):
 def snr_db(ref, deg) -> float:
     """Signal-to-noise ratio in dB: 10*log10(sum(ref^2) / sum((ref - deg)^2)), summed over all
     samples and channels together. +inf when the signals are identical. Higher is better."""
-    ref, deg = _pair(ref, deg)
+    ref, deg = paired(ref, deg)
     noise = float(np.sum((ref - deg) ** 2))
     power = float(np.sum(ref ** 2))
     if noise == 0.0:
@@ -55,7 +55,7 @@ def si_sdr_db(ref, deg) -> float:
     """Scale-invariant SDR in dB (Le Roux et al. 2019), per channel then averaged over channels:
     both signals mean-removed, target = a*ref with a = <deg, ref>/<ref, ref>,
     SI-SDR = 10*log10(|target|^2 / |deg - target|^2). +inf for an exact scaled copy. Higher is better."""
-    ref, deg = _pair(ref, deg)
+    ref, deg = paired(ref, deg)
     ref = ref - ref.mean(axis=0)
     deg = deg - deg.mean(axis=0)
     values = []
@@ -74,7 +74,7 @@ def log_spectral_distance(ref, deg, sr, n_fft=2048, hop=512) -> float:
     mean over frames, then averaged over channels. 0 for identical signals. Lower is better.
     ``sr`` is accepted for a uniform signature (the value does not depend on it)."""
     del sr
-    ref, deg = _pair(ref, deg)
+    ref, deg = paired(ref, deg)
     values = []
     for c in range(ref.shape[1]):
         specs = [np.abs(librosa.stft(x[:, c], n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode="reflect")) ** 2
@@ -107,7 +107,7 @@ def mel_distance(ref, deg, sr) -> float:
     averaged over channels for (n, ch) input. 0 for identical signals. Lower is better. Absolute values
     depend on the sample rate; compare only at the same rate (the benchmark uses 44.1 kHz).
     """
-    ref, deg = _pair(ref, deg)
+    ref, deg = paired(ref, deg)
     total = np.zeros(ref.shape[1])
     for w, m in zip(MEL_WINDOW_LENGTHS, MEL_N_MELS):
         basis = _mel_basis(sr, w, m)

@@ -27,6 +27,27 @@ def _frame_with_payload(rng, s, pred=lambda payload: True):
     return i, (idx, ns, (lm, ls)), s.parsed.records[i][18:-4]
 
 
+def _decoded_frame(rng, s, min_rest: int):
+    """A random frame whose bytes after the latent payload number more than min_rest, decoded:
+    (record number, fields, latent payload, the bytes after it, q, gain codes, envelope codes), or None."""
+    from muzip.codec.payload import decode_frame, split_payload
+
+    def has_rest(payload):
+        try:
+            return len(split_payload(payload)[1]) > min_rest
+        except Exception:  # noqa: BLE001 - a seed's payloads are valid; this is only a filter
+            return False
+    pick = _frame_with_payload(rng, s, has_rest)
+    if pick is None:
+        return None
+    i, fields, payload = pick
+    latent, rest = split_payload(payload)
+    levels = list(fields[2][:s.header.channels])
+    q, codes, env = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
+                                 levels, s.model.envelope)
+    return i, fields, latent, rest, q, codes, env
+
+
 def _with_payload(s, i, fields, payload) -> bytes:
     recs = list(s.parsed.records)
     recs[i] = frame_record(fields[0], fields[1], fields[2], payload)
@@ -61,22 +82,11 @@ def m_gains(rng, s, seeds):
     if gains is None:
         return m_payload(rng, s, seeds)
     from muzip.codec.band_gains import LEVEL, RATIO_MAX
-    from muzip.codec.payload import decode_frame, join_payload, split_payload
-    h = s.header
-
-    def has_gains(payload):
-        try:
-            return len(split_payload(payload)[1]) > 1
-        except Exception:  # noqa: BLE001 - a seed's payloads are valid; this is only a filter
-            return False
-    pick = _frame_with_payload(rng, s, has_gains)
+    from muzip.codec.payload import join_payload
+    pick = _decoded_frame(rng, s, 1)
     if pick is None:
         return m_payload(rng, s, seeds)
-    i, fields, payload = pick
-    latent, words = split_payload(payload)
-    levels = list(fields[2][:h.channels])
-    per_frame = s.model.config.latents_per_frame
-    q, codes, _ = decode_frame(s.model.coder, gains, payload, per_frame + 1, levels, s.model.envelope)
+    i, fields, latent, words, q, codes, _ = pick
     env_bytes = b""
     if s.model.envelope is not None:  # the envelope's bytes come first and are kept as they are
         env_bytes = words[:s.model.envelope.parse(words, q.shape[1])[1]]
@@ -115,21 +125,11 @@ def m_envelope(rng, s, seeds):
     if env is None:
         return m_gains(rng, s, seeds)
     from muzip.codec.envelope import MUTE, NONE
-    from muzip.codec.payload import decode_frame, join_payload, split_payload
-
-    def has_envelope(payload):
-        try:
-            return len(split_payload(payload)[1]) > 0
-        except Exception:  # noqa: BLE001 - a seed's payloads are valid; this is only a filter
-            return False
-    pick = _frame_with_payload(rng, s, has_envelope)
+    from muzip.codec.payload import join_payload
+    pick = _decoded_frame(rng, s, 0)
     if pick is None:
         return m_payload(rng, s, seeds)
-    i, fields, payload = pick
-    latent, words = split_payload(payload)
-    levels = list(fields[2][:s.header.channels])
-    q, _, codes = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
-                               levels, env)
+    i, fields, latent, words, q, _, codes = pick
     n, used = q.shape[1], env.parse(words, q.shape[1])[1]
     gain_words = words[used:]
     style = int(rng.integers(5))
