@@ -63,8 +63,9 @@ class BandGains:
         self.db, self.radius, self.floor = float(g["db"]), int(g["radius"]), float(g["floor"])
         self.stride_kbps = [float(v) for v in g["stride_kbps"]]
         # Raise a band with at most this fraction of its bins coded by filling its uncoded bins, not by
-        # scaling the few coded ones into tones (config "sparse_fill"; 0: scale the whole band). Off in every
-        # shipped model: better tonality on band music, worse mel on game music (docs/EXPERIMENTS.md).
+        # scaling the few coded ones into tones (config "sparse_fill"; 0: scale the whole band). Off in the
+        # models with a decoder network: better tonality on band music, worse mel on game music
+        # (docs/EXPERIMENTS.md).
         self.sparse_fill = float(g.get("sparse_fill", 0.0))
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
         self.n_contexts = int(g["groups"]) * _NZ * _PREVS
@@ -129,29 +130,33 @@ class BandGains:
         gain = np.where(valid[:, None], gain, 1.0)
         fill = is_level & (energy < target * 1e-6)  # nothing there to scale: noise at the coded level
         bin_gain = np.repeat(np.where(fill, 0.0, gain), self.width, axis=1)
+        noise = np.repeat(np.where(fill, np.sqrt(target / self.width), 0.0), self.width, axis=1)
         if self.sparse_fill > 0 and coded is not None:
-            bin_gain = self._sparse_gains(coeffs, coded, energy, gain, ~is_level & valid[:, None], bin_gain)
+            bin_gain, noise = self._sparse_gains(coeffs, coded, energy, gain, ~is_level & valid[:, None], bin_gain, noise)
         out *= bin_gain.astype(np.float32)
-        level = np.repeat(np.where(fill, np.sqrt(target / self.width), 0.0), self.width, axis=1)
-        for t in np.flatnonzero(fill.any(axis=1)):
-            out[t] += rng_for(t).standard_normal(out.shape[1]).astype(np.float32) * level[t].astype(np.float32)
+        for t in np.flatnonzero(noise.any(axis=1)):
+            out[t] += rng_for(t).standard_normal(out.shape[1]).astype(np.float32) * noise[t].astype(np.float32)
         return out
 
-    def _sparse_gains(self, coeffs, coded, energy, gain, ratio, bin_gain):
-        """Per-bin gains where a ratio raises a band with few of its bins coded (sparse_fill): the coded bins
-        keep their level (the quantizer put them within a step of the source) and the energy the band
-        lacks goes to its uncoded bins, where the decoder network put its noise."""
+    def _sparse_gains(self, coeffs, coded, energy, gain, ratio, bin_gain, noise):
+        """Per-bin gains and noise levels where a ratio raises a band with few of its bins coded (sparse_fill):
+        the coded bins keep their level (the quantizer put them within a step of the source) and the energy
+        the band lacks goes to its uncoded bins: by scaling the noise a decoder network put there, or, where
+        they are exact zeros (a network-free model), as seeded noise."""
         n_coded = np.add.reduceat(coded.astype(np.int64), self.edges[:-1], axis=1)
         e_coded = self._energies(np.where(coded, coeffs, 0.0))
         e_rest = energy - e_coded
-        missing = energy * gain ** 2 - e_coded
-        sparse = ratio & (gain > 1.0) & (n_coded <= self.sparse_fill * self.width) & (e_rest > 1e-6 * np.maximum(missing, 1e-30))
+        missing = np.maximum(energy * gain ** 2 - e_coded, 0.0)
+        sparse = ratio & (gain > 1.0) & (n_coded <= self.sparse_fill * self.width) & (n_coded < self.width)
         if not sparse.any():
-            return bin_gain
-        rest_gain = np.sqrt(np.maximum(missing, 0.0) / np.maximum(e_rest, 1e-30))
+            return bin_gain, noise
+        scaled = e_rest > 1e-6 * np.maximum(missing, 1e-30)
+        rest_gain = np.where(scaled, np.sqrt(missing / np.maximum(e_rest, 1e-30)), 0.0)
         per_bin = np.repeat(sparse, self.width, axis=1)
-        filled = np.where(coded, 1.0, np.repeat(rest_gain, self.width, axis=1))
-        return np.where(per_bin, filled, bin_gain)
+        bin_gain = np.where(per_bin, np.where(coded, 1.0, np.repeat(rest_gain, self.width, axis=1)), bin_gain)
+        level = np.where(sparse & ~scaled, np.sqrt(missing / np.maximum(self.width - n_coded, 1)), 0.0)
+        noise = noise + np.where(coded, 0.0, np.repeat(level, self.width, axis=1))
+        return bin_gain, noise
 
     # ------------------------------------------------------------------ entropy coding
     def contexts(self, s: np.ndarray, nz: np.ndarray) -> np.ndarray:

@@ -80,6 +80,7 @@ class ModelConfig(Mapping):
     decoder_output: str | None = None        # "coefficients": the codec runs the MDCT synthesis (band gains)
     band_gains: dict | None = None           # codec.band_gains' parameters
     envelope: dict | None = None             # codec.envelope's parameters (temporal envelope corrections)
+    noise_fill: float | None = None          # codec.quantizer.dequantize: holes in coded bands, x step
     extra: dict = field(default_factory=dict)  # keys the codec does not read (training notes), kept as written
 
     @classmethod
@@ -130,6 +131,12 @@ class ModelConfig(Mapping):
                 raise bad(f"band_gains needs {', '.join(_BAND_GAIN_KEYS)}")
             if self.decoder_output != "coefficients":
                 raise bad("band_gains need decoder_output 'coefficients'")
+        if self.noise_fill is not None:
+            if not isinstance(self.noise_fill, (int, float)) or isinstance(self.noise_fill, bool) \
+                    or not 0 <= self.noise_fill <= 0.5:
+                raise bad("noise_fill must be a number from 0 to 0.5")
+            if self.band_gains is None:
+                raise bad("noise_fill needs band_gains (it fills within their bands)")
         if self.envelope is not None:
             if not isinstance(self.envelope, dict) or any(k not in self.envelope for k in _ENVELOPE_KEYS):
                 raise bad(f"envelope needs {', '.join(_ENVELOPE_KEYS)}")
@@ -150,6 +157,13 @@ class ModelConfig(Mapping):
     def coefficient_decoder(self) -> bool:
         """True where the decoder network stops before the (fixed MDCT) synthesis, which the codec runs."""
         return self.decoder_output == "coefficients"
+
+    @property
+    def network_free(self) -> bool:
+        """True where neither network has a block: the codec is the frozen MDCT, companding and two learned
+        channel weightings, which codec.transform_model runs in numpy (no session, no network file)."""
+        return (self.encoder_blocks == 0 and self.decoder_blocks == 0 and self.filterbank == "mdct"
+                and self.coefficient_decoder and self.hop == self.latent_channels and self.hop % 2 == 0)
 
     def to_dict(self) -> dict:
         """The JSON object (keys left at None are left out); from_dict's configs map as their file did."""

@@ -19,6 +19,7 @@ from .band_gains import UNCHANGED
 from .envelope import NONE
 from .latents import read_latents
 from .layout import GROUP, FrameLayout
+from .quantizer import dequantize
 from .transform import from_mid_side
 
 
@@ -45,7 +46,7 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
 
     def accept(frame):
         if frame.error is None:
-            deq = frame.q * steps[frame.levels][:, None, None].astype(np.float32)
+            deq = dequantize(frame.q, steps[frame.levels], frame.index, model.config)
             frames[frame.index] = (deq, frame.num_samples, frame.gains, frame.envelope)
             return
         if strict:

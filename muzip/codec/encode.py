@@ -19,6 +19,7 @@ from ..container import ContainerWriter, Frame, Header
 from .gain_encoder import GainEncoder, PendingFrame
 from .layout import GROUP, FrameLayout
 from .payload import COUNT_BYTES, LENGTH_BYTES, encode_payload
+from .quantizer import dequantize
 from .rate import RateController
 from .transform import to_mid_side
 
@@ -194,7 +195,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
             return
         booked = _RECORD_BYTES + len(payload) + gain_bytes
         rc.spent(booked, ns)
-        deq = q * steps32[chosen][:, None, None]
+        deq = dequantize(q, steps[chosen], index, model.config)
         gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, frame_audio(), booked))
 
     try:

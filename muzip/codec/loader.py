@@ -48,6 +48,16 @@ def load_gain_counts(name: str):
         raise ModelError(f"model '{name}': cannot read its band-gain tables ({exc})") from None
 
 
+def load_log_gains(name: str):
+    """The two channel weightings of a network-free model (codec.transform_model), from its verified tables.npz."""
+    from .transform_model import LOG_GAIN_KEYS
+    try:
+        with np.load(io.BytesIO(verified_bytes(resolve_name(name), "tables.npz")), allow_pickle=False) as tables:
+            return tuple(tables[key] for key in LOG_GAIN_KEYS)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"model '{name}': cannot read its channel weightings ({exc})") from None
+
+
 def backend() -> str:
     value = os.environ.get("MUZIP_BACKEND", "onnx").lower()
     if value not in ("onnx", "keras"):
@@ -81,6 +91,11 @@ def load_model(name: str | None = None, backend_name: str | None = None, digest:
         from .keras_model import KerasCodecModel
         verify(name, ("encoder.weights.h5", "decoder.weights.h5"))
         model = KerasCodecModel.load(name, model_folder(name), config, digest, counts, gain_counts)
+        model.accepted = accepted_digests(name)
+        return model
+    if config.network_free:
+        from .transform_model import TransformCodecModel
+        model = TransformCodecModel(name, config, digest, counts, load_log_gains(name), gain_counts)
         model.accepted = accepted_digests(name)
         return model
     from .onnx_model import OnnxCodecModel

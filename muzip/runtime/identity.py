@@ -30,6 +30,9 @@ SHIPPED_CODECS = {
     # shipped with 1.3: its files carry the whole identity
     "muzip-v2.2": ("4c250bb0f95f189a311b52eddb9efa1111bc8c10713209f7b3fd440dbd09b6dd",
                    "4c250bb0f95f189a311b52eddb9efa1111bc8c10713209f7b3fd440dbd09b6dd"),
+    # network-free (codec.transform_model): no runtime files; its identity covers config, weights and tables
+    "muzip-v2.3": ("62f7717f5c5912fc5ed09996c7305e8ffab879fde607bce82d76073fd1c2410d",
+                   "62f7717f5c5912fc5ed09996c7305e8ffab879fde607bce82d76073fd1c2410d"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}
