@@ -1,0 +1,73 @@
+"""Quick same-run rows for installed codec models and config variants of them: the 4 excerpts of a validation set
+(30 s from 30 s, as scripts/bench/rd_bench.py), at equal requested bitrate, with ViSQOL, the mel distance and the
+listening measures (muzip.listening); no baselines (those are in docs/RD*.md, same excerpts).
+
+    .venv/bin/python -m scripts.experiments.exp_models --set band --rates 24,64 --models muzip-v2.3 \\
+        --variant muzip-v2.3:noise_fill=0.1 --variant muzip-v2.3:noise_fill=0.3
+
+A variant is the base model's folder with one config key changed (JSON value), written under runs/exp/models
+as BASE.KEY-VALUE; its tables stay the base's.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIANTS = ROOT / "runs" / "exp" / "models"
+MEASURES = ("lsd_low_db", "tonality_error", "pre_attack_db", "rise_db")
+
+
+def make_variant(spec: str) -> str:
+    from muzip.nn.writer import folder_files, write_model_folder
+    from muzip.runtime.store import IDENTITY_FILES, model_folder
+    base, change = spec.split(":", 1)
+    key, value = change.split("=", 1)
+    folder = model_folder(base)
+    cfg = dict(json.loads((folder / "config.json").read_text()), **{key: json.loads(value)})
+    name = f"{base}.{key}-{value}"  # a model name allows [A-Za-z0-9._-] only
+    write_model_folder(VARIANTS, name, identity=IDENTITY_FILES,
+                       files={**folder_files(folder, skip=("config.json", "MODEL.md")), "config.json": cfg})
+    return name
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--set", default="wesnoth")
+    ap.add_argument("--rates", default="12,24,64")
+    ap.add_argument("--models", default="")
+    ap.add_argument("--variant", action="append", default=[], help="BASE:KEY=JSON")
+    args = ap.parse_args()
+    os.chdir(ROOT)
+    os.environ["MUZIP_USER_MODELS"] = str(VARIANTS)
+    from muzip.codec import compress_array, decompress_bytes, load_model
+    from muzip.evaluate import visqol_mos
+    from muzip.listening import listening_measures
+    from muzip.metrics import mel_distance
+    from scripts.bench import bench
+    from scripts.data.corpus import validation_set
+
+    names = [n for n in args.models.split(",") if n] + [make_variant(v) for v in args.variant]
+    xs = [bench.read_excerpt(p, 30.0, 30.0)[0] for p in validation_set(args.set)]
+    print(f"| set | model | kbps | actual | ViSQOL | mel | {' | '.join(MEASURES)} |")
+    print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
+    for kbps in [float(r) for r in args.rates.split(",")]:
+        for name in names:
+            model = load_model(name)
+            rows, measures = [], []
+            for x in xs:
+                data = compress_array(x, 44100, kbps, model=model)
+                y, _ = decompress_bytes(data, model=model)
+                rows.append((len(data) * 8 / 30 / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
+                measures.append(listening_measures(x, y, 44100))
+            k, v, m = np.mean(rows, axis=0)
+            extra = " | ".join(f"{np.nanmean([np.nan if d[key] is None else d[key] for d in measures]):.3f}"
+                               for key in MEASURES)
+            print(f"| {args.set} | {name} | {kbps:g} | {k:.2f} | {v:.3f} | {m:.3f} | {extra} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
