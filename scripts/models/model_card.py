@@ -32,6 +32,10 @@ def tables_text(cfg):
                 f"attack, or digital silence, the level above {e['cutoff_hz']:g} Hz in sub-blocks of {cfg['hop'] // e['blocks']} "
                 f"samples is corrected in {e['db']:g}-dB steps ({e['min_step']} to +{e['max_step']}) or muted, at most "
                 f"{e['max_regions']} hop regions a frame, coded in fixed-length fields")
+    if cfg.get("noise_fill"):
+        return (tables_text({k: v for k, v in cfg.items() if k != "noise_fill"}) +
+                f"; zero latents of a band with coded ones are dequantized as noise of +-{cfg['noise_fill']:g} steps "
+                "before the band gains are measured and applied")
     if "band_gains" in cfg:
         g = cfg["band_gains"]
         return (tables_text({k: v for k, v in cfg.items() if k != "band_gains"}) +
@@ -68,7 +72,7 @@ def write_card(folder: Path, text: str) -> None:
 def main(name):
     import os
     os.chdir(ROOT)
-    model = load_model(name)  # the runtime (onnxruntime) model: what users run
+    model = load_model(name)  # the runtime model (onnxruntime, or numpy for a network-free one): what users run
     keras_model = load_model(name, backend_name="keras")  # for the parameter count
     folder = models_dir() / name
     training = json.loads((folder / "training.json").read_text())
@@ -84,6 +88,21 @@ def main(name):
     fb = 2 * hop * ch * latents_per_s
     block = (k * (ch + cfg.get("noise_channels", 0)) * hid + hid * ch) * latents_per_s
     enc_macs, dec_macs = fb + cfg["encoder_blocks"] * block, fb + cfg["decoder_blocks"] * block
+    what = (
+        f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
+        f"(hop {hop}, {ch} channels, frozen{'; a constant of the code, not stored' if cfg.get('filterbank') == 'mdct' else ''}), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
+        f"weighting, {cfg['encoder_blocks']} encoder and {cfg['decoder_blocks']} decoder residual Conv1D blocks "
+        f"(kernel {k}, {hid} hidden; the decoder blocks also see {cfg.get('noise_channels', 0)} channels of seeded noise "
+        "for noise filling), and a transposed-Conv1D synthesis filterbank.")
+    if cfg.network_free:
+        what = (
+            f"A transform codec at {cfg['model_rate']} Hz with no network blocks (muzip.codec.transform_model, run in "
+            f"numpy): the frozen MDCT (hop {hop}, {ch} channels), power-law companding (alpha {cfg['compand_alpha']}) "
+            "and a learned per-channel weighting; the decoder inverts them with its own learned un-weighting. "
+            f"Zero latents in a band with coded ones are dequantized as seeded noise of +-{cfg['noise_fill']:g} x the "
+            "step (muzip.codec.quantizer.dequantize). The Keras definition (the same classes, 0 blocks) is kept "
+            "for training and the parity check.")
+        enc_macs = dec_macs = 0.0
     lines = [
         f"# Model card: {name}",
         "",
@@ -91,16 +110,13 @@ def main(name):
         f"`{model.sha256}`",
         "",
         "## What it is",
-        f"A Keras 3 Conv1D transform codec at {cfg['model_rate']} Hz: an MDCT-initialised strided Conv1D filterbank "
-        f"(hop {hop}, {ch} channels, frozen{'; a constant of the code, not stored' if cfg.get('filterbank') == 'mdct' else ''}), power-law companding (alpha {cfg['compand_alpha']}), a learned per-channel "
-        f"weighting, {cfg['encoder_blocks']} encoder and {cfg['decoder_blocks']} decoder residual Conv1D blocks "
-        f"(kernel {k}, {hid} hidden; the decoder blocks also see {cfg.get('noise_channels', 0)} channels of seeded noise "
-        "for noise filling), and a transposed-Conv1D synthesis filterbank. Latents are quantized with one of "
+        f"{what} Latents are quantized with one of "
         f"{cfg['num_levels']} log-spaced steps (the rate-control parameter) and coded with {tables_text(cfg)}.",
         "",
         f"- Parameters: encoder {enc_p:,}, decoder {dec_p:,}.",
-        f"- Multiply-adds per second of mono audio: encoder {enc_macs / 1e6:.0f} M, decoder {dec_macs / 1e6:.0f} M "
-        "(stereo: twice that).",
+        (f"- Multiply-adds per second of mono audio: encoder {enc_macs / 1e6:.0f} M, decoder {dec_macs / 1e6:.0f} M "
+         "(stereo: twice that)." if not cfg.network_free else
+         "- No network multiply-adds: the MDCT runs as scipy's DCT-IV (O(C log C) per vector)."),
         "",
         "## Training",
         "- Data: the Debian music packages fetched by `scripts/data/fetch_corpus.sh` (wesnoth-1.16-music, nexuiz-music, "
@@ -134,7 +150,16 @@ def main(name):
         lines.append(f"| {r['target']} | {r['kbps']:.2f} | {r['snr']:.2f} | {r['mel']:.3f} | {r['lsd']:.2f} | "
                      f"{r['enc_x']:.1f} | {r['dec_x']:.1f} |")
     lines += ["", "Lower mel distance / LSD is better (muzip.metrics). See docs/BENCHMARKS.md for LAME MP3 at the same rates.", ""]
-    if (folder / "runtime.json").is_file():
+    runtime = json.loads((folder / "runtime.json").read_text()) if (folder / "runtime.json").is_file() else None
+    if runtime and runtime["runtime"] == "numpy":
+        p = runtime["parity"]
+        lines += ["## Runtime (what `muzip` runs)",
+                  "numpy and scipy, no network file and no session: the weightings are float32 arrays of tables.npz, "
+                  "checked with it against SHA256SUMS. Parity with the Keras definition "
+                  "(`python -m scripts.models.make_transform_model`, on 2 s of noise and random latents): encoder max "
+                  f"relative difference {p['encoder_max_rel']:.1g} (the Keras MDCT basis is rounded to float16), "
+                  f"decoder {p['decoder_max_rel']:.1g}.", ""]
+    elif runtime:
         from scripts.models.export_onnx import runtime_section
         lines += runtime_section(folder)
     write_card(folder, "\n".join(lines))

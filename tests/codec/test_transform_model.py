@@ -109,3 +109,32 @@ def test_no_clicks_at_frame_boundaries_and_silence_stays_silent(tmodel):
     assert_no_clicks_at_frame_boundaries(tmodel)
     silence = np.zeros((3 * 44100, 2), np.float32)
     assert np.abs(decompress_bytes(compress_array(silence, 44100, 24, model=tmodel), model=tmodel)[0]).max() == 0.0
+
+
+def test_noise_fill_fills_only_the_holes_of_coded_bands_and_repeats_exactly(tmodel):
+    from muzip.codec.quantizer import dequantize
+    cfg, steps = tmodel.config, np.array([0.01, 0.02])
+    q = np.zeros((2, 5, 882), np.int32)
+    q[0, 1, 100] = 3   # one coded latent: its band (by band_gains.edges) gets noise in its other bins
+    q[1, 4, 700] = -1
+    deq = dequantize(q, steps, 7, cfg)
+    edges = np.asarray(cfg["band_gains"]["edges"])
+    b0 = np.searchsorted(edges, 100, side="right") - 1
+    lo, hi = edges[b0], edges[b0 + 1]
+    assert deq[0, 1, 100] == pytest.approx(0.03)
+    holes = deq[0, 1, lo:hi][np.arange(lo, hi) != 100]
+    assert np.all(holes != 0) and np.abs(holes).max() <= cfg["noise_fill"] * 0.01 + 1e-9
+    assert not deq[0, 1, :lo].any() and not deq[0, 1, hi:].any() and not deq[0, [0, 2, 3, 4]].any()
+    assert np.abs(np.delete(deq[1, 4], 700)).max() <= cfg["noise_fill"] * 0.02 + 1e-9  # side's own step
+    np.testing.assert_array_equal(deq, dequantize(q, steps, 7, cfg))  # seeded by (frame, channel)
+    assert not np.array_equal(deq[0, 1], dequantize(q, steps, 8, cfg)[0, 1])
+    assert not dequantize(np.zeros_like(q), steps, 7, cfg).any()  # silence stays silent
+
+
+def test_a_bad_noise_fill_is_refused():
+    cfg = json.loads((model_folder(NAME) / "config.json").read_text())
+    for bad in (-0.1, 0.6, "0.2", True):
+        with pytest.raises(ModelError, match="noise_fill"):
+            ModelConfig.from_dict(dict(cfg, noise_fill=bad))
+    with pytest.raises(ModelError, match="noise_fill"):
+        ModelConfig.from_dict({k: v for k, v in cfg.items() if k not in ("band_gains", "envelope")})
