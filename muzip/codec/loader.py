@@ -134,9 +134,13 @@ def model_info(name: str) -> dict:
     except ModelError as exc:
         digest = runtime_digest(name).hex() if set(IDENTITY_FILES) <= set(listed) else None
         status = str(exc)
+    try:
+        network_free = ModelConfig.from_dict(config, name).network_free
+    except ModelError:
+        network_free = False
     return {"name": name, "kind": "codec", "sha256": digest, "default": name == DEFAULT_MODEL,
             "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
-            "runtime": [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
+            "runtime": ["numpy"] if network_free else [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
             "status": status}
 
 

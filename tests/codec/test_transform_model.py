@@ -35,6 +35,8 @@ def test_it_loads_in_numpy_with_no_network_file(tmodel):
     runtime = json.loads((model_folder(NAME) / "runtime.json").read_text())
     assert runtime["runtime"] == "numpy"
     assert runtime["parity"]["decoder_max_rel"] < 1e-5 and runtime["parity"]["encoder_max_rel"] < 2e-3
+    from muzip.codec.loader import model_info
+    assert model_info(NAME)["runtime"] == ["numpy"]  # what `muzip models` shows
 
 
 def test_compand_and_expand_are_inverse(rng):
