@@ -45,8 +45,7 @@ def tables_text(cfg):
                 "the integer tables `gain_counts` in tables.npz" +
                 (f"; a band raised with at most {g['sparse_fill']:g} of its bins coded keeps its coded bins and gets "
                  "the energy it lacks in the others" if g.get("sparse_fill") else "") +
-                "); the decoder network stops before the fixed MDCT synthesis, which the runtime runs after the "
-                "corrections")
+                "); the decoder stops before the fixed MDCT synthesis, which the runtime runs after the corrections")
     if cfg.get("entropy") == "context":
         return (f"context-adaptive integer tables (`tables.npz`, 2 roles x {cfg['context_bands']} channel bands x "
                 f"{len(cfg['context_edges']) + 1} contexts x {2 * cfg['alphabet_radius'] + 2} symbols, "
