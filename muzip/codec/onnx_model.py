@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-from ..runtime.session import cpu_threads
 from ..runtime.session import open_session
 from .model import CodecModel
 
 
 class OnnxCodecModel(CodecModel):
     backend = "onnx"
+    # onnxruntime releases the GIL while it runs: with one call per core in flight the cores stay busy
+    # through each call's serial stretches and the caller's entropy decoding (CodecModel.submit_decode).
+    threaded = True
 
     def __init__(self, name: str, config, digest: bytes, counts, gain_counts=None):
         super().__init__(name, config, digest, counts, gain_counts)
         self._sessions = {}
-        self._pool = None
-        self._encode_pool = None
 
-    def decode_concurrency(self) -> int:
-        return cpu_threads()
-
-    def submit_decode(self, latents, first_latent, gains=None, envelope=None):
-        # onnxruntime releases the GIL while it runs: with one call per core in flight the cores stay busy
-        # through each call's serial stretches and the caller's entropy decoding (measured: 10 minutes
-        # decode in ~25% less time on 2 cores than with calls one after another; docs/EXPERIMENTS.md).
-        if cpu_threads() < 2:
-            return super().submit_decode(latents, first_latent, gains, envelope)
-        self._session("decoder")  # made here, once, not raced by the pool's threads
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="muzip-decode")
-        return self._pool.submit(self.decode, latents, first_latent, gains, envelope)
-
-    def submit_encode(self, audio):
-        # One call in flight while the caller entropy-codes the group before it (see _encode_groups).
-        if cpu_threads() < 2:
-            return super().submit_encode(audio)
-        self._session("encoder")
-        if self._encode_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._encode_pool = ThreadPoolExecutor(1, thread_name_prefix="muzip-encode")
-        return self._encode_pool.submit(self.encode, audio)
+    def _prepare(self, part: str) -> None:
+        self._session(part)
 
     def _session(self, part: str):
         # Sessions are made on first use: compress never pays for the decoder, nor decompress for the encoder.

@@ -35,6 +35,7 @@ def expand(y: np.ndarray, alpha: float, eps: float = 1e-3) -> np.ndarray:
 
 class TransformCodecModel(CodecModel):
     backend = "numpy"
+    threaded = True  # numpy and scipy.fft release the GIL on whole groups
 
     def __init__(self, name, config, digest, counts, log_gains, gain_counts=None):
         super().__init__(name, config, digest, counts, gain_counts)
