@@ -118,10 +118,9 @@ class GainEncoder:
 
     def _envelope_bytes(self, frame: PendingFrame, before, decoded, s, nz) -> bytes:
         """The frame's temporal-envelope bytes, from what the decoder will output (band gains applied)."""
-        from .band_gains import fill_rng
         gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
         first = self.per_frame * frame.index
-        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), fill_rng(first, a),
+        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), gains.noise_for(first, a),
                                     frame.q[a] != 0) for a in range(len(decoded))])
         if self.last is not None and self.last[0] == frame.index - 1:
             before = self.last[1]  # the previous frame's last vector as the decoder outputs it, gains and all

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..runtime.session import cpu_threads
-from .band_gains import BandGains, fill_rng
+from .band_gains import BandGains
 from .config import ModelConfig
 from .entropy import coder_for
 from .envelope import TemporalEnvelope
@@ -107,7 +107,7 @@ class CodecModel:
             noise = self._noise(latents.shape, first_latent)
             return np.asarray(self._run_decoder(np.ascontiguousarray(latents, np.float32), noise), np.float32)[:, :, 0]
         if gains is not None:
-            out = np.stack([self.band_gains.apply(out[a], gains[a], fill_rng(first_latent, a), latents[a] != 0)
+            out = np.stack([self.band_gains.apply(out[a], gains[a], self.band_gains.noise_for(first_latent, a), latents[a] != 0)
                             for a in range(len(out))])
         audio = synthesize(out, self.config.hop)
         if envelope is not None and self.envelope is not None:

@@ -5,8 +5,10 @@ listening measures (muzip.listening); no baselines (those are in docs/RD*.md, sa
     .venv/bin/python -m scripts.experiments.exp_models --set band --rates 24,64 --models muzip-v2.3 \\
         --variant muzip-v2.3:noise_fill=0.1 --variant muzip-v2.3:noise_fill=0.3
 
-A variant is the base model's folder with one config key changed (JSON value), written under runs/exp/models
-as BASE.KEY-VALUE; its tables stay the base's.
+A variant is the base model's folder with one config key changed (JSON value; a dotted key such as
+band_gains.fill_noise changes a key inside an object), written under runs/exp/models as BASE.KEY-VALUE; its
+tables stay the base's. Its name also works with MUZIP_USER_MODELS=runs/exp/models for other scripts
+(scripts/bench/profile_codec.py).
 """
 
 import argparse
@@ -27,8 +29,14 @@ def make_variant(spec: str) -> str:
     base, change = spec.split(":", 1)
     key, value = change.split("=", 1)
     folder = model_folder(base)
-    cfg = dict(json.loads((folder / "config.json").read_text()), **{key: json.loads(value)})
-    name = f"{base}.{key}-{value}"  # a model name allows [A-Za-z0-9._-] only
+    cfg = json.loads((folder / "config.json").read_text())
+    *parents, leaf = key.split(".")  # band_gains.fill_noise: a key inside an object
+    inner = cfg
+    for part in parents:
+        inner[part] = dict(inner[part])
+        inner = inner[part]
+    inner[leaf] = json.loads(value)
+    name = f"{base}.{leaf}-{value.strip(chr(34))}"  # a model name allows [A-Za-z0-9._-] only
     write_model_folder(VARIANTS, name, identity=IDENTITY_FILES,
                        files={**folder_files(folder, skip=("config.json", "MODEL.md")), "config.json": cfg})
     return name

@@ -164,3 +164,19 @@ def test_numpy_mdct_is_the_keras_filterbank_and_perfectly_reconstructs(rng):
     np.testing.assert_allclose(k, coeffs, atol=3e-3 * np.abs(coeffs).max())
     ks = np.asarray(Synthesis(hop, hop, fixed=True)(keras.ops.convert_to_tensor(coeffs)))[:, :, 0]
     np.testing.assert_allclose(ks, synthesize(coeffs, hop), atol=3e-3 * np.abs(ks).max())
+
+
+def test_frame_fill_noise_is_the_same_whichever_calls_cut_the_file(rng):
+    """fill_noise "frame" (a generator per frame and channel, not per vector): the noise a vector gets depends
+    on its absolute position only, so the encoder's per-frame analysis and the decoder's groups agree."""
+    cfg = {"band_gains": dict(CFG["band_gains"], fill_noise="frame"), "frame_samples": 44100, "hop": 882}
+    gains = BandGains(cfg, None)
+    decoded = np.zeros((120, C), np.float32)  # every band empty: all fill
+    codes = np.full((120, gains.bands), 20, np.int32) + LEVEL
+    whole = gains.apply(decoded, codes, gains.noise_for(30, 1))
+    parts = np.concatenate([gains.apply(decoded[a:b], codes[a:b], gains.noise_for(30 + a, 1))
+                            for a, b in ((0, 7), (7, 70), (70, 120))])
+    np.testing.assert_array_equal(whole, parts)
+    assert np.all(whole != 0) and not np.array_equal(whole, gains.apply(decoded, codes, gains.noise_for(30, 0)))
+    with pytest.raises(ValueError, match="fill_noise"):
+        BandGains({"band_gains": dict(CFG["band_gains"], fill_noise="sample")}, None)
