@@ -42,6 +42,25 @@ def make_variant(spec: str) -> str:
     return name
 
 
+def measured_row(model, excerpts, kbps: float) -> str:
+    """The table cells after set and model: actual kbps, ViSQOL, mel and MEASURES, means over the excerpts
+    (each coded at kbps and decoded in process)."""
+    from muzip.codec import compress_array, decompress_bytes
+    from muzip.evaluate import visqol_mos
+    from muzip.listening import listening_measures
+    from muzip.metrics import mel_distance
+    rows, measures = [], []
+    for x in excerpts:
+        data = compress_array(x, 44100, kbps, model=model)
+        y, _ = decompress_bytes(data, model=model)
+        rows.append((len(data) * 8 / (len(x) / 44100) / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
+        measures.append(listening_measures(x, y, 44100))
+    k, v, m = np.mean(rows, axis=0)
+    extra = " | ".join(f"{np.nanmean([np.nan if d[key] is None else d[key] for d in measures]):.3f}"
+                       for key in MEASURES)
+    return f"{kbps:g} | {k:.2f} | {v:.3f} | {m:.3f} | {extra} |"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", default="wesnoth")
@@ -51,10 +70,7 @@ def main():
     args = ap.parse_args()
     os.chdir(ROOT)
     os.environ["MUZIP_USER_MODELS"] = str(VARIANTS)
-    from muzip.codec import compress_array, decompress_bytes, load_model
-    from muzip.evaluate import visqol_mos
-    from muzip.listening import listening_measures
-    from muzip.metrics import mel_distance
+    from muzip.codec import load_model
     from scripts.bench import bench
     from scripts.data.corpus import validation_set
 
@@ -64,17 +80,7 @@ def main():
     print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
     for kbps in [float(r) for r in args.rates.split(",")]:
         for name in names:
-            model = load_model(name)
-            rows, measures = [], []
-            for x in xs:
-                data = compress_array(x, 44100, kbps, model=model)
-                y, _ = decompress_bytes(data, model=model)
-                rows.append((len(data) * 8 / 30 / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
-                measures.append(listening_measures(x, y, 44100))
-            k, v, m = np.mean(rows, axis=0)
-            extra = " | ".join(f"{np.nanmean([np.nan if d[key] is None else d[key] for d in measures]):.3f}"
-                               for key in MEASURES)
-            print(f"| {args.set} | {name} | {kbps:g} | {k:.2f} | {v:.3f} | {m:.3f} | {extra} |", flush=True)
+            print(f"| {args.set} | {name} | {measured_row(load_model(name), xs, kbps)}", flush=True)
 
 
 if __name__ == "__main__":

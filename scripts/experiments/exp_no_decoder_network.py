@@ -14,16 +14,12 @@ import sys
 import h5py
 import numpy as np
 
-from muzip.codec import compress_array, decompress_bytes, load_model
+from muzip.codec import load_model
 from muzip.codec.onnx_model import OnnxCodecModel
 from muzip.codec.transform_model import expand
-from muzip.evaluate import visqol_mos
-from muzip.listening import listening_measures
-from muzip.metrics import mel_distance
 from scripts.bench import bench
 from scripts.data.corpus import validation_set
-
-KEYS = ("lsd_low_db", "tonality_error", "pre_attack_db", "rise_db")
+from scripts.experiments.exp_models import measured_row
 
 
 def main():
@@ -42,16 +38,7 @@ def main():
                 else:
                     unweight = np.exp(-log_gain[mode].astype(np.float32))
                     OnnxCodecModel._run_decoder = lambda self, z, noise, u=unweight: expand(z * u, 0.75).astype(np.float32)
-                rows, measures = [], []
-                for x in xs:
-                    data = compress_array(x, 44100, kbps, model=model)
-                    y, _ = decompress_bytes(data, model=model)
-                    rows.append((len(data) * 8 / 30 / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
-                    measures.append(listening_measures(x, y, 44100))
-                k, v, m = np.mean(rows, axis=0)
-                extra = " | ".join(f"{np.nanmean([np.nan if d[key] is None else d[key] for d in measures]):.3f}"
-                                   for key in KEYS)
-                print(f"| {st} | {mode} | {kbps:g} | {k:.2f} | {v:.3f} | {m:.3f} | {extra} |", flush=True)
+                print(f"| {st} | {mode} | {measured_row(model, xs, kbps)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,22 @@ def count_tables(name, excerpts):
     return counts_from_histogram(hist + 0.5), int(hist.sum())
 
 
+def count_gain_tables(name, base_folder, files: int, seconds: float, made: str, t0: float):
+    """(gain_counts, training.json content) for model folder `name`, whose gain tables are still flat: the
+    tables counted by coding `files` training excerpts of `seconds` (split(), seed 0) through it, and the
+    base's training.json with the counting and the command `made` added."""
+    train, _ = split()
+    rng = np.random.default_rng(0)
+    picked = sorted(rng.choice(len(train), min(files, len(train)), replace=False))
+    excerpts = [bench.read_excerpt(train[i], 20.0, seconds)[0] for i in picked]
+    gain_counts, symbols = count_tables(name, excerpts)
+    training = dict(json.loads((base_folder / "training.json").read_text()))
+    training.update({"base_model": base_folder.name, "gain_table_symbols": symbols,
+                     "gain_table_rates_kbps": list(RATES), "gain_table_minutes": len(excerpts) * seconds / 60,
+                     "gain_table_seconds": round(time.time() - t0), "commands": training.get("commands", []) + [made]})
+    return gain_counts, training
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--base", default="muzip-v2")
@@ -107,21 +123,14 @@ def main():
         info={"keras": base_runtime["keras"]})
     parity = info["parity"]
 
-    train, _ = split()
-    rng = np.random.default_rng(0)
-    picked = sorted(rng.choice(len(train), min(args.files, len(train)), replace=False))
-    excerpts = [bench.read_excerpt(train[i], 20.0, args.seconds)[0] for i in picked]
-    gain_counts, symbols = count_tables(args.name, excerpts)
     made = (f"python -m scripts.models.make_gain_model --base {args.base} --name {args.name} --out {args.out}"
             f" --files {args.files} --seconds {args.seconds:g} --bands {args.bands} --db {args.db:g}")
-    training = dict(json.loads((base_folder / "training.json").read_text()))
-    training.update({"base_model": args.base, "gain_table_symbols": symbols, "gain_table_rates_kbps": list(RATES),
-                     "gain_table_minutes": len(excerpts) * args.seconds / 60, "gain_table_seconds": round(time.time() - t0),
-                     "commands": training.get("commands", []) + [made]})
+    gain_counts, training = count_gain_tables(args.name, base_folder, args.files, args.seconds, made, t0)
     write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files={
         **folder_files(out), "tables.npz": lambda path: np.savez_compressed(path, counts=counts, gain_counts=gain_counts),
         "training.json": training})
-    print(f"wrote {out}: {symbols} gain symbols counted, parity {parity}, {time.time() - t0:.0f} s")
+    print(f"wrote {out}: {training['gain_table_symbols']} gain symbols counted, parity {parity}, "
+          f"{time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

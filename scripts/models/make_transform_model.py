@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.bench import bench
-from scripts.data.corpus import split
-from scripts.models.make_gain_model import RATES, count_tables
+from scripts.models.make_gain_model import count_gain_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,24 +89,15 @@ def main():
         "config.json": cfg, "encoder.weights.h5": base_folder / "encoder.weights.h5",
         "decoder.weights.h5": lambda path: decoder.save_weights(path), "tables.npz": tables(flat)})
 
-    train, _ = split()
-    rng = np.random.default_rng(0)
-    picked = sorted(rng.choice(len(train), min(args.files, len(train)), replace=False))
-    excerpts = [bench.read_excerpt(train[i], 20.0, args.seconds)[0] for i in picked]
-    gain_counts, symbols = count_tables(args.name, excerpts)
     made = (f"python -m scripts.models.make_transform_model --base {args.base} --name {args.name} --out {args.out}"
             f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}")
-    training = dict(json.loads((base_folder / "training.json").read_text()))
-    training.update({"base_model": args.base, "gain_table_symbols": symbols, "gain_table_rates_kbps": list(RATES),
-                     "gain_table_minutes": len(excerpts) * args.seconds / 60, "gain_table_seconds": round(time.time() - t0),
-                     "commands": training.get("commands", []) + [made]})
-    write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, files={
-        **folder_files(out, skip=("runtime.json", "MODEL.md")), "tables.npz": tables(gain_counts),
-        "training.json": training})
     runtime = {"runtime": "numpy", "files": [], "parity": runtime_parity(args.name, encoder, decoder, cfg)}
+    gain_counts, training = count_gain_tables(args.name, base_folder, args.files, args.seconds, made, t0)
     write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, files={
-        **folder_files(out, skip=("runtime.json", "MODEL.md")), "runtime.json": runtime})
-    print(f"wrote {out}: {symbols} gain symbols counted, parity {runtime['parity']}, {time.time() - t0:.0f} s")
+        **folder_files(out, skip=("MODEL.md",)), "tables.npz": tables(gain_counts), "training.json": training,
+        "runtime.json": runtime})
+    print(f"wrote {out}: {training['gain_table_symbols']} gain symbols counted, parity {runtime['parity']}, "
+          f"{time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":
