@@ -87,6 +87,7 @@ class BandGains:
         entropy = np.sum(np.where(counts > 0, self.probs * self.costs, 0.0), axis=1)
         self.mean_bits = float(np.mean(entropy))  # a symbol's cost, before any is seen
         self._family = constriction.stream.model.Categorical(perfect=False)
+        self._prev_of_index = np.clip(np.arange(K) - self.radius, _PREV_LO, _PREV_HI) - _PREV_LO
 
     # ------------------------------------------------------------------ analysis and synthesis side
     def _energies(self, coeffs: np.ndarray) -> np.ndarray:
@@ -206,8 +207,9 @@ class BandGains:
                 base = (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS
                 s, prev = np.empty_like(nz), np.full(self.bands, _PREVS - 1)
                 for t in range(len(nz)):
-                    s[t] = coder.decode(self._family, self.probs[base[t] + prev]) - self.radius
-                    prev = np.clip(s[t], _PREV_LO, _PREV_HI) - _PREV_LO
+                    s[t] = sym = coder.decode(self._family, self.probs.take(base[t] + prev, axis=0))
+                    prev = self._prev_of_index.take(sym)  # the symbol clipped to [_PREV_LO, _PREV_HI], as contexts()
+                s -= self.radius
                 if np.any((nz != 0) & (np.abs(s) > RATIO_MAX)):
                     raise CorruptFileError(f"band gains are damaged (a gain beyond ±{RATIO_MAX * self.db:g} dB, "
                                            "more than any encoder writes)")

@@ -19,7 +19,7 @@ from ..runtime.store import model_folder, resolve_name, verified_bytes
 
 CONFIG_FILE = "config.json"
 KINDS = ("codec", "restorer", "embedder")
-_ENTROPY = ("levels", "context")
+_ENTROPY = ("levels", "context", "banded")
 _BAND_GAIN_KEYS = ("edges", "db", "radius", "floor", "groups", "stride_kbps")
 _ENVELOPE_KEYS = ("cutoff_hz", "blocks", "db", "min_step", "max_step", "max_regions")
 
@@ -73,9 +73,11 @@ class ModelConfig(Mapping):
     alphabet_radius: int
     noise_channels: int = 0
     train_filterbank: bool = True
-    entropy: str = "levels"                  # "levels" (muzip-v1) or "context" (codec.entropy.context)
+    entropy: str = "levels"                  # "levels" (muzip-v1), "context" or "banded" (codec.entropy)
     context_edges: tuple | None = None
     context_bands: int | None = None
+    class_width: int | None = None           # "banded": channels per class band
+    class_edges: tuple | None = None         # "banded": the bucket edges of a band's largest |q|
     filterbank: str | None = None            # "mdct": the frozen MDCT as a constant, not a weight
     decoder_output: str | None = None        # "coefficients": the codec runs the MDCT synthesis (band gains)
     band_gains: dict | None = None           # codec.band_gains' parameters
@@ -91,8 +93,9 @@ class ModelConfig(Mapping):
             raise ModelError(f"model '{name}' is a {kind}, not a codec model")
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: raw.pop(k) for k in list(raw) if k in known}
-        if isinstance(values.get("context_edges"), list):
-            values["context_edges"] = tuple(values["context_edges"])
+        for key in ("context_edges", "class_edges"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
         try:
             config = cls(**values, extra=raw)
         except TypeError as exc:  # a required key is missing
@@ -124,6 +127,12 @@ class ModelConfig(Mapping):
             raise bad(f"entropy must be one of {', '.join(_ENTROPY)}")
         if self.entropy == "context" and (not self.context_edges or not isinstance(self.context_bands, int)):
             raise bad("context entropy needs context_edges and context_bands")
+        if self.entropy == "banded":
+            try:
+                from .entropy.banded import BandedLayout
+                BandedLayout(self)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise bad(f"banded entropy needs class_width, class_edges and context_edges ({exc})") from None
         if self.filterbank not in (None, "mdct") or self.decoder_output not in (None, "audio", "coefficients"):
             raise bad("unknown filterbank or decoder_output")
         if self.band_gains is not None:

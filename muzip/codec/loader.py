@@ -18,14 +18,15 @@ from ..runtime.identity import accepted_digests, identity_digest, runtime_digest
 from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, listed_files, model_folder,
                              replaced_versions, resolve_name, verified_bytes, verify)
 from .config import ModelConfig, load_config, read_model_json
+from .entropy.banded import BandedTables
 from .entropy.tables import LevelTables
 
 
 def load_tables(name: str | None = None):
     """(config, counts, digest) of an installed codec model, verified; no network is loaded.
 
-    counts is the per-(role, level) LevelTables where the model ships them (loaded as used), else the
-    whole array from tables.npz."""
+    counts is the per-(role, level) LevelTables where the model ships them (loaded as used), a BandedTables
+    for banded entropy, else the whole array from tables.npz."""
     name = resolve_name(name)
     config = load_config(name)
     try:
@@ -34,6 +35,8 @@ def load_tables(name: str | None = None):
         else:
             with np.load(io.BytesIO(verified_bytes(name, "tables.npz")), allow_pickle=False) as tables:
                 counts = tables["counts"]
+                if config.entropy == "banded":
+                    counts = BandedTables(counts, tables["class_counts"])
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"model '{name}': cannot read its config or tables ({exc})") from None
     return config, counts, identity_digest(name)

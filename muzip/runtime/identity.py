@@ -33,6 +33,9 @@ SHIPPED_CODECS = {
     # network-free (codec.transform_model): no runtime files; its identity covers config, weights and tables
     "muzip-v2.3": ("62f7717f5c5912fc5ed09996c7305e8ffab879fde607bce82d76073fd1c2410d",
                    "62f7717f5c5912fc5ed09996c7305e8ffab879fde607bce82d76073fd1c2410d"),
+    # network-free, banded entropy coding (codec.entropy.banded), fill noise per frame
+    "muzip-v2.4": ("a2b36f891911d9e6e7baae14d7bd11fe1d883791b9115a81318dc36ebbcd2203",
+                   "a2b36f891911d9e6e7baae14d7bd11fe1d883791b9115a81318dc36ebbcd2203"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}

@@ -37,12 +37,12 @@ CONTEXT_LEVELS = range(16, 48, 2)  # v1's rate control uses levels 17..45 from 6
 
 
 def context_tables(encode, cfg: dict, signals, levels) -> tuple[np.ndarray, int]:
-    """Context-adaptive tables (muzip.entropy_context) for a transform: (counts, frames seen).
+    """Context-adaptive or banded tables (codec.entropy) for a transform: (counts, frames seen).
 
     encode: (A, T, 1) float32 -> latents (A, T/hop + 1, C); signals: (A, T) mid/side arrays at the model
     rate, cut into whole frames (contexts restart each frame, as in the coder) and quantized at every
     level in `levels`, pooled: the context, not the level, carries the scale."""
-    from ..codec.entropy.context import count_context_tables
+    from ..codec.entropy import count_latent_tables
     from ..codec.quantizer import level_steps
 
     steps, F = level_steps(cfg), cfg["frame_samples"]
@@ -57,4 +57,4 @@ def context_tables(encode, cfg: dict, signals, levels) -> tuple[np.ndarray, int]
                 for level in levels:
                     for role in range(len(y)):
                         yield role, np.rint(y[role] / steps[level]).astype(np.int32)
-    return count_context_tables(blocks(), cfg), seen[0]
+    return count_latent_tables(blocks(), cfg), seen[0]

@@ -77,7 +77,8 @@ def count_gain_tables(name, base_folder, files: int, seconds: float, made: str, 
     training = dict(json.loads((base_folder / "training.json").read_text()))
     training.update({"base_model": base_folder.name, "gain_table_symbols": symbols,
                      "gain_table_rates_kbps": list(RATES), "gain_table_minutes": len(excerpts) * seconds / 60,
-                     "gain_table_seconds": round(time.time() - t0), "commands": training.get("commands", []) + [made]})
+                     "gain_table_seconds": round(time.time() - t0), "commands": training.get("commands", []) + [made],
+                     "gain_table_files": [str(Path(train[i]).resolve().relative_to(ROOT)) for i in picked]})
     return gain_counts, training
 
 

@@ -7,6 +7,12 @@ that fills the holes of coded bands in its place ("noise_fill", codec.quantizer.
 also carries both weightings as float32, for the numpy runtime; runtime.json holds its parity with Keras.
 
     python -m scripts.models.make_transform_model [--base muzip-v2.2] [--name muzip-v2.3] [--out models]
+
+muzip-v2.4 is the same with banded entropy coding (codec.entropy.banded; its latent tables counted on
+--table-files training excerpts of --table-seconds, every 2nd quantizer level from 16 to 46, before the
+band-gain tables) and fill noise drawn per frame (band_gains "fill_noise": "frame"):
+
+    python -m scripts.models.make_transform_model --name muzip-v2.4 --entropy banded --fill-noise-source frame
 """
 
 import argparse
@@ -20,6 +26,28 @@ import numpy as np
 from scripts.models.make_gain_model import count_gain_tables
 
 ROOT = Path(__file__).resolve().parents[2]
+CLASS_WIDTH, CLASS_EDGES = 32, [1, 2, 3, 5, 9, 17, 32]  # scripts/experiments/exp_banded_entropy.py
+
+
+def training_excerpts(files: int, seconds: float):
+    """(excerpts, their files relative to the repository): `files` training tracks (split(), seed 0; never
+    validation), `seconds` from 20 s in."""
+    from scripts.bench import bench
+    from scripts.data.corpus import split
+    train, _ = split()
+    picked = sorted(np.random.default_rng(0).choice(len(train), min(files, len(train)), replace=False))
+    return ([bench.read_excerpt(train[i], 20.0, seconds)[0] for i in picked],
+            [str(Path(train[i]).resolve().relative_to(ROOT)) for i in picked])
+
+
+def banded_tables(name, cfg, files: int, seconds: float):
+    """Banded latent tables counted through model folder `name` (its numpy encoder), and what was used."""
+    from muzip.codec import load_model, to_mid_side
+    from muzip.train.tables import CONTEXT_LEVELS, context_tables
+    excerpts, paths = training_excerpts(files, seconds)
+    counts, frames = context_tables(load_model(name).encode, cfg, [to_mid_side(x) for x in excerpts], CONTEXT_LEVELS)
+    return counts, {"latent_table_frames": frames, "latent_table_files": paths,
+                    "latent_table_levels": list(CONTEXT_LEVELS)}
 
 
 def keras_parts(base_folder, cfg):
@@ -61,6 +89,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--noise-fill", type=float, default=0.2, help="holes in coded bands filled with noise of "
                     "+-this x the step (codec.quantizer.dequantize; 0: none)")
+    ap.add_argument("--entropy", choices=("context", "banded"), default="context",
+                    help="context: the base's tables; banded: counted anew (codec.entropy.banded)")
+    ap.add_argument("--fill-noise-source", choices=("vector", "frame"), default="vector",
+                    help="band-gain fill noise: a generator per latent vector, or per frame (faster)")
+    ap.add_argument("--table-files", type=int, default=60)
+    ap.add_argument("--table-seconds", type=float, default=30.0)
     args = ap.parse_args()
     os.chdir(ROOT)
     os.environ["MUZIP_USER_MODELS"] = str(Path(args.out).resolve())
@@ -74,15 +108,24 @@ def main():
     cfg = dict(json.loads((base_folder / "config.json").read_text()), decoder_blocks=0, noise_channels=0)
     if args.noise_fill:
         cfg["noise_fill"] = args.noise_fill
+    if args.fill_noise_source != "vector":
+        cfg["band_gains"] = dict(cfg["band_gains"], fill_noise=args.fill_noise_source)
+    if args.entropy == "banded":
+        cfg.pop("context_bands", None)
+        cfg.update(entropy="banded", class_width=CLASS_WIDTH, class_edges=CLASS_EDGES)
     encoder, decoder = keras_parts(base_folder, cfg)
     log_gains = {"encoder_log_gain": encoder.get_layer("weight").get_weights()[0].astype(np.float32),
                  "decoder_log_gain": decoder.get_layer("unweight").get_weights()[0].astype(np.float32)}
     with np.load(base_folder / "tables.npz") as t:
-        counts = t["counts"]
+        latent_tables = {"counts": t["counts"]}
+    if args.entropy == "banded":  # flat until counted through the folder's own encoder
+        from muzip.codec.entropy.banded import count_banded_tables
+        flat_banded = count_banded_tables([], cfg)
+        latent_tables = {"counts": flat_banded.latents, "class_counts": flat_banded.classes}
     out = Path(args.out) / args.name
 
     def tables(gain_counts):
-        return lambda path: np.savez_compressed(path, counts=counts, gain_counts=gain_counts, **log_gains)
+        return lambda path: np.savez_compressed(path, gain_counts=gain_counts, **latent_tables, **log_gains)
     # with flat band-gain tables first: the gain tables are counted by coding through this very model
     flat = counts_from_histogram(np.ones((BandGains(cfg, None).n_contexts, 2 * cfg["band_gains"]["radius"] + 1)))
     write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, files={
@@ -90,9 +133,18 @@ def main():
         "decoder.weights.h5": lambda path: decoder.save_weights(path), "tables.npz": tables(flat)})
 
     made = (f"python -m scripts.models.make_transform_model --base {args.base} --name {args.name} --out {args.out}"
-            f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}")
+            f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}"
+            f" --entropy {args.entropy} --fill-noise-source {args.fill_noise_source}"
+            f" --table-files {args.table_files} --table-seconds {args.table_seconds:g}")
+    counted = {}
+    if args.entropy == "banded":
+        banded, counted = banded_tables(args.name, cfg, args.table_files, args.table_seconds)
+        latent_tables = {"counts": banded.latents, "class_counts": banded.classes}
+        write_model_folder(out.parent, out.name, identity=IDENTITY_FILES,
+                           files={**folder_files(out, skip=("MODEL.md",)), "tables.npz": tables(flat)})
     runtime = {"runtime": "numpy", "files": [], "parity": runtime_parity(args.name, encoder, decoder, cfg)}
     gain_counts, training = count_gain_tables(args.name, base_folder, args.files, args.seconds, made, t0)
+    training.update(counted)
     write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, files={
         **folder_files(out, skip=("MODEL.md",)), "tables.npz": tables(gain_counts), "training.json": training,
         "runtime.json": runtime})

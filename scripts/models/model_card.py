@@ -46,6 +46,12 @@ def tables_text(cfg):
                 (f"; a band raised with at most {g['sparse_fill']:g} of its bins coded keeps its coded bins and gets "
                  "the energy it lacks in the others" if g.get("sparse_fill") else "") +
                 "); the decoder stops before the fixed MDCT synthesis, which the runtime runs after the corrections")
+    if cfg.get("entropy") == "banded":
+        return (f"class-banded integer tables (`tables.npz`: `class_counts`, per {cfg['class_width']}-channel band a "
+                f"class of its largest |q| ({len(cfg['class_edges']) + 1} classes, 0 = all zero, coded first), and "
+                f"`counts`, 2 roles x band x class x {len(cfg['context_edges']) + 1} neighbourhood contexts x "
+                f"{2 * cfg['alphabet_radius'] + 2} symbols for the latents of non-empty bands only; "
+                "muzip.codec.entropy.banded)")
     if cfg.get("entropy") == "context":
         return (f"context-adaptive integer tables (`tables.npz`, 2 roles x {cfg['context_bands']} channel bands x "
                 f"{len(cfg['context_edges']) + 1} contexts x {2 * cfg['alphabet_radius'] + 2} symbols, "
@@ -136,6 +142,14 @@ def main(name):
             "python -m scripts.models.select_snapshot --run runs/v1 --steps 100 500 1000 2000 3000 4000",
             f"python -m scripts.models.train export --run runs/v1 --name {name} --snapshot {training['snapshot_step']}"])
             + [f"python -m scripts.models.model_card {name}"]) + "`.",
+        *([f"- Band-gain tables: {training['gain_table_symbols']:,} symbols counted by coding "
+           f"{training['gain_table_minutes']:g} minutes of training excerpts through this model at "
+           f"{', '.join(str(r) for r in training['gain_table_rates_kbps'])} kbps "
+           f"({training['gain_table_seconds']} s with the model's making)."] if "gain_table_symbols" in training else []),
+        *([f"- Latent tables (banded): counted on {training['latent_table_frames']} one-second frames of "
+           f"{len(training['latent_table_files'])} training excerpts (listed in training.json), quantized at levels "
+           f"{training['latent_table_levels'][0]}-{training['latent_table_levels'][-1]} (every 2nd)."]
+          if "latent_table_frames" in training else []),
         *(["- Weight files store large tensors as float16 (muzip.nn.half), computed in float32."]
           if training.get("half") else []),
         "",

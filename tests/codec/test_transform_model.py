@@ -1,5 +1,6 @@
-"""muzip-v2.3: a codec model with no network blocks, run in numpy (muzip.codec.transform_model). It loads no
-session, matches its Keras definition, and keeps the codec's guarantees (bitrate, seeks, concealment, clicks)."""
+"""muzip-v2.3 and v2.4: codec models with no network blocks, run in numpy (muzip.codec.transform_model). They
+load no session, match their Keras definition, and keep the codec's guarantees (bitrate, seeks, concealment,
+clicks). v2.4 differs in its entropy coder (codec.entropy.banded) and its band-gain fill noise."""
 
 import io
 import json
@@ -17,9 +18,9 @@ from muzip.runtime.store import listed_files, model_folder
 NAME = "muzip-v2.3"
 
 
-@pytest.fixture(scope="module")
-def tmodel():
-    return load_model(NAME)
+@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4"])
+def tmodel(request):
+    return load_model(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +32,12 @@ def coded(tmodel, clip):
 
 def test_it_loads_in_numpy_with_no_network_file(tmodel):
     assert isinstance(tmodel, TransformCodecModel) and tmodel.config.network_free
-    assert not [f for f in listed_files(NAME) if f.endswith(".onnx")]
-    runtime = json.loads((model_folder(NAME) / "runtime.json").read_text())
+    assert not [f for f in listed_files(tmodel.name) if f.endswith(".onnx")]
+    runtime = json.loads((model_folder(tmodel.name) / "runtime.json").read_text())
     assert runtime["runtime"] == "numpy"
     assert runtime["parity"]["decoder_max_rel"] < 1e-5 and runtime["parity"]["encoder_max_rel"] < 2e-3
     from muzip.codec.loader import model_info
-    assert model_info(NAME)["runtime"] == ["numpy"]  # what `muzip models` shows
+    assert model_info(tmodel.name)["runtime"] == ["numpy"]  # what `muzip models` shows
 
 
 def test_compand_and_expand_are_inverse(rng):
@@ -49,7 +50,7 @@ def test_the_numpy_runtime_matches_the_keras_definition(tmodel, clip, monkeypatc
     """The Keras model (MUZIP_BACKEND=keras: its fixed MDCT is a float16-rounded basis) and the numpy one
     (scipy's exact DCT-IV) agree to -60 dB on the encoder and exactly on the decoder's un-weighting."""
     pytest.importorskip("keras")
-    keras_model = load_model(NAME, backend_name="keras")
+    keras_model = load_model(tmodel.name, backend_name="keras")
     audio = clip[0][:2 * 44100].T[:, :, None].copy()
     ref, got = np.asarray(keras_model.encode(audio)), tmodel.encode(audio)
     assert np.abs(ref - got).max() < 1e-3 * np.abs(ref).max()
@@ -67,9 +68,10 @@ def test_only_a_block_free_mdct_model_is_network_free():
 
 def test_weightings_that_do_not_fit_the_config_are_refused(tmodel):
     with pytest.raises(ModelError, match="weightings"):
-        TransformCodecModel(NAME, tmodel.config, tmodel.digest, tmodel.counts, (np.zeros(10), np.zeros(10)))
+        TransformCodecModel(tmodel.name, tmodel.config, tmodel.digest, tmodel.counts, (np.zeros(10), np.zeros(10)))
     with pytest.raises(ModelError, match="weightings"):
-        TransformCodecModel(NAME, tmodel.config, tmodel.digest, tmodel.counts, (np.full(882, np.nan), np.zeros(882)))
+        TransformCodecModel(tmodel.name, tmodel.config, tmodel.digest, tmodel.counts,
+                            (np.full(882, np.nan), np.zeros(882)))
 
 
 @pytest.mark.parametrize("kbps", [12, 24, 64])
