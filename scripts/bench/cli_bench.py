@@ -1,6 +1,7 @@
 """End-to-end CLI speed and memory, muzip against ffmpeg + LAME in the same run (issue 6, section 2).
 
     .venv/bin/python -m scripts.bench.cli_bench [--minutes 60] [--quick]      # prints markdown; bench.py embeds it
+    .venv/bin/python -m scripts.bench.cli_bench --model muzip-v2.4            # compress --model (default: the default)
 
 Every figure is a whole command as a user runs it: process start-up, imports and model loading included.
 - one 10-s stereo 44.1 kHz clip (a validation excerpt): median wall time of 5 runs of each command;
@@ -43,6 +44,8 @@ def muzip_cmd():
     sibling = Path(sys.executable).parent / "muzip"
     return [str(sibling)] if sibling.exists() else [sys.executable, "-m", "muzip"]
 
+
+MODEL_ARGS: list[str] = []  # ["--model", NAME] for compress (decompress reads the model from the file)
 
 # As on a user's machine, Python may cache compiled bytecode (some sandboxes turn that off globally).
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -93,7 +96,8 @@ def median_wall(cmd, runs=5):
 def clip_speed(tmp, clip, kbps, log):
     mz, mp3 = [*muzip_cmd()], ["ffmpeg", "-nostdin", "-v", "error", "-y"]
     rows = {
-        "muzip compress": median_wall(mz + ["compress", "-q", "-f", "-b", str(kbps), clip, "-o", f"{tmp}/c.mz"]),
+        "muzip compress": median_wall(mz + ["compress", *MODEL_ARGS, "-q", "-f", "-b", str(kbps), clip,
+                                            "-o", f"{tmp}/c.mz"]),
         "muzip decompress": median_wall(mz + ["decompress", "-q", "-f", f"{tmp}/c.mz", "-o", f"{tmp}/c.wav"]),
         "ffmpeg LAME encode": median_wall(mp3 + ["-i", clip, "-c:a", "libmp3lame", "-b:a", f"{kbps}k", f"{tmp}/c.mp3"]),
         "ffmpeg LAME decode": median_wall(mp3 + ["-i", f"{tmp}/c.mp3", f"{tmp}/c2.wav"]),
@@ -106,7 +110,7 @@ def clip_speed(tmp, clip, kbps, log):
 def long_file(tmp, wav, seconds, kbps, log):
     mz, mp3 = [*muzip_cmd()], ["ffmpeg", "-nostdin", "-v", "error", "-y"]
     cmds = {
-        "muzip compress": mz + ["compress", "-q", "-f", "-b", str(kbps), wav, "-o", f"{tmp}/l.mz"],
+        "muzip compress": mz + ["compress", *MODEL_ARGS, "-q", "-f", "-b", str(kbps), wav, "-o", f"{tmp}/l.mz"],
         "muzip decompress": mz + ["decompress", "-q", "-f", f"{tmp}/l.mz", "-o", f"{tmp}/l.wav"],
         "ffmpeg LAME encode": mp3 + ["-i", wav, "-c:a", "libmp3lame", "-b:a", f"{kbps}k", f"{tmp}/l.mp3"],
         "ffmpeg LAME decode": mp3 + ["-i", f"{tmp}/l.mp3", f"{tmp}/l2.wav"],
@@ -124,12 +128,12 @@ def batch(tmp, songs, kbps, log):
     total = sum(sf.info(s).duration for s in songs)
     res = {}
     for jobs in (1, 2):
-        r = child(mz + ["compress", "-q", "-f", "-j", str(jobs), "-b", str(kbps), "--output-dir", tmp, *songs])
+        r = child(mz + ["compress", *MODEL_ARGS, "-q", "-f", "-j", str(jobs), "-b", str(kbps), "--output-dir", tmp, *songs])
         res[f"j{jobs}"] = {"wall_s": r["wall_s"], "x": total / r["wall_s"]}
     for name, extra in (("loop", []), ("loop_j1", ["-j", "1"])):
         t = time.perf_counter()
         for s in songs:  # the loop a script author writes first (and the same on one core each)
-            child(mz + ["compress", "-q", "-f", *extra, "-b", str(kbps), s, "-o", f"{tmp}/loop.mz"])
+            child(mz + ["compress", *MODEL_ARGS, "-q", "-f", *extra, "-b", str(kbps), s, "-o", f"{tmp}/loop.mz"])
         loop = time.perf_counter() - t
         res[name] = {"wall_s": loop, "x": total / loop}
     res["speedup_j2"] = res["j1"]["wall_s"] / res["j2"]["wall_s"]
@@ -230,7 +234,10 @@ if __name__ == "__main__":
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--quick", action="store_true", help="2-minute long file, 20-s songs, fewer eval cases")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--model", help="the codec model compress uses (default: muzip's default)")
     a = ap.parse_args()
+    if a.model:
+        MODEL_ARGS[:] = ["--model", a.model]
     results = run(a.minutes, a.quick)
     if a.json:
         Path(a.json).write_text(json.dumps(results, indent=1))

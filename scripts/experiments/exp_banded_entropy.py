@@ -13,6 +13,7 @@ cross-entropy on the validation excerpts of `make bench`, at quantizer levels ac
 the context coder's shipped tables on the same symbols.
 
     python -m scripts.experiments.exp_banded_entropy [--model muzip-v2.3] [--train-files 40]
+    python -m scripts.experiments.exp_banded_entropy --shipped muzip-v2.4   # its tables against v2.3's, both sets
 """
 
 import argparse
@@ -103,12 +104,41 @@ def uniform_edges(C, width):
     return np.unique(np.append(np.arange(0, C, width), C))
 
 
+def compare_shipped(banded_name: str, context_name: str = "muzip-v2.3"):
+    """Estimated bits of a shipped banded model's tables against a context model's, on the same latents (the
+    banded model's encoder, frame by frame, at LEVELS), on the 4 excerpts of each validation set."""
+    from scripts.data.corpus import validation_set
+
+    from muzip.codec import load_model, to_mid_side
+    from muzip.codec.quantizer import level_steps
+    banded, context = load_model(banded_name), load_model(context_name)
+    steps, F, P = level_steps(banded.config), banded.config.frame_samples, banded.config.latents_per_frame
+    for name in ("wesnoth", "band"):
+        totals = {level: [0.0, 0.0] for level in LEVELS}
+        for path in validation_set(name):
+            ms = to_mid_side(read_excerpt(path, 30.0, 30.0)[0])
+            for s in range(0, ms.shape[1] - F + 1, F):
+                y = banded.encode(ms[:, s:s + F, None])[:, :P]
+                for level in LEVELS:
+                    q = np.rint(y / steps[level]).astype(np.int32)
+                    for a in range(len(q)):
+                        totals[level][0] += banded.coder.estimate_bits(q[a], a, level)
+                        totals[level][1] += context.coder.estimate_bits(q[a], a, level)
+        print(f"{name}: level, {context_name} kbit/s (stereo), {banded_name} against it")
+        for level, (ours, theirs) in totals.items():
+            print(f"    {level}: {theirs / 120 / 1000:7.2f}  {ours / theirs - 1:+.1%}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="muzip-v2.3")
     ap.add_argument("--train-files", type=int, default=40)
+    ap.add_argument("--shipped", help="compare this shipped banded model's tables with muzip-v2.3's instead")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
+    if args.shipped:
+        compare_shipped(args.shipped)
+        return
     from muzip.codec import load_model, to_mid_side
     from muzip.codec.entropy.ans import escape_bits
     from muzip.codec.quantizer import level_steps

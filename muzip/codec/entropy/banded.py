@@ -60,6 +60,10 @@ class BandedLayout:
         self.band_of = np.repeat(np.arange(self.bands), self.width)  # channel -> band
         self._class_of_peak = np.searchsorted(self.class_edges, np.arange(R + 2), side="right")
         self._ctx_of_sum = np.searchsorted(self.ctx_edges, np.arange(5 * (R + 1) + 1), side="right")
+        # latent_rows' parts in int32: a row is (band * ncls + class) * nctx + context
+        self._ctx_of_sum32 = self._ctx_of_sum.astype(np.int32)
+        self._band_offsets = (np.arange(self.bands) * self.ncls)[None, :]
+        self._band_class_row = (np.arange(self.bands * self.ncls) * self.nctx).astype(np.int32)
 
     def classes(self, mag: np.ndarray) -> np.ndarray:
         """Capped magnitudes (n, C) -> class (n, bands) of each band's largest one."""
@@ -73,9 +77,10 @@ class BandedLayout:
         return np.arange(self.bands) * (self.ncls + 1) + prev
 
     def latent_rows(self, cls: np.ndarray, mag: np.ndarray) -> np.ndarray:
-        """Classes (n, bands) and capped magnitudes (n, C) -> each latent's table row (n, C)."""
-        ctx = self._ctx_of_sum[context_sums(mag.astype(np.int16))]
-        return (self.band_of * self.ncls + cls[:, self.band_of]) * self.nctx + ctx
+        """Classes (n, bands) and capped magnitudes (n, C) -> each latent's table row (n, C), int32."""
+        ctx = self._ctx_of_sum32.take(context_sums(mag.astype(np.int16)))
+        ctx += np.repeat(self._band_class_row.take(cls + self._band_offsets), self.width, axis=-1)
+        return ctx
 
     def indices(self, q: np.ndarray) -> np.ndarray:
         R = self.radius
@@ -109,16 +114,25 @@ class BandedCoder:
         L = self.layout
         mag = np.abs(idx - self.radius)
         cls = L.classes(mag)
-        return cls, L.class_rows(cls), (cls > 0)[:, L.band_of], L.latent_rows(cls, mag)
+        return cls, L.class_rows(cls), np.repeat(cls > 0, L.width, axis=-1), L.latent_rows(cls, mag)
 
     def estimate_bits(self, q: np.ndarray, role: int, level: int) -> float:
-        """Estimated coded size in bits of q (n, C) for one audio channel (the level does not change the tables)."""
+        """Estimated coded size in bits of q (n, C) for one audio channel (the level does not change the tables).
+        Called for 2-4 levels per frame by the rate search: int32 throughout, costs gathered for coded bands only."""
         L, R = self.layout, self.radius
-        idx = np.where(np.abs(q) > R, L.K - 1, q + R)
+        idx = np.clip(q, -R - 1, R + 1).astype(np.int32)  # an escape at +-(R+1), as its magnitude counts
+        mag = np.abs(idx)
+        escaped = mag.max(initial=0) > R
+        idx += R
+        if escaped:
+            idx[idx < 0] = L.K - 1  # -(R+1) -> the escape symbol, as +(R+1) already is
         cls, crows, coded, rows = self._parts(idx)
-        bits = np.take(self.class_costs[role], crows * L.ncls + cls).sum(dtype=np.float64)
-        bits += np.take(self.costs[role], rows[coded] * L.K + idx[coded]).sum(dtype=np.float64)
-        return float(bits) + escape_bits(q, R)
+        bits = self.class_costs[role].take(crows * L.ncls + cls).sum(dtype=np.float64)
+        if coded.any():
+            rows *= L.K
+            rows += idx
+            bits += self.costs[role].take(rows[coded]).sum(dtype=np.float64)
+        return float(bits) + escape_bits(q, R) if escaped else float(bits)
 
     def encode(self, q: np.ndarray, levels) -> bytes:
         """q: int array (A, n, C) for A audio channels (mid[, side]); levels: one per audio channel."""
