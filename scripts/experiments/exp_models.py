@@ -42,15 +42,17 @@ def make_variant(spec: str) -> str:
     return name
 
 
-def measured_row(model, excerpts, kbps: float) -> str:
+def measured_row(model, excerpts, kbps: float, before=None) -> str:
     """The table cells after set and model: actual kbps, ViSQOL, mel and MEASURES, means over the excerpts
-    (each coded at kbps and decoded in process)."""
+    (each coded at kbps and decoded in process; before(x), if given, is called first for each)."""
     from muzip.codec import compress_array, decompress_bytes
     from muzip.evaluate import visqol_mos
     from muzip.listening import listening_measures
     from muzip.metrics import mel_distance
     rows, measures = [], []
     for x in excerpts:
+        if before is not None:
+            before(x)
         data = compress_array(x, 44100, kbps, model=model)
         y, _ = decompress_bytes(data, model=model)
         rows.append((len(data) * 8 / (len(x) / 44100) / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
