@@ -22,7 +22,8 @@ SR = 44100
 CODEC_LABELS = {"muzip": "muzip", "mp3": "MP3 (LAME CBR)", "opus": "Opus (libopus CBR)",
                 "vorbis": "Vorbis (libvorbis)", "seed": "seed design (PCA 4x, float32)"}
 STYLE = {"muzip": ("C3", "o"), "mp3": ("C0", "s"), "opus": ("C2", "^"), "vorbis": ("C1", "D"), "seed": ("k", "*")}
-REFERENCE_STYLE = ("C4", "v")  # another muzip model measured in the same run (--reference)
+# other muzip models measured in the same run (--reference), in the order given
+REFERENCE_STYLES = (("C4", "v"), ("C5", "P"), ("C6", "X"), ("C7", "<"))
 
 
 # ---------------------------------------------------------------- rate-distortion interpolation
@@ -127,13 +128,15 @@ def plot(path, results, title):
     panels = (("visqol", "ViSQOL v3 MOS-LQO (audio mode, 48 kHz) — higher is better"),
               ("mel", "multi-scale mel distance (DAC) — lower is better"))
     all_k = []
+    references = [name for name in results if name not in STYLE]
+    styles = {**STYLE, **{name: REFERENCE_STYLES[i % len(REFERENCE_STYLES)] for i, name in enumerate(references)}}
     for ax, (metric, ylabel) in zip(axes, panels):
         for name, pts in results.items():
             pts = [p for p in pts if p[metric] is not None]
             if not pts:
                 continue
             pts = sorted(pts, key=lambda p: p["kbps"])
-            color, marker = STYLE.get(name, REFERENCE_STYLE)
+            color, marker = styles[name]
             ks, vs = [p["kbps"] for p in pts], [p[metric] for p in pts]
             all_k += ks
             ax.plot(ks, vs, color=color, marker=marker, markersize=12 if marker == "*" else 6,
@@ -363,3 +366,16 @@ def append_to_benchmarks(path, rd_text, model_name):
                     f"{verdicts.rstrip()}\n")
 
 
+
+
+if __name__ == "__main__":  # redraw a run's figure from its results file: python -m scripts.bench.rd_report RESULTS PNG
+    import json
+    import sys
+    saved = json.loads(Path(sys.argv[1]).read_text())
+    band = any("/band/" in e["path"] for e in saved["excerpts"])
+    commit, name = saved["commit"], saved["model"].split("`")[1]
+    CODEC_LABELS["muzip"] = f"muzip ({name})"
+    plot(Path(sys.argv[2]), saved["results"],
+         f"muzip rate–distortion — model {name}, "
+         f"commit {commit[:12]}{' +uncommitted' if 'uncommitted' in commit else ''}; {len(saved['excerpts'])} "
+         f"{'band ' if band else ''}track(s) × {saved['excerpts'][0]['seconds']:g} s")
