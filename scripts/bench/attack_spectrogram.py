@@ -4,7 +4,7 @@ The source's strongest attacks in the 5-16 kHz band (found as muzip.listening fi
 excerpt, 60 ms before to 60 ms after each, for the source, muzip models and Opus at one bitrate: a 256-point
 STFT at a 32-sample hop (0.7 ms), 0-16 kHz, dB re full scale. Pre-echo shows as energy left of the dashed line.
 
-    python -m scripts.bench.attack_spectrogram [--set band] [--kbps 24] [--models muzip-v2.2 muzip-v2.3] [--out docs/attacks-band.png]
+    python -m scripts.bench.attack_spectrogram [--set band] [--kbps 24] [--models muzip-v2.3 muzip-v2.4] [--out docs/attacks-band.png]
 """
 
 import argparse
@@ -52,7 +52,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", default="band", choices=VALIDATION_SETS)
     ap.add_argument("--kbps", type=float, default=24)
-    ap.add_argument("--models", nargs="+", default=["muzip-v2.2", "muzip-v2.3"])
+    ap.add_argument("--models", nargs="+", default=["muzip-v2.3", "muzip-v2.4"])
     ap.add_argument("--attacks", type=int, default=3)
     ap.add_argument("--track", type=int, default=0)
     ap.add_argument("--out", default=None)
