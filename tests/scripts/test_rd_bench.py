@@ -130,3 +130,23 @@ def test_help_offers_the_band_validation_set(capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "--set {wesnoth,band}" in out
+
+
+def test_plot_draws_each_reference_model_in_its_own_style(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.axes
+    from scripts.bench import rd_report
+    drawn = []
+    real = matplotlib.axes.Axes.plot
+
+    def spy(self, *a, **k):
+        drawn.append((k.get("label"), k.get("color"), k.get("marker")))
+        return real(self, *a, **k)
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    pts = [{"kbps": k, "visqol": 4.0, "mel": 2.0} for k in (12.0, 24.0)]
+    results = {"muzip": pts, "muzip-v2.3": pts, "muzip-v2.1": pts, "opus": pts}
+    rd_report.plot(tmp_path / "rd.png", results, "t")
+    assert (tmp_path / "rd.png").stat().st_size > 0
+    styles = {label: (color, marker) for label, color, marker in drawn}
+    assert len({styles[n] for n in ("muzip-v2.3", "muzip-v2.1")}) == 2
+    assert styles["muzip-v2.3"] not in (rd_report.STYLE["muzip"], rd_report.STYLE["opus"])
