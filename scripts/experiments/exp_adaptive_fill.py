@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.experiments.exp_models import MEASURES, measured_row
+from scripts.experiments.exp_models import measured_row, print_header
 
 ROOT = Path(__file__).resolve().parents[2]
 N_FFT, HOP, BAND = 4096, 1024, (2000.0, 8000.0)
@@ -68,8 +68,7 @@ def main():
         return (plain + (filled - plain) * (levels / full).astype(np.float32)[:, None, None]).astype(np.float32)
 
     xs = [bench.read_excerpt(p, 30.0, 30.0)[0] for p in validation_set(args.set)]
-    print(f"| set | model | kbps | actual | ViSQOL | mel | {' | '.join(MEASURES)} |")
-    print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
+    print_header()
     for kbps in [float(r) for r in args.rates.split(",")]:
         for spec in args.map:
             mapping = [float(v) for v in spec.split(",")]

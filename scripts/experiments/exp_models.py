@@ -42,6 +42,12 @@ def make_variant(spec: str) -> str:
     return name
 
 
+def print_header() -> None:
+    """The markdown header of measured_row's table."""
+    print(f"| set | model | kbps | actual | ViSQOL | mel | {' | '.join(MEASURES)} |")
+    print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
+
+
 def measured_row(model, excerpts, kbps: float, before=None) -> str:
     """The table cells after set and model: actual kbps, ViSQOL, mel and MEASURES, means over the excerpts
     (each coded at kbps and decoded in process; before(x), if given, is called first for each)."""
@@ -78,8 +84,7 @@ def main():
 
     names = [n for n in args.models.split(",") if n] + [make_variant(v) for v in args.variant]
     xs = [bench.read_excerpt(p, 30.0, 30.0)[0] for p in validation_set(args.set)]
-    print(f"| set | model | kbps | actual | ViSQOL | mel | {' | '.join(MEASURES)} |")
-    print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
+    print_header()
     for kbps in [float(r) for r in args.rates.split(",")]:
         for name in names:
             print(f"| {args.set} | {name} | {measured_row(load_model(name), xs, kbps)}", flush=True)

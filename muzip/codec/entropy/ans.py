@@ -81,6 +81,17 @@ def decode_escapes(coder, count: int, radius: int) -> np.ndarray:
     return out
 
 
+def values_with_escapes(coder, idx: np.ndarray, radius: int) -> np.ndarray:
+    """Decoded symbol indices (any shape; 2R+1 = escape) -> values, each escape's value read from the coder
+    in C order (the order encoders push them in)."""
+    q = idx - radius
+    escaped = idx == 2 * radius + 1
+    n_esc = int(np.count_nonzero(escaped))
+    if n_esc:
+        q[escaped] = decode_escapes(coder, n_esc, radius)
+    return q
+
+
 def escape_bits(q: np.ndarray, radius: int) -> float:
     """Bits the escapes of q would take (for rate estimation)."""
     esc = np.abs(q[np.abs(q) > radius]).astype(np.int64) - radius

@@ -27,8 +27,8 @@ import constriction
 import numpy as np
 
 from ...errors import CorruptFileError
-from .ans import PRECISION, TOTAL, ans_reader, check_frame, counts_from_histogram, decode_escapes, \
-    encode_escapes, escape_bits
+from .ans import PRECISION, TOTAL, ans_reader, check_frame, counts_from_histogram, encode_escapes, \
+    escape_bits, values_with_escapes
 from .context import context_sums
 
 
@@ -185,11 +185,7 @@ class BandedCoder:
                     mag[t + 2, coded + 1] = np.abs(row)
                 if not np.array_equal(L.classes(mag[2:, 1:-1]), cls_all):
                     raise CorruptFileError("entropy-coded payload is damaged (a band's latents do not match its class)")
-            q = idx - R
-            escaped = idx == self.escape
-            n_esc = int(np.count_nonzero(escaped))
-            if n_esc:
-                q[escaped] = decode_escapes(coder, n_esc, R)
+            q = values_with_escapes(coder, idx, R)
         except CorruptFileError:
             raise
         except Exception as exc:  # constriction raises plain exceptions on inconsistent data

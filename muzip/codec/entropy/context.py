@@ -20,8 +20,8 @@ import constriction
 import numpy as np
 
 from ...errors import CorruptFileError
-from .ans import PRECISION, TOTAL as _TOTAL, ans_reader, check_frame, counts_from_histogram, decode_escapes, \
-    encode_escapes, escape_bits
+from .ans import PRECISION, TOTAL as _TOTAL, ans_reader, check_frame, counts_from_histogram, encode_escapes, \
+    escape_bits, values_with_escapes
 
 
 def context_sums(mag: np.ndarray) -> np.ndarray:
@@ -121,11 +121,7 @@ class ContextCoder:
                     row = coder.decode(self._family, np.take(table, rows, axis=0, out=buf, mode="clip"))
                     idx[a, t] = row
                     mag[t + 2, 1:-1] = np.abs(row - R)
-            q = idx - R
-            escaped = idx == self.escape
-            n_esc = int(np.count_nonzero(escaped))
-            if n_esc:
-                q[escaped] = decode_escapes(coder, n_esc, R)
+            q = values_with_escapes(coder, idx, R)
         except CorruptFileError:
             raise
         except Exception as exc:  # constriction raises plain exceptions on inconsistent data
