@@ -83,6 +83,7 @@ class ModelConfig(Mapping):
     band_gains: dict | None = None           # codec.band_gains' parameters
     envelope: dict | None = None             # codec.envelope's parameters (temporal envelope corrections)
     noise_fill: float | None = None          # codec.quantizer.dequantize: holes in coded bands, x step
+    fill_levels: dict | None = None          # codec.fill_levels: that level coded per frame instead
     extra: dict = field(default_factory=dict)  # keys the codec does not read (training notes), kept as written
 
     @classmethod
@@ -146,6 +147,14 @@ class ModelConfig(Mapping):
                 raise bad("noise_fill must be a number from 0 to 0.5")
             if self.band_gains is None:
                 raise bad("noise_fill needs band_gains (it fills within their bands)")
+        if self.fill_levels is not None:
+            if self.band_gains is None:
+                raise bad("fill_levels needs band_gains (the noise fills within their bands)")
+            try:
+                from .fill_levels import FillLevels
+                FillLevels(self)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise bad(f"fill_levels: {exc}") from None
         if self.envelope is not None:
             if not isinstance(self.envelope, dict) or any(k not in self.envelope for k in _ENVELOPE_KEYS):
                 raise bad(f"envelope needs {', '.join(_ENVELOPE_KEYS)}")

@@ -46,7 +46,7 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
 
     def accept(frame):
         if frame.error is None:
-            deq = dequantize(frame.q, steps[frame.levels], frame.index, model.config)
+            deq = dequantize(frame.q, steps[frame.levels], frame.index, model.config, frame.fill)
             frames[frame.index] = (deq, frame.num_samples, frame.gains, frame.envelope)
             return
         if strict:

@@ -152,8 +152,9 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     steps32 = steps.astype(np.float32)  # float32 division: half the memory traffic of float64
 
-    gains = model.band_gains
+    gains, fill_levels = model.band_gains, model.fill_levels
     gain_encoder = None
+    fill_bytes = 0 if fill_levels is None else channels
 
     def write(index, ns, levels, payload, booked=None):
         written = writer.write_frame(Frame(index, ns, levels, payload))
@@ -177,7 +178,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
                 step = steps32[levels_for(level)][:, None, None]
                 cache[level] = np.rint(y / step).astype(np.int32)
             return cache[level]
-        gain_bytes = 0 if gain_encoder is None else LENGTH_BYTES + gain_encoder.expected_bytes()
+        gain_bytes = 0 if gain_encoder is None else LENGTH_BYTES + gain_encoder.expected_bytes() + fill_bytes
         if silent:
             level = last_level  # all zeros, at the level where a zero costs least
         else:
@@ -195,8 +196,13 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
             return
         booked = _RECORD_BYTES + len(payload) + gain_bytes
         rc.spent(booked, ns)
-        deq = dequantize(q, steps[chosen], index, model.config)
-        gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, frame_audio(), booked))
+        audio = frame_audio()
+        fill = b""
+        if fill_levels is not None and q.any():  # the frame's own samples: 2 hops into its audio
+            fill = fill_levels.codes_for(audio[:, 2 * layout.H:2 * layout.H + ns], bitrate_kbps)
+        deq = dequantize(q, steps[chosen], index, model.config, None if not fill else fill_levels.levels(
+            np.frombuffer(fill, np.uint8)))
+        gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, audio, booked, fill=fill))
 
     try:
         model_total = _encode_groups(model, layout, ms_blocks(), on_frame)

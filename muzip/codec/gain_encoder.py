@@ -40,6 +40,7 @@ class PendingFrame:
     latent_payload: bytes
     audio: np.ndarray      # model-rate (A, (n + 4) * hop) samples, starting two hops before latent 0
     booked: float          # bytes the rate controller was told at choice time
+    fill: bytes = b""      # the frame's fill-level bytes (codec.fill_levels), ahead of envelope and gains
     words: object = None   # future of the gain bytes (None: a frame of zero latents has none)
 
 
@@ -138,4 +139,4 @@ class GainEncoder:
             size = len(words)
             self.mean_bytes = 0.8 * self.mean_bytes + 0.2 * size if self.measured else size
             self.measured = True
-        self.write(frame, join_payload(frame.latent_payload, words))
+        self.write(frame, join_payload(frame.latent_payload, frame.fill + words))

@@ -26,6 +26,7 @@ class LatentFrame:
     gains: np.ndarray | None        # band-gain codes (A, n, bands) of band-gain models, else None
     error: str | None = None        # what is wrong with a damaged frame
     envelope: np.ndarray | None = None  # temporal-envelope codes (n, blocks) of envelope models, else None
+    fill: np.ndarray | None = None      # fill levels (A,) of fill-level models' non-silent frames, else None
 
 
 def check_model(header: Header, model) -> None:
@@ -85,7 +86,7 @@ def _events(reader: ContainerReader, frames):
 
 def _decoded(reader: ContainerReader, model, events) -> Iterator[LatentFrame]:
     channels, per_frame = reader.header.channels, model.config.latents_per_frame
-    coder, gains, envelope = model.coder, model.band_gains, model.envelope
+    coder, gains, envelope, fill = model.coder, model.band_gains, model.envelope, model.fill_levels
     for event in events:
         f = event.frame
         if f is None:
@@ -93,8 +94,8 @@ def _decoded(reader: ContainerReader, model, events) -> Iterator[LatentFrame]:
             continue
         levels = list(f.levels[:channels])
         try:
-            q, s, env = decode_frame(coder, gains, f.payload, per_frame + 1, levels, envelope)
+            q, s, env, fl = decode_frame(coder, gains, f.payload, per_frame + 1, levels, envelope, fill)
         except CorruptFileError as exc:
             yield LatentFrame(event.index, f.num_samples, levels, None, None, f"frame {event.index}: {exc}")
             continue
-        yield LatentFrame(event.index, f.num_samples, levels, q, s, envelope=env)
+        yield LatentFrame(event.index, f.num_samples, levels, q, s, envelope=env, fill=fl)

@@ -16,6 +16,7 @@ from .band_gains import BandGains
 from .config import ModelConfig
 from .entropy import coder_for
 from .envelope import TemporalEnvelope
+from .fill_levels import FillLevels
 from .quantizer import level_steps
 from .transform import synthesize
 
@@ -60,7 +61,7 @@ class CodecModel:
         self._steps = level_steps(config)
         self.gain_counts = gain_counts  # band-gain tables (config "band_gains")
         self._gains = None
-        self._envelope = None
+        self._envelope = self._fill = None
         self._encode_pool = self._decode_pool = None
 
     @property
@@ -87,6 +88,13 @@ class CodecModel:
         if self._envelope is None and self.config.envelope is not None:
             self._envelope = TemporalEnvelope(self.config)
         return self._envelope
+
+    @property
+    def fill_levels(self):
+        """The coded fill levels (codec.fill_levels) of a model whose config has "fill_levels", else None."""
+        if self._fill is None and self.config.fill_levels is not None:
+            self._fill = FillLevels(self.config)
+        return self._fill
 
     def steps(self) -> np.ndarray:
         return self._steps

@@ -3,6 +3,8 @@
     latent payload = count (u16: latent vectors per audio channel) + the latent coder's ANS words
     band-gain models: payload = latent payload length (u32) + latent payload + the band gains' bytes
     envelope models: ... + latent payload + the temporal envelope's bytes (self-delimiting) + band gains'
+    fill-level models: ... + latent payload + one fill byte per audio channel + envelope + band gains'
+    (fill bytes, envelope and gains only in frames with a non-zero latent)
 
 Everything here is integers and bytes: decode_frame() is what decode, `muzip test` and the library's
 read_latents share.
@@ -56,15 +58,19 @@ def latent_payload(config, payload: bytes) -> bytes:
     return split_payload(payload)[0] if config.get("band_gains") is not None else payload
 
 
-def decode_frame(coder, gains, payload: bytes, max_latents: int, levels, envelope=None):
+def decode_frame(coder, gains, payload: bytes, max_latents: int, levels, envelope=None, fill=None):
     """A frame payload -> (latents q (A, n, C), gain symbols (A, n, bands) or None, envelope codes (n, blocks)
-    or None); envelope: the model's codec.envelope, for models that have one."""
+    or None, fill levels (A,) or None); envelope, fill: the model's codec.envelope and codec.fill_levels,
+    for models that have them."""
     if gains is None:
-        return decode_payload(coder, payload, max_latents, levels), None, None
+        return decode_payload(coder, payload, max_latents, levels), None, None, None
     latents, words = split_payload(payload)
     q = decode_payload(coder, latents, max_latents, levels)
-    codes = None
-    if envelope is not None and q.any():  # a frame of zero latents carries neither gains nor envelope
+    codes = levels_ = None
+    if fill is not None and q.any():  # a frame of zero latents carries no fill, gains or envelope
+        levels_, used = fill.parse(words, q.shape[0])
+        words = words[used:]
+    if envelope is not None and q.any():
         codes, used = envelope.parse(words, q.shape[1])
         words = words[used:]
-    return q, gains.decode(words, q), codes
+    return q, gains.decode(words, q), codes, levels_

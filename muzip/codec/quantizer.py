@@ -14,7 +14,7 @@ def level_steps(cfg: dict) -> np.ndarray:
     return (cfg["min_step"] * 2.0 ** (levels / cfg["levels_per_octave"])).astype(np.float64)
 
 
-def dequantize(q: np.ndarray, steps: np.ndarray, frame: int, cfg) -> np.ndarray:
+def dequantize(q: np.ndarray, steps: np.ndarray, frame: int, cfg, fill=None) -> np.ndarray:
     """A frame's integer latents q (A, n, C) and each audio channel's step (A,) -> float32 latents.
 
     Models with "noise_fill" (a fraction of the step, no decoder network to fill holes) give every zero latent
@@ -22,18 +22,20 @@ def dequantize(q: np.ndarray, steps: np.ndarray, frame: int, cfg) -> np.ndarray:
     +-noise_fill x step: the quantizer sent those to zero from within half a step, and a spectral hole there
     costs fine structure (docs/EXPERIMENTS.md). The band gains, measured by the encoder after this, then
     correct each band's level. The noise is drawn per (frame, audio channel), so it is the same whichever
-    group or seek decodes the frame."""
+    group or seek decodes the frame. Models with "fill_levels" code the level per frame and audio channel
+    (codec.fill_levels): `fill` (A,) replaces noise_fill there."""
     deq = q * np.asarray(steps, np.float32)[:, None, None]
-    alpha = float(cfg.get("noise_fill") or 0.0)
-    if alpha <= 0 or not q.any():
+    alpha = np.full(q.shape[0], float(cfg.get("noise_fill") or 0.0)) if fill is None else np.asarray(fill, float)
+    if not np.any(alpha > 0) or not q.any():
         return deq
     edges = np.asarray(cfg["band_gains"]["edges"])
     coded = q != 0
     banded = np.repeat(np.add.reduceat(coded, edges[:-1], axis=-1) > 0, np.diff(edges), axis=-1)
     holes = banded & ~coded
     for a in range(q.shape[0]):
-        noise = _fill_noise(frame, a, q.shape[1], q.shape[2])
-        deq[a] = np.where(holes[a], noise * np.float32(alpha * steps[a]), deq[a])
+        if alpha[a] > 0:
+            noise = _fill_noise(frame, a, q.shape[1], q.shape[2])
+            deq[a] = np.where(holes[a], noise * np.float32(alpha[a] * steps[a]), deq[a])
     return deq
 
 

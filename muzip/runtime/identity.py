@@ -36,6 +36,9 @@ SHIPPED_CODECS = {
     # network-free, banded entropy coding (codec.entropy.banded), fill noise per frame
     "muzip-v2.4": ("a2b36f891911d9e6e7baae14d7bd11fe1d883791b9115a81318dc36ebbcd2203",
                    "a2b36f891911d9e6e7baae14d7bd11fe1d883791b9115a81318dc36ebbcd2203"),
+    # v2.4 with the fill level coded per frame and audio channel (codec.fill_levels)
+    "muzip-v2.5": ("825f2bfd144c4a68df349e529d50c026aa4d99de8373c63950c56e35b1c6cd86",
+                   "825f2bfd144c4a68df349e529d50c026aa4d99de8373c63950c56e35b1c6cd86"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}

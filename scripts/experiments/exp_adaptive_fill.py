@@ -61,7 +61,7 @@ def main():
     table = {"levels": None}
     full = 0.5  # dequantize's largest level: the noise scales linearly with it
 
-    def adaptive(q, steps, frame, cfg):
+    def adaptive(q, steps, frame, cfg, fill=None):  # fill: what a fill-level model codes (unused here)
         plain = q * np.asarray(steps, np.float32)[:, None, None]
         filled = dequantize(q, steps, frame, dict(cfg, noise_fill=full))
         levels = table["levels"][min(frame, len(table["levels"]) - 1), :len(q)]

@@ -43,7 +43,7 @@ def _decoded_frame(rng, s, min_rest: int):
     i, fields, payload = pick
     latent, rest = split_payload(payload)
     levels = list(fields[2][:s.header.channels])
-    q, codes, env = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
+    q, codes, env, _ = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
                                  levels, s.model.envelope)
     return i, fields, latent, rest, q, codes, env
 

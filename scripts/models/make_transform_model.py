@@ -13,6 +13,12 @@ muzip-v2.4 is the same with banded entropy coding (codec.entropy.banded; its lat
 band-gain tables) and fill noise drawn per frame (band_gains "fill_noise": "frame"):
 
     python -m scripts.models.make_transform_model --name muzip-v2.4 --entropy banded --fill-noise-source frame
+
+muzip-v2.5 is v2.4 (its latent tables kept: a banded base's are not counted again) with the fill level
+coded per frame (codec.fill_levels, FILL_LEVELS below) instead of a fixed noise_fill:
+
+    python -m scripts.models.make_transform_model --base muzip-v2.4 --name muzip-v2.5 --entropy banded \
+        --fill-noise-source frame --fill-levels
 """
 
 import argparse
@@ -27,6 +33,10 @@ from scripts.models.make_gain_model import count_gain_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASS_WIDTH, CLASS_EDGES = 32, [1, 2, 3, 5, 9, 17, 32]  # scripts/experiments/exp_banded_entropy.py
+# Level = clip(a0 + a1 x flatness, lo, hi) (a map per bitrate is possible; one map did best against Opus
+# at 12-64 kbps): scripts/experiments/exp_adaptive_fill.py, docs/EXPERIMENTS.md "muzip 2.0, lever 4".
+FILL_LEVELS = {"scale": 0.5, "window": 4096, "hop": 1024, "band_hz": [2000.0, 8000.0],
+               "maps": [[0, 0.13, 0.65, 0.1, 0.4]]}
 
 
 def training_excerpts(files: int, seconds: float):
@@ -93,6 +103,8 @@ def main():
                     help="context: the base's tables; banded: counted anew (codec.entropy.banded)")
     ap.add_argument("--fill-noise-source", choices=("vector", "frame"), default="vector",
                     help="band-gain fill noise: a generator per latent vector, or per frame (faster)")
+    ap.add_argument("--fill-levels", action="store_true",
+                    help="code the fill level per frame (codec.fill_levels) instead of a fixed --noise-fill")
     ap.add_argument("--table-files", type=int, default=60)
     ap.add_argument("--table-seconds", type=float, default=30.0)
     args = ap.parse_args()
@@ -106,10 +118,14 @@ def main():
     t0 = time.time()
     base_folder = model_folder(args.base)
     cfg = dict(json.loads((base_folder / "config.json").read_text()), decoder_blocks=0, noise_channels=0)
-    if args.noise_fill:
+    cfg.pop("noise_fill", None)
+    if args.fill_levels:
+        cfg["fill_levels"] = FILL_LEVELS
+    elif args.noise_fill:
         cfg["noise_fill"] = args.noise_fill
     if args.fill_noise_source != "vector":
         cfg["band_gains"] = dict(cfg["band_gains"], fill_noise=args.fill_noise_source)
+    recount = args.entropy == "banded" and cfg.get("entropy") != "banded"
     if args.entropy == "banded":
         cfg.pop("context_bands", None)
         cfg.update(entropy="banded", class_width=CLASS_WIDTH, class_edges=CLASS_EDGES)
@@ -117,8 +133,8 @@ def main():
     log_gains = {"encoder_log_gain": encoder.get_layer("weight").get_weights()[0].astype(np.float32),
                  "decoder_log_gain": decoder.get_layer("unweight").get_weights()[0].astype(np.float32)}
     with np.load(base_folder / "tables.npz") as t:
-        latent_tables = {"counts": t["counts"]}
-    if args.entropy == "banded":  # flat until counted through the folder's own encoder
+        latent_tables = {k: t[k] for k in ("counts", "class_counts") if k in t}
+    if recount:  # flat until counted through the folder's own encoder
         from muzip.codec.entropy.banded import count_banded_tables
         flat_banded = count_banded_tables([], cfg)
         latent_tables = {"counts": flat_banded.latents, "class_counts": flat_banded.classes}
@@ -135,9 +151,13 @@ def main():
     made = (f"python -m scripts.models.make_transform_model --base {args.base} --name {args.name} --out {args.out}"
             f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}"
             f" --entropy {args.entropy} --fill-noise-source {args.fill_noise_source}"
-            f" --table-files {args.table_files} --table-seconds {args.table_seconds:g}")
+            f" --table-files {args.table_files} --table-seconds {args.table_seconds:g}"
+            + (" --fill-levels" if args.fill_levels else ""))
     counted = {}
-    if args.entropy == "banded":
+    if not recount and args.entropy == "banded":  # the base's banded tables, and what they were counted on
+        base_training = json.loads((base_folder / "training.json").read_text())
+        counted = {k: v for k, v in base_training.items() if k.startswith("latent_table_")}
+    if recount:
         banded, counted = banded_tables(args.name, cfg, args.table_files, args.table_seconds)
         latent_tables = {"counts": banded.latents, "class_counts": banded.classes}
         write_model_folder(out.parent, out.name, identity=IDENTITY_FILES,

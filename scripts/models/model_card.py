@@ -32,6 +32,12 @@ def tables_text(cfg):
                 f"attack, or digital silence, the level above {e['cutoff_hz']:g} Hz in sub-blocks of {cfg['hop'] // e['blocks']} "
                 f"samples is corrected in {e['db']:g}-dB steps ({e['min_step']} to +{e['max_step']}) or muted, at most "
                 f"{e['max_regions']} hop regions a frame, coded in fixed-length fields")
+    if cfg.get("fill_levels"):
+        f = cfg["fill_levels"]
+        return (tables_text({k: v for k, v in cfg.items() if k != "fill_levels"}) +
+                "; zero latents of a band with coded ones are dequantized as noise of +-alpha steps, alpha coded per "
+                f"frame and audio channel as a byte (0 to {f['scale']:g}; muzip.codec.fill_levels), which the encoder "
+                f"sets from the source's spectral flatness over {f['band_hz'][0]:g}-{f['band_hz'][1]:g} Hz")
     if cfg.get("noise_fill"):
         return (tables_text({k: v for k, v in cfg.items() if k != "noise_fill"}) +
                 f"; zero latents of a band with coded ones are dequantized as noise of +-{cfg['noise_fill']:g} steps "
@@ -104,8 +110,9 @@ def main(name):
             f"A transform codec at {cfg['model_rate']} Hz with no network blocks (muzip.codec.transform_model, run in "
             f"numpy): the frozen MDCT (hop {hop}, {ch} channels), power-law companding (alpha {cfg['compand_alpha']}) "
             "and a learned per-channel weighting; the decoder inverts them with its own learned un-weighting. "
-            f"Zero latents in a band with coded ones are dequantized as seeded noise of +-{cfg['noise_fill']:g} x the "
-            "step (muzip.codec.quantizer.dequantize). The Keras definition (the same classes, 0 blocks) is kept "
+            "Zero latents in a band with coded ones are dequantized as seeded noise of " + (
+                "+-alpha x the step, alpha coded per frame" if cfg.get("fill_levels") else
+                f"+-{cfg['noise_fill']:g} x the step") + " (muzip.codec.quantizer.dequantize). The Keras definition (the same classes, 0 blocks) is kept "
             "for training and the parity check.")
         enc_macs = dec_macs = 0.0
     lines = [

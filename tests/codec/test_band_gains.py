@@ -145,7 +145,7 @@ def test_decode_frame_without_gains_is_the_plain_payload():
     class Coder:
         def decode(self, data, n, levels):
             return np.zeros((1, n, 2), np.int32)
-    q, s, _ = decode_frame(Coder(), None, b"\x03\x00abcd", 51, [10])
+    q, s, _, _ = decode_frame(Coder(), None, b"\x03\x00abcd", 51, [10])
     assert q.shape == (1, 3, 2) and s is None
 
 

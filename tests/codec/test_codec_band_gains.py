@@ -118,7 +118,7 @@ def test_a_gain_beyond_the_encoders_cap_is_a_damaged_frame(gmodel, clip, coded, 
         if f.index == 5:  # re-code frame 5's gains as they were, one ratio symbol made too large
             latent, words = split_payload(f.payload)
             levels = list(f.levels[:reader.header.channels])
-            q, codes, _ = decode_frame(gmodel.coder, gains, f.payload, per_frame + 1, levels)
+            q, codes, _, _ = decode_frame(gmodel.coder, gains, f.payload, per_frame + 1, levels)
             stride = words[0]
             nz = np.stack([gains.nonzero(qa, stride) for qa in q])
             s = np.where(nz == 0, codes[:, ::stride] - LEVEL, codes[:, ::stride]).astype(np.int32)

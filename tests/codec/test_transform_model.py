@@ -1,6 +1,7 @@
-"""muzip-v2.3 and v2.4: codec models with no network blocks, run in numpy (muzip.codec.transform_model). They
+"""muzip-v2.3 to v2.5: codec models with no network blocks, run in numpy (muzip.codec.transform_model). They
 load no session, match their Keras definition, and keep the codec's guarantees (bitrate, seeks, concealment,
-clicks). v2.4 differs in its entropy coder (codec.entropy.banded) and its band-gain fill noise."""
+clicks). v2.4 differs in its entropy coder (codec.entropy.banded) and its band-gain fill noise, v2.5 in its
+fill level, coded per frame (codec.fill_levels)."""
 
 import io
 import json
@@ -18,7 +19,7 @@ from muzip.runtime.store import listed_files, model_folder
 NAME = "muzip-v2.3"
 
 
-@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4"])
+@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4", "muzip-v2.5"])
 def tmodel(request):
     return load_model(request.param)
 
@@ -118,21 +119,23 @@ def test_no_clicks_at_frame_boundaries_and_silence_stays_silent(tmodel):
 def test_noise_fill_fills_only_the_holes_of_coded_bands_and_repeats_exactly(tmodel):
     from muzip.codec.quantizer import dequantize
     cfg, steps = tmodel.config, np.array([0.01, 0.02])
+    alpha = cfg.get("noise_fill", 0.3)  # fill-level models: a coded level of 0.3 for both channels
+    fill = np.array([alpha, alpha]) if cfg.fill_levels else None
     q = np.zeros((2, 5, 882), np.int32)
     q[0, 1, 100] = 3   # one coded latent: its band (by band_gains.edges) gets noise in its other bins
     q[1, 4, 700] = -1
-    deq = dequantize(q, steps, 7, cfg)
+    deq = dequantize(q, steps, 7, cfg, fill)
     edges = np.asarray(cfg["band_gains"]["edges"])
     b0 = np.searchsorted(edges, 100, side="right") - 1
     lo, hi = edges[b0], edges[b0 + 1]
     assert deq[0, 1, 100] == pytest.approx(0.03)
     holes = deq[0, 1, lo:hi][np.arange(lo, hi) != 100]
-    assert np.all(holes != 0) and np.abs(holes).max() <= cfg["noise_fill"] * 0.01 + 1e-9
+    assert np.all(holes != 0) and np.abs(holes).max() <= alpha * 0.01 + 1e-9
     assert not deq[0, 1, :lo].any() and not deq[0, 1, hi:].any() and not deq[0, [0, 2, 3, 4]].any()
-    assert np.abs(np.delete(deq[1, 4], 700)).max() <= cfg["noise_fill"] * 0.02 + 1e-9  # side's own step
-    np.testing.assert_array_equal(deq, dequantize(q, steps, 7, cfg))  # seeded by (frame, channel)
-    assert not np.array_equal(deq[0, 1], dequantize(q, steps, 8, cfg)[0, 1])
-    assert not dequantize(np.zeros_like(q), steps, 7, cfg).any()  # silence stays silent
+    assert np.abs(np.delete(deq[1, 4], 700)).max() <= alpha * 0.02 + 1e-9  # side's own step
+    np.testing.assert_array_equal(deq, dequantize(q, steps, 7, cfg, fill))  # seeded by (frame, channel)
+    assert not np.array_equal(deq[0, 1], dequantize(q, steps, 8, cfg, fill)[0, 1])
+    assert not dequantize(np.zeros_like(q), steps, 7, cfg, fill).any()  # silence stays silent
 
 
 def test_a_bad_noise_fill_is_refused():
