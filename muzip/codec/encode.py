@@ -200,8 +200,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
         fill = b""
         if fill_levels is not None and q.any():  # the frame's own samples: 2 hops into its audio
             fill = fill_levels.codes_for(audio[:, 2 * layout.H:2 * layout.H + ns], bitrate_kbps)
-        deq = dequantize(q, steps[chosen], index, model.config, None if not fill else fill_levels.levels(
-            np.frombuffer(fill, np.uint8)))
+        deq = dequantize(q, steps[chosen], index, model.config, fill_levels.levels(fill) if fill else None)
         gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, audio, booked, fill=fill))
 
     try:

@@ -41,11 +41,11 @@ class FillLevels:
         """A frame's fill bytes -> (levels (channels,) float32, bytes used)."""
         if len(words) < channels:
             raise CorruptFileError("fill levels cut short")
-        codes = np.frombuffer(words[:channels], np.uint8)
-        return self.levels(codes), channels
+        return self.levels(words[:channels]), channels
 
-    def levels(self, codes) -> np.ndarray:
-        return (np.asarray(codes, np.float32) * np.float32(self.scale / CODE_MAX)).astype(np.float32)
+    def levels(self, codes: bytes) -> np.ndarray:
+        """Fill bytes -> levels (float32, a fraction of the quantizer step)."""
+        return np.frombuffer(codes, np.uint8).astype(np.float32) * np.float32(self.scale / CODE_MAX)
 
     # ------------------------------------------------------------------ encoder side
     def map_for(self, kbps: float) -> tuple:

@@ -66,11 +66,11 @@ def decode_frame(coder, gains, payload: bytes, max_latents: int, levels, envelop
         return decode_payload(coder, payload, max_latents, levels), None, None, None
     latents, words = split_payload(payload)
     q = decode_payload(coder, latents, max_latents, levels)
-    codes = levels_ = None
+    codes = fill_levels = None
     if fill is not None and q.any():  # a frame of zero latents carries no fill, gains or envelope
-        levels_, used = fill.parse(words, q.shape[0])
+        fill_levels, used = fill.parse(words, q.shape[0])
         words = words[used:]
     if envelope is not None and q.any():
         codes, used = envelope.parse(words, q.shape[1])
         words = words[used:]
-    return q, gains.decode(words, q), codes, levels_
+    return q, gains.decode(words, q), codes, fill_levels

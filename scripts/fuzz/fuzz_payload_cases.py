@@ -2,8 +2,9 @@
 (bits flipped in a frame's latent or band-gain bytes, CRC fixed: the levels coder of muzip-v1, the context
 coder of muzip-v2 and -v2.1) and `gains` (band-gain symbols re-coded out of range or at the alphabet's
 edges, a wrong stride, gains missing or extra: muzip-v2.1's band gains; the `payload` mutation for models
-without them) and `envelope` (muzip-v2.2's temporal envelope re-coded or replaced). Same signature as the
-container mutations; registered in scripts/fuzz/fuzz_cases.py.
+without them), `envelope` (muzip-v2.2's temporal envelope re-coded or replaced) and `fill` (muzip-v2.5's
+fill-level bytes changed, cut or left out). Same signature as the container mutations; registered in
+scripts/fuzz/fuzz_cases.py.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def _frame_with_payload(rng, s, pred=lambda payload: True):
 
 def _decoded_frame(rng, s, min_rest: int):
     """A random frame whose bytes after the latent payload number more than min_rest, decoded:
-    (record number, fields, latent payload, the bytes after it, q, gain codes, envelope codes), or None."""
+    (record number, fields, latent payload, its fill-level bytes (b"" for models without), the bytes after
+    them, q, gain codes, envelope codes), or None."""
     from muzip.codec.payload import decode_frame, split_payload
 
     def has_rest(payload):
@@ -43,9 +45,11 @@ def _decoded_frame(rng, s, min_rest: int):
     i, fields, payload = pick
     latent, rest = split_payload(payload)
     levels = list(fields[2][:s.header.channels])
+    fill = s.model.fill_levels
     q, codes, env, _ = decode_frame(s.model.coder, s.model.band_gains, payload, s.model.config.latents_per_frame + 1,
-                                 levels, s.model.envelope)
-    return i, fields, latent, rest, q, codes, env
+                                    levels, s.model.envelope, fill)
+    fill_bytes = rest[:q.shape[0]] if fill is not None and q.any() else b""
+    return i, fields, latent, fill_bytes, rest[len(fill_bytes):], q, codes, env
 
 
 def _with_payload(s, i, fields, payload) -> bytes:
@@ -86,11 +90,11 @@ def m_gains(rng, s, seeds):
     pick = _decoded_frame(rng, s, 1)
     if pick is None:
         return m_payload(rng, s, seeds)
-    i, fields, latent, words, q, codes, _ = pick
-    env_bytes = b""
-    if s.model.envelope is not None:  # the envelope's bytes come first and are kept as they are
-        env_bytes = words[:s.model.envelope.parse(words, q.shape[1])[1]]
-        words = words[len(env_bytes):]
+    i, fields, latent, fill_bytes, words, q, codes, _ = pick
+    env_bytes = fill_bytes
+    if s.model.envelope is not None:  # fill and envelope bytes come first and are kept as they are
+        used = s.model.envelope.parse(words, q.shape[1])[1]
+        env_bytes, words = fill_bytes + words[:used], words[used:]
     stride = words[0]
     nz = np.stack([gains.nonzero(qa, stride) for qa in q])
     sym = np.where(nz == 0, codes[:, ::stride] - LEVEL, codes[:, ::stride]).astype(np.int32)
@@ -129,7 +133,7 @@ def m_envelope(rng, s, seeds):
     pick = _decoded_frame(rng, s, 0)
     if pick is None:
         return m_payload(rng, s, seeds)
-    i, fields, latent, words, q, _, codes = pick
+    i, fields, latent, fill_bytes, words, q, _, codes = pick
     n, used = q.shape[1], env.parse(words, q.shape[1])[1]
     gain_words = words[used:]
     style = int(rng.integers(5))
@@ -151,4 +155,28 @@ def m_envelope(rng, s, seeds):
         gain_words = b""
     else:  # random bytes in its place
         new = rng.integers(0, 256, int(rng.integers(1, 80)), np.uint8).tobytes()
-    return _with_payload(s, i, fields, join_payload(latent, new + gain_words))
+    return _with_payload(s, i, fields, join_payload(latent, fill_bytes + new + gain_words))
+
+
+def m_fill(rng, s, seeds):
+    """A frame's fill-level bytes (muzip-v2.5) set to levels no encoder picks (0, the largest, random), cut
+    short or left out, CRC fixed: every byte value is a legal level, so only the cut ones are damage (the
+    `envelope` mutation for models without fill levels)."""
+    if getattr(s.model, "fill_levels", None) is None:
+        return m_envelope(rng, s, seeds)
+    from muzip.codec.payload import join_payload
+    pick = _decoded_frame(rng, s, 0)
+    if pick is None:
+        return m_payload(rng, s, seeds)
+    i, fields, latent, fill_bytes, words, *_ = pick
+    style, A = int(rng.integers(4)), len(fill_bytes)
+    if style == 0:
+        new = bytes([int(rng.choice([0, 255]))] * A)
+    elif style == 1:
+        new = rng.integers(0, 256, A, np.uint8).tobytes()
+    elif style == 2:
+        new = fill_bytes[:int(rng.integers(0, A))]
+        words = b"" if rng.random() < 0.5 else words
+    else:
+        new = b""
+    return _with_payload(s, i, fields, join_payload(latent, new + words))

@@ -41,11 +41,11 @@ def test_a_tone_gets_a_low_level_and_noise_the_highest(fill, rng):
     noise = rng.standard_normal((2, 44100)) * 0.1
     sf_tone, sf_noise = fill.flatness(tone), fill.flatness(noise)
     assert np.all(sf_tone < 0.01) and np.all(sf_noise > 0.5)  # white noise: ~0.56 (exponential power)
-    low = fill.levels(np.frombuffer(fill.codes_for(tone, 24), np.uint8))
-    high = fill.levels(np.frombuffer(fill.codes_for(noise, 24), np.uint8))
+    low = fill.levels(fill.codes_for(tone, 24))
+    high = fill.levels(fill.codes_for(noise, 24))
     np.testing.assert_allclose(low, 0.13, atol=0.5 / 255 + 0.01 * 0.65)  # a0 + a1 x ~0
     np.testing.assert_allclose(high, 0.4, atol=0.5 / 255)  # 0.13 + 0.65 x 0.56 = 0.49, clipped at hi
-    short = fill.levels(np.frombuffer(fill.codes_for(noise[:, :4000], 24), np.uint8))
+    short = fill.levels(fill.codes_for(noise[:, :4000], 24))
     np.testing.assert_allclose(short, 0.13, atol=0.5 / 255)  # shorter than a window: flatness 0, level a0
 
 

@@ -1,5 +1,5 @@
 """scripts/fuzz/fuzz.py covers every shipped codec model (issue 23): a few seeded cases each, the coder-level
-mutations (`payload`, `gains`), the table, and the hook for scripts/fuzz/library_fuzz.py."""
+mutations (`payload`, `gains`, `envelope`, `fill`), the table, and the hook for scripts/fuzz/library_fuzz.py."""
 
 import io
 import sys
@@ -10,14 +10,14 @@ import pytest
 
 from muzip.codec.verify import verify_file
 from scripts.fuzz import fuzz
-from scripts.fuzz.fuzz_cases import KINDS, m_envelope, m_gains, make_seeds
+from scripts.fuzz.fuzz_cases import KINDS, m_envelope, m_fill, m_gains, make_seeds
 
 SHIPPED = ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2", "muzip-v2.3", "muzip-v2.4", "muzip-v2.5")
 
 
 def test_every_shipped_codec_model_is_fuzzed():
     assert set(SHIPPED) <= set(fuzz.shipped_models())
-    assert {"payload", "gains", "envelope"} <= set(KINDS)
+    assert {"payload", "gains", "envelope", "fill"} <= set(KINDS)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,23 @@ def test_forged_envelopes_and_gains_of_v22_are_damage_never_a_crash():
         mutate = m_envelope if i % 2 == 0 else m_gains
         result = verify_file(io.BytesIO(mutate(rng, small[i % len(small)], seeds)))
         seen.update(p.split(": ", 1)[1].split(" (")[0] for p in result.problems)
+    assert {"temporal envelope is damaged", "band gains are damaged"} <= seen, seen
+
+
+def test_forged_fill_levels_of_v25_decode_or_are_damage_and_the_other_forgeries_keep_them():
+    """Any fill byte is a legal level: `fill` files with all bytes there decode clean, cut ones are damaged.
+    The `gains` and `envelope` mutations keep v2.5's fill bytes ahead of what they forge, so they still
+    reach the band gains and the envelope."""
+    seeds = make_seeds(fuzz.load("muzip-v2.5"))
+    small = [s for s in seeds if s.parsed.records and s.name != "golden"]
+    seen, clean = set(), 0
+    for i in range(36):
+        rng = np.random.default_rng([11, i])
+        mutate = (m_fill, m_gains, m_envelope)[i % 3]
+        result = verify_file(io.BytesIO(mutate(rng, small[i % len(small)], seeds)))
+        seen.update(p.split(": ", 1)[1].split(" (")[0] for p in result.problems)
+        clean += mutate is m_fill and not result.problems
+    assert clean >= 3
     assert {"temporal envelope is damaged", "band gains are damaged"} <= seen, seen
 
 
