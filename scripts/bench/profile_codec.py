@@ -35,6 +35,7 @@ PARTS = {  # (module, class, attribute): label
     ("muzip.codec.band_gains", "BandGains", "decode"): "band-gain entropy decode",
     ("muzip.codec.band_gains", "BandGains", "apply"): "band gains applied",
     ("muzip.codec.envelope", "TemporalEnvelope", "apply"): "temporal envelope applied (decoder)",
+    ("muzip.codec.fill_levels", "FillLevels", "codes_for"): "fill levels chosen (encoder)",
 }
 
 
