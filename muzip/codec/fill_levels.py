@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CorruptFileError
+from .fft import rfft
 
 CODE_MAX = 255
 
@@ -59,7 +60,6 @@ class FillLevels:
     def flatness(self, audio: np.ndarray) -> np.ndarray:
         """Mean spectral flatness over band_hz of Hann windows of each row of audio (A, n) -> (A,); 0 when
         the frame is shorter than one window (the level then sits at the map's floor)."""
-        import scipy.fft  # codec.transform has imported it already for the MDCT
         A, n = audio.shape
         if n < self.window:
             return np.zeros(A)
@@ -68,7 +68,7 @@ class FillLevels:
             self._bins = np.flatnonzero((f >= self.band_hz[0]) & (f < self.band_hz[1]))
             self._hann = np.hanning(self.window).astype(np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(np.asarray(audio, np.float32), self.window, axis=-1)
-        spectrum = scipy.fft.rfft(frames[:, ::self.hop] * self._hann, axis=-1)[..., self._bins]
+        spectrum = rfft(frames[:, ::self.hop] * self._hann, axis=-1)[..., self._bins]
         power = spectrum.real ** 2 + spectrum.imag ** 2 + np.float32(1e-12)
         sf = np.exp(np.mean(np.log(power), axis=-1)) / np.mean(power, axis=-1)
         return np.mean(sf, axis=-1, dtype=np.float64)

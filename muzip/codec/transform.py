@@ -5,6 +5,8 @@ import functools
 
 import numpy as np
 
+from .fft import dct4
+
 
 def to_mid_side(x: np.ndarray) -> np.ndarray:
     """(n, ch) -> (A, n): mono stays one channel; stereo becomes mid=(L+R)/2, side=(L-R)/2."""
@@ -24,24 +26,23 @@ def analyze(audio: np.ndarray, hop: int) -> np.ndarray:
     """The MDCT analysis of "filterbank": "mdct" models: (A, (n+1)*hop) samples, the first starting one hop
     before latent 0's centre -> (A, n, hop) float32 coefficients (numpy twin of nn.codec_net.Analysis, fixed=True).
 
-    As a folded DCT-IV (scipy's pocketfft) rather than a product with the basis: 4x faster, single-threaded
-    (a BLAS product spawns threads that spin beside the codec's own: 60% more CPU per encode), and with the
-    exact basis, where the network's is rounded to float16 (a -70 dB difference). hop must be even."""
-    import scipy.fft  # here: 0.2 s to import, and only band-gain models need it
+    As a folded DCT-IV (scipy's pocketfft, codec.fft) rather than a product with the basis: 4x faster,
+    single-threaded (a BLAS product spawns threads that spin beside the codec's own: 60% more CPU per
+    encode), and with the exact basis, where the network's is rounded to float16 (a -70 dB difference).
+    hop must be even."""
     n = audio.shape[1] // hop - 1
     z = np.lib.stride_tricks.sliding_window_view(audio, 2 * hop, axis=1)[:, ::hop][:, :n] * _window(hop)
     h = hop // 2
     a, b, c, d = z[..., :h], z[..., h:hop], z[..., hop:hop + h], z[..., hop + h:]
     folded = np.concatenate([-c[..., ::-1] - d, a - b[..., ::-1]], axis=-1)
-    return (scipy.fft.dct(folded, type=4, axis=-1) * 0.5).astype(np.float32)
+    return (dct4(folded) * 0.5).astype(np.float32)
 
 
 def synthesize(coeffs: np.ndarray, hop: int) -> np.ndarray:
     """The inverse of analyze() (nn.codec_net.Synthesis, fixed=True), overlap-added:
     (A, N, hop) coefficients -> audio (A, (N-1)*hop), starting at latent 0's centre."""
-    import scipy.fft
     A, N, _ = coeffs.shape
-    u = scipy.fft.dct(np.asarray(coeffs, np.float32), type=4, axis=-1) * 0.5
+    u = dct4(np.asarray(coeffs, np.float32)) * 0.5
     h, w = hop // 2, _window(hop)
     u1, u2 = u[..., :h], u[..., h:]
     out = np.zeros((A, (N + 1) * hop), np.float32)
