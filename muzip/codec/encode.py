@@ -16,6 +16,7 @@ import numpy as np
 from ..audio import StreamResampler
 from ..audio.read import MAX_OVERSHOOT, clip_full_scale
 from ..container import ContainerWriter, Frame, Header
+from .fill_levels import tilt_gains
 from .gain_encoder import GainEncoder, PendingFrame
 from .layout import GROUP, FrameLayout
 from .payload import COUNT_BYTES, LENGTH_BYTES, encode_payload
@@ -172,6 +173,13 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
 
     def on_frame(index, y, ns, silent, frame_audio):
         cache = {}
+        audio = frame_audio()
+        fill = b""
+        if fill_levels is not None and not silent:  # the frame's own samples: 2 hops into its audio
+            fill = fill_levels.codes_for(audio[:, 2 * layout.H:2 * layout.H + ns], bitrate_kbps)
+            tilt = tilt_gains(model.config, fill_levels.levels(fill))
+            if tilt is not None:  # the precision the fill bytes ask for (codec.fill_levels)
+                y = y * tilt[:, None, :]
 
         def q_for(level):  # the search and the final encode ask for the same levels: quantize once
             if level not in cache:
@@ -196,10 +204,8 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
             return
         booked = _RECORD_BYTES + len(payload) + gain_bytes
         rc.spent(booked, ns)
-        audio = frame_audio()
-        fill = b""
-        if fill_levels is not None and q.any():  # the frame's own samples: 2 hops into its audio
-            fill = fill_levels.codes_for(audio[:, 2 * layout.H:2 * layout.H + ns], bitrate_kbps)
+        if not q.any():
+            fill = b""  # a frame of zero latents carries no fill bytes
         deq = dequantize(q, steps[chosen], index, model.config, fill_levels.levels(fill) if fill else None)
         gain_encoder.push(PendingFrame(index, ns, levels, q, deq, payload, audio, booked, fill=fill))
 

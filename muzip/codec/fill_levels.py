@@ -8,9 +8,16 @@ byte per audio channel, level = byte / 255 x scale (a fraction of the quantizer 
 picks it from the source: clip(a0 + a1 x flatness, lo, hi), with (a0, a1, lo, hi) chosen by bitrate.
 
 The decoder reads only bytes; how they were chosen is the encoder's business (maps, window, band).
+
+Optionally ("tilt") the same bytes also tilt the quantizer's precision across frequency: a frame whose
+source is tonal gets finer steps in the high band (partials kept, docs/EXPERIMENTS.md "lever 5"), a
+noise-like one finer steps in the low band. The encoder multiplies the frame's latents by tilt_gains()
+before quantizing; the dequantizer divides by them.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -34,6 +41,14 @@ class FillLevels:
             raise ValueError("fill_levels needs 0 < scale <= 0.5, 0 < hop <= window and band_hz [lo, hi]")
         if not self.maps or any(len(m) != 5 or not 0 <= m[3] <= m[4] <= self.scale for m in self.maps):
             raise ValueError("fill_levels maps are [kbps, a0, a1, lo, hi] with 0 <= lo <= hi <= scale")
+        tilt = spec.get("tilt")
+        if tilt is not None:
+            levels, db = list(tilt["levels"]), list(tilt["db_per_octave"])
+            if len(levels) != len(db) or not levels or sorted(levels) != levels or not all(
+                    abs(float(d)) <= 6 for d in db) or not 0 < float(tilt["lo_hz"]) <= float(tilt["pivot_hz"]) \
+                    <= float(tilt["hi_hz"]):
+                raise ValueError("fill_levels tilt needs increasing levels, as many db_per_octave (|x| <= 6), "
+                                 "and 0 < lo_hz <= pivot_hz <= hi_hz")
         self._bins = None
         self._hann = None
 
@@ -78,3 +93,22 @@ class FillLevels:
         a0, a1, lo, hi = self.map_for(kbps)
         level = np.clip(a0 + a1 * self.flatness(audio), lo, hi)
         return np.rint(level / self.scale * CODE_MAX).astype(np.uint8).tobytes()
+
+
+def tilt_gains(config, levels) -> np.ndarray | None:
+    """Each channel's precision factor (A, C) for a frame with these fill levels (A,), or None where the
+    model has no "tilt" (or the frame no levels): (f / pivot_hz)^(t / 6.02), t dB per octave interpolated
+    from the level, f each channel's centre frequency clipped to [lo_hz, hi_hz]."""
+    tilt = (config.get("fill_levels") or {}).get("tilt")
+    if tilt is None or levels is None:
+        return None
+    db = np.interp(np.asarray(levels, np.float64), tilt["levels"], tilt["db_per_octave"])
+    octaves = _octaves(int(config["latent_channels"]), int(config["model_rate"]), float(tilt["pivot_hz"]),
+                       float(tilt["lo_hz"]), float(tilt["hi_hz"]))
+    return np.exp2(db[:, None] / (20 * np.log10(2.0)) * octaves[None, :]).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _octaves(channels: int, rate: int, pivot: float, lo: float, hi: float) -> np.ndarray:
+    f = np.clip((np.arange(channels) + 0.5) * rate / 2 / channels, lo, hi)
+    return np.log2(f / pivot)

@@ -7,6 +7,8 @@ import functools
 
 import numpy as np
 
+from .fill_levels import tilt_gains
+
 
 def level_steps(cfg: dict) -> np.ndarray:
     """Quantizer step for each level: log-spaced, `levels_per_octave` per doubling."""
@@ -23,7 +25,14 @@ def dequantize(q: np.ndarray, steps: np.ndarray, frame: int, cfg, fill=None) -> 
     costs fine structure (docs/EXPERIMENTS.md). The band gains, measured by the encoder after this, then
     correct each band's level. The noise is drawn per (frame, audio channel), so it is the same whichever
     group or seek decodes the frame. Models with "fill_levels" code the level per frame and audio channel
-    (codec.fill_levels): `fill` (A,) replaces noise_fill there."""
+    (codec.fill_levels): `fill` (A,) replaces noise_fill there, and where they also tilt the precision
+    (fill_levels.tilt) the result is divided by the encoder's tilt_gains."""
+    deq = _filled(q, steps, frame, cfg, fill)
+    gains = tilt_gains(cfg, fill) if fill is not None else None
+    return deq if gains is None else deq / gains[:, None, :]
+
+
+def _filled(q, steps, frame, cfg, fill):
     deq = q * np.asarray(steps, np.float32)[:, None, None]
     alpha = np.full(q.shape[0], float(cfg.get("noise_fill") or 0.0)) if fill is None else np.asarray(fill, float)
     if not np.any(alpha > 0) or not q.any():

@@ -12,8 +12,10 @@ tables stay the base's. Its name also works with MUZIP_USER_MODELS=runs/exp/mode
 """
 
 import argparse
+import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,12 @@ def make_variant(spec: str) -> str:
         inner[part] = dict(inner[part])
         inner = inner[part]
     inner[leaf] = json.loads(value)
-    name = f"{base}.{leaf}-{value.strip(chr(34))}"  # a model name allows [A-Za-z0-9._-] only
+    # a model name allows [A-Za-z0-9._-] only, and is short: other values are named by a hash (printed)
+    plain = value.strip(chr(34))
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,24}", plain):
+        plain = hashlib.sha256(value.encode()).hexdigest()[:8]
+        print(f"variant {base}.{leaf}-{plain}: {leaf} = {value}")
+    name = f"{base}.{leaf}-{plain}"
     write_model_folder(VARIANTS, name, identity=IDENTITY_FILES,
                        files={**folder_files(folder, skip=("config.json", "MODEL.md")), "config.json": cfg})
     return name

@@ -124,3 +124,42 @@ def test_muzip_v25_codes_a_low_level_for_a_tone_and_a_high_one_for_noise(rng):
     assert max(mid[:2]) < 0.15 and min(mid[4:]) > 0.35  # frame 2 and 3 hold both
     out, sr = decompress_bytes(data, model=model)
     assert sr == 44100 and out.shape == audio.shape and np.isfinite(out).all()
+
+
+TILT = {"pivot_hz": 2000.0, "lo_hz": 250.0, "hi_hz": 16000.0, "levels": [0.15, 0.3], "db_per_octave": [1.0, -1.0]}
+
+
+def test_tilt_gains_follow_the_level_and_are_flat_outside_their_range(base_cfg):
+    from muzip.codec.fill_levels import tilt_gains
+    cfg = dict(base_cfg, fill_levels=dict(SPEC, tilt=TILT))
+    assert tilt_gains(dict(base_cfg, fill_levels=SPEC), np.array([0.1])) is None  # no tilt: nothing to do
+    g = tilt_gains(cfg, np.array([0.1, 0.225, 0.4]))
+    f = (np.arange(882) + 0.5) * 25.0
+    at = int(np.argmin(np.abs(f - 4000)))  # one octave above the pivot
+    assert g.shape == (3, 882) and g.dtype == np.float32
+    np.testing.assert_allclose(g[0, at], 10 ** (np.log2(f[at] / 2000) / 20), rtol=1e-5)  # +1 dB an octave
+    np.testing.assert_allclose(g[2, at], 10 ** (-np.log2(f[at] / 2000) / 20), rtol=1e-5)  # -1 dB
+    np.testing.assert_allclose(g[1], 1.0, atol=1e-6)  # halfway: 0 dB
+    assert g[0, 0] == g[0, 5] and g[0, -1] == g[0, -30]  # clipped below 250 Hz and above 16 kHz
+
+
+def test_a_tilted_model_codes_and_decodes_with_the_precision_the_bytes_ask_for(base_cfg, clip):
+    from muzip.codec import compress_array, decompress_bytes, load_model
+    from muzip.metrics import mel_distance
+    audio, sr = clip
+    plain, tilted = load_model("muzip-v2.5"), load_model("muzip-v2.5")
+    tilted.config = ModelConfig.from_dict(dict(plain.config, fill_levels=dict(plain.config["fill_levels"],
+                                                                              tilt=dict(TILT, db_per_octave=[3, -3]))))
+    a, b = compress_array(audio, sr, 24, model=plain), compress_array(audio, sr, 24, model=tilted)
+    assert a != b
+    ya, yb = decompress_bytes(a, model=plain)[0], decompress_bytes(b, model=tilted)[0]
+    wrong = decompress_bytes(b, model=plain)[0]  # the same file decoded without dividing by the tilt
+    da, db_, dw = (mel_distance(audio, y, sr) for y in (ya, yb, wrong))
+    assert db_ < da + 0.5 and dw > db_ + 0.05, (da, db_, dw)
+
+
+@pytest.mark.parametrize("bad", [{"levels": [0.3, 0.15]}, {"db_per_octave": [1.0]}, {"db_per_octave": [9, 0]},
+                                 {"pivot_hz": 100.0}, {"levels": []}])
+def test_a_bad_tilt_is_refused(base_cfg, bad):
+    with pytest.raises(ModelError, match="tilt"):
+        ModelConfig.from_dict(dict(base_cfg, fill_levels=dict(SPEC, tilt=dict(TILT, **bad))))
