@@ -75,6 +75,16 @@ class BandGains:
         if self.fill_noise not in ("vector", "frame"):
             raise ValueError("band_gains fill_noise must be 'vector' or 'frame'")
         self.per_frame = int(config["frame_samples"]) // int(config["hop"]) if self.fill_noise == "frame" else None
+        # Empty bands from `min_hz` up filled with the decoded spectrum just below them (CELT's folding),
+        # mixed with the noise at equal power for mix 0.5 (config "fold"; off in every shipped model).
+        fold = g.get("fold")
+        self.fold_from, self.fold_mix = None, 0.0
+        if fold is not None:
+            self.fold_mix = float(fold["mix"])
+            first = int(np.ceil(float(fold["min_hz"]) / (float(config["model_rate"]) / 2) * self.edges[-1]))
+            self.fold_from = int(np.searchsorted(self.edges[:-1], first))  # the first band folded
+            if not 0 < self.fold_mix <= 1 or np.any(self.edges[self.fold_from:-1] < self.width[self.fold_from:]):
+                raise ValueError("band_gains fold needs 0 < mix <= 1 and min_hz above bands wider than their start")
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
         self.n_contexts = int(g["groups"]) * _NZ * _PREVS
         K = 2 * self.radius + 1
@@ -145,7 +155,25 @@ class BandGains:
         out *= bin_gain.astype(np.float32)
         for t in np.flatnonzero(noise.any(axis=1)):
             out[t] += rng_for(t).standard_normal(out.shape[1]).astype(np.float32) * noise[t].astype(np.float32)
+        if self.fold_from is not None:
+            self._fold(out, fill, np.sqrt(target / self.width))
         return out
+
+    def _fold(self, out, fill, level):
+        """Empty bands (fill, their noise already in `out`) from fold_from up: the noise mixed with the
+        band-width of decoded spectrum just below, scaled to the band's coded level per bin. Bands go
+        upwards, so a folded band can be the next one's source."""
+        a, b = np.float32(np.sqrt(1.0 - self.fold_mix)), np.float32(np.sqrt(self.fold_mix))
+        for band in range(self.fold_from, self.bands):
+            rows = np.flatnonzero(fill[:, band])
+            if not len(rows):
+                continue
+            lo, hi = int(self.edges[band]), int(self.edges[band + 1])
+            src = out[rows, 2 * lo - hi:lo]
+            rms = np.sqrt(np.mean(np.square(src, dtype=np.float64), axis=1))
+            ok = rms > 0  # nothing decoded below: the noise alone
+            scale = (level[rows[ok], band] / rms[ok]).astype(np.float32)[:, None]
+            out[rows[ok], lo:hi] = a * out[rows[ok], lo:hi] + b * src[ok] * scale
 
     def _sparse_gains(self, coeffs, coded, energy, gain, ratio, bin_gain, noise):
         """Per-bin gains and noise levels where a ratio raises a band with few of its bins coded (sparse_fill):

@@ -141,6 +141,12 @@ class ModelConfig(Mapping):
                 raise bad(f"band_gains needs {', '.join(_BAND_GAIN_KEYS)}")
             if self.decoder_output != "coefficients":
                 raise bad("band_gains need decoder_output 'coefficients'")
+            if "fold" in self.band_gains:
+                try:
+                    from .band_gains import BandGains
+                    BandGains(self, None)
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise bad(f"band_gains fold: {exc}") from None
         if self.noise_fill is not None:
             if not isinstance(self.noise_fill, (int, float)) or isinstance(self.noise_fill, bool) \
                     or not 0 <= self.noise_fill <= 0.5:

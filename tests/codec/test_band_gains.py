@@ -180,3 +180,45 @@ def test_frame_fill_noise_is_the_same_whichever_calls_cut_the_file(rng):
     assert np.all(whole != 0) and not np.array_equal(whole, gains.apply(decoded, codes, gains.noise_for(30, 0)))
     with pytest.raises(ValueError, match="fill_noise"):
         BandGains({"band_gains": dict(CFG["band_gains"], fill_noise="sample")}, None)
+
+
+def test_fold_fills_an_empty_band_with_the_spectrum_below_at_the_coded_level(rng):
+    """band_gains "fold" (off in every shipped model): an empty band above min_hz gets the band-width of
+    decoded spectrum just below it, scaled to its coded level and mixed with the noise (mix 1: no noise)."""
+    cfg = {"model_rate": 44100, "band_gains": dict(CFG["band_gains"], fold={"min_hz": 2000, "mix": 1.0})}
+    folding, plain = BandGains(cfg, None), BandGains(CFG, None)
+    orig = rng.standard_normal((3, C)).astype(np.float32)
+    decoded = orig.copy()
+    b = 15
+    lo, hi = folding.edges[b], folding.edges[b + 1]
+    decoded[:, lo:hi] = 0
+    q = np.ones((3, C), int)
+    q[:, lo:hi] = 0
+    nz = folding.nonzero(q, 1)
+    codes = folding.expand(folding.indices(orig, decoded, nz, 1), nz, 1, 3)
+    out, noise = folding.apply(decoded, codes, fill_rng(5, 0)), plain.apply(decoded, codes, fill_rng(5, 0))
+    src = out[:, 2 * lo - hi:lo]
+    for t in range(3):
+        assert np.corrcoef(out[t, lo:hi], src[t])[0, 1] > 0.999  # a scaled copy of the spectrum below
+    np.testing.assert_allclose(np.mean(out[:, lo:hi] ** 2, axis=1),
+                               folding.floor * 10 ** ((codes[:, b] - LEVEL) * 0.3), rtol=1e-4)  # its coded level
+    np.testing.assert_array_equal(np.delete(out, np.s_[lo:hi], axis=1), np.delete(noise, np.s_[lo:hi], axis=1))
+    half = BandGains({"model_rate": 44100, "band_gains": dict(CFG["band_gains"], fold={"min_hz": 2000, "mix": 0.5})},
+                     None).apply(decoded, codes, fill_rng(5, 0))
+    np.testing.assert_allclose(half[:, lo:hi], (out[:, lo:hi] + noise[:, lo:hi]) / np.sqrt(2), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="fold"):
+        BandGains({"model_rate": 44100, "band_gains": dict(CFG["band_gains"], fold={"min_hz": 2000, "mix": 0})}, None)
+
+
+def test_a_bad_fold_in_a_config_is_a_model_error():
+    import json
+
+    from muzip.codec import ModelConfig
+    from muzip.errors import ModelError
+    from muzip.runtime.store import model_folder
+    cfg = json.loads((model_folder("muzip-v2.5") / "config.json").read_text())
+    ok = dict(cfg, band_gains=dict(cfg["band_gains"], fold={"min_hz": 2000, "mix": 0.5}))
+    assert ModelConfig.from_dict(ok).band_gains["fold"]["mix"] == 0.5
+    for fold in ({"min_hz": 2000, "mix": 2}, {"mix": 0.5}, {"min_hz": 10, "mix": 0.5}):
+        with pytest.raises(ModelError, match="fold"):
+            ModelConfig.from_dict(dict(cfg, band_gains=dict(cfg["band_gains"], fold=fold)))
