@@ -5,8 +5,8 @@ listening measures (muzip.listening); no baselines (those are in docs/RD*.md, sa
     .venv/bin/python -m scripts.experiments.exp_models --set band --rates 24,64 --models muzip-v2.3 \\
         --variant muzip-v2.3:noise_fill=0.1 --variant muzip-v2.3:noise_fill=0.3
 
-A variant is the base model's folder with one config key changed (JSON value; a dotted key such as
-band_gains.fill_noise changes a key inside an object), written under runs/exp/models as BASE.KEY-VALUE; its
+A variant is the base model's folder with config keys changed (KEY=JSON, several joined by ';'; a dotted key such
+as band_gains.fill_noise changes a key inside an object), written under runs/exp/models as BASE.KEY-VALUE...; its
 tables stay the base's. Its name also works with MUZIP_USER_MODELS=runs/exp/models for other scripts
 (scripts/bench/profile_codec.py).
 """
@@ -26,24 +26,28 @@ MEASURES = ("lsd_low_db", "tonality_error", "pre_attack_db", "rise_db")
 
 
 def make_variant(spec: str) -> str:
+    """BASE:KEY=JSON[;KEY=JSON...] -> the name of a model folder with those config keys changed."""
     from muzip.nn.writer import folder_files, write_model_folder
     from muzip.runtime.store import IDENTITY_FILES, model_folder
-    base, change = spec.split(":", 1)
-    key, value = change.split("=", 1)
+    base, changes = spec.split(":", 1)
     folder = model_folder(base)
     cfg = json.loads((folder / "config.json").read_text())
-    *parents, leaf = key.split(".")  # band_gains.fill_noise: a key inside an object
-    inner = cfg
-    for part in parents:
-        inner[part] = dict(inner[part])
-        inner = inner[part]
-    inner[leaf] = json.loads(value)
-    # a model name allows [A-Za-z0-9._-] only, and is short: other values are named by a hash (printed)
-    plain = value.strip(chr(34))
-    if not re.fullmatch(r"[A-Za-z0-9.-]{1,24}", plain):
-        plain = hashlib.sha256(value.encode()).hexdigest()[:8]
-        print(f"variant {base}.{leaf}-{plain}: {leaf} = {value}")
-    name = f"{base}.{leaf}-{plain}"
+    parts = []
+    for change in changes.split(";"):  # JSON values here never hold a ';'
+        key, value = change.split("=", 1)
+        *parents, leaf = key.split(".")  # band_gains.fill_noise: a key inside an object
+        inner = cfg
+        for part in parents:
+            inner[part] = dict(inner[part])
+            inner = inner[part]
+        inner[leaf] = json.loads(value)
+        # a model name allows [A-Za-z0-9._-] only, and is short: other values are named by a hash (printed)
+        plain = value.strip(chr(34))
+        if not re.fullmatch(r"[A-Za-z0-9.-]{1,24}", plain):
+            plain = hashlib.sha256(value.encode()).hexdigest()[:8]
+            print(f"variant part {leaf}-{plain}: {leaf} = {value}")
+        parts.append(f"{leaf}-{plain}")
+    name = f"{base}." + ".".join(parts)
     write_model_folder(VARIANTS, name, identity=IDENTITY_FILES,
                        files={**folder_files(folder, skip=("config.json", "MODEL.md")), "config.json": cfg})
     return name
@@ -81,7 +85,7 @@ def main():
     ap.add_argument("--set", default="wesnoth")
     ap.add_argument("--rates", default="12,24,64")
     ap.add_argument("--models", default="")
-    ap.add_argument("--variant", action="append", default=[], help="BASE:KEY=JSON")
+    ap.add_argument("--variant", action="append", default=[], help="BASE:KEY=JSON[;KEY=JSON...]")
     args = ap.parse_args()
     os.chdir(ROOT)
     os.environ["MUZIP_USER_MODELS"] = str(VARIANTS)
