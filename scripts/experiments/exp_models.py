@@ -29,18 +29,15 @@ def make_variant(spec: str) -> str:
     """BASE:KEY=JSON[;KEY=JSON...] -> the name of a model folder with those config keys changed."""
     from muzip.nn.writer import folder_files, write_model_folder
     from muzip.runtime.store import IDENTITY_FILES, model_folder
+    from scripts.models.config_changes import changed_config
     base, changes = spec.split(":", 1)
     folder = model_folder(base)
-    cfg = json.loads((folder / "config.json").read_text())
+    changes = changes.split(";")  # JSON values here never hold a ';'
+    cfg = changed_config(json.loads((folder / "config.json").read_text()), changes)
     parts = []
-    for change in changes.split(";"):  # JSON values here never hold a ';'
+    for change in changes:
         key, value = change.split("=", 1)
-        *parents, leaf = key.split(".")  # band_gains.fill_noise: a key inside an object
-        inner = cfg
-        for part in parents:
-            inner[part] = dict(inner[part])
-            inner = inner[part]
-        inner[leaf] = json.loads(value)
+        leaf = key.split(".")[-1]
         # a model name allows [A-Za-z0-9._-] only, and is short: other values are named by a hash (printed)
         plain = value.strip(chr(34))
         if not re.fullmatch(r"[A-Za-z0-9.-]{1,24}", plain):

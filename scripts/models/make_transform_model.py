@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scripts.models.config_changes import changed_config
 from scripts.models.make_gain_model import count_gain_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +106,9 @@ def main():
                     help="band-gain fill noise: a generator per latent vector, or per frame (faster)")
     ap.add_argument("--fill-levels", action="store_true",
                     help="code the fill level per frame (codec.fill_levels) instead of a fixed --noise-fill")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                    help="change a config key after the others (a dotted key inside an object), e.g. "
+                    "band_gains.fold={...}; repeatable")
     ap.add_argument("--table-files", type=int, default=60)
     ap.add_argument("--table-seconds", type=float, default=30.0)
     args = ap.parse_args()
@@ -125,6 +129,7 @@ def main():
         cfg["noise_fill"] = args.noise_fill
     if args.fill_noise_source != "vector":
         cfg["band_gains"] = dict(cfg["band_gains"], fill_noise=args.fill_noise_source)
+    cfg = changed_config(cfg, args.set)
     recount = args.entropy == "banded" and cfg.get("entropy") != "banded"
     if args.entropy == "banded":
         cfg.pop("context_bands", None)
@@ -152,7 +157,8 @@ def main():
             f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}"
             f" --entropy {args.entropy} --fill-noise-source {args.fill_noise_source}"
             f" --table-files {args.table_files} --table-seconds {args.table_seconds:g}"
-            + (" --fill-levels" if args.fill_levels else ""))
+            + (" --fill-levels" if args.fill_levels else "")
+            + "".join(f" --set '{change}'" for change in args.set))
     counted = {}
     if not recount and args.entropy == "banded":  # the base's banded tables, and what they were counted on
         base_training = json.loads((base_folder / "training.json").read_text())
