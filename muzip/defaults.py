@@ -14,4 +14,4 @@ TRAIN_FROM = "muzip-v1"
 # The restorer `muzip restore` uses unless --model says otherwise.
 RESTORE_MODEL = "restore-v1"
 # The model scripts/bench/rd_bench.py measures and publishes (docs/RD.md).
-RD_MODEL = "muzip-v2.5"
+RD_MODEL = "muzip-v2.6"

@@ -39,6 +39,9 @@ SHIPPED_CODECS = {
     # v2.4 with the fill level coded per frame and audio channel (codec.fill_levels)
     "muzip-v2.5": ("825f2bfd144c4a68df349e529d50c026aa4d99de8373c63950c56e35b1c6cd86",
                    "825f2bfd144c4a68df349e529d50c026aa4d99de8373c63950c56e35b1c6cd86"),
+    # v2.5 with empty bands folded from below (band_gains.fold) and the precision tilted by fill level (fill_levels.tilt)
+    "muzip-v2.6": ("97a028806879b949c2064689c56a06726d401315e08aa3390e65508fb176e6c2",
+                   "97a028806879b949c2064689c56a06726d401315e08aa3390e65508fb176e6c2"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}

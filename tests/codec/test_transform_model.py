@@ -19,7 +19,7 @@ from muzip.runtime.store import listed_files, model_folder
 NAME = "muzip-v2.3"
 
 
-@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4", "muzip-v2.5"])
+@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6"])
 def tmodel(request):
     return load_model(request.param)
 
@@ -117,6 +117,7 @@ def test_no_clicks_at_frame_boundaries_and_silence_stays_silent(tmodel):
 
 
 def test_noise_fill_fills_only_the_holes_of_coded_bands_and_repeats_exactly(tmodel):
+    from muzip.codec.fill_levels import tilt_gains
     from muzip.codec.quantizer import dequantize
     cfg, steps = tmodel.config, np.array([0.01, 0.02])
     alpha = cfg.get("noise_fill", 0.3)  # fill-level models: a coded level of 0.3 for both channels
@@ -125,14 +126,17 @@ def test_noise_fill_fills_only_the_holes_of_coded_bands_and_repeats_exactly(tmod
     q[0, 1, 100] = 3   # one coded latent: its band (by band_gains.edges) gets noise in its other bins
     q[1, 4, 700] = -1
     deq = dequantize(q, steps, 7, cfg, fill)
+    # a tilting model (fill_levels.tilt) divides each bin by its precision factor: the step there is step / g
+    g = tilt_gains(cfg, fill) if fill is not None else None
+    g = np.ones((2, 882), np.float32) if g is None else g
     edges = np.asarray(cfg["band_gains"]["edges"])
     b0 = np.searchsorted(edges, 100, side="right") - 1
     lo, hi = edges[b0], edges[b0 + 1]
-    assert deq[0, 1, 100] == pytest.approx(0.03)
-    holes = deq[0, 1, lo:hi][np.arange(lo, hi) != 100]
-    assert np.all(holes != 0) and np.abs(holes).max() <= alpha * 0.01 + 1e-9
+    assert deq[0, 1, 100] == pytest.approx(0.03 / g[0, 100])
+    holes = (deq[0, 1, lo:hi] * g[0, lo:hi])[np.arange(lo, hi) != 100]
+    assert np.all(holes != 0) and np.abs(holes).max() <= alpha * 0.01 * (1 + 1e-5)
     assert not deq[0, 1, :lo].any() and not deq[0, 1, hi:].any() and not deq[0, [0, 2, 3, 4]].any()
-    assert np.abs(np.delete(deq[1, 4], 700)).max() <= alpha * 0.02 + 1e-9  # side's own step
+    assert np.abs(np.delete(deq[1, 4] * g[1], 700)).max() <= alpha * 0.02 * (1 + 1e-5)  # side's own step
     np.testing.assert_array_equal(deq, dequantize(q, steps, 7, cfg, fill))  # seeded by (frame, channel)
     assert not np.array_equal(deq[0, 1], dequantize(q, steps, 8, cfg, fill)[0, 1])
     assert not dequantize(np.zeros_like(q), steps, 7, cfg, fill).any()  # silence stays silent
