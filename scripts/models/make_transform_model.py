@@ -19,6 +19,13 @@ coded per frame (codec.fill_levels, FILL_LEVELS below) instead of a fixed noise_
 
     python -m scripts.models.make_transform_model --base muzip-v2.4 --name muzip-v2.5 --entropy banded \
         --fill-noise-source frame --fill-levels
+
+muzip-v2.6 is v2.5 with empty bands folded from the decoded spectrum below (band_gains.fold) and the
+quantizer's precision tilted by the fill level (fill_levels.tilt), chosen in docs/logs/fold_plus_tilt_s33.log:
+
+    python -m scripts.models.make_transform_model --base muzip-v2.5 --name muzip-v2.6 --entropy banded \
+        --fill-noise-source frame --fill-levels --set 'band_gains.fold={"min_hz":2000,"mix":0.5}' \
+        --set 'fill_levels.tilt={"pivot_hz":2000,"lo_hz":250,"hi_hz":16000,"levels":[0.15,0.3],"db_per_octave":[3,-1]}'
 """
 
 import argparse
