@@ -76,7 +76,7 @@ class BandGains:
             raise ValueError("band_gains fill_noise must be 'vector' or 'frame'")
         self.per_frame = int(config["frame_samples"]) // int(config["hop"]) if self.fill_noise == "frame" else None
         # Empty bands from `min_hz` up filled with the decoded spectrum just below them (CELT's folding),
-        # mixed with the noise at equal power for mix 0.5 (config "fold"; off in every shipped model).
+        # mixed with the noise at equal power for mix 0.5 (config "fold"; muzip-v2.6).
         fold = g.get("fold")
         self.fold_from, self.fold_mix = None, 0.0
         if fold is not None:
