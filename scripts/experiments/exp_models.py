@@ -83,7 +83,13 @@ def main():
     ap.add_argument("--rates", default="12,24,64")
     ap.add_argument("--models", default="")
     ap.add_argument("--variant", action="append", default=[], help="BASE:KEY=JSON[;KEY=JSON...]")
+    ap.add_argument("--envelope-share", type=float, default=None,
+                    help="the share of a frame's bytes the temporal envelope may take (an encoder choice, "
+                    "codec.gain_encoder.ENVELOPE_SHARE; default: the shipped one)")
     args = ap.parse_args()
+    if args.envelope_share is not None:
+        from muzip.codec import gain_encoder
+        gain_encoder.ENVELOPE_SHARE = args.envelope_share
     os.chdir(ROOT)
     os.environ["MUZIP_USER_MODELS"] = str(VARIANTS)
     from muzip.codec import load_model
