@@ -37,7 +37,10 @@ def tables_text(cfg):
         return (tables_text({k: v for k, v in cfg.items() if k != "fill_levels"}) +
                 "; zero latents of a band with coded ones are dequantized as noise of +-alpha steps, alpha coded per "
                 f"frame and audio channel as a byte (0 to {f['scale']:g}; muzip.codec.fill_levels), which the encoder "
-                f"sets from the source's spectral flatness over {f['band_hz'][0]:g}-{f['band_hz'][1]:g} Hz")
+                f"sets from the source's spectral flatness over {f['band_hz'][0]:g}-{f['band_hz'][1]:g} Hz" +
+                (f"; the same byte tilts the quantizer's precision by {t['db_per_octave'][0]:+g} dB per octave around "
+                 f"{t['pivot_hz']:g} Hz at alpha <= {t['levels'][0]:g} to {t['db_per_octave'][1]:+g} at alpha >= "
+                 f"{t['levels'][1]:g} (finer high-band steps on tonal music; fill_levels.tilt)" if (t := f.get("tilt")) else ""))
     if cfg.get("noise_fill"):
         return (tables_text({k: v for k, v in cfg.items() if k != "noise_fill"}) +
                 f"; zero latents of a band with coded ones are dequantized as noise of +-{cfg['noise_fill']:g} steps "
@@ -51,6 +54,8 @@ def tables_text(cfg):
                 "the integer tables `gain_counts` in tables.npz" +
                 (f"; a band raised with at most {g['sparse_fill']:g} of its bins coded keeps its coded bins and gets "
                  "the energy it lacks in the others" if g.get("sparse_fill") else "") +
+                (f"; bands filled with noise from {g['fold']['min_hz']:g} Hz up are mixed ({g['fold']['mix']:g}) with "
+                 "the decoded spectrum just below them (folding)" if g.get("fold") else "") +
                 "); the decoder stops before the fixed MDCT synthesis, which the runtime runs after the corrections")
     if cfg.get("entropy") == "banded":
         return (f"class-banded integer tables (`tables.npz`: `class_counts`, per {cfg['class_width']}-channel band a "
