@@ -89,10 +89,34 @@ class TemporalEnvelope:
         """What one corrected region adds to a frame's bytes."""
         return 1 + self.blocks * self.bits / 8
 
+    def _attacks(self, original_high: np.ndarray, nb: int) -> tuple[np.ndarray, np.ndarray]:
+        """The source's attacks over a frame's nb sub-blocks -> (before, at): within PRE_MS before an attack,
+        and the attack's own sub-block and the next. original_high as analyse()'s."""
+        level = 10 * np.log10(_block_power(original_high, self.size) + 1e-10)
+        # the quietest of the `history` sub-blocks before each (of what there is, at the start)
+        padded = np.concatenate([np.full(self.history - 1, np.inf), level[:1], level[:-1]])
+        quietest = np.lib.stride_tricks.sliding_window_view(padded, self.history).min(axis=1)
+        attacks = np.flatnonzero((level >= quietest + ATTACK_RISE_DB) & (level >= AUDIBLE_DB))
+        before, at = np.zeros(nb, bool), np.zeros(nb, bool)
+        for b in attacks:
+            before[max(0, b - self.history):min(nb, b)] = True
+            at[min(nb, b):min(nb, b + 2)] = True
+        return before & ~at, at
+
+    def candidates(self, original: np.ndarray, original_high: np.ndarray) -> np.ndarray:
+        """Encoder: the regions (n,) analyse() may correct, from the source alone: those near an attack or
+        with digitally silent sub-blocks. The decoder's output matters only there, so the encoder computes
+        it only there (most of a frame's regions are neither)."""
+        n = original.shape[1] // self.hop
+        before, at = self._attacks(original_high, n * self.blocks)
+        silent = _block_peak(original, self.size) < SILENCE_PEAK
+        return (before | at | silent).reshape(n, self.blocks).any(axis=1)
+
     def analyse(self, original: np.ndarray, decoded: np.ndarray, decoded_high: np.ndarray,
                 original_high: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Encoder: a frame's n regions. original, decoded, decoded_high: (A, n hop) from the first region's
-        start; original_high: (A, (n + k) hop), the same start and k regions of look-ahead.
+        start; original_high: (A, (n + k) hop), the same start and k regions of look-ahead. decoded and
+        decoded_high are read only in the regions candidates() names.
         -> codes (n, blocks), NONE rows where nothing is corrected.
 
         A region is corrected where it is within PRE_MS before (or at) an attack of the source's high band
@@ -104,16 +128,7 @@ class TemporalEnvelope:
         eo, ed = _block_power(original_high, self.size), _block_power(decoded_high, self.size)
         floor = 1e-10
         ratio = 10 * np.log10((eo[:nb] + floor) / (ed + floor)) / self.db
-        level = 10 * np.log10(eo + floor)
-        # the quietest of the `history` sub-blocks before each (of what there is, at the start)
-        padded = np.concatenate([np.full(self.history - 1, np.inf), level[:1], level[:-1]])
-        quietest = np.lib.stride_tricks.sliding_window_view(padded, self.history).min(axis=1)
-        attacks = np.flatnonzero((level >= quietest + ATTACK_RISE_DB) & (level >= AUDIBLE_DB))
-        before, at = np.zeros(nb, bool), np.zeros(nb, bool)  # PRE_MS before an attack; it and the next
-        for b in attacks:
-            before[max(0, b - self.history):min(nb, b)] = True
-            at[min(nb, b):min(nb, b + 2)] = True
-        before &= ~at
+        before, at = self._attacks(original_high, nb)
         near = before | at
         # Rounded towards quieter before an attack (pre-masking lasts a few ms: noise there is heard) and
         # towards louder at it (the attack masks what follows it).

@@ -118,18 +118,36 @@ class GainEncoder:
         return self._envelope_bytes(frame, coeffs[:, R - 1], decoded, s, nz) + words
 
     def _envelope_bytes(self, frame: PendingFrame, before, decoded, s, nz) -> bytes:
-        """The frame's temporal-envelope bytes, from what the decoder will output (band gains applied)."""
+        """The frame's temporal-envelope bytes, from what the decoder will output (band gains applied).
+
+        The decoder's output is computed only for the regions the source makes candidates (near its attacks,
+        or digitally silent): region j is the overlap of vectors j-1 and j, so only those vectors get their
+        band gains, and each region is synthesised from its two. Vectors and regions are row-independent,
+        so the bytes are those of the whole frame's synthesis (tests/codec/test_gain_encoder.py)."""
         gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
-        first = self.per_frame * frame.index
-        out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), gains.noise_for(first, a),
-                                    frame.q[a] != 0) for a in range(len(decoded))])
+        first, A = self.per_frame * frame.index, len(decoded)
+        original = frame.audio[:, H:(n + 1) * H]
+        original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
+        regions = np.flatnonzero(env.candidates(original, original_high))
+        vectors = np.union1d(np.union1d(regions - 1, regions), [n - 1])
+        vectors = vectors[vectors >= 0]
+        out = np.zeros_like(decoded)
+        for a in range(A):
+            noise = gains.noise_for(first, a)
+            codes = gains.expand(s[a], nz[a], self.stride, n)[vectors]
+            out[a, vectors] = gains.apply(decoded[a, vectors], codes, lambda t, _n=noise: _n(int(vectors[t])),
+                                          frame.q[a, vectors] != 0)
         if self.last is not None and self.last[0] == frame.index - 1:
             before = self.last[1]  # the previous frame's last vector as the decoder outputs it, gains and all
         self.last = (frame.index, out[:, -1])
         coeffs = np.concatenate([before[:, None], out], axis=1)  # latents first-1 .. first+n-1: n regions
-        original = frame.audio[:, H:(n + 1) * H]
-        original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
-        codes = env.analyse(original, synthesize(coeffs, H), env.high_band(coeffs), original_high, self.env_regions)
+        full, high = np.zeros_like(original), np.zeros_like(original)
+        if len(regions):
+            pairs = np.stack([coeffs[:, regions], coeffs[:, regions + 1]], axis=2).reshape(-1, 2, coeffs.shape[2])
+            at = (regions[:, None] * H + np.arange(H)).ravel()
+            full[:, at] = synthesize(pairs, H).reshape(A, -1)
+            high[:, at] = env.high_band(pairs).reshape(A, -1)
+        codes = env.analyse(original, full, high, original_high, self.env_regions)
         return env.encode(codes)
 
     def _write_oldest(self) -> None:

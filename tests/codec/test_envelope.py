@@ -169,3 +169,36 @@ def test_at_6_kbps_the_envelope_does_not_starve_the_music(models):
     region = 1 + model.envelope.blocks * model.envelope.bits / 8
     assert all((f.envelope[:, 0] != NONE).sum() * region <= 0.05 * 750 for f in frames)
     assert len(data) * 8 / (len(x) / 44100) / 1000 <= 6.06
+
+
+def _whole_frame_envelope_bytes(self, frame, before, decoded, s, nz):
+    """The encoder's envelope bytes computed over every vector and region of the frame (as before the
+    encoder computed the decoder's output only at candidate regions)."""
+    from muzip.codec.transform import analyze
+    gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
+    first = self.per_frame * frame.index
+    out = np.stack([gains.apply(decoded[a], gains.expand(s[a], nz[a], self.stride, n), gains.noise_for(first, a),
+                                frame.q[a] != 0) for a in range(len(decoded))])
+    if self.last is not None and self.last[0] == frame.index - 1:
+        before = self.last[1]
+    self.last = (frame.index, out[:, -1])
+    coeffs = np.concatenate([before[:, None], out], axis=1)
+    original_high = env.high_band(analyze(frame.audio, H))
+    codes = env.analyse(frame.audio[:, H:(n + 1) * H], synthesize(coeffs, H), env.high_band(coeffs), original_high,
+                        self.env_regions)
+    return env.encode(codes)
+
+
+@pytest.mark.parametrize("name,kbps", [("muzip-v2.6", 12), ("muzip-v2.6", 48), ("muzip-v2.2", 24)])
+def test_the_encoder_computes_the_decoders_output_only_where_it_matters(name, kbps, monkeypatch):
+    """The gain encoder synthesises only the regions near the source's attacks or silence; the bytes are
+    those of the whole frame's synthesis (bursts, silence and quiet music, as the tests above)."""
+    from muzip.codec.gain_encoder import GainEncoder
+    rng = np.random.default_rng(5)
+    t = np.arange(int(0.6 * 44100)) / 44100
+    quiet = 0.05 * np.sin(2 * np.pi * 220 * t)[:, None] + 0.003 * rng.standard_normal((len(t), 2))
+    x = np.concatenate([burst_after(quiet, rng), burst_after(np.zeros((20000, 2)), rng, 0.05), quiet[:30000]])
+    model = load_model(name)
+    fast = compress_array(x, 44100, kbps, model=model)
+    monkeypatch.setattr(GainEncoder, "_envelope_bytes", _whole_frame_envelope_bytes)
+    assert compress_array(x, 44100, kbps, model=model) == fast
