@@ -32,6 +32,9 @@ ATTACK_RISE_DB = 12.0         # an attack: the source's high band rises this muc
 PRE_MS = 20.0                 # ... the previous 20 ms (as muzip.listening finds attacks) ...
 AUDIBLE_DB = -60.0            # ... to at least this level
 RAMP = 16                     # half a crossfade, samples (0.36 ms at 44.1 kHz)
+# An encoder choice, no format change: before an attack the decoder's high band is brought this many steps
+# (of config db) further below the source than rounding down alone gives (docs/EXPERIMENTS.md, lever 7).
+PRE_ATTACK_MARGIN = 0.0
 
 
 class TemporalEnvelope:
@@ -132,7 +135,7 @@ class TemporalEnvelope:
         near = before | at
         # Rounded towards quieter before an attack (pre-masking lasts a few ms: noise there is heard) and
         # towards louder at it (the attack masks what follows it).
-        steps = np.where(before, np.floor(ratio), np.where(at, np.ceil(ratio), np.round(ratio)))
+        steps = np.where(before, np.floor(ratio - PRE_ATTACK_MARGIN), np.where(at, np.ceil(ratio), np.round(ratio)))
         steps = np.clip(steps, self.lo, self.hi)
         silent = _block_peak(original, self.size) < SILENCE_PEAK
         mute = silent & (_block_peak(decoded, self.size) >= SILENCE_PEAK)
