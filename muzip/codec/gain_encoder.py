@@ -24,10 +24,18 @@ from .payload import join_payload
 from .transform import analyze, synthesize
 
 
-# The share of a frame's bytes the temporal envelope may take (codec.envelope): at 6 kbps ~3 regions a
-# frame, at 24 kbps ~15. Uncapped, a frame with many attacks took 25 % of the bytes at 6 kbps, and the rate
-# control starved the next frames.
-ENVELOPE_SHARE = 0.05
+# The share of a frame's bytes the temporal envelope may take (codec.envelope). Uncapped, a frame with many
+# attacks took 25 % of the bytes at 6 kbps, and the rate control starved the next frames. With class-banded
+# latent coding, 0.10 since session 34 (at 6 kbps ~7 regions a frame: ViSQOL +0.03, the level before attacks
+# 1.3 dB lower; neutral from 16 kbps: docs/EXPERIMENTS.md, lever 6). Models with the context coder keep
+# 0.05: it spends ~2 kbps on zero latents, and at 6 kbps a frame full of attacks then had no bytes left.
+ENVELOPE_SHARE = 0.10
+CONTEXT_CODER_ENVELOPE_SHARE = 0.05
+
+
+def envelope_share(config) -> float:
+    """The share of a frame's bytes a model's temporal envelope may take (an encoder choice)."""
+    return ENVELOPE_SHARE if config.get("entropy") == "banded" else min(ENVELOPE_SHARE, CONTEXT_CODER_ENVELOPE_SHARE)
 
 
 @dataclass
@@ -63,9 +71,9 @@ class GainEncoder:
         self.mean_bytes = symbols * self.gains.mean_bits / 8
         self.measured = False
         self.envelope = model.envelope
-        if self.envelope is not None:  # its bytes may take ENVELOPE_SHARE of a frame's, at any bitrate
+        if self.envelope is not None:  # its bytes may take envelope_share() of a frame's, at any bitrate
             frame_bytes = kbps * 1000 / 8 * cfg.frame_samples / cfg.model_rate
-            self.env_regions = int((ENVELOPE_SHARE * frame_bytes - 1) // self.envelope.region_bytes())
+            self.env_regions = int((envelope_share(cfg) * frame_bytes - 1) // self.envelope.region_bytes())
         self.last = None  # (frame index, its last vector's coefficients after band gains (A, C)), for envelopes
 
     def expected_bytes(self) -> float:
