@@ -136,5 +136,7 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
             raise click.UsageError(f"this system's libsndfile cannot write {fmt.upper()}; use --format wav or flac")
     items = plan(inputs, ext="." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing, want=lambda name: name.lower().endswith(".mz"))
-    options = DecompressOptions(fmt, start, duration, force, strict)  # plan() made the output folders
+    # one file to decode: -j's processes split it (a long file's runs of frames, codec.split_decode)
+    file_workers = jobs if sum(not item.skip for item in items) == 1 else 1
+    options = DecompressOptions(fmt, start, duration, force, strict, file_workers=file_workers)  # plan() made the output folders
     run_batch(items, decompress_one, options, quiet=quiet, jobs=jobs)

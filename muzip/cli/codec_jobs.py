@@ -43,6 +43,7 @@ class DecompressOptions:
     force: bool
     strict: bool
     make_dirs: bool = False
+    file_workers: int = 1  # processes for one long file (codec.split_decode): -j when there is one file
 
 
 def _output(item, force, seekable=False):
@@ -132,7 +133,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             # A WAV header already sent down a pipe (stdout, a FIFO) cannot be fixed: pad to its length.
             streaming = item.dst is None or not dst.seekable()
             report = decompress_to(reader, model, make_sink, opt.start, opt.duration, opt.strict,
-                                   progress=bar.update, pad_truncated=streaming)
+                                   progress=bar.update, pad_truncated=streaming, workers=opt.file_workers)
             sinks[0].close()
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:

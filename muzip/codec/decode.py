@@ -20,12 +20,14 @@ from .envelope import NONE
 from .latents import read_latents
 from .layout import GROUP, FrameLayout
 from .quantizer import dequantize
+from .split_decode import split_decode_frames, split_workers
 from .transform import from_mid_side
 
 
 class DecodeReport:
     def __init__(self):
         self.damaged: list[str] = []
+        self.damaged_at: list[tuple[int, str]] = []  # (frame index, message), as damaged
         self.truncated = False
         self.index_damaged = False  # all frames there, but the index or trailer is damaged (reader.index_damaged)
         self.samples_written = 0
@@ -52,6 +54,7 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
         if strict:
             raise CorruptFileError(frame.error)
         report.damaged.append(frame.error)
+        report.damaged_at.append((frame.index, frame.error))
         frames[frame.index] = (None, layout.F, None, None)  # concealed: silence, cross-faded by the decoder's overlap
 
     M = layout.margin
@@ -124,11 +127,13 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
 
 
 def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0.0, duration=None,
-                  strict=False, progress=None, pad_truncated=False) -> DecodeReport:
+                  strict=False, progress=None, pad_truncated=False, workers: int = 1) -> DecodeReport:
     """Decode [start, start+duration) seconds into sink_factory(sample_rate, channels, num_samples).
 
     A truncated file yields what is complete (report.truncated); pad_truncated fills the promised
-    length with silence instead, for sinks that cannot shrink (a WAV stream on stdout)."""
+    length with silence instead, for sinks that cannot shrink (a WAV stream on stdout). workers > 1: a
+    long file's frames are decoded by that many processes where it can be split (codec.split_decode),
+    with the same samples."""
     header, layout, report = reader.header, FrameLayout(model), DecodeReport()
     sr, ch = header.sample_rate, header.channels
     # The index holds the count actually coded; the header's is what the input claimed up front.
@@ -141,7 +146,11 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
     first = max(0, s0 // sr - 1)  # a frame early, so the resampler has settled by s0 (frames are 1 s)
     stop = None if s1 is None else -(-s1 * layout.rate // sr) // layout.F + 1
     want = None if s1 is None else s1 - s0
-    decoded = decode_frames(reader, model, first, stop, report, strict)  # checks the model: before any output
+    split = split_workers(reader, model, workers, first, stop)
+    if split > 1:
+        decoded = split_decode_frames(decode_frames, DecodeReport, reader, model, first, stop, report, strict, split)
+    else:
+        decoded = decode_frames(reader, model, first, stop, report, strict)  # checks the model: before any output
     sink = sink_factory(sr, ch, want)
     resampler = StreamResampler(layout.rate, sr, ch)
     pos = first * sr  # original-rate position of the resampler's next output sample

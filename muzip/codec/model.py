@@ -165,6 +165,10 @@ class CodecModel:
             self._decode_pool = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="muzip-decode")
         return self._decode_pool.submit(self.decode, latents, first_latent, gains, envelope)
 
+    def forget_threads(self) -> None:
+        """In a forked child: the parent's pool threads do not exist here, so pools start afresh."""
+        self._encode_pool = self._decode_pool = None
+
     def _prepare(self, part: str) -> None:
         """Made here, once, before the pool's threads race to it (an onnxruntime session)."""
 

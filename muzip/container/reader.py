@@ -8,6 +8,7 @@ the samples those frames hold.
 
 from __future__ import annotations
 
+import copy
 import io
 import struct
 import zlib
@@ -73,6 +74,26 @@ class ContainerReader:
     @property
     def seekable(self) -> bool:
         return self._seekable
+
+    def reopened(self) -> "ContainerReader | None":
+        """The same file on a new open file description (its own offset), index and all, for another
+        process to read frames by index beside this one; None where that cannot be: no valid index, a
+        pipe, an in-memory file, or no /proc (opening /proc/self/fd/N reopens exactly the open file,
+        renamed or deleted since)."""
+        if not self.load_index():
+            return None
+        try:
+            f = open(f"/proc/self/fd/{self._f.fileno()}", "rb")
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+        clone = copy.copy(self)
+        clone._f, clone._stream = f, Stream(f)
+        clone._stream.start = self.header_size
+        return clone
+
+    def close(self) -> None:
+        """Closes the file object (for readers made by reopened(); others belong to their caller)."""
+        self._f.close()
 
     def _size(self) -> int:
         if self.file_size is None:
