@@ -9,7 +9,7 @@ import importlib
 import click
 
 from .. import __version__
-from .common import EXIT_CODES_HELP, install_signal_handlers
+from .common import EXIT_CODES_HELP, Interrupted, exit_for_signal, install_signal_handlers
 
 # name -> (module, attribute), in the order `muzip --help` lists them. A command's module is imported
 # only when that command runs (Click's lazy-group pattern): `muzip decompress` does not build the library
@@ -57,6 +57,9 @@ def main():
     install_signal_handlers()
     try:
         cli(prog_name="muzip")
+    except (Interrupted, KeyboardInterrupt) as exc:  # before a command's own handling (while importing it)
+        click.echo("muzip: interrupted", err=True)
+        raise SystemExit(exit_for_signal(getattr(exc, "signum", 2))) from None
     except Exception as exc:  # noqa: BLE001 - the last net: a bug prints one line, never a traceback
         click.echo(f"muzip: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
         raise SystemExit(1) from None

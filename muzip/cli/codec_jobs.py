@@ -33,6 +33,7 @@ class CompressOptions:
     downmix: bool
     model: str | None
     make_dirs: bool = False
+    file_workers: int = 1  # cores for one file (-j when there is one): a long one's gain analysis in a process
 
 
 @dataclass
@@ -65,6 +66,11 @@ def _precheck(item, force, make_dirs):
     check_output(item.dst, force, [item.src])
 
 
+# From this length a file compressed alone on 2+ cores analyses its band gains in a process of its own
+# (codec.analysis_process): the fork and the frames' trips through a pipe cost more on a short clip.
+LONG_FILE_S = 60.0
+
+
 def compress_one(item, opt: CompressOptions, bars, out) -> None:
     if item.skip:
         out.say(f"{item.dst}: exists, skipped")
@@ -79,8 +85,8 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         exact = info.num_samples if item.src != "-" and info.format in EXACT_LENGTH_FORMATS else None
         with _output(item, opt.force) as f, bars(total, os.path.basename(item.src)) as bar:
             stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels, exact, f, model,
-                                    opt.bitrate, tags=info.tags, progress=bar.update,
-                                    cover=info.cover)
+                                    opt.bitrate, tags=info.tags, progress=bar.update, cover=info.cover,
+                                    analysis_process=opt.file_workers > 1 and (total or 0) >= LONG_FILE_S)
         warnings = list(src.warnings)
         if stats.get("clipped"):  # AudioSource clips first, so this is for sources that do not
             from ..audio.read import MAX_OVERSHOOT, clipped_warning

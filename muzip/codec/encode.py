@@ -116,13 +116,15 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
                     bitrate_kbps: float = 64.0, tags=None, progress=None,
-                    side_offset: int = DEFAULT_SIDE_OFFSET, cover=None) -> dict:
+                    side_offset: int = DEFAULT_SIDE_OFFSET, cover=None, analysis_process: bool = False) -> dict:
     """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
 
     side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
     0 = one step for both. The decoder reads both levels from each frame, so any offset decodes.
     Samples beyond +-MAX_OVERSHOOT (+-2: +6 dB over full scale) and NaN/Inf are clipped there (NaN -> 0), and
-    the returned "clipped" counts them, for a warning; AudioSource has clipped a float file's to [-1, 1]."""
+    the returned "clipped" counts them, for a warning; AudioSource has clipped a float file's to [-1, 1].
+    analysis_process: band-gain models analyse in a forked process (codec.analysis_process), the same bytes
+    on a second core: for one long file compressed alone."""
     if not (MIN_KBPS <= bitrate_kbps <= MAX_KBPS):  # also rejects NaN
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = FrameLayout(model)
@@ -169,7 +171,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     if gains is not None:
         gain_encoder = GainEncoder(model, gains.stride_for(bitrate_kbps), channels,
                                    lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked),
-                                   bitrate_kbps)
+                                   bitrate_kbps, process=analysis_process)
 
     def on_frame(index, y, ns, silent, frame_audio):
         cache = {}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .analysis_process import AnalysisProcess
 from .model import receptive_latents
 from .payload import join_payload
 from .transform import analyze, synthesize
@@ -56,7 +57,9 @@ class GainEncoder:
     """push() frames in order as their levels are chosen; write(frame, payload) gets them back in order
     with their gains joined to the payload; finish() flushes; close() drops work not yet started."""
 
-    def __init__(self, model, stride: int, channels: int, write, kbps: float = 64.0):
+    def __init__(self, model, stride: int, channels: int, write, kbps: float = 64.0, process: bool = False):
+        """process: analyse in a forked process (codec.analysis_process) rather than a thread: the same
+        bytes, on a second core; for one long file compressed alone."""
         cfg = model.config
         self.model, self.gains, self.stride, self.write = model, model.band_gains, stride, write
         self.R, self.hop, self.per_frame = receptive_latents(cfg), cfg.hop, cfg.latents_per_frame
@@ -75,6 +78,9 @@ class GainEncoder:
             frame_bytes = kbps * 1000 / 8 * cfg.frame_samples / cfg.model_rate
             self.env_regions = int((envelope_share(cfg) * frame_bytes - 1) // self.envelope.region_bytes())
         self.last = None  # (frame index, its last vector's coefficients after band gains (A, C)), for envelopes
+        if process:  # forked now, with this object complete: the child analyses its own copy of it
+            self.pool.shutdown()
+            self.pool = AnalysisProcess(self._analyse)
 
     def expected_bytes(self) -> float:
         """What the next frame's gains will probably cost (a running mean: no oscillation)."""
@@ -109,7 +115,9 @@ class GainEncoder:
         latents = np.concatenate([self.tail, frame.deq, right], axis=1)
         self.tail = np.concatenate([self.tail, frame.deq], axis=1)[:, -R:]
         if frame.q.any():
-            frame.words = self.pool.submit(self._analyse, frame, latents)
+            # what _analyse reads (a child process gets only these: no payload, no future)
+            job = PendingFrame(frame.index, frame.num_samples, frame.levels, frame.q, None, b"", frame.audio, 0.0)
+            frame.words = self.pool.submit(self._analyse, job, latents)
         self.in_flight.append(frame)
 
     def _analyse(self, frame: PendingFrame, latents: np.ndarray) -> bytes:

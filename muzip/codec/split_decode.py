@@ -18,6 +18,7 @@ import multiprocessing
 import queue as queue_module
 
 from ..errors import CorruptFileError, MuzipError
+from .analysis_process import leave_signals_to_parent
 from .latents import check_model
 
 CHUNK_FRAMES = 32   # a run re-reads a frame of context each side: ~6 % more entropy decoding
@@ -104,6 +105,7 @@ def _get(q, proc):
 def _work(decoder, reader, model, runs, strict, q):
     """A worker: decode each run, queue its frames, then ("end", damaged-frame messages of the run)."""
     decode_frames, new_report = decoder
+    leave_signals_to_parent()
     model.forget_threads()
     try:
         for a, b in runs:
