@@ -11,8 +11,6 @@ in submission order. A worker that fails sends one line back; one that dies is a
 
 from __future__ import annotations
 
-import multiprocessing
-import queue as queue_module
 import signal
 
 from ..errors import MuzipError
@@ -24,6 +22,7 @@ class AnalysisProcess:
     """analyse(frame, latents) -> bytes, run in a forked child; fork when the caller's state is ready."""
 
     def __init__(self, analyse):
+        import multiprocessing  # here, not at import: ~20 ms of every command's start-up
         ctx = multiprocessing.get_context("fork")
         self.requests, self.replies = ctx.Queue(), ctx.Queue()
         self.proc = ctx.Process(target=_serve, args=(analyse, self.requests, self.replies), name="muzip-gains",
@@ -39,6 +38,7 @@ class AnalysisProcess:
         return _Reply(self, seq)
 
     def _wait(self, seq: int):
+        import queue as queue_module
         while seq not in self.done:
             try:
                 got, ok, value = self.replies.get(timeout=POLL_S)

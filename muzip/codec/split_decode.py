@@ -14,9 +14,6 @@ only seekable files with a valid index of at least MIN_FRAMES frames.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue as queue_module
-
 from ..errors import CorruptFileError, MuzipError
 from .analysis_process import leave_signals_to_parent
 from .latents import check_model
@@ -28,11 +25,13 @@ POLL_S = 0.5        # how often a waiting reader checks that its worker is alive
 
 def split_workers(reader, model, workers: int, first: int, stop: int | None) -> int:
     """How many processes decode frames first..stop-1 of this file: `workers` where it can split, else 1."""
-    if workers < 2 or getattr(model, "backend", None) != "numpy" \
-            or "fork" not in multiprocessing.get_all_start_methods() or not reader.load_index():
+    if workers < 2 or getattr(model, "backend", None) != "numpy" or not reader.load_index():
         return 1
     end = reader.n_frames if stop is None else min(stop, reader.n_frames)
     if end - first < MIN_FRAMES:
+        return 1
+    import multiprocessing  # here, past the short files: ~20 ms of start-up
+    if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     probe = reader.reopened()  # an in-memory file or a pipe cannot be read by another process
     if probe is None:
@@ -55,6 +54,7 @@ def split_decode_frames(decode_frames, new_report, reader, model, first: int, st
 
 
 def _frames(decoder, reader, model, runs, report, strict, workers):
+    import multiprocessing
     ctx = multiprocessing.get_context("fork")
     readers = [reader.reopened() for _ in range(workers)]
     queues = [ctx.Queue(maxsize=CHUNK_FRAMES + 1) for _ in range(workers)]
@@ -91,6 +91,7 @@ def _frames(decoder, reader, model, runs, report, strict, workers):
 
 
 def _get(q, proc):
+    import queue as queue_module
     while True:
         try:
             return q.get(timeout=POLL_S)
