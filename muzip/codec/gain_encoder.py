@@ -139,7 +139,7 @@ class GainEncoder:
         The decoder's output is computed only for the regions the source makes candidates (near its attacks,
         or digitally silent): region j is the overlap of vectors j-1 and j, so only those vectors get their
         band gains, and each region is synthesised from its two. Vectors and regions are row-independent,
-        so the bytes are those of the whole frame's synthesis (tests/codec/test_gain_encoder.py)."""
+        so the bytes are those of the whole frame's synthesis (tests/codec/test_envelope.py)."""
         gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
         first, A = self.per_frame * frame.index, len(decoded)
         original = frame.audio[:, H:(n + 1) * H]
