@@ -108,20 +108,20 @@ class TemporalEnvelope:
             at[min(nb, b):min(nb, b + 2)] = True
         return before & ~at, at
 
-    def candidates(self, original: np.ndarray, original_high: np.ndarray) -> np.ndarray:
+    def candidates(self, original: np.ndarray, original_high: np.ndarray) -> tuple[np.ndarray, tuple]:
         """Encoder: the regions (n,) analyse() may correct, from the source alone: those near an attack or
         with digitally silent sub-blocks. The decoder's output matters only there, so the encoder computes
-        it only there (most of a frame's regions are neither)."""
+        it only there (most of a frame's regions are neither). -> (regions, attacks: for analyse())."""
         n = original.shape[1] // self.hop
-        before, at = self._attacks(original_high, n * self.blocks)
+        attacks = self._attacks(original_high, n * self.blocks)
         silent = _block_peak(original, self.size) < SILENCE_PEAK
-        return (before | at | silent).reshape(n, self.blocks).any(axis=1)
+        return (attacks[0] | attacks[1] | silent).reshape(n, self.blocks).any(axis=1), attacks
 
     def analyse(self, original: np.ndarray, decoded: np.ndarray, decoded_high: np.ndarray,
-                original_high: np.ndarray, limit: int | None = None) -> np.ndarray:
+                original_high: np.ndarray, limit: int | None = None, attacks: tuple | None = None) -> np.ndarray:
         """Encoder: a frame's n regions. original, decoded, decoded_high: (A, n hop) from the first region's
         start; original_high: (A, (n + k) hop), the same start and k regions of look-ahead. decoded and
-        decoded_high are read only in the regions candidates() names.
+        decoded_high are read only in the regions candidates() names; attacks: what it returned beside them.
         -> codes (n, blocks), NONE rows where nothing is corrected.
 
         A region is corrected where it is within PRE_MS before (or at) an attack of the source's high band
@@ -133,7 +133,7 @@ class TemporalEnvelope:
         eo, ed = _block_power(original_high, self.size), _block_power(decoded_high, self.size)
         floor = 1e-10
         ratio = 10 * np.log10((eo[:nb] + floor) / (ed + floor)) / self.db
-        before, at = self._attacks(original_high, nb)
+        before, at = self._attacks(original_high, nb) if attacks is None else attacks
         near = before | at
         # Rounded towards quieter before an attack (pre-masking lasts a few ms: noise there is heard) and
         # towards louder at it (the attack masks what follows it).

@@ -144,7 +144,8 @@ class GainEncoder:
         first, A = self.per_frame * frame.index, len(decoded)
         original = frame.audio[:, H:(n + 1) * H]
         original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
-        regions = np.flatnonzero(env.candidates(original, original_high))
+        wanted, attacks = env.candidates(original, original_high)
+        regions = np.flatnonzero(wanted)
         vectors = np.union1d(np.union1d(regions - 1, regions), [n - 1])
         vectors = vectors[vectors >= 0]
         out = np.zeros_like(decoded)
@@ -163,7 +164,7 @@ class GainEncoder:
             at = (regions[:, None] * H + np.arange(H)).ravel()
             full[:, at] = synthesize(pairs, H).reshape(A, -1)
             high[:, at] = env.high_band(pairs).reshape(A, -1)
-        codes = env.analyse(original, full, high, original_high, self.env_regions)
+        codes = env.analyse(original, full, high, original_high, self.env_regions, attacks)
         return env.encode(codes)
 
     def _write_oldest(self) -> None:
