@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ..errors import CorruptFileError, MuzipError
 from .analysis_process import leave_signals_to_parent
+from .entropy import compiled
 from .latents import check_model
 
 CHUNK_FRAMES = 32   # a run re-reads a frame of context each side: ~6 % more entropy decoding
@@ -55,6 +56,8 @@ def split_decode_frames(decode_frames, new_report, reader, model, first: int, st
 
 def _frames(decoder, reader, model, runs, report, strict, workers):
     import multiprocessing
+    if model.config.get("entropy") == "banded" and len(runs) * CHUNK_FRAMES > workers * compiled.DECODE_AFTER_FRAMES:
+        compiled.warm()  # the workers would each load the compiled loops: loaded once here, their pages shared
     ctx = multiprocessing.get_context("fork")
     readers = [reader.reopened() for _ in range(workers)]
     queues = [ctx.Queue(maxsize=CHUNK_FRAMES + 1) for _ in range(workers)]

@@ -27,6 +27,7 @@ import constriction
 import numpy as np
 
 from ...errors import CorruptFileError
+from . import compiled
 from .ans import PRECISION, TOTAL, ans_reader, check_frame, counts_from_histogram, encode_escapes, \
     escape_bits, values_with_escapes
 from .context import context_sums
@@ -108,6 +109,21 @@ class BandedCoder:
         self.costs = (PRECISION - np.log2(lat.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self.class_costs = (PRECISION - np.log2(cls.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self._family = constriction.stream.model.Categorical(perfect=False)
+        self._frames = {"encode": 0, "decode": 0}  # coded here so far: entropy.compiled's loops pay off later
+        self._cdfs, self._tables = None, (lat, cls)
+
+    def _compiled(self, direction: str):
+        """The compiled loops' tables, once enough frames were coded in this direction to pay for loading them."""
+        self._frames[direction] += 1
+        after = compiled.ENCODE_AFTER_FRAMES if direction == "encode" else compiled.DECODE_AFTER_FRAMES
+        if (self._frames[direction] <= after and not compiled.loaded()) or compiled.kernels() is None:
+            return None
+        if self._cdfs is None:
+            L, (lat, cls) = self.layout, self._tables
+            self._cdfs = (compiled.fast_cdf(lat.reshape(self.roles, -1, L.K)),
+                          compiled.fast_cdf(cls.reshape(self.roles, -1, L.ncls)),
+                          *(a.astype(np.int64) for a in (L.starts, L.width, L._ctx_of_sum, L._class_of_peak)))
+        return self._cdfs
 
     def _parts(self, idx: np.ndarray):
         """Symbol indices (n, C) of one audio channel -> (classes, class rows, coded mask, latent rows)."""
@@ -138,8 +154,11 @@ class BandedCoder:
         """q: int array (A, n, C) for A audio channels (mid[, side]); levels: one per audio channel."""
         if q.shape[-1] != self.channels or len(levels) != q.shape[0] or q.shape[0] > self.roles:
             raise ValueError("latent shape does not match the entropy model")
-        coder = constriction.stream.stack.AnsCoder()
         idx = self.layout.indices(q)
+        cdfs = self._compiled("encode")
+        if cdfs is not None:
+            return self._encode_compiled(q, idx, cdfs)
+        coder = constriction.stream.stack.AnsCoder()
         encode_escapes(coder, q[idx == self.escape].astype(np.int64), self.radius)  # decoded last, C order
         for a in reversed(range(q.shape[0])):
             cls, crows, coded, rows = self._parts(idx[a])
@@ -150,9 +169,24 @@ class BandedCoder:
                 coder.encode_reverse(cls[t].astype(np.int32), self._family, np.take(self.class_probs[a], crows[t], axis=0))
         return coder.get_compressed().astype("<u4").tobytes()
 
+    def _encode_compiled(self, q, idx, cdfs) -> bytes:
+        """encode()'s words from the compiled loop (entropy.compiled): the same symbols in the same order."""
+        parts = [self._parts(idx[a]) for a in range(q.shape[0])]
+        cls, crows, coded, rows = (np.stack([p[i] for p in parts]) for i in range(4))
+        esc_lo, esc_p = compiled.escape_bins(q[idx == self.escape], self.radius)
+        words = compiled.kernels().push_banded(idx, rows, coded, cls, crows, cdfs[0], cdfs[1],
+                                               esc_lo.astype(np.uint64), esc_p.astype(np.uint64))
+        return words.astype("<u4").tobytes()
+
     def decode(self, data: bytes, n: int, levels) -> np.ndarray:
         """Inverse of encode for A=len(levels) audio channels of n latents; CorruptFileError if malformed."""
         check_frame(data, levels, self.roles, self.num_levels)
+        cdfs = self._compiled("decode")
+        if cdfs is not None:
+            q = np.empty((len(levels), n, self.channels), np.int32)
+            compiled.raise_for(compiled.kernels().decode_banded(
+                np.frombuffer(data, dtype="<u4").astype(np.uint32), *cdfs, self.radius, q))
+            return q
         L, C, R = self.layout, self.channels, self.radius
         class_row = np.arange(L.bands) * (L.ncls + 1)
         # a latent's row is chan_base[c] + class(c) * nctx + context(c): the parts per channel, precomputed
