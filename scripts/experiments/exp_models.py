@@ -56,9 +56,10 @@ def print_header() -> None:
     print("|---|---|---:|---:|---:|---:|" + "---:|" * len(MEASURES))
 
 
-def measured_row(model, excerpts, kbps: float, before=None) -> str:
+def measured_row(model, excerpts, kbps: float, before=None, **compress_options) -> str:
     """The table cells after set and model: actual kbps, ViSQOL, mel and MEASURES, means over the excerpts
-    (each coded at kbps and decoded in process; before(x), if given, is called first for each)."""
+    (each coded at kbps with compress_options and decoded in process; before(x), if given, is called first
+    for each)."""
     from muzip.codec import compress_array, decompress_bytes
     from muzip.evaluate import visqol_mos
     from muzip.listening import listening_measures
@@ -67,7 +68,7 @@ def measured_row(model, excerpts, kbps: float, before=None) -> str:
     for x in excerpts:
         if before is not None:
             before(x)
-        data = compress_array(x, 44100, kbps, model=model)
+        data = compress_array(x, 44100, kbps, model=model, **compress_options)
         y, _ = decompress_bytes(data, model=model)
         rows.append((len(data) * 8 / (len(x) / 44100) / 1000, visqol_mos(x, y, 44100), mel_distance(x, y, 44100)))
         measures.append(listening_measures(x, y, 44100))
@@ -89,6 +90,9 @@ def main():
     ap.add_argument("--pre-attack-margin", type=float, default=None,
                     help="steps below the source the envelope aims for before attacks (an encoder choice, "
                     "codec.envelope.PRE_ATTACK_MARGIN; default: the shipped one)")
+    ap.add_argument("--side-offset", type=int, default=None,
+                    help="the side channel's quantizer level above mid's (an encoder choice, "
+                    "codec.encode.DEFAULT_SIDE_OFFSET; default: the shipped one)")
     args = ap.parse_args()
     if args.pre_attack_margin is not None:
         from muzip.codec import envelope
@@ -107,7 +111,8 @@ def main():
     print_header()
     for kbps in [float(r) for r in args.rates.split(",")]:
         for name in names:
-            print(f"| {args.set} | {name} | {measured_row(load_model(name), xs, kbps)}", flush=True)
+            options = {} if args.side_offset is None else {"side_offset": args.side_offset}
+            print(f"| {args.set} | {name} | {measured_row(load_model(name), xs, kbps, **options)}", flush=True)
 
 
 if __name__ == "__main__":
