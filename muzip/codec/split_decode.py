@@ -111,6 +111,7 @@ def _work(decoder, reader, model, runs, strict, q):
     decode_frames, new_report = decoder
     leave_signals_to_parent()
     model.forget_threads()
+    model.threaded = False  # a core per worker: a pool here would only hold a second group's buffers
     try:
         for a, b in runs:
             report = new_report()
