@@ -36,16 +36,28 @@ _kernels = None
 
 
 def kernels():
-    """The compiled loops (numba imported, cached machine code loaded, on first use); None without numba."""
+    """The compiled loops, loaded on first use (numba imported, their machine code loaded from its cache or,
+    the first time on a machine, compiled); None where numba is missing or cannot build them (then
+    constriction codes everything)."""
     global _kernels
     if _kernels is None:
         try:
             from . import compiled_loops
-        except ImportError:  # pragma: no cover - numba comes with librosa
+            _first_calls(compiled_loops)
+        except Exception:  # noqa: BLE001 - no numba, or no working LLVM: constriction's path is always there
             _kernels = False
         else:
             _kernels = compiled_loops
     return _kernels or None
+
+
+def _first_calls(k) -> None:
+    """Call each loop once on empty input, with the argument types of real calls (one specialization each)."""
+    i32, i64, u32 = (np.zeros((1, 0, 1), t) for t in (np.int32, np.int64, np.uint32))
+    cdf, none64 = np.zeros((1, 1, 2), np.uint32), np.zeros(0, np.uint64)
+    k.push_banded(i32, i32, np.zeros((1, 0, 1), bool), i64, i64, cdf, cdf, none64, none64)
+    k.decode_banded(u32.reshape(0), cdf, cdf, np.zeros(1, np.int64), np.ones(1, np.int64),
+                    np.zeros(1, np.int64), np.zeros(1, np.int64), 0, np.zeros((0, 0, 1), np.int32))
 
 
 def loaded() -> bool:
@@ -54,13 +66,8 @@ def loaded() -> bool:
 
 
 def warm() -> bool:
-    """Load the loops now (numba's first call included), e.g. before forking workers that share them."""
-    k = kernels()
-    if k is not None:
-        empty = np.zeros((1, 1, 2), np.uint32)
-        k.decode_banded(np.zeros(0, np.uint32), empty, empty, np.zeros(1, np.int64), np.ones(1, np.int64),
-                        np.zeros(1, np.int64), np.zeros(1, np.int64), 0, np.zeros((0, 0, 1), np.int32))
-    return k is not None
+    """Load the loops now, e.g. before forking workers that then share them."""
+    return kernels() is not None
 
 
 def fast_cdf(counts: np.ndarray) -> np.ndarray:
