@@ -127,3 +127,19 @@ def test_a_short_clip_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
+
+
+def test_without_working_loops_constriction_codes_everything(monkeypatch):
+    """numba missing, or unable to build the loops: the coder falls back, the same bytes."""
+    c, q = coder("muzip-v2.6"), latents(np.random.default_rng(5), 2, 20)
+    ref = both(monkeypatch, lambda: c.encode(q, [9, 9]))[0]
+
+    def broken(k):
+        raise RuntimeError("no LLVM here")
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.setattr(compiled, "_first_calls", broken)
+    monkeypatch.setattr(compiled, "ENCODE_AFTER_FRAMES", -1)
+    monkeypatch.setattr(compiled, "DECODE_AFTER_FRAMES", -1)
+    assert compiled.kernels() is None and not compiled.warm()
+    assert c.encode(q, [9, 9]) == ref
+    np.testing.assert_array_equal(c.decode(ref, 20, [9, 9]), q)
