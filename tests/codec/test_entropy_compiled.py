@@ -143,3 +143,18 @@ def test_without_working_loops_constriction_codes_everything(monkeypatch):
     assert compiled.kernels() is None and not compiled.warm()
     assert c.encode(q, [9, 9]) == ref
     np.testing.assert_array_equal(c.decode(ref, 20, [9, 9]), q)
+
+
+def test_an_index_error_in_the_loop_is_a_damaged_payload(monkeypatch):
+    """The decoder's loop checks its indices; should one ever fail, the payload is damaged, not a traceback."""
+    c = coder("muzip-v2.6")
+    data = both(monkeypatch, lambda: c.encode(np.zeros((1, 3, c.channels), np.int32), [9]))[0]
+
+    class Broken:
+        @staticmethod
+        def decode_banded(*args):
+            raise IndexError("index 9999 is out of bounds")
+    monkeypatch.setattr(compiled, "_kernels", Broken)
+    monkeypatch.setattr(compiled, "DECODE_AFTER_FRAMES", -1)
+    with pytest.raises(CorruptFileError, match="damaged"):
+        c.decode(data, 3, [9])

@@ -184,8 +184,12 @@ class BandedCoder:
         cdfs = self._compiled("decode")
         if cdfs is not None:
             q = np.empty((len(levels), n, self.channels), np.int32)
-            compiled.raise_for(compiled.kernels().decode_banded(
-                np.frombuffer(data, dtype="<u4").astype(np.uint32), *cdfs, self.radius, q))
+            try:  # its indices are checked (boundscheck): a payload no encoder wrote cannot read past a table
+                status = compiled.kernels().decode_banded(
+                    np.frombuffer(data, dtype="<u4").astype(np.uint32), *cdfs, self.radius, q)
+            except IndexError:
+                status = 3
+            compiled.raise_for(status)
             return q
         L, C, R = self.layout, self.channels, self.radius
         class_row = np.arange(L.bands) * (L.ncls + 1)

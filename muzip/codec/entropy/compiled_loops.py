@@ -2,7 +2,9 @@
 
 Arithmetic is uint64 throughout (numba turns uint64 mixed with int64 into float64, so every constant that
 meets the state is a uint64). cache=True keeps the machine code beside this file (or in numba's user cache
-where the package is read-only), so only the first run on a machine compiles.
+where the package is read-only), so only the first run on a machine compiles. The decoder, which reads
+untrusted payloads, checks every index (boundscheck: ~2 % of decompress's CPU); an IndexError there is a
+damaged payload to entropy.banded.
 """
 
 import numpy as np
@@ -120,7 +122,7 @@ def _pop_uniform(state, pos, words, size):
     return np.int64(guess), state, pos
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, boundscheck=True)
 def decode_banded(words, lat_cdf, cls_cdf, starts, widths, ctx_of_sum, class_of_peak, radius, out):
     """entropy.banded.BandedCoder.decode's loop: fills out (A, n, C) int32 with the latents' values.
 
