@@ -2,7 +2,8 @@
 
 * levels.LatentCoder  -- muzip-v1: a static table per (role, quantizer level, latent channel);
 * context.ContextCoder -- muzip-v2 to v2.3: a table per (role, channel band, context of the previous vectors);
-* banded.BandedCoder -- muzip-v2.4: a class per band and vector first, then only non-empty bands' latents;
+* banded.BandedCoder -- muzip-v2.4: a class per band and vector first, then only non-empty bands' latents
+  (on long files through compiled loops that give the same words: compiled, compiled_loops);
 * codec.band_gains.BandGains -- the band-energy symbols of muzip-v2.1, coded after a frame's latents.
 
 Each turns symbols into little-endian u32 ANS words (constriction) with integer tables summing to
