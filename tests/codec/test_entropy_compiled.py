@@ -68,6 +68,22 @@ def test_words_and_latents_match_constriction(name, monkeypatch):
         np.testing.assert_array_equal(dec_new, q)
 
 
+@pytest.mark.parametrize("name", BANDED)
+def test_rate_estimates_are_the_same_to_the_bit(name, monkeypatch):
+    """The rate search's estimate (entropy.banded.estimate_bits) through the loop, once they are loaded:
+    the same float as numpy's, or the encoder's choices, and so its bytes, would differ."""
+    c, rng = coder(name), np.random.default_rng(13)
+    for trial in range(30):
+        q = latents(rng, 1, int(rng.integers(1, 55)))[0]
+        if trial % 3 == 0:
+            q[0, 0], q[-1, -1] = -(c.radius + 1), 3 * c.radius  # escapes at both signs
+        values = []
+        for kernels in (False, compiled.kernels()):
+            monkeypatch.setattr(compiled, "_kernels", kernels)
+            values.append(c.estimate_bits(q, trial % 2, 9))
+        assert values[0] == values[1]
+
+
 def test_damaged_payloads_give_the_same_latents_or_the_same_error(monkeypatch):
     c, rng = coder("muzip-v2.6"), np.random.default_rng(11)
     refused = 0

@@ -110,13 +110,13 @@ class BandedCoder:
         self.costs = (PRECISION - np.log2(lat.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self.class_costs = (PRECISION - np.log2(cls.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self._family = constriction.stream.model.Categorical(perfect=False)
-        self._frames = {"encode": 0, "decode": 0}  # coded here so far: entropy.compiled's loops pay off later
+        self._frames = {"encode": 0, "decode": 0, "estimate": 0}  # coded here so far: entropy.compiled's loops pay off later
         self._cdfs, self._tables = None, (lat, cls)
 
     def _compiled(self, direction: str):
         """The compiled loops' tables, once enough frames were coded in this direction to pay for loading them."""
         self._frames[direction] += 1
-        after = compiled.ENCODE_AFTER_FRAMES if direction == "encode" else compiled.DECODE_AFTER_FRAMES
+        after = compiled.DECODE_AFTER_FRAMES if direction == "decode" else compiled.ENCODE_AFTER_FRAMES
         if (self._frames[direction] <= after and not compiled.loaded()) or compiled.kernels() is None:
             return None
         if self._cdfs is None:
@@ -137,6 +137,14 @@ class BandedCoder:
         """Estimated coded size in bits of q (n, C) for one audio channel (the level does not change the tables).
         Called for 2-4 levels per frame by the rate search: int32 throughout, costs gathered for coded bands only."""
         L, R = self.layout, self.radius
+        if compiled.loaded() and q.dtype == np.int32 and q.flags.c_contiguous:  # once the encoder loaded them
+            cdfs = self._compiled("estimate")
+            class_vals, latent_vals, escaped = compiled.kernels().estimate_costs(
+                q, R, self.class_costs[role], self.costs[role], *cdfs[2:], L.ncls, L.nctx)
+            bits = class_vals.sum(dtype=np.float64)  # summed as below, over arrays of the same shape and order
+            if latent_vals.size:
+                bits += latent_vals.sum(dtype=np.float64)
+            return float(bits) + escape_bits(q, R) if escaped else float(bits)
         idx = np.clip(q, -R - 1, R + 1).astype(np.int32)  # an escape at +-(R+1), as its magnitude counts
         mag = np.abs(idx)
         escaped = mag.max(initial=0) > R

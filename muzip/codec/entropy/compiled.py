@@ -58,6 +58,9 @@ def _first_calls(k) -> None:
     k.push_banded(i32, i32, np.zeros((1, 0, 1), bool), i64, i64, cdf, cdf, none64, none64)
     k.decode_banded(u32.reshape(0), cdf, cdf, np.zeros(1, np.int64), np.ones(1, np.int64),
                     np.zeros(1, np.int64), np.zeros(1, np.int64), 0, np.zeros((0, 0, 1), np.int32))
+    costs = np.zeros(1, np.float32)
+    k.estimate_costs(np.zeros((0, 1), np.int32), 0, costs, costs, np.zeros(1, np.int64), np.ones(1, np.int64),
+                     np.zeros(1, np.int64), np.zeros(2, np.int64), 1, 1)
 
 
 def loaded() -> bool:

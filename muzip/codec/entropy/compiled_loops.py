@@ -193,3 +193,57 @@ def decode_banded(words, lat_cdf, cls_cdf, starts, widths, ctx_of_sum, class_of_
                         value = (np.int64(1) << e) + mant + radius
                         out[a, t, c] = -value if sign else value
     return 0
+
+
+@njit(cache=True, nogil=True)
+def estimate_costs(q, radius, class_costs, costs, starts, widths, ctx_of_sum, class_of_peak, ncls, nctx):
+    """entropy.banded.BandedCoder.estimate_bits's per-symbol costs for one audio channel's q (n, C): the class
+    symbols' (n, bands) and the coded latents' (in C order), float32 as its tables hold them, and whether any
+    latent is escaped. The caller sums them as estimate_bits does, so the estimate is the same to the bit."""
+    n, C = q.shape
+    bands = starts.shape[0]
+    K = 2 * radius + 2
+    mag = np.zeros((n + 2, C + 2), np.int64)
+    idx = np.empty((n, C), np.int64)
+    escaped = False
+    for t in range(n):
+        for c in range(C):
+            v = np.int64(q[t, c])
+            if v > radius + 1:
+                v = radius + 1
+            elif v < -radius - 1:
+                v = -radius - 1
+            av = abs(v)
+            if av > radius:
+                escaped = True
+                idx[t, c] = K - 1
+            else:
+                idx[t, c] = v + radius
+            mag[t + 2, c + 1] = av
+    cls = np.empty((n, bands), np.int64)
+    coded = 0
+    for t in range(n):
+        for b in range(bands):
+            peak = 0
+            for c in range(starts[b], starts[b] + widths[b]):
+                if mag[t + 2, c + 1] > peak:
+                    peak = mag[t + 2, c + 1]
+            cls[t, b] = class_of_peak[peak]
+            if cls[t, b] > 0:
+                coded += widths[b]
+    class_vals = np.empty((n, bands), np.float32)
+    latent_vals = np.empty(coded, np.float32)
+    k = 0
+    for t in range(n):
+        for b in range(bands):
+            prev = ncls if t == 0 else cls[t - 1, b]
+            class_vals[t, b] = class_costs[(b * (ncls + 1) + prev) * ncls + cls[t, b]]
+        for b in range(bands):
+            if cls[t, b] == 0:
+                continue
+            base = (b * ncls + cls[t, b]) * nctx
+            for c in range(starts[b], starts[b] + widths[b]):
+                total = mag[t + 1, c] + 2 * mag[t + 1, c + 1] + mag[t + 1, c + 2] + mag[t, c + 1]
+                latent_vals[k] = costs[(base + ctx_of_sum[total]) * K + idx[t, c]]
+                k += 1
+    return class_vals, latent_vals, escaped
