@@ -4,7 +4,7 @@ Why: constriction is the format's reference coder, but it builds a 64-entry mode
 (entropy.banded codes each with its own table row) and holds the GIL while it does, ~150 ns a symbol; with
 numpy's per-vector work around it, coding the latents was a quarter of compress and two thirds of decompress.
 Here the rows are turned once per model into the integer CDFs constriction derives from them, and one
-compiled loop per frame pushes or pops every symbol (numba ships with librosa, so this adds no dependency).
+compiled loop per frame pushes or pops every symbol (numba comes with librosa: no new dependency).
 
 What makes the words identical, checked against constriction by tests/codec/test_entropy_compiled.py:
 * constriction's `Categorical(perfect=False)` (its lazy, "fast" quantization) gives symbol i of a row with
@@ -16,7 +16,8 @@ What makes the words identical, checked against constriction by tests/codec/test
   then state = (state // p) << 24 | (cdf + state % p); decode pops a word when state < 2**32; the words are
   the flushed ones then the state's (low, then high, leading zero words dropped), read from the end; an
   empty payload is state 0, one ending in a zero word is malformed (constriction refuses it).
-The loops check every index they read (a payload from a file is untrusted), and release the GIL.
+The decoder's loop checks every index it reads (a payload from a file is untrusted); the loops release the
+GIL. A third loop gathers the rate search's cost estimates (entropy.banded.estimate_bits).
 """
 
 from __future__ import annotations
