@@ -11,6 +11,7 @@ from muzip.codec import decompress_bytes, load_model
 from muzip.codec.entropy import compiled
 from muzip.codec.entropy.banded import BandedCoder
 from muzip.errors import CorruptFileError
+from scripts.fuzz.compiled_coder import latents
 
 pytestmark = pytest.mark.skipif(compiled.kernels() is None, reason="numba is not installed")
 
@@ -34,16 +35,6 @@ def both(monkeypatch, fn):
         except CorruptFileError as exc:
             out.append(str(exc))
     return out
-
-
-def latents(rng, channels, n, width=882):
-    """Laplacian latents, larger at low channels, zero above a random cut-off, now and then an escape."""
-    scale = np.exp(-np.arange(width) / rng.uniform(50, 400)) * rng.uniform(0.2, 20)
-    q = np.round(rng.laplace(0, 1, (channels, n, width)) * scale).astype(np.int32)
-    q[:, :, rng.integers(0, width):] = 0
-    if rng.random() < 0.5:
-        q[rng.integers(0, channels), rng.integers(0, n), rng.integers(0, width)] = rng.integers(-70000, 70000)
-    return q
 
 
 def test_fast_cdf_is_count_based_and_strictly_increasing():

@@ -47,25 +47,30 @@ def ans_reader(data: bytes):
 
 
 # Escapes: sign (1 bit), exponent e (Uniform over 0.._MAX_EXP), then e mantissa bits of m = |v| - R.
+def escape_symbols(values: np.ndarray, radius: int):
+    """The escaped values' Uniform symbols and their sizes, flat, in the order the decoder reads them: per
+    value its sign, exponent, then the mantissa if e > 0 (entropy.compiled codes the same ones)."""
+    values = np.asarray(values, np.int64)
+    mags = np.abs(values) - radius  # >= 1
+    exps = np.floor(np.log2(mags)).astype(np.int64)
+    if exps.size and exps.max() > _MAX_EXP:
+        raise ValueError("latent value too large to code")
+    n = values.size
+    symbols = np.stack([(values < 0).astype(np.int64), exps, mags - (1 << exps)], axis=1)
+    sizes = np.stack([np.full(n, 2), np.full(n, _MAX_EXP + 1), np.left_shift(1, exps)], axis=1)
+    keep = np.ones((n, 3), bool)
+    keep[:, 2] = exps > 0
+    return symbols[keep], sizes[keep]
+
+
 def encode_escapes(coder, values: np.ndarray, radius: int) -> None:
     """Push the escaped values (|v| > radius, in the order the decoder will want them) onto an AnsCoder."""
     if values.size == 0:
         return
-    mags = np.abs(values) - radius  # >= 1
-    exps = np.floor(np.log2(mags)).astype(np.int32)
-    if exps.max() > _MAX_EXP:
-        raise ValueError("latent value too large to code")
-    mants = (mags - (1 << exps.astype(np.int64))).astype(np.int64)
-    signs = (values < 0).astype(np.int64)
-    # Per value: sign, exponent, then the mantissa if e > 0 -- the order the decoder reads. One call pushes
-    # them all (encode_reverse takes them last to first): the same words as one call per symbol, 30x faster.
-    n = values.size
-    symbols = np.stack([signs, exps.astype(np.int64), mants], axis=1)
-    sizes = np.stack([np.full(n, 2), np.full(n, _MAX_EXP + 1), np.left_shift(1, exps.astype(np.int64))], axis=1)
-    keep = np.ones((n, 3), bool)
-    keep[:, 2] = exps > 0
-    coder.encode_reverse(symbols[keep].astype(np.int32), constriction.stream.model.Uniform(),
-                         sizes[keep].astype(np.int32))
+    # One call pushes them all (encode_reverse takes them last to first): the same words as one call per
+    # symbol, 30x faster.
+    symbols, sizes = escape_symbols(values, radius)
+    coder.encode_reverse(symbols.astype(np.int32), constriction.stream.model.Uniform(), sizes.astype(np.int32))
 
 
 def decode_escapes(coder, count: int, radius: int) -> np.ndarray:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import CorruptFileError
-from .ans import PRECISION, TOTAL, _MAX_EXP
+from .ans import PRECISION, TOTAL, escape_symbols
 
 # A coder switches to these loops after it has coded this many frames itself: importing numba and its first
 # call (~0.45 s, the cached machine code loaded) cost more than a short file saves. Measured on a 2-core VM:
@@ -96,17 +96,7 @@ def uniform_bins(sizes: np.ndarray, symbols: np.ndarray):
 
 def escape_bins(values: np.ndarray, radius: int):
     """The (left cumulative, probability) pairs of entropy.ans.encode_escapes's symbols, in its order."""
-    values = np.asarray(values, np.int64)
-    mags = np.abs(values) - radius
-    exps = np.floor(np.log2(mags)).astype(np.int64)
-    if exps.size and exps.max() > _MAX_EXP:
-        raise ValueError("latent value too large to code")
-    n = values.size
-    symbols = np.stack([(values < 0).astype(np.int64), exps, mags - (1 << exps)], axis=1)
-    sizes = np.stack([np.full(n, 2), np.full(n, _MAX_EXP + 1), np.left_shift(1, exps)], axis=1)
-    keep = np.ones((n, 3), bool)
-    keep[:, 2] = exps > 0
-    return uniform_bins(sizes[keep], symbols[keep])
+    return uniform_bins(*escape_symbols(values, radius)[::-1])
 
 
 def raise_for(status: int) -> None:
