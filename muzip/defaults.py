@@ -11,8 +11,9 @@ DEFAULT_MODEL = "muzip-v2.6"
 EMBED_MODEL = "muzip-v1"
 # The embedder `muzip index` uses.
 DEFAULT_EMBEDDER = "embed-v2"
-# `muzip train --from`'s default: the fastest codec that muzip train can fine-tune.
-TRAIN_FROM = "muzip-v1"
+# `muzip train --from`'s default: the compress default, whose tables muzip train counts on the user's music
+# (muzip.train.adapt); muzip-v1 and muzip-v2 are still fine-tuned by gradient steps when named.
+TRAIN_FROM = DEFAULT_MODEL
 # The restorer `muzip restore` uses unless --model says otherwise.
 RESTORE_MODEL = "restore-v1"
 # The model scripts/bench/rd_bench.py measures and publishes (docs/RD.md).

@@ -41,11 +41,16 @@ class _Report(pipeline.TrainReport):
     def unfinished(self, step, target):
         self.rep.say(f"{self.name}: step {step} of {target}; run again to continue")
 
+    def note(self, text):
+        self.rep.say(text)
+
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("dirs", nargs=-1, required=True, type=click.Path())
 @click.option("--name", required=True, help="Name of the model to install (letters, digits, . _ -).")
-@click.option("--from", "base", default=None, help=f"Codec model to start from (default: {TRAIN_FROM}; muzip-v2 works too).")
+@click.option("--from", "base", default=None,
+              help=f"Codec model to start from (default: {TRAIN_FROM}, whose tables are counted on your music; "
+                   "muzip-v1 and muzip-v2 are fine-tuned by gradient steps).")
 @click.option("--steps", type=click.IntRange(min=1), help="Train until the run has made N steps in all.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
               help="Train M more minutes in this call (default 20 when --steps is not given).")
@@ -61,17 +66,21 @@ class _Report(pipeline.TrainReport):
 @click.option("--init-config", type=click.Path(dir_okay=False), default=None, hidden=True,
               help="Development: start from random weights of this configuration instead of --from.")
 def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, batch, lr, per_file, init_config):
-    """Fine-tune muzip on your own music (on the CPU) and install it as model NAME.
+    """Fit muzip to your own music (on the CPU) and install it as model NAME.
 
-    A tenth of the files (at least one) is held out: never trained on, and measured before and after
-    through the real codec. Progress is saved every minute; run the same command again (after Ctrl-C,
-    or with a larger --steps) to continue. The model is installed in the user's models folder (see
-    `muzip models`); `muzip compress --model NAME` uses it, and its .mz files decode wherever it is
-    installed. Needs TensorFlow and Keras (pip install 'muzip[train]').
+    The default starting model has no network: its integer tables are counted on your music (minutes,
+    no TensorFlow), so the same bitrate keeps more detail on music like it. muzip-v1 and muzip-v2
+    (--from) are fine-tuned by gradient steps: progress is saved every minute; run the same command
+    again (after Ctrl-C, or with a larger --steps) to continue; they need TensorFlow and Keras (pip
+    install 'muzip[train]'). Either way a tenth of the files (at least one) is held out: never trained
+    on, and measured before and after through the real codec. The model is installed in the user's
+    models folder (see `muzip models`); `muzip compress --model NAME` uses it, and its .mz files decode
+    wherever it is installed.
 
     \b
     Examples:
-      muzip train ~/Music/jazz --name jazz --minutes 30
+      muzip train ~/Music/jazz --name jazz
+      muzip train ~/Music/jazz --name jazz-v1 --from muzip-v1 --minutes 30
       muzip compress --model jazz -b 24 take1.wav
     """
     from ..train.run import TrainError, TrainUsageError
@@ -81,7 +90,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
     except TrainUsageError as exc:
         _fail_usage(str(exc))
     jobs = jobs or default_jobs()
-    if not quiet:  # reading the files, importing TensorFlow and building the networks: 10-25 s of silence
+    if not quiet and pipeline.trains_network(base, init_config):  # importing TensorFlow: 10-25 s of silence
         status_line("loading TensorFlow...")
     try:
         result = pipeline.train(dirs, name, base=base, steps=steps, minutes=minutes, jobs=jobs, restart=restart,
@@ -103,6 +112,8 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
         a, b = result["after"], result.get("before") or {}
         line = ", ".join(f"{k} kbps: mel {b.get(k, {}).get('mel') or float('nan'):.3f} -> {v['mel']:.3f}"
                          for k, v in a.items())
-        click.echo(f"{name}: {result['steps']} steps, installed in {result['folder']}; held out ({result['holdout_files']} "
+        done = (f"tables counted in {result['train_seconds']:.0f} s" if result.get("method") == "tables"
+                else f"{result['steps']} steps")
+        click.echo(f"{name}: {done}, installed in {result['folder']}; held out ({result['holdout_files']} "
                    f"files, before -> after): {line}", err=True)
     sys.exit(rep.status)

@@ -19,6 +19,40 @@ def _quality_rows(before: dict | None, after: dict | None) -> list[str]:
     return rows
 
 
+def adapted_card_text(name: str, folder: Path, meta: dict, after: dict | None) -> str:
+    """The card of a model whose tables muzip.train.adapt counted on the user's music."""
+    sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
+    c, files, held = meta["counted"], meta["prepared"]["files"], meta["holdout_files"]
+    return "\n".join([
+        f"# Model card: {name}",
+        "",
+        f"Written by `muzip train` {meta.get('muzip_version', '')} on {meta['finished']}.",
+        "",
+        "## What it is",
+        f"`{meta['from']}` (sha256 `{meta['from_sha256'][:16]}...`) with its integer tables counted on the user's music "
+        "(muzip.train.adapt): the same transform, channel weightings and format, tables fitted to this music.",
+        "",
+        "## Training",
+        f"- Data: {len(files)} files ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
+        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {len(held)} files held out (never counted).",
+        f"- Latent tables: {c['latent_pairs']} segments at every rate-control level, {c['latent_symbols']:,} symbols; "
+        f"band-gain tables: {c['gain_pairs']} segments coded at {', '.join(map(str, c['gain_rates_kbps']))} kbps in "
+        f"turn, {c['gain_symbols']:,} symbols; each row blended with the base's as {c['prior_symbols']:g} symbols.",
+        f"- Wall time: {c['seconds']:.0f} s of counting on the CPU.",
+        "",
+        "## Measured on the held-out files",
+        f"{min(len(held), meta['holdout_max'])} of the {len(held)} held-out files (the first by path), a "
+        f"{meta['holdout_seconds']:.0f}-s excerpt from the middle of each, through the codec, before (the base model) "
+        "and after. Multi-scale mel distance (lower is better) at the actual bitrate:",
+        "",
+        *_quality_rows(meta.get("before"), after),
+        "",
+        "## Files",
+        *[f"- `{f}`: {(folder / f).stat().st_size:,} bytes, sha256 `{d}`" for f, d in sums.items()],
+        "",
+    ])
+
+
 def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | None) -> str:
     sums = dict(line.split("  ")[::-1] for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
     cfg = json.loads((folder / "config.json").read_text())

@@ -61,27 +61,51 @@ def install(name: str, root: Path, encoder, decoder, cfg: dict, counts: np.ndarr
     is not lost: it is kept under root/.replaced/ (runtime.store.keep_replaced), so its files still decode.
     A shipped model's name is refused (ModelError)."""
     from ..codec.entropy.tables import write_level_tables
-    from ..errors import ModelError
     from ..nn.writer import write_model_folder
-    from ..runtime.identity import identity_digest, is_shipped_name
-    from ..runtime.store import IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, installed_models, keep_replaced
-
-    if is_shipped_name(name):
-        raise ModelError(f"'{name}' is a shipped model's name; files name it, so it is never replaced")
+    from ..runtime.store import IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES
 
     cfg = {k: v for k, v in cfg.items() if k not in TRAIN_ONLY_KEYS}
     files = {"config.json": cfg, "tables.npz": lambda p: np.savez_compressed(p, counts=counts)}
     if cfg.get("entropy", "levels") == "levels":  # context tables are small: tables.npz alone
         files[LEVEL_TABLES] = lambda p: write_level_tables(counts, p)
     files["training.json"] = training
+    return _replacing(root, name, lambda: write_model_folder(
+        root, name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files=files,
+        exports=codec_exports(encoder, decoder, cfg, half),
+        parity=lambda folder: _parity(folder, encoder, decoder, cfg, parity_audio), stamp=("keras",), card=card))
+
+
+def install_tables(name: str, root: Path, base_folder: Path, tables: dict, card, training: dict) -> Path:
+    """Install a network-free model whose tables muzip.train.adapt counted: the base's config, weight files
+    and runtime.json (the same channel weightings, so the same parity), and the new tables.npz (`tables`:
+    its arrays). Replacing and refusing as install() does."""
+    import json
+
+    from ..nn.writer import write_model_folder
+    from ..runtime.store import IDENTITY_FILES
+
+    files = {"config.json": base_folder / "config.json", "encoder.weights.h5": base_folder / "encoder.weights.h5",
+             "decoder.weights.h5": base_folder / "decoder.weights.h5",
+             "tables.npz": lambda p: np.savez_compressed(p, **tables), "training.json": training,
+             "runtime.json": json.loads((base_folder / "runtime.json").read_text())}
+    return _replacing(root, name, lambda: write_model_folder(root, name, identity=IDENTITY_FILES, files=files,
+                                                             card=lambda folder, runtime: card(folder)))
+
+
+def _replacing(root: Path, name: str, write) -> Path:
+    """write() root/name, keeping the version it replaces under root/.replaced/ (put back if nothing new
+    was installed); a shipped model's name is refused (ModelError)."""
+    from ..errors import ModelError
+    from ..runtime.identity import identity_digest, is_shipped_name
+    from ..runtime.store import installed_models, keep_replaced
+
+    if is_shipped_name(name):
+        raise ModelError(f"'{name}' is a shipped model's name; files name it, so it is never replaced")
     kept = None
     if (root / name / "SHA256SUMS").is_file() and name in installed_models():
         kept = keep_replaced(root, name, identity_digest(name))
     try:
-        write_model_folder(root, name, identity=IDENTITY_FILES, runtime=RUNTIME_FILES, files=files,
-                           exports=codec_exports(encoder, decoder, cfg, half),
-                           parity=lambda folder: _parity(folder, encoder, decoder, cfg, parity_audio),
-                           stamp=("keras",), card=card)
+        write()
     except BaseException:
         if kept is not None and not (root / name).exists():
             kept.rename(root / name)  # nothing new installed: the old version stays where it was

@@ -56,6 +56,9 @@ class TrainReport:
     def unfinished(self, step: int, target: int) -> None:
         """The time ran out at `step`, before --steps `target`."""
 
+    def note(self, text: str) -> None:
+        """Something the user should know about the run's settings."""
+
 
 def check_name(name: str, base: str | None) -> None:
     """Refuse a model name that is malformed, a shipped model's, or the same as --from (TrainUsageError)."""
@@ -69,11 +72,25 @@ def check_name(name: str, base: str | None) -> None:
         raise TrainUsageError("--from and --name must differ")
 
 
+def trains_network(base: str | None, init_config: str | None) -> bool:
+    """Whether a run from `base` takes gradient steps (imports Keras), rather than counting tables."""
+    if init_config:
+        return True
+    from ..errors import MuzipError
+    from ..runtime.store import model_folder, resolve_name
+    from .adapt import adaptable
+    try:
+        return not adaptable(json.loads((model_folder(resolve_name(base or TRAIN_FROM)) / "config.json").read_text()))
+    except (MuzipError, OSError, ValueError):
+        return True  # train() reports it
+
+
 def settings(name, base, init_config, batch, lr, per_file):
     """(config, base folder or None, run metadata) of a new run."""
     from ..runtime.identity import identity_digest
     from ..runtime.store import model_folder, resolve_name
     from ..codec import model_kind
+    from .adapt import adaptable
     from .run import FINE_TUNE, TrainUsageError
     if init_config:
         try:
@@ -88,12 +105,15 @@ def settings(name, base, init_config, batch, lr, per_file):
             raise TrainUsageError(f"--from {base}: not a codec model")
         folder = model_folder(base)
         cfg = json.loads((folder / "config.json").read_text())
-        if "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
-            # The trainer's objective and table counting are for networks that output audio; muzip-v2.1's
-            # decoder outputs MDCT coefficients corrected by coded band gains, trained by scripts of its own.
-            raise TrainUsageError(f"--from {base}: a model with band gains cannot be fine-tuned by muzip train yet "
-                                  f"(start from {TRAIN_FROM} or muzip-v2)")
         meta = {"from": base, "from_sha256": identity_digest(base).hex()}
+        if adaptable(cfg):  # no network: its tables are counted on the music (train.adapt)
+            return cfg, folder, {**meta, "method": "tables", "name": name, "config": cfg, "per_file": per_file,
+                                 "steps_done": 0, "train_seconds": 0.0, "history": [], "muzip_version": __version__}
+        if "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
+            # The trainer's objective and table counting are for networks that output audio; muzip-v2.1-v2.3
+            # output MDCT coefficients corrected by coded band gains, and were made by scripts of their own.
+            raise TrainUsageError(f"--from {base}: muzip train cannot fit this kind of model (it counts the tables "
+                                  f"of {TRAIN_FROM} and fine-tunes muzip-v1 and muzip-v2)")
     cfg = {**cfg, **FINE_TUNE, "batch": batch or FINE_TUNE["batch"], "lr": lr or FINE_TUNE["lr"]}
     return cfg, folder, {**meta, "name": name, "config": cfg, "per_file": per_file, "steps_done": 0,
                          "train_seconds": 0.0, "history": [], "muzip_version": __version__}
@@ -130,8 +150,14 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         folder.mkdir(parents=True, exist_ok=True)
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
         write_json(meta_path, meta)
-    else:
+    elif meta.get("method") != "tables":
         report.resumed(folder, meta["steps_done"])
+    if meta.get("method") == "tables":
+        if steps is not None or minutes is not None:
+            report.note(f"{meta['from']} has no network to train: its tables are counted on the music "
+                        "(--steps and --minutes do not apply)")
+        from .adapt import adapt_and_install
+        return adapt_and_install(name, folder, meta, meta_path, report)
     os.environ["MUZIP_THREADS"] = str(jobs)
     from ..nn.backend import configure_backend, quiet_native_stderr
     configure_backend()

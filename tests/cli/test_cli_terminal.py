@@ -171,7 +171,7 @@ main()
 
 
 def test_train_says_it_is_loading_at_once_at_a_terminal_only(tmp_path):
-    args = ["train", str(tmp_path), "--name", "status-line-test"]
+    args = ["train", str(tmp_path), "--name", "status-line-test", "--from", "muzip-v1"]  # a network: TensorFlow
     code, screen = run_in_pty(args, tmp_path, code=_TRAIN_SPY, timeout=60)
     assert code == 0, screen
     assert "muzip: loading TensorFlow..." in screen

@@ -240,8 +240,9 @@ class BandedCoder:
         return q
 
 
-def count_banded_tables(symbol_blocks, config, roles: int = 2) -> BandedTables:
-    """Integer tables from (role, q (n, C)) blocks, each block one frame's latents."""
+def banded_histograms(symbol_blocks, config, roles: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Symbol histograms from (role, q (n, C)) blocks, each block one frame's latents: (latents (roles, bands,
+    classes, contexts, K), classes (roles, bands, classes + 1, classes)), the shapes of BandedTables' two."""
     L = BandedLayout(config)
     lat = np.zeros((roles, L.bands * L.ncls * L.nctx * L.K))
     cls_hist = np.zeros((roles, L.bands * (L.ncls + 1) * L.ncls))
@@ -253,6 +254,10 @@ def count_banded_tables(symbol_blocks, config, roles: int = 2) -> BandedTables:
         flat = L.latent_rows(cls, mag)[coded] * L.K + idx[coded]
         lat[role] += np.bincount(flat, minlength=lat.shape[1])
         cls_hist[role] += np.bincount((L.class_rows(cls) * L.ncls + cls).ravel(), minlength=cls_hist.shape[1])
-    return BandedTables(  # +0.5: every symbol stays codable
-        counts_from_histogram(lat.reshape(roles, L.bands, L.ncls, L.nctx, L.K) + 0.5),
-        counts_from_histogram(cls_hist.reshape(roles, L.bands, L.ncls + 1, L.ncls) + 0.5))
+    return (lat.reshape(roles, L.bands, L.ncls, L.nctx, L.K), cls_hist.reshape(roles, L.bands, L.ncls + 1, L.ncls))
+
+
+def count_banded_tables(symbol_blocks, config, roles: int = 2) -> BandedTables:
+    """Integer tables from (role, q (n, C)) blocks, each block one frame's latents."""
+    lat, cls = banded_histograms(symbol_blocks, config, roles)
+    return BandedTables(counts_from_histogram(lat + 0.5), counts_from_histogram(cls + 0.5))  # +0.5: all codable
