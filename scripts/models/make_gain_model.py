@@ -65,20 +65,24 @@ def count_tables(name, excerpts):
     return counts_from_histogram(hist + 0.5), int(hist.sum())
 
 
-def count_gain_tables(name, base_folder, files: int, seconds: float, made: str, t0: float):
+def count_gain_tables(name, base_folder, files: int, seconds: float, made: str, t0: float, chosen=None):
     """(gain_counts, training.json content) for model folder `name`, whose gain tables are still flat: the
-    tables counted by coding `files` training excerpts of `seconds` (split(), seed 0) through it, and the
-    base's training.json with the counting and the command `made` added."""
-    train, _ = split()
-    rng = np.random.default_rng(0)
-    picked = sorted(rng.choice(len(train), min(files, len(train)), replace=False))
-    excerpts = [bench.read_excerpt(train[i], 20.0, seconds)[0] for i in picked]
+    tables counted by coding `files` training excerpts of `seconds` (split(), seed 0) through it, or the
+    `chosen` (excerpts, their paths), and the base's training.json with the counting and the command
+    `made` added."""
+    if chosen is None:
+        train, _ = split()
+        rng = np.random.default_rng(0)
+        picked = sorted(rng.choice(len(train), min(files, len(train)), replace=False))
+        chosen = ([bench.read_excerpt(train[i], 20.0, seconds)[0] for i in picked],
+                  [str(Path(train[i]).resolve().relative_to(ROOT)) for i in picked])
+    excerpts, paths = chosen
     gain_counts, symbols = count_tables(name, excerpts)
     training = dict(json.loads((base_folder / "training.json").read_text()))
     training.update({"base_model": base_folder.name, "gain_table_symbols": symbols,
                      "gain_table_rates_kbps": list(RATES), "gain_table_minutes": len(excerpts) * seconds / 60,
                      "gain_table_seconds": round(time.time() - t0), "commands": training.get("commands", []) + [made],
-                     "gain_table_files": [str(Path(train[i]).resolve().relative_to(ROOT)) for i in picked]})
+                     "gain_table_files": paths})
     return gain_counts, training
 
 

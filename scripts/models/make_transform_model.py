@@ -58,11 +58,38 @@ def training_excerpts(files: int, seconds: float):
             [str(Path(train[i]).resolve().relative_to(ROOT)) for i in picked])
 
 
-def banded_tables(name, cfg, files: int, seconds: float):
-    """Banded latent tables counted through model folder `name` (its numpy encoder), and what was used."""
+def balanced_excerpts(per_package: float, seconds: float):
+    """(excerpts, their files relative to the repository): about `per_package` seconds of every training
+    package (scripts/data/corpus.py package_of), in `seconds` excerpts taken from its files in turn (seeded
+    order), each file's at offsets spread over it; a package with less audio gives what it has. Against
+    training_excerpts(), whose uniform pick of files is two-thirds drascula-music (186 of the 271 files)."""
+    import soundfile as sf
+
+    from scripts.bench import bench
+    from scripts.data.corpus import package_of, split
+    train, _ = split()
+    rng = np.random.default_rng(0)
+    excerpts, paths = [], []
+    for package in sorted({package_of(p) for p in train}):
+        files = [train[i] for i in rng.permutation(len(train)) if package_of(train[i]) == package]
+        durations = {p: sf.info(p).duration for p in files}
+        want = int(per_package // seconds)
+        slots = [(p, k) for k in range(64) for p in files if (k + 1) * seconds <= durations[p]][:want]
+        for path, k in sorted(slots):
+            taken = sum(1 for q, _ in slots if q == path)
+            start = (durations[path] - seconds) * (k + 0.5) / taken  # spread: the k-th of `taken` excerpts
+            excerpts.append(bench.read_excerpt(path, start, seconds)[0])
+            paths.append(f"{Path(path).resolve().relative_to(ROOT)}@{start:.0f}s")
+    return excerpts, paths
+
+
+def banded_tables(name, cfg, files: int, seconds: float, per_package: float = 0.0):
+    """Banded latent tables counted through model folder `name` (its numpy encoder), and what was used
+    (per_package > 0: balanced_excerpts(), else training_excerpts())."""
     from muzip.codec import load_model, to_mid_side
     from muzip.train.tables import CONTEXT_LEVELS, context_tables
-    excerpts, paths = training_excerpts(files, seconds)
+    excerpts, paths = (balanced_excerpts(per_package, seconds) if per_package > 0
+                       else training_excerpts(files, seconds))
     counts, frames = context_tables(load_model(name).encode, cfg, [to_mid_side(x) for x in excerpts], CONTEXT_LEVELS)
     return counts, {"latent_table_frames": frames, "latent_table_files": paths,
                     "latent_table_levels": list(CONTEXT_LEVELS)}
@@ -116,6 +143,10 @@ def main():
     ap.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                     help="change a config key after the others (a dotted key inside an object), e.g. "
                     "band_gains.fold={...}; repeatable")
+    ap.add_argument("--recount", action="store_true", help="count a banded base's latent tables again")
+    ap.add_argument("--per-package", type=float, default=0.0, metavar="SECONDS",
+                    help="count every table on about this much audio of each training package (balanced_excerpts) "
+                    "instead of --table-files / --files picked uniformly")
     ap.add_argument("--table-files", type=int, default=60)
     ap.add_argument("--table-seconds", type=float, default=30.0)
     args = ap.parse_args()
@@ -137,7 +168,7 @@ def main():
     if args.fill_noise_source != "vector":
         cfg["band_gains"] = dict(cfg["band_gains"], fill_noise=args.fill_noise_source)
     cfg = changed_config(cfg, args.set)
-    recount = args.entropy == "banded" and cfg.get("entropy") != "banded"
+    recount = args.entropy == "banded" and (cfg.get("entropy") != "banded" or args.recount)
     if args.entropy == "banded":
         cfg.pop("context_bands", None)
         cfg.update(entropy="banded", class_width=CLASS_WIDTH, class_edges=CLASS_EDGES)
@@ -164,19 +195,21 @@ def main():
             f" --files {args.files} --seconds {args.seconds:g} --noise-fill {args.noise_fill:g}"
             f" --entropy {args.entropy} --fill-noise-source {args.fill_noise_source}"
             f" --table-files {args.table_files} --table-seconds {args.table_seconds:g}"
-            + (" --fill-levels" if args.fill_levels else "")
+            + (" --fill-levels" if args.fill_levels else "") + (" --recount" if args.recount else "")
+            + (f" --per-package {args.per_package:g}" if args.per_package else "")
             + "".join(f" --set '{change}'" for change in args.set))
     counted = {}
     if not recount and args.entropy == "banded":  # the base's banded tables, and what they were counted on
         base_training = json.loads((base_folder / "training.json").read_text())
         counted = {k: v for k, v in base_training.items() if k.startswith("latent_table_")}
     if recount:
-        banded, counted = banded_tables(args.name, cfg, args.table_files, args.table_seconds)
+        banded, counted = banded_tables(args.name, cfg, args.table_files, args.table_seconds, args.per_package)
         latent_tables = {"counts": banded.latents, "class_counts": banded.classes}
         write_model_folder(out.parent, out.name, identity=IDENTITY_FILES,
                            files={**folder_files(out, skip=("MODEL.md",)), "tables.npz": tables(flat)})
     runtime = {"runtime": "numpy", "files": [], "parity": runtime_parity(args.name, encoder, decoder, cfg)}
-    gain_counts, training = count_gain_tables(args.name, base_folder, args.files, args.seconds, made, t0)
+    chosen = balanced_excerpts(args.per_package / 2, args.seconds) if args.per_package > 0 else None
+    gain_counts, training = count_gain_tables(args.name, base_folder, args.files, args.seconds, made, t0, chosen)
     training.update(counted)
     write_model_folder(out.parent, out.name, identity=IDENTITY_FILES, files={
         **folder_files(out, skip=("MODEL.md",)), "tables.npz": tables(gain_counts), "training.json": training,
