@@ -119,7 +119,17 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     from .install import install_tables
     from .run import HOLDOUT_FILES, HOLDOUT_SECONDS, codec_quality, write_json
 
+    from ..errors import ModelError
+    from ..runtime.identity import identity_digest
+
     rate, base = meta["config"]["model_rate"], meta["from"]
+    try:
+        installed = meta.get("identity") is not None and identity_digest(name).hex() == meta["identity"]
+    except ModelError:
+        installed = False
+    if installed:  # counted and installed before: the same segments would give the same tables
+        report.note(f"{name}: already counted and installed from this run (--restart counts again)")
+        return _summary(name, model_folder(name), meta)
     if meta.get("before") is None:
         meta["before"] = codec_quality(load_model(base), meta["holdout_files"], rate)
         write_json(meta_path, meta)
@@ -132,8 +142,13 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     out = install_tables(name, user_models_dir(), model_folder(base), tables,
                          lambda f: adapted_card_text(name, f, meta, None), training)
     meta["after"] = codec_quality(load_model(name), meta["holdout_files"], rate)
+    meta["identity"] = identity_digest(name).hex()
     write_json(meta_path, meta)
     (out / "MODEL.md").write_text(adapted_card_text(name, out, meta, meta["after"]))
-    return {"name": name, "folder": str(out), "steps": 0, "train_seconds": meta["train_seconds"],
+    return _summary(name, out, meta)
+
+
+def _summary(name: str, folder, meta: dict) -> dict:
+    return {"name": name, "folder": str(folder), "steps": 0, "train_seconds": meta["train_seconds"],
             "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": meta["after"],
-            "from": base, "method": "tables"}
+            "from": meta["from"], "method": "tables"}

@@ -74,6 +74,10 @@ def test_train_from_the_default_counts_tables(runner, tmp_path):
     r = runner.invoke(cli, ["info", str(first)])
     assert "ad-t" in r.output
 
+    r = _train(runner, music, "--name", "ad-t", "--json")  # the same run again: nothing to count
+    assert r.exit_code == 0 and "already counted and installed" in r.stderr
+    assert json.loads(r.stdout)["after"] == res["after"] and load_model("ad-t").digest == adapted.digest
+
     # A new collection, the same name: installed again, the first version kept for its files.
     r = _train(runner, _music(tmp_path / "more", n=4, seconds=3.0), "--name", "ad-t", "--restart", "-q", "--json")
     assert r.exit_code == 0, r.output
