@@ -21,7 +21,7 @@ pytest.importorskip("setuptools", reason="building the wheel needs setuptools")
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
-CODECS = ("muzip-v1", "muzip-v2.1", "muzip-v2.2", "muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6")
+CODECS = ("muzip-v1", "muzip-v2.1", "muzip-v2.2", "muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6", "muzip-v2.7")
 
 
 def _checkout_models() -> set[str]:

@@ -23,6 +23,12 @@ Entropy coding (constriction ANS, integer tables summing to 2**24 as in codec.en
 is chosen by (band group, how many of the band's latents are non-zero, capped at 3, the previous group's
 symbol in the same band, capped to [-4, 12] or 'first vector'), all integers the decoder has decoded
 before it needs them. Frames stay independent. A frame whose latents are all zero carries no gains.
+
+With config "level_delta" (muzip-v2.7 on), a level symbol whose band was also a level symbol in the previous
+group is coded as its change, (s - previous) mod (2 radius + 1), in tables of its own chosen by (band group,
+the previous level in 18-dB buckets): a band's level moves by a step or two from one 20-ms group to the next
+at any loudness, where the capped context above cannot tell a level of 20 steps from one of 35 and spent 4-5
+bits on each (on band music at 16 kbps, 60 % of a file's bits; docs/EXPERIMENTS.md, session 36).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ RATIO_MAX = 10
 _PREV_LO, _PREV_HI = -4, 12
 _PREVS = _PREV_HI - _PREV_LO + 2  # clipped previous symbol, plus 'first vector of the frame'
 _NZ = 4
+_DELTA_BUCKETS, _DELTA_BUCKET_STEPS = 6, 6  # level_delta: contexts by the previous level, 6 steps (18 dB) each
 
 
 def band_edges(bins: int, bands: int, rate: int) -> list[int]:
@@ -86,7 +93,9 @@ class BandGains:
             if not 0 < self.fold_mix <= 1 or np.any(self.edges[self.fold_from:-1] < self.width[self.fold_from:]):
                 raise ValueError("band_gains fold needs 0 < mix <= 1 and min_hz above bands wider than their start")
         self.group = np.arange(self.bands) * int(g["groups"]) // self.bands
-        self.n_contexts = int(g["groups"]) * _NZ * _PREVS
+        self.level_delta = bool(g.get("level_delta", False))
+        self._delta_base = int(g["groups"]) * _NZ * _PREVS  # the first level_delta context
+        self.n_contexts = self._delta_base + (int(g["groups"]) * _DELTA_BUCKETS if self.level_delta else 0)
         K = 2 * self.radius + 1
         if counts is None:  # flat tables: only for counting the real ones
             counts = counts_from_histogram(np.ones((self.n_contexts, K)))
@@ -209,11 +218,24 @@ class BandGains:
         prev[1:] = np.clip(s[:-1], _PREV_LO, _PREV_HI) - _PREV_LO
         return (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS + prev
 
+    def coded(self, s: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Symbols and nonzero() counts (m, bands) of one audio channel -> (tables, coded indices in 0..2R)."""
+        ctx, idx = self.contexts(s, nz), s + self.radius
+        if self.level_delta and len(s) > 1:
+            delta = (nz[1:] == 0) & (nz[:-1] == 0)  # a level after a level, in the same band
+            ctx[1:] = np.where(delta, self._delta_contexts(s[:-1]), ctx[1:])
+            idx[1:] = np.where(delta, np.mod(s[1:] - s[:-1], 2 * self.radius + 1), idx[1:])
+        return ctx, idx.astype(np.int32)
+
+    def _delta_contexts(self, prev: np.ndarray) -> np.ndarray:
+        bucket = np.clip((prev + _DELTA_BUCKET_STEPS - 1) // _DELTA_BUCKET_STEPS, 0, _DELTA_BUCKETS - 1)
+        return self._delta_base + self.group * _DELTA_BUCKETS + bucket
+
     def encode(self, s: np.ndarray, nz: np.ndarray, stride: int) -> bytes:
         """s, nz (A, m, bands) -> stride byte + ANS words."""
         coder = constriction.stream.stack.AnsCoder()
         for a in reversed(range(len(s))):
-            ctx, idx = self.contexts(s[a], nz[a]), (s[a] + self.radius).astype(np.int32)
+            ctx, idx = self.coded(s[a], nz[a])
             for t in reversed(range(s.shape[1])):
                 coder.encode_reverse(idx[t], self._family, self.probs[ctx[t]])
         return bytes([stride]) + coder.get_compressed().astype("<u4").tobytes()
@@ -234,8 +256,17 @@ class BandGains:
                 nz = self.nonzero(q[a], stride)
                 base = (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS
                 s, prev = np.empty_like(nz), np.full(self.bands, _PREVS - 1)
+                K, R = 2 * self.radius + 1, self.radius
                 for t in range(len(nz)):
-                    s[t] = sym = coder.decode(self._family, self.probs.take(base[t] + prev, axis=0))
+                    ctx = base[t] + prev
+                    delta = self.level_delta and t > 0
+                    if delta:  # as coded(): a level after a level is its change, in its own tables
+                        delta = (nz[t] == 0) & (nz[t - 1] == 0)
+                        ctx = np.where(delta, self._delta_contexts(s[t - 1] - R), ctx)
+                    sym = coder.decode(self._family, self.probs.take(ctx, axis=0))
+                    if delta is not False:
+                        sym = np.where(delta, np.mod(s[t - 1] + sym, K), sym)  # s - R = ((s' - R) + d) mod K, in -R..R
+                    s[t] = sym
                     prev = self._prev_of_index.take(sym)  # the symbol clipped to [_PREV_LO, _PREV_HI], as contexts()
                 s -= self.radius
                 if np.any((nz != 0) & (np.abs(s) > RATIO_MAX)):
@@ -251,7 +282,7 @@ class BandGains:
     def histogram(self, s: np.ndarray, nz: np.ndarray) -> np.ndarray:
         """Counts (contexts, 2R+1) of one frame's symbols (A, m, bands), for counting tables."""
         K = 2 * self.radius + 1
-        flat = np.concatenate([(self.contexts(s[a], nz[a]) * K + s[a] + self.radius).ravel() for a in range(len(s))])
+        flat = np.concatenate([(lambda c, i: c * K + i)(*self.coded(s[a], nz[a])).ravel() for a in range(len(s))])
         return np.bincount(flat, minlength=self.n_contexts * K).reshape(self.n_contexts, K)
 
 

@@ -42,6 +42,9 @@ SHIPPED_CODECS = {
     # v2.5 with empty bands folded from below (band_gains.fold) and the precision tilted by fill level (fill_levels.tilt)
     "muzip-v2.6": ("97a028806879b949c2064689c56a06726d401315e08aa3390e65508fb176e6c2",
                    "97a028806879b949c2064689c56a06726d401315e08aa3390e65508fb176e6c2"),
+    # v2.6 with a level after a level coded as its change (band_gains.level_delta)
+    "muzip-v2.7": ("03d5cfa4640d37308d8441ec053dc69e5c23645420e888671df7fd05387d4dda",
+                   "03d5cfa4640d37308d8441ec053dc69e5c23645420e888671df7fd05387d4dda"),
 }
 # Every name muzip ever shipped (embed-v1 was removed): never a user model's, wherever it is put.
 SHIPPED_NAMES = frozenset(SHIPPED_CODECS) | {"restore-v1", "embed-v0", "embed-v1", "embed-v2"}

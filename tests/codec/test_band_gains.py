@@ -222,3 +222,60 @@ def test_a_bad_fold_in_a_config_is_a_model_error():
     for fold in ({"min_hz": 2000, "mix": 2}, {"mix": 0.5}, {"min_hz": 10, "mix": 0.5}):
         with pytest.raises(ModelError, match="fold"):
             ModelConfig.from_dict(dict(cfg, band_gains=dict(cfg["band_gains"], fold=fold)))
+
+
+DELTA_CFG = {"band_gains": dict(CFG["band_gains"], level_delta=True)}
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_level_delta_round_trips_exactly_and_costs_what_its_tables_say(rng, stride):
+    """muzip-v2.7: a level after a level in the same band is coded as its change (mod 2R + 1), in its own
+    tables; every symbol decodes to what was coded, whatever the levels (the alphabet's ends included)."""
+    g0 = BandGains(DELTA_CFG, None)
+    hist = rng.integers(0, 50, (g0.n_contexts, 81)).astype(float)
+    g = BandGains(DELTA_CFG, counts_from_histogram(hist + 0.5))
+    assert g.n_contexts == 7 * 4 * 18 + 7 * 6 and BandGains(CFG, None).n_contexts == 7 * 4 * 18
+    q = rng.integers(-2, 3, (2, 51, C)) * (rng.random((2, 51, C)) < 0.03)
+    nz = np.stack([g.nonzero(q[a], stride) for a in range(2)])
+    s = np.clip(np.cumsum(rng.integers(-3, 4, nz.shape), axis=1) + 20, -40, 40).astype(np.int32)
+    s[0, :, 0] = np.where(np.arange(s.shape[1]) % 2, 40, -40)  # jumps across the whole alphabet
+    s = np.where(nz > 0, np.clip(s, -RATIO_MAX, RATIO_MAX), s)
+    data = g.encode(s, nz, stride)
+    np.testing.assert_array_equal(g.decode(data, q), np.stack([g.expand(s[a], nz[a], stride, 51) for a in range(2)]))
+    bits = sum(float(g.costs[g.coded(s[a], nz[a])].sum()) for a in range(2))
+    assert abs((len(data) - 1) * 8 - bits) < 0.05 * bits + 64
+    hist = g.histogram(s, nz)
+    assert hist.shape == (g.n_contexts, 81) and hist.sum() == s.size and hist[g0._delta_base:].sum() > 0
+
+
+def test_level_delta_codes_slow_levels_in_fewer_bits(rng):
+    """Levels that move a step at a time cost less as changes than under the capped-previous contexts."""
+    q = np.zeros((1, 200, C), np.int64)
+    q[0, :, :10] = 1  # the low bands coded (ratios), the rest levels
+    plain, delta = BandGains(CFG, None), BandGains(DELTA_CFG, None)
+    nz = plain.nonzero(q[0], 1)
+    levels = (25 + np.cumsum(rng.integers(-1, 2, nz.shape), axis=0)).astype(np.int32)
+    s = np.where(nz > 0, 0, np.clip(levels, -40, 40)).astype(np.int32)
+    # tables counted on the signal itself, as make_transform_model counts them on training audio
+    tables = [BandGains(c, counts_from_histogram(g.histogram(s[None], nz[None]) + 0.5)) for c, g in
+              ((CFG, plain), (DELTA_CFG, delta))]
+    sizes = [len(t.encode(s[None], nz[None], 1)) for t in tables]
+    assert sizes[1] < 0.6 * sizes[0], sizes
+
+
+def test_damaged_level_delta_gains_decode_to_symbols_in_range_or_an_error(rng):
+    g = BandGains(DELTA_CFG, None)
+    q = np.zeros((2, 51, C), np.int64)
+    q[:, :, :30] = 1
+    nz = np.stack([g.nonzero(q[a], 1) for a in range(2)])
+    s = np.where(nz > 0, 0, 22).astype(np.int32)
+    data = bytearray(g.encode(s, nz, 1))
+    for i in range(200):
+        bad = bytearray(data)
+        bad[1 + rng.integers(0, len(bad) - 1)] ^= 1 << int(rng.integers(0, 8))
+        try:
+            codes = g.decode(bytes(bad), q)
+        except CorruptFileError:
+            continue
+        levels = codes[codes >= LEVEL // 2] - LEVEL
+        assert np.all(np.abs(levels) <= 40) and np.all(np.abs(codes[codes < LEVEL // 2]) <= RATIO_MAX)

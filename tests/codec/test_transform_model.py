@@ -19,7 +19,7 @@ from muzip.runtime.store import listed_files, model_folder
 NAME = "muzip-v2.3"
 
 
-@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6"])
+@pytest.fixture(scope="module", params=["muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6", "muzip-v2.7"])
 def tmodel(request):
     return load_model(request.param)
 

@@ -12,7 +12,7 @@ from muzip.codec.verify import verify_file
 from scripts.fuzz import fuzz
 from scripts.fuzz.fuzz_cases import KINDS, m_envelope, m_fill, m_gains, make_seeds
 
-SHIPPED = ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2", "muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6")
+SHIPPED = ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2", "muzip-v2.3", "muzip-v2.4", "muzip-v2.5", "muzip-v2.6", "muzip-v2.7")
 
 
 def test_every_shipped_codec_model_is_fuzzed():
