@@ -31,8 +31,8 @@ test: install
 
 bench: install corpus
 	$(PY) -m scripts.bench.bench
-	$(PY) -m scripts.bench.rd_bench --reference muzip-v2.5 --reference muzip-v2.1  # docs/RD.md, docs/rd.png: RD_MODEL (muzip.defaults), its predecessor and v2.1 in the same run
-	$(PY) -m scripts.bench.rd_bench --set band --reference muzip-v2.5 --reference muzip-v2.1  # docs/RD-band.md, docs/rd-band.png: band recordings
+	$(PY) -m scripts.bench.rd_bench --reference muzip-v2.6 --reference muzip-v2.1  # docs/RD.md, docs/rd.png: RD_MODEL (muzip.defaults), its predecessor and v2.1 in the same run
+	$(PY) -m scripts.bench.rd_bench --set band --reference muzip-v2.6 --reference muzip-v2.1  # docs/RD-band.md, docs/rd-band.png: band recordings
 	$(PY) -m scripts.bench.silence_bench  # docs/SILENCE.md: digital silence before music, every codec at its rates
 	$(PY) -m scripts.bench.restore_bench
 	$(PY) -m scripts.models.train_embed prepare  # band and pitch sequences for the per-fold embedder networks (incremental)

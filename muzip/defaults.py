@@ -1,12 +1,11 @@
 """Default model names: the one place they are set."""
 
-# What compress uses unless --model says otherwise: muzip-v2.6, the model ahead of Opus on most measures
-# (docs/RD.md, docs/RD-band.md). Until session 35 this was muzip-v1, which compresses 1.5-3.7x faster as a
-# whole command (docs/logs/cli_bench_s35_v1.log); with the banded coder's compiled loops v2.6 compresses a
-# 60-minute file at LAME's speed and decompresses it faster than v1 (docs/BENCHMARKS.md), while v1 needs
-# ~2.5x Opus's bits for Opus's mel distance. Every model ever shipped stays installed and decodes its files
-# (tests/codec/test_golden.py).
-DEFAULT_MODEL = "muzip-v2.6"
+# What compress uses unless --model says otherwise: muzip-v2.7, v2.6 with its band-gain levels coded as their
+# change (session 36: lower mel distance and LSD than v2.6 at every rate on both validation sets, the same
+# ViSQOL within 0.005 or better; docs/logs/v27_vs_v26_s36.log). muzip-v1 compresses 1.5-3.7x faster as a whole
+# command (docs/logs/cli_bench_s35_v1.log) but needs ~2.5x Opus's bits for Opus's mel distance. Every model
+# ever shipped stays installed and decodes its files (tests/codec/test_golden.py).
+DEFAULT_MODEL = "muzip-v2.7"
 # The codec whose latents the library's embedders read (not the compress default).
 EMBED_MODEL = "muzip-v1"
 # The embedder `muzip index` uses.
@@ -17,4 +16,4 @@ TRAIN_FROM = DEFAULT_MODEL
 # The restorer `muzip restore` uses unless --model says otherwise.
 RESTORE_MODEL = "restore-v1"
 # The model scripts/bench/rd_bench.py measures and publishes (docs/RD.md).
-RD_MODEL = "muzip-v2.6"
+RD_MODEL = "muzip-v2.7"
