@@ -52,6 +52,8 @@ def tables_text(cfg):
                 f"of the MDCT, {g['db']:g}-dB steps, one symbol per band every 1, 2 or 4 latent vectors as the bitrate "
                 f"allows (1 from {g['stride_kbps'][0]:g} kbps, 2 from {g['stride_kbps'][1]:g}), context-coded with "
                 "the integer tables `gain_counts` in tables.npz" +
+                ("; a band's level after its level in the previous group is coded as the change, in tables of its "
+                 "own (level_delta)" if g.get("level_delta") else "") +
                 (f"; a band raised with at most {g['sparse_fill']:g} of its bins coded keeps its coded bins and gets "
                  "the energy it lacks in the others" if g.get("sparse_fill") else "") +
                 (f"; bands filled with noise from {g['fold']['min_hz']:g} Hz up are mixed ({g['fold']['mix']:g}) with "

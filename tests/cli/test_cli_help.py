@@ -55,12 +55,13 @@ def test_compress_help_lists_every_shipped_codec_model_with_its_cards_numbers(ru
     assert sum("best quality at low bitrates" in r for r in rows.values()) == 1
 
 
-def test_the_shipped_cards_say_v1_is_fastest_and_v24_best_at_low_bitrates():
-    """muzip-v2.4's card measures mel 2.675 at 12 kbps, below v2.2's 2.74 (the best until v2.4)."""
+def test_the_shipped_cards_say_v1_is_fastest_and_v27_best_at_low_bitrates():
+    """muzip-v2.7's card measures mel 2.645 at 12 kbps, below v2.4's 2.675 (the best from v2.4 to v2.6)."""
     rows = dict(model_rows())
     assert rows["muzip-v1"].startswith(("the default, fastest:" if DEFAULT_MODEL == "muzip-v1" else "fastest:"))
-    assert rows["muzip-v2.4"].startswith("best quality at low bitrates:")
-    assert not rows["muzip-v2.2"].startswith("best")
+    label = "the default, best quality" if DEFAULT_MODEL == "muzip-v2.7" else "best quality"
+    assert rows["muzip-v2.7"].startswith(f"{label} at low bitrates:")
+    assert not rows["muzip-v2.4"].startswith("best") and not rows["muzip-v2.6"].startswith("best")
 
 
 def test_card_table_parsing():
