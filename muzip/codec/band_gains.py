@@ -96,6 +96,11 @@ class BandGains:
         self.level_delta = bool(g.get("level_delta", False))
         self._delta_base = int(g["groups"]) * _NZ * _PREVS  # the first level_delta context
         self.n_contexts = self._delta_base + (int(g["groups"]) * _DELTA_BUCKETS if self.level_delta else 0)
+        # level_delta: a change's table by (band, the previous symbol's index), flat, and each band's offset in it
+        prev_level = np.arange(2 * int(g["radius"]) + 1) - int(g["radius"])
+        bucket = np.clip((prev_level + _DELTA_BUCKET_STEPS - 1) // _DELTA_BUCKET_STEPS, 0, _DELTA_BUCKETS - 1)
+        self._delta_table = (self._delta_base + self.group[:, None] * _DELTA_BUCKETS + bucket[None, :]).ravel()
+        self._band_at = np.arange(self.bands) * len(prev_level)
         K = 2 * self.radius + 1
         if counts is None:  # flat tables: only for counting the real ones
             counts = counts_from_histogram(np.ones((self.n_contexts, K)))
@@ -223,13 +228,9 @@ class BandGains:
         ctx, idx = self.contexts(s, nz), s + self.radius
         if self.level_delta and len(s) > 1:
             delta = (nz[1:] == 0) & (nz[:-1] == 0)  # a level after a level, in the same band
-            ctx[1:] = np.where(delta, self._delta_contexts(s[:-1]), ctx[1:])
+            ctx[1:] = np.where(delta, self._delta_table.take(self._band_at + idx[:-1]), ctx[1:])
             idx[1:] = np.where(delta, np.mod(s[1:] - s[:-1], 2 * self.radius + 1), idx[1:])
         return ctx, idx.astype(np.int32)
-
-    def _delta_contexts(self, prev: np.ndarray) -> np.ndarray:
-        bucket = np.clip((prev + _DELTA_BUCKET_STEPS - 1) // _DELTA_BUCKET_STEPS, 0, _DELTA_BUCKETS - 1)
-        return self._delta_base + self.group * _DELTA_BUCKETS + bucket
 
     def encode(self, s: np.ndarray, nz: np.ndarray, stride: int) -> bytes:
         """s, nz (A, m, bands) -> stride byte + ANS words."""
@@ -256,16 +257,20 @@ class BandGains:
                 nz = self.nonzero(q[a], stride)
                 base = (self.group[None, :] * _NZ + np.minimum(nz, _NZ - 1)) * _PREVS
                 s, prev = np.empty_like(nz), np.full(self.bands, _PREVS - 1)
-                K, R = 2 * self.radius + 1, self.radius
+                K = 2 * self.radius + 1
+                # as coded(): a level after a level is its change, in its own tables
+                in_row = np.zeros(len(nz), bool)
+                if self.level_delta:
+                    after = (nz[1:] == 0) & (nz[:-1] == 0)
+                    in_row[1:] = after.any(axis=1)
                 for t in range(len(nz)):
                     ctx = base[t] + prev
-                    delta = self.level_delta and t > 0
-                    if delta:  # as coded(): a level after a level is its change, in its own tables
-                        delta = (nz[t] == 0) & (nz[t - 1] == 0)
-                        ctx = np.where(delta, self._delta_contexts(s[t - 1] - R), ctx)
+                    delta = after[t - 1] if in_row[t] else None
+                    if delta is not None:  # s[t - 1] holds symbol indices until the end of the loop
+                        ctx[delta] = self._delta_table.take(self._band_at[delta] + s[t - 1][delta])
                     sym = coder.decode(self._family, self.probs.take(ctx, axis=0))
-                    if delta is not False:
-                        sym = np.where(delta, np.mod(s[t - 1] + sym, K), sym)  # s - R = ((s' - R) + d) mod K, in -R..R
+                    if delta is not None:  # the index of s' + d, kept in -R..R: (index' + d) mod K
+                        sym[delta] = np.mod(s[t - 1][delta] + sym[delta], K)
                     s[t] = sym
                     prev = self._prev_of_index.take(sym)  # the symbol clipped to [_PREV_LO, _PREV_HI], as contexts()
                 s -= self.radius
