@@ -261,6 +261,11 @@ def run(cases: int, seed: int, model=None, only: int | None = None, progress=Non
     run.watchdog = watchdog
     for s in seeds:  # one-time costs (entropy tables, coder caches) are the model's, not a file's
         verify_file(io.BytesIO(s.data))
+    # ... and numba's import and the compiled loops' machine code (~45 MiB traced) the process's: the first
+    # long file would otherwise carry them (muzip-v2.7, seed 36, case 46). The coders still switch to the
+    # loops only after DECODE_AFTER_FRAMES frames, so short files keep going through constriction.
+    from muzip.codec.entropy import compiled
+    compiled.preload()
     summary = {"model": model.name, "cases": 0, "seed": seed, "classes": {}, "kinds": {}, "failures": [],
                "slowest": [], "peak_bytes": 0, "worst_mem_ratio": 0.0, "worst_s_per_mb_large": 0.0}
     t_start = time.perf_counter()

@@ -136,6 +136,17 @@ def test_a_short_clip_does_not_import_numba():
     assert out.stdout.strip() == "False"
 
 
+def test_preload_pays_numbas_import_without_switching_coders():
+    """For the fuzz harness: the loops' one-time cost paid up front, short files still through constriction."""
+    code = ("import sys\n"
+            "from muzip.codec.entropy import compiled\n"
+            "compiled.preload()\n"
+            "print('numba' in sys.modules, compiled.loaded())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True False"
+
+
 def test_without_working_loops_constriction_codes_everything(monkeypatch):
     """numba missing, or unable to build the loops: the coder falls back, the same bytes."""
     c, q = coder("muzip-v2.6"), latents(np.random.default_rng(5), 2, 20)

@@ -64,6 +64,16 @@ def _first_calls(k) -> None:
                      np.zeros(1, np.int64), np.zeros(2, np.int64), 1, 1)
 
 
+def preload() -> None:
+    """Import numba and load the loops' machine code without switching any coder to them (loaded() stays
+    False): for a harness that must not count this one-time cost of the process against one file."""
+    try:
+        from . import compiled_loops
+        _first_calls(compiled_loops)
+    except Exception:  # noqa: BLE001 - as kernels(): constriction's path is always there
+        pass
+
+
 def loaded() -> bool:
     """Whether this process has already paid for the loops (then every frame uses them)."""
     return bool(_kernels)
