@@ -70,6 +70,17 @@ def sine(freq, seconds, rate, channels=1, amp=0.3):
     return np.repeat(x[:, None], channels, axis=1)
 
 
+def music_folder(folder, n=3, seconds=4.0, rate=44100, base_hz=220.0, noise=0.02, seed=7, prefix="t"):
+    """n stereo WAVs (prefix0.wav ...): a tone of base_hz x (i + 1) under white noise; the folder."""
+    import soundfile as sf
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        x = sine(base_hz * (i + 1), seconds, rate, 2) + noise * rng.standard_normal((int(seconds * rate), 2))
+        sf.write(folder / f"{prefix}{i}.wav", x.astype(np.float32), rate)
+    return folder
+
+
 @pytest.fixture
 def write_wav(tmp_path):
     import soundfile as sf

@@ -94,13 +94,14 @@ def count_tables(base: str, rows: np.ndarray, rate: int, report, prior: float = 
     with report.bar(len(pairs), "counting latents", "segments") as bar:
         lat, cls = _latent_histograms(model, cfg, pairs, bar)
     latents = BandedTables(blend(lat, model.counts.latents, prior), blend(cls, model.counts.classes, prior))
-    adapted = TransformCodecModel(base, model.config, model.digest, latents, load_log_gains(base), model.gain_counts)
+    log_gains = load_log_gains(base)
+    adapted = TransformCodecModel(base, model.config, model.digest, latents, log_gains, model.gain_counts)
     pairs = _pairs(rows, GAIN_PAIRS, 1)
     with report.bar(len(pairs), "counting band gains", "segments") as bar:
         gains = _gain_histogram(adapted, pairs, rate, bar)
     tables = {"counts": latents.latents, "class_counts": latents.classes,
               "gain_counts": blend(gains, model.gain_counts, prior),
-              **dict(zip(LOG_GAIN_KEYS, load_log_gains(base)))}
+              **dict(zip(LOG_GAIN_KEYS, log_gains))}
     counted = {"latent_pairs": min(LATENT_PAIRS, len(rows) // 2), "latent_symbols": int(lat.sum()),
                "gain_pairs": len(pairs), "gain_symbols": int(gains.sum()), "gain_rates_kbps": list(GAIN_RATES),
                "prior_symbols": prior, "seconds": time.monotonic() - t0}

@@ -106,15 +106,15 @@ def settings(name, base, init_config, batch, lr, per_file):
         folder = model_folder(base)
         cfg = json.loads((folder / "config.json").read_text())
         meta = {"from": base, "from_sha256": identity_digest(base).hex()}
-        if adaptable(cfg):  # no network: its tables are counted on the music (train.adapt)
-            return cfg, folder, {**meta, "method": "tables", "name": name, "config": cfg, "per_file": per_file,
-                                 "steps_done": 0, "train_seconds": 0.0, "history": [], "muzip_version": __version__}
-        if "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
+        if adaptable(cfg):  # no network: its tables are counted on the music (train.adapt), the config as is
+            meta["method"] = "tables"
+        elif "band_gains" in cfg or cfg.get("decoder_output", "audio") != "audio":
             # The trainer's objective and table counting are for networks that output audio; muzip-v2.1-v2.3
             # output MDCT coefficients corrected by coded band gains, and were made by scripts of their own.
             raise TrainUsageError(f"--from {base}: muzip train cannot fit this kind of model (it counts the tables "
                                   f"of {TRAIN_FROM} and fine-tunes muzip-v1 and muzip-v2)")
-    cfg = {**cfg, **FINE_TUNE, "batch": batch or FINE_TUNE["batch"], "lr": lr or FINE_TUNE["lr"]}
+    if meta.get("method") != "tables":
+        cfg = {**cfg, **FINE_TUNE, "batch": batch or FINE_TUNE["batch"], "lr": lr or FINE_TUNE["lr"]}
     return cfg, folder, {**meta, "name": name, "config": cfg, "per_file": per_file, "steps_done": 0,
                          "train_seconds": 0.0, "history": [], "muzip_version": __version__}
 

@@ -123,6 +123,13 @@ def test_golden_files_decode_to_their_recorded_symbols_through_the_loops(name, m
         assert symbol_digest(f) == json.loads(golden.with_suffix(".json").read_text())["symbol_sha256"]
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter running `code` prints (it must exit 0)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
 def test_a_short_clip_does_not_import_numba():
     """numba's import and first call cost ~0.45 s: a clip is coded with constriction alone."""
     code = ("import sys, numpy as np\n"
@@ -131,9 +138,7 @@ def test_a_short_clip_does_not_import_numba():
             "x = (np.random.default_rng(0).standard_normal((10 * 44100, 2)) * 0.1).astype(np.float32)\n"
             "y, sr = decompress_bytes(compress_array(x, 44100, 24, model=m), model=m)\n"
             "print('numba' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "False"
+    assert _python(code) == "False"
 
 
 def test_preload_pays_numbas_import_without_switching_coders():
@@ -142,9 +147,7 @@ def test_preload_pays_numbas_import_without_switching_coders():
             "from muzip.codec.entropy import compiled\n"
             "compiled.preload()\n"
             "print('numba' in sys.modules, compiled.loaded())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "True False"
+    assert _python(code) == "True False"
 
 
 def test_without_working_loops_constriction_codes_everything(monkeypatch):

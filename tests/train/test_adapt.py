@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import sine
+from conftest import music_folder
 
 
 def _music(folder, n=3, seconds=4.0, rate=44100):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(3)
-    for i in range(n):
-        x = sine(330.0 * (i + 1), seconds, rate, 2) + 0.05 * rng.standard_normal((int(seconds * rate), 2))
-        sf.write(folder / f"a{i}.wav", x.astype(np.float32), rate)
-    return folder
+    return music_folder(folder, n, seconds, rate, base_hz=330.0, noise=0.05, seed=3, prefix="a")
 
 
 def _train(runner, *args):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import sine
+from conftest import music_folder, sine
 
 pytest.importorskip("keras")
 
@@ -25,12 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _music(folder: Path, n=3, seconds=4.0, rate=44100):
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(7)
-    for i in range(n):
-        x = sine(220.0 * (i + 1), seconds, rate, 2) + 0.02 * rng.standard_normal((int(seconds * rate), 2))
-        sf.write(folder / f"t{i}.wav", x.astype(np.float32), rate)
-    return folder
+    return music_folder(folder, n, seconds, rate)
 
 
 @pytest.fixture(scope="module")
