@@ -13,7 +13,7 @@ install: $(STAMP)
 # Quiet: pip's and the build backend's chatter (setuptools banners, "Location ... is ignored" warnings)
 # goes to $(INSTALL_LOG), shown only if the install fails. editable_mode=compat: a plain path entry, not an
 # import hook (the hook cost ~12 ms of every muzip start-up).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py muzip/codec/entropy/ans_kernels.c
 	@mkdir -p $(dir $(INSTALL_LOG))
 	@echo "installing muzip into $(VENV) (log: $(INSTALL_LOG))"
 	@{ test -x $(PY) || $(PYTHON) -m venv $(VENV); } > $(INSTALL_LOG) 2>&1 \

@@ -1,9 +1,13 @@
-"""Build hook: a built wheel (and sdist) carries the shipped models.
+"""Build hooks: a built wheel (and sdist) carries the shipped models, and the entropy coder's C loops.
 
 The models live in the checkout's top-level models/ folder (the editable install reads them from there,
 muzip.runtime.store.models_dir). A wheel has no checkout beside it, so build_py copies models/ into the
 build as muzip/models/, where models_dir() finds it in an installed package. Everything else about the
 package is declared in pyproject.toml.
+
+muzip/codec/entropy/ans_kernels.c is built as a plain shared library (no Python API: entropy.native_loops
+loads it with ctypes). It is optional: where no C compiler is found, muzip codes with numba's build of the
+same loops, or constriction, the same bytes (entropy.compiled).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 MODELS_SRC = "models"  # top-level, beside this file
@@ -58,4 +62,7 @@ class BuildPyWithModels(build_py):
         return super().get_source_files() + _model_files()
 
 
-setup(cmdclass={"build_py": BuildPyWithModels})
+ANS_KERNELS = Extension("muzip.codec.entropy._ans_kernels", ["muzip/codec/entropy/ans_kernels.c"],
+                        extra_compile_args=["-O2", "-std=c99"], optional=True)
+
+setup(cmdclass={"build_py": BuildPyWithModels}, ext_modules=[ANS_KERNELS])

@@ -1,5 +1,5 @@
-"""Damaged banded payloads through both decoders: the compiled loops (codec.entropy.compiled) and constriction
-must give the same latents or the same error, for every payload.
+"""Damaged banded payloads through every decoder: each build of the compiled loops (codec.entropy.compiled:
+C, numba) and constriction must give the same latents or the same error, for every payload.
 
     .venv/bin/python -m scripts.fuzz.compiled_coder SEED CASES [MODEL]
 """
@@ -28,12 +28,13 @@ def main():
     c = load_model(sys.argv[3] if len(sys.argv) > 3 else "muzip-v2.6").coder
     rng = np.random.default_rng(int(sys.argv[1]))
     N = int(sys.argv[2])
+    backends = [None, *compiled.backends().values()]  # constriction first: the reference
     same = refused = 0
     t = time.time()
     for trial in range(N):
         ch, n = int(rng.integers(1, 3)), int(rng.integers(1, 51))
-        compiled.ENCODE_AFTER_FRAMES = -1
-        data = bytearray(c.encode(latents(rng, ch, n), [9] * ch))
+        with compiled.using(None):
+            data = bytearray(c.encode(latents(rng, ch, n), [9] * ch))
         k = trial % 4
         if k == 0 and data:
             for _ in range(int(rng.integers(1, 4))):
@@ -47,19 +48,19 @@ def main():
             data[i:i] = rng.integers(0, 256, 4 * int(rng.integers(1, 8)), dtype=np.uint8).tobytes()
         n2 = n if rng.random() < 0.8 else int(rng.integers(1, 51))
         out = []
-        for after in (10**9, -1):
-            compiled.DECODE_AFTER_FRAMES = after
-            try:
-                out.append(c.decode(bytes(data), n2, [9] * ch))
-            except CorruptFileError as e:
-                out.append(str(e))
-        if isinstance(out[0], str) or isinstance(out[1], str):
-            assert out[0] == out[1], (trial, out)
+        for loops in backends:
+            with compiled.using(loops):
+                try:
+                    out.append(c.decode(bytes(data), n2, [9] * ch))
+                except CorruptFileError as e:
+                    out.append(str(e))
+        if any(isinstance(o, str) for o in out):
+            assert all(o == out[0] for o in out), (trial, out)
             refused += 1
         else:
-            assert np.array_equal(out[0], out[1]), trial
+            assert all(np.array_equal(out[0], o) for o in out[1:]), trial
         same += 1
-    print(f"seed {sys.argv[1]}: {same} damaged payloads, all agree ({refused} refused by both, {same - refused} decoded to the same latents), {time.time() - t:.0f} s")
+    print(f"seed {sys.argv[1]}: {same} damaged payloads, all {len(backends)} decoders agree ({refused} refused by both, {same - refused} decoded to the same latents), {time.time() - t:.0f} s")
 
 
 if __name__ == "__main__":

@@ -261,9 +261,9 @@ def run(cases: int, seed: int, model=None, only: int | None = None, progress=Non
     run.watchdog = watchdog
     for s in seeds:  # one-time costs (entropy tables, coder caches) are the model's, not a file's
         verify_file(io.BytesIO(s.data))
-    # ... and numba's import and the compiled loops' machine code (~45 MiB traced) the process's: the first
-    # long file would otherwise carry them (muzip-v2.7, seed 36, case 46). The coders still switch to the
-    # loops only after DECODE_AFTER_FRAMES frames, so short files keep going through constriction.
+    # ... and, where only numba's loops are there, numba's import and their machine code (~45 MiB traced)
+    # the process's: the first long file would otherwise carry them (muzip-v2.7, seed 36, case 46). The coders
+    # still switch to numba's loops only after DECODE_AFTER_FRAMES frames (the C build: from the first).
     from muzip.codec.entropy import compiled
     compiled.preload()
     summary = {"model": model.name, "cases": 0, "seed": seed, "classes": {}, "kinds": {}, "failures": [],

@@ -1,10 +1,12 @@
-"""The class-banded coder's ANS loops compiled with numba: the same u32 words as constriction, ~10x less CPU.
+"""The class-banded coder's ANS loops, compiled: the same u32 words as constriction, ~10x less CPU.
 
 Why: constriction is the format's reference coder, but it builds a 64-entry model for every latent
 (entropy.banded codes each with its own table row) and holds the GIL while it does, ~150 ns a symbol; with
 numpy's per-vector work around it, coding the latents was a quarter of compress and two thirds of decompress.
 Here the rows are turned once per model into the integer CDFs constriction derives from them, and one
-compiled loop per frame pushes or pops every symbol (numba comes with librosa: no new dependency).
+compiled loop per frame pushes or pops every symbol. Two builds of the same loops: C (ans_kernels.c, built
+by pip install, loaded in ~1 ms through entropy.native_loops) and numba (compiled_loops.py: numba comes with
+librosa, but its import costs ~0.45 s), for an install without a C compiler.
 
 What makes the words identical, checked against constriction by tests/codec/test_entropy_compiled.py:
 * constriction's `Categorical(perfect=False)` (its lazy, "fast" quantization) gives symbol i of a row with
@@ -22,34 +24,50 @@ GIL. A third loop gathers the rate search's cost estimates (entropy.banded.estim
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ...errors import CorruptFileError
 from .ans import PRECISION, TOTAL, escape_symbols
 
-# A coder switches to these loops after it has coded this many frames itself: importing numba and its first
-# call (~0.45 s, the cached machine code loaded) cost more than a short file saves. Measured on a 2-core VM:
-# decoding saves ~7 ms of CPU per second of audio, encoding ~2.5 ms (and lets its threads overlap).
+# Where only numba's loops are there, a coder switches to them after it has coded this many frames itself:
+# importing numba and its first call (~0.45 s, the cached machine code loaded) cost more than a short file
+# saves. Measured on a 2-core VM: decoding saves ~7 ms of CPU per second of audio, encoding ~2.5 ms (and lets
+# its threads overlap). The C build of the loops (entropy.native_loops) loads in ~1 ms: no wait for it.
 DECODE_AFTER_FRAMES = 48
 ENCODE_AFTER_FRAMES = 120
 
 _kernels = None
+_native = None  # entropy.native_loops once its library loaded; False where it is missing or does not load
+
+
+def native():
+    """The C build of the loops, or None (not built here)."""
+    global _native
+    if _native is None:
+        from . import native_loops
+        _native = native_loops.load() or False
+    return _native or None
 
 
 def kernels():
-    """The compiled loops, loaded on first use (numba imported, their machine code loaded from its cache or,
-    the first time on a machine, compiled); None where numba is missing or cannot build them (then
+    """The loops, loaded on first use: the C build where it is there, else numba's (imported, their machine
+    code loaded from its cache or, the first time on a machine, compiled); None where neither works (then
     constriction codes everything)."""
     global _kernels
     if _kernels is None:
-        try:
-            from . import compiled_loops
-            _first_calls(compiled_loops)
-        except Exception:  # noqa: BLE001 - no numba, or no working LLVM: constriction's path is always there
-            _kernels = False
-        else:
-            _kernels = compiled_loops
+        _kernels = native() or _numba_loops() or False
     return _kernels or None
+
+
+def _numba_loops():
+    try:
+        from . import compiled_loops
+        _first_calls(compiled_loops)
+    except Exception:  # noqa: BLE001 - no numba, or no working LLVM: constriction's path is always there
+        return None
+    return compiled_loops
 
 
 def _first_calls(k) -> None:
@@ -65,8 +83,11 @@ def _first_calls(k) -> None:
 
 
 def preload() -> None:
-    """Import numba and load the loops' machine code without switching any coder to them (loaded() stays
-    False): for a harness that must not count this one-time cost of the process against one file."""
+    """Pay the loops' one-time cost now without switching any coder to them: for a harness that must not
+    count it against one file. Nothing to pay for the C build (loaded() is then True); numba's loops are
+    imported and their machine code loaded, and loaded() stays False."""
+    if native() is not None:
+        return
     try:
         from . import compiled_loops
         _first_calls(compiled_loops)
@@ -75,13 +96,34 @@ def preload() -> None:
 
 
 def loaded() -> bool:
-    """Whether this process has already paid for the loops (then every frame uses them)."""
+    """Whether using the loops costs nothing more now: the C build is there, or this process already paid
+    for numba's (then every frame uses them)."""
+    if _kernels is None and native() is not None:
+        kernels()
     return bool(_kernels)
 
 
 def warm() -> bool:
     """Load the loops now, e.g. before forking workers that then share them."""
     return kernels() is not None
+
+
+def backends() -> dict:
+    """The loops this process can use, by name ("c", "numba"): for tests and harnesses that compare them."""
+    found = {"c": native(), "numba": _numba_loops()}
+    return {name: loops for name, loops in found.items() if loops is not None}
+
+
+@contextlib.contextmanager
+def using(loops):
+    """Every coder codes with `loops` (a backends() value; None: constriction alone) inside the block, from
+    its first frame."""
+    global _kernels
+    saved, _kernels = _kernels, loops or False
+    try:
+        yield
+    finally:
+        _kernels = saved
 
 
 def fast_cdf(counts: np.ndarray) -> np.ndarray:
