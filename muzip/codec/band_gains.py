@@ -235,10 +235,11 @@ class BandGains:
     def encode(self, s: np.ndarray, nz: np.ndarray, stride: int) -> bytes:
         """s, nz (A, m, bands) -> stride byte + ANS words."""
         coder = constriction.stream.stack.AnsCoder()
-        for a in reversed(range(len(s))):
-            ctx, idx = self.coded(s[a], nz[a])
-            for t in reversed(range(s.shape[1])):
-                coder.encode_reverse(idx[t], self._family, self.probs[ctx[t]])
+        # One call for the frame: encode_reverse of a concatenation pushes its parts last to first, the
+        # same words as one call per vector and audio channel in reverse order (the decoder's order).
+        parts = [self.coded(s[a], nz[a]) for a in range(len(s))]
+        ctx = np.concatenate([c.ravel() for c, _ in parts])
+        coder.encode_reverse(np.concatenate([i.ravel() for _, i in parts]), self._family, self.probs.take(ctx, axis=0))
         return bytes([stride]) + coder.get_compressed().astype("<u4").tobytes()
 
     def decode(self, data: bytes, q: np.ndarray) -> np.ndarray:

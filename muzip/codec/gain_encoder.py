@@ -125,15 +125,18 @@ class GainEncoder:
         first = self.per_frame * frame.index - R
         coeffs = self.model.decode_coefficients(latents, first)
         decoded = coeffs[:, R:R + n]
-        original = analyze(frame.audio[:, H:(n + 2) * H], H)
+        # The source's MDCT from latent -1 (frame.audio starts two hops before latent 0): the envelope's
+        # look-ahead, and the band gains' n vectors, bit for bit what analysing just theirs gives.
+        spectrum = analyze(frame.audio, H)
+        original = spectrum[:, 1:n + 1]
         nz = np.stack([gains.nonzero(q, self.stride) for q in frame.q])
         s = np.stack([gains.indices(original[a], decoded[a], nz[a], self.stride) for a in range(len(nz))])
         words = gains.encode(s, nz, self.stride)
         if self.envelope is None:
             return words
-        return self._envelope_bytes(frame, coeffs[:, R - 1], decoded, s, nz) + words
+        return self._envelope_bytes(frame, spectrum, coeffs[:, R - 1], decoded, s, nz) + words
 
-    def _envelope_bytes(self, frame: PendingFrame, before, decoded, s, nz) -> bytes:
+    def _envelope_bytes(self, frame: PendingFrame, spectrum, before, decoded, s, nz) -> bytes:
         """The frame's temporal-envelope bytes, from what the decoder will output (band gains applied).
 
         The decoder's output is computed only for the regions the source makes candidates (near its attacks,
@@ -143,7 +146,7 @@ class GainEncoder:
         gains, env, H, n = self.gains, self.envelope, self.hop, decoded.shape[1]
         first, A = self.per_frame * frame.index, len(decoded)
         original = frame.audio[:, H:(n + 1) * H]
-        original_high = env.high_band(analyze(frame.audio, H))  # from latent first-1: n + 2 regions
+        original_high = env.high_band(spectrum)  # from latent first-1: n + 2 regions
         wanted, attacks = env.candidates(original, original_high)
         regions = np.flatnonzero(wanted)
         vectors = np.union1d(np.union1d(regions - 1, regions), [n - 1])

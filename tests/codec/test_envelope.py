@@ -173,7 +173,7 @@ def test_at_6_kbps_the_envelope_does_not_starve_the_music(name):
     assert len(data) * 8 / (len(x) / 44100) / 1000 <= 6.06
 
 
-def _whole_frame_envelope_bytes(self, frame, before, decoded, s, nz):
+def _whole_frame_envelope_bytes(self, frame, spectrum, before, decoded, s, nz):
     """The encoder's envelope bytes computed over every vector and region of the frame (as before the
     encoder computed the decoder's output only at candidate regions)."""
     from muzip.codec.transform import analyze
