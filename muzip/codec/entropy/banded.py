@@ -22,6 +22,7 @@ Contexts restart in each frame (frames stay independent); tables are integer cou
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import constriction
@@ -104,14 +105,21 @@ class BandedCoder:
             if np.any(t.astype(np.int64).sum(axis=-1) != TOTAL) or t.min() < 1:
                 raise ValueError(f"entropy table rows must sum to 2**{PRECISION}")
         self.roles = lat.shape[0]
-        # float64 probabilities: constriction quantizes them the same way on any machine (entropy.ans)
-        self.probs = (lat.astype(np.float64) / TOTAL).reshape(self.roles, -1, L.K)
-        self.class_probs = (cls.astype(np.float64) / TOTAL).reshape(self.roles, -1, L.ncls)
         self.costs = (PRECISION - np.log2(lat.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self.class_costs = (PRECISION - np.log2(cls.astype(np.float64))).astype(np.float32).reshape(self.roles, -1)
         self._family = constriction.stream.model.Categorical(perfect=False)
         self._frames = {"encode": 0, "decode": 0, "estimate": 0}  # coded here so far: entropy.compiled's loops pay off later
         self._cdfs, self._tables = None, (lat, cls)
+
+    # float64 probabilities for constriction, which quantizes them the same way on any machine (entropy.ans);
+    # made on first use: where the compiled loops code every frame they are never needed (~5 ms a start).
+    @functools.cached_property
+    def probs(self) -> np.ndarray:
+        return (self._tables[0].astype(np.float64) / TOTAL).reshape(self.roles, -1, self.layout.K)
+
+    @functools.cached_property
+    def class_probs(self) -> np.ndarray:
+        return (self._tables[1].astype(np.float64) / TOTAL).reshape(self.roles, -1, self.layout.ncls)
 
     def _compiled(self, direction: str):
         """The compiled loops' tables, once enough frames were coded in this direction to pay for loading them."""

@@ -129,13 +129,18 @@ def using(loops):
 def fast_cdf(counts: np.ndarray) -> np.ndarray:
     """Integer tables (..., K) summing to 2**24 -> the CDFs (..., K + 1) constriction's fast quantization
     derives from count / 2**24 (see the module doc), uint32, the last entry 2**24."""
-    counts = np.asarray(counts, np.int64)
+    counts = np.asarray(counts)
     k = counts.shape[-1]
-    cum = np.zeros(counts.shape[:-1] + (k + 1,), np.int64)
-    np.cumsum(counts, axis=-1, out=cum[..., 1:])
+    cum = np.cumsum(counts, axis=-1, dtype=np.uint64)  # < 2**24 * 2**24: in place, no overflow
     if np.any(cum[..., -1] != TOTAL):
         raise ValueError(f"entropy table rows must sum to 2**{PRECISION}")
-    return (((cum * (TOTAL - k)) >> PRECISION) + np.arange(k + 1)).astype(np.uint32)
+    cum *= np.uint64(TOTAL - k)
+    cum >>= np.uint64(PRECISION)
+    cum += np.arange(1, k + 1, dtype=np.uint64)
+    cdf = np.empty(counts.shape[:-1] + (k + 1,), np.uint32)
+    cdf[..., 0] = 0
+    cdf[..., 1:] = cum
+    return cdf
 
 
 def uniform_bins(sizes: np.ndarray, symbols: np.ndarray):
