@@ -11,6 +11,7 @@ older version keep decoding (load it by the key `replaced_version` gives).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -35,6 +36,11 @@ def models_dir() -> Path:
     env = os.environ.get("MUZIP_MODELS")
     if env:
         return Path(env)
+    return _package_models()
+
+
+@functools.lru_cache(maxsize=1)
+def _package_models() -> Path:  # the package does not move while it runs (asked ~30 times a model load)
     package = Path(__file__).resolve().parents[1]
     bundled = package / "models"
     return bundled if bundled.is_dir() else package.parent / "models"
@@ -56,7 +62,27 @@ def model_roots() -> list[Path]:
     return [r for i, r in enumerate(roots) if r not in roots[:i]]
 
 
+def _mtime_ns(path: Path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
+_scanned: dict = {}  # the last scan and what it was keyed on
+
+
 def _folders() -> dict[str, Path]:
+    """Installed model folders by key. The scan is kept while no models folder (nor its .replaced) has
+    changed: a model is installed, replaced or removed by renaming or deleting its folder there, which
+    changes the folder's mtime. Loading a model asks ~30 times (~15 ms of every start, scanned each time)."""
+    key = tuple((str(r), _mtime_ns(r), _mtime_ns(r / REPLACED)) for r in model_roots())
+    if _scanned.get("key") != key:
+        _scanned.update(key=key, found=_scan())
+    return dict(_scanned["found"])
+
+
+def _scan() -> dict[str, Path]:
     found: dict[str, Path] = {}
     for root in model_roots():
         try:
