@@ -116,7 +116,8 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
 
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
                     bitrate_kbps: float = 64.0, tags=None, progress=None,
-                    side_offset: int = DEFAULT_SIDE_OFFSET, cover=None, analysis_process: bool = False) -> dict:
+                    side_offset: int = DEFAULT_SIDE_OFFSET, cover=None, analysis_process: bool = False,
+                    analysis_thread: bool = True) -> dict:
     """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
 
     side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
@@ -124,7 +125,8 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     Samples beyond +-MAX_OVERSHOOT (+-2: +6 dB over full scale) and NaN/Inf are clipped there (NaN -> 0), and
     the returned "clipped" counts them, for a warning; AudioSource has clipped a float file's to [-1, 1].
     analysis_process: band-gain models analyse in a forked process (codec.analysis_process), the same bytes
-    on a second core: for one long file compressed alone."""
+    on a second core: for one long file compressed alone. analysis_thread=False: in this thread (the same
+    bytes), for a batch whose processes already fill every core."""
     if not (MIN_KBPS <= bitrate_kbps <= MAX_KBPS):  # also rejects NaN
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = FrameLayout(model)
@@ -171,7 +173,7 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     if gains is not None:
         gain_encoder = GainEncoder(model, gains.stride_for(bitrate_kbps), channels,
                                    lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked),
-                                   bitrate_kbps, process=analysis_process)
+                                   bitrate_kbps, process=analysis_process, thread=analysis_thread)
 
     def on_frame(index, y, ns, silent, frame_audio):
         cache = {}

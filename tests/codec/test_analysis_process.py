@@ -26,10 +26,11 @@ def music(seconds, seed=7):
     return (x + 0.3 * burst[:, None] * rng.standard_normal((len(t), 2))).astype(np.float32)
 
 
-def compressed(x, kbps, process):
+def compressed(x, kbps, process, thread=True, model=MODEL):
     out = io.BytesIO()
     blocks = (x[i:i + 65536] for i in range(0, len(x), 65536))
-    compress_blocks(blocks, 44100, 2, len(x), out, load_model(MODEL), kbps, analysis_process=process)
+    compress_blocks(blocks, 44100, 2, len(x), out, load_model(model), kbps, analysis_process=process,
+                    analysis_thread=thread)
     return out.getvalue()
 
 
@@ -37,6 +38,31 @@ def compressed(x, kbps, process):
 def test_a_process_gives_the_threads_bytes(kbps):
     x = music(12)
     assert compressed(x, kbps, True) == compressed(x, kbps, False)
+
+
+@pytest.mark.parametrize("model", [MODEL, "muzip-v2.7"])
+def test_analysing_in_the_callers_thread_gives_the_threads_bytes(model):
+    """A batch whose processes fill every core analyses without a second thread: the same file."""
+    x = music(5, seed=3)
+    assert compressed(x, 16, False, thread=False, model=model) == compressed(x, 16, False, model=model)
+
+
+def test_a_batch_filling_every_core_analyses_in_each_files_thread(tmp_path, monkeypatch):
+    """-j as many as the cores over several files: no gain thread per file; one file, or fewer processes
+    than cores: the thread."""
+    import muzip.cli.codec_cmds as cmds
+    from click.testing import CliRunner
+    seen = []
+    monkeypatch.setattr(cmds, "run_batch", lambda items, job, options, **kw: seen.append(options.analysis_thread))
+    monkeypatch.setattr(cmds, "default_jobs", lambda: 2)
+    songs = []
+    for i in range(3):
+        songs.append(str(tmp_path / f"s{i}.wav"))
+        sf.write(songs[-1], music(1, seed=i), 44100)
+    for j, inputs in (("2", songs), ("3", songs), ("1", songs), ("2", songs[:1]), ("2", songs[:2])):
+        result = CliRunner().invoke(cli, ["compress", "-q", "-j", j, *inputs, "--output-dir", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+    assert seen == [False, False, True, True, False]
 
 
 def test_a_failing_analysis_is_one_error():

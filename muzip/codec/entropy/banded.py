@@ -16,8 +16,8 @@ bits than the context coder at 24-64 kbps, 10-40 % fewer at 6-12 kbps, and 3-10x
 
 A decoded band whose largest |q| is not its class's is damage (CorruptFileError): no encoder writes it.
 Contexts restart in each frame (frames stay independent); tables are integer counts summing to 2**24
-(entropy.ans), so decoding is exact on any machine. Past the first minute of coding, compiled loops
-(entropy.compiled) write and read the same words as the constriction code here.
+(entropy.ans), so decoding is exact on any machine. Compiled loops (entropy.compiled: C from the first
+frame, or numba past the first minute) write and read the same words as the constriction code here.
 """
 
 from __future__ import annotations
