@@ -92,13 +92,8 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
     items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing,
                  want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
-    files = sum(not item.skip for item in items)
-    file_workers = jobs if files == 1 else 1  # one file: -j's cores for it
-    # Files in as many processes as there are cores: each analyses its gains in its own thread of work
-    # (docs/BENCHMARKS.md: -j 2 on 2 cores, ~10 % more throughput than with a second thread each).
-    filled = files > 1 and jobs > 1 and min(jobs, files) >= default_jobs()
-    options = CompressOptions(bitrate, force, downmix, model_name, file_workers=file_workers,
-                              analysis_thread=not filled)  # plan() made the output folders
+    file_workers = jobs if sum(not item.skip for item in items) == 1 else 1  # one file: -j's cores for it
+    options = CompressOptions(bitrate, force, downmix, model_name, file_workers=file_workers)  # plan() made the output folders
     run_batch(items, compress_one, options, quiet=quiet, jobs=jobs)
 
 

@@ -34,7 +34,6 @@ class CompressOptions:
     model: str | None
     make_dirs: bool = False
     file_workers: int = 1  # cores for one file (-j when there is one): a long one's gain analysis in a process
-    analysis_thread: bool = True  # False: a batch's processes fill every core (codec.encode)
 
 
 @dataclass
@@ -87,8 +86,7 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         with _output(item, opt.force) as f, bars(total, os.path.basename(item.src)) as bar:
             stats = compress_blocks(src.blocks(1 << 16), info.sample_rate, info.channels, exact, f, model,
                                     opt.bitrate, tags=info.tags, progress=bar.update, cover=info.cover,
-                                    analysis_process=opt.file_workers > 1 and (total or 0) >= LONG_FILE_S,
-                                    analysis_thread=opt.analysis_thread)
+                                    analysis_process=opt.file_workers > 1 and (total or 0) >= LONG_FILE_S)
         warnings = list(src.warnings)
         if stats.get("clipped"):  # AudioSource clips first, so this is for sources that do not
             from ..audio.read import MAX_OVERSHOOT, clipped_warning

@@ -16,6 +16,7 @@ import numpy as np
 from ..audio import StreamResampler
 from ..audio.read import MAX_OVERSHOOT, clip_full_scale
 from ..container import ContainerWriter, Frame, Header
+from ..runtime.session import cpu_threads
 from .fill_levels import tilt_gains
 from .gain_encoder import GainEncoder, PendingFrame
 from .layout import GROUP, FrameLayout
@@ -117,7 +118,7 @@ def _encode_groups(model, layout, ms_blocks, on_frame):
 def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, model,
                     bitrate_kbps: float = 64.0, tags=None, progress=None,
                     side_offset: int = DEFAULT_SIDE_OFFSET, cover=None, analysis_process: bool = False,
-                    analysis_thread: bool = True) -> dict:
+                    analysis_thread: bool | None = None) -> dict:
     """Encode original-rate float32 blocks (n, channels) into a .mz written to `out` (no seek needed).
 
     side_offset: the side channel's quantizer level relative to mid's (each level is 1.5 dB coarser);
@@ -125,8 +126,10 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     Samples beyond +-MAX_OVERSHOOT (+-2: +6 dB over full scale) and NaN/Inf are clipped there (NaN -> 0), and
     the returned "clipped" counts them, for a warning; AudioSource has clipped a float file's to [-1, 1].
     analysis_process: band-gain models analyse in a forked process (codec.analysis_process), the same bytes
-    on a second core: for one long file compressed alone. analysis_thread=False: in this thread (the same
-    bytes), for a batch whose processes already fill every core."""
+    on a second core: for one long file compressed alone. Else in a thread of its own where this process
+    may use two cores (runtime.session.cpu_threads(): a batch's workers are given one each), or in this
+    thread (analysis_thread=False; the same bytes): a second thread's GIL hand-offs cost ~10 % more CPU,
+    which a process with one core pays in time."""
     if not (MIN_KBPS <= bitrate_kbps <= MAX_KBPS):  # also rejects NaN
         raise ValueError(f"bitrate {bitrate_kbps:g} kbps out of range ({MIN_KBPS:g}..{MAX_KBPS:g})")
     layout = FrameLayout(model)
@@ -173,7 +176,8 @@ def compress_blocks(blocks, sample_rate: int, channels: int, num_samples, out, m
     if gains is not None:
         gain_encoder = GainEncoder(model, gains.stride_for(bitrate_kbps), channels,
                                    lambda f, payload: write(f.index, f.num_samples, f.levels, payload, f.booked),
-                                   bitrate_kbps, process=analysis_process, thread=analysis_thread)
+                                   bitrate_kbps, process=analysis_process,
+                                   thread=cpu_threads() >= 2 if analysis_thread is None else analysis_thread)
 
     def on_frame(index, y, ns, silent, frame_audio):
         cache = {}

@@ -47,22 +47,25 @@ def test_analysing_in_the_callers_thread_gives_the_threads_bytes(model):
     assert compressed(x, 16, False, thread=False, model=model) == compressed(x, 16, False, model=model)
 
 
-def test_a_batch_filling_every_core_analyses_in_each_files_thread(tmp_path, monkeypatch):
-    """-j as many as the cores over several files: no gain thread per file; one file, or fewer processes
-    than cores: the thread."""
-    import muzip.cli.codec_cmds as cmds
-    from click.testing import CliRunner
-    seen = []
-    monkeypatch.setattr(cmds, "run_batch", lambda items, job, options, **kw: seen.append(options.analysis_thread))
-    monkeypatch.setattr(cmds, "default_jobs", lambda: 2)
-    songs = []
-    for i in range(3):
-        songs.append(str(tmp_path / f"s{i}.wav"))
-        sf.write(songs[-1], music(1, seed=i), 44100)
-    for j, inputs in (("2", songs), ("3", songs), ("1", songs), ("2", songs[:1]), ("2", songs[:2])):
-        result = CliRunner().invoke(cli, ["compress", "-q", "-j", j, *inputs, "--output-dir", str(tmp_path / "out")])
-        assert result.exit_code == 0, result.output
-    assert seen == [False, False, True, True, False]
+def test_a_process_with_one_core_analyses_in_its_own_thread(monkeypatch):
+    """MUZIP_THREADS=1 (a batch worker: one core each) analyses without a second thread, the same bytes."""
+    import threading
+    from muzip.codec import gain_encoder
+    names = []
+    real = gain_encoder.GainEncoder._analyse
+
+    def spy(self, frame, latents):
+        names.append(threading.current_thread().name)
+        return real(self, frame, latents)
+    monkeypatch.setattr(gain_encoder.GainEncoder, "_analyse", spy)
+    x = music(3, seed=4)
+    monkeypatch.setenv("MUZIP_THREADS", "1")
+    one = compressed(x, 24, False, thread=None)
+    assert names and set(names) == {threading.current_thread().name}
+    names.clear()
+    monkeypatch.setenv("MUZIP_THREADS", "2")
+    assert compressed(x, 24, False, thread=None) == one
+    assert names and threading.current_thread().name not in names
 
 
 def test_a_failing_analysis_is_one_error():
