@@ -35,15 +35,18 @@ SILENCE_PEAK = 2.0 ** -14
 
 
 def _groups(layout, ms_blocks):
-    """Cut model-rate (A, n) blocks into network calls of GROUP frames (with context margins).
+    """Cut model-rate (A, n) blocks into network calls of 1, 2, 4, ... up to GROUP frames (with context
+    margins): the first frame is coded once one frame is transformed, not sixteen (a 10-s clip waited
+    ~25 ms for its whole transform), and later calls run while earlier frames are coded.
 
     Yields (f0, f1, chunk, buf, buf_start, total, n_frames_known) and finally returns the sample total;
     buf is the audio the frames' silence test reads (never mutated: trimming makes a new view)."""
     F = layout.F
     buf, buf_start, total, done, f0 = None, 0, 0, False, 0
+    size = 1
     it = iter(ms_blocks)
     while True:
-        need = F * (f0 + GROUP + 1)  # audio up to one frame past the group
+        need = F * (f0 + size + 1)  # audio up to one frame past the group
         pending = [] if buf is None else [buf]
         while not done and total < need:
             block = next(it, None)
@@ -55,7 +58,7 @@ def _groups(layout, ms_blocks):
         if pending:  # one concatenation per group: appending block by block copied the buffer each time
             buf = np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0]
         n_frames_known = math.ceil(total / F) if done else None
-        f1 = f0 + GROUP if not done else min(f0 + GROUP, n_frames_known)
+        f1 = f0 + size if not done else min(f0 + size, n_frames_known)
         if f1 <= f0:
             return total
         M = layout.margin
@@ -64,7 +67,7 @@ def _groups(layout, ms_blocks):
         a, b = max(lo, buf_start), min(hi, buf_start + buf.shape[1])
         chunk[:, a - lo:b - lo] = buf[:, a - buf_start:b - buf_start]
         yield f0, f1, chunk, buf, buf_start, total, n_frames_known
-        f0 = f1
+        f0, size = f1, min(GROUP, 2 * size)
         keep_from = F * (f0 - 1)  # one frame of history is the next group's context
         if keep_from > buf_start:
             buf = buf[:, keep_from - buf_start:]
