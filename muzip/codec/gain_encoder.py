@@ -44,7 +44,7 @@ class PendingFrame:
     index: int
     num_samples: int
     levels: tuple          # as written in the frame record
-    q: np.ndarray          # integer latents (A, n, C)
+    q: np.ndarray          # integer latents (A, n, C); in an analysis job, whether each is non-zero (bool)
     deq: np.ndarray        # dequantized latents (A, n, C), what the decoder will see
     latent_payload: bytes
     audio: np.ndarray      # model-rate (A, (n + 4) * hop) samples, starting two hops before latent 0
@@ -121,8 +121,9 @@ class GainEncoder:
         latents = np.concatenate([self.tail, frame.deq, right], axis=1)
         self.tail = np.concatenate([self.tail, frame.deq], axis=1)[:, -R:]
         if frame.q.any():
-            # what _analyse reads (a child process gets only these: no payload, no future)
-            job = PendingFrame(frame.index, frame.num_samples, frame.levels, frame.q, None, b"", frame.audio, 0.0)
+            # what _analyse reads (a child process gets only these: no payload, no future); of the latents
+            # only which are non-zero (a quarter of the bytes through a process's pipe)
+            job = PendingFrame(frame.index, frame.num_samples, frame.levels, frame.q != 0, None, b"", frame.audio, 0.0)
             frame.words = self.pool.submit(self._analyse, job, latents)
         self.in_flight.append(frame)
 
@@ -162,7 +163,7 @@ class GainEncoder:
             noise = gains.noise_for(first, a)
             codes = gains.expand(s[a], nz[a], self.stride, n)[vectors]
             out[a, vectors] = gains.apply(decoded[a, vectors], codes, lambda t, _n=noise: _n(int(vectors[t])),
-                                          frame.q[a, vectors] != 0)
+                                          frame.q[a, vectors])
         if self.last is not None and self.last[0] == frame.index - 1:
             before = self.last[1]  # the previous frame's last vector as the decoder outputs it, gains and all
         self.last = (frame.index, out[:, -1])
