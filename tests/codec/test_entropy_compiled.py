@@ -207,3 +207,17 @@ def test_the_c_decoder_refuses_an_index_outside_its_tables():
     assert BACKENDS["c"].decode_banded(words, lat, cls, bad, *args[4:]) == 3
     with pytest.raises(CorruptFileError, match="damaged"):
         compiled.raise_for(3)
+
+
+def test_a_c_build_of_another_version_is_not_used(monkeypatch):
+    """A checkout updated without `make install` keeps its old library: its ABI version is checked, and a
+    mismatch falls back to the other loops rather than calling functions of another signature."""
+    if "c" not in BACKENDS:
+        pytest.skip("the C loops are not built here")
+    from muzip.codec.entropy import native_loops
+    monkeypatch.setattr(native_loops, "_lib", None)
+    monkeypatch.setattr(native_loops, "ABI", native_loops.ABI + 1)
+    assert native_loops.load() is None
+    monkeypatch.setattr(native_loops, "_lib", None)
+    monkeypatch.setattr(native_loops, "ABI", native_loops.ABI - 1)
+    assert native_loops.load() is native_loops

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 LIBRARY = "_ans_kernels"  # the extension's name in setup.py
+ABI = 1  # ans_kernels.c's ABI_VERSION that these wrappers call: another one is not used (a stale build)
 _P = ctypes.c_void_p
 _I = ctypes.c_int64
 
@@ -38,6 +39,8 @@ def load():
             lib = ctypes.CDLL(str(path)) if path is not None else False
         except OSError:  # built for another machine, or damaged: the other loops are there
             lib = False
+        if lib and _version(lib) != ABI:
+            lib = False
         if lib:
             lib.muzip_push_banded.argtypes = [_I] * 4 + [_P] * 6 + [_I, _I, _P, _I, _I, _P, _P, _I, _P]
             lib.muzip_decode_banded.argtypes = ([_P, _I, _P, _I, _I, _I, _P, _I, _I, _P, _P, _I, _P, _I, _P, _I,
@@ -48,6 +51,15 @@ def load():
                 fn.restype = _I
         _lib = lib
     return sys.modules[__name__] if _lib else None
+
+
+def _version(lib) -> int | None:
+    try:
+        fn = lib.muzip_ans_abi
+    except AttributeError:  # built before the library had a version
+        return None
+    fn.argtypes, fn.restype = [], _I
+    return fn()
 
 
 def _c(a, dtype):
