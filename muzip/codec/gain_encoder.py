@@ -62,8 +62,8 @@ class GainEncoder:
                  thread: bool = True):
         """process: analyse in a forked process (codec.analysis_process) rather than a thread: the same
         bytes, on a second core; for one long file compressed alone. thread=False: analyse in the caller's
-        thread as frames are pushed, the same bytes: for a batch whose processes already fill every core,
-        where the thread's hand-offs of the GIL cost ~10 % more CPU per file."""
+        thread as frames are pushed, the same bytes: for a process with one core (-j 1, a batch's worker),
+        where a second thread's hand-offs of the GIL cost ~10 % more CPU per file."""
         cfg = model.config
         self.model, self.gains, self.stride, self.write = model, model.band_gains, stride, write
         self.R, self.hop, self.per_frame = receptive_latents(cfg), cfg.hop, cfg.latents_per_frame
@@ -196,7 +196,7 @@ class _InCallerThread:
         future = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - raised where the thread's would be: at result()
+        except Exception as exc:  # noqa: BLE001 - raised where the thread's would be: at result()
             future.set_exception(exc)
         return future
 
