@@ -37,16 +37,6 @@ RAMP = 16                     # half a crossfade, samples (0.36 ms at 44.1 kHz)
 # attack masks what precedes it by a few dB: 1.5 steps (4.5 dB) took the level before attacks from +0.7
 # to -1.7 dB at 16 kbps and cost ViSQOL and the mel distance under 0.01 (docs/EXPERIMENTS.md, lever 7).
 PRE_ATTACK_MARGIN = 1.5
-# Below 16 kbps the margin grows to LOW_RATE_MARGIN steps at LOW_RATE_KBPS and under (15 dB at 5): there the
-# latents leave most of the high band to the band gains' noise, whose level before an attack is heard as
-# pre-echo. Measured at 12 kbps (docs/EXPERIMENTS.md, session 37): the level before attacks 3.2-4.1 dB lower
-# than at 1.5 steps, ViSQOL within 0.009, mel +0.02 to +0.05.
-LOW_RATE_MARGIN, LOW_RATE_KBPS = 5.0, 12.0
-
-
-def pre_attack_margin(kbps: float) -> float:
-    """The steps below the source the envelope aims for in the PRE_MS before an attack, at this bitrate."""
-    return float(np.interp(kbps, [LOW_RATE_KBPS, 16.0], [LOW_RATE_MARGIN, PRE_ATTACK_MARGIN]))
 
 
 class TemporalEnvelope:
@@ -128,8 +118,7 @@ class TemporalEnvelope:
         return (attacks[0] | attacks[1] | silent).reshape(n, self.blocks).any(axis=1), attacks
 
     def analyse(self, original: np.ndarray, decoded: np.ndarray, decoded_high: np.ndarray,
-                original_high: np.ndarray, limit: int | None = None, attacks: tuple | None = None,
-                margin: float | None = None) -> np.ndarray:
+                original_high: np.ndarray, limit: int | None = None, attacks: tuple | None = None) -> np.ndarray:
         """Encoder: a frame's n regions. original, decoded, decoded_high: (A, n hop) from the first region's
         start; original_high: (A, (n + k) hop), the same start and k regions of look-ahead. decoded and
         decoded_high are read only in the regions candidates() names; attacks: what it returned beside them.
@@ -148,8 +137,7 @@ class TemporalEnvelope:
         near = before | at
         # Rounded towards quieter before an attack (pre-masking lasts a few ms: noise there is heard) and
         # towards louder at it (the attack masks what follows it).
-        margin = PRE_ATTACK_MARGIN if margin is None else margin  # steps below the source before an attack
-        steps = np.where(before, np.floor(ratio - margin), np.where(at, np.ceil(ratio), np.round(ratio)))
+        steps = np.where(before, np.floor(ratio - PRE_ATTACK_MARGIN), np.where(at, np.ceil(ratio), np.round(ratio)))
         steps = np.clip(steps, self.lo, self.hi)
         silent = _block_peak(original, self.size) < SILENCE_PEAK
         mute = silent & (_block_peak(decoded, self.size) >= SILENCE_PEAK)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analysis_process import AnalysisProcess
-from .envelope import pre_attack_margin
 from .model import receptive_latents
 from .payload import join_payload
 from .transform import analyze, synthesize
@@ -81,7 +80,6 @@ class GainEncoder:
         if self.envelope is not None:  # its bytes may take envelope_share() of a frame's, at any bitrate
             frame_bytes = kbps * 1000 / 8 * cfg.frame_samples / cfg.model_rate
             self.env_regions = int((envelope_share(cfg) * frame_bytes - 1) // self.envelope.region_bytes())
-            self.env_margin = pre_attack_margin(kbps)
         self.last = None  # (frame index, its last vector's coefficients after band gains (A, C)), for envelopes
         if process:  # forked now, with this object complete: the child analyses its own copy of it
             self.pool.shutdown()
@@ -176,7 +174,7 @@ class GainEncoder:
             at = (regions[:, None] * H + np.arange(H)).ravel()
             full[:, at] = synthesize(pairs, H).reshape(A, -1)
             high[:, at] = env.high_band(pairs).reshape(A, -1)
-        codes = env.analyse(original, full, high, original_high, self.env_regions, attacks, self.env_margin)
+        codes = env.analyse(original, full, high, original_high, self.env_regions, attacks)
         return env.encode(codes)
 
     def _write_oldest(self) -> None:

@@ -88,15 +88,15 @@ def main():
                     help="the share of a frame's bytes the temporal envelope may take (an encoder choice, "
                     "codec.gain_encoder.ENVELOPE_SHARE; default: the shipped one)")
     ap.add_argument("--pre-attack-margin", type=float, default=None,
-                    help="steps below the source the envelope aims for before attacks, at every bitrate (an "
-                    "encoder choice, codec.envelope.pre_attack_margin; default: the shipped ones)")
+                    help="steps below the source the envelope aims for before attacks (an encoder choice, "
+                    "codec.envelope.PRE_ATTACK_MARGIN; default: the shipped one)")
     ap.add_argument("--side-offset", type=int, default=None,
                     help="the side channel's quantizer level above mid's (an encoder choice, "
                     "codec.encode.DEFAULT_SIDE_OFFSET; default: the shipped one)")
     args = ap.parse_args()
     if args.pre_attack_margin is not None:
         from muzip.codec import envelope
-        envelope.PRE_ATTACK_MARGIN = envelope.LOW_RATE_MARGIN = args.pre_attack_margin
+        envelope.PRE_ATTACK_MARGIN = args.pre_attack_margin
     if args.envelope_share is not None:
         from muzip.codec import gain_encoder
         gain_encoder.ENVELOPE_SHARE = args.envelope_share

@@ -187,7 +187,7 @@ def _whole_frame_envelope_bytes(self, frame, spectrum, before, decoded, s, nz):
     coeffs = np.concatenate([before[:, None], out], axis=1)
     original_high = env.high_band(analyze(frame.audio, H))
     codes = env.analyse(frame.audio[:, H:(n + 1) * H], synthesize(coeffs, H), env.high_band(coeffs), original_high,
-                        self.env_regions, margin=self.env_margin)
+                        self.env_regions)
     return env.encode(codes)
 
 
@@ -204,32 +204,3 @@ def test_the_encoder_computes_the_decoders_output_only_where_it_matters(name, kb
     fast = compress_array(x, 44100, kbps, model=model)
     monkeypatch.setattr(GainEncoder, "_envelope_bytes", _whole_frame_envelope_bytes)
     assert compress_array(x, 44100, kbps, model=model) == fast
-
-
-def test_the_margin_before_attacks_grows_below_16_kbps():
-    """Where the band gains' noise holds most of the high band, the envelope aims further below the source
-    before an attack (pre-echo), from 1.5 steps at 16 kbps to LOW_RATE_MARGIN at 12 and under."""
-    from muzip.codec import envelope
-    margins = [envelope.pre_attack_margin(k) for k in (6, 12, 14, 16, 64)]
-    assert margins[0] == margins[1] == envelope.LOW_RATE_MARGIN > margins[2] > margins[3]
-    assert margins[3] == margins[4] == envelope.PRE_ATTACK_MARGIN
-
-
-def test_a_larger_margin_takes_the_high_band_lower_before_attacks(monkeypatch):
-    """At 12 kbps the decoded high band in the 20 ms before each burst is quieter with the low-rate margin
-    than with the 16-kbps one, and the bursts themselves are kept."""
-    from muzip.codec import envelope
-    rng = np.random.default_rng(9)
-    t = np.arange(int(0.6 * 44100)) / 44100
-    quiet = 0.05 * np.sin(2 * np.pi * 220 * t)[:, None] + 0.003 * rng.standard_normal((len(t), 2))
-    x = np.concatenate([burst_after(quiet, rng) for _ in range(4)]).astype(np.float32)
-    model = load_model("muzip-v2.7")
-
-    def measured():
-        y, _ = decompress_bytes(compress_array(x, 44100, 12, model=model), model=model)
-        return attack_measures(x, y[:len(x)], 44100)
-    low = measured()
-    monkeypatch.setattr(envelope, "LOW_RATE_MARGIN", envelope.PRE_ATTACK_MARGIN)
-    usual = measured()
-    assert low["pre_attack_db"] < usual["pre_attack_db"] - 0.5
-    assert low["rise_db"] >= usual["rise_db"] - 0.5
