@@ -14,13 +14,13 @@ of gain bytes, and is corrected by the difference when the frame is written (two
 from __future__ import annotations
 
 import collections
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from .analysis_process import AnalysisProcess
-from .model import receptive_latents
+from .model import DoneFuture, receptive_latents
 from .payload import join_payload
 from .transform import analyze, synthesize
 
@@ -188,15 +188,10 @@ class GainEncoder:
 
 
 class _InCallerThread:
-    """The executor interface of GainEncoder.pool, running each job at submit()."""
+    """The executor interface of GainEncoder.pool, running each job at submit() (an error raises there)."""
 
-    def submit(self, fn, *args) -> Future:
-        future = Future()
-        try:
-            future.set_result(fn(*args))
-        except Exception as exc:  # noqa: BLE001 - raised where the thread's would be: at result()
-            future.set_exception(exc)
-        return future
+    def submit(self, fn, *args) -> DoneFuture:
+        return DoneFuture(fn(*args))
 
     def shutdown(self, cancel_futures: bool = False) -> None:
         pass

@@ -143,7 +143,7 @@ class CodecModel:
         """encode() as a future-like object (see submit_decode): one call in flight while the caller
         entropy-codes the group before it (see codec.encode._encode_groups)."""
         if not self.threaded or cpu_threads() < 2:
-            return _Done(self.encode(audio))
+            return DoneFuture(self.encode(audio))
         self._prepare("encoder")
         if self._encode_pool is None:
             self._encode_pool = ThreadPoolExecutor(1, thread_name_prefix="muzip-encode")
@@ -159,7 +159,7 @@ class CodecModel:
         overlapping the caller's entropy decoding (measured on onnxruntime: 10 minutes decode in ~25% less
         time on 2 cores than with calls one after another; docs/EXPERIMENTS.md); others run it now."""
         if not self.threaded or cpu_threads() < 2:
-            return _Done(self.decode(latents, first_latent, gains, envelope))
+            return DoneFuture(self.decode(latents, first_latent, gains, envelope))
         self._prepare("decoder")
         if self._decode_pool is None:
             self._decode_pool = ThreadPoolExecutor(cpu_threads(), thread_name_prefix="muzip-decode")
@@ -173,7 +173,9 @@ class CodecModel:
         """Made here, once, before the pool's threads race to it (an onnxruntime session)."""
 
 
-class _Done:
+class DoneFuture:
+    """A future whose work ran when it was made (the call in the caller's thread)."""
+
     def __init__(self, value):
         self._value = value
 
