@@ -33,6 +33,7 @@ from muzip.defaults import EMBED_MODEL  # noqa: E402
 from muzip.library import load_embedder  # noqa: E402
 from muzip.library import sources as S  # noqa: E402
 from muzip.library.embed import frame_runs  # noqa: E402
+from scripts.bench.classical_features import classical_vector, standardized_unit  # noqa: E402
 from scripts.bench.library_folds import folds, labelled_tracks, p_at_1, styles_tracks  # noqa: E402
 
 
@@ -52,20 +53,11 @@ def half_embeddings(path, model, embed):
 def classical(path, seconds=120.0):
     import librosa
     y, sr = librosa.load(path, sr=22050, mono=True, duration=seconds)
-
-    def stats(x):
-        m = librosa.feature.mfcc(y=x, sr=sr, n_mfcc=20)
-        c = librosa.feature.chroma_stft(y=x, sr=sr)
-        k = librosa.feature.spectral_contrast(y=x, sr=sr)
-        f = np.concatenate([m, c, k])
-        return np.concatenate([f.mean(axis=1), f.std(axis=1)])
     half = len(y) // 2
-    return stats(y), stats(y[:half]), stats(y[half:])
+    return classical_vector(y, sr), classical_vector(y[:half], sr), classical_vector(y[half:], sr)
 
 
-def unit(X):
-    X = (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-9)
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
+unit = standardized_unit
 
 
 def scores(X, y):

@@ -1,0 +1,221 @@
+"""The library on music its embedder never heard: leave-one-corpus-out (issue 25).
+
+    .venv/bin/python -m scripts.bench.library_loco [--per-label 20] [--folds games-A,games-B,styles]
+        [--methods classical,musly,embed-v0,embed-v2]      # -> docs/library_loco.json, docs/LIBRARY-LOCO.md
+
+Folds, excerpts and segments: scripts/bench/loco_sets.py. For each fold (one evaluation corpus) and each
+method, from the tracks' 60-s excerpts and their two 15-s segments:
+
+- accuracy and macro-F1: a logistic regression on the fold's training split, predicting its test split,
+  cross-validated by track inside the corpus (muzip.library.classify.cross_validate: 5 folds, fewer where
+  a label has fewer tracks); Musly has no vectors, so its label is its nearest training track's (1-NN);
+- segment P@1: the share of segments whose nearest other segment (of all the fold's) is the same track's;
+- NMI of Affinity Propagation clusters of the excerpts against the labels.
+
+Methods. *classical*: MFCC (20), chroma (12) and spectral-contrast (7) means and standard deviations at
+22.05 kHz, standardized over the fold's tracks (scripts/bench/classical_features.py); *musly*: pymusly's
+"timbre" method (its style set from the fold's excerpts, as a music server sets it from its collection),
+its similarity for 1-NN, retrieval and AP; *embed-v0*: muzip's band statistics (no training, so held out
+by construction); *embed-v2*: the shipped network, trained on every corpus here (with their labels): not a
+held-out figure, listed to show what the shipped library does on these folds.
+
+Mean and spread (standard deviation) over the folds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("MUZIP_THREADS", "1")
+import numpy as np  # noqa: E402
+
+from scripts.bench import loco_sets as L  # noqa: E402
+from scripts.bench.classical_features import classical_vector, standardized_unit  # noqa: E402
+from scripts.bench.library_folds import p_at_1  # noqa: E402
+
+ROOT = L.ROOT
+METRICS = ("accuracy", "macro_f1", "p_at_1", "nmi")
+HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v2": False}
+
+
+def _muzip_embedder(name):
+    """(audio (n, 2) at L.RATE) -> unit vector through muzip's own path (muzip.library.sources.record)."""
+    import soundfile as sf
+
+    from muzip.codec import load_model
+    from muzip.defaults import EMBED_MODEL
+    from muzip.library import load_embedder
+    from muzip.library import sources as S
+    embed, eid = load_embedder(name)
+    model = load_model(EMBED_MODEL)
+
+    def vector(x, tmp):
+        path = os.path.join(tmp, "x.wav")
+        sf.write(path, x, L.RATE, subtype="FLOAT")
+        return np.frombuffer(S.record(path, lambda _n: model, embed)["embedding"], "<f4").copy()
+    return vector, eid
+
+
+def _musly_similarity(signals22) -> np.ndarray:
+    """(N, N) Musly distances (smaller = more alike) between mono 22.05-kHz signals."""
+    import pymusly
+    box = pymusly.MuslyJukebox("timbre")
+    tracks = [box.track_from_audiodata(s.astype(np.float32).tolist()) for s in signals22]
+    box.set_style(tracks)
+    ids = box.add_tracks(list(enumerate(tracks)))
+    D = np.array([box.compute_similarity((i, t), list(zip(ids, tracks))) for i, t in zip(ids, tracks)])
+    return (D + D.T) / 2
+
+
+def _to22(x):
+    import soxr
+    return soxr.resample(x.mean(axis=1), L.RATE, 22050).astype(np.float32)
+
+
+def extract(tracks, methods, log=print):
+    """{method: (excerpt vectors, segment-A vectors, segment-B vectors)} (Musly: the signals, compared later)."""
+    muzip = {m: _muzip_embedder(m) for m in methods if m.startswith("embed-")}
+    rows = {m: ([], [], []) for m in methods}
+    ids = {m: muzip[m][1] for m in muzip}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, path) in enumerate(tracks):
+            x = L.excerpt(path)
+            parts = (x, *L.segments(x))
+            low = [_to22(p) for p in parts]
+            for m in methods:
+                for k, part in enumerate(parts):
+                    if m == "classical":
+                        v = classical_vector(low[k], 22050)
+                    elif m == "musly":
+                        v = low[k]
+                    else:
+                        v = muzip[m][0](part, tmp)
+                    rows[m][k].append(v)
+            if (i + 1) % 10 == 0 or i + 1 == len(tracks):
+                log(f"  {i + 1}/{len(tracks)} tracks, {time.perf_counter() - t0:.0f} s")
+    return rows, ids
+
+
+def _nn_predictions(D, y, splits):
+    pred = np.empty_like(y)
+    for tr, te in splits:
+        pred[te] = y[tr][np.argmin(D[np.ix_(te, tr)], axis=1)]
+    return pred
+
+
+def _splits(y):
+    from sklearn.model_selection import StratifiedGroupKFold
+    k = min(5, int(np.bincount(y).min()))
+    return list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=0).split(np.zeros(len(y)), y,
+                                                                                    np.arange(len(y))))
+
+
+def score_vectors(X, A, B, y) -> dict:
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from muzip.library.classify import cross_validate
+    from muzip.library.cluster import affinity_clusters
+    cv = cross_validate(X, y, groups=np.arange(len(y)))
+    labels, _ = affinity_clusters(X)
+    return {"accuracy": cv["accuracy"], "macro_f1": cv["macro_f1"], "p_at_1": p_at_1(A, B),
+            "nmi": float(normalized_mutual_info_score(y, labels)), "clusters": int(labels.max() + 1)}
+
+
+def score_musly(signals, y) -> dict:
+    from sklearn.metrics import accuracy_score, f1_score, normalized_mutual_info_score
+
+    from muzip.library.cluster import _ap  # noqa: PLC2701 - the same AP settings as `muzip cluster`
+    X, A, B = signals
+    D = _musly_similarity(X)
+    pred = _nn_predictions(D, y, _splits(y))
+    S = _musly_similarity(A + B)
+    n = len(A)
+    np.fill_diagonal(S, np.inf)
+    pair = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
+    labels, _ = _ap(-D, None, 0)
+    return {"accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro")),
+            "p_at_1": float(np.mean(np.argmin(S, axis=1) == pair)),
+            "nmi": float(normalized_mutual_info_score(y, labels)), "clusters": int(labels.max() + 1)}
+
+
+def run_fold(fold, per_label, methods, log=print) -> dict:
+    tracks = L.fold_tracks(fold, per_label)
+    classes = sorted({lab for lab, _ in tracks})
+    y = np.array([classes.index(lab) for lab, _ in tracks])
+    log(f"{fold}: {len(tracks)} tracks, " + ", ".join(f"{c} {int((y == i).sum())}" for i, c in enumerate(classes)))
+    rows, ids = extract(tracks, methods, log)
+    out = {"tracks": len(tracks), "counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
+           "cv_folds": len(_splits(y)), "methods": {}, "embedder_ids": ids}
+    for m in methods:
+        if m == "musly":
+            out["methods"][m] = score_musly(rows[m], y)
+            continue
+        X, A, B = (np.stack(r).astype(np.float64) for r in rows[m])
+        if m == "classical":  # standardized over the fold's tracks (segments together), then unit length
+            X, AB = standardized_unit(X), standardized_unit(np.concatenate([A, B]))
+            A, B = AB[:len(A)], AB[len(A):]
+        out["methods"][m] = score_vectors(X, A, B, y)
+        log(f"  {m}: " + ", ".join(f"{k} {out['methods'][m][k]:.3f}" for k in METRICS))
+    if "musly" in out["methods"]:
+        log("  musly: " + ", ".join(f"{k} {out['methods']['musly'][k]:.3f}" for k in METRICS))
+    return out
+
+
+def summary(results: dict) -> dict:
+    """{method: {metric: (mean, std over folds)}}."""
+    methods = {m for r in results.values() for m in r["methods"]}
+    return {m: {k: (float(np.mean(v)), float(np.std(v))) for k in METRICS
+                for v in [[r["methods"][m][k] for r in results.values() if m in r["methods"]]]}
+            for m in sorted(methods)}
+
+
+def markdown(results: dict, command: str) -> str:
+    lines = ["# The library, leave-one-corpus-out", "",
+             f"Generated by `{command}` (scripts/bench/library_loco.py; folds and excerpts: "
+             "scripts/bench/loco_sets.py). Each fold is a corpus no held-out embedder heard; the classifier "
+             "is trained on the fold's own training split (cross-validation by track inside it).", ""]
+    for fold, r in results.items():
+        lines += [f"- **{fold}**: {r['tracks']} tracks (" + ", ".join(f"{c} {n}" for c, n in r["counts"].items())
+                  + f"), {r['cv_folds']}-fold cross-validation"]
+    lines += ["", "| method | held out | " + " | ".join(f"{f}: acc / F1 / P@1 / NMI" for f in results) + " |",
+              "|---|---|" + "---|" * len(results)]
+    methods = sorted({m for r in results.values() for m in r["methods"]}, key=list(HELD_OUT).index)
+    for m in methods:
+        cells = []
+        for r in results.values():
+            s = r["methods"].get(m)
+            cells.append(" / ".join(f"{s[k]:.3f}" for k in METRICS) if s else "n/a")
+        lines.append(f"| {m} | {'yes' if HELD_OUT.get(m, True) else '**no**'} | " + " | ".join(cells) + " |")
+    lines += ["", "Mean ± standard deviation over the folds:", "",
+              "| method | accuracy | macro-F1 | segment P@1 | NMI |", "|---|---:|---:|---:|---:|"]
+    for m, s in summary(results).items():
+        lines.append(f"| {m} | " + " | ".join(f"{s[k][0]:.3f} ± {s[k][1]:.3f}" for k in METRICS) + " |")
+    lines += ["", "embed-v2 was trained on every fold's corpus, with its labels: its row is what the shipped "
+              "library does here, not a held-out figure."]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-label", type=int, default=20)
+    ap.add_argument("--folds", default=",".join(L.FOLDS))
+    ap.add_argument("--methods", default="classical,musly,embed-v0,embed-v2")
+    ap.add_argument("--json", default=str(ROOT / "docs" / "library_loco.json"))
+    ap.add_argument("--md", default=str(ROOT / "docs" / "LIBRARY-LOCO.md"))
+    a = ap.parse_args()
+    methods = a.methods.split(",")
+    results = {f: run_fold(f, a.per_label, methods) for f in a.folds.split(",")}
+    Path(a.json).write_text(json.dumps(results, indent=1) + "\n")
+    command = "python -m scripts.bench.library_loco" + (f" --per-label {a.per_label}" if a.per_label != 20 else "")
+    Path(a.md).write_text(markdown(results, command))
+    print(markdown(results, command))
+
+
+if __name__ == "__main__":
+    main()
