@@ -62,8 +62,6 @@ def fold_tracks(fold: str, per_label: int = 20) -> list[tuple[str, str]]:
     for label in FOLDS[fold]:
         if label == "styles":
             root = ROOT / "data" / "styles"
-            if not root.is_dir():
-                raise SystemExit("library_loco: data/styles missing (python -m scripts.data.render_styles)")
             for cls in sorted(p.name for p in root.iterdir() if p.is_dir()):
                 files = [f for f in sorted(str(f) for f in (root / cls).glob("*.flac")) if _duration(f) >= MIN_SECONDS]
                 out += [(cls, f) for f in files[:per_label]]

@@ -1,0 +1,66 @@
+"""The leave-one-corpus-out bench: a fold's embedder never trains on the fold's corpus; the scores' maths."""
+
+import numpy as np
+import soundfile as sf
+
+from scripts.bench import library_loco, loco_sets
+
+
+def fake_corpus(root, monkeypatch):
+    """data/raw/<package>/<n>.wav for three packages, and two music21 renderings under data/styles."""
+    rng = np.random.default_rng(0)
+    for package in ("wesnoth-1.16-music", "drascula-music", "fretsonfire-songs-muldjord"):
+        (root / "data" / "raw" / package).mkdir(parents=True)
+        for i in range(2):
+            sf.write(root / "data" / "raw" / package / f"{i}.wav", 0.1 * rng.standard_normal(800), 8000)
+    (root / "data" / "styles" / "bach").mkdir(parents=True)
+    for i in range(2):
+        sf.write(root / "data" / "styles" / "bach" / f"{i}.flac", 0.1 * rng.standard_normal(800), 8000)
+    monkeypatch.setattr(loco_sets, "ROOT", root)
+
+
+def test_a_fold_never_trains_on_its_own_corpus(tmp_path, monkeypatch):
+    fake_corpus(tmp_path, monkeypatch)
+    games = loco_sets.training_files("games-A")
+    assert not any("wesnoth" in p for p in games)
+    assert any("drascula" in p for p in games) and any("styles" in p for p in games)
+    styles = loco_sets.training_files("styles")
+    assert not any("/styles/" in p for p in styles)
+    assert any("wesnoth" in p for p in styles) and any("fretsonfire" in p for p in styles)
+
+
+def test_a_file_shipped_twice_counts_once(tmp_path, monkeypatch):
+    fake_corpus(tmp_path, monkeypatch)
+    src = tmp_path / "data" / "raw" / "drascula-music" / "0.wav"
+    (tmp_path / "data" / "raw" / "drascula-music" / "copy").mkdir()
+    (tmp_path / "data" / "raw" / "drascula-music" / "copy" / "0.wav").write_bytes(src.read_bytes())
+    files = loco_sets.training_files("games-A")
+    assert sum(p.endswith("0.wav") and "drascula" in p for p in files) == 1
+
+
+def test_segments_are_the_excerpts_ends_and_do_not_overlap():
+    x = np.arange(int(60 * loco_sets.RATE))[:, None].repeat(2, axis=1).astype(np.float32)
+    a, b = loco_sets.segments(x)
+    assert len(a) == len(b) == int(loco_sets.SEGMENT_S * loco_sets.RATE)
+    assert a[-1, 0] < b[0, 0]
+
+
+def test_scores_see_structure_and_the_summary_keeps_missing_heads_missing():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(3), 6)
+    centres = rng.standard_normal((3, 8))
+    X = centres[y] + 0.05 * rng.standard_normal((18, 8))
+    A = X + 0.01 * rng.standard_normal(X.shape)
+    B = X + 0.01 * rng.standard_normal(X.shape)
+    unit = [v / np.linalg.norm(v, axis=1, keepdims=True) for v in (X, A, B)]
+    s = library_loco.score_vectors(*unit, y)
+    assert s["accuracy"] == s["accuracy_1nn"] == 1.0 and s["nmi"] > 0.9 and s["p_at_1"] > 0.5
+    noise = [rng.standard_normal((18, 8)) for _ in range(3)]
+    worse = library_loco.score_vectors(*[v / np.linalg.norm(v, axis=1, keepdims=True) for v in noise], y)
+    assert worse["accuracy_1nn"] < 0.8 and worse["p_at_1"] < 0.3
+    results = {"f1": {"methods": {"m": s, "musly": {**s, "accuracy": None}}},
+               "f2": {"methods": {"m": worse, "musly": {**worse, "accuracy": None}}}}
+    table = library_loco.summary(results)
+    assert table["musly"]["accuracy"] is None
+    mean, std = table["m"]["p_at_1"]
+    assert np.isclose(mean, (s["p_at_1"] + worse["p_at_1"]) / 2) and std > 0
