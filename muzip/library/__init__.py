@@ -5,6 +5,8 @@
   ``net_model``); ``sources``: latents from a `.mz`
   (entropy decoding only) or from audio (the encoder), and the per-file record of `muzip index`;
 * ``catalog``: the SQLite catalog; ``search``: nearest tracks (exact, or usearch HNSW when large);
+* ``descriptors``: statistics of MDCT coefficients in Hz-defined bands, one space for every `mdct` codec
+  model (the embed-v3 prototype's input; not yet used by `muzip index`);
 * ``cluster``: Affinity Propagation; ``classify``: logistic regression stored as .npz; ``tsne_map``: t-SNE.
 """
 
