@@ -7,7 +7,7 @@ statistic is read through bands defined in Hz, so models with other bin counts l
 
 From the mid channel, in frames of two MDCT hops (an MDCT bin's power swings with phase; two hops halve it):
 - timbre: log energies of BANDS mel-spaced bands; their DCT (cepstrum c1..c19, level-free) mean, standard
-  deviation and the covariance of c1..c12 (a single-Gaussian timbre model, as Musly's); the mean spectral
+  deviation and the log-Euclidean covariance of c1..c11 (a single-Gaussian timbre model, as Musly's); the mean spectral
   shape (energies minus each frame's mean), each band's standard deviation over time, positive flux;
 - dynamics: the spread of the frame level (standard deviation, 90th - 10th percentile), the share of near-silent frames;
 - rhythm: the autocorrelation of the onset envelope (positive flux summed over bands) at lags 0.1-3 s;
@@ -34,6 +34,7 @@ CHROMA_BLOCK_S = 0.5
 FLATNESS_OCTAVES = (250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)
 STEREO_BANDS = 6
 EPS = 1e-10
+VERSION = 2  # bumped whenever a statistic changes, so no cache or catalog mixes two kinds
 
 
 def _mel(f):
@@ -69,6 +70,14 @@ def _dct_matrix(n: int, k: int) -> np.ndarray:
     return np.cos(np.pi / n * (i[:, None] + 0.5) * np.arange(k)[None, :])
 
 
+def _log_spd(cov: np.ndarray) -> np.ndarray:
+    """The matrix logarithm of a covariance (regularized), its off-diagonal entries scaled by sqrt(2): the
+    log-Euclidean embedding, in which a dot product compares two Gaussians' shapes, as Musly's divergence does."""
+    w, V = np.linalg.eigh(cov + 1e-6 * np.trace(cov) / len(cov) * np.eye(len(cov)))
+    L = (V * np.log(np.maximum(w, 1e-12))) @ V.T
+    return L * (np.sqrt(2.0) - (np.sqrt(2.0) - 1.0) * np.eye(len(L)))
+
+
 def _pairs(power: np.ndarray) -> np.ndarray:
     """Sum of consecutive frames' power: (n, C) -> (n // 2, C)."""
     n = len(power) // 2 * 2
@@ -81,39 +90,58 @@ def _autocorr(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
     return np.array([float(np.dot(x[:-lag], x[lag:])) / d if 0 < lag < len(x) else 0.0 for lag in lags])
 
 
-def descriptor(coeffs: np.ndarray, rate: int) -> np.ndarray:
-    """(A, n, C) MDCT coefficients (one frame per C samples at `rate`) -> float64 descriptor vector (DIM,)."""
+def _run_frames(coeffs: np.ndarray, rate: int) -> dict | None:
+    """The frame-level quantities of one contiguous run (A, n, C); None if it is under four frame pairs."""
     A, n, C = coeffs.shape
-    frame_s = 2 * C / rate
     mid = _pairs(np.asarray(coeffs[0], np.float64) ** 2)
     if len(mid) < 4:
-        raise ValueError("too short to describe")
+        return None
+    frame_s = 2 * C / rate
     B = mid @ band_matrix(C, rate)
     logE = np.log10(B + EPS)
-    ceps = logE @ _dct_matrix(BANDS, CEPSTRA)[:, 1:]
-    cov = np.cov(ceps[:, :COV_CEPSTRA - 1].T)
-    level = np.log10(mid.sum(axis=1) + EPS)
     flux = np.maximum(np.diff(logE, axis=0), 0.0)
-    groups = np.array_split(np.arange(BANDS), FLUX_GROUPS)
     onset = flux.sum(axis=1)
-    rhythm = _autocorr(onset, np.maximum(1, np.rint(RHYTHM_LAGS_S / frame_s).astype(int)))
     block = max(1, int(round(CHROMA_BLOCK_S / frame_s)))
     chroma = mid @ _chroma_matrix(C, rate)
     chroma = chroma[:len(chroma) // block * block].reshape(-1, block, 12).sum(axis=1) if len(chroma) >= block else chroma
     chroma = chroma / (chroma.sum(axis=1, keepdims=True) + EPS)
+    centres = (np.arange(C) + 0.5) * rate / 2 / C
+    flat = []
+    for lo, hi in zip(FLATNESS_OCTAVES[:-1], FLATNESS_OCTAVES[1:]):
+        p = mid[:, (centres >= lo) & (centres < hi)] + EPS
+        flat.append(np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1))
+    side = _pairs(np.asarray(coeffs[1], np.float64) ** 2) @ band_matrix(C, rate) if A > 1 else None
+    return {"B": B, "logE": logE, "flux": flux, "onset": onset, "level": np.log10(mid.sum(axis=1) + EPS),
+            "rhythm": _autocorr(onset, np.maximum(1, np.rint(RHYTHM_LAGS_S / frame_s).astype(int))),
+            "chroma": chroma, "change": np.abs(np.diff(chroma, axis=0)).sum(axis=1), "flat": np.stack(flat, axis=1),
+            "side": side}
+
+
+def descriptor(coeffs, rate: int) -> np.ndarray:
+    """MDCT coefficients (A, n, C) (one frame per C samples at `rate`), or a list of such runs of one track
+    (statistics pooled over their frames; differences and autocorrelations taken inside each run) ->
+    float64 descriptor vector (DIM,)."""
+    runs = [coeffs] if isinstance(coeffs, np.ndarray) else list(coeffs)
+    frames = [f for f in (_run_frames(r, rate) for r in runs) if f is not None]
+    if not frames:
+        raise ValueError("too short to describe")
+
+    def pooled(key):
+        return np.concatenate([f[key] for f in frames])
+    logE, flux, onset, level, chroma, B = (pooled(k) for k in ("logE", "flux", "onset", "level", "chroma", "B"))
+    ceps = logE @ _dct_matrix(BANDS, CEPSTRA)[:, 1:]
+    cov = _log_spd(np.cov(ceps[:, :COV_CEPSTRA - 1].T))
+    groups = np.array_split(np.arange(BANDS), FLUX_GROUPS)
+    weights = np.array([len(f["onset"]) for f in frames], np.float64)
+    rhythm = np.average(np.stack([f["rhythm"] for f in frames]), axis=0, weights=weights)
     profile = chroma.mean(axis=0)
     rotated = np.roll(profile, -int(np.argmax(profile)))
     key_free = np.abs(np.fft.rfft(profile))[1:7]
     entropy = -np.sum(chroma * np.log(chroma + EPS), axis=1)
-    change = np.abs(np.diff(chroma, axis=0)).sum(axis=1) if len(chroma) > 1 else np.zeros(1)
-    flat = []
-    centres = (np.arange(C) + 0.5) * rate / 2 / C
-    for lo, hi in zip(FLATNESS_OCTAVES[:-1], FLATNESS_OCTAVES[1:]):
-        p = mid[:, (centres >= lo) & (centres < hi)] + EPS
-        f = np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
-        flat += [f.mean(), f.std()]
-    if A > 1:
-        side = _pairs(np.asarray(coeffs[1], np.float64) ** 2) @ band_matrix(C, rate)
+    change = pooled("change")
+    flat = pooled("flat")
+    if all(f["side"] is not None for f in frames):
+        side = pooled("side")
         split = np.array_split(np.arange(BANDS), STEREO_BANDS)
         stereo = [np.log10((side[:, g].sum() + EPS) / (B[:, g].sum() + EPS)) for g in split]
     else:
@@ -125,8 +153,8 @@ def descriptor(coeffs: np.ndarray, rate: int) -> np.ndarray:
         [flux[:, g].mean() for g in groups],
         [level.std(), np.percentile(level, 90) - np.percentile(level, 10), quiet],
         rhythm, [onset.std() / (onset.mean() + EPS)],
-        rotated, key_free, [entropy.mean(), change.mean()],
-        flat, stereo])
+        rotated, key_free, [entropy.mean(), change.mean() if len(change) else 0.0],
+        np.stack([flat.mean(axis=0), flat.std(axis=0)], axis=1).ravel(), stereo])
 
 
 DIM = 2 * (CEPSTRA - 1) + (COV_CEPSTRA - 1) * COV_CEPSTRA // 2 + 2 * BANDS + FLUX_GROUPS + 3 + len(RHYTHM_LAGS_S) \

@@ -9,7 +9,9 @@ training_files), each with a random gain (+-6 dB) and spectral tilt (+-3 dB/octa
 coefficients, and one in five folded to mono. Descriptors of every file are computed once (cached in
 /tmp/embed_v3_cache) and each fold picks its files. Variants: the descriptors standardized with the
 training audio's statistics or with the evaluated collection's own (no labels: what a catalog can compute,
-as Musly sets its style from the collection), and the LDA projections (centred on the collection). Scores
+as Musly sets its style from the collection), the LDA projections (centred on the collection), and the recipe chosen for embed-v3: the LDA fitted
+on training segments standardized per corpus (each Debian package or music21 folder by its own statistics)
+and applied to the collection standardized by its own. Scores
 as scripts/bench/library_loco.py (logistic regression and 1-NN heads, segment P@1, AP NMI).
 """
 
@@ -24,7 +26,7 @@ from pathlib import Path
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.descriptors import descriptor  # noqa: E402
+from muzip.library.descriptors import VERSION, descriptor  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
 
@@ -82,10 +84,24 @@ def cached(key, fn):
 def eval_vectors(tracks):
     X, A, B = [], [], []
     for _, p in tracks:
-        v = cached("eval3:" + p, lambda p=p: np.stack([descriptor(_coeffs(part), L.RATE)
+        v = cached(f"eval{VERSION}:" + p, lambda p=p: np.stack([descriptor(_coeffs(part), L.RATE)
                                                      for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
         X.append(v[0]), A.append(v[1]), B.append(v[2])
     return np.array(X), np.array(A), np.array(B)
+
+
+def corpus_of(path: str) -> str:
+    """The corpus a training file belongs to: its Debian package, or its music21 rendering folder."""
+    parts = Path(path).relative_to(L.ROOT / "data").parts
+    return parts[1] if parts[0] == "raw" else parts[0]
+
+
+def per_corpus(X, corpora):
+    Z = np.empty_like(X)
+    for c in np.unique(corpora):
+        m = corpora == c
+        Z[m] = (X[m] - X[m].mean(axis=0)) / (X[m].std(axis=0) + 1e-9)
+    return Z
 
 
 def unit(X):
@@ -103,14 +119,15 @@ def main():
     results = {}
     for fold in a.folds.split(","):
         files = L.training_files(fold)
-        feats, ids = [], []
+        feats, ids, corpora = [], [], []
         for i, p in enumerate(files):
             rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
-            segs = cached(f"train3:{a.segments}:{p}", lambda p=p, rng=rng: np.array(file_segments(p, a.segments, rng)))
+            segs = cached(f"train{VERSION}:{a.segments}:{p}", lambda p=p, rng=rng: np.array(file_segments(p, a.segments, rng)))
             if len(segs) >= 2:
                 feats.append(segs)
                 ids += [i] * len(segs)
-        Xt, yt = np.concatenate(feats), np.array(ids)
+                corpora += [corpus_of(p)] * len(segs)
+        Xt, yt, corpora = np.concatenate(feats), np.array(ids), np.array(corpora)
         mu, sd = Xt.mean(axis=0), Xt.std(axis=0) + 1e-9
         tracks = L.fold_tracks(fold)
         classes = sorted({lab for lab, _ in tracks})
@@ -126,6 +143,12 @@ def main():
                                              n_components=min(d, len(feats) - 1, Xt.shape[1])).fit((Xt - mu) / sd, yt)
             centre = lda.transform((E - mc) / sd).mean(axis=0)
             variants[f"LDA {d} (collection-centred)"] = lambda v, lda=lda, c=centre: lda.transform((v - mc) / sd) - c
+            Zt = per_corpus(Xt, corpora)  # each training corpus standardized by its own statistics, as a
+            # collection is at use: the projection learns on what collection normalization leaves
+            lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto",
+                                             n_components=min(d, len(feats) - 1, Xt.shape[1])).fit(Zt, yt)
+            variants[f"LDA {d}, per-corpus training, collection statistics"] = \
+                lambda v, lda=lda: lda.transform((v - mc) / sc)
         for name, f in variants.items():
             V = [unit(f(v)) for v in (X, A, B)]
             res[name] = score_vectors(*V, y)
