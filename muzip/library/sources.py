@@ -52,18 +52,18 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         return out, model, info
 
 
-def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
+def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MAX_FRAMES):
+    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames (frame_runs), track info) of an
+    audio file, streamed: reading stops after the last run."""
     from ..audio import AudioSource, StreamResampler
-    model = get_model(EMBED_MODEL)
-    cfg = model.config
-    F = cfg.frame_samples
+    F = frame_samples
     with AudioSource(path, downmix=True) as src:
         info = src.info
         known = info.num_samples is not None
-        n_frames = -(-info.num_samples * cfg.model_rate // info.sample_rate // F) if known else max_frames
+        n_frames = -(-info.num_samples * rate // info.sample_rate // F) if known else max_frames
         runs = frame_runs(int(n_frames), max_frames)
         spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
-        rs = StreamResampler(info.sample_rate, cfg.model_rate, info.channels)
+        rs = StreamResampler(info.sample_rate, rate, info.channels)
         pos, pieces = 0, [[] for _ in spans]
         last_end = spans[-1][1] if spans else 0
         for block in src.blocks(1 << 16):
@@ -76,10 +76,17 @@ def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             if pos >= last_end:
                 break
         duration = (info.num_samples / info.sample_rate) if known else None
-    out = [lat for lat in (_encode(model, np.concatenate(parts)) for parts in pieces if parts) if lat is not None]
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
-            "model": model.name, "source": "audio"}
-    return out, model, meta
+            "source": "audio"}
+    return [np.concatenate(parts) for parts in pieces if parts], meta
+
+
+def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
+    model = get_model(EMBED_MODEL)
+    cfg = model.config
+    pieces, meta = sampled_audio(path, cfg.model_rate, cfg.frame_samples, max_frames)
+    out = [lat for lat in (_encode(model, x) for x in pieces) if lat is not None]
+    return out, model, {**meta, "model": model.name}
 
 
 def _encode(model, x: np.ndarray):
@@ -92,29 +99,34 @@ def _encode(model, x: np.ndarray):
     return model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]
 
 
-def _reencoded_runs(reader, model, space, max_frames: int):
-    """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
+def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
+    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames, track info) of an open .mz:
+    each run decoded on its own (decoding seeks), a run that is all concealment left out."""
     import soxr
 
     from ..codec import ArraySink, decompress_to
-    h, cfg = reader.header, space.config
+    h = reader.header
     indexed = reader.load_index()
     total = reader.total_num_samples if indexed else h.num_samples
     if not total:
         raise AudioReadError("no audio to embed (empty, or its length is unknown)")
-    frame_s = cfg.frame_samples / cfg.model_rate
+    frame_s = model.config.frame_samples / model.config.model_rate
     out = []
     for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
         sink = ArraySink()
         report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
         if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
             continue
-        x = soxr.resample(np.concatenate(sink.parts), h.sample_rate, cfg.model_rate).astype(np.float32)
-        lat = _encode(space, x)
-        if lat is not None:
-            out.append(lat)
+        out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
     info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
             "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+    return out, info
+
+
+def _reencoded_runs(reader, model, space, max_frames: int):
+    """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
+    pieces, info = decoded_runs(reader, model, space.config.model_rate, max_frames)
+    out = [lat for lat in (_encode(space, x) for x in pieces) if lat is not None]
     return out, space, info
 
 
