@@ -6,10 +6,13 @@
 # command (docs/logs/cli_bench_s35_v1.log) but needs ~2.5x Opus's bits for Opus's mel distance. Every model
 # ever shipped stays installed and decodes its files (tests/codec/test_golden.py).
 DEFAULT_MODEL = "muzip-v2.7"
-# The codec whose latents the library's embedders read (not the compress default).
+# The codec whose latents embed-v0, v1 and v2 read (not the compress default); embed-v3 reads MDCT coefficients
+# of the audio or of any model's .mz (muzip.library.coefficients).
 EMBED_MODEL = "muzip-v1"
-# The embedder `muzip index` uses.
-DEFAULT_EMBEDDER = "embed-v2"
+# The embedder `muzip index` uses: embed-v3, descriptors projected with the collection's own statistics (session
+# 38: leave-one-corpus-out, ahead of Musly and the classical statistics on every mean measure, where embed-v2 had
+# learned the very corpora it was scored on; docs/EXPERIMENTS.md, models/embed-v3/MODEL.md).
+DEFAULT_EMBEDDER = "embed-v3"
 # `muzip train --from`'s default: the compress default, whose tables muzip train counts on the user's music
 # (muzip.train.adapt); muzip-v1 and muzip-v2 are still fine-tuned by gradient steps when named.
 TRAIN_FROM = DEFAULT_MODEL

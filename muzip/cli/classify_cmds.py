@@ -22,18 +22,34 @@ def _load_classifier(path: str):
         raise MuzipError(f"{path}: {exc}") from None
 
 
-def _embed_files(files, jobs, rep, quiet, desc):
-    """[(path, embedding)] of the files that could be read; failures reported."""
+def _embed_files(files, jobs, rep, quiet, desc, raw=False):
+    """[(path, embedding)] of the files that could be read (raw: their raw descriptors, for an embedder that
+    projects with a collection's statistics); failures reported."""
     import numpy as np
     out = []
     with Progress(len(files), desc, unit="files", enabled=not quiet) as bar:
         for path, (kind, value) in zip(files, _map(_embed_one, files, jobs)):
             bar.update(1)
             if kind == "ok":
-                out.append((path, np.frombuffer(value["embedding"], "<f4").astype(np.float32)))
+                key, dtype = ("descriptor", np.float64) if raw else ("embedding", np.float32)
+                out.append((path, np.frombuffer(value[key], "<f4").astype(dtype)))
             else:
                 rep.fail(value)
     return out
+
+
+def _collection_stats(model: dict, embed):
+    """The statistics a descriptor classifier's training files were projected with (the prior if absent)."""
+    import numpy as np
+    stats = model["meta"].get("collection_stats")
+    try:
+        stats = np.asarray(stats, np.float64)
+    except (TypeError, ValueError):
+        stats = None
+    dim = int(embed.scalings.shape[0])
+    if stats is None or stats.shape != (2, dim) or not np.all(np.isfinite(stats)) or np.any(stats[1] <= 0):
+        return embed.stats()
+    return stats
 
 
 @click.group(epilog=EXIT_CODES_HELP)
@@ -74,21 +90,27 @@ def classify_train(folder, output, db_path, jobs, as_json, quiet):
         fs = _files([os.path.join(folder, lab)], rep)
         files += fs
         names += [lab] * len(fs)
-    _, embedder = _embedder()
-    stored = _stored(db_path, files, embedder) if db_path else {}
+    embed, embedder = _embedder()
+    from ..library.collection import fit_collection, uses_collection
+    described = uses_collection(embed)  # then `got` holds raw descriptors, projected as one collection below
+    stored = _stored(db_path, files, embedder, embed if described else None) if db_path else {}
     got = dict(stored)
-    got.update(_embed_files([f for f in files if f not in got], jobs, rep, quiet, "embed"))
+    got.update(_embed_files([f for f in files if f not in got], jobs, rep, quiet, "embed", raw=described))
     keep = [i for i, f in enumerate(files) if f in got]
     if len({names[i] for i in keep}) < 2:
         raise MuzipError(f"{folder}: need at least two label folders with readable files")
     X = np.stack([got[files[i]] for i in keep])
+    extra = {}
+    if described:
+        X, stats = fit_collection(embed, X)
+        extra["collection_stats"] = stats.tolist()
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
     cv = C.cross_validate(X, y, groups=np.arange(len(y)))  # one file = one track: folds never split a track
     model = C.train(X, y_names, embedder)
     with atomic_output(output, True, inputs=[*files, *([db_path] if db_path else [])]) as f:
-        C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}})
+        C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})
     res = {"classifier": output, "classes": classes, "tracks": len(y), **cv}
     if db_path:
         res["from_catalog"] = len(stored)
@@ -102,8 +124,9 @@ def classify_train(folder, output, db_path, jobs, as_json, quiet):
     sys.exit(rep.status)
 
 
-def _stored(db_path: str, files: list[str], embedder: str) -> dict:
-    """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder), read-only."""
+def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
+    """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder), read-only;
+    with `embed` (a descriptor embedder), {path: raw descriptor} instead."""
     from ..library.catalog import Catalog
     out = {}
     with Catalog(db_path, create=False) as cat:
@@ -112,7 +135,8 @@ def _stored(db_path: str, files: list[str], embedder: str) -> dict:
                 st = os.stat(f)
             except OSError:
                 continue  # reported when it is embedded
-            emb = cat.stored(f, st.st_size, st.st_mtime, embedder)
+            emb = cat.stored(f, st.st_size, st.st_mtime, embedder) if embed is None else \
+                cat.stored_descriptor(f, st.st_size, st.st_mtime, embedder, int(embed.scalings.shape[0]))
             if emb is not None:
                 out[f] = emb
     return out
@@ -138,7 +162,14 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         emb, paths = catalog_embeddings(db_path, rep)
         items += list(zip(paths, emb))
     if files:
-        items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
+        from ..library.collection import uses_collection
+        embed = _embedder()[0]
+        if uses_collection(embed):  # projected as the classifier's training files were
+            stats = _collection_stats(model, embed)
+            items += [(p, embed.project(r[None], stats)[0])
+                      for p, r in _embed_files(_files(files, rep), jobs, rep, quiet, "embed", raw=True)]
+        else:
+            items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
     for path, emb in items:
         try:
             label, scores = C.predict(model, emb)

@@ -170,6 +170,10 @@ def index(paths, db_path, prune, jobs, as_json, quiet):
         finally:
             bar.close()
         gone = cat.prune() if prune else []
+        from ..library.collection import refresh, uses_collection
+        embed = _embedder()[0]
+        if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
+            refresh(cat, embed, embedder)
         total = cat.count()
     summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "tracks": total}
@@ -218,9 +222,17 @@ def _query(cat, query: str):
         return hit[1], hit[0]
     if not os.path.exists(query):
         raise MuzipError(f"{query}: no such file, and not in the catalog")
+    embed, embedder = _embedder()
+    others = [e for e in cat.embedders() if e != embedder]
+    if others:
+        raise MuzipError(f"{cat.path}: indexed with {others[0].split(':')[0]}, this muzip embeds with "
+                         f"{embedder.split(':')[0]}; run `muzip index` on it again to compare other files with it")
     kind, value = _embed_one(os.path.abspath(query))
     if kind != "ok":
         raise MuzipError(value)
+    from ..library.collection import query_vector, uses_collection
+    if uses_collection(embed):
+        return query_vector(cat, embed, embedder, value), None
     import numpy as np
     return np.frombuffer(value["embedding"], "<f4").astype(np.float32), None
 

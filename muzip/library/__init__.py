@@ -5,8 +5,9 @@
   ``net_model``); ``sources``: latents from a `.mz`
   (entropy decoding only) or from audio (the encoder), and the per-file record of `muzip index`;
 * ``catalog``: the SQLite catalog; ``search``: nearest tracks (exact, or usearch HNSW when large);
-* ``descriptors``: statistics of MDCT coefficients in Hz-defined bands, one space for every `mdct` codec
-  model (the embed-v3 prototype's input; not yet used by `muzip index`);
+* ``coefficients`` and ``descriptors``: MDCT coefficients of a track's audio or of any `.mz`, and their
+  statistics in Hz-defined bands; ``projection``: embed-v3, the default, which standardizes descriptors by
+  the collection's own statistics (``collection``: kept by the catalog and by classifiers) and projects them;
 * ``cluster``: Affinity Propagation; ``classify``: logistic regression stored as .npz; ``tsne_map``: t-SNE.
 """
 
@@ -44,6 +45,9 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
         raise ModelError(f"model '{name}' is not an embedder")
     digest = hashlib.sha256((model_folder(name) / "SHA256SUMS").read_bytes()).hexdigest()[:16]
     from .embed import FEATURES
+    if str(config.get("features", "")).startswith("mdct descriptors"):  # embed-v3: descriptors, projected
+        from .projection import load_descriptor_embedder
+        return load_descriptor_embedder(name, config, verified_bytes(name, "projection.npz")), f"{name}:{digest}"
     if config.get("features") in FEATURES:  # a trained network on latent sequences (embed-v1, embed-v2)
         from .net import load_net_embedder
         return load_net_embedder(name, config), f"{name}:{digest}"

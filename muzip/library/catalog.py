@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS tracks (
     dim INTEGER NOT NULL,
     embedding BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL);
 """
+# descriptors: the raw descriptor of each track whose embedder projects descriptors by the collection's statistics
+# (embed-v3: muzip.library.projection); its rows go with their track's. A catalog without the table (made by an
+# earlier muzip) gains it when opened for writing; readers never need it.
 _COLUMNS = {"meta": {"key", "value"},
             "tracks": {"id", "path", "size", "mtime", "duration", "rate", "channels", "tags", "model", "embedder",
                        "source", "dim", "embedding"}}
@@ -254,17 +258,81 @@ class Catalog:
                 "model=excluded.model, embedder=excluded.embedder, source=excluded.source, dim=excluded.dim, "
                 "embedding=excluded.embedding",
                 [{**r, "tags": json.dumps(r.get("tags") or {}, sort_keys=True), "embedder": embedder} for r in records])
+            described = [r for r in records if r.get("descriptor") is not None]
+            if described:
+                ids = dict(self.db.execute(
+                    f"SELECT path, id FROM tracks WHERE path IN ({','.join('?' * len(described))})",
+                    [r["path"] for r in described]).fetchall())
+                self.db.executemany("INSERT OR REPLACE INTO descriptors (track, value) VALUES (?, ?)",
+                                    [(ids[r["path"]], r["descriptor"]) for r in described])
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
         self._write(write)
+
+    def descriptors(self, embedder: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, raw descriptors (N, dim) float64) of the tracks embedded by `embedder` that have a sound
+        descriptor of that dimension (the others are re-described by the next `muzip index`)."""
+        rows = self._rows("SELECT t.id, d.value FROM tracks t JOIN descriptors d ON d.track = t.id "
+                          "WHERE t.embedder = ? ORDER BY t.id", (embedder,))
+        ids, vecs = [], []
+        for i, blob in rows:
+            if isinstance(blob, bytes) and len(blob) == 4 * dim:
+                v = np.frombuffer(blob, "<f4")
+                if np.all(np.isfinite(v)):
+                    ids.append(i)
+                    vecs.append(v)
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, dim))
+        return np.array(ids, np.int64), np.stack(vecs).astype(np.float64)
+
+    def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray) -> None:
+        """Store the tracks' embeddings as projected under the collection's statistics, and those statistics."""
+        def write():
+            self.db.executemany("UPDATE tracks SET embedding=?, dim=? WHERE id=?",
+                                [(np.asarray(v, "<f4").tobytes(), int(len(v)), int(i)) for i, v in zip(ids, vectors)])
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('collection', ?)",
+                            (json.dumps({"embedder": embedder, "stats": np.asarray(stats).tolist()}),))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
+        self._write(write)
+
+    def collection_stats(self, embedder: str, dim: int) -> np.ndarray | None:
+        """The statistics (2, dim) the catalog's embeddings were projected with, if stored for this embedder."""
+        rows = self._rows("SELECT value FROM meta WHERE key='collection'")
+        try:
+            got = json.loads(rows[0][0]) if rows else None
+            stats = np.asarray(got["stats"], np.float64) if got and got.get("embedder") == embedder else None
+        except (TypeError, ValueError, KeyError):
+            return None
+        if stats is None or stats.shape != (2, dim) or not np.all(np.isfinite(stats)) or np.any(stats[1] <= 0):
+            return None
+        return stats
 
     def prune(self, keep=lambda path: os.path.exists(path)) -> list[str]:
         gone = [p for (p,) in self._rows("SELECT path FROM tracks") if not isinstance(p, str) or not keep(p)]
         if gone:
             def write():
                 self.db.executemany("DELETE FROM tracks WHERE path=?", [(p,) for p in gone])
+                self.db.execute("DELETE FROM descriptors WHERE track NOT IN (SELECT id FROM tracks)")
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
             self._write(write)
         return [_path_text(p) for p in gone]
+
+    def embedders(self) -> list[str]:
+        """The embedder ids of the catalog's tracks (one, unless an index run was interrupted mid-change)."""
+        return [e for (e,) in self._rows("SELECT DISTINCT embedder FROM tracks ORDER BY embedder")]
+
+    def stored_descriptor(self, path: str, size: int, mtime: float, embedder: str, dim: int):
+        """The stored raw descriptor (float64) of an unchanged file (see `unchanged`), else None."""
+        if not self.unchanged(path, size, mtime, embedder):
+            return None
+        try:
+            rows = self._rows("SELECT d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.path=?",
+                              (path,))
+        except CatalogError:  # a catalog of an earlier muzip, opened read-only: no descriptors table
+            return None
+        if not rows or not isinstance(rows[0][0], bytes) or len(rows[0][0]) != 4 * dim:
+            return None
+        v = np.frombuffer(rows[0][0], "<f4").astype(np.float64)
+        return v if np.all(np.isfinite(v)) else None
 
     def generation(self) -> int:
         """Bumped by every write: the ANN index records the generation it was built from (0 if unreadable)."""

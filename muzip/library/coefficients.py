@@ -57,9 +57,10 @@ def _decoder_coefficients(reader, model, max_frames: int):
 
 def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     """(list of (A, n, C) coefficient runs, their sample rate, track info) of an audio file or a .mz."""
-    from .sources import decoded_runs, is_mz, sampled_audio
+    from .sampled import decoded_runs, is_mz, sampled_audio
     if not is_mz(path):
         pieces, info = sampled_audio(path, RATE, FRAME, max_frames)
+        info["model"] = ""  # no codec model: the MDCT of the audio itself
         runs = [c for c in map(_analyse, pieces) if c is not None]
         rate = RATE
     else:

@@ -1,7 +1,8 @@
-"""Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio.
+"""Latents of a track's sampled frames: entropy-decoded from a `.mz` (no network), or encoded from audio; and
+the per-file catalog record of every embedder (embed-v3 reads coefficients instead: muzip.library.coefficients).
 
-Every vector of a catalog must come from one latent space: EMBED_MODEL's (muzip-v1), which the embedders
-were trained on and audio is encoded into. A `.mz` of another codec model (muzip-v2, -v2.1: other
+Every vector of a latent embedder (embed-v0, v2) must come from one latent space: EMBED_MODEL's (muzip-v1),
+which those embedders were trained on and audio is encoded into. A `.mz` of another codec model (muzip-v2, -v2.1: other
 transforms, other latents) has its sampled frames decoded and encoded again with that
 model (decoding seeks: the rest of the file is never decoded).
 
@@ -10,7 +11,6 @@ distributed engine can map it over a collection."""
 
 from __future__ import annotations
 
-import math
 import os
 
 import numpy as np
@@ -19,6 +19,7 @@ from ..defaults import EMBED_MODEL
 from ..errors import AudioReadError
 from .catalog import vector_problem
 from .embed import MAX_FRAMES, features, frame_runs
+from .sampled import decoded_runs, is_mz, sampled_audio  # noqa: F401 - is_mz: part of this module's face
 
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
@@ -52,35 +53,6 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         return out, model, info
 
 
-def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MAX_FRAMES):
-    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames (frame_runs), track info) of an
-    audio file, streamed: reading stops after the last run."""
-    from ..audio import AudioSource, StreamResampler
-    F = frame_samples
-    with AudioSource(path, downmix=True) as src:
-        info = src.info
-        known = info.num_samples is not None
-        n_frames = -(-info.num_samples * rate // info.sample_rate // F) if known else max_frames
-        runs = frame_runs(int(n_frames), max_frames)
-        spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
-        rs = StreamResampler(info.sample_rate, rate, info.channels)
-        pos, pieces = 0, [[] for _ in spans]
-        last_end = spans[-1][1] if spans else 0
-        for block in src.blocks(1 << 16):
-            y = rs.process(block)
-            for k, (a, b) in enumerate(spans):
-                lo, hi = max(a, pos), min(b, pos + len(y))
-                if hi > lo:
-                    pieces[k].append(y[lo - pos:hi - pos])
-            pos += len(y)
-            if pos >= last_end:
-                break
-        duration = (info.num_samples / info.sample_rate) if known else None
-    meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
-            "source": "audio"}
-    return [np.concatenate(parts) for parts in pieces if parts], meta
-
-
 def _audio_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     model = get_model(EMBED_MODEL)
     cfg = model.config
@@ -99,44 +71,11 @@ def _encode(model, x: np.ndarray):
     return model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]
 
 
-def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
-    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames, track info) of an open .mz:
-    each run decoded on its own (decoding seeks), a run that is all concealment left out."""
-    import soxr
-
-    from ..codec import ArraySink, decompress_to
-    h = reader.header
-    indexed = reader.load_index()
-    total = reader.total_num_samples if indexed else h.num_samples
-    if not total:
-        raise AudioReadError("no audio to embed (empty, or its length is unknown)")
-    frame_s = model.config.frame_samples / model.config.model_rate
-    out = []
-    for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
-        sink = ArraySink()
-        report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
-        if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
-            continue
-        out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
-    info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
-            "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
-    return out, info
-
-
 def _reencoded_runs(reader, model, space, max_frames: int):
     """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
     pieces, info = decoded_runs(reader, model, space.config.model_rate, max_frames)
     out = [lat for lat in (_encode(space, x) for x in pieces) if lat is not None]
     return out, space, info
-
-
-def is_mz(path: str) -> bool:
-    from ..container import MAGIC
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(MAGIC)) == MAGIC
-    except OSError:
-        return False
 
 
 def track_runs(path: str, get_model):
@@ -156,12 +95,25 @@ def raw_features(path: str, get_model) -> tuple[np.ndarray, dict]:
 
 def record(path: str, get_model, embed) -> dict:
     """The catalog record of one file: what `muzip index` stores (embedding as float32 bytes).
-    embed: (latent runs, codec model) -> unit vector (muzip.library.load_embedder)."""
+    embed: (latent runs, codec model) -> unit vector (muzip.library.load_embedder); or an embedder of
+    descriptors (embed-v3: `describe`), whose record also holds the raw descriptor and whose embedding is
+    projected with its prior statistics until the catalog's own are known (muzip.library.collection)."""
     st = os.stat(path)
-    runs, model, info = track_runs(path, get_model)
-    emb = np.asarray(embed(runs, model), np.float32).ravel()
+    if hasattr(embed, "describe"):
+        from .coefficients import coefficient_runs
+        runs, rate, info = coefficient_runs(path, get_model)
+        raw = embed.describe(runs, rate)
+        problem = vector_problem(raw / max(float(np.linalg.norm(raw)), 1e-12))
+        if problem is not None:
+            raise AudioReadError(f"cannot embed ({problem})")
+        emb = embed.project(raw[None], embed.stats())[0]
+        extra = {"descriptor": np.asarray(raw, "<f4").tobytes()}
+    else:
+        runs, model, info = track_runs(path, get_model)
+        emb = np.asarray(embed(runs, model), np.float32).ravel()
+        extra = {}
     problem = vector_problem(emb)
     if problem is not None:  # never stored: it would poison every search and clustering
         raise AudioReadError(f"cannot embed ({problem})")
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime, **info,
-            "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes()}
+            "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes(), **extra}

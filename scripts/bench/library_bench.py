@@ -206,8 +206,11 @@ def main():
         return
     from muzip.codec import installed_models, load_model
     model = load_model(EMBED_MODEL)
-    # every shipped embedder (embed-v1 is no longer shipped: its session-4 figures stay in the per-fold table)
-    embedders = {name: load_embedder(name) for name in installed_models("embedder")}
+    # every shipped embedder of the codec's latents (embed-v1 is no longer shipped: its session-4 figures stay in
+    # the per-fold table); embed-v3 projects descriptors with a collection's statistics and is measured
+    # leave-one-corpus-out by scripts/bench/library_loco.py
+    embedders = {name: e for name in installed_models("embedder")
+                 for e in [load_embedder(name)] if not hasattr(e[0], "describe")}
     res = json.loads(results.read_text()) if a.only and results.exists() else {"sets": {}}
     n = 4 if a.quick else a.per_label
     for name, tracks in (("soundtracks", labelled_tracks(n)), ("styles", styles_tracks(n))):

@@ -71,12 +71,10 @@ def fold_tracks(fold: str, per_label: int = 20) -> list[tuple[str, str]]:
     return out
 
 
-def training_files(fold: str) -> list[str]:
-    """Every audio file a learned embedder of this fold may train on: the corpus (data/raw, the music21
-    renderings) without the fold's own corpus. The band-validation songs are stems of
-    fretsonfire-songs-muldjord, which no fold evaluates on, so they are in."""
+def corpus_files(held=()) -> list[str]:
+    """Every audio file of the corpus (data/raw, the music21 renderings) but the packages in `held` ("styles":
+    every rendering), each content once."""
     from scripts.data.corpus import audio_files
-    held = set(FOLDS[fold])
     out = []
     for package in sorted(p.name for p in (ROOT / "data" / "raw").iterdir() if p.is_dir()):
         if package not in held:
@@ -86,6 +84,13 @@ def training_files(fold: str) -> list[str]:
             if (ROOT / "data" / d).is_dir():
                 out += audio_files(str(ROOT / "data" / d))
     return _unique(out)
+
+
+def training_files(fold: str) -> list[str]:
+    """Every audio file a learned embedder of this fold may train on: the corpus without the fold's own
+    corpus. The band-validation songs are stems of fretsonfire-songs-muldjord, which no fold evaluates on,
+    so they are in."""
+    return corpus_files(FOLDS[fold])
 
 
 def excerpt(path: str) -> np.ndarray:

@@ -4,6 +4,7 @@ import json
 import multiprocessing as mp
 import os
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import soundfile as sf
 
 from muzip.cli import cli
 from muzip.codec import compress_array
+from muzip.defaults import DEFAULT_MODEL
 
 RATE = 44100
 
@@ -99,14 +101,28 @@ def test_a_killed_index_loses_at_most_a_batch_and_resumes(runner, library, tmp_p
     assert r.exit_code == 0 and (s["unchanged"], s["indexed"], s["tracks"]) == (4, 5, 9)
 
 
+CLIP = Path(__file__).resolve().parents[1] / "data" / "knolls_excerpt.ogg"
+
+
+def _clip_and_copies(library, models):
+    """The bundled clip (real music: embed-v3's descriptors read synthetic tones' codec noise as a change of
+    timbre) as library/clip.wav, and its .mz by each (model, kbps)."""
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    sf.write(library / "clip.wav", x, sr, subtype="PCM_16")
+    from muzip.codec import load_model
+    for name, kbps in models:
+        (library / f"clip_{name}.mz").write_bytes(compress_array(x, sr, kbps, model=load_model(name)))
+
+
 def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
+    _clip_and_copies(library, [(DEFAULT_MODEL, 24)])
     db = tmp_path / "lib.db"
     _index(runner, library, "--db", db)
-    r = runner.invoke(cli, ["similar", str(library / "tone" / "tone0.wav"), "--db", str(db), "-n", "3", "--json"])
+    r = runner.invoke(cli, ["similar", str(library / "clip.wav"), "--db", str(db), "-n", "3", "--json"])
     hits = json.loads(r.output)
     assert [set(h) for h in hits] == [{"path", "score"}] * 3
-    assert hits[0]["path"].endswith("tone0_copy.mz") and hits[0]["score"] > 0.9
-    assert all(str(library / "tone" / "tone0.wav") != h["path"] for h in hits)  # itself left out
+    assert hits[0]["path"].endswith(f"clip_{DEFAULT_MODEL}.mz") and hits[0]["score"] > 0.9
+    assert all(str(library / "clip.wav") != h["path"] for h in hits)  # itself left out
     assert hits == sorted(hits, key=lambda h: -h["score"])
     outside = tmp_path / "new.wav"
     sf.write(outside, _track("noise", 3), RATE)  # not in the catalog: embedded on the fly
@@ -117,15 +133,15 @@ def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
 
 
 def test_an_mz_of_another_codec_model_is_embedded_in_the_same_space(runner, library, tmp_path):
-    from muzip.codec import load_model
-    v21 = load_model("muzip-v2.1")  # other transform, other latents: its sampled frames are decoded, re-encoded
-    (library / "tone" / "tone0_v21.mz").write_bytes(compress_array(_track("tone", 0), RATE, 32, model=v21))
+    # the default's .mz is read as its decoder's coefficients; v2.1's and v1's (decoder networks) are decoded
+    _clip_and_copies(library, [(DEFAULT_MODEL, 24), ("muzip-v2.1", 32), ("muzip-v1", 64)])
     db = tmp_path / "lib.db"
     _index(runner, library, "--db", db)
-    r = runner.invoke(cli, ["similar", str(library / "tone" / "tone0.wav"), "--db", str(db), "-n", "2", "--json"])
-    hits = json.loads(r.output)
-    assert {h["path"].rsplit("/", 1)[-1] for h in hits} == {"tone0_copy.mz", "tone0_v21.mz"}
-    assert min(h["score"] for h in hits) > 0.9
+    r = runner.invoke(cli, ["similar", str(library / "clip.wav"), "--db", str(db), "-n", "3", "--json"])
+    hits = {h["path"].rsplit("/", 1)[-1]: h["score"] for h in json.loads(r.output)}
+    assert set(hits) == {f"clip_{DEFAULT_MODEL}.mz", "clip_muzip-v2.1.mz", "clip_muzip-v1.mz"}
+    assert hits[f"clip_{DEFAULT_MODEL}.mz"] > 0.9 and hits["clip_muzip-v2.1.mz"] > 0.9
+    assert hits["clip_muzip-v1.mz"] > 0.6  # v1's decoder fills the top octave ~10 dB above the source
 
 
 def test_ann_index_agrees_with_exact_search(tmp_path, monkeypatch):

@@ -1,0 +1,42 @@
+"""A collection's own statistics for the embedders that use them (embed-v3, muzip.library.projection).
+
+`muzip index` stores each track's raw descriptor beside a provisional embedding (projected with the
+embedder's prior statistics); at the end of the run `refresh` computes the catalog's statistics from every
+stored descriptor and re-projects all of its tracks, so every vector of a catalog is projected the same
+way. A query file from outside the catalog is projected with the catalog's statistics (`query_vector`); a
+classifier keeps those of its training files (`fit_collection`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def uses_collection(embed) -> bool:
+    return hasattr(embed, "describe")
+
+
+def refresh(catalog, embed, embedder_id: str) -> int:
+    """Re-project every described track of the catalog with its statistics; returns how many."""
+    ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
+    if not len(ids):
+        return 0
+    stats = embed.stats(raw)
+    catalog.set_collection(embedder_id, ids, embed.project(raw, stats), stats)
+    return len(ids)
+
+
+def raw_of(record: dict) -> np.ndarray:
+    return np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
+
+
+def query_vector(catalog, embed, embedder_id: str, record: dict) -> np.ndarray:
+    """The embedding of a file outside the catalog, projected as the catalog's tracks are."""
+    stats = catalog.collection_stats(embedder_id, int(embed.scalings.shape[0]))
+    return embed.project(raw_of(record)[None], embed.stats() if stats is None else stats)[0]
+
+
+def fit_collection(embed, raws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unit vectors, statistics) of a set of files taken as one collection (a classifier's training files)."""
+    stats = embed.stats(raws)
+    return embed.project(raws, stats), stats

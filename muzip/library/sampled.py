@@ -1,0 +1,73 @@
+"""The sampled seconds of a track that every embedder reads: runs of frames spread over it (embed.frame_runs),
+as audio streamed from a file, or decoded from a `.mz` run by run (decoding seeks: the rest is never decoded)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import AudioReadError
+from .embed import MAX_FRAMES, frame_runs
+
+
+def is_mz(path: str) -> bool:
+    from ..container import MAGIC
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
+def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MAX_FRAMES):
+    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames (frame_runs), track info) of an
+    audio file, streamed: reading stops after the last run."""
+    from ..audio import AudioSource, StreamResampler
+    F = frame_samples
+    with AudioSource(path, downmix=True) as src:
+        info = src.info
+        known = info.num_samples is not None
+        n_frames = -(-info.num_samples * rate // info.sample_rate // F) if known else max_frames
+        runs = frame_runs(int(n_frames), max_frames)
+        spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
+        rs = StreamResampler(info.sample_rate, rate, info.channels)
+        pos, pieces = 0, [[] for _ in spans]
+        last_end = spans[-1][1] if spans else 0
+        for block in src.blocks(1 << 16):
+            y = rs.process(block)
+            for k, (a, b) in enumerate(spans):
+                lo, hi = max(a, pos), min(b, pos + len(y))
+                if hi > lo:
+                    pieces[k].append(y[lo - pos:hi - pos])
+            pos += len(y)
+            if pos >= last_end:
+                break
+        duration = (info.num_samples / info.sample_rate) if known else None
+    meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
+            "source": "audio"}
+    return [np.concatenate(parts) for parts in pieces if parts], meta
+
+
+def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
+    """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames, track info) of an open .mz:
+    each run decoded on its own (decoding seeks), a run that is all concealment left out."""
+    import soxr
+
+    from ..codec import ArraySink, decompress_to
+    h = reader.header
+    indexed = reader.load_index()
+    total = reader.total_num_samples if indexed else h.num_samples
+    if not total:
+        raise AudioReadError("no audio to embed (empty, or its length is unknown)")
+    frame_s = model.config.frame_samples / model.config.model_rate
+    out = []
+    for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
+        sink = ArraySink()
+        report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
+        if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
+            continue
+        out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
+    info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
+            "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+    return out, info

@@ -1,0 +1,118 @@
+"""Training data of the embed-v3 projection: descriptors of augmented 15-s segments of every training file.
+
+Used by scripts/models/make_embed_v3.py (the shipped model) and scripts/experiments/exp_embed_v3.py (the
+leave-one-corpus-out measurement). Each segment gets a random gain (+-6 dB) and spectral tilt (+-3
+dB/octave) on its MDCT coefficients, and one in five is folded to mono; the generator is seeded by the
+file's path, so a file's segments are the same in every run. Descriptors are cached in CACHE by version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from muzip.library.descriptors import VERSION, descriptor
+from scripts.bench import loco_sets as L
+
+CACHE = Path("/tmp/embed_v3_cache")
+HOP = 882
+
+
+def _coeffs(x):
+    from muzip.codec.transform import analyze, to_mid_side
+    ms = np.pad(to_mid_side(np.asarray(x, np.float32)), ((0, 0), (HOP, HOP)))
+    return analyze(ms, HOP)
+
+
+def _augment(c, rng):
+    f = (np.arange(HOP) + 0.5) * L.RATE / 2 / HOP
+    tilt = rng.uniform(-3, 3) / 6.02 * np.log2(np.maximum(f, 50.0) / 1000.0)
+    c = c * np.float32(10 ** (rng.uniform(-6, 6) / 20)) * (2.0 ** tilt).astype(np.float32)
+    if rng.random() < 0.2 and c.shape[0] > 1:
+        c = c.copy()
+        c[1] = 0.0
+    return c
+
+
+# The codec versions a coded training segment is drawn from: (model, bitrates, probability). The default
+# model's .mz is read as the decoder's coefficients, muzip-v1's decoded (muzip.library.coefficients).
+CODECS = (("muzip-v2.7", (12, 16, 24, 32, 48, 64), 0.75), ("muzip-v1", (24, 32, 48, 64), 0.25))
+
+
+def coded_coefficients(x, rng) -> list:
+    """The coefficient runs of a segment coded by a codec drawn from CODECS, as `muzip index` reads a .mz."""
+    import os
+    import tempfile
+
+    from muzip.codec import compress_array, load_model
+    from muzip.library.coefficients import coefficient_runs
+    k = 0 if rng.random() < CODECS[0][2] else 1
+    name, rates, _ = CODECS[k]
+    mz = compress_array(x, L.RATE, float(rng.choice(rates)), load_model(name))
+    fd, tmp = tempfile.mkstemp(suffix=".mz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(mz)
+        runs, _, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
+    finally:
+        os.unlink(tmp)
+    return runs
+
+
+def file_segments(path, count, rng, coded=False):
+    """Descriptors of `count` augmented 15-s segments spread over the file (fewer if it is short); coded:
+    each segment followed by one coded version of it (coded_coefficients), augmented alike."""
+    import soundfile as sf
+    import soxr
+    info = sf.info(path)
+    seg = L.SEGMENT_S
+    if info.duration < seg + 1:
+        return []
+    starts = np.linspace(0, info.duration - seg, count + 2)[1:-1] if info.duration > 2 * seg else [0.0]
+    out = []
+    with sf.SoundFile(path) as f:
+        for s in starts:
+            f.seek(int(s * f.samplerate))
+            x = f.read(int(seg * f.samplerate), dtype="float32", always_2d=True)
+            x = x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1)
+            if info.samplerate != L.RATE:
+                x = soxr.resample(x, info.samplerate, L.RATE).astype(np.float32)
+            out.append(descriptor(_augment(_coeffs(x), rng), L.RATE))
+            if coded:
+                out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng)], L.RATE))
+    return out
+
+
+def cached(key, fn):
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / (hashlib.sha1(key.encode()).hexdigest()[:20] + ".npy")
+    if path.exists():
+        return np.load(path)
+    v = np.asarray(fn(), np.float64)
+    np.save(path, v)
+    return v
+
+
+def corpus_of(path: str) -> str:
+    """The corpus a training file belongs to: its Debian package, or its music21 rendering folder."""
+    parts = Path(path).relative_to(L.ROOT / "data").parts
+    return parts[1] if parts[0] == "raw" else parts[0]
+
+
+def segment_descriptors(files, segments: int = 6, log=None, coded=False):
+    """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions); files
+    under two segments left out."""
+    feats, tracks, corpora = [], [], []
+    for i, p in enumerate(files):
+        rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
+        key = f"train{VERSION}{'c' if coded else ''}:{segments}:{p}"
+        segs = cached(key, lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, coded)))
+        if len(segs) >= 2:
+            feats.append(segs)
+            tracks += [i] * len(segs)
+            corpora += [corpus_of(p)] * len(segs)
+        if log and (i + 1) % 50 == 0:
+            log(f"  {i + 1}/{len(files)} files")
+    return np.concatenate(feats), np.array(tracks), np.array(corpora)

@@ -1,0 +1,146 @@
+"""embed-v3: the collection's statistics, the projection, and the catalog and classifier that keep them."""
+
+import io
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.errors import ModelError
+from muzip.library import descriptors as D
+from muzip.library import load_embedder
+from muzip.library.projection import DescriptorEmbedder, load_descriptor_embedder
+
+RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def embed():
+    e, eid = load_embedder("embed-v3")
+    assert isinstance(e, DescriptorEmbedder) and eid.startswith("embed-v3:")
+    return e
+
+
+def test_a_small_collection_leans_on_the_prior_and_a_large_one_on_itself(embed, rng):
+    prior = embed.stats()
+    np.testing.assert_allclose(prior, embed.stats(np.zeros((0, D.DIM))))
+    shifted = embed.prior_mean + 3 * np.sqrt(embed.prior_var)
+    one = embed.stats(shifted[None])
+    many = embed.stats(shifted + 0.1 * np.sqrt(embed.prior_var) * rng.standard_normal((4000, D.DIM)))
+    gap_one, gap_many = np.abs(one[0] - shifted).mean(), np.abs(many[0] - shifted).mean()
+    assert gap_many < 0.05 * np.sqrt(embed.prior_var).mean() < gap_one
+    assert np.all(many[1] < prior[1])  # a tight collection: its own, smaller spread
+
+
+def test_what_a_whole_collection_shares_does_not_move_its_vectors(embed, rng):
+    """A collection uniformly louder, brighter or coded (the same shift on every track) projects as before."""
+    raw = embed.prior_mean + np.sqrt(embed.prior_var) * rng.standard_normal((3000, D.DIM))
+    a = embed.project(raw, embed.stats(raw))
+    shift = np.sqrt(embed.prior_var) * rng.standard_normal(D.DIM)
+    b = embed.project(raw + shift, embed.stats(raw + shift))
+    assert a.shape == (3000, embed.dim)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(a * b, axis=1))) > 0.99
+
+
+def test_a_damaged_or_foreign_projection_is_refused():
+    good = {"scalings": np.eye(D.DIM)[:, :8], "prior_mean": np.zeros(D.DIM), "prior_var": np.ones(D.DIM)}
+    config = {"features": f"mdct descriptors v{D.VERSION}"}
+
+    def npz(**arrays):
+        buf = io.BytesIO()
+        np.savez(buf, **{**good, **arrays})
+        return buf.getvalue()
+    assert load_descriptor_embedder("x", config, npz()).dim == 8
+    for bad in (npz(scalings=np.eye(7)), npz(prior_var=-np.ones(D.DIM)), npz(prior_mean=np.full(D.DIM, np.nan)),
+                b"not a zip"):
+        with pytest.raises(ModelError):
+            load_descriptor_embedder("x", config, bad)
+    with pytest.raises(ModelError, match="features"):
+        load_descriptor_embedder("x", {"features": "mdct descriptors v1"}, npz())
+
+
+def _music(seed, seconds=8):
+    """Distinct synthetic 'tracks' with a noise bed, a chord and a beat (varying with the seed)."""
+    rng = np.random.default_rng(seed)
+    n = seconds * RATE
+    t = np.arange(n) / RATE
+    root = 110 * 2 ** (rng.integers(0, 12) / 12)
+    chord = sum(0.08 * np.sin(2 * np.pi * root * k * t) for k in (1, 1.25, 1.5, 2))
+    beat = (np.sin(2 * np.pi * rng.uniform(1, 3) * t) > 0.9) * rng.standard_normal(n) * rng.uniform(0.05, 0.4)
+    spec = np.fft.rfft(rng.standard_normal(n)) / np.maximum(np.fft.rfftfreq(n, 1 / RATE), 30.0) ** rng.uniform(0.3, 0.9)
+    bed = np.fft.irfft(spec, n)
+    bed *= rng.uniform(0.01, 0.05) / bed.std()
+    x = chord + beat + bed
+    return np.stack([x, x * rng.uniform(0.6, 1.0)], axis=1).astype(np.float32)
+
+
+def _catalog_state(db):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    meta = dict(con.execute("SELECT key, value FROM meta"))
+    described = con.execute("SELECT COUNT(*) FROM descriptors").fetchone()[0]
+    emb = [np.frombuffer(b, "<f4") for (b,) in con.execute("SELECT embedding FROM tracks ORDER BY id")]
+    con.close()
+    return meta, described, np.stack(emb)
+
+
+def test_index_projects_every_track_with_the_catalogs_statistics(runner, tmp_path, embed):
+    lib = tmp_path / "music"
+    lib.mkdir()
+    for i in range(5):
+        sf.write(lib / f"t{i}.wav", _music(i), RATE, subtype="PCM_16")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    meta, described, first = _catalog_state(db)
+    stats = np.asarray(json.loads(meta["collection"])["stats"])
+    assert described == 5 and stats.shape == (2, D.DIM) and json.loads(meta["collection"])["embedder"].startswith("embed-v3:")
+    np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    sf.write(lib / "t5.wav", _music(5), RATE, subtype="PCM_16")  # a new track moves the statistics ...
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    meta2, described2, second = _catalog_state(db)
+    assert described2 == 6 and int(meta2["generation"]) > int(meta["generation"])
+    assert not np.allclose(first, second[:5])  # ... and every stored vector follows them
+    copy = tmp_path / "copy.wav"  # a file outside the catalog is projected with the catalog's statistics
+    copy.write_bytes((lib / "t3.wav").read_bytes())
+    r = runner.invoke(cli, ["similar", str(copy), "--db", str(db), "-n", "1", "--json"])
+    hit = json.loads(r.output)[0]
+    assert hit["path"].endswith("t3.wav") and hit["score"] > 0.999
+
+
+def test_a_catalog_of_another_embedder_asks_to_be_indexed_again(runner, tmp_path):
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "old.db"
+    v = np.zeros(128, np.float32)
+    v[0] = 1
+    with Catalog(str(db)) as cat:
+        cat.put_many([{"path": "/x/a.mz", "size": 1, "mtime": 0.0, "duration": 1.0, "rate": RATE, "channels": 2,
+                       "tags": {}, "model": "m", "source": "mz", "dim": 128, "embedding": v.tobytes()}],
+                     "embed-v2:0123456789abcdef")
+    f = tmp_path / "q.wav"
+    sf.write(f, _music(1), RATE)
+    r = runner.invoke(cli, ["similar", str(f), "--db", str(db)])
+    assert r.exit_code == 1 and "indexed with embed-v2" in r.output and "muzip index" in r.output
+
+
+def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path):
+    lab = tmp_path / "labelled"
+    for label, seeds in (("a", range(0, 4)), ("b", range(10, 14))):
+        (lab / label).mkdir(parents=True)
+        for s in seeds:
+            x = _music(s)
+            if label == "b":
+                x = np.clip(x * 6, -0.5, 0.5)  # distorted and loud: a timbre of its own
+            sf.write(lab / label / f"{s}.wav", x, RATE, subtype="PCM_16")
+    clf = tmp_path / "c.clf"
+    r = runner.invoke(cli, ["classify", "train", str(lab), "-o", str(clf), "-q", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    with np.load(clf) as z:
+        meta = json.loads(z["meta"].tobytes())
+    assert np.asarray(meta["collection_stats"]).shape == (2, D.DIM)
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(lab / "b" / "12.wav"), str(lab / "a" / "2.wav"),
+                            "--json", "-j", "1"])
+    got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
+    assert got == {"a": "a", "b": "b"}
