@@ -241,29 +241,69 @@ def _query(cat, query: str):
 @click.argument("query")
 @click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
 @click.option("-n", "count", type=click.IntRange(1, 10000), default=10, show_default=True, help="How many.")
-@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score"}, best first.')
+@click.option("--playlist", "mix", type=click.IntRange(2, 10000), metavar="N",
+              help="An instant mix of N tracks instead: QUERY first, then tracks near it ordered for smooth "
+                   "transitions, as M3U8 (to -o, or standard output).")
+@click.option("-o", "--output", metavar="M3U8", help="With --playlist: the playlist file (paths relative to its folder).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing playlist.")
+@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score"}, best first (with '
+              '--playlist: in playing order, score = likeness to QUERY).')
 @one_line_errors
-def similar(query, db_path, count, as_json):
+def similar(query, db_path, count, mix, output, force, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
 
     \b
     Examples:
       muzip similar song.mz --db music.db -n 5
       muzip similar new_song.flac --db music.db --json
+      muzip similar song.mz --db music.db --playlist 20 -o mix.m3u8
     """
     from ..library.catalog import Catalog
     from ..library.search import nearest
+    if output is not None and mix is None:
+        raise click.UsageError("-o is for --playlist")
+    if output is not None:
+        from ..outputs import check_output
+        check_output(output, force, [db_path])  # before any slow work
     rep = Reporter()
     with Catalog(db_path, create=False) as cat:
         emb, own = _query(cat, query)
-        hits = nearest(cat, emb, count, exclude_id=own)
+        if mix is not None:
+            hits = _mix(cat, emb, own, query, mix)
+        else:
+            hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
-    if as_json:
-        click.echo(dumps(hits))
+    if mix is not None and not as_json:
+        from ..library.playlist import m3u8
+        text = m3u8(hits, output)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            from ..outputs import atomic_output
+            with atomic_output(output, force, [db_path]) as f:
+                f.write(text.encode("utf-8"))
+    elif as_json:
+        click.echo(dumps([{"path": h["path"], "score": h["score"]} for h in hits]))
     else:
         for h in hits:
             click.echo(f"{h['score']:.3f}  {h['path']}")
     sys.exit(rep.status)
+
+
+def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
+    """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
+    track's stored path is its absolute path, so the query's is the seed's either way)."""
+    from ..library.playlist import POOL_FACTOR, order
+    from ..library.search import nearest
+    pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
+    info = {t["path"]: t for t in cat.tracks()}
+    _, vectors, paths = cat.embeddings()
+    row = {p: i for i, p in enumerate(paths)}
+    pool = [h for h in pool if h["path"] in row]
+    picks = order(emb, vectors[[row[h["path"]] for h in pool]], n - 1) if pool else []
+    seed_path = os.path.abspath(query)
+    return [{**info.get(seed_path, {}), "path": seed_path, "score": 1.0}] + \
+        [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
 
 
 @click.command(epilog=EXIT_CODES_HELP)

@@ -1,0 +1,64 @@
+"""`muzip similar --playlist`: an instant mix ordered for smooth transitions, as M3U8 with relative paths."""
+
+import json
+import os
+
+import numpy as np
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.library import playlist as P
+
+RATE = 44100
+
+
+def test_the_mix_steps_to_the_nearest_track_and_stays_near_the_seed():
+    angles = np.array([0.1, 0.2, 0.3, 0.4, 2.5])  # a path of small steps away from the seed, and a far track
+    pool = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    seed = np.array([1.0, 0.0])
+    assert P.order(seed, pool[::-1].copy(), 4) == [4 - k for k in range(4)]  # 0.1, 0.2, 0.3, 0.4: the far one last
+    assert P.order(seed, pool, 10) == [0, 1, 2, 3, 4]  # never more than the pool
+
+
+def test_m3u8_has_durations_titles_and_paths_relative_to_the_playlist(tmp_path):
+    tracks = [{"path": str(tmp_path / "music" / "a b.flac"), "duration": 61.6,
+               "tags": json.dumps({"ARTIST": "Band", "title": "Song\nOne"})},
+              {"path": str(tmp_path / "music" / "sub" / "c.mz"), "duration": None, "tags": "{}"}]
+    text = P.m3u8(tracks, str(tmp_path / "lists" / "mix.m3u8"))
+    assert text.splitlines() == ["#EXTM3U", "#EXTINF:62,Band - Song One", "../music/a b.flac",
+                                 "#EXTINF:-1,c", "../music/sub/c.mz"]
+    assert P.m3u8(tracks[1:], None).splitlines()[-1] == str(tmp_path / "music" / "sub" / "c.mz").replace(os.sep, "/")
+
+
+def _song(seed, seconds=6):
+    rng = np.random.default_rng(seed)
+    t = np.arange(seconds * RATE) / RATE
+    f = 110 * 2 ** (seed / 5)
+    x = 0.2 * np.sin(2 * np.pi * f * t) + 0.02 * rng.standard_normal(len(t)) * (1 + seed % 3)
+    return np.stack([x, x], axis=1).astype(np.float32)
+
+
+def test_similar_writes_a_playlist_that_players_can_follow(runner, tmp_path):
+    lib = tmp_path / "music"
+    lib.mkdir()
+    for i in range(6):
+        sf.write(lib / f"s{i}.wav", _song(i), RATE, subtype="PCM_16")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    out = tmp_path / "lists" / "mix.m3u8"
+    out.parent.mkdir()
+    r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "--playlist", "4", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#EXTM3U" and len(lines) == 9
+    entries = lines[2::2]
+    assert entries[0] == "../music/s2.wav" and len(set(entries)) == 4
+    assert all((out.parent / e).resolve().is_file() for e in entries)
+    assert all(line.startswith("#EXTINF:6,s") for line in lines[1::2])
+    r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "--playlist", "4", "-o", str(out)])
+    assert r.exit_code == 1 and "exists (use -f to overwrite)" in r.output
+    r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "--playlist", "3", "--json"])
+    mix = json.loads(r.output)
+    assert [m["path"] for m in mix][0] == str(lib / "s2.wav") and len(mix) == 3
+    r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "-o", str(out)])
+    assert r.exit_code == 2 and "-o is for --playlist" in r.output
