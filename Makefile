@@ -38,6 +38,7 @@ bench: install corpus
 	$(PY) -m scripts.models.train_embed prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
 	$(PY) -m scripts.bench.library_bench
 	$(PY) -m scripts.bench.library_loco  # docs/LIBRARY-LOCO.md: leave-one-corpus-out, against the classical features and Musly
+	$(PY) -m scripts.bench.library_speed  # whole-command similar / cluster / map on a 10,000-track catalog
 
 fuzz: install  # 3,400 mutated and crafted .mz files per shipped codec model, 1,000 catalogs and classifiers (~20 min)
 	$(PY) -m scripts.fuzz.fuzz --cases 3400 --library-cases 1000 --seed 1

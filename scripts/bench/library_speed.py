@@ -1,0 +1,77 @@
+"""Whole-command speed of the library on a large catalog (issue 25's query targets).
+
+    .venv/bin/python -m scripts.bench.library_speed [--tracks 10000] [--runs 3]    # log: docs/logs/library_speed_*.log
+
+A synthetic catalog of TRACKS tracks (embed-v3's id; descriptors drawn around the training audio's
+statistics in 50 clusters, projected as `muzip index` projects a catalog), then, as a user runs them:
+`muzip similar` of a cataloged track, of an audio file outside the catalog (the bundled clip), `muzip
+cluster --json` and `muzip map`. Wall time of each whole command (median of RUNS; cluster and map once).
+Targets: similar < 0.3 s (cataloged) and < 1 s (a file), cluster and map < 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
+
+
+def make_catalog(db: str, n: int) -> None:
+    from muzip.library import collection, load_embedder
+    from muzip.library.catalog import Catalog
+    embed, eid = load_embedder("embed-v3")
+    rng = np.random.default_rng(0)
+    sd = np.sqrt(embed.prior_var)
+    centres = embed.prior_mean + sd * rng.standard_normal((50, sd.size))
+    raw = (centres[rng.integers(0, 50, n)] + 0.5 * sd * rng.standard_normal((n, sd.size))).astype(np.float32)
+    vecs = embed.project(raw, embed.stats())
+    with Catalog(db) as cat:
+        for lo in range(0, n, 2000):
+            cat.put_many([{"path": f"/music/album{i // 12:04d}/track{i:05d}.mz", "size": 1, "mtime": 0.0,
+                           "duration": 240.0, "rate": 44100, "channels": 2, "tags": {}, "model": "muzip-v2.7",
+                           "source": "mz", "dim": int(vecs.shape[1]), "embedding": vecs[i].tobytes(),
+                           "descriptor": raw[i].astype("<f4").tobytes()} for i in range(lo, min(n, lo + 2000))], eid)
+        collection.refresh(cat, embed, eid)
+
+
+def timed(args, runs=1) -> float:
+    walls = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "muzip", *map(str, args)], check=True, capture_output=True, cwd=ROOT)
+        walls.append(time.perf_counter() - t)
+    return float(np.median(walls))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tracks", type=int, default=10000)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "lib.db")
+        t = time.perf_counter()
+        make_catalog(db, a.tracks)
+        print(f"catalog of {a.tracks} tracks made in {time.perf_counter() - t:.1f} s", flush=True)
+        timed(["similar", "/music/album0000/track00003.mz", "--db", db, "-n", "10"])  # builds the HNSW index once
+        out = {"tracks": a.tracks,
+               "similar_cataloged_s": timed(["similar", "/music/album0000/track00003.mz", "--db", db, "-n", "10"], a.runs),
+               "similar_file_s": timed(["similar", CLIP, "--db", db, "-n", "10"], a.runs),
+               "playlist_s": timed(["similar", "/music/album0000/track00003.mz", "--db", db, "--playlist", "20"], a.runs),
+               "cluster_s": timed(["cluster", "--db", db, "--json"]),
+               "map_s": timed(["map", "--db", db, "-o", os.path.join(tmp, "map.png")])}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
