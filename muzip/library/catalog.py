@@ -46,10 +46,11 @@ CREATE TABLE IF NOT EXISTS tracks (
     dim INTEGER NOT NULL,
     embedding BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL, fingerprint BLOB);
 """
 # descriptors: the raw descriptor of each track whose embedder projects descriptors by the collection's statistics
-# (embed-v3: muzip.library.projection); its rows go with their track's. A catalog without the table (made by an
+# (embed-v3: muzip.library.projection), and its fingerprint (muzip.library.fingerprint: `muzip dupes`); its rows
+# go with their track's. A catalog without the table (made by an
 # earlier muzip) gains it when opened for writing; readers never need it.
 _COLUMNS = {"meta": {"key", "value"},
             "tracks": {"id", "path", "size", "mtime", "duration", "rate", "channels", "tags", "model", "embedder",
@@ -263,8 +264,8 @@ class Catalog:
                 ids = dict(self.db.execute(
                     f"SELECT path, id FROM tracks WHERE path IN ({','.join('?' * len(described))})",
                     [r["path"] for r in described]).fetchall())
-                self.db.executemany("INSERT OR REPLACE INTO descriptors (track, value) VALUES (?, ?)",
-                                    [(ids[r["path"]], r["descriptor"]) for r in described])
+                self.db.executemany("INSERT OR REPLACE INTO descriptors (track, value, fingerprint) VALUES (?, ?, ?)",
+                                    [(ids[r["path"]], r["descriptor"], r.get("fingerprint")) for r in described])
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
         self._write(write)
 
@@ -283,6 +284,14 @@ class Catalog:
         if not ids:
             return np.zeros(0, np.int64), np.zeros((0, dim))
         return np.array(ids, np.int64), np.stack(vecs).astype(np.float64)
+
+    def fingerprints(self, embedder: str) -> list[tuple[int, str, float | None, bytes]]:
+        """(id, path, duration, fingerprint) of the tracks embedded by `embedder` that have one, in id order."""
+        rows = self._rows("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
+                          "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL ORDER BY t.id",
+                          (embedder,))
+        return [(i, p, dur if isinstance(dur, (int, float)) else None, fp) for i, p, dur, fp in rows
+                if isinstance(p, str) and isinstance(fp, bytes)]
 
     def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray) -> None:
         """Store the tracks' embeddings as projected under the collection's statistics, and those statistics."""

@@ -107,7 +107,8 @@ def record(path: str, get_model, embed) -> dict:
         if problem is not None:
             raise AudioReadError(f"cannot embed ({problem})")
         emb = embed.project(raw[None], embed.stats())[0]
-        extra = {"descriptor": np.asarray(raw, "<f4").tobytes()}
+        from .fingerprint import fingerprint
+        extra = {"descriptor": np.asarray(raw, "<f4").tobytes(), "fingerprint": fingerprint(runs, rate)}
     else:
         runs, model, info = track_runs(path, get_model)
         emb = np.asarray(embed(runs, model), np.float32).ravel()

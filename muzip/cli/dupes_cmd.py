@@ -1,0 +1,60 @@
+"""`muzip dupes`: the same recording held more than once (another format, another bitrate) in a catalog."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import MuzipError
+from .common import EXIT_CODES_HELP, Reporter
+from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
+
+NEIGHBOURS = 10  # the nearest tracks by embedding whose fingerprints are compared with each track's
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
+@click.option("--json", "as_json", is_flag=True, help='{"groups": [[path, ...], ...]}, largest first.')
+@one_line_errors
+def dupes(db_path, as_json):
+    """Groups of files that hold the same recording from the same master (FLAC, MP3, Opus, .mz at any
+    bitrate); another take or a remaster of it is not a duplicate.
+
+    \b
+    Examples:
+      muzip dupes --db music.db
+      muzip dupes --db music.db --json
+    """
+    import numpy as np
+
+    from ..library.catalog import Catalog
+    from ..library.fingerprint import duplicate_groups
+    rep = Reporter()
+    _, embedder = _embedder()
+    with Catalog(db_path, create=False) as cat:
+        others = [e for e in cat.embedders() if e != embedder]
+        if others:
+            raise MuzipError(f"{db_path}: indexed with {others[0].split(':')[0]}, which keeps no fingerprints; "
+                             "run `muzip index` on it again")
+        tracks = cat.fingerprints(embedder)
+        ids, emb, _ = cat.embeddings()
+        report_left_out(cat, rep)
+    row = {int(i): k for k, i in enumerate(ids)}
+    keep = [t for t in tracks if t[0] in row]
+    vectors = emb[[row[t[0]] for t in keep]] if keep else np.zeros((0, 0), np.float32)
+
+    def neighbours(k):
+        scores = vectors @ vectors[k]
+        return np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1].tolist()
+    groups = [[keep[k][1] for k in g] for g in duplicate_groups(keep, neighbours)]
+    if as_json:
+        click.echo(dumps({"groups": groups}))
+    else:
+        for n, g in enumerate(groups):
+            click.echo(f"group {n + 1} ({len(g)} files)")
+            for p in g:
+                click.echo(f"  {p}")
+        if not groups:
+            click.echo(f"{db_path}: no duplicates among {len(keep)} tracks", err=True)
+    sys.exit(rep.status)

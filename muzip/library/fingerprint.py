@@ -1,0 +1,194 @@
+"""Duplicate detection: is this file the same recording, from the same master, as that one?
+
+A fingerprint holds, for each sampled run of a track (the runs every embedder reads), the signs of the
+band-energy differences across bands and frames (Haitsma & Kalker's 32-bit sub-fingerprints, here
+BANDS - 1 bits per 40-ms frame of the MDCT mel bands): codecs at any usual bitrate keep them, another take
+(other timing) does not. Beside them, the track's mean band levels in dB: codecs keep those within a
+fraction of a dB below their lowpass, a remaster (other EQ, other loudness) moves them.
+
+same_recording(a, b): the pairs of runs align at one shift (at least STEADY_SHARE of them, within a frame; two decoders may place a
+track's first sample a little apart, and a length a few ms longer can move the sampled runs by a second) at
+a median bit error rate below MAX_BER; level_gap(a, b): the mean band levels below LEVEL_HZ, within
+MAX_LEVEL_DB on average for the same master. A duplicate is both.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from . import descriptors as D
+
+SECOND = 25             # frames of 40 ms per second: the sampled runs start at whole seconds
+MAX_SHIFT = SECOND + 3  # a second (the runs of a file a few ms longer) and a decoder's delay, either way
+CHUNK = 100             # frames (4 s): the pieces whose alignments are compared
+STEADY_SHARE = 0.5      # of the runs whose best shift must be the common one (repeating music offers others)
+BIT_HZ = (300.0, 3000.0)  # the bands the bits are read from: where every codec keeps the band energies
+SMOOTH = 5              # frames of 40 ms averaged before differencing (200 ms: the bits follow the music, not noise)
+MAX_BER = 0.42
+LEVEL_HZ = 12000.0      # MP3 at 128 kbps and the codec at low rates cut above ~16 kHz: levels are compared below
+MAX_LEVEL_DB = 1.5
+MAX_DURATION_GAP_S = 1.5  # encoder delay and padding (MP3: ~50 ms) are well inside
+_MAGIC = b"MZF1"
+
+
+def _band_levels(coeffs: np.ndarray, rate: int) -> np.ndarray:
+    mid = np.asarray(coeffs[0], np.float64) ** 2
+    n = len(mid) // 2 * 2
+    return (mid[:n:2] + mid[1:n:2]) @ D.band_matrix(coeffs.shape[2], rate)
+
+
+def fingerprint(runs, rate: int) -> bytes:
+    """The fingerprint of a track's coefficient runs (list of (A, n, C)) as bytes."""
+    bits, energy, frames = [], np.zeros(D.BANDS), 0
+    lo, hi = _bit_bands()
+    for r in runs:
+        B = _band_levels(r, rate)
+        if len(B) < SMOOTH + 1:
+            continue
+        energy += B.sum(axis=0)
+        frames += len(B)
+        S = np.cumsum(np.vstack([np.zeros((1, D.BANDS)), B]), axis=0)
+        S = (S[SMOOTH:] - S[:-SMOOTH]) / SMOOTH  # moving average over SMOOTH frames
+        d = np.diff(np.log10(S[:, lo:hi] + D.EPS), axis=1)   # across bands
+        bits.append(np.packbits(np.diff(d, axis=0) > 0, axis=1))  # across frames
+    levels = 10 * np.log10(energy / max(frames, 1) + D.EPS)
+    out = [_MAGIC, struct.pack("<H", len(bits)), levels.astype("<f4").tobytes()]
+    for b in bits:
+        out += [struct.pack("<H", len(b)), b.tobytes()]
+    return b"".join(out)
+
+
+def _edges() -> np.ndarray:
+    return 700.0 * (10 ** (np.linspace(D._mel(D.LOW_HZ), D._mel(D.HIGH_HZ), D.BANDS + 1) / 2595.0) - 1)
+
+
+def _bit_bands() -> tuple[int, int]:
+    """[lo, hi) of the mel bands inside BIT_HZ."""
+    e = _edges()
+    inside = np.flatnonzero((e[:-1] >= BIT_HZ[0]) & (e[1:] <= BIT_HZ[1]))
+    return int(inside[0]), int(inside[-1]) + 1
+
+
+def _bits_per_frame() -> int:
+    lo, hi = _bit_bands()
+    return hi - lo - 1
+
+
+def parse(blob: bytes):
+    """(levels (BANDS,), [bits (n, k) uint8 per run]); ValueError if the bytes are not a fingerprint."""
+    k = (_bits_per_frame() - 1) // 8 + 1
+    if not isinstance(blob, bytes) or blob[:4] != _MAGIC or len(blob) < 6 + 4 * D.BANDS:
+        raise ValueError("not a fingerprint")
+    (count,) = struct.unpack_from("<H", blob, 4)
+    levels = np.frombuffer(blob, "<f4", D.BANDS, 6).astype(np.float64)
+    pos, runs = 6 + 4 * D.BANDS, []
+    for _ in range(count):
+        if pos + 2 > len(blob):
+            raise ValueError("truncated fingerprint")
+        (n,) = struct.unpack_from("<H", blob, pos)
+        pos += 2
+        if pos + n * k > len(blob):
+            raise ValueError("truncated fingerprint")
+        runs.append(np.frombuffer(blob, np.uint8, n * k, pos).reshape(n, k))
+        pos += n * k
+    if pos != len(blob) or not np.all(np.isfinite(levels)):
+        raise ValueError("damaged fingerprint")
+    return levels, runs
+
+
+_POP = np.array([bin(i).count("1") for i in range(256)], np.uint8)
+
+
+def _curve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bit error rate of two runs' bits at each shift -MAX_SHIFT..MAX_SHIFT (1.0 where under a second overlaps)."""
+    bits = float(_bits_per_frame())  # the bits that carry information (packbits pads the last byte)
+    out = np.ones(2 * MAX_SHIFT + 1)
+    for i, s in enumerate(range(-MAX_SHIFT, MAX_SHIFT + 1)):
+        x, y = (a[s:], b) if s >= 0 else (a, b[-s:])
+        n = min(len(x), len(y))
+        if n >= SECOND:
+            out[i] = float(_POP[np.bitwise_xor(x[:n], y[:n])].sum()) / (n * bits)
+    return out
+
+
+def _chunks(runs: list) -> list:
+    """The runs cut into pieces of at most CHUNK frames: a short track is one long run, and a take's drift
+    shows only between pieces."""
+    return [r[i:i + CHUNK] for r in runs for i in range(0, max(len(r) - CHUNK // 2, 1), CHUNK)]
+
+
+def _residue(shift):
+    return (np.asarray(shift) + SECOND // 2) % SECOND - SECOND // 2
+
+
+def same_recording(fa: bytes, fb: bytes) -> tuple[bool, float]:
+    """(one performance, the median bit error rate of the paired runs at the common alignment).
+
+    Each pair of runs has its best shift; one performance puts most of them (STEADY_SHARE) at one shift
+    modulo a second, give or take a frame (two decoders' lengths can differ by a few ms and move the sampled
+    runs by a second). Music that repeats can offer a run a near-equal alignment a beat away, so every run's
+    error rate is then read at that common shift, and their median must be under MAX_BER. Another take
+    drifts: its runs' best shifts wander, and no common one fits."""
+    _, ra = parse(fa)
+    _, rb = parse(fb)
+    curves = [_curve(x, y) for x, y in zip(_chunks(ra), _chunks(rb))]
+    if not curves:
+        return False, 1.0
+    shifts = np.arange(-MAX_SHIFT, MAX_SHIFT + 1)
+    residues = _residue(shifts[[int(np.argmin(c)) for c in curves]])
+    values, counts = np.unique(residues, return_counts=True)
+    centre = int(values[np.argmax(counts)])
+    share = float(np.mean(np.abs(_residue(residues - centre)) <= 1))
+    near = np.abs(_residue(shifts - centre)) <= 1
+    rate = float(np.median([c[near].min() for c in curves]))
+    return share >= STEADY_SHARE and rate < MAX_BER, rate
+
+
+def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
+    """Mean absolute difference of the mean band levels below LEVEL_HZ, in dB."""
+    la, _ = parse(fa)
+    lb, _ = parse(fb)
+    keep = _edges()[1:] <= LEVEL_HZ
+    return float(np.mean(np.abs(la - lb)[keep]))
+
+
+def duplicate(fa: bytes, fb: bytes) -> tuple[bool, float, float]:
+    """(same recording from the same master, bit error rate, level gap in dB)."""
+    one, rate = same_recording(fa, fb)
+    gap = level_gap(fa, fb)
+    return one and gap < MAX_LEVEL_DB, rate, gap
+
+
+def duplicate_groups(tracks, neighbours) -> list[list[int]]:
+    """Groups (2 or more) of duplicates among tracks [(id, path, duration, fingerprint)]; neighbours(k) gives
+    the indices of track k's nearest tracks by embedding, the only pairs judged, and only those whose
+    durations agree within MAX_DURATION_GAP_S (one recording lasts as long in every format)."""
+    parent = list(range(len(tracks)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    judged = set()
+    for k, (_, _, dur, fp) in enumerate(tracks):
+        for j in neighbours(k):
+            pair = (min(j, k), max(j, k))
+            if j == k or pair in judged:
+                continue
+            judged.add(pair)
+            other = tracks[j][2]
+            if dur is not None and other is not None and abs(dur - other) > MAX_DURATION_GAP_S:
+                continue
+            try:
+                same = duplicate(fp, tracks[j][3])[0]
+            except ValueError:  # a damaged fingerprint: never a duplicate
+                continue
+            if same:
+                parent[root(j)] = root(k)
+    groups = {}
+    for k in range(len(tracks)):
+        groups.setdefault(root(k), []).append(k)
+    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))

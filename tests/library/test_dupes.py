@@ -1,0 +1,82 @@
+"""`muzip dupes` and its fingerprints: one recording in several formats, not another take or a remaster."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.codec import compress_array, load_model
+from muzip.library import fingerprint as F
+from muzip.library.coefficients import coefficient_runs
+
+CLIP = Path(__file__).resolve().parents[1] / "data" / "knolls_excerpt.ogg"
+
+
+def _remaster(x, sr):  # another master: brighter above 1 kHz, 3 dB louder through a soft limiter
+    spec = np.fft.rfft(x, axis=0)
+    f = np.fft.rfftfreq(len(x), 1 / sr)
+    y = np.fft.irfft(spec * (10 ** (2 * np.log2(np.maximum(f, 1000) / 1000) / 20))[:, None], len(x), axis=0)
+    return (np.tanh(y * 10 ** (3 / 20) * 1.5) / 1.5).astype(np.float32)
+
+
+def _take(x, sr):  # another performance: 2 % faster (other timing)
+    import soxr
+    return soxr.resample(x, sr * 1.02, sr).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory):
+    import lameenc
+    folder = tmp_path_factory.mktemp("dupes")
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    sf.write(folder / "clip.flac", x, sr)
+    (folder / "clip16.mz").write_bytes(compress_array(x, sr, 16, load_model()))
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(128)
+    enc.set_in_sample_rate(sr)
+    enc.set_channels(2)
+    (folder / "clip.mp3").write_bytes(enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush())
+    sf.write(folder / "remaster.flac", _remaster(x, sr), sr)
+    sf.write(folder / "take.flac", _take(x, sr), sr)
+    rng = np.random.default_rng(0)
+    sf.write(folder / "noise.wav", (0.1 * rng.standard_normal(x.shape)).astype(np.float32), sr)
+    return folder
+
+
+def _fp(path):
+    runs, rate, _ = coefficient_runs(str(path), load_model)
+    return F.fingerprint(runs, rate)
+
+
+def test_a_fingerprint_reads_back_and_damage_is_refused(versions):
+    fp = _fp(versions / "clip.flac")
+    levels, runs = F.parse(fp)
+    assert levels.shape == (F.D.BANDS,) and len(runs) >= 1 and runs[0].dtype == np.uint8
+    for bad in (fp[:-3], b"MZF0" + fp[4:], fp + b"\0", b""):
+        with pytest.raises(ValueError):
+            F.parse(bad)
+
+
+def test_formats_are_one_recording_and_a_take_or_remaster_is_not(versions):
+    flac = _fp(versions / "clip.flac")
+    for name in ("clip16.mz", "clip.mp3"):
+        same, ber, gap = F.duplicate(flac, _fp(versions / name))
+        assert same and ber < F.MAX_BER and gap < F.MAX_LEVEL_DB, (name, ber, gap)
+    same, _, gap = F.duplicate(flac, _fp(versions / "remaster.flac"))
+    assert not same and gap > F.MAX_LEVEL_DB  # one performance, another master
+    one, _ = F.same_recording(flac, _fp(versions / "take.flac"))
+    assert not one
+
+
+def test_dupes_groups_them_through_the_catalog(runner, versions, tmp_path):
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["dupes", "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    groups = [sorted(Path(p).name for p in g) for g in json.loads(r.stdout)["groups"]]
+    assert groups == [["clip.flac", "clip.mp3", "clip16.mz"]]
+    r = runner.invoke(cli, ["dupes", "--db", str(db)])
+    assert r.stdout.splitlines()[0] == "group 1 (3 files)"
