@@ -300,8 +300,22 @@ def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
     _, vectors, paths = cat.embeddings()
     row = {p: i for i, p in enumerate(paths)}
     pool = [h for h in pool if h["path"] in row]
-    picks = order(emb, vectors[[row[h["path"]] for h in pool]], n - 1) if pool else []
     seed_path = os.path.abspath(query)
+    prints = {p: fp for _, p, _, fp in cat.fingerprints(_embedder()[1])}
+    if seed_path not in prints and os.path.exists(seed_path) and own is None:
+        kind, value = _embed_one(seed_path)  # a file outside the catalog: its fingerprint too
+        if kind == "ok" and value.get("fingerprint"):
+            prints[seed_path] = value["fingerprint"]
+
+    def repeats(k, chosen):
+        from ..library.fingerprint import duplicate
+        mine = prints.get(pool[k]["path"])
+        others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
+        try:
+            return mine is not None and any(o is not None and duplicate(mine, o)[0] for o in others)
+        except ValueError:  # a damaged fingerprint: not a repeat
+            return False
+    picks = order(emb, vectors[[row[h["path"]] for h in pool]], n - 1, repeats) if pool else []
     return [{**info.get(seed_path, {}), "path": seed_path, "score": 1.0}] + \
         [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
 

@@ -2,7 +2,8 @@
 
 The pool is the seed's POOL_FACTOR * N nearest tracks; from the seed, each next track is the one left in the
 pool that is most like the track playing now and, with weight SEED_WEIGHT, like the seed: each step is small,
-and the mix does not wander away from what the listener asked for. The playlist is extended M3U (UTF-8):
+and the mix does not wander away from what the listener asked for. A track already in the mix in another
+file (muzip.library.fingerprint: one recording, one master) is left out. The playlist is extended M3U (UTF-8):
 #EXTINF with the duration and "artist - title" (or the file name), paths relative to the playlist's folder,
 with forward slashes, as Navidrome, Jellyfin and most players read them.
 """
@@ -17,14 +18,18 @@ POOL_FACTOR = 4
 SEED_WEIGHT = 0.5
 
 
-def order(seed: np.ndarray, pool: np.ndarray, count: int) -> list[int]:
-    """Indices into pool (M, D) unit vectors of the count tracks after the seed (D,), in playing order."""
+def order(seed: np.ndarray, pool: np.ndarray, count: int, repeats=None) -> list[int]:
+    """Indices into pool (M, D) unit vectors of the count tracks after the seed (D,), in playing order.
+    repeats(k, chosen): True when pool track k is a track already in the mix (chosen: pool indices, the seed
+    as -1) in another file; it is then left out."""
     left = list(range(len(pool)))
     to_seed = pool @ seed
     current, out = seed, []
     while left and len(out) < count:
         score = pool[left] @ current + SEED_WEIGHT * to_seed[left]
         pick = left.pop(int(np.argmax(score)))
+        if repeats is not None and repeats(pick, [-1, *out]):
+            continue
         out.append(pick)
         current = pool[pick]
     return out

@@ -80,3 +80,7 @@ def test_dupes_groups_them_through_the_catalog(runner, versions, tmp_path):
     assert groups == [["clip.flac", "clip.mp3", "clip16.mz"]]
     r = runner.invoke(cli, ["dupes", "--db", str(db)])
     assert r.stdout.splitlines()[0] == "group 1 (3 files)"
+    # an instant mix plays a recording once, whichever of its files comes up
+    r = runner.invoke(cli, ["similar", str(versions / "clip.flac"), "--db", str(db), "--playlist", "4", "--json"])
+    mix = [Path(m["path"]).name for m in json.loads(r.stdout)]
+    assert mix[0] == "clip.flac" and len(mix) == 4 and not {"clip.mp3", "clip16.mz"} & set(mix)
