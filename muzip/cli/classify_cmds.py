@@ -22,6 +22,22 @@ def _load_classifier(path: str):
         raise MuzipError(f"{path}: {exc}") from None
 
 
+def _check_made_with(model: dict, classifier: str, embedders) -> None:
+    """A classifier reads only the vectors of the embedder it was trained on (two embedders' 128-d vectors
+    fit each other's shape and mean nothing to each other)."""
+    made = model.get("embedder")
+    others = [e for e in embedders if e != made]
+    if made and others:
+        raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
+                         f"{others[0].split(':')[0]}'s; train it again (`muzip classify train`)")
+
+
+def _catalog_embedders(db_path: str) -> list[str]:
+    from ..library.catalog import Catalog
+    with Catalog(db_path, create=False) as cat:
+        return cat.embedders()
+
+
 def _embed_files(files, jobs, rep, quiet, desc, raw=False):
     """[(path, embedding)] of the files that could be read (raw: their raw descriptors, for an embedder that
     projects with a collection's statistics); failures reported."""
@@ -157,6 +173,10 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     if not files and not db_path:
         raise click.UsageError("give FILES or --db LIBRARY")
     model = _load_classifier(classifier)
+    if db_path:
+        _check_made_with(model, classifier, _catalog_embedders(db_path))
+    if files:
+        _check_made_with(model, classifier, [_embedder()[1]])
     items = []
     if db_path:
         emb, paths = catalog_embeddings(db_path, rep)
@@ -210,6 +230,8 @@ def map_cmd(db_path, output, force, color, classifier):
     status(f"reading {db_path}...")
     emb, paths = catalog_embeddings(db_path, rep)
     model = _load_classifier(classifier) if classifier else None
+    if model is not None:
+        _check_made_with(model, classifier, _catalog_embedders(db_path))
     if len(paths) == 0:
         raise MuzipError(f"{db_path}: no tracks to map (the catalog is empty)")
     status(f"clustering {len(paths)} tracks...")

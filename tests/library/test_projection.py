@@ -144,3 +144,16 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
                             "--json", "-j", "1"])
     got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
     assert got == {"a": "a", "b": "b"}
+
+
+def test_a_classifier_of_another_embedder_is_refused(runner, tmp_path):
+    from muzip.library import classify as C
+    clf = tmp_path / "old.clf"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 128)).astype(np.float32)
+    C.save(C.train(X / np.linalg.norm(X, axis=1, keepdims=True), ["a"] * 4 + ["b"] * 4, "embed-v2:0123456789abcdef"),
+           str(clf))
+    f = tmp_path / "q.wav"
+    sf.write(f, _music(2), RATE)
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1"])
+    assert r.exit_code == 1 and "trained on embed-v2 vectors, these are embed-v3's" in r.output
