@@ -285,8 +285,14 @@ class Catalog:
             return np.zeros(0, np.int64), np.zeros((0, dim))
         return np.array(ids, np.int64), np.stack(vecs).astype(np.float64)
 
+    def _described(self) -> bool:
+        """False for a catalog of an earlier muzip opened read-only: it has no descriptors table."""
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type='table' AND name='descriptors'"))
+
     def fingerprints(self, embedder: str) -> list[tuple[int, str, float | None, bytes]]:
         """(id, path, duration, fingerprint) of the tracks embedded by `embedder` that have one, in id order."""
+        if not self._described():
+            return []
         rows = self._rows("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
                           "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL ORDER BY t.id",
                           (embedder,))
@@ -333,11 +339,9 @@ class Catalog:
         """The stored raw descriptor (float64) of an unchanged file (see `unchanged`), else None."""
         if not self.unchanged(path, size, mtime, embedder):
             return None
-        try:
-            rows = self._rows("SELECT d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.path=?",
-                              (path,))
-        except CatalogError:  # a catalog of an earlier muzip, opened read-only: no descriptors table
+        if not self._described():
             return None
+        rows = self._rows("SELECT d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.path=?", (path,))
         if not rows or not isinstance(rows[0][0], bytes) or len(rows[0][0]) != 4 * dim:
             return None
         v = np.frombuffer(rows[0][0], "<f4").astype(np.float64)

@@ -62,3 +62,25 @@ def test_similar_writes_a_playlist_that_players_can_follow(runner, tmp_path):
     assert [m["path"] for m in mix][0] == str(lib / "s2.wav") and len(mix) == 3
     r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "-o", str(out)])
     assert r.exit_code == 2 and "-o is for --playlist" in r.output
+
+
+def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
+    """No descriptors table (an earlier muzip's catalog, read-only): no fingerprints, the mix is made anyway."""
+    import sqlite3
+
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "old.db"
+    rng = np.random.default_rng(0)
+    with Catalog(str(db)) as cat:
+        vecs = rng.standard_normal((5, 16)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        cat.put_many([{"path": f"/x/{i}.mz", "size": 1, "mtime": 0.0, "duration": 60.0, "rate": RATE, "channels": 2,
+                       "tags": {}, "model": "m", "source": "mz", "dim": 16, "embedding": v.tobytes()}
+                      for i, v in enumerate(vecs)], "embed-v2:0")
+    con = sqlite3.connect(db)
+    con.execute("DROP TABLE descriptors")
+    con.commit()
+    con.close()
+    r = runner.invoke(cli, ["similar", "/x/0.mz", "--db", str(db), "--playlist", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    assert [m["path"] for m in json.loads(r.output)][0] == "/x/0.mz" and len(json.loads(r.output)) == 3
