@@ -22,9 +22,23 @@ class ClassifierError(MuzipError):
     """Not a muzip classifier file, or one for other embeddings."""
 
 
+def fit_logistic(X, y):
+    """A logistic regression on the training vectors standardized by their own mean and deviation (C=1, as
+    scikit-learn's pipeline default), folded back into one (coef, bias) on the raw vectors. Unit-length
+    embeddings spread each dimension over ~1/sqrt(d); unstandardized, C=1 regularizes them so hard that a
+    3-track label is never predicted (docs/EXPERIMENTS.md, session 39)."""
+    from sklearn.linear_model import LogisticRegression
+    X = np.asarray(X, np.float64)
+    mean, dev = X.mean(axis=0), X.std(axis=0)
+    dev = np.where(dev > 1e-9, dev, 1.0)  # a constant dimension carries nothing; keep its weight finite
+    clf = LogisticRegression(C=1.0, max_iter=5000).fit((X - mean) / dev, y)
+    coef = clf.coef_ if clf.coef_.shape[0] > 1 else np.vstack([-clf.coef_[0], clf.coef_[0]]) / 2
+    bias = clf.intercept_ if clf.coef_.shape[0] > 1 else np.array([-clf.intercept_[0], clf.intercept_[0]]) / 2
+    return coef / dev, bias - (coef / dev) @ mean
+
+
 def cross_validate(X, y, groups, folds: int = 5, seed: int = 0) -> dict:
     """Accuracy and macro-F1 over folds split by track (no segment of a test track is trained on)."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedGroupKFold
     k = min(folds, min(np.bincount(np.unique(y, return_inverse=True)[1])))
@@ -32,20 +46,18 @@ def cross_validate(X, y, groups, folds: int = 5, seed: int = 0) -> dict:
         return {"folds": 0, "accuracy": None, "macro_f1": None}
     pred = np.empty_like(y)
     for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups):
-        clf = LogisticRegression(C=1.0, max_iter=2000).fit(X[tr], y[tr])
-        pred[te] = clf.predict(X[te])
+        coef, bias = fit_logistic(X[tr], y[tr])
+        labels = np.unique(y[tr])
+        pred[te] = labels[np.argmax(np.asarray(X[te], np.float64) @ coef.T + bias, axis=1)]
     return {"folds": int(k), "accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro"))}
 
 
 def train(X, labels, embedder: str) -> dict:
-    from sklearn.linear_model import LogisticRegression
     classes = sorted(set(labels))
     y = np.array([classes.index(v) for v in labels])
     if len(classes) < 2:
         raise ClassifierError("need at least two labels (one subfolder per label)")
-    clf = LogisticRegression(C=1.0, max_iter=2000).fit(X, y)
-    coef = clf.coef_ if len(classes) > 2 else np.vstack([-clf.coef_[0], clf.coef_[0]])
-    bias = clf.intercept_ if len(classes) > 2 else np.array([-clf.intercept_[0], clf.intercept_[0]])
+    coef, bias = fit_logistic(X, y)
     return {"classes": classes, "coef": coef.astype(np.float32), "bias": bias.astype(np.float32), "embedder": embedder}
 
 

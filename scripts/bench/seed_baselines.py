@@ -37,6 +37,11 @@ def features(path: str) -> dict:
     """The three front ends of one track: (frames, bands) dB matrices."""
     import librosa
     y, _ = librosa.load(path, sr=SR, mono=True, duration=SECONDS)
+    return features_of(y)
+
+
+def features_of(y: np.ndarray) -> dict:
+    """The three front ends of a mono signal at SR."""
     return {"capstone": _mel(y, 2048, 512, 128),
             "frames": _mel(y, 2205, 882, 128),  # 100 ms windows, 40 ms stride
             "autogroove": _mel(y, 2048, 862, 256)}  # 10 s -> 256 frames
@@ -101,12 +106,13 @@ def _autoencoder(size=256, code=64):
 
 
 def _track_means(model, mels, length, expand, halves=False):
-    """Mean of a model's outputs over each track's patches (or over each half's)."""
+    """Mean of a model's outputs over each track's patches (or over each half's; or, where `mels` holds
+    pairs of segments, over each segment's)."""
     parts = [(0.0, 0.5), (0.5, 1.0)] if halves else [(0.0, 1.0)]
     out = []
     for m in mels:
-        for lo, hi in parts:
-            p = patches(m, length, lo, hi)
+        for k, (lo, hi) in enumerate(parts):
+            p = patches(m[k], length) if isinstance(m, tuple) else patches(m, length, lo, hi)
             p = p[..., None] if expand else p
             out.append(np.asarray(model.predict(p, verbose=0, batch_size=64)).mean(axis=0))
     V = np.array(out, np.float32)
@@ -117,8 +123,15 @@ def _unit(X):
     return X / (np.linalg.norm(X, axis=1, keepdims=True) + 1e-9)
 
 
-def run_fold(kind, mels, y, tr, te, n_classes, seed):
-    """Train one seed design on tracks tr; return (predicted labels of te, test vectors X, halves A, B)."""
+def _parts(te, norm, segments, mu, sd):
+    """What A and B are read from: each test track's halves, or its two given segments (standardized alike)."""
+    return [norm[i] for i in te] if segments is None else [((segments[i][0] - mu) / sd, (segments[i][1] - mu) / sd)
+                                                           for i in te]
+
+
+def run_fold(kind, mels, y, tr, te, n_classes, seed, segments=None):
+    """Train one seed design on tracks tr; return (predicted labels of te, test vectors X, halves A, B), or
+    the vectors of `segments` (per track, a pair of mels) for A and B where given."""
     import keras
     keras.utils.set_random_seed(seed)
     length, expand = PATCH[kind], kind != "frames"
@@ -132,10 +145,11 @@ def run_fold(kind, mels, y, tr, te, n_classes, seed):
         ae, enc = _autoencoder()
         ae.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
         ae.fit(x, x, epochs=EPOCHS[kind], batch_size=16, verbose=0, shuffle=True)
-        from sklearn.linear_model import LogisticRegression
+        from muzip.library.classify import fit_logistic  # the head `muzip classify` trains
         codes = _unit(_track_means(enc, norm, length, expand))
-        pred = LogisticRegression(C=1.0, max_iter=2000).fit(codes[tr], y[tr]).predict(codes[te])
-        A, B = _track_means(enc, [norm[i] for i in te], length, expand, halves=True)
+        coef, bias = fit_logistic(codes[tr], y[tr])
+        pred = np.unique(y[tr])[np.argmax(codes[te] @ coef.T + bias, axis=1)]
+        A, B = _track_means(enc, _parts(te, norm, segments, mu, sd), length, expand, halves=True)
         return pred, codes[te], _unit(A), _unit(B)
     labels = np.concatenate([np.full(len(p), y[i]) for p, i in zip(train, tr)])
     clf, emb = (_capstone if kind == "capstone" else _frames_cnn)(n_classes, length, x.shape[2])
@@ -143,7 +157,7 @@ def run_fold(kind, mels, y, tr, te, n_classes, seed):
     clf.fit(x, labels, epochs=EPOCHS[kind], batch_size=32, verbose=0, shuffle=True)
     test = [norm[i] for i in te]
     pred = np.argmax(_track_means(clf, test, length, expand), axis=1)
-    A, B = _track_means(emb, test, length, expand, halves=True)
+    A, B = _track_means(emb, _parts(te, norm, segments, mu, sd), length, expand, halves=True)
     return pred, _unit(_track_means(emb, test, length, expand)), _unit(A), _unit(B)
 
 
