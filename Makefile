@@ -36,8 +36,8 @@ bench: install corpus
 	$(PY) -m scripts.bench.silence_bench  # docs/SILENCE.md: digital silence before music, every codec at its rates
 	$(PY) -m scripts.bench.restore_bench
 	$(PY) -m scripts.models.train_embed prepare  # band and pitch sequences for the per-fold embedder networks (incremental)
-	$(PY) -m scripts.bench.library_bench
-	$(PY) -m scripts.bench.library_loco  # docs/LIBRARY-LOCO.md: leave-one-corpus-out, against the classical features and Musly
+	$(PY) -m scripts.bench.library_bench  # docs/LIBRARY-SEEN.md: the corpora the embedders learned from, per-track folds
+	$(PY) -m scripts.bench.library_loco  # docs/LIBRARY.md: leave-one-corpus-out, against the classical features and Musly
 	$(PY) -m scripts.bench.library_speed  # whole-command similar / cluster / map on a 10,000-track catalog
 
 fuzz: install  # 3,400 mutated and crafted .mz files per shipped codec model, 1,000 catalogs and classifiers (~20 min)

@@ -4,7 +4,7 @@ Dense AP keeps three N x N float64 matrices (similarity, responsibility, availab
 600 MB at 5,000 tracks and 8 TB at a million. Up to DENSE_MAX tracks muzip runs it directly on the
 cosine similarities; above, AP runs on the centroids of a k-means (MiniBatchKMeans, K = CENTROIDS) and
 each track joins its centroid's cluster, the exemplar being the track nearest the exemplar centroid.
-scripts/bench/library_bench.py measures time and memory at 1k, 10k and 100k tracks (docs/LIBRARY.md)."""
+scripts/bench/library_bench.py measures time and memory at 1k, 10k and 100k tracks (docs/LIBRARY-SEEN.md)."""
 
 from __future__ import annotations
 

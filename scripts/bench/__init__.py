@@ -1,1 +1,1 @@
-"""Benchmarks: make bench (docs/BENCHMARKS.md, RD.md, RESTORE.md, LIBRARY.md) and their parts."""
+"""Benchmarks: make bench (docs/BENCHMARKS.md, RD.md, RESTORE.md, LIBRARY.md, LIBRARY-SEEN.md) and their parts."""

@@ -1,6 +1,6 @@
 """Measure the library on the corpus: classify, segment retrieval, clustering, .mz vs audio, speed, AP scaling.
 
-    .venv/bin/python -m scripts.bench.library_bench [--per-label 20] [--quick]     # writes docs/LIBRARY.md
+    .venv/bin/python -m scripts.bench.library_bench [--per-label 20] [--quick]     # writes docs/LIBRARY-SEEN.md
 
 Labelled set *soundtracks*: corpus tracks (data/raw, scripts/data/fetch_corpus.sh; up to 20 per package, the
 first by path: drascula alone has 186), labelled by their package. One sample per track, so every split is by track. For each track: muzip's embedding from the
@@ -190,7 +190,7 @@ def main():
                          "the folds of the last results)")
     ap.add_argument("--merge-folds", metavar="JSON",
                     help="merge the output line of `python -m scripts.bench.embed_eval SET` (the same per-fold evaluation as "
-                         "--only folds, one set) into the last results and rewrite docs/LIBRARY.md")
+                         "--only folds, one set) into the last results and rewrite docs/LIBRARY-SEEN.md")
     a = ap.parse_args()
     results = ROOT / "docs" / "library_results.json"
     if a.merge_folds:
@@ -202,7 +202,7 @@ def main():
         m = dict(next(v for k, v in run.items() if k.endswith("(per-fold networks)")), steps=run["steps"])
         res["sets"][run["set"]]["folds"][f"{recipe} (per-fold networks)"] = m
         results.write_text(json.dumps(res, indent=1))
-        (ROOT / "docs" / "LIBRARY.md").write_text(markdown(res))
+        (ROOT / "docs" / "LIBRARY-SEEN.md").write_text(markdown(res))
         return
     from muzip.codec import installed_models, load_model
     model = load_model(EMBED_MODEL)
@@ -238,13 +238,13 @@ def main():
             emb = E[("embed-v2", "audio")]  # the shipped network (trained on these tracks and labels too)
             _, ex = affinity_clusters(emb)
             draw(tsne_2d(emb), [classes[i] for i in y], {int(i): Path(tracks[i][1]).stem for i in ex},
-                 str(ROOT / "docs" / "library_map.png"), f"{len(y)} corpus tracks by package; AP exemplars labelled")
+                 str(ROOT / "docs" / "library_map_seen.png"), f"{len(y)} corpus tracks by package; AP exemplars labelled")
     if not a.only or a.only == "ap":
         res["ap_scaling"] = ap_scaling([1000] if a.quick else [1000, 10000, 100000])
     if a.quick:
         return
     results.write_text(json.dumps(res, indent=1))
-    (ROOT / "docs" / "LIBRARY.md").write_text(markdown(res))
+    (ROOT / "docs" / "LIBRARY-SEEN.md").write_text(markdown(res))
 
 
 def markdown(res) -> str:
@@ -317,7 +317,7 @@ def markdown(res) -> str:
           "| tracks | wall s | clusters | peak RSS MB |", "|---:|---:|---:|---:|",
           *[f"| {a['n']:,} | {a['wall_s']:.1f} | {a['clusters']} | {a['peak_rss_mb']:.0f} |" for a in res["ap_scaling"]], "",
           "Dense AP would need 24 N^2 bytes: 2.4 GB at 10k, 240 GB at 100k.", "",
-          "![t-SNE map of the corpus](library_map.png)", "",
+          "![t-SNE map of the corpus](library_map_seen.png)", "",
           "The map: t-SNE of the shipped embed-v2's embeddings of the soundtracks set, from audio, coloured by "
           "package, with the Affinity Propagation exemplars labelled. embed-v2 was trained with these tracks' package "
           "labels (its supervised head), so the clean separation shows what the shipped network does on a library "

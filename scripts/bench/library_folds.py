@@ -15,7 +15,7 @@ FOLDS = 5
 
 def labelled_tracks(per_label):
     """The *soundtracks* set: corpus tracks (data/raw) of the first corpus's packages (FIRST_CORPUS_PACKAGES: the
-    packages added later stay out, so the set is the one docs/LIBRARY.md measured) labelled by their package, the
+    packages added later stay out, so the set is the one docs/LIBRARY-SEEN.md measured) labelled by their package, the
     first per_label by path."""
     from scripts.data.corpus import FIRST_CORPUS_PACKAGES, audio_files
     out = {}

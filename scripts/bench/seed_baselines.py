@@ -3,7 +3,7 @@
 Used by scripts/bench/library_bench.py (`--seeds`). Each is trained from scratch for every test fold on that
 fold's training tracks only (StratifiedGroupKFold by track, seed 0, as scripts/bench/embed_eval.py), then gives
 per-fold predictions (accuracy, macro-F1) and per-fold test-track vectors (segment P@1 between track
-halves, NMI of Affinity Propagation), so every row of docs/LIBRARY.md's per-fold table is held out alike.
+halves, NMI of Affinity Propagation), so every row of docs/LIBRARY-SEEN.md's per-fold table is held out alike.
 
 * capstone: librosa mel spectrogram (22.05 kHz, n_fft 2048, hop 512, 128 mels, dB) patches of 128
   frames (3 s) into a 2D CNN (2 conv + 2 dense); a track is the mean over its patches (softmax for the

@@ -76,12 +76,16 @@ def main():
     ap.add_argument("--folds", default=",".join(L.FOLDS))
     ap.add_argument("--mz", type=float, help="also score the recipe with the collection as muzip-v2.7 .mz files at "
                     "this bitrate")
+    ap.add_argument("--mz-model", default="muzip-v2.7", help="the codec model of --mz (a model with a decoder "
+                    "network is decoded for the sampled runs, as `muzip index` reads its files)")
     ap.add_argument("--coded", action="store_true", help="each training segment's coded version in its class too "
                     "(scripts/models/embed_v3_data.py CODECS)")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
+    ap.add_argument("--vectors", help="also save each fold's excerpt vectors of the chosen recipe (LDA 128) with "
+                    "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
     a = ap.parse_args()
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-    results = {}
+    results, saved = {}, {}
     for fold in a.folds.split(","):
         Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded)
         feats = np.unique(yt)
@@ -103,17 +107,20 @@ def main():
             W = fit_projection(Xt, yt, corpora, d)["scalings"]  # each training corpus standardized apart
             variants[f"LDA {d}, per-corpus training, collection statistics"] = lambda v, W=W: ((v - mc) / sc) @ W
         if a.mz:  # the chosen recipe with the whole collection indexed from .mz files
-            Xm, Am, Bm = eval_vectors_mz(tracks, a.mz)
+            Xm, Am, Bm = eval_vectors_mz(tracks, a.mz, a.mz_model)
             Em = np.concatenate([Xm, Am, Bm])
             mm, sm = Em.mean(axis=0), Em.std(axis=0) + 1e-9
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-            res[f"LDA 128, per-corpus training, from .mz at {a.mz:g} kbps"] = score_vectors(
+            of = "" if a.mz_model == "muzip-v2.7" else f" of {a.mz_model}"
+            res[f"LDA 128, per-corpus training, from .mz{of} at {a.mz:g} kbps"] = score_vectors(
                 *(unit(((v - mm) / sm) @ W) for v in (Xm, Am, Bm)), y)
             own = np.sum(unit(((X - mc) / sc) @ W) * unit(((Xm - mm) / sm) @ W), axis=1)
-            res["own .mz cosine"] = {"mean": float(own.mean()), "min": float(own.min())}
+            res[f"own .mz{of} cosine"] = {"mean": float(own.mean()), "min": float(own.min())}
         for name, f in variants.items():
             V = [unit(f(v)) for v in (X, A, B)]
             res[name] = score_vectors(*V, y)
+            if name == "LDA 128, per-corpus training, collection statistics":
+                saved[fold] = (V[0], [classes[i] for i in y], [Path(p).stem for _, p in tracks])
         results[fold] = res
         for k, v in res.items():
             if isinstance(v, dict) and "mean" in v:
@@ -121,6 +128,9 @@ def main():
             elif isinstance(v, dict):
                 print(fold, k, " ".join(f"{m} {v[m]:.3f}" for m in METRICS), flush=True)
     Path(a.out).write_text(json.dumps(results, indent=1))
+    if a.vectors:
+        np.savez(a.vectors, **{f"{f}/{k}": np.asarray(v) for f, vs in saved.items()
+                               for k, v in zip(("vectors", "labels", "names"), vs)})
     for k in next(iter(results.values())):
         if isinstance(results[next(iter(results))][k], dict) and "accuracy" in results[next(iter(results))][k]:
             print("mean", k, " ".join(f"{m} {np.mean([r[k][m] for r in results.values()]):.3f}"

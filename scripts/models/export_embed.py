@@ -78,7 +78,7 @@ def card(name: str, cfg: dict, training: dict, info: dict, sums: dict) -> str:
          f"max abs {info['parity']['max_abs']:.2g} (relative {info['parity']['max_rel']:.2g}).", ""]
     results = ROOT / "docs" / "library_results.json"
     if results.exists():
-        L += ["## Measured quality", f"From `scripts/bench/library_bench.py`: docs/LIBRARY.md ({name} rows; the benchmark "
+        L += ["## Measured quality", f"From `scripts/bench/library_bench.py`: docs/LIBRARY-SEEN.md ({name} rows; the benchmark "
               "trains its own copy per test fold, so no test track is ever trained on).", ""]
     return "\n".join(L) + "\n"
 

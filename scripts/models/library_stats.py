@@ -49,7 +49,7 @@ def main():
             f"deviation of the raw features over {len(picks)} training tracks of the corpus (scripts/data/corpus.py split(), "
             f"seed 0; validation tracks never used), computed by `scripts/models/library_stats.py` in {wall:.0f} s.", "",
             *[f"- `{f}`: sha256 `{sums[f]}`" for f in files], "",
-            "Measured quality: docs/LIBRARY.md (`scripts/bench/library_bench.py`).", ""])
+            "Measured quality: docs/LIBRARY-SEEN.md (`scripts/bench/library_bench.py`).", ""])
     write_model_folder(ROOT / "models", "embed-v0", identity=files, card=card, files={
         "config.json": cfg, "stats.npz": lambda path: np.savez(path, mean=feats.mean(axis=0).astype(np.float32),
                                                                std=feats.std(axis=0).astype(np.float32))})

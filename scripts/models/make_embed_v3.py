@@ -7,7 +7,7 @@ fb-music-high; and the music21 renders under data/styles, when rendered), six au
 (scripts/models/embed_v3_data.py), standardized per corpus, an LDA of track identity (no labels). The
 files: config.json, projection.npz (the projection and the training audio's descriptor statistics, the prior
 of small collections), SHA256SUMS, MODEL.md with the leave-one-corpus-out measurement of the same recipe
-(docs/logs/embed_v3_loco_s38b.json, scripts/experiments/exp_embed_v3.py).
+(docs/logs/embed_v3_loco_s39.json, scripts/experiments/exp_embed_v3.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCO = ROOT / "docs" / "logs" / "embed_v3_loco_s38c.json"  # exp_embed_v3 --coded --dims 128 --mz 24
+LOCO = ROOT / "docs" / "logs" / "embed_v3_loco_s39.json"  # exp_embed_v3 --coded --dims 128 --mz 24
 RECIPE = "LDA 128, per-corpus training, collection statistics"
 MZ_RECIPE = "LDA 128, per-corpus training, from .mz at 24 kbps"
 PRIOR_TRACKS = 20
@@ -95,8 +95,8 @@ def main():
             f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
             "fold's corpus (`python -m scripts.experiments.exp_embed_v3 --coded --dims 128 --mz 24`, "
-            "docs/logs/embed_v3_loco_s38c.json, docs/EXPERIMENTS.md; baselines in "
-            "docs/LIBRARY-LOCO.md). This shipped fit heard every fold's corpus, so it is not itself a "
+            f"{LOCO.relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
+            "docs/LIBRARY.md). This shipped fit heard every fold's corpus, so it is not itself a "
             "held-out figure:", "", loco_table(), "",
             "Files (sha256):", "", *[f"- `{k}` {v}" for k, v in sums.items()], ""])
     write_model_folder(ROOT / "models", a.name, identity=["config.json", "projection.npz"], card=card,
