@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml setup.py muzip/codec/entropy/ans_kernels.c
 	@echo "installing muzip into $(VENV) (log: $(INSTALL_LOG))"
 	@{ test -x $(PY) || $(PYTHON) -m venv $(VENV); } > $(INSTALL_LOG) 2>&1 \
 	  && $(PY) -m pip install -q --disable-pip-version-check --upgrade pip >> $(INSTALL_LOG) 2>&1 \
-	  && $(PY) -m pip install -q --disable-pip-version-check -e ".[train,test,bench,eval]" \
+	  && $(PY) -m pip install -q --disable-pip-version-check -e ".[train,test,bench,eval,cluster]" \
 	       --config-settings editable_mode=compat >> $(INSTALL_LOG) 2>&1 \
 	  || { cat $(INSTALL_LOG); echo "make install: failed (the log above is in $(INSTALL_LOG))" >&2; exit 1; }
 	@touch $(STAMP)

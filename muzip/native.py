@@ -43,3 +43,54 @@ class quiet_native_stderr:
                 os.dup2(saved, 2)
             finally:
                 os.close(saved)
+
+
+class native_stderr_to_null:
+    """For a block that starts native services (Ray's core and raylet log to fd 2 from C++, and pass fd 2 to
+    the processes they spawn): fd 2 points at /dev/null inside, while Python's sys.stderr is a new stream
+    on the original stderr, so muzip's own lines, bars and prompts still reach the terminal (a tty stays a
+    tty)."""
+
+    def __init__(self):
+        self.saved_fd = self.saved_stream = None
+
+    def __enter__(self):
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+        try:
+            self.saved_fd = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return self
+        try:
+            try:
+                python_on_fd2 = sys.stderr.fileno() == 2
+            except (OSError, ValueError, AttributeError):  # a captured stream (a test runner's): left alone
+                python_on_fd2 = False
+            if python_on_fd2:
+                self.saved_stream = sys.stderr
+                sys.stderr = os.fdopen(os.dup(self.saved_fd), "w", buffering=1, encoding=getattr(
+                    self.saved_stream, "encoding", None) or "utf-8", errors="backslashreplace")
+            os.dup2(devnull, 2)
+        except BaseException:
+            self.__exit__()
+            raise
+        finally:
+            os.close(devnull)
+        return self
+
+    def __exit__(self, *exc):
+        saved_fd, self.saved_fd = self.saved_fd, None
+        if self.saved_stream is not None:
+            stream, sys.stderr, self.saved_stream = sys.stderr, self.saved_stream, None
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        if saved_fd is not None:
+            try:
+                os.dup2(saved_fd, 2)
+            finally:
+                os.close(saved_fd)

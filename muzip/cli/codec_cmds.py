@@ -36,6 +36,14 @@ def _batch_options(f):
     return f
 
 
+# Click's optional value: `--ray` alone (before another option, or last) is a local Ray on this machine.
+ray_option = click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+    help="Run the batch on Ray Data (pip install \"muzip[cluster]\"): alone, a local Ray on this machine's "
+         "cores (-j of them); with HOST:PORT (or RAY_ADDRESS set), that cluster. Paths must be ones every node "
+         "sees. Finished outputs are skipped (re-run to resume) unless -f.")
+
+
 # Shared by compress and restore (the reader does the mixing: muzip.audio.downmix_to_stereo).
 downmix_option = click.option("--downmix", is_flag=True, help="Mix inputs with more than 2 channels down to stereo.")
 
@@ -73,8 +81,9 @@ class CompressCommand(click.Command):
 @downmix_option
 @click.option("--model", "model_name", metavar="NAME", shell_complete=complete_models("codec"),
               help=f"Codec model (default: {DEFAULT_MODEL}; the shipped ones are listed below).")
+@ray_option
 def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_dir, recursive, jobs, quiet,
-             downmix, model_name):
+             downmix, model_name, ray_address):
     """Compress audio files (WAV, FLAC, OGG, MP3, Opus; others via ffmpeg) to .mz.
 
     Writes FILE.mz beside each input (the extension is replaced); inputs are never changed.
@@ -86,12 +95,22 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
       muzip compress -b 32k *.mp3 --output-dir mz/ # many files, all cores
       muzip compress -r Music/ --skip-existing     # a whole folder; re-run to resume
       ffmpeg -i song.m4a -f wav - | muzip compress - -o song.mz
+      muzip compress --ray -r Music/ --output-dir mz/   # on Ray: this machine, or --ray HOST:PORT
     """
     _check_flags(force, skip_existing, to_stdout, output)
     refuse_terminal_stdin(inputs, "audio is")
+    on_ray = ray_address is not None
+    if on_ray:
+        from .ray_batch import check_cluster
+        ray_address = None if ray_address == "local" else ray_address
+        check_cluster(ray_address)
     items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
-                 recursive=recursive, skip_existing=skip_existing,
+                 recursive=recursive, skip_existing=skip_existing or (on_ray and not force),
                  want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
+    if on_ray:
+        from .ray_batch import run_batch_ray
+        options = CompressOptions(bitrate, force, downmix, model_name)
+        run_batch_ray(items, compress_one, options, quiet=quiet, jobs=jobs, address=ray_address)
     file_workers = jobs if sum(not item.skip for item in items) == 1 else 1  # one file: -j's cores for it
     options = CompressOptions(bitrate, force, downmix, model_name, file_workers=file_workers)  # plan() made the output folders
     run_batch(items, compress_one, options, quiet=quiet, jobs=jobs)

@@ -1,0 +1,89 @@
+"""`--ray [ADDRESS]`: the batch's jobs on Ray Data (muzip.scale.ray_engine), printed as the batch CLI prints.
+
+The same per-file lines (in completion order), warnings, failures, batch line and summary, and the same exit
+status as `run_batch`; a cluster that cannot be reached is one line and exit 2, before anything is done.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+import click
+
+from .batch import BatchView, Outcome, run_job
+from .common import EXIT_FAIL, EXIT_USAGE, Reporter, default_jobs
+from .plan import Item
+from ..native import native_stderr_to_null
+
+
+def _clear_stale_parts(items) -> None:
+    """A worker killed mid-file (SIGKILL, a lost node) cannot remove its temporary file, and Ray runs the
+    file again elsewhere: the batch's outputs' temporary files (muzip's own `.NAME.*.part` names only) are
+    removed before the run and after it, when none of its jobs is writing."""
+    for item in items:
+        if item.dst is None:
+            continue
+        folder, name = os.path.split(item.dst)
+        for part in glob.glob(os.path.join(glob.escape(folder or "."), "." + glob.escape(name) + ".*.part")):
+            try:
+                os.unlink(part)
+            except OSError:
+                pass
+
+
+def check_cluster(address: str | None) -> None:
+    """Before planning (which makes output folders): Ray installed and the address answering, else one line
+    and exit 2."""
+    from ..scale.ray_engine import ClusterError, check
+    try:
+        check(address)
+    except ClusterError as exc:
+        click.echo(f"muzip: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs: int | None) -> None:
+    """Run every item on Ray and exit with the batch's status (never returns)."""
+    from ..scale.ray_engine import ClusterError, connect, run_jobs
+    reporter = Reporter(quiet)
+    if any(it.dst is None or it.src == "-" for it in items):
+        reporter.fail("--ray writes files: give inputs as files or folders, not standard input or output")
+        sys.exit(EXIT_USAGE)
+    todo = []
+    for item in items:
+        if item.skip:
+            reporter.say(f"{item.dst}: exists, skipped")
+        else:
+            todo.append(item)
+    with native_stderr_to_null():  # Ray's C++ core and raylet write to fd 2; muzip's lines still reach stderr
+        try:
+            ray = connect(address, num_cpus=jobs or default_jobs())
+        except ClusterError as exc:
+            click.echo(f"muzip: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        _clear_stale_parts(items)
+        view = BatchView(todo, reporter, quiet)
+        actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1)))) if todo else 0
+        try:
+            for index, messages, bytes_in, bytes_out, failed in (
+                    run_jobs(ray, run_job, job, options, todo, actors, Item) if todo else ()):
+                outcome = Outcome(messages=messages, bytes_in=bytes_in, bytes_out=bytes_out, failed=failed)
+                reporter.replay(outcome.messages)
+                view.finished(todo[index], outcome)
+        except KeyboardInterrupt:
+            view.bar.close()
+            click.echo("muzip: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - Ray's own failures (a lost cluster, retries spent): one line
+            if not type(exc).__module__.startswith("ray"):
+                raise
+            view.bar.close()
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            click.echo(f"muzip: the Ray job stopped ({type(exc).__name__}: {first}); {view.done} of "
+                       f"{view.n} files done, re-run to resume", err=True)
+            sys.exit(EXIT_FAIL)
+        _clear_stale_parts(items)
+        view.close()
+    sys.exit(reporter.status)

@@ -1,0 +1,133 @@
+"""Ray Data as the engine of a batch past one machine (`--ray [ADDRESS]`; `pip install "muzip[cluster]"`).
+
+The unit of work is the batch CLI's own job (a plain function of item and options, as `-j N` runs in a
+forked worker), run by an actor pool in Ray Data's `map_batches`: each actor loads the model once, on one
+inference thread, and the job writes its output atomically as it does on one machine (a temporary file
+beside the output, moved into place), so a `.mz` is byte for byte what `muzip compress` writes and a killed
+worker leaves no output behind. Inputs and outputs are paths every node sees (one machine, or a shared
+mount such as NFS). Nothing here imports Ray until a batch asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from ..errors import MuzipError
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+class ClusterError(MuzipError):
+    """Ray is missing, or the cluster cannot be reached (the batch never started)."""
+
+
+def _reachable(address: str) -> None:
+    """Fail in seconds, with one line, where ray.init would wait a minute and print pages."""
+    target = address.split("://", 1)[-1]
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--ray {address}: expected HOST:PORT (or ray://HOST:PORT)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason})") from None
+
+
+def check(address: str | None):
+    """(the ray module, the address to join or None) before anything is planned or written; ClusterError
+    where Ray is not installed or the address does not answer."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterError('--ray needs Ray: pip install "muzip[cluster]"') from None
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address and address != "auto":
+        _reachable(address)
+    return ray, address
+
+
+def connect(address: str | None, num_cpus: int | None = None):
+    """The `ray` module, initialised: a local Ray on this machine (num_cpus cores) when `address` is None
+    and RAY_ADDRESS is unset, else the cluster there. ClusterError, one line, when neither works."""
+    ray, address = check(address)
+    if ray.is_initialized():  # a caller (a test, a notebook) already holds one
+        return ray
+    import logging
+    kwargs = {"address": address, "include_dashboard": False, "log_to_driver": False,
+              "logging_level": logging.ERROR, "runtime_env": {"env_vars": {"MUZIP_THREADS": "1"}}}
+    if not address:
+        kwargs["num_cpus"] = num_cpus
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        raise ClusterError(f"cannot start Ray ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
+            from None
+    _quiet_progress(ray)
+    return ray
+
+
+def _quiet_progress(ray) -> None:
+    """muzip prints its own batch line and summary; Ray Data's progress bars and logs would tear them."""
+    ctx = ray.data.DataContext.get_current()
+    for name in ("enable_progress_bars", "enable_operator_progress_bars", "print_on_execution_start",
+                 "enable_rich_progress_bars"):
+        if hasattr(ctx, name):
+            setattr(ctx, name, False)
+    import logging
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+class JobActor:
+    """One actor of the pool: runs `runner(job, make_item(src, dst), options, bars)` for each row."""
+
+    def __init__(self, runner, job, options, make_item):
+        os.environ["MUZIP_THREADS"] = "1"  # one inference thread per actor: the pool is the parallelism
+        self.runner, self.job, self.options, self.make_item = runner, job, options, make_item
+
+    def __call__(self, batch):
+        import json
+
+        import numpy as np
+        out = {"index": [], "messages": [], "bytes_in": [], "bytes_out": [], "failed": []}
+        for index, src, dst in zip(batch["index"], batch["src"], batch["dst"]):
+            outcome = self.runner(self.job, self.make_item(str(src), str(dst)), self.options, _no_bars)
+            out["index"].append(int(index))
+            out["messages"].append(json.dumps(outcome.messages))
+            out["bytes_in"].append(int(outcome.bytes_in))
+            out["bytes_out"].append(int(outcome.bytes_out))
+            out["failed"].append(bool(outcome.failed))
+        return {k: np.array(v) for k, v in out.items()}
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def _no_bars(total, desc):
+    return _NoBar()
+
+
+def run_jobs(ray, runner, job, options, items, actors: int, make_item):
+    """Yield (index, messages, bytes_in, bytes_out, failed) for every item, in completion order. A row is
+    (index, src, dst); an actor that dies is restarted by Ray Data and its row run again."""
+    import json
+    rows = [{"index": i, "src": it.src, "dst": it.dst} for i, it in enumerate(items)]
+    ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
+    ds = ds.map_batches(JobActor, batch_size=1, num_cpus=1,
+                        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
+                        fn_constructor_kwargs={"runner": runner, "job": job, "options": options,
+                                               "make_item": make_item})
+    for row in ds.iter_rows():
+        yield (int(row["index"]), [tuple(m) for m in json.loads(str(row["messages"]))], int(row["bytes_in"]),
+               int(row["bytes_out"]), bool(row["failed"]))
