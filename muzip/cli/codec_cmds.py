@@ -11,7 +11,7 @@ from ..defaults import DEFAULT_MODEL
 from .batch import run_batch
 from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
 from .common import (EXIT_CODES_HELP, PATH, Bitrate, FolderName, TimeSpec, complete_models, default_jobs,
-                     refuse_terminal_stdin)
+                     ray_option, refuse_terminal_stdin)
 from .plan import AUDIO_EXTS, plan
 
 DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
@@ -34,14 +34,6 @@ def _batch_options(f):
     ]):
         f = decorator(f)
     return f
-
-
-# Click's optional value: `--ray` alone (before another option, or last) is a local Ray on this machine.
-ray_option = click.option(
-    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
-    help="Run the batch on Ray Data (pip install \"muzip[cluster]\"): alone, a local Ray on this machine's "
-         "cores (-j of them); with HOST:PORT (or RAY_ADDRESS set), that cluster. Paths must be ones every node "
-         "sees. Finished outputs are skipped (re-run to resume) unless -f.")
 
 
 # Shared by compress and restore (the reader does the mixing: muzip.audio.downmix_to_stereo).

@@ -303,3 +303,11 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
+
+
+# Click's optional value: `--ray` alone (before another option, or last) is a local Ray on this machine.
+ray_option = click.option(
+    "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+    help="Run on Ray Data (pip install \"muzip[cluster]\"): alone, a local Ray on this machine's cores (-j of "
+         "them); with HOST:PORT (or RAY_ADDRESS set), that cluster. Paths must be ones every node sees. Finished "
+         "work is skipped: re-run to resume.")

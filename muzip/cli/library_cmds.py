@@ -10,7 +10,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, stderr_is_terminal
+from .common import EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, ray_option, stderr_is_terminal
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
@@ -117,8 +117,9 @@ def _embedder():
               help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on standard output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@ray_option
 @one_line_errors
-def index(paths, db_path, prune, jobs, as_json, quiet):
+def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     """Add audio files and .mz files (folders are walked) to a library catalog, with their embeddings.
 
     Unchanged files (same size and time) are skipped, so a re-run, or a run after an interruption,
@@ -128,8 +129,14 @@ def index(paths, db_path, prune, jobs, as_json, quiet):
     Examples:
       muzip index Music/ --db music.db            # audio and .mz files, all cores
       muzip index Music/ --db music.db --prune    # again later: new files only, vanished ones dropped
+      muzip index Music/ --db music.db --ray      # on Ray: records as Parquet shards, then merged
     """
     from ..library.catalog import Catalog
+    on_ray = ray_address is not None
+    if on_ray:
+        from .ray_batch import check_cluster
+        ray_address = None if ray_address == "local" else ray_address
+        check_cluster(ray_address)
     rep = Reporter(quiet)
     files = _files(paths, rep)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
@@ -156,7 +163,12 @@ def index(paths, db_path, prune, jobs, as_json, quiet):
                 pending = []
 
         try:
-            for kind, value in _map(_embed_one, todo, jobs):
+            if on_ray:
+                from .ray_batch import index_on_ray
+                added, ray_failed = index_on_ray(todo, db_path, cat, embedder, _embed_one, jobs=jobs,
+                                                 address=ray_address, bar=bar, rep=rep)
+                failed += ray_failed
+            for kind, value in () if on_ray else _map(_embed_one, todo, jobs):
                 bar.update(1)
                 if kind == "ok":
                     pending.append(value)

@@ -87,3 +87,59 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         _clear_stale_parts(items)
         view.close()
     sys.exit(reporter.status)
+
+
+def _merge_shards(folder: str, cat, embedder: str) -> int:
+    """Every complete shard in `folder` into the catalog (an upsert by path), then removed; records merged."""
+    from ..scale import shards
+    merged = 0
+    for shard in shards.shards(folder):
+        records = shards.read_shard(shard)
+        cat.put_many(records, embedder)
+        merged += len(records)
+        os.unlink(shard)
+    return merged
+
+
+def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep):
+    """`muzip index --ray`: (files added, files failed). Workers write records as Parquet shards beside the
+    catalog (LIBRARY.shards/); shards a killed run left are merged first, the rest after the run."""
+    from ..scale import shards
+    from ..scale.ray_engine import ClusterError, connect, run_sharded
+    folder = shards.folder_for(db_path)
+    shards.clear_partials(folder)
+    added = _merge_shards(folder, cat, embedder) if os.path.isdir(folder) else 0
+    if added:  # a killed run's finished work: those files are done
+        todo = [f for f in todo if not _unchanged(cat, f, embedder)]
+    failed = 0
+    if todo:
+        with native_stderr_to_null():
+            try:
+                ray = connect(address, num_cpus=jobs or default_jobs())
+            except ClusterError as exc:
+                click.echo(f"muzip: {exc}", err=True)
+                sys.exit(EXIT_USAGE)
+            actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))))
+            batch = max(1, min(SHARD_FILES, len(todo) // (4 * actors)))
+            for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch):
+                bar.update(1)
+                if failure:
+                    failed += 1
+                    rep.fail(failure)
+        added += _merge_shards(folder, cat, embedder)
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+    return added, failed
+
+
+SHARD_FILES = 16  # files per shard (and per task): a killed worker redoes at most this many
+
+
+def _unchanged(cat, path, embedder) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return cat.unchanged(path, st.st_size, st.st_mtime, embedder)

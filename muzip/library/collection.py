@@ -21,7 +21,9 @@ def refresh(catalog, embed, embedder_id: str) -> int:
     ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
     if not len(ids):
         return 0
-    stats = embed.stats(raw)
+    # Summed in content order: the same files give the same statistics, bit for bit, whatever order they were
+    # indexed in (a Ray run's completion order, -j's).
+    stats = embed.stats(raw[np.lexsort(raw.T[::-1])])
     catalog.set_collection(embedder_id, ids, embed.project(raw, stats), stats)
     return len(ids)
 

@@ -1,0 +1,57 @@
+"""`muzip index --ray` (issue 26): workers write records as Parquet shards beside the catalog, merged after
+the run; the catalog is the serial path's (every embedding, descriptor and fingerprint identical); shards a
+killed run left are merged by the next run, once; a corrupt input is one reported failure."""
+
+import sqlite3
+
+import pytest
+
+from muzip.cli import cli
+
+pytest.importorskip("ray")
+
+
+def _rows(db):
+    with sqlite3.connect(db) as c:
+        tracks = c.execute("SELECT path, embedder, dim, embedding, duration, rate, channels, tags FROM tracks "
+                           "ORDER BY path").fetchall()
+        desc = c.execute("SELECT t.path, d.value, d.fingerprint FROM descriptors d JOIN tracks t ON t.id = d.track "
+                         "ORDER BY t.path").fetchall()
+    return tracks, desc
+
+
+def test_index_on_ray_is_the_serial_catalog(runner, local_ray, songs, tmp_path):
+    serial = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "serial.db"), "-j", "1"])
+    on_ray = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "ray.db"), "--ray"])
+    assert serial.exit_code == on_ray.exit_code == 1  # the corrupt input
+    assert "5 indexed, 0 unchanged, 1 failed" in on_ray.output
+    assert [ln for ln in on_ray.output.splitlines() if ln.startswith("muzip: ")] == \
+        [ln for ln in serial.output.splitlines() if ln.startswith("muzip: ")]
+    assert _rows(tmp_path / "ray.db") == _rows(tmp_path / "serial.db") and len(_rows(tmp_path / "ray.db")[0]) == 5
+    assert not (tmp_path / "ray.db.shards").exists()
+    again = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "ray.db"), "--ray"])
+    assert "0 indexed, 5 unchanged, 1 failed, 0 pruned; 5 tracks" in again.output
+
+
+def test_a_killed_runs_shards_are_merged_once(runner, local_ray, songs, tmp_path):
+    """A run killed after its workers wrote shards: the next run merges them (those files are not embedded
+    again), drops a killed writer's temporary file, and the catalog has one row per file."""
+    from muzip.cli.library_cmds import _embed_one
+    from muzip.scale import shards
+    db = str(tmp_path / "lib.db")
+    folder = shards.folder_for(db)
+    done = [_embed_one(str(p)) for p in sorted(songs.rglob("s*.wav"))[:3]]
+    shards.write_shard([rec for _, rec in done[:2]], folder)
+    shards.write_shard([done[2][1]], folder)
+    (tmp_path / "lib.db.shards" / ".shard-dead.parquet.part").write_bytes(b"PAR1")
+    res = runner.invoke(cli, ["index", str(songs), "--db", db, "--ray"])
+    assert "5 indexed, 0 unchanged, 1 failed, 0 pruned; 5 tracks" in res.output
+    assert not (tmp_path / "lib.db.shards").exists()
+    serial = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "serial.db"), "-j", "1"])
+    assert serial.exit_code == 1 and _rows(db) == _rows(tmp_path / "serial.db")
+
+
+def test_index_on_an_unreachable_cluster_is_one_line_and_exit_2(runner, songs, tmp_path):
+    res = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "x.db"), "--ray", "127.0.0.1:1"])
+    assert res.exit_code == 2 and not (tmp_path / "x.db").exists()
+    assert res.output.strip().splitlines() == ["muzip: cannot reach the Ray cluster at 127.0.0.1:1 (Connection refused)"]
