@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = [
     {"scripts", "muzip.__main__"},
     {"muzip.cli"},
-    {"muzip.restore", "muzip.library", "muzip.train", "muzip.evaluate"},
+    {"muzip.restore", "muzip.library", "muzip.train", "muzip.evaluate", "muzip.scale"},
     {"muzip.codec"},
     {"muzip.nn"},
     {"muzip.runtime"},

@@ -58,13 +58,14 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         else:
             todo.append(item)
     with native_stderr_to_null():  # Ray's C++ core and raylet write to fd 2; muzip's lines still reach stderr
+        view = BatchView(todo, reporter, quiet)  # the batch line is up while Ray starts (seconds)
         try:
             ray = connect(address, num_cpus=jobs or default_jobs())
         except ClusterError as exc:
+            view.bar.close()
             click.echo(f"muzip: {exc}", err=True)
             sys.exit(EXIT_USAGE)
         _clear_stale_parts(items)
-        view = BatchView(todo, reporter, quiet)
         actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1)))) if todo else 0
         try:
             for index, messages, bytes_in, bytes_out, failed in (
