@@ -186,6 +186,9 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         embed = _embedder()[0]
         if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
             refresh(cat, embed, embedder)
+        if added or gone:  # the vector index of a large catalog, built here rather than by the next query
+            from ..library.search import prepare
+            prepare(cat)
         total = cat.count()
     summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "tracks": total}

@@ -60,6 +60,16 @@ def _ann(catalog, ids, emb):
     return index
 
 
+def prepare(catalog) -> bool:
+    """Build (or check) the vector index of a catalog past EXACT_MAX tracks now, so the first `similar`
+    after an `index` does not pay for it; True when there is one."""
+    ids, emb, _ = catalog.embeddings()
+    if len(ids) <= EXACT_MAX:
+        return False
+    _ann(catalog, ids, emb)
+    return True
+
+
 def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[dict]:
     """[{"path", "score"}], best first; score = cosine similarity (embeddings are unit-norm)."""
     ids, emb, paths = catalog.embeddings()

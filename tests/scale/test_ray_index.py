@@ -55,3 +55,19 @@ def test_index_on_an_unreachable_cluster_is_one_line_and_exit_2(runner, songs, t
     res = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "x.db"), "--ray", "127.0.0.1:1"])
     assert res.exit_code == 2 and not (tmp_path / "x.db").exists()
     assert res.output.strip().splitlines() == ["muzip: cannot reach the Ray cluster at 127.0.0.1:1 (Connection refused)"]
+
+
+def test_index_builds_the_vector_index_of_a_large_catalog(runner, local_ray, songs, tmp_path, monkeypatch):
+    """Past EXACT_MAX tracks the merge ends with the usearch index written, and `similar` then uses it
+    (memory-mapped) with the exact search's answer."""
+    from muzip.library import search
+    from muzip.library.catalog import Catalog
+    monkeypatch.setattr(search, "EXACT_MAX", 2)
+    db = str(tmp_path / "big.db")
+    runner.invoke(cli, ["index", str(songs), "--db", db, "--ray"])
+    assert (tmp_path / "big.db.usearch").is_file()
+    with Catalog(db) as cat:
+        ids, emb, paths = cat.embeddings()
+        ann = search.nearest(cat, emb[1], 3)
+        monkeypatch.setattr(search, "EXACT_MAX", 5000)
+        assert [h["path"] for h in ann] == [h["path"] for h in search.nearest(cat, emb[1], 3)]
