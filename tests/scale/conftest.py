@@ -1,4 +1,4 @@
-"""One local Ray for every test here (ray.init(num_cpus=2)), and a folder of songs with a corrupt one."""
+"""One local Ray for every test in this package (ray.init(num_cpus=2)), and a folder of songs with a corrupt one."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,10 @@ from tests.conftest import CLIP
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def local_ray():
+    """Shut down after this package's tests: a process holding Ray's threads must not be forked by the
+    tests that run after (the batch CLI's -j workers fork)."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
              runtime_env={"env_vars": {"MUZIP_THREADS": "1"}})
     yield ray.get_runtime_context().gcs_address
