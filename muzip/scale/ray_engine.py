@@ -27,7 +27,8 @@ def _reachable(address: str) -> None:
     target = address.split("://", 1)[-1]
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
-        raise ClusterError(f"--ray {address}: expected HOST:PORT (or ray://HOST:PORT)")
+        raise ClusterError(f"--ray {address}: expected HOST:PORT (or ray://HOST:PORT); for a local Ray, give "
+                           "--ray last or before another option")
     try:
         with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
             pass
