@@ -155,6 +155,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                 todo.append(f)
         added, pending = 0, []
         bar = Progress(len(todo), "index", unit="files", enabled=not quiet)
+        _lines_above(bar, rep)
 
         def flush():
             nonlocal pending
@@ -181,6 +182,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             flush()
         finally:
             bar.close()
+            rep.echo = None
         gone = cat.prune() if prune else []
         from ..library.collection import refresh, uses_collection
         embed = _embedder()[0]
@@ -198,6 +200,13 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged, {failed} failed, "
                 f"{len(gone)} pruned; {total} tracks")
     sys.exit(rep.status)
+
+
+def _lines_above(bar, rep: Reporter) -> None:
+    """While `bar` is on screen, `rep`'s lines are printed above it (tqdm.write), never torn into it."""
+    if bar.bar is not None:
+        from tqdm import tqdm
+        rep.echo = lambda text: tqdm.write(text, file=sys.stderr)
 
 
 def _map(fn, items, jobs):

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .batch import BatchView, Outcome, run_job
-from .common import EXIT_FAIL, EXIT_USAGE, Reporter, default_jobs
+from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs
 from .plan import Item
 from ..native import native_stderr_to_null
 
@@ -31,6 +31,13 @@ def _clear_stale_parts(items) -> None:
                 os.unlink(part)
             except OSError:
                 pass
+
+
+def _ray_stopped(exc, done: int, total: int):
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    click.echo(f"muzip: the Ray job stopped ({type(exc).__name__}: {first}); {done} of {total} files done, "
+               "re-run to resume", err=True)
+    sys.exit(EXIT_FAIL)
 
 
 def check_cluster(address: str | None) -> None:
@@ -81,10 +88,7 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
             if not type(exc).__module__.startswith("ray"):
                 raise
             view.bar.close()
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-            click.echo(f"muzip: the Ray job stopped ({type(exc).__name__}: {first}); {view.done} of "
-                       f"{view.n} files done, re-run to resume", err=True)
-            sys.exit(EXIT_FAIL)
+            _ray_stopped(exc, view.done, view.n)
         _clear_stale_parts(items)
         view.close()
     sys.exit(reporter.status)
@@ -114,19 +118,35 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
         todo = [f for f in todo if not _unchanged(cat, f, embedder)]
     failed = 0
     if todo:
+        shown = bar.bar is not None
+        bar.close()  # drawn on the stderr that is about to be set aside: drawn again inside
         with native_stderr_to_null():
+            bar = Progress(len(todo), "index", unit="files", enabled=shown)
+            if bar.bar is not None:  # failure lines above the bar (sys.stderr is read when one is printed)
+                from tqdm import tqdm
+                rep.echo = lambda text: tqdm.write(text, file=sys.stderr)
             try:
                 ray = connect(address, num_cpus=jobs or default_jobs())
             except ClusterError as exc:
+                bar.close()
                 click.echo(f"muzip: {exc}", err=True)
                 sys.exit(EXIT_USAGE)
             actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))))
             batch = max(1, min(SHARD_FILES, len(todo) // (4 * actors)))
-            for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch):
-                bar.update(1)
-                if failure:
-                    failed += 1
-                    rep.fail(failure)
+            done = 0
+            try:
+                for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch):
+                    bar.update(1)
+                    done += 1
+                    if failure:
+                        failed += 1
+                        rep.fail(failure)
+            except Exception as exc:  # noqa: BLE001 - Ray's own failures: the finished shards are kept
+                if not type(exc).__module__.startswith("ray"):
+                    raise
+                bar.close()
+                _ray_stopped(exc, done, len(todo))
+            bar.close()
         added += _merge_shards(folder, cat, embedder)
     try:
         os.rmdir(folder)

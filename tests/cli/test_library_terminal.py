@@ -35,3 +35,21 @@ def test_map_shows_a_status_line_at_a_terminal_only(tmp_path):
     assert p.returncode == 0 and p.stdout == ""
     assert len(p.stderr.splitlines()) == 1 and p.stderr.startswith("b.png: 30 tracks, "), p.stderr
     assert (tmp_path / "a.png").read_bytes()[:4] == (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_index_prints_a_failure_above_its_bar(tmp_path):
+    """A bad file in `muzip index` at a terminal: its line starts a line of its own (tqdm.write), never
+    glued to the end of the progress bar."""
+    import shutil
+
+    from tests.conftest import CLIP
+    (tmp_path / "m").mkdir()
+    for i in range(3):
+        shutil.copy(CLIP, tmp_path / "m" / f"t{i}.ogg")
+    (tmp_path / "m" / "bad.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
+    code, screen = run_in_pty(["index", "m", "--db", "lib.db", "-j", "1"], tmp_path)
+    assert code == 1, screen
+    lines = screen.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    assert [ln for ln in lines if "bad.wav" in ln] == [ln for ln in lines if ln.startswith("muzip: ") and "bad.wav" in ln]
+    assert any(ln.startswith("muzip: ") and "bad.wav" in ln for ln in lines), screen
+    assert "lib.db: 3 indexed, 0 unchanged, 1 failed" in screen
