@@ -118,8 +118,9 @@ def classify_train(folder, output, db_path, jobs, as_json, quiet):
     X = np.stack([got[files[i]] for i in keep])
     extra = {}
     if described:
+        from ..library.collection import CLASSIFIER_FEATURES
         X, stats = fit_collection(embed, X)
-        extra["collection_stats"] = stats.tolist()
+        extra.update(collection_stats=stats.tolist(), features=CLASSIFIER_FEATURES)
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
@@ -179,14 +180,13 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         _check_made_with(model, classifier, [_embedder()[1]])
     items = []
     if db_path:
-        emb, paths = catalog_embeddings(db_path, rep)
-        items += list(zip(paths, emb))
+        items += catalog_inputs(db_path, model, rep)
     if files:
-        from ..library.collection import uses_collection
+        from ..library.collection import classifier_inputs, uses_collection
         embed = _embedder()[0]
         if uses_collection(embed):  # projected as the classifier's training files were
             stats = _collection_stats(model, embed)
-            items += [(p, embed.project(r[None], stats)[0])
+            items += [(p, classifier_inputs(embed, model["meta"], r[None], stats)[0])
                       for p, r in _embed_files(_files(files, rep), jobs, rep, quiet, "embed", raw=True)]
         else:
             items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
@@ -242,7 +242,8 @@ def map_cmd(db_path, output, force, color, classifier):
     elif color == "folder":
         groups = [os.path.basename(os.path.dirname(p)) for p in paths]
     else:
-        groups = [_predict_label(model, e, classifier) for e in emb]
+        inputs_of = dict(catalog_inputs(db_path, model, Reporter(quiet=True)))  # tracks without are "?"
+        groups = [_predict_label(model, inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
     status(f"placing {len(paths)} tracks (t-SNE)...")
     from ..library.tsne_map import draw, tsne_2d
@@ -253,6 +254,27 @@ def map_cmd(db_path, output, force, color, classifier):
     status.clear()
     click.echo(f"{output}: {len(paths)} tracks, {len(exemplars)} clusters", err=True)
     sys.exit(rep.status)
+
+
+def catalog_inputs(db_path: str, model: dict, rep) -> list:
+    """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
+    classifier of projection and descriptor the catalog's descriptors under its statistics."""
+    from ..library.collection import CLASSIFIER_FEATURES
+    emb, paths = catalog_embeddings(db_path, rep)
+    if model["meta"].get("features") != CLASSIFIER_FEATURES:
+        return list(zip(paths, emb))
+    from ..library.catalog import Catalog
+    from ..library.collection import catalog_inputs as described_inputs
+    embed, embedder = _embedder()
+    with Catalog(db_path, create=False) as cat:
+        ids, X = described_inputs(cat, embed, embedder, model["meta"])
+        all_ids, _, all_paths = cat.embeddings()
+        path_of = dict(zip(all_ids.tolist(), all_paths))
+    got = {path_of[i]: x for i, x in zip(ids.tolist(), X) if i in path_of}
+    for p in paths:
+        if p not in got:
+            rep.fail(f"{p}: no descriptor in {db_path} (run `muzip index` on it again)")
+    return [(p, got[p]) for p in paths if p in got]
 
 
 def _predict_label(model, emb, classifier: str) -> str:

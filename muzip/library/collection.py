@@ -38,7 +38,30 @@ def query_vector(catalog, embed, embedder_id: str, record: dict) -> np.ndarray:
     return embed.project(raw_of(record)[None], embed.stats() if stats is None else stats)[0]
 
 
+# A classifier of a descriptor embedder declares what it reads (classify meta "features"): the projection and
+# the standardized descriptor (DescriptorEmbedder.features). Classifiers without it read the unit vectors.
+CLASSIFIER_FEATURES = "projection+descriptor"
+
+
 def fit_collection(embed, raws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(unit vectors, statistics) of a set of files taken as one collection (a classifier's training files)."""
+    """(classifier features, statistics) of a set of files taken as one collection (a classifier's training
+    files)."""
     stats = embed.stats(raws)
-    return embed.project(raws, stats), stats
+    return embed.features(raws, stats), stats
+
+
+def classifier_inputs(embed, model_meta: dict, raws: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """What a trained classifier reads from raw descriptors under `stats`: features, or (older classifiers)
+    the unit vectors."""
+    if model_meta.get("features") == CLASSIFIER_FEATURES:
+        return embed.features(raws, stats)
+    return embed.project(raws, stats)
+
+
+def catalog_inputs(catalog, embed, embedder_id: str, model_meta: dict):
+    """(ids, what the classifier reads) of a catalog's described tracks, under the catalog's statistics."""
+    ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
+    stats = catalog.collection_stats(embedder_id, int(embed.scalings.shape[0]))
+    if not len(ids):
+        return ids, np.zeros((0, 0), np.float32)
+    return ids, classifier_inputs(embed, model_meta, raw, embed.stats(raw) if stats is None else stats)

@@ -62,6 +62,13 @@ class DescriptorEmbedder:
         v = z @ self.scalings  # a collection's standardized descriptors are centred already
         return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
+    def features(self, raw: np.ndarray, stats: np.ndarray) -> np.ndarray:
+        """(N, dim + DIM) what a classifier reads: the unit vector and the standardized descriptor beside it.
+        The projection keeps what tells tracks apart; a label can live in what it leaves out (a soundtrack's
+        production: leave-one-corpus-out accuracy 0.853 -> 0.890, docs/EXPERIMENTS.md session 39)."""
+        z = (np.asarray(raw, np.float64) - stats[0]) / stats[1]
+        return np.concatenate([self.project(raw, stats), z.astype(np.float32)], axis=1)
+
 
 def load_descriptor_embedder(name: str, config: dict, npz_bytes: bytes) -> DescriptorEmbedder:
     if config.get("features") != FEATURES:

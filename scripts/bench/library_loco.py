@@ -113,11 +113,13 @@ def extract(tracks, methods, log=print):
                     rows[m][k].append(v)
             if (i + 1) % 10 == 0 or i + 1 == len(tracks):
                 log(f"  {i + 1}/{len(tracks)} tracks, {time.perf_counter() - t0:.0f} s")
+    features = {}
     for m, embed in projections.items():  # the fold is the collection: its own statistics, as `muzip index` keeps
         raw = [np.stack(r).astype(np.float64) for r in rows[m]]
         stats = embed.stats(np.concatenate(raw))
         rows[m] = tuple(list(embed.project(r, stats)) for r in raw)
-    return rows, ids
+        features[m] = embed.features(raw[0], stats)  # what `muzip classify` reads of the excerpts
+    return rows, ids, features
 
 
 def _nn_predictions(D, y, splits):
@@ -144,12 +146,14 @@ def nearest_neighbour(X, y) -> dict:
     return {"accuracy_1nn": float(accuracy_score(y, pred)), "macro_f1_1nn": float(f1_score(y, pred, average="macro"))}
 
 
-def score_vectors(X, A, B, y) -> dict:
+def score_vectors(X, A, B, y, features=None) -> dict:
+    """features: what `muzip classify` reads for this embedder, where it is not X (embed-v3: the vector and
+    the standardized descriptor, DescriptorEmbedder.features)."""
     from sklearn.metrics import normalized_mutual_info_score
 
     from muzip.library.classify import cross_validate
     from muzip.library.cluster import affinity_clusters
-    cv = cross_validate(X, y, groups=np.arange(len(y)))
+    cv = cross_validate(X if features is None else features, y, groups=np.arange(len(y)))
     labels, _ = affinity_clusters(X)
     return {"accuracy": cv["accuracy"], "macro_f1": cv["macro_f1"], "p_at_1": p_at_1(A, B),
             "nmi": float(normalized_mutual_info_score(y, labels)), "clusters": int(labels.max() + 1),
@@ -179,7 +183,7 @@ def run_fold(fold, per_label, methods, log=print) -> dict:
     classes = sorted({lab for lab, _ in tracks})
     y = np.array([classes.index(lab) for lab, _ in tracks])
     log(f"{fold}: {len(tracks)} tracks, " + ", ".join(f"{c} {int((y == i).sum())}" for i, c in enumerate(classes)))
-    rows, ids = extract(tracks, [m for m in methods if m != "seeds"], log)
+    rows, ids, features = extract(tracks, [m for m in methods if m != "seeds"], log)
     out = {"tracks": len(tracks), "counts": {c: int((y == i).sum()) for i, c in enumerate(classes)},
            "cv_folds": len(_splits(y)), "methods": {}, "embedder_ids": ids}
     for m in methods:
@@ -194,7 +198,7 @@ def run_fold(fold, per_label, methods, log=print) -> dict:
         if m == "classical":  # standardized over the fold's tracks (segments together), then unit length
             X, AB = standardized_unit(X), standardized_unit(np.concatenate([A, B]))
             A, B = AB[:len(A)], AB[len(A):]
-        out["methods"][m] = score_vectors(X, A, B, y)
+        out["methods"][m] = score_vectors(X, A, B, y, features.get(m))
         log(f"  {m}: " + ", ".join(f"{k} {_fmt(out['methods'][m][k])}" for k in METRICS))
     if "musly" in out["methods"]:
         log("  musly: " + ", ".join(f"{k} {_fmt(out['methods']['musly'][k])}" for k in METRICS))

@@ -65,6 +65,13 @@ def eval_vectors(tracks):
     return np.array(X), np.array(A), np.array(B)
 
 
+def classifier_features(X, W, mean, dev):
+    """What `muzip classify` reads of embed-v3 (DescriptorEmbedder.features): the unit vector and the
+    standardized descriptor."""
+    z = (X - mean) / dev
+    return np.concatenate([unit(z @ W), z], axis=1)
+
+
 def unit(X):
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
@@ -106,6 +113,8 @@ def main():
             variants[f"LDA {d} (collection-centred)"] = lambda v, lda=lda, c=centre: lda.transform((v - mc) / sd) - c
             W = fit_projection(Xt, yt, corpora, d)["scalings"]  # each training corpus standardized apart
             variants[f"LDA {d}, per-corpus training, collection statistics"] = lambda v, W=W: ((v - mc) / sc) @ W
+            if d == 128:
+                W128 = W
         if a.mz:  # the chosen recipe with the whole collection indexed from .mz files
             Xm, Am, Bm = eval_vectors_mz(tracks, a.mz, a.mz_model)
             Em = np.concatenate([Xm, Am, Bm])
@@ -113,12 +122,13 @@ def main():
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
             of = "" if a.mz_model == "muzip-v2.7" else f" of {a.mz_model}"
             res[f"LDA 128, per-corpus training, from .mz{of} at {a.mz:g} kbps"] = score_vectors(
-                *(unit(((v - mm) / sm) @ W) for v in (Xm, Am, Bm)), y)
+                *(unit(((v - mm) / sm) @ W) for v in (Xm, Am, Bm)), y, features=classifier_features(Xm, W, mm, sm))
             own = np.sum(unit(((X - mc) / sc) @ W) * unit(((Xm - mm) / sm) @ W), axis=1)
             res[f"own .mz{of} cosine"] = {"mean": float(own.mean()), "min": float(own.min())}
         for name, f in variants.items():
             V = [unit(f(v)) for v in (X, A, B)]
-            res[name] = score_vectors(*V, y)
+            recipe = name == "LDA 128, per-corpus training, collection statistics"
+            res[name] = score_vectors(*V, y, features=classifier_features(X, W128, mc, sc) if recipe else None)
             if name == "LDA 128, per-corpus training, collection statistics":
                 saved[fold] = (V[0], [classes[i] for i in y], [Path(p).stem for _, p in tracks])
         results[fold] = res

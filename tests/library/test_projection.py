@@ -144,6 +144,33 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
                             "--json", "-j", "1"])
     got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
     assert got == {"a": "a", "b": "b"}
+    assert meta["features"] == "projection+descriptor"
+    with np.load(clf) as z:  # the vector and the standardized descriptor beside it
+        assert z["coef"].shape == (2, 128 + D.DIM)
+    # a catalog's tracks are read the same way (their descriptors under the catalog's statistics)
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", str(lab), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
+    rows = [json.loads(line) for line in r.output.splitlines()]
+    assert r.exit_code == 0 and len(rows) == 8
+    assert sum(row["label"] == row["path"].rsplit("/", 2)[-2] for row in rows) >= 7
+
+
+def test_an_older_classifier_of_unit_vectors_still_predicts(runner, tmp_path):
+    """A classifier trained before the descriptor branch (no "features" in its meta) reads the 128-d vectors."""
+    from muzip.library import classify as C
+    from muzip.library import load_embedder
+    embed, eid = load_embedder("embed-v3")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((8, 128)).astype(np.float32)
+    clf = tmp_path / "old.clf"
+    C.save(C.train(X / np.linalg.norm(X, axis=1, keepdims=True), ["a"] * 4 + ["b"] * 4, eid), str(clf),
+           {"collection_stats": embed.stats().tolist()})
+    f = tmp_path / "q.wav"
+    sf.write(f, _music(3), RATE)
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["label"] in ("a", "b")
 
 
 def test_a_classifier_of_another_embedder_is_refused(runner, tmp_path):
