@@ -97,7 +97,8 @@ def main():
             "fold's corpus (`python -m scripts.experiments.exp_embed_v3 --coded --dims 128 --mz 24`, "
             f"{LOCO.relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
             "docs/LIBRARY.md). This shipped fit heard every fold's corpus, so it is not itself a "
-            "held-out figure:", "", loco_table(), "",
+            "held-out figure. The LR columns are `muzip classify`'s head: a logistic regression on the vector "
+            "and the standardized descriptor beside it (DescriptorEmbedder.features):", "", loco_table(), "",
             "Files (sha256):", "", *[f"- `{k}` {v}" for k, v in sums.items()], ""])
     write_model_folder(ROOT / "models", a.name, identity=["config.json", "projection.npz"], card=card,
                        files={"config.json": config, "projection.npz": buf.getvalue()})
