@@ -45,52 +45,42 @@ class quiet_native_stderr:
                 os.close(saved)
 
 
-class native_stderr_to_null:
+class native_stderr_to_null(quiet_native_stderr):
     """For a block that starts native services (Ray's core and raylet log to fd 2 from C++, and pass fd 2 to
     the processes they spawn): fd 2 points at /dev/null inside, while Python's sys.stderr is a new stream
     on the original stderr, so muzip's own lines, bars and prompts still reach the terminal (a tty stays a
-    tty)."""
+    tty). A captured sys.stderr (a test runner's) is left as it is."""
 
     def __init__(self):
-        self.saved_fd = self.saved_stream = None
+        super().__init__(True)
+        self.saved_stream = None
 
     def __enter__(self):
         try:
-            sys.stderr.flush()
+            python_on_fd2 = sys.stderr.fileno() == 2
         except (OSError, ValueError, AttributeError):
-            pass
+            python_on_fd2 = False
+        if python_on_fd2:
+            sys.stderr.flush()
+            self.saved_stream = sys.stderr
+            sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace",
+                                   encoding=getattr(self.saved_stream, "encoding", None) or "utf-8")
         try:
-            self.saved_fd = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-        except OSError:
-            return self
-        try:
-            try:
-                python_on_fd2 = sys.stderr.fileno() == 2
-            except (OSError, ValueError, AttributeError):  # a captured stream (a test runner's): left alone
-                python_on_fd2 = False
-            if python_on_fd2:
-                self.saved_stream = sys.stderr
-                sys.stderr = os.fdopen(os.dup(self.saved_fd), "w", buffering=1, encoding=getattr(
-                    self.saved_stream, "encoding", None) or "utf-8", errors="backslashreplace")
-            os.dup2(devnull, 2)
+            return super().__enter__()
         except BaseException:
-            self.__exit__()
+            self._restore_stream()
             raise
-        finally:
-            os.close(devnull)
-        return self
 
     def __exit__(self, *exc):
-        saved_fd, self.saved_fd = self.saved_fd, None
+        try:
+            super().__exit__(*exc)
+        finally:
+            self._restore_stream()
+
+    def _restore_stream(self):
         if self.saved_stream is not None:
             stream, sys.stderr, self.saved_stream = sys.stderr, self.saved_stream, None
             try:
                 stream.close()
             except (OSError, ValueError):
                 pass
-        if saved_fd is not None:
-            try:
-                os.dup2(saved_fd, 2)
-            finally:
-                os.close(saved_fd)

@@ -7,13 +7,14 @@ status as `run_batch`; a cluster that cannot be reached is one line and exit 2, 
 from __future__ import annotations
 
 import glob
+import signal
 import os
 import sys
 
 import click
 
 from .batch import BatchView, Outcome, run_job
-from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs
+from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs, exit_for_signal
 from .plan import Item
 from ..native import native_stderr_to_null
 
@@ -83,7 +84,7 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         except KeyboardInterrupt:
             view.bar.close()
             click.echo("muzip: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(exit_for_signal(signal.SIGINT))
         except Exception as exc:  # noqa: BLE001 - Ray's own failures (a lost cluster, retries spent): one line
             if not type(exc).__module__.startswith("ray"):
                 raise
