@@ -54,7 +54,7 @@ def check_cluster(address: str | None) -> None:
 
 def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs: int | None) -> None:
     """Run every item on Ray and exit with the batch's status (never returns)."""
-    from ..scale.ray_engine import ClusterError, connect, run_jobs
+    from ..scale.ray_engine import ClusterError, connect, disconnect, run_jobs
     reporter = Reporter(quiet)
     if any(it.dst is None or it.src == "-" for it in items):
         reporter.fail("--ray writes files: give inputs as files or folders, not standard input or output")
@@ -92,6 +92,7 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
             _ray_stopped(exc, view.done, view.n)
         _clear_stale_parts(items)
         view.close()
+        disconnect(ray)
     sys.exit(reporter.status)
 
 
@@ -111,7 +112,7 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
     """`muzip index --ray`: (files added, files failed). Workers write records as Parquet shards beside the
     catalog (LIBRARY.shards/); shards a killed run left are merged first, the rest after the run."""
     from ..scale import shards
-    from ..scale.ray_engine import ClusterError, connect, run_sharded
+    from ..scale.ray_engine import ClusterError, connect, disconnect, run_sharded
     folder = shards.folder_for(db_path)
     shards.clear_partials(folder)
     added = _merge_shards(folder, cat, embedder) if os.path.isdir(folder) else 0
@@ -148,6 +149,7 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
                 bar.close()
                 _ray_stopped(exc, done, len(todo))
             bar.close()
+            disconnect(ray)
         added += _merge_shards(folder, cat, embedder)
     try:
         os.rmdir(folder)

@@ -53,6 +53,7 @@ def check(address: str | None):
 def connect(address: str | None, num_cpus: int | None = None):
     """The `ray` module, initialised: a local Ray on this machine (num_cpus cores) when `address` is None
     and RAY_ADDRESS is unset, else the cluster there. ClusterError, one line, when neither works."""
+    global _started
     ray, address = check(address)
     if ray.is_initialized():  # a caller (a test, a notebook) already holds one
         return ray
@@ -66,8 +67,22 @@ def connect(address: str | None, num_cpus: int | None = None):
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         raise ClusterError(f"cannot start Ray ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") \
             from None
+    _started = True
     _quiet_progress(ray)
     return ray
+
+
+_started = False  # whether connect() started (or joined) the Ray this process holds
+
+
+def disconnect(ray) -> None:
+    """Leave the Ray that connect() started or joined; one a caller already held stays up. Called when the
+    batch is done: Ray's exit hook would do it too, after a fixed half-second pause for log lines that
+    muzip does not forward."""
+    global _started
+    if _started:
+        ray.shutdown()
+        _started = False
 
 
 def _quiet_progress(ray) -> None:
@@ -119,16 +134,28 @@ def _no_bars(total, desc):
     return _NoBar()
 
 
+def _largest_first(indices, paths):
+    """The indices ordered by their file's size, largest first: the longest jobs start first and the short
+    ones fill in at the end, so no actor is left coding one long file while the others idle (LPT)."""
+    def size(i):
+        try:
+            return os.path.getsize(paths[i])
+        except OSError:  # missing or unreadable: the job reports it, in its turn
+            return 0
+    return sorted(indices, key=lambda i: (-size(i), i))
+
+
 def run_jobs(ray, runner, job, options, items, actors: int, make_item):
     """Yield (index, messages, bytes_in, bytes_out, failed) for every item, in completion order. A row is
     (index, src, dst); an actor that dies is restarted by Ray Data and its row run again."""
     import json
-    rows = [{"index": i, "src": it.src, "dst": it.dst} for i, it in enumerate(items)]
+    order = _largest_first(range(len(items)), [it.src for it in items])
+    rows = [{"index": i, "src": items[i].src, "dst": items[i].dst} for i in order]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
-    # One row in flight per actor: an actor that dies loses that file only (two in flight measured no faster,
-    # docs/SCALE.md).
+    # Two rows in flight per actor: the next file is already queued when one ends (with one, each file waited
+    # ~0.15 s for Ray Data's scheduling loop; docs/SCALE.md). A dying actor loses those two, run again.
     ds = ds.map_batches(JobActor, batch_size=1, num_cpus=1,
-                        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
+                        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=2),
                         fn_constructor_kwargs={"runner": runner, "job": job, "options": options,
                                                "make_item": make_item})
     for row in ds.iter_rows():
@@ -158,7 +185,7 @@ class ShardingActor:
 
 def run_sharded(ray, fn, paths, folder, actors: int, batch: int):
     """Yield (index, failure message or "") for every path, in completion order; records go to shards."""
-    rows = [{"index": i, "path": p} for i, p in enumerate(paths)]
+    rows = [{"index": i, "path": paths[i]} for i in _largest_first(range(len(paths)), paths)]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch)))
     ds = ds.map_batches(ShardingActor, batch_size=batch, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
