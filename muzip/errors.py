@@ -34,3 +34,7 @@ class ModelError(MuzipError):
 
 class OutputExistsError(MuzipError):
     """The output exists and --force was not given."""
+
+
+class OutputWriteError(MuzipError):
+    """An output could not be written (an object store refused the upload); the message names the output."""

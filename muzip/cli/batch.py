@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from ..errors import MuzipError, OutputExistsError
+from ..errors import MuzipError, OutputExistsError, OutputWriteError
 from ..native import quiet_native_stderr
 from . import common
 from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
@@ -45,7 +45,8 @@ class Outcome:
 def _message(path: str, exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     # Output errors name the output file themselves; everything else is about the input.
-    return text if text.startswith(f"{path}: ") or isinstance(exc, OutputExistsError) else f"{path}: {text}"
+    named = text.startswith(f"{path}: ") or isinstance(exc, (OutputExistsError, OutputWriteError))
+    return text if named else f"{path}: {text}"
 
 
 def run_job(job, item, options, bars) -> Outcome:
@@ -82,12 +83,16 @@ class _LocalBars:
         return Progress(total, desc, enabled=self.enabled, position=self.position)
 
 
+def _input_bytes(item) -> int:
+    return item.size if item.size is not None else file_size(item.src)
+
+
 class BatchView:
     """The batch line (file k/N, input bytes done, total ETA) and the end-of-batch summary."""
 
     def __init__(self, items, reporter: Reporter, quiet: bool):
         self.n, self.reporter, self.quiet = len(items), reporter, quiet
-        self.total_bytes = sum(file_size(it.src) for it in items)
+        self.total_bytes = sum(_input_bytes(it) for it in items)
         self.done = self.failed = self.bytes_in = self.bytes_out = 0
         self.start = time.monotonic()
         self.bar = Progress(self.total_bytes / 1e6 or None, f"file 1/{self.n}", unit="MB",
@@ -101,7 +106,7 @@ class BatchView:
         self.failed += outcome.failed
         self.bytes_in += outcome.bytes_in
         self.bytes_out += outcome.bytes_out
-        self.bar.update(file_size(item.src) / 1e6)
+        self.bar.update(_input_bytes(item) / 1e6)
         self.bar.set_description(f"file {min(self.done + 1, self.n)}/{self.n}")
 
     def close(self):

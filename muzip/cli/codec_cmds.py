@@ -11,8 +11,9 @@ from ..defaults import DEFAULT_MODEL
 from .batch import run_batch
 from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
 from .common import (EXIT_CODES_HELP, PATH, Bitrate, FolderName, TimeSpec, complete_models, default_jobs,
-                     ray_option, refuse_terminal_stdin)
+                     fail_usage, ray_option, refuse_terminal_stdin)
 from .plan import AUDIO_EXTS, plan
+from .staged import StagedJob, plan_objects, uses_object_store
 
 DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
 
@@ -88,6 +89,7 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
       muzip compress -r Music/ --skip-existing     # a whole folder; re-run to resume
       ffmpeg -i song.m4a -f wav - | muzip compress - -o song.mz
       muzip compress --ray -r Music/ --output-dir mz/   # on Ray: this machine, or --ray HOST:PORT
+      muzip compress --ray HOST:PORT -r s3://music/in --output-dir s3://music/mz
     """
     _check_flags(force, skip_existing, to_stdout, output)
     refuse_terminal_stdin(inputs, "audio is")
@@ -96,13 +98,27 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
         from .ray_batch import check_cluster
         ray_address = None if ray_address == "local" else ray_address
         check_cluster(ray_address)
-    items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
-                 recursive=recursive, skip_existing=skip_existing or (on_ray and not force),
-                 want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)
+    want = lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS  # noqa: E731
+    job = compress_one
+    if uses_object_store(inputs, output_dir):  # s3:// or gs:// (muzip.scale.storage)
+        if not on_ray:
+            raise click.UsageError("s3:// and gs:// inputs and output folders need --ray")
+        if output or to_stdout:
+            raise click.UsageError("with s3:// or gs:// paths, name the outputs' folder with --output-dir")
+        from ..scale.storage import StorageError
+        try:  # a store that does not answer: one line, exit 2, nothing done (as an unreachable cluster)
+            items = plan_objects(inputs, ext=".mz", output_dir=output_dir, recursive=recursive, force=force,
+                                 want=want)
+        except StorageError as exc:
+            fail_usage(str(exc))
+        job = StagedJob(compress_one)
+    else:
+        items = plan(inputs, ext=".mz", output=output, output_dir=output_dir, to_stdout=to_stdout,
+                     recursive=recursive, skip_existing=skip_existing or (on_ray and not force), want=want)
     if on_ray:
         from .ray_batch import run_batch_ray
         options = CompressOptions(bitrate, force, downmix, model_name)
-        run_batch_ray(items, compress_one, options, quiet=quiet, jobs=jobs, address=ray_address)
+        run_batch_ray(items, job, options, quiet=quiet, jobs=jobs, address=ray_address)
     file_workers = jobs if sum(not item.skip for item in items) == 1 else 1  # one file: -j's cores for it
     options = CompressOptions(bitrate, force, downmix, model_name, file_workers=file_workers)  # plan() made the output folders
     run_batch(items, compress_one, options, quiet=quiet, jobs=jobs)

@@ -42,6 +42,7 @@ class Item:
     src: str            # "-" for standard input
     dst: str | None     # None: standard output
     skip: bool = False  # --skip-existing and dst exists
+    size: int | None = None  # bytes, where the plan already knows them (an object store's listing)
 
 
 def _walk(folder: str, want) -> list[tuple[str, str]]:

@@ -23,8 +23,9 @@ def _clear_stale_parts(items) -> None:
     """A worker killed mid-file (SIGKILL, a lost node) cannot remove its temporary file, and Ray runs the
     file again elsewhere: the batch's outputs' temporary files (muzip's own `.NAME.*.part` names only) are
     removed before the run and after it, when none of its jobs is writing."""
+    from ..scale.storage import is_uri
     for item in items:
-        if item.dst is None:
+        if item.dst is None or is_uri(item.dst):  # an object appears only when its upload completes
             continue
         folder, name = os.path.split(item.dst)
         for part in glob.glob(os.path.join(glob.escape(folder or "."), "." + glob.escape(name) + ".*.part")):
@@ -32,6 +33,12 @@ def _clear_stale_parts(items) -> None:
                 os.unlink(part)
             except OSError:
                 pass
+
+
+def _store_env(items) -> dict:
+    """An object store's credentials and endpoint, for the workers, where the batch reads or writes one."""
+    from ..scale.storage import credentials_env, is_uri
+    return credentials_env() if any(is_uri(it.src) or is_uri(it.dst) for it in items) else {}
 
 
 def _ray_stopped(exc, done: int, total: int):
@@ -77,7 +84,8 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1)))) if todo else 0
         try:
             for index, messages, bytes_in, bytes_out, failed in (
-                    run_jobs(ray, run_job, job, options, todo, actors, Item) if todo else ()):
+                    run_jobs(ray, run_job, job, options, todo, actors, Item, env=_store_env(todo)) if todo
+                    else ()):
                 outcome = Outcome(messages=messages, bytes_in=bytes_in, bytes_out=bytes_out, failed=failed)
                 reporter.replay(outcome.messages)
                 view.finished(todo[index], outcome)

@@ -1,1 +1,2 @@
-"""Work past one machine: Ray Data as the batch engine (ray_engine). Imported only by `--ray` batches."""
+"""Work past one machine: Ray Data as the batch engine (ray_engine), Parquet shards of index records (shards),
+object stores through pyarrow.fs (storage). Ray and pyarrow are imported only by `--ray` batches."""

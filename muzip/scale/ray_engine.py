@@ -100,7 +100,8 @@ def _quiet_progress(ray) -> None:
 class JobActor:
     """One actor of the pool: runs `runner(job, make_item(src, dst), options, bars)` for each row."""
 
-    def __init__(self, runner, job, options, make_item):
+    def __init__(self, runner, job, options, make_item, env=None):
+        os.environ.update(env or {})  # an object store's credentials and endpoint (muzip.scale.storage)
         os.environ["MUZIP_THREADS"] = "1"  # one inference thread per actor: the pool is the parallelism
         self.runner, self.job, self.options, self.make_item = runner, job, options, make_item
 
@@ -134,22 +135,26 @@ def _no_bars(total, desc):
     return _NoBar()
 
 
-def _largest_first(indices, paths):
-    """The indices ordered by their file's size, largest first: the longest jobs start first and the short
-    ones fill in at the end, so no actor is left coding one long file while the others idle (LPT)."""
-    def size(i):
-        try:
-            return os.path.getsize(paths[i])
-        except OSError:  # missing or unreadable: the job reports it, in its turn
-            return 0
-    return sorted(indices, key=lambda i: (-size(i), i))
+def _file_bytes(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # missing or unreadable: the job reports it, in its turn
+        return 0
 
 
-def run_jobs(ray, runner, job, options, items, actors: int, make_item):
+def _largest_first(sizes) -> list[int]:
+    """The indices of `sizes` ordered largest first: the longest jobs start first and the short ones fill in
+    at the end, so no actor is left coding one long file while the others idle (LPT scheduling)."""
+    return sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
+
+
+def run_jobs(ray, runner, job, options, items, actors: int, make_item, env=None):
     """Yield (index, messages, bytes_in, bytes_out, failed) for every item, in completion order. A row is
-    (index, src, dst); an actor that dies is restarted by Ray Data and its row run again."""
+    (index, src, dst); an actor that dies is restarted by Ray Data and its row run again. `env`: variables
+    set in every actor (an object store's credentials)."""
     import json
-    order = _largest_first(range(len(items)), [it.src for it in items])
+    order = _largest_first([it.size if getattr(it, "size", None) is not None else _file_bytes(it.src)
+                            for it in items])
     rows = [{"index": i, "src": items[i].src, "dst": items[i].dst} for i in order]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
     # Two rows in flight per actor: the next file is already queued when one ends (with one, each file waited
@@ -157,7 +162,7 @@ def run_jobs(ray, runner, job, options, items, actors: int, make_item):
     ds = ds.map_batches(JobActor, batch_size=1, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=2),
                         fn_constructor_kwargs={"runner": runner, "job": job, "options": options,
-                                               "make_item": make_item})
+                                               "make_item": make_item, "env": env or {}})
     for row in ds.iter_rows():
         yield (int(row["index"]), [tuple(m) for m in json.loads(str(row["messages"]))], int(row["bytes_in"]),
                int(row["bytes_out"]), bool(row["failed"]))
@@ -185,7 +190,7 @@ class ShardingActor:
 
 def run_sharded(ray, fn, paths, folder, actors: int, batch: int):
     """Yield (index, failure message or "") for every path, in completion order; records go to shards."""
-    rows = [{"index": i, "path": paths[i]} for i in _largest_first(range(len(paths)), paths)]
+    rows = [{"index": i, "path": paths[i]} for i in _largest_first([_file_bytes(p) for p in paths])]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch)))
     ds = ds.map_batches(ShardingActor, batch_size=batch, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),

@@ -15,7 +15,8 @@ def test_files_go_largest_first_and_a_missing_one_last(tmp_path):
         (tmp_path / name).write_bytes(b"x" * size)
         paths.append(str(tmp_path / name))
     paths.append(str(tmp_path / "missing.wav"))
-    assert ray_engine._largest_first(range(len(paths)), paths) == [1, 3, 2, 0, 4]  # ties keep the listed order
+    sizes = [ray_engine._file_bytes(p) for p in paths]
+    assert ray_engine._largest_first(sizes) == [1, 3, 2, 0, 4]  # ties keep the listed order
 
 
 def test_a_batch_leaves_a_ray_it_did_not_start(local_ray):
