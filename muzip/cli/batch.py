@@ -197,6 +197,7 @@ class _QueueBar:
             pass
 
     def update(self, n):
+        common.raise_if_interrupted()
         self.done += n
         now = time.monotonic()
         if now - self.last > 0.2:
@@ -217,7 +218,9 @@ def _worker_run(args):
     _IN_JOB = True
     try:
         with quiet_native_stderr(quiet):
-            return index, run_job(job, item, options, lambda total, desc: _QueueBar(index, total, desc)), None
+            outcome = run_job(job, item, options, lambda total, desc: _QueueBar(index, total, desc))
+        common.raise_if_interrupted()  # a signal whose Interrupted was lost after the job's last block
+        return index, outcome, None
     except Interrupted as exc:  # the parent is stopping us: the job has unwound, nothing is left to do
         os._exit(exit_for_signal(exc.signum))
     except KeyboardInterrupt:  # raised by the job itself (SIGINT is ignored here): tell the parent

@@ -382,3 +382,20 @@ def test_jobs_caps_the_inference_threads_of_a_serial_run(runner, fast_model, tmp
     assert invoke(runner, "compress", "-f", "-j", jobs, a).exit_code == EXIT_OK
     assert seen == [str(min(int(jobs), default_jobs())), "3"]
     assert os.environ["MUZIP_THREADS"] == "3"
+
+
+def test_a_lost_interruption_lands_at_the_next_progress_update(monkeypatch):
+    """The signal handler's Interrupted can be dropped where it is raised (a -j 2 worker then coded on with
+    signals ignored, and was killed with its temporary file): every progress update raises it again."""
+    import pytest
+
+    from muzip.cli import batch, common
+    monkeypatch.setattr(common, "pending_signal", None)
+    bar = common.Progress(10, "x", enabled=False)
+    bar.update(1)  # no signal: nothing happens
+    monkeypatch.setattr(common, "pending_signal", 15)
+    with pytest.raises(common.Interrupted) as caught:
+        bar.update(1)
+    assert caught.value.signum == 15
+    with pytest.raises(common.Interrupted):
+        batch._QueueBar(0, 10, "x").update(1)
