@@ -83,7 +83,8 @@ class _LocalBars:
         return Progress(total, desc, enabled=self.enabled, position=self.position)
 
 
-def _input_bytes(item) -> int:
+def input_bytes(item) -> int:
+    """An item's input size: from the plan where it knows it (an object store's listing), else the file's."""
     return item.size if item.size is not None else file_size(item.src)
 
 
@@ -92,7 +93,7 @@ class BatchView:
 
     def __init__(self, items, reporter: Reporter, quiet: bool):
         self.n, self.reporter, self.quiet = len(items), reporter, quiet
-        self.total_bytes = sum(_input_bytes(it) for it in items)
+        self.total_bytes = sum(input_bytes(it) for it in items)
         self.done = self.failed = self.bytes_in = self.bytes_out = 0
         self.start = time.monotonic()
         self.bar = Progress(self.total_bytes / 1e6 or None, f"file 1/{self.n}", unit="MB",
@@ -106,7 +107,7 @@ class BatchView:
         self.failed += outcome.failed
         self.bytes_in += outcome.bytes_in
         self.bytes_out += outcome.bytes_out
-        self.bar.update(_input_bytes(item) / 1e6)
+        self.bar.update(input_bytes(item) / 1e6)
         self.bar.set_description(f"file {min(self.done + 1, self.n)}/{self.n}")
 
     def close(self):

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .batch import BatchView, Outcome, run_job
+from .batch import BatchView, Outcome, input_bytes, run_job
 from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs, exit_for_signal
 from .plan import Item
 from ..native import native_stderr_to_null
@@ -84,8 +84,8 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1)))) if todo else 0
         try:
             for index, messages, bytes_in, bytes_out, failed in (
-                    run_jobs(ray, run_job, job, options, todo, actors, Item, env=_store_env(todo)) if todo
-                    else ()):
+                    run_jobs(ray, run_job, job, options, todo, actors, Item, [input_bytes(it) for it in todo],
+                             env=_store_env(todo)) if todo else ()):
                 outcome = Outcome(messages=messages, bytes_in=bytes_in, bytes_out=bytes_out, failed=failed)
                 reporter.replay(outcome.messages)
                 view.finished(todo[index], outcome)

@@ -148,13 +148,13 @@ def _largest_first(sizes) -> list[int]:
     return sorted(range(len(sizes)), key=lambda i: (-sizes[i], i))
 
 
-def run_jobs(ray, runner, job, options, items, actors: int, make_item, env=None):
+def run_jobs(ray, runner, job, options, items, actors: int, make_item, sizes, env=None):
     """Yield (index, messages, bytes_in, bytes_out, failed) for every item, in completion order. A row is
-    (index, src, dst); an actor that dies is restarted by Ray Data and its row run again. `env`: variables
-    set in every actor (an object store's credentials)."""
+    (index, src, dst); an actor that dies is restarted by Ray Data and its row run again. `sizes`: each item's
+    input bytes (the order work is handed out in); `env`: variables set in every actor (an object store's
+    credentials)."""
     import json
-    order = _largest_first([it.size if getattr(it, "size", None) is not None else _file_bytes(it.src)
-                            for it in items])
+    order = _largest_first(sizes)
     rows = [{"index": i, "src": items[i].src, "dst": items[i].dst} for i in order]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, len(rows)))
     # Two rows in flight per actor: the next file is already queued when one ends (with one, each file waited

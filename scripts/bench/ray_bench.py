@@ -34,6 +34,15 @@ def songs(n: int) -> list[Path]:
     return found[:n]
 
 
+def song_folder(tmp: str, n: int) -> Path:
+    """TMP/src with copies of the first `n` corpus tracks, named PACKAGE-FILE."""
+    src = Path(tmp) / "src"
+    src.mkdir()
+    for p in songs(n):
+        shutil.copy(p, src / f"{p.parent.name}-{p.name}")
+    return src
+
+
 def timed(args) -> float:
     t0 = time.perf_counter()
     done = subprocess.run(MUZIP + args, capture_output=True, text=True, cwd=ROOT)
@@ -49,10 +58,7 @@ def main():
     ap.add_argument("--ray-only", action="store_true", help="only -j 2 and --ray -j 2 (a quick check)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "src"
-        src.mkdir()
-        for p in songs(a.songs):
-            shutil.copy(p, src / f"{p.parent.name}-{p.name}")
+        src = song_folder(tmp, a.songs)
         import soundfile as sf
         seconds = sum(sf.info(str(p)).duration for p in src.iterdir())
         runs = {"-j 1": ["-j", "1"], "-j 2": ["-j", "2"], "--ray -j 1": ["--ray", "-j", "1"],

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import collections
 import filecmp
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from scripts.bench.ray_bench import MUZIP, ROOT, songs
+from scripts.bench.ray_bench import MUZIP, ROOT, song_folder
 
 
 def main():
@@ -28,10 +27,7 @@ def main():
     import ray
     from ray.cluster_utils import Cluster
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "src"
-        src.mkdir()
-        for p in songs(a.songs):
-            shutil.copy(p, src / f"{p.parent.name}-{p.name}")
+        src = song_folder(tmp, a.songs)
         cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
