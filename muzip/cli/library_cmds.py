@@ -188,9 +188,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         embed = _embedder()[0]
         if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
             refresh(cat, embed, embedder)
-        if added or gone:  # the vector index of a large catalog, built here rather than by the next query
-            from ..library.search import prepare
-            prepare(cat)
+        from ..library.search import prepare
+        prepare(cat)  # the vector index of a large catalog brought up to date here rather than by the next query
         total = cat.count()
     summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "tracks": total}
@@ -320,12 +319,14 @@ def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
     pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
-    info = {t["path"]: t for t in cat.tracks()}
-    _, vectors, paths = cat.embeddings()
-    row = {p: i for i, p in enumerate(paths)}
-    pool = [h for h in pool if h["path"] in row]
+    # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
+    ids = [h["id"] for h in pool] + ([own] if own is not None else [])
+    info = {t["path"]: t for t in cat.tracks(ids)}
+    found, vectors, _, _ = cat.vectors_of(ids, int(emb.shape[0]))
+    row = {int(i): k for k, i in enumerate(found)}
+    pool = [h for h in pool if h["id"] in row]
     seed_path = os.path.abspath(query)
-    prints = {p: fp for _, p, _, fp in cat.fingerprints(_embedder()[1])}
+    prints = {p: fp for _, p, _, fp in cat.fingerprints(_embedder()[1], ids)}
     if seed_path not in prints and os.path.exists(seed_path) and own is None:
         kind, value = _embed_one(seed_path)  # a file outside the catalog: its fingerprint too
         if kind == "ok" and value.get("fingerprint"):
@@ -339,7 +340,7 @@ def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
             return mine is not None and any(o is not None and duplicate(mine, o)[0] for o in others)
         except ValueError:  # a damaged fingerprint: not a repeat
             return False
-    picks = order(emb, vectors[[row[h["path"]] for h in pool]], n - 1, repeats) if pool else []
+    picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
     return [{**info.get(seed_path, {}), "path": seed_path, "score": 1.0}] + \
         [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
 

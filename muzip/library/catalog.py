@@ -2,8 +2,9 @@
 
 Writes happen in one transaction per batch of records, so a `kill -9` loses at most the batch being
 written and a re-run resumes (unchanged files -- same size and mtime, same embedding model, a sound
-stored embedding -- are skipped). The ANN index (muzip.library.search) lives beside it as
-LIBRARY.usearch and is rebuilt from the catalog when it is missing or stale.
+stored embedding -- are skipped). Every write records the tracks it wrote or removed (table `changes`), so the
+ANN index beside it (LIBRARY.usearch, muzip.library.search) is updated by what changed, and rebuilt from the
+catalog only when it is missing, damaged, or most of it changed.
 
 Only a writer (`Catalog(path)`, what `muzip index` opens) creates a catalog, migrates it or sets its
 journal mode. A reader (`Catalog(path, create=False)`: similar, cluster, map, classify) opens the file
@@ -25,9 +26,9 @@ from urllib.parse import quote
 import numpy as np
 
 from ..errors import MuzipError
+from .catalog_reads import CatalogReads, embedding_problem, path_text, vector_problem
 
 SCHEMA_VERSION = 1
-MAX_DIM = 65536  # a stored dimension above this is damage, not an embedding
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,11 +48,16 @@ CREATE TABLE IF NOT EXISTS tracks (
     embedding BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL, fingerprint BLOB);
+CREATE TABLE IF NOT EXISTS changes (track INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
 """
 # descriptors: the raw descriptor of each track whose embedder projects descriptors by the collection's statistics
 # (embed-v3: muzip.library.projection), and its fingerprint (muzip.library.fingerprint: `muzip dupes`); its rows
 # go with their track's. A catalog without the table (made by an
 # earlier muzip) gains it when opened for writing; readers never need it.
+# changes: the generation that last wrote or removed each track, so that what is derived from a large catalog (its
+# ANN index, its projection) is updated by what changed instead of rebuilt. Meta 'tracked' is the last generation
+# whose writes all recorded their tracks here, 'tracked_since' the generation from which they all did: a write by an
+# earlier muzip bumps the generation without recording, and `changed_since` then answers None (rebuild).
 _COLUMNS = {"meta": {"key", "value"},
             "tracks": {"id", "path", "size", "mtime", "duration", "rate", "channels", "tags", "model", "embedder",
                        "source", "dim", "embedding"}}
@@ -81,39 +87,7 @@ def _reason(exc: sqlite3.Error) -> str:
     return f"catalog damaged ({text})"
 
 
-def embedding_problem(dim, blob, expected: int | None = None) -> str | None:
-    """What is wrong with a stored (dim, embedding) pair, or None when it is float32 bytes of that dimension."""
-    if not isinstance(dim, int) or isinstance(dim, bool) or not 0 < dim <= MAX_DIM:
-        return f"stored dimension {dim!r}"
-    if isinstance(blob, str):
-        return "embedding is text, not float32 bytes"
-    if not isinstance(blob, bytes):
-        return f"embedding is {type(blob).__name__}, not float32 bytes"
-    if len(blob) % 4:
-        return f"embedding has {len(blob)} bytes, not a whole number of float32 values"
-    if len(blob) // 4 != dim:
-        return f"embedding has {len(blob) // 4} values, expected {dim}"
-    if expected is not None and dim != expected:
-        return f"embedding has {dim} values, expected {expected}"
-    return None
-
-
-def vector_problem(v: np.ndarray) -> str | None:
-    """Why a decoded embedding cannot be used (not finite, not a unit vector), or None. Embedders give unit
-    vectors, so cosine similarity is a dot product; anything else in a catalog is damage."""
-    if not np.all(np.isfinite(v)):
-        return "embedding is not finite (NaN or infinity)"
-    norm = float(np.linalg.norm(v.astype(np.float64)))
-    if not abs(norm - 1.0) <= 1e-3:
-        return f"embedding is not a unit vector (norm {norm:.3g})"
-    return None
-
-
-def _path_text(path) -> str:
-    return path if isinstance(path, str) else repr(path)
-
-
-class Catalog:
+class Catalog(CatalogReads):
     """create=True (`muzip index`): open or create the catalog for writing. create=False: read-only."""
 
     def __init__(self, path: str, create: bool = True):
@@ -230,6 +204,16 @@ class Catalog:
         except sqlite3.Error as exc:
             raise CatalogError(f"{self.path}: {_reason(exc)}") from None
 
+    def _bump(self, ids) -> int:
+        """Inside a write: the next generation, recorded for the tracks `ids` wrote or removed."""
+        gen = self.generation()
+        if str(self._meta("tracked")) != str(gen):  # first tracked write, or after an untracked one
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('tracked_since', ?)", (str(gen),))
+        self.db.executemany("INSERT OR REPLACE INTO changes VALUES (?, ?)", [(int(i), gen + 1) for i in ids])
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            [("generation", str(gen + 1)), ("tracked", str(gen + 1))])
+        return gen + 1
+
     def unchanged(self, path: str, size: int, mtime: float, embedder: str) -> bool:
         """True if `path` is cataloged with this size, mtime and embedder, and a sound embedding."""
         rows = self._rows("SELECT size, mtime, embedder, dim, embedding FROM tracks WHERE path=?", (path,))
@@ -259,93 +243,56 @@ class Catalog:
                 "model=excluded.model, embedder=excluded.embedder, source=excluded.source, dim=excluded.dim, "
                 "embedding=excluded.embedding",
                 [{**r, "tags": json.dumps(r.get("tags") or {}, sort_keys=True), "embedder": embedder} for r in records])
+            ids = dict(self.db.execute(f"SELECT path, id FROM tracks WHERE path IN ({','.join('?' * len(records))})",
+                                       [r["path"] for r in records]).fetchall()) if records else {}
             described = [r for r in records if r.get("descriptor") is not None]
-            if described:
-                ids = dict(self.db.execute(
-                    f"SELECT path, id FROM tracks WHERE path IN ({','.join('?' * len(described))})",
-                    [r["path"] for r in described]).fetchall())
-                self.db.executemany("INSERT OR REPLACE INTO descriptors (track, value, fingerprint) VALUES (?, ?, ?)",
-                                    [(ids[r["path"]], r["descriptor"], r.get("fingerprint")) for r in described])
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
+            self.db.executemany("INSERT OR REPLACE INTO descriptors (track, value, fingerprint) VALUES (?, ?, ?)",
+                                [(ids[r["path"]], r["descriptor"], r.get("fingerprint")) for r in described])
+            self._bump(ids.values())
         self._write(write)
 
-    def descriptors(self, embedder: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, raw descriptors (N, dim) float64) of the tracks embedded by `embedder` that have a sound
-        descriptor of that dimension (the others are re-described by the next `muzip index`)."""
-        rows = self._rows("SELECT t.id, d.value FROM tracks t JOIN descriptors d ON d.track = t.id "
-                          "WHERE t.embedder = ? ORDER BY t.id", (embedder,))
-        ids, vecs = [], []
-        for i, blob in rows:
-            if isinstance(blob, bytes) and len(blob) == 4 * dim:
-                v = np.frombuffer(blob, "<f4")
-                if np.all(np.isfinite(v)):
-                    ids.append(i)
-                    vecs.append(v)
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, dim))
-        return np.array(ids, np.int64), np.stack(vecs).astype(np.float64)
-
-    def _described(self) -> bool:
-        """False for a catalog of an earlier muzip opened read-only: it has no descriptors table."""
-        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type='table' AND name='descriptors'"))
-
-    def fingerprints(self, embedder: str) -> list[tuple[int, str, float | None, bytes]]:
-        """(id, path, duration, fingerprint) of the tracks embedded by `embedder` that have one, in id order."""
-        if not self._described():
-            return []
-        rows = self._rows("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
-                          "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL ORDER BY t.id",
-                          (embedder,))
-        return [(i, p, dur if isinstance(dur, (int, float)) else None, fp) for i, p, dur, fp in rows
-                if isinstance(p, str) and isinstance(fp, bytes)]
-
-    def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray) -> None:
-        """Store the tracks' embeddings as projected under the collection's statistics, and those statistics."""
+    def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray,
+                       tracks: int) -> None:
+        """Store the tracks' embeddings as projected under the collection's statistics, and those statistics,
+        computed from `tracks` tracks (muzip.library.collection: they stay frozen in a large catalog)."""
         def write():
             self.db.executemany("UPDATE tracks SET embedding=?, dim=? WHERE id=?",
                                 [(np.asarray(v, "<f4").tobytes(), int(len(v)), int(i)) for i, v in zip(ids, vectors)])
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('collection', ?)",
-                            (json.dumps({"embedder": embedder, "stats": np.asarray(stats).tolist()}),))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
+            gen = self._bump(ids)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('collection', ?)", (json.dumps(
+                {"embedder": embedder, "stats": np.asarray(stats).tolist(), "tracks": int(tracks), "generation": gen}),))
         self._write(write)
 
-    def collection_stats(self, embedder: str, dim: int) -> np.ndarray | None:
-        """The statistics (2, dim) the catalog's embeddings were projected with, if stored for this embedder."""
+    def collection(self, embedder: str, dim: int) -> tuple[np.ndarray, int, int] | None:
+        """(statistics (2, dim), tracks they were computed from, generation they were last applied at) of the
+        catalog's projection, if stored for this embedder (tracks and generation 0 from an earlier muzip)."""
         rows = self._rows("SELECT value FROM meta WHERE key='collection'")
         try:
             got = json.loads(rows[0][0]) if rows else None
-            stats = np.asarray(got["stats"], np.float64) if got and got.get("embedder") == embedder else None
-        except (TypeError, ValueError, KeyError):
+            if not got or got.get("embedder") != embedder:
+                return None
+            stats = np.asarray(got["stats"], np.float64)
+            tracks, gen = int(got.get("tracks", 0)), int(got.get("generation", 0))
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError):
             return None
-        if stats is None or stats.shape != (2, dim) or not np.all(np.isfinite(stats)) or np.any(stats[1] <= 0):
+        if stats.shape != (2, dim) or not np.all(np.isfinite(stats)) or np.any(stats[1] <= 0):
             return None
-        return stats
+        return stats, tracks, gen
+
+    def collection_stats(self, embedder: str, dim: int) -> np.ndarray | None:
+        """The statistics (2, dim) the catalog's embeddings were projected with, if stored for this embedder."""
+        got = self.collection(embedder, dim)
+        return None if got is None else got[0]
 
     def prune(self, keep=lambda path: os.path.exists(path)) -> list[str]:
-        gone = [p for (p,) in self._rows("SELECT path FROM tracks") if not isinstance(p, str) or not keep(p)]
+        gone = [(i, p) for i, p in self._rows("SELECT id, path FROM tracks") if not isinstance(p, str) or not keep(p)]
         if gone:
             def write():
-                self.db.executemany("DELETE FROM tracks WHERE path=?", [(p,) for p in gone])
+                self.db.executemany("DELETE FROM tracks WHERE id=?", [(i,) for i, _ in gone])
                 self.db.execute("DELETE FROM descriptors WHERE track NOT IN (SELECT id FROM tracks)")
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(self.generation() + 1),))
+                self._bump(i for i, _ in gone)
             self._write(write)
-        return [_path_text(p) for p in gone]
-
-    def embedders(self) -> list[str]:
-        """The embedder ids of the catalog's tracks (one, unless an index run was interrupted mid-change)."""
-        return [e for (e,) in self._rows("SELECT DISTINCT embedder FROM tracks ORDER BY embedder")]
-
-    def stored_descriptor(self, path: str, size: int, mtime: float, embedder: str, dim: int):
-        """The stored raw descriptor (float64) of an unchanged file (see `unchanged`), else None."""
-        if not self.unchanged(path, size, mtime, embedder):
-            return None
-        if not self._described():
-            return None
-        rows = self._rows("SELECT d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.path=?", (path,))
-        if not rows or not isinstance(rows[0][0], bytes) or len(rows[0][0]) != 4 * dim:
-            return None
-        v = np.frombuffer(rows[0][0], "<f4").astype(np.float64)
-        return v if np.all(np.isfinite(v)) else None
+        return [path_text(p) for _, p in gone]
 
     def generation(self) -> int:
         """Bumped by every write: the ANN index records the generation it was built from (0 if unreadable)."""
@@ -354,52 +301,3 @@ class Catalog:
             return max(0, int(rows[0][0])) if rows else 0
         except (TypeError, ValueError, OverflowError):
             return 0
-
-    def count(self) -> int:
-        return self._rows("SELECT COUNT(*) FROM tracks")[0][0]
-
-    def embeddings(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(ids, embeddings (N, D) float32, paths), in id order. A damaged row raises CatalogError naming its
-        track; a row whose embedding is not finite or not a unit vector is left out and described in
-        self.left_out ("track T: why; left out")."""
-        rows = self._rows("SELECT id, path, dim, embedding FROM tracks ORDER BY id")
-        self.left_out = []
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32), []
-        dims = [r[2] for r in rows if embedding_problem(r[2], r[3]) is None]
-        expected = max(set(dims), key=dims.count) if dims else None  # the catalog's dimension: most rows'
-        ids, vecs, paths = [], [], []
-        for i, path, dim, blob in rows:
-            if not isinstance(path, str):
-                self._fail(f"catalog damaged: track {i} (its path is not text)")
-            problem = embedding_problem(dim, blob, expected)
-            if problem is not None:
-                self._fail(f"catalog damaged: track {path} ({problem}; `muzip index` re-embeds it)")
-            v = np.frombuffer(blob, "<f4")
-            bad = vector_problem(v)
-            if bad is not None:
-                self.left_out.append(f"track {path}: {bad}; left out")
-                continue
-            ids.append(i)
-            vecs.append(v)
-            paths.append(path)
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, expected or 0), np.float32), []
-        return np.array(ids, np.int64), np.stack(vecs).astype(np.float32), paths
-
-    def lookup(self, path: str):
-        """(id, embedding) of a cataloged track, None if it is not in the catalog; CatalogError if damaged."""
-        rows = self._rows("SELECT id, dim, embedding FROM tracks WHERE path=?", (os.path.abspath(path),))
-        if not rows:
-            return None
-        i, dim, blob = rows[0]
-        problem = embedding_problem(dim, blob)
-        if problem is None:
-            problem = vector_problem(np.frombuffer(blob, "<f4"))
-        if problem is not None:
-            self._fail(f"catalog damaged: track {os.path.abspath(path)} ({problem}; `muzip index` re-embeds it)")
-        return i, np.frombuffer(blob, "<f4").astype(np.float32)
-
-    def tracks(self) -> list[dict]:
-        cols = ("path", "size", "duration", "rate", "channels", "tags", "model", "source")
-        return [dict(zip(cols, r)) for r in self._rows(f"SELECT {', '.join(cols)} FROM tracks ORDER BY id")]

@@ -3,7 +3,11 @@
 `muzip index` stores each track's raw descriptor beside a provisional embedding (projected with the
 embedder's prior statistics); at the end of the run `refresh` computes the catalog's statistics from every
 stored descriptor and re-projects all of its tracks, so every vector of a catalog is projected the same
-way. A query file from outside the catalog is projected with the catalog's statistics (`query_vector`); a
+way. A large catalog's statistics are frozen: from FREEZE_AT tracks on, a run projects only the tracks it
+wrote, with the stored statistics, until the catalog has GROWTH times the tracks they were computed from
+-- re-projecting (and re-indexing) a million tracks for every album added would take minutes, and the
+mean and spread of thousands of tracks move little with more. Each full re-projection is paid for by as
+many new tracks as the catalog had, so a catalog's projection costs O(1) per track added. A query file from outside the catalog is projected with the catalog's statistics (`query_vector`); a
 classifier keeps those of its training files (`fit_collection`).
 """
 
@@ -16,15 +20,32 @@ def uses_collection(embed) -> bool:
     return hasattr(embed, "describe")
 
 
+FREEZE_AT = 5000  # tracks (muzip.library.search.EXACT_MAX: where the ANN index starts)
+GROWTH = 2
+
+
 def refresh(catalog, embed, embedder_id: str) -> int:
-    """Re-project every described track of the catalog with its statistics; returns how many."""
-    ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
+    """Project the catalog's described tracks with its statistics: all of them with statistics computed
+    now, or (a large catalog, statistics frozen) those written since the last refresh; returns how many."""
+    dim = int(embed.scalings.shape[0])
+    stored = catalog.collection(embedder_id, dim)
+    if stored is not None:
+        stats, tracks, gen = stored
+        changed = catalog.changed_since(gen)
+        if changed is not None and not len(changed):
+            return 0  # nothing written since: no generation bump, so the ANN index stays current
+        if changed is not None and tracks >= FREEZE_AT and catalog.count() <= GROWTH * tracks:
+            ids, raw = catalog.descriptors(embedder_id, dim, changed)
+            if len(ids):
+                catalog.set_collection(embedder_id, ids, embed.project(raw, stats), stats, tracks)
+            return len(ids)
+    ids, raw = catalog.descriptors(embedder_id, dim)
     if not len(ids):
         return 0
     # Summed in content order: the same files give the same statistics, bit for bit, whatever order they were
     # indexed in (a Ray run's completion order, -j's).
     stats = embed.stats(raw[np.lexsort(raw.T[::-1])])
-    catalog.set_collection(embedder_id, ids, embed.project(raw, stats), stats)
+    catalog.set_collection(embedder_id, ids, embed.project(raw, stats), stats, len(ids))
     return len(ids)
 
 

@@ -1,11 +1,17 @@
-"""Nearest tracks by cosine similarity: exact below EXACT_MAX tracks, else an HNSW index (usearch).
+"""Nearest tracks by cosine similarity: exact up to EXACT_MAX tracks, else an HNSW index (usearch).
 
 usearch: maintained, small wheels for every platform, HNSW with cosine metric, incremental add and
 remove, and its own file format (no pickle) -- hnswlib has had no release since 2023 and faiss-cpu is
-a 30 MB dependency for what a catalog needs. The index file LIBRARY.usearch sits beside the catalog,
-with LIBRARY.usearch.json recording the catalog generation it was built from; a stale or unreadable
-index is rebuilt from the catalog (the catalog is the truth). Saving it is best effort: where the folder
-cannot be written, the index is used from memory this time."""
+a 30 MB dependency for what a catalog needs. The index file LIBRARY.usearch sits beside the catalog;
+LIBRARY.usearch.json records the catalog generation it reflects, its dimension and size, and the tracks
+left out of it (embeddings that are not finite). A stale index is brought up to date from the catalog's
+record of changes (`Catalog.changed_since`): loaded, the changed tracks removed and added again, saved --
+seconds for a nightly `index` of new tracks where a rebuild of a million takes minutes. It is rebuilt from
+the catalog (the catalog is the truth) when it is missing or unreadable, when the catalog cannot say what
+changed, or once REBUILD_SHARE of it has changed since it was built. Saving is best effort: where the
+folder cannot be written, the index is used from memory this time. Queries read the index memory-mapped
+and only their hits' rows of the catalog.
+"""
 
 from __future__ import annotations
 
@@ -18,38 +24,69 @@ from ..errors import MuzipError
 
 EXACT_MAX = 5000
 EXPANSION_SEARCH = 512  # recall@10 0.976, p99 8.6 ms on 10^6 clustered 128-d vectors (docs/SCALE.md, ann_bench)
+INDEX_DTYPE = "f16"  # half of f32's memory at its recall; i8 tops out near recall@10 0.92 (docs/SCALE.md)
+REBUILD_SHARE = 0.25  # of the index's tracks replaced or removed since its build: HNSW links degrade with removals
 
 
 def _paths(db_path: str):
     return db_path + ".usearch", db_path + ".usearch.json"
 
 
-INDEX_DTYPE = "f16"  # half of f32's memory at its recall; i8 tops out near recall@10 0.92 (docs/SCALE.md)
-
-
-def _ann(catalog, ids, emb):
-    from usearch.index import Index
-    index_path, meta_path = _paths(catalog.path)
-    gen = catalog.generation()
+def _read_meta(meta_path: str) -> dict | None:
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-        if meta.get("generation") == gen and meta.get("dim") == emb.shape[1] and os.path.isfile(index_path):
-            index = Index.restore(index_path, view=True)  # memory-mapped: a query reads only the pages it visits
-            if index is not None and index.ndim == emb.shape[1] and len(index) == len(ids):
-                index.expansion_search = EXPANSION_SEARCH
-                return index
-    except (OSError, ValueError, RuntimeError, AttributeError, TypeError):  # missing or damaged: rebuilt
-        pass
-    index = Index(ndim=emb.shape[1], metric="cos", dtype=INDEX_DTYPE, connectivity=16, expansion_add=128,
+        meta = {"generation": int(meta["generation"]), "dim": int(meta["dim"]), "count": int(meta["count"]),
+                "churn": int(meta.get("churn", 0)),
+                "left_out": {int(k): str(v) for k, v in dict(meta.get("left_out", {})).items()}}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None
+    return meta
+
+
+def _matches(index, meta: dict) -> bool:
+    return index is not None and index.ndim == meta["dim"] and len(index) == meta["count"]
+
+
+def _built(catalog, gen: int):
+    from usearch.index import Index
+    ids, emb, _ = catalog.embeddings()
+    index = Index(ndim=max(1, emb.shape[1]), metric="cos", dtype=INDEX_DTYPE, connectivity=16, expansion_add=128,
                   expansion_search=EXPANSION_SEARCH)
-    index.add(ids, emb)
+    if len(ids):
+        index.add(ids, emb)
+    return index, {"generation": gen, "dim": int(index.ndim), "count": len(index), "churn": 0,
+                   "left_out": catalog.left_out_by_id}
+
+
+def _updated(catalog, index_path: str, meta: dict, gen: int):
+    """(index, meta) with what changed since meta's generation applied, or None where a rebuild is due."""
+    from usearch.index import Index
+    changed = catalog.changed_since(meta["generation"])
+    if changed is None or len(changed) + meta["churn"] > REBUILD_SHARE * max(meta["count"], 1):
+        return None
+    index = Index.restore(index_path)  # into memory: a memory-mapped view cannot be changed
+    if not _matches(index, meta):
+        return None
+    ids, vectors, _, left = catalog.vectors_of(changed, meta["dim"])
+    present = changed[np.asarray(index.contains(changed), bool)] if len(changed) else changed
+    if len(present):
+        index.remove(present)
+    if len(ids):
+        index.add(ids, vectors)
+    gone = set(changed.tolist())
+    left_out = {k: v for k, v in meta["left_out"].items() if k not in gone} | left
+    return index, {"generation": gen, "dim": meta["dim"], "count": len(index),
+                   "churn": meta["churn"] + len(present), "left_out": left_out}
+
+
+def _saved(index, meta: dict, index_path: str, meta_path: str):
     tmp = index_path + ".tmp"
     try:
         index.save(tmp)
         os.replace(tmp, index_path)
         with open(meta_path + ".tmp", "w") as f:
-            json.dump({"generation": gen, "dim": int(emb.shape[1]), "count": len(ids), "dtype": INDEX_DTYPE}, f)
+            json.dump({**meta, "dtype": INDEX_DTYPE, "left_out": {str(k): v for k, v in meta["left_out"].items()}}, f)
         os.replace(meta_path + ".tmp", meta_path)
     except (OSError, RuntimeError):  # a read-only folder: the index is a cache, used from memory this time
         for leftover in (tmp, meta_path + ".tmp"):
@@ -57,36 +94,70 @@ def _ann(catalog, ids, emb):
                 os.unlink(leftover)
             except OSError:
                 pass
-    return index
+    return index, meta
+
+
+def _ann(catalog):
+    """(index, meta) of the catalog as it is now: reused, updated, or rebuilt."""
+    from usearch.index import Index
+    index_path, meta_path = _paths(catalog.path)
+    gen = catalog.generation()
+    meta = _read_meta(meta_path)
+    if meta is not None and os.path.isfile(index_path):
+        try:
+            if meta["generation"] == gen:
+                index = Index.restore(index_path, view=True)  # memory-mapped: a query reads only the pages it visits
+                if _matches(index, meta):
+                    index.expansion_search = EXPANSION_SEARCH
+                    return index, meta
+            else:
+                got = _updated(catalog, index_path, meta, gen)
+                if got is not None:
+                    got[0].expansion_search = EXPANSION_SEARCH
+                    return _saved(*got, index_path, meta_path)
+        except (OSError, ValueError, RuntimeError, AttributeError, TypeError):  # missing or damaged: rebuilt
+            pass
+    return _saved(*_built(catalog, gen), index_path, meta_path)
 
 
 def prepare(catalog) -> bool:
-    """Build (or check) the vector index of a catalog past EXACT_MAX tracks now, so the first `similar`
+    """Bring the vector index of a catalog past EXACT_MAX tracks up to date now, so the first `similar`
     after an `index` does not pay for it; True when there is one."""
-    ids, emb, _ = catalog.embeddings()
-    if len(ids) <= EXACT_MAX:
+    if catalog.count() <= EXACT_MAX:
         return False
-    _ann(catalog, ids, emb)
+    _ann(catalog)
     return True
 
 
-def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[dict]:
-    """[{"path", "score"}], best first; score = cosine similarity (embeddings are unit-norm)."""
-    ids, emb, paths = catalog.embeddings()
-    if not len(ids):
-        return []
-    if query.shape != (emb.shape[1],):
-        raise MuzipError(f"{catalog.path}: the catalog holds {emb.shape[1]}-d embeddings, the query is "
+def _check_query(catalog, query: np.ndarray, dim: int) -> None:
+    if query.shape != (dim,):
+        raise MuzipError(f"{catalog.path}: the catalog holds {dim}-d embeddings, the query is "
                          f"{query.size}-d (made with another embedder? re-index)")
     if not np.all(np.isfinite(query)):
         raise MuzipError("the query's embedding is not finite (NaN or infinity)")
-    by_id = dict(zip(ids.tolist(), paths))
+
+
+def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[dict]:
+    """[{"id", "path", "score"}], best first; score = cosine similarity (embeddings are unit-norm). Tracks
+    left out (not finite) are named in catalog.left_out."""
     want = n + (1 if exclude_id is not None else 0)
-    if len(ids) <= EXACT_MAX:
+    if catalog.count() <= EXACT_MAX:
+        ids, emb, paths = catalog.embeddings()
+        if not len(ids):
+            return []
+        _check_query(catalog, query, emb.shape[1])
+        by_id = dict(zip(ids.tolist(), paths))
         scores = emb @ query
         order = np.argsort(-scores, kind="stable")[:want]
         hits = [(int(ids[i]), float(scores[i])) for i in order]
     else:
-        matches = _ann(catalog, ids, emb).search(query.astype(np.float32), min(want, len(ids)))
+        index, meta = _ann(catalog)
+        catalog.left_out = list(meta["left_out"].values())
+        if not len(index):
+            return []
+        _check_query(catalog, query, index.ndim)
+        matches = index.search(query.astype(np.float32), min(want, len(index)))
         hits = [(int(k), 1.0 - float(d)) for k, d in zip(matches.keys, matches.distances)]
-    return [{"path": by_id[i], "score": round(s, 6)} for i, s in hits if i != exclude_id][:n]
+        by_id = catalog.paths_of([k for k, _ in hits])
+        hits = [(k, s) for k, s in hits if k in by_id]  # a row deleted since the index was read
+    return [{"id": i, "path": by_id[i], "score": round(s, 6)} for i, s in hits if i != exclude_id][:n]

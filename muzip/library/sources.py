@@ -17,7 +17,7 @@ import numpy as np
 
 from ..defaults import EMBED_MODEL
 from ..errors import AudioReadError
-from .catalog import vector_problem
+from .catalog_reads import vector_problem
 from .embed import MAX_FRAMES, features, frame_runs
 from .sampled import decoded_runs, is_mz, sampled_audio  # noqa: F401 - is_mz: part of this module's face
 

@@ -381,7 +381,7 @@ def test_read_commands_leave_the_catalog_as_it_was(tmp_path, foreign):
     tables = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     mode = con.execute("PRAGMA journal_mode").fetchone()[0]
     con.close()
-    assert (tables, mode) == (({"songs"}, "delete") if foreign else ({"meta", "tracks", "descriptors"}, "wal"))
+    assert (tables, mode) == (({"songs"}, "delete") if foreign else ({"meta", "tracks", "descriptors", "changes"}, "wal"))
 
 
 # -- 4. strict JSON: a non-finite embedding is reported and left out -----------------------------------------

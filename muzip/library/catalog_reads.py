@@ -1,0 +1,184 @@
+"""The catalog's queries (muzip.library.catalog.Catalog reads through these): whole-catalog reads for the
+commands that need every track (cluster, map, dupes, the projection), and reads by id for what a large
+catalog's queries touch (a `similar` through the ANN index reads only its hits' rows)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+MAX_DIM = 65536  # a stored dimension above this is damage, not an embedding
+
+
+def embedding_problem(dim, blob, expected: int | None = None) -> str | None:
+    """What is wrong with a stored (dim, embedding) pair, or None when it is float32 bytes of that dimension."""
+    if not isinstance(dim, int) or isinstance(dim, bool) or not 0 < dim <= MAX_DIM:
+        return f"stored dimension {dim!r}"
+    if isinstance(blob, str):
+        return "embedding is text, not float32 bytes"
+    if not isinstance(blob, bytes):
+        return f"embedding is {type(blob).__name__}, not float32 bytes"
+    if len(blob) % 4:
+        return f"embedding has {len(blob)} bytes, not a whole number of float32 values"
+    if len(blob) // 4 != dim:
+        return f"embedding has {len(blob) // 4} values, expected {dim}"
+    if expected is not None and dim != expected:
+        return f"embedding has {dim} values, expected {expected}"
+    return None
+
+
+def vector_problem(v: np.ndarray) -> str | None:
+    """Why a decoded embedding cannot be used (not finite, not a unit vector), or None. Embedders give unit
+    vectors, so cosine similarity is a dot product; anything else in a catalog is damage."""
+    if not np.all(np.isfinite(v)):
+        return "embedding is not finite (NaN or infinity)"
+    norm = float(np.linalg.norm(v.astype(np.float64)))
+    if not abs(norm - 1.0) <= 1e-3:
+        return f"embedding is not a unit vector (norm {norm:.3g})"
+    return None
+
+
+def path_text(path) -> str:
+    return path if isinstance(path, str) else repr(path)
+
+
+class CatalogReads:
+    """Read queries of a Catalog (self.db, self._rows, self._fail, self.unchanged come from it)."""
+
+    def _meta(self, key: str):
+        rows = self._rows("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    def _by_ids(self, sql: str, ids, args=()) -> list:
+        """`sql` ending in "IN" for the given ids (after `args`), in chunks SQLite's variable limit allows."""
+        ids, rows = [int(i) for i in ids], []
+        for k in range(0, len(ids), 10000):
+            part = ids[k:k + 10000]
+            rows += self._rows(f"{sql} ({','.join('?' * len(part))})", (*args, *part))
+        return rows
+
+    def changed_since(self, generation: int) -> np.ndarray | None:
+        """The ids of the tracks written or removed after `generation`, in id order; None when the catalog
+        cannot say (an earlier muzip wrote to it since, or `generation` predates its record of changes)."""
+        try:
+            since, tracked = int(self._meta("tracked_since")), int(self._meta("tracked"))
+        except (TypeError, ValueError):
+            return None
+        if tracked != self.generation() or generation < since or generation > tracked:
+            return None
+        rows = self._rows("SELECT track FROM changes WHERE generation > ? ORDER BY track", (int(generation),))
+        return np.array([r[0] for r in rows], np.int64)
+
+    def count(self) -> int:
+        return self._rows("SELECT COUNT(*) FROM tracks")[0][0]
+
+    def embedders(self) -> list[str]:
+        """The embedder ids of the catalog's tracks (one, unless an index run was interrupted mid-change)."""
+        return [e for (e,) in self._rows("SELECT DISTINCT embedder FROM tracks ORDER BY embedder")]
+
+    def embeddings(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(ids, embeddings (N, D) float32, paths), in id order. A damaged row raises CatalogError naming its
+        track; a row whose embedding is not finite or not a unit vector is left out and described in
+        self.left_out ("track T: why; left out")."""
+        rows = self._rows("SELECT id, path, dim, embedding FROM tracks ORDER BY id")
+        dims = [r[2] for r in rows if embedding_problem(r[2], r[3]) is None]
+        expected = max(set(dims), key=dims.count) if dims else None  # the catalog's dimension: most rows'
+        ids, vecs, paths, self.left_out_by_id = self._sound(rows, expected)
+        self.left_out = list(self.left_out_by_id.values())
+        return ids, vecs, paths
+
+    def vectors_of(self, ids, dim: int) -> tuple[np.ndarray, np.ndarray, list[str], dict[int, str]]:
+        """(ids, embeddings, paths, {id: why left out}) of those tracks of `ids` that exist, as `embeddings`
+        reads them (a damaged row raises CatalogError), for a catalog of `dim`-d embeddings."""
+        return self._sound(sorted(self._by_ids("SELECT id, path, dim, embedding FROM tracks WHERE id IN", ids)), dim)
+
+    def _sound(self, rows, expected):
+        ids, vecs, paths, left = [], [], [], {}
+        for i, path, dim, blob in rows:
+            if not isinstance(path, str):
+                self._fail(f"catalog damaged: track {i} (its path is not text)")
+            problem = embedding_problem(dim, blob, expected)
+            if problem is not None:
+                self._fail(f"catalog damaged: track {path} ({problem}; `muzip index` re-embeds it)")
+            v = np.frombuffer(blob, "<f4")
+            bad = vector_problem(v)
+            if bad is not None:
+                left[i] = f"track {path}: {bad}; left out"
+                continue
+            ids.append(i)
+            vecs.append(v)
+            paths.append(path)
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, expected or 0), np.float32), [], left
+        return np.array(ids, np.int64), np.stack(vecs).astype(np.float32), paths, left
+
+    def paths_of(self, ids) -> dict[int, str]:
+        return {i: path_text(p) for i, p in self._by_ids("SELECT id, path FROM tracks WHERE id IN", ids)}
+
+    def lookup(self, path: str):
+        """(id, embedding) of a cataloged track, None if it is not in the catalog; CatalogError if damaged."""
+        rows = self._rows("SELECT id, dim, embedding FROM tracks WHERE path=?", (os.path.abspath(path),))
+        if not rows:
+            return None
+        i, dim, blob = rows[0]
+        problem = embedding_problem(dim, blob)
+        if problem is None:
+            problem = vector_problem(np.frombuffer(blob, "<f4"))
+        if problem is not None:
+            self._fail(f"catalog damaged: track {os.path.abspath(path)} ({problem}; `muzip index` re-embeds it)")
+        return i, np.frombuffer(blob, "<f4").astype(np.float32)
+
+    def tracks(self, ids=None) -> list[dict]:
+        """The tracks' stored facts, in id order (of those in `ids`, if given)."""
+        cols = ("path", "size", "duration", "rate", "channels", "tags", "model", "source")
+        sql = f"SELECT id, {', '.join(cols)} FROM tracks"
+        rows = self._rows(sql + " ORDER BY id") if ids is None else sorted(self._by_ids(sql + " WHERE id IN", ids))
+        return [dict(zip(cols, r[1:])) for r in rows]
+
+    def descriptors(self, embedder: str, dim: int, ids=None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, raw descriptors (N, dim) float64) of the tracks embedded by `embedder` (of those in `ids`, if
+        given) that have a sound descriptor of that dimension (the others are re-described by the next index)."""
+        sql = "SELECT t.id, d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.embedder = ?"
+        if ids is None:
+            rows = self._rows(sql + " ORDER BY t.id", (embedder,))
+        else:
+            rows = sorted(self._by_ids(sql + " AND t.id IN", ids, (embedder,)))
+        ids, vecs = [], []
+        for i, blob in rows:
+            if isinstance(blob, bytes) and len(blob) == 4 * dim:
+                v = np.frombuffer(blob, "<f4")
+                if np.all(np.isfinite(v)):
+                    ids.append(i)
+                    vecs.append(v)
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, dim))
+        return np.array(ids, np.int64), np.stack(vecs).astype(np.float64)
+
+    def _described(self) -> bool:
+        """False for a catalog of an earlier muzip opened read-only: it has no descriptors table."""
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type='table' AND name='descriptors'"))
+
+    def fingerprints(self, embedder: str, ids=None) -> list[tuple[int, str, float | None, bytes]]:
+        """(id, path, duration, fingerprint) of the tracks embedded by `embedder` that have one (of those in
+        `ids`, if given), in id order."""
+        if not self._described():
+            return []
+        sql = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
+               "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
+        rows = self._rows(sql + " ORDER BY t.id", (embedder,)) if ids is None \
+            else sorted(self._by_ids(sql + " AND t.id IN", ids, (embedder,)))
+        return [(i, p, dur if isinstance(dur, (int, float)) else None, fp) for i, p, dur, fp in rows
+                if isinstance(p, str) and isinstance(fp, bytes)]
+
+    def stored_descriptor(self, path: str, size: int, mtime: float, embedder: str, dim: int):
+        """The stored raw descriptor (float64) of an unchanged file (see `unchanged`), else None."""
+        if not self.unchanged(path, size, mtime, embedder):
+            return None
+        if not self._described():
+            return None
+        rows = self._rows("SELECT d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.path=?", (path,))
+        if not rows or not isinstance(rows[0][0], bytes) or len(rows[0][0]) != 4 * dim:
+            return None
+        v = np.frombuffer(rows[0][0], "<f4").astype(np.float64)
+        return v if np.all(np.isfinite(v)) else None
