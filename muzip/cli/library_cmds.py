@@ -90,7 +90,11 @@ def _models(name=None):
 
 
 def _embed_one(path):
-    """Worker: path -> ("ok", record) or ("fail", message). A pure function of the file."""
+    """Worker: path or object URI -> ("ok", record) or ("fail", message). A pure function of the file."""
+    from ..scale.storage import is_uri
+    if is_uri(path):
+        from .library_objects import embed_object
+        return embed_object(path, _embed_one)
     from ..library.sources import record
     try:
         return "ok", record(path, _models, _embedder()[0])
@@ -138,18 +142,18 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         ray_address = None if ray_address == "local" else ray_address
         check_cluster(ray_address)
     rep = Reporter(quiet)
-    files = _files(paths, rep)
+    files, known = _index_inputs(paths, rep, on_ray)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         _, embedder = _embedder()
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:
-                st = os.stat(f)
+                size, mtime = known[f] if f in known else _size_time(os.stat(f))
             except OSError as exc:  # gone since it was listed
                 rep.fail(f"{f}: {exc.strerror or exc}")
                 failed += 1
                 continue
-            if cat.unchanged(f, st.st_size, st.st_mtime, embedder):
+            if cat.unchanged(f, size, mtime, embedder):
                 unchanged += 1
             else:
                 todo.append(f)
@@ -167,7 +171,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             if on_ray:
                 from .ray_batch import index_on_ray
                 added, ray_failed = index_on_ray(todo, db_path, cat, embedder, _embed_one, jobs=jobs,
-                                                 address=ray_address, bar=bar, rep=rep)
+                                                 address=ray_address, bar=bar, rep=rep, known=known)
                 failed += ray_failed
             for kind, value in () if on_ray else _map(_embed_one, todo, jobs):
                 bar.update(1)
@@ -183,7 +187,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         finally:
             bar.close()
             rep.echo = None
-        gone = cat.prune() if prune else []
+        from .library_objects import still_there
+        gone = cat.prune(still_there) if prune else []
         from ..library.collection import refresh, uses_collection
         embed = _embedder()[0]
         if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
@@ -199,6 +204,27 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged, {failed} failed, "
                 f"{len(gone)} pruned; {total} tracks")
     sys.exit(rep.status)
+
+
+def _size_time(st) -> tuple[int, float]:
+    return st.st_size, st.st_mtime
+
+
+def _index_inputs(paths, rep: Reporter, on_ray: bool):
+    """(files, {URI: (bytes, time)}): local files (folders walked) and object-store URIs (listed)."""
+    from ..scale.storage import StorageError, is_uri
+    uris = [p for p in paths if is_uri(p)]
+    if uris and not on_ray:
+        raise click.UsageError("s3:// and gs:// inputs need --ray")
+    known = {}
+    if uris:
+        from .library_objects import object_files
+        try:
+            known = object_files(uris, rep)
+        except StorageError as exc:
+            from .common import fail_usage
+            fail_usage(str(exc))
+    return _files([p for p in paths if not is_uri(p)], rep) + sorted(known), known
 
 
 def _lines_above(bar, rep: Reporter) -> None:
@@ -240,7 +266,9 @@ def catalog_embeddings(db_path: str, rep: Reporter):
 
 def _query(cat, query: str):
     """(embedding, catalog id or None) of a catalog track or any file."""
-    hit = cat.lookup(query) if os.path.exists(query) or os.path.isabs(query) else None
+    from ..scale.storage import is_uri
+    stored = query if is_uri(query) else os.path.abspath(query)  # how the catalog names its tracks
+    hit = cat.lookup(stored) if is_uri(query) or os.path.exists(query) or os.path.isabs(query) else None
     if hit is not None:
         return hit[1], hit[0]
     if not os.path.exists(query):

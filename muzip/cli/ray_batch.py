@@ -116,16 +116,18 @@ def _merge_shards(folder: str, cat, embedder: str) -> int:
     return merged
 
 
-def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep):
+def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep, known=None):
     """`muzip index --ray`: (files added, files failed). Workers write records as Parquet shards beside the
-    catalog (LIBRARY.shards/); shards a killed run left are merged first, the rest after the run."""
+    catalog (LIBRARY.shards/); shards a killed run left are merged first, the rest after the run. `known`:
+    {URI: (bytes, time)} of the object-store inputs (muzip.cli.library_objects)."""
+    known = known or {}
     from ..scale import shards
-    from ..scale.ray_engine import ClusterError, connect, disconnect, run_sharded
+    from ..scale.ray_engine import ClusterError, connect, disconnect, file_bytes, run_sharded
     folder = shards.folder_for(db_path)
     shards.clear_partials(folder)
     added = _merge_shards(folder, cat, embedder) if os.path.isdir(folder) else 0
     if added:  # a killed run's finished work: those files are done
-        todo = [f for f in todo if not _unchanged(cat, f, embedder)]
+        todo = [f for f in todo if not _unchanged(cat, f, embedder, known)]
     failed = 0
     if todo:
         shown = bar.bar is not None
@@ -145,7 +147,9 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
             batch = max(1, min(SHARD_FILES, len(todo) // (4 * actors)))
             done = 0
             try:
-                for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch):
+                sizes = [known[f][0] if f in known else file_bytes(f) for f in todo]
+                env = _store_env([Item(f, None) for f in todo])
+                for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env):
                     bar.update(1)
                     done += 1
                     if failure:
@@ -169,9 +173,12 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
 SHARD_FILES = 16  # files per shard (and per task): a killed worker redoes at most this many
 
 
-def _unchanged(cat, path, embedder) -> bool:
+def _unchanged(cat, path, embedder, known) -> bool:
+    if path in known:
+        return cat.unchanged(path, *known[path], embedder)
     try:
         st = os.stat(path)
     except OSError:
         return False
     return cat.unchanged(path, st.st_size, st.st_mtime, embedder)
+

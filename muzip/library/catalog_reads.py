@@ -4,7 +4,6 @@ catalog's queries touch (a `similar` through the ANN index reads only its hits' 
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -117,8 +116,9 @@ class CatalogReads:
         return {i: path_text(p) for i, p in self._by_ids("SELECT id, path FROM tracks WHERE id IN", ids)}
 
     def lookup(self, path: str):
-        """(id, embedding) of a cataloged track, None if it is not in the catalog; CatalogError if damaged."""
-        rows = self._rows("SELECT id, dim, embedding FROM tracks WHERE path=?", (os.path.abspath(path),))
+        """(id, embedding) of the track stored as `path` (an absolute path, or an object's URI), None if it is
+        not in the catalog; CatalogError if damaged."""
+        rows = self._rows("SELECT id, dim, embedding FROM tracks WHERE path=?", (path,))
         if not rows:
             return None
         i, dim, blob = rows[0]
@@ -126,7 +126,7 @@ class CatalogReads:
         if problem is None:
             problem = vector_problem(np.frombuffer(blob, "<f4"))
         if problem is not None:
-            self._fail(f"catalog damaged: track {os.path.abspath(path)} ({problem}; `muzip index` re-embeds it)")
+            self._fail(f"catalog damaged: track {path} ({problem}; `muzip index` re-embeds it)")
         return i, np.frombuffer(blob, "<f4").astype(np.float32)
 
     def tracks(self, ids=None) -> list[dict]:

@@ -24,11 +24,12 @@ FREEZE_AT = 5000  # tracks (muzip.library.search.EXACT_MAX: where the ANN index 
 GROWTH = 2
 
 
-def refresh(catalog, embed, embedder_id: str) -> int:
+def refresh(catalog, embed, embedder_id: str, full: bool = False) -> int:
     """Project the catalog's described tracks with its statistics: all of them with statistics computed
-    now, or (a large catalog, statistics frozen) those written since the last refresh; returns how many."""
+    now (always, with `full`), or (a large catalog, statistics frozen) those written since the last refresh;
+    returns how many."""
     dim = int(embed.scalings.shape[0])
-    stored = catalog.collection(embedder_id, dim)
+    stored = None if full else catalog.collection(embedder_id, dim)
     if stored is not None:
         stats, tracks, gen = stored
         changed = catalog.changed_since(gen)

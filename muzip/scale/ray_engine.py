@@ -135,7 +135,7 @@ def _no_bars(total, desc):
     return _NoBar()
 
 
-def _file_bytes(path: str) -> int:
+def file_bytes(path: str) -> int:
     try:
         return os.path.getsize(path)
     except OSError:  # missing or unreadable: the job reports it, in its turn
@@ -172,8 +172,8 @@ class ShardingActor:
     """One actor of `muzip index --ray`'s pool: `fn(path)` -> ("ok", record) or ("fail", message) for each
     row's path; the batch's records are written as one Parquet shard (muzip.scale.shards) by this actor."""
 
-    def __init__(self, fn, folder):
-        os.environ["MUZIP_THREADS"] = "1"
+    def __init__(self, fn, folder, env=None):
+        os.environ.update({"MUZIP_THREADS": "1", **(env or {})})  # env: an object store's credentials
         self.fn, self.folder = fn, folder
 
     def __call__(self, batch):
@@ -188,12 +188,13 @@ class ShardingActor:
             ["" if kind == "ok" else str(value) for kind, value in results])}
 
 
-def run_sharded(ray, fn, paths, folder, actors: int, batch: int):
-    """Yield (index, failure message or "") for every path, in completion order; records go to shards."""
-    rows = [{"index": i, "path": paths[i]} for i in _largest_first([_file_bytes(p) for p in paths])]
+def run_sharded(ray, fn, paths, folder, actors: int, batch: int, sizes, env=None):
+    """Yield (index, failure message or "") for every path, in completion order; records go to shards.
+    `sizes`: the files' bytes (largest first); `env`: variables set on every worker (credentials)."""
+    rows = [{"index": i, "path": paths[i]} for i in _largest_first(sizes)]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch)))
     ds = ds.map_batches(ShardingActor, batch_size=batch, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
-                        fn_constructor_kwargs={"fn": fn, "folder": folder})
+                        fn_constructor_kwargs={"fn": fn, "folder": folder, "env": env})
     for row in ds.iter_rows():
         yield int(row["index"]), str(row["failure"])

@@ -83,12 +83,30 @@ def join(uri: str, *parts: str) -> str:
 def listing(uri: str, recursive: bool) -> tuple[str, list[tuple[str, int, str]]]:
     """(kind, files) at `uri`: kind 'file', 'folder' or 'missing'; files as (URI, bytes, path relative to
     `uri`), sorted; with `recursive`, a folder's files at every depth (names starting with '.' left out)."""
+    kind, found = _infos(uri, recursive)
+    return kind, [(u, info.size, rel) for u, info, rel in found]
+
+
+def objects(uri: str) -> tuple[str, list[tuple[str, int, float]]]:
+    """(kind, files) at `uri` as `listing` with recursion, files as (URI, bytes, modification time in
+    seconds): what `muzip index` compares with its catalog to skip unchanged files."""
+    kind, found = _infos(uri, True)
+    return kind, [(u, info.size, info.mtime_ns / 1e9 if info.mtime_ns is not None else 0.0)
+                  for u, info, _ in found]
+
+
+def exists(uri: str) -> bool:
+    """Whether the object `uri` exists; StorageError where the store cannot say."""
+    return _infos(uri, False)[0] == "file"
+
+
+def _infos(uri: str, recursive: bool):
     from pyarrow import fs
     filesystem, path = resolve(uri)
     try:
         info = filesystem.get_file_info(path)
         if info.type == fs.FileType.File:
-            return "file", [(uri, info.size, os.path.basename(path))]
+            return "file", [(uri, info, os.path.basename(path))]
         if info.type != fs.FileType.Directory:
             return "missing", []
         if not recursive:
@@ -101,7 +119,7 @@ def listing(uri: str, recursive: bool) -> tuple[str, list[tuple[str, int, str]]]
     for f in found:
         rel = f.path[len(path):].lstrip("/")
         if f.type == fs.FileType.File and not any(part.startswith(".") for part in rel.split("/")):
-            files.append((f"{scheme}://{f.path}", f.size, rel))
+            files.append((f"{scheme}://{f.path}", f, rel))
     return "folder", sorted(files, key=lambda x: x[2])
 
 

@@ -101,3 +101,48 @@ def test_object_store_paths_need_ray_and_a_store_that_answers(runner, songs, tmp
     lines = res.output.strip().splitlines()
     assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("muzip: s3://music: ") \
         and "Could not connect" in lines[0], res.output
+
+
+def _rows(db):
+    import sqlite3
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    rows = con.execute("SELECT t.path, t.size, t.duration, t.embedding, d.value FROM tracks t "
+                       "JOIN descriptors d ON d.track = t.id ORDER BY t.path").fetchall()
+    con.close()
+    return rows
+
+
+def test_index_reads_s3_into_a_catalog_of_uris(runner, local_ray, songs, bucket, tmp_path):
+    """The serial catalog's records, each named by its URI; a re-run skips them; `similar URI` finds the
+    track; --prune drops an object that is gone; a missing URI is reported as a missing path is."""
+    import json
+    with bucket.open_output_stream("music/extra/s0.wav") as out:
+        out.write((songs / "s0.wav").read_bytes())
+    db, local_db = str(tmp_path / "s3.db"), str(tmp_path / "local.db")
+    res = runner.invoke(cli, ["index", "s3://music/in", "s3://music/extra/s0.wav", "--db", db, "--ray"])
+    (tmp_path / "extra").mkdir()  # the same six files, on the local disk
+    (tmp_path / "extra" / "s0.wav").write_bytes((songs / "s0.wav").read_bytes())
+    local = runner.invoke(cli, ["index", "-j", "1", str(songs), str(tmp_path / "extra"), "--db", local_db])
+    assert res.exit_code == local.exit_code == 1, res.output
+    failures = [ln for ln in res.output.splitlines() if ln.startswith("muzip: ")]
+    assert len(failures) == 1 and failures[0].startswith("muzip: s3://music/in/broken.wav: corrupt or truncated")
+    assert "muzip-stage-" not in res.output and "Traceback" not in res.output
+    on_s3, serial = _rows(db), _rows(local_db)
+    assert [r[0] for r in on_s3] == ["s3://music/extra/s0.wav", "s3://music/in/b/s1.wav", "s3://music/in/b/s3.wav",
+                                     "s3://music/in/s0.wav", "s3://music/in/s2.wav", "s3://music/in/s4.wav"]
+    local_name = {"s3://music/in/" + r[0][len(str(songs)) + 1:]: r[1:] for r in serial}
+    local_name["s3://music/extra/s0.wav"] = next(r[1:] for r in serial if r[0].endswith("extra/s0.wav"))
+    assert len(serial) == 6 and all(r[1:] == local_name[r[0]] for r in on_s3)  # sizes, embeddings, descriptors
+    again = runner.invoke(cli, ["index", "s3://music/in", "s3://music/extra/s0.wav", "--db", db, "--json", "--ray"])
+    summary = json.loads(again.output.strip().splitlines()[-1])
+    assert (summary["indexed"], summary["unchanged"], summary["failed"]) == (0, 6, 1)
+    hit = runner.invoke(cli, ["similar", "s3://music/extra/s0.wav", "--db", db, "-n", "1", "--json"])
+    assert hit.exit_code == 0 and json.loads(hit.output)[0]["path"] == "s3://music/in/s0.wav"  # its copy
+    bucket.delete_file("music/extra/s0.wav")
+    pruned = runner.invoke(cli, ["index", "s3://music/in", "--db", db, "--prune", "--json", "--ray"])
+    summary = json.loads(pruned.output.strip().splitlines()[-1])
+    assert (summary["pruned"], summary["tracks"]) == (1, 5)
+    res = runner.invoke(cli, ["index", "s3://music/in", "--db", db])
+    assert res.exit_code == 2 and "s3:// and gs:// inputs need --ray" in res.output
+    res = runner.invoke(cli, ["index", "s3://nobucket/in", "--db", db, "--ray"])
+    assert res.exit_code == 1 and res.output.startswith("muzip: s3://nobucket/in: no such file or folder\n")

@@ -15,7 +15,7 @@ def test_files_go_largest_first_and_a_missing_one_last(tmp_path):
         (tmp_path / name).write_bytes(b"x" * size)
         paths.append(str(tmp_path / name))
     paths.append(str(tmp_path / "missing.wav"))
-    sizes = [ray_engine._file_bytes(p) for p in paths]
+    sizes = [ray_engine.file_bytes(p) for p in paths]
     assert ray_engine._largest_first(sizes) == [1, 3, 2, 0, 4]  # ties keep the listed order
 
 
