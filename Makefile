@@ -42,6 +42,7 @@ bench: install corpus
 	$(PY) -m scripts.bench.ray_bench --json docs/logs/ray_bench.json  # docs/SCALE.md: --ray against -j, 48 corpus tracks
 	$(PY) -m scripts.bench.ray_two_nodes  # docs/SCALE.md: compress --ray HOST:PORT on two Ray nodes (two raylets here)
 	$(PY) -m scripts.bench.ann_bench --json docs/ann_results.json  # docs/SCALE.md: 10^6 vectors, usearch f16, memory-mapped
+	$(PY) -m scripts.bench.catalog_scale --json docs/logs/catalog_scale.json  # docs/SCALE.md: a 10^6-track catalog, a nightly 1 % index, similar
 
 fuzz: install  # 3,400 mutated and crafted .mz files per shipped codec model, 1,000 catalogs and classifiers (~20 min)
 	$(PY) -m scripts.fuzz.fuzz --cases 3400 --library-cases 1000 --seed 1

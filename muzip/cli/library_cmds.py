@@ -134,6 +134,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
       muzip index Music/ --db music.db            # audio and .mz files, all cores
       muzip index Music/ --db music.db --prune    # again later: new files only, vanished ones dropped
       muzip index Music/ --db music.db --ray      # on Ray: records as Parquet shards, then merged
+      muzip index s3://bucket/mz --db music.db --ray   # objects (s3://, gs://), named by their URIs
     """
     from ..library.catalog import Catalog
     on_ray = ray_address is not None
@@ -141,14 +142,15 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from .ray_batch import check_cluster
         ray_address = None if ray_address == "local" else ray_address
         check_cluster(ray_address)
+    from .library_objects import index_inputs, size_time
     rep = Reporter(quiet)
-    files, known = _index_inputs(paths, rep, on_ray)
+    files, known = index_inputs(paths, rep, on_ray)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         _, embedder = _embedder()
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:
-                size, mtime = known[f] if f in known else _size_time(os.stat(f))
+                size, mtime = size_time(f, known)
             except OSError as exc:  # gone since it was listed
                 rep.fail(f"{f}: {exc.strerror or exc}")
                 failed += 1
@@ -204,27 +206,6 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged, {failed} failed, "
                 f"{len(gone)} pruned; {total} tracks")
     sys.exit(rep.status)
-
-
-def _size_time(st) -> tuple[int, float]:
-    return st.st_size, st.st_mtime
-
-
-def _index_inputs(paths, rep: Reporter, on_ray: bool):
-    """(files, {URI: (bytes, time)}): local files (folders walked) and object-store URIs (listed)."""
-    from ..scale.storage import StorageError, is_uri
-    uris = [p for p in paths if is_uri(p)]
-    if uris and not on_ray:
-        raise click.UsageError("s3:// and gs:// inputs need --ray")
-    known = {}
-    if uris:
-        from .library_objects import object_files
-        try:
-            known = object_files(uris, rep)
-        except StorageError as exc:
-            from .common import fail_usage
-            fail_usage(str(exc))
-    return _files([p for p in paths if not is_uri(p)], rep) + sorted(known), known
 
 
 def _lines_above(bar, rep: Reporter) -> None:

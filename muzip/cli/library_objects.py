@@ -8,9 +8,35 @@ from __future__ import annotations
 import os
 import tempfile
 
-from .plan import AUDIO_EXTS
+import click
+
+from .common import fail_usage
+from .plan import AUDIO_EXTS, files_under
 
 EXTS = set(AUDIO_EXTS) | {"mz"}
+
+
+def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[int, float]]]:
+    """(files, {URI: (bytes, time)}): local files (folders walked) and object-store URIs (listed)."""
+    from ..scale.storage import StorageError, is_uri
+    uris = [p for p in paths if is_uri(p)]
+    if uris and not on_ray:
+        raise click.UsageError("s3:// and gs:// inputs need --ray")
+    known = {}
+    if uris:
+        try:
+            known = object_files(uris, rep)
+        except StorageError as exc:
+            fail_usage(str(exc))
+    return files_under([p for p in paths if not is_uri(p)], rep, EXTS) + sorted(known), known
+
+
+def size_time(path: str, known) -> tuple[int, float]:
+    """(bytes, modification time) of a listed object or a local file (OSError where it is gone)."""
+    if path in known:
+        return known[path]
+    st = os.stat(path)
+    return st.st_size, st.st_mtime
 
 
 def object_files(uris, rep) -> dict[str, tuple[int, float]]:

@@ -28,6 +28,17 @@ INDEX_DTYPE = "f16"  # half of f32's memory at its recall; i8 tops out near reca
 REBUILD_SHARE = 0.25  # of the index's tracks replaced or removed since its build: HNSW links degrade with removals
 
 
+def _index_class():
+    """usearch's Index class. onnxruntime is loaded first: usearch's extension carries its own C++ runtime,
+    and onnxruntime's pybind11 module loaded after it crashes the process (usearch 2.26, onnxruntime 1.32: a
+    segmentation fault on `import onnxruntime`); loaded before it, both work. A `similar --playlist` of a `.mz`
+    outside the catalog decodes it after the search."""
+    import onnxruntime  # noqa: F401
+
+    from usearch.index import Index
+    return Index
+
+
 def _paths(db_path: str):
     return db_path + ".usearch", db_path + ".usearch.json"
 
@@ -49,7 +60,7 @@ def _matches(index, meta: dict) -> bool:
 
 
 def _built(catalog, gen: int):
-    from usearch.index import Index
+    Index = _index_class()
     ids, emb, _ = catalog.embeddings()
     index = Index(ndim=max(1, emb.shape[1]), metric="cos", dtype=INDEX_DTYPE, connectivity=16, expansion_add=128,
                   expansion_search=EXPANSION_SEARCH)
@@ -61,7 +72,7 @@ def _built(catalog, gen: int):
 
 def _updated(catalog, index_path: str, meta: dict, gen: int):
     """(index, meta) with what changed since meta's generation applied, or None where a rebuild is due."""
-    from usearch.index import Index
+    Index = _index_class()
     changed = catalog.changed_since(meta["generation"])
     if changed is None or len(changed) + meta["churn"] > REBUILD_SHARE * max(meta["count"], 1):
         return None
@@ -97,11 +108,37 @@ def _saved(index, meta: dict, index_path: str, meta_path: str):
     return index, meta
 
 
+# Opening a memory-mapped index scans its node offsets (~0.13 s at 10^6 tracks): a process that queries again
+# (the library used from a server) keeps the opened index while its file and the catalog are unchanged.
+_OPENED: dict = {}
+
+
+def _file_key(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _cached(catalog, key=None):
+    """(index, meta) this process opened for the catalog, if its files and the catalog are unchanged since."""
+    index_path, meta_path = _paths(catalog.path)
+    if key is None:
+        key = (catalog.generation(), _file_key(index_path), _file_key(meta_path))
+    got = _OPENED.get(index_path)
+    return got[1:] if got is not None and got[0] == key and key[1] is not None else None
+
+
 def _ann(catalog):
     """(index, meta) of the catalog as it is now: reused, updated, or rebuilt."""
-    from usearch.index import Index
+    Index = _index_class()
     index_path, meta_path = _paths(catalog.path)
     gen = catalog.generation()
+    key = (gen, _file_key(index_path), _file_key(meta_path))
+    cached = _cached(catalog, key)
+    if cached is not None:
+        return cached
     meta = _read_meta(meta_path)
     if meta is not None and os.path.isfile(index_path):
         try:
@@ -109,6 +146,7 @@ def _ann(catalog):
                 index = Index.restore(index_path, view=True)  # memory-mapped: a query reads only the pages it visits
                 if _matches(index, meta):
                     index.expansion_search = EXPANSION_SEARCH
+                    _OPENED[index_path] = (key, index, meta)
                     return index, meta
             else:
                 got = _updated(catalog, index_path, meta, gen)
@@ -141,7 +179,8 @@ def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[di
     """[{"id", "path", "score"}], best first; score = cosine similarity (embeddings are unit-norm). Tracks
     left out (not finite) are named in catalog.left_out."""
     want = n + (1 if exclude_id is not None else 0)
-    if catalog.count() <= EXACT_MAX:
+    cached = _cached(catalog)
+    if (cached is None or cached[1]["count"] <= EXACT_MAX) and catalog.count() <= EXACT_MAX:
         ids, emb, paths = catalog.embeddings()
         if not len(ids):
             return []

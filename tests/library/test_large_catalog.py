@@ -184,3 +184,15 @@ def test_index_of_new_files_updates_a_large_catalog_instead_of_rebuilding_it(run
     assert r.exit_code == 0 and len(hits) == 2 and str(lib / "t8.wav") not in [h["path"] for h in hits]
     with Catalog(db, create=False) as cat:
         assert [h["path"] for h in hits] == _exact(cat, after[8], 3)[1:]
+
+
+def test_the_codec_runtime_loads_after_the_vector_index():
+    """usearch's extension carries its own C++ runtime; onnxruntime imported after it crashed the process
+    (a `similar --playlist` decodes a .mz outside the catalog after its search). A fresh interpreter: the
+    import order is the point."""
+    import subprocess
+    import sys
+    code = ("from muzip.library import search; search._index_class()(ndim=4, metric='cos', dtype='f16'); "
+            "import onnxruntime; print('loaded')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "loaded"), done.stderr[-500:]
