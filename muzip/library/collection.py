@@ -7,8 +7,9 @@ way. A large catalog's statistics are frozen: from FREEZE_AT tracks on, a run pr
 wrote, with the stored statistics, until the catalog has GROWTH times the tracks they were computed from
 -- re-projecting (and re-indexing) a million tracks for every album added would take minutes, and the
 mean and spread of thousands of tracks move little with more. Each full re-projection is paid for by as
-many new tracks as the catalog had, so a catalog's projection costs O(1) per track added. A query file from outside the catalog is projected with the catalog's statistics (`query_vector`); a
-classifier keeps those of its training files (`fit_collection`).
+many new tracks as the catalog had, so a catalog's projection costs O(1) per track added. A query file
+from outside the catalog is projected with the catalog's statistics (`query_vector`); a classifier keeps
+those of its training files (`fit_collection`).
 """
 
 from __future__ import annotations
