@@ -181,4 +181,3 @@ def _unchanged(cat, path, embedder, known) -> bool:
     except OSError:
         return False
     return cat.unchanged(path, st.st_size, st.st_mtime, embedder)
-
