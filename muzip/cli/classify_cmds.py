@@ -259,9 +259,9 @@ def map_cmd(db_path, output, force, color, classifier):
 def catalog_inputs(db_path: str, model: dict, rep) -> list:
     """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
     classifier of projection and descriptor the catalog's descriptors under its statistics."""
-    from ..library.collection import CLASSIFIER_FEATURES
+    from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep)
-    if model["meta"].get("features") != CLASSIFIER_FEATURES:
+    if not reads_descriptors(model["meta"]):
         return list(zip(paths, emb))
     from ..library.catalog import Catalog
     from ..library.collection import catalog_inputs as described_inputs

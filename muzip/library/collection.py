@@ -62,8 +62,15 @@ def query_vector(catalog, embed, embedder_id: str, record: dict) -> np.ndarray:
 
 
 # A classifier of a descriptor embedder declares what it reads (classify meta "features"): the projection and
-# the standardized descriptor (DescriptorEmbedder.features). Classifiers without it read the unit vectors.
-CLASSIFIER_FEATURES = "projection+descriptor"
+# the standardized descriptor without its flatness (DescriptorEmbedder.features); classifiers written before
+# session 42 read the whole descriptor, older ones the unit vectors.
+CLASSIFIER_FEATURES = "projection+descriptor without flatness"
+WHOLE_DESCRIPTOR = "projection+descriptor"
+
+
+def reads_descriptors(model_meta: dict) -> bool:
+    """True where a classifier reads descriptors (features), not only the stored unit vectors."""
+    return model_meta.get("features") in (CLASSIFIER_FEATURES, WHOLE_DESCRIPTOR)
 
 
 def fit_collection(embed, raws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,10 +81,10 @@ def fit_collection(embed, raws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def classifier_inputs(embed, model_meta: dict, raws: np.ndarray, stats: np.ndarray) -> np.ndarray:
-    """What a trained classifier reads from raw descriptors under `stats`: features, or (older classifiers)
-    the unit vectors."""
-    if model_meta.get("features") == CLASSIFIER_FEATURES:
-        return embed.features(raws, stats)
+    """What a trained classifier reads from raw descriptors under `stats`: its features, or (older
+    classifiers) the unit vectors."""
+    if reads_descriptors(model_meta):
+        return embed.features(raws, stats, flatness=model_meta.get("features") == WHOLE_DESCRIPTOR)
     return embed.project(raws, stats)
 
 

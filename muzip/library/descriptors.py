@@ -159,6 +159,9 @@ def descriptor(coeffs, rate: int) -> np.ndarray:
 
 DIM = 2 * (CEPSTRA - 1) + (COV_CEPSTRA - 1) * COV_CEPSTRA // 2 + 2 * BANDS + FLUX_GROUPS + 3 + len(RHYTHM_LAGS_S) \
     + 1 + 12 + 6 + 2 + 2 * (len(FLATNESS_OCTAVES) - 1) + STEREO_BANDS
+# Where the flatness per octave sits (before the stereo bands): what a codec's noise fill changes most
+# (docs/EXPERIMENTS.md, sessions 38 and 42), so a classifier leaves it out.
+FLATNESS_DIMS = np.arange(DIM - STEREO_BANDS - 2 * (len(FLATNESS_OCTAVES) - 1), DIM - STEREO_BANDS)
 
 
 def audio_descriptor(x: np.ndarray, rate: int, hop: int = 882) -> np.ndarray:

@@ -47,8 +47,8 @@ HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v3 recipe
             "embed-v3 recipe, refitted per fold, .mz 24 kbps": True, "embed-v2": False, "embed-v3": False}
 # The held-out embed-v3 rows: the same recipe fitted without each fold's corpus (scripts/experiments/exp_embed_v3.py
 # --coded --dims 128 --mz 24), on the same folds and excerpts; merged into the tables when the file is there.
-REFIT = ROOT / "docs" / "logs" / "embed_v3_loco_s39.json"
-VECTORS = ROOT / "docs" / "logs" / "embed_v3_loco_s39_vectors.npz"  # exp_embed_v3 --vectors: the refitted fold vectors
+REFIT = ROOT / "docs" / "logs" / "embed_v3_loco_s42.json"
+VECTORS = ROOT / "docs" / "logs" / "embed_v3_loco_s42_vectors.npz"  # exp_embed_v3 --vectors: the refitted fold vectors
 MAP, MAP_FOLD = ROOT / "docs" / "library_map.png", "games-A"
 SPLIT_POOL = ("p_at_1", "nmi")  # the seeds' vectors exist per split only (scripts/bench/seed_loco.py)
 REFIT_ROWS = {"embed-v3 recipe, refitted per fold": "LDA 128, per-corpus training, collection statistics",

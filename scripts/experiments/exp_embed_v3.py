@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.descriptors import VERSION, descriptor  # noqa: E402
+from muzip.library.descriptors import FLATNESS_DIMS, VERSION, descriptor  # noqa: E402
 from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
@@ -65,11 +65,11 @@ def eval_vectors(tracks):
     return np.array(X), np.array(A), np.array(B)
 
 
-def classifier_features(X, W, mean, dev):
+def classifier_features(X, W, mean, dev, flatness=False):
     """What `muzip classify` reads of embed-v3 (DescriptorEmbedder.features): the unit vector and the
-    standardized descriptor."""
+    standardized descriptor (without its flatness per octave unless asked: before session 42 with it)."""
     z = (X - mean) / dev
-    return np.concatenate([unit(z @ W), z], axis=1)
+    return np.concatenate([unit(z @ W), z if flatness else np.delete(z, FLATNESS_DIMS, axis=1)], axis=1)
 
 
 def unit(X):

@@ -7,7 +7,7 @@ fb-music-high; and the music21 renders under data/styles, when rendered), six au
 (scripts/models/embed_v3_data.py), standardized per corpus, an LDA of track identity (no labels). The
 files: config.json, projection.npz (the projection and the training audio's descriptor statistics, the prior
 of small collections), SHA256SUMS, MODEL.md with the leave-one-corpus-out measurement of the same recipe
-(docs/logs/embed_v3_loco_s39.json, scripts/experiments/exp_embed_v3.py).
+(docs/logs/embed_v3_loco_s42.json, scripts/experiments/exp_embed_v3.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCO = ROOT / "docs" / "logs" / "embed_v3_loco_s39.json"  # exp_embed_v3 --coded --dims 128 --mz 24
+LOCO = ROOT / "docs" / "logs" / "embed_v3_loco_s42.json"  # exp_embed_v3 --coded --dims 128 --mz 24
 RECIPE = "LDA 128, per-corpus training, collection statistics"
 MZ_RECIPE = "LDA 128, per-corpus training, from .mz at 24 kbps"
 PRIOR_TRACKS = 20
@@ -98,7 +98,7 @@ def main():
             f"{LOCO.relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
             "docs/LIBRARY.md). This shipped fit heard every fold's corpus, so it is not itself a "
             "held-out figure. The LR columns are `muzip classify`'s head: a logistic regression on the vector "
-            "and the standardized descriptor beside it (DescriptorEmbedder.features):", "", loco_table(), "",
+            "and the standardized descriptor beside it, less its flatness per octave (DescriptorEmbedder.features):", "", loco_table(), "",
             "Files (sha256):", "", *[f"- `{k}` {v}" for k, v in sums.items()], ""])
     write_model_folder(ROOT / "models", a.name, identity=["config.json", "projection.npz"], card=card,
                        files={"config.json": config, "projection.npz": buf.getvalue()})

@@ -144,9 +144,9 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
                             "--json", "-j", "1"])
     got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
     assert got == {"a": "a", "b": "b"}
-    assert meta["features"] == "projection+descriptor"
-    with np.load(clf) as z:  # the vector and the standardized descriptor beside it
-        assert z["coef"].shape == (2, 128 + D.DIM)
+    assert meta["features"] == "projection+descriptor without flatness"
+    with np.load(clf) as z:  # the vector and the standardized descriptor beside it, less its flatness
+        assert z["coef"].shape == (2, 128 + D.DIM - len(D.FLATNESS_DIMS))
     # a catalog's tracks are read the same way (their descriptors under the catalog's statistics)
     db = tmp_path / "lib.db"
     assert runner.invoke(cli, ["index", str(lab), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
@@ -171,6 +171,46 @@ def test_an_older_classifier_of_unit_vectors_still_predicts(runner, tmp_path):
     r = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1", "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["label"] in ("a", "b")
+
+
+def test_a_classifier_of_the_whole_descriptor_still_predicts(runner, tmp_path):
+    """A classifier written before session 42 ("projection+descriptor") reads the descriptor with its flatness,
+    from files and from a catalog (a predict with the wrong width would fail in the regression)."""
+    from muzip.library import classify as C
+    from muzip.library import load_embedder
+    embed, eid = load_embedder("embed-v3")
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((8, 128 + D.DIM)).astype(np.float32)
+    clf = tmp_path / "whole.clf"
+    C.save(C.train(X, ["a"] * 4 + ["b"] * 4, eid), str(clf),
+           {"collection_stats": embed.stats().tolist(), "features": "projection+descriptor"})
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for s in (3, 4):
+        sf.write(folder / f"{s}.wav", _music(s), RATE)
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(folder / "3.wav"), "-j", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["label"] in ("a", "b")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", str(folder), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    assert len(r.output.splitlines()) == 2
+
+
+def test_flatness_dims_are_the_flatness_statistics():
+    """FLATNESS_DIMS points at the flatness per octave: a pure tone has a spiky spectrum (flatness near 0 in its
+    octave), white noise a flat one (near 0.56 for an MDCT's exponential power), the other blocks untouched."""
+    rng = np.random.default_rng(0)
+    t = np.arange(RATE * 4) / RATE
+    tone = np.stack([0.3 * np.sin(2 * np.pi * 1500 * t)] * 2, axis=1)
+    noise = 0.1 * rng.standard_normal((RATE * 4, 2))
+    f_tone = D.audio_descriptor(tone.astype(np.float32), RATE)[D.FLATNESS_DIMS]
+    f_noise = D.audio_descriptor(noise.astype(np.float32), RATE)[D.FLATNESS_DIMS]
+    means_tone, means_noise = f_tone[0::2], f_noise[0::2]  # (mean, std) per octave
+    assert means_tone[2] < 0.05  # 1-2 kHz holds the tone
+    assert np.all((means_noise > 0.4) & (means_noise < 0.7))
+    assert len(D.FLATNESS_DIMS) == 2 * (len(D.FLATNESS_OCTAVES) - 1) and D.FLATNESS_DIMS[-1] == D.DIM - D.STEREO_BANDS - 1
 
 
 def test_a_classifier_of_another_embedder_is_refused(runner, tmp_path):
