@@ -17,11 +17,10 @@ import os
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.projection import fit_projection, per_corpus  # noqa: E402
+from muzip.library.projection import per_corpus  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
-from scripts.experiments.exp_embed_v3 import eval_vectors, unit  # noqa: E402
-from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
+from scripts.experiments.exp_embed_v3 import held_out_fold, unit  # noqa: E402
 
 TEMPERATURE = 0.1
 DROPOUT = 0.3
@@ -82,15 +81,10 @@ def main():
     a = ap.parse_args()
     rows = {}
     for fold in L.FOLDS:
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
-        W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+        f = held_out_fold(fold)
+        Xt, yt, corpora, W, y, X, A, B, mc, sc = (
+            f[k] for k in ("Xt", "yt", "corpora", "W", "y", "X", "A", "B", "mc", "sc"))
         Z = per_corpus(np.asarray(Xt, np.float64), corpora)
-        tracks = L.fold_tracks(fold)
-        classes = sorted({lab for lab, _ in tracks})
-        y = np.array([classes.index(lab) for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
-        E = np.concatenate([X, A, B])
-        mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
         z = [(v - mc) / sc for v in (X, A, B)]
         variants = {"LDA 128 (the recipe)": lambda v: unit(v @ W)}
         for seed in (int(s) for s in a.seeds.split(",")):

@@ -65,6 +65,20 @@ def eval_vectors(tracks):
     return np.array(X), np.array(A), np.array(B)
 
 
+def held_out_fold(fold: str) -> dict:
+    """The chosen recipe on one fold, as the later experiments start from it (session 42): the coded training
+    segments (Xt, yt, corpora), the LDA 128 fitted per corpus (W), the fold's tracks and labels (y), the
+    excerpt and segment descriptors (X, A, B) and the collection's statistics (mc, sc)."""
+    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
+    tracks = L.fold_tracks(fold)
+    classes = sorted({lab for lab, _ in tracks})
+    X, A, B = eval_vectors(tracks)
+    E = np.concatenate([X, A, B])
+    return {"Xt": Xt, "yt": yt, "corpora": corpora, "W": fit_projection(Xt, yt, corpora, 128)["scalings"],
+            "tracks": tracks, "y": np.array([classes.index(lab) for lab, _ in tracks]), "X": X, "A": A, "B": B,
+            "mc": E.mean(axis=0), "sc": E.std(axis=0) + 1e-9}
+
+
 def classifier_features(X, W, mean, dev, flatness=False):
     """What `muzip classify` reads of embed-v3 (DescriptorEmbedder.features): the unit vector and the
     standardized descriptor (without its flatness per octave unless asked: before session 42 with it)."""

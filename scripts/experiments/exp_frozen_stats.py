@@ -14,11 +14,9 @@ import os
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
-from scripts.experiments.exp_embed_v3 import classifier_features, eval_vectors, unit  # noqa: E402
-from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
+from scripts.experiments.exp_embed_v3 import classifier_features, held_out_fold, unit  # noqa: E402
 
 
 def main():
@@ -29,12 +27,8 @@ def main():
     shares = [1.0] + [float(s) for s in a.shares.split(",")]
     means = {s: [] for s in shares}
     for fold in L.FOLDS:
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
-        W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-        tracks = L.fold_tracks(fold)
-        classes = sorted({lab for lab, _ in tracks})
-        y = np.array([classes.index(lab) for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
+        f = held_out_fold(fold)
+        W, y, X, A, B = (f[k] for k in ("W", "y", "X", "A", "B"))
         for share in shares:
             rows = []
             for draw in range(a.draws if share < 1 else 1):

@@ -12,57 +12,88 @@ macro-F1, segment P@1, AP NMI (columns in that order), as scripts/bench/library_
 import os
 
 os.environ.setdefault("MUZIP_THREADS", "1")
-import numpy as np
-from scipy.linalg import expm
-from sklearn.metrics import normalized_mutual_info_score as nmi_score, accuracy_score, f1_score
-from muzip.library.projection import fit_projection
-from muzip.library.cluster import _ap
-from scripts.bench import loco_sets as L
-from scripts.bench.library_loco import _splits
-from scripts.experiments.exp_embed_v3 import eval_vectors, unit
-from scripts.models.embed_v3_data import segment_descriptors
-K = 11; iu = np.triu_indices(K)
-def gauss(d):
-    m = d[:K]; Lv = d[38:38 + len(iu[0])]
-    Lm = np.zeros((K, K)); Lm[iu] = Lv; Lm = Lm + Lm.T - np.diag(np.diag(Lm))
-    Lm = Lm / (np.sqrt(2.0) - (np.sqrt(2.0) - 1.0) * np.eye(K))
-    C = expm(Lm); return m, C, np.linalg.inv(C)
-def skl(G):
-    n = len(G); D = np.zeros((n, n))
+import numpy as np  # noqa: E402
+from scipy.linalg import expm  # noqa: E402
+from scipy.stats import norm  # noqa: E402
+
+from muzip.library import descriptors as D  # noqa: E402
+from muzip.library.cluster import _ap  # noqa: E402, PLC2701 - the same AP settings as `muzip cluster`
+from scripts.bench import loco_sets as L  # noqa: E402
+from scripts.bench.library_loco import _splits  # noqa: E402
+from scripts.experiments.exp_embed_v3 import held_out_fold, unit  # noqa: E402
+
+K = D.COV_CEPSTRA - 1  # the Gaussian is over c1..c11
+COV_AT = 2 * (D.CEPSTRA - 1)  # the log-covariance follows the cepstra's means and deviations
+UPPER = np.triu_indices(K)
+
+
+def gaussian(d: np.ndarray):
+    """(mean, covariance, its inverse) of a descriptor's cepstral Gaussian (descriptors._log_spd undone)."""
+    L_ = np.zeros((K, K))
+    L_[UPPER] = d[COV_AT:COV_AT + len(UPPER[0])]
+    L_ = (L_ + L_.T - np.diag(np.diag(L_))) / (np.sqrt(2.0) - (np.sqrt(2.0) - 1.0) * np.eye(K))
+    C = expm(L_)
+    return d[:K], C, np.linalg.inv(C)
+
+
+def symmetric_kl(G) -> np.ndarray:
+    n = len(G)
+    out = np.zeros((n, n))
     for i in range(n):
         mi, Ci, Ii = G[i]
         for j in range(i + 1, n):
-            mj, Cj, Ij = G[j]; dm = mi - mj
-            v = 0.25 * (np.trace(Ii @ Cj) + np.trace(Ij @ Ci) + dm @ (Ii + Ij) @ dm - 2 * K)
-            D[i, j] = D[j, i] = v
-    return D
-def mp(D):
-    n = len(D); off = ~np.eye(n, dtype=bool)
-    mu = np.array([D[i, off[i]].mean() for i in range(n)]); sd = np.array([D[i, off[i]].std() for i in range(n)]) + 1e-9
-    from scipy.stats import norm
-    return norm.sf(D, mu[:, None], sd[:, None]) * norm.sf(D, mu[None, :], sd[None, :])  # similarity
-def zs(S):
-    n = len(S); off = ~np.eye(n, dtype=bool); v = S[off]; return (S - v.mean()) / (v.std() + 1e-9)
-def scores(S, y, n):
-    # S over [X; A; B] (3n x 3n)
-    SX = S[:n, :n]; pred = np.empty_like(y)
-    for tr, te in _splits(y): pred[te] = y[tr][np.argmax(SX[np.ix_(te, tr)], axis=1)]
-    SAB = S[n:, n:].copy(); np.fill_diagonal(SAB, -np.inf)
+            mj, Cj, Ij = G[j]
+            dm = mi - mj
+            out[i, j] = out[j, i] = 0.25 * (np.trace(Ii @ Cj) + np.trace(Ij @ Ci) + dm @ (Ii + Ij) @ dm - 2 * K)
+    return out
+
+
+def mutual_proximity(dist: np.ndarray) -> np.ndarray:
+    """Similarity: the chance that each of two items is, for the other, nearer than a random item (Gaussian)."""
+    off = ~np.eye(len(dist), dtype=bool)
+    mu = np.array([row[o].mean() for row, o in zip(dist, off)])
+    sd = np.array([row[o].std() for row, o in zip(dist, off)]) + 1e-9
+    return norm.sf(dist, mu[:, None], sd[:, None]) * norm.sf(dist, mu[None, :], sd[None, :])
+
+
+def zscored(S: np.ndarray) -> np.ndarray:
+    v = S[~np.eye(len(S), dtype=bool)]
+    return (S - v.mean()) / (v.std() + 1e-9)
+
+
+def scores(S: np.ndarray, y: np.ndarray) -> tuple:
+    """1-NN accuracy and macro-F1, segment P@1, AP NMI from a similarity over [excerpts; first; last segments]."""
+    from sklearn.metrics import accuracy_score, f1_score, normalized_mutual_info_score
+    n = len(y)
+    SX = S[:n, :n]
+    pred = np.empty_like(y)
+    for tr, te in _splits(y):
+        pred[te] = y[tr][np.argmax(SX[np.ix_(te, tr)], axis=1)]
+    SAB = S[n:, n:].copy()
+    np.fill_diagonal(SAB, -np.inf)
     pair = np.concatenate([np.arange(n, 2 * n), np.arange(n)])
-    p1 = np.mean(np.argmax(SAB, 1) == pair)
-    lab, _ = _ap(SX, None, 0)
-    return accuracy_score(y, pred), f1_score(y, pred, average="macro"), p1, nmi_score(y, lab)
-tot = {}
-for fold in L.FOLDS:
-    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
-    W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-    tracks = L.fold_tracks(fold); classes = sorted({l for l, _ in tracks}); y = np.array([classes.index(l) for l, _ in tracks])
-    X, A, B = eval_vectors(tracks); E = np.concatenate([X, A, B]); mc, sc = E.mean(0), E.std(0) + 1e-9
-    V = unit(((E - mc) / sc) @ W); S_cos = V @ V.T
-    D = skl([gauss(d) for d in E]); S_mp = mp(D); S_kl = -D
-    n = len(X)
-    for name, S in [("cos", S_cos), ("kl-mp", S_mp), ("kl", zs(S_kl)), ("cos+0.5mp", zs(S_cos) + 0.5 * zs(S_mp)), ("cos+1mp", zs(S_cos) + zs(S_mp)), ("cos+0.3mp", zs(S_cos) + 0.3 * zs(S_mp))]:
-        r = scores(S, y, n); tot.setdefault(name, []).append(r)
-        print(fold, name, " ".join(f"{v:.3f}" for v in r), flush=True)
-for k, v in tot.items():
-    print("mean", k, " ".join(f"{x:.3f}" for x in np.mean(v, 0)))
+    labels, _ = _ap(SX, None, 0)
+    return (accuracy_score(y, pred), f1_score(y, pred, average="macro"), np.mean(np.argmax(SAB, 1) == pair),
+            normalized_mutual_info_score(y, labels))
+
+
+def main():
+    tot = {}
+    for fold in L.FOLDS:
+        f = held_out_fold(fold)
+        E = np.concatenate([f["X"], f["A"], f["B"]])
+        V = unit(((E - f["mc"]) / f["sc"]) @ f["W"])
+        cos = V @ V.T
+        kl = symmetric_kl([gaussian(d) for d in E])
+        mp = mutual_proximity(kl)
+        for name, S in (("cos", cos), ("kl-mp", mp), ("kl", zscored(-kl)), ("cos+0.5mp", zscored(cos) + 0.5 * zscored(mp)),
+                        ("cos+1mp", zscored(cos) + zscored(mp)), ("cos+0.3mp", zscored(cos) + 0.3 * zscored(mp))):
+            r = scores(S, f["y"])
+            tot.setdefault(name, []).append(r)
+            print(fold, name, " ".join(f"{v:.3f}" for v in r), flush=True)
+    for k, v in tot.items():
+        print("mean", k, " ".join(f"{x:.3f}" for x in np.mean(v, 0)))
+
+
+if __name__ == "__main__":
+    main()

@@ -15,11 +15,10 @@ os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from muzip.library.descriptors import EPS, _chroma_matrix, _pairs  # noqa: E402
-from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import score_vectors  # noqa: E402
-from scripts.experiments.exp_embed_v3 import eval_vectors, unit  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, segment_descriptors  # noqa: E402
+from scripts.experiments.exp_embed_v3 import held_out_fold, unit  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached  # noqa: E402
 
 SHOWN = ("accuracy_1nn", "macro_f1_1nn", "p_at_1", "nmi")
 
@@ -39,14 +38,8 @@ def main():
     weights = [float(w) for w in a.weights.split(",")]
     means = {w: [] for w in weights}
     for fold in L.FOLDS:
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
-        W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-        tracks = L.fold_tracks(fold)
-        classes = sorted({lab for lab, _ in tracks})
-        y = np.array([classes.index(lab) for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
-        E = np.concatenate([X, A, B])
-        mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
+        f = held_out_fold(fold)
+        W, tracks, y, X, A, B, mc, sc = (f[k] for k in ("W", "tracks", "y", "X", "A", "B", "mc", "sc"))
         parts = [np.array([cached(f"chroma1:{i}{p}", lambda p=p, i=i: chroma(
             [L.excerpt(p), *L.segments(L.excerpt(p))][i])) for _, p in tracks]) for i in range(3)]
         logs = [np.log(c + 1e-3) for c in parts]
