@@ -101,6 +101,10 @@ def main():
                     "network is decoded for the sampled runs, as `muzip index` reads its files)")
     ap.add_argument("--coded", action="store_true", help="each training segment's coded version in its class too "
                     "(scripts/models/embed_v3_data.py CODECS)")
+    ap.add_argument("--also", default="", help="comma-separated codec models: each training segment once more "
+                    "coded by each, at a bitrate of embed_v3_data.ALSO_RATES, in its class")
+    ap.add_argument("--varied", type=float, default=0.0, help="each training segment once more in its class, played "
+                    "faster or slower by up to this relative change (tempo and pitch together; session 43: 0.02, 0.04)")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
     ap.add_argument("--vectors", help="also save each fold's excerpt vectors of the chosen recipe (LDA 128) with "
                     "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
@@ -108,7 +112,8 @@ def main():
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded)
+        Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied,
+                                                 also=tuple(m for m in a.also.split(",") if m))
         feats = np.unique(yt)
         mu, sd = Xt.mean(axis=0), Xt.std(axis=0) + 1e-9
         tracks = L.fold_tracks(fold)

@@ -41,15 +41,22 @@ def _augment(c, rng):
 CODECS = (("muzip-v2.7", (12, 16, 24, 32, 48, 64), 0.75), ("muzip-v1", (24, 32, 48, 64), 0.25))
 
 
-def coded_coefficients(x, rng) -> list:
-    """The coefficient runs of a segment coded by a codec drawn from CODECS, as `muzip index` reads a .mz."""
+# The bitrates of the extra coded versions of `segment_descriptors(also=...)`.
+ALSO_RATES = (16, 24, 32, 48, 64)
+
+
+def coded_coefficients(x, rng, model=None) -> list:
+    """The coefficient runs of a segment coded by a codec drawn from CODECS (or by `model` at one of
+    ALSO_RATES), as `muzip index` reads a .mz."""
     import os
     import tempfile
 
     from muzip.codec import compress_array, load_model
     from muzip.library.coefficients import coefficient_runs
-    k = 0 if rng.random() < CODECS[0][2] else 1
-    name, rates, _ = CODECS[k]
+    if model is None:
+        name, rates, _ = CODECS[0 if rng.random() < CODECS[0][2] else 1]
+    else:
+        name, rates = model, ALSO_RATES
     mz = compress_array(x, L.RATE, float(rng.choice(rates)), load_model(name))
     fd, tmp = tempfile.mkstemp(suffix=".mz")
     try:
@@ -61,9 +68,19 @@ def coded_coefficients(x, rng) -> list:
     return runs
 
 
-def file_segments(path, count, rng, coded=False):
+def _varispeed(x, rng, change):
+    """x played back faster or slower (tape, turntable or resampling differences: tempo and pitch together)
+    by a random factor 1 +- [change / 4, change], so that every variant differs."""
+    import soxr
+    r = 1 + rng.choice((-1, 1)) * rng.uniform(change / 4, change)
+    return soxr.resample(x, L.RATE * r, L.RATE).astype(np.float32)
+
+
+def file_segments(path, count, rng, coded=False, varied=0.0, model=None):
     """Descriptors of `count` augmented 15-s segments spread over the file (fewer if it is short); coded:
-    each segment followed by one coded version of it (coded_coefficients), augmented alike."""
+    each segment followed by one coded version of it (coded_coefficients), augmented alike. Instead of the
+    segments, varied: the segments played at another speed, up to this change (_varispeed); model: coded by
+    that model."""
     import soundfile as sf
     import soxr
     info = sf.info(path)
@@ -79,6 +96,11 @@ def file_segments(path, count, rng, coded=False):
             x = x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1)
             if info.samplerate != L.RATE:
                 x = soxr.resample(x, info.samplerate, L.RATE).astype(np.float32)
+            if varied:
+                x = _varispeed(x, rng, varied)
+            if model:
+                out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng, model)], L.RATE))
+                continue
             out.append(descriptor(_augment(_coeffs(x), rng), L.RATE))
             if coded:
                 out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng)], L.RATE))
@@ -101,14 +123,25 @@ def corpus_of(path: str) -> str:
     return parts[1] if parts[0] == "raw" else parts[0]
 
 
-def segment_descriptors(files, segments: int = 6, log=None, coded=False):
-    """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions); files
+def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=()):
+    """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions; varied:
+    and each segment once more at another speed, up to this relative change; also: once more coded by each of these models); files
     under two segments left out."""
     feats, tracks, corpora = [], [], []
     for i, p in enumerate(files):
         rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
         key = f"train{VERSION}{'c' if coded else ''}:{segments}:{p}"
         segs = cached(key, lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, coded)))
+        if varied and len(segs):
+            rng = np.random.default_rng(int(hashlib.sha1(("speed:" + p).encode()).hexdigest()[:8], 16))
+            more = cached(f"speed{VERSION}:{varied}:{segments}:{p}",
+                          lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, varied=varied)))
+            segs = np.concatenate([segs, more])
+        for model in also if len(segs) else ():
+            rng = np.random.default_rng(int(hashlib.sha1((model + p).encode()).hexdigest()[:8], 16))
+            segs = np.concatenate([segs, cached(f"also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",
+                                                lambda p=p, rng=rng, m=model: np.array(
+                                                    file_segments(p, segments, rng, model=m)))])
         if len(segs) >= 2:
             feats.append(segs)
             tracks += [i] * len(segs)

@@ -1,0 +1,82 @@
+"""How far a track moves when it is played a few per cent faster or slower (a PAL transfer runs 4.2 % fast;
+tape, turntable and resampling errors are of that size), for the embed-v3 recipe fitted per leave-one-corpus-
+out fold with and without sped-up training segments (exp_embed_v3 --varied).
+
+    .venv/bin/python -m scripts.experiments.exp_speed_robustness [--varied 0,0.02,0.04] [--speeds 0.96,1.04]
+
+Each fold's 60-s excerpts are the collection (standardized by the fold's excerpts and segments, as
+exp_embed_v3); each excerpt played at SPEED (tempo and pitch together, soxr) is the query: how often its own
+original is its nearest track, and their mean cosine. For scale, the same for the benchmark's classical
+statistics (scripts/bench/classical_features.py, standardized by the collection's excerpts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("MUZIP_THREADS", "1")
+import numpy as np  # noqa: E402
+
+from muzip.library.descriptors import VERSION, descriptor  # noqa: E402
+from muzip.library.projection import fit_projection  # noqa: E402
+from scripts.bench import loco_sets as L  # noqa: E402
+from scripts.experiments.exp_embed_v3 import eval_vectors, unit  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, segment_descriptors  # noqa: E402
+
+
+def sped_audio(path: str, speed: float) -> np.ndarray:
+    import soxr
+    return soxr.resample(L.excerpt(path), L.RATE * speed, L.RATE).astype(np.float32)
+
+
+def sped_descriptor(path: str, speed: float) -> np.ndarray:
+    return descriptor(_coeffs(sped_audio(path, speed)), L.RATE)
+
+
+def classical(x: np.ndarray) -> np.ndarray:
+    import soxr
+
+    from scripts.bench.classical_features import classical_vector
+    return classical_vector(soxr.resample(x.mean(axis=1), L.RATE, 22050).astype(np.float32), 22050)
+
+
+def own_first(Q: np.ndarray, V: np.ndarray) -> str:
+    sim = Q @ V.T
+    first = np.mean(np.argmax(sim, axis=1) == np.arange(len(V)))
+    return f"own track first {first:.3f}, cosine {np.mean(np.diag(sim)):.3f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--varied", default="0,0.02,0.04", help="the training's speed changes (0: as shipped)")
+    ap.add_argument("--speeds", default="0.96,1.04")
+    a = ap.parse_args()
+    speeds = [float(s) for s in a.speeds.split(",")]
+    for fold in L.FOLDS:
+        tracks = L.fold_tracks(fold)
+        X, A, B = eval_vectors(tracks)
+        E = np.concatenate([X, A, B])
+        mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
+        sped = {s: np.array([cached(f"sped{VERSION}:{s}:" + p, lambda p=p, s=s: sped_descriptor(p, s))
+                             for _, p in tracks]) for s in speeds}
+        C = np.array([cached("classical:1.0:" + p, lambda p=p: classical(L.excerpt(p))) for _, p in tracks])
+        cm, cs = C.mean(axis=0), C.std(axis=0) + 1e-9
+        out = []
+        for s in speeds:
+            Cs = np.array([cached(f"classical:{s}:" + p, lambda p=p, s=s: classical(sped_audio(p, s)))
+                           for _, p in tracks])
+            out.append(f"speed {s:g}: " + own_first(unit((Cs - cm) / cs), unit((C - cm) / cs)))
+        print(f"{fold}, classical statistics: " + "; ".join(out), flush=True)
+        for varied in (float(v) for v in a.varied.split(",")):
+            Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=varied)
+            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+            V = unit(((X - mc) / sc) @ W)
+            out = []
+            for s, Xs in sped.items():
+                out.append(f"speed {s:g}: " + own_first(unit(((Xs - mc) / sc) @ W), V))
+            print(f"{fold}, training varied {varied:g}: " + "; ".join(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
