@@ -24,12 +24,32 @@ def _load_classifier(path: str):
 
 def _check_made_with(model: dict, classifier: str, embedders) -> None:
     """A classifier reads only the vectors of the embedder it was trained on (two embedders' 128-d vectors
-    fit each other's shape and mean nothing to each other)."""
+    fit each other's shape and mean nothing to each other), or of another projection of the same descriptors
+    (their stored descriptors are put through its own projection: _own_embed)."""
+    from ..library.identity import same_descriptors
     made = model.get("embedder")
-    others = [e for e in embedders if e != made]
+    others = [e for e in embedders if e != made and not (made and same_descriptors(made, e))]
     if made and others:
         raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
                          f"{others[0].split(':')[0]}'s; train it again (`muzip classify train`)")
+
+
+def _own_embed(model: dict, classifier: str):
+    """The embedder a classifier reads its inputs with: the one it was trained on (this muzip's, or another
+    installed projection of the same descriptors, exactly as it was)."""
+    from ..library import load_embedder
+    embed, embedder = _embedder()
+    made = model.get("embedder")
+    if not made or made == embedder:
+        return embed
+    try:
+        own, own_id = load_embedder(made.split(":")[0])
+    except MuzipError:
+        own_id = None
+    if own_id != made:
+        raise MuzipError(f"{classifier}: trained on {made.split(':')[0]}, which is not installed as it was; "
+                         "train it again (`muzip classify train`)")
+    return own
 
 
 def _catalog_embedders(db_path: str) -> list[str]:
@@ -180,10 +200,10 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         _check_made_with(model, classifier, [_embedder()[1]])
     items = []
     if db_path:
-        items += catalog_inputs(db_path, model, rep)
+        items += catalog_inputs(db_path, model, rep, classifier)
     if files:
         from ..library.collection import classifier_inputs, uses_collection
-        embed = _embedder()[0]
+        embed = _own_embed(model, classifier)
         if uses_collection(embed):  # projected as the classifier's training files were
             stats = _collection_stats(model, embed)
             items += [(p, classifier_inputs(embed, model["meta"], r[None], stats)[0])
@@ -242,7 +262,7 @@ def map_cmd(db_path, output, force, color, classifier):
     elif color == "folder":
         groups = [os.path.basename(os.path.dirname(p)) for p in paths]
     else:
-        inputs_of = dict(catalog_inputs(db_path, model, Reporter(quiet=True)))  # tracks without are "?"
+        inputs_of = dict(catalog_inputs(db_path, model, Reporter(quiet=True), classifier))  # tracks without are "?"
         groups = [_predict_label(model, inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
     status(f"placing {len(paths)} tracks (t-SNE)...")
@@ -256,21 +276,25 @@ def map_cmd(db_path, output, force, color, classifier):
     sys.exit(rep.status)
 
 
-def catalog_inputs(db_path: str, model: dict, rep) -> list:
+def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier") -> list:
     """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
-    classifier of projection and descriptor the catalog's descriptors under its statistics."""
+    classifier of projection and descriptor (or of another projection of the catalog's descriptors) the
+    catalog's descriptors under its statistics, through the classifier's own projection."""
     from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep)
-    if not reads_descriptors(model["meta"]):
+    made, stored_as = model.get("embedder"), _catalog_embedders(db_path)
+    if not reads_descriptors(model["meta"]) and (not made or made in stored_as):
         return list(zip(paths, emb))
     from ..library.catalog import Catalog
     from ..library.collection import catalog_inputs as described_inputs
-    embed, embedder = _embedder()
+    embed = _own_embed(model, classifier)
+    got = {}
     with Catalog(db_path, create=False) as cat:
-        ids, X = described_inputs(cat, embed, embedder, model["meta"])
         all_ids, _, all_paths = cat.embeddings()
         path_of = dict(zip(all_ids.tolist(), all_paths))
-    got = {path_of[i]: x for i, x in zip(ids.tolist(), X) if i in path_of}
+        for embedder in stored_as:
+            ids, X = described_inputs(cat, embed, embedder, model["meta"])
+            got.update((path_of[i], x) for i, x in zip(ids.tolist(), X) if i in path_of)
     for p in paths:
         if p not in got:
             rep.fail(f"{p}: no descriptor in {db_path} (run `muzip index` on it again)")

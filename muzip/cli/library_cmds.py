@@ -146,7 +146,10 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     rep = Reporter(quiet)
     files, known = index_inputs(paths, rep, on_ray)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
-        _, embedder = _embedder()
+        embed, embedder = _embedder()
+        from ..library.collection import adopt_described, refresh, uses_collection
+        # Tracks of an earlier projection of the same descriptors are re-projected below, not read again.
+        adopted = adopt_described(cat, embedder) if uses_collection(embed) else 0
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:
@@ -191,19 +194,18 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             rep.echo = None
         from .library_objects import still_there
         gone = cat.prune(still_there) if prune else []
-        from ..library.collection import refresh, uses_collection
-        embed = _embedder()[0]
         if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
             refresh(cat, embed, embedder)
         from ..library.search import prepare
         prepare(cat)  # the vector index of a large catalog brought up to date here rather than by the next query
         total = cat.count()
     summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
-               "failed": failed, "pruned": len(gone), "tracks": total}
+               "failed": failed, "pruned": len(gone), "tracks": total, "reprojected": adopted}
     if as_json:
         click.echo(dumps(summary))
     elif not quiet:
-        rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged, {failed} failed, "
+        taken = f" ({adopted} re-projected from their stored descriptors)" if adopted else ""
+        rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
                 f"{len(gone)} pruned; {total} tracks")
     sys.exit(rep.status)
 

@@ -34,27 +34,24 @@ def load_embedder(name: str = DEFAULT_EMBEDDER):
     """(embedder, embedder id) of an installed embedder model, its files sha256-checked. The embedder maps
     (latent runs, codec model) to a unit vector; the id (name and a digest of its SHA256SUMS) is stored
     with every catalog record, so a catalog made with another embedder is re-embedded, never mixed."""
-    import hashlib
     import io
 
-    from ..codec.config import read_model_json
-    from ..runtime.store import model_folder, resolve_name, verified_bytes
-    name = resolve_name(name)
-    config = read_model_json(name)
+    from ..runtime.store import verified_bytes
+    from .identity import embedder_identity
+    name, config, embedder_id = embedder_identity(name)
     if config.get("kind") != "embedder":
         raise ModelError(f"model '{name}' is not an embedder")
-    digest = hashlib.sha256((model_folder(name) / "SHA256SUMS").read_bytes()).hexdigest()[:16]
     from .embed import FEATURES
     if str(config.get("features", "")).startswith("mdct descriptors"):  # embed-v3: descriptors, projected
         from .projection import load_descriptor_embedder
-        return load_descriptor_embedder(name, config, verified_bytes(name, "projection.npz")), f"{name}:{digest}"
+        return load_descriptor_embedder(name, config, verified_bytes(name, "projection.npz")), embedder_id
     if config.get("features") in FEATURES:  # a trained network on latent sequences (embed-v1, embed-v2)
         from .net import load_net_embedder
-        return load_net_embedder(name, config), f"{name}:{digest}"
+        return load_net_embedder(name, config), embedder_id
     from .embed import Normalizer
     try:
         with np.load(io.BytesIO(verified_bytes(name, "stats.npz")), allow_pickle=False) as z:
             mean, std = z["mean"], z["std"]
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"model '{name}': cannot read stats.npz ({exc})") from None
-    return StatsEmbedder(Normalizer(mean, std)), f"{name}:{digest}"
+    return StatsEmbedder(Normalizer(mean, std)), embedder_id

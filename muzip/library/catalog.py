@@ -251,6 +251,23 @@ class Catalog(CatalogReads):
             self._bump(ids.values())
         self._write(write)
 
+    def adopt(self, others: list[str], embedder: str) -> int:
+        """Relabel the described tracks of the embedders `others` as `embedder`'s (their raw descriptors are
+        its input too: muzip.library.identity.same_descriptors); their vectors are re-projected by the next
+        collection refresh. Returns how many."""
+        got = []
+
+        def write():
+            marks = ",".join("?" * len(others))
+            got.extend(i for (i,) in self.db.execute(
+                f"SELECT id FROM tracks WHERE embedder IN ({marks}) AND id IN (SELECT track FROM descriptors)",
+                list(others)).fetchall())
+            self.db.executemany("UPDATE tracks SET embedder=? WHERE id=?", [(embedder, i) for i in got])
+            self._bump(got)
+        if others:
+            self._write(write)
+        return len(got)
+
     def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray,
                        tracks: int) -> None:
         """Store the tracks' embeddings as projected under the collection's statistics, and those statistics,

@@ -51,6 +51,14 @@ def refresh(catalog, embed, embedder_id: str, full: bool = False) -> int:
     return len(ids)
 
 
+def adopt_described(catalog, embedder_id: str) -> int:
+    """Take over the tracks of another projection of the same descriptors (an earlier embed-v3, say, still
+    installed): re-projected by the next `refresh` from their stored descriptors instead of read again."""
+    from .identity import same_descriptors
+    others = [e for e in catalog.embedders() if e != embedder_id and same_descriptors(e, embedder_id)]
+    return catalog.adopt(others, embedder_id)
+
+
 def raw_of(record: dict) -> np.ndarray:
     return np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
 
