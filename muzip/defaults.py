@@ -11,8 +11,10 @@ DEFAULT_MODEL = "muzip-v2.7"
 EMBED_MODEL = "muzip-v1"
 # The embedder `muzip index` uses: embed-v3, descriptors projected with the collection's own statistics (session
 # 38: leave-one-corpus-out, ahead of Musly and the classical statistics on every mean measure, where embed-v2 had
-# learned the very corpora it was scored on; docs/EXPERIMENTS.md, models/embed-v3/MODEL.md).
-DEFAULT_EMBEDDER = "embed-v3"
+# learned the very corpora it was scored on; docs/EXPERIMENTS.md, models/embed-v3/MODEL.md). embed-v3.1 (session
+# 43) is the same recipe fitted with sped-up and slowed-down copies in each track's class, so a track played 4 %
+# off speed still finds its original; a catalog of embed-v3 is re-projected from its descriptors, not read again.
+DEFAULT_EMBEDDER = "embed-v3.1"
 # `muzip train --from`'s default: the compress default, whose tables muzip train counts on the user's music
 # (muzip.train.adapt); muzip-v1 and muzip-v2 are still fine-tuned by gradient steps when named.
 TRAIN_FROM = DEFAULT_MODEL

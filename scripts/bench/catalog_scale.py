@@ -3,7 +3,7 @@
     .venv/bin/python -m scripts.bench.catalog_scale [--n 1000000] [--json docs/logs/catalog_scale.json]
 
 A synthetic catalog of N tracks made through the functions `muzip index` calls after embedding
-(`Catalog.put_many`, `collection.refresh`, `search.prepare`) with the shipped embed-v3: raw descriptors
+(`Catalog.put_many`, `collection.refresh`, `search.prepare`) with the default embedder: raw descriptors
 drawn around a few thousand cluster centres in the training audio's descriptor distribution (Zipf sizes,
 like scripts/bench/ann_bench.py's vectors), provisional embeddings projected with the prior as `index`
 stores them. Measured, in this order:
@@ -73,7 +73,7 @@ def _timed(fn):
 def run(n: int, log=print) -> dict:
     from muzip.library import collection, load_embedder, search
     from muzip.library.catalog import Catalog
-    embed, eid = load_embedder("embed-v3")
+    embed, eid = load_embedder()  # the default embedder, as `muzip index` uses
     clusters = max(4, n // 300)
     extra = max(1, n // 100)
     res = {"n": n, "nightly": extra, "cpus": os.cpu_count()}

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m scripts.bench.library_speed [--tracks 10000] [--runs 3]    # log: docs/logs/library_speed_*.log
 
-A synthetic catalog of TRACKS tracks (embed-v3's id; descriptors drawn around the training audio's
+A synthetic catalog of TRACKS tracks (the default embedder's id; descriptors drawn around the training audio's
 statistics in 50 clusters, projected as `muzip index` projects a catalog), then, as a user runs them:
 `muzip similar` of a cataloged track, of an audio file outside the catalog (the bundled clip), `muzip
 cluster --json` and `muzip map`. Wall time of each whole command (median of RUNS; cluster and map once).
@@ -29,7 +29,7 @@ CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
 def make_catalog(db: str, n: int) -> None:
     from muzip.library import collection, load_embedder
     from muzip.library.catalog import Catalog
-    embed, eid = load_embedder("embed-v3")
+    embed, eid = load_embedder()  # the default embedder, as `muzip index` uses
     rng = np.random.default_rng(0)
     sd = np.sqrt(embed.prior_var)
     centres = embed.prior_mean + sd * rng.standard_normal((50, sd.size))

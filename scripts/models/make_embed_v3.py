@@ -1,6 +1,8 @@
 """Make models/embed-v3: the descriptor projection (muzip/library/projection.py) fitted on the whole corpus.
 
     .venv/bin/python -m scripts.models.make_embed_v3 [--segments 6] [--dims 128] [--name embed-v3]
+    .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --name embed-v3.1 \
+        --loco docs/logs/embed_v3_varied4_s43.json   # the default since session 43
 
 Every file of the corpus (data/raw: the five first packages, fretsonfire-songs-muldjord, asc-music,
 fb-music-high; and the music21 renders under data/styles, when rendered), six augmented 15-s segments each
@@ -35,10 +37,10 @@ MZ_RECIPE = "LDA 128, per-corpus training, from .mz at 24 kbps"
 PRIOR_TRACKS = 20
 
 
-def loco_table() -> str:
-    if not LOCO.is_file():
+def loco_table(loco: Path = LOCO) -> str:
+    if not loco.is_file():
         return "(no leave-one-corpus-out results found)"
-    r = json.loads(LOCO.read_text())
+    r = json.loads(loco.read_text())
     keys = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nmi")
     lines = ["| fold | acc (LR) | F1 (LR) | acc (1-NN) | F1 (1-NN) | segment P@1 | NMI |",
              "|---|---:|---:|---:|---:|---:|---:|"]
@@ -59,6 +61,10 @@ def main():
     ap.add_argument("--dims", type=int, default=128)
     ap.add_argument("--name", default="embed-v3")
     ap.add_argument("--plain", action="store_true", help="without the coded versions of the segments")
+    ap.add_argument("--varied", type=float, default=0.0, help="each segment once more played faster or slower by "
+                    "up to this relative change (embed_v3_data.segment_descriptors)")
+    ap.add_argument("--loco", type=Path, default=LOCO, help="the held-out measurement of the same recipe for the card "
+                    "(exp_embed_v3 --out)")
     ap.add_argument("--cache", help="descriptor cache folder (default: scripts/models/embed_v3_data.CACHE); a new "
                     "one times the whole fit")
     a = ap.parse_args()
@@ -68,7 +74,7 @@ def main():
     from muzip.nn.writer import listed_sums, write_model_folder
     t0 = time.perf_counter()
     files = L.corpus_files()
-    X, tracks, corpora = segment_descriptors(files, a.segments, log=print, coded=not a.plain)
+    X, tracks, corpora = segment_descriptors(files, a.segments, log=print, coded=not a.plain, varied=a.varied)
     arrays = fit_projection(X, tracks, corpora, a.dims)
     wall = time.perf_counter() - t0
     per_corpus = dict(sorted(Counter(corpora[np.unique(tracks, return_index=True)[1]]).items()))
@@ -76,6 +82,10 @@ def main():
               "descriptor_dim": D.DIM, "prior_tracks": PRIOR_TRACKS,
               "training": {"files": int(len(np.unique(tracks))), "segments": int(len(X)),
                            "segment_seconds": L.SEGMENT_S, "files_per_corpus": per_corpus}}
+    if a.varied:
+        config["training"]["speed_change"] = a.varied
+    speeds = f"; each once more played {a.varied / 4:.0%}-{a.varied:.0%} faster or slower" if a.varied else ""
+    how = " ".join(["--coded" * (not a.plain), f"--varied {a.varied:g}" * bool(a.varied), "--dims 128 --mz 24"])
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -89,16 +99,16 @@ def main():
             f"{PRIOR_TRACKS} tracks' worth of the training audio's), projected to {config['dim']} dimensions "
             "by a linear discriminant of track identity (`muzip/library/projection.py`). No network.", "",
             f"- Data: {config['training']['files']} files of the corpus, {len(X)} augmented 15-s segments "
-            f"(gain, spectral tilt, mono){'' if a.plain else ', half of them coded (muzip-v2.7 at 12-64 kbps or muzip-v1 at 24-64, read as `muzip index` reads a .mz)'}, standardized per corpus: "
+            f"(gain, spectral tilt, mono){'' if a.plain else ', with a coded version of each (muzip-v2.7 at 12-64 kbps or muzip-v1 at 24-64, read as `muzip index` reads a .mz)'}{speeds}, standardized per corpus: "
             + ", ".join(f"{k} {v}" for k, v in per_corpus.items()) + ".",
-            f"- Training: `python -m scripts.models.make_embed_v3` ({wall:.0f} s wall, one process, descriptors "
+            f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}` ({wall:.0f} s wall, one process, descriptors "
             f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
-            "fold's corpus (`python -m scripts.experiments.exp_embed_v3 --coded --dims 128 --mz 24`, "
-            f"{LOCO.relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
+            f"fold's corpus (`python -m scripts.experiments.exp_embed_v3 {how}`, "
+            f"{a.loco.resolve().relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
             "docs/LIBRARY.md). This shipped fit heard every fold's corpus, so it is not itself a "
             "held-out figure. The LR columns are `muzip classify`'s head: a logistic regression on the vector "
-            "and the standardized descriptor beside it, less its flatness per octave (DescriptorEmbedder.features):", "", loco_table(), "",
+            "and the standardized descriptor beside it, less its flatness per octave (DescriptorEmbedder.features):", "", loco_table(a.loco), "",
             "Files (sha256):", "", *[f"- `{k}` {v}" for k, v in sums.items()], ""])
     write_model_folder(ROOT / "models", a.name, identity=["config.json", "projection.npz"], card=card,
                        files={"config.json": config, "projection.npz": buf.getvalue()})

@@ -14,14 +14,17 @@ from muzip.library import sources as S
 from muzip.library.embed import EPS, POOL, SEQ_BANDS, band_sequence, feature_sequence
 from muzip.library.net import windows
 from muzip.codec import installed_models
+from muzip.codec.config import read_model_json
+from muzip.library.embed import FEATURES
 from muzip.runtime import models_dir
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-# the shipped network embedders (embed-v0 is statistics without a network)
-# the networks (embed-v1, v2); embed-v0 is statistics, embed-v3 a projection of descriptors (test_projection.py)
-NET_EMBEDDERS = [n for n in installed_models("embedder") if n not in ("embed-v0", "embed-v3")]
+# the networks (embed-v1, v2); embed-v0 is statistics, embed-v3 and v3.1 projections of descriptors
+# (test_projection.py)
+NET_EMBEDDERS = [n for n in installed_models("embedder")
+                 if read_model_json(n).get("features") in FEATURES]
 
 def test_band_sequence_shapes_and_mono_side_floor():
     rng = np.random.default_rng(0)

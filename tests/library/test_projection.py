@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from muzip.cli import cli
+from muzip.defaults import DEFAULT_EMBEDDER
 from muzip.errors import ModelError
 from muzip.library import descriptors as D
 from muzip.library import load_embedder
@@ -19,8 +20,8 @@ RATE = 44100
 
 @pytest.fixture(scope="module")
 def embed():
-    e, eid = load_embedder("embed-v3")
-    assert isinstance(e, DescriptorEmbedder) and eid.startswith("embed-v3:")
+    e, eid = load_embedder(DEFAULT_EMBEDDER)
+    assert isinstance(e, DescriptorEmbedder) and eid.startswith(f"{DEFAULT_EMBEDDER}:")
     return e
 
 
@@ -96,7 +97,8 @@ def test_index_projects_every_track_with_the_catalogs_statistics(runner, tmp_pat
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
     meta, described, first = _catalog_state(db)
     stats = np.asarray(json.loads(meta["collection"])["stats"])
-    assert described == 5 and stats.shape == (2, D.DIM) and json.loads(meta["collection"])["embedder"].startswith("embed-v3:")
+    assert described == 5 and stats.shape == (2, D.DIM) and json.loads(meta["collection"])["embedder"].startswith(
+        f"{DEFAULT_EMBEDDER}:")
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     sf.write(lib / "t5.wav", _music(5), RATE, subtype="PCM_16")  # a new track moves the statistics ...
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
@@ -223,4 +225,4 @@ def test_a_classifier_of_another_embedder_is_refused(runner, tmp_path):
     f = tmp_path / "q.wav"
     sf.write(f, _music(2), RATE)
     r = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1"])
-    assert r.exit_code == 1 and "trained on embed-v2 vectors, these are embed-v3's" in r.output
+    assert r.exit_code == 1 and f"trained on embed-v2 vectors, these are {DEFAULT_EMBEDDER}'s" in r.output
