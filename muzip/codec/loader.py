@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ..defaults import DEFAULT_MODEL
+from ..defaults import DEFAULT_EMBEDDER, DEFAULT_MODEL
 from ..errors import ModelError
 from ..runtime.identity import accepted_digests, identity_digest, runtime_digest
 from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, listed_files, model_folder,
@@ -127,7 +127,8 @@ def model_info(name: str) -> dict:
         except ModelError as exc:
             status = str(exc)
         digest = hashlib.sha256((folder / "SHA256SUMS").read_bytes()).hexdigest()
-        return {"name": name, "kind": kind, "sha256": digest, "default": False,
+        return {"name": name, "kind": kind, "sha256": digest,
+                "default": kind == "embedder" and name == DEFAULT_EMBEDDER,  # muzip index's; no default restorer
                 "model_rate": config.get("sample_rate"), "runtime": [f for f in listed if f.endswith(".onnx")],
                 "size_bytes": size, "folder": str(folder), "status": status}
     try:

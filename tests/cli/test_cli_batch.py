@@ -253,9 +253,10 @@ def test_info_json_and_stdin(runner, fast_model, tmp_path, wavs):
 
 
 def test_models_lists_the_shipped_models(runner):
-    from muzip.defaults import DEFAULT_MODEL
+    from muzip.defaults import DEFAULT_EMBEDDER, DEFAULT_MODEL
     r = invoke(runner, "models")
     assert r.exit_code == 0 and f"{DEFAULT_MODEL} (default)" in r.output and "files ok" in r.output
+    assert f"{DEFAULT_EMBEDDER} (default): embedder" in r.output and r.output.count("(default)") == 2
     assert all(f"{name}: codec" in r.output or f"{name} (default): codec" in r.output
                for name in ("muzip-v1", "muzip-v2", "muzip-v2.1"))
 
