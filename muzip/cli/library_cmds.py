@@ -148,8 +148,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         embed, embedder = _embedder()
         from ..library.collection import adopt_described, refresh, uses_collection
-        # Tracks of an earlier projection of the same descriptors are re-projected below, not read again.
-        adopted = adopt_described(cat, embedder) if uses_collection(embed) else 0
+        # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
+        adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:

@@ -251,22 +251,19 @@ class Catalog(CatalogReads):
             self._bump(ids.values())
         self._write(write)
 
-    def adopt(self, others: list[str], embedder: str) -> int:
-        """Relabel the described tracks of the embedders `others` as `embedder`'s (their raw descriptors are
-        its input too: muzip.library.identity.same_descriptors); their vectors are re-projected by the next
-        collection refresh. Returns how many."""
-        got = []
-
+    def adopt(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray) -> None:
+        """In one transaction: the tracks `ids` become `embedder`'s, with these vectors projected from their
+        stored descriptors under the statistics `stats` (muzip.library.collection.adopt_described), so no
+        reader ever sees a track labelled with one projection and holding another's vector."""
         def write():
-            marks = ",".join("?" * len(others))
-            got.extend(i for (i,) in self.db.execute(
-                f"SELECT id FROM tracks WHERE embedder IN ({marks}) AND id IN (SELECT track FROM descriptors)",
-                list(others)).fetchall())
-            self.db.executemany("UPDATE tracks SET embedder=? WHERE id=?", [(embedder, i) for i in got])
-            self._bump(got)
-        if others:
-            self._write(write)
-        return len(got)
+            self.db.executemany("UPDATE tracks SET embedder=?, embedding=?, dim=? WHERE id=?",
+                                [(embedder, np.asarray(v, "<f4").tobytes(), int(len(v)), int(i))
+                                 for i, v in zip(ids, vectors)])
+            gen = self._bump(ids)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('collection', ?)", (json.dumps(
+                {"embedder": embedder, "stats": np.asarray(stats).tolist(), "tracks": int(len(ids)),
+                 "generation": gen}),))
+        self._write(write)
 
     def set_collection(self, embedder: str, ids: np.ndarray, vectors: np.ndarray, stats: np.ndarray,
                        tracks: int) -> None:

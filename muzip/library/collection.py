@@ -51,12 +51,20 @@ def refresh(catalog, embed, embedder_id: str, full: bool = False) -> int:
     return len(ids)
 
 
-def adopt_described(catalog, embedder_id: str) -> int:
+def adopt_described(catalog, embed, embedder_id: str) -> int:
     """Take over the tracks of another projection of the same descriptors (an earlier embed-v3, say, still
-    installed): re-projected by the next `refresh` from their stored descriptors instead of read again."""
+    installed): projected from their stored descriptors instead of read again (a track without a sound
+    descriptor stays as it was, so `index` reads it again). Returns how many."""
     from .identity import same_descriptors
-    others = [e for e in catalog.embedders() if e != embedder_id and same_descriptors(e, embedder_id)]
-    return catalog.adopt(others, embedder_id)
+    dim = int(embed.scalings.shape[0])
+    found = [catalog.descriptors(e, dim) for e in catalog.embedders()
+             if e != embedder_id and same_descriptors(e, embedder_id)]
+    if not found or not sum(len(ids) for ids, _ in found):
+        return 0
+    ids, raw = np.concatenate([i for i, _ in found]), np.concatenate([r for _, r in found])
+    stats = embed.stats(raw[np.lexsort(raw.T[::-1])])  # content order, as refresh
+    catalog.adopt(embedder_id, ids, embed.project(raw, stats), stats)
+    return len(ids)
 
 
 def raw_of(record: dict) -> np.ndarray:

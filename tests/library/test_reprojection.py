@@ -13,6 +13,8 @@ from muzip.cli import cli
 from muzip.cli import library_cmds
 from muzip.library import descriptors as D
 from muzip.library import load_embedder
+from muzip.library.catalog import Catalog
+from muzip.library.collection import adopt_described
 from muzip.library.identity import same_descriptors
 from muzip.runtime.store import file_sha256, model_folder
 
@@ -68,6 +70,10 @@ def test_a_catalog_of_another_projection_is_reprojected_not_read_again(runner, t
     db, fresh = tmp_path / "lib.db", tmp_path / "fresh.db"
     _use(monkeypatch, v3)
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    alone = tmp_path / "alone.db"  # taken over on its own, before index's final refresh
+    shutil.copy(db, alone)
+    with Catalog(str(alone)) as cat:
+        assert adopt_described(cat, refit[0], refit[1]) == 4
     _use(monkeypatch, refit)
     r = runner.invoke(cli, ["index", "-j", "1", str(lib), "--db", str(db), "--json"])
     assert r.exit_code == 0, r.output
@@ -78,6 +84,9 @@ def test_a_catalog_of_another_projection_is_reprojected_not_read_again(runner, t
     fresh_ids, want = _vectors(fresh)
     assert set(ids) == set(fresh_ids) == {refit[1]}
     np.testing.assert_allclose(got, want, atol=1e-5)  # as if indexed with the new projection from the start
+    alone_ids, at_once = _vectors(alone)  # in the same transaction as the relabelling: never a mix
+    assert set(alone_ids) == {refit[1]}
+    np.testing.assert_allclose(at_once, want, atol=1e-5)
     again = json.loads(runner.invoke(cli, ["index", "-j", "1", str(lib), "--db", str(db), "--json"]).output)
     assert again["reprojected"] == 0 and again["unchanged"] == 4
 
