@@ -35,10 +35,10 @@ def sped_descriptor(path: str, speed: float) -> np.ndarray:
 
 
 def classical(x: np.ndarray) -> np.ndarray:
-    import soxr
-
+    """The benchmark's classical statistics, from the mono 22.05-kHz signal it reads (library_loco._to22)."""
     from scripts.bench.classical_features import classical_vector
-    return classical_vector(soxr.resample(x.mean(axis=1), L.RATE, 22050).astype(np.float32), 22050)
+    from scripts.bench.library_loco import _to22
+    return classical_vector(_to22(x), 22050)
 
 
 def own_first(Q: np.ndarray, V: np.ndarray) -> str:
