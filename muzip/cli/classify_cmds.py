@@ -105,11 +105,13 @@ def classify():
 @click.option("-o", "--output", required=True, metavar="CLASSIFIER", help="Where to save the classifier (.npz, no pickle).")
 @click.option("--db", "db_path", metavar="LIBRARY", help="Reuse the embeddings of files this catalog holds "
               "(unchanged since indexed); only the others are embedded. Read only.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing output.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
+              help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cross-validated scores as JSON.")
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @one_line_errors
-def classify_train(folder, output, db_path, jobs, as_json, quiet):
+def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     """FOLDER holds one subfolder per label (genre, mood, artist...) with audio or .mz files inside.
 
     Prints the accuracy and macro-F1 of a 5-fold cross-validation split by track, then trains on
@@ -118,8 +120,9 @@ def classify_train(folder, output, db_path, jobs, as_json, quiet):
     import numpy as np
 
     from ..library import classify as C
-    from ..outputs import atomic_output
+    from ..outputs import atomic_output, check_output
     rep = Reporter(quiet)
+    check_output(output, force, [db_path])  # before any slow work: never an existing file without -f
     labels = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
     files, names = [], []
     for lab in labels:
@@ -146,7 +149,7 @@ def classify_train(folder, output, db_path, jobs, as_json, quiet):
     y = np.array([classes.index(v) for v in y_names])
     cv = C.cross_validate(X, y, groups=np.arange(len(y)))  # one file = one track: folds never split a track
     model = C.train(X, y_names, embedder)
-    with atomic_output(output, True, inputs=[*files, *([db_path] if db_path else [])]) as f:
+    with atomic_output(output, force, inputs=[*files, *([db_path] if db_path else [])]) as f:
         C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})
     res = {"classifier": output, "classes": classes, "tracks": len(y), **cv}
     if db_path:
@@ -183,9 +186,10 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
 @click.argument("classifier")
 @click.argument("files", nargs=-1)
 @click.option("--db", "db_path", metavar="LIBRARY", help="Label every track of this catalog (read only).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
+              help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help='JSON lines {"path", "label", "scores"}.')
-@click.option("-q", "--quiet", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     """Label FILES (audio or .mz) or a catalog's tracks with a trained CLASSIFIER."""
@@ -279,21 +283,23 @@ def map_cmd(db_path, output, force, color, classifier):
 def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier") -> list:
     """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
     classifier of projection and descriptor (or of another projection of the catalog's descriptors) the
-    catalog's descriptors under its statistics, through the classifier's own projection."""
+    catalog's descriptors through the classifier's own projection and under its training files' statistics -- so a track gets the label its file gets from `predict FILE`, whatever else
+    the catalog holds."""
     from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep)
     made, stored_as = model.get("embedder"), _catalog_embedders(db_path)
     if not reads_descriptors(model["meta"]) and (not made or made in stored_as):
-        return list(zip(paths, emb))
+        return list(zip(paths, emb))  # a classifier of the catalog's own unit vectors
+    embed = _own_embed(model, classifier)
     from ..library.catalog import Catalog
     from ..library.collection import catalog_inputs as described_inputs
-    embed = _own_embed(model, classifier)
+    stats = _collection_stats(model, embed)
     got = {}
     with Catalog(db_path, create=False) as cat:
         all_ids, _, all_paths = cat.embeddings()
         path_of = dict(zip(all_ids.tolist(), all_paths))
         for embedder in stored_as:
-            ids, X = described_inputs(cat, embed, embedder, model["meta"])
+            ids, X = described_inputs(cat, embed, embedder, model["meta"], stats)
             got.update((path_of[i], x) for i, x in zip(ids.tolist(), X) if i in path_of)
     for p in paths:
         if p not in got:

@@ -10,7 +10,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, ray_option, stderr_is_terminal
+from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, ray_option, stderr_is_terminal
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
@@ -18,11 +18,16 @@ BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
 
 def one_line_errors(command):
     """A library command's errors (a catalog or classifier that cannot be used, an output that cannot be
-    written) end it with one line `muzip: FILE: reason` and exit 1, never a traceback."""
+    written) end it with one line `muzip: FILE: reason` and exit 1, never a traceback; a reader of stdout
+    that went away (`muzip similar X --db L | head -1`) ends it quietly, exit 141, as the codec commands do."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except BrokenPipeError:
+            Status.clear_current()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is silent
+            sys.exit(EXIT_BROKEN_PIPE)
         except MuzipError as exc:
             fail_exit(str(exc))
         except OSError as exc:

@@ -9,7 +9,7 @@ wrote, with the stored statistics, until the catalog has GROWTH times the tracks
 mean and spread of thousands of tracks move little with more. Each full re-projection is paid for by as
 many new tracks as the catalog had, so a catalog's projection costs O(1) per track added. A query file
 from outside the catalog is projected with the catalog's statistics (`query_vector`); a classifier keeps
-those of its training files (`fit_collection`).
+those of its training files (`fit_collection`) and reads every track under them, a catalog's too.
 """
 
 from __future__ import annotations
@@ -104,10 +104,10 @@ def classifier_inputs(embed, model_meta: dict, raws: np.ndarray, stats: np.ndarr
     return embed.project(raws, stats)
 
 
-def catalog_inputs(catalog, embed, embedder_id: str, model_meta: dict):
-    """(ids, what the classifier reads) of a catalog's described tracks, under the catalog's statistics."""
+def catalog_inputs(catalog, embed, embedder_id: str, model_meta: dict, stats: np.ndarray):
+    """(ids, what the classifier reads) of a catalog's described tracks, under `stats` (a classifier's: those
+    of its training files, as its files are read)."""
     ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
-    stats = catalog.collection_stats(embedder_id, int(embed.scalings.shape[0]))
     if not len(ids):
         return ids, np.zeros((0, 0), np.float32)
-    return ids, classifier_inputs(embed, model_meta, raw, embed.stats(raw) if stats is None else stats)
+    return ids, classifier_inputs(embed, model_meta, raw, stats)

@@ -105,6 +105,8 @@ def main():
                     "coded by each, at a bitrate of embed_v3_data.ALSO_RATES, in its class")
     ap.add_argument("--varied", type=float, default=0.0, help="each training segment once more in its class, played "
                     "faster or slower by up to this relative change (tempo and pitch together; session 43: 0.02, 0.04)")
+    ap.add_argument("--eq", type=float, default=0.0, help="each training segment once more in its class, through a "
+                    "random smooth EQ of up to this many dB (embed_v3_data._equalize; session 44)")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
     ap.add_argument("--vectors", help="also save each fold's excerpt vectors of the chosen recipe (LDA 128) with "
                     "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
@@ -112,7 +114,7 @@ def main():
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied,
+        Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied, eq=a.eq,
                                                  also=tuple(m for m in a.also.split(",") if m))
         feats = np.unique(yt)
         mu, sd = Xt.mean(axis=0), Xt.std(axis=0) + 1e-9

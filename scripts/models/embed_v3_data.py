@@ -76,11 +76,23 @@ def _varispeed(x, rng, change):
     return soxr.resample(x, L.RATE * r, L.RATE).astype(np.float32)
 
 
-def file_segments(path, count, rng, coded=False, varied=0.0, model=None):
+# The anchors of `_equalize`'s random EQ curve: one an octave and a bit apart, 50 Hz to 16 kHz.
+EQ_ANCHORS_HZ = np.geomspace(50.0, 16000.0, 8)
+
+
+def _equalize(c, rng, depth):
+    """c through a random smooth EQ, as mastering and playback chains differ: gains of up to +-depth dB at
+    EQ_ANCHORS_HZ, interpolated over log frequency, on the MDCT coefficients."""
+    f = (np.arange(c.shape[-1]) + 0.5) * L.RATE / 2 / c.shape[-1]
+    db = np.interp(np.log(np.maximum(f, 1.0)), np.log(EQ_ANCHORS_HZ), rng.uniform(-depth, depth, len(EQ_ANCHORS_HZ)))
+    return c * (10 ** (db / 20)).astype(np.float32)
+
+
+def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0):
     """Descriptors of `count` augmented 15-s segments spread over the file (fewer if it is short); coded:
     each segment followed by one coded version of it (coded_coefficients), augmented alike. Instead of the
     segments, varied: the segments played at another speed, up to this change (_varispeed); model: coded by
-    that model."""
+    that model; eq: the segments through a random EQ of up to this many dB (_equalize)."""
     import soundfile as sf
     import soxr
     info = sf.info(path)
@@ -100,6 +112,9 @@ def file_segments(path, count, rng, coded=False, varied=0.0, model=None):
                 x = _varispeed(x, rng, varied)
             if model:
                 out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng, model)], L.RATE))
+                continue
+            if eq:
+                out.append(descriptor(_equalize(_augment(_coeffs(x), rng), rng, eq), L.RATE))
                 continue
             out.append(descriptor(_augment(_coeffs(x), rng), L.RATE))
             if coded:
@@ -123,10 +138,10 @@ def corpus_of(path: str) -> str:
     return parts[1] if parts[0] == "raw" else parts[0]
 
 
-def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=()):
+def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=(), eq=0.0):
     """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions; varied:
-    and each segment once more at another speed, up to this relative change; also: once more coded by each of these models); files
-    under two segments left out."""
+    and each segment once more at another speed, up to this relative change; also: once more coded by each of
+    these models; eq: once more through a random EQ of up to this many dB); files under two segments left out."""
     feats, tracks, corpora = [], [], []
     for i, p in enumerate(files):
         rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
@@ -137,6 +152,10 @@ def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=
             more = cached(f"speed{VERSION}:{varied}:{segments}:{p}",
                           lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, varied=varied)))
             segs = np.concatenate([segs, more])
+        if eq and len(segs):
+            rng = np.random.default_rng(int(hashlib.sha1(("eq:" + p).encode()).hexdigest()[:8], 16))
+            segs = np.concatenate([segs, cached(f"eq{VERSION}:{eq}:{segments}:{p}",
+                                                lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, eq=eq)))])
         for model in also if len(segs) else ():
             rng = np.random.default_rng(int(hashlib.sha1((model + p).encode()).hexdigest()[:8], 16))
             segs = np.concatenate([segs, cached(f"also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",

@@ -195,6 +195,21 @@ def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
     assert r.exit_code == 1 and "not a muzip classifier" in r.output
 
 
+def test_classify_train_never_replaces_a_file_without_force(runner, library, tmp_path):
+    """A catalog given as -o by mistake (or last week's classifier) stays as it was: -f to overwrite."""
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    before = db.read_bytes()
+    r = runner.invoke(cli, ["classify", "train", str(library), "-o", str(db), "-j", "1", "-q"])
+    assert r.exit_code == 1 and r.output.strip() == f"muzip: {db}: exists (use -f to overwrite)"
+    assert db.read_bytes() == before
+    clf = tmp_path / "kinds.clf"
+    clf.write_bytes(b"last week's")
+    r = runner.invoke(cli, ["classify", "train", str(library), "-o", str(clf), "-f", "-j", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    assert clf.read_bytes()[:2] == b"PK"  # the new classifier (.npz)
+
+
 def test_map_draws_a_png(runner, library, tmp_path):
     db = tmp_path / "lib.db"
     _index(runner, library, "--db", db)

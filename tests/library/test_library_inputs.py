@@ -478,5 +478,5 @@ def test_classify_train_reuses_cataloged_embeddings(tmp_path, monkeypatch):
     assert fingerprint(db) == before
     embedded.clear()
     monkeypatch.setitem(L._STATE, "embedder", (None, "another-embedder:1"))  # another embedder: nothing reused
-    r = invoke("classify", "train", root, "-o", tmp_path / "c.npz", "--db", db, "-j", "1", "--json")
+    r = invoke("classify", "train", root, "-o", tmp_path / "c.npz", "--db", db, "-j", "1", "--json", "-f")
     assert r.exit_code == 0 and len(embedded) == 8 and strict_json(r.stdout)["from_catalog"] == 0

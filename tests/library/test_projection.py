@@ -149,13 +149,24 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
     assert meta["features"] == "projection+descriptor without flatness"
     with np.load(clf) as z:  # the vector and the standardized descriptor beside it, less its flatness
         assert z["coef"].shape == (2, 128 + D.DIM - len(D.FLATNESS_DIMS))
-    # a catalog's tracks are read the same way (their descriptors under the catalog's statistics)
+    # a catalog's tracks are read the same way: their descriptors under the classifier's statistics, so a
+    # track's label and scores are its file's, whatever else the catalog holds (here louder, other music)
+    other = tmp_path / "other"
+    other.mkdir()
+    for s in range(20, 23):
+        sf.write(other / f"{s}.wav", np.clip(_music(s) * 3, -0.9, 0.9), RATE, subtype="PCM_16")
     db = tmp_path / "lib.db"
-    assert runner.invoke(cli, ["index", str(lab), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
+    assert runner.invoke(cli, ["index", str(lab), str(other), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
     r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
-    rows = [json.loads(line) for line in r.output.splitlines()]
-    assert r.exit_code == 0 and len(rows) == 8
-    assert sum(row["label"] == row["path"].rsplit("/", 2)[-2] for row in rows) >= 7
+    rows = {json.loads(line)["path"]: json.loads(line) for line in r.output.splitlines()}
+    assert r.exit_code == 0 and len(rows) == 11
+    mine = [row for path, row in rows.items() if "/labelled/" in path]
+    assert sum(row["label"] == row["path"].rsplit("/", 2)[-2] for row in mine) >= 7
+    one = runner.invoke(cli, ["classify", "predict", str(clf), str(lab / "b" / "12.wav"), "--json", "-j", "1"])
+    alone = json.loads(one.output)
+    in_catalog = rows[alone["path"]]
+    assert in_catalog["label"] == alone["label"]
+    assert all(abs(in_catalog["scores"][k] - v) <= 2e-6 for k, v in alone["scores"].items())
 
 
 def test_an_older_classifier_of_unit_vectors_still_predicts(runner, tmp_path):

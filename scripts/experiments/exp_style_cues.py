@@ -1,0 +1,134 @@
+"""What tells the *styles* fold's pieces apart, and whether the shipped recipe can be made to read it
+(issue 25, session 44). The held-out embed-v3.1 recipe per fold (LDA 128 of track identity, training segments
+coded and played 1-4 % faster or slower), then one of:
+
+    .venv/bin/python -m scripts.experiments.exp_style_cues groups      # each descriptor group alone
+    .venv/bin/python -m scripts.experiments.exp_style_cues flatten     # LDA components re-weighted
+    .venv/bin/python -m scripts.experiments.exp_style_cues rhythm      # the onset autocorrelation beside the vector
+    .venv/bin/python -m scripts.experiments.exp_style_cues intervals   # chord-interval statistics beside it
+    .venv/bin/python -m scripts.experiments.exp_style_cues whiten      # vectors whitened by the collection
+
+- groups: 1-NN accuracy and segment P@1 from each group of the standardized descriptor alone (cosine).
+- flatten: each LDA component scaled by its between-track variance ** (-a / 2); a = 0 is the recipe, a = 1
+  weighs every component alike (the top components are timbre).
+- rhythm / intervals: unit(vector) and w * unit(statistics) concatenated. Intervals: for each half-second
+  chroma block of the descriptors' own chroma, the strength of each interval class sounding at once (the
+  chroma's circular autocorrelation at 1-6 semitones) and the block's key-free profile magnitudes, mean and
+  standard deviation over blocks: chord quality, which the descriptors' pooled chroma does not keep.
+- whiten: the collection's projected vectors whitened by their own covariance, shrunk towards a multiple of
+  the identity by s (s = 1 is the recipe): no labels, what a catalog could compute, so that what varies most
+  in a collection (on *styles* the instrument, drawn per piece) weighs less.
+The weights are compared on the folds themselves: a better row would be an upper bound, not a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("MUZIP_THREADS", "1")
+import numpy as np  # noqa: E402
+
+from muzip.library import descriptors as D  # noqa: E402
+from muzip.library.projection import fit_projection, per_corpus  # noqa: E402
+from scripts.bench import loco_sets as L  # noqa: E402
+from scripts.bench.library_loco import METRICS, nearest_neighbour, p_at_1, score_vectors  # noqa: E402
+from scripts.experiments.exp_embed_v3 import classifier_features, eval_vectors, unit  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, segment_descriptors  # noqa: E402
+
+
+def descriptor_groups() -> dict:
+    """Name -> indices of each statistic group of descriptors.descriptor, in its order."""
+    sizes = [("cepstrum mean", D.CEPSTRA - 1), ("cepstrum sd", D.CEPSTRA - 1),
+             ("cepstral covariance", (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2), ("spectral shape", D.BANDS),
+             ("band sd", D.BANDS), ("flux", D.FLUX_GROUPS), ("dynamics", 3), ("rhythm", len(D.RHYTHM_LAGS_S) + 1),
+             ("chroma profile", 12), ("key-free chroma", 6), ("chroma entropy, change", 2),
+             ("flatness", 2 * (len(D.FLATNESS_OCTAVES) - 1)), ("stereo", D.STEREO_BANDS)]
+    out, start = {}, 0
+    for name, n in sizes:
+        out[name] = np.arange(start, start + n)
+        start += n
+    assert start == D.DIM
+    return out
+
+
+def interval_statistics(x: np.ndarray) -> np.ndarray:
+    c = D._run_frames(_coeffs(x), L.RATE)["chroma"]  # noqa: SLF001 - the descriptors' own chroma blocks
+    ic = np.stack([np.sum(c * np.roll(c, -k, axis=1), axis=1) for k in range(1, 7)], axis=1)
+    ic /= np.sum(c * c, axis=1, keepdims=True) + D.EPS
+    mag = np.abs(np.fft.rfft(c, axis=1))[:, 1:7]
+    return np.concatenate([ic.mean(0), ic.std(0), mag.mean(0), mag.std(0)])
+
+
+def _fold(fold):
+    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
+    tracks = L.fold_tracks(fold)
+    classes = sorted({lab for lab, _ in tracks})
+    y = np.array([classes.index(lab) for lab, _ in tracks])
+    X, A, B = eval_vectors(tracks)
+    E = np.concatenate([X, A, B])
+    return Xt, yt, corpora, tracks, y, (X, A, B), E.mean(axis=0), E.std(axis=0) + 1e-9
+
+
+def _beside(stats, weights):
+    """Rows of (weight, vectors function) for the vector with standardized `stats` (X, A, B) beside it."""
+    S = np.concatenate(stats)
+    m, s = S.mean(axis=0), S.std(axis=0) + 1e-9
+    rows = [(f"beside, weight {w:g}", lambda V, i, w=w: unit(np.concatenate([V, w * unit((stats[i] - m) / s)], 1)))
+            for w in weights]
+    return rows + [("alone", lambda V, i: unit((stats[i] - m) / s))]
+
+
+def _whitener(P, shrink):
+    """(d, d) symmetric inverse square root of the covariance of P, shrunk towards trace / d * I by `shrink`."""
+    C = np.cov(P.T)
+    w, Q = np.linalg.eigh((1 - shrink) * C + shrink * np.trace(C) / len(C) * np.eye(len(C)))
+    return Q @ np.diag(w ** -0.5) @ Q.T
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten"))
+    a = ap.parse_args()
+    results = {}
+    for fold in L.FOLDS:
+        Xt, yt, corpora, tracks, y, XAB, mc, sc = _fold(fold)
+        Z = [(v - mc) / sc for v in XAB]
+        if a.what == "groups":
+            print(fold, " | ".join(f"{g} {nearest_neighbour(unit(Z[0][:, i]), y)['accuracy_1nn']:.2f} / "
+                                   f"{p_at_1(unit(Z[1][:, i]), unit(Z[2][:, i])):.2f}"
+                                   for g, i in descriptor_groups().items()), flush=True)
+            continue
+        if a.what == "flatten":
+            from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+            n = min(128, len(np.unique(yt)) - 1)  # as fit_projection, for the components' variances
+            lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage="auto", n_components=n).fit(
+                per_corpus(Xt, corpora), yt)
+            W, ev = lda.scalings_[:, :n], np.maximum(lda.explained_variance_ratio_[:n], 1e-5)
+            rows = [(f"a = {p:g}", lambda V, i, W=W * ev ** (-p / 2): unit(Z[i] @ W)) for p in (0, 0.25, 0.5, 1)]
+        elif a.what == "whiten":
+            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+            rows = [(f"s = {s:g}", lambda V, i, T=_whitener(np.concatenate(Z) @ W, s): unit(Z[i] @ W @ T))
+                    for s in (1.0, 0.8, 0.5, 0.2)]
+        else:
+            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+            if a.what == "rhythm":
+                stats = [z[:, descriptor_groups()["rhythm"]] for z in Z]
+            else:
+                I = np.array([cached("intervals1:" + p, lambda p=p: np.stack(
+                    [interval_statistics(part) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
+                    for _, p in tracks])
+                stats = [I[:, 0], I[:, 1], I[:, 2]]
+            rows = [("recipe", lambda V, i: V)] + _beside(stats, (0.25, 0.5, 0.75))
+        for name, f in rows:
+            V = [f(unit(z @ W), i) for i, z in enumerate(Z)] if a.what not in ("flatten", "whiten") \
+                else [f(None, i) for i in range(3)]
+            r = score_vectors(*V, y, features=classifier_features(XAB[0], W, mc, sc))
+            results.setdefault(name, {})[fold] = r
+            print(fold, name, " ".join(f"{m} {r[m]:.3f}" for m in METRICS), flush=True)
+    for name, r in results.items():
+        print("mean", name, " ".join(f"{m} {np.mean([v[m] for v in r.values()]):.3f}" for m in METRICS))
+
+
+if __name__ == "__main__":
+    main()
