@@ -17,7 +17,7 @@ from .common import EXIT_CODES_HELP, Interrupted, exit_for_signal, install_signa
 COMMANDS = {
     "compress": ("codec_cmds", "compress"), "decompress": ("codec_cmds", "decompress"),
     "restore": ("restore_cmd", "restore"), "index": ("library_cmds", "index"),
-    "similar": ("library_cmds", "similar"), "dupes": ("dupes_cmd", "dupes"), "cluster": ("library_cmds", "cluster"),
+    "similar": ("similar_cmd", "similar"), "dupes": ("dupes_cmd", "dupes"), "cluster": ("library_cmds", "cluster"),
     "classify": ("classify_cmds", "classify"), "map": ("classify_cmds", "map_cmd"),
     "info": ("inspect_cmds", "info"), "test": ("inspect_cmds", "test_cmd"), "eval": ("eval_cmd", "eval_cmd"),
     "models": ("inspect_cmds", "models"), "train": ("train_cmd", "train"),

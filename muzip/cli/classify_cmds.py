@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs
+from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs, plural
 from .library_cmds import (
     Status, _embed_one, _embedder, _files, _map, catalog_embeddings, dumps, one_line_errors,
 )
@@ -160,7 +160,7 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
         acc = "n/a (too few tracks per label)" if cv["accuracy"] is None else \
             f"{cv['accuracy']:.1%} accuracy, macro-F1 {cv['macro_f1']:.3f} ({cv['folds']}-fold, split by track)"
         reused = f" ({len(stored)} embeddings from {db_path})" if db_path else ""
-        rep.say(f"{output}: {len(classes)} labels, {len(y)} tracks{reused}; {acc}")
+        rep.say(f"{output}: {plural(len(classes), 'label')}, {plural(len(y), 'track')}{reused}; {acc}")
     sys.exit(rep.status)
 
 
@@ -205,6 +205,8 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     items = []
     if db_path:
         items += catalog_inputs(db_path, model, rep, classifier)
+        if not items and not files:
+            click.echo(f"{db_path}: no tracks to label (the catalog is empty)", err=True)
     if files:
         from ..library.collection import classifier_inputs, uses_collection
         embed = _own_embed(model, classifier)
@@ -247,6 +249,8 @@ def map_cmd(db_path, output, force, color, classifier):
     from ..outputs import atomic_output, check_output
     if color == "label" and not classifier:
         raise click.UsageError("--color label needs --classifier")
+    if not output.lower().endswith(".png"):  # and so never a track of the catalog, -f or not
+        raise click.UsageError(f"-o {output}: the map is a PNG picture; give a name ending in .png")
     inputs = [db_path, *([classifier] if classifier else [])]
     check_output(output, force, inputs)  # before any slow work
     status = Status("map")
@@ -258,7 +262,7 @@ def map_cmd(db_path, output, force, color, classifier):
         _check_made_with(model, classifier, _catalog_embedders(db_path))
     if len(paths) == 0:
         raise MuzipError(f"{db_path}: no tracks to map (the catalog is empty)")
-    status(f"clustering {len(paths)} tracks...")
+    status(f"clustering {plural(len(paths), 'track')}...")
     from ..library.cluster import affinity_clusters, cluster_numbers
     labels, exemplars = affinity_clusters(emb)
     if color == "cluster":
@@ -269,14 +273,14 @@ def map_cmd(db_path, output, force, color, classifier):
         inputs_of = dict(catalog_inputs(db_path, model, Reporter(quiet=True), classifier))  # tracks without are "?"
         groups = [_predict_label(model, inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
-    status(f"placing {len(paths)} tracks (t-SNE)...")
+    status(f"placing {plural(len(paths), 'track')} (t-SNE)...")
     from ..library.tsne_map import draw, tsne_2d
     xy = tsne_2d(emb)
     status(f"drawing {output}...")
     with atomic_output(output, force, inputs) as f:
-        draw(xy, groups, names, f, f"{len(paths)} tracks, {len(exemplars)} clusters (exemplars labelled)")
+        draw(xy, groups, names, f, f"{plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')} (exemplars labelled)")
     status.clear()
-    click.echo(f"{output}: {len(paths)} tracks, {len(exemplars)} clusters", err=True)
+    click.echo(f"{output}: {plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')}", err=True)
     sys.exit(rep.status)
 
 

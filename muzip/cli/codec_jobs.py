@@ -95,7 +95,10 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
             out.warn(f"{item.src}: {warning}")
     in_size = file_size(item.src)
     out.bytes_in, out.bytes_out = in_size, stats["bytes"]
-    ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size and stats["bytes"] else ""
+    ratio = ""
+    if in_size and stats["bytes"]:  # a tiny or already compressed input can come out larger: said so
+        ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size >= stats["bytes"] else \
+            f", {stats['bytes'] / in_size:.1f}x larger than the input"
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(stats['duration'])}, "
             f"{stats['bytes']:,} bytes, {stats['kbps']:.1f} kbps{ratio}")
 

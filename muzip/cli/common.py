@@ -162,6 +162,11 @@ def fmt_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
 
 
+def plural(n: int, word: str) -> str:
+    """'1 track', '3 tracks'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def file_size(path: str) -> int:
     """Bytes in a file; 0 for standard input or anything that cannot be read."""
     try:
@@ -260,10 +265,12 @@ class Progress:
             return
         try:
             from tqdm import tqdm
+            digits = "0" if unit == "files" else "1"  # seconds of audio in tenths, files whole
+            n, of = "{n:." + digits + "f}", "{total:." + digits + "f}"
             if total:
-                fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} " + unit + " [{elapsed}<{remaining}]"
+                fmt = "{desc}: {percentage:3.0f}%|{bar}| " + n + "/" + of + " " + unit + " [{elapsed}<{remaining}]"
             else:
-                fmt = "{desc}: {n:.1f} " + unit + " [{elapsed}]"
+                fmt = "{desc}: " + n + " " + unit + " [{elapsed}]"
                 total = None
             self.bar = tqdm(total=total, desc=desc, leave=False, bar_format=fmt, position=position,
                             dynamic_ncols=True, file=sys.stderr, mininterval=0.2)

@@ -7,10 +7,10 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Reporter
+from .common import EXIT_CODES_HELP, Reporter, plural
 from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
 
-NEIGHBOURS = 10  # the nearest tracks by embedding whose fingerprints are compared with each track's
+NEIGHBOURS = 10  # the nearest tracks by embedding, of a duration one recording could have, compared with each
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -29,7 +29,7 @@ def dupes(db_path, as_json):
     import numpy as np
 
     from ..library.catalog import Catalog
-    from ..library.fingerprint import duplicate_groups
+    from ..library.fingerprint import MAX_DURATION_GAP_S, duplicate_groups
     rep = Reporter()
     _, embedder = _embedder()
     with Catalog(db_path, create=False) as cat:
@@ -43,10 +43,22 @@ def dupes(db_path, as_json):
     row = {int(i): k for k, i in enumerate(ids)}
     keep = [t for t in tracks if t[0] in row]
     vectors = emb[[row[t[0]] for t in keep]] if keep else np.zeros((0, 0), np.float32)
+    durations = np.array([np.nan if t[2] is None else float(t[2]) for t in keep], np.float64)
+    by_duration = np.argsort(durations, kind="stable")  # unknown durations (NaN) last
+    known = int(np.count_nonzero(~np.isnan(durations)))
+    sorted_durations = durations[by_duration[:known]]
 
     def neighbours(k):
-        scores = vectors @ vectors[k]
-        return np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1].tolist()
+        """The nearest by embedding among the tracks one recording could be (its duration within the gap, or
+        unknown): a low-rate copy lies far from its original in the embedding, not in duration."""
+        if np.isnan(durations[k]):
+            pool = np.arange(len(keep))
+        else:
+            lo = np.searchsorted(sorted_durations, durations[k] - MAX_DURATION_GAP_S, side="left")
+            hi = np.searchsorted(sorted_durations, durations[k] + MAX_DURATION_GAP_S, side="right")
+            pool = np.concatenate([by_duration[lo:hi], by_duration[known:]])
+        scores = vectors[pool] @ vectors[k]
+        return pool[np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1]].tolist()
     groups = [[keep[k][1] for k in g] for g in duplicate_groups(keep, neighbours)]
     if as_json:
         click.echo(dumps({"groups": groups}))
@@ -56,5 +68,5 @@ def dupes(db_path, as_json):
             for p in g:
                 click.echo(f"  {p}")
         if not groups:
-            click.echo(f"{db_path}: no duplicates among {len(keep)} tracks", err=True)
+            click.echo(f"{db_path}: no duplicates among {plural(len(keep), 'track')}", err=True)
     sys.exit(rep.status)

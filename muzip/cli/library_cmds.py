@@ -1,4 +1,5 @@
-"""The library commands: index, similar, cluster, classify (train / predict) and map."""
+"""The library commands index and cluster, and what every library command shares (similar: similar_cmd.py,
+dupes: dupes_cmd.py, classify and map: classify_cmds.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, default_jobs, ray_option, stderr_is_terminal
+from .common import (
+    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Interrupted, Progress, Reporter, default_jobs, plural,
+    ray_option, stderr_is_terminal,
+)
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
@@ -194,6 +198,13 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                     failed += 1
                     rep.fail(value)
             flush()
+        except (Interrupted, KeyboardInterrupt):
+            # Ctrl-C keeps what was embedded (further signals are ignored now: common.ignore_further_signals),
+            # projected as the rest of the catalog, so a re-run does only what is left, as the help says.
+            flush()
+            if uses_collection(embed):
+                refresh(cat, embed, embedder)
+            raise
         finally:
             bar.close()
             rep.echo = None
@@ -211,7 +222,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     elif not quiet:
         taken = f" ({adopted} re-projected from their stored descriptors)" if adopted else ""
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
-                f"{len(gone)} pruned; {total} tracks")
+                f"{len(gone)} pruned; {plural(total, 'track')}")
     sys.exit(rep.status)
 
 
@@ -252,115 +263,6 @@ def catalog_embeddings(db_path: str, rep: Reporter):
     return emb, paths
 
 
-def _query(cat, query: str):
-    """(embedding, catalog id or None) of a catalog track or any file."""
-    from ..scale.storage import is_uri
-    stored = query if is_uri(query) else os.path.abspath(query)  # how the catalog names its tracks
-    hit = cat.lookup(stored) if is_uri(query) or os.path.exists(query) or os.path.isabs(query) else None
-    if hit is not None:
-        return hit[1], hit[0]
-    if not os.path.exists(query):
-        raise MuzipError(f"{query}: no such file, and not in the catalog")
-    embed, embedder = _embedder()
-    others = [e for e in cat.embedders() if e != embedder]
-    if others:
-        raise MuzipError(f"{cat.path}: indexed with {others[0].split(':')[0]}, this muzip embeds with "
-                         f"{embedder.split(':')[0]}; run `muzip index` on it again to compare other files with it")
-    kind, value = _embed_one(os.path.abspath(query))
-    if kind != "ok":
-        raise MuzipError(value)
-    from ..library.collection import query_vector, uses_collection
-    if uses_collection(embed):
-        return query_vector(cat, embed, embedder, value), None
-    import numpy as np
-    return np.frombuffer(value["embedding"], "<f4").astype(np.float32), None
-
-
-@click.command(epilog=EXIT_CODES_HELP)
-@click.argument("query")
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
-@click.option("-n", "count", type=click.IntRange(1, 10000), default=10, show_default=True, help="How many.")
-@click.option("--playlist", "mix", type=click.IntRange(2, 10000), metavar="N",
-              help="An instant mix of N tracks instead: QUERY first, then tracks near it ordered for smooth "
-                   "transitions, as M3U8 (to -o, or standard output).")
-@click.option("-o", "--output", metavar="M3U8", help="With --playlist: the playlist file (paths relative to its folder).")
-@click.option("-f", "--force", is_flag=True, help="Overwrite an existing playlist.")
-@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score"}, best first (with '
-              '--playlist: in playing order, score = likeness to QUERY).')
-@one_line_errors
-def similar(query, db_path, count, mix, output, force, as_json):
-    """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
-
-    \b
-    Examples:
-      muzip similar song.mz --db music.db -n 5
-      muzip similar new_song.flac --db music.db --json
-      muzip similar song.mz --db music.db --playlist 20 -o mix.m3u8
-    """
-    from ..library.catalog import Catalog
-    from ..library.search import nearest
-    if output is not None and mix is None:
-        raise click.UsageError("-o is for --playlist")
-    if output is not None:
-        from ..outputs import check_output
-        check_output(output, force, [db_path])  # before any slow work
-    rep = Reporter()
-    with Catalog(db_path, create=False) as cat:
-        emb, own = _query(cat, query)
-        if mix is not None:
-            hits = _mix(cat, emb, own, query, mix)
-        else:
-            hits = nearest(cat, emb, count, exclude_id=own)
-        report_left_out(cat, rep)
-    if mix is not None and not as_json:
-        from ..library.playlist import m3u8
-        text = m3u8(hits, output)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            from ..outputs import atomic_output
-            with atomic_output(output, force, [db_path]) as f:
-                f.write(text.encode("utf-8"))
-    elif as_json:
-        click.echo(dumps([{"path": h["path"], "score": h["score"]} for h in hits]))
-    else:
-        for h in hits:
-            click.echo(f"{h['score']:.3f}  {h['path']}")
-    sys.exit(rep.status)
-
-
-def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
-    """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
-    track's stored path is its absolute path, so the query's is the seed's either way)."""
-    from ..library.playlist import POOL_FACTOR, order
-    from ..library.search import nearest
-    pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
-    # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
-    ids = [h["id"] for h in pool] + ([own] if own is not None else [])
-    info = {t["path"]: t for t in cat.tracks(ids)}
-    found, vectors, _, _ = cat.vectors_of(ids, int(emb.shape[0]))
-    row = {int(i): k for k, i in enumerate(found)}
-    pool = [h for h in pool if h["id"] in row]
-    seed_path = os.path.abspath(query)
-    prints = {p: fp for _, p, _, fp in cat.fingerprints(_embedder()[1], ids)}
-    if seed_path not in prints and os.path.exists(seed_path) and own is None:
-        kind, value = _embed_one(seed_path)  # a file outside the catalog: its fingerprint too
-        if kind == "ok" and value.get("fingerprint"):
-            prints[seed_path] = value["fingerprint"]
-
-    def repeats(k, chosen):
-        from ..library.fingerprint import duplicate
-        mine = prints.get(pool[k]["path"])
-        others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
-        try:
-            return mine is not None and any(o is not None and duplicate(mine, o)[0] for o in others)
-        except ValueError:  # a damaged fingerprint: not a repeat
-            return False
-    picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
-    return [{**info.get(seed_path, {}), "path": seed_path, "score": 1.0}] + \
-        [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
-
-
 @click.command(epilog=EXIT_CODES_HELP)
 @click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
 @click.option("--preference", type=float, help="Affinity Propagation preference (default: the median "
@@ -388,7 +290,9 @@ def cluster(db_path, preference, as_json):
         click.echo(dumps(out))
     else:
         for k, c in enumerate(out["clusters"]):
-            click.echo(f"cluster {k + 1} ({len(c['members'])} tracks), exemplar {c['exemplar']}")
+            click.echo(f"cluster {k + 1} ({plural(len(c['members']), 'track')}), exemplar {c['exemplar']}")
             for m in c["members"]:
                 click.echo(f"  {m}")
+        if not paths:
+            click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)
     sys.exit(rep.status)

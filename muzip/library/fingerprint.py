@@ -30,6 +30,8 @@ MAX_BER = 0.42
 LEVEL_HZ = 12000.0      # MP3 at 128 kbps and the codec at low rates cut above ~16 kHz: levels are compared below
 MAX_LEVEL_DB = 1.5
 MAX_DURATION_GAP_S = 1.5  # encoder delay and padding (MP3: ~50 ms) are well inside
+CUT_DB = 10.0           # a top band this much weaker in one file is past that file's low-pass
+MIN_LEVEL_BANDS = 8     # below a low-pass, the bands left to compare (a 11-kHz copy leaves 20)
 _MAGIC = b"MZF1"
 
 
@@ -147,11 +149,20 @@ def same_recording(fa: bytes, fb: bytes) -> tuple[bool, float]:
 
 
 def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
-    """Mean absolute difference of the mean band levels below LEVEL_HZ, in dB."""
+    """Mean absolute difference of the mean band levels in dB, below LEVEL_HZ and below a low-pass that one
+    file has and the other has not (a low-rate copy, an old MP3): the bands from the top down that are
+    CUT_DB or more weaker in one file are that filter's stop band, and an octave under them its slope. A
+    remaster differs in level below any such cut too; too few bands left is infinitely far."""
     la, _ = parse(fa)
     lb, _ = parse(fb)
-    keep = _edges()[1:] <= LEVEL_HZ
-    return float(np.mean(np.abs(la - lb)[keep]))
+    d, edges = la - lb, _edges()
+    cut = len(d)
+    while cut > 0 and abs(d[cut - 1]) >= CUT_DB and np.sign(d[cut - 1]) == np.sign(d[-1]):
+        cut -= 1
+    keep = edges[1:] <= (LEVEL_HZ if cut == len(d) else min(LEVEL_HZ, edges[cut] / 2))
+    if keep.sum() < MIN_LEVEL_BANDS:
+        return float("inf")
+    return float(np.mean(np.abs(d)[keep]))
 
 
 def duplicate(fa: bytes, fb: bytes) -> tuple[bool, float, float]:

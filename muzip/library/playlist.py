@@ -63,5 +63,8 @@ def m3u8(tracks: list[dict], playlist_path: str | None) -> str:
                 pass
         duration = t.get("duration")
         seconds = int(round(duration)) if isinstance(duration, (int, float)) and np.isfinite(duration) else -1
-        lines += [f"#EXTINF:{seconds},{_title(t)}", path.replace(os.sep, "/")]
+        path = path.replace(os.sep, "/")
+        if path.startswith("#"):  # a line starting with '#' is a comment to every player
+            path = "./" + path
+        lines += [f"#EXTINF:{seconds},{_title(t)}", path]
     return "\n".join(lines) + "\n"

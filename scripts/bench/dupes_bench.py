@@ -4,7 +4,8 @@
 
 From TRACKS corpus tracks (the first by path of each game package, SECONDS from each one's middle, written as
 FLAC: the "originals"), the files a collection really holds: each original as MP3 at 128 kbps (lameenc), Opus
-at 64 kbps (ffmpeg libopus) and `.mz` at 16 kbps (the default model) -- the same recording; and as two
+at 64 kbps (ffmpeg libopus), `.mz` at 16 kbps (the default model) and FLAC resampled to 22.05 and 11.025 kHz
+(nothing above 11 / 5.5 kHz: an old rip, a voice recorder; since session 44) -- the same recording; and as two
 things that are not: a *remaster* (a +2 dB/octave tilt above 1 kHz, 3 dB louder through a soft limiter) and
 another *take* (played 2 % faster and higher: other timing). Every file is read as `muzip index` reads it
 (muzip.library.coefficients) and fingerprinted (muzip.library.fingerprint); every pair of files is judged.
@@ -30,7 +31,8 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 44100
-SAME = ("flac", "mp3", "opus", "mz")
+SAME = ("flac", "mp3", "opus", "mz", "22k", "11k")
+LOW_RATES = {"22k": 22050, "11k": 11025}  # low-rate copies (an old rip, a voice recorder): no top octaves
 OTHER = ("remaster", "take")
 
 
@@ -92,6 +94,10 @@ def write_versions(folder: Path, k: int, x) -> dict:
                     str(paths["opus"])], check=True)
     paths["mz"] = folder / f"{k}.mz"
     paths["mz"].write_bytes(compress_array(x, RATE, 16, load_model()))
+    import soxr
+    for name, rate in LOW_RATES.items():
+        paths[name] = folder / f"{k}_{name}.flac"
+        sf.write(paths[name], soxr.resample(x, RATE, rate), rate)
     for name, fn in (("remaster", remaster), ("take", take)):
         paths[name] = folder / f"{k}_{name}.flac"
         sf.write(paths[name], fn(x), RATE)

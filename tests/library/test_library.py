@@ -102,6 +102,28 @@ def test_a_killed_index_loses_at_most_a_batch_and_resumes(runner, library, tmp_p
     assert r.exit_code == 0 and (s["unchanged"], s["indexed"], s["tracks"]) == (4, 5, 9)
 
 
+
+def test_ctrl_c_keeps_what_index_had_embedded(runner, library, tmp_path, monkeypatch):
+    """The help's promise: a run after an interruption does only what is left (here 3 of 9 files were done,
+    under a batch of 32 that had not been written yet)."""
+    import muzip.cli.library_cmds as L
+    from muzip.cli.common import Interrupted
+    real, calls = L._embed_one, []
+
+    def interrupted(path):
+        calls.append(path)
+        if len(calls) == 4:
+            raise Interrupted(2)
+        return real(path)
+    monkeypatch.setattr(L, "_embed_one", interrupted)
+    db = tmp_path / "lib.db"
+    with pytest.raises(Interrupted):  # muzip.cli.main turns it into "muzip: interrupted", exit 130
+        runner.invoke(cli, ["index", "-q", "-j", "1", str(library), "--db", str(db)])
+    monkeypatch.setattr(L, "_embed_one", real)
+    r, s = _index(runner, library, "--db", db)
+    assert r.exit_code == 0 and (s["unchanged"], s["indexed"], s["tracks"]) == (3, 6, 9)
+
+
 CLIP = Path(__file__).resolve().parents[1] / "data" / "knolls_excerpt.ogg"
 
 
@@ -217,6 +239,10 @@ def test_map_draws_a_png(runner, library, tmp_path):
     r = runner.invoke(cli, ["map", "--db", str(db), "-o", str(png), "--color", "folder"])
     assert r.exit_code == 0, r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10000
+    track = library / "tone" / "tone0.wav"  # -o naming a track by mistake: refused, even with -f
+    before = track.read_bytes()
+    r = runner.invoke(cli, ["map", "--db", str(db), "-o", str(track), "-f"])
+    assert r.exit_code == 2 and "ending in .png" in r.output and track.read_bytes() == before
 
 
 def test_library_commands_refuse_a_missing_catalog(runner, tmp_path):

@@ -415,8 +415,8 @@ def test_map_refuses_to_overwrite_without_force(tmp_path):
     r = invoke("map", "--db", db, "-o", png)
     assert r.exit_code == 1 and r.stderr == f"muzip: {png}: exists (use -f to overwrite)\n"
     assert png.read_bytes() == b"precious"
-    r = invoke("map", "--db", db, "-o", db, "-f")  # never over its own input
-    assert r.exit_code == 1 and "is the input file" in r.stderr
+    r = invoke("map", "--db", db, "-o", db, "-f")  # never over its own input (nor anything but a .png)
+    assert r.exit_code == 2 and "ending in .png" in r.stderr
     r = invoke("map", "--db", db, "-o", png, "--force")
     assert r.exit_code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(os.listdir(tmp_path)) == ["lib.db", "lib.db-shm", "lib.db-wal", "map.png"] or \

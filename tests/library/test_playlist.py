@@ -62,6 +62,27 @@ def test_similar_writes_a_playlist_that_players_can_follow(runner, tmp_path):
     assert [m["path"] for m in mix][0] == str(lib / "s2.wav") and len(mix) == 3
     r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "-o", str(out)])
     assert r.exit_code == 2 and "-o is for --playlist" in r.output
+    both = tmp_path / "lists" / "both.m3u8"  # --json with -o: the file written, the JSON printed
+    r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "--playlist", "3", "--json",
+                            "-o", str(both)])
+    assert r.exit_code == 0 and [m["path"] for m in json.loads(r.output)] == [m["path"] for m in mix]
+    assert both.read_text(encoding="utf-8").splitlines()[2::2] == [os.path.relpath(m["path"], both.parent)
+                                                                   for m in mix]
+    # a catalog track whose file has gone is still a query by the name it was given
+    gone = lib / "s5.wav"
+    gone.unlink()
+    cwd = os.getcwd()
+    os.chdir(lib)
+    try:
+        r = runner.invoke(cli, ["similar", "s5.wav", "--db", str(db), "-n", "2", "--json"])
+    finally:
+        os.chdir(cwd)
+    assert r.exit_code == 0 and len(json.loads(r.output)) == 2, r.output
+
+
+def test_a_file_name_starting_with_a_hash_is_not_a_comment(tmp_path):
+    text = P.m3u8([{"path": str(tmp_path / "#1 hit.ogg"), "duration": 3.0, "tags": "{}"}], str(tmp_path / "m.m3u8"))
+    assert text.splitlines()[2] == "./#1 hit.ogg"
 
 
 def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
