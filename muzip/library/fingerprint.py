@@ -31,7 +31,9 @@ LEVEL_HZ = 12000.0      # MP3 at 128 kbps and the codec at low rates cut above ~
 MAX_LEVEL_DB = 1.5
 MAX_DURATION_GAP_S = 1.5  # encoder delay and padding (MP3: ~50 ms) are well inside
 CUT_DB = 10.0           # a top band this much weaker in one file is past that file's low-pass
-MIN_LEVEL_BANDS = 8     # below a low-pass, the bands left to compare (a 11-kHz copy leaves 20)
+SILENT_DB = 50.0        # a band this far under the loudest in both files (above both Nyquists) says nothing
+MIN_LEVEL_HZ = 4000.0   # below a low-pass, levels compared up to here at least: a treble-boosted remaster
+                        # of a copy cut at 5.5 kHz (11-kHz sampling) differs by under 1.5 dB below 2.75 kHz
 _MAGIC = b"MZF1"
 
 
@@ -62,13 +64,14 @@ def fingerprint(runs, rate: int) -> bytes:
     return b"".join(out)
 
 
-def _edges() -> np.ndarray:
+def band_edges() -> np.ndarray:
+    """The BANDS + 1 edges (Hz) of the mel bands the levels are read in."""
     return 700.0 * (10 ** (np.linspace(D._mel(D.LOW_HZ), D._mel(D.HIGH_HZ), D.BANDS + 1) / 2595.0) - 1)
 
 
 def _bit_bands() -> tuple[int, int]:
     """[lo, hi) of the mel bands inside BIT_HZ."""
-    e = _edges()
+    e = band_edges()
     inside = np.flatnonzero((e[:-1] >= BIT_HZ[0]) & (e[1:] <= BIT_HZ[1]))
     return int(inside[0]), int(inside[-1]) + 1
 
@@ -150,19 +153,38 @@ def same_recording(fa: bytes, fb: bytes) -> tuple[bool, float]:
 
 def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
     """Mean absolute difference of the mean band levels in dB, below LEVEL_HZ and below a low-pass that one
-    file has and the other has not (a low-rate copy, an old MP3): the bands from the top down that are
-    CUT_DB or more weaker in one file are that filter's stop band, and an octave under them its slope. A
-    remaster differs in level below any such cut too; too few bands left is infinitely far."""
+    file has and the other has not (a copy at 22 or 16 kHz, an old MP3): the bands from the top down that are
+    CUT_DB or more weaker in one file are that filter's stop band, and half an octave under them its slope. A
+    cut too low to leave MIN_LEVEL_HZ compared is infinitely far: there a remaster cannot be told."""
     la, _ = parse(fa)
     lb, _ = parse(fb)
-    d, edges = la - lb, _edges()
-    cut = len(d)
-    while cut > 0 and abs(d[cut - 1]) >= CUT_DB and np.sign(d[cut - 1]) == np.sign(d[-1]):
-        cut -= 1
-    keep = edges[1:] <= (LEVEL_HZ if cut == len(d) else min(LEVEL_HZ, edges[cut] / 2))
-    if keep.sum() < MIN_LEVEL_BANDS:
+    d, edges = la - lb, band_edges()
+    loud = np.maximum(la, lb)
+    heard = loud > loud.max() - SILENT_DB
+    bands = np.flatnonzero(heard)
+    if not len(bands):
         return float("inf")
-    return float(np.mean(np.abs(d)[keep]))
+    top = bands[-1]
+    cut = len(bands)
+    while cut > 0 and abs(d[bands[cut - 1]]) >= CUT_DB and np.sign(d[bands[cut - 1]]) == np.sign(d[top]):
+        cut -= 1
+    limit = LEVEL_HZ
+    if cut < len(bands):
+        limit = min(LEVEL_HZ, edges[bands[cut]] / np.sqrt(2.0))
+        if limit < MIN_LEVEL_HZ:
+            return float("inf")
+    keep = heard & (edges[1:] <= limit)
+    return float(np.mean(np.abs(d)[keep])) if keep.any() else float("inf")
+
+
+def levels_below(fp: bytes, hz: float) -> np.ndarray:
+    """A fingerprint's mean band levels (dB) of the bands below hz, which every copy keeps; a damaged
+    fingerprint's are far from everything."""
+    keep = band_edges()[1:] <= hz
+    try:
+        return parse(fp)[0][keep].astype(np.float64)
+    except ValueError:
+        return np.full(int(keep.sum()), 1e9)
 
 
 def duplicate(fa: bytes, fb: bytes) -> tuple[bool, float, float]:

@@ -4,8 +4,8 @@
 
 From TRACKS corpus tracks (the first by path of each game package, SECONDS from each one's middle, written as
 FLAC: the "originals"), the files a collection really holds: each original as MP3 at 128 kbps (lameenc), Opus
-at 64 kbps (ffmpeg libopus), `.mz` at 16 kbps (the default model) and FLAC resampled to 22.05 and 11.025 kHz
-(nothing above 11 / 5.5 kHz: an old rip, a voice recorder; since session 44) -- the same recording; and as two
+at 64 kbps (ffmpeg libopus), `.mz` at 16 kbps (the default model) and FLAC resampled to 22.05 and 16 kHz
+(nothing above 11 / 8 kHz: an old rip, a low-bitrate MP3; since session 44) -- the same recording; and as two
 things that are not: a *remaster* (a +2 dB/octave tilt above 1 kHz, 3 dB louder through a soft limiter) and
 another *take* (played 2 % faster and higher: other timing). Every file is read as `muzip index` reads it
 (muzip.library.coefficients) and fingerprinted (muzip.library.fingerprint); every pair of files is judged.
@@ -31,8 +31,8 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 44100
-SAME = ("flac", "mp3", "opus", "mz", "22k", "11k")
-LOW_RATES = {"22k": 22050, "11k": 11025}  # low-rate copies (an old rip, a voice recorder): no top octaves
+SAME = ("flac", "mp3", "opus", "mz", "22k", "16k")
+LOW_RATES = {"22k": 22050, "16k": 16000}  # low-rate copies (an old rip, a low-bitrate MP3): no top octaves
 OTHER = ("remaster", "take")
 
 

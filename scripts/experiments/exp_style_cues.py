@@ -7,6 +7,7 @@ coded and played 1-4 % faster or slower), then one of:
     .venv/bin/python -m scripts.experiments.exp_style_cues rhythm      # the onset autocorrelation beside the vector
     .venv/bin/python -m scripts.experiments.exp_style_cues intervals   # chord-interval statistics beside it
     .venv/bin/python -m scripts.experiments.exp_style_cues whiten      # vectors whitened by the collection
+    .venv/bin/python -m scripts.experiments.exp_style_cues adapt       # the collection as one more corpus
 
 - groups: 1-NN accuracy and segment P@1 from each group of the standardized descriptor alone (cosine).
 - flatten: each LDA component scaled by its between-track variance ** (-a / 2); a = 0 is the recipe, a = 1
@@ -18,6 +19,9 @@ coded and played 1-4 % faster or slower), then one of:
 - whiten: the collection's projected vectors whitened by their own covariance, shrunk towards a multiple of
   the identity by s (s = 1 is the recipe): no labels, what a catalog could compute, so that what varies most
   in a collection (on *styles* the instrument, drawn per piece) weighs less.
+- adapt: the collection's own tracks as one more training corpus of the discriminant, without labels: each
+  track's middle (between its two retrieval segments) cut in two halves, the halves one class, as `index`
+  could from the runs it samples; the projection refitted with them, alone or beside the recipe's vector.
 The weights are compared on the folds themselves: a better row would be an upper bound, not a result.
 """
 
@@ -60,6 +64,13 @@ def interval_statistics(x: np.ndarray) -> np.ndarray:
     return np.concatenate([ic.mean(0), ic.std(0), mag.mean(0), mag.std(0)])
 
 
+def middle_halves(x: np.ndarray) -> np.ndarray:
+    """Descriptors of the two halves of an excerpt between its retrieval segments (L.segments)."""
+    n, seg = len(x), int(L.SEGMENT_S * L.RATE)
+    mid = (seg + n - seg) // 2
+    return np.stack([D.descriptor(_coeffs(part), L.RATE) for part in (x[seg:mid], x[mid:n - seg])])
+
+
 def _fold(fold):
     Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
     tracks = L.fold_tracks(fold)
@@ -88,7 +99,7 @@ def _whitener(P, shrink):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten"))
+    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt"))
     a = ap.parse_args()
     results = {}
     for fold in L.FOLDS:
@@ -110,6 +121,20 @@ def main():
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
             rows = [(f"s = {s:g}", lambda V, i, T=_whitener(np.concatenate(Z) @ W, s): unit(Z[i] @ W @ T))
                     for s in (1.0, 0.8, 0.5, 0.2)]
+        elif a.what == "adapt":
+            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+            M = np.array([cached("middle1:" + p, lambda p=p: middle_halves(L.excerpt(p))) for _, p in tracks])
+            Wa = fit_projection(np.concatenate([Xt, M[:, 0], M[:, 1]]),
+                                np.concatenate([yt, np.tile(yt.max() + 1 + np.arange(len(M)), 2)]),
+                                np.concatenate([corpora, ["collection"] * (2 * len(M))]), 128)["scalings"]
+            from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+            n = min(64, len(M) - 1)  # two halves a class: a fixed shrinkage (Ledoit-Wolf's fails on so few)
+            Wc = LinearDiscriminantAnalysis(solver="eigen", shrinkage=0.5, n_components=n).fit(
+                (np.concatenate([M[:, 0], M[:, 1]]) - mc) / sc, np.tile(np.arange(len(M)), 2)).scalings_[:, :n]
+            rows = [("recipe", lambda V, i: V), ("refitted with the collection", lambda V, i: unit(Z[i] @ Wa)),
+                    ("the collection's own discriminant", lambda V, i: unit(Z[i] @ Wc))]
+            rows += [(f"beside it, weight {w:g}", lambda V, i, w=w: unit(np.concatenate([V, w * unit(Z[i] @ Wc)], 1)))
+                     for w in (0.5, 1.0)]
         else:
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
             if a.what == "rhythm":
