@@ -5,7 +5,8 @@
 A synthetic catalog of TRACKS tracks (the default embedder's id; descriptors drawn around the training audio's
 statistics in 50 clusters, projected as `muzip index` projects a catalog), then, as a user runs them:
 `muzip similar` of a cataloged track, of an audio file outside the catalog (the bundled clip), `muzip
-cluster --json` and `muzip map`. Wall time of each whole command (median of RUNS; cluster and map once).
+cluster --json`, `muzip map` and `muzip dupes` (tracks of 90-420 s, fingerprints: `fingerprints`). Wall time
+of each whole command (median of RUNS; cluster, map and dupes once).
 Targets: similar < 0.3 s (cataloged) and < 1 s (a file), cluster and map < 60 s.
 """
 
@@ -26,11 +27,32 @@ ROOT = Path(__file__).resolve().parents[2]
 CLIP = ROOT / "tests" / "data" / "knolls_excerpt.ogg"
 
 
+def fingerprints(n: int, rng) -> list[bytes]:
+    """The bundled clip's fingerprint with each track's own mean band levels (the clip's, moved by a gain of
+    sd 3 dB, a tilt of sd 1 dB/octave and sd 1.5 dB per band): the level test of `dupes` passes few pairs, as
+    in a collection; those it passes are aligned with the clip's bits (the worst case: they all align)."""
+    from muzip.codec import load_model
+    from muzip.library import fingerprint as F
+    from muzip.library.coefficients import coefficient_runs
+    runs, rate, _ = coefficient_runs(str(CLIP), load_model)
+    base = F.fingerprint(runs, rate)
+    levels, _ = F.parse(base)
+    octaves = np.log2(np.maximum((F.band_edges()[:-1] + F.band_edges()[1:]) / 2, 50.0) / 1000.0)
+    start = 6  # the levels follow the magic and the run count
+    out = []
+    for _ in range(n):
+        moved = levels + rng.normal(0, 3) + rng.normal(0, 1) * octaves + rng.normal(0, 1.5, levels.size)
+        out.append(base[:start] + moved.astype("<f4").tobytes() + base[start + 4 * levels.size:])
+    return out
+
+
 def make_catalog(db: str, n: int) -> None:
     from muzip.library import collection, load_embedder
     from muzip.library.catalog import Catalog
     embed, eid = load_embedder()  # the default embedder, as `muzip index` uses
     rng = np.random.default_rng(0)
+    prints = fingerprints(n, rng)
+    durations = np.round(rng.uniform(90.0, 420.0, n), 1)
     sd = np.sqrt(embed.prior_var)
     centres = embed.prior_mean + sd * rng.standard_normal((50, sd.size))
     raw = (centres[rng.integers(0, 50, n)] + 0.5 * sd * rng.standard_normal((n, sd.size))).astype(np.float32)
@@ -38,9 +60,10 @@ def make_catalog(db: str, n: int) -> None:
     with Catalog(db) as cat:
         for lo in range(0, n, 2000):
             cat.put_many([{"path": f"/music/album{i // 12:04d}/track{i:05d}.mz", "size": 1, "mtime": 0.0,
-                           "duration": 240.0, "rate": 44100, "channels": 2, "tags": {}, "model": "muzip-v2.7",
+                           "duration": float(durations[i]), "rate": 44100, "channels": 2, "tags": {}, "model": "muzip-v2.7",
                            "source": "mz", "dim": int(vecs.shape[1]), "embedding": vecs[i].tobytes(),
-                           "descriptor": raw[i].astype("<f4").tobytes()} for i in range(lo, min(n, lo + 2000))], eid)
+                           "descriptor": raw[i].astype("<f4").tobytes(), "fingerprint": prints[i]}
+                          for i in range(lo, min(n, lo + 2000))], eid)
         collection.refresh(cat, embed, eid)
 
 
@@ -69,7 +92,8 @@ def main():
                "similar_file_s": timed(["similar", CLIP, "--db", db, "-n", "10"], a.runs),
                "playlist_s": timed(["similar", "/music/album0000/track00003.mz", "--db", db, "--playlist", "20"], a.runs),
                "cluster_s": timed(["cluster", "--db", db, "--json"]),
-               "map_s": timed(["map", "--db", db, "-o", os.path.join(tmp, "map.png")])}
+               "map_s": timed(["map", "--db", db, "-o", os.path.join(tmp, "map.png")]),
+               "dupes_s": timed(["dupes", "--db", db, "--json"])}
     print(json.dumps(out))
 
 
