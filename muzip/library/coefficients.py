@@ -59,6 +59,8 @@ def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     """(list of (A, n, C) coefficient runs, their sample rate, track info) of an audio file or a .mz."""
     from .sampled import decoded_runs, is_mz, sampled_audio
     if not is_mz(path):
+        if path.lower().endswith(".mz"):  # as `muzip decompress` says it, not as an audio decoder would
+            raise AudioReadError("not a muzip file (bad magic)")
         pieces, info = sampled_audio(path, RATE, FRAME, max_frames)
         info["model"] = ""  # no codec model: the MDCT of the audio itself
         runs = [c for c in map(_analyse, pieces) if c is not None]

@@ -14,6 +14,7 @@ MAX_LEVEL_DB on average for the same master. A duplicate is both.
 
 from __future__ import annotations
 
+import functools
 import struct
 
 import numpy as np
@@ -64,11 +65,15 @@ def fingerprint(runs, rate: int) -> bytes:
     return b"".join(out)
 
 
+@functools.lru_cache(maxsize=1)
 def band_edges() -> np.ndarray:
-    """The BANDS + 1 edges (Hz) of the mel bands the levels are read in."""
-    return 700.0 * (10 ** (np.linspace(D._mel(D.LOW_HZ), D._mel(D.HIGH_HZ), D.BANDS + 1) / 2595.0) - 1)
+    """The BANDS + 1 edges (Hz) of the mel bands the levels are read in (read-only: one array shared)."""
+    e = 700.0 * (10 ** (np.linspace(D._mel(D.LOW_HZ), D._mel(D.HIGH_HZ), D.BANDS + 1) / 2595.0) - 1)
+    e.flags.writeable = False
+    return e
 
 
+@functools.lru_cache(maxsize=1)
 def _bit_bands() -> tuple[int, int]:
     """[lo, hi) of the mel bands inside BIT_HZ."""
     e = band_edges()
@@ -187,10 +192,14 @@ def levels_below(fp: bytes, hz: float) -> np.ndarray:
         return np.full(int(keep.sum()), 1e9)
 
 
-def duplicate(fa: bytes, fb: bytes) -> tuple[bool, float, float]:
-    """(same recording from the same master, bit error rate, level gap in dB)."""
-    one, rate = same_recording(fa, fb)
+def duplicate(fa: bytes, fb: bytes, align: bool = False) -> tuple[bool, float, float]:
+    """(same recording from the same master, bit error rate, level gap in dB). The levels are compared
+    first: two masters are told apart without aligning their bits (the error rate is then NaN, unless
+    `align`), which is most of the time `dupes` spends otherwise."""
     gap = level_gap(fa, fb)
+    if gap >= MAX_LEVEL_DB and not align:
+        return False, float("nan"), gap
+    one, rate = same_recording(fa, fb)
     return one and gap < MAX_LEVEL_DB, rate, gap
 
 

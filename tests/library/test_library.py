@@ -257,3 +257,7 @@ def test_a_corrupt_file_is_named_once(runner, tmp_path):
     r = runner.invoke(cli, ["index", "-q", str(bad), "--db", str(tmp_path / "l.db")])
     line = [x for x in r.output.splitlines() if x.startswith("muzip: ")][0]
     assert r.exit_code == 1 and line.count(str(bad)) == 1
+    fake = tmp_path / "fake.mz"  # named .mz, not one: said as `muzip decompress` says it
+    fake.write_bytes(b"garbage\n" * 40)
+    r = runner.invoke(cli, ["index", "-q", str(fake), "--db", str(tmp_path / "l.db")])
+    assert r.exit_code == 1 and r.output.strip() == f"muzip: {fake}: not a muzip file (bad magic)"
