@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Progress, Reporter, default_jobs, plural
+from .common import EXIT_CODES_HELP, Progress, Reporter, catalog_option, default_jobs, plural
 from .library_cmds import (
     Status, _embed_one, _embedder, _files, _map, catalog_embeddings, dumps, one_line_errors,
 )
@@ -230,7 +230,7 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
 
 
 @click.command("map", epilog=EXIT_CODES_HELP)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
+@catalog_option("The catalog (read only).")
 @click.option("-o", "--output", required=True, metavar="PNG", help="The picture to write.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--color", type=click.Choice(["cluster", "folder", "label"]), default="cluster", show_default=True,

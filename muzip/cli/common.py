@@ -162,6 +162,15 @@ def fmt_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:06.3f}" if h else f"{m}:{s:06.3f}"
 
 
+CATALOG_ENV = "MUZIP_DB"  # the library catalog when --db is not given
+
+
+def catalog_option(help_text: str):
+    """--db LIBRARY, required, or taken from $MUZIP_DB (one catalog for a whole session of commands)."""
+    return click.option("--db", "db_path", required=True, envvar=CATALOG_ENV, show_envvar=True, metavar="LIBRARY",
+                        help=help_text)
+
+
 def plural(n: int, word: str) -> str:
     """'1 track', '3 tracks'."""
     return f"{n} {word}{'' if n == 1 else 's'}"

@@ -7,14 +7,14 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Reporter, plural
+from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
 
 NEIGHBOURS = 10  # compared with each track: its nearest by embedding, and as many by its low bands' levels
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
+@catalog_option("The catalog (read only).")
 @click.option("--json", "as_json", is_flag=True, help='{"groups": [[path, ...], ...]}, largest first.')
 @one_line_errors
 def dupes(db_path, as_json):

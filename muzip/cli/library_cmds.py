@@ -12,8 +12,8 @@ import click
 
 from ..errors import MuzipError
 from .common import (
-    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Interrupted, Progress, Reporter, default_jobs, plural,
-    ray_option, stderr_is_terminal,
+    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Interrupted, Progress, Reporter, catalog_option, default_jobs,
+    plural, ray_option, stderr_is_terminal,
 )
 from .plan import AUDIO_EXTS, files_under
 
@@ -124,7 +124,7 @@ def _embedder():
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (an SQLite file; made if missing).")
+@catalog_option("The catalog (an SQLite file; made if missing).")
 @click.option("--prune", is_flag=True, help="Drop catalog entries whose file is gone.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
               help="Files embedded in parallel (worker processes).")
@@ -264,7 +264,7 @@ def catalog_embeddings(db_path: str, rep: Reporter):
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
+@catalog_option("The catalog (read only).")
 @click.option("--preference", type=float, help="Affinity Propagation preference (default: the median "
               "similarity; lower gives fewer clusters).")
 @click.option("--json", "as_json", is_flag=True, help='{"clusters": [{"exemplar", "members"}]}.')

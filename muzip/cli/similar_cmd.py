@@ -9,7 +9,7 @@ import click
 
 from ..errors import MuzipError
 from . import library_cmds as lib
-from .common import EXIT_CODES_HELP, Reporter
+from .common import EXIT_CODES_HELP, Reporter, catalog_option
 from .library_cmds import dumps, one_line_errors, report_left_out
 
 
@@ -39,8 +39,8 @@ def _query(cat, query: str):
 
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("query")
-@click.option("--db", "db_path", required=True, metavar="LIBRARY", help="The catalog (read only).")
-@click.option("-n", "count", type=click.IntRange(1, 10000), default=10, show_default=True, help="How many.")
+@catalog_option("The catalog (read only).")
+@click.option("-n", "--count", "count", type=click.IntRange(1, 10000), default=10, show_default=True, help="How many.")
 @click.option("--playlist", "mix", type=click.IntRange(2, 10000), metavar="N",
               help="An instant mix of N tracks instead: QUERY first, then tracks near it ordered for smooth "
                    "transitions, as M3U8 (to -o, or standard output).")

@@ -245,6 +245,18 @@ def test_map_draws_a_png(runner, library, tmp_path):
     assert r.exit_code == 2 and "ending in .png" in r.output and track.read_bytes() == before
 
 
+def test_the_catalog_can_come_from_muzip_db(runner, library, tmp_path):
+    db = tmp_path / "lib.db"
+    _index(runner, library, "--db", db)
+    r = runner.invoke(cli, ["cluster", "--json"], env={"MUZIP_DB": str(db)})
+    assert r.exit_code == 0 and len(json.loads(r.output)["clusters"]) >= 1
+    r = runner.invoke(cli, ["similar", str(library / "tone" / "tone1.wav"), "--count", "2", "--json"],
+                      env={"MUZIP_DB": str(db)})
+    assert r.exit_code == 0 and len(json.loads(r.output)) == 2
+    r = runner.invoke(cli, ["dupes"], env={"MUZIP_DB": None})
+    assert r.exit_code == 2 and "MUZIP_DB" in r.output
+
+
 def test_library_commands_refuse_a_missing_catalog(runner, tmp_path):
     for args in (["similar", "x.wav"], ["cluster"], ["map", "-o", str(tmp_path / "m.png")]):
         r = runner.invoke(cli, [*args, "--db", str(tmp_path / "none.db")])
