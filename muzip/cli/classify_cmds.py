@@ -67,6 +67,8 @@ def _embed_files(files, jobs, rep, quiet, desc, raw=False):
         for path, (kind, value) in zip(files, _map(_embed_one, files, jobs)):
             bar.update(1)
             if kind == "ok":
+                if value.get("warning"):
+                    rep.warn(f"{path}: {value['warning']}")
                 key, dtype = ("descriptor", np.float64) if raw else ("embedding", np.float32)
                 out.append((path, np.frombuffer(value[key], "<f4").astype(dtype)))
             else:

@@ -190,6 +190,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             for kind, value in () if on_ray else _map(_embed_one, todo, jobs):
                 bar.update(1)
                 if kind == "ok":
+                    if value.get("warning"):
+                        rep.warn(f"{value['path']}: {value.pop('warning')}")
                     pending.append(value)
                     added += 1
                     if len(pending) >= BATCH:

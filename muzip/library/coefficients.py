@@ -20,6 +20,9 @@ from .embed import MAX_FRAMES, frame_runs
 
 RATE = 44100
 HOP = 882
+# A .mz without its index (cut short, or its end damaged): described from the frames that can be read, and
+# said so (`muzip index` warns, exit 3, as decoding one does). A record's "warning" is never stored.
+TRUNCATED = "file is truncated or its index damaged; described from the frames that could be read"
 FRAME = 44100  # samples per sampled frame (one second)
 
 
@@ -80,6 +83,8 @@ def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             else:
                 pieces, info = decoded_runs(reader, model, RATE, max_frames)
                 runs, rate = [c for c in map(_analyse, pieces) if c is not None], RATE
+            if not reader.load_index():  # what `muzip test` calls truncated: described all the same
+                info["warning"] = TRUNCATED
     if not runs:
         raise AudioReadError("no audio to embed (empty, or every sampled frame is damaged)")
     return runs, rate, info

@@ -245,6 +245,17 @@ def test_map_draws_a_png(runner, library, tmp_path):
     assert r.exit_code == 2 and "ending in .png" in r.output and track.read_bytes() == before
 
 
+def test_a_truncated_mz_is_indexed_with_a_warning(runner, library, tmp_path):
+    """As decoding one does: what can be read is used, the file is named with the reason, exit 3."""
+    whole = (library / "tone" / "tone0_copy.mz").read_bytes()
+    cut = tmp_path / "cut.mz"
+    cut.write_bytes(whole[:len(whole) * 2 // 3])
+    db = tmp_path / "lib.db"
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(cut), "--db", str(db), "--json"])
+    assert r.exit_code == 3, r.output
+    assert f"muzip: warning: {cut}: file is truncated" in r.stderr and json.loads(r.stdout)["indexed"] == 1
+
+
 def test_the_catalog_can_come_from_muzip_db(runner, library, tmp_path):
     db = tmp_path / "lib.db"
     _index(runner, library, "--db", db)
