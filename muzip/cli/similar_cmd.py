@@ -82,6 +82,10 @@ def similar(query, db_path, count, mix, output, force, as_json):
             from ..outputs import atomic_output
             with atomic_output(output, force, [db_path]) as f:
                 f.write(text.encode("utf-8"))
+        coded = sum(str(h["path"]).lower().endswith(".mz") for h in hits)
+        if coded:  # players cannot open them: said once, not an error
+            click.echo(f"{output or 'the mix'}: {coded} of its {len(hits)} tracks are .mz files, which a player "
+                       "plays once decoded (`muzip decompress`)", err=True)
     if as_json:
         click.echo(dumps([{"path": h["path"], "score": h["score"]} for h in hits]))
     elif mix is None:

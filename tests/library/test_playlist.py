@@ -105,3 +105,7 @@ def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
     r = runner.invoke(cli, ["similar", "/x/0.mz", "--db", str(db), "--playlist", "3", "--json"])
     assert r.exit_code == 0, r.output
     assert [m["path"] for m in json.loads(r.output)][0] == "/x/0.mz" and len(json.loads(r.output)) == 3
+    r = runner.invoke(cli, ["similar", "/x/0.mz", "--db", str(db), "--playlist", "3"])  # an M3U8 of .mz files
+    assert r.exit_code == 0 and r.stdout.startswith("#EXTM3U\n")
+    assert r.stderr.strip() == "the mix: 3 of its 3 tracks are .mz files, which a player plays once decoded " \
+                               "(`muzip decompress`)"
