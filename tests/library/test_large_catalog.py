@@ -197,3 +197,19 @@ def test_the_codec_runtime_loads_after_the_vector_index():
             "import onnxruntime; print('loaded')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert (done.returncode, done.stdout.strip()) == (0, "loaded"), done.stderr[-500:]
+
+
+def test_clusters_above_the_dense_limit_come_from_k_means_centroids(rng, monkeypatch):
+    """Above DENSE_MAX, AP groups k-means centroids: well-separated groups are still found, and every
+    exemplar is a member of its own cluster."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from muzip.library import cluster as K
+    monkeypatch.setattr(K, "DENSE_MAX", 100)
+    centres = rng.standard_normal((5, 32))
+    truth = np.repeat(np.arange(5), 120)
+    emb = centres[truth] + 0.15 * rng.standard_normal((600, 32))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    labels, exemplars = K.affinity_clusters(emb)
+    assert normalized_mutual_info_score(truth, labels) > 0.9
+    assert all(labels[ex] == k for k, ex in enumerate(exemplars))
