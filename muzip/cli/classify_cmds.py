@@ -280,7 +280,8 @@ def map_cmd(db_path, output, force, color, classifier):
     xy = tsne_2d(emb)
     status(f"drawing {output}...")
     with atomic_output(output, force, inputs) as f:
-        draw(xy, groups, names, f, f"{plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')} (exemplars labelled)")
+        title = f"{plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')} (exemplars labelled)"
+        draw(xy, groups, names, f, title)
     status.clear()
     click.echo(f"{output}: {plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')}", err=True)
     sys.exit(rep.status)
@@ -289,8 +290,9 @@ def map_cmd(db_path, output, force, color, classifier):
 def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier") -> list:
     """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
     classifier of projection and descriptor (or of another projection of the catalog's descriptors) the
-    catalog's descriptors through the classifier's own projection and under its training files' statistics -- so a track gets the label its file gets from `predict FILE`, whatever else
-    the catalog holds."""
+    catalog's descriptors through the classifier's own projection and under its training files'
+    statistics -- so a track gets the label its file gets from `predict FILE`, whatever else the catalog
+    holds."""
     from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep)
     made, stored_as = model.get("embedder"), _catalog_embedders(db_path)

@@ -8,8 +8,9 @@ fraction of a dB below their lowpass, a remaster (other EQ, other loudness) move
 
 same_recording(a, b): the pairs of runs align at one shift (at least STEADY_SHARE of them, within a frame; two decoders may place a
 track's first sample a little apart, and a length a few ms longer can move the sampled runs by a second) at
-a median bit error rate below MAX_BER; level_gap(a, b): the mean band levels below LEVEL_HZ, within
-MAX_LEVEL_DB on average for the same master. A duplicate is both.
+a median bit error rate below MAX_BER; level_gap(a, b): the mean band levels below LEVEL_HZ (and below a
+low-pass that one file has, never under MIN_LEVEL_HZ), within MAX_LEVEL_DB on average for the same master.
+A duplicate is both; the levels, cheap, are compared first.
 """
 
 from __future__ import annotations
