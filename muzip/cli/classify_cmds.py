@@ -207,7 +207,7 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     items = []
     if db_path:
         items += catalog_inputs(db_path, model, rep, classifier)
-        if not items and not files:
+        if not items and not files and rep.status == 0:  # empty, not every track failed
             click.echo(f"{db_path}: no tracks to label (the catalog is empty)", err=True)
     if files:
         from ..library.collection import classifier_inputs, uses_collection

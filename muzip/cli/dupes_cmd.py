@@ -29,9 +29,7 @@ def dupes(db_path, as_json):
     import numpy as np
 
     from ..library.catalog import Catalog
-    from ..library.fingerprint import (
-        LEVEL_HZ, MAX_DURATION_GAP_S, MAX_LEVEL_DB, MIN_LEVEL_HZ, band_edges, duplicate_groups, levels_below,
-    )
+    from ..library.fingerprint import MAX_DURATION_GAP_S, duplicate_groups, levels, low_band_excess
     rep = Reporter()
     _, embedder = _embedder()
     with Catalog(db_path, create=False) as cat:
@@ -45,28 +43,24 @@ def dupes(db_path, as_json):
     row = {int(i): k for k, i in enumerate(ids)}
     keep = [t for t in tracks if t[0] in row]
     vectors = emb[[row[t[0]] for t in keep]] if keep else np.zeros((0, 0), np.float32)
-    # No pair this far apart below MIN_LEVEL_HZ can be one master (level_gap compares at least those bands,
-    # at most the bands below LEVEL_HZ): judged without the fingerprints' slower alignment.
-    edges = band_edges()[1:]
-    level_bound = MAX_LEVEL_DB * np.count_nonzero(edges <= LEVEL_HZ) / np.count_nonzero(edges <= MIN_LEVEL_HZ)
-    low_levels = np.stack([levels_below(t[3], MIN_LEVEL_HZ) for t in keep]) if keep else np.zeros((0, 0))
+    band_levels = np.stack([levels(t[3]) for t in keep]) if keep else np.zeros((0, 0))
     durations = np.array([np.nan if t[2] is None else float(t[2]) for t in keep], np.float64)
     by_duration = np.argsort(durations, kind="stable")  # unknown durations (NaN) last
     known = int(np.count_nonzero(~np.isnan(durations)))
     sorted_durations = durations[by_duration[:known]]
 
     def neighbours(k):
-        """The nearest by embedding, and by band levels below MIN_LEVEL_HZ, among the tracks one recording
-        could be (its duration within the gap, or unknown): a low-rate copy lies far from its original in the
-        embedding, not in duration or in the levels of the bands it keeps."""
+        """The nearest by embedding, and by the levels of the bands below 4 kHz, among the tracks that could be
+        the same master (duration within the gap, or unknown; low_band_excess under 0): a low-rate copy lies
+        far from its original in the embedding, not in duration or in the levels of the bands it keeps."""
         if np.isnan(durations[k]):
             pool = np.arange(len(keep))
         else:
             lo = np.searchsorted(sorted_durations, durations[k] - MAX_DURATION_GAP_S, side="left")
             hi = np.searchsorted(sorted_durations, durations[k] + MAX_DURATION_GAP_S, side="right")
             pool = np.concatenate([by_duration[lo:hi], by_duration[known:]])
-        by_levels = np.abs(low_levels[pool] - low_levels[k]).mean(axis=1)
-        pool, by_levels = pool[by_levels < level_bound], by_levels[by_levels < level_bound]
+        by_levels = low_band_excess(band_levels[pool], band_levels[k])
+        pool, by_levels = pool[by_levels < 0], by_levels[by_levels < 0]  # the others cannot be one master
         scores = vectors[pool] @ vectors[k]
         return np.union1d(pool[np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1]],
                           pool[np.argsort(by_levels, kind="stable")[:NEIGHBOURS + 1]]).tolist()

@@ -34,6 +34,8 @@ MAX_LEVEL_DB = 1.5
 MAX_DURATION_GAP_S = 1.5  # encoder delay and padding (MP3: ~50 ms) are well inside
 CUT_DB = 10.0           # a top band this much weaker in one file is past that file's low-pass
 SILENT_DB = 50.0        # a band this far under the loudest in both files (above both Nyquists) says nothing
+DEEP_DB = 20.0          # a low-pass's stop band reaches this far under the other file somewhere (resampled
+                        # copies: 25-40 dB); a treble shelf of 10-20 dB is another master, compared in full
 MIN_LEVEL_HZ = 4000.0   # below a low-pass, levels compared up to here at least: a treble-boosted remaster
                         # of a copy cut at 5.5 kHz (11-kHz sampling) differs by under 1.5 dB below 2.75 kHz
 _MAGIC = b"MZF1"
@@ -160,8 +162,9 @@ def same_recording(fa: bytes, fb: bytes) -> tuple[bool, float]:
 def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
     """Mean absolute difference of the mean band levels in dB, below LEVEL_HZ and below a low-pass that one
     file has and the other has not (a copy at 22 or 16 kHz, an old MP3): the bands from the top down that are
-    CUT_DB or more weaker in one file are that filter's stop band, and half an octave under them its slope. A
-    cut too low to leave MIN_LEVEL_HZ compared is infinitely far: there a remaster cannot be told."""
+    CUT_DB or more weaker in one file (DEEP_DB somewhere) are that filter's stop band, and half an octave
+    under them its slope. A cut too low to leave MIN_LEVEL_HZ compared is infinitely far: there a
+    remaster cannot be told."""
     la, _ = parse(fa)
     lb, _ = parse(fb)
     d, edges = la - lb, band_edges()
@@ -174,6 +177,8 @@ def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
     cut = len(bands)
     while cut > 0 and abs(d[bands[cut - 1]]) >= CUT_DB and np.sign(d[bands[cut - 1]]) == np.sign(d[top]):
         cut -= 1
+    if cut < len(bands) and np.abs(d[bands[cut:]]).max() < DEEP_DB:
+        cut = len(bands)  # never DEEP_DB apart: a shelf, not a low-pass
     limit = LEVEL_HZ
     if cut < len(bands):
         limit = min(LEVEL_HZ, edges[bands[cut]] / np.sqrt(2.0))
@@ -183,14 +188,24 @@ def level_gap(fa: bytes, fb: bytes, rate: int = 44100) -> float:
     return float(np.mean(np.abs(d)[keep])) if keep.any() else float("inf")
 
 
-def levels_below(fp: bytes, hz: float) -> np.ndarray:
-    """A fingerprint's mean band levels (dB) of the bands below hz, which every copy keeps; a damaged
-    fingerprint's are far from everything."""
-    keep = band_edges()[1:] <= hz
+def levels(fp: bytes) -> np.ndarray:
+    """A fingerprint's mean band levels (dB); a damaged fingerprint's are far from everything."""
     try:
-        return parse(fp)[0][keep].astype(np.float64)
+        return parse(fp)[0]
     except ValueError:
-        return np.full(int(keep.sum()), 1e9)
+        return np.full(D.BANDS, 1e9)
+
+
+def low_band_excess(many: np.ndarray, one: np.ndarray) -> np.ndarray:
+    """For level rows `many` (P, BANDS) against `one` (BANDS,): the summed |difference| over the bands below
+    MIN_LEVEL_HZ that level_gap would compare, less what it allows at most. Positive: level_gap is at least
+    MAX_LEVEL_DB (it compares those bands and at most the bands below LEVEL_HZ), so never the same master --
+    told without aligning bits, for every candidate pair at once."""
+    edges = band_edges()[1:]
+    loud = np.maximum(many, one)
+    heard = loud > loud.max(axis=1, keepdims=True) - SILENT_DB
+    low = heard & (edges <= MIN_LEVEL_HZ)
+    return np.sum(np.abs(many - one) * low, axis=1) - MAX_LEVEL_DB * np.count_nonzero(edges <= LEVEL_HZ)
 
 
 def duplicate(fa: bytes, fb: bytes, align: bool = False) -> tuple[bool, float, float]:
@@ -206,8 +221,9 @@ def duplicate(fa: bytes, fb: bytes, align: bool = False) -> tuple[bool, float, f
 
 def duplicate_groups(tracks, neighbours) -> list[list[int]]:
     """Groups (2 or more) of duplicates among tracks [(id, path, duration, fingerprint)]; neighbours(k) gives
-    the indices of track k's nearest tracks by embedding, the only pairs judged, and only those whose
-    durations agree within MAX_DURATION_GAP_S (one recording lasts as long in every format)."""
+    the indices of track k's candidates (`muzip dupes`: its nearest by embedding and by low-band levels), the
+    only pairs judged, and only those whose durations agree within MAX_DURATION_GAP_S (one recording lasts as
+    long in every format). A group joins through any judged pair."""
     parent = list(range(len(tracks)))
 
     def root(i):

@@ -717,4 +717,4 @@ def test_a_command_imports_only_its_own_module():
     loaded = set(out.stdout.strip().splitlines()[-1].split())
     assert "muzip.cli.codec_cmds" in loaded
     assert not loaded & {"muzip.cli.library_cmds", "muzip.cli.classify_cmds", "muzip.cli.restore_cmd",
-                         "muzip.cli.eval_cmd"}
+                         "muzip.cli.eval_cmd", "muzip.cli.similar_cmd", "muzip.cli.dupes_cmd"}

@@ -74,6 +74,31 @@ def test_formats_are_one_recording_and_a_take_or_remaster_is_not(versions):
     assert not one
 
 
+def _with_levels(fp, levels):
+    return fp[:6] + np.asarray(levels, "<f4").tobytes() + fp[6 + 4 * F.D.BANDS:]
+
+
+def test_a_treble_shelf_is_not_a_low_pass_and_the_prefilter_keeps_every_same_master(versions):
+    """A master 12 dB brighter from 7 kHz up is another master (a low-pass's stop band lies near the weaker
+    file's floor); and low_band_excess, which spares `dupes` the alignment, never drops a pair level_gap
+    accepts -- even with near-silent low bands that level_gap leaves out."""
+    flac = _fp(versions / "clip.flac")
+    levels, _ = F.parse(flac)
+    bright = levels + 12.0 * (F.band_edges()[:-1] >= 7000)
+    assert F.level_gap(flac, _with_levels(flac, bright)) >= F.MAX_LEVEL_DB
+    assert not F.duplicate(flac, _with_levels(flac, bright))[0]
+    quiet = levels.copy()
+    quiet[:2] = levels.max() - 55  # two bass bands under both files' floor, far apart
+    other = _with_levels(_fp(versions / "clip.mp3"), np.r_[levels.max() - 100, levels.max() - 100,
+                                                           F.parse(_fp(versions / "clip.mp3"))[0][2:]])
+    pairs = [(_with_levels(flac, quiet), other)] + [(flac, _fp(versions / n)) for n in
+                                                    ("clip.mp3", "clip16.mz", "clip16k.flac", "remaster.flac")]
+    for a, b in pairs:
+        excess = F.low_band_excess(F.levels(b)[None], F.levels(a))[0]
+        assert excess < 0 or F.level_gap(a, b) >= F.MAX_LEVEL_DB
+    assert F.level_gap(*pairs[0]) < F.MAX_LEVEL_DB  # the near-silent bands left out: still one master
+
+
 def test_a_copy_cut_too_low_to_tell_a_remaster_is_not_judged(versions, tmp_path):
     """At 11 kHz sampling (nothing above 5.5 kHz) the levels left to compare cannot tell a treble-boosted
     remaster from the original (docs/EXPERIMENTS.md, session 44): one recording, but never called one master."""
@@ -83,6 +108,18 @@ def test_a_copy_cut_too_low_to_tell_a_remaster_is_not_judged(versions, tmp_path)
     low = _fp(tmp_path / "clip11k.flac")
     one, _ = F.same_recording(_fp(versions / "clip.flac"), low)
     assert one and F.level_gap(_fp(versions / "clip.flac"), low) == float("inf")
+
+
+def test_dupes_finds_a_low_rate_copy_that_is_no_embedding_neighbour(runner, versions, tmp_path, monkeypatch):
+    """With one embedding neighbour each, the 16-kHz copy is still compared with its original: by the levels of
+    the bands it keeps."""
+    import muzip.cli.dupes_cmd as K
+    monkeypatch.setattr(K, "NEIGHBOURS", 1)
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["dupes", "--db", str(db), "--json"])
+    groups = [sorted(Path(p).name for p in g) for g in json.loads(r.stdout)["groups"]]
+    assert groups == [["clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"]]
 
 
 def test_dupes_groups_them_through_the_catalog(runner, versions, tmp_path):

@@ -480,3 +480,16 @@ def test_classify_train_reuses_cataloged_embeddings(tmp_path, monkeypatch):
     monkeypatch.setitem(L._STATE, "embedder", (None, "another-embedder:1"))  # another embedder: nothing reused
     r = invoke("classify", "train", root, "-o", tmp_path / "c.npz", "--db", db, "-j", "1", "--json", "-f")
     assert r.exit_code == 0 and len(embedded) == 8 and strict_json(r.stdout)["from_catalog"] == 0
+
+
+@pytest.mark.parametrize("command", [["cluster"], ["similar", "/lib/a/t0.mz", "-n", "5"]])
+def test_a_reader_that_goes_away_ends_a_library_command_quietly(tmp_path, command):
+    """`muzip similar X --db L | head -1` (here `| true`, gone before muzip writes): exit 141, no message."""
+    import subprocess
+    import sys
+    db = tmp_path / "lib.db"
+    write_catalog(db)
+    args = " ".join(f'"{a}"' for a in command)
+    proc = subprocess.run(f'"{sys.executable}" -m muzip {args} --db "{db}" | true; echo "${{PIPESTATUS[0]}}"',
+                          shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert proc.stdout.strip() == "141" and proc.stderr == ""
