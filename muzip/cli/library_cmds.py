@@ -153,7 +153,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         check_cluster(ray_address)
     from .library_objects import index_inputs, size_time
     rep = Reporter(quiet)
-    files, known = index_inputs(paths, rep, on_ray)
+    files, known, names = index_inputs(paths, rep, on_ray)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         embed, embedder = _embedder()
         from ..library.collection import adopt_described, refresh, uses_collection
@@ -164,7 +164,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             try:
                 size, mtime = size_time(f, known)
             except OSError as exc:  # gone since it was listed
-                rep.fail(f"{f}: {exc.strerror or exc}")
+                rep.fail(f"{names.get(f, f)}: {exc.strerror or exc}")
                 failed += 1
                 continue
             if cat.unchanged(f, size, mtime, embedder):
@@ -187,18 +187,18 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                 added, ray_failed = index_on_ray(todo, db_path, cat, embedder, _embed_one, jobs=jobs,
                                                  address=ray_address, bar=bar, rep=rep, known=known)
                 failed += ray_failed
-            for kind, value in () if on_ray else _map(_embed_one, todo, jobs):
+            for f, (kind, value) in () if on_ray else zip(todo, _map(_embed_one, todo, jobs)):
                 bar.update(1)
                 if kind == "ok":
                     if value.get("warning"):
-                        rep.warn(f"{value['path']}: {value.pop('warning')}")
+                        rep.warn(f"{names.get(f, f)}: {value.pop('warning')}")
                     pending.append(value)
                     added += 1
                     if len(pending) >= BATCH:
                         flush()
                 else:
                     failed += 1
-                    rep.fail(value)
+                    rep.fail(_as_named(value, f, names))
             flush()
         except (Interrupted, KeyboardInterrupt):
             # Ctrl-C keeps what was embedded (further signals are ignored now: common.ignore_further_signals),
@@ -226,6 +226,12 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
                 f"{len(gone)} pruned; {plural(total, 'track')}")
     sys.exit(rep.status)
+
+
+def _as_named(message: str, path: str, names: dict[str, str]) -> str:
+    """A worker's message about the absolute `path`, naming the file as the command line did."""
+    named = names.get(path, path)
+    return named + message[len(path):] if message.startswith(f"{path}: ") else message
 
 
 def _lines_above(bar, rep: Reporter) -> None:

@@ -11,13 +11,14 @@ import tempfile
 import click
 
 from .common import fail_usage
-from .plan import AUDIO_EXTS, files_under
+from .plan import AUDIO_EXTS, named_files_under
 
 EXTS = set(AUDIO_EXTS) | {"mz"}
 
 
-def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[int, float]]]:
-    """(files, {URI: (bytes, time)}): local files (folders walked) and object-store URIs (listed)."""
+def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[int, float]], dict[str, str]]:
+    """(files, {URI: (bytes, time)}, {absolute path: as named}): local files (folders walked) and
+    object-store URIs (listed)."""
     from ..scale.storage import StorageError, is_uri
     uris = [p for p in paths if is_uri(p)]
     if uris and not on_ray:
@@ -28,7 +29,8 @@ def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[i
             known = object_files(uris, rep)
         except StorageError as exc:
             fail_usage(str(exc))
-    return files_under([p for p in paths if not is_uri(p)], rep, EXTS) + sorted(known), known
+    names = named_files_under([p for p in paths if not is_uri(p)], rep, EXTS)
+    return sorted(names) + sorted(known), known, names
 
 
 def size_time(path: str, known) -> tuple[int, float]:

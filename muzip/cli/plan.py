@@ -24,17 +24,25 @@ AUDIO_EXTS = {
 def files_under(paths, rep, exts) -> list[str]:
     """Absolute paths of the files with one of `exts` under `paths` (folders walked; files named on the
     command line taken whatever their extension), sorted; a missing path is reported to `rep`."""
-    out = []
+    return sorted(named_files_under(paths, rep, exts))
+
+
+def named_files_under(paths, rep, exts) -> dict[str, str]:
+    """{absolute path: the path as the command line names it} of files_under's files: messages name a file
+    as the user did (Music/a.wav), a catalog by where it is."""
+    out = {}
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p):
                 dirs.sort()
-                out += [os.path.join(root, f) for f in sorted(files) if f.rsplit(".", 1)[-1].lower() in exts]
+                for f in sorted(files):
+                    if f.rsplit(".", 1)[-1].lower() in exts:
+                        out.setdefault(os.path.abspath(os.path.join(root, f)), os.path.join(root, f))
         elif os.path.exists(p):
-            out.append(p)
+            out.setdefault(os.path.abspath(p), p)
         else:
             rep.fail(f"{p}: no such file or folder")
-    return sorted({os.path.abspath(p) for p in out})
+    return out
 
 
 @dataclass

@@ -7,9 +7,9 @@ ANN index beside it (LIBRARY.usearch, muzip.library.search) is updated by what c
 catalog only when it is missing, damaged, or most of it changed.
 
 Only a writer (`Catalog(path)`, what `muzip index` opens) creates a catalog, migrates it or sets its
-journal mode. A reader (`Catalog(path, create=False)`: similar, cluster, map, classify) opens the file
-read-only (an SQLite ``mode=ro`` URI) and never changes it. Either refuses, with one CatalogError naming
-the file, anything that is not a muzip catalog: not SQLite at all, another tool's SQLite file (its
+journal mode (WAL while it writes, rollback at rest, so readers leave no -wal/-shm files behind). A
+reader (`Catalog(path, create=False)`: similar, cluster, map, classify) opens the file read-only (an
+SQLite ``mode=ro`` URI) and never changes it. Either refuses, with one CatalogError naming the file, anything that is not a muzip catalog: not SQLite at all, another tool's SQLite file (its
 tables are never touched), a newer schema. A row whose embedding is damaged (not float32 bytes of the
 stored dimension) makes the catalog unreadable until `muzip index` re-embeds it; a row whose
 embedding is not finite (NaN, infinity) or not a unit vector is left out by `embeddings()` and named in
@@ -182,6 +182,13 @@ class Catalog(CatalogReads):
 
     def close(self):
         if self.db is not None:
+            if self.writable:
+                # At rest the file is left in rollback mode: a read-only reader of a WAL file makes -wal and
+                # -shm files it cannot delete. The next writer sets WAL again.
+                try:
+                    self.db.execute("PRAGMA journal_mode=DELETE")
+                except sqlite3.Error:
+                    pass  # another connection has it open: it stays WAL, which is as safe
             self.db.close()
             self.db = None
 

@@ -61,7 +61,7 @@ def test_index_is_incremental_and_prunes(runner, library, tmp_path):
     r, s = _index(runner, library, "--db", db, "--prune")
     assert (s["indexed"], s["unchanged"], s["pruned"], s["tracks"]) == (1, 7, 1, 8)
     with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # WAL only while it writes
 
 
 def test_unreadable_file_is_one_line_and_the_rest_is_indexed(runner, library, tmp_path):
@@ -71,6 +71,14 @@ def test_unreadable_file_is_one_line_and_the_rest_is_indexed(runner, library, tm
     errors = [line for line in r.output.splitlines() if line.startswith("muzip: ")]
     assert len(errors) == 1 and "broken.flac" in errors[0] and "Traceback" not in r.output
     assert "9 indexed" in r.output
+
+
+def test_a_failed_file_is_named_as_the_command_line_names_it(runner, library, tmp_path, monkeypatch):
+    (library / "tone" / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 50)
+    monkeypatch.chdir(library.parent)
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", f"{library.name}/tone", "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"muzip: {library.name}/tone/broken.flac: "), r.stderr  # not its absolute path
 
 
 def _killed_index(library, db):
