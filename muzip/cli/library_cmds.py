@@ -151,7 +151,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from .ray_batch import check_cluster
         ray_address = None if ray_address == "local" else ray_address
         check_cluster(ray_address)
-    from .library_objects import index_inputs, size_time
+    from .library_objects import as_named, index_inputs, size_time
     rep = Reporter(quiet)
     files, known, names = index_inputs(paths, rep, on_ray)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
@@ -185,7 +185,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             if on_ray:
                 from .ray_batch import index_on_ray
                 added, ray_failed = index_on_ray(todo, db_path, cat, embedder, _embed_one, jobs=jobs,
-                                                 address=ray_address, bar=bar, rep=rep, known=known)
+                                                 address=ray_address, bar=bar, rep=rep, known=known, names=names)
                 failed += ray_failed
             for f, (kind, value) in () if on_ray else zip(todo, _map(_embed_one, todo, jobs)):
                 bar.update(1)
@@ -198,7 +198,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                         flush()
                 else:
                     failed += 1
-                    rep.fail(_as_named(value, f, names))
+                    rep.fail(as_named(value, f, names))
             flush()
         except (Interrupted, KeyboardInterrupt):
             # Ctrl-C keeps what was embedded (further signals are ignored now: common.ignore_further_signals),
@@ -226,12 +226,6 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
                 f"{len(gone)} pruned; {plural(total, 'track')}")
     sys.exit(rep.status)
-
-
-def _as_named(message: str, path: str, names: dict[str, str]) -> str:
-    """A worker's message about the absolute `path`, naming the file as the command line did."""
-    named = names.get(path, path)
-    return named + message[len(path):] if message.startswith(f"{path}: ") else message
 
 
 def _lines_above(bar, rep: Reporter) -> None:

@@ -33,6 +33,12 @@ def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[i
     return sorted(names) + sorted(known), known, names
 
 
+def as_named(message: str, path: str, names: dict[str, str]) -> str:
+    """A worker's message about the absolute `path`, naming the file as the command line did."""
+    named = names.get(path, path)
+    return named + message[len(path):] if message.startswith(f"{path}: ") else message
+
+
 def size_time(path: str, known) -> tuple[int, float]:
     """(bytes, modification time) of a listed object or a local file (OSError where it is gone)."""
     if path in known:

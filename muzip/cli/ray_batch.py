@@ -116,11 +116,13 @@ def _merge_shards(folder: str, cat, embedder: str) -> int:
     return merged
 
 
-def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep, known=None):
+def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep, known=None, names=None):
     """`muzip index --ray`: (files added, files failed). Workers write records as Parquet shards beside the
     catalog (LIBRARY.shards/); shards a killed run left are merged first, the rest after the run. `known`:
-    {URI: (bytes, time)} of the object-store inputs (muzip.cli.library_objects)."""
-    known = known or {}
+    {URI: (bytes, time)} of the object-store inputs, `names` {absolute path: as named} of the local ones
+    (muzip.cli.library_objects)."""
+    from .library_objects import as_named
+    known, names = known or {}, names or {}
     from ..scale import shards
     from ..scale.ray_engine import ClusterError, connect, disconnect, file_bytes, run_sharded
     folder = shards.folder_for(db_path)
@@ -149,12 +151,14 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
             try:
                 sizes = [known[f][0] if f in known else file_bytes(f) for f in todo]
                 env = _store_env([Item(f, None) for f in todo])
-                for _, failure in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env):
+                for i, failure, warning in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env):
                     bar.update(1)
                     done += 1
+                    if warning:  # a .mz cut short: described from the frames that could be read
+                        rep.warn(f"{names.get(todo[i], todo[i])}: {warning}")
                     if failure:
                         failed += 1
-                        rep.fail(failure)
+                        rep.fail(as_named(failure, todo[i], names))
             except Exception as exc:  # noqa: BLE001 - Ray's own failures: the finished shards are kept
                 if not type(exc).__module__.startswith("ray"):
                     raise

@@ -184,17 +184,18 @@ class ShardingActor:
         records = [value for kind, value in results if kind == "ok"]
         if records:
             write_shard(records, self.folder)
-        return {"index": np.asarray(batch["index"]), "failure": np.array(
-            ["" if kind == "ok" else str(value) for kind, value in results])}
+        warnings = [str(value.get("warning") or "") if kind == "ok" else "" for kind, value in results]
+        return {"index": np.asarray(batch["index"]), "warning": np.array(warnings),
+                "failure": np.array(["" if kind == "ok" else str(value) for kind, value in results])}
 
 
 def run_sharded(ray, fn, paths, folder, actors: int, batch: int, sizes, env=None):
-    """Yield (index, failure message or "") for every path, in completion order; records go to shards.
-    `sizes`: the files' bytes (largest first); `env`: variables set on every worker (credentials)."""
+    """Yield (index, failure message or "", warning or "") for every path, in completion order; records go to
+    shards. `sizes`: the files' bytes (largest first); `env`: variables set on every worker (credentials)."""
     rows = [{"index": i, "path": paths[i]} for i in _largest_first(sizes)]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch)))
     ds = ds.map_batches(ShardingActor, batch_size=batch, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
                         fn_constructor_kwargs={"fn": fn, "folder": folder, "env": env})
     for row in ds.iter_rows():
-        yield int(row["index"]), str(row["failure"])
+        yield int(row["index"]), str(row["failure"]), str(row["warning"])

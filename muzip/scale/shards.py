@@ -18,7 +18,8 @@ SUFFIX = ".parquet"
 
 
 def folder_for(db_path: str) -> str:
-    return db_path + ".shards"
+    # Absolute: Ray's workers write here, and their working folder is the one Ray was started in.
+    return os.path.abspath(db_path) + ".shards"
 
 
 def _schema():

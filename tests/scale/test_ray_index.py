@@ -33,6 +33,22 @@ def test_index_on_ray_is_the_serial_catalog(runner, local_ray, songs, tmp_path):
     assert "0 indexed, 5 unchanged, 1 failed, 0 pruned; 5 tracks" in again.output
 
 
+def test_index_on_ray_warns_of_a_truncated_mz_and_names_files_as_given(runner, local_ray, tmp_path, monkeypatch):
+    from pathlib import Path
+    whole = (Path(__file__).parents[1] / "data" / "golden" / "muzip-v1.mz").read_bytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "cut.mz").write_bytes(whole[:len(whole) * 2 // 3])
+    (tmp_path / "in" / "junk.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["index", "-q", "in", "--db", "lib.db", "--ray"])
+    assert r.exit_code == 1, r.output  # the failure outranks the warning's 3, as in the serial path
+    assert "muzip: warning: in/cut.mz: file is truncated" in r.stderr, r.stderr
+    assert "muzip: in/junk.wav: " in r.stderr
+    with sqlite3.connect(tmp_path / "lib.db") as c:  # the shards were written beside it, not in Ray's folder
+        assert c.execute("SELECT COUNT(*) FROM tracks").fetchone()[0] == 1
+    assert not (tmp_path / "lib.db.shards").exists()
+
+
 def test_a_killed_runs_shards_are_merged_once(runner, local_ray, songs, tmp_path):
     """A run killed after its workers wrote shards: the next run merges them (those files are not embedded
     again), drops a killed writer's temporary file, and the catalog has one row per file."""
