@@ -295,6 +295,7 @@ def margins(results: dict) -> list[str]:
     lines = ["", f"Margin of *{TARGET}* over the better of {' and '.join(BASELINES)} (where it has the measure):", "",
              "| fold | " + " | ".join(NAMES[k] for k in METRICS) + " |", "|---|" + "---:|" * len(METRICS)]
     won = total = 0
+    per_fold = {k: [] for k in METRICS}
     for fold, r in results.items():
         cells = []
         for k in METRICS:
@@ -303,6 +304,7 @@ def margins(results: dict) -> list[str]:
                 cells.append("n/a")
                 continue
             d = r["methods"][TARGET][k] - max(base)
+            per_fold[k].append(d)
             won, total = won + (d > 0), total + 1
             cells.append(f"{d:+.3f}")
         lines.append(f"| {fold} | " + " | ".join(cells) + " |")
@@ -311,8 +313,14 @@ def margins(results: dict) -> list[str]:
     lines.append("| mean (spread) | " + " | ".join(
         f"{table[TARGET][k][0] - max(table[b][k][0] for b in BASELINES if b in table and table[b][k] is not None):+.3f}"
         f" ({spread[i]:.3f})" for i, k in enumerate(METRICS)) + " |")
+    lines.append("| paired: mean of the fold margins (their spread) | " + " | ".join(
+        f"{np.mean(per_fold[k]):+.3f} ({np.std(per_fold[k]):.3f})" if per_fold[k] else "n/a" for k in METRICS) + " |")
     lines += ["", f"Ahead in {won} of {total} fold cells. Spread: the largest standard deviation over the folds "
-              "of that measure among these methods; the issue asks for a mean margin above it."]
+              "of that measure among these methods; the issue asks for a mean margin above it. The paired row "
+              "reads the same target fold by fold: the mean of each fold's margin against the standard "
+              "deviation of those margins, which leaves out how much harder one fold is than another for "
+              "every method (on *styles* the held-out methods' P@1 over the whole fold is 0.25-0.43). Both "
+              "are shown; the first, stricter one is the target this project holds itself to."]
     return lines
 
 

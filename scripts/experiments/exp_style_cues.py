@@ -8,6 +8,7 @@ coded and played 1-4 % faster or slower), then one of:
     .venv/bin/python -m scripts.experiments.exp_style_cues intervals   # chord-interval statistics beside it
     .venv/bin/python -m scripts.experiments.exp_style_cues whiten      # vectors whitened by the collection
     .venv/bin/python -m scripts.experiments.exp_style_cues adapt       # the collection as one more corpus
+    .venv/bin/python -m scripts.experiments.exp_style_cues coded       # which groups a 24-kbps .mz changes
 
 - groups: 1-NN accuracy and segment P@1 from each group of the standardized descriptor alone (cosine).
 - flatten: each LDA component scaled by its between-track variance ** (-a / 2); a = 0 is the recipe, a = 1
@@ -22,6 +23,9 @@ coded and played 1-4 % faster or slower), then one of:
 - adapt: the collection's own tracks as one more training corpus of the discriminant, without labels: each
   track's middle (between its two retrieval segments) cut in two halves, the halves one class, as `index`
   could from the runs it samples; the projection refitted with them, alone or beside the recipe's vector.
+- coded (session 45): the collection read from muzip-v2.7 `.mz` files at 24 kbps scores better than from
+  its audio on some folds; each descriptor group of the audio replaced by the `.mz`'s, one at a time, to
+  find which of the codec's changes does it.
 The weights are compared on the folds themselves: a better row would be an upper bound, not a result.
 """
 
@@ -90,6 +94,12 @@ def _beside(stats, weights):
     return rows + [("alone", lambda V, i: unit((stats[i] - m) / s))]
 
 
+def _with(v, c, idx):
+    out = v.copy()
+    out[:, idx] = c[:, idx]
+    return out
+
+
 def _whitener(P, shrink):
     """(d, d) symmetric inverse square root of the covariance of P, shrunk towards trace / d * I by `shrink`."""
     C = np.cov(P.T)
@@ -99,7 +109,7 @@ def _whitener(P, shrink):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt"))
+    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt", "coded"))
     a = ap.parse_args()
     results = {}
     for fold in L.FOLDS:
@@ -109,6 +119,20 @@ def main():
             print(fold, " | ".join(f"{g} {nearest_neighbour(unit(Z[0][:, i]), y)['accuracy_1nn']:.2f} / "
                                    f"{p_at_1(unit(Z[1][:, i]), unit(Z[2][:, i])):.2f}"
                                    for g, i in descriptor_groups().items()), flush=True)
+            continue
+        if a.what == "coded":
+            from scripts.experiments.exp_embed_v3 import eval_vectors_mz
+            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+            coded = eval_vectors_mz(tracks, 24.0, "muzip-v2.7")
+            variants = {"audio": XAB, ".mz 24 kbps": coded}
+            for g, idx in descriptor_groups().items():
+                variants[f"audio, {g} from the .mz"] = [_with(v, c, idx) for v, c in zip(XAB, coded)]
+            for name, V in variants.items():
+                E = np.concatenate(V)
+                m, s = E.mean(axis=0), E.std(axis=0) + 1e-9
+                r = score_vectors(*(unit(((v - m) / s) @ W) for v in V), y, features=classifier_features(V[0], W, m, s))
+                results.setdefault(name, {})[fold] = r
+                print(fold, name, " ".join(f"{k} {r[k]:.3f}" for k in METRICS), flush=True)
             continue
         if a.what == "flatten":
             from sklearn.discriminant_analysis import LinearDiscriminantAnalysis

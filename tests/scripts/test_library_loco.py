@@ -64,3 +64,21 @@ def test_scores_see_structure_and_the_summary_keeps_missing_heads_missing():
     assert table["musly"]["accuracy"] is None
     mean, std = table["m"]["p_at_1"]
     assert np.isclose(mean, (s["p_at_1"] + worse["p_at_1"]) / 2) and std > 0
+
+
+def test_margins_read_the_target_both_ways():
+    """The margin table: per fold against the better baseline; the mean against the largest spread of the
+    scores, and (paired) the mean of the fold margins against their own spread."""
+    metrics = library_loco.METRICS
+    def row(v):
+        return {k: v for k in metrics}
+    results = {"f1": {"methods": {library_loco.TARGET: row(0.9), "classical": row(0.8), "musly": row(0.7)}},
+               "f2": {"methods": {library_loco.TARGET: row(0.5), "classical": row(0.3), "musly": row(0.45)}}}
+    lines = library_loco.margins(results)
+    assert "| f1 | " + " | ".join(["+0.100"] * len(metrics)) + " |" in lines
+    assert "| f2 | " + " | ".join(["+0.050"] * len(metrics)) + " |" in lines
+    mean_row = next(ln for ln in lines if ln.startswith("| mean (spread)"))
+    assert "+0.125 (0.250)" in mean_row  # 0.7 - 0.575 (the better mean, Musly's); the classical scores spread 0.25
+    paired = next(ln for ln in lines if ln.startswith("| paired"))
+    assert paired.count("+0.075 (0.025)") == len(metrics)
+    assert "Ahead in 12 of 12 fold cells" in " ".join(lines)
