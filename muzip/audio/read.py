@@ -35,18 +35,14 @@ from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
+from .ffmpeg_resume import OVERLAP, resume
+from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, ogg_cut_short,
                     riff_promised_frames, stated_frames, trim_to_stated)
 from .tags import read_metadata
 from .wavstream import WavStreamReader, int24_to_float
 
 MIN_RATE, MAX_RATE = 8000, 192000
-
-# Fixed downmix scale for 5.1: the worst case of L + 0.707*C + 0.707*Ls is
-# 1 + 2*0.7071 = 2.414, so multiplying by 1/2.414 (~0.414, about -7.7 dB) can never
-# clip.  Other channel counts are plain averages, which cannot clip (scale 1).
-_M = 0.7071
-DOWNMIX_51_SCALE = 1.0 / (1.0 + 2 * _M)
 
 _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
@@ -71,53 +67,7 @@ class AudioInfo:
     cover: tuple[str, bytes] | None = None  # (mime, image bytes), front cover preferred
 
 
-def downmix_to_stereo(x: np.ndarray) -> np.ndarray:
-    """Mix (n, c>2) float32 to (n, 2).
-
-    6 channels are taken as 5.1 in L R C LFE Ls Rs order: L' = L + .707C + .707Ls,
-    R' = R + .707C + .707Rs, LFE dropped, then scaled by DOWNMIX_51_SCALE (fixed, no
-    clipping possible).  Other counts: L' = mean of even channels, R' = mean of odd ones.
-    """
-    c = x.shape[1]
-    if c <= 2:
-        return x
-    if c == 6:
-        left = x[:, 0] + _M * x[:, 2] + _M * x[:, 4]
-        right = x[:, 1] + _M * x[:, 2] + _M * x[:, 5]
-        out = np.stack([left, right], axis=1) * DOWNMIX_51_SCALE
-    else:
-        out = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
-# Lossy decoders overshoot full scale a little near it (the coded signal's peaks between samples): their
-# output is passed on up to here, as ever (the codec codes it honestly); the encoder clips every caller's
-# samples here too (codec.encode). Beyond it lies only damage, or a float file at the wrong scale.
-MAX_OVERSHOOT = 2.0
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
-
-
-def clip_full_scale(block: np.ndarray, limit: float = 1.0) -> tuple[np.ndarray, int]:
-    """(block clipped to [-limit, limit] with NaN -> 0, number of samples that were outside or NaN).
-    Blocks within the limit (all PCM input) come back as they are, untouched and uncopied: clipping never
-    alters ordinary audio. AudioSource applies it (limit 1, or MAX_OVERSHOOT for lossy decoders' output)
-    and codec.encode.compress_blocks again for every caller (MAX_OVERSHOOT)."""
-    if block.size == 0:
-        return block, 0
-    hi, lo = block.max(), block.min()  # NaN anywhere makes both NaN: caught by the comparisons
-    if hi <= limit and lo >= -limit:
-        return block, 0
-    outside = int(np.count_nonzero(~(np.abs(block) <= limit)))  # |x| > limit, +-Inf and NaN
-    clipped = np.clip(np.nan_to_num(block, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)
-    return clipped.astype(block.dtype, copy=False), outside
-
-
-def clipped_warning(n: int, limit: float = 1.0) -> str:
-    """The one warning line for n clipped samples (no file name)."""
-    samples = f"{n} sample{'s' if n != 1 else ''}"
-    if limit == 1.0:
-        return f"clipped {samples} outside full scale to [-1, 1] (|x| > 1, Inf or NaN; NaN -> 0)"
-    return f"clipped {samples} to [-{limit:g}, {limit:g}] (|x| > {limit:g}, Inf or NaN; NaN -> 0)"
 
 
 def _sf_message(err) -> str:
@@ -340,33 +290,51 @@ class AudioSource:
         # mpg123 prints "Note: Illegal Audio-MPEG-Header ..." as it decodes: mute fd 2 around each MP3 read
         # (two dup2s a block; not held across the yield, where the caller prints). Other decoders are silent.
         mute = self.info.format == "mp3"
+        tail = np.empty((0, f.channels), np.float32)  # the last frames handed out (ffmpeg_resume lines up on them)
         while True:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
             with quiet_native_stderr(mute):
                 got, err = _readf(f, out)
             if err is not None:
-                self._decode_error(err, self.samples_read + got)
-                if got:
-                    yield out[:got]
+                at = self.samples_read + got
+                tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
+                rest = None if self._at_eof() or self.info.format != "ogg" else resume(
+                    self.name, at, tail, f.channels, f.samplerate, n, lambda said: self._corrupt(err, at, said))
+                if rest is None:
+                    self._decode_error(err, at)
+                try:
+                    if got:
+                        yield out[:got]
+                    yield from rest or ()
+                finally:
+                    if rest is not None:
+                        rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
                 return
+            tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
+
+    def _at_eof(self) -> bool:
+        try:
+            return os.lseek(self._fd, 0, os.SEEK_CUR) >= os.fstat(self._fd).st_size
+        except (OSError, TypeError):
+            return False
 
     def _decode_error(self, msg: str, at_frame: int) -> None:
         """A decode error once libsndfile has read to the end of the file is a cut-off last
         frame (code what is there, warn); earlier in the file it is corruption (fail).  The
         decoder reads ahead by some 16-32 KiB, so damage that close to the end (or anywhere
         in a file that small) counts as a cut."""
-        try:
-            at_eof = os.lseek(self._fd, 0, os.SEEK_CUR) >= os.fstat(self._fd).st_size
-        except (OSError, TypeError):
-            at_eof = False
-        if at_eof:
+        if self._at_eof():
             self._cut = msg
             return
-        raise AudioReadError(f"{self.name}: corrupt or truncated {_kind(self.info.format)} data at "
-                             f"{at_frame / self.info.sample_rate:.3f} s (libsndfile: {msg})")
+        raise self._corrupt(msg, at_frame)
+
+    def _corrupt(self, msg: str, at_frame: int, ffmpeg_said: str | None = None) -> AudioReadError:
+        also = f"; ffmpeg: {ffmpeg_said}" if ffmpeg_said else ""
+        return AudioReadError(f"{self.name}: corrupt or truncated {_kind(self.info.format)} data at "
+                              f"{at_frame / self.info.sample_rate:.3f} s (libsndfile: {msg}{also})")
 
     def _finish(self) -> None:
         if self._finished:

@@ -89,7 +89,7 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
                                     analysis_process=opt.file_workers > 1 and (total or 0) >= LONG_FILE_S)
         warnings = list(src.warnings)
         if stats.get("clipped"):  # AudioSource clips first, so this is for sources that do not
-            from ..audio.read import MAX_OVERSHOOT, clipped_warning
+            from ..audio.samples import MAX_OVERSHOOT, clipped_warning
             warnings.append(clipped_warning(stats["clipped"], MAX_OVERSHOOT))
         for warning in warnings:
             out.warn(f"{item.src}: {warning}")

@@ -290,6 +290,8 @@ class Progress:
         raise_if_interrupted()
         if self.bar is not None:
             try:
+                if self.bar.total is not None:  # sums of rounded sizes may overshoot: tqdm warns into the bar
+                    n = max(0.0, min(n, self.bar.total - self.bar.n))
                 self.bar.update(n)
             except Exception:  # noqa: BLE001
                 self.bar = None

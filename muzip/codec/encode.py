@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..audio import StreamResampler
-from ..audio.read import MAX_OVERSHOOT, clip_full_scale
+from ..audio.samples import MAX_OVERSHOOT, clip_full_scale
 from ..container import ContainerWriter, Frame, Header
 from ..runtime.session import cpu_threads
 from .fill_levels import tilt_gains

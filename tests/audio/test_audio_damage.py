@@ -227,3 +227,41 @@ def test_truncated_wav_header_pointing_past_end_of_chunks(tmp_path):
     p = tmp_path / "h.wav"
     p.write_bytes(bytes(data))
     read_or_muzip_error(p)
+
+
+# --- an Ogg that libsndfile cannot finish and ffmpeg can -------------------------------------
+
+def _opus_from_the_clip(tmp_path):
+    """ffmpeg's Opus of the bundled Ogg Vorbis clip: valid (ffmpeg decodes all 12 s), yet libsndfile 1.2.2
+    calls it malformed at 6 s (a first-use review found `muzip compress k.opus` failing on it)."""
+    from tests.conftest import CLIP
+    p = tmp_path / "k.opus"
+    r = subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(CLIP), "-c:a", "libopus", "-b:a", "64k", str(p)],
+                       capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("this ffmpeg has no libopus encoder")
+    return p
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_an_ogg_libsndfile_stops_in_is_read_to_its_end_by_ffmpeg(tmp_path):
+    p = _opus_from_the_clip(tmp_path)
+    with sf.SoundFile(str(p)) as f:
+        try:
+            f.read(dtype="float32")
+            pytest.skip("this libsndfile reads the file whole")
+        except Exception:  # noqa: BLE001 - what is tested is that muzip goes on where libsndfile stops
+            pass
+    with AudioSource(str(p)) as src:
+        x = np.concatenate(list(src.blocks(4096)))
+        assert src.warnings == [] and x.shape == (src.info.num_samples, 2)
+    whole = np.frombuffer(subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-f", "f32le", "-ac", "2", "-ar",
+                                          "48000", "-"], capture_output=True).stdout, np.float32).reshape(-1, 2)
+    assert len(whole) == len(x) and np.max(np.abs(whole - x)) < 1e-2  # the two Opus decoders, in line
+    bad = bytearray(p.read_bytes())
+    bad[len(bad) * 3 // 4] ^= 0xFF  # and a file damaged past that point is still an error, one line
+    (tmp_path / "bad.opus").write_bytes(bytes(bad))
+    with AudioSource(str(tmp_path / "bad.opus")) as src:
+        with pytest.raises(AudioReadError, match=r"bad\.opus: corrupt or truncated Ogg data at \d+\.\d{3} s "
+                                                 r"\(libsndfile: .+; ffmpeg: [^\[].*\)$"):
+            drain(src)

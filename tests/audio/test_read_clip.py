@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from muzip.audio import AudioSource
-from muzip.audio.read import MAX_OVERSHOOT, clip_full_scale, clipped_warning
+from muzip.audio.samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning
 
 
 def music_like(n=20000, channels=2, seed=3):

@@ -400,3 +400,22 @@ def test_a_lost_interruption_lands_at_the_next_progress_update(monkeypatch):
     assert caught.value.signum == 15
     with pytest.raises(common.Interrupted):
         batch._QueueBar(0, 10, "x").update(1)
+
+
+def test_a_bar_never_runs_past_its_total(monkeypatch, capfd):
+    """The batch bar adds each file's size / 1e6; rounded, they can sum past the total, and tqdm then printed
+    "TqdmWarning: clamping frac to range [0, 1]" into the terminal (a first-use review under a pty)."""
+    import warnings
+
+    from muzip.cli import common
+    monkeypatch.setattr(common, "stderr_is_terminal", lambda: True)
+    sizes = [0.7056580000000001, 0.705658, 0.705718]
+    bar = common.Progress(sum(sizes) - 1e-12, "file 1/3", unit="MB")
+    assert bar.bar is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for s in sizes:
+            bar.update(s)
+        assert bar.bar is not None and bar.bar.n <= bar.bar.total
+    bar.close()
+    assert "Warning" not in capfd.readouterr().err

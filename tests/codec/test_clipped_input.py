@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from muzip.cli import cli
 from muzip.cli.common import EXIT_OK, EXIT_WARN
-from muzip.audio.read import MAX_OVERSHOOT
+from muzip.audio.samples import MAX_OVERSHOOT
 from muzip.codec import compress_array, compress_blocks, decompress_bytes, load_model
 
 SECONDS = 6  # long enough for muzip-v2.1's rate control to settle (its first frames' gains are estimated)
