@@ -10,7 +10,7 @@ import click
 
 from ..errors import AudioReadError, CorruptFileError
 from .batch import run_batch
-from .common import EXIT_CODES_HELP, fmt_time
+from .common import EXIT_CODES_HELP, fmt_time, refuse_terminal_stdin
 from .plan import Item
 
 
@@ -70,6 +70,7 @@ def info(inputs, as_json):
       muzip info --json *.mz | jq .actual_bitrate_bps
       cat song.mz | muzip info -
     """
+    refuse_terminal_stdin(inputs, "compressed data is")
     run_batch([Item(p, None) for p in inputs], _info_one, as_json, quiet=True, jobs=1)
 
 
@@ -102,6 +103,7 @@ def test_cmd(inputs, quiet):
       muzip test *.mz
       curl -s https://example.org/song.mz | muzip test -
     """
+    refuse_terminal_stdin(inputs, "compressed data is")
     run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
 
 

@@ -9,6 +9,7 @@ Two inputs that would write the same output are refused up front, naming both.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import click
@@ -85,6 +86,13 @@ def _key(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_stdout: bool,
          recursive: bool, skip_existing: bool, want) -> list[Item]:
     """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
@@ -113,6 +121,8 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
         items.append(Item(src, dst))
     if sum(it.dst is None for it in items) > 1:
         raise click.UsageError("only one input can be written to standard output")
+    if any(it.dst is None for it in items) and _stdout_is_terminal():  # exit 2 before any work, as stdin's
+        fail_usage("refusing to write binary data to a terminal (redirect it, or use -o)")
     seen: dict[str, str] = {}
     for it in items:
         if it.dst is None:

@@ -123,7 +123,8 @@ def test_restore_at_a_terminal(tmp_path):
 @pytest.mark.parametrize("args,what", [(["compress", "-", "-o", "x.mz"], "audio is"),
                                        (["decompress", "-", "-o", "x.wav"], "compressed data is"),
                                        (["restore", "-", "-o", "x.wav"], "audio is"),
-                                       (["eval", "x.wav", "-"], "audio is")])
+                                       (["eval", "x.wav", "-"], "audio is"),
+                                       (["info", "-"], "compressed data is"), (["test", "-"], "compressed data is")])
 def test_dash_with_a_terminal_on_stdin_is_refused_at_once(tmp_path, args, what):
     """`muzip compress -` used to wait silently for audio typed at the keyboard (gzip refuses too)."""
     t0 = time.monotonic()
@@ -132,6 +133,19 @@ def test_dash_with_a_terminal_on_stdin_is_refused_at_once(tmp_path, args, what):
     lines = [ln for ln in screen.splitlines() if ln.strip()]
     assert lines == [f"muzip: -: {what} not read from a terminal (pipe or redirect a file into it)"], screen
     assert time.monotonic() - t0 < 25 and os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args", [["compress", "-c", "a.wav"], ["decompress", "-c", "a.mz"], ["compress", "-"]])
+def test_binary_output_to_a_terminal_is_a_usage_error(tmp_path, args):
+    """Nothing is done, so exit 2 (it was 1, the status of a file that failed), before any reading."""
+    sf.write(tmp_path / "a.wav", sine(440, 1, 44100, 2), 44100)
+    (tmp_path / "a.mz").write_bytes(b"not read")
+    with open(tmp_path / "a.wav", "rb") as f:
+        code, screen = run_in_pty(args, tmp_path, stdin=f)
+    assert code == 2, screen
+    assert [ln for ln in screen.splitlines() if ln.strip()] == \
+        ["muzip: refusing to write binary data to a terminal (redirect it, or use -o)"], screen
+    assert sorted(os.listdir(tmp_path)) == ["a.mz", "a.wav"]
 
 
 def test_dash_from_a_pipe_still_works_at_a_terminal(tmp_path):
