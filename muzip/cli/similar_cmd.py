@@ -14,12 +14,12 @@ from .library_cmds import dumps, one_line_errors, report_left_out
 
 
 def _query(cat, query: str):
-    """(embedding, catalog id or None) of a catalog track or any file."""
+    """(embedding, catalog id or None, the file's record or None) of a catalog track or any file."""
     from ..scale.storage import is_uri
     stored = query if is_uri(query) else os.path.abspath(query)  # how the catalog names its tracks
     hit = cat.lookup(stored)  # a catalog track whose file has gone is still found by a relative name
     if hit is not None:
-        return hit[1], hit[0]
+        return hit[1], hit[0], None
     if not os.path.exists(query):
         raise MuzipError(f"{query}: no such file, and not in the catalog")
     embed, embedder = lib._embedder()
@@ -32,9 +32,9 @@ def _query(cat, query: str):
         raise MuzipError(value)
     from ..library.collection import query_vector, uses_collection
     if uses_collection(embed):
-        return query_vector(cat, embed, embedder, value), None
+        return query_vector(cat, embed, embedder, value), None, value
     import numpy as np
-    return np.frombuffer(value["embedding"], "<f4").astype(np.float32), None
+    return np.frombuffer(value["embedding"], "<f4").astype(np.float32), None, value
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -67,9 +67,11 @@ def similar(query, db_path, count, mix, output, force, as_json):
         check_output(output, force, [db_path])  # before any slow work
     rep = Reporter()
     with Catalog(db_path, create=False) as cat:
-        emb, own = _query(cat, query)
+        emb, own, record = _query(cat, query)
+        if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
+            rep.warn(f"{query}: {record['warning']}")
         if mix is not None:
-            hits = _mix(cat, emb, own, query, mix)
+            hits = _mix(cat, emb, own, query, mix, record)
         else:
             hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
@@ -96,9 +98,10 @@ def similar(query, db_path, count, mix, output, force, as_json):
     sys.exit(rep.status)
 
 
-def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
+def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> list[dict]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
-    track's stored path is its absolute path, so the query's is the seed's either way)."""
+    track's stored path is its absolute path, so the query's is the seed's either way); `record`: the query's
+    own, when it is a file outside the catalog (its fingerprint, duration and tags)."""
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
     pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
@@ -110,10 +113,10 @@ def _mix(cat, emb, own, query: str, n: int) -> list[dict]:
     pool = [h for h in pool if h["id"] in row]
     seed_path = os.path.abspath(query)
     prints = {p: fp for _, p, _, fp in cat.fingerprints(lib._embedder()[1], ids)}
-    if seed_path not in prints and os.path.exists(seed_path) and own is None:
-        kind, value = lib._embed_one(seed_path)  # a file outside the catalog: its fingerprint too
-        if kind == "ok" and value.get("fingerprint"):
-            prints[seed_path] = value["fingerprint"]
+    if record is not None:
+        info[seed_path] = {"duration": record.get("duration"), "tags": record.get("tags") or {}}
+        if record.get("fingerprint"):
+            prints[seed_path] = record["fingerprint"]
 
     def repeats(k, chosen):
         from ..library.fingerprint import duplicate

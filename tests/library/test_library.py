@@ -262,6 +262,12 @@ def test_a_truncated_mz_is_indexed_with_a_warning(runner, library, tmp_path):
     r = runner.invoke(cli, ["index", "-q", "-j", "1", str(cut), "--db", str(db), "--json"])
     assert r.exit_code == 3, r.output
     assert f"muzip: warning: {cut}: file is truncated" in r.stderr and json.loads(r.stdout)["indexed"] == 1
+    whole_db = tmp_path / "whole.db"  # `similar` of it, outside a catalog: the same warning (it said nothing)
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(library / "tone"), "--db", str(whole_db)]).exit_code == 0
+    r = runner.invoke(cli, ["similar", str(cut), "--db", str(whole_db), "-n", "1"])
+    assert r.exit_code == 3, r.output
+    assert r.stderr == f"muzip: warning: {cut}: file is truncated or its index damaged; described from the frames " \
+                       "that could be read\n" and len(r.stdout.splitlines()) == 1
 
 
 def test_the_catalog_can_come_from_muzip_db(runner, library, tmp_path):

@@ -109,3 +109,27 @@ def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
     assert r.exit_code == 0 and r.stdout.startswith("#EXTM3U\n")
     assert r.stderr.strip() == "the mix: 3 of its 3 tracks are .mz files, which a player plays once decoded " \
                                "(`muzip decompress`)"
+
+
+def test_a_seed_outside_the_catalog_keeps_its_duration_and_tags(runner, tmp_path):
+    """An unindexed seed's #EXTINF had -1 and its file name (a first-use review); and it is embedded once."""
+    import muzip.cli.library_cmds as L
+    lib = tmp_path / "music"
+    lib.mkdir()
+    for i in range(4):
+        sf.write(lib / f"s{i}.wav", _song(i), RATE, subtype="PCM_16")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    seed = tmp_path / "new.flac"
+    with sf.SoundFile(seed, "w", RATE, 2, format="FLAC") as f:
+        f.title, f.artist = "Song", "Band"  # before the audio: FLAC's comments come first
+        f.write(_song(7, seconds=9))
+    real, calls = L._embed_one, []
+    L._embed_one = lambda p: calls.append(p) or real(p)
+    try:
+        r = runner.invoke(cli, ["similar", str(seed), "--db", str(db), "--playlist", "3"])
+    finally:
+        L._embed_one = real
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1:3] == ["#EXTINF:9,Band - Song", str(seed).replace(os.sep, "/")]
+    assert calls == [str(seed)]
