@@ -116,8 +116,9 @@ class BatchView:
         if self.n > 1 and not self.quiet:
             wall = time.monotonic() - self.start
             failed = f", {self.failed} failed" if self.failed else ""
-            self.reporter.say(f"batch: {self.done} files{failed}; {fmt_bytes(self.bytes_in)} in, "
-                              f"{fmt_bytes(self.bytes_out)} out, {wall:.1f} s")
+            moved = f"{fmt_bytes(self.bytes_in)} in, {fmt_bytes(self.bytes_out)} out, " \
+                if self.bytes_in or self.bytes_out else ""  # `test` reads files but codes none
+            self.reporter.say(f"batch: {self.done} files{failed}; {moved}{wall:.1f} s")
 
 
 @contextmanager

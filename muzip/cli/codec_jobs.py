@@ -110,7 +110,6 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     from ..audio import AudioSink
     from ..codec import decompress_to, version_for
     from ..container import ContainerReader
-    _precheck(item, opt.force, opt.make_dirs)
     try:
         f = sys.stdin.buffer if item.src == "-" else open(item.src, "rb")
     except FileNotFoundError:
@@ -118,8 +117,9 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     except IsADirectoryError:
         raise AudioReadError("is a directory (use -r for folders)") from None
     with f:
-        reader = ContainerReader(f)
+        reader = ContainerReader(f)  # a file that is no .mz is said so before its output is looked at
         h = reader.header
+        _precheck(item, opt.force, opt.make_dirs)
         model = get_model(version_for(h.model_id, h.model_sha256))  # the exact version the file names
         total = reader.total_num_samples if reader.load_index() else h.num_samples
         if opt.start and total is not None and round(opt.start * h.sample_rate) >= total:

@@ -50,6 +50,8 @@ def _info_one(item, as_json, bars, out):
     from ..container import read_info
     with _open(item.src) as f:
         i = read_info(f)
+    if i["truncated"] or i.get("index_damaged"):  # exit 3, as decompress and test say it
+        out.warn(f"{item.src}: truncated or index damaged (run 'muzip test')")
     if as_json:
         click.echo(json.dumps({"file": item.src, **i}, sort_keys=True))
         return

@@ -296,6 +296,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
     valid = r.load_index()
     info["index_valid"] = valid
     damaged = truncated = None
+    model_samples = 0
     if valid and not verify:
         n_frames, total, size = r.n_frames, r.total_num_samples, r.file_size
         truncated = index_damaged = False
@@ -315,7 +316,9 @@ def read_info(fileobj, verify: bool = False) -> dict:
             total = h.num_samples if h.num_samples is not None else model_samples * h.sample_rate // h.model_rate
         size = r._size() if r._seekable else r.bytes_scanned
     duration = total / h.sample_rate
+    # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length.
+    coded_s = model_samples / h.model_rate if truncated else duration
     info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration,
-                actual_bitrate_bps=(size * 8 / duration) if duration > 0 else 0.0,
+                actual_bitrate_bps=(size * 8 / coded_s) if coded_s > 0 else 0.0,
                 truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged)
     return info

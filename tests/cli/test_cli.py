@@ -348,6 +348,8 @@ def test_batch_one_bad_input(runner, tmp_path, monkeypatch):
     # the outputs are good
     r = invoke(runner, "test", "-q", tmp_path / "one.mz", tmp_path / "three.mz")
     assert r.exit_code == 0, r.stderr
+    r = invoke(runner, "test", tmp_path / "one.mz", tmp_path / "three.mz")
+    assert r.stderr.splitlines()[-1].startswith("batch: 2 files; ") and " in, " not in r.stderr  # it codes nothing
 
 
 def _six_channel(path):
@@ -519,8 +521,14 @@ def test_truncated_file(runner, fast_model, tmp_path, four_second_mz):
     assert_one_line_error(r, "cut.mz", "truncated")
 
     r = invoke(runner, "info", cut)
-    assert r.exit_code == 0, r.stderr
-    assert "truncated" in r.output
+    assert r.exit_code == 3, r.stderr  # what is there is described, with a warning (it said 0)
+    assert "status:" in r.stdout and "truncated" in r.stdout
+    assert r.stderr == f"muzip: warning: {cut}: truncated or index damaged (run 'muzip test')\n"
+    r = invoke(runner, "info", "--json", cut)
+    i = json.loads(r.stdout)
+    coded_s = (i["n_frames"] - 0.5) * i["frame_samples"] / i["model_rate"]  # the last frame may be short
+    assert i["truncated"] and i["actual_bitrate_bps"] > i["file_size"] * 8 / i["duration_s"]  # not over 4 s
+    assert i["actual_bitrate_bps"] <= i["file_size"] * 8 / coded_s
 
 
 def test_header_damage_is_an_error(runner, fast_model, tmp_path, four_second_mz):
@@ -718,3 +726,12 @@ def test_a_command_imports_only_its_own_module():
     assert "muzip.cli.codec_cmds" in loaded
     assert not loaded & {"muzip.cli.library_cmds", "muzip.cli.classify_cmds", "muzip.cli.restore_cmd",
                          "muzip.cli.eval_cmd", "muzip.cli.similar_cmd", "muzip.cli.dupes_cmd"}
+
+
+def test_decompress_of_a_non_mz_says_so_before_looking_at_the_output(runner, tmp_path):
+    """`decompress song.flac` with a song.wav there said "song.wav: exists" (a first-use review)."""
+    (tmp_path / "song.flac").write_bytes(b"fLaC" + b"\0" * 100)
+    (tmp_path / "song.wav").write_bytes(b"precious")
+    r = invoke(runner, "decompress", tmp_path / "song.flac")
+    assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'song.flac'}: not a muzip file (bad magic)\n"
+    assert (tmp_path / "song.wav").read_bytes() == b"precious"
