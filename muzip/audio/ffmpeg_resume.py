@@ -8,7 +8,8 @@ are dropped, and the rest is used only if
 
 * the last OVERLAP frames libsndfile decoded agree with ffmpeg's to AGREE (the two Opus decoders differ by
   ~2e-4; a frame out of line differs by the signal itself), and
-* ffmpeg reports no error anywhere in the file and exits 0.
+* ffmpeg reports no error anywhere in the file and exits 0, and its frames add up to the length the stream's
+  last page states (ffmpeg reads on over a missing page without a word).
 
 Otherwise the file is what libsndfile said: corrupt (AudioSource raises its usual one-line error).
 """
@@ -26,32 +27,41 @@ from ..errors import AudioReadError
 
 OVERLAP = 2048  # frames compared where libsndfile stopped
 AGREE = 1e-2  # largest sample difference of two decoders of one stream; -40 dB, far under a misalignment's
+PAGE_SLACK = 8192  # frames a decode may differ from the last page's count by: under one Vorbis or Opus packet
 
 
-def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, block: int,
-           failure: Callable[[str], AudioReadError]) -> _Rest | None:
+def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, block: int, expected: int | None,
+           failure: Callable[[str], AudioReadError | None]) -> _Rest | None:
     """Blocks of (<= block, channels) float32 frames from frame `start` on, or None where ffmpeg cannot
     take over (not installed, more than two channels, its frames not in line with `tail`, the frames
-    libsndfile handed out last). `failure(ffmpeg's message)`: the error the blocks raise if ffmpeg finds the
-    file damaged after all."""
+    libsndfile handed out last). `expected`: the stream's length as its last page states it (None: unknown).
+    `failure(what ffmpeg found)`: the error the blocks raise if ffmpeg finds the file damaged after all, or
+    None for none (the damage is at the very end: a cut the caller warns of)."""
     import subprocess
     import tempfile
     if channels > 2 or not os.path.isfile(path) or shutil.which("ffmpeg") is None:
         return None
-    errors = tempfile.TemporaryFile()  # a pipe could fill up and stall ffmpeg while we read its output
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-f", "f32le", "-ac", str(channels),
-           "-ar", str(rate), "-"]
+    # "file:": a name with a colon is not read as a protocol. Errors to a file: a full pipe would stall ffmpeg.
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "file:" + os.path.abspath(path), "-map", "0:a:0",
+           "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"]
+    try:
+        errors = tempfile.TemporaryFile()
+    except OSError:
+        return None
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
     except OSError:
         errors.close()
         return None
-    frame_bytes = 4 * channels
-    skipped = _skip(proc.stdout, start, frame_bytes, len(tail))
-    if skipped is None or len(skipped) != len(tail) or (len(tail) and np.max(np.abs(skipped - tail)) > AGREE):
+    try:  # decoding up to `start` can take a while: Ctrl-C there must not leave ffmpeg running
+        skipped = _skip(proc.stdout, start, 4 * channels, len(tail))
+        if skipped is None or len(skipped) != len(tail) or (len(tail) and np.max(np.abs(skipped - tail)) > AGREE):
+            _stop(proc, errors)
+            return None
+    except BaseException:
         _stop(proc, errors)
-        return None
-    return _Rest(proc, errors, block, channels, failure)
+        raise
+    return _Rest(proc, errors, block, channels, failure, None if expected is None else expected - start)
 
 
 def _skip(stream, frames: int, frame_bytes: int, keep: int) -> np.ndarray | None:
@@ -70,16 +80,19 @@ def _skip(stream, frames: int, frame_bytes: int, keep: int) -> np.ndarray | None
 class _Rest:
     """The rest of ffmpeg's decode as blocks; close() ends ffmpeg whether or not they were read."""
 
-    def __init__(self, proc, errors, block: int, channels: int, failure):
+    def __init__(self, proc, errors, block: int, channels: int, failure, expected: int | None):
         self.proc, self.errors, self.block, self.channels, self.failure = proc, errors, block, channels, failure
+        self.expected = expected  # frames the stream's last page says are left
 
     def __iter__(self) -> Iterator[np.ndarray]:
         size = self.block * 4 * self.channels
+        got = 0
         try:
             while True:
                 data = _read(self.proc.stdout, size)
                 n = len(data) // (4 * self.channels)
                 if n:
+                    got += n
                     yield np.frombuffer(bytearray(data[:n * 4 * self.channels]), np.float32).reshape(n, self.channels)
                 if len(data) < size:
                     break
@@ -88,7 +101,15 @@ class _Rest:
             said = [re.sub(r"^\[[^]]*\] *", "", line)  # "[ogg @ 0x55d0...] CRC mismatch!": the address is noise
                     for line in self.errors.read(2000).decode("utf-8", "replace").strip().splitlines()]
             if self.proc.returncode != 0 or said:
-                raise self.failure(said[0][:200] if said else f"exit status {self.proc.returncode}")
+                problem = said[0][:200] if said else f"exit status {self.proc.returncode}"
+            elif self.expected is not None and abs(got - self.expected) > PAGE_SLACK:
+                # ffmpeg does not check Ogg page numbers: a page gone in the middle decodes without a word
+                problem = f"{self.expected - got} frames fewer than the stream's last page states"
+            else:
+                return
+            exc = self.failure(problem)
+            if exc is not None:
+                raise exc
         finally:
             self.close()
 

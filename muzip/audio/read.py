@@ -35,7 +35,7 @@ from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
-from .ffmpeg_resume import OVERLAP, resume
+from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, ogg_cut_short,
                     riff_promised_frames, stated_frames, trim_to_stated)
@@ -207,6 +207,8 @@ class AudioSource:
                 self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
             elif fmt == "ogg":
                 self._ogg_cut = ogg_cut_short(self._fd)
+                # libsndfile's length is the last page's position: a page gone in the middle decodes short
+                self._promised, self._slack = (frames, PAGE_SLACK) if frames else (None, 0)
         except OSError:
             pass  # only a warning is at stake
         return f.samplerate, f.channels, frames, fmt, tags, cover
@@ -298,8 +300,9 @@ class AudioSource:
             if err is not None:
                 at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
-                rest = None if self._at_eof() or self.info.format != "ogg" else resume(
-                    self.name, at, tail, f.channels, f.samplerate, n, lambda said: self._corrupt(err, at, said))
+                rest = None if self.info.format != "ogg" else resume(
+                    self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
+                    lambda said: self._ffmpeg_failed(err, at, said))
                 if rest is None:
                     self._decode_error(err, at)
                 try:
@@ -331,6 +334,14 @@ class AudioSource:
             return
         raise self._corrupt(msg, at_frame)
 
+    def _ffmpeg_failed(self, msg: str, at_frame: int, ffmpeg_said: str) -> AudioReadError | None:
+        """What ffmpeg finding damage means: corruption (raised by ffmpeg_resume), or near the end, where
+        libsndfile stopped within its read-ahead of the end of the file, a cut (warned of, the rest kept)."""
+        if self._at_eof():
+            self._cut = f"{msg}; ffmpeg: {ffmpeg_said}"
+            return None
+        return self._corrupt(msg, at_frame, ffmpeg_said)
+
     def _corrupt(self, msg: str, at_frame: int, ffmpeg_said: str | None = None) -> AudioReadError:
         also = f"; ffmpeg: {ffmpeg_said}" if ffmpeg_said else ""
         return AudioReadError(f"{self.name}: corrupt or truncated {_kind(self.info.format)} data at "
@@ -342,7 +353,8 @@ class AudioSource:
         self._finished = True
         rate, got, promised = self.info.sample_rate, self.samples_read, self._promised
         if promised is not None and got + self._slack < promised:
-            self.warnings.append(f"header promises {_secs(promised, rate)} but the file holds "
+            said = "the stream's last page states" if self.info.format == "ogg" else "header promises"
+            self.warnings.append(f"{said} {_secs(promised, rate)} but the file holds "
                                  f"{_secs(got, rate)}; coded what is there")
         elif self._cut is not None:
             self.warnings.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "

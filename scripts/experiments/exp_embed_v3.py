@@ -29,7 +29,8 @@ from muzip.library.descriptors import FLATNESS_DIMS, VERSION, descriptor  # noqa
 from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, segment_descriptors  # noqa: E402
+from scripts.models import embed_v3_data  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, floor_key, floored, segment_descriptors  # noqa: E402
 
 def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
     """eval_vectors of the excerpts and segments each coded by `model` at kbps, read as `muzip index` reads a .mz."""
@@ -47,10 +48,10 @@ def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
             runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
         finally:
             os.unlink(tmp)
-        return descriptor(runs, rate)
+        return descriptor(floored(runs), rate)
     X, A, B = [], [], []
     for _, p in tracks:
-        v = cached(f"evalmz{VERSION}:{model}:{kbps}:" + p,
+        v = cached(f"{floor_key()}evalmz{VERSION}:{model}:{kbps}:" + p,
                    lambda p=p: np.stack([coded(part) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
         X.append(v[0]), A.append(v[1]), B.append(v[2])
     return np.array(X), np.array(A), np.array(B)
@@ -59,7 +60,7 @@ def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
 def eval_vectors(tracks):
     X, A, B = [], [], []
     for _, p in tracks:
-        v = cached(f"eval{VERSION}:" + p, lambda p=p: np.stack([descriptor(_coeffs(part), L.RATE)
+        v = cached(f"{floor_key()}eval{VERSION}:" + p, lambda p=p: np.stack([descriptor(floored(_coeffs(part)), L.RATE)
                                                      for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
         X.append(v[0]), A.append(v[1]), B.append(v[2])
     return np.array(X), np.array(A), np.array(B)
@@ -107,10 +108,13 @@ def main():
                     "faster or slower by up to this relative change (tempo and pitch together; session 43: 0.02, 0.04)")
     ap.add_argument("--eq", type=float, default=0.0, help="each training segment once more in its class, through a "
                     "random smooth EQ of up to this many dB (embed_v3_data._equalize; session 44)")
+    ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
+                    "to every coefficient run before it is described, in training and at use (session 45)")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
     ap.add_argument("--vectors", help="also save each fold's excerpt vectors of the chosen recipe (LDA 128) with "
                     "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
     a = ap.parse_args()
+    embed_v3_data.FLOOR_DB = a.floor
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):

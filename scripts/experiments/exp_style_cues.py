@@ -9,6 +9,7 @@ coded and played 1-4 % faster or slower), then one of:
     .venv/bin/python -m scripts.experiments.exp_style_cues whiten      # vectors whitened by the collection
     .venv/bin/python -m scripts.experiments.exp_style_cues adapt       # the collection as one more corpus
     .venv/bin/python -m scripts.experiments.exp_style_cues coded       # which groups a 24-kbps .mz changes
+    .venv/bin/python -m scripts.experiments.exp_style_cues floor       # a noise floor under the music
 
 - groups: 1-NN accuracy and segment P@1 from each group of the standardized descriptor alone (cosine).
 - flatten: each LDA component scaled by its between-track variance ** (-a / 2); a = 0 is the recipe, a = 1
@@ -26,6 +27,8 @@ coded and played 1-4 % faster or slower), then one of:
 - coded (session 45): the collection read from muzip-v2.7 `.mz` files at 24 kbps scores better than from
   its audio on some folds; each descriptor group of the audio replaced by the `.mz`'s, one at a time, to
   find which of the codec's changes does it.
+- floor (session 45): white noise FLOOR_DB under each run's level added to the audio's coefficients
+  before the descriptors (what a codec's noise fill does, and no listener hears), at use only.
 The weights are compared on the folds themselves: a better row would be an upper bound, not a result.
 """
 
@@ -94,6 +97,18 @@ def _beside(stats, weights):
     return rows + [("alone", lambda V, i: unit((stats[i] - m) / s))]
 
 
+FLOOR_DB = (40, 60)
+
+
+def _floored(x, db, key):
+    """The MDCT coefficients of x with white noise `db` under their mid channel's RMS added (seeded by key)."""
+    import hashlib
+    c = _coeffs(x)
+    rng = np.random.default_rng(int(hashlib.sha1(key.encode()).hexdigest()[:8], 16))
+    level = float(np.sqrt(np.mean(c[0].astype(np.float64) ** 2))) * 10 ** (-db / 20)
+    return c + (level * rng.standard_normal(c.shape)).astype(np.float32)
+
+
 def _with(v, c, idx):
     out = v.copy()
     out[:, idx] = c[:, idx]
@@ -109,7 +124,7 @@ def _whitener(P, shrink):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt", "coded"))
+    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt", "coded", "floor"))
     a = ap.parse_args()
     results = {}
     for fold in L.FOLDS:
@@ -120,13 +135,20 @@ def main():
                                    f"{p_at_1(unit(Z[1][:, i]), unit(Z[2][:, i])):.2f}"
                                    for g, i in descriptor_groups().items()), flush=True)
             continue
-        if a.what == "coded":
+        if a.what in ("coded", "floor"):
             from scripts.experiments.exp_embed_v3 import eval_vectors_mz
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
             coded = eval_vectors_mz(tracks, 24.0, "muzip-v2.7")
             variants = {"audio": XAB, ".mz 24 kbps": coded}
-            for g, idx in descriptor_groups().items():
-                variants[f"audio, {g} from the .mz"] = [_with(v, c, idx) for v, c in zip(XAB, coded)]
+            if a.what == "floor":
+                for db in FLOOR_DB:
+                    F = np.array([cached(f"floor{db}:{D.VERSION}:" + p, lambda p=p, db=db: np.stack(
+                        [D.descriptor(_floored(part, db, p), L.RATE) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
+                        for _, p in tracks])
+                    variants[f"audio, noise floor -{db} dB"] = [F[:, 0], F[:, 1], F[:, 2]]
+            else:
+                for g, idx in descriptor_groups().items():
+                    variants[f"audio, {g} from the .mz"] = [_with(v, c, idx) for v, c in zip(XAB, coded)]
             for name, V in variants.items():
                 E = np.concatenate(V)
                 m, s = E.mean(axis=0), E.std(axis=0) + 1e-9

@@ -26,6 +26,27 @@ def _coeffs(x):
     return analyze(ms, HOP)
 
 
+# Session 45's experiment (exp_embed_v3 --floor): white noise this many dB under each run's mid-channel level
+# added to every coefficient run before it is described (0: none; the shipped embedders use none).
+FLOOR_DB = 0.0
+
+
+def floor_key() -> str:
+    """The cache-key prefix of descriptors made with FLOOR_DB."""
+    return f"floor{FLOOR_DB:g}:" if FLOOR_DB else ""
+
+
+def floored(c):
+    """c (one (A, n, C) run or a list of them) with FLOOR_DB's noise added, seeded by the run's content."""
+    if not FLOOR_DB:
+        return c
+    if isinstance(c, list):
+        return [floored(r) for r in c]
+    seed = int(hashlib.sha1(np.ascontiguousarray(c[0, :4]).tobytes()).hexdigest()[:8], 16)
+    level = float(np.sqrt(np.mean(np.asarray(c[0], np.float64) ** 2))) * 10 ** (-FLOOR_DB / 20)
+    return c + (level * np.random.default_rng(seed).standard_normal(c.shape)).astype(np.float32)
+
+
 def _augment(c, rng):
     f = (np.arange(HOP) + 0.5) * L.RATE / 2 / HOP
     tilt = rng.uniform(-3, 3) / 6.02 * np.log2(np.maximum(f, 50.0) / 1000.0)
@@ -111,14 +132,14 @@ def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0)
             if varied:
                 x = _varispeed(x, rng, varied)
             if model:
-                out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng, model)], L.RATE))
+                out.append(descriptor(floored([_augment(c, rng) for c in coded_coefficients(x, rng, model)]), L.RATE))
                 continue
             if eq:
-                out.append(descriptor(_equalize(_augment(_coeffs(x), rng), rng, eq), L.RATE))
+                out.append(descriptor(floored(_equalize(_augment(_coeffs(x), rng), rng, eq)), L.RATE))
                 continue
-            out.append(descriptor(_augment(_coeffs(x), rng), L.RATE))
+            out.append(descriptor(floored(_augment(_coeffs(x), rng)), L.RATE))
             if coded:
-                out.append(descriptor([_augment(c, rng) for c in coded_coefficients(x, rng)], L.RATE))
+                out.append(descriptor(floored([_augment(c, rng) for c in coded_coefficients(x, rng)]), L.RATE))
     return out
 
 
@@ -145,20 +166,20 @@ def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=
     feats, tracks, corpora = [], [], []
     for i, p in enumerate(files):
         rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
-        key = f"train{VERSION}{'c' if coded else ''}:{segments}:{p}"
+        key = f"{floor_key()}train{VERSION}{'c' if coded else ''}:{segments}:{p}"
         segs = cached(key, lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, coded)))
         if varied and len(segs):
             rng = np.random.default_rng(int(hashlib.sha1(("speed:" + p).encode()).hexdigest()[:8], 16))
-            more = cached(f"speed{VERSION}:{varied}:{segments}:{p}",
+            more = cached(f"{floor_key()}speed{VERSION}:{varied}:{segments}:{p}",
                           lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, varied=varied)))
             segs = np.concatenate([segs, more])
         if eq and len(segs):
             rng = np.random.default_rng(int(hashlib.sha1(("eq:" + p).encode()).hexdigest()[:8], 16))
-            segs = np.concatenate([segs, cached(f"eq{VERSION}:{eq}:{segments}:{p}",
+            segs = np.concatenate([segs, cached(f"{floor_key()}eq{VERSION}:{eq}:{segments}:{p}",
                                                 lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, eq=eq)))])
         for model in also if len(segs) else ():
             rng = np.random.default_rng(int(hashlib.sha1((model + p).encode()).hexdigest()[:8], 16))
-            segs = np.concatenate([segs, cached(f"also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",
+            segs = np.concatenate([segs, cached(f"{floor_key()}also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",
                                                 lambda p=p, rng=rng, m=model: np.array(
                                                     file_segments(p, segments, rng, model=m)))])
         if len(segs) >= 2:

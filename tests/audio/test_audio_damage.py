@@ -231,13 +231,13 @@ def test_truncated_wav_header_pointing_past_end_of_chunks(tmp_path):
 
 # --- an Ogg that libsndfile cannot finish and ffmpeg can -------------------------------------
 
-def _opus_from_the_clip(tmp_path):
+def _opus_from_the_clip(tmp_path, *cut, kbps=64):
     """ffmpeg's Opus of the bundled Ogg Vorbis clip: valid (ffmpeg decodes all 12 s), yet libsndfile 1.2.2
     calls it malformed at 6 s (a first-use review found `muzip compress k.opus` failing on it)."""
     from tests.conftest import CLIP
     p = tmp_path / "k.opus"
-    r = subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(CLIP), "-c:a", "libopus", "-b:a", "64k", str(p)],
-                       capture_output=True)
+    r = subprocess.run(["ffmpeg", "-v", "error", "-y", *cut, "-i", str(CLIP), "-c:a", "libopus", "-b:a", f"{kbps}k",
+                        str(p)], capture_output=True)
     if r.returncode != 0:
         pytest.skip("this ffmpeg has no libopus encoder")
     return p
@@ -265,3 +265,42 @@ def test_an_ogg_libsndfile_stops_in_is_read_to_its_end_by_ffmpeg(tmp_path):
         with pytest.raises(AudioReadError, match=r"bad\.opus: corrupt or truncated Ogg data at \d+\.\d{3} s "
                                                  r"\(libsndfile: .+; ffmpeg: [^\[].*\)$"):
             drain(src)
+
+
+def _without_page(data: bytes, k: int) -> bytes:
+    """The Ogg file with its k-th page left out (a page is 27 bytes, its segment table and its segments)."""
+    pages, at = [], 0
+    while at < len(data):
+        assert data[at:at + 4] == b"OggS"
+        n = data[at + 26]
+        size = 27 + n + sum(data[at + 27:at + 27 + n])
+        pages.append(data[at:at + size])
+        at += size
+    return b"".join(p for i, p in enumerate(pages) if i != k)
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_a_page_missing_is_found_whichever_decoder_reads_it(tmp_path):
+    """ffmpeg reads on over a missing page without a word (a review found such an Opus accepted whole);
+    libsndfile decodes a Vorbis stream short without one: the last page's length tells both."""
+    p = _opus_from_the_clip(tmp_path)
+    (tmp_path / "gap.opus").write_bytes(_without_page(p.read_bytes(), 5))
+    with AudioSource(str(tmp_path / "gap.opus")) as src:
+        with pytest.raises(AudioReadError, match=r"frames fewer than the stream's last page states\)$"):
+            drain(src)
+    vorbis = tmp_path / "gap.ogg"
+    vorbis.write_bytes(_without_page(encode(noise(44100 * 6), 44100, "OGG", "VORBIS"), 6))
+    with AudioSource(str(vorbis)) as src:
+        n = drain(src)
+    assert n < 44100 * 6 - 8192 and src.warnings == [
+        f"the stream's last page states 6.000 s (264600 samples) but the file holds {n / 44100:.3f} s ({n} samples); "
+        "coded what is there"]
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_where_libsndfile_stops_near_the_end_ffmpeg_reads_on(tmp_path):
+    """Within libsndfile's read-ahead of the end a failure looked like a cut file: 0.2 s lost, exit 3."""
+    p = _opus_from_the_clip(tmp_path, "-t", "6.2", kbps=32)
+    with AudioSource(str(p)) as src:
+        n = drain(src)
+    assert n == src.info.num_samples == 297600 and src.warnings == []
