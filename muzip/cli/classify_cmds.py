@@ -58,9 +58,11 @@ def _catalog_embedders(db_path: str) -> list[str]:
         return cat.embedders()
 
 
-def _embed_files(files, jobs, rep, quiet, desc, raw=False):
+def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None):
     """[(path, embedding)] of the files that could be read (raw: their raw descriptors, for an embedder that
-    projects with a collection's statistics); failures reported."""
+    projects with a collection's statistics); failures reported (naming files by `names`, {path: as given})."""
+    from .library_objects import as_named
+    names = names or {}
     import numpy as np
     out = []
     with Progress(len(files), desc, unit="files", enabled=not quiet) as bar:
@@ -68,11 +70,11 @@ def _embed_files(files, jobs, rep, quiet, desc, raw=False):
             bar.update(1)
             if kind == "ok":
                 if value.get("warning"):
-                    rep.warn(f"{path}: {value['warning']}")
+                    rep.warn(f"{names.get(path, path)}: {value['warning']}")
                 key, dtype = ("descriptor", np.float64) if raw else ("embedding", np.float32)
                 out.append((path, np.frombuffer(value[key], "<f4").astype(dtype)))
             else:
-                rep.fail(value)
+                rep.fail(as_named(value, path, names))
     return out
 
 
@@ -211,13 +213,17 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
             click.echo(f"{db_path}: no tracks to label (the catalog is empty)", err=True)
     if files:
         from ..library.collection import classifier_inputs, uses_collection
+        from .library_objects import EXTS
+        from .plan import named_files_under
+        names = named_files_under(files, rep, EXTS)  # in the order given, each named as given
         embed = _own_embed(model, classifier)
         if uses_collection(embed):  # projected as the classifier's training files were
             stats = _collection_stats(model, embed)
-            items += [(p, classifier_inputs(embed, model["meta"], r[None], stats)[0])
-                      for p, r in _embed_files(_files(files, rep), jobs, rep, quiet, "embed", raw=True)]
+            got = [(p, classifier_inputs(embed, model["meta"], r[None], stats)[0])
+                   for p, r in _embed_files(list(names), jobs, rep, quiet, "embed", raw=True, names=names)]
         else:
-            items += _embed_files(_files(files, rep), jobs, rep, quiet, "embed")
+            got = _embed_files(list(names), jobs, rep, quiet, "embed", names=names)
+        items += [(names[p], emb) for p, emb in got]
     for path, emb in items:
         try:
             label, scores = C.predict(model, emb)

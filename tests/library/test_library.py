@@ -1,5 +1,6 @@
 """The library commands: index (incremental, resumable, pruning), similar, cluster, classify, map."""
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -203,6 +204,16 @@ def test_cluster_json_covers_every_track_once(runner, library, tmp_path):
     assert all(c["exemplar"] in c["members"] for c in out["clusters"])
 
 
+@contextlib.contextmanager
+def _chdir(path):
+    before = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
     clf = tmp_path / "kinds.clf"
     r = runner.invoke(cli, ["classify", "train", str(library), "-o", str(clf), "-j", "1", "--json", "-q"])
@@ -215,6 +226,10 @@ def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
     line = json.loads(r.output)
     assert set(line) == {"path", "label", "scores"} and line["label"] == "noise"
     assert abs(sum(line["scores"].values()) - 1) < 1e-4
+    sf.write(tmp_path / "m.wav", _track("tone", 9), RATE)  # files in the order given, named as given
+    with _chdir(tmp_path):
+        r = runner.invoke(cli, ["classify", "predict", str(clf), "n.wav", "m.wav", "-j", "1"])
+    assert [ln.split("\t")[::2] for ln in r.stdout.splitlines()] == [["noise", "n.wav"], ["tone", "m.wav"]], r.output
     (tmp_path / "fake.clf").write_bytes(b"PK\x03\x04 not really")
     r = runner.invoke(cli, ["classify", "predict", str(tmp_path / "fake.clf"), str(new)])
     assert r.exit_code == 1 and "not a muzip classifier" in r.output and "Traceback" not in r.output
