@@ -135,6 +135,20 @@ class TimeSpec(click.ParamType):
 PATH = click.Path()
 
 
+class PositiveMinutes(click.ParamType):
+    """A finite number of minutes above 0 (click's FloatRange lets nan and inf through)."""
+    name = "M"
+
+    def convert(self, value, param, ctx):
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of minutes", param, ctx)
+        if not math.isfinite(minutes) or minutes <= 0:
+            self.fail(f"{value!r}: give a number of minutes above 0", param, ctx)
+        return minutes
+
+
 class FolderName(click.ParamType):
     """A folder name, taken as given (checked by the command); completes to folders."""
 

@@ -11,7 +11,7 @@ from ..defaults import TRAIN_FROM
 from ..errors import MuzipError
 from ..train import pipeline
 from .common import (EXIT_CODES_HELP, EXIT_USAGE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal,
-                     status_line)
+                     PositiveMinutes, status_line)
 from .plan import AUDIO_EXTS, files_under
 
 
@@ -52,7 +52,7 @@ class _Report(pipeline.TrainReport):
               help=f"Codec model to start from (default: {TRAIN_FROM}, whose tables are counted on your music; "
                    "muzip-v1 and muzip-v2 are fine-tuned by gradient steps).")
 @click.option("--steps", type=click.IntRange(min=1), help="Train until the run has made N steps in all.")
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+@click.option("--minutes", type=PositiveMinutes(),
               help="Train M more minutes in this call (default 20 when --steps is not given).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="CPU threads and reading processes (default: all cores).")

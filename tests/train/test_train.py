@@ -129,6 +129,13 @@ def test_train_refusals(runner, tmp_path, args, code, message):
     assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
 
 
+@pytest.mark.parametrize("minutes", ["nan", "inf", "0", "-2"])
+def test_minutes_must_be_a_finite_positive_number(runner, tmp_path, minutes):
+    """--minutes nan drew a nan% bar and never stopped (a first-use review)."""
+    r = _train(runner, _music(tmp_path / "m", n=2, seconds=2.5), "--name", "x", "--minutes", minutes)
+    assert r.exit_code == 2 and "give a number of minutes above 0" in r.output
+
+
 def test_train_needs_a_held_out_file(runner, tmp_path):
     r = _train(runner, _music(tmp_path / "m", n=1), "--name", "one")
     assert r.exit_code == 1 and "needs at least 2 audio files" in r.output
