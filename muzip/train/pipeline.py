@@ -139,6 +139,11 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     if meta is not None and base is not None and meta.get("from") != base:
         raise TrainError(f"the run in {folder} started from {meta.get('from')}, not {base} (use --restart)")
+    given = sorted(os.path.abspath(d) for d in dirs)
+    if meta is not None and meta.get("dirs") and sorted(meta["dirs"]) != given:
+        # the same name on other music would quietly give back the first music's model
+        raise TrainError(f"the run in {folder} trained on {', '.join(sorted(meta['dirs']))}, not "
+                         f"{', '.join(given)} (use --restart to train it anew on these, or another --name)")
     if meta is None:
         files = find_files()
         train_files, held = split_holdout(files)
