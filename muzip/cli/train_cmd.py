@@ -30,6 +30,7 @@ class _Report(pipeline.TrainReport):
         return Progress(total, desc, unit=unit, enabled=not self.rep.quiet)
 
     def unreadable(self, path, error):
+        error = error[len(path) + 2:] if error.startswith(f"{path}: ") else error  # readers name the file too
         self.rep.warn(f"{path}: {error} (not trained on)")
 
     def resumed(self, folder, step):

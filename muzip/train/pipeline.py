@@ -151,6 +151,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
             raise TrainError("needs at least 2 audio files (a tenth of them, at least one, is held out)")
         per_file = max(1, min(per_file, MAX_SEGMENTS // len(train_files)))  # a big collection: fewer per file
         cfg, base_folder, meta = settings(name, base, init_config, batch, lr, per_file)
+        held = _readable_held_out(held, cfg["model_rate"], report)
         meta.update(dirs=[os.path.abspath(d) for d in dirs], holdout_files=held, train_files=train_files)
         folder.mkdir(parents=True, exist_ok=True)
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
@@ -218,6 +219,28 @@ def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
                 _checkpoint(trainer, meta, meta_path, held, time.monotonic() - last_eval >= EVALUATE_S, report)
                 last_ckpt = time.monotonic()
                 last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
+
+
+def _readable_held_out(held: list[str], rate: int, report) -> list[str]:
+    """The held-out files the before/after measurements read, less those that cannot be read (said, as
+    unreadable training files are): one broken file there ended the run at its first measurement, and every
+    re-run after it."""
+    from ..errors import MuzipError
+    from .data import excerpt
+    from .run import HOLDOUT_FILES, HOLDOUT_SECONDS, TrainError
+    good = []
+    for path in held:
+        if len(good) == HOLDOUT_FILES:
+            break
+        try:
+            excerpt(path, rate, HOLDOUT_SECONDS)
+        except (MuzipError, OSError, ValueError) as exc:
+            report.unreadable(path, str(exc))
+            continue
+        good.append(path)
+    if not good:
+        raise TrainError("none of the held-out files can be read (a tenth of the files, at least one, is held out)")
+    return good
 
 
 def _prepare(folder, files, cfg, per_file, jobs, report):

@@ -103,3 +103,20 @@ def test_models_it_cannot_fit_are_refused(runner, tmp_path, base):
     r = _train(runner, _music(tmp_path / "m", n=2, seconds=2.5), "--name", "x", "--from", base)
     assert r.exit_code == 2 and "cannot fit this kind of model" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+def test_an_unreadable_held_out_file_is_left_out_not_fatal(runner, tmp_path, monkeypatch):
+    """A broken file drawn for the held-out set ended the run at its first measurement, and every re-run."""
+    from muzip.train import data
+    music = _music(tmp_path / "music", n=3, seconds=3.0)
+    bad = music / "zz_broken.mp3"
+    bad.write_bytes(b"ID3" + b"\x00" * 400)
+    real = data.split_holdout
+    monkeypatch.setattr(data, "split_holdout", lambda files: (
+        [f for f in real(files)[0] + real(files)[1] if f != str(bad)][:-1],
+        [str(bad), sorted(f for f in files if f != str(bad))[-1]]))
+    r = _train(runner, music, "--name", "ad-bad", "--json")
+    assert r.exit_code == 3, r.output  # done, with a warning naming the file
+    assert "zz_broken.mp3" in r.stderr and "Traceback" not in r.output
+    assert json.loads(r.stdout)["holdout_files"] == 1
+    assert r.stderr.count("zz_broken.mp3") == 1 and "(not trained on)" in r.stderr  # one line, named once
