@@ -157,6 +157,11 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
         write_json(meta_path, meta)
     elif meta.get("method") != "tables":
+        done = _already_installed(name, meta, steps)
+        if done is not None:  # exporting again would install new bytes under a new id, for nothing
+            report.note(f"{name}: already trained to step {meta['steps_done']} and installed from this run "
+                        "(a larger --steps, or --minutes, trains on)")
+            return done
         report.resumed(folder, meta["steps_done"])
     if meta.get("method") == "tables":
         if steps is not None or minutes is not None:
@@ -221,6 +226,25 @@ def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
                 last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
 
 
+def _already_installed(name: str, meta: dict, steps) -> dict | None:
+    """The summary of a run that has made `steps` steps and whose model, exactly as it installed it, is
+    installed; None when there is training or installing left to do."""
+    from ..errors import ModelError
+    from ..runtime.identity import identity_digest
+    from ..runtime.store import model_folder
+    if steps is None or meta["steps_done"] < steps or meta.get("installed_step") != meta["steps_done"]:
+        return None
+    try:
+        if identity_digest(name).hex() != meta.get("identity"):
+            return None
+        folder = model_folder(name)
+    except ModelError:
+        return None
+    return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
+            "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": meta["after"],
+            "from": meta.get("from")}
+
+
 def _readable_held_out(held: list[str], rate: int, report) -> list[str]:
     """The held-out files the before/after measurements read, less those that cannot be read (said, as
     unreadable training files are): one broken file there ended the run at its first measurement, and every
@@ -278,6 +302,8 @@ def _install(name, trainer, meta, meta_path, held, codec_quality):
                      parity_audio, lambda f, info: card_text(name, f, info, meta, None), meta)
     after = codec_quality(load_model(name), meta["holdout_files"], trainer.cfg["model_rate"])
     meta["after"] = after
+    from ..runtime.identity import identity_digest
+    meta.update(identity=identity_digest(name).hex(), installed_step=meta["steps_done"])
     write_json(meta_path, meta)
     runtime = json.loads((folder / "runtime.json").read_text())
     (folder / "MODEL.md").write_text(card_text(name, folder, runtime, meta, after))

@@ -66,6 +66,12 @@ def test_train_installs_resumes_and_round_trips(runner, tmp_path, tiny_config, m
     r = _train(runner, music, "--name", "tiny-t", "--steps", 3)  # the same run continues
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["steps"] == 3
+    from muzip.runtime.identity import identity_digest
+    digest = identity_digest("tiny-t")
+    r = runner.invoke(cli, ["train", "--json", "-j", "1", str(music), "--name", "tiny-t", "--steps", "3"])
+    assert r.exit_code == 0 and "already trained to step 3 and installed" in r.stderr, r.output  # said, and
+    # nothing exported or replaced again (it installed new bytes under a new id, 9 MB more each time)
+    assert json.loads(r.stdout)["steps"] == 3 and identity_digest("tiny-t") == digest
     r = runner.invoke(cli, ["decompress", "-q", str(first), "-o", str(tmp_path / "first.wav")])
     assert r.exit_code == 0, r.output  # the replaced version was kept, and found by the file's identity
     assert [m for m in installed_models("codec") if m.startswith("tiny-t")] == ["tiny-t"]
