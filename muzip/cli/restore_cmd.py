@@ -48,7 +48,7 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
     out.bytes_in = file_size(item.src)
     what = f"{r.format.upper()}, {f'{r.kbps:.0f} kbps' if r.kbps else 'lossless'}, bandwidth {r.bandwidth / 1000:.1f} kHz"
     why = "--model none" if opt.model == "none" else f"already {'lossless' if r.kbps is None else 'good'}"
-    did = f"copied unchanged ({why})" if r.copied else \
+    did = f"not restored ({why})" if r.copied else \
         f"restored{' (deterministic, z = 0)' if opt.deterministic else f' (seed {opt.seed})'}"
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {what}; {did}; {fmt_time(r.samples / r.rate)}, {r.rate} Hz, "
             f"{r.channels} ch")
@@ -69,10 +69,10 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
             deterministic, downmix, model_name):
     """Restore heavily compressed music (MP3 first; also AAC/M4A, Ogg Vorbis, Opus) to full band.
 
-    Writes NAME.restored.wav beside each input, at 44.1 kHz (or the input's rate if higher), with the
-    input's channels (stereo with --downmix) and exact duration (MP3 encoder delay removed). The codec
+    Writes NAME.restored.wav beside each input, restored at 44.1 kHz (or the input's rate if higher), with
+    the input's channels (stereo with --downmix) and exact duration (MP3 encoder delay removed). The codec
     and bitrate come from the stream and the bandwidth from the spectrum; input at 128 kbps or more, or
-    lossless, is copied through unchanged. Inputs are never changed.
+    lossless, is not restored: its samples are written as they are, at its own rate. Inputs are never changed.
 
     \b
     Examples:

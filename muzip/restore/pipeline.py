@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-LOSSLESS = ("wav", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")
+LOSSLESS = ("wav", "wavex", "rf64", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")  # libsndfile's names too
 PROBE_SECONDS = 60  # the bandwidth is measured on the first minute (memory stays flat in length)
 _RESTORERS: dict = {}  # one load per process: a batch (or a worker) pays for it once
 

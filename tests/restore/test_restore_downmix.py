@@ -33,7 +33,7 @@ def test_downmix_of_a_lossless_input_is_the_readers_downmix(tmp_path, runner):
     sf.write(tmp_path / "six.wav", x, 44100, subtype="FLOAT")
     r = runner.invoke(cli, ["restore", "--downmix", str(tmp_path / "six.wav"), "-o", str(tmp_path / "out.flac")])
     assert r.exit_code == 0, r.output
-    assert "copied unchanged (already lossless)" in r.stderr and "2 ch" in r.stderr
+    assert "not restored (already lossless)" in r.stderr and "2 ch" in r.stderr
     y, sr = sf.read(tmp_path / "out.flac", dtype="float32", always_2d=True)
     assert sr == 44100 and y.shape == (len(x), 2)
     assert np.abs(y - downmix_to_stereo(x)).max() < 1.0 / 32768 + 1e-6  # the same mix, 16-bit rounding
@@ -54,5 +54,5 @@ def test_model_none_copies_a_lossy_input(tmp_path, runner):
              compression_level=1.0)
     r = runner.invoke(cli, ["restore", "--model", "none", str(tmp_path / "low.ogg")])
     assert r.exit_code == 0, r.output
-    assert "copied unchanged (--model none)" in r.stderr
+    assert "not restored (--model none)" in r.stderr
     assert sf.info(tmp_path / "low.restored.wav").channels == 2
