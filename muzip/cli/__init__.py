@@ -34,6 +34,15 @@ class LazyGroup(click.Group):
         module, attr = COMMANDS[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
 
+    def resolve_command(self, ctx, args):
+        """As Click's, with "did you mean" for a mistyped command (Click offers it for options only)."""
+        if args and not args[0].startswith("-") and args[0] not in COMMANDS:
+            import difflib
+            close = difflib.get_close_matches(args[0], list(COMMANDS), n=1, cutoff=0.6)
+            if close:
+                ctx.fail(f"No such command '{args[0]}'. Did you mean '{close[0]}'?")
+        return super().resolve_command(ctx, args)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="muzip")

@@ -86,6 +86,13 @@ def test_help_for_every_command(runner):
     assert r.exit_code == 0 and "muzip" in r.output
 
 
+def test_a_mistyped_command_gets_a_suggestion(runner):
+    r = invoke(runner, "compres", "x.wav")
+    assert r.exit_code == 2 and "No such command 'compres'. Did you mean 'compress'?" in r.stderr
+    r = invoke(runner, "xyzzy")
+    assert r.exit_code == 2 and "No such command 'xyzzy'." in r.stderr and "Did you mean" not in r.stderr
+
+
 def test_no_arguments_is_a_usage_error(runner):
     for name in ("compress", "decompress", "info", "test"):
         r = invoke(runner, name)
