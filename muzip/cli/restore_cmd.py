@@ -84,6 +84,12 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     _check_flags(force, skip_existing, to_stdout, output)
     refuse_terminal_stdin(inputs, "audio is")
     check_format_of_output(fmt, output, inputs)
+    if model_name != "none":  # once, before any file: it failed each file in turn, naming every kind of model
+        from ..codec.config import installed_models
+        restorers = installed_models("restorer")
+        if model_name not in restorers:
+            raise click.BadParameter(f"'{model_name}' is not an installed restorer (installed: "
+                                     f"{', '.join(restorers) or 'none'})", param_hint="--model")
     if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
         fmt = output_format_for(output)
         if fmt not in (None, "wav", "flac"):

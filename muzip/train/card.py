@@ -33,16 +33,16 @@ def adapted_card_text(name: str, folder: Path, meta: dict, after: dict | None) -
         "(muzip.train.adapt): the same transform, channel weightings and format, tables fitted to this music.",
         "",
         "## Training",
-        f"- Data: {len(files)} files ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
-        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {len(held)} files held out (never counted).",
+        f"- Data: {_n(len(files), 'file')} ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
+        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {_n(len(held), 'file')} held out (never counted).",
         f"- Latent tables: {c['latent_pairs']} segments at every rate-control level, {c['latent_symbols']:,} symbols; "
         f"band-gain tables: {c['gain_pairs']} segments coded at {', '.join(map(str, c['gain_rates_kbps']))} kbps in "
         f"turn, {c['gain_symbols']:,} symbols; each row blended with the base's as {c['prior_symbols']:g} symbols.",
         f"- Wall time: {c['seconds']:.0f} s of counting on the CPU.",
         "",
         "## Measured on the held-out files",
-        f"{min(len(held), meta['holdout_max'])} of the {len(held)} held-out files (the first by path), a "
-        f"{meta['holdout_seconds']:.0f}-s excerpt from the middle of each, through the codec, before (the base model) "
+        f"{min(len(held), meta['holdout_max'])} of the {_n(len(held), 'held-out file')} (the first by path), a "
+        f"{meta['holdout_seconds']:.0f}-s excerpt (or less, the whole file) from the middle of each, through the codec, before (the base model) "
         "and after. Multi-scale mel distance (lower is better) at the actual bitrate:",
         "",
         *_quality_rows(meta.get("before"), after),
@@ -70,16 +70,16 @@ def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | 
         + " on the user's music, with its own integer entropy tables counted on that music.",
         "",
         "## Training",
-        f"- Data: {len(files)} files ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
-        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {len(held)} files held out (never trained on, "
+        f"- Data: {_n(len(files), 'file')} ({meta['prepared']['hours']:.2f} h of 2-s mid/side segments, up to "
+        f"{meta['per_file']} per file) from {', '.join(meta['dirs'])}; {_n(len(held), 'file')} held out (never trained on, "
         "never counted in the tables).",
         f"- Steps: {meta['steps_done']} of batch {meta['config']['batch']} x 1 s, Adam lr {meta['config']['lr']}, "
         f"rate weight {meta['config']['rate_lambda']}, quantizer levels {meta['config']['train_levels']}.",
         f"- Wall time: {meta['train_seconds']:.0f} s of training on the CPU ({meta.get('threads', 'all')} threads).",
         "",
         "## Measured on the held-out files",
-        f"{min(len(held), meta['holdout_max'])} of the {len(held)} held-out files (the first by path), a "
-        f"{meta['holdout_seconds']:.0f}-s excerpt from the middle of each, through the codec (integer tables, container), before (the starting model) and "
+        f"{min(len(held), meta['holdout_max'])} of the {_n(len(held), 'held-out file')} (the first by path), a "
+        f"{meta['holdout_seconds']:.0f}-s excerpt (or less, the whole file) from the middle of each, through the codec (integer tables, container), before (the starting model) and "
         "after. Multi-scale mel distance (lower is better) at the actual bitrate:",
         "",
         *_quality_rows(meta.get("before"), after),
@@ -95,3 +95,7 @@ def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | 
         "",
     ]
     return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -161,3 +161,11 @@ def test_golden_restore_files_still_restore_the_same(tmp_path, runner):
         with np.load(rec) as z:
             assert rate == int(z["rate"]) and y.shape[1] == int(z["channels"])
             assert np.abs(y[:, 0] - z["left"].astype(np.float32)).max() < 2e-3  # float16 records, runtime rounding
+
+
+def test_a_model_that_is_no_restorer_is_refused_before_any_file(runner, tmp_path):
+    """--model nosuch failed every file in turn (exit 1), listing codecs and embedders as installed."""
+    for name in ("nosuch", "muzip-v1"):
+        r = runner.invoke(cli, ["restore", "--model", name, str(tmp_path / "a.mp3"), str(tmp_path / "b.mp3")])
+        assert r.exit_code == 2 and f"'{name}' is not an installed restorer (installed: restore-v1" in r.output
+        assert r.output.count("not an installed restorer") == 1 and "embed-v0" not in r.output
