@@ -147,6 +147,7 @@ def models(as_json):
                     "embedder": "embedder (muzip index, similar, cluster, classify, map)"}.get(
                 m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
             runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
+            files = "files ok" if m["status"] == "ok" else f"FILES DAMAGED ({m['status']})"
             click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
-                       f"sha256 {(m['sha256'] or 'unknown')[:16]}..., files {m['status']}, in {m['folder']}")
+                       f"sha256 {(m['sha256'] or 'unknown')[:16]}..., {files}, in {m['folder']}")
     sys.exit(1 if status else 0)

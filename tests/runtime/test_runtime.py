@@ -158,3 +158,20 @@ def test_no_inference_command_imports_tensorflow_or_keras(model, tmp_path):
         res = json.loads(p.stderr.strip().splitlines()[-1])
         assert res["code"] in (0, None), (args, p.stderr)
         assert not res["tf"] and not res["keras"], args
+
+
+def test_models_says_plainly_which_model_is_damaged(tmp_path, monkeypatch):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    from muzip.runtime import models_dir
+    shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
+    with open(tmp_path / "muzip-v1" / "decoder.onnx", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01")
+    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    r = CliRunner().invoke(cli, ["models"])
+    assert r.exit_code == 1 and "muzip-v1: " in r.output and "FILES DAMAGED (" in r.output, r.output
+    assert "files model" not in r.output  # it read "files model 'muzip-v1': ..."
