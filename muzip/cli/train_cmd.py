@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -44,6 +45,17 @@ class _Report(pipeline.TrainReport):
 
     def note(self, text):
         self.rep.say(text)
+
+
+def _leave(code: int):
+    """Exit with `code`. Once TensorFlow is loaded its objects, torn down after an interrupt (in the export,
+    say), print "Exception ignored in ... __del__" tracebacks under the one line: leave without their
+    finalizers, the run's state being saved already (not in-process callers, whose streams are not ours)."""
+    if "tensorflow" in sys.modules and sys.stderr is sys.__stderr__:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -99,7 +111,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
                                 find_files=lambda: files_under(dirs, rep, AUDIO_EXTS), report=_Report(name, rep))
     except Interrupted as exc:
         rep.fail(f"train {name}: interrupted; run the same command again to continue from the last checkpoint")
-        sys.exit(exit_for_signal(exc.signum))
+        _leave(exit_for_signal(exc.signum))
     except TrainUsageError as exc:  # --from or --init-config, found once the files are listed
         _fail_usage(str(exc))
     except (TrainError, MuzipError, OSError) as exc:  # OSError: a full disk, an unwritable run folder

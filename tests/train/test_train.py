@@ -196,6 +196,7 @@ def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
     text = screen.decode("utf-8", "replace")
     assert b" loss " in screen and "train tty step" in text
     assert code == 130 and "interrupted; run the same command again" in text and "Traceback" not in text
+    assert "Exception ignored" not in text
     assert not (tmp_path / "models" / "tty").exists()  # nothing installed from an interrupted run
     meta = json.loads((tmp_path / "runs" / "tty" / "run.json").read_text())
     # Interrupted long before the first minute's checkpoint: the steps made are saved all the same.
