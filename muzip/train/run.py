@@ -48,10 +48,14 @@ def write_json(path: Path, obj) -> None:
 def _segments_of(args):
     from .data import file_segments
     path, rate, per_file = args
+    from .data import SEGMENT_S
     try:
-        return path, file_segments(path, rate, per_file), None
+        seg = file_segments(path, rate, per_file)
     except (MuzipError, OSError, ValueError, RuntimeError) as exc:
         return path, None, str(exc)
+    if seg is None or not len(seg):  # said, as an unreadable file is: it was left out without a word
+        return path, None, f"shorter than a {SEGMENT_S:g}-s training segment"
+    return path, seg, None
 
 
 def prepare(folder: Path, files: list[str], rate: int, per_file: int, jobs: int, on_file) -> dict:

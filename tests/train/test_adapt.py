@@ -120,3 +120,14 @@ def test_an_unreadable_held_out_file_is_left_out_not_fatal(runner, tmp_path, mon
     assert "zz_broken.mp3" in r.stderr and "Traceback" not in r.output
     assert json.loads(r.stdout)["holdout_files"] == 1
     assert r.stderr.count("zz_broken.mp3") == 1 and "(not trained on)" in r.stderr  # one line, named once
+
+
+def test_a_file_too_short_to_train_on_is_named(runner, tmp_path, monkeypatch):
+    """A file under one 2-s segment (or empty of audio) was left out of training without a word."""
+    from muzip.train import data
+    music = _music(tmp_path / "music", n=3, seconds=3.0)
+    sf.write(music / "a_short.wav", np.zeros((44100, 2), np.float32), 44100)
+    monkeypatch.setattr(data, "split_holdout", lambda files: (sorted(files)[1:], sorted(files)[:1]))
+    r = _train(runner, music, "--name", "ad-short", "--json")
+    assert r.exit_code == 3, r.output
+    assert "a_short.wav: shorter than a 2-s training segment (not trained on)" in r.stderr
