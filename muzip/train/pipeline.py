@@ -138,6 +138,8 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     meta_path = folder / "run.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     if meta is not None and base is not None and meta.get("from") != base:
+        from ..runtime.store import resolve_name
+        resolve_name(base)  # a --from that is not installed is said so, not "use --restart" (ModelError)
         raise TrainError(f"the run in {folder} started from {meta.get('from')}, not {base} (use --restart)")
     given = sorted(os.path.abspath(d) for d in dirs)
     if meta is not None and meta.get("dirs") and sorted(meta["dirs"]) != given:

@@ -73,6 +73,9 @@ def test_train_from_the_default_counts_tables(runner, tmp_path):
     assert r.exit_code == 0 and "already counted and installed" in r.stderr
     assert json.loads(r.stdout)["after"] == res["after"] and load_model("ad-t").digest == adapted.digest
 
+    r = _train(runner, music, "--name", "ad-t", "--from", "no-such-model")  # not "use --restart": not installed
+    assert r.exit_code == 1 and "'no-such-model' is not installed" in r.output and "--restart" not in r.output
+
     # A new collection, the same name: refused without --restart (it gave back the first music's model)...
     r = _train(runner, _music(tmp_path / "more", n=4, seconds=3.0), "--name", "ad-t", "-q")
     assert r.exit_code == 1 and f"trained on {music}, not {tmp_path / 'more'} (use --restart" in r.output, r.output
