@@ -48,16 +48,6 @@ def _check_flags(force, skip_existing, to_stdout, output):
         raise click.UsageError("-c and -o contradict each other")
 
 
-def check_format_of_output(fmt, output, inputs) -> None:
-    """--format that contradicts -o's extension (`--format wav -o x.flac`) is a usage error: which one the user
-    meant cannot be known (a WAV was written into x.flac)."""
-    from ..audio import output_format_for
-    if fmt and output and not (len(inputs) > 1 or os.path.isdir(output)):
-        named = output_format_for(output)
-        if named is not None and named != fmt.lower():
-            raise click.UsageError(f"--format {fmt.lower()} contradicts -o {output} ({named.upper()} by its name)")
-
-
 class CompressCommand(click.Command):
     """compress --help lists the shipped models (read only when help is shown)."""
 
@@ -160,7 +150,6 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
     refuse_terminal_stdin(inputs, "compressed data is")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
-    check_format_of_output(fmt, output, inputs)
     if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
         fmt = output_format_for(output)
         if fmt is None and os.path.splitext(output)[1]:  # no extension (/dev/null, a FIFO): WAV

@@ -10,7 +10,7 @@ import click
 
 from ..defaults import RESTORE_MODEL
 from .batch import run_batch
-from .codec_cmds import _batch_options, _check_flags, check_format_of_output, downmix_option
+from .codec_cmds import _batch_options, _check_flags, downmix_option
 from .codec_jobs import EXACT_LENGTH_FORMATS, _output, _precheck
 from .common import EXIT_CODES_HELP, PATH, complete_models, file_size, fmt_time, refuse_terminal_stdin
 from .plan import AUDIO_EXTS, plan
@@ -83,7 +83,6 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
     refuse_terminal_stdin(inputs, "audio is")
-    check_format_of_output(fmt, output, inputs)
     if model_name != "none":  # once, before any file: it failed each file in turn, naming every kind of model
         from ..codec.config import installed_models
         restorers = installed_models("restorer")

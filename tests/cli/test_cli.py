@@ -743,14 +743,3 @@ def test_decompress_of_a_non_mz_says_so_before_looking_at_the_output(runner, tmp
     assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'song.flac'}: not a muzip file (bad magic)\n"
     assert (tmp_path / "song.wav").read_bytes() == b"precious"
 
-
-def test_a_format_that_contradicts_the_output_name_is_a_usage_error(runner, tmp_path, four_second_mz):
-    """`restore --format wav x.mp3 -o x.flac` wrote a WAV into x.flac (a first-use review)."""
-    mz, _ = four_second_mz
-    for args in (["decompress", "--format", "flac", mz, "-o", tmp_path / "x.wav"],
-                 ["restore", "--format", "wav", tmp_path / "in.wav", "-o", tmp_path / "x.flac"]):
-        r = invoke(runner, *args)
-        assert r.exit_code == 2 and "contradicts -o" in r.stderr, r.output
-    assert not (tmp_path / "x.wav").exists() and not (tmp_path / "x.flac").exists()
-    r = invoke(runner, "decompress", "-q", "--format", "wav", mz, "-o", tmp_path / "x.wav")  # agreeing: fine
-    assert r.exit_code == 0, r.output
