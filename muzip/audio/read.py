@@ -36,6 +36,7 @@ from .lazy import soundfile as sf
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
+from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, ogg_cut_short,
                     riff_promised_frames, stated_frames, trim_to_stated)
@@ -45,6 +46,9 @@ from .wavstream import WavStreamReader, int24_to_float
 MIN_RATE, MAX_RATE = 8000, 192000
 
 _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
+# What may follow an MP3's last frame that mpg123 does not read: an ID3v1 tag (128 bytes), Lyrics3, a small
+# APE tag. More than that is looked at (ffmpeg_resume): another MP3 appended, or a header stating too little.
+MP3_TAIL_BYTES = 8192
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
 # frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
@@ -68,29 +72,6 @@ class AudioInfo:
 
 
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
-
-
-def _sf_message(err) -> str:
-    s = str(getattr(err, "error_string", "") or err).strip()
-    return s.removeprefix("Error : ").strip().rstrip(".")
-
-
-def _readf(f: sf.SoundFile, out: np.ndarray) -> tuple[int, str | None]:
-    """Read into ``out``; (frames read, libsndfile error or None).
-
-    soundfile's read() seeks after every read (a FLAC decoder re-seek each block) and, on
-    an error, raises and discards the frames that were decoded; libsndfile's own
-    sf_readf_float returns them, so we call it directly when soundfile exposes it."""
-    ffi, snd, handle = getattr(sf, "_ffi", None), getattr(sf, "_snd", None), getattr(f, "_file", None)
-    if ffi is None or snd is None or handle is None:
-        try:
-            return len(f.read(out.shape[0], dtype="float32", always_2d=True, out=out)), None
-        except Exception as e:  # noqa: BLE001 - any soundfile failure is a read error
-            return 0, _sf_message(e)
-    got = snd.sf_readf_float(handle, ffi.cast("float *", ffi.from_buffer(out)), out.shape[0])
-    err = snd.sf_error(handle)
-    return max(int(got), 0), (_sf_message(ffi.string(snd.sf_error_number(err)).decode("utf-8", "replace"))
-                              if err else None)
 
 
 def _head_says_mp4(path: str) -> bool:
@@ -186,7 +167,7 @@ class AudioSource:
         except Exception as e:  # noqa: BLE001 - libsndfile rejected it; maybe ffmpeg can
             os.close(self._fd)
             self._fd = None
-            return self._open_ffmpeg(path, _sf_message(e))
+            return self._open_ffmpeg(path, sf_message(e))
         self._sf = f
         if str(f.subtype).upper() in _LOSSY_SUBTYPES:
             self._limit = MAX_OVERSHOOT
@@ -296,7 +277,7 @@ class AudioSource:
         while True:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
             with quiet_native_stderr(mute):
-                got, err = _readf(f, out)
+                got, err = readf(f, out)
             if err is not None:
                 at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
@@ -314,9 +295,36 @@ class AudioSource:
                         rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
+                if self.info.format == "mp3" and self._bytes_left() > MP3_TAIL_BYTES:
+                    yield from self._appended_mp3(tail, f, n)
                 return
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
+
+    def _appended_mp3(self, tail, f, n) -> Iterator[np.ndarray]:
+        """mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3 b.mp3` (which
+        players play whole) then loses b without a word: ffmpeg reads on from there, in line with what
+        mpg123 decoded (ffmpeg_resume), or the rest is named in a warning."""
+        at, left = self.samples_read, self._bytes_left()
+
+        def damaged(said):
+            self.warnings.append(f"the MP3 goes on after the {_secs(at, self.info.sample_rate)} its header states "
+                                 f"(another file appended?); read on by ffmpeg, which said: {said}")
+        rest = resume(self.name, at, tail, f.channels, f.samplerate, n, None, damaged)
+        if rest is None:
+            self.warnings.append(f"{left} bytes follow the {_secs(at, self.info.sample_rate)} its header states "
+                                 "(another MP3 appended?); coded those")
+            return
+        try:
+            yield from rest
+        finally:
+            rest.close()
+
+    def _bytes_left(self) -> int:
+        try:
+            return os.fstat(self._fd).st_size - os.lseek(self._fd, 0, os.SEEK_CUR)
+        except (OSError, TypeError):
+            return 0
 
     def _at_eof(self) -> bool:
         try:

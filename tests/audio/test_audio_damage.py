@@ -304,3 +304,23 @@ def test_where_libsndfile_stops_near_the_end_ffmpeg_reads_on(tmp_path):
     with AudioSource(str(p)) as src:
         n = drain(src)
     assert n == src.info.num_samples == 297600 and src.warnings == []
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG or "MP3" not in sf.available_formats(), reason="needs ffmpeg and MP3")
+def test_two_mp3s_one_after_the_other_are_read_whole(tmp_path):
+    """`cat a.mp3 b.mp3` plays whole in every player; mpg123 stopped where a's LAME header says a ends, and
+    b was lost without a word (4 of 8 s)."""
+    from tests.conftest import CLIP
+    for i, start in enumerate((0, 4)):
+        r = subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-t", "4", "-i", str(CLIP), "-c:a",
+                            "libmp3lame", "-b:a", "128k", str(tmp_path / f"p{i}.mp3")], capture_output=True)
+        if r.returncode != 0:
+            pytest.skip("this ffmpeg has no MP3 encoder")
+    (tmp_path / "both.mp3").write_bytes((tmp_path / "p0.mp3").read_bytes() + (tmp_path / "p1.mp3").read_bytes())
+    with AudioSource(str(tmp_path / "p0.mp3")) as src:
+        first = np.concatenate(list(src.blocks(4096)))
+        assert src.warnings == []
+    with AudioSource(str(tmp_path / "both.mp3")) as src:
+        both = np.concatenate(list(src.blocks(4096)))
+    assert len(both) > 2 * 44100 * 3.9 and np.array_equal(both[:len(first)], first)
+    assert all("another file appended?" in w for w in src.warnings)  # said, if ffmpeg had something to say
