@@ -46,9 +46,9 @@ from .wavstream import WavStreamReader, int24_to_float
 MIN_RATE, MAX_RATE = 8000, 192000
 
 _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
-# What may follow an MP3's last frame that mpg123 does not read: an ID3v1 tag (128 bytes), Lyrics3, a small
-# APE tag. More than that is looked at (ffmpeg_resume): another MP3 appended, or a header stating too little.
-MP3_TAIL_BYTES = 8192
+# What may follow the last frame a decoder reads: an ID3v1 tag (128 bytes), Lyrics3, a small APE tag. More
+# than that is looked at: another MP3 appended (read on by ffmpeg_resume), a chained Ogg stream (named).
+TAIL_BYTES = 8192
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
 # frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
@@ -295,8 +295,12 @@ class AudioSource:
                         rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
-                if self.info.format == "mp3" and self._bytes_left() > MP3_TAIL_BYTES:
+                if self.info.format == "mp3" and self._bytes_left() > TAIL_BYTES:
                     yield from self._appended_mp3(tail, f, n)
+                elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
+                    self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "
+                                         f"{_secs(self.samples_read, self.info.sample_rate)} (another stream chained "
+                                         "after it?); coded those")
                 return
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]

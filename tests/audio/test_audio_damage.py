@@ -324,3 +324,16 @@ def test_two_mp3s_one_after_the_other_are_read_whole(tmp_path):
         both = np.concatenate(list(src.blocks(4096)))
     assert len(both) > 2 * 44100 * 3.9 and np.array_equal(both[:len(first)], first)
     assert all("another file appended?" in w for w in src.warnings)  # said, if ffmpeg had something to say
+
+
+def test_a_second_ogg_stream_chained_after_the_first_is_named(tmp_path):
+    """A chained Ogg (`cat a.ogg b.ogg`): libsndfile and ffmpeg stop after the first stream; it was silent."""
+    one = encode(noise(44100 * 2), 44100, "OGG", "VORBIS")
+    p = tmp_path / "chain.ogg"
+    p.write_bytes(one + encode(noise(44100 * 2, seed=1), 44100, "OGG", "VORBIS"))
+    with AudioSource(str(p)) as src:
+        n = drain(src)
+    assert n == 2 * 44100 and len(src.warnings) == 1
+    left, text = src.warnings[0].split(" ", 1)
+    assert text == "bytes follow the Ogg stream's 2.000 s (88200 samples) (another stream chained after it?); coded those"
+    assert len(p.read_bytes()) - len(one) - 8192 < int(left) <= len(p.read_bytes()) - len(one)  # read ahead a little
