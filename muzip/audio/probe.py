@@ -187,6 +187,67 @@ def mp3_states_length(fd: int) -> bool:
     return False
 
 
+_L3_KBPS = {3: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+            2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _l3_frame_bytes(b: bytes, i: int) -> int | None:
+    """The length of the Layer III frame whose header is at b[i:i+4] (None: not Layer III)."""
+    version, layer = (b[i + 1] >> 3) & 3, (b[i + 1] >> 1) & 3
+    if layer != 1:
+        return None
+    kbps = _L3_KBPS[3 if version == 3 else 2][b[i + 2] >> 4]
+    rate = _RATES[version][(b[i + 2] >> 2) & 3]
+    return (144 if version == 3 else 72) * kbps * 1000 // rate + ((b[i + 2] >> 1) & 1)
+
+
+def _audio_end(fd: int) -> int:
+    """Where an MP3's audio ends: the file's end less the tags there (ID3v1, an APEv2 tag, an ID3v2 footer)."""
+    end = os.fstat(fd).st_size
+    for _ in range(4):
+        if end >= 128 and os.pread(fd, 3, end - 128) == b"TAG":
+            end -= 128
+        elif end >= 32 and (f := os.pread(fd, 32, end - 32))[:8] == b"APETAGEX":
+            size, flags = struct.unpack("<I", f[12:16])[0], struct.unpack("<I", f[20:24])[0]
+            end -= size + (32 if flags & 0x80000000 else 0)
+        elif end >= 10 and (f := os.pread(fd, 10, end - 10))[:3] == b"3DI":
+            end -= 20 + _syncsafe(f[6:10])
+        else:
+            break
+    return end
+
+
+def mpeg_audio_after(fd: int, slack: int) -> bool:
+    """True when more than `slack` bytes of MPEG audio frames follow where mpg123 stopped (fd's offset), past
+    the tags there: another MP3 appended (`cat a.mp3 b.mp3`), not a cover-art tag at the end. Two Layer III
+    frame headers one frame apart are asked for (one 0xFFF sync in a JPEG proves nothing)."""
+    try:
+        return _mpeg_audio_after(fd, os.lseek(fd, 0, os.SEEK_CUR), slack)
+    except (OSError, TypeError, struct.error):
+        return False
+
+
+def _mpeg_audio_after(fd: int, pos: int, slack: int) -> bool:
+    end = _audio_end(fd)
+    for _ in range(8):  # tags ahead of the appended audio (its ID3v2)
+        head = os.pread(fd, 10, pos)
+        if head[:3] != b"ID3" or len(head) < 10:
+            break
+        pos += 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+    if end - pos <= slack:
+        return False
+    data = os.pread(fd, min(1 << 16, end - pos), pos)
+    i = data.find(b"\xff")
+    while 0 <= i:
+        if _mpeg_header(data, i) is not None:
+            n = _l3_frame_bytes(data, i)
+            if n is None or (n > 4 and _mpeg_header(data, i + n) is not None):
+                return True
+        i = data.find(b"\xff", i + 1)
+    return False
+
+
 # An AAC encoder pads the last frame of 1024 (HE-AAC: 2048) samples; ffmpeg's own encoder adds one more.
 MAX_END_PADDING = 4096
 

@@ -38,8 +38,8 @@ from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
-from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, ogg_cut_short,
-                    riff_promised_frames, stated_frames, trim_to_stated)
+from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, mpeg_audio_after,
+                    ogg_cut_short, riff_promised_frames, stated_frames, trim_to_stated)
 from .tags import read_metadata
 from .wavstream import WavStreamReader, int24_to_float
 
@@ -295,7 +295,7 @@ class AudioSource:
                         rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
-                if self.info.format == "mp3" and self._bytes_left() > TAIL_BYTES:
+                if self.info.format == "mp3" and mpeg_audio_after(self._fd, TAIL_BYTES):
                     yield from self._appended_mp3(tail, f, n)
                 elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
                     self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "

@@ -324,6 +324,20 @@ def test_two_mp3s_one_after_the_other_are_read_whole(tmp_path):
         both = np.concatenate(list(src.blocks(4096)))
     assert len(both) > 2 * 44100 * 3.9 and np.array_equal(both[:len(first)], first)
     assert all("another file appended?" in w for w in src.warnings)  # said, if ffmpeg had something to say
+    # A cover-art tag at the end (ID3v2 appended, or APEv2) is not more audio: read as before, nothing said
+    import struct
+    rng = np.random.default_rng(0)
+    art = bytes(rng.integers(0, 256, 30000, dtype=np.uint8))  # JPEG-like: 0xFF bytes everywhere
+    frame = b"APIC" + struct.pack(">I", len(art) + 14) + b"\0\0" + b"\0image/jpeg\0\x03\0" + art
+    n = len(frame)
+    id3 = b"ID3\x03\0\0" + bytes([(n >> 21) & 127, (n >> 14) & 127, (n >> 7) & 127, n & 127]) + frame
+    item = struct.pack("<II", len(art), 2) + b"Cover Art (Front)\0" + art
+    ape = (b"APETAGEX" + struct.pack("<IIII", 2000, len(item) + 32, 1, 0xA0000000) + b"\0" * 8 + item
+           + b"APETAGEX" + struct.pack("<IIII", 2000, len(item) + 32, 1, 0x80000000) + b"\0" * 8)
+    for tag in (id3, ape):
+        (tmp_path / "tagged.mp3").write_bytes((tmp_path / "p0.mp3").read_bytes() + tag)
+        with AudioSource(str(tmp_path / "tagged.mp3")) as src:
+            assert np.array_equal(np.concatenate(list(src.blocks(4096))), first) and src.warnings == []
 
 
 def test_a_second_ogg_stream_chained_after_the_first_is_named(tmp_path):
