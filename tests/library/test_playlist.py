@@ -38,13 +38,19 @@ def _song(seed, seconds=6):
     return np.stack([x, x], axis=1).astype(np.float32)
 
 
-def test_similar_writes_a_playlist_that_players_can_follow(runner, tmp_path):
+def _indexed_songs(runner, tmp_path, n):
+    """(folder of n songs s0..s{n-1}.wav, the catalog of them)."""
     lib = tmp_path / "music"
     lib.mkdir()
-    for i in range(6):
+    for i in range(n):
         sf.write(lib / f"s{i}.wav", _song(i), RATE, subtype="PCM_16")
     db = tmp_path / "lib.db"
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    return lib, db
+
+
+def test_similar_writes_a_playlist_that_players_can_follow(runner, tmp_path):
+    lib, db = _indexed_songs(runner, tmp_path, 6)
     out = tmp_path / "lists" / "mix.m3u8"
     out.parent.mkdir()
     r = runner.invoke(cli, ["similar", str(lib / "s2.wav"), "--db", str(db), "--playlist", "4", "-o", str(out)])
@@ -114,12 +120,7 @@ def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
 def test_a_seed_outside_the_catalog_keeps_its_duration_and_tags(runner, tmp_path):
     """An unindexed seed's #EXTINF had -1 and its file name (a first-use review); and it is embedded once."""
     import muzip.cli.library_cmds as L
-    lib = tmp_path / "music"
-    lib.mkdir()
-    for i in range(4):
-        sf.write(lib / f"s{i}.wav", _song(i), RATE, subtype="PCM_16")
-    db = tmp_path / "lib.db"
-    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    lib, db = _indexed_songs(runner, tmp_path, 4)
     seed = tmp_path / "new.flac"
     with sf.SoundFile(seed, "w", RATE, 2, format="FLAC") as f:
         f.title, f.artist = "Song", "Band"  # before the audio: FLAC's comments come first

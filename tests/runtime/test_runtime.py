@@ -90,7 +90,8 @@ def test_a_file_naming_a_path_as_its_model_is_refused(model, tmp_path):
         decompress_bytes(evil)
 
 
-def test_tampered_runtime_file_is_refused(tmp_path, monkeypatch):
+def _tampered_v1(tmp_path, monkeypatch):
+    """A copy of muzip-v1 with two bytes of its decoder.onnx changed, as the only models folder."""
     import shutil
     from muzip.runtime import models_dir
     shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
@@ -98,6 +99,10 @@ def test_tampered_runtime_file_is_refused(tmp_path, monkeypatch):
         f.seek(1000)
         f.write(b"\x00\x01")
     monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+
+
+def test_tampered_runtime_file_is_refused(tmp_path, monkeypatch):
+    _tampered_v1(tmp_path, monkeypatch)
     model = load_model("muzip-v1")  # each network is checked when first used, from the bytes it runs
     model.encode(np.zeros((1, 44100, 1), np.float32))
     with pytest.raises(ModelError, match="decoder.onnx"):
@@ -161,17 +166,10 @@ def test_no_inference_command_imports_tensorflow_or_keras(model, tmp_path):
 
 
 def test_models_says_plainly_which_model_is_damaged(tmp_path, monkeypatch):
-    import shutil
-
     from click.testing import CliRunner
 
     from muzip.cli import cli
-    from muzip.runtime import models_dir
-    shutil.copytree(models_dir() / "muzip-v1", tmp_path / "muzip-v1")
-    with open(tmp_path / "muzip-v1" / "decoder.onnx", "r+b") as f:
-        f.seek(1000)
-        f.write(b"\x00\x01")
-    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path))
+    _tampered_v1(tmp_path, monkeypatch)
     r = CliRunner().invoke(cli, ["models"])
     assert r.exit_code == 1 and "muzip-v1: " in r.output and "FILES DAMAGED (" in r.output, r.output
     assert "files model" not in r.output  # it read "files model 'muzip-v1': ..."
