@@ -7,22 +7,34 @@ import numpy as np
 COPY_KBPS = 128  # at or above this (or lossless) the input is passed through unchanged
 
 
+CLIFF_HZ, CLIFF_DB = 250.0, 20.0  # an encoder's low-pass: this much lower everywhere from this far above it
+
+
 def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 2000) -> float:
-    """Highest frequency with real content: the last bin of the long-term spectrum within 50 dB of its
-    1-4 kHz level (lossy encoders low-pass with a steep cliff; above it there is only rounding noise)."""
+    """Highest frequency with real content. Lossy encoders low-pass with a steep cliff, above which is only
+    rounding noise: the last bin of the long-term spectrum within 50 dB of its 1-4 kHz level that is also
+    CLIFF_DB above everything from CLIFF_HZ higher up; without such a cliff, the last bin within 50 dB.
+    The cliff matters in short or quiet files, whose rounding noise comes within 50 dB of the music (a
+    0.5-s 64-kbps MP3 read 19 kHz by the level alone; its cliff is at 11 kHz)."""
     x = np.asarray(x, np.float32)
     mono = x.mean(axis=1) if x.ndim == 2 else x
     if len(mono) < n_fft:
         return rate / 2
-    hop = max(n_fft, (len(mono) - n_fft) // max_frames)
+    hop = max(n_fft // 4, (len(mono) - n_fft) // max_frames)  # overlapping frames: short files get more of them
     starts = np.arange(0, len(mono) - n_fft + 1, hop)
     frames = mono[starts[:, None] + np.arange(n_fft)[None, :]] * np.hanning(n_fft).astype(np.float32)
     power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0) + 1e-20
     db = 10 * np.log10(np.convolve(power, np.ones(5) / 5, mode="same"))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
     ref = np.median(db[(freqs >= 1000) & (freqs <= 4000)])
-    above = np.nonzero(db > ref - 50.0)[0]
-    return float(freqs[above[-1]]) if above.size else rate / 2
+    loud = db > ref - 50.0
+    gap = max(1, int(round(CLIFF_HZ / (freqs[1] - freqs[0]))))
+    higher = np.maximum.accumulate(db[::-1])[::-1]  # the loudest bin at or above each ...
+    higher = np.concatenate([higher[gap:], np.full(gap, ref - 100.0)])  # ... from `gap` bins up
+    for edge in (np.nonzero(loud & (db - higher >= CLIFF_DB))[0], np.nonzero(loud)[0]):
+        if edge.size:
+            return float(freqs[edge[-1]])
+    return rate / 2
 
 
 def condition(kbps: float, bandwidth: float, rate: int) -> np.ndarray:

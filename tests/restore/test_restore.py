@@ -54,6 +54,25 @@ def test_bandwidth_follows_the_low_pass():
     assert bandwidth_hz(y, 44100) < 4500
 
 
+def test_bandwidth_of_a_short_mp3_is_its_low_pass():
+    """LAME's rounding noise above its 64-kbps low-pass came within 50 dB of the clip's first half second
+    (read as 19 kHz, the 6-s file as 11 kHz); that noise has no cliff of its own, so the cliff is read."""
+    import io
+
+    import lameenc
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+
+    def mp3_at_44k(part):  # as ffmpeg's libmp3lame writes it (lameenc alone would resample to 32 kHz)
+        enc = lameenc.Encoder()
+        enc.set_bit_rate(64), enc.set_in_sample_rate(sr), enc.set_out_sample_rate(sr), enc.set_channels(2)
+        data = bytes(enc.encode((np.clip(part, -1, 1) * 32767).round().astype("<i2").tobytes()) + enc.flush())
+        return sf.read(io.BytesIO(data), dtype="float32")[0]
+    long = bandwidth_hz(mp3_at_44k(x[:sr * 6]), sr)
+    assert 9000 < long < 13000
+    for seconds in (0.5, 1.0):
+        assert 5000 < bandwidth_hz(mp3_at_44k(x[:int(sr * seconds)]), sr) < long + 1000
+
+
 def test_chunk_edges_are_seamless(restorer):
     x = sine(997, 6, 44100, 2)  # 997 Hz: no period lines up with the 256-sample hop
     small = _restore(restorer, x, chunk_frames=16)  # an edge every 93 ms
