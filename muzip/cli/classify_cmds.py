@@ -24,11 +24,12 @@ def _load_classifier(path: str):
 
 def _check_made_with(model: dict, classifier: str, embedders) -> None:
     """A classifier reads only the vectors of the embedder it was trained on (two embedders' 128-d vectors
-    fit each other's shape and mean nothing to each other), or of another projection of the same descriptors
-    (their stored descriptors are put through its own projection: _own_embed)."""
-    from ..library.identity import same_descriptors
+    fit each other's shape and mean nothing to each other), or of another projection of the same descriptors,
+    or of longer ones that begin with them (their stored descriptors are put through its own projection:
+    _own_embed)."""
+    from ..library.identity import reads_descriptors_of
     made = model.get("embedder")
-    others = [e for e in embedders if e != made and not (made and same_descriptors(made, e))]
+    others = [e for e in embedders if e != made and not (made and reads_descriptors_of(made, e))]
     if made and others:
         raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
                          f"{others[0].split(':')[0]}'s; train it again (`muzip classify train`)")
@@ -219,7 +220,9 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         embed = _own_embed(model, classifier)
         if uses_collection(embed):  # projected as the classifier's training files were
             stats = _collection_stats(model, embed)
-            got = [(p, classifier_inputs(embed, model["meta"], r[None], stats)[0])
+            own = int(embed.scalings.shape[0])  # the files are described by this muzip's embedder, whose
+            # descriptors are the classifier's own or begin with them (_check_made_with)
+            got = [(p, classifier_inputs(embed, model["meta"], r[None, :own], stats)[0])
                    for p, r in _embed_files(list(names), jobs, rep, quiet, "embed", raw=True, names=names)]
         else:
             got = _embed_files(list(names), jobs, rep, quiet, "embed", names=names)
@@ -307,13 +310,14 @@ def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier
     embed = _own_embed(model, classifier)
     from ..library.catalog import Catalog
     from ..library.collection import catalog_inputs as described_inputs
+    from ..library.identity import descriptor_dim
     stats = _collection_stats(model, embed)
     got = {}
     with Catalog(db_path, create=False) as cat:
         all_ids, _, all_paths = cat.embeddings()
         path_of = dict(zip(all_ids.tolist(), all_paths))
         for embedder in stored_as:
-            ids, X = described_inputs(cat, embed, embedder, model["meta"], stats)
+            ids, X = described_inputs(cat, embed, embedder, model["meta"], stats, descriptor_dim(embedder) or 0)
             got.update((path_of[i], x) for i, x in zip(ids.tolist(), X) if i in path_of)
     for p in paths:
         if p not in got:

@@ -159,6 +159,9 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from ..library.collection import adopt_described, refresh, uses_collection
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
+        earlier = sorted({e.split(":")[0] for e in cat.embedders() if e != embedder})
+        if earlier:  # a new embedder that reads more of each file than the catalog stores: said before the long run
+            rep.say(f"{db_path}: indexed with {', '.join(earlier)}; {embedder.split(':')[0]} reads its files again")
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:

@@ -104,10 +104,12 @@ def classifier_inputs(embed, model_meta: dict, raws: np.ndarray, stats: np.ndarr
     return embed.project(raws, stats)
 
 
-def catalog_inputs(catalog, embed, embedder_id: str, model_meta: dict, stats: np.ndarray):
+def catalog_inputs(catalog, embed, embedder_id: str, model_meta: dict, stats: np.ndarray, stored_dim: int = 0):
     """(ids, what the classifier reads) of a catalog's described tracks, under `stats` (a classifier's: those
-    of its training files, as its files are read)."""
-    ids, raw = catalog.descriptors(embedder_id, int(embed.scalings.shape[0]))
+    of its training files, as its files are read). stored_dim: the length of the descriptors the catalog
+    stores for embedder_id when they are longer than `embed`'s and begin with them (identity.reads_descriptors_of)."""
+    dim = int(embed.scalings.shape[0])
+    ids, raw = catalog.descriptors(embedder_id, max(dim, stored_dim))
     if not len(ids):
         return ids, np.zeros((0, 0), np.float32)
-    return ids, classifier_inputs(embed, model_meta, raw, stats)
+    return ids, classifier_inputs(embed, model_meta, raw[:, :dim], stats)

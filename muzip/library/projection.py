@@ -18,8 +18,13 @@ import numpy as np
 
 from ..errors import ModelError
 from . import descriptors as D
+from . import onset_patterns as P
 
+# What an embedder's projection reads, and its length: the descriptors (embed-v3, embed-v3.1), or the
+# descriptors and the onset patterns after them (embed-v4, session 46).
 FEATURES = f"mdct descriptors v{D.VERSION}"
+PATTERN_FEATURES = f"{FEATURES} + onset patterns v{P.VERSION}"
+DIMS = {FEATURES: D.DIM, PATTERN_FEATURES: D.DIM + P.DIM}
 
 
 class DescriptorEmbedder:
@@ -31,16 +36,19 @@ class DescriptorEmbedder:
         self.prior_mean = np.asarray(arrays["prior_mean"], np.float64)
         self.prior_var = np.asarray(arrays["prior_var"], np.float64)
         self.prior_tracks = float(config.get("prior_tracks", 20))
-        dim = D.DIM
+        self.patterns = config.get("features") == PATTERN_FEATURES
+        dim = DIMS[config.get("features")]
         if (self.scalings.ndim != 2 or self.scalings.shape[0] != dim
                 or self.prior_mean.shape != (dim,) or self.prior_var.shape != (dim,)
                 or not all(np.all(np.isfinite(a)) for a in (self.scalings, self.prior_mean, self.prior_var))
                 or np.any(self.prior_var <= 0)):
-            raise ModelError(f"model '{name}': its projection does not match descriptors v{D.VERSION}")
+            raise ModelError(f"model '{name}': its projection does not match {config.get('features')}")
         self.dim = self.scalings.shape[1]
 
     def describe(self, runs, rate: int) -> np.ndarray:
-        return D.descriptor(runs, rate).astype(np.float32)
+        if not self.patterns:
+            return D.descriptor(runs, rate).astype(np.float32)
+        return np.concatenate([D.descriptor(runs, rate), P.onset_patterns(runs, rate)]).astype(np.float32)
 
     def stats(self, raw: np.ndarray | None = None) -> np.ndarray:
         """(2, DIM) mean and standard deviation of a collection's raw descriptors (N, DIM), shrunk towards
@@ -68,16 +76,20 @@ class DescriptorEmbedder:
         The projection keeps what tells tracks apart; a label can live in what it leaves out (a soundtrack's
         production: leave-one-corpus-out accuracy 0.853 -> 0.890, docs/EXPERIMENTS.md session 39). Flatness is
         what a codec's noise fill moves: without it a classifier reads an older model's .mz as its audio
-        (muzip-v2.1 at 24 kbps: accuracy 0.026 below the audio's with it, 0.008 without; session 42)."""
+        (muzip-v2.1 at 24 kbps: accuracy 0.026 below the audio's with it, 0.008 without; session 42).
+        The onset patterns are left out too: they are there for the projection (read beside it, they cost
+        the leave-one-corpus-out regression 0.04 of accuracy; session 46)."""
         z = (np.asarray(raw, np.float64) - stats[0]) / stats[1]
+        z = z[:, :D.DIM]
         if not flatness:
             z = np.delete(z, D.FLATNESS_DIMS, axis=1)
         return np.concatenate([self.project(raw, stats), z.astype(np.float32)], axis=1)
 
 
 def load_descriptor_embedder(name: str, config: dict, npz_bytes: bytes) -> DescriptorEmbedder:
-    if config.get("features") != FEATURES:
-        raise ModelError(f"model '{name}': features '{config.get('features')}', this muzip reads '{FEATURES}'")
+    if config.get("features") not in DIMS:
+        raise ModelError(f"model '{name}': features '{config.get('features')}', this muzip reads "
+                         + " or ".join(f"'{f}'" for f in DIMS))
     try:
         with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("scalings", "prior_mean", "prior_var")}

@@ -35,13 +35,12 @@ BATCH = 10_000
 
 def _descriptors(embed, n: int, start: int, seed: int, clusters: int) -> np.ndarray:
     """n raw descriptors around `clusters` centres (the same centres for every call: seed 0)."""
-    from muzip.library import descriptors as D
     spread = np.sqrt(embed.prior_var)
-    centres = np.random.default_rng(0).standard_normal((clusters, D.DIM))
+    centres = np.random.default_rng(0).standard_normal((clusters, embed.prior_mean.shape[0]))
     share = 1.0 / np.arange(1, clusters + 1) ** 0.8
     rng = np.random.default_rng(seed + start)
     which = np.minimum(np.searchsorted(np.cumsum(share / share.sum()), rng.random(n)), clusters - 1)
-    return embed.prior_mean + spread * (centres[which] + 0.7 * rng.standard_normal((n, D.DIM)))
+    return embed.prior_mean + spread * (centres[which] + 0.7 * rng.standard_normal((n, embed.prior_mean.shape[0])))
 
 
 def _write(cat, embed, embedder_id: str, n: int, start: int, seed: int, clusters: int) -> None:

@@ -25,12 +25,13 @@ from pathlib import Path
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.descriptors import FLATNESS_DIMS, VERSION, descriptor  # noqa: E402
+from muzip.library.descriptors import DIM, FLATNESS_DIMS, VERSION  # noqa: E402
+from muzip.library.onset_patterns import BINS  # noqa: E402
 from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
 from scripts.models import embed_v3_data  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, floor_key, floored, segment_descriptors  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, segment_descriptors  # noqa: E402
 
 def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
     """eval_vectors of the excerpts and segments each coded by `model` at kbps, read as `muzip index` reads a .mz."""
@@ -48,7 +49,7 @@ def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
             runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
         finally:
             os.unlink(tmp)
-        return descriptor(floored(runs), rate)
+        return describe(runs, rate)
     X, A, B = [], [], []
     for _, p in tracks:
         v = cached(f"{floor_key()}evalmz{VERSION}:{model}:{kbps}:" + p,
@@ -60,17 +61,17 @@ def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
 def eval_vectors(tracks):
     X, A, B = [], [], []
     for _, p in tracks:
-        v = cached(f"{floor_key()}eval{VERSION}:" + p, lambda p=p: np.stack([descriptor(floored(_coeffs(part)), L.RATE)
+        v = cached(f"{floor_key()}eval{VERSION}:" + p, lambda p=p: np.stack([describe(_coeffs(part), L.RATE)
                                                      for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
         X.append(v[0]), A.append(v[1]), B.append(v[2])
     return np.array(X), np.array(A), np.array(B)
 
 
-def held_out_fold(fold: str) -> dict:
+def held_out_fold(fold: str, varied: float = 0.0) -> dict:
     """The chosen recipe on one fold, as the later experiments start from it (session 42): the coded training
     segments (Xt, yt, corpora), the LDA 128 fitted per corpus (W), the fold's tracks and labels (y), the
     excerpt and segment descriptors (X, A, B) and the collection's statistics (mc, sc)."""
-    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)
+    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=varied)
     tracks = L.fold_tracks(fold)
     classes = sorted({lab for lab, _ in tracks})
     X, A, B = eval_vectors(tracks)
@@ -80,11 +81,18 @@ def held_out_fold(fold: str) -> dict:
             "mc": E.mean(axis=0), "sc": E.std(axis=0) + 1e-9}
 
 
+# --lr-without-patterns (session 46): the classifier reads the descriptor without the onset patterns.
+LR_PATTERNS = True
+
+
 def classifier_features(X, W, mean, dev, flatness=False):
     """What `muzip classify` reads of embed-v3 (DescriptorEmbedder.features): the unit vector and the
     standardized descriptor (without its flatness per octave unless asked: before session 42 with it)."""
     z = (X - mean) / dev
-    return np.concatenate([unit(z @ W), z if flatness else np.delete(z, FLATNESS_DIMS, axis=1)], axis=1)
+    if not LR_PATTERNS:
+        z = z[:, :DIM]
+    v = unit(((X - mean) / dev) @ W)
+    return np.concatenate([v, z if flatness else np.delete(z, FLATNESS_DIMS, axis=1)], axis=1)
 
 
 def unit(X):
@@ -110,22 +118,33 @@ def main():
                     "random smooth EQ of up to this many dB (embed_v3_data._equalize; session 44)")
     ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
                     "to every coefficient run before it is described, in training and at use (session 45)")
+    ap.add_argument("--patterns", action="store_true", help="onset patterns appended to every descriptor, in "
+                    "training and at use (muzip/library/onset_patterns.py; session 46)")
+    ap.add_argument("--pattern-groups", type=int, default=0, help="with --patterns: keep only the lowest this many "
+                    "band groups' patterns (normalized over all of them, as computed)")
+    ap.add_argument("--lr-without-patterns", action="store_true", help="with --patterns: the classifier reads the "
+                    "vector and the descriptor without the patterns")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
     ap.add_argument("--vectors", help="also save each fold's excerpt vectors of the chosen recipe (LDA 128) with "
                     "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
     a = ap.parse_args()
     embed_v3_data.FLOOR_DB = a.floor
+    embed_v3_data.PATTERNS = a.patterns
+    global LR_PATTERNS
+    LR_PATTERNS = not a.lr_without_patterns
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):
         Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied, eq=a.eq,
                                                  also=tuple(m for m in a.also.split(",") if m))
+        keep = DIM + (a.pattern_groups * BINS if a.pattern_groups else 10 ** 6)
+        Xt = Xt[:, :keep]
         feats = np.unique(yt)
         mu, sd = Xt.mean(axis=0), Xt.std(axis=0) + 1e-9
         tracks = L.fold_tracks(fold)
         classes = sorted({lab for lab, _ in tracks})
         y = np.array([classes.index(lab) for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
+        X, A, B = (v[:, :keep] for v in eval_vectors(tracks))
         E = np.concatenate([X, A, B])
         mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9  # the collection's own statistics (no labels)
         res = {"training_files": len(feats), "training_segments": len(Xt)}
@@ -141,7 +160,7 @@ def main():
             if d == 128:
                 W128 = W
         if a.mz:  # the chosen recipe with the whole collection indexed from .mz files
-            Xm, Am, Bm = eval_vectors_mz(tracks, a.mz, a.mz_model)
+            Xm, Am, Bm = (v[:, :keep] for v in eval_vectors_mz(tracks, a.mz, a.mz_model))
             Em = np.concatenate([Xm, Am, Bm])
             mm, sm = Em.mean(axis=0), Em.std(axis=0) + 1e-9
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]

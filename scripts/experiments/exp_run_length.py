@@ -5,6 +5,11 @@ R s (R = 48: one run) and scored with the fold's held-out recipe (held_out_fold)
 from the same descriptors; the 15-s segments (P@1) are one run either way.
 
     .venv/bin/python -m scripts.experiments.exp_run_length [--runs 4,8,12,16,48]
+    .venv/bin/python -m scripts.experiments.exp_run_length --runs 4,8,48 --patterns   # session 46
+
+--patterns: the descriptors with onset patterns (muzip/library/onset_patterns.py, whose 5.12-s windows a 4-s
+run holds only zero-padded), the recipe's training segments also played faster or slower (--varied 0.04), and
+the classifier reading the descriptor without the patterns.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import os
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.descriptors import VERSION, descriptor  # noqa: E402
+from muzip.library.descriptors import VERSION  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
+from scripts.experiments import exp_embed_v3  # noqa: E402
 from scripts.experiments.exp_embed_v3 import classifier_features, held_out_fold, unit  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached  # noqa: E402
+from scripts.models import embed_v3_data  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key  # noqa: E402
 
 SAMPLED_S = 48
 
@@ -29,20 +36,24 @@ def runs_descriptor(path: str, run_s: int) -> np.ndarray:
     x = L.excerpt(path)
     n = len(x) // L.RATE
     if n <= SAMPLED_S:
-        return descriptor(_coeffs(x), L.RATE)
+        return describe(_coeffs(x), L.RATE)
     starts = np.unique(np.linspace(0, n - run_s, SAMPLED_S // run_s).round().astype(int))
-    return descriptor([_coeffs(x[s * L.RATE:(s + run_s) * L.RATE]) for s in starts], L.RATE)
+    return describe([_coeffs(x[s * L.RATE:(s + run_s) * L.RATE]) for s in starts], L.RATE)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", default="4,8,12,16,48", help="run lengths in seconds")
-    lengths = [int(r) for r in ap.parse_args().runs.split(",")]
+    ap.add_argument("--patterns", action="store_true")
+    a = ap.parse_args()
+    lengths = [int(r) for r in a.runs.split(",")]
+    embed_v3_data.PATTERNS = a.patterns
+    exp_embed_v3.LR_PATTERNS = not a.patterns
     res = {}
     for fold in L.FOLDS:
-        h = held_out_fold(fold)
+        h = held_out_fold(fold, varied=0.04 if a.patterns else 0.0)
         for R in lengths:
-            XR = np.array([cached(f"runs{VERSION}:{R}:" + p, lambda p=p, R=R: runs_descriptor(p, R))
+            XR = np.array([cached(f"{floor_key()}runs{VERSION}:{R}:" + p, lambda p=p, R=R: runs_descriptor(p, R))
                            for _, p in h["tracks"]])
             E = np.concatenate([XR, h["A"], h["B"]])
             mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9

@@ -10,6 +10,7 @@ coded and played 1-4 % faster or slower), then one of:
     .venv/bin/python -m scripts.experiments.exp_style_cues adapt       # the collection as one more corpus
     .venv/bin/python -m scripts.experiments.exp_style_cues coded       # which groups a 24-kbps .mz changes
     .venv/bin/python -m scripts.experiments.exp_style_cues floor       # a noise floor under the music
+    .venv/bin/python -m scripts.experiments.exp_style_cues patterns    # onset patterns per band beside the vector
 
 - groups: 1-NN accuracy and segment P@1 from each group of the standardized descriptor alone (cosine).
 - flatten: each LDA component scaled by its between-track variance ** (-a / 2); a = 0 is the recipe, a = 1
@@ -29,6 +30,8 @@ coded and played 1-4 % faster or slower), then one of:
   find which of the codec's changes does it.
 - floor (session 45): white noise FLOOR_DB under each run's level added to the audio's coefficients
   before the descriptors (what a codec's noise fill does, and no listener hears), at use only.
+- patterns (session 46): onset patterns (muzip/library/onset_patterns.py) beside the vector: where in
+  the spectrum which periodicities sit, which the pooled onset autocorrelation sums away.
 The weights are compared on the folds themselves: a better row would be an upper bound, not a result.
 """
 
@@ -98,6 +101,7 @@ def _beside(stats, weights):
 
 
 FLOOR_DB = (40, 60)
+PATTERN_KEY = 3  # muzip/library/onset_patterns.py (1 and 3: 5.12-s windows, 2: 2.56-s)
 
 
 def _floored(x, db, key):
@@ -124,7 +128,8 @@ def _whitener(P, shrink):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt", "coded", "floor"))
+    ap.add_argument("what", choices=("groups", "flatten", "rhythm", "intervals", "whiten", "adapt", "coded", "floor",
+                                         "patterns"))
     a = ap.parse_args()
     results = {}
     for fold in L.FOLDS:
@@ -185,6 +190,12 @@ def main():
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]
             if a.what == "rhythm":
                 stats = [z[:, descriptor_groups()["rhythm"]] for z in Z]
+            elif a.what == "patterns":
+                from muzip.library.onset_patterns import onset_patterns
+                P = np.array([cached(f"patterns{PATTERN_KEY}:" + p, lambda p=p: np.stack(
+                    [onset_patterns(_coeffs(part), L.RATE) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
+                    for _, p in tracks])
+                stats = [P[:, 0], P[:, 1], P[:, 2]]
             else:
                 I = np.array([cached("intervals1:" + p, lambda p=p: np.stack(
                     [interval_statistics(part) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))

@@ -31,9 +31,23 @@ def _coeffs(x):
 FLOOR_DB = 0.0
 
 
+# exp_embed_v3 --patterns and embed-v4 (session 46): onset patterns (muzip/library/onset_patterns.py) appended
+# to every descriptor.
+PATTERNS = False
+
+
 def floor_key() -> str:
-    """The cache-key prefix of descriptors made with FLOOR_DB."""
-    return f"floor{FLOOR_DB:g}:" if FLOOR_DB else ""
+    """The cache-key prefix of descriptors made with FLOOR_DB and PATTERNS."""
+    return (f"floor{FLOOR_DB:g}:" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "")
+
+
+def describe(c, rate: int) -> np.ndarray:
+    """The descriptor of c (one run or a list of runs) as the experiment is set: FLOOR_DB's noise, PATTERNS."""
+    c = floored(c)
+    if not PATTERNS:
+        return descriptor(c, rate)
+    from muzip.library.onset_patterns import onset_patterns
+    return np.concatenate([descriptor(c, rate), onset_patterns(c, rate)])
 
 
 def floored(c):
@@ -132,14 +146,14 @@ def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0)
             if varied:
                 x = _varispeed(x, rng, varied)
             if model:
-                out.append(descriptor(floored([_augment(c, rng) for c in coded_coefficients(x, rng, model)]), L.RATE))
+                out.append(describe([_augment(c, rng) for c in coded_coefficients(x, rng, model)], L.RATE))
                 continue
             if eq:
-                out.append(descriptor(floored(_equalize(_augment(_coeffs(x), rng), rng, eq)), L.RATE))
+                out.append(describe(_equalize(_augment(_coeffs(x), rng), rng, eq), L.RATE))
                 continue
-            out.append(descriptor(floored(_augment(_coeffs(x), rng)), L.RATE))
+            out.append(describe(_augment(_coeffs(x), rng), L.RATE))
             if coded:
-                out.append(descriptor(floored([_augment(c, rng) for c in coded_coefficients(x, rng)]), L.RATE))
+                out.append(describe([_augment(c, rng) for c in coded_coefficients(x, rng)], L.RATE))
     return out
 
 

@@ -2,7 +2,9 @@
 
     .venv/bin/python -m scripts.models.make_embed_v3 [--segments 6] [--dims 128] [--name embed-v3]
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --name embed-v3.1 \
-        --loco docs/logs/embed_v3_varied4_s43.json   # the default since session 43
+        --loco docs/logs/embed_v3_varied4_s43.json   # session 43
+    .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --name embed-v4 \
+        --loco docs/logs/embed_v3_patterns_lr_s46.json   # the default since session 46
 
 Every file of the corpus (data/raw: the five first packages, fretsonfire-songs-muldjord, asc-music,
 fb-music-high; and the music21 renders under data/styles, when rendered), six augmented 15-s segments each
@@ -25,8 +27,7 @@ from pathlib import Path
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library import descriptors as D  # noqa: E402
-from muzip.library.projection import FEATURES, fit_projection  # noqa: E402
+from muzip.library.projection import DIMS, FEATURES, PATTERN_FEATURES, fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
 
@@ -63,13 +64,16 @@ def main():
     ap.add_argument("--plain", action="store_true", help="without the coded versions of the segments")
     ap.add_argument("--varied", type=float, default=0.0, help="each segment once more played faster or slower by "
                     "up to this relative change (embed_v3_data.segment_descriptors)")
+    ap.add_argument("--patterns", action="store_true", help="the onset patterns after the descriptors "
+                    "(muzip/library/onset_patterns.py; embed-v4)")
     ap.add_argument("--loco", type=Path, default=LOCO, help="the held-out measurement of the same recipe for the card "
                     "(exp_embed_v3 --out)")
     ap.add_argument("--cache", help="descriptor cache folder (default: scripts/models/embed_v3_data.CACHE); a new "
                     "one times the whole fit")
     a = ap.parse_args()
+    from scripts.models import embed_v3_data
+    embed_v3_data.PATTERNS = a.patterns
     if a.cache:
-        from scripts.models import embed_v3_data
         embed_v3_data.CACHE = Path(a.cache)
     from muzip.nn.writer import listed_sums, write_model_folder
     t0 = time.perf_counter()
@@ -78,14 +82,16 @@ def main():
     arrays = fit_projection(X, tracks, corpora, a.dims)
     wall = time.perf_counter() - t0
     per_corpus = dict(sorted(Counter(corpora[np.unique(tracks, return_index=True)[1]]).items()))
-    config = {"kind": "embedder", "features": FEATURES, "dim": int(arrays["scalings"].shape[1]),
-              "descriptor_dim": D.DIM, "prior_tracks": PRIOR_TRACKS,
+    features = PATTERN_FEATURES if a.patterns else FEATURES
+    config = {"kind": "embedder", "features": features, "dim": int(arrays["scalings"].shape[1]),
+              "descriptor_dim": DIMS[features], "prior_tracks": PRIOR_TRACKS,
               "training": {"files": int(len(np.unique(tracks))), "segments": int(len(X)),
                            "segment_seconds": L.SEGMENT_S, "files_per_corpus": per_corpus}}
     if a.varied:
         config["training"]["speed_change"] = a.varied
     speeds = f"; each once more played {a.varied / 4:.0%}-{a.varied:.0%} faster or slower" if a.varied else ""
-    how = " ".join(["--coded" * (not a.plain), f"--varied {a.varied:g}" * bool(a.varied), "--dims 128 --mz 24"])
+    how = " ".join(w for w in ["--coded" * (not a.plain), f"--varied {a.varied:g}" * bool(a.varied), "--dims 128 --mz 24",
+                               "--patterns --lr-without-patterns" * a.patterns] if w)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -94,21 +100,26 @@ def main():
         return "\n".join([
             f"# {a.name}: descriptors, the collection's statistics, a projection learned without labels", "",
             "The library's embedder: `muzip/library/descriptors.py` statistics of a track's MDCT coefficients "
-            "(from its audio, or from any `.mz` through `muzip/library/coefficients.py`), standardized by the "
+            + ("and `muzip/library/onset_patterns.py`'s onset patterns (where in the spectrum which periodicities "
+               "sit) " if a.patterns else "")
+            + "(from its audio, or from any `.mz` through `muzip/library/coefficients.py`), standardized by the "
             "statistics of the collection they are compared in (a catalog's tracks; small collections borrow "
             f"{PRIOR_TRACKS} tracks' worth of the training audio's), projected to {config['dim']} dimensions "
             "by a linear discriminant of track identity (`muzip/library/projection.py`). No network.", "",
             f"- Data: {config['training']['files']} files of the corpus, {len(X)} augmented 15-s segments "
             f"(gain, spectral tilt, mono){'' if a.plain else ', with a coded version of each (muzip-v2.7 at 12-64 kbps or muzip-v1 at 24-64, read as `muzip index` reads a .mz)'}{speeds}, standardized per corpus: "
             + ", ".join(f"{k} {v}" for k, v in per_corpus.items()) + ".",
-            f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}` ({wall:.0f} s wall, one process, descriptors "
+            f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}"
+            f"{' --patterns' if a.patterns else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
             f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
             f"fold's corpus (`python -m scripts.experiments.exp_embed_v3 {how}`, "
             f"{a.loco.resolve().relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "
             "docs/LIBRARY.md). This shipped fit heard every fold's corpus, so it is not itself a "
             "held-out figure. The LR columns are `muzip classify`'s head: a logistic regression on the vector "
-            "and the standardized descriptor beside it, less its flatness per octave (DescriptorEmbedder.features):", "", loco_table(a.loco), "",
+            "and the standardized descriptor beside it, less its flatness per octave"
+            + (" and the onset patterns" if a.patterns else "") + " (DescriptorEmbedder.features):", "",
+            loco_table(a.loco), "",
             "Files (sha256):", "", *[f"- `{k}` {v}" for k, v in sums.items()], ""])
     write_model_folder(ROOT / "models", a.name, identity=["config.json", "projection.npz"], card=card,
                        files={"config.json": config, "projection.npz": buf.getvalue()})

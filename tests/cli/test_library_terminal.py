@@ -55,9 +55,10 @@ def test_index_prints_a_failure_above_its_bar(tmp_path):
     assert "lib.db: 3 indexed, 0 unchanged, 1 failed" in screen
 
 
-def test_index_of_an_embed_v3_catalog_says_it_reprojected_it(tmp_path, monkeypatch):
-    """Upgrading the default embedder at a terminal: the catalog made with embed-v3 is taken over from its stored
-    descriptors, and the summary line says so (no file is read again)."""
+def test_index_of_an_embed_v3_1_catalog_says_its_files_are_read_again(tmp_path, monkeypatch):
+    """Upgrading the default embedder at a terminal from embed-v3.1 to embed-v4, whose descriptors are longer
+    (the onset patterns after them): a line before the bar says every file is read again, and it is. (Another
+    projection of the same descriptors is re-projected instead: tests/library/test_reprojection.py.)"""
     import shutil
 
     from click.testing import CliRunner
@@ -66,15 +67,17 @@ def test_index_of_an_embed_v3_catalog_says_it_reprojected_it(tmp_path, monkeypat
     from muzip.defaults import DEFAULT_EMBEDDER
     from muzip.library import load_embedder
     from tests.conftest import CLIP
-    assert DEFAULT_EMBEDDER != "embed-v3"
+    assert DEFAULT_EMBEDDER == "embed-v4"
     (tmp_path / "m").mkdir()
     for i in range(2):
         shutil.copy(CLIP, tmp_path / "m" / f"t{i}.ogg")
-    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v3"))
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v3.1"))
     made = CliRunner().invoke(cli, ["index", str(tmp_path / "m"), "--db", str(tmp_path / "lib.db"), "-q", "-j", "1"])
     assert made.exit_code == 0, made.output
     code, screen = run_in_pty(["index", "m", "--db", "lib.db", "-j", "1"], tmp_path)
     assert code == 0, screen
-    assert "lib.db: 0 indexed, 2 unchanged (2 re-projected from their stored descriptors), 0 failed" in screen
+    lines = [ln.strip() for ln in screen.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
+    assert lines[0] == "lib.db: indexed with embed-v3.1; embed-v4 reads its files again", screen
+    assert "lib.db: 2 indexed, 0 unchanged, 0 failed" in screen
     with Catalog(str(tmp_path / "lib.db"), create=False) as cat:
         assert [e.split(":")[0] for e in cat.embedders()] == [DEFAULT_EMBEDDER]

@@ -13,7 +13,7 @@ from muzip.defaults import DEFAULT_EMBEDDER
 from muzip.errors import ModelError
 from muzip.library import descriptors as D
 from muzip.library import load_embedder
-from muzip.library.projection import DescriptorEmbedder, load_descriptor_embedder
+from muzip.library.projection import PATTERN_FEATURES, DescriptorEmbedder, load_descriptor_embedder
 
 RATE = 44100
 
@@ -27,10 +27,11 @@ def embed():
 
 def test_a_small_collection_leans_on_the_prior_and_a_large_one_on_itself(embed, rng):
     prior = embed.stats()
-    np.testing.assert_allclose(prior, embed.stats(np.zeros((0, D.DIM))))
+    raw_dim = embed.prior_mean.shape[0]  # the descriptors and, for embed-v4, the onset patterns after them
+    np.testing.assert_allclose(prior, embed.stats(np.zeros((0, raw_dim))))
     shifted = embed.prior_mean + 3 * np.sqrt(embed.prior_var)
     one = embed.stats(shifted[None])
-    many = embed.stats(shifted + 0.1 * np.sqrt(embed.prior_var) * rng.standard_normal((4000, D.DIM)))
+    many = embed.stats(shifted + 0.1 * np.sqrt(embed.prior_var) * rng.standard_normal((4000, raw_dim)))
     gap_one, gap_many = np.abs(one[0] - shifted).mean(), np.abs(many[0] - shifted).mean()
     assert gap_many < 0.05 * np.sqrt(embed.prior_var).mean() < gap_one
     assert np.all(many[1] < prior[1])  # a tight collection: its own, smaller spread
@@ -38,9 +39,9 @@ def test_a_small_collection_leans_on_the_prior_and_a_large_one_on_itself(embed, 
 
 def test_what_a_whole_collection_shares_does_not_move_its_vectors(embed, rng):
     """A collection uniformly louder, brighter or coded (the same shift on every track) projects as before."""
-    raw = embed.prior_mean + np.sqrt(embed.prior_var) * rng.standard_normal((3000, D.DIM))
+    raw = embed.prior_mean + np.sqrt(embed.prior_var) * rng.standard_normal((3000, embed.prior_mean.shape[0]))
     a = embed.project(raw, embed.stats(raw))
-    shift = np.sqrt(embed.prior_var) * rng.standard_normal(D.DIM)
+    shift = np.sqrt(embed.prior_var) * rng.standard_normal(embed.prior_mean.shape[0])
     b = embed.project(raw + shift, embed.stats(raw + shift))
     assert a.shape == (3000, embed.dim)
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
@@ -62,6 +63,23 @@ def test_a_damaged_or_foreign_projection_is_refused():
             load_descriptor_embedder("x", config, bad)
     with pytest.raises(ModelError, match="features"):
         load_descriptor_embedder("x", {"features": "mdct descriptors v1"}, npz())
+    with pytest.raises(ModelError, match="onset patterns"):  # embed-v4's features: longer descriptors
+        load_descriptor_embedder("x", {"features": PATTERN_FEATURES}, npz())
+
+
+def test_embed_v4_reads_embed_v3s_descriptors_and_onset_patterns_after_them(rng):
+    """embed-v4's raw descriptor is embed-v3's followed by the onset patterns, so a classifier of embed-v3 or
+    v3.1 reads an embed-v4 catalog's descriptors (their first values), and not the other way round."""
+    from muzip.library import load_embedder
+    from muzip.library.identity import reads_descriptors_of, same_descriptors
+    (v3, id3), (v31, id31), (v4, id4) = (load_embedder(n) for n in ("embed-v3", "embed-v3.1", "embed-v4"))
+    x = np.tanh(rng.standard_normal((3, 40, 882)).astype(np.float32))  # 0.8 s of coefficients, one run
+    runs = [x[:2], x[1:]]
+    np.testing.assert_array_equal(v4.describe(runs, RATE)[:D.DIM], v3.describe(runs, RATE))
+    assert v4.describe(runs, RATE).shape == (D.DIM + 160,)
+    assert same_descriptors(id3, id31) and not same_descriptors(id31, id4)
+    assert reads_descriptors_of(id31, id4) and reads_descriptors_of(id3, id31)
+    assert not reads_descriptors_of(id4, id31)
 
 
 def _music(seed, seconds=8):
@@ -97,7 +115,7 @@ def test_index_projects_every_track_with_the_catalogs_statistics(runner, tmp_pat
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
     meta, described, first = _catalog_state(db)
     stats = np.asarray(json.loads(meta["collection"])["stats"])
-    assert described == 5 and stats.shape == (2, D.DIM) and json.loads(meta["collection"])["embedder"].startswith(
+    assert described == 5 and stats.shape == (2, embed.prior_mean.shape[0]) and json.loads(meta["collection"])["embedder"].startswith(
         f"{DEFAULT_EMBEDDER}:")
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     sf.write(lib / "t5.wav", _music(5), RATE, subtype="PCM_16")  # a new track moves the statistics ...
@@ -127,7 +145,7 @@ def test_a_catalog_of_another_embedder_asks_to_be_indexed_again(runner, tmp_path
     assert r.exit_code == 1 and "indexed with embed-v2" in r.output and "muzip index" in r.output
 
 
-def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path):
+def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path, embed):
     lab = tmp_path / "labelled"
     for label, seeds in (("a", range(0, 4)), ("b", range(10, 14))):
         (lab / label).mkdir(parents=True)
@@ -141,13 +159,13 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
     assert r.exit_code == 0, r.output
     with np.load(clf) as z:
         meta = json.loads(z["meta"].tobytes())
-    assert np.asarray(meta["collection_stats"]).shape == (2, D.DIM)
+    assert np.asarray(meta["collection_stats"]).shape == (2, embed.prior_mean.shape[0])
     r = runner.invoke(cli, ["classify", "predict", str(clf), str(lab / "b" / "12.wav"), str(lab / "a" / "2.wav"),
                             "--json", "-j", "1"])
     got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
     assert got == {"a": "a", "b": "b"}
     assert meta["features"] == "projection+descriptor without flatness"
-    with np.load(clf) as z:  # the vector and the standardized descriptor beside it, less its flatness
+    with np.load(clf) as z:  # the vector and the standardized descriptor beside it, less its flatness (and patterns)
         assert z["coef"].shape == (2, 128 + D.DIM - len(D.FLATNESS_DIMS))
     # a catalog's tracks are read the same way: their descriptors under the classifier's statistics, so a
     # track's label and scores are its file's, whatever else the catalog holds (here louder, other music)
@@ -209,6 +227,11 @@ def test_a_classifier_of_the_whole_descriptor_still_predicts(runner, tmp_path):
     r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
     assert r.exit_code == 0, r.output
     assert len(r.output.splitlines()) == 2
+    # the catalog is the default embedder's (embed-v4: longer descriptors): a track reads as its file does
+    from_file = runner.invoke(cli, ["classify", "predict", str(clf), str(folder / "3.wav"), "-j", "1", "--json"])
+    by_path = {json.loads(ln)["path"]: json.loads(ln) for ln in r.output.splitlines()}
+    np.testing.assert_allclose(list(by_path[str(folder / "3.wav")]["scores"].values()),
+                               list(json.loads(from_file.output)["scores"].values()), atol=1e-5)
 
 
 def test_flatness_dims_are_the_flatness_statistics():
