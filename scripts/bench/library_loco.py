@@ -1,7 +1,9 @@
 """The library on music its embedder never heard: leave-one-corpus-out (issue 25).
 
     .venv/bin/python -m scripts.bench.library_loco [--per-label 20] [--folds games-A,games-B,styles]
-        [--methods classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1]  # -> docs/library_loco.json, docs/LIBRARY.md
+        [--methods classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4]  # -> docs/library_loco.json, docs/LIBRARY.md
+    .venv/bin/python -m scripts.bench.library_loco --add embed-v4   # measure these methods, keep the file's others
+    .venv/bin/python -m scripts.bench.library_loco --report         # the markdown again, measuring nothing
 
 Folds, excerpts and segments: scripts/bench/loco_sets.py. For each fold (one evaluation corpus) and each
 method, from the tracks' 60-s excerpts and their two 15-s segments:
@@ -44,18 +46,20 @@ METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nm
 NAMES = {"accuracy": "acc (LR)", "macro_f1": "F1 (LR)", "accuracy_1nn": "acc (1-NN)", "macro_f1_1nn": "F1 (1-NN)",
          "p_at_1": "P@1", "nmi": "NMI"}
 HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v3.1 recipe, refitted per fold": True,
-            "embed-v3.1 recipe, refitted per fold, .mz 24 kbps": True, "embed-v2": False, "embed-v3": False,
-            "embed-v3.1": False}
-# The held-out rows of the default embedder's recipe (embed-v3.1): the same recipe fitted without each fold's corpus
+            "embed-v4 recipe, refitted per fold": True, "embed-v4 recipe, refitted per fold, .mz 24 kbps": True,
+            "embed-v2": False, "embed-v3": False, "embed-v3.1": False, "embed-v4": False}
+# The held-out rows of the default embedder's recipe (embed-v4): the same recipe fitted without each fold's corpus
 # (scripts/experiments/exp_embed_v3.py REFIT_ARGS), on the same folds and excerpts; merged into the tables when the
-# file is there.
-REFIT_ARGS = "--coded --varied 0.04 --dims 128 --mz 24"
-REFIT = ROOT / "docs" / "logs" / "embed_v3_varied4_s43.json"
-VECTORS = ROOT / "docs" / "logs" / "embed_v3_varied4_s43_vectors.npz"  # exp_embed_v3 --vectors: the refitted vectors
+# file is there. EARLIER: the previous default's (embed-v3.1, session 43), for comparison.
+REFIT_ARGS = "--coded --varied 0.04 --dims 128 --mz 24 --patterns --lr-without-patterns"
+REFIT = ROOT / "docs" / "logs" / "embed_v3_patterns_lr_s46.json"
+EARLIER = ROOT / "docs" / "logs" / "embed_v3_varied4_s43.json"
+VECTORS = ROOT / "docs" / "logs" / "embed_v4_loco_s46_vectors.npz"  # exp_embed_v3 --vectors: the refitted vectors
 MAP, MAP_FOLD = ROOT / "docs" / "library_map.png", "games-A"
 SPLIT_POOL = ("p_at_1", "nmi")  # the seeds' vectors exist per split only (scripts/bench/seed_loco.py)
-REFIT_ROWS = {"embed-v3.1 recipe, refitted per fold": "LDA 128, per-corpus training, collection statistics",
-              "embed-v3.1 recipe, refitted per fold, .mz 24 kbps": "LDA 128, per-corpus training, from .mz at 24 kbps"}
+REFIT_ROWS = {"embed-v4 recipe, refitted per fold": (REFIT, "LDA 128, per-corpus training, collection statistics"),
+              "embed-v4 recipe, refitted per fold, .mz 24 kbps": (REFIT, "LDA 128, per-corpus training, from .mz at 24 kbps"),
+              "embed-v3.1 recipe, refitted per fold": (EARLIER, "LDA 128, per-corpus training, collection statistics")}
 
 
 def _muzip_embedder(name):
@@ -213,12 +217,10 @@ def _fmt(v) -> str:
 
 
 def merge_refit(results: dict) -> None:
-    """Add the held-out embed-v3.1 rows (REFIT) to each fold's methods, where the file has that fold."""
-    if not REFIT.is_file():
-        return
-    refit = json.loads(REFIT.read_text())
-    for fold, r in results.items():
-        for name, key in REFIT_ROWS.items():
+    """Add the held-out recipe rows (REFIT_ROWS) to each fold's methods, where their file has that fold."""
+    for name, (path, key) in REFIT_ROWS.items():
+        refit = json.loads(path.read_text()) if path.is_file() else {}
+        for fold, r in results.items():
             if fold in refit and key in refit[fold]:
                 r["methods"][name] = {k: refit[fold][key][k] for k in (*METRICS, "clusters") if k in refit[fold][key]}
 
@@ -266,28 +268,30 @@ def markdown(results: dict, command: str) -> str:
     lines += margins(results)
     if MAP.is_file() and VECTORS.is_file():
         lines += ["", "![t-SNE map of a held-out fold](library_map.png)", "",
-                  f"The map: t-SNE of the {MAP_FOLD} fold's 60-s excerpts through the embed-v3.1 recipe fitted without "
+                  f"The map: t-SNE of the {MAP_FOLD} fold's 60-s excerpts through the embed-v4 recipe fitted without "
                   f"that corpus ({VECTORS.relative_to(ROOT)}), coloured by soundtrack, Affinity Propagation "
                   "exemplars labelled: music the projection never heard."]
-    lines += ["", "embed-v2 was trained on every fold's corpus, with its labels, and the shipped embed-v3's and "
-              "embed-v3.1's projections were fitted on every fold's corpus (no labels): their rows are what the "
-              "shipped library does here, not held-out figures. The held-out embed-v3.1 rows are the default "
-              "embedder's recipe (embed-v3's with each training segment also played 1-4 % faster or slower) fitted "
+    lines += ["", "embed-v2 was trained on every fold's corpus, with its labels, and the shipped embed-v3's, "
+              "embed-v3.1's and embed-v4's projections were fitted on every fold's corpus (no labels): their rows are "
+              "what the shipped library does here, not held-out figures. The held-out embed-v4 rows are the default "
+              "embedder's recipe (embed-v3.1's, on the descriptors with onset patterns after them; the regression "
+              "reads the vector and the descriptor without the patterns) fitted "
               f"without the fold's corpus (`python -m scripts.experiments.exp_embed_v3 {REFIT_ARGS}`, "
               f"{REFIT.relative_to(ROOT)}), on the same folds and excerpts; the .mz row indexes the whole fold from "
-              "muzip-v2.7 files at 24 kbps. Musly gives distances, not vectors: no LR. The seeds' designs "
+              "muzip-v2.7 files at 24 kbps. The held-out embed-v3.1 row is the previous default's recipe "
+              f"({EARLIER.relative_to(ROOT)}). Musly gives distances, not vectors: no LR. The seeds' designs "
               "(scripts/bench/seed_loco.py) are trained for every split on its training tracks; their label is "
               "their own softmax (Autogroove: LR on its codes), in the LR columns; † their P@1 and NMI are "
               "among each split's test tracks only (a smaller pool than the whole fold, so P@1 is easier)."]
     return "\n".join(lines) + "\n"
 
 
-TARGET = "embed-v3.1 recipe, refitted per fold"
+TARGET = "embed-v4 recipe, refitted per fold"
 BASELINES = ("classical", "musly")
 
 
 def margins(results: dict) -> list[str]:
-    """The issue's target, cell by cell: the held-out embed-v3.1 recipe minus the better of the classical
+    """The issue's target, cell by cell: the held-out default recipe minus the better of the classical
     statistics and Musly on every fold and measure, against the spread of the baselines' means over the folds."""
     if not all(TARGET in r["methods"] for r in results.values()):
         return []
@@ -325,7 +329,7 @@ def margins(results: dict) -> list[str]:
 
 
 def draw_map() -> bool:
-    """docs/library_map.png: t-SNE of MAP_FOLD's tracks through the embed-v3.1 recipe fitted without that corpus."""
+    """docs/library_map.png: t-SNE of MAP_FOLD's tracks through the embed-v4 recipe fitted without that corpus."""
     if not VECTORS.is_file():
         return False
     with np.load(VECTORS, allow_pickle=False) as z:
@@ -336,7 +340,7 @@ def draw_map() -> bool:
     from muzip.library.tsne_map import draw, tsne_2d
     _, exemplars = affinity_clusters(V)
     draw(tsne_2d(V), [str(v) for v in labels], {int(i): str(names[i]) for i in exemplars}, str(MAP),
-         f"{MAP_FOLD}: {len(V)} tracks, embed-v3.1 fitted without them; AP exemplars labelled")
+         f"{MAP_FOLD}: {len(V)} tracks, embed-v4 fitted without them; AP exemplars labelled")
     return True
 
 
@@ -344,7 +348,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-label", type=int, default=20)
     ap.add_argument("--folds", default=",".join(L.FOLDS))
-    ap.add_argument("--methods", default="classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1")
+    ap.add_argument("--methods", default="classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4")
+    ap.add_argument("--add", help="comma-separated methods: measure only these and merge them into --json (the "
+                    "file's other methods kept)")
     ap.add_argument("--json", default=str(ROOT / "docs" / "library_loco.json"))
     ap.add_argument("--md", default=str(ROOT / "docs" / "LIBRARY.md"))
     ap.add_argument("--report", action="store_true", help="write the markdown from --json again, measuring nothing")
@@ -355,13 +361,19 @@ def main():
         draw_map()
         Path(a.md).write_text(markdown(results, "python -m scripts.bench.library_loco"))
         return
-    methods = a.methods.split(",")
+    methods = (a.add or a.methods).split(",")
     folds = a.folds.split(",")
     if "styles" in folds and not (ROOT / "data" / "styles").is_dir():
         print("library_loco: data/styles missing (pip install music21; python -m scripts.data.render_styles): "
               "the styles fold is left out")
         folds.remove("styles")
     results = {f: run_fold(f, a.per_label, methods) for f in folds}
+    if a.add:  # the file's folds, each with its methods and these measured now
+        kept = json.loads(Path(a.json).read_text())
+        for f, r in results.items():
+            kept.setdefault(f, r)["methods"].update(r["methods"])
+            kept[f]["embedder_ids"] = {**kept[f].get("embedder_ids", {}), **r["embedder_ids"]}
+        results = kept
     if a.per_label == 20:  # the refitted rows were measured on the default sets
         merge_refit(results)
         draw_map()
