@@ -1,4 +1,5 @@
-"""embed-v3: track descriptors, standardized by the collection's own statistics, through a learned projection.
+"""embed-v3, v3.1 and v4: track descriptors (v4: with onset patterns after them), standardized by the
+collection's own statistics, through a learned projection.
 
 A track's descriptor (muzip.library.descriptors, from the coefficients of its audio or of any `.mz`) is
 standardized by the statistics of the collection it is compared within (a catalog's tracks, a classifier's

@@ -46,7 +46,7 @@ METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nm
 NAMES = {"accuracy": "acc (LR)", "macro_f1": "F1 (LR)", "accuracy_1nn": "acc (1-NN)", "macro_f1_1nn": "F1 (1-NN)",
          "p_at_1": "P@1", "nmi": "NMI"}
 HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v3.1 recipe, refitted per fold": True,
-            "embed-v4 recipe, refitted per fold": True, "embed-v4 recipe, refitted per fold, .mz 24 kbps": True,
+            "embed-v3.1 recipe, refitted per fold, .mz 24 kbps": True, "embed-v4 recipe, refitted per fold": True, "embed-v4 recipe, refitted per fold, .mz 24 kbps": True,
             "embed-v2": False, "embed-v3": False, "embed-v3.1": False, "embed-v4": False}
 # The held-out rows of the default embedder's recipe (embed-v4): the same recipe fitted without each fold's corpus
 # (scripts/experiments/exp_embed_v3.py REFIT_ARGS), on the same folds and excerpts; merged into the tables when the
@@ -59,7 +59,8 @@ MAP, MAP_FOLD = ROOT / "docs" / "library_map.png", "games-A"
 SPLIT_POOL = ("p_at_1", "nmi")  # the seeds' vectors exist per split only (scripts/bench/seed_loco.py)
 REFIT_ROWS = {"embed-v4 recipe, refitted per fold": (REFIT, "LDA 128, per-corpus training, collection statistics"),
               "embed-v4 recipe, refitted per fold, .mz 24 kbps": (REFIT, "LDA 128, per-corpus training, from .mz at 24 kbps"),
-              "embed-v3.1 recipe, refitted per fold": (EARLIER, "LDA 128, per-corpus training, collection statistics")}
+              "embed-v3.1 recipe, refitted per fold": (EARLIER, "LDA 128, per-corpus training, collection statistics"),
+              "embed-v3.1 recipe, refitted per fold, .mz 24 kbps": (EARLIER, "LDA 128, per-corpus training, from .mz at 24 kbps")}
 
 
 def _muzip_embedder(name):
@@ -278,7 +279,7 @@ def markdown(results: dict, command: str) -> str:
               "reads the vector and the descriptor without the patterns) fitted "
               f"without the fold's corpus (`python -m scripts.experiments.exp_embed_v3 {REFIT_ARGS}`, "
               f"{REFIT.relative_to(ROOT)}), on the same folds and excerpts; the .mz row indexes the whole fold from "
-              "muzip-v2.7 files at 24 kbps. The held-out embed-v3.1 row is the previous default's recipe "
+              "muzip-v2.7 files at 24 kbps. The held-out embed-v3.1 rows are the previous default's recipe "
               f"({EARLIER.relative_to(ROOT)}). Musly gives distances, not vectors: no LR. The seeds' designs "
               "(scripts/bench/seed_loco.py) are trained for every split on its training tracks; their label is "
               "their own softmax (Autogroove: LR on its codes), in the LR columns; † their P@1 and NMI are "
