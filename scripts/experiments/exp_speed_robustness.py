@@ -3,6 +3,7 @@ tape, turntable and resampling errors are of that size), for the embed-v3 recipe
 out fold with and without sped-up training segments (exp_embed_v3 --varied).
 
     .venv/bin/python -m scripts.experiments.exp_speed_robustness [--varied 0,0.02,0.04] [--speeds 0.96,1.04]
+    .venv/bin/python -m scripts.experiments.exp_speed_robustness --varied 0.04 --patterns   # embed-v4's recipe
 
 Each fold's 60-s excerpts are the collection (standardized by the fold's excerpts and segments, as
 exp_embed_v3); each excerpt played at SPEED (tempo and pitch together, soxr) is the query: how often its own
@@ -18,11 +19,12 @@ import os
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.descriptors import VERSION, descriptor  # noqa: E402
+from muzip.library.descriptors import VERSION  # noqa: E402
 from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.experiments.exp_embed_v3 import eval_vectors, unit  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, segment_descriptors  # noqa: E402
+from scripts.models import embed_v3_data  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, segment_descriptors  # noqa: E402
 
 
 def sped_audio(path: str, speed: float) -> np.ndarray:
@@ -31,7 +33,7 @@ def sped_audio(path: str, speed: float) -> np.ndarray:
 
 
 def sped_descriptor(path: str, speed: float) -> np.ndarray:
-    return descriptor(_coeffs(sped_audio(path, speed)), L.RATE)
+    return describe(_coeffs(sped_audio(path, speed)), L.RATE)
 
 
 def classical(x: np.ndarray) -> np.ndarray:
@@ -51,14 +53,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--varied", default="0,0.02,0.04", help="the training's speed changes (0: as shipped)")
     ap.add_argument("--speeds", default="0.96,1.04")
+    ap.add_argument("--patterns", action="store_true", help="the descriptors with onset patterns (embed-v4)")
     a = ap.parse_args()
+    embed_v3_data.PATTERNS = a.patterns
     speeds = [float(s) for s in a.speeds.split(",")]
     for fold in L.FOLDS:
         tracks = L.fold_tracks(fold)
         X, A, B = eval_vectors(tracks)
         E = np.concatenate([X, A, B])
         mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
-        sped = {s: np.array([cached(f"sped{VERSION}:{s}:" + p, lambda p=p, s=s: sped_descriptor(p, s))
+        sped = {s: np.array([cached(f"{floor_key()}sped{VERSION}:{s}:" + p, lambda p=p, s=s: sped_descriptor(p, s))
                              for _, p in tracks]) for s in speeds}
         C = np.array([cached("classical:1.0:" + p, lambda p=p: classical(L.excerpt(p))) for _, p in tracks])
         cm, cs = C.mean(axis=0), C.std(axis=0) + 1e-9
