@@ -31,6 +31,9 @@ def _check_made_with(model: dict, classifier: str, embedders) -> None:
     made = model.get("embedder")
     others = [e for e in embedders if e != made and not (made and reads_descriptors_of(made, e))]
     if made and others:
+        if reads_descriptors_of(others[0], made):  # the catalog is the older: indexing it again is the cure
+            raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
+                             f"{others[0].split(':')[0]}'s; run `muzip index` on the library again")
         raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
                          f"{others[0].split(':')[0]}'s; train it again (`muzip classify train`)")
 
@@ -305,7 +308,7 @@ def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier
     from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep)
     made, stored_as = model.get("embedder"), _catalog_embedders(db_path)
-    if not reads_descriptors(model["meta"]) and (not made or made in stored_as):
+    if not reads_descriptors(model["meta"]) and (not made or set(stored_as) <= {made}):
         return list(zip(paths, emb))  # a classifier of the catalog's own unit vectors
     embed = _own_embed(model, classifier)
     from ..library.catalog import Catalog

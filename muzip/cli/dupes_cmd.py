@@ -35,7 +35,7 @@ def dupes(db_path, as_json):
     with Catalog(db_path, create=False) as cat:
         others = [e for e in cat.embedders() if e != embedder]
         if others:
-            raise MuzipError(f"{db_path}: indexed with {others[0].split(':')[0]}, which keeps no fingerprints; "
+            raise MuzipError(f"{db_path}: indexed with {others[0].split(':')[0]}, not {embedder.split(':')[0]}; "
                              "run `muzip index` on it again")
         tracks = cat.fingerprints(embedder)
         ids, emb, _ = cat.embeddings()

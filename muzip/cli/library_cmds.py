@@ -159,9 +159,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from ..library.collection import adopt_described, refresh, uses_collection
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
-        earlier = sorted({e.split(":")[0] for e in cat.embedders() if e != embedder})
-        if earlier:  # a new embedder that reads more of each file than the catalog stores: said before the long run
-            rep.say(f"{db_path}: indexed with {', '.join(earlier)}; {embedder.split(':')[0]} reads its files again")
+        _say_reindexed(rep, db_path, cat.paths_of_other_embedders(embedder), set(files), embedder)
         todo, unchanged, failed = [], 0, 0
         for f in files:
             try:
@@ -229,6 +227,25 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
                 f"{len(gone)} pruned; {plural(total, 'track')}")
     sys.exit(rep.status)
+
+
+def _say_reindexed(rep: Reporter, db_path: str, older: dict, given: set, embedder: str) -> None:
+    """Before a long run, what a new embedder means for a catalog indexed by another (its stored descriptors
+    lack what the new one reads): which of its tracks this run reads again, and how many it leaves as they were
+    (their vectors are another embedder's until they are indexed again)."""
+    if not older:
+        return
+    name = embedder.split(":")[0]
+    names = sorted({e.split(":")[0] for e in older})
+    was = ", ".join(f"an earlier {n}" if n == name else n for n in names)
+    again = sum(p in given for paths in older.values() for p in paths)
+    left = sum(len(paths) for paths in older.values()) - again
+    if again:
+        rep.say(f"{db_path}: {plural(again, 'track')} indexed with {was}; {name} reads them again")
+    if left:
+        stay = "stays" if left == 1 else "stay"
+        rep.say(f"{db_path}: {plural(left, 'track')} outside these paths {stay} indexed with {was} until "
+                f"`muzip index` reads them; until then `similar` and `cluster` compare two embedders' vectors")
 
 
 def _lines_above(bar, rep: Reporter) -> None:

@@ -76,6 +76,13 @@ class CatalogReads:
         """The embedder ids of the catalog's tracks (one, unless an index run was interrupted mid-change)."""
         return [e for (e,) in self._rows("SELECT DISTINCT embedder FROM tracks ORDER BY embedder")]
 
+    def paths_of_other_embedders(self, embedder: str) -> dict[str, list[str]]:
+        """{embedder id: paths} of the tracks embedded by an embedder other than `embedder`."""
+        out: dict[str, list[str]] = {}
+        for path, e in self._rows("SELECT path, embedder FROM tracks WHERE embedder != ? ORDER BY id", (embedder,)):
+            out.setdefault(e, []).append(path)
+        return out
+
     def embeddings(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(ids, embeddings (N, D) float32, paths), in id order. A damaged row raises CatalogError naming its
         track; a row whose embedding is not finite or not a unit vector is left out and described in

@@ -31,7 +31,9 @@ def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 
     gap = max(1, int(round(CLIFF_HZ / (freqs[1] - freqs[0]))))
     higher = np.maximum.accumulate(db[::-1])[::-1]  # the loudest bin at or above each ...
     higher = np.concatenate([higher[gap:], np.full(gap, ref - 100.0)])  # ... from `gap` bins up
-    for edge in (np.nonzero(loud & (db - higher >= CLIFF_DB))[0], np.nonzero(loud)[0]):
+    # a cliff only where what lies above it is also 20 dB under the music (a loud tonal peak is no low-pass)
+    cliff = loud & (db - higher >= CLIFF_DB) & (higher < ref - 20.0)
+    for edge in (np.nonzero(cliff)[0], np.nonzero(loud)[0]):
         if edge.size:
             return float(freqs[edge[-1]])
     return rate / 2

@@ -77,7 +77,7 @@ def test_index_of_an_embed_v3_1_catalog_says_its_files_are_read_again(tmp_path, 
     code, screen = run_in_pty(["index", "m", "--db", "lib.db", "-j", "1"], tmp_path)
     assert code == 0, screen
     lines = [ln.strip() for ln in screen.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
-    assert lines[0] == "lib.db: indexed with embed-v3.1; embed-v4 reads its files again", screen
+    assert lines[0] == "lib.db: 2 tracks indexed with embed-v3.1; embed-v4 reads them again", screen
     assert "lib.db: 2 indexed, 0 unchanged, 0 failed" in screen
     with Catalog(str(tmp_path / "lib.db"), create=False) as cat:
         assert [e.split(":")[0] for e in cat.embedders()] == [DEFAULT_EMBEDDER]

@@ -130,6 +130,41 @@ def test_index_projects_every_track_with_the_catalogs_statistics(runner, tmp_pat
     assert hit["path"].endswith("t3.wav") and hit["score"] > 0.999
 
 
+def test_index_says_which_tracks_of_an_older_embedder_it_reads_again(runner, tmp_path, monkeypatch):
+    """A catalog of embed-v3.1 indexed by embed-v4 on one of its two folders: that folder's tracks are read
+    again, and the line before the run says the other folder's stay as they were."""
+    from muzip.cli import library_cmds
+    from muzip.library import load_embedder
+    for sub, seeds in (("a", (1, 2)), ("b", (3,))):
+        (tmp_path / sub).mkdir()
+        for s in seeds:
+            sf.write(tmp_path / sub / f"{s}.wav", _music(s, 5), RATE)
+    db = str(tmp_path / "lib.db")
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v3.1"))
+    assert runner.invoke(cli, ["index", str(tmp_path / "a"), str(tmp_path / "b"), "--db", db, "-q", "-j", "1"]).exit_code == 0
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder(DEFAULT_EMBEDDER))
+    r = runner.invoke(cli, ["index", str(tmp_path / "a"), "--db", db, "-j", "1"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[0] == f"{db}: 2 tracks indexed with embed-v3.1; {DEFAULT_EMBEDDER} reads them again"
+    assert lines[1].startswith(f"{db}: 1 track outside these paths stays indexed with embed-v3.1 until")
+    assert f"{db}: 2 indexed, 0 unchanged, 0 failed" in r.output
+    # a classifier of the new embedder cannot read the older one's catalog: the cure is indexing, not training
+    lab = tmp_path / "lab"
+    for label, seeds in (("x", (4, 5)), ("y", (6, 7))):
+        (lab / label).mkdir(parents=True)
+        for s in seeds:
+            sf.write(lab / label / f"{s}.wav", _music(s, 5), RATE)
+    clf = str(tmp_path / "c.clf")
+    assert runner.invoke(cli, ["classify", "train", str(lab), "-o", clf, "-q", "-j", "1"]).exit_code == 0
+    old = str(tmp_path / "old.db")
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v3.1"))
+    assert runner.invoke(cli, ["index", str(tmp_path / "b"), "--db", old, "-q", "-j", "1"]).exit_code == 0
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder(DEFAULT_EMBEDDER))
+    r = runner.invoke(cli, ["classify", "predict", clf, "--db", old])
+    assert r.exit_code == 1 and "run `muzip index` on the library again" in r.output
+
+
 def test_a_catalog_of_another_embedder_asks_to_be_indexed_again(runner, tmp_path):
     from muzip.library.catalog import Catalog
     db = tmp_path / "old.db"

@@ -71,6 +71,9 @@ def test_bandwidth_of_a_short_mp3_is_its_low_pass():
     assert 9000 < long < 13000
     for seconds in (0.5, 1.0):
         assert 5000 < bandwidth_hz(mp3_at_44k(x[:int(sr * seconds)]), sr) < long + 1000
+    # a loud partial (1.3 kHz, everything 20 dB under it above) is no low-pass: what lies above a cliff must
+    # be 20 dB under the music too (a first version read this 0.74-s excerpt as 1.3 kHz)
+    assert bandwidth_hz(mp3_pair(x[int(sr * 3.6):int(sr * 4.34)], sr, 64), sr) > 8000
 
 
 def test_chunk_edges_are_seamless(restorer):
