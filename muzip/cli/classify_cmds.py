@@ -306,7 +306,7 @@ def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier
     statistics -- so a track gets the label its file gets from `predict FILE`, whatever else the catalog
     holds."""
     from ..library.collection import reads_descriptors
-    emb, paths = catalog_embeddings(db_path, rep)
+    emb, paths = catalog_embeddings(db_path, rep, mixed_ok=True)  # each embedder's tracks are read apart below
     made, stored_as = model.get("embedder"), _catalog_embedders(db_path)
     if not reads_descriptors(model["meta"]) and (not made or set(stored_as) <= {made}):
         return list(zip(paths, emb))  # a classifier of the catalog's own unit vectors

@@ -245,7 +245,7 @@ def _say_reindexed(rep: Reporter, db_path: str, older: dict, given: set, embedde
     if left:
         stay = "stays" if left == 1 else "stay"
         rep.say(f"{db_path}: {plural(left, 'track')} outside these paths {stay} indexed with {was} until "
-                f"`muzip index` reads them; until then `similar` and `cluster` compare two embedders' vectors")
+                f"`muzip index` reads them (until then, two embedders' vectors that do not compare)")
 
 
 def _lines_above(bar, rep: Reporter) -> None:
@@ -275,13 +275,25 @@ def report_left_out(cat, rep: Reporter) -> None:
         rep.fail(f"{cat.path}: {text}")
 
 
-def catalog_embeddings(db_path: str, rep: Reporter):
-    """(embeddings, paths) of an existing catalog, opened read-only; tracks left out are reported to rep.
+def warn_mixed(cat, rep: Reporter) -> None:
+    """A catalog holding two embedders' vectors (an index run of part of the library after a new default
+    embedder, or one interrupted): their vectors mean nothing to each other, so results are said to mix them."""
+    names = sorted({e.split(":")[0] for e in cat.embedders()})
+    if len(cat.embedders()) > 1:
+        rep.warn(f"{cat.path}: holds the vectors of {len(cat.embedders())} embedders ({', '.join(names)}), which do "
+                 "not compare; run `muzip index` on the whole library")
+
+
+def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False):
+    """(embeddings, paths) of an existing catalog, opened read-only; tracks left out are reported to rep, and
+    (unless mixed_ok: a caller that reads each embedder's tracks apart) a catalog of two embedders warned of.
     A catalog that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
     from ..library.catalog import Catalog
     with Catalog(db_path, create=False) as cat:
         _, emb, paths = cat.embeddings()
         report_left_out(cat, rep)
+        if not mixed_ok:
+            warn_mixed(cat, rep)
     return emb, paths
 
 

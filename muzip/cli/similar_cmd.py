@@ -10,7 +10,7 @@ import click
 from ..errors import MuzipError
 from . import library_cmds as lib
 from .common import EXIT_CODES_HELP, Reporter, catalog_option
-from .library_cmds import dumps, one_line_errors, report_left_out
+from .library_cmds import dumps, one_line_errors, report_left_out, warn_mixed
 
 
 def _query(cat, query: str):
@@ -75,6 +75,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
         else:
             hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
+        warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
         from ..library.playlist import m3u8
         text = m3u8(hits, output)

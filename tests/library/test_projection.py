@@ -149,6 +149,10 @@ def test_index_says_which_tracks_of_an_older_embedder_it_reads_again(runner, tmp
     assert lines[0] == f"{db}: 2 tracks indexed with embed-v3.1; {DEFAULT_EMBEDDER} reads them again"
     assert lines[1].startswith(f"{db}: 1 track outside these paths stays indexed with embed-v3.1 until")
     assert f"{db}: 2 indexed, 0 unchanged, 0 failed" in r.output
+    for cmd in (["similar", str(tmp_path / "a" / "1.wav")], ["cluster"]):  # two embedders' vectors: said so
+        r = runner.invoke(cli, [*cmd, "--db", db])
+        assert r.exit_code == 3 and f"muzip: warning: {db}: holds the vectors of 2 embedders (embed-v3.1, " \
+            f"{DEFAULT_EMBEDDER})" in r.output, r.output
     # a classifier of the new embedder cannot read the older one's catalog: the cure is indexing, not training
     lab = tmp_path / "lab"
     for label, seeds in (("x", (4, 5)), ("y", (6, 7))):
