@@ -241,11 +241,12 @@ def _say_reindexed(rep: Reporter, db_path: str, older: dict, given: set, embedde
     again = sum(p in given for paths in older.values() for p in paths)
     left = sum(len(paths) for paths in older.values()) - again
     if again:
-        rep.say(f"{db_path}: {plural(again, 'track')} indexed with {was}; {name} reads them again")
+        rep.say(f"{db_path}: {plural(again, 'track')} indexed with {was}; {name} reads "
+                f"{'it' if again == 1 else 'them'} again")
     if left:
-        stay = "stays" if left == 1 else "stay"
+        stay, it = ("stays", "it") if left == 1 else ("stay", "them")
         rep.say(f"{db_path}: {plural(left, 'track')} outside these paths {stay} indexed with {was} until "
-                f"`muzip index` reads them (until then, two embedders' vectors that do not compare)")
+                f"`muzip index` reads {it}: until then the catalog mixes two embedders' vectors, which do not compare")
 
 
 def _lines_above(bar, rep: Reporter) -> None:
