@@ -22,6 +22,10 @@ WINDOW_S, HOP_S = 5.12, 1.28  # 128 and 32 of the descriptors' frame pairs (40 m
 LOW_HZ, HIGH_HZ, BINS = 0.5, 12.0, 20
 DIM = GROUPS * BINS
 VERSION = 1  # bumped whenever the patterns change, so no catalog mixes two kinds
+# Session 47's experiment (exp_embed_v3 --pattern-floor): each band's onsets read over a floor this many dB under
+# the band's mean in the run, so that rises out of near-silence, which a codec fills with noise, count less.
+# None: the descriptors' own flux (VERSION 1).
+BAND_FLOOR_DB = None
 
 
 def onset_patterns(coeffs, rate: int) -> np.ndarray:
@@ -34,7 +38,8 @@ def onset_patterns(coeffs, rate: int) -> np.ndarray:
         f = D._run_frames(run, rate)  # noqa: SLF001 - the descriptors' own positive flux
         if f is None:
             continue
-        env = f["flux"].reshape(len(f["flux"]), GROUPS, -1).sum(axis=2)
+        flux = f["flux"] if BAND_FLOOR_DB is None else _floored_flux(f["B"])
+        env = flux.reshape(len(flux), GROUPS, -1).sum(axis=2)
         frame_s = 2 * run.shape[2] / rate
         window, hop = int(round(WINDOW_S / frame_s)), int(round(HOP_S / frame_s))
         hz, win = np.fft.rfftfreq(window, frame_s), np.hanning(window)[:, None]
@@ -47,3 +52,9 @@ def onset_patterns(coeffs, rate: int) -> np.ndarray:
         return np.zeros(DIM)
     P = np.median(np.stack(spectra), axis=0).reshape(-1)
     return np.log(P / (P.mean() + D.EPS) + 1e-3)
+
+
+def _floored_flux(B: np.ndarray) -> np.ndarray:
+    """Positive log-energy flux of each band (frames, bands), over a floor BAND_FLOOR_DB under its run mean."""
+    floor = B.mean(axis=0) * 10 ** (-BAND_FLOOR_DB / 10) + D.EPS
+    return np.maximum(np.diff(np.log10(B + floor), axis=0), 0.0)

@@ -38,7 +38,10 @@ PATTERNS = False
 
 def floor_key() -> str:
     """The cache-key prefix of descriptors made with FLOOR_DB and PATTERNS."""
-    return (f"floor{FLOOR_DB:g}:" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "")
+    from muzip.library import onset_patterns
+    floor = onset_patterns.BAND_FLOOR_DB
+    return (f"floor{FLOOR_DB:g}:" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "") + (
+        f"bandfloor{floor:g}:" if PATTERNS and floor is not None else "")
 
 
 def describe(c, rate: int) -> np.ndarray:
