@@ -21,16 +21,18 @@ GROUPS = 8  # of the descriptors' 40 mel bands, five each
 WINDOW_S, HOP_S = 5.12, 1.28  # 128 and 32 of the descriptors' frame pairs (40 ms each at 44.1 kHz, 882 bins)
 LOW_HZ, HIGH_HZ, BINS = 0.5, 12.0, 20
 DIM = GROUPS * BINS
-VERSION = 1  # bumped whenever the patterns change, so no catalog mixes two kinds
-# Session 47's experiment (exp_embed_v3 --pattern-floor): each band's onsets read over a floor this many dB under
-# the band's mean in the run, so that rises out of near-silence, which a codec fills with noise, count less.
-# None: the descriptors' own flux (VERSION 1).
-BAND_FLOOR_DB = None
+VERSION = 2  # the newest; bumped whenever the patterns change, so no catalog mixes two kinds
+# Each version's floor under a band's mean in the run, in dB, over which its onsets are read (None: the
+# descriptors' own flux). Version 2 (embed-v5, session 47): rises out of the band's near-silence, which a
+# codec at 24 kbps fills with noise, count less; a track's patterns then read alike from its audio and its
+# .mz (0.33 -> 0.22 of a standard deviation apart on games-A; docs/EXPERIMENTS.md).
+FLOOR_DB = {1: None, 2: 10.0}
 
 
-def onset_patterns(coeffs, rate: int) -> np.ndarray:
+def onset_patterns(coeffs, rate: int, floor_db: float | None = FLOOR_DB[VERSION]) -> np.ndarray:
     """MDCT coefficients (A, n, C), or a list of runs of one track -> (DIM,) log modulation spectra, each
-    group's bins after one another, scaled so that their mean is 1 before the log (level-free)."""
+    group's bins after one another, scaled so that their mean is 1 before the log (level-free); floor_db:
+    as FLOOR_DB."""
     runs = [coeffs] if isinstance(coeffs, np.ndarray) else list(coeffs)
     centres = np.geomspace(LOW_HZ, HIGH_HZ, BINS)  # interpolated: the low bins are finer than 1 / window
     spectra = []
@@ -38,7 +40,7 @@ def onset_patterns(coeffs, rate: int) -> np.ndarray:
         f = D._run_frames(run, rate)  # noqa: SLF001 - the descriptors' own positive flux
         if f is None:
             continue
-        flux = f["flux"] if BAND_FLOOR_DB is None else _floored_flux(f["B"])
+        flux = f["flux"] if floor_db is None else _floored_flux(f["B"], floor_db)
         env = flux.reshape(len(flux), GROUPS, -1).sum(axis=2)
         frame_s = 2 * run.shape[2] / rate
         window, hop = int(round(WINDOW_S / frame_s)), int(round(HOP_S / frame_s))
@@ -54,7 +56,7 @@ def onset_patterns(coeffs, rate: int) -> np.ndarray:
     return np.log(P / (P.mean() + D.EPS) + 1e-3)
 
 
-def _floored_flux(B: np.ndarray) -> np.ndarray:
-    """Positive log-energy flux of each band (frames, bands), over a floor BAND_FLOOR_DB under its run mean."""
-    floor = B.mean(axis=0) * 10 ** (-BAND_FLOOR_DB / 10) + D.EPS
+def _floored_flux(B: np.ndarray, floor_db: float) -> np.ndarray:
+    """Positive log-energy flux of each band of B (frames, bands), over a floor floor_db under its run mean."""
+    floor = B.mean(axis=0) * 10 ** (-floor_db / 10) + D.EPS
     return np.maximum(np.diff(np.log10(B + floor), axis=0), 0.0)

@@ -1,4 +1,4 @@
-"""embed-v3, v3.1 and v4: track descriptors (v4: with onset patterns after them), standardized by the
+"""embed-v3, v3.1, v4 and v5: track descriptors (v4, v5: with onset patterns after them), standardized by the
 collection's own statistics, through a learned projection.
 
 A track's descriptor (muzip.library.descriptors, from the coefficients of its audio or of any `.mz`) is
@@ -22,10 +22,11 @@ from . import descriptors as D
 from . import onset_patterns as P
 
 # What an embedder's projection reads, and its length: the descriptors (embed-v3, embed-v3.1), or the
-# descriptors and the onset patterns after them (embed-v4, session 46).
+# descriptors and a version of the onset patterns after them (embed-v4: version 1, session 46; embed-v5: 2).
 FEATURES = f"mdct descriptors v{D.VERSION}"
-PATTERN_FEATURES = f"{FEATURES} + onset patterns v{P.VERSION}"
-DIMS = {FEATURES: D.DIM, PATTERN_FEATURES: D.DIM + P.DIM}
+PATTERN_VERSIONS = {f"{FEATURES} + onset patterns v{v}": v for v in P.FLOOR_DB}
+PATTERN_FEATURES = f"{FEATURES} + onset patterns v{P.VERSION}"  # the newest
+DIMS = {FEATURES: D.DIM, **{f: D.DIM + P.DIM for f in PATTERN_VERSIONS}}
 
 
 class DescriptorEmbedder:
@@ -37,7 +38,7 @@ class DescriptorEmbedder:
         self.prior_mean = np.asarray(arrays["prior_mean"], np.float64)
         self.prior_var = np.asarray(arrays["prior_var"], np.float64)
         self.prior_tracks = float(config.get("prior_tracks", 20))
-        self.patterns = config.get("features") == PATTERN_FEATURES
+        self.patterns = PATTERN_VERSIONS.get(config.get("features"))  # None: descriptors alone
         dim = DIMS[config.get("features")]
         if (self.scalings.ndim != 2 or self.scalings.shape[0] != dim
                 or self.prior_mean.shape != (dim,) or self.prior_var.shape != (dim,)
@@ -47,9 +48,10 @@ class DescriptorEmbedder:
         self.dim = self.scalings.shape[1]
 
     def describe(self, runs, rate: int) -> np.ndarray:
-        if not self.patterns:
+        if self.patterns is None:
             return D.descriptor(runs, rate).astype(np.float32)
-        return np.concatenate([D.descriptor(runs, rate), P.onset_patterns(runs, rate)]).astype(np.float32)
+        patterns = P.onset_patterns(runs, rate, P.FLOOR_DB[self.patterns])
+        return np.concatenate([D.descriptor(runs, rate), patterns]).astype(np.float32)
 
     def stats(self, raw: np.ndarray | None = None) -> np.ndarray:
         """(2, DIM) mean and standard deviation of a collection's raw descriptors (N, DIM), shrunk towards

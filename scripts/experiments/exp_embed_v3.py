@@ -123,7 +123,7 @@ def main():
     ap.add_argument("--pattern-groups", type=int, default=0, help="with --patterns: keep only the lowest this many "
                     "band groups' patterns (normalized over all of them, as computed)")
     ap.add_argument("--pattern-floor", type=float, help="with --patterns: each band's onsets over a floor this many "
-                    "dB under its mean in the run (onset_patterns.BAND_FLOOR_DB; session 47)")
+                    "dB under its mean in the run (onset_patterns.FLOOR_DB; 10: version 2, embed-v5; session 47)")
     ap.add_argument("--lr-without-patterns", action="store_true", help="with --patterns: the classifier reads the "
                     "vector and the descriptor without the patterns")
     ap.add_argument("--out", default="/tmp/embed_v3.json")
@@ -132,9 +132,7 @@ def main():
     a = ap.parse_args()
     embed_v3_data.FLOOR_DB = a.floor
     embed_v3_data.PATTERNS = a.patterns
-    if a.pattern_floor is not None:
-        from muzip.library import onset_patterns
-        onset_patterns.BAND_FLOOR_DB = a.pattern_floor
+    embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     global LR_PATTERNS
     LR_PATTERNS = not a.lr_without_patterns
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis

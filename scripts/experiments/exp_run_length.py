@@ -6,6 +6,7 @@ from the same descriptors; the 15-s segments (P@1) are one run either way.
 
     .venv/bin/python -m scripts.experiments.exp_run_length [--runs 4,8,12,16,48]
     .venv/bin/python -m scripts.experiments.exp_run_length --runs 4,8,48 --patterns   # session 46
+    .venv/bin/python -m scripts.experiments.exp_run_length --runs 4,8,48 --patterns --pattern-floor 10   # embed-v5
 
 --patterns: the descriptors with onset patterns (muzip/library/onset_patterns.py, whose 5.12-s windows a 4-s
 run holds only zero-padded), the recipe's training segments also played faster or slower (--varied 0.04), and
@@ -45,9 +46,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", default="4,8,12,16,48", help="run lengths in seconds")
     ap.add_argument("--patterns", action="store_true")
+    ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB; "
+                    "10: version 2, embed-v5)")
     a = ap.parse_args()
     lengths = [int(r) for r in a.runs.split(",")]
     embed_v3_data.PATTERNS = a.patterns
+    embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     exp_embed_v3.LR_PATTERNS = not a.patterns
     res = {}
     for fold in L.FOLDS:

@@ -4,6 +4,7 @@ out fold with and without sped-up training segments (exp_embed_v3 --varied).
 
     .venv/bin/python -m scripts.experiments.exp_speed_robustness [--varied 0,0.02,0.04] [--speeds 0.96,1.04]
     .venv/bin/python -m scripts.experiments.exp_speed_robustness --varied 0.04 --patterns   # embed-v4's recipe
+    .venv/bin/python -m scripts.experiments.exp_speed_robustness --varied 0.04 --patterns --pattern-floor 10   # embed-v5's
 
 Each fold's 60-s excerpts are the collection (standardized by the fold's excerpts and segments, as
 exp_embed_v3); each excerpt played at SPEED (tempo and pitch together, soxr) is the query: how often its own
@@ -54,8 +55,11 @@ def main():
     ap.add_argument("--varied", default="0,0.02,0.04", help="the training's speed changes (0: as shipped)")
     ap.add_argument("--speeds", default="0.96,1.04")
     ap.add_argument("--patterns", action="store_true", help="the descriptors with onset patterns (embed-v4)")
+    ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB; "
+                    "10: version 2, embed-v5)")
     a = ap.parse_args()
     embed_v3_data.PATTERNS = a.patterns
+    embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     speeds = [float(s) for s in a.speeds.split(",")]
     for fold in L.FOLDS:
         tracks = L.fold_tracks(fold)

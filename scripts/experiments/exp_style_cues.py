@@ -101,7 +101,7 @@ def _beside(stats, weights):
 
 
 FLOOR_DB = (40, 60)
-PATTERN_KEY = 3  # muzip/library/onset_patterns.py (1 and 3: 5.12-s windows, 2: 2.56-s)
+PATTERN_KEY = 3  # muzip/library/onset_patterns.py version 1 (1 and 3: 5.12-s windows, 2: 2.56-s)
 
 
 def _floored(x, db, key):
@@ -193,7 +193,7 @@ def main():
             elif a.what == "patterns":
                 from muzip.library.onset_patterns import onset_patterns
                 P = np.array([cached(f"patterns{PATTERN_KEY}:" + p, lambda p=p: np.stack(
-                    [onset_patterns(_coeffs(part), L.RATE) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
+                    [onset_patterns(_coeffs(part), L.RATE, None) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
                     for _, p in tracks])
                 stats = [P[:, 0], P[:, 1], P[:, 2]]
             else:

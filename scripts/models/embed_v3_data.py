@@ -34,12 +34,14 @@ FLOOR_DB = 0.0
 # exp_embed_v3 --patterns and embed-v4 (session 46): onset patterns (muzip/library/onset_patterns.py) appended
 # to every descriptor.
 PATTERNS = False
+# exp_embed_v3 --pattern-floor and embed-v5 (session 47): the patterns' floor (onset_patterns.FLOOR_DB; None:
+# version 1's, embed-v4's).
+PATTERN_FLOOR_DB = None
 
 
 def floor_key() -> str:
     """The cache-key prefix of descriptors made with FLOOR_DB and PATTERNS."""
-    from muzip.library import onset_patterns
-    floor = onset_patterns.BAND_FLOOR_DB
+    floor = PATTERN_FLOOR_DB
     return (f"floor{FLOOR_DB:g}:" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "") + (
         f"bandfloor{floor:g}:" if PATTERNS and floor is not None else "")
 
@@ -50,7 +52,7 @@ def describe(c, rate: int) -> np.ndarray:
     if not PATTERNS:
         return descriptor(c, rate)
     from muzip.library.onset_patterns import onset_patterns
-    return np.concatenate([descriptor(c, rate), onset_patterns(c, rate)])
+    return np.concatenate([descriptor(c, rate), onset_patterns(c, rate, PATTERN_FLOOR_DB)])
 
 
 def floored(c):

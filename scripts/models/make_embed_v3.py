@@ -4,7 +4,9 @@
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --name embed-v3.1 \
         --loco docs/logs/embed_v3_varied4_s43.json   # session 43
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --name embed-v4 \
-        --loco docs/logs/embed_v3_patterns_lr_s46.json   # the default since session 46
+        --loco docs/logs/embed_v3_patterns_lr_s46.json   # session 46
+    .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --pattern-floor 10 --name embed-v5 \
+        --loco docs/logs/embed_v5_loco_s47.json   # the default since session 47
 
 Every file of the corpus (data/raw: the five first packages, fretsonfire-songs-muldjord, asc-music,
 fb-music-high; and the music21 renders under data/styles, when rendered), six augmented 15-s segments each
@@ -27,7 +29,7 @@ from pathlib import Path
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.projection import DIMS, FEATURES, PATTERN_FEATURES, fit_projection  # noqa: E402
+from muzip.library.projection import DIMS, FEATURES, PATTERN_VERSIONS, fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.models.embed_v3_data import segment_descriptors  # noqa: E402
 
@@ -66,6 +68,8 @@ def main():
                     "up to this relative change (embed_v3_data.segment_descriptors)")
     ap.add_argument("--patterns", action="store_true", help="the onset patterns after the descriptors "
                     "(muzip/library/onset_patterns.py; embed-v4)")
+    ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB: "
+                    "10 is version 2, embed-v5; none: version 1, embed-v4)")
     ap.add_argument("--loco", type=Path, default=LOCO, help="the held-out measurement of the same recipe for the card "
                     "(exp_embed_v3 --out)")
     ap.add_argument("--cache", help="descriptor cache folder (default: scripts/models/embed_v3_data.CACHE); a new "
@@ -73,6 +77,11 @@ def main():
     a = ap.parse_args()
     from scripts.models import embed_v3_data
     embed_v3_data.PATTERNS = a.patterns
+    embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
+    from muzip.library.onset_patterns import FLOOR_DB
+    versions = [v for v, floor in FLOOR_DB.items() if floor == a.pattern_floor]
+    if a.patterns and not versions:
+        ap.error(f"--pattern-floor {a.pattern_floor:g} is no version of onset_patterns.FLOOR_DB")
     if a.cache:
         embed_v3_data.CACHE = Path(a.cache)
     from muzip.nn.writer import listed_sums, write_model_folder
@@ -82,7 +91,7 @@ def main():
     arrays = fit_projection(X, tracks, corpora, a.dims)
     wall = time.perf_counter() - t0
     per_corpus = dict(sorted(Counter(corpora[np.unique(tracks, return_index=True)[1]]).items()))
-    features = PATTERN_FEATURES if a.patterns else FEATURES
+    features = next((f for f, v in PATTERN_VERSIONS.items() if v == versions[0]), None) if a.patterns else FEATURES
     config = {"kind": "embedder", "features": features, "dim": int(arrays["scalings"].shape[1]),
               "descriptor_dim": DIMS[features], "prior_tracks": PRIOR_TRACKS,
               "training": {"files": int(len(np.unique(tracks))), "segments": int(len(X)),
@@ -91,7 +100,8 @@ def main():
         config["training"]["speed_change"] = a.varied
     speeds = f"; each once more played {a.varied / 4:.0%}-{a.varied:.0%} faster or slower" if a.varied else ""
     how = " ".join(w for w in ["--coded" * (not a.plain), f"--varied {a.varied:g}" * bool(a.varied), "--dims 128 --mz 24",
-                               "--patterns --lr-without-patterns" * a.patterns] if w)
+                               "--patterns --lr-without-patterns" * a.patterns,
+                               f"--pattern-floor {a.pattern_floor:g}" * (a.pattern_floor is not None)] if w)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -110,7 +120,8 @@ def main():
             f"(gain, spectral tilt, mono){'' if a.plain else ', with a coded version of each (muzip-v2.7 at 12-64 kbps or muzip-v1 at 24-64, read as `muzip index` reads a .mz)'}{speeds}, standardized per corpus: "
             + ", ".join(f"{k} {v}" for k, v in per_corpus.items()) + ".",
             f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}"
-            f"{' --patterns' if a.patterns else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
+            f"{' --patterns' if a.patterns else ''}"
+            f"{f' --pattern-floor {a.pattern_floor:g}' if a.pattern_floor is not None else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
             f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
             f"fold's corpus (`python -m scripts.experiments.exp_embed_v3 {how}`, "

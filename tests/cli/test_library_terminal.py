@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from muzip.library.catalog import Catalog
 
@@ -55,10 +56,12 @@ def test_index_prints_a_failure_above_its_bar(tmp_path):
     assert "lib.db: 3 indexed, 0 unchanged, 1 failed" in screen
 
 
-def test_index_of_an_embed_v3_1_catalog_says_its_files_are_read_again(tmp_path, monkeypatch):
-    """Upgrading the default embedder at a terminal from embed-v3.1 to embed-v4, whose descriptors are longer
-    (the onset patterns after them): a line before the bar says every file is read again, and it is. (Another
-    projection of the same descriptors is re-projected instead: tests/library/test_reprojection.py.)"""
+@pytest.mark.parametrize("older", ["embed-v3.1", "embed-v4"])
+def test_index_of_an_older_catalog_says_its_files_are_read_again(tmp_path, monkeypatch, older):
+    """Upgrading the default embedder at a terminal to embed-v5 from embed-v3.1 (whose descriptors are shorter:
+    no onset patterns) or from embed-v4 (as long, but another version of the patterns): a line before the bar
+    says every file is read again, and it is. (Another projection of the same descriptors is re-projected
+    instead: tests/library/test_reprojection.py.)"""
     import shutil
 
     from click.testing import CliRunner
@@ -67,17 +70,17 @@ def test_index_of_an_embed_v3_1_catalog_says_its_files_are_read_again(tmp_path, 
     from muzip.defaults import DEFAULT_EMBEDDER
     from muzip.library import load_embedder
     from tests.conftest import CLIP
-    assert DEFAULT_EMBEDDER == "embed-v4"
+    assert DEFAULT_EMBEDDER == "embed-v5"
     (tmp_path / "m").mkdir()
     for i in range(2):
         shutil.copy(CLIP, tmp_path / "m" / f"t{i}.ogg")
-    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v3.1"))
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder(older))
     made = CliRunner().invoke(cli, ["index", str(tmp_path / "m"), "--db", str(tmp_path / "lib.db"), "-q", "-j", "1"])
     assert made.exit_code == 0, made.output
     code, screen = run_in_pty(["index", "m", "--db", "lib.db", "-j", "1"], tmp_path)
     assert code == 0, screen
     lines = [ln.strip() for ln in screen.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
-    assert lines[0] == "lib.db: 2 tracks indexed with embed-v3.1; embed-v4 reads them again", screen
+    assert lines[0] == f"lib.db: 2 tracks indexed with {older}; embed-v5 reads them again", screen
     assert "lib.db: 2 indexed, 0 unchanged, 0 failed" in screen
     with Catalog(str(tmp_path / "lib.db"), create=False) as cat:
         assert [e.split(":")[0] for e in cat.embedders()] == [DEFAULT_EMBEDDER]

@@ -82,6 +82,25 @@ def test_embed_v4_reads_embed_v3s_descriptors_and_onset_patterns_after_them(rng)
     assert not reads_descriptors_of(id4, id31)
 
 
+def test_embed_v5_reads_its_own_version_of_the_onset_patterns(rng):
+    """embed-v5's patterns read each band's onsets over a floor (onset patterns v2): its descriptors begin with
+    embed-v3's, as embed-v4's do, and its patterns are not embed-v4's, so neither reads the other's catalog."""
+    from muzip.library import load_embedder
+    from muzip.library import onset_patterns as P
+    from muzip.library.identity import reads_descriptors_of, same_descriptors
+    (v31, id31), (v4, id4), (v5, id5) = (load_embedder(n) for n in ("embed-v3.1", "embed-v4", "embed-v5"))
+    x = np.tanh(rng.standard_normal((2, 300, 882)).astype(np.float32)) * np.repeat(rng.random(30) > 0.5, 10)[:, None]
+    four, five = v4.describe([x], RATE), v5.describe([x], RATE)
+    np.testing.assert_array_equal(four[:D.DIM], five[:D.DIM])
+    np.testing.assert_allclose(four[D.DIM:], P.onset_patterns([x], RATE, None), rtol=1e-6)
+    np.testing.assert_allclose(five[D.DIM:], P.onset_patterns([x], RATE, 10.0), rtol=1e-6)
+    assert np.abs(four[D.DIM:] - five[D.DIM:]).mean() > 0.01
+    assert P.FLOOR_DB[P.VERSION] == 10.0 and P.FLOOR_DB[1] is None
+    assert not same_descriptors(id4, id5)
+    assert not reads_descriptors_of(id4, id5) and not reads_descriptors_of(id5, id4)
+    assert reads_descriptors_of(id31, id5)
+
+
 def _music(seed, seconds=8):
     """Distinct synthetic 'tracks' with a noise bed, a chord and a beat (varying with the seed)."""
     rng = np.random.default_rng(seed)
