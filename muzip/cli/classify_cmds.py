@@ -31,7 +31,9 @@ def _check_made_with(model: dict, classifier: str, embedders) -> None:
     made = model.get("embedder")
     others = [e for e in embedders if e != made and not (made and reads_descriptors_of(made, e))]
     if made and others:
-        if reads_descriptors_of(others[0], made):  # the catalog is the older: indexing it again is the cure
+        # the catalog is the older (its descriptors are part of the classifier's), or the classifier is this
+        # muzip's embedder's and the catalog another's (embed-v4's beside embed-v5): indexing it again is the cure
+        if reads_descriptors_of(others[0], made) or made == _embedder()[1]:
             raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "
                              f"{others[0].split(':')[0]}'s; run `muzip index` on the library again")
         raise MuzipError(f"{classifier}: trained on {made.split(':')[0]} vectors, these are "

@@ -186,6 +186,13 @@ def test_index_says_which_tracks_of_an_older_embedder_it_reads_again(runner, tmp
     monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder(DEFAULT_EMBEDDER))
     r = runner.invoke(cli, ["classify", "predict", clf, "--db", old])
     assert r.exit_code == 1 and "run `muzip index` on the library again" in r.output
+    # embed-v4's descriptors are as long as embed-v5's, with another version of the patterns: the same cure
+    v4 = str(tmp_path / "v4.db")
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder("embed-v4"))
+    assert runner.invoke(cli, ["index", str(tmp_path / "b"), "--db", v4, "-q", "-j", "1"]).exit_code == 0
+    monkeypatch.setitem(library_cmds._STATE, "embedder", load_embedder(DEFAULT_EMBEDDER))
+    r = runner.invoke(cli, ["classify", "predict", clf, "--db", v4])
+    assert r.exit_code == 1 and "embed-v4's; run `muzip index` on the library again" in r.output, r.output
 
 
 def test_a_catalog_of_another_embedder_asks_to_be_indexed_again(runner, tmp_path):
