@@ -6,8 +6,8 @@
   (entropy decoding only) or from audio (the encoder), and the per-file record of `muzip index`;
 * ``catalog``: the SQLite catalog; ``search``: nearest tracks (exact, or usearch HNSW when large);
 * ``coefficients`` and ``descriptors``: MDCT coefficients of a track's audio or of any `.mz`, and their
-  statistics in Hz-defined bands, and ``onset_patterns`` beside them (embed-v4); ``projection``: embed-v3,
-  v3.1 and v4 (the default), which standardize descriptors by
+  statistics in Hz-defined bands, and ``onset_patterns`` beside them (embed-v4, v5); ``projection``: embed-v3,
+  v3.1, v4 and v5 (the default), which standardize descriptors by
   the collection's own statistics (``collection``: kept by the catalog and by classifiers) and project them;
 * ``cluster``: Affinity Propagation; ``classify``: logistic regression stored as .npz; ``tsne_map``: t-SNE.
 """

@@ -4,7 +4,7 @@ classifier, and which embedders read the same descriptors (so one can take over 
 Two projections of the same descriptors (embed-v3 and a refit of it, say) differ only in the projection: a
 catalog's stored raw descriptors are the input of both, so its tracks can be re-projected instead of read
 again, and a classifier of one can still read a catalog of the other through its own projection. An
-embedder whose descriptors begin with another's (embed-v4's are embed-v3's followed by onset patterns)
+embedder whose descriptors begin with another's (embed-v4's and v5's are embed-v3's followed by onset patterns)
 holds what a classifier of the other reads, but not the other way round.
 """
 
