@@ -1,4 +1,4 @@
-"""Onset patterns (after Pohle, Schnitzer, Schedl, Knees and Widmer 2009), read by embed-v4 beside the
+"""Onset patterns (after Pohle, Schnitzer, Schedl, Knees and Widmer 2009), read by embed-v4 and v5 beside the
 descriptors (muzip.library.descriptors): the modulation spectrum of each band group's onset envelope, on a
 log frequency axis, the median over windows.
 
@@ -6,8 +6,8 @@ The descriptors' rhythm group is the autocorrelation of the onset envelope summe
 which periodicities a track has, not where in the spectrum they sit (a walking bass against a hi-hat).
 Computed inside each contiguous run of coefficients, as the descriptors are: a run shorter than WINDOW_S
 (5.12 s), as each of `muzip index`'s 4-s runs is, gives one zero-padded window. That costs nothing measured
-(the held-out recipe from 48 s in 4-s runs, against 8-s runs and one 48-s run: docs/EXPERIMENTS.md, session
-46); 2.56-s windows read the *styles* fold's rhythm worse (exp_style_cues patterns: P@1 alone 0.378
+(the held-out recipe from 48 s in 4-s runs, against 8-s runs and one 48-s run: docs/EXPERIMENTS.md, sessions
+46 and 47; version 2's floor is under each run's own mean); 2.56-s windows read the *styles* fold's rhythm worse (exp_style_cues patterns: P@1 alone 0.378
 against 0.402).
 """
 
