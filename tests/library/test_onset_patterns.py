@@ -63,3 +63,5 @@ def test_version_2_counts_a_rise_out_of_near_silence_as_at_most_its_floor():
     mean = B[:, 0].mean()
     assert rises.max() <= np.log10((1 + 0.1 * mean) / (0.1 * mean)) + 1e-9 < 1.1  # 10 dB and a little
     assert rises.max() > 0.9 and np.all(rises >= 0) and np.all(P._floored_flux(B, 10.0)[:, 1:] == 0)
+    from muzip.library.descriptors import EPS
+    assert np.maximum(np.diff(np.log10(B[:, 0] + EPS)), 0).max() > 5  # version 1's flux: over 50 dB
