@@ -31,25 +31,12 @@ from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
 from scripts.models import embed_v3_data  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, segment_descriptors  # noqa: E402
+from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, mz_runs, segment_descriptors  # noqa: E402
 
 def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
     """eval_vectors of the excerpts and segments each coded by `model` at kbps, read as `muzip index` reads a .mz."""
-    import os
-    import tempfile
-
-    from muzip.codec import compress_array, load_model
-    from muzip.library.coefficients import coefficient_runs
-
     def coded(part):
-        fd, tmp = tempfile.mkstemp(suffix=".mz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(compress_array(part, L.RATE, kbps, load_model(model)))
-            runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
-        finally:
-            os.unlink(tmp)
-        return describe(runs, rate)
+        return describe(*mz_runs(part, kbps, model))
     X, A, B = [], [], []
     for _, p in tracks:
         v = cached(f"{floor_key()}evalmz{VERSION}:{model}:{kbps}:" + p,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
@@ -24,20 +23,7 @@ import numpy as np  # noqa: E402
 from muzip.library import descriptors as D  # noqa: E402
 from muzip.library import onset_patterns as O  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
-from scripts.models.embed_v3_data import CACHE, _coeffs  # noqa: E402
-
-
-def _mz_runs(part, model, kbps=24):
-    from muzip.codec import compress_array, load_model
-    from muzip.library.coefficients import coefficient_runs
-    fd, tmp = tempfile.mkstemp(suffix=".mz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(compress_array(part, L.RATE, kbps, load_model(model)))
-        runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
-    finally:
-        os.unlink(tmp)
-    return runs, rate
+from scripts.models.embed_v3_data import CACHE, _coeffs, mz_runs  # noqa: E402
 
 
 def _bands(runs, rate):
@@ -55,7 +41,7 @@ def fold_bands(fold: str, model: str) -> tuple[list, list, np.ndarray]:
             labels.append(lab)
             parts = L.excerpt(p), *L.segments(L.excerpt(p))
             for src, got in (("a", [_bands([_coeffs(x)], L.RATE) for x in parts]),
-                             ("z", [_bands(*_mz_runs(x, model)) for x in parts])):
+                             ("z", [_bands(*mz_runs(x, 24, model)) for x in parts])):
                 for i, runs in enumerate(got):
                     for j, (B, frame_s) in enumerate(runs):
                         rows[f"{src}/{t}/{i}/{j}"] = B.astype(np.float32)

@@ -85,27 +85,32 @@ CODECS = (("muzip-v2.7", (12, 16, 24, 32, 48, 64), 0.75), ("muzip-v1", (24, 32, 
 ALSO_RATES = (16, 24, 32, 48, 64)
 
 
-def coded_coefficients(x, rng, model=None) -> list:
-    """The coefficient runs of a segment coded by a codec drawn from CODECS (or by `model` at one of
-    ALSO_RATES), as `muzip index` reads a .mz."""
+def mz_runs(x, kbps: float, model: str) -> tuple[list, int]:
+    """(coefficient runs, rate) of audio x at L.RATE coded by `model` at kbps, read as `muzip index` reads a .mz."""
     import os
     import tempfile
 
     from muzip.codec import compress_array, load_model
     from muzip.library.coefficients import coefficient_runs
-    if model is None:
-        name, rates, _ = CODECS[0 if rng.random() < CODECS[0][2] else 1]
-    else:
-        name, rates = model, ALSO_RATES
-    mz = compress_array(x, L.RATE, float(rng.choice(rates)), load_model(name))
+    mz = compress_array(x, L.RATE, kbps, load_model(model))
     fd, tmp = tempfile.mkstemp(suffix=".mz")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(mz)
-        runs, _, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
+        runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
     finally:
         os.unlink(tmp)
-    return runs
+    return runs, rate
+
+
+def coded_coefficients(x, rng, model=None) -> list:
+    """The coefficient runs of a segment coded by a codec drawn from CODECS (or by `model` at one of
+    ALSO_RATES), as `muzip index` reads a .mz."""
+    if model is None:
+        name, rates, _ = CODECS[0 if rng.random() < CODECS[0][2] else 1]
+    else:
+        name, rates = model, ALSO_RATES
+    return mz_runs(x, float(rng.choice(rates)), name)[0]
 
 
 def _varispeed(x, rng, change):
