@@ -33,13 +33,15 @@ from scripts.bench.library_loco import METRICS, score_vectors  # noqa: E402
 from scripts.models import embed_v3_data  # noqa: E402
 from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, mz_runs, segment_descriptors  # noqa: E402
 
-def eval_vectors_mz(tracks, kbps, model="muzip-v2.7"):
-    """eval_vectors of the excerpts and segments each coded by `model` at kbps, read as `muzip index` reads a .mz."""
+def eval_vectors_mz(tracks, kbps, model="muzip-v2.7", noise=1.0):
+    """eval_vectors of the excerpts and segments each coded by `model` at kbps, read as `muzip index` reads a .mz
+    (noise: the decoder network's noise scale, embed_v3_data.mz_runs)."""
     def coded(part):
-        return describe(*mz_runs(part, kbps, model))
+        return describe(*mz_runs(part, kbps, model, noise))
     X, A, B = [], [], []
+    scale = "" if noise == 1.0 else f"noise{noise:g}:"
     for _, p in tracks:
-        v = cached(f"{floor_key()}evalmz{VERSION}:{model}:{kbps}:" + p,
+        v = cached(f"{floor_key()}evalmz{VERSION}:{scale}{model}:{kbps}:" + p,
                    lambda p=p: np.stack([coded(part) for part in (L.excerpt(p), *L.segments(L.excerpt(p)))]))
         X.append(v[0]), A.append(v[1]), B.append(v[2])
     return np.array(X), np.array(A), np.array(B)
@@ -95,6 +97,8 @@ def main():
                     "this bitrate")
     ap.add_argument("--mz-model", default="muzip-v2.7", help="the codec model of --mz (a model with a decoder "
                     "network is decoded for the sampled runs, as `muzip index` reads its files)")
+    ap.add_argument("--mz-noise", type=float, default=1.0, help="with --mz-model of a decoder network: its seeded "
+                    "noise input scaled by this when the collection's files are decoded (session 48)")
     ap.add_argument("--coded", action="store_true", help="each training segment's coded version in its class too "
                     "(scripts/models/embed_v3_data.py CODECS)")
     ap.add_argument("--also", default="", help="comma-separated codec models: each training segment once more "
@@ -150,7 +154,7 @@ def main():
             if d == 128:
                 W128 = W
         if a.mz:  # the chosen recipe with the whole collection indexed from .mz files
-            Xm, Am, Bm = (v[:, :keep] for v in eval_vectors_mz(tracks, a.mz, a.mz_model))
+            Xm, Am, Bm = (v[:, :keep] for v in eval_vectors_mz(tracks, a.mz, a.mz_model, a.mz_noise))
             Em = np.concatenate([Xm, Am, Bm])
             mm, sm = Em.mean(axis=0), Em.std(axis=0) + 1e-9
             W = fit_projection(Xt, yt, corpora, 128)["scalings"]

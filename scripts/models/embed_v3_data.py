@@ -85,19 +85,28 @@ CODECS = (("muzip-v2.7", (12, 16, 24, 32, 48, 64), 0.75), ("muzip-v1", (24, 32, 
 ALSO_RATES = (16, 24, 32, 48, 64)
 
 
-def mz_runs(x, kbps: float, model: str) -> tuple[list, int]:
-    """(coefficient runs, rate) of audio x at L.RATE coded by `model` at kbps, read as `muzip index` reads a .mz."""
+def mz_runs(x, kbps: float, model: str, noise: float = 1.0) -> tuple[list, int]:
+    """(coefficient runs, rate) of audio x at L.RATE coded by `model` at kbps, read as `muzip index` reads a .mz.
+
+    noise: the scale of a decoder network's seeded noise input when the .mz is decoded (1: as decoding does)."""
     import os
     import tempfile
 
     from muzip.codec import compress_array, load_model
     from muzip.library.coefficients import coefficient_runs
+
+    def reading(key):
+        m = load_model(key)
+        if noise != 1.0:
+            scaled = m._noise
+            m._noise = lambda shape, first: np.float32(noise) * scaled(shape, first)
+        return m
     mz = compress_array(x, L.RATE, kbps, load_model(model))
     fd, tmp = tempfile.mkstemp(suffix=".mz")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(mz)
-        runs, rate, _ = coefficient_runs(tmp, load_model, max_frames=1 << 20)
+        runs, rate, _ = coefficient_runs(tmp, reading, max_frames=1 << 20)
     finally:
         os.unlink(tmp)
     return runs, rate
