@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.bench.classical_features import classical_vector, standardized_unit  # noqa: E402
 from scripts.bench.library_folds import p_at_1  # noqa: E402
+from scripts.bench.mz_parity import section as mz_parity_section  # noqa: E402
 
 ROOT = L.ROOT
 METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nmi")
@@ -271,7 +272,7 @@ def markdown(results: dict, command: str) -> str:
         s = table[m]
         lines.append(f"| {m} | " + " | ".join("n/a" if s[k] is None else f"{s[k][0]:.3f} ± {s[k][1]:.3f}"
                                               for k in METRICS) + " |")
-    lines += margins(results)
+    lines += margins(results) + mz_parity_section()
     if MAP.is_file() and VECTORS.is_file():
         lines += ["", "![t-SNE map of a held-out fold](library_map.png)", "",
                   f"The map: t-SNE of the {MAP_FOLD} fold's 60-s excerpts through the embed-v5 recipe fitted without "

@@ -1,5 +1,7 @@
 """The leave-one-corpus-out bench: a fold's embedder never trains on the fold's corpus; the scores' maths."""
 
+import json
+
 import numpy as np
 import soundfile as sf
 
@@ -82,3 +84,27 @@ def test_margins_read_the_target_both_ways():
     paired = next(ln for ln in lines if ln.startswith("| paired"))
     assert paired.count("+0.075 (0.025)") == len(metrics)
     assert "Ahead in 12 of 12 fold cells" in " ".join(lines)
+
+
+def test_every_models_mz_is_read_against_its_own_runs_audio(tmp_path, monkeypatch):
+    """The .mz parity table: each model's means against the audio of the same run, a fall over 0.02 named,
+    a model whose run is missing left out."""
+    from scripts.bench import mz_parity
+    metrics = mz_parity.METRICS
+
+    def run(model, p_at_1_drop):
+        key = mz_parity._mz_key(model)
+        own = "own .mz cosine" if model == "muzip-v2.7" else f"own .mz of {model} cosine"
+        fold = {mz_parity.AUDIO: {m: 0.8 for m in metrics},
+                key: {m: (0.8 - p_at_1_drop if m == "p_at_1" else 0.81) for m in metrics},
+                own: {"mean": 0.9, "min": 0.5}}
+        return {"f1": fold, "f2": fold}
+    (tmp_path / "old.json").write_text(json.dumps(run("muzip-v1", 0.03)))
+    (tmp_path / "new.json").write_text(json.dumps(run("muzip-v2.7", 0.01)))
+    monkeypatch.setattr(mz_parity, "LOGS", tmp_path)
+    monkeypatch.setattr(mz_parity, "RUNS", {"muzip-v1": ("old.json", True), "muzip-v2": ("absent.json", True),
+                                            "muzip-v2.7": ("new.json", False)})
+    rows = [ln for ln in mz_parity.section() if ln.startswith("| muzip")]
+    assert len(rows) == 2
+    assert rows[0].startswith("| muzip-v1 | decoded |") and "0.770 (-0.030)" in rows[0] and rows[0].endswith("no: P@1 |")
+    assert rows[1].startswith("| muzip-v2.7 | its coefficients |") and rows[1].endswith("| 0.90 | yes |")
