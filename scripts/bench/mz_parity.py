@@ -19,31 +19,33 @@ METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nm
 NAMES = ("acc (LR)", "F1 (LR)", "acc (1-NN)", "F1 (1-NN)", "P@1", "NMI")
 AUDIO = "LDA 128, per-corpus training, collection statistics"
 TOLERANCE = 0.02
-# model -> (its run's JSON, whether its .mz is decoded for the library: a decoder network, no latents alone)
-RUNS = {"muzip-v1": ("embed_v5_v1mz_s47.json", True),
-        "muzip-v2": ("embed_v5_v2mz_s48.json", True),
-        "muzip-v2.1": ("embed_v5_v21mz_s47.json", True),
-        "muzip-v2.2": ("embed_v5_v22mz_s48.json", True),
-        "muzip-v2.3": ("embed_v5_v23mz_s48.json", False),
-        "muzip-v2.4": ("embed_v5_v24mz_s48.json", False),
-        "muzip-v2.5": ("embed_v5_v25mz_s48.json", False),
-        "muzip-v2.6": ("embed_v5_v26mz_s48.json", False),
-        "muzip-v2.7": ("embed_v5_loco_s47.json", False)}
+# (model, kbps) -> (its run's JSON, whether its .mz is decoded for the library: a decoder network)
+RUNS = {("muzip-v1", 24): ("embed_v5_v1mz_s47.json", True),
+        ("muzip-v2", 24): ("embed_v5_v2mz_s48.json", True),
+        ("muzip-v2.1", 24): ("embed_v5_v21mz_s47.json", True),
+        ("muzip-v2.2", 24): ("embed_v5_v22mz_s48.json", True),
+        ("muzip-v2.3", 24): ("embed_v5_v23mz_s48.json", False),
+        ("muzip-v2.4", 24): ("embed_v5_v24mz_s48.json", False),
+        ("muzip-v2.5", 24): ("embed_v5_v25mz_s48.json", False),
+        ("muzip-v2.6", 24): ("embed_v5_v26mz_s48.json", False),
+        ("muzip-v2.7", 24): ("embed_v5_loco_s47.json", False),
+        ("muzip-v1", 64): ("embed_v5_v1mz64_s48.json", True),
+        ("muzip-v1", 96): ("embed_v5_v1mz96_s48.json", True)}
 
 
-def _mz_key(model: str) -> str:
+def _mz_key(model: str, kbps: int = 24) -> str:
     of = "" if model == "muzip-v2.7" else f" of {model}"
-    return f"LDA 128, per-corpus training, from .mz{of} at 24 kbps"
+    return f"LDA 128, per-corpus training, from .mz{of} at {kbps} kbps"
 
 
-def parity(model: str) -> dict | None:
+def parity(model: str, kbps: int = 24) -> dict | None:
     """{"audio": means, "mz": means, "cosine": mean own cosine} of a model's run (None: not run yet)."""
-    name, _ = RUNS[model]
+    name, _ = RUNS[model, kbps]
     path = LOGS / name
     if not path.is_file():
         return None
     results = json.loads(path.read_text())
-    key = _mz_key(model)
+    key = _mz_key(model, kbps)
     own = "own .mz cosine" if model == "muzip-v2.7" else f"own .mz of {model} cosine"
     folds = list(results.values())
     return {"audio": [float(np.mean([r[AUDIO][m] for r in folds])) for m in METRICS],
@@ -53,19 +55,19 @@ def parity(model: str) -> dict | None:
 
 def section() -> list[str]:
     """docs/LIBRARY.md's table of every model's .mz (the models whose run is there)."""
-    lines = ["", "Every codec model's `.mz`, each fold's whole collection indexed from that model's files at 24 kbps, "
+    lines = ["", "Every codec model's `.mz`, each fold's whole collection indexed from that model's files, "
              "against the audio through the same held-out recipe in the same run (means over the folds; "
              "`python -m scripts.bench.mz_parity`):", "",
-             "| model | read as | " + " | ".join(NAMES) + " | own cosine | within 0.02 |",
-             "|---|---|" + "---:|" * (len(NAMES) + 2)]
-    for model, (_, decoded) in RUNS.items():
-        p = parity(model)
+             "| model | kbps | read as | " + " | ".join(NAMES) + " | own cosine | within 0.02 |",
+             "|---|---:|---|" + "---:|" * (len(NAMES) + 2)]
+    for (model, kbps), (_, decoded) in RUNS.items():
+        p = parity(model, kbps)
         if p is None:
             continue
         gaps = [b - a for a, b in zip(p["audio"], p["mz"])]
         short = [n for n, g in zip(NAMES, gaps) if g < -TOLERANCE]
         cells = [f"{b:.3f} ({g:+.3f})" for b, g in zip(p["mz"], gaps)]
-        lines.append(f"| {model} | {'decoded' if decoded else 'its coefficients'} | " + " | ".join(cells)
+        lines.append(f"| {model} | {kbps} | {'decoded' if decoded else 'its coefficients'} | " + " | ".join(cells)
                      + f" | {p['cosine']:.2f} | {'yes' if not short else 'no: ' + ', '.join(short)} |")
     lines += ["", "In brackets: the `.mz` against the audio's mean of the same run. Own cosine: a track's vector from "
               "audio against its vector from the `.mz`. A model with a decoder network is decoded for the "

@@ -15,6 +15,11 @@ from the latents (dequantized, weighting divided out, expanded) before it is des
 decoder's coefficients correlate with the coded ones on the coded bins, a track's cosine with its own `.mz`
 (descriptors standardized by the audio's), and the segment P@1 of the raw standardized descriptor (the two
 15-s segments of each excerpt, each coded apart; each collection standardized by its own statistics).
+
+--identity M1,M2,...: from exp_embed_v3's cached descriptors of every fold's segments (audio, and each model's
+24-kbps `.mz`; run exp_embed_v3 with `--mz-model M` first), the segment P@1 of each descriptor group alone,
+and per band of the mean spectral shape how well it tells tracks apart: the variance of the tracks' means over
+the mean variance between a track's two segments.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from scripts.bench import loco_sets as L
 from scripts.experiments.exp_latent_parity import channel_weighting
 from scripts.models import embed_v3_data as D
 
-LOW_BINS_HZ = 5000.0
+LOW_BINS_HZ, TOP_HZ = 5000.0, 16000.0
 
 
 def coded_latents(mz: bytes, model) -> np.ndarray:
@@ -57,17 +62,18 @@ def latent_mdct(mz: bytes, model, weighting) -> np.ndarray:
 def coded_shares(model, rates):
     tracks = L.fold_tracks("games-A", 2) + L.fold_tracks("games-B", 1) + L.fold_tracks("styles", 1)[:4]
     cfg = model.config
-    low = int(round(LOW_BINS_HZ / (cfg.model_rate / 2) * cfg.latent_channels))
+    low, top = (int(round(hz / (cfg.model_rate / 2) * cfg.latent_channels)) for hz in (LOW_BINS_HZ, TOP_HZ))
     for kbps in rates:
         rows = []
         for _, p in tracks:
             x = L.excerpt(p)[:L.RATE * 20]
             mz = compress_array(x, L.RATE, kbps, model)
             nz = coded_latents(mz, model) != 0
-            rows.append((nz.mean(), nz[0, :, :low].mean(), len(mz) * 8 / 20 / 1000))
+            rows.append((nz.mean(), nz[0, :, :low].mean(), nz[0, :, low:top].mean(), len(mz) * 8 / 20 / 1000))
         a = np.mean(rows, axis=0)
-        print(f"{model.name} {kbps:g} kbps: coded {a[0]:.3f} of the latents, of the mid channel's below "
-              f"{LOW_BINS_HZ / 1000:g} kHz {a[1]:.3f}; file {a[2]:.1f} kbps", flush=True)
+        print(f"{model.name} {kbps:g} kbps: coded {a[0]:.3f} of the latents; of the mid channel's below "
+              f"{LOW_BINS_HZ / 1000:g} kHz {a[1]:.3f}, {LOW_BINS_HZ / 1000:g}-{TOP_HZ / 1000:g} kHz {a[2]:.3f}; "
+              f"file {a[3]:.1f} kbps", flush=True)
 
 
 def three_reads(x, model, weighting, kbps):
@@ -119,13 +125,64 @@ def hybrid(model, kbps):
         print(f"  {k}: own cosine {own.mean():.3f} (lowest {own.min():.3f}); segment P@1 {p1:.3f}", flush=True)
 
 
+# The descriptor's statistics in order (muzip/library/descriptors.py), and their sizes.
+GROUPS = (("cepstra mean", 19), ("cepstra deviation", 19), ("cepstra covariance", 66), ("spectral shape", 40),
+          ("band deviation", 40), ("flux", 10), ("dynamics", 3), ("rhythm", 25), ("chroma", 12), ("key-free chroma", 6),
+          ("chroma entropy, change", 2), ("flatness", 10), ("stereo", 6))
+
+
+def _pair_p_at_1(A, B) -> float:
+    """Segment P@1 of standardized unit vectors: A[i]'s nearest among all others is B[i], and B[i]'s A[i]."""
+    S = np.concatenate([A, B])
+    S = (S - S.mean(0)) / (S.std(0) + 1e-9)
+    S /= np.linalg.norm(S, axis=1, keepdims=True) + 1e-12
+    G = S @ S.T
+    np.fill_diagonal(G, -np.inf)
+    n = len(A)
+    return float(np.mean(G.argmax(1) == np.concatenate([np.arange(n) + n, np.arange(n)])))
+
+
+def identity(models):
+    from muzip.library.descriptors import BANDS, DIM, HIGH_HZ, LOW_HZ, _mel
+    from scripts.experiments.exp_embed_v3 import eval_vectors, eval_vectors_mz
+    edges = np.cumsum([0] + [n for _, n in GROUPS])
+    assert edges[-1] == DIM
+    groups = {name: np.arange(edges[i], edges[i + 1]) for i, (name, _) in enumerate(GROUPS)}
+    shape = groups["spectral shape"]
+    p1, ratio = {}, {}
+    for fold in L.FOLDS:
+        tracks = L.fold_tracks(fold)
+        reads = {"audio": eval_vectors(tracks)[1:]}
+        reads.update({m: eval_vectors_mz(tracks, 24.0, m)[1:] for m in models})
+        width = reads["audio"][0].shape[1]
+        for name, cols in {**groups, "onset patterns": np.arange(DIM, width), "all": np.arange(width)}.items():
+            for k, (A, B) in reads.items():
+                p1.setdefault(name, {}).setdefault(k, []).append(_pair_p_at_1(A[:, cols], B[:, cols]))
+        for k, (A, B) in reads.items():
+            a, b = A[:, shape], B[:, shape]
+            ratio.setdefault(k, []).append(np.var((a + b) / 2, axis=0) / np.mean((a - b) ** 2 / 2, axis=0))
+    keys = ["audio", *models]
+    print("segment P@1 of each group alone (mean of the folds)\n" + "group".ljust(24) + "".join(k.rjust(12) for k in keys))
+    for name, r in p1.items():
+        print(name.ljust(24) + "".join(f"{np.mean(r[k]):12.3f}" for k in keys))
+    hz = 700.0 * (10 ** (np.linspace(_mel(LOW_HZ), _mel(HIGH_HZ), BANDS + 1) / 2595.0) - 1)
+    print("\nspectral shape per band: tracks' spread over a track's two segments (mean of the folds)\n"
+          + "band".ljust(18) + "".join(k.rjust(12) for k in keys))
+    for i in range(BANDS):
+        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{np.mean(ratio[k], 0)[i]:12.1f}" for k in keys))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="muzip-v1")
     ap.add_argument("--kbps", default="24")
     ap.add_argument("--hybrid", action="store_true", help="the coded bins put back into the decoded audio")
+    ap.add_argument("--identity", help="comma-separated models: what each descriptor group keeps of a track "
+                    "(from exp_embed_v3's cache)")
     a = ap.parse_args()
     D.PATTERNS, D.PATTERN_FLOOR_DB = True, 10.0  # embed-v5's descriptor
+    if a.identity:
+        return identity(a.identity.split(","))
     model = load_model(a.model)
     rates = [float(k) for k in a.kbps.split(",")]
     if a.hybrid:

@@ -102,9 +102,9 @@ def test_every_models_mz_is_read_against_its_own_runs_audio(tmp_path, monkeypatc
     (tmp_path / "old.json").write_text(json.dumps(run("muzip-v1", 0.03)))
     (tmp_path / "new.json").write_text(json.dumps(run("muzip-v2.7", 0.01)))
     monkeypatch.setattr(mz_parity, "LOGS", tmp_path)
-    monkeypatch.setattr(mz_parity, "RUNS", {"muzip-v1": ("old.json", True), "muzip-v2": ("absent.json", True),
-                                            "muzip-v2.7": ("new.json", False)})
+    monkeypatch.setattr(mz_parity, "RUNS", {("muzip-v1", 24): ("old.json", True), ("muzip-v2", 24): ("absent.json", True),
+                                            ("muzip-v2.7", 24): ("new.json", False)})
     rows = [ln for ln in mz_parity.section() if ln.startswith("| muzip")]
     assert len(rows) == 2
-    assert rows[0].startswith("| muzip-v1 | decoded |") and "0.770 (-0.030)" in rows[0] and rows[0].endswith("no: P@1 |")
-    assert rows[1].startswith("| muzip-v2.7 | its coefficients |") and rows[1].endswith("| 0.90 | yes |")
+    assert rows[0].startswith("| muzip-v1 | 24 | decoded |") and "0.770 (-0.030)" in rows[0] and rows[0].endswith("no: P@1 |")
+    assert rows[1].startswith("| muzip-v2.7 | 24 | its coefficients |") and rows[1].endswith("| 0.90 | yes |")
