@@ -77,9 +77,12 @@ def section() -> list[str]:
               "tracks apart about half as well as the audio's, for v1 and v2 alike, and v2.1's band gains give it "
               "back; v1 also loses it below 6 kHz and in the cepstral covariance, flux and rhythm, where v2 does "
               "not (`... --identity muzip-v1,muzip-v2,muzip-v2.1,muzip-v2.7`, docs/logs/v1_identity_s48.log). "
-              "No way of reading v1's files tried (sessions 42-48: its latents, an equalization, a regression to "
-              "the audio's descriptor, v1 copies in the training classes, its decoder's noise at zero, its coded "
-              "bins put back) gives the P@1 back."]
+              "More bits do not close v1's gap: at 64 and 96 kbps its P@1 is still 0.03-0.04 behind, and its "
+              "regression falls further (the projection's training saw v1 files at 24-64 kbps only). So what is "
+              "left uncoded is not the whole of it. No way of reading v1's files tried (sessions 42-48: its latents, an "
+              "equalization, a regression to the audio's descriptor, v1 copies in the training classes, its "
+              "decoder's noise at zero, its coded bins put back) gives the P@1 back. Its files still beat both "
+              "baselines' means on every measure."]
     return lines
 
 
