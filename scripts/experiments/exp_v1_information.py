@@ -16,10 +16,11 @@ decoder's coefficients correlate with the coded ones on the coded bins, a track'
 (descriptors standardized by the audio's), and the segment P@1 of the raw standardized descriptor (the two
 15-s segments of each excerpt, each coded apart; each collection standardized by its own statistics).
 
---identity M1,M2,...: from exp_embed_v3's cached descriptors of every fold's segments (audio, and each model's
-24-kbps `.mz`; run exp_embed_v3 with `--mz-model M` first), the segment P@1 of each descriptor group alone,
-and per band of the mean spectral shape how well it tells tracks apart: the variance of the tracks' means over
-the mean variance between a track's two segments.
+--identity M1,M2@96,...: from exp_embed_v3's cached descriptors of every fold's segments (audio, and each
+model's `.mz` at 24 kbps or the bitrate after @; run exp_embed_v3 with `--mz-model M --mz K` first), the
+segment P@1 of each descriptor group alone; per band of the mean spectral shape, how well it tells tracks
+apart (the variance of the tracks' means over the mean variance between a track's two segments) and how far
+it is from the audio's.
 """
 from __future__ import annotations
 
@@ -149,11 +150,13 @@ def identity(models):
     assert edges[-1] == DIM
     groups = {name: np.arange(edges[i], edges[i + 1]) for i, (name, _) in enumerate(GROUPS)}
     shape = groups["spectral shape"]
-    p1, ratio = {}, {}
+    p1, ratio, off = {}, {}, {}
     for fold in L.FOLDS:
         tracks = L.fold_tracks(fold)
         reads = {"audio": eval_vectors(tracks)[1:]}
-        reads.update({m: eval_vectors_mz(tracks, 24.0, m)[1:] for m in models})
+        for m in models:  # "muzip-v1" (24 kbps) or "muzip-v1@96"
+            name, _, kbps = m.partition("@")
+            reads[m] = eval_vectors_mz(tracks, float(kbps or 24), name)[1:]
         width = reads["audio"][0].shape[1]
         for name, cols in {**groups, "onset patterns": np.arange(DIM, width), "all": np.arange(width)}.items():
             for k, (A, B) in reads.items():
@@ -161,6 +164,8 @@ def identity(models):
         for k, (A, B) in reads.items():
             a, b = A[:, shape], B[:, shape]
             ratio.setdefault(k, []).append(np.var((a + b) / 2, axis=0) / np.mean((a - b) ** 2 / 2, axis=0))
+            off.setdefault(k, []).append(np.mean(np.abs(np.concatenate([a, b]) - np.concatenate(reads["audio"])[:, shape]),
+                                                 axis=0))
     keys = ["audio", *models]
     print("segment P@1 of each group alone (mean of the folds)\n" + "group".ljust(24) + "".join(k.rjust(12) for k in keys))
     for name, r in p1.items():
@@ -170,6 +175,10 @@ def identity(models):
           + "band".ljust(18) + "".join(k.rjust(12) for k in keys))
     for i in range(BANDS):
         print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{np.mean(ratio[k], 0)[i]:12.1f}" for k in keys))
+    print("\nspectral shape per band: how far a segment's is from its audio's, mean |difference| in dB (mean of the "
+          "folds)\n" + "band".ljust(18) + "".join(k.rjust(12) for k in keys))
+    for i in range(BANDS):  # the shape is in log10 energy: x 10 for dB
+        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{10 * np.mean(off[k], 0)[i]:12.2f}" for k in keys))
 
 
 def main():
