@@ -9,9 +9,10 @@ in the mid channel below 5 kHz, over the first 20 s of 2 tracks per label of gam
 styles. What is not coded, the decoder network fills from its context: muzip-v1 and v2 send no level for it
 (v2.1 on code band gains).
 
---hybrid: 4 tracks per label of games-A and 3 of games-B (exp_latent_parity's), each read three ways: the
-audio, the `.mz` decoded (what `muzip index` does) and the decoded audio with every coded MDCT bin put back
-from the latents (dequantized, weighting divided out, expanded) before it is described. Printed: how the
+--hybrid: 4 tracks per label of games-A and 3 of games-B (exp_latent_parity's), each read four ways: the
+audio, the `.mz` decoded (what `muzip index` does), the decoded audio with every coded MDCT bin put back
+from the latents (dequantized, weighting divided out, expanded) before it is described, and the decoded
+audio with every uncoded latent raised to at least FLOOR_STEPS of its step. Printed: how the
 decoder's coefficients correlate with the coded ones on the coded bins, a track's cosine with its own `.mz`
 (descriptors standardized by the audio's), and the segment P@1 of the raw standardized descriptor (the two
 15-s segments of each excerpt, each coded apart; each collection standardized by its own statistics).
@@ -32,7 +33,7 @@ import numpy as np
 from muzip.codec import compress_array, decompress_bytes, load_model, read_latents
 from muzip.codec.quantizer import dequantize
 from muzip.codec.transform import analyze, synthesize, to_mid_side
-from muzip.codec.transform_model import expand
+from muzip.codec.transform_model import compand, expand
 from muzip.container import ContainerReader
 from scripts.bench import loco_sets as L
 from scripts.experiments.exp_latent_parity import channel_weighting
@@ -77,39 +78,55 @@ def coded_shares(model, rates):
               f"file {a[3]:.1f} kbps", flush=True)
 
 
-def three_reads(x, model, weighting, kbps):
-    """Descriptors of x's .mz decoded, and decoded with the coded bins put back; the decoder's correlation
-    with the coded bins."""
-    hop = model.config.hop
+# --hybrid's last read: the decoder's fill of each uncoded latent raised to at least this share of its step (the
+# quantizer sent it to zero from anywhere under half a step, so the file bounds it from above only).
+FLOOR_STEPS = 0.15
+
+
+def _describe_ms(c, hop):
+    """The descriptor of (A, n, hop) mid/side MDCT coefficients, resynthesized and analysed as the library does."""
+    h = synthesize(np.asarray(c, np.float32), hop)
+    h = h[:, :h.shape[1] // D.HOP * D.HOP]
+    return D.describe(analyze(np.pad(h, ((0, 0), (D.HOP, D.HOP))), D.HOP), L.RATE)
+
+
+def hybrid_reads(x, model, weighting, kbps):
+    """({read: descriptor} of x's .mz: decoded, its coded bins put back, its uncoded bins floored), the
+    decoder's correlation with the coded bins, and the share of uncoded latents it fills above half a step."""
+    cfg, hop = model.config, model.config.hop
     mz = compress_array(x, L.RATE, kbps, model)
     y = decompress_bytes(mz, model)[0][:len(x)]
-    ms = to_mid_side(np.asarray(y, np.float32))
-    Y = analyze(np.pad(ms, ((0, 0), (hop, hop))), hop)
+    Y = analyze(np.pad(to_mid_side(np.asarray(y, np.float32)), ((0, 0), (hop, hop))), hop)
     C = latent_mdct(mz, model, weighting)
+    steps = np.concatenate([np.repeat(model.steps()[f.levels][:, None], cfg.latents_per_frame, axis=1)
+                            for f in read_latents(ContainerReader(io.BytesIO(mz)), model)
+                            if f.q is not None and f.q.shape[1] >= cfg.latents_per_frame], axis=1)[..., None]
     n = min(Y.shape[1], C.shape[1])
-    Y, C = Y[:, :n], C[:, :n]
+    Y, C, steps = Y[:, :n], C[:, :n], steps[:, :n]
     coded = C != 0
-    h = synthesize(np.where(coded, C, Y), hop)  # mid/side, as the library describes it
-    h = h[:, :h.shape[1] // D.HOP * D.HOP]
-    c_h = analyze(np.pad(h, ((0, 0), (D.HOP, D.HOP))), D.HOP)
-    return D.describe(D._coeffs(y), L.RATE), D.describe(c_h, L.RATE), np.corrcoef(Y[coded], C[coded])[0, 1]
+    latent = compand(Y, cfg.compand_alpha) * weighting  # the decoder's output where the encoder's latents were
+    over = float(np.mean((np.abs(latent) > steps / 2)[~coded]))
+    floored = np.where(coded, latent, np.sign(latent) * np.maximum(np.abs(latent), FLOOR_STEPS * steps))
+    reads = {"decoded": D.describe(D._coeffs(y), L.RATE), "coded bins put back": _describe_ms(np.where(coded, C, Y), hop),
+             f"uncoded floored at {FLOOR_STEPS:g} step": _describe_ms(expand(floored / weighting, cfg.compand_alpha), hop)}
+    return reads, np.corrcoef(Y[coded], C[coded])[0, 1], over
 
 
 def hybrid(model, kbps):
     weighting = channel_weighting(model)
     tracks = L.fold_tracks("games-A", 4) + L.fold_tracks("games-B", 3)
-    whole = {"audio": [], "decoded": [], "coded bins put back": []}
-    parts = {k: [] for k in whole}
-    corrs = []
+    whole, parts, corrs, overs = {}, {}, [], []
     for _, p in tracks:
         x = L.excerpt(p)
         for part, into in ((x, whole), *((s, parts) for s in L.segments(x))):
-            into["audio"].append(D.describe(D._coeffs(part), L.RATE))
-            d, h, corr = three_reads(part, model, weighting, kbps)
-            into["decoded"].append(d), into["coded bins put back"].append(h)
-            corrs.append(corr)
+            into.setdefault("audio", []).append(D.describe(D._coeffs(part), L.RATE))
+            reads, corr, over = hybrid_reads(part, model, weighting, kbps)
+            for k, v in reads.items():
+                into.setdefault(k, []).append(v)
+            corrs.append(corr), overs.append(over)
     print(f"{model.name} {kbps:g} kbps: the decoder's coefficients against the coded ones, on the coded bins: "
-          f"correlation mean {np.mean(corrs):.3f}, lowest {np.min(corrs):.3f}")
+          f"correlation mean {np.mean(corrs):.3f}, lowest {np.min(corrs):.3f}; uncoded latents it fills above half "
+          f"a step (more than the quantizer let through): {np.mean(overs):.4f}")
     A = np.array(whole["audio"])
     mu, sd = A.mean(0), A.std(0) + 1e-9
 
