@@ -84,7 +84,7 @@ def section() -> list[str]:
               "regression falls further (the projection's training saw v1 files at 24-64 kbps only). So what is "
               "left uncoded is not the whole of it. No way of reading v1's files tried (sessions 42-48: its latents, an "
               "equalization, a regression to the audio's descriptor, v1 copies in the training classes, its "
-              "decoder's noise at zero, its coded bins put back) gives the P@1 back. Its files still beat both "
+              "decoder's noise at zero, its coded bins put back, its uncoded bins floored) gives the P@1 back. Its files still beat both "
               "baselines' means on every measure."]
     return lines
 
