@@ -70,22 +70,21 @@ def section() -> list[str]:
         lines.append(f"| {model} | {kbps} | {'decoded' if decoded else 'its coefficients'} | " + " | ".join(cells)
                      + f" | {p['cosine']:.2f} | {'yes' if not short else 'no: ' + ', '.join(short)} |")
     lines += ["", "In brackets: the `.mz` against the audio's mean of the same run. Own cosine: a track's vector from "
-              "audio against its vector from the `.mz`. A model with a decoder network is decoded for the "
-              "seconds `muzip index` samples. At 24 kbps muzip-v1 codes 1.2 % of its mid channel's 5-16 kHz "
-              "(v2 2.9 %, v2.1 1.5 % and band gains: `python -m scripts.experiments.exp_v1_information`); its "
-              "decoder network fills the rest from context. Above 6 kHz a segment's spectral shape then tells "
-              "tracks apart about half as well as the audio's, for v1 and v2 alike, and v2.1's band gains give it "
-              "back; v1 also loses it below 6 kHz and in the cepstral covariance, flux and rhythm, where v2 does "
-              "not. Without band gains a decoder misplaces each band's level: below 6 kHz v1's spectral shape is 2.5-5 dB "
-              "from the audio's at 24 kbps (4-12 dB above) and 1.5-2.4 dB at 96 kbps, v2's 2-3 dB, v2.1's and "
-              "v2.7's 0.5-1.4 dB "
-              "(`... --identity muzip-v1,muzip-v1@96,muzip-v2,muzip-v2.1,muzip-v2.7`, docs/logs/v1_identity_s48.log). "
-              "More bits do not close v1's gap: at 64 and 96 kbps its P@1 is still 0.03-0.04 behind, and its "
-              "regression falls further (the projection's training saw v1 files at 24-64 kbps only). So what is "
-              "left uncoded is not the whole of it. No way of reading v1's files tried (sessions 42-48: its latents, an "
-              "equalization, a regression to the audio's descriptor, v1 copies in the training classes, its "
-              "decoder's noise at zero, its coded bins put back, its uncoded bins floored) gives the P@1 back. Its files still beat both "
-              "baselines' means on every measure."]
+              "audio against its vector from the `.mz`. A model with a decoder network is decoded for the seconds "
+              "`muzip index` samples. At 24 kbps muzip-v1 codes 1.2 % of its mid channel's 5-16 kHz (v2 2.9 %, v2.1"
+              " 1.5 % and band gains: `python -m scripts.experiments.exp_v1_information`); its decoder network "
+              "fills the rest from context. Above 6 kHz a segment's spectral shape then tells tracks apart about "
+              "half as well as the audio's, for v1 and v2 alike, and v2.1's band gains give it back; v1 also loses "
+              "it below 6 kHz and in the cepstral covariance, flux and rhythm, where v2 does not. Without band "
+              "gains a decoder misplaces each band's level: below 6 kHz v1's spectral shape is 2.5-5 dB from the "
+              "audio's at 24 kbps (4-12 dB above) and 1.5-2.4 dB at 96 kbps, v2's 2-3 dB, v2.1's and v2.7's 0.5-1.4"
+              " dB (`... --identity muzip-v1,muzip-v1@96,muzip-v2,muzip-v2.1,muzip-v2.7`, "
+              "docs/logs/v1_identity_s48.log). More bits do not close v1's gap: at 64 and 96 kbps its P@1 is still "
+              "0.03-0.04 behind, and its regression falls further (the projection's training saw v1 files at 24-64 "
+              "kbps only). So what is left uncoded is not the whole of it. No way of reading v1's files tried "
+              "(sessions 42-48: its latents, an equalization, a regression to the audio's descriptor, v1 copies in "
+              "the training classes, its decoder's noise at zero, its coded bins put back, its uncoded bins "
+              "floored) gives the P@1 back. Its files still beat both baselines' means on every measure."]
     return lines
 
 

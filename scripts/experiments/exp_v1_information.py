@@ -107,8 +107,10 @@ def hybrid_reads(x, model, weighting, kbps):
     latent = compand(Y, cfg.compand_alpha) * weighting  # the decoder's output where the encoder's latents were
     over = float(np.mean((np.abs(latent) > steps / 2)[~coded]))
     floored = np.where(coded, latent, np.sign(latent) * np.maximum(np.abs(latent), FLOOR_STEPS * steps))
-    reads = {"decoded": D.describe(D._coeffs(y), L.RATE), "coded bins put back": _describe_ms(np.where(coded, C, Y), hop),
-             f"uncoded floored at {FLOOR_STEPS:g} step": _describe_ms(expand(floored / weighting, cfg.compand_alpha), hop)}
+    reads = {"decoded": D.describe(D._coeffs(y), L.RATE),
+             "coded bins put back": _describe_ms(np.where(coded, C, Y), hop),
+             f"uncoded floored at {FLOOR_STEPS:g} step":
+                 _describe_ms(expand(floored / weighting, cfg.compand_alpha), hop)}
     return reads, np.corrcoef(Y[coded], C[coded])[0, 1], over
 
 
@@ -181,21 +183,24 @@ def identity(models):
         for k, (A, B) in reads.items():
             a, b = A[:, shape], B[:, shape]
             ratio.setdefault(k, []).append(np.var((a + b) / 2, axis=0) / np.mean((a - b) ** 2 / 2, axis=0))
-            off.setdefault(k, []).append(np.mean(np.abs(np.concatenate([a, b]) - np.concatenate(reads["audio"])[:, shape]),
-                                                 axis=0))
+            truth = np.concatenate(reads["audio"])[:, shape]
+            off.setdefault(k, []).append(np.mean(np.abs(np.concatenate([a, b]) - truth), axis=0))
     keys = ["audio", *models]
-    print("segment P@1 of each group alone (mean of the folds)\n" + "group".ljust(24) + "".join(k.rjust(12) for k in keys))
+    head = "".join(k.rjust(12) for k in keys)
+    print("segment P@1 of each group alone (mean of the folds)\n" + "group".ljust(24) + head)
     for name, r in p1.items():
         print(name.ljust(24) + "".join(f"{np.mean(r[k]):12.3f}" for k in keys))
     hz = 700.0 * (10 ** (np.linspace(_mel(LOW_HZ), _mel(HIGH_HZ), BANDS + 1) / 2595.0) - 1)
     print("\nspectral shape per band: tracks' spread over a track's two segments (mean of the folds)\n"
-          + "band".ljust(18) + "".join(k.rjust(12) for k in keys))
+          + "band".ljust(18) + head)
     for i in range(BANDS):
-        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{np.mean(ratio[k], 0)[i]:12.1f}" for k in keys))
+        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{np.mean(ratio[k], 0)[i]:12.1f}"
+                                                                      for k in keys))
     print("\nspectral shape per band: how far a segment's is from its audio's, mean |difference| in dB (mean of the "
-          "folds)\n" + "band".ljust(18) + "".join(k.rjust(12) for k in keys))
+          "folds)\n" + "band".ljust(18) + head)
     for i in range(BANDS):  # the shape is in log10 energy: x 10 for dB
-        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{10 * np.mean(off[k], 0)[i]:12.2f}" for k in keys))
+        print(f"{hz[i]:6.0f}-{hz[i + 1]:6.0f} Hz".ljust(18) + "".join(f"{10 * np.mean(off[k], 0)[i]:12.2f}"
+                                                                      for k in keys))
 
 
 def main():
