@@ -31,12 +31,11 @@ import io
 import numpy as np
 
 from muzip.codec import compress_array, decompress_bytes, load_model, read_latents
-from muzip.codec.quantizer import dequantize
 from muzip.codec.transform import analyze, synthesize, to_mid_side
 from muzip.codec.transform_model import compand, expand
 from muzip.container import ContainerReader
 from scripts.bench import loco_sets as L
-from scripts.experiments.exp_latent_parity import channel_weighting
+from scripts.experiments.exp_latent_parity import channel_weighting, latent_coefficients
 from scripts.models import embed_v3_data as D
 
 LOW_BINS_HZ, TOP_HZ = 5000.0, 16000.0
@@ -47,18 +46,6 @@ def coded_latents(mz: bytes, model) -> np.ndarray:
     P = model.config.latents_per_frame
     return np.concatenate([f.q[:, :P] for f in read_latents(ContainerReader(io.BytesIO(mz)), model)
                            if f.q is not None and f.q.shape[1] >= P], axis=1)
-
-
-def latent_mdct(mz: bytes, model, weighting) -> np.ndarray:
-    """(A, n, C) MDCT coefficients of the coded latents (zero where nothing was coded)."""
-    cfg, steps, out = model.config, model.steps(), []
-    P = cfg.latents_per_frame
-    for fr in read_latents(ContainerReader(io.BytesIO(mz)), model):
-        if fr.q is None or fr.q.shape[1] < P:
-            continue
-        deq = dequantize(fr.q[:, :P], steps[fr.levels], fr.index, cfg, fr.fill)
-        out.append(expand(deq / weighting, cfg.compand_alpha))
-    return np.concatenate(out, axis=1)
 
 
 def coded_shares(model, rates):
@@ -97,7 +84,7 @@ def hybrid_reads(x, model, weighting, kbps):
     mz = compress_array(x, L.RATE, kbps, model)
     y = decompress_bytes(mz, model)[0][:len(x)]
     Y = analyze(np.pad(to_mid_side(np.asarray(y, np.float32)), ((0, 0), (hop, hop))), hop)
-    C = latent_mdct(mz, model, weighting)
+    C = latent_coefficients(mz, model, weighting, 0.0, False)  # no fill: zero where nothing was coded
     steps = np.concatenate([np.repeat(model.steps()[f.levels][:, None], cfg.latents_per_frame, axis=1)
                             for f in read_latents(ContainerReader(io.BytesIO(mz)), model)
                             if f.q is not None and f.q.shape[1] >= cfg.latents_per_frame], axis=1)[..., None]
