@@ -74,7 +74,7 @@ def section() -> list[str]:
               "`muzip index` samples. At 24 kbps muzip-v1 codes 1.2 % of its mid channel's 5-16 kHz (v2 2.9 %, v2.1"
               " 1.5 % and band gains: `python -m scripts.experiments.exp_v1_information`); its decoder network "
               "fills the rest from context. Above 6 kHz a segment's spectral shape then tells tracks apart about "
-              "half as well as the audio's, for v1 and v2 alike, and v2.1's band gains give it back; v1 also loses "
+              "a third to half as well as the audio's, for v1 and v2 alike, and v2.1's band gains give it back; v1 also loses "
               "it below 6 kHz and in the cepstral covariance, flux and rhythm, where v2 does not. Without band "
               "gains a decoder misplaces each band's level: below 6 kHz v1's spectral shape is 2.5-5 dB from the "
               "audio's at 24 kbps (4-12 dB above) and 1.5-2.4 dB at 96 kbps, v2's 2-3 dB, v2.1's and v2.7's 0.5-1.4"
