@@ -149,7 +149,7 @@ def _pair_p_at_1(A, B) -> float:
     return float(np.mean(G.argmax(1) == np.concatenate([np.arange(n) + n, np.arange(n)])))
 
 
-def identity(models):
+def identity(models, folds=L.FOLDS):
     from muzip.library.descriptors import BANDS, DIM, HIGH_HZ, LOW_HZ, _mel
     from scripts.experiments.exp_embed_v3 import eval_vectors, eval_vectors_mz
     edges = np.cumsum([0] + [n for _, n in GROUPS])
@@ -157,7 +157,7 @@ def identity(models):
     groups = {name: np.arange(edges[i], edges[i + 1]) for i, (name, _) in enumerate(GROUPS)}
     shape = groups["spectral shape"]
     p1, ratio, off = {}, {}, {}
-    for fold in L.FOLDS:
+    for fold in folds:
         tracks = L.fold_tracks(fold)
         reads = {"audio": eval_vectors(tracks)[1:]}
         for m in models:  # "muzip-v1" (24 kbps) or "muzip-v1@96"
@@ -195,12 +195,13 @@ def main():
     ap.add_argument("--model", default="muzip-v1")
     ap.add_argument("--kbps", default="24")
     ap.add_argument("--hybrid", action="store_true", help="the coded bins put back into the decoded audio")
+    ap.add_argument("--folds", default=",".join(L.FOLDS), help="with --identity: these folds only")
     ap.add_argument("--identity", help="comma-separated models: what each descriptor group keeps of a track "
                     "(from exp_embed_v3's cache)")
     a = ap.parse_args()
     D.PATTERNS, D.PATTERN_FLOOR_DB = True, 10.0  # embed-v5's descriptor
     if a.identity:
-        return identity(a.identity.split(","))
+        return identity(a.identity.split(","), a.folds.split(","))
     model = load_model(a.model)
     rates = [float(k) for k in a.kbps.split(",")]
     if a.hybrid:
