@@ -15,6 +15,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "docs" / "logs"
+# library_loco's measures, in its order (it imports this module for its report, so they are not imported back)
 METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nmi")
 NAMES = ("acc (LR)", "F1 (LR)", "acc (1-NN)", "F1 (1-NN)", "P@1", "NMI")
 AUDIO = "LDA 128, per-corpus training, collection statistics"
@@ -50,7 +51,7 @@ def parity(model: str, kbps: int = 24) -> dict | None:
     folds = list(results.values())
     return {"audio": [float(np.mean([r[AUDIO][m] for r in folds])) for m in METRICS],
             "mz": [float(np.mean([r[key][m] for r in folds])) for m in METRICS],
-            "cosine": float(np.mean([r[own]["mean"] for r in folds])), "file": name}
+            "cosine": float(np.mean([r[own]["mean"] for r in folds]))}
 
 
 def section() -> list[str]:
