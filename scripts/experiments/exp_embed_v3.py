@@ -107,6 +107,8 @@ def main():
                     "faster or slower by up to this relative change (tempo and pitch together; session 43: 0.02, 0.04)")
     ap.add_argument("--eq", type=float, default=0.0, help="each training segment once more in its class, through a "
                     "random smooth EQ of up to this many dB (embed_v3_data._equalize; session 44)")
+    ap.add_argument("--lowpass", help="LO,HI: each training segment once more in its class, with nothing above a "
+                    "random cutoff of LO-HI kHz (an old low-rate rip; embed_v3_data._lowpass; session 49)")
     ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
                     "to every coefficient run before it is described, in training and at use (session 45)")
     ap.add_argument("--patterns", action="store_true", help="onset patterns appended to every descriptor, in "
@@ -126,11 +128,12 @@ def main():
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     global LR_PATTERNS
     LR_PATTERNS = not a.lr_without_patterns
+    lowpass = tuple(float(v) for v in a.lowpass.split(",")) if a.lowpass else None
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):
         Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied, eq=a.eq,
-                                                 also=tuple(m for m in a.also.split(",") if m))
+                                                 also=tuple(m for m in a.also.split(",") if m), lowpass=lowpass)
         keep = DIM + (a.pattern_groups * BINS if a.pattern_groups else 10 ** 6)
         Xt = Xt[:, :keep]
         feats = np.unique(yt)

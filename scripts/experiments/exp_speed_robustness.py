@@ -1,10 +1,12 @@
 """How far a track moves when it is played a few per cent faster or slower (a PAL transfer runs 4.2 % fast;
-tape, turntable and resampling errors are of that size), for the embed-v3 recipe fitted per leave-one-corpus-
-out fold with and without sped-up training segments (exp_embed_v3 --varied).
+tape, turntable and resampling errors are of that size), or is a copy at a lower sample rate (an old rip: no
+top octaves; --rates, session 49), for the embed-v3 recipe fitted per leave-one-corpus-out fold with and
+without sped-up training segments (exp_embed_v3 --varied), and with low-passed ones (--lowpass).
 
     .venv/bin/python -m scripts.experiments.exp_speed_robustness [--varied 0,0.02,0.04] [--speeds 0.96,1.04]
     .venv/bin/python -m scripts.experiments.exp_speed_robustness --varied 0.04 --patterns   # embed-v4's recipe
     .venv/bin/python -m scripts.experiments.exp_speed_robustness --varied 0.04 --patterns --pattern-floor 10   # embed-v5's
+    ... --varied 0.04 --patterns --pattern-floor 10 --rates 22050,16000 --lowpass 6,16   # low-rate copies
 
 Each fold's 60-s excerpts are the collection (standardized by the fold's excerpts and segments, as
 exp_embed_v3); each excerpt played at SPEED (tempo and pitch together, soxr) is the query: how often its own
@@ -37,6 +39,12 @@ def sped_descriptor(path: str, speed: float) -> np.ndarray:
     return describe(_coeffs(sped_audio(path, speed)), L.RATE)
 
 
+def low_rate_audio(path: str, rate: int) -> np.ndarray:
+    """The excerpt as a copy at `rate`, read back at L.RATE as `muzip index` reads a low-rate file."""
+    import soxr
+    return soxr.resample(soxr.resample(L.excerpt(path), L.RATE, rate), rate, L.RATE).astype(np.float32)
+
+
 def classical(x: np.ndarray) -> np.ndarray:
     """The benchmark's classical statistics, from the mono 22.05-kHz signal it reads (library_loco._to22)."""
     from scripts.bench.classical_features import classical_vector
@@ -54,6 +62,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--varied", default="0,0.02,0.04", help="the training's speed changes (0: as shipped)")
     ap.add_argument("--speeds", default="0.96,1.04")
+    ap.add_argument("--rates", default="", help="also copies at these sample rates (Hz, comma-separated)")
+    ap.add_argument("--lowpass", default="", help="LO,HI: also the training with low-passed segments "
+                    "(exp_embed_v3 --lowpass)")
     ap.add_argument("--patterns", action="store_true", help="the descriptors with onset patterns (embed-v4)")
     ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB; "
                     "10: version 2, embed-v5)")
@@ -61,6 +72,8 @@ def main():
     embed_v3_data.PATTERNS = a.patterns
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     speeds = [float(s) for s in a.speeds.split(",")]
+    rates = [int(r) for r in a.rates.split(",") if r]
+    lowpass = [None] + ([tuple(float(v) for v in a.lowpass.split(","))] if a.lowpass else [])
     for fold in L.FOLDS:
         tracks = L.fold_tracks(fold)
         X, A, B = eval_vectors(tracks)
@@ -68,6 +81,9 @@ def main():
         mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
         sped = {s: np.array([cached(f"{floor_key()}sped{VERSION}:{s}:" + p, lambda p=p, s=s: sped_descriptor(p, s))
                              for _, p in tracks]) for s in speeds}
+        copies = {f"speed {s:g}": Xs for s, Xs in sped.items()}
+        copies.update({f"{r} Hz": np.array([cached(f"{floor_key()}lowrate{VERSION}:{r}:" + p, lambda p=p, r=r: describe(
+            _coeffs(low_rate_audio(p, r)), L.RATE)) for _, p in tracks]) for r in rates})
         C = np.array([cached("classical:1.0:" + p, lambda p=p: classical(L.excerpt(p))) for _, p in tracks])
         cm, cs = C.mean(axis=0), C.std(axis=0) + 1e-9
         out = []
@@ -75,15 +91,20 @@ def main():
             Cs = np.array([cached(f"classical:{s}:" + p, lambda p=p, s=s: classical(sped_audio(p, s)))
                            for _, p in tracks])
             out.append(f"speed {s:g}: " + own_first(unit((Cs - cm) / cs), unit((C - cm) / cs)))
+        for r in rates:
+            Cs = np.array([cached(f"classical:{r}Hz:" + p, lambda p=p, r=r: classical(low_rate_audio(p, r)))
+                           for _, p in tracks])
+            out.append(f"{r} Hz: " + own_first(unit((Cs - cm) / cs), unit((C - cm) / cs)))
         print(f"{fold}, classical statistics: " + "; ".join(out), flush=True)
         for varied in (float(v) for v in a.varied.split(",")):
-            Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=varied)
-            W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-            V = unit(((X - mc) / sc) @ W)
-            out = []
-            for s, Xs in sped.items():
-                out.append(f"speed {s:g}: " + own_first(unit(((Xs - mc) / sc) @ W), V))
-            print(f"{fold}, training varied {varied:g}: " + "; ".join(out), flush=True)
+            for lp in lowpass:
+                Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=varied,
+                                                      lowpass=lp)
+                W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+                V = unit(((X - mc) / sc) @ W)
+                out = [f"{name}: " + own_first(unit(((Xs - mc) / sc) @ W), V) for name, Xs in copies.items()]
+                low = "" if lp is None else f", low-passed {lp[0]:g}-{lp[1]:g} kHz"
+                print(f"{fold}, training varied {varied:g}{low}: " + "; ".join(out), flush=True)
 
 
 if __name__ == "__main__":

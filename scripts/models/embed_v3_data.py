@@ -142,11 +142,19 @@ def _equalize(c, rng, depth):
     return c * (10 ** (db / 20)).astype(np.float32)
 
 
-def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0):
+def _lowpass(c, rng, band_khz):
+    """c with nothing above a random cutoff in band_khz (lo, hi): an old rip at a lower sample rate, or an MP3
+    low-passed by its encoder (session 49)."""
+    f = (np.arange(c.shape[-1]) + 0.5) * L.RATE / 2 / c.shape[-1]
+    return np.where(f < 1000 * rng.uniform(*band_khz), c, 0).astype(c.dtype)
+
+
+def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0, lowpass=None):
     """Descriptors of `count` augmented 15-s segments spread over the file (fewer if it is short); coded:
     each segment followed by one coded version of it (coded_coefficients), augmented alike. Instead of the
     segments, varied: the segments played at another speed, up to this change (_varispeed); model: coded by
-    that model; eq: the segments through a random EQ of up to this many dB (_equalize)."""
+    that model; eq: the segments through a random EQ of up to this many dB (_equalize); lowpass: the segments
+    low-passed at a random cutoff in this band of kHz (_lowpass)."""
     import soundfile as sf
     import soxr
     info = sf.info(path)
@@ -170,6 +178,9 @@ def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0)
             if eq:
                 out.append(describe(_equalize(_augment(_coeffs(x), rng), rng, eq), L.RATE))
                 continue
+            if lowpass:
+                out.append(describe(_lowpass(_augment(_coeffs(x), rng), rng, lowpass), L.RATE))
+                continue
             out.append(describe(_augment(_coeffs(x), rng), L.RATE))
             if coded:
                 out.append(describe([_augment(c, rng) for c in coded_coefficients(x, rng)], L.RATE))
@@ -192,10 +203,12 @@ def corpus_of(path: str) -> str:
     return parts[1] if parts[0] == "raw" else parts[0]
 
 
-def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=(), eq=0.0):
+def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=(), eq=0.0,
+                        lowpass=None):
     """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions; varied:
     and each segment once more at another speed, up to this relative change; also: once more coded by each of
-    these models; eq: once more through a random EQ of up to this many dB); files under two segments left out."""
+    these models; eq: once more through a random EQ of up to this many dB; lowpass: once more low-passed at a
+    random cutoff in this band of kHz); files under two segments left out."""
     feats, tracks, corpora = [], [], []
     for i, p in enumerate(files):
         rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
@@ -210,6 +223,11 @@ def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=
             rng = np.random.default_rng(int(hashlib.sha1(("eq:" + p).encode()).hexdigest()[:8], 16))
             segs = np.concatenate([segs, cached(f"{floor_key()}eq{VERSION}:{eq}:{segments}:{p}",
                                                 lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, eq=eq)))])
+        if lowpass and len(segs):
+            rng = np.random.default_rng(int(hashlib.sha1(("lowpass:" + p).encode()).hexdigest()[:8], 16))
+            segs = np.concatenate([segs, cached(f"{floor_key()}lowpass{VERSION}:{lowpass}:{segments}:{p}",
+                                                lambda p=p, rng=rng: np.array(
+                                                    file_segments(p, segments, rng, lowpass=lowpass)))])
         for model in also if len(segs) else ():
             rng = np.random.default_rng(int(hashlib.sha1((model + p).encode()).hexdigest()[:8], 16))
             segs = np.concatenate([segs, cached(f"{floor_key()}also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",

@@ -6,7 +6,9 @@
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --name embed-v4 \
         --loco docs/logs/embed_v3_patterns_lr_s46.json   # session 46
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --pattern-floor 10 --name embed-v5 \
-        --loco docs/logs/embed_v5_loco_s47.json   # the default since session 47
+        --loco docs/logs/embed_v5_loco_s47.json   # session 47
+    .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --pattern-floor 10 --lowpass 6,16 \
+        --name embed-v6 --loco docs/logs/embed_v6_loco_s49.json   # the default since session 49
 
 Every file of the corpus (data/raw: the five first packages, fretsonfire-songs-muldjord, asc-music,
 fb-music-high; and the music21 renders under data/styles, when rendered), six augmented 15-s segments each
@@ -66,6 +68,8 @@ def main():
     ap.add_argument("--plain", action="store_true", help="without the coded versions of the segments")
     ap.add_argument("--varied", type=float, default=0.0, help="each segment once more played faster or slower by "
                     "up to this relative change (embed_v3_data.segment_descriptors)")
+    ap.add_argument("--lowpass", help="LO,HI: each segment once more with nothing above a random cutoff of LO-HI "
+                    "kHz (embed_v3_data.segment_descriptors; embed-v6)")
     ap.add_argument("--patterns", action="store_true", help="the onset patterns after the descriptors "
                     "(muzip/library/onset_patterns.py; embed-v4)")
     ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB: "
@@ -87,7 +91,9 @@ def main():
     from muzip.nn.writer import listed_sums, write_model_folder
     t0 = time.perf_counter()
     files = L.corpus_files()
-    X, tracks, corpora = segment_descriptors(files, a.segments, log=print, coded=not a.plain, varied=a.varied)
+    lowpass = tuple(float(v) for v in a.lowpass.split(",")) if a.lowpass else None
+    X, tracks, corpora = segment_descriptors(files, a.segments, log=print, coded=not a.plain, varied=a.varied,
+                                             lowpass=lowpass)
     arrays = fit_projection(X, tracks, corpora, a.dims)
     wall = time.perf_counter() - t0
     per_corpus = dict(sorted(Counter(corpora[np.unique(tracks, return_index=True)[1]]).items()))
@@ -98,10 +104,16 @@ def main():
                            "segment_seconds": L.SEGMENT_S, "files_per_corpus": per_corpus}}
     if a.varied:
         config["training"]["speed_change"] = a.varied
+    if lowpass:
+        config["training"]["lowpass_khz"] = list(lowpass)
     speeds = f"; each once more played {a.varied / 4:.0%}-{a.varied:.0%} faster or slower" if a.varied else ""
+    if lowpass:
+        speeds += (f"; each once more with nothing above a random {lowpass[0]:g}-{lowpass[1]:g} kHz (a copy at a "
+                   "lower sample rate, an MP3's low-pass)")
     how = " ".join(w for w in ["--coded" * (not a.plain), f"--varied {a.varied:g}" * bool(a.varied), "--dims 128 --mz 24",
                                "--patterns --lr-without-patterns" * a.patterns,
-                               f"--pattern-floor {a.pattern_floor:g}" * (a.pattern_floor is not None)] if w)
+                               f"--pattern-floor {a.pattern_floor:g}" * (a.pattern_floor is not None),
+                               f"--lowpass {a.lowpass}" * bool(lowpass)] if w)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
 
@@ -121,7 +133,8 @@ def main():
             + ", ".join(f"{k} {v}" for k, v in per_corpus.items()) + ".",
             f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}"
             f"{' --patterns' if a.patterns else ''}"
-            f"{f' --pattern-floor {a.pattern_floor:g}' if a.pattern_floor is not None else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
+            f"{f' --pattern-floor {a.pattern_floor:g}' if a.pattern_floor is not None else ''}"
+            f"{f' --lowpass {a.lowpass}' if lowpass else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
             f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
             f"fold's corpus (`python -m scripts.experiments.exp_embed_v3 {how}`, "
