@@ -20,11 +20,7 @@ EMBED_MODEL = "muzip-v1"
 # embed-v5 (session 47) reads each band's onsets over a floor 10 dB under its mean (onset patterns v2): a
 # default-model .mz at 24 kbps then scores within 0.02 of its audio on every held-out mean (segment P@1 was
 # 0.026 behind), and 17 of 18 fold cells are ahead of both baselines (16); audio P@1 0.681 against 0.701.
-# embed-v6 (session 49) is embed-v5's recipe fitted with low-passed copies (nothing above 6-16 kHz) in each
-# track's class: a copy at 22.05 or 16 kHz (an old rip) finds its original first in a held-out collection
-# (0.76-0.91 -> 1.000), LR accuracy +0.014, 1-NN +0.017, NMI -0.020; the same descriptors, so a catalog of
-# embed-v5 is re-projected, not read again.
-DEFAULT_EMBEDDER = "embed-v6"
+DEFAULT_EMBEDDER = "embed-v5"
 # `muzip train --from`'s default: the compress default, whose tables muzip train counts on the user's music
 # (muzip.train.adapt); muzip-v1 and muzip-v2 are still fine-tuned by gradient steps when named.
 TRAIN_FROM = DEFAULT_MODEL

@@ -1,9 +1,8 @@
 """The library on music its embedder never heard: leave-one-corpus-out (issue 25).
 
     .venv/bin/python -m scripts.bench.library_loco [--per-label 20] [--folds games-A,games-B,styles]
-        [--methods classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4,embed-v5,embed-v6]
-        # -> docs/library_loco.json, docs/LIBRARY.md
-    .venv/bin/python -m scripts.bench.library_loco --add embed-v6   # measure these methods, keep the file's others
+        [--methods classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4,embed-v5]  # -> docs/library_loco.json, docs/LIBRARY.md
+    .venv/bin/python -m scripts.bench.library_loco --add embed-v5   # measure these methods, keep the file's others
     .venv/bin/python -m scripts.bench.library_loco --report         # the markdown again, measuring nothing
 
 Folds, excerpts and segments: scripts/bench/loco_sets.py. For each fold (one evaluation corpus) and each
@@ -47,25 +46,23 @@ ROOT = L.ROOT
 METRICS = ("accuracy", "macro_f1", "accuracy_1nn", "macro_f1_1nn", "p_at_1", "nmi")
 NAMES = {"accuracy": "acc (LR)", "macro_f1": "F1 (LR)", "accuracy_1nn": "acc (1-NN)", "macro_f1_1nn": "F1 (1-NN)",
          "p_at_1": "P@1", "nmi": "NMI"}
-HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v5 recipe, refitted per fold": True,
-            "embed-v5 recipe, refitted per fold, .mz 24 kbps": True, "embed-v6 recipe, refitted per fold": True,
-            "embed-v6 recipe, refitted per fold, .mz 24 kbps": True,
-            "embed-v2": False, "embed-v3": False, "embed-v3.1": False, "embed-v4": False, "embed-v5": False,
-            "embed-v6": False}
-# The held-out rows of the default embedder's recipe (embed-v6): the same recipe fitted without each fold's corpus
+HELD_OUT = {"classical": True, "musly": True, "embed-v0": True, "embed-v4 recipe, refitted per fold": True,
+            "embed-v4 recipe, refitted per fold, .mz 24 kbps": True, "embed-v5 recipe, refitted per fold": True,
+            "embed-v5 recipe, refitted per fold, .mz 24 kbps": True,
+            "embed-v2": False, "embed-v3": False, "embed-v3.1": False, "embed-v4": False, "embed-v5": False}
+# The held-out rows of the default embedder's recipe (embed-v5): the same recipe fitted without each fold's corpus
 # (scripts/experiments/exp_embed_v3.py REFIT_ARGS), on the same folds and excerpts; merged into the tables when the
-# file is there. EARLIER: the previous default's (embed-v5, session 47), for comparison.
-REFIT_ARGS = ("--coded --varied 0.04 --dims 128 --mz 24 --patterns --lr-without-patterns --pattern-floor 10 "
-              "--lowpass 6,16")
-REFIT = ROOT / "docs" / "logs" / "embed_v6_loco_s49.json"
-EARLIER = ROOT / "docs" / "logs" / "embed_v5_loco_s47.json"
-VECTORS = ROOT / "docs" / "logs" / "embed_v6_loco_s49_vectors.npz"  # exp_embed_v3 --vectors: the refitted vectors
+# file is there. EARLIER: the previous default's (embed-v4, session 46), for comparison.
+REFIT_ARGS = "--coded --varied 0.04 --dims 128 --mz 24 --patterns --lr-without-patterns --pattern-floor 10"
+REFIT = ROOT / "docs" / "logs" / "embed_v5_loco_s47.json"
+EARLIER = ROOT / "docs" / "logs" / "embed_v3_patterns_lr_s46.json"
+VECTORS = ROOT / "docs" / "logs" / "embed_v5_loco_s47_vectors.npz"  # exp_embed_v3 --vectors: the refitted vectors
 MAP, MAP_FOLD = ROOT / "docs" / "library_map.png", "games-A"
 SPLIT_POOL = ("p_at_1", "nmi")  # the seeds' vectors exist per split only (scripts/bench/seed_loco.py)
-REFIT_ROWS = {"embed-v6 recipe, refitted per fold": (REFIT, "LDA 128, per-corpus training, collection statistics"),
-              "embed-v6 recipe, refitted per fold, .mz 24 kbps": (REFIT, "LDA 128, per-corpus training, from .mz at 24 kbps"),
-              "embed-v5 recipe, refitted per fold": (EARLIER, "LDA 128, per-corpus training, collection statistics"),
-              "embed-v5 recipe, refitted per fold, .mz 24 kbps": (EARLIER, "LDA 128, per-corpus training, from .mz at 24 kbps")}
+REFIT_ROWS = {"embed-v5 recipe, refitted per fold": (REFIT, "LDA 128, per-corpus training, collection statistics"),
+              "embed-v5 recipe, refitted per fold, .mz 24 kbps": (REFIT, "LDA 128, per-corpus training, from .mz at 24 kbps"),
+              "embed-v4 recipe, refitted per fold": (EARLIER, "LDA 128, per-corpus training, collection statistics"),
+              "embed-v4 recipe, refitted per fold, .mz 24 kbps": (EARLIER, "LDA 128, per-corpus training, from .mz at 24 kbps")}
 
 
 def _muzip_embedder(name):
@@ -278,20 +275,18 @@ def markdown(results: dict, command: str) -> str:
     lines += margins(results) + mz_parity_section()
     if MAP.is_file() and VECTORS.is_file():
         lines += ["", "![t-SNE map of a held-out fold](library_map.png)", "",
-                  f"The map: t-SNE of the {MAP_FOLD} fold's 60-s excerpts through the embed-v6 recipe fitted without "
+                  f"The map: t-SNE of the {MAP_FOLD} fold's 60-s excerpts through the embed-v5 recipe fitted without "
                   f"that corpus ({VECTORS.relative_to(ROOT)}), coloured by soundtrack, Affinity Propagation "
                   "exemplars labelled: music the projection never heard."]
     lines += ["", "embed-v2 was trained on every fold's corpus, with its labels, and the shipped embed-v3's, "
-              "embed-v3.1's, embed-v4's, embed-v5's and embed-v6's projections were fitted on every fold's corpus (no "
-              "labels): their rows are what the shipped library does here, not held-out figures. The held-out "
-              "embed-v6 rows are the default embedder's recipe (embed-v3.1's, on the descriptors with onset patterns "
-              "after them, each band's onsets read over a floor 10 dB under its mean; the regression reads the vector "
-              "and the descriptor without the patterns; each training segment once more low-passed at 6-16 kHz) "
-              "fitted "
+              "embed-v3.1's, embed-v4's and embed-v5's projections were fitted on every fold's corpus (no labels): their "
+              "rows are what the shipped library does here, not held-out figures. The held-out embed-v5 rows are the "
+              "default embedder's recipe (embed-v3.1's, on the descriptors with onset patterns after them, each band's "
+              "onsets read over a floor 10 dB under its mean; the regression reads the vector and the descriptor "
+              "without the patterns) fitted "
               f"without the fold's corpus (`python -m scripts.experiments.exp_embed_v3 {REFIT_ARGS}`, "
               f"{REFIT.relative_to(ROOT)}), on the same folds and excerpts; the .mz row indexes the whole fold from "
-              "muzip-v2.7 files at 24 kbps. The held-out embed-v5 rows are the previous default's recipe (no "
-              "low-passed copies) "
+              "muzip-v2.7 files at 24 kbps. The held-out embed-v4 rows are the previous default's recipe (no floor) "
               f"({EARLIER.relative_to(ROOT)}). Musly gives distances, not vectors: no LR. The seeds' designs "
               "(scripts/bench/seed_loco.py) are trained for every split on its training tracks; their label is "
               "their own softmax (Autogroove: LR on its codes), in the LR columns; † their P@1 and NMI are "
@@ -299,7 +294,7 @@ def markdown(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-TARGET = "embed-v6 recipe, refitted per fold"
+TARGET = "embed-v5 recipe, refitted per fold"
 BASELINES = ("classical", "musly")
 
 
@@ -349,7 +344,7 @@ def _styles_p_at_1(results: dict) -> str:
 
 
 def draw_map() -> bool:
-    """docs/library_map.png: t-SNE of MAP_FOLD's tracks through the embed-v6 recipe fitted without that corpus."""
+    """docs/library_map.png: t-SNE of MAP_FOLD's tracks through the embed-v5 recipe fitted without that corpus."""
     if not VECTORS.is_file():
         return False
     with np.load(VECTORS, allow_pickle=False) as z:
@@ -360,7 +355,7 @@ def draw_map() -> bool:
     from muzip.library.tsne_map import draw, tsne_2d
     _, exemplars = affinity_clusters(V)
     draw(tsne_2d(V), [str(v) for v in labels], {int(i): str(names[i]) for i in exemplars}, str(MAP),
-         f"{MAP_FOLD}: {len(V)} tracks, embed-v6 fitted without them; AP exemplars labelled")
+         f"{MAP_FOLD}: {len(V)} tracks, embed-v5 fitted without them; AP exemplars labelled")
     return True
 
 
@@ -368,8 +363,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-label", type=int, default=20)
     ap.add_argument("--folds", default=",".join(L.FOLDS))
-    ap.add_argument("--methods", default="classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4,"
-                    "embed-v5,embed-v6")
+    ap.add_argument("--methods", default="classical,musly,seeds,embed-v0,embed-v2,embed-v3,embed-v3.1,embed-v4,embed-v5")
     ap.add_argument("--add", help="comma-separated methods: measure only these and merge them into --json (the "
                     "file's other methods kept)")
     ap.add_argument("--json", default=str(ROOT / "docs" / "library_loco.json"))

@@ -21,17 +21,17 @@ NAMES = ("acc (LR)", "F1 (LR)", "acc (1-NN)", "F1 (1-NN)", "P@1", "NMI")
 AUDIO = "LDA 128, per-corpus training, collection statistics"
 TOLERANCE = 0.02
 # (model, kbps) -> (its run's JSON, whether its .mz is decoded for the library: a decoder network)
-RUNS = {("muzip-v1", 24): ("embed_v6_v1mz_s49.json", True),
-        ("muzip-v2", 24): ("embed_v6_v2mz_s49.json", True),
-        ("muzip-v2.1", 24): ("embed_v6_v21mz_s49.json", True),
-        ("muzip-v2.2", 24): ("embed_v6_v22mz_s49.json", True),
-        ("muzip-v2.3", 24): ("embed_v6_v23mz_s49.json", False),
-        ("muzip-v2.4", 24): ("embed_v6_v24mz_s49.json", False),
-        ("muzip-v2.5", 24): ("embed_v6_v25mz_s49.json", False),
-        ("muzip-v2.6", 24): ("embed_v6_v26mz_s49.json", False),
-        ("muzip-v2.7", 24): ("embed_v6_loco_s49.json", False),
-        ("muzip-v1", 64): ("embed_v6_v1mz64_s49.json", True),
-        ("muzip-v1", 96): ("embed_v6_v1mz96_s49.json", True)}
+RUNS = {("muzip-v1", 24): ("embed_v5_v1mz_s47.json", True),
+        ("muzip-v2", 24): ("embed_v5_v2mz_s48.json", True),
+        ("muzip-v2.1", 24): ("embed_v5_v21mz_s47.json", True),
+        ("muzip-v2.2", 24): ("embed_v5_v22mz_s48.json", True),
+        ("muzip-v2.3", 24): ("embed_v5_v23mz_s48.json", False),
+        ("muzip-v2.4", 24): ("embed_v5_v24mz_s48.json", False),
+        ("muzip-v2.5", 24): ("embed_v5_v25mz_s48.json", False),
+        ("muzip-v2.6", 24): ("embed_v5_v26mz_s48.json", False),
+        ("muzip-v2.7", 24): ("embed_v5_loco_s47.json", False),
+        ("muzip-v1", 64): ("embed_v5_v1mz64_s48.json", True),
+        ("muzip-v1", 96): ("embed_v5_v1mz96_s48.json", True)}
 
 
 def _mz_key(model: str, kbps: int = 24) -> str:

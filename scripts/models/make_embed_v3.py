@@ -6,9 +6,9 @@
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --name embed-v4 \
         --loco docs/logs/embed_v3_patterns_lr_s46.json   # session 46
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --pattern-floor 10 --name embed-v5 \
-        --loco docs/logs/embed_v5_loco_s47.json   # session 47
+        --loco docs/logs/embed_v5_loco_s47.json   # the default since session 47
     .venv/bin/python -m scripts.models.make_embed_v3 --varied 0.04 --patterns --pattern-floor 10 --lowpass 6,16 \
-        --name embed-v6 --loco docs/logs/embed_v6_loco_s49.json   # the default since session 49
+        --name embed-v6 --loco docs/logs/embed_v5_lowpass_loco_s49.json   # session 49's variant, not shipped
 
 Every file of the corpus (data/raw: the five first packages, fretsonfire-songs-muldjord, asc-music,
 fb-music-high; and the music21 renders under data/styles, when rendered), six augmented 15-s segments each
@@ -69,7 +69,7 @@ def main():
     ap.add_argument("--varied", type=float, default=0.0, help="each segment once more played faster or slower by "
                     "up to this relative change (embed_v3_data.segment_descriptors)")
     ap.add_argument("--lowpass", help="LO,HI: each segment once more with nothing above a random cutoff of LO-HI "
-                    "kHz (embed_v3_data.segment_descriptors; embed-v6)")
+                    "kHz (embed_v3_data.segment_descriptors; session 49, not shipped)")
     ap.add_argument("--patterns", action="store_true", help="the onset patterns after the descriptors "
                     "(muzip/library/onset_patterns.py; embed-v4)")
     ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB: "

@@ -58,10 +58,10 @@ def test_index_prints_a_failure_above_its_bar(tmp_path):
 
 @pytest.mark.parametrize("older", ["embed-v3.1", "embed-v4"])
 def test_index_of_an_older_catalog_says_its_files_are_read_again(tmp_path, monkeypatch, older):
-    """Upgrading the default embedder at a terminal to embed-v6 (embed-v5's descriptors) from embed-v3.1 (whose
-    descriptors are shorter: no onset patterns) or from embed-v4 (as long, but another version of the patterns):
-    a line before the bar says every file is read again, and it is. (Another projection of the same descriptors,
-    embed-v5's, is re-projected instead: tests/library/test_reprojection.py.)"""
+    """Upgrading the default embedder at a terminal to embed-v5 from embed-v3.1 (whose descriptors are shorter:
+    no onset patterns) or from embed-v4 (as long, but another version of the patterns): a line before the bar
+    says every file is read again, and it is. (Another projection of the same descriptors is re-projected
+    instead: tests/library/test_reprojection.py.)"""
     import shutil
 
     from click.testing import CliRunner
@@ -70,7 +70,7 @@ def test_index_of_an_older_catalog_says_its_files_are_read_again(tmp_path, monke
     from muzip.defaults import DEFAULT_EMBEDDER
     from muzip.library import load_embedder
     from tests.conftest import CLIP
-    assert DEFAULT_EMBEDDER == "embed-v6"
+    assert DEFAULT_EMBEDDER == "embed-v5"
     (tmp_path / "m").mkdir()
     for i in range(2):
         shutil.copy(CLIP, tmp_path / "m" / f"t{i}.ogg")
@@ -80,7 +80,7 @@ def test_index_of_an_older_catalog_says_its_files_are_read_again(tmp_path, monke
     code, screen = run_in_pty(["index", "m", "--db", "lib.db", "-j", "1"], tmp_path)
     assert code == 0, screen
     lines = [ln.strip() for ln in screen.replace("\r\n", "\n").replace("\r", "\n").split("\n") if ln.strip()]
-    assert lines[0] == f"lib.db: 2 tracks indexed with {older}; embed-v6 reads them again", screen
+    assert lines[0] == f"lib.db: 2 tracks indexed with {older}; embed-v5 reads them again", screen
     assert "lib.db: 2 indexed, 0 unchanged, 0 failed" in screen
     with Catalog(str(tmp_path / "lib.db"), create=False) as cat:
         assert [e.split(":")[0] for e in cat.embedders()] == [DEFAULT_EMBEDDER]

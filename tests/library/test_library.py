@@ -172,9 +172,8 @@ def test_an_mz_of_another_codec_model_is_embedded_in_the_same_space(runner, libr
     r = runner.invoke(cli, ["similar", str(library / "clip.wav"), "--db", str(db), "-n", "3", "--json"])
     hits = {h["path"].rsplit("/", 1)[-1]: h["score"] for h in json.loads(r.output)}
     assert set(hits) == {f"clip_{DEFAULT_MODEL}.mz", "clip_muzip-v2.1.mz", "clip_muzip-v1.mz"}
-    # embed-v6 reads the default's 24-kbps .mz at 0.90 here, v2.1's at 0.91, v1's at 0.73 (embed-v5: 0.91, 0.91,
-    # 0.68; embed-v4: 0.89, 0.89, 0.64; embed-v3.1: 0.94 for the default's): the onset patterns' floor leaves
-    # out the noise fill's flux, and embed-v6's low-passed training copies weigh the top octave less
+    # embed-v5 reads the default's 24-kbps .mz at 0.91 here, v2.1's at 0.91, v1's at 0.68 (embed-v4: 0.89, 0.89,
+    # 0.64; embed-v3.1: 0.94 for the default's): its onset patterns' floor leaves out the noise fill's flux
     assert hits[f"clip_{DEFAULT_MODEL}.mz"] > 0.85 and hits["clip_muzip-v2.1.mz"] > 0.85
     assert hits["clip_muzip-v1.mz"] > 0.6  # v1's decoder fills the top octave ~10 dB above the source
 

@@ -131,13 +131,3 @@ def test_a_classifier_whose_projection_is_gone_asks_to_be_trained_again(runner, 
     gone = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1"])
     assert gone.exit_code == 1 and "embed-v3x" in gone.output and "train it again" in gone.output
     assert "Traceback" not in gone.output
-
-
-def test_the_default_is_another_projection_of_embed_v5s_descriptors():
-    """embed-v6 (session 49) is embed-v5's recipe refitted with low-passed copies: the same descriptors, so a
-    catalog indexed with embed-v5 is re-projected by the next `index`, not read again."""
-    from muzip.defaults import DEFAULT_EMBEDDER
-    (v5, v5_id), (v6, v6_id) = load_embedder("embed-v5"), load_embedder(DEFAULT_EMBEDDER)
-    assert DEFAULT_EMBEDDER == "embed-v6" and v5_id != v6_id and same_descriptors(v5_id, v6_id)
-    assert v5.config["features"] == v6.config["features"] and v6.scalings.shape == v5.scalings.shape
-    assert not np.allclose(v5.scalings, v6.scalings)
