@@ -1,6 +1,7 @@
 """Every codec model's `.mz` through the default embedder's held-out recipe, against the same recipe from audio.
 
     .venv/bin/python -m scripts.bench.mz_parity            # prints the table (docs/LIBRARY.md carries it)
+    .venv/bin/python -m scripts.bench.mz_parity --runs 'embed_v5_lowpass_{tag}_s49.json'   # another recipe's runs
 
 Reads the JSONs of `python -m scripts.experiments.exp_embed_v3 <REFIT_ARGS> --mz-model M` (one per model: each
 fold's whole collection indexed from M's files at 24 kbps, the audio scored in the same run). The issue's
@@ -89,7 +90,21 @@ def section() -> list[str]:
     return lines
 
 
+# The tag each model's run carries in a variant's file names (--runs): exp_embed_v3 --out .../<prefix>_<tag>_s49.json
+TAGS = {"muzip-v1": "v1mz", "muzip-v2": "v2mz", "muzip-v2.1": "v21mz", "muzip-v2.2": "v22mz", "muzip-v2.3": "v23mz",
+        "muzip-v2.4": "v24mz", "muzip-v2.5": "v25mz", "muzip-v2.6": "v26mz", "muzip-v2.7": "loco"}
+
+
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", help="another recipe's runs at 24 kbps: a file name under docs/logs with {tag} for "
+                    "each model's (TAGS), e.g. 'embed_v5_lowpass_{tag}_s49.json' (session 49)")
+    a = ap.parse_args()
+    if a.runs:
+        RUNS.clear()
+        RUNS.update({(m, 24): (a.runs.format(tag=t), m in ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2"))
+                     for m, t in TAGS.items()})
     print("\n".join(section()))
 
 

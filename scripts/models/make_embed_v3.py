@@ -134,8 +134,8 @@ def main():
             f"- Training: `python -m scripts.models.make_embed_v3{f' --varied {a.varied:g}' if a.varied else ''}"
             f"{' --patterns' if a.patterns else ''}"
             f"{f' --pattern-floor {a.pattern_floor:g}' if a.pattern_floor is not None else ''}"
-            f"{f' --lowpass {a.lowpass}' if lowpass else ''} --name {a.name}` ({wall:.0f} s wall, one process, descriptors "
-            f"{'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
+            f"{f' --lowpass {a.lowpass}' if lowpass else ''} --name {a.name}` ({wall:.0f} s wall, one process, "
+            f"descriptors {'computed' if a.cache else 'read from the cache'}; no labels, no steps: a closed-form fit).",
             "- Measured quality: the same recipe refitted for each leave-one-corpus-out fold without the "
             f"fold's corpus (`python -m scripts.experiments.exp_embed_v3 {how}`, "
             f"{a.loco.resolve().relative_to(ROOT)}, docs/EXPERIMENTS.md; baselines in "

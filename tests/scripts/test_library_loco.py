@@ -86,7 +86,7 @@ def test_margins_read_the_target_both_ways():
     assert "Ahead in 12 of 12 fold cells" in " ".join(lines)
 
 
-def test_every_models_mz_is_read_against_its_own_runs_audio(tmp_path, monkeypatch):
+def test_every_models_mz_is_read_against_its_own_runs_audio(tmp_path, monkeypatch, capsys):
     """The .mz parity table: each model's means against the audio of the same run, a fall over 0.02 named,
     a model whose run is missing left out."""
     from scripts.bench import mz_parity
@@ -108,3 +108,9 @@ def test_every_models_mz_is_read_against_its_own_runs_audio(tmp_path, monkeypatc
     assert len(rows) == 2
     assert rows[0].startswith("| muzip-v1 | 24 | decoded |") and "0.770 (-0.030)" in rows[0] and rows[0].endswith("no: P@1 |")
     assert rows[1].startswith("| muzip-v2.7 | 24 | its coefficients |") and rows[1].endswith("| 0.90 | yes |")
+    # another recipe's runs by a file-name pattern: the same table from those files
+    (tmp_path / "variant_v1mz.json").write_text(json.dumps(run("muzip-v1", 0.0)))
+    monkeypatch.setattr("sys.argv", ["mz_parity", "--runs", "variant_{tag}.json"])
+    mz_parity.main()
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| muzip")]
+    assert len(rows) == 1 and rows[0].endswith("| 0.90 | yes |") and "0.800 (+0.000)" in rows[0], rows
