@@ -102,9 +102,9 @@ def main():
                     "each model's (TAGS), e.g. 'embed_v5_lowpass_{tag}_s49.json' (session 49)")
     a = ap.parse_args()
     if a.runs:
+        decoded = {m: d for (m, _), (_, d) in RUNS.items()}
         RUNS.clear()
-        RUNS.update({(m, 24): (a.runs.format(tag=t), m in ("muzip-v1", "muzip-v2", "muzip-v2.1", "muzip-v2.2"))
-                     for m, t in TAGS.items()})
+        RUNS.update({(m, 24): (a.runs.format(tag=t), decoded[m]) for m, t in TAGS.items()})
     print("\n".join(section()))
 
 
