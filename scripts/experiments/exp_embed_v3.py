@@ -128,7 +128,7 @@ def main():
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     global LR_PATTERNS
     LR_PATTERNS = not a.lr_without_patterns
-    lowpass = tuple(float(v) for v in a.lowpass.split(",")) if a.lowpass else None
+    lowpass = embed_v3_data.lowpass_band(a.lowpass)
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     results, saved = {}, {}
     for fold in a.folds.split(","):

@@ -73,7 +73,7 @@ def main():
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     speeds = [float(s) for s in a.speeds.split(",")]
     rates = [int(r) for r in a.rates.split(",") if r]
-    lowpass = [None] + ([tuple(float(v) for v in a.lowpass.split(","))] if a.lowpass else [])
+    lowpass = [None] + ([embed_v3_data.lowpass_band(a.lowpass)] if a.lowpass else [])
     for fold in L.FOLDS:
         tracks = L.fold_tracks(fold)
         X, A, B = eval_vectors(tracks)

@@ -142,6 +142,11 @@ def _equalize(c, rng, depth):
     return c * (10 ** (db / 20)).astype(np.float32)
 
 
+def lowpass_band(text: str | None) -> tuple[float, float] | None:
+    """'LO,HI' (kHz, a --lowpass option) -> (lo, hi); None or '' -> None."""
+    return tuple(float(v) for v in text.split(",")) if text else None
+
+
 def _lowpass(c, rng, band_khz):
     """c with nothing above a random cutoff in band_khz (lo, hi): an old rip at a lower sample rate, or an MP3
     low-passed by its encoder (session 49)."""

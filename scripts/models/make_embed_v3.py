@@ -91,7 +91,7 @@ def main():
     from muzip.nn.writer import listed_sums, write_model_folder
     t0 = time.perf_counter()
     files = L.corpus_files()
-    lowpass = tuple(float(v) for v in a.lowpass.split(",")) if a.lowpass else None
+    lowpass = embed_v3_data.lowpass_band(a.lowpass)
     X, tracks, corpora = segment_descriptors(files, a.segments, log=print, coded=not a.plain, varied=a.varied,
                                              lowpass=lowpass)
     arrays = fit_projection(X, tracks, corpora, a.dims)
