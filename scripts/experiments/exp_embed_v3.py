@@ -109,6 +109,8 @@ def main():
                     "random smooth EQ of up to this many dB (embed_v3_data._equalize; session 44)")
     ap.add_argument("--lowpass", help="LO,HI: each training segment once more in its class, with nothing above a "
                     "random cutoff of LO-HI kHz (an old low-rate rip; embed_v3_data._lowpass; session 49)")
+    ap.add_argument("--lowpass-coded", action="store_true", help="with --lowpass: the low-passed segments made as "
+                    "low-rate copies, each followed by its coded version (embed_v3_data._low_rate; session 50)")
     ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
                     "to every coefficient run before it is described, in training and at use (session 45)")
     ap.add_argument("--patterns", action="store_true", help="onset patterns appended to every descriptor, in "
@@ -133,7 +135,8 @@ def main():
     results, saved = {}, {}
     for fold in a.folds.split(","):
         Xt, yt, corpora = segment_descriptors(L.training_files(fold), a.segments, coded=a.coded, varied=a.varied, eq=a.eq,
-                                                 also=tuple(m for m in a.also.split(",") if m), lowpass=lowpass)
+                                                 also=tuple(m for m in a.also.split(",") if m), lowpass=lowpass,
+                                              lowpass_coded=a.lowpass_coded)
         keep = DIM + (a.pattern_groups * BINS if a.pattern_groups else 10 ** 6)
         Xt = Xt[:, :keep]
         feats = np.unique(yt)

@@ -65,10 +65,15 @@ def main():
     ap.add_argument("--rates", default="", help="also copies at these sample rates (Hz, comma-separated)")
     ap.add_argument("--lowpass", default="", help="LO,HI: also the training with low-passed segments "
                     "(exp_embed_v3 --lowpass)")
+    ap.add_argument("--lowpass-coded", action="store_true", help="with --lowpass: as low-rate copies with their "
+                    "coded versions (exp_embed_v3 --lowpass-coded)")
     ap.add_argument("--patterns", action="store_true", help="the descriptors with onset patterns (embed-v4)")
     ap.add_argument("--pattern-floor", type=float, help="with --patterns: their floor (onset_patterns.FLOOR_DB; "
                     "10: version 2, embed-v5)")
+    ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
+                    "before describing, in training and at use (exp_embed_v3 --floor; session 50)")
     a = ap.parse_args()
+    embed_v3_data.FLOOR_DB = a.floor
     embed_v3_data.PATTERNS = a.patterns
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     speeds = [float(s) for s in a.speeds.split(",")]
@@ -99,7 +104,7 @@ def main():
         for varied in (float(v) for v in a.varied.split(",")):
             for lp in lowpass:
                 Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=varied,
-                                                      lowpass=lp)
+                                                      lowpass=lp, lowpass_coded=a.lowpass_coded)
                 W = fit_projection(Xt, yt, corpora, 128)["scalings"]
                 V = unit(((X - mc) / sc) @ W)
                 out = [f"{name}: " + own_first(unit(((Xs - mc) / sc) @ W), V) for name, Xs in copies.items()]

@@ -154,12 +154,21 @@ def _lowpass(c, rng, band_khz):
     return np.where(f < 1000 * rng.uniform(*band_khz), c, 0).astype(c.dtype)
 
 
+def _low_rate(x, rng, band_khz):
+    """x as a copy at a random sample rate of twice a cutoff in band_khz, read back at L.RATE (soxr both ways,
+    as `muzip index` reads a low-rate file; session 50)."""
+    import soxr
+    rate = 2000 * rng.uniform(*band_khz)
+    return soxr.resample(soxr.resample(x, L.RATE, rate), rate, L.RATE).astype(np.float32)
+
+
 def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0, lowpass=None):
     """Descriptors of `count` augmented 15-s segments spread over the file (fewer if it is short); coded:
     each segment followed by one coded version of it (coded_coefficients), augmented alike. Instead of the
     segments, varied: the segments played at another speed, up to this change (_varispeed); model: coded by
     that model; eq: the segments through a random EQ of up to this many dB (_equalize); lowpass: the segments
-    low-passed at a random cutoff in this band of kHz (_lowpass)."""
+    low-passed at a random cutoff in this band of kHz (_lowpass; with coded, as low-rate copies in the time
+    domain (_low_rate), each followed by its coded version)."""
     import soundfile as sf
     import soxr
     info = sf.info(path)
@@ -183,7 +192,9 @@ def file_segments(path, count, rng, coded=False, varied=0.0, model=None, eq=0.0,
             if eq:
                 out.append(describe(_equalize(_augment(_coeffs(x), rng), rng, eq), L.RATE))
                 continue
-            if lowpass:
+            if lowpass and coded:
+                x = _low_rate(x, rng, lowpass)
+            elif lowpass:
                 out.append(describe(_lowpass(_augment(_coeffs(x), rng), rng, lowpass), L.RATE))
                 continue
             out.append(describe(_augment(_coeffs(x), rng), L.RATE))
@@ -209,11 +220,12 @@ def corpus_of(path: str) -> str:
 
 
 def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=0.0, also=(), eq=0.0,
-                        lowpass=None):
+                        lowpass=None, lowpass_coded=False):
     """(X (M, DIM), track index (M,), corpus (M,)) of the files' segments (and their coded versions; varied:
     and each segment once more at another speed, up to this relative change; also: once more coded by each of
     these models; eq: once more through a random EQ of up to this many dB; lowpass: once more low-passed at a
-    random cutoff in this band of kHz); files under two segments left out."""
+    random cutoff in this band of kHz; lowpass_coded: as low-rate copies, each with its coded version too);
+    files under two segments left out."""
     feats, tracks, corpora = [], [], []
     for i, p in enumerate(files):
         rng = np.random.default_rng(int(hashlib.sha1(p.encode()).hexdigest()[:8], 16))
@@ -230,9 +242,10 @@ def segment_descriptors(files, segments: int = 6, log=None, coded=False, varied=
                                                 lambda p=p, rng=rng: np.array(file_segments(p, segments, rng, eq=eq)))])
         if lowpass and len(segs):
             rng = np.random.default_rng(int(hashlib.sha1(("lowpass:" + p).encode()).hexdigest()[:8], 16))
-            segs = np.concatenate([segs, cached(f"{floor_key()}lowpass{VERSION}:{lowpass}:{segments}:{p}",
-                                                lambda p=p, rng=rng: np.array(
-                                                    file_segments(p, segments, rng, lowpass=lowpass)))])
+            kind = "lowrate+coded" if lowpass_coded else "lowpass"
+            segs = np.concatenate([segs, cached(f"{floor_key()}{kind}{VERSION}:{lowpass}:{segments}:{p}",
+                                                lambda p=p, rng=rng: np.array(file_segments(
+                                                    p, segments, rng, coded=lowpass_coded, lowpass=lowpass)))])
         for model in also if len(segs) else ():
             rng = np.random.default_rng(int(hashlib.sha1((model + p).encode()).hexdigest()[:8], 16))
             segs = np.concatenate([segs, cached(f"{floor_key()}also{VERSION}:{model}:{ALSO_RATES}:{segments}:{p}",
