@@ -182,7 +182,15 @@ CATALOG_ENV = "MUZIP_DB"  # the library catalog when --db is not given
 def catalog_option(help_text: str):
     """--db LIBRARY, required, or taken from $MUZIP_DB (one catalog for a whole session of commands)."""
     return click.option("--db", "db_path", required=True, envvar=CATALOG_ENV, show_envvar=True, metavar="LIBRARY",
-                        help=help_text)
+                        help=help_text, callback=_catalog_path)
+
+
+def _catalog_path(ctx, param, value):
+    # SQLite takes "" and ":memory:" as a database that vanishes on exit: an index would be thrown away
+    # (an empty "$DB" in a script gives the first)
+    if value is not None and (not value.strip() or value == ":memory:"):
+        raise click.BadParameter(f"{value!r} is not a catalog file name", ctx=ctx, param=param)
+    return value
 
 
 def plural(n: int, word: str) -> str:
@@ -213,6 +221,7 @@ class Reporter:
 
     def __init__(self, quiet: bool = False):
         self.quiet, self.status = quiet, EXIT_OK
+        self.failures = 0  # fail() lines so far: a summary's "failed" counts the inputs refused up front too
         self.echo = None  # set while progress bars are on screen, so lines do not tear them
 
     def _print(self, text: str):
@@ -224,6 +233,7 @@ class Reporter:
     def fail(self, text: str):
         self._print(f"muzip: {text}")
         self.status = EXIT_FAIL
+        self.failures += 1
 
     def warn(self, text: str):
         self._print(f"muzip: warning: {text}")

@@ -160,7 +160,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
         _say_reindexed(rep, db_path, cat.paths_of_other_embedders(embedder), set(files), embedder)
-        todo, unchanged, failed = [], 0, 0
+        todo, unchanged, failed = [], 0, rep.failures
         for f in files:
             try:
                 size, mtime = size_time(f, known)

@@ -30,7 +30,28 @@ def index_inputs(paths, rep, on_ray: bool) -> tuple[list[str], dict[str, tuple[i
         except StorageError as exc:
             fail_usage(str(exc))
     names = named_files_under([p for p in paths if not is_uri(p)], rep, EXTS)
+    for path in [p for p in names if not storable(p)]:
+        rep.fail(f"{shown_name(names.pop(path))}: {NOT_UTF8}")
     return sorted(names) + sorted(known), known, names
+
+
+# A catalog names its tracks in SQLite text, which is UTF-8: a name that is not (bytes from another system's
+# encoding) cannot be stored, and is reported rather than stopping the run.
+NOT_UTF8 = "its name is not valid UTF-8, which a catalog cannot hold (rename the file)"
+
+
+def shown_name(path: str) -> str:
+    """A file name as one line of a message: bytes that are not UTF-8 and line breaks written as escapes."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
+def storable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def as_named(message: str, path: str, names: dict[str, str]) -> str:

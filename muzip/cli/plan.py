@@ -32,18 +32,32 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
     """{absolute path: the path as the command line names it} of files_under's files: messages name a file
     as the user did (Music/a.wav), a catalog by where it is."""
     out = {}
+
+    def take(path):
+        if _regular(path):
+            out.setdefault(os.path.abspath(path), path)
+        else:  # a named pipe would block the reader for ever, a device read to its end
+            rep.fail(f"{path}: not a regular file (a pipe, socket or device)")
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p):
                 dirs.sort()
                 for f in sorted(files):
                     if f.rsplit(".", 1)[-1].lower() in exts:
-                        out.setdefault(os.path.abspath(os.path.join(root, f)), os.path.join(root, f))
+                        take(os.path.join(root, f))
         elif os.path.exists(p):
-            out.setdefault(os.path.abspath(p), p)
+            take(p)
         else:
             rep.fail(f"{p}: no such file or folder")
     return out
+
+
+def _regular(path: str) -> bool:
+    import stat
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:  # gone since it was listed: the reader says so
+        return True
 
 
 @dataclass

@@ -11,13 +11,16 @@ from ..errors import MuzipError
 from . import library_cmds as lib
 from .common import EXIT_CODES_HELP, Reporter, catalog_option
 from .library_cmds import dumps, one_line_errors, report_left_out, warn_mixed
+from .library_objects import shown_name, storable
 
 
 def _query(cat, query: str):
     """(embedding, catalog id or None, the file's record or None) of a catalog track or any file."""
     from ..scale.storage import is_uri
     stored = query if is_uri(query) else os.path.abspath(query)  # how the catalog names its tracks
-    hit = cat.lookup(stored)  # a catalog track whose file has gone is still found by a relative name
+    # a catalog track whose file has gone is still found by a relative name; a name that is not UTF-8 cannot be
+    # one, but the file can still be compared with the catalog
+    hit = cat.lookup(stored) if storable(stored) else None
     if hit is not None:
         return hit[1], hit[0], None
     if not os.path.exists(query):
@@ -64,14 +67,18 @@ def similar(query, db_path, count, mix, output, force, as_json):
         raise click.UsageError("-o is for --playlist")
     if output is not None:
         from ..outputs import check_output
-        check_output(output, force, [db_path])  # before any slow work
+        check_output(output, force, [db_path, query])  # before any slow work
     rep = Reporter()
     with Catalog(db_path, create=False) as cat:
+        if output is not None and os.path.lexists(output) and storable(output) \
+                and cat.lookup(os.path.abspath(output)) is not None:
+            from ..outputs import OutputExistsError
+            raise OutputExistsError(f"{output}: is a track of the catalog; refusing to overwrite it")
         emb, own, record = _query(cat, query)
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
         if mix is not None:
-            hits = _mix(cat, emb, own, query, mix, record)
+            hits = _playable(_mix(cat, emb, own, query, mix, record), rep)
         else:
             hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
@@ -82,7 +89,10 @@ def similar(query, db_path, count, mix, output, force, as_json):
         if output is None:
             click.echo(text, nl=False)
         else:  # with --json too: the file is written and the JSON printed
-            from ..outputs import atomic_output
+            from ..outputs import OutputExistsError, atomic_output, same_file
+            for h in hits:  # -f replaces a playlist, never one of the tracks it lists
+                if os.path.lexists(output) and same_file(output, str(h["path"])):
+                    raise OutputExistsError(f"{output}: is a track of the mix; refusing to overwrite it")
             with atomic_output(output, force, [db_path]) as f:
                 f.write(text.encode("utf-8"))
         coded = sum(str(h["path"]).lower().endswith(".mz") for h in hits)
@@ -93,10 +103,33 @@ def similar(query, db_path, count, mix, output, force, as_json):
         click.echo(dumps([{"path": h["path"], "score": h["score"]} for h in hits]))
     elif mix is None:
         for h in hits:
-            click.echo(f"{h['score']:6.3f}  {h['path']}")  # one column whatever the sign
+            click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}")  # one column whatever the sign
         if not hits:
             click.echo(f"{db_path}: no other tracks to compare with", err=True)
     sys.exit(rep.status)
+
+
+def _gone(path) -> bool:
+    """A catalog track's local file that is no longer there (an object's URI is not looked up)."""
+    from ..scale.storage import is_uri
+    return not is_uri(str(path)) and not os.path.exists(path)
+
+
+def _playable(hits: list[dict], rep: Reporter) -> list[dict]:
+    """The mix without the tracks a player could not open from it, each left out with one line: a file gone
+    since it was indexed, a name an M3U8 line cannot hold (a line break; not UTF-8)."""
+    from ..library.playlist import unwritable
+    keep = []
+    for h in hits:
+        path = str(h["path"])
+        if not storable(path) or unwritable(path):
+            rep.warn(f"{shown_name(path)}: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
+                     "left out of the mix")
+        elif _gone(path):
+            rep.warn(f"{shown_name(path)}: gone from its folder; left out of the mix (`muzip index PATH --prune` drops it)")
+        else:
+            keep.append(h)
+    return keep
 
 
 def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> list[dict]:

@@ -50,6 +50,11 @@ def _title(track: dict) -> str:
     return " ".join(text.split())  # one line: a tag's newline would break the file
 
 
+def unwritable(path: str) -> bool:
+    """A path no M3U8 line can hold: a line break ends the line."""
+    return "\n" in path or "\r" in path
+
+
 def m3u8(tracks: list[dict], playlist_path: str | None) -> str:
     """The playlist text; paths relative to playlist_path's folder (absolute when printed, or on another drive)."""
     base = os.path.dirname(os.path.abspath(playlist_path)) if playlist_path else None

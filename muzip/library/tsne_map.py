@@ -18,9 +18,19 @@ def tsne_2d(emb: np.ndarray, seed: int = 0) -> np.ndarray:
 
 def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path, title: str) -> None:
     """A PNG of the map to `path` (a file name, written through a temp file, or a binary file object)."""
+    import warnings
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    with warnings.catch_warnings():
+        # a name in a script the font lacks (CJK, emoji) is drawn as boxes; matplotlib's warning per glyph,
+        # with its source line, is not for the user
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        _draw(plt, xy, groups, labelled, path, title)
+
+
+def _draw(plt, xy, groups, labelled, path, title) -> None:
     names = sorted(set(groups))
     cmap = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
     fig, ax = plt.subplots(figsize=(10, 8))

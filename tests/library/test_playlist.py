@@ -101,17 +101,20 @@ def test_a_catalog_of_an_earlier_muzip_still_makes_a_mix(runner, tmp_path):
     with Catalog(str(db)) as cat:
         vecs = rng.standard_normal((5, 16)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        cat.put_many([{"path": f"/x/{i}.mz", "size": 1, "mtime": 0.0, "duration": 60.0, "rate": RATE, "channels": 2,
+        cat.put_many([{"path": str(tmp_path / f"{i}.mz"), "size": 1, "mtime": 0.0, "duration": 60.0, "rate": RATE, "channels": 2,
                        "tags": {}, "model": "m", "source": "mz", "dim": 16, "embedding": v.tobytes()}
                       for i, v in enumerate(vecs)], "embed-v2:0")
+    for i in range(5):  # the files are there (a mix leaves out a track whose file has gone)
+        (tmp_path / f"{i}.mz").write_bytes(b"")
     con = sqlite3.connect(db)
     con.execute("DROP TABLE descriptors")
     con.commit()
     con.close()
-    r = runner.invoke(cli, ["similar", "/x/0.mz", "--db", str(db), "--playlist", "3", "--json"])
+    seed = str(tmp_path / "0.mz")
+    r = runner.invoke(cli, ["similar", seed, "--db", str(db), "--playlist", "3", "--json"])
     assert r.exit_code == 0, r.output
-    assert [m["path"] for m in json.loads(r.output)][0] == "/x/0.mz" and len(json.loads(r.output)) == 3
-    r = runner.invoke(cli, ["similar", "/x/0.mz", "--db", str(db), "--playlist", "3"])  # an M3U8 of .mz files
+    assert [m["path"] for m in json.loads(r.output)][0] == seed and len(json.loads(r.output)) == 3
+    r = runner.invoke(cli, ["similar", seed, "--db", str(db), "--playlist", "3"])  # an M3U8 of .mz files
     assert r.exit_code == 0 and r.stdout.startswith("#EXTM3U\n")
     assert r.stderr.strip() == "the mix: 3 of its 3 tracks are .mz files, which a player plays once decoded " \
                                "(`muzip decompress`)"
@@ -134,3 +137,38 @@ def test_a_seed_outside_the_catalog_keeps_its_duration_and_tags(runner, tmp_path
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines()[1:3] == ["#EXTINF:9,Band - Song", str(seed).replace(os.sep, "/")]
     assert calls == [str(seed)]
+
+
+def test_a_mix_leaves_out_what_a_player_could_not_open(runner, tmp_path):
+    """A track whose file has gone since `index`, and a name with a line break (it would end the M3U8 line),
+    are left out of the mix, one warning line each (exit 3); the plain listing is what the catalog holds."""
+    lib, db = _indexed_songs(runner, tmp_path, 3)
+    odd = lib / "new\nline.wav"
+    sf.write(odd, _song(4), RATE, subtype="PCM_16")
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(lib), "--db", str(db)]).exit_code == 0
+    (lib / "s1.wav").unlink()
+    r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "--playlist", "4", "--json"])
+    assert r.exit_code == 3, r.output
+    assert [m["path"] for m in json.loads(r.stdout)] == [str(lib / "s0.wav"), str(lib / "s2.wav")]
+    assert sorted(r.stderr.splitlines()) == [
+        f"muzip: warning: {lib}/new\\nline.wav: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
+        "left out of the mix",
+        f"muzip: warning: {lib}/s1.wav: gone from its folder; left out of the mix (`muzip index PATH --prune` "
+        "drops it)"]
+    r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "-n", "3"])  # what the catalog holds
+    assert r.exit_code == 0 and f"{lib}/new\\nline.wav" in r.stdout  # one line per track, whatever its name
+    assert len(r.stdout.splitlines()) == 3 and f"{lib}/s1.wav" in r.stdout
+
+
+def test_a_playlist_never_replaces_its_query_or_a_catalog_track(runner, tmp_path):
+    """-f replaces a playlist, not audio: -o naming the query, a catalog track (a first-use review overwrote
+    both) is refused with one line, and the file is untouched."""
+    lib, db = _indexed_songs(runner, tmp_path, 3)
+    query = tmp_path / "new.wav"
+    sf.write(query, _song(5), RATE, subtype="PCM_16")
+    for out in (query, lib / "s1.wav"):
+        before = out.read_bytes()
+        r = runner.invoke(cli, ["similar", str(query), "--db", str(db), "--playlist", "3", "-o", str(out), "-f"])
+        assert r.exit_code == 1 and out.read_bytes() == before
+        why = "is the input file" if out == query else "is a track of the catalog"
+        assert r.output == f"muzip: {out}: {why}; refusing to overwrite it\n"

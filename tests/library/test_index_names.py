@@ -1,0 +1,90 @@
+"""What a folder really holds: names in another encoding, named pipes; and a catalog name SQLite would not keep.
+Each found by a first-use review (session 50): the first stopped the whole `index` run, the second hung it, the
+third threw the catalog away with exit 0."""
+
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+
+RATE = 44100
+
+
+def _song(seed, seconds=5):
+    rng = np.random.default_rng(seed)
+    x = 0.1 * rng.standard_normal(seconds * RATE) * np.sin(np.arange(seconds * RATE) / RATE * (3 + seed))
+    return np.stack([x, x], axis=1).astype(np.float32)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    lib = tmp_path / "music"
+    lib.mkdir()
+    for i in range(2):
+        sf.write(lib / f"s{i}.wav", _song(i), RATE, subtype="PCM_16")
+    return lib
+
+
+def test_a_name_that_is_not_utf8_is_one_line_and_the_rest_is_indexed(runner, folder, tmp_path):
+    latin1 = os.fsdecode(bytes(folder) + b"/caf\xe9.wav")  # a Latin-1 name from another system
+    with open(os.fsencode(latin1), "wb") as f:  # (soundfile's own open takes UTF-8 names only)
+        sf.write(f, _song(3), RATE, subtype="PCM_16", format="WAV")
+    db = tmp_path / "lib.db"
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db), "--json"])
+    assert r.exit_code == 1, r.output
+    assert r.stderr == f"muzip: {folder}/caf\\xe9.wav: its name is not valid UTF-8, which a catalog cannot " \
+                       "hold (rename the file)\n"
+    summary = json.loads(r.stdout)
+    assert (summary["indexed"], summary["failed"], summary["tracks"]) == (2, 1, 2)
+    # as a query it is compared with the catalog all the same (it is only not stored)
+    r = runner.invoke(cli, ["similar", latin1, "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    assert sorted(h["path"] for h in json.loads(r.stdout)) == [str(folder / "s0.wav"), str(folder / "s1.wav")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_reported_not_read(runner, folder, tmp_path):
+    os.mkfifo(folder / "stream.wav")
+    db = tmp_path / "lib.db"
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(r=runner.invoke(
+        cli, ["index", "-q", "-j", "1", str(folder), str(folder / "stream.wav"), "--db", str(db)])), daemon=True)
+    worker.start()
+    worker.join(120)
+    if worker.is_alive():  # the reader is blocked on the pipe: open its other end so the test run can end
+        with open(folder / "stream.wav", "wb"):
+            pass
+        pytest.fail("index blocked on a named pipe")
+    r = result["r"]
+    assert r.exit_code == 1
+    assert r.stderr == f"muzip: {folder}/stream.wav: not a regular file (a pipe, socket or device)\n" * 2
+
+
+@pytest.mark.parametrize("name", ["", "  ", ":memory:"])
+def test_a_catalog_sqlite_would_not_keep_is_a_usage_error(runner, folder, name, monkeypatch):
+    monkeypatch.delenv("MUZIP_DB", raising=False)
+    for args in (["index", str(folder), "--db", name], ["dupes", "--db", name]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 2 and "is not a catalog file name" in r.output, r.output
+    monkeypatch.setenv("MUZIP_DB", "")  # an empty variable is no catalog: the option is missing
+    r = runner.invoke(cli, ["dupes"])
+    assert r.exit_code == 2 and "Missing option '--db'" in r.output
+
+
+def test_map_draws_names_in_any_script_without_a_warning_per_glyph(tmp_path):
+    """A file name in a script the font lacks is drawn as boxes; matplotlib's warning for each missing glyph
+    (with its source line) reached the terminal before."""
+    import warnings
+
+    from muzip.library.tsne_map import draw
+    xy = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        draw(xy, ["a", "a", "b"], {0: "音楽 🎵", 2: "plain"}, str(tmp_path / "m.png"), "3 tracks")
+    assert (tmp_path / "m.png").stat().st_size > 1000
+    assert not [w for w in seen if "Glyph" in str(w.message)]
