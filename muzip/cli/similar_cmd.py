@@ -9,7 +9,7 @@ import click
 
 from ..errors import MuzipError
 from . import library_cmds as lib
-from .common import EXIT_CODES_HELP, Reporter, catalog_option
+from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import dumps, one_line_errors, report_left_out, warn_mixed
 from .library_objects import shown_name, storable
 
@@ -31,8 +31,9 @@ def _query(cat, query: str):
         raise MuzipError(f"{cat.path}: indexed with {others[0].split(':')[0]}, this muzip embeds with "
                          f"{embedder.split(':')[0]}; run `muzip index` on it again to compare other files with it")
     kind, value = lib._embed_one(os.path.abspath(query))
-    if kind != "ok":
-        raise MuzipError(value)
+    if kind != "ok":  # the file named as the command line named it, as `index` does
+        from .library_objects import as_named
+        raise MuzipError(as_named(value, os.path.abspath(query), {os.path.abspath(query): query}))
     from ..library.collection import query_vector, uses_collection
     if uses_collection(embed):
         return query_vector(cat, embed, embedder, value), None, value
@@ -63,6 +64,8 @@ def similar(query, db_path, count, mix, output, force, as_json):
     """
     from ..library.catalog import Catalog
     from ..library.search import nearest
+    if output == "-":  # the usual name of standard output, where the playlist goes without -o
+        output = None
     if output is not None and mix is None:
         raise click.UsageError("-o is for --playlist")
     if output is not None:
@@ -78,7 +81,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
         if mix is not None:
-            hits = _playable(_mix(cat, emb, own, query, mix, record), rep)
+            hits = _mix(cat, emb, own, query, mix, record, rep)
         else:
             hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
@@ -95,6 +98,9 @@ def similar(query, db_path, count, mix, output, force, as_json):
                     raise OutputExistsError(f"{output}: is a track of the mix; refusing to overwrite it")
             with atomic_output(output, force, [db_path]) as f:
                 f.write(text.encode("utf-8"))
+        if len(hits) < mix:  # not an error: the catalog holds no more distinct tracks
+            rep.say(f"{output or 'the mix'}: {plural(len(hits), 'track')} of the {mix} asked for: the catalog has "
+                    "no others (copies of one recording count once)")
         coded = sum(str(h["path"]).lower().endswith(".mz") for h in hits)
         if coded:  # players cannot open them: said once, not an error
             click.echo(f"{output or 'the mix'}: {coded} of its {len(hits)} tracks are .mz files, which a player "
@@ -115,24 +121,23 @@ def _gone(path) -> bool:
     return not is_uri(str(path)) and not os.path.exists(path)
 
 
-def _playable(hits: list[dict], rep: Reporter) -> list[dict]:
-    """The mix without the tracks a player could not open from it, each left out with one line: a file gone
-    since it was indexed, a name an M3U8 line cannot hold (a line break; not UTF-8)."""
+def _playable(hit: dict, rep: Reporter) -> bool:
+    """Whether a player could open this track from the mix; if not, one line says why it is left out: a file
+    gone since it was indexed, a name an M3U8 line cannot hold (a line break; not UTF-8)."""
     from ..library.playlist import unwritable
-    keep = []
-    for h in hits:
-        path = str(h["path"])
-        if not storable(path) or unwritable(path):
-            rep.warn(f"{shown_name(path)}: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
-                     "left out of the mix")
-        elif _gone(path):
-            rep.warn(f"{shown_name(path)}: gone from its folder; left out of the mix (`muzip index PATH --prune` drops it)")
-        else:
-            keep.append(h)
-    return keep
+    path = str(hit["path"])
+    if not storable(path) or unwritable(path):
+        rep.warn(f"{shown_name(path)}: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
+                 "left out of the mix")
+        return False
+    if _gone(path):
+        rep.warn(f"{shown_name(path)}: gone from its folder; left out of the mix (`muzip index PATH --prune` "
+                 "drops it)")
+        return False
+    return True
 
 
-def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> list[dict]:
+def _mix(cat, emb, own, query: str, n: int, record: dict | None, rep: Reporter) -> list[dict]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
     track's stored path is its absolute path, so the query's is the seed's either way); `record`: the query's
     own, when it is a file outside the catalog (its fingerprint, duration and tags)."""
@@ -152,8 +157,10 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> list[dict]:
         if record.get("fingerprint"):
             prints[seed_path] = record["fingerprint"]
 
-    def repeats(k, chosen):
+    def repeats(k, chosen):  # or a track a player could not open: the next one (its copy, say) takes its place
         from ..library.fingerprint import duplicate
+        if not _playable(pool[k], rep):
+            return True
         mine = prints.get(pool[k]["path"])
         others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
         try:
@@ -161,5 +168,5 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> list[dict]:
         except ValueError:  # a damaged fingerprint: not a repeat
             return False
     picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
-    return [{**info.get(seed_path, {}), "path": seed_path, "score": 1.0}] + \
-        [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
+    seed = {**info.get(seed_path, {}), "path": seed_path, "score": 1.0}
+    return [seed] * _playable(seed, rep) + [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]

@@ -88,3 +88,12 @@ def test_map_draws_names_in_any_script_without_a_warning_per_glyph(tmp_path):
         draw(xy, ["a", "a", "b"], {0: "音楽 🎵", 2: "plain"}, str(tmp_path / "m.png"), "3 tracks")
     assert (tmp_path / "m.png").stat().st_size > 1000
     assert not [w for w in seen if "Glyph" in str(w.message)]
+
+
+def test_similar_names_a_bad_query_as_it_was_given(runner, folder, tmp_path, monkeypatch):
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    (tmp_path / "tiny.mz").write_bytes(b"MZ")
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(cli, ["similar", "tiny.mz", "--db", str(db)])
+    assert r.exit_code == 1 and r.output.startswith("muzip: tiny.mz: "), r.output

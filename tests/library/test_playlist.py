@@ -155,6 +155,10 @@ def test_a_mix_leaves_out_what_a_player_could_not_open(runner, tmp_path):
         "left out of the mix",
         f"muzip: warning: {lib}/s1.wav: gone from its folder; left out of the mix (`muzip index PATH --prune` "
         "drops it)"]
+    r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "--playlist", "4", "-o", "-"])
+    assert r.exit_code == 3 and r.stdout.splitlines()[2::2] == [f"{lib}/s0.wav", f"{lib}/s2.wav"]  # -: stdout
+    assert r.stderr.splitlines()[-1] == "the mix: 2 tracks of the 4 asked for: the catalog has no others (copies " \
+                                        "of one recording count once)"
     r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "-n", "3"])  # what the catalog holds
     assert r.exit_code == 0 and f"{lib}/new\\nline.wav" in r.stdout  # one line per track, whatever its name
     assert len(r.stdout.splitlines()) == 3 and f"{lib}/s1.wav" in r.stdout
