@@ -162,7 +162,7 @@ def _device_output(path: str, seekable: bool) -> Iterator[BinaryIO]:
         dev = open(path, "wb", buffering=0)
     except OSError as e:
         raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
-    with dev:
+    with dev, _named_when_full(path):
         if not seekable or _is_seekable(dev):
             with open(dev.fileno(), "wb", closefd=False) as f:
                 yield f
@@ -171,6 +171,18 @@ def _device_output(path: str, seekable: bool) -> Iterator[BinaryIO]:
             yield spool
             spool.seek(0)
             shutil.copyfileobj(spool, dev, 1 << 20)
+
+
+@contextmanager
+def _named_when_full(path: str) -> Iterator[None]:
+    """A device that takes no more (/dev/full, a full disk behind a FIFO) named in the one-line error: a write
+    through a file object opened on its descriptor reports no file name."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise MuzipError(f"{path}: cannot write ({e.strerror})") from None
+        raise
 
 
 def _is_seekable(f) -> bool:

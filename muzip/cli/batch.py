@@ -8,6 +8,7 @@ Ctrl-C / SIGTERM / SIGHUP: workers are terminated (each removes its temp file), 
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -63,7 +64,10 @@ def run_job(job, item, options, bars) -> Outcome:
     except OSError as exc:
         if common.pending_signal is not None:
             raise Interrupted(common.pending_signal) from None
-        out.fail(f"{exc.filename or item.src}: {exc.strerror or exc}")
+        if exc.filename is None and item.dst is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            out.fail(f"{item.src}: cannot write standard output ({exc.strerror})")  # -c into `> /dev/full`
+        else:
+            out.fail(f"{exc.filename or item.src}: {exc.strerror or exc}")
     except MemoryError:
         out.fail(f"{item.src}: out of memory")
     except Exception as exc:  # noqa: BLE001 - a bug must cost one file, not the batch

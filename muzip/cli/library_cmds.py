@@ -34,8 +34,8 @@ def one_line_errors(command):
             sys.exit(EXIT_BROKEN_PIPE)
         except MuzipError as exc:
             fail_exit(str(exc))
-        except OSError as exc:
-            fail_exit(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
+        except OSError as exc:  # with no file name, a write to standard output (`> /dev/full`)
+            fail_exit(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
     return wrapper
 
 

@@ -97,3 +97,20 @@ def test_similar_names_a_bad_query_as_it_was_given(runner, folder, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, ["similar", "tiny.mz", "--db", str(db)])
     assert r.exit_code == 1 and r.output.startswith("muzip: tiny.mz: "), r.output
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_a_full_output_is_named(runner, folder, tmp_path):
+    """`> /dev/full` and `-o /dev/full` said `muzip: [Errno 28] No space left on device`, naming nothing."""
+    import subprocess
+    import sys
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    query = str(folder / "s0.wav")
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-m", "muzip", "similar", query, "--db", str(db)], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (1, "muzip: standard output: No space left on device\n")
+    r = subprocess.run([sys.executable, "-m", "muzip", "similar", query, "--db", str(db), "--playlist", "2", "-o",
+                        "/dev/full"], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stderr) == (1, "muzip: /dev/full: cannot write (No space left on device)\n")
