@@ -28,6 +28,9 @@ def one_line_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except (Interrupted, KeyboardInterrupt):  # `muzip: interrupted` on a line of its own, not after a status
+            Status.clear_current()
+            raise
         except BrokenPipeError:
             Status.clear_current()
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is silent

@@ -38,6 +38,22 @@ def test_map_shows_a_status_line_at_a_terminal_only(tmp_path):
     assert (tmp_path / "a.png").read_bytes()[:4] == (tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_an_interrupted_map_wipes_its_status_line(tmp_path):
+    """Ctrl-C in `map` printed `muzip: map: drawing a.png...^Cmuzip: interrupted` on one line (a first-use
+    review); here the t-SNE sends its own process the SIGINT that Ctrl-C sends."""
+    db = tmp_path / "lib.db"
+    _catalog(db)
+    code = ("import os, signal, sys, time; import muzip.library.tsne_map as T\n"
+            "def stop(*a, **k): os.kill(os.getpid(), signal.SIGINT); time.sleep(30)\n"
+            "T.tsne_2d = stop; sys.argv[0] = 'muzip'\n"
+            "from muzip.cli import main; main()")
+    status, screen = run_in_pty(["map", "--db", db, "-o", "a.png"], tmp_path, code=code)
+    assert status == 130, screen
+    assert "muzip: map: placing 30 tracks (t-SNE)" in screen
+    assert screen.replace("\r\n", "\n").split("\n")[-2].split("\r")[-1] in ("muzip: interrupted", "\x1b[Kmuzip: interrupted")
+    assert not (tmp_path / "a.png").exists()
+
+
 def test_index_prints_a_failure_above_its_bar(tmp_path):
     """A bad file in `muzip index` at a terminal: its line starts a line of its own (tqdm.write), never
     glued to the end of the progress bar."""
