@@ -265,6 +265,8 @@ def map_cmd(db_path, output, force, color, classifier):
     from ..outputs import atomic_output, check_output
     if color == "label" and not classifier:
         raise click.UsageError("--color label needs --classifier")
+    if classifier and color != "label":  # it would be read and then not used
+        raise click.UsageError(f"--classifier is for --color label (the map is coloured by {color})")
     if not output.lower().endswith(".png"):  # and so never a track of the catalog, -f or not
         raise click.UsageError(f"-o {output}: the map is a PNG picture; give a name ending in .png")
     inputs = [db_path, *([classifier] if classifier else [])]

@@ -1,6 +1,6 @@
-"""What a folder really holds: names in another encoding, named pipes; and a catalog name SQLite would not keep.
-Each found by a first-use review (session 50): the first stopped the whole `index` run, the second hung it, the
-third threw the catalog away with exit 0."""
+"""What a first-use review found (session 50): a name in another encoding stopped the whole `index` run, a
+named pipe hung it, `--db ""` threw the catalog away with exit 0; and smaller things (a full output, an
+option that did nothing)."""
 
 import json
 import os
@@ -114,3 +114,10 @@ def test_a_full_output_is_named(runner, folder, tmp_path):
     r = subprocess.run([sys.executable, "-m", "muzip", "similar", query, "--db", str(db), "--playlist", "2", "-o",
                         "/dev/full"], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stderr) == (1, "muzip: /dev/full: cannot write (No space left on device)\n")
+
+
+def test_map_says_a_classifier_without_color_label_is_unused(runner, tmp_path):
+    r = runner.invoke(cli, ["map", "--db", str(tmp_path / "x.db"), "-o", str(tmp_path / "m.png"), "--classifier",
+                            str(tmp_path / "g.clf")])
+    assert r.exit_code == 2 and "--classifier is for --color label (the map is coloured by cluster)" in r.output
+    assert not (tmp_path / "m.png").exists()
