@@ -216,6 +216,13 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             rep.echo = None
         from .library_objects import still_there
         gone = cat.prune(still_there) if prune else []
+        if not prune and not quiet:  # a file renamed or deleted since an earlier run is still a track
+            folders = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
+            left = sum(not os.path.exists(p) for p in cat.paths_under(folders)) if folders else 0
+            if left:
+                rep.say(f"{db_path}: {plural(left, 'track')} whose file is gone from these folders "
+                        f"{'stays' if left == 1 else 'stay'} in the catalog (`--prune` drops "
+                        f"{'it' if left == 1 else 'them'})")
         if uses_collection(embed):  # every vector projected with the catalog's statistics as they now are
             refresh(cat, embed, embedder)
         from ..library.search import prepare

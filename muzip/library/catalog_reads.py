@@ -122,6 +122,12 @@ class CatalogReads:
     def paths_of(self, ids) -> dict[int, str]:
         return {i: path_text(p) for i, p in self._by_ids("SELECT id, path FROM tracks WHERE id IN", ids)}
 
+    def paths_under(self, folders) -> list[str]:
+        """The stored paths inside these folders (absolute, as `index` stores them)."""
+        import os
+        prefixes = tuple(os.path.join(f, "") for f in folders)
+        return [p for (p,) in self._rows("SELECT path FROM tracks") if isinstance(p, str) and p.startswith(prefixes)]
+
     def lookup(self, path: str):
         """(id, embedding) of the track stored as `path` (an absolute path, or an object's URI), None if it is
         not in the catalog; CatalogError if damaged."""

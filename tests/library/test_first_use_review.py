@@ -121,3 +121,16 @@ def test_map_says_a_classifier_without_color_label_is_unused(runner, tmp_path):
                             str(tmp_path / "g.clf")])
     assert r.exit_code == 2 and "--classifier is for --color label (the map is coloured by cluster)" in r.output
     assert not (tmp_path / "m.png").exists()
+
+
+def test_index_says_when_files_it_holds_are_gone_from_the_folder(runner, folder, tmp_path):
+    """A file renamed since the last run was two tracks, silently (and `dupes` paired the two names)."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    os.rename(folder / "s0.wav", folder / "renamed.wav")
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db)])
+    assert r.exit_code == 0
+    assert r.stderr.splitlines() == [f"{db}: 1 track whose file is gone from these folders stays in the catalog "
+                                     "(`--prune` drops it)", f"{db}: 1 indexed, 1 unchanged, 0 failed, 0 pruned; 3 tracks"]
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db), "--prune"])
+    assert r.exit_code == 0 and r.stderr == f"{db}: 0 indexed, 2 unchanged, 0 failed, 1 pruned; 2 tracks\n"
