@@ -5,7 +5,6 @@ Heavy imports (numpy, onnxruntime, the codec) happen inside the commands, so `mu
 """
 
 import importlib
-import os
 
 import click
 
@@ -65,9 +64,6 @@ def cli():
 
 def main():
     install_signal_handlers()
-    # OpenMP threads (scikit-learn's t-SNE in `map`) that wait by sleeping, not spinning: spinning threads
-    # lose their core to any other busy process and the map crawls (onnxruntime's sessions do the same).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         cli(prog_name="muzip")
     except (Interrupted, KeyboardInterrupt) as exc:  # before a command's own handling (while importing it)

@@ -263,6 +263,9 @@ def map_cmd(db_path, output, force, color, classifier):
       muzip map --db music.db -o map.png --color label --classifier genres.clf
     """
     from ..outputs import atomic_output, check_output
+    # OpenMP threads (scikit-learn's t-SNE) that wait by sleeping, not spinning: spinning threads lose their
+    # core to any other busy process and the map crawls (set before scikit-learn loads its OpenMP runtime)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if color == "label" and not classifier:
         raise click.UsageError("--color label needs --classifier")
     if classifier and color != "label":  # it would be read and then not used

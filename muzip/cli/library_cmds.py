@@ -3,6 +3,7 @@ dupes: dupes_cmd.py, classify and map: classify_cmds.py)."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -37,8 +38,10 @@ def one_line_errors(command):
             sys.exit(EXIT_BROKEN_PIPE)
         except MuzipError as exc:
             fail_exit(str(exc))
-        except OSError as exc:  # with no file name, a write to standard output (`> /dev/full`)
-            fail_exit(f"{exc.filename or 'standard output'}: {exc.strerror or exc}")
+        except OSError as exc:
+            if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                fail_exit(f"standard output: cannot write ({exc.strerror})")  # `> /dev/full`: no file name
+            fail_exit(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
     return wrapper
 
 

@@ -31,12 +31,13 @@ def files_under(paths, rep, exts) -> list[str]:
 def named_files_under(paths, rep, exts) -> dict[str, str]:
     """{absolute path: the path as the command line names it} of files_under's files: messages name a file
     as the user did (Music/a.wav), a catalog by where it is."""
-    out = {}
+    out, refused = {}, set()
 
     def take(path):
         if _regular(path):
             out.setdefault(os.path.abspath(path), path)
-        else:  # a named pipe would block the reader for ever, a device read to its end
+        elif os.path.abspath(path) not in refused:  # a named pipe would block the reader for ever
+            refused.add(os.path.abspath(path))
             rep.fail(f"{path}: not a regular file (a pipe, socket or device)")
     for p in paths:
         if os.path.isdir(p):

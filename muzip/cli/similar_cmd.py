@@ -64,24 +64,25 @@ def similar(query, db_path, count, mix, output, force, as_json):
     """
     from ..library.catalog import Catalog
     from ..library.search import nearest
-    if output == "-":  # the usual name of standard output, where the playlist goes without -o
-        output = None
     if output is not None and mix is None:
         raise click.UsageError("-o is for --playlist")
+    if output == "-":  # the usual name of standard output, where the playlist goes without -o
+        output = None
     if output is not None:
         from ..outputs import check_output
         check_output(output, force, [db_path, query])  # before any slow work
     rep = Reporter()
     with Catalog(db_path, create=False) as cat:
-        if output is not None and os.path.lexists(output) and storable(output) \
-                and cat.lookup(os.path.abspath(output)) is not None:
+        if output is not None and os.path.lexists(output) and storable(output) and any(
+                cat.lookup(name) is not None for name in {os.path.abspath(output), os.path.realpath(output)}):
             from ..outputs import OutputExistsError
             raise OutputExistsError(f"{output}: is a track of the catalog; refusing to overwrite it")
         emb, own, record = _query(cat, query)
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
         if mix is not None:
-            hits = _mix(cat, emb, own, query, mix, record, rep)
+            hits, left_out = _mix(cat, emb, own, query, mix, record)
+            _say_left_out(left_out, rep)
         else:
             hits = nearest(cat, emb, count, exclude_id=own)
         report_left_out(cat, rep)
@@ -98,9 +99,10 @@ def similar(query, db_path, count, mix, output, force, as_json):
                     raise OutputExistsError(f"{output}: is a track of the mix; refusing to overwrite it")
             with atomic_output(output, force, [db_path]) as f:
                 f.write(text.encode("utf-8"))
-        if len(hits) < mix:  # not an error: the catalog holds no more distinct tracks
-            rep.say(f"{output or 'the mix'}: {plural(len(hits), 'track')} of the {mix} asked for: the catalog has "
-                    "no others (copies of one recording count once)")
+        if len(hits) < mix:  # not an error
+            why = (f"{len(left_out)} left out, above" if left_out else
+                   "the catalog has no others (copies of one recording count once)")
+            rep.say(f"{output or 'the mix'}: {plural(len(hits), 'track')} of the {mix} asked for ({why})")
         coded = sum(str(h["path"]).lower().endswith(".mz") for h in hits)
         if coded:  # players cannot open them: said once, not an error
             click.echo(f"{output or 'the mix'}: {coded} of its {len(hits)} tracks are .mz files, which a player "
@@ -121,26 +123,36 @@ def _gone(path) -> bool:
     return not is_uri(str(path)) and not os.path.exists(path)
 
 
-def _playable(hit: dict, rep: Reporter) -> bool:
-    """Whether a player could open this track from the mix; if not, one line says why it is left out: a file
-    gone since it was indexed, a name an M3U8 line cannot hold (a line break; not UTF-8)."""
+def _unplayable(path: str) -> str | None:
+    """Why a player could not open this track from the mix (None: it could)."""
     from ..library.playlist import unwritable
-    path = str(hit["path"])
     if not storable(path) or unwritable(path):
-        rep.warn(f"{shown_name(path)}: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
-                 "left out of the mix")
-        return False
+        return "a name an M3U8 line cannot hold (a line break, or not UTF-8)"
     if _gone(path):
-        rep.warn(f"{shown_name(path)}: gone from its folder; left out of the mix (`muzip index PATH --prune` "
-                 "drops it)")
-        return False
-    return True
+        return "gone from its folder (`muzip index PATH --prune` drops it)"
+    return None
 
 
-def _mix(cat, emb, own, query: str, n: int, record: dict | None, rep: Reporter) -> list[dict]:
+# Left-out tracks named one line each up to this many; past it, a catalog whose disk is not mounted would
+# print a line for each of 4N candidates: the first few, then a count.
+SHOWN_LEFT_OUT = 5
+
+
+def _say_left_out(left_out: list[tuple[str, str]], rep: Reporter) -> None:
+    shown = left_out if len(left_out) <= SHOWN_LEFT_OUT else left_out[:SHOWN_LEFT_OUT - 2]
+    for path, why in shown:
+        rep.warn(f"{shown_name(path)}: {why}; left out of the mix")
+    if len(shown) < len(left_out):
+        rep.warn(f"{len(left_out) - len(shown)} more tracks left out of the mix (gone from their folders, or "
+                 "names an M3U8 line cannot hold)")
+
+
+def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> tuple[list[dict], list[tuple[str, str]]]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
     track's stored path is its absolute path, so the query's is the seed's either way); `record`: the query's
-    own, when it is a file outside the catalog (its fingerprint, duration and tags)."""
+    own, when it is a file outside the catalog (its fingerprint, duration and tags). And [(path, why)] of the
+    tracks a player could not open from it, left out (the next track takes each one's place)."""
+    from ..scale.storage import is_uri
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
     pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
@@ -150,7 +162,8 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None, rep: Reporter) 
     found, vectors, _, _ = cat.vectors_of(ids, int(emb.shape[0]))
     row = {int(i): k for k, i in enumerate(found)}
     pool = [h for h in pool if h["id"] in row]
-    seed_path = os.path.abspath(query)
+    seed_path = query if is_uri(query) else os.path.abspath(query)
+    left_out = []
     prints = {p: fp for _, p, _, fp in cat.fingerprints(lib._embedder()[1], ids)}
     if record is not None:
         info[seed_path] = {"duration": record.get("duration"), "tags": record.get("tags") or {}}
@@ -159,7 +172,9 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None, rep: Reporter) 
 
     def repeats(k, chosen):  # or a track a player could not open: the next one (its copy, say) takes its place
         from ..library.fingerprint import duplicate
-        if not _playable(pool[k], rep):
+        why = _unplayable(str(pool[k]["path"]))
+        if why:
+            left_out.append((str(pool[k]["path"]), why))
             return True
         mine = prints.get(pool[k]["path"])
         others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
@@ -169,4 +184,7 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None, rep: Reporter) 
             return False
     picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
     seed = {**info.get(seed_path, {}), "path": seed_path, "score": 1.0}
-    return [seed] * _playable(seed, rep) + [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks]
+    why = _unplayable(seed_path)
+    if why:
+        left_out.insert(0, (seed_path, why))
+    return [seed] * (why is None) + [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks], left_out

@@ -60,12 +60,14 @@ def m3u8(tracks: list[dict], playlist_path: str | None) -> str:
     base = os.path.dirname(os.path.abspath(playlist_path)) if playlist_path else None
     lines = ["#EXTM3U"]
     for t in tracks:
-        path = os.path.abspath(t["path"])
-        if base is not None:
-            try:
-                path = os.path.relpath(path, base)
-            except ValueError:  # another drive (Windows): the absolute path
-                pass
+        path = str(t["path"])
+        if "://" not in path:  # an object's URI (s3://...) stays as the catalog names it
+            path = os.path.abspath(path)
+            if base is not None:
+                try:
+                    path = os.path.relpath(path, base)
+                except ValueError:  # another drive (Windows): the absolute path
+                    pass
         duration = t.get("duration")
         seconds = int(round(duration)) if isinstance(duration, (int, float)) and np.isfinite(duration) else -1
         path = path.replace(os.sep, "/")

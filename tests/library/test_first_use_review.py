@@ -62,7 +62,7 @@ def test_a_named_pipe_is_reported_not_read(runner, folder, tmp_path):
         pytest.fail("index blocked on a named pipe")
     r = result["r"]
     assert r.exit_code == 1
-    assert r.stderr == f"muzip: {folder}/stream.wav: not a regular file (a pipe, socket or device)\n" * 2
+    assert r.stderr == f"muzip: {folder}/stream.wav: not a regular file (a pipe, socket or device)\n"  # once
 
 
 @pytest.mark.parametrize("name", ["", "  ", ":memory:"])
@@ -110,7 +110,7 @@ def test_a_full_output_is_named(runner, folder, tmp_path):
     with open("/dev/full", "w") as full:
         r = subprocess.run([sys.executable, "-m", "muzip", "similar", query, "--db", str(db)], stdout=full,
                            stderr=subprocess.PIPE, text=True, timeout=120)
-    assert (r.returncode, r.stderr) == (1, "muzip: standard output: No space left on device\n")
+    assert (r.returncode, r.stderr) == (1, "muzip: standard output: cannot write (No space left on device)\n")
     r = subprocess.run([sys.executable, "-m", "muzip", "similar", query, "--db", str(db), "--playlist", "2", "-o",
                         "/dev/full"], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stderr) == (1, "muzip: /dev/full: cannot write (No space left on device)\n")

@@ -153,12 +153,11 @@ def test_a_mix_leaves_out_what_a_player_could_not_open(runner, tmp_path):
     assert sorted(r.stderr.splitlines()) == [
         f"muzip: warning: {lib}/new\\nline.wav: a name an M3U8 line cannot hold (a line break, or not UTF-8); "
         "left out of the mix",
-        f"muzip: warning: {lib}/s1.wav: gone from its folder; left out of the mix (`muzip index PATH --prune` "
-        "drops it)"]
+        f"muzip: warning: {lib}/s1.wav: gone from its folder (`muzip index PATH --prune` drops it); left out of "
+        "the mix"]
     r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "--playlist", "4", "-o", "-"])
     assert r.exit_code == 3 and r.stdout.splitlines()[2::2] == [f"{lib}/s0.wav", f"{lib}/s2.wav"]  # -: stdout
-    assert r.stderr.splitlines()[-1] == "the mix: 2 tracks of the 4 asked for: the catalog has no others (copies " \
-                                        "of one recording count once)"
+    assert r.stderr.splitlines()[-1] == "the mix: 2 tracks of the 4 asked for (2 left out, above)"
     r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "-n", "3"])  # what the catalog holds
     assert r.exit_code == 0 and f"{lib}/new\\nline.wav" in r.stdout  # one line per track, whatever its name
     assert len(r.stdout.splitlines()) == 3 and f"{lib}/s1.wav" in r.stdout
@@ -176,3 +175,52 @@ def test_a_playlist_never_replaces_its_query_or_a_catalog_track(runner, tmp_path
         assert r.exit_code == 1 and out.read_bytes() == before
         why = "is the input file" if out == query else "is a track of the catalog"
         assert r.output == f"muzip: {out}: {why}; refusing to overwrite it\n"
+
+
+def test_a_playlist_follows_a_symlink_to_a_catalog_track_and_refuses(runner, tmp_path):
+    lib, db = _indexed_songs(runner, tmp_path, 3)
+    link = tmp_path / "mix.m3u8"
+    link.symlink_to(lib / "s2.wav")
+    before = (lib / "s2.wav").read_bytes()
+    r = runner.invoke(cli, ["similar", str(lib / "s0.wav"), "--db", str(db), "--playlist", "2", "-o", str(link), "-f"])
+    assert r.exit_code == 1 and "is a track of the catalog; refusing to overwrite it" in r.output
+    assert (lib / "s2.wav").read_bytes() == before
+
+
+def test_a_mix_of_object_store_tracks_keeps_their_uris(runner, tmp_path):
+    """A catalog of s3:// objects (`index --ray`): the seed was turned into a local path and left out as gone."""
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "objects.db"
+    rng = np.random.default_rng(1)
+    vecs = rng.standard_normal((4, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    with Catalog(str(db)) as cat:
+        cat.put_many([{"path": f"s3://bucket/m/{i}.mz", "size": 1, "mtime": 0.0, "duration": 30.0, "rate": RATE,
+                       "channels": 2, "tags": {}, "model": "m", "source": "mz", "dim": 16, "embedding": v.tobytes()}
+                      for i, v in enumerate(vecs)], "embed-v2:0")
+    r = runner.invoke(cli, ["similar", "s3://bucket/m/0.mz", "--db", str(db), "--playlist", "3",
+                            "-o", str(tmp_path / "mix.m3u8")])
+    assert r.exit_code == 0, r.output
+    entries = (tmp_path / "mix.m3u8").read_text(encoding="utf-8").splitlines()[2::2]
+    assert entries[0] == "s3://bucket/m/0.mz" and len(entries) == 3 and all(e.startswith("s3://") for e in entries)
+
+
+def test_a_catalog_whose_disk_is_gone_gives_a_few_lines_not_one_per_candidate(runner, tmp_path):
+    from muzip.cli.similar_cmd import SHOWN_LEFT_OUT
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "lib.db"
+    rng = np.random.default_rng(2)
+    vecs = rng.standard_normal((12, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    (tmp_path / "0.wav").write_bytes(b"")  # the seed is there, the other eleven are not
+    with Catalog(str(db)) as cat:
+        cat.put_many([{"path": str(tmp_path / f"{i}.wav"), "size": 1, "mtime": 0.0, "duration": 30.0, "rate": RATE,
+                       "channels": 2, "tags": {}, "model": "m", "source": "mz", "dim": 16, "embedding": v.tobytes()}
+                      for i, v in enumerate(vecs)], "embed-v2:0")
+    r = runner.invoke(cli, ["similar", str(tmp_path / "0.wav"), "--db", str(db), "--playlist", "3", "-o", "-"])
+    assert r.exit_code == 3 and r.stdout.splitlines()[2::2] == [str(tmp_path / "0.wav")]
+    lines = r.stderr.splitlines()
+    assert len(lines) == SHOWN_LEFT_OUT - 2 + 2  # the first few, a count, the short mix
+    assert lines[SHOWN_LEFT_OUT - 2] == "muzip: warning: 8 more tracks left out of the mix (gone from their " \
+                                        "folders, or names an M3U8 line cannot hold)"
+    assert lines[-1] == "the mix: 1 track of the 3 asked for (11 left out, above)"
