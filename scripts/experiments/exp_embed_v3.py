@@ -113,6 +113,8 @@ def main():
                     "low-rate copies, each followed by its coded version (embed_v3_data._low_rate; session 50)")
     ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
                     "to every coefficient run before it is described, in training and at use (session 45)")
+    ap.add_argument("--floor-above", type=float, default=0.0, help="with --floor: the noise only above this many "
+                    "Hz (session 50)")
     ap.add_argument("--patterns", action="store_true", help="onset patterns appended to every descriptor, in "
                     "training and at use (muzip/library/onset_patterns.py; session 46)")
     ap.add_argument("--pattern-groups", type=int, default=0, help="with --patterns: keep only the lowest this many "
@@ -126,6 +128,7 @@ def main():
                     "their labels and track names to this .npz (library_loco draws docs/library_map.png from it)")
     a = ap.parse_args()
     embed_v3_data.FLOOR_DB = a.floor
+    embed_v3_data.FLOOR_ABOVE_HZ = a.floor_above
     embed_v3_data.PATTERNS = a.patterns
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     global LR_PATTERNS

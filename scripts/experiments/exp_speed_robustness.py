@@ -72,8 +72,11 @@ def main():
                     "10: version 2, embed-v5)")
     ap.add_argument("--floor", type=float, default=0.0, help="white noise this many dB under each run's level added "
                     "before describing, in training and at use (exp_embed_v3 --floor; session 50)")
+    ap.add_argument("--floor-above", type=float, default=0.0, help="with --floor: the noise only above this many "
+                    "Hz (session 50)")
     a = ap.parse_args()
     embed_v3_data.FLOOR_DB = a.floor
+    embed_v3_data.FLOOR_ABOVE_HZ = a.floor_above
     embed_v3_data.PATTERNS = a.patterns
     embed_v3_data.PATTERN_FLOOR_DB = a.pattern_floor
     speeds = [float(s) for s in a.speeds.split(",")]

@@ -29,6 +29,8 @@ def _coeffs(x):
 # Session 45's experiment (exp_embed_v3 --floor): white noise this many dB under each run's mid-channel level
 # added to every coefficient run before it is described (0: none; the shipped embedders use none).
 FLOOR_DB = 0.0
+# Session 50 (exp_embed_v3 --floor-above): that noise only in the bins above this frequency (0: every bin).
+FLOOR_ABOVE_HZ = 0.0
 
 
 # exp_embed_v3 --patterns and embed-v4 (session 46): onset patterns (muzip/library/onset_patterns.py) appended
@@ -42,7 +44,8 @@ PATTERN_FLOOR_DB = None
 def floor_key() -> str:
     """The cache-key prefix of descriptors made with FLOOR_DB and PATTERNS."""
     floor = PATTERN_FLOOR_DB
-    return (f"floor{FLOOR_DB:g}:" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "") + (
+    above = f"above{FLOOR_ABOVE_HZ:g}:" if FLOOR_DB and FLOOR_ABOVE_HZ else ""
+    return (f"floor{FLOOR_DB:g}:{above}" if FLOOR_DB else "") + ("patterns3:" if PATTERNS else "") + (
         f"bandfloor{floor:g}:" if PATTERNS and floor is not None else "")
 
 
@@ -63,7 +66,10 @@ def floored(c):
         return [floored(r) for r in c]
     seed = int(hashlib.sha1(np.ascontiguousarray(c[0, :4]).tobytes()).hexdigest()[:8], 16)
     level = float(np.sqrt(np.mean(np.asarray(c[0], np.float64) ** 2))) * 10 ** (-FLOOR_DB / 20)
-    return c + (level * np.random.default_rng(seed).standard_normal(c.shape)).astype(np.float32)
+    noise = level * np.random.default_rng(seed).standard_normal(c.shape)
+    if FLOOR_ABOVE_HZ:
+        noise[..., (np.arange(c.shape[-1]) + 0.5) * L.RATE / 2 / c.shape[-1] < FLOOR_ABOVE_HZ] = 0.0
+    return c + noise.astype(np.float32)
 
 
 def _augment(c, rng):
