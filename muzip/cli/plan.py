@@ -9,6 +9,7 @@ Two inputs that would write the same output are refused up front, naming both.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 
@@ -54,7 +55,6 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
 
 
 def _regular(path: str) -> bool:
-    import stat
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:  # gone since it was listed: the reader says so

@@ -152,9 +152,9 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> tuple[list[d
     track's stored path is its absolute path, so the query's is the seed's either way); `record`: the query's
     own, when it is a file outside the catalog (its fingerprint, duration and tags). And [(path, why)] of the
     tracks a player could not open from it, left out (the next track takes each one's place)."""
-    from ..scale.storage import is_uri
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
+    from ..scale.storage import is_uri
     pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
     # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
     ids = [h["id"] for h in pool] + ([own] if own is not None else [])

@@ -4,6 +4,7 @@ catalog's queries touch (a `similar` through the ANN index reads only its hits' 
 
 from __future__ import annotations
 
+import os
 
 import numpy as np
 
@@ -124,7 +125,6 @@ class CatalogReads:
 
     def paths_under(self, folders) -> list[str]:
         """The stored paths inside these folders (absolute, as `index` stores them)."""
-        import os
         prefixes = tuple(os.path.join(f, "") for f in folders)
         return [p for (p,) in self._rows("SELECT path FROM tracks") if isinstance(p, str) and p.startswith(prefixes)]
 
