@@ -32,8 +32,11 @@ def folder(tmp_path):
 
 def test_a_name_that_is_not_utf8_is_one_line_and_the_rest_is_indexed(runner, folder, tmp_path):
     latin1 = os.fsdecode(bytes(folder) + b"/caf\xe9.wav")  # a Latin-1 name from another system
-    with open(os.fsencode(latin1), "wb") as f:  # (soundfile's own open takes UTF-8 names only)
-        sf.write(f, _song(3), RATE, subtype="PCM_16", format="WAV")
+    try:
+        with open(os.fsencode(latin1), "wb") as f:  # (soundfile's own open takes UTF-8 names only)
+            sf.write(f, _song(3), RATE, subtype="PCM_16", format="WAV")
+    except OSError:  # a file system that keeps UTF-8 names only
+        pytest.skip("this file system refuses a name that is not UTF-8")
     db = tmp_path / "lib.db"
     r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db), "--json"])
     assert r.exit_code == 1, r.output
