@@ -173,6 +173,12 @@ def _device_output(path: str, seekable: bool) -> Iterator[BinaryIO]:
             shutil.copyfileobj(spool, dev, 1 << 20)
 
 
+def is_full(exc: OSError) -> bool:
+    """A write that failed for want of room, with no file name to say where (a descriptor's file object, standard
+    output): the caller names the output."""
+    return exc.filename is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
 @contextmanager
 def _named_when_full(path: str) -> Iterator[None]:
     """A device that takes no more (/dev/full, a full disk behind a FIFO) named in the one-line error: a write
@@ -180,7 +186,7 @@ def _named_when_full(path: str) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        if e.filename is None and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        if is_full(e):
             raise MuzipError(f"{path}: cannot write ({e.strerror})") from None
         raise
 

@@ -8,7 +8,6 @@ Ctrl-C / SIGTERM / SIGHUP: workers are terminated (each removes its temp file), 
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ import click
 
 from ..errors import MuzipError, OutputExistsError, OutputWriteError
 from ..native import quiet_native_stderr
+from ..outputs import is_full
 from . import common
 from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
                      fmt_bytes, stderr_is_terminal)
@@ -64,7 +64,7 @@ def run_job(job, item, options, bars) -> Outcome:
     except OSError as exc:
         if common.pending_signal is not None:
             raise Interrupted(common.pending_signal) from None
-        if exc.filename is None and item.dst is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        if item.dst is None and is_full(exc):
             out.fail(f"{item.src}: cannot write standard output ({exc.strerror})")  # -c into `> /dev/full`
         else:
             out.fail(f"{exc.filename or item.src}: {exc.strerror or exc}")

@@ -3,7 +3,6 @@ dupes: dupes_cmd.py, classify and map: classify_cmds.py)."""
 
 from __future__ import annotations
 
-import errno
 import functools
 import json
 import os
@@ -12,6 +11,7 @@ import sys
 import click
 
 from ..errors import MuzipError
+from ..outputs import is_full
 from .common import (
     EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Interrupted, Progress, Reporter, catalog_option, default_jobs,
     plural, ray_option, stderr_is_terminal,
@@ -39,7 +39,7 @@ def one_line_errors(command):
         except MuzipError as exc:
             fail_exit(str(exc))
         except OSError as exc:
-            if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            if is_full(exc):
                 fail_exit(f"standard output: cannot write ({exc.strerror})")  # `> /dev/full`: no file name
             fail_exit(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
     return wrapper

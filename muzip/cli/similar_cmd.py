@@ -101,7 +101,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
                 f.write(text.encode("utf-8"))
         if len(hits) < mix:  # not an error
             why = (f"{len(left_out)} left out, above" if left_out else
-                   "the catalog has no others (copies of one recording count once)")
+                   "the catalog has no others; copies of one recording count once")
             rep.say(f"{output or 'the mix'}: {plural(len(hits), 'track')} of the {mix} asked for ({why})")
         coded = sum(str(h["path"]).lower().endswith(".mz") for h in hits)
         if coded:  # players cannot open them: said once, not an error
