@@ -10,8 +10,6 @@ from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
 
-NEIGHBOURS = 10  # compared with each track: its nearest by embedding, and as many by its low bands' levels
-
 
 @click.command(epilog=EXIT_CODES_HELP)
 @catalog_option("The catalog (read only).")
@@ -29,7 +27,7 @@ def dupes(db_path, as_json):
     import numpy as np
 
     from ..library.catalog import Catalog
-    from ..library.fingerprint import MAX_DURATION_GAP_S, duplicate_groups, levels, low_band_excess
+    from ..library.copies import duplicate_groups
     rep = Reporter()
     _, embedder = _embedder()
     with Catalog(db_path, create=False) as cat:
@@ -43,28 +41,7 @@ def dupes(db_path, as_json):
     row = {int(i): k for k, i in enumerate(ids)}
     keep = [t for t in tracks if t[0] in row]
     vectors = emb[[row[t[0]] for t in keep]] if keep else np.zeros((0, 0), np.float32)
-    band_levels = np.stack([levels(t[3]) for t in keep]) if keep else np.zeros((0, 0))
-    durations = np.array([np.nan if t[2] is None else float(t[2]) for t in keep], np.float64)
-    by_duration = np.argsort(durations, kind="stable")  # unknown durations (NaN) last
-    known = int(np.count_nonzero(~np.isnan(durations)))
-    sorted_durations = durations[by_duration[:known]]
-
-    def neighbours(k):
-        """The nearest by embedding, and by the levels of the bands below 4 kHz, among the tracks that could be
-        the same master (duration within the gap, or unknown; low_band_excess under 0): a low-rate copy lies
-        far from its original in the embedding, not in duration or in the levels of the bands it keeps."""
-        if np.isnan(durations[k]):
-            pool = np.arange(len(keep))
-        else:
-            lo = np.searchsorted(sorted_durations, durations[k] - MAX_DURATION_GAP_S, side="left")
-            hi = np.searchsorted(sorted_durations, durations[k] + MAX_DURATION_GAP_S, side="right")
-            pool = np.concatenate([by_duration[lo:hi], by_duration[known:]])
-        by_levels = low_band_excess(band_levels[pool], band_levels[k])
-        pool, by_levels = pool[by_levels < 0], by_levels[by_levels < 0]  # the others cannot be one master
-        scores = vectors[pool] @ vectors[k]
-        return np.union1d(pool[np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1]],
-                          pool[np.argsort(by_levels, kind="stable")[:NEIGHBOURS + 1]]).tolist()
-    groups = [[keep[k][1] for k in g] for g in duplicate_groups(keep, neighbours)]
+    groups = [[keep[k][1] for k in g] for g in duplicate_groups(keep, vectors)]
     if as_json:
         click.echo(dumps({"groups": groups}))
     else:

@@ -50,11 +50,14 @@ def _query(cat, query: str):
                    "transitions, as M3U8 (to -o, or standard output).")
 @click.option("-o", "--output", metavar="M3U8", help="With --playlist: the playlist file (paths relative to its folder).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing playlist.")
-@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score"}, best first (with '
-              '--playlist: in playing order, score = likeness to QUERY).')
+@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score", "same_recording"}, as '
+              'listed (with --playlist: {"path", "score"} in playing order, score = likeness to QUERY).')
 @one_line_errors
 def similar(query, db_path, count, mix, output, force, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
+
+    Copies of QUERY's recording in the catalog (another format, bitrate or sample rate, found by
+    fingerprint as `muzip dupes` finds them) come first, marked "(same recording)".
 
     \b
     Examples:
@@ -84,7 +87,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
             hits, left_out = _mix(cat, emb, own, query, mix, record)
             _say_left_out(left_out, rep)
         else:
-            hits = nearest(cat, emb, count, exclude_id=own)
+            hits = _copies_first(cat, emb, own, record, nearest(cat, emb, count, exclude_id=own), count)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -108,13 +111,32 @@ def similar(query, db_path, count, mix, output, force, as_json):
             click.echo(f"{output or 'the mix'}: {coded} of its {len(hits)} tracks are .mz files, which a player "
                        "plays once decoded (`muzip decompress`)", err=True)
     if as_json:
-        click.echo(dumps([{"path": h["path"], "score": h["score"]} for h in hits]))
+        keys = ("path", "score") if mix is not None else ("path", "score", "same_recording")
+        click.echo(dumps([{k: h[k] for k in keys} for h in hits]))
     elif mix is None:
-        for h in hits:
-            click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}")  # one column whatever the sign
+        for h in hits:  # the score in one column whatever its sign
+            click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}" + "  (same recording)" * h["same_recording"])
         if not hits:
             click.echo(f"{db_path}: no other tracks to compare with", err=True)
     sys.exit(rep.status)
+
+
+def _copies_first(cat, emb, own, record: dict | None, hits: list[dict], count: int) -> list[dict]:
+    """The catalog's copies of the query's recording (another format, bitrate or sample rate: judged by
+    fingerprint, library.copies) first, marked, then the nearest others; `count` in all. A copy at a low sample
+    rate lies far from its original by embedding (README): without this it could be listed under other tracks."""
+    from ..library.copies import copies_in_catalog
+    if own is not None:  # the track's own embedder: a catalog track's query loads no model
+        embedder = cat.embedder_of(own)
+        mine = cat.fingerprints(embedder, [own]) if embedder else []
+        fingerprint, duration = (mine[0][3], mine[0][2]) if mine else (None, None)
+    else:
+        embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
+    copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
+    found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
+    first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True}
+                    for i, v in zip(found, vectors)), key=lambda h: -h["score"])
+    return (first + [{**h, "same_recording": False} for h in hits if h["id"] not in copies])[:count]
 
 
 def _gone(path) -> bool:
@@ -171,17 +193,14 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> tuple[list[d
             prints[seed_path] = record["fingerprint"]
 
     def repeats(k, chosen):  # or a track a player could not open: the next one (its copy, say) takes its place
-        from ..library.fingerprint import duplicate
+        from ..library.copies import is_copy
         why = _unplayable(str(pool[k]["path"]))
         if why:
             left_out.append((str(pool[k]["path"]), why))
             return True
         mine = prints.get(pool[k]["path"])
         others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
-        try:
-            return mine is not None and any(o is not None and duplicate(mine, o)[0] for o in others)
-        except ValueError:  # a damaged fingerprint: not a repeat
-            return False
+        return mine is not None and any(o is not None and is_copy(mine, o, None, None) for o in others)
     picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
     seed = {**info.get(seed_path, {}), "path": seed_path, "score": 1.0}
     why = _unplayable(seed_path)

@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS tracks (
 );
 CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL, fingerprint BLOB);
 CREATE TABLE IF NOT EXISTS changes (track INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tracks_by_duration ON tracks (duration);
 """
 # descriptors: the raw descriptor of each track whose embedder projects descriptors by the collection's statistics
 # (embed-v3: muzip.library.projection), and its fingerprint (muzip.library.fingerprint: `muzip dupes`); its rows
@@ -58,6 +59,8 @@ CREATE TABLE IF NOT EXISTS changes (track INTEGER PRIMARY KEY, generation INTEGE
 # ANN index, its projection) is updated by what changed instead of rebuilt. Meta 'tracked' is the last generation
 # whose writes all recorded their tracks here, 'tracked_since' the generation from which they all did: a write by an
 # earlier muzip bumps the generation without recording, and `changed_since` then answers None (rebuild).
+# tracks_by_duration: `similar` reads only the tracks as long as its query to find copies of it (library.copies);
+# a catalog gains it when opened for writing, and one without it is read by a scan.
 _COLUMNS = {"meta": {"key", "value"},
             "tracks": {"id", "path", "size", "mtime", "duration", "rate", "channels", "tags", "model", "embedder",
                        "source", "dim", "embedding"}}

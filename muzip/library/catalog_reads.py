@@ -142,6 +142,10 @@ class CatalogReads:
             self._fail(f"catalog damaged: track {path} ({problem}; `muzip index` re-embeds it)")
         return i, np.frombuffer(blob, "<f4").astype(np.float32)
 
+    def embedder_of(self, track_id: int) -> str | None:
+        rows = self._rows("SELECT embedder FROM tracks WHERE id=?", (int(track_id),))
+        return rows[0][0] if rows and isinstance(rows[0][0], str) else None
+
     def tracks(self, ids=None) -> list[dict]:
         """The tracks' stored facts, in id order (of those in `ids`, if given)."""
         cols = ("path", "size", "duration", "rate", "channels", "tags", "model", "source")
@@ -181,6 +185,23 @@ class CatalogReads:
                "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
         rows = self._rows(sql + " ORDER BY t.id", (embedder,)) if ids is None \
             else sorted(self._by_ids(sql + " AND t.id IN", ids, (embedder,)))
+        return self._prints(rows)
+
+    def fingerprints_lasting(self, embedder: str, duration: float | None, gap: float) -> list:
+        """As `fingerprints`, of the tracks whose duration is within `gap` s of `duration` or unknown (all of
+        them where `duration` is None); the catalog's duration index makes this a range read."""
+        if not self._described():
+            return []
+        sql = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
+               "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
+        if duration is None:
+            return self._prints(self._rows(sql + " ORDER BY t.id", (embedder,)))
+        near = self._rows(sql + " AND t.duration BETWEEN ? AND ?", (embedder, duration - gap, duration + gap))
+        unknown = self._rows(sql + " AND t.duration IS NULL", (embedder,))
+        return self._prints(sorted(near + unknown))
+
+    @staticmethod
+    def _prints(rows) -> list[tuple[int, str, float | None, bytes]]:
         return [(i, p, dur if isinstance(dur, (int, float)) else None, fp) for i, p, dur, fp in rows
                 if isinstance(p, str) and isinstance(fp, bytes)]
 

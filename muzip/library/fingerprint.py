@@ -217,37 +217,3 @@ def duplicate(fa: bytes, fb: bytes, align: bool = False) -> tuple[bool, float, f
         return False, float("nan"), gap
     one, rate = same_recording(fa, fb)
     return one and gap < MAX_LEVEL_DB, rate, gap
-
-
-def duplicate_groups(tracks, neighbours) -> list[list[int]]:
-    """Groups (2 or more) of duplicates among tracks [(id, path, duration, fingerprint)]; neighbours(k) gives
-    the indices of track k's candidates (`muzip dupes`: its nearest by embedding and by low-band levels), the
-    only pairs judged, and only those whose durations agree within MAX_DURATION_GAP_S (one recording lasts as
-    long in every format). A group joins through any judged pair."""
-    parent = list(range(len(tracks)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-    judged = set()
-    for k, (_, _, dur, fp) in enumerate(tracks):
-        for j in neighbours(k):
-            pair = (min(j, k), max(j, k))
-            if j == k or pair in judged:
-                continue
-            judged.add(pair)
-            other = tracks[j][2]
-            if dur is not None and other is not None and abs(dur - other) > MAX_DURATION_GAP_S:
-                continue
-            try:
-                same = duplicate(fp, tracks[j][3])[0]
-            except ValueError:  # a damaged fingerprint: never a duplicate
-                continue
-            if same:
-                parent[root(j)] = root(k)
-    groups = {}
-    for k in range(len(tracks)):
-        groups.setdefault(root(k), []).append(k)
-    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))

@@ -12,7 +12,8 @@ another *take* (played 2 % faster and higher: other timing). Every file is read 
 A pair is a true duplicate when both are the same original in formats of the first kind. Prints the pairs'
 precision and recall, the bit error rates and level gaps of each kind of pair, and the same precision and
 recall through the commands (`muzip index`, then `muzip dupes --json`: only nearest neighbours by embedding
-and files of one duration are compared there).
+and files of one duration are compared there), and what `muzip similar` marks as the same recording
+(session 51: copies listed first).
 """
 
 from __future__ import annotations
@@ -115,7 +116,38 @@ def through_the_cli(folder: str, truth_of: dict) -> dict:
              if truth_of[a][0] == truth_of[b][0] and truth_of[a][1] in SAME and truth_of[b][1] in SAME}
     tp = len(judged & truth)
     return {"precision": tp / max(len(judged), 1), "recall": tp / max(len(truth), 1), "true_pairs": len(truth),
-            "judged_pairs": len(judged)}
+            "judged_pairs": len(judged)}, db
+
+
+def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
+    """`muzip similar FILE --json -n N` of every catalogued file (in one process, through Click's runner): the
+    copies it marks (`same_recording`) against the truth, and how many of its true copies (5 for a file of
+    the first kind) its first five lines hold, as listed and as embedding order alone would list them (the hits
+    sorted by score: the command before session 51)."""
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+
+    def copy(a, b):
+        return a != b and truth_of[a][0] == truth_of[b][0] and truth_of[a][1] in SAME and truth_of[b][1] in SAME
+    marked = true_marked = true_pairs = 0
+    first = {"listed": {}, "by embedding": {}}
+    for query, (_, kind) in sorted(truth_of.items()):
+        r = CliRunner().invoke(cli, ["similar", query, "--db", db, "--json", "-n", str(n)])
+        if r.exit_code != 0:
+            raise RuntimeError(r.output)
+        hits = json.loads(r.stdout)
+        marked += sum(h["same_recording"] for h in hits)
+        true_marked += sum(h["same_recording"] and copy(query, h["path"]) for h in hits)
+        true_pairs += sum(copy(query, other) for other in truth_of)
+        for name, order in (("listed", hits), ("by embedding", sorted(hits, key=lambda h: -h["score"]))):
+            if kind in SAME:
+                found = sum(copy(query, h["path"]) for h in order[:len(SAME) - 1])
+                first[name].setdefault(kind, []).append(found / (len(SAME) - 1))
+    return {"marked_precision": true_marked / max(marked, 1), "marked_recall": true_marked / max(true_pairs, 1),
+            "marked": marked, "true_pairs": true_pairs,
+            "copies_in_first_five": {name: {k: round(float(np.mean(v)), 3) for k, v in sorted(by.items())}
+                                     for name, by in first.items()}}
 
 
 def main():
@@ -134,7 +166,8 @@ def main():
                 items.append((k, kind, fingerprint(runs, rate)))
                 truth_of[str(p)] = (k, kind)
             print(f"{k + 1}: {os.path.relpath(path, ROOT)}", flush=True)
-        product = through_the_cli(tmp, truth_of)
+        product, db = through_the_cli(tmp, truth_of)
+        product["similar"] = similar_copies(db, truth_of)
     tp = fp = fn = 0
     by_kind, misses = {}, []
     for (ka, ta, fa), (kb, tb, fb) in itertools.combinations(items, 2):

@@ -113,7 +113,7 @@ def test_a_copy_cut_too_low_to_tell_a_remaster_is_not_judged(versions, tmp_path)
 def test_dupes_finds_a_low_rate_copy_that_is_no_embedding_neighbour(runner, versions, tmp_path, monkeypatch):
     """With one embedding neighbour each, the 16-kHz copy is still compared with its original: by the levels of
     the bands it keeps."""
-    import muzip.cli.dupes_cmd as K
+    import muzip.library.copies as K
     monkeypatch.setattr(K, "NEIGHBOURS", 1)
     db = tmp_path / "lib.db"
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
@@ -135,3 +135,44 @@ def test_dupes_groups_them_through_the_catalog(runner, versions, tmp_path):
     r = runner.invoke(cli, ["similar", str(versions / "clip.flac"), "--db", str(db), "--playlist", "4", "--json"])
     mix = [Path(m["path"]).name for m in json.loads(r.stdout)]
     assert mix[0] == "clip.flac" and len(mix) == 4 and not {"clip.mp3", "clip16.mz", "clip16k.flac"} & set(mix)
+
+
+def test_similar_lists_the_copies_of_a_recording_first_and_marks_them(runner, versions, tmp_path):
+    """A 16-kHz copy lies far from its original by embedding; `similar` finds it by fingerprint, lists it first
+    with the other copies, and marks them; another take and a remaster are not marked (they may be near)."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    copies = {"clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"}
+    for query in sorted(copies):
+        r = runner.invoke(cli, ["similar", str(versions / query), "--db", str(db), "-n", "6", "--json"])
+        assert r.exit_code == 0, r.output
+        hits = json.loads(r.stdout)
+        marked = [Path(h["path"]).name for h in hits if h["same_recording"]]
+        assert sorted(marked) == sorted(copies - {query}), query
+        assert [h["same_recording"] for h in hits] == [True] * 3 + [False] * 3  # the copies first
+        first = [h["score"] for h in hits]
+        assert first[:3] == sorted(first[:3], reverse=True) and first[3:] == sorted(first[3:], reverse=True)
+    r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "-n", "2"])
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and all(line.endswith("  (same recording)") for line in lines), r.stdout
+    r = runner.invoke(cli, ["similar", str(versions / "take.flac"), "--db", str(db), "-n", "6", "--json"])
+    assert not any(h["same_recording"] for h in json.loads(r.stdout))
+
+
+def test_similar_of_a_file_outside_the_catalog_finds_its_copy(runner, versions, tmp_path):
+    """A new low-rate rip of a catalogued recording, not indexed: its copies first, by its own fingerprint."""
+    import soxr
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    for name in ("clip.flac", "remaster.flac", "take.flac", "noise.wav"):
+        (folder / name).write_bytes((versions / name).read_bytes())
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    x, sr = sf.read(versions / "clip.flac", dtype="float32", always_2d=True)
+    rip = tmp_path / "rip22k.flac"
+    sf.write(rip, soxr.resample(x, sr, 22050), 22050)
+    r = runner.invoke(cli, ["similar", str(rip), "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.stdout)
+    assert Path(hits[0]["path"]).name == "clip.flac" and hits[0]["same_recording"]
+    assert sum(h["same_recording"] for h in hits) == 1 and len(hits) == 4

@@ -1,0 +1,100 @@
+"""Copies of one recording in a catalog: which tracks `dupes` and `similar` judge by fingerprint, and the judging.
+
+A fingerprint comparison (fingerprint.duplicate) is too slow to make with every track, so only candidates are
+judged: the tracks that last as long (within MAX_DURATION_GAP_S, or of unknown duration) and whose low bands'
+levels could be the same master (low_band_excess under 0), and of those the NEIGHBOURS nearest by embedding and
+as many by those levels. The levels matter: a copy at 22.05 or 16 kHz lies far from its original in the
+embedding (cosine 0.55-0.67; README), not in duration or in the levels of the bands it keeps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fingerprint import MAX_DURATION_GAP_S, duplicate, levels, low_band_excess
+
+NEIGHBOURS = 10  # judged for each track: its nearest by embedding, and as many by its low bands' levels
+
+
+class Candidates:
+    """The tracks [(id, path, duration or None, fingerprint)] with their unit embeddings (N, D), indexed by
+    duration; `near(...)` the indices of those worth judging against one track."""
+
+    def __init__(self, tracks: list, vectors: np.ndarray):
+        self.tracks, self.vectors = tracks, vectors
+        self.levels = np.stack([levels(t[3]) for t in tracks]) if tracks else np.zeros((0, 0))
+        self.durations = np.array([np.nan if t[2] is None else float(t[2]) for t in tracks], np.float64)
+        self._by_duration = np.argsort(self.durations, kind="stable")  # unknown durations (NaN) last
+        self._known = int(np.count_nonzero(~np.isnan(self.durations)))
+        self._sorted = self.durations[self._by_duration[:self._known]]
+
+    def near(self, duration: float | None, band_levels: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        if duration is None or np.isnan(duration):
+            pool = np.arange(len(self.tracks))
+        else:
+            lo = np.searchsorted(self._sorted, duration - MAX_DURATION_GAP_S, side="left")
+            hi = np.searchsorted(self._sorted, duration + MAX_DURATION_GAP_S, side="right")
+            pool = np.concatenate([self._by_duration[lo:hi], self._by_duration[self._known:]])
+        if not len(pool):
+            return pool
+        by_levels = low_band_excess(self.levels[pool], band_levels)
+        pool, by_levels = pool[by_levels < 0], by_levels[by_levels < 0]  # the others cannot be one master
+        scores = self.vectors[pool] @ vector
+        return np.union1d(pool[np.argsort(-scores, kind="stable")[:NEIGHBOURS + 1]],
+                          pool[np.argsort(by_levels, kind="stable")[:NEIGHBOURS + 1]])
+
+
+def is_copy(fa: bytes, fb: bytes, duration_a: float | None, duration_b: float | None) -> bool:
+    """Same recording from the same master, durations agreeing; a damaged fingerprint is never one."""
+    if duration_a is not None and duration_b is not None and abs(duration_a - duration_b) > MAX_DURATION_GAP_S:
+        return False
+    try:
+        return duplicate(fa, fb)[0]
+    except ValueError:
+        return False
+
+
+def copies_in_catalog(catalog, embedder: str, fingerprint: bytes | None, duration: float | None,
+                      vector: np.ndarray, exclude_id: int | None = None) -> list[tuple[int, str]]:
+    """(id, path) of the catalog's tracks that are this recording (another format, bitrate or sample rate of
+    it), of those embedded by `embedder`; only the tracks of its duration are read."""
+    if not fingerprint:
+        return []
+    tracks = [t for t in catalog.fingerprints_lasting(embedder, duration, MAX_DURATION_GAP_S) if t[0] != exclude_id]
+    if not tracks:
+        return []
+    found, vectors, _, _ = catalog.vectors_of([t[0] for t in tracks], int(vector.shape[0]))
+    row = {int(i): k for k, i in enumerate(found)}
+    tracks = [t for t in tracks if t[0] in row]
+    if not tracks:
+        return []
+    cands = Candidates(tracks, vectors[[row[t[0]] for t in tracks]])
+    return [tracks[k][:2] for k in cands.near(duration, levels(fingerprint), vector)
+            if is_copy(fingerprint, tracks[k][3], duration, tracks[k][2])]
+
+
+def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
+    """Groups (2 or more, largest first) of copies among tracks [(id, path, duration, fingerprint)] with unit
+    embeddings (N, D) (`muzip dupes`): each track is judged against its candidates (Candidates.near) only, and
+    a group joins through any pair judged one recording."""
+    cands = Candidates(tracks, vectors)
+    parent = list(range(len(tracks)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    judged = set()
+    for k, (_, _, dur, fp) in enumerate(tracks):
+        for j in cands.near(dur, cands.levels[k], vectors[k]).tolist():
+            pair = (min(j, k), max(j, k))
+            if j == k or pair in judged:
+                continue
+            judged.add(pair)
+            if is_copy(fp, tracks[j][3], dur, tracks[j][2]):
+                parent[root(j)] = root(k)
+    groups = {}
+    for k in range(len(tracks)):
+        groups.setdefault(root(k), []).append(k)
+    return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
