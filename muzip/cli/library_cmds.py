@@ -219,10 +219,11 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             rep.echo = None
         from .library_objects import still_there
         gone = cat.prune(still_there) if prune else []
-        if not prune and not quiet:  # a file renamed or deleted since an earlier run is still a track
+        left = 0  # without --prune, a file renamed or deleted since an earlier run is still a track
+        if not prune and (as_json or not quiet):
             folders = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
             left = sum(not os.path.exists(p) for p in cat.paths_under(folders)) if folders else 0
-            if left:
+            if left and not quiet:
                 rep.say(f"{db_path}: {plural(left, 'track')} whose file is gone from these folders "
                         f"{'stays' if left == 1 else 'stay'} in the catalog (`--prune` drops "
                         f"{'it' if left == 1 else 'them'})")
@@ -232,7 +233,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         prepare(cat)  # the vector index of a large catalog brought up to date here rather than by the next query
         total = cat.count()
     summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
-               "failed": failed, "pruned": len(gone), "tracks": total, "reprojected": adopted}
+               "failed": failed, "pruned": len(gone), "gone": left, "tracks": total, "reprojected": adopted}
     if as_json:
         click.echo(dumps(summary))
     elif not quiet:

@@ -135,5 +135,7 @@ def test_index_says_when_files_it_holds_are_gone_from_the_folder(runner, folder,
     assert r.exit_code == 0
     assert r.stderr.splitlines() == [f"{db}: 1 track whose file is gone from these folders stays in the catalog "
                                      "(`--prune` drops it)", f"{db}: 1 indexed, 1 unchanged, 0 failed, 0 pruned; 3 tracks"]
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db), "--json"])
+    assert r.exit_code == 0 and (json.loads(r.stdout)["gone"], json.loads(r.stdout)["tracks"]) == (1, 3)
     r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db), "--prune"])
     assert r.exit_code == 0 and r.stderr == f"{db}: 0 indexed, 2 unchanged, 0 failed, 1 pruned; 2 tracks\n"

@@ -53,8 +53,8 @@ def test_index_is_incremental_and_prunes(runner, library, tmp_path):
     db = tmp_path / "lib.db"
     r, s = _index(runner, library, "--db", db)
     assert r.exit_code == 0, r.output
-    assert s == {"catalog": str(db), "files": 9, "indexed": 9, "unchanged": 0, "failed": 0, "pruned": 0, "tracks": 9,
-                 "reprojected": 0}
+    assert s == {"catalog": str(db), "files": 9, "indexed": 9, "unchanged": 0, "failed": 0, "pruned": 0, "gone": 0,
+                 "tracks": 9, "reprojected": 0}
     r, s = _index(runner, library, "--db", db)
     assert s["indexed"] == 0 and s["unchanged"] == 9
     sf.write(library / "noise" / "noise1.wav", _track("noise", 11), RATE, subtype="PCM_16")  # changed
