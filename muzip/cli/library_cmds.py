@@ -160,13 +160,14 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     from .library_objects import as_named, index_inputs, size_time
     rep = Reporter(quiet)
     files, known, names = index_inputs(paths, rep, on_ray)
+    refused = rep.failures  # inputs that could not be listed as files (missing, a pipe, a name not UTF-8)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         embed, embedder = _embedder()
         from ..library.collection import adopt_described, refresh, uses_collection
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
         _say_reindexed(rep, db_path, cat.paths_of_other_embedders(embedder), set(files), embedder)
-        todo, unchanged, failed = [], 0, rep.failures
+        todo, unchanged, failed = [], 0, refused
         for f in files:
             try:
                 size, mtime = size_time(f, known)
@@ -232,7 +233,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from ..library.search import prepare
         prepare(cat)  # the vector index of a large catalog brought up to date here rather than by the next query
         total = cat.count()
-    summary = {"catalog": db_path, "files": len(files), "indexed": added, "unchanged": unchanged,
+    summary = {"catalog": db_path, "files": len(files) + refused, "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "gone": left, "tracks": total, "reprojected": adopted}
     if as_json:
         click.echo(dumps(summary))

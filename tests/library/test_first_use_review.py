@@ -66,6 +66,9 @@ def test_a_named_pipe_is_reported_not_read(runner, folder, tmp_path):
     r = result["r"]
     assert r.exit_code == 1
     assert r.stderr == f"muzip: {folder}/stream.wav: not a regular file (a pipe, socket or device)\n"  # once
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db), "--json"])
+    s = json.loads(r.stdout)  # the refused file is one of the files, counted as failed
+    assert r.exit_code == 1 and s["failed"] == 1 and s["files"] == s["indexed"] + s["unchanged"] + s["failed"]
 
 
 @pytest.mark.parametrize("name", ["", "  ", ":memory:"])
