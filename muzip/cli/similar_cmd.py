@@ -121,18 +121,23 @@ def similar(query, db_path, count, mix, output, force, as_json):
     sys.exit(rep.status)
 
 
-def _copies_first(cat, emb, own, record: dict | None, hits: list[dict], count: int) -> list[dict]:
-    """The catalog's copies of the query's recording (another format, bitrate or sample rate: judged by
-    fingerprint, library.copies) first, marked, then the nearest others; `count` in all. A copy at a low sample
-    rate lies far from its original by embedding (README): without this it could be listed under other tracks."""
+def _copies_of_query(cat, emb, own, record: dict | None) -> dict[int, str]:
+    """{id: path} of the catalog's copies of the query's recording (another format, bitrate or sample rate:
+    judged by fingerprint, library.copies); a catalog track is read with its own embedder, loading no model."""
     from ..library.copies import copies_in_catalog
-    if own is not None:  # the track's own embedder: a catalog track's query loads no model
+    if own is not None:
         embedder = cat.embedder_of(own)
         mine = cat.fingerprints(embedder, [own]) if embedder else []
         fingerprint, duration = (mine[0][3], mine[0][2]) if mine else (None, None)
     else:
         embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
-    copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
+    return dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
+
+
+def _copies_first(cat, emb, own, record: dict | None, hits: list[dict], count: int) -> list[dict]:
+    """The query's copies first, marked, then the nearest others; `count` in all. A copy at a low sample rate
+    lies far from its original by embedding (README): without this it could be listed under other tracks."""
+    copies = _copies_of_query(cat, emb, own, record)
     found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
     first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True}
                     for i, v in zip(found, vectors)), key=lambda h: -h["score"])
@@ -177,7 +182,8 @@ def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> tuple[list[d
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
     from ..scale.storage import is_uri
-    pool = nearest(cat, emb, POOL_FACTOR * n, exclude_id=own)
+    copies = _copies_of_query(cat, emb, own, record)  # the seed's recording is played once, as the seed
+    pool = [h for h in nearest(cat, emb, POOL_FACTOR * n + len(copies), exclude_id=own) if h["id"] not in copies]
     # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
     ids = [h["id"] for h in pool] + ([own] if own is not None else [])
     info = {t["path"]: t for t in cat.tracks(ids)}

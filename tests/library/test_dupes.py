@@ -176,3 +176,50 @@ def test_similar_of_a_file_outside_the_catalog_finds_its_copy(runner, versions, 
     hits = json.loads(r.stdout)
     assert Path(hits[0]["path"]).name == "clip.flac" and hits[0]["same_recording"]
     assert sum(h["same_recording"] for h in hits) == 1 and len(hits) == 4
+
+
+def test_a_copy_the_query_misses_is_found_through_another_copy(versions, monkeypatch):
+    """As `dupes` groups through any pair: the 16-kHz copy judged apart from the MP3 (as happens a few dB apart
+    in the bands both keep), each judged one with the FLAC, so a query of the 16-kHz copy still finds the MP3."""
+    import muzip.library.copies as C
+    names = ["clip.flac", "clip.mp3", "remaster.flac", "take.flac"]
+    fps = {name: _fp(versions / name) for name in names + ["clip16k.flac"]}
+    name_of = {fp: name for name, fp in fps.items()}
+    one = {frozenset(p) for p in [("clip16k.flac", "clip.flac"), ("clip.flac", "clip.mp3")]}
+    monkeypatch.setattr(C, "duplicate", lambda a, b, align=False: (
+        frozenset((name_of[a], name_of[b])) in one, 0.0, 0.0))
+    vectors = np.eye(len(names), 8, dtype=np.float32)
+
+    class Catalog:
+        def fingerprints_lasting(self, embedder, duration, gap):
+            return [(i + 1, name, 30.0, fps[name]) for i, name in enumerate(names)]
+
+        def vectors_of(self, ids, dim):
+            return np.array(ids), vectors[np.array(ids) - 1], [names[i - 1] for i in ids], {}
+    query = np.zeros(8, np.float32)
+    query[3] = 1.0  # nearest by embedding: the take, not the copies
+    copies = C.copies_in_catalog(Catalog(), "e", fps["clip16k.flac"], 30.0, query)
+    assert sorted(path for _, path in copies) == ["clip.flac", "clip.mp3"]
+    one.remove(frozenset(("clip.flac", "clip.mp3")))
+    assert [path for _, path in C.copies_in_catalog(Catalog(), "e", fps["clip16k.flac"], 30.0, query)] == ["clip.flac"]
+
+
+def test_a_mix_plays_the_seeds_recording_once_even_where_two_copies_are_judged_apart(runner, versions, tmp_path,
+                                                                                      monkeypatch):
+    """The seed's copies are found as `similar` lists them (through each other) and left out of its mix: the MP3,
+    judged apart from the 16-kHz seed, is not played after it."""
+    import muzip.library.copies as C
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    with Catalog(str(db), create=False) as cat:
+        name_of = {fp: Path(p).name for _, p, _, fp in cat.fingerprints(cat.embedders()[0])}
+    real = C.duplicate
+    monkeypatch.setattr(C, "duplicate", lambda a, b, align=False: (False, 1.0, 9.0) if {
+        name_of[a], name_of[b]} == {"clip.mp3", "clip16k.flac"} else real(a, b, align))
+    r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--json"])
+    assert {Path(h["path"]).name for h in json.loads(r.stdout) if h["same_recording"]} == {
+        "clip.flac", "clip.mp3", "clip16.mz"}
+    r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--playlist", "4", "--json"])
+    mix = [Path(h["path"]).name for h in json.loads(r.stdout)]
+    assert mix[0] == "clip16k.flac" and len(mix) == 4 and not {"clip.flac", "clip.mp3", "clip16.mz"} & set(mix)
