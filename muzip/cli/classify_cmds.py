@@ -277,7 +277,7 @@ def map_cmd(db_path, output, force, color, classifier):
     status = Status("map")
     rep = status.reporter(Reporter())
     status(f"reading {db_path}...")
-    emb, paths = catalog_embeddings(db_path, rep)
+    emb, paths, copies = catalog_embeddings(db_path, rep, copies=True)
     model = _load_classifier(classifier) if classifier else None
     if model is not None:
         _check_made_with(model, classifier, _catalog_embedders(db_path))
@@ -285,7 +285,7 @@ def map_cmd(db_path, output, force, color, classifier):
         raise MuzipError(f"{db_path}: no tracks to map (the catalog is empty)")
     status(f"clustering {plural(len(paths), 'track')}...")
     from ..library.cluster import affinity_clusters, cluster_numbers
-    labels, exemplars = affinity_clusters(emb)
+    labels, exemplars = affinity_clusters(emb, copies=copies)  # numbered as `muzip cluster` numbers them
     if color == "cluster":
         groups = [f"cluster {k}" for k in cluster_numbers(labels, exemplars)]
     elif color == "folder":

@@ -300,16 +300,20 @@ def warn_mixed(cat, rep: Reporter) -> None:
                  "not compare; run `muzip index` on the whole library")
 
 
-def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False):
+def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False, copies: bool = False):
     """(embeddings, paths) of an existing catalog, opened read-only; tracks left out are reported to rep, and
     (unless mixed_ok: a caller that reads each embedder's tracks apart) a catalog of two embedders warned of.
-    A catalog that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
+    With `copies`, also the groups of rows that hold one recording (library.copies.recording_groups). A catalog
+    that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
     from ..library.catalog import Catalog
     with Catalog(db_path, create=False) as cat:
-        _, emb, paths = cat.embeddings()
+        ids, emb, paths = cat.embeddings()
         report_left_out(cat, rep)
         if not mixed_ok:
             warn_mixed(cat, rep)
+        if copies:
+            from ..library.copies import recording_groups
+            return emb, paths, recording_groups(cat, ids, emb)
     return emb, paths
 
 
@@ -322,6 +326,9 @@ def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False):
 def cluster(db_path, preference, as_json):
     """Group the catalog's tracks by Affinity Propagation (no number of clusters to choose).
 
+    Copies of one recording (another format, bitrate or sample rate, as `muzip dupes` finds them) count as
+    one track and share its cluster.
+
     \b
     Examples:
       muzip cluster --db music.db
@@ -333,8 +340,8 @@ def cluster(db_path, preference, as_json):
     if preference is not None and not math.isfinite(preference):
         raise click.BadParameter("must be a finite number", param_hint="--preference")
     rep = Reporter()
-    emb, paths = catalog_embeddings(db_path, rep)
-    labels, exemplars = affinity_clusters(emb, preference)
+    emb, paths, copies = catalog_embeddings(db_path, rep, copies=True)
+    labels, exemplars = affinity_clusters(emb, preference, copies=copies)
     out = clusters_json(labels, exemplars, paths)
     if as_json:
         click.echo(dumps(out))

@@ -107,3 +107,15 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
     for k in range(len(tracks)):
         groups.setdefault(root(k), []).append(k)
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
+
+
+def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
+    """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
+    dupes` groups them; each embedder's tracks apart, since their vectors do not compare)."""
+    row = {int(i): k for k, i in enumerate(ids)}
+    groups = []
+    for embedder in catalog.embedders():
+        tracks = [t for t in catalog.fingerprints(embedder) if t[0] in row]
+        rows = [row[t[0]] for t in tracks]
+        groups += [[rows[k] for k in g] for g in duplicate_groups(tracks, vectors[rows])] if tracks else []
+    return groups

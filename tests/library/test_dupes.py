@@ -223,3 +223,30 @@ def test_a_mix_plays_the_seeds_recording_once_even_where_two_copies_are_judged_a
     r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--playlist", "4", "--json"])
     mix = [Path(h["path"]).name for h in json.loads(r.stdout)]
     assert mix[0] == "clip16k.flac" and len(mix) == 4 and not {"clip.flac", "clip.mp3", "clip16.mz"} & set(mix)
+
+
+def test_cluster_and_map_keep_the_copies_of_a_recording_together(runner, versions, tmp_path):
+    """Copies count as one track in Affinity Propagation: each shares its recording's cluster, however far a
+    low-rate copy lies by embedding, and `map` numbers the clusters as `cluster` does."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["cluster", "--db", str(db), "--json", "--preference", "0.5"])  # many small clusters
+    assert r.exit_code == 0, r.output
+    clusters = [{Path(p).name for p in c["members"]} for c in json.loads(r.stdout)["clusters"]]
+    copies = {"clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"}
+    assert sum(bool(c & copies) for c in clusters) == 1 and any(copies <= c for c in clusters)
+    assert sum(len(c) for c in clusters) == 7
+
+
+def test_affinity_clusters_cluster_a_group_of_copies_as_its_medoid():
+    from muzip.library.cluster import affinity_clusters
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((3, 16))
+    emb = np.concatenate([c + 0.05 * rng.standard_normal((4, 16)) for c in centres])
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    labels, _ = affinity_clusters(emb)
+    assert len(set(labels[:4])) == 1 and labels[0] != labels[4]  # three clusters of four
+    labels, exemplars = affinity_clusters(emb, copies=[[0, 5]])  # row 5 is a copy of row 0, far by embedding
+    assert labels[0] == labels[5] and len(labels) == 12 and set(labels[exemplars]) == set(labels)
+    for members in ([1, 2, 3], [4, 6, 7], [8, 9, 10, 11]):  # the others as before, whichever of 0 and 5 stands in
+        assert len(set(labels[members])) == 1
