@@ -32,15 +32,13 @@ def _ap(sim: np.ndarray, preference, seed: int):
 
 def affinity_clusters(emb: np.ndarray, preference=None, seed: int = 0, copies=()):
     """-> (labels (N,), exemplar indices (K,)) for unit-norm embeddings (N, D). `copies`: groups of row indices
-    that hold one recording (library.copies.recording_groups), clustered as one track, the group's medoid, so
-    its copies share a cluster (a copy at a low sample rate lies far from its original by embedding) and a
+    that hold one recording, best copy first (library.copies.recording_groups), clustered as that one track,
+    so its copies share a cluster (a copy at a low sample rate lies far from its original by embedding) and a
     recording held five times weighs as one."""
     if len(copies):
         stands_for = np.arange(len(emb))
         for g in copies:
-            g = np.asarray(g, int)
-            likeness = np.round((emb[g] @ emb[g].T).sum(axis=1), 5)  # rounded: a tie goes to the first row
-            stands_for[g] = g[int(np.argmax(likeness))]
+            stands_for[np.asarray(g, int)] = g[0]
         kept = np.unique(stands_for)
         labels, exemplars = affinity_clusters(emb[kept], preference, seed)
         return labels[np.searchsorted(kept, stands_for)], kept[exemplars]

@@ -111,11 +111,18 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
 
 def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
     """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
-    dupes` groups them; each embedder's tracks apart, since their vectors do not compare)."""
+    dupes` groups them; each embedder's tracks apart, since their vectors do not compare), each group's best
+    copy first: the highest sample rate, then the largest file (the highest bitrate of one duration)."""
     row = {int(i): k for k, i in enumerate(ids)}
     groups = []
     for embedder in catalog.embedders():
         tracks = [t for t in catalog.fingerprints(embedder) if t[0] in row]
-        rows = [row[t[0]] for t in tracks]
-        groups += [[rows[k] for k in g] for g in duplicate_groups(tracks, vectors[rows])] if tracks else []
+        found = duplicate_groups(tracks, vectors[[row[t[0]] for t in tracks]]) if tracks else []
+        members = [tracks[k][0] for g in found for k in g]
+        facts = dict(zip(sorted(members), catalog.tracks(members))) if members else {}
+
+        def best_first(track_id):
+            rate, size = facts[track_id]["rate"], facts[track_id]["size"]
+            return (-(rate if isinstance(rate, int) else 0), -(size if isinstance(size, int) else 0), track_id)
+        groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=best_first)] for g in found]
     return groups
