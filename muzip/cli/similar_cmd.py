@@ -57,7 +57,8 @@ def similar(query, db_path, count, mix, output, force, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
 
     Copies of QUERY's recording in the catalog (another format, bitrate or sample rate, found by
-    fingerprint as `muzip dupes` finds them) come first, marked "(same recording)".
+    fingerprint as `muzip dupes` finds them) come first, marked "(same recording)"; the other tracks are
+    those nearest its best copy (the highest sample rate, then the largest file; QUERY among them).
 
     \b
     Examples:
@@ -83,11 +84,12 @@ def similar(query, db_path, count, mix, output, force, as_json):
         emb, own, record = _query(cat, query)
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
+        copies, stand_in = _recording(cat, emb, own, record)
         if mix is not None:
-            hits, left_out = _mix(cat, emb, own, query, mix, record)
+            hits, left_out = _mix(cat, stand_in, own, query, mix, record, copies)
             _say_left_out(left_out, rep)
         else:
-            hits = _copies_first(cat, emb, own, record, nearest(cat, emb, count, exclude_id=own), count)
+            hits = _copies_first(cat, emb, copies, nearest(cat, stand_in, count + len(copies), exclude_id=own), count)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -121,23 +123,34 @@ def similar(query, db_path, count, mix, output, force, as_json):
     sys.exit(rep.status)
 
 
-def _copies_of_query(cat, emb, own, record: dict | None) -> dict[int, str]:
-    """{id: path} of the catalog's copies of the query's recording (another format, bitrate or sample rate:
-    judged by fingerprint, library.copies); a catalog track is read with its own embedder, loading no model."""
-    from ..library.copies import copies_in_catalog
+def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], object]:
+    """The catalog's copies of the query's recording {id: path} (another format, bitrate or sample rate:
+    judged by fingerprint, library.copies), and the vector the recording is compared with the others by: its
+    best copy's, the query among them (library.copies.best_first), so a low-rate rip of a catalogued recording
+    has that recording's neighbours. A catalog track is read with its own embedder, loading no model."""
+    from ..library.copies import best_first, copies_in_catalog
     if own is not None:
         embedder = cat.embedder_of(own)
         mine = cat.fingerprints(embedder, [own]) if embedder else []
         fingerprint, duration = (mine[0][3], mine[0][2]) if mine else (None, None)
     else:
         embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
-    return dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
+    copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
+    if not copies:
+        return copies, emb
+    facts = dict(zip(sorted(copies), cat.tracks(list(copies))))
+    query_facts = cat.tracks([own])[0] if own is not None else record
+    best = min([None, *sorted(copies)], key=lambda i: best_first(query_facts if i is None else facts[i]))
+    if best is None:  # the query is its recording's best copy (ties go to it)
+        return copies, emb
+    found, vectors, _, _ = cat.vectors_of([best], int(emb.shape[0]))
+    return copies, (vectors[0] if len(found) else emb)
 
 
-def _copies_first(cat, emb, own, record: dict | None, hits: list[dict], count: int) -> list[dict]:
-    """The query's copies first, marked, then the nearest others; `count` in all. A copy at a low sample rate
+def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int) -> list[dict]:
+    """The query's copies first, marked and scored by their likeness to the query, then the nearest others
+    (`hits`, found and scored by the recording's stand-in vector); `count` in all. A copy at a low sample rate
     lies far from its original by embedding (README): without this it could be listed under other tracks."""
-    copies = _copies_of_query(cat, emb, own, record)
     found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
     first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True}
                     for i, v in zip(found, vectors)), key=lambda h: -h["score"])
@@ -174,15 +187,17 @@ def _say_left_out(left_out: list[tuple[str, str]], rep: Reporter) -> None:
                  "names an M3U8 line cannot hold)")
 
 
-def _mix(cat, emb, own, query: str, n: int, record: dict | None) -> tuple[list[dict], list[tuple[str, str]]]:
+def _mix(cat, emb, own, query: str, n: int, record: dict | None,
+         copies: dict[int, str]) -> tuple[list[dict], list[tuple[str, str]]]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
-    track's stored path is its absolute path, so the query's is the seed's either way); `record`: the query's
-    own, when it is a file outside the catalog (its fingerprint, duration and tags). And [(path, why)] of the
-    tracks a player could not open from it, left out (the next track takes each one's place)."""
+    track's stored path is its absolute path, so the query's is the seed's either way); `emb`: the vector its
+    recording is compared by (_recording); `record`: the query's own, when it is a file outside the catalog
+    (its fingerprint, duration and tags); `copies`: the catalog's copies of it, left out. And [(path, why)] of
+    the tracks a player could not open from it, left out (the next track takes each one's place)."""
     from ..library.playlist import POOL_FACTOR, order
     from ..library.search import nearest
     from ..scale.storage import is_uri
-    copies = _copies_of_query(cat, emb, own, record)  # the seed's recording is played once, as the seed
+    # the seed's recording is played once, as the seed
     pool = [h for h in nearest(cat, emb, POOL_FACTOR * n + len(copies), exclude_id=own) if h["id"] not in copies]
     # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
     ids = [h["id"] for h in pool] + ([own] if own is not None else [])

@@ -120,9 +120,13 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
         found = duplicate_groups(tracks, vectors[[row[t[0]] for t in tracks]]) if tracks else []
         members = [tracks[k][0] for g in found for k in g]
         facts = dict(zip(sorted(members), catalog.tracks(members))) if members else {}
-
-        def best_first(track_id):
-            rate, size = facts[track_id]["rate"], facts[track_id]["size"]
-            return (-(rate if isinstance(rate, int) else 0), -(size if isinstance(size, int) else 0), track_id)
-        groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=best_first)] for g in found]
+        groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=lambda i: (best_first(facts[i]), i))]
+                   for g in found]
     return groups
+
+
+def best_first(facts: dict) -> tuple:
+    """Sort key of a copy's stored facts, best first: the highest sample rate, then the largest file (the
+    highest bitrate of one duration)."""
+    rate, size = facts.get("rate"), facts.get("size")
+    return -(rate if isinstance(rate, int) else 0), -(size if isinstance(size, int) else 0)

@@ -253,3 +253,22 @@ def test_affinity_clusters_cluster_a_group_of_copies_as_its_medoid():
     assert labels[0] == labels[5] and len(labels) == 12 and set(labels[exemplars]) == set(labels)
     for members in ([1, 2, 3], [4, 6, 7], [8, 9, 10, 11]):  # the others as before, whichever of 0 and 5 stands in
         assert len(set(labels[members])) == 1
+
+
+def test_a_low_rate_copy_has_its_recordings_neighbours(runner, versions, tmp_path):
+    """The other tracks are compared with the recording's best copy (the highest rate, then the largest file):
+    a 16-kHz rip lists the FLAC's neighbours with the FLAC's scores; the copies keep their likeness to the rip."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+
+    def listed(name):
+        r = runner.invoke(cli, ["similar", str(versions / name), "--db", str(db), "--json"])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+    flac, rip = listed("clip.flac"), listed("clip16k.flac")
+    others = [(h["path"], h["score"]) for h in flac if not h["same_recording"]]
+    assert [(h["path"], h["score"]) for h in rip if not h["same_recording"]] == others and len(others) == 3
+    r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--json", "-n", "1"])
+    assert [Path(h["path"]).name for h in json.loads(r.stdout)] == [Path(rip[0]["path"]).name]
+    # the copies' scores are their likeness to the rip itself: the FLAC's is not 1
+    assert 0 < [h["score"] for h in rip if h["path"].endswith("clip.flac")][0] < 0.99
