@@ -12,8 +12,8 @@ another *take* (played 2 % faster and higher: other timing). Every file is read 
 A pair is a true duplicate when both are the same original in formats of the first kind. Prints the pairs'
 precision and recall, the bit error rates and level gaps of each kind of pair, and the same precision and
 recall through the commands (`muzip index`, then `muzip dupes --json`: only nearest neighbours by embedding
-and files of one duration are compared there), and what `muzip similar` marks as the same recording
-(session 51: copies listed first).
+and files of one duration are compared there), what `muzip similar` marks as the same recording
+(session 51: copies listed first), and whether `muzip cluster` keeps each original's copies in one cluster.
 """
 
 from __future__ import annotations
@@ -119,6 +119,31 @@ def through_the_cli(folder: str, truth_of: dict) -> dict:
             "judged_pairs": len(judged)}, db
 
 
+def clusters_split(db: str, truth_of: dict) -> dict:
+    """`muzip cluster --json`: how many originals have their copies (the first kind) in more than one cluster,
+    and the same for Affinity Propagation on the embeddings alone (the command before session 51)."""
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    from muzip.library.catalog import Catalog
+    from muzip.library.cluster import affinity_clusters
+
+    def split(cluster_of: dict) -> int:
+        spread = {}
+        for path, (k, kind) in truth_of.items():
+            if kind in SAME:
+                spread.setdefault(k, set()).add(cluster_of[path])
+        return sum(len(v) > 1 for v in spread.values())
+    r = CliRunner().invoke(cli, ["cluster", "--db", db, "--json"])
+    clusters = json.loads(r.stdout)["clusters"]
+    with Catalog(db, create=False) as cat:
+        _, emb, paths = cat.embeddings()
+    labels, exemplars = affinity_clusters(emb)
+    return {"clusters": len(clusters),
+            "originals_split": split({m: k for k, c in enumerate(clusters) for m in c["members"]}),
+            "by_embedding_alone": {"clusters": len(exemplars), "originals_split": split(dict(zip(paths, labels)))}}
+
+
 def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
     """`muzip similar FILE --json -n N` of every catalogued file (in one process, through Click's runner): the
     copies it marks (`same_recording`) against the truth, and how many of its true copies (5 for a file of
@@ -168,6 +193,7 @@ def main():
             print(f"{k + 1}: {os.path.relpath(path, ROOT)}", flush=True)
         product, db = through_the_cli(tmp, truth_of)
         product["similar"] = similar_copies(db, truth_of)
+        product["cluster"] = clusters_split(db, truth_of)
     tp = fp = fn = 0
     by_kind, misses = {}, []
     for (ka, ta, fa), (kb, tb, fb) in itertools.combinations(items, 2):
