@@ -51,7 +51,7 @@ def _query(cat, query: str):
 @click.option("-o", "--output", metavar="M3U8", help="With --playlist: the playlist file (paths relative to its folder).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing playlist.")
 @click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score", "same_recording"}, as '
-              'listed (with --playlist: {"path", "score"} in playing order, score = likeness to QUERY).')
+              'listed (with --playlist: {"path", "score"} in playing order, score = likeness to QUERY\'s recording).')
 @one_line_errors
 def similar(query, db_path, count, mix, output, force, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
