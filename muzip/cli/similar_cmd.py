@@ -67,7 +67,6 @@ def similar(query, db_path, count, mix, output, force, as_json):
       muzip similar song.mz --db music.db --playlist 20 -o mix.m3u8
     """
     from ..library.catalog import Catalog
-    from ..library.search import nearest
     if output is not None and mix is None:
         raise click.UsageError("-o is for --playlist")
     if output == "-":  # the usual name of standard output, where the playlist goes without -o
@@ -84,12 +83,16 @@ def similar(query, db_path, count, mix, output, force, as_json):
         emb, own, record = _query(cat, query)
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
-        copies, stand_in = _recording(cat, emb, own, record)
+        copies, stand_in, top = _recording(cat, emb, own, record)
+
+        def others(n):
+            return _others(cat, stand_in, own, record, top, copies, n, rep, query)
         if mix is not None:
-            hits, left_out = _mix(cat, stand_in, own, query, mix, record, copies)
+            hits, left_out = _mix(cat, stand_in if top is None else None, int(emb.shape[0]), others, own, query, mix,
+                                  record)
             _say_left_out(left_out, rep)
         else:
-            hits = _copies_first(cat, emb, copies, nearest(cat, stand_in, count + len(copies), exclude_id=own), count)
+            hits = _copies_first(cat, emb, copies, others(count), count)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -123,11 +126,14 @@ def similar(query, db_path, count, mix, output, force, as_json):
     sys.exit(rep.status)
 
 
-def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], object]:
+def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], object, float | None]:
     """The catalog's copies of the query's recording {id: path} (another format, bitrate or sample rate:
-    judged by fingerprint, library.copies), and the vector the recording is compared with the others by: its
-    best copy's, the query among them (library.copies.best_first), so a low-rate rip of a catalogued recording
-    has that recording's neighbours. A catalog track is read with its own embedder, loading no model."""
+    judged by fingerprint, library.copies); the vector the recording is compared with the others by: its best
+    copy's, the query among them (library.copies.best_first), so a low-rate rip of a catalogued recording has
+    that recording's neighbours; and, where that best copy is the query and a low-rate file, the top frequency
+    it holds (library.band_limited: compared band-limited), else None. A catalog track is read with its own
+    embedder, loading no model."""
+    from ..library.band_limited import top_hz
     from ..library.copies import best_first, copies_in_catalog
     if own is not None:
         embedder = cat.embedder_of(own)
@@ -136,25 +142,57 @@ def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], obje
     else:
         embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
     copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
-    if not copies:
-        return copies, emb
-    facts = dict(zip(sorted(copies), cat.tracks(list(copies))))
     query_facts = cat.tracks([own])[0] if own is not None else record
+    facts = dict(zip(sorted(copies), cat.tracks(list(copies)))) if copies else {}
     best = min([None, *sorted(copies)], key=lambda i: best_first(query_facts if i is None else facts[i]))
     if best is None:  # the query is its recording's best copy (ties go to it)
-        return copies, emb
+        return copies, emb, top_hz(query_facts.get("rate"))
     found, vectors, _, _ = cat.vectors_of([best], int(emb.shape[0]))
-    return copies, (vectors[0] if len(found) else emb)
+    return copies, (vectors[0] if len(found) else emb), None
+
+
+def _others(cat, vec, own, record: dict | None, top: float | None, copies: dict[int, str], n: int, rep,
+            query: str) -> list[dict]:
+    """[{"id", "path", "score"}] of the n tracks nearest the query's recording, its copies left out: by the
+    embedding (`vec`), or band-limited where `top` is set (a low-rate file; library.band_limited)."""
+    from ..library.search import nearest
+    if top is not None:
+        from ..library.band_limited import nearest_band_limited
+        raw, embedder = _query_descriptor(cat, own, record)
+        hits = None if raw is None else nearest_band_limited(cat, embedder, raw.size, raw, top, n,
+                                                            exclude={own, *copies} - {None})
+        if hits is not None:
+            return hits
+        rep.warn(f"{query}: a file with nothing above {top / 1000:.1f} kHz, compared by the embedding, which reads "
+                 "the missing top octaves as timbre (the catalog is too large, or its embedder too old, to compare "
+                 "it band-limited)")
+    return [h for h in nearest(cat, vec, n + len(copies), exclude_id=own) if h["id"] not in copies][:n]
+
+
+def _query_descriptor(cat, own, record: dict | None):
+    """(the query's raw descriptor, its embedder id), or (None, None) where it has none."""
+    import numpy as np
+
+    from ..library.band_limited import DIMS
+    if own is None:
+        blob = record.get("descriptor")
+        return (np.frombuffer(blob, "<f4").astype(np.float64), lib._embedder()[1]) if blob else (None, None)
+    embedder = cat.embedder_of(own)
+    for dim in DIMS:
+        ids, raw = cat.descriptors(embedder, dim, [own])
+        if len(ids):
+            return raw[0], embedder
+    return None, None
 
 
 def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int) -> list[dict]:
     """The query's copies first, marked and scored by their likeness to the query, then the nearest others
-    (`hits`, found and scored by the recording's stand-in vector); `count` in all. A copy at a low sample rate
-    lies far from its original by embedding (README): without this it could be listed under other tracks."""
+    (`hits`, _others); `count` in all. A copy at a low sample rate lies far from its original by embedding
+    (README): without this it could be listed under other tracks."""
     found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
     first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True}
                     for i, v in zip(found, vectors)), key=lambda h: -h["score"])
-    return (first + [{**h, "same_recording": False} for h in hits if h["id"] not in copies])[:count]
+    return (first + [{**h, "same_recording": False} for h in hits])[:count]
 
 
 def _gone(path) -> bool:
@@ -187,24 +225,27 @@ def _say_left_out(left_out: list[tuple[str, str]], rep: Reporter) -> None:
                  "names an M3U8 line cannot hold)")
 
 
-def _mix(cat, emb, own, query: str, n: int, record: dict | None,
-         copies: dict[int, str]) -> tuple[list[dict], list[tuple[str, str]]]:
+def _mix(cat, emb, dim: int, others, own, query: str, n: int,
+         record: dict | None) -> tuple[list[dict], list[tuple[str, str]]]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
-    track's stored path is its absolute path, so the query's is the seed's either way); `emb`: the vector its
-    recording is compared by (_recording); `record`: the query's own, when it is a file outside the catalog
-    (its fingerprint, duration and tags); `copies`: the catalog's copies of it, left out. And [(path, why)] of
-    the tracks a player could not open from it, left out (the next track takes each one's place)."""
+    track's stored path is its absolute path, so the query's is the seed's either way); `emb`: the vector
+    (`dim` values) its recording is compared by (_recording; None for a low-rate file compared band-limited:
+    its nearest track's then); others(k): the k tracks nearest it, its copies left out (_others); `record`:
+    the query's own, when it is a file outside the catalog (its fingerprint, duration and tags). And
+    [(path, why)] of the tracks a player could not open from it, left out (the next one takes each's place)."""
+    import numpy as np
+
     from ..library.playlist import POOL_FACTOR, order
-    from ..library.search import nearest
     from ..scale.storage import is_uri
-    # the seed's recording is played once, as the seed
-    pool = [h for h in nearest(cat, emb, POOL_FACTOR * n + len(copies), exclude_id=own) if h["id"] not in copies]
+    pool = others(POOL_FACTOR * n)  # the seed's recording is played once, as the seed
     # only the pool's rows (and the seed's) are read: a query of a large catalog stays fast
     ids = [h["id"] for h in pool] + ([own] if own is not None else [])
     info = {t["path"]: t for t in cat.tracks(ids)}
-    found, vectors, _, _ = cat.vectors_of(ids, int(emb.shape[0]))
+    found, vectors, _, _ = cat.vectors_of(ids, dim)
     row = {int(i): k for k, i in enumerate(found)}
     pool = [h for h in pool if h["id"] in row]
+    if emb is None:  # a low-rate seed: its place in the embedding is its nearest track's
+        emb = vectors[row[pool[0]["id"]]] if pool else np.zeros(vectors.shape[1], np.float32)
     seed_path = query if is_uri(query) else os.path.abspath(query)
     left_out = []
     prints = {p: fp for _, p, _, fp in cat.fingerprints(lib._embedder()[1], ids)}

@@ -147,11 +147,15 @@ def clusters_split(db: str, truth_of: dict) -> dict:
 def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
     """`muzip similar FILE --json -n N` of every catalogued file (in one process, through Click's runner): the
     copies it marks (`same_recording`) against the truth, and how many of its true copies (5 for a file of
-    the first kind) its first five lines hold, as listed and as embedding order alone would list them (the hits
-    sorted by score: the command before session 51)."""
+    the first kind) its first five lines hold, as listed and as the file's own embedding alone would list them
+    (every other track by cosine with it: the command before session 51)."""
     from click.testing import CliRunner
 
     from muzip.cli import cli
+    from muzip.library.catalog import Catalog
+    with Catalog(db, create=False) as cat:
+        _, emb, paths = cat.embeddings()
+    row = {p: k for k, p in enumerate(paths)}
 
     def copy(a, b):
         return a != b and truth_of[a][0] == truth_of[b][0] and truth_of[a][1] in SAME and truth_of[b][1] in SAME
@@ -165,9 +169,10 @@ def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
         marked += sum(h["same_recording"] for h in hits)
         true_marked += sum(h["same_recording"] and copy(query, h["path"]) for h in hits)
         true_pairs += sum(copy(query, other) for other in truth_of)
-        for name, order in (("listed", hits), ("by embedding", sorted(hits, key=lambda h: -h["score"]))):
+        by_embedding = [paths[k] for k in np.argsort(-(emb @ emb[row[query]]), kind="stable") if paths[k] != query]
+        for name, order in (("listed", [h["path"] for h in hits]), ("by embedding", by_embedding)):
             if kind in SAME:
-                found = sum(copy(query, h["path"]) for h in order[:len(SAME) - 1])
+                found = sum(copy(query, p) for p in order[:len(SAME) - 1])
                 first[name].setdefault(kind, []).append(found / (len(SAME) - 1))
     return {"marked_precision": true_marked / max(marked, 1), "marked_recall": true_marked / max(true_pairs, 1),
             "marked": marked, "true_pairs": true_pairs,

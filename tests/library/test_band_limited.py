@@ -1,0 +1,106 @@
+"""A low-rate file compared with a catalog band-limited (muzip.library.band_limited), through `similar`."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.library import band_limited as BL
+from muzip.library import descriptors as D
+from muzip.library import onset_patterns as P
+
+RATE = 44100
+
+
+def test_the_view_reads_nothing_of_the_bands_above_the_top_or_of_the_cepstra():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, D.DIM + P.DIM))
+    top = 8000.0
+    above = BL._band_tops() > top
+    moved = X.copy()
+    moved[:, :2 * (D.CEPSTRA - 1) + (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2] += 5.0  # cepstra, covariance
+    at = 2 * (D.CEPSTRA - 1) + (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2
+    moved[:, at:at + D.BANDS][:, above] += 3.0  # the shape and spread of the bands above
+    moved[:, at + D.BANDS:at + 2 * D.BANDS][:, above] -= 2.0
+    moved[:, at:at + D.BANDS] += 1.5  # a level-free shape: one offset over all bands changes nothing
+    assert np.allclose(BL.view(X, top), BL.view(moved, top))
+    assert BL.view(X, top).shape[1] < BL.view(X, 20000.0).shape[1] < X.shape[1]
+    assert BL.view(X[:, :D.DIM], top).shape[1] < BL.view(X, top).shape[1]  # without onset patterns too
+    with pytest.raises(ValueError):
+        BL.view(X[:, :100], top)
+    assert BL.top_hz(16000) == 7200.0 and BL.top_hz(22050) == pytest.approx(9922.5)
+    assert BL.top_hz(44100) is None and BL.top_hz(32000) == 14400.0 and BL.top_hz(None) is None
+
+
+def _song(seed, seconds=8):
+    """A few seconds of distinct 'music': a chord of partials under filtered noise, with a beat."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(seconds * RATE) / RATE
+    f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
+    x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12)) * 0.05
+    x = x * (0.5 + 0.5 * (np.sin(2 * np.pi * (1.5 + seed % 3) * t) > 0))
+    noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(len(t))) * np.exp(-np.fft.rfftfreq(len(t), 1 / RATE)
+                                                                            / (2000 + 1500 * (seed % 4))), len(t))
+    x = x + 0.05 * noise / np.abs(noise).max()
+    return np.stack([x, 0.9 * x], axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory):
+    from click.testing import CliRunner
+    root = tmp_path_factory.mktemp("bl")
+    (root / "music").mkdir()
+    for i in range(6):
+        sf.write(root / "music" / f"song{i}.wav", _song(i), RATE, subtype="PCM_16")
+    db = root / "lib.db"
+    assert CliRunner().invoke(cli, ["index", "-q", "-j", "1", str(root / "music"), "--db", str(db)]).exit_code == 0
+    import soxr
+    sf.write(root / "rip16k.wav", soxr.resample(_song(10), RATE, 16000), 16000, subtype="PCM_16")
+    return root, db
+
+
+def test_a_low_rate_file_is_compared_band_limited(runner, catalog):
+    from muzip.cli import library_cmds as lib
+    from muzip.library.catalog import Catalog
+    root, db = catalog
+    rip = root / "rip16k.wav"
+    r = runner.invoke(cli, ["similar", str(rip), "--db", str(db), "--json"])
+    assert r.exit_code == 0 and r.stderr == "", r.output
+    hits = json.loads(r.stdout)
+    _, record = lib._embed_one(str(rip))
+    raw = np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
+    with Catalog(str(db), create=False) as cat:
+        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, 7200.0, 10)
+    assert [(h["path"], h["score"]) for h in hits] == [(h["path"], h["score"]) for h in expected]
+    assert len(hits) == 6 and not any(h["same_recording"] for h in hits)
+    r = runner.invoke(cli, ["similar", str(rip), "--db", str(db), "--playlist", "3", "--json"])
+    mix = json.loads(r.stdout)
+    assert r.exit_code == 0 and mix[0]["path"] == str(rip) and len(mix) == 3
+    assert mix[1]["path"] in {h["path"] for h in hits}
+
+
+def test_a_catalog_too_large_to_read_whole_says_the_embedding_compares_it(runner, catalog, monkeypatch):
+    root, db = catalog
+    monkeypatch.setattr(BL, "CATALOG_MAX", 3)
+    r = runner.invoke(cli, ["similar", str(root / "rip16k.wav"), "--db", str(db), "-n", "2"])
+    assert r.exit_code == 3 and len(r.stdout.splitlines()) == 2
+    assert r.stderr == (f"muzip: warning: {root / 'rip16k.wav'}: a file with nothing above 7.2 kHz, compared by the "
+                        "embedding, which reads the missing top octaves as timbre (the catalog is too large, or its "
+                        "embedder too old, to compare it band-limited)\n")
+
+
+def test_a_low_rate_track_of_the_catalog_is_compared_band_limited_too(runner, catalog, tmp_path):
+    import shutil
+    root, _ = catalog
+    shutil.copytree(root / "music", tmp_path / "music")
+    shutil.copy(root / "rip16k.wav", tmp_path / "music" / "rip16k.wav")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "music"), "--db", str(db)]).exit_code == 0
+    inside = json.loads(runner.invoke(cli, ["similar", str(tmp_path / "music" / "rip16k.wav"), "--db", str(db),
+                                            "--json"]).stdout)
+    outside = json.loads(runner.invoke(cli, ["similar", str(root / "rip16k.wav"), "--db", str(db), "--json"]).stdout)
+    # the same file, read from the catalog or embedded afresh: the same neighbours (itself aside)
+    assert [h["path"] for h in inside] == [h["path"] for h in outside if not h["path"].endswith("music/rip16k.wav")]
+    assert [h["path"] for h in outside if h["same_recording"]] == [str(tmp_path / "music" / "rip16k.wav")]
