@@ -161,7 +161,10 @@ def _others(cat, vec, own, record: dict | None, top: float | None, copies: dict[
         raw, embedder = _query_descriptor(cat, own, record)
         hits = None if raw is None else nearest_band_limited(cat, embedder, raw.size, raw, top, n,
                                                             exclude={own, *copies} - {None})
-        if hits is not None:
+        if hits is not None:  # said, not an error: its scores are not the embedding's
+            from ..library.band_limited import TOP_SHARE
+            rep.say(f"{query}: compared with the catalog below {top / 1000:.1f} kHz (it is sampled at "
+                    f"{round(top / TOP_SHARE) / 1000:g} kHz)")
             return hits
         rep.warn(f"{query}: a file with nothing above {top / 1000:.1f} kHz, compared by the embedding, which reads "
                  "the missing top octaves as timbre (the catalog is too large, or its embedder too old, to compare "
