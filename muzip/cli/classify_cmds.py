@@ -64,9 +64,10 @@ def _catalog_embedders(db_path: str) -> list[str]:
         return cat.embedders()
 
 
-def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None):
+def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None, rates=None):
     """[(path, embedding)] of the files that could be read (raw: their raw descriptors, for an embedder that
-    projects with a collection's statistics); failures reported (naming files by `names`, {path: as given})."""
+    projects with a collection's statistics); failures reported (naming files by `names`, {path: as given});
+    each file's sample rate put in `rates` if given."""
     from .library_objects import as_named
     names = names or {}
     import numpy as np
@@ -78,6 +79,8 @@ def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None):
                 if value.get("warning"):
                     rep.warn(f"{names.get(path, path)}: {value['warning']}")
                 key, dtype = ("descriptor", np.float64) if raw else ("embedding", np.float32)
+                if rates is not None:
+                    rates[path] = value.get("rate")
                 out.append((path, np.frombuffer(value[key], "<f4").astype(dtype)))
             else:
                 rep.fail(as_named(value, path, names))
@@ -149,6 +152,7 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     if len({names[i] for i in keep}) < 2:
         raise MuzipError(f"{folder}: need at least two label folders with readable files")
     X = np.stack([got[files[i]] for i in keep])
+    raw = X if described else None  # the raw descriptors: also the low-rate heads' inputs (band-limited)
     extra = {}
     if described:
         from ..library.collection import CLASSIFIER_FEATURES
@@ -158,7 +162,7 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
     cv = C.cross_validate(X, y, groups=np.arange(len(y)))  # one file = one track: folds never split a track
-    model = C.train(X, y_names, embedder)
+    model = C.train(X, y_names, embedder, raw=raw)
     with atomic_output(output, force, inputs=[*files, *([db_path] if db_path else [])]) as f:
         C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})
     res = {"classifier": output, "classes": classes, "tracks": len(y), **cv}
@@ -227,14 +231,17 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
             stats = _collection_stats(model, embed)
             own = int(embed.scalings.shape[0])  # the files are described by this muzip's embedder, whose
             # descriptors are the classifier's own or begin with them (_check_made_with)
-            got = [(p, classifier_inputs(embed, model["meta"], r[None, :own], stats)[0])
-                   for p, r in _embed_files(list(names), jobs, rep, quiet, "embed", raw=True, names=names)]
+            rates = {}
+            got = [(p, classifier_inputs(embed, model["meta"], r[None, :own], stats)[0], (r[:own], rates.get(p)))
+                   for p, r in _embed_files(list(names), jobs, rep, quiet, "embed", raw=True, names=names,
+                                            rates=rates)]
         else:
-            got = _embed_files(list(names), jobs, rep, quiet, "embed", names=names)
-        items += [(names[p], emb) for p, emb in got]
-    for path, emb in items:
+            got = [(p, emb, (None, None)) for p, emb in _embed_files(list(names), jobs, rep, quiet, "embed",
+                                                                     names=names)]
+        items += [(names[p], emb, low) for p, emb, low in got]
+    for path, emb, (raw, rate) in items:
         try:
-            label, scores = C.predict(model, emb)
+            label, scores = C.predict(model, emb, raw, rate)
         except MuzipError as exc:
             rep.fail(f"{path}: {exc}")
             continue
@@ -291,8 +298,8 @@ def map_cmd(db_path, output, force, color, classifier):
     elif color == "folder":
         groups = [os.path.basename(os.path.dirname(p)) for p in paths]
     else:
-        inputs_of = dict(catalog_inputs(db_path, model, Reporter(quiet=True), classifier))  # tracks without are "?"
-        groups = [_predict_label(model, inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
+        inputs_of = {p: (x, low) for p, x, low in catalog_inputs(db_path, model, Reporter(quiet=True), classifier)}
+        groups = [_predict_label(model, *inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
     status(f"placing {plural(len(paths), 'track')} (t-SNE)...")
     from ..library.tsne_map import draw, tsne_2d
@@ -307,37 +314,55 @@ def map_cmd(db_path, output, force, color, classifier):
 
 
 def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier") -> list:
-    """[(path, what the classifier reads)] of a catalog's tracks, read-only: the stored vectors, or for a
-    classifier of projection and descriptor (or of another projection of the catalog's descriptors) the
-    catalog's descriptors through the classifier's own projection and under its training files'
-    statistics -- so a track gets the label its file gets from `predict FILE`, whatever else the catalog
-    holds."""
+    """[(path, what the classifier reads, (raw descriptor, sample rate) of a low-rate track or (None, None))]
+    of a catalog's tracks, read-only: the stored vectors, or for a classifier of projection and descriptor (or
+    of another projection of the catalog's descriptors) the catalog's descriptors through the classifier's own
+    projection and under its training files' statistics -- so a track gets the label its file gets from
+    `predict FILE`, whatever else the catalog holds."""
     from ..library.collection import reads_descriptors
     emb, paths = catalog_embeddings(db_path, rep, mixed_ok=True)  # each embedder's tracks are read apart below
     made, stored_as = model.get("embedder"), _catalog_embedders(db_path)
     if not reads_descriptors(model["meta"]) and (not made or set(stored_as) <= {made}):
-        return list(zip(paths, emb))  # a classifier of the catalog's own unit vectors
+        return [(p, e, (None, None)) for p, e in zip(paths, emb)]  # a classifier of the catalog's own unit vectors
     embed = _own_embed(model, classifier)
     from ..library.catalog import Catalog
     from ..library.collection import catalog_inputs as described_inputs
     from ..library.identity import descriptor_dim
     stats = _collection_stats(model, embed)
-    got = {}
+    got, low = {}, {}
     with Catalog(db_path, create=False) as cat:
         all_ids, _, all_paths = cat.embeddings()
         path_of = dict(zip(all_ids.tolist(), all_paths))
         for embedder in stored_as:
             ids, X = described_inputs(cat, embed, embedder, model["meta"], stats, descriptor_dim(embedder) or 0)
             got.update((path_of[i], x) for i, x in zip(ids.tolist(), X) if i in path_of)
+        low = _low_rate_raws(cat, model, embed, stored_as, path_of)
     for p in paths:
         if p not in got:
             rep.fail(f"{p}: no descriptor in {db_path} (run `muzip index` on it again)")
-    return [(p, got[p]) for p in paths if p in got]
+    return [(p, got[p], low.get(p, (None, None))) for p in paths if p in got]
 
 
-def _predict_label(model, emb, classifier: str) -> str:
+def _low_rate_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
+    """{path: (raw descriptor, sample rate)} of the catalog's tracks that a low-rate head of the classifier
+    labels (library.classify.low_rate_head)."""
+    from ..library.classify import low_rate_head
+    from ..library.identity import descriptor_dim
+    if not model.get("low_rate"):
+        return {}
+    ids = sorted(path_of)
+    rates = {i: t["rate"] for i, t in zip(ids, cat.tracks(ids))}
+    low = [i for i in ids if low_rate_head(model, rates[i]) is not None]
+    dim, out = int(embed.scalings.shape[0]), {}
+    for embedder in embedders if low else ():
+        found, raw = cat.descriptors(embedder, max(dim, descriptor_dim(embedder) or 0), low)
+        out.update((path_of[int(i)], (r[:dim], rates[int(i)])) for i, r in zip(found, raw))
+    return out
+
+
+def _predict_label(model, emb, low, classifier: str) -> str:
     from ..library import classify as C
     try:
-        return C.predict(model, emb)[0]
+        return C.predict(model, emb, *low)[0]
     except MuzipError as exc:
         raise MuzipError(f"{classifier}: {exc}") from None

@@ -10,7 +10,9 @@ itself and as a copy at RATE (exp_speed_robustness.low_rate_audio), its own orig
 collection: how often the nearest other track has the query's label (1-NN accuracy), and how often a copy's
 nearest track of all is its own original. The band-limited view is muzip.library.band_limited's (the bands
 under 0.45 RATE), standardized by the collection's full-band tracks, cosine, as `muzip similar` compares a
-low-rate file with a catalog.
+low-rate file with a catalog. And the labels a logistic regression trained on the audio's training split gives
+the test tracks as copies: the classifier `muzip classify` reads (its main head), and one trained on the
+band-limited view (its head for RATE, muzip.library.classify.LOW_RATES), over the benchmark's splits.
 """
 
 from __future__ import annotations
@@ -39,6 +41,19 @@ def scores(Q: np.ndarray, V: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(y[np.argmax(sim, axis=1)] == y)), float(own)
 
 
+def classified(F_train_test, F_queries, y) -> float:
+    """Accuracy of a logistic regression (muzip.library.classify) trained on F's training tracks, predicting
+    the test tracks from F_queries (the same tracks as copies), over the benchmark's splits by track."""
+    from muzip.library.classify import fit_logistic
+    from scripts.bench.library_loco import _splits
+    pred = np.empty_like(y)
+    for tr, te in _splits(y):
+        coef, bias = fit_logistic(F_train_test[tr], y[tr])
+        labels = np.unique(y[tr])
+        pred[te] = labels[np.argmax(F_queries[te] @ coef.T + bias, axis=1)]
+    return float(np.mean(pred == y))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rates", default="22050,16000")
@@ -54,7 +69,11 @@ def main():
         Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
         W = fit_projection(Xt, yt, corpora, 128)["scalings"]
         V = unit(((X - mc) / sc) @ W)
-        out = [f"audio by embedding 1-NN {scores(V, V, y)[0]:.3f}"]
+        from scripts.experiments import exp_embed_v3 as X3
+        X3.LR_PATTERNS = False  # embed-v5's classifier reads the descriptor without the onset patterns
+        yi = np.unique(y, return_inverse=True)[1]
+        F = X3.classifier_features(X, W, mc, sc)
+        out = [f"audio by embedding 1-NN {scores(V, V, y)[0]:.3f}, classified {classified(F, F, yi):.3f}"]
         for r in rates:
             Xr = np.array([cached(f"{floor_key()}lowrate{VERSION}:{r}:" + p, lambda p=p, r=r: describe(
                 _coeffs(low_rate_audio(p, r)), L.RATE)) for _, p in tracks])
@@ -66,6 +85,10 @@ def main():
             acc_a = scores(Vn, Vn, y)[0]
             acc, own = scores(unit((view(Xr, 0.45 * r) - mn) / sn), Vn, y)
             out.append(f"{r} Hz band-limited 1-NN {acc:.3f} (own first {own:.3f}; audio so {acc_a:.3f})")
+            Nr = (view(Xr, 0.45 * r) - mn) / sn
+            out.append(f"{r} Hz classified {classified(F, X3.classifier_features(Xr, W, mc, sc), yi):.3f}, "
+                       f"band-limited {classified((N - mn) / sn, Nr, yi):.3f} (audio so "
+                       f"{classified((N - mn) / sn, (N - mn) / sn, yi):.3f})")
         print(f"{fold} ({len(tracks)} tracks): " + "; ".join(out), flush=True)
 
 

@@ -104,3 +104,71 @@ def test_a_low_rate_track_of_the_catalog_is_compared_band_limited_too(runner, ca
     # the same file, read from the catalog or embedded afresh: the same neighbours (itself aside)
     assert [h["path"] for h in inside] == [h["path"] for h in outside if not h["path"].endswith("music/rip16k.wav")]
     assert [h["path"] for h in outside if h["same_recording"]] == [str(tmp_path / "music" / "rip16k.wav")]
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """Two labels of three songs each (bright and dark noise under the chords), a classifier trained on them."""
+    from click.testing import CliRunner
+    root = tmp_path_factory.mktemp("labels")
+    for label, seeds in (("bright", (1, 5, 9)), ("dark", (0, 4, 8))):  # seed % 4: the noise's brightness
+        (root / "lab" / label).mkdir(parents=True)
+        for s in seeds:
+            sf.write(root / "lab" / label / f"{s}.wav", _song(s), RATE, subtype="PCM_16")
+    clf = root / "c.npz"
+    r = CliRunner().invoke(cli, ["classify", "train", str(root / "lab"), "-o", str(clf), "-q", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    return root, clf
+
+
+def test_a_classifier_has_a_head_for_each_low_rate_and_picks_the_highest_a_file_reaches(labelled):
+    from muzip.library import classify as C
+    _, clf = labelled
+    model = C.load(str(clf))
+    assert sorted(model["low_rate"]) == sorted(C.LOW_RATES) and model["meta"]["low_rate_heads"] == sorted(C.LOW_RATES)
+    assert [C.low_rate_head(model, r) for r in (44100, 48000, 32000, 22050, 20000, 16000, 8000, 7000, None)] == [
+        None, None, 32000, 22050, 16000, 16000, 8000, None, None]
+    assert C.low_rate_head({"low_rate": {}}, 16000) is None  # a classifier trained before session 51
+
+
+def test_a_low_rate_file_is_labelled_by_its_band_limited_head(runner, labelled, tmp_path):
+    import soxr
+
+    from muzip.cli import library_cmds as lib
+    from muzip.library import classify as C
+    root, clf = labelled
+    x = _song(13)  # 13 % 4 == 1: bright
+    sf.write(tmp_path / "rip.wav", soxr.resample(x, RATE, 16000), 16000, subtype="PCM_16")
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(tmp_path / "rip.wav"), "--json", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    _, record = lib._embed_one(str(tmp_path / "rip.wav"))
+    raw = np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
+    model = C.load(str(clf))
+    head_label, head_scores = C.predict(model, np.zeros(model["coef"].shape[1]), raw, 16000)
+    assert (got["label"], got["scores"]) == (head_label, head_scores)
+    # and the same through a catalog holding the file
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "rip.wav"), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
+    assert json.loads(r.stdout)["scores"] == head_scores
+
+
+def test_a_classifier_naming_unknown_heads_is_refused(labelled, tmp_path):
+    import zipfile
+
+    from muzip.library import classify as C
+    _, clf = labelled
+    with zipfile.ZipFile(clf) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(np.load(clf)["meta"].tobytes())
+    meta["low_rate_heads"] = [1234]
+    import io
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    members["meta.npy"] = buf.getvalue()
+    with zipfile.ZipFile(tmp_path / "bad.npz", "w") as zf:
+        for n, data in members.items():
+            zf.writestr(n, data)
+    with pytest.raises(C.ClassifierError, match="low-rate heads"):
+        C.load(str(tmp_path / "bad.npz"))
