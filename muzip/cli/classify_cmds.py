@@ -350,9 +350,8 @@ def _low_rate_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
     from ..library.identity import descriptor_dim
     if not model.get("low_rate"):
         return {}
-    ids = sorted(path_of)
-    rates = {i: t["rate"] for i, t in zip(ids, cat.tracks(ids))}
-    low = [i for i in ids if low_rate_head(model, rates[i]) is not None]
+    rates = {i: f["rate"] for i, f in cat.facts_of(sorted(path_of)).items()}
+    low = [i for i in sorted(rates) if low_rate_head(model, rates[i]) is not None]
     dim, out = int(embed.scalings.shape[0]), {}
     for embedder in embedders if low else ():
         found, raw = cat.descriptors(embedder, max(dim, descriptor_dim(embedder) or 0), low)

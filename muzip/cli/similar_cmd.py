@@ -83,10 +83,10 @@ def similar(query, db_path, count, mix, output, force, as_json):
         emb, own, record = _query(cat, query)
         if record is not None and record.get("warning"):  # a .mz cut short: as `index` says it
             rep.warn(f"{query}: {record['warning']}")
-        copies, stand_in, top = _recording(cat, emb, own, record)
+        copies, stand_in, top, best = _recording(cat, emb, own, record)
 
         def others(n):
-            return _others(cat, stand_in, own, record, top, copies, n, rep, query)
+            return _others(cat, stand_in, own, record, top, best, copies, n, rep, query)
         if mix is not None:
             hits, left_out = _mix(cat, stand_in if top is None else None, int(emb.shape[0]), others, own, query, mix,
                                   record)
@@ -126,13 +126,13 @@ def similar(query, db_path, count, mix, output, force, as_json):
     sys.exit(rep.status)
 
 
-def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], object, float | None]:
-    """The catalog's copies of the query's recording {id: path} (another format, bitrate or sample rate:
-    judged by fingerprint, library.copies); the vector the recording is compared with the others by: its best
-    copy's, the query among them (library.copies.best_first), so a low-rate rip of a catalogued recording has
-    that recording's neighbours; and, where that best copy is the query and a low-rate file, the top frequency
-    it holds (library.band_limited: compared band-limited), else None. A catalog track is read with its own
-    embedder, loading no model."""
+def _recording(cat, emb, own, record: dict | None):
+    """(copies, stand-in vector, top, best) of the query's recording: the catalog's copies of it {id: path}
+    (another format, bitrate or sample rate: judged by fingerprint, library.copies); its best copy, the query
+    among them (library.copies.best_first: None for the query itself, else a catalog id), whose vector the
+    recording is compared with the others by, so a low-rate rip of a catalogued recording has that recording's
+    neighbours; and where that best copy is a low-rate file, the top frequency it holds (library.band_limited:
+    compared band-limited), else None. A catalog track is read with its own embedder, loading no model."""
     from ..library.band_limited import top_hz
     from ..library.copies import best_first, copies_in_catalog
     if own is not None:
@@ -142,47 +142,52 @@ def _recording(cat, emb, own, record: dict | None) -> tuple[dict[int, str], obje
     else:
         embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
     copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
-    query_facts = cat.tracks([own])[0] if own is not None else record
-    facts = dict(zip(sorted(copies), cat.tracks(list(copies)))) if copies else {}
-    best = min([None, *sorted(copies)], key=lambda i: best_first(query_facts if i is None else facts[i]))
+    facts = cat.facts_of([own, *copies] if own is not None else list(copies))
+    query_facts = facts.get(own, {}) if own is not None else record
+    best = min([None, *sorted(i for i in copies if i in facts)],
+               key=lambda i: best_first(query_facts if i is None else facts[i]))
+    top = top_hz((query_facts if best is None else facts[best]).get("rate"))
     if best is None:  # the query is its recording's best copy (ties go to it)
-        return copies, emb, top_hz(query_facts.get("rate"))
+        return copies, emb, top, None
     found, vectors, _, _ = cat.vectors_of([best], int(emb.shape[0]))
-    return copies, (vectors[0] if len(found) else emb), None
+    return copies, (vectors[0] if len(found) else emb), top, best
 
 
-def _others(cat, vec, own, record: dict | None, top: float | None, copies: dict[int, str], n: int, rep,
+def _others(cat, vec, own, record: dict | None, top: float | None, best, copies: dict[int, str], n: int, rep,
             query: str) -> list[dict]:
     """[{"id", "path", "score"}] of the n tracks nearest the query's recording, its copies left out: by the
-    embedding (`vec`), or band-limited where `top` is set (a low-rate file; library.band_limited)."""
+    embedding (`vec`), or band-limited where `top` is set (its best copy is a low-rate file: the query where
+    `best` is None, else that catalog track; library.band_limited)."""
     from ..library.search import nearest
     if top is not None:
-        from ..library.band_limited import nearest_band_limited
-        raw, embedder = _query_descriptor(cat, own, record)
-        hits = None if raw is None else nearest_band_limited(cat, embedder, raw.size, raw, top, n,
-                                                            exclude={own, *copies} - {None})
+        from ..library.band_limited import CATALOG_MAX, TOP_SHARE, nearest_band_limited
+        raw, embedder = _descriptor(cat, own if best is None else best, record if best is None else None)
+        exclude = {own, *copies} - {None}
+        hits = nearest_band_limited(cat, embedder, raw.size, raw, top, n, exclude) \
+            if raw is not None and cat.count() <= CATALOG_MAX else None
+        rate = f"{round(top / TOP_SHARE) / 1000:g} kHz"
         if hits is not None:  # said, not an error: its scores are not the embedding's
-            from ..library.band_limited import TOP_SHARE
-            rep.say(f"{query}: compared with the catalog below {top / 1000:.1f} kHz (it is sampled at "
-                    f"{round(top / TOP_SHARE) / 1000:g} kHz)")
+            whose = "it is" if best is None else f"the best copy of it, {shown_name(copies[best])}, is"
+            rep.say(f"{query}: compared with the catalog below {top / 1000:.1f} kHz ({whose} sampled at {rate})")
             return hits
-        rep.warn(f"{query}: a file with nothing above {top / 1000:.1f} kHz, compared by the embedding, which reads "
-                 "the missing top octaves as timbre (the catalog is too large, or its embedder too old, to compare "
-                 "it band-limited)")
+        why = (f"the catalog holds more than {CATALOG_MAX:,} tracks" if cat.count() > CATALOG_MAX else
+               "the catalog holds no raw descriptors to compare it with (an earlier muzip's: `muzip index` it again)")
+        rep.warn(f"{query}: sampled at {rate}, compared by the embedding, which reads the missing top octaves as "
+                 f"timbre ({why})")
     return [h for h in nearest(cat, vec, n + len(copies), exclude_id=own) if h["id"] not in copies][:n]
 
 
-def _query_descriptor(cat, own, record: dict | None):
-    """(the query's raw descriptor, its embedder id), or (None, None) where it has none."""
+def _descriptor(cat, track_id, record: dict | None):
+    """(the raw descriptor of a catalog track, or of a file's record, and its embedder id), or (None, None)."""
     import numpy as np
 
     from ..library.band_limited import DIMS
-    if own is None:
+    if track_id is None:
         blob = record.get("descriptor")
         return (np.frombuffer(blob, "<f4").astype(np.float64), lib._embedder()[1]) if blob else (None, None)
-    embedder = cat.embedder_of(own)
+    embedder = cat.embedder_of(track_id)
     for dim in DIMS:
-        ids, raw = cat.descriptors(embedder, dim, [own])
+        ids, raw = cat.descriptors(embedder, dim, [track_id]) if embedder else ([], None)
         if len(ids):
             return raw[0], embedder
     return None, None

@@ -84,12 +84,11 @@ def nearest_band_limited(catalog, embedder: str, dim: int, query_raw: np.ndarray
                          exclude=()) -> list[dict] | None:
     """[{"id", "path", "score"}] of the n tracks (of those embedded by `embedder`, raw descriptors of `dim`
     values) most like the query in the band-limited view, best first, those in `exclude` left out; None where
-    the catalog is too large to read whole, or its tracks have no raw descriptors (an older embedder)."""
-    if catalog.count() > CATALOG_MAX:
-        return None
+    the catalog has tracks but none with such a descriptor (indexed by an earlier muzip). The caller checks
+    the catalog's size against CATALOG_MAX first."""
     ids, raw = catalog.descriptors(embedder, dim)
     if len(ids) == 0:
-        return None
+        return [] if catalog.count() == 0 else None
     scores = likeness(query_raw, raw, top)
     keep = ~np.isin(ids, np.fromiter(exclude, np.int64)) & np.isfinite(scores)
     ids, scores = ids[keep], scores[keep]

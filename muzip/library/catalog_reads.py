@@ -153,9 +153,17 @@ class CatalogReads:
         rows = self._rows(sql + " ORDER BY id") if ids is None else sorted(self._by_ids(sql + " WHERE id IN", ids))
         return [dict(zip(cols, r[1:])) for r in rows]
 
+    def facts_of(self, ids) -> dict[int, dict]:
+        """{id: the track's stored facts (as `tracks`)} of those of `ids` that exist."""
+        cols = ("rate", "size", "duration", "path")
+        rows = self._by_ids(f"SELECT id, {', '.join(cols)} FROM tracks WHERE id IN", ids)
+        return {int(r[0]): dict(zip(cols, r[1:])) for r in rows}
+
     def descriptors(self, embedder: str, dim: int, ids=None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, raw descriptors (N, dim) float64) of the tracks embedded by `embedder` (of those in `ids`, if
         given) that have a sound descriptor of that dimension (the others are re-described by the next index)."""
+        if not self._described():  # a catalog of an earlier muzip, opened read-only
+            return np.zeros(0, np.int64), np.zeros((0, dim))
         sql = "SELECT t.id, d.value FROM tracks t JOIN descriptors d ON d.track = t.id WHERE t.embedder = ?"
         if ids is None:
             rows = self._rows(sql + " ORDER BY t.id", (embedder,))

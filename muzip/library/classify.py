@@ -182,9 +182,12 @@ def load(path: str) -> dict:
         raise ClassifierError("damaged classifier (shapes do not match)")
     if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(bias))):
         raise ClassifierError("damaged classifier (weights not finite)")
+    if heads:
+        from .band_limited import DIMS, top_hz, view
     for r, (c, b) in heads.items():
-        if c.shape[0] != len(classes) or b.shape != (len(classes),) or not (np.all(np.isfinite(c))
-                                                                            and np.all(np.isfinite(b))):
+        widths = {view(np.zeros((1, d)), top_hz(r)).shape[1] for d in DIMS}  # what a file's view can be
+        if c.shape[0] != len(classes) or c.shape[1] not in widths or b.shape != (len(classes),) or not (
+                np.all(np.isfinite(c)) and np.all(np.isfinite(b))):
             raise ClassifierError(f"damaged classifier (its {r}-Hz head)")
     return {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
             "meta": meta, "low_rate": heads}

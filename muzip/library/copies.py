@@ -50,7 +50,7 @@ def is_copy(fa: bytes, fb: bytes, duration_a: float | None, duration_b: float | 
         return False
     try:
         return duplicate(fa, fb)[0]
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: not bytes at all
         return False
 
 
@@ -119,8 +119,8 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
         tracks = [t for t in catalog.fingerprints(embedder) if t[0] in row]
         found = duplicate_groups(tracks, vectors[[row[t[0]] for t in tracks]]) if tracks else []
         members = [tracks[k][0] for g in found for k in g]
-        facts = dict(zip(sorted(members), catalog.tracks(members))) if members else {}
-        groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=lambda i: (best_first(facts[i]), i))]
+        facts = catalog.facts_of(members) if members else {}
+        groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=lambda i: (best_first(facts.get(i, {})), i))]
                    for g in found]
     return groups
 

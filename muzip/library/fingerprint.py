@@ -196,7 +196,7 @@ def levels(fp: bytes) -> np.ndarray:
     """A fingerprint's mean band levels (dB); a damaged fingerprint's are far from everything."""
     try:
         return parse(fp)[0]
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: not bytes (parse is cached by its argument)
         return np.full(D.BANDS, 1e9)
 
 

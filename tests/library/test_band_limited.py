@@ -86,9 +86,55 @@ def test_a_catalog_too_large_to_read_whole_says_the_embedding_compares_it(runner
     monkeypatch.setattr(BL, "CATALOG_MAX", 3)
     r = runner.invoke(cli, ["similar", str(root / "rip16k.wav"), "--db", str(db), "-n", "2"])
     assert r.exit_code == 3 and len(r.stdout.splitlines()) == 2
-    assert r.stderr == (f"muzip: warning: {root / 'rip16k.wav'}: a file with nothing above 7.2 kHz, compared by the "
-                        "embedding, which reads the missing top octaves as timbre (the catalog is too large, or its "
-                        "embedder too old, to compare it band-limited)\n")
+    assert r.stderr == (f"muzip: warning: {root / 'rip16k.wav'}: sampled at 16 kHz, compared by the embedding, which "
+                        "reads the missing top octaves as timbre (the catalog holds more than 3 tracks)\n")
+
+
+def test_a_catalog_without_raw_descriptors_or_tracks_is_no_error(runner, catalog, tmp_path):
+    """A catalog of an earlier muzip (no descriptors table; opened read-only) compares a low-rate track by the
+    embedding, with a warning; an empty catalog has nothing to compare with (exit 0), as for any query."""
+    import shutil
+    import sqlite3
+    root, db = catalog
+    shutil.copytree(root / "music", tmp_path / "music")
+    sf.write(tmp_path / "music" / "rip.wav", *sf.read(root / "rip16k.wav"))
+    old = tmp_path / "old.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "music"), "--db", str(old)]).exit_code == 0
+    with sqlite3.connect(old) as con:
+        con.execute("DROP TABLE descriptors")
+    r = runner.invoke(cli, ["similar", str(tmp_path / "music" / "rip.wav"), "--db", str(old), "-n", "2"])
+    assert r.exit_code == 3 and len(r.stdout.splitlines()) == 2, r.output
+    assert "the catalog holds no raw descriptors to compare it with" in r.stderr and "damaged" not in r.stderr
+    empty = tmp_path / "empty.db"
+    assert runner.invoke(cli, ["index", "-q", str(tmp_path / "nothing"), "--db", str(empty)]).exit_code == 1
+    r = runner.invoke(cli, ["similar", str(root / "rip16k.wav"), "--db", str(empty)])
+    assert r.exit_code == 0 and r.stdout == "" and "no other tracks to compare with" in r.stderr, r.output
+    assert "warning" not in r.stderr
+
+
+def test_a_low_rate_copy_whose_best_copy_is_low_rate_too_is_compared_band_limited(runner, catalog, tmp_path):
+    """Two copies of one recording at 22.05 and 16 kHz: the 16-kHz one has the 22.05-kHz one's neighbours,
+    compared band-limited below that copy's top."""
+    import shutil
+
+    import soxr
+    root, _ = catalog
+    shutil.copytree(root / "music", tmp_path / "music")
+    x = _song(10)
+    sf.write(tmp_path / "music" / "r22.wav", soxr.resample(x, RATE, 22050), 22050, subtype="PCM_16")
+    sf.write(tmp_path / "music" / "r16.wav", soxr.resample(x, RATE, 16000), 16000, subtype="PCM_16")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "music"), "--db", str(db)]).exit_code == 0
+
+    def others(name):
+        r = runner.invoke(cli, ["similar", str(tmp_path / "music" / name), "--db", str(db), "--json"])
+        assert r.exit_code == 0, r.output
+        return r.stderr, [(h["path"], h["score"]) for h in json.loads(r.stdout) if not h["same_recording"]]
+    said22, from22 = others("r22.wav")
+    said16, from16 = others("r16.wav")
+    assert from16 == from22 and len(from22) == 6
+    assert said16.endswith("r16.wav: compared with the catalog below 9.9 kHz (the best copy of it, "
+                           f"{tmp_path / 'music' / 'r22.wav'}, is sampled at 22.05 kHz)\n")
 
 
 def test_a_low_rate_track_of_the_catalog_is_compared_band_limited_too(runner, catalog, tmp_path):
@@ -172,3 +218,12 @@ def test_a_classifier_naming_unknown_heads_is_refused(labelled, tmp_path):
             zf.writestr(n, data)
     with pytest.raises(C.ClassifierError, match="low-rate heads"):
         C.load(str(tmp_path / "bad.npz"))
+    narrow = dict(members)  # a head as wide as no file's view: refused on load, not file by file
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((2, 5), np.float32))
+    narrow["low16000_coef.npy"] = buf.getvalue()
+    with zipfile.ZipFile(tmp_path / "narrow.npz", "w") as zf:
+        for n, data in narrow.items():
+            zf.writestr(n, data if n != "meta.npy" else zipfile.ZipFile(clf).read("meta.npy"))
+    with pytest.raises(C.ClassifierError, match="its 16000-Hz head"):
+        C.load(str(tmp_path / "narrow.npz"))
