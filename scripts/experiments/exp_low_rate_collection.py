@@ -21,13 +21,10 @@ import numpy as np  # noqa: E402
 
 from muzip.library.band_limited import top_hz, view  # noqa: E402
 from muzip.library.cluster import affinity_clusters  # noqa: E402
-from muzip.library.descriptors import VERSION  # noqa: E402
-from muzip.library.projection import fit_projection  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
-from scripts.experiments.exp_embed_v3 import eval_vectors, unit  # noqa: E402
-from scripts.experiments.exp_speed_robustness import low_rate_audio  # noqa: E402
+from scripts.experiments.exp_embed_v3 import unit  # noqa: E402
+from scripts.experiments.exp_low_rate_neighbours import fold_setup, low_rate_descriptors  # noqa: E402
 from scripts.models import embed_v3_data  # noqa: E402
-from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, segment_descriptors  # noqa: E402
 
 
 def scored(V: np.ndarray, y: np.ndarray) -> str:
@@ -47,15 +44,8 @@ def main():
     embed_v3_data.PATTERNS, embed_v3_data.PATTERN_FLOOR_DB = True, 10.0
     top = top_hz(a.rate)
     for fold in L.FOLDS:
-        tracks = L.fold_tracks(fold)
-        y = np.array([lab for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
-        E = np.concatenate([X, A, B])
-        mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
-        W = fit_projection(Xt, yt, corpora, 128)["scalings"]
-        Xr = np.array([cached(f"{floor_key()}lowrate{VERSION}:{a.rate}:" + p, lambda p=p: describe(
-            _coeffs(low_rate_audio(p, a.rate)), L.RATE)) for _, p in tracks])
+        tracks, y, X, mc, sc, W = fold_setup(fold)
+        Xr = low_rate_descriptors(tracks, a.rate)
         low = np.random.default_rng(0).random(len(tracks)) < a.share
         M = np.where(low[:, None], Xr, X)  # the collection as a user has it
         m2, s2 = M.mean(axis=0), M.std(axis=0) + 1e-9  # standardized by its own tracks, as a catalog is

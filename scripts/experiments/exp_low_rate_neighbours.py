@@ -54,6 +54,23 @@ def classified(F_train_test, F_queries, y) -> float:
     return float(np.mean(pred == y))
 
 
+def fold_setup(fold: str):
+    """(tracks, labels, excerpt descriptors, collection mean, deviation, projection) of a fold: embed-v5's
+    recipe fitted on its training corpora (exp_speed_robustness's)."""
+    tracks = L.fold_tracks(fold)
+    X, A, B = eval_vectors(tracks)
+    E = np.concatenate([X, A, B])
+    Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
+    return (tracks, np.array([lab for lab, _ in tracks]), X, E.mean(axis=0), E.std(axis=0) + 1e-9,
+            fit_projection(Xt, yt, corpora, 128)["scalings"])
+
+
+def low_rate_descriptors(tracks, rate: int) -> np.ndarray:
+    """The excerpts' descriptors as copies at `rate` (cached as exp_speed_robustness caches them)."""
+    return np.array([cached(f"{floor_key()}lowrate{VERSION}:{rate}:" + p, lambda p=p: describe(
+        _coeffs(low_rate_audio(p, rate)), L.RATE)) for _, p in tracks])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rates", default="22050,16000")
@@ -61,13 +78,7 @@ def main():
     embed_v3_data.PATTERNS, embed_v3_data.PATTERN_FLOOR_DB = True, 10.0
     rates = [int(r) for r in a.rates.split(",")]
     for fold in L.FOLDS:
-        tracks = L.fold_tracks(fold)
-        y = np.array([lab for lab, _ in tracks])
-        X, A, B = eval_vectors(tracks)
-        E = np.concatenate([X, A, B])
-        mc, sc = E.mean(axis=0), E.std(axis=0) + 1e-9
-        Xt, yt, corpora = segment_descriptors(L.training_files(fold), 6, coded=True, varied=0.04)
-        W = fit_projection(Xt, yt, corpora, 128)["scalings"]
+        tracks, y, X, mc, sc, W = fold_setup(fold)
         V = unit(((X - mc) / sc) @ W)
         from scripts.experiments import exp_embed_v3 as X3
         X3.LR_PATTERNS = False  # embed-v5's classifier reads the descriptor without the onset patterns
@@ -75,8 +86,7 @@ def main():
         F = X3.classifier_features(X, W, mc, sc)
         out = [f"audio by embedding 1-NN {scores(V, V, y)[0]:.3f}, classified {classified(F, F, yi):.3f}"]
         for r in rates:
-            Xr = np.array([cached(f"{floor_key()}lowrate{VERSION}:{r}:" + p, lambda p=p, r=r: describe(
-                _coeffs(low_rate_audio(p, r)), L.RATE)) for _, p in tracks])
+            Xr = low_rate_descriptors(tracks, r)
             acc, own = scores(unit(((Xr - mc) / sc) @ W), V, y)
             out.append(f"{r} Hz by embedding 1-NN {acc:.3f} (own first {own:.3f})")
             N = view(X, 0.45 * r)
