@@ -39,6 +39,7 @@ bench: install corpus
 	$(PY) -m scripts.bench.library_bench  # docs/LIBRARY-SEEN.md: the corpora the embedders learned from, per-track folds
 	$(PY) -m scripts.bench.library_loco  # docs/LIBRARY.md: leave-one-corpus-out, against the classical features and Musly
 	$(PY) -m scripts.bench.library_speed  # whole-command similar / cluster / map on a 10,000-track catalog
+	$(PY) -m scripts.bench.dupes_bench  # README, GUIDE: dupes, similar's copies and cluster on 192 made files
 	$(PY) -m scripts.bench.ray_bench --json docs/logs/ray_bench.json  # docs/SCALE.md: --ray against -j, 48 corpus tracks
 	$(PY) -m scripts.bench.ray_two_nodes  # docs/SCALE.md: compress --ray HOST:PORT on two Ray nodes (two raylets here)
 	$(PY) -m scripts.bench.ann_bench --json docs/ann_results.json  # docs/SCALE.md: 10^6 vectors, usearch f16, memory-mapped

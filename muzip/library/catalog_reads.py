@@ -208,6 +208,11 @@ class CatalogReads:
         unknown = self._rows(sql + " AND t.duration IS NULL", (embedder,))
         return self._prints(sorted(near + unknown))
 
+    def count_lasting(self, duration: float, gap: float) -> int:
+        """How many tracks last within `gap` s of `duration` (the duration index alone answers)."""
+        return int(self._rows("SELECT COUNT(*) FROM tracks WHERE duration BETWEEN ? AND ?",
+                              (duration - gap, duration + gap))[0][0])
+
     @staticmethod
     def _prints(rows) -> list[tuple[int, str, float | None, bytes]]:
         return [(i, p, dur if isinstance(dur, (int, float)) else None, fp) for i, p, dur, fp in rows

@@ -14,6 +14,11 @@ import numpy as np
 from .fingerprint import MAX_DURATION_GAP_S, duplicate, levels, low_band_excess
 
 NEIGHBOURS = 10  # judged for each track: its nearest by embedding, and as many by its low bands' levels
+# A query reads the tracks of its duration: a million-track catalog holds ~10,000 within 1.5 s of a song's
+# length (0.5 s of reading). Above WINDOW_MAX the window narrows, never under MIN_GAP_S: copies of one recording
+# last the same within an encoder's delay and padding (MP3: ~50 ms).
+WINDOW_MAX = 2000
+MIN_GAP_S = 0.25
 
 
 class Candidates:
@@ -60,7 +65,11 @@ def copies_in_catalog(catalog, embedder: str, fingerprint: bytes | None, duratio
     it), of those embedded by `embedder`; only the tracks of its duration are read."""
     if not fingerprint:
         return []
-    tracks = [t for t in catalog.fingerprints_lasting(embedder, duration, MAX_DURATION_GAP_S) if t[0] != exclude_id]
+    gap = MAX_DURATION_GAP_S
+    if duration is not None:
+        near = catalog.count_lasting(duration, gap)
+        gap = gap if near <= WINDOW_MAX else max(MIN_GAP_S, gap * WINDOW_MAX / near)
+    tracks = [t for t in catalog.fingerprints_lasting(embedder, duration, gap) if t[0] != exclude_id]
     if not tracks:
         return []
     ids, vectors, _, _ = catalog.vectors_of([t[0] for t in tracks], int(vector.shape[0]))

@@ -272,3 +272,27 @@ def test_a_low_rate_copy_has_its_recordings_neighbours(runner, versions, tmp_pat
     assert [Path(h["path"]).name for h in json.loads(r.stdout)] == [Path(rip[0]["path"]).name]
     # the copies' scores are their likeness to the rip itself: the FLAC's is not 1
     assert 0 < [h["score"] for h in rip if h["path"].endswith("clip.flac")][0] < 0.99
+
+
+def test_a_crowded_duration_window_narrows_and_still_holds_the_copies(runner, versions, tmp_path, monkeypatch):
+    """Where many tracks last as long as the query (a large catalog), only those within MIN_GAP_S of it are read:
+    copies last the same within an encoder's padding."""
+    import muzip.library.copies as C
+    from muzip.library.catalog import Catalog
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    with Catalog(str(db), create=False) as cat:
+        duration = cat.tracks()[0]["duration"]
+        assert cat.count_lasting(duration, 1.5) == 7 and cat.count_lasting(duration + 100, 1.5) == 0
+    seen = []
+    real = Catalog.fingerprints_lasting
+
+    def spy(self, embedder, duration, gap):
+        seen.append(gap)
+        return real(self, embedder, duration, gap)
+    monkeypatch.setattr(Catalog, "fingerprints_lasting", spy)
+    monkeypatch.setattr(C, "WINDOW_MAX", 1)
+    r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--json"])
+    assert {Path(h["path"]).name for h in json.loads(r.stdout) if h["same_recording"]} == {
+        "clip.flac", "clip.mp3", "clip16.mz"}
+    assert seen == [C.MIN_GAP_S]
