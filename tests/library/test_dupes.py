@@ -191,6 +191,9 @@ def test_a_copy_the_query_misses_is_found_through_another_copy(versions, monkeyp
     vectors = np.eye(len(names), 8, dtype=np.float32)
 
     class Catalog:
+        def count_lasting(self, duration, gap):
+            return len(names)
+
         def fingerprints_lasting(self, embedder, duration, gap):
             return [(i + 1, name, 30.0, fps[name]) for i, name in enumerate(names)]
 
