@@ -69,6 +69,8 @@ def copies_in_catalog(catalog, embedder: str, fingerprint: bytes | None, duratio
     if duration is not None:
         near = catalog.count_lasting(duration, gap)
         gap = gap if near <= WINDOW_MAX else max(MIN_GAP_S, gap * WINDOW_MAX / near)
+    elif catalog.count() > WINDOW_MAX:  # a length unknown would read the whole catalog: not for one query
+        return []
     tracks = [t for t in catalog.fingerprints_lasting(embedder, duration, gap) if t[0] != exclude_id]
     if not tracks:
         return []

@@ -299,3 +299,15 @@ def test_a_crowded_duration_window_narrows_and_still_holds_the_copies(runner, ve
     assert {Path(h["path"]).name for h in json.loads(r.stdout) if h["same_recording"]} == {
         "clip.flac", "clip.mp3", "clip16.mz"}
     assert seen == [C.MIN_GAP_S]
+
+
+def test_a_query_of_unknown_length_reads_no_large_catalog_whole():
+    import muzip.library.copies as C
+
+    class Large:
+        def count(self):
+            return C.WINDOW_MAX + 1
+
+        def fingerprints_lasting(self, *args):
+            raise AssertionError("read the whole catalog")
+    assert C.copies_in_catalog(Large(), "e", b"MZF1...", None, np.zeros(8, np.float32)) == []
