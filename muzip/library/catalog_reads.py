@@ -39,6 +39,12 @@ def vector_problem(v: np.ndarray) -> str | None:
     return None
 
 
+# (id, path, duration, fingerprint) of an embedder's tracks that have a fingerprint: `fingerprints` and
+# `fingerprints_lasting` add their conditions.
+_PRINTS_SQL = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
+               "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
+
+
 def path_text(path) -> str:
     return path if isinstance(path, str) else repr(path)
 
@@ -189,8 +195,7 @@ class CatalogReads:
         `ids`, if given), in id order."""
         if not self._described():
             return []
-        sql = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
-               "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
+        sql = _PRINTS_SQL
         rows = self._rows(sql + " ORDER BY t.id", (embedder,)) if ids is None \
             else sorted(self._by_ids(sql + " AND t.id IN", ids, (embedder,)))
         return self._prints(rows)
@@ -200,8 +205,7 @@ class CatalogReads:
         them where `duration` is None); the catalog's duration index makes this a range read."""
         if not self._described():
             return []
-        sql = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
-               "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
+        sql = _PRINTS_SQL
         if duration is None:
             return self._prints(self._rows(sql + " ORDER BY t.id", (embedder,)))
         near = self._rows(sql + " AND t.duration BETWEEN ? AND ?", (embedder, duration - gap, duration + gap))
