@@ -50,15 +50,17 @@ def _query(cat, query: str):
                    "transitions, as M3U8 (to -o, or standard output).")
 @click.option("-o", "--output", metavar="M3U8", help="With --playlist: the playlist file (paths relative to its folder).")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing playlist.")
-@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score", "same_recording"}, as '
-              'listed (with --playlist: {"path", "score"} in playing order, score = likeness to QUERY\'s recording).')
+@click.option("--json", "as_json", is_flag=True, help='A JSON list of {"path", "score", "same_recording", "copies"}, '
+              'as listed ("copies": the other files of that recording; with --playlist: {"path", "score"} in playing '
+              'order, score = likeness to QUERY\'s recording).')
 @one_line_errors
 def similar(query, db_path, count, mix, output, force, as_json):
     """The tracks nearest to QUERY (a file, indexed or not, or a track in the catalog).
 
     Copies of QUERY's recording in the catalog (another format, bitrate or sample rate, found by
     fingerprint as `muzip dupes` finds them) come first, marked "(same recording)"; the other tracks are
-    those nearest its best copy (the highest sample rate, then the largest file; QUERY among them).
+    those nearest its best copy (the highest sample rate, then the largest file; QUERY among them), each
+    recording once: its best copy, with "(+N copies)" where the catalog holds it in other files too.
 
     \b
     Examples:
@@ -85,14 +87,20 @@ def similar(query, db_path, count, mix, output, force, as_json):
             rep.warn(f"{query}: {record['warning']}")
         copies, stand_in, top, best = _recording(cat, emb, own, record)
 
-        def others(n):
-            return _others(cat, stand_in, own, record, top, best, copies, n, rep, query)
+        asked = []
+
+        def others(n):  # what a read says is said once, however often a listing's pool grows
+            asked.append(n)
+            return _others(cat, stand_in, own, record, top, best, copies, n, rep if len(asked) == 1 else _Unheard(),
+                           query)
         if mix is not None:
             hits, left_out = _mix(cat, stand_in if top is None else None, int(emb.shape[0]), others, own, query, mix,
                                   record)
             _say_left_out(left_out, rep)
         else:
-            hits = _copies_first(cat, emb, copies, others(count), count)
+            embedder = cat.embedder_of(own) if own is not None else lib._embedder()[1]
+            hits = _copies_first(cat, emb, copies, _recordings(cat, embedder, others, count, int(emb.shape[0]), copies),
+                                 count)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -116,14 +124,23 @@ def similar(query, db_path, count, mix, output, force, as_json):
             click.echo(f"{output or 'the mix'}: {coded} of its {len(hits)} tracks are .mz files, which a player "
                        "plays once decoded (`muzip decompress`)", err=True)
     if as_json:
-        keys = ("path", "score") if mix is not None else ("path", "score", "same_recording")
+        keys = ("path", "score") if mix is not None else ("path", "score", "same_recording", "copies")
         click.echo(dumps([{k: h[k] for k in keys} for h in hits]))
     elif mix is None:
         for h in hits:  # the score in one column whatever its sign
-            click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}" + "  (same recording)" * h["same_recording"])
+            more = len(h.get("copies", ()))
+            click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}" + "  (same recording)" * h["same_recording"]
+                       + f"  (+{more} {'copy' if more == 1 else 'copies'})" * (more > 0))
         if not hits:
             click.echo(f"{db_path}: no other tracks to compare with", err=True)
     sys.exit(rep.status)
+
+
+class _Unheard(Reporter):
+    """Prints nothing: a pool read again says what its first read said."""
+
+    def _print(self, text: str):
+        pass
 
 
 def _recording(cat, emb, own, record: dict | None):
@@ -193,12 +210,33 @@ def _descriptor(cat, track_id, record: dict | None):
     return None, None
 
 
+def _recordings(cat, embedder: str | None, others, count: int, dim: int, copies: dict[int, str]) -> list[dict]:
+    """The `count` recordings nearest the query's, each on one line (library.copies.one_line_per_recording):
+    its best copy, the other files of it in "copies". others(k) gives the k nearest tracks (the query's copies
+    left out); a larger pool is read until `count` recordings are found or the catalog has no more."""
+    from ..library.copies import one_line_per_recording
+    asked = 2 * count
+    while True:
+        pool = others(asked)
+        if not embedder:
+            return [{**h, "copies": []} for h in pool[:count]]
+        listed = one_line_per_recording(cat, embedder, pool, count, dim, exclude=copies)
+        if len(listed) >= count or len(pool) < asked or asked >= MAX_POOL:
+            return listed
+        asked = min(MAX_POOL, 4 * asked)
+
+
+# The most tracks read to fill a listing whose nearest tracks are many copies of few recordings.
+MAX_POOL = 20000
+
+
 def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int) -> list[dict]:
     """The query's copies first, marked and scored by their likeness to the query, then the nearest others
     (`hits`, _others); `count` in all. A copy at a low sample rate lies far from its original by embedding
     (README): without this it could be listed under other tracks."""
     found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
-    first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True}
+    first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True,
+                     "copies": []}
                     for i, v in zip(found, vectors)), key=lambda h: -h["score"])
     return (first + [{**h, "same_recording": False} for h in hits])[:count]
 

@@ -141,3 +141,35 @@ def best_first(facts: dict) -> tuple:
     highest bitrate of one duration)."""
     rate, size = facts.get("rate"), facts.get("size")
     return -(rate if isinstance(rate, int) else 0), -(size if isinstance(size, int) else 0)
+
+
+
+def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int, dim: int,
+                           exclude=()) -> list[dict]:
+    """The first `count` recordings of a ranked list [{"id", "path", "score"}], each on one line: its best copy
+    (best_first), at its nearest copy's place and score, the other files of it in "copies" (nearest first, then
+    the rest as copies_in_catalog finds them; tracks in `exclude` left out). A listing of ten that showed one
+    song as a FLAC, an MP3 and a low-rate rip would otherwise spend three lines on it."""
+    ids = [h["id"] for h in hits]
+    prints = {i: (dur, fp) for i, _, dur, fp in catalog.fingerprints(embedder, ids)} if ids else {}
+    found, vectors, _, _ = catalog.vectors_of(list(prints), dim) if prints else ([], [], [], {})
+    vector = {int(i): v for i, v in zip(found, vectors)}
+    covered, lines = set(exclude), []
+    for h in hits:
+        if len(lines) == count:
+            break
+        if h["id"] in covered:
+            continue
+        group = {}
+        if h["id"] in vector:
+            duration, fp = prints[h["id"]]
+            group = {i: p for i, p in copies_in_catalog(catalog, embedder, fp, duration, vector[h["id"]],
+                                                        exclude_id=h["id"]) if i not in covered}
+        covered |= {h["id"], *group}
+        rank = {x["id"]: k for k, x in enumerate(hits)}
+        members = sorted([h["id"], *group], key=lambda i: (rank.get(i, len(hits)), i))
+        facts = catalog.facts_of(members) if group else {}
+        best = min(members, key=lambda i: (best_first(facts.get(i, {})), members.index(i)))
+        paths = {h["id"]: h["path"], **group}
+        lines.append({**h, "id": best, "path": paths[best], "copies": [paths[i] for i in members if i != best]})
+    return lines

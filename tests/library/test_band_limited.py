@@ -40,7 +40,7 @@ def _song(seed, seconds=8):
     t = np.arange(seconds * RATE) / RATE
     f0 = 110 * 2 ** (rng.integers(0, 24) / 12)
     x = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12)) * 0.05
-    x = x * (0.5 + 0.5 * (np.sin(2 * np.pi * (1.5 + seed % 3) * t) > 0))
+    x = x * (0.5 + 0.5 * (rng.random(seconds * 4 + 1) > 0.5)[(t * 4).astype(int)])  # its own rhythm: no two one recording
     noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(len(t))) * np.exp(-np.fft.rfftfreq(len(t), 1 / RATE)
                                                                             / (2000 + 1500 * (seed % 4))), len(t))
     x = x + 0.05 * noise / np.abs(noise).max()

@@ -159,6 +159,26 @@ def test_similar_lists_the_copies_of_a_recording_first_and_marks_them(runner, ve
     assert not any(h["same_recording"] for h in json.loads(r.stdout))
 
 
+def test_similar_lists_another_recording_once_whatever_its_copies(runner, versions, tmp_path):
+    """Another recording's four files are one line: its best copy (the FLAC: the highest rate, then the largest
+    file) at its nearest copy's score, the others named in "copies" -- not four of the n lines."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["similar", str(versions / "take.flac"), "--db", str(db), "-n", "6", "--json"])
+    assert r.exit_code == 0, r.output
+    hits = json.loads(r.stdout)
+    names = [Path(h["path"]).name for h in hits]
+    assert sorted(names) == ["clip.flac", "noise.wav", "remaster.flac"], names  # every recording, each once
+    clip = hits[names.index("clip.flac")]
+    assert sorted(Path(p).name for p in clip["copies"]) == ["clip.mp3", "clip16.mz", "clip16k.flac"]
+    r_all = runner.invoke(cli, ["similar", str(versions / "take.flac"), "--db", str(db), "-n", "1", "--json"])
+    nearest = json.loads(r_all.stdout)[0]
+    assert nearest["score"] == max(h["score"] for h in hits) and hits[0] == nearest
+    text = runner.invoke(cli, ["similar", str(versions / "take.flac"), "--db", str(db), "-n", "6"]).stdout
+    line = [t for t in text.splitlines() if "clip.flac" in t]
+    assert len(line) == 1 and line[0].endswith("  (+3 copies)") and "clip.mp3" not in text, text
+
+
 def test_similar_of_a_file_outside_the_catalog_finds_its_copy(runner, versions, tmp_path):
     """A new low-rate rip of a catalogued recording, not indexed: its copies first, by its own fingerprint."""
     import soxr
@@ -298,7 +318,7 @@ def test_a_crowded_duration_window_narrows_and_still_holds_the_copies(runner, ve
     r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--json"])
     assert {Path(h["path"]).name for h in json.loads(r.stdout) if h["same_recording"]} == {
         "clip.flac", "clip.mp3", "clip16.mz"}
-    assert seen == [C.MIN_GAP_S]
+    assert seen and set(seen) == {C.MIN_GAP_S}  # the query's copies, and each listed recording's
 
 
 def test_a_query_of_unknown_length_reads_no_large_catalog_whole():

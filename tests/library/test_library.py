@@ -152,7 +152,7 @@ def test_similar_finds_the_mz_of_a_track_first(runner, library, tmp_path):
     _index(runner, library, "--db", db)
     r = runner.invoke(cli, ["similar", str(library / "clip.wav"), "--db", str(db), "-n", "3", "--json"])
     hits = json.loads(r.output)
-    assert [set(h) for h in hits] == [{"path", "score", "same_recording"}] * 3
+    assert [set(h) for h in hits] == [{"path", "score", "same_recording", "copies"}] * 3
     assert hits[0]["path"].endswith(f"clip_{DEFAULT_MODEL}.mz") and hits[0]["score"] > 0.9
     assert [h["same_recording"] for h in hits] == [True, False, False]  # its .mz is a copy; the tones are not
     assert all(str(library / "clip.wav") != h["path"] for h in hits)  # itself left out
