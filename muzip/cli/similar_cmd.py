@@ -148,9 +148,8 @@ def _recording(cat, emb, own, record: dict | None):
     (another format, bitrate or sample rate: judged by fingerprint, library.copies); its best copy, the query
     among them (library.copies.best_first: None for the query itself, else a catalog id), whose vector the
     recording is compared with the others by, so a low-rate rip of a catalogued recording has that recording's
-    neighbours; and where that best copy is a low-rate file, the top frequency it holds (library.band_limited:
-    compared band-limited), else None. A catalog track is read with its own embedder, loading no model."""
-    from ..library.band_limited import top_hz
+    neighbours; and where that best copy holds less than the full band (a low sample rate, or a low-pass of its
+    own), (the top frequency it holds, why) (_held; compared band-limited), else None. A catalog track is read with its own embedder, loading no model."""
     from ..library.copies import best_first, copies_in_catalog
     if own is not None:
         embedder = cat.embedder_of(own)
@@ -161,13 +160,27 @@ def _recording(cat, emb, own, record: dict | None):
     copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
     facts = cat.facts_of([own, *copies] if own is not None else list(copies))
     query_facts = facts.get(own, {}) if own is not None else record
-    best = min([None, *sorted(i for i in copies if i in facts)],
-               key=lambda i: best_first(query_facts if i is None else facts[i]))
-    top = top_hz((query_facts if best is None else facts[best]).get("rate"))
+    # what each copy holds: its sample rate's top, or its own low-pass's (an old MP3, an upsampled rip)
+    held = {None: _held(query_facts.get("rate"), _descriptor(cat, own, record if own is None else None)[0])}
+    held.update({i: _held(facts[i].get("rate"), _descriptor(cat, i, None)[0]) for i in copies if i in facts})
+    best = min(held, key=lambda i: (best_first({**(query_facts if i is None else facts[i]),
+                                                "top": held[i] and held[i][0]}), i is not None, i or 0))
     if best is None:  # the query is its recording's best copy (ties go to it)
-        return copies, emb, top, None
+        return copies, emb, held[None], None
     found, vectors, _, _ = cat.vectors_of([best], int(emb.shape[0]))
-    return copies, (vectors[0] if len(found) else emb), top, best
+    return copies, (vectors[0] if len(found) else emb), held[best], best
+
+
+def _held(rate, raw) -> tuple[float, str] | None:
+    """(the top frequency a file holds, why) where it holds less than the descriptors' bands (library.band_limited:
+    its sample rate's, or its own low-pass's, read from its raw descriptor `raw`), else None."""
+    from ..library.band_limited import TOP_SHARE, file_top_hz, top_hz
+    top = file_top_hz(rate, raw)
+    if top is None:
+        return None
+    sampled = top_hz(rate)
+    return top, (f"sampled at {round(sampled / TOP_SHARE) / 1000:g} kHz" if sampled == top else
+                 "low-passed at its source")
 
 
 def _others(cat, vec, own, record: dict | None, top: float | None, best, copies: dict[int, str], n: int, rep,
@@ -177,20 +190,20 @@ def _others(cat, vec, own, record: dict | None, top: float | None, best, copies:
     `best` is None, else that catalog track; library.band_limited)."""
     from ..library.search import nearest
     if top is not None:
-        from ..library.band_limited import CATALOG_MAX, TOP_SHARE, nearest_band_limited
+        from ..library.band_limited import CATALOG_MAX, nearest_band_limited
         raw, embedder = _descriptor(cat, own if best is None else best, record if best is None else None)
         exclude = {own, *copies} - {None}
+        (top, why_held) = top
         hits = nearest_band_limited(cat, embedder, raw.size, raw, top, n, exclude) \
             if raw is not None and cat.count() <= CATALOG_MAX else None
-        rate = f"{round(top / TOP_SHARE) / 1000:g} kHz"
         if hits is not None:  # said, not an error: its scores are not the embedding's
             whose = "it is" if best is None else f"the best copy of it, {shown_name(copies[best])}, is"
-            rep.say(f"{query}: compared with the catalog below {top / 1000:.1f} kHz ({whose} sampled at {rate})")
+            rep.say(f"{query}: compared with the catalog below {top / 1000:.1f} kHz ({whose} {why_held})")
             return hits
         why = (f"the catalog holds more than {CATALOG_MAX:,} tracks" if cat.count() > CATALOG_MAX else
                "the catalog holds no raw descriptors to compare it with (an earlier muzip's: `muzip index` it again)")
-        rep.warn(f"{query}: sampled at {rate}, compared by the embedding, which reads the missing top octaves as "
-                 f"timbre ({why})")
+        rep.warn(f"{query}: {why_held}, compared by the embedding, which reads the missing top octaves as timbre "
+                 f"({why})")
     return [h for h in nearest(cat, vec, n + len(copies), exclude_id=own) if h["id"] not in copies][:n]
 
 

@@ -31,6 +31,44 @@ def top_hz(rate) -> float | None:
     return TOP_SHARE * rate if isinstance(rate, (int, float)) and 0 < rate < LOW_RATE_HZ else None
 
 
+# A low-pass of the file's own (an old MP3, a rip upsampled from a low rate) read from its descriptor's mean
+# spectral shape: across the band its edge falls in, the level drops CLIFF_DB (a resampler's or an MP3
+# encoder's transition spans 0.5-1.5 kHz; music's own roll-off is gentler), and every band above that one stays
+# STOP_DB under the three below it.
+CLIFF_DB, STOP_DB = 20.0, 25.0
+LOWEST_CUT_HZ = 1000.0
+_SHAPE_AT = 2 * (D.CEPSTRA - 1) + (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2  # the mean spectral shape (log10)
+
+
+def own_top_hz(raw: np.ndarray) -> float | None:
+    """The top frequency a file's own low-pass leaves it, from its raw descriptor: the top of the last band below
+    the one its edge falls in; None where its spectrum runs on to the descriptors' top band."""
+    raw = np.asarray(raw, np.float64).ravel()
+    if raw.size not in DIMS:
+        return None
+    shape = 10.0 * raw[_SHAPE_AT:_SHAPE_AT + D.BANDS]  # dB
+    tops = _band_tops()
+    for b in range(3, D.BANDS - 1):  # the lowest edge first: an MP3's stop band can hold a second, weaker step
+        if tops[b - 1] < LOWEST_CUT_HZ:
+            continue
+        before = float(np.median(shape[b - 3:b]))
+        if shape[b + 1] <= shape[b - 1] - CLIFF_DB and shape[b + 1:].max() <= before - STOP_DB:
+            return float(tops[b - 1])
+    return None
+
+
+def file_top_hz(rate, raw) -> float | None:
+    """What a file holds: its sample rate's top (top_hz), or its own low-pass's (own_top_hz, where its raw
+    descriptor is known) where that lies a band or more under it (a resampler's own edge, read from the bands,
+    is the rate's); None: the whole band, compared by the embedding."""
+    sampled = top_hz(rate)
+    own = None if raw is None else own_top_hz(raw)
+    return sampled if own is None or (sampled is not None and own >= OWN_SHARE * sampled) else own
+
+
+OWN_SHARE = 0.9  # the bands' width up there is 7-8 % of their frequency
+
+
 def _band_tops() -> np.ndarray:
     mel = np.linspace(D._mel(D.LOW_HZ), D._mel(D.HIGH_HZ), D.BANDS + 1)  # noqa: SLF001 - the bands' own edges
     return (700.0 * (10 ** (mel / 2595.0) - 1))[1:]

@@ -204,19 +204,21 @@ def _low_rate_heads(zf: zipfile.ZipFile, meta_bytes: np.ndarray) -> dict:
     return {int(r): (_read_member(zf, f"low{r}_coef"), _read_member(zf, f"low{r}_bias")) for r in rates}
 
 
-def low_rate_head(model: dict, rate) -> int | None:
-    """The head a file of this sample rate is labelled by (the highest rate it reaches), or None: the main one."""
-    from .band_limited import top_hz
-    if top_hz(rate) is None:
+def low_rate_head(model: dict, rate, raw: np.ndarray | None = None) -> int | None:
+    """The head a file of this sample rate (and raw descriptor, where known: a low-pass of its own counts too,
+    band_limited.file_top_hz) is labelled by: the highest rate whose band the file holds; None: the main one."""
+    from .band_limited import file_top_hz, top_hz
+    top = file_top_hz(rate, raw)
+    if top is None:
         return None
-    fits = [r for r in model.get("low_rate", {}) if r <= rate]
+    fits = [r for r in model.get("low_rate", {}) if top_hz(r) <= top * (1 + 1e-9)]
     return max(fits) if fits else None
 
 
 def predict(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=None) -> tuple[str, dict]:
-    """(label, {class: probability}) of a file's classifier inputs `emb`; a low-rate file's (`rate`, with its
-    raw descriptor `raw`) by its band-limited head where the classifier has one for it."""
-    head = low_rate_head(model, rate) if raw is not None else None
+    """(label, {class: probability}) of a file's classifier inputs `emb`; a low-rate or low-passed file's (`rate`,
+    with its raw descriptor `raw`) by its band-limited head where the classifier has one for it."""
+    head = low_rate_head(model, rate, raw) if raw is not None else None
     coef, bias = model["coef"], model["bias"]
     if head is not None:
         from .band_limited import top_hz, view

@@ -137,10 +137,13 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
 
 
 def best_first(facts: dict) -> tuple:
-    """Sort key of a copy's stored facts, best first: the highest sample rate, then the largest file (the
-    highest bitrate of one duration)."""
-    rate, size = facts.get("rate"), facts.get("size")
-    return -(rate if isinstance(rate, int) else 0), -(size if isinstance(size, int) else 0)
+    """Sort key of a copy's stored facts, best first: the most of the band held where "top" is given (the top
+    frequency it holds, None for the whole band: `similar` reads it from each copy's descriptor, so a FLAC
+    upsampled from 16 kHz is not the best of a recording also held as a full-band MP3), then the highest sample
+    rate, then the largest file (the highest bitrate of one duration)."""
+    rate, size, top = facts.get("rate"), facts.get("size"), facts.get("top")
+    return (-(top if isinstance(top, (int, float)) else np.inf), -(rate if isinstance(rate, int) else 0),
+            -(size if isinstance(size, int) else 0))
 
 
 

@@ -81,6 +81,69 @@ def test_a_low_rate_file_is_compared_band_limited(runner, catalog):
     assert mix[1]["path"] in {h["path"] for h in hits}
 
 
+def _described(x, rate=RATE):
+    from muzip.library.descriptors import audio_descriptor
+    return audio_descriptor(x, rate)
+
+
+def test_a_low_pass_of_a_files_own_is_found_and_music_without_one_is_left_alone():
+    """At 44.1 kHz, a rip upsampled from 16 or 22.05 kHz and an MP3 with LAME's low-pass hold nothing above their
+    edge; the synthetic songs' gentle roll-off is no edge."""
+    import io
+
+    import lameenc
+    import soxr
+    for seed in range(4):
+        assert BL.own_top_hz(_described(_song(seed))) is None
+    x = _song(10)
+    for low, near in ((16000, 7200.0), (22050, 9922.5)):
+        top = BL.own_top_hz(_described(soxr.resample(soxr.resample(x, RATE, low), low, RATE)))
+        assert top is not None and 0.85 * near <= top <= 1.06 * near, (low, top)  # within a band of it
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(48)
+    enc.set_in_sample_rate(RATE)
+    enc.set_channels(2)
+    mp3 = enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush()
+    y, rate = sf.read(io.BytesIO(mp3), dtype="float32", always_2d=True)
+    top = BL.own_top_hz(_described(y, rate))
+    assert top is not None and 5000 < top < 12000, top
+    # a file's rate explains its own edge: the rate's top is what it holds; a lower edge of its own wins
+    rip22 = _described(soxr.resample(x, RATE, 22050), 22050)
+    assert BL.file_top_hz(22050, rip22) == BL.top_hz(22050) and BL.file_top_hz(44100, None) is None
+    rip16_at22 = _described(soxr.resample(soxr.resample(x, RATE, 16000), 16000, 22050), 22050)
+    assert BL.file_top_hz(22050, rip16_at22) == BL.own_top_hz(rip16_at22) < 0.9 * BL.top_hz(22050)
+    assert BL.own_top_hz(np.zeros(7)) is None
+
+
+def test_a_full_rate_file_low_passed_at_its_source_is_compared_band_limited(runner, catalog, tmp_path):
+    """An upsampled rip (44.1 kHz, nothing above 8 kHz) is compared below its own edge, as a 16-kHz file is."""
+    import soxr
+
+    from muzip.cli import library_cmds as lib
+    from muzip.library.catalog import Catalog
+    root, db = catalog
+    up = tmp_path / "upsampled.wav"
+    sf.write(up, soxr.resample(sf.read(root / "rip16k.wav", dtype="float32")[0], 16000, RATE), RATE, subtype="PCM_16")
+    r = runner.invoke(cli, ["similar", str(up), "--db", str(db), "--json"])
+    assert r.exit_code == 0, r.output
+    _, record = lib._embed_one(str(up))
+    raw = np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
+    top = BL.own_top_hz(raw)
+    assert r.stderr == f"{up}: compared with the catalog below {top / 1000:.1f} kHz (it is low-passed at its source)\n"
+    with Catalog(str(db), create=False) as cat:
+        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, top, 10)
+    assert [(h["path"], h["score"]) for h in json.loads(r.stdout)] == [(h["path"], h["score"]) for h in expected]
+
+
+def test_the_best_copy_is_the_one_holding_most_of_the_band():
+    from muzip.library.copies import best_first
+    upsampled_flac = {"rate": 44100, "size": 9_000_000, "top": 7000.0}
+    mp3 = {"rate": 44100, "size": 3_000_000, "top": None}
+    low_flac = {"rate": 22050, "size": 5_000_000, "top": 9922.5}
+    assert sorted([upsampled_flac, low_flac, mp3], key=best_first) == [mp3, low_flac, upsampled_flac]
+    assert best_first({"rate": 44100, "size": 2}) < best_first({"rate": 44100, "size": 1})  # no "top": as before
+
+
 def test_a_catalog_too_large_to_read_whole_says_the_embedding_compares_it(runner, catalog, monkeypatch):
     root, db = catalog
     monkeypatch.setattr(BL, "CATALOG_MAX", 3)
@@ -198,6 +261,31 @@ def test_a_low_rate_file_is_labelled_by_its_band_limited_head(runner, labelled, 
     assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "rip.wav"), "--db", str(db)]).exit_code == 0
     r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
     assert json.loads(r.stdout)["scores"] == head_scores
+
+
+def test_a_file_low_passed_at_its_source_is_labelled_by_the_head_its_band_fits(runner, labelled, tmp_path):
+    """A 44.1-kHz rip upsampled from 16 kHz: the head of the highest rate whose band it holds, from files and
+    through a catalog."""
+    import soxr
+
+    from muzip.cli import library_cmds as lib
+    from muzip.library import classify as C
+    _, clf = labelled
+    up = tmp_path / "up.wav"
+    sf.write(up, soxr.resample(soxr.resample(_song(13), RATE, 16000), 16000, RATE), RATE, subtype="PCM_16")
+    _, record = lib._embed_one(str(up))
+    raw = np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
+    model = C.load(str(clf))
+    head = C.low_rate_head(model, RATE, raw)
+    assert head == 16000 and C.low_rate_head(model, RATE) is None  # its rate alone says the whole band
+    r = runner.invoke(cli, ["classify", "predict", str(clf), str(up), "--json", "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["scores"] == C.predict(model, np.zeros(model["coef"].shape[1]), raw, RATE)[1]
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(up), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
+    assert json.loads(r.stdout)["scores"] == json.loads(runner.invoke(
+        cli, ["classify", "predict", str(clf), str(up), "--json", "-j", "1"]).stdout)["scores"]
 
 
 def test_a_classifier_naming_unknown_heads_is_refused(labelled, tmp_path):
