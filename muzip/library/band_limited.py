@@ -78,8 +78,9 @@ def _groups_under(n_groups: int, bands_kept: int) -> list[bool]:
     return [g[-1] < bands_kept for g in np.array_split(np.arange(D.BANDS), n_groups)]
 
 
-def view(X: np.ndarray, top: float) -> np.ndarray:
-    """(N, D.DIM) raw descriptors, or (N, D.DIM + P.DIM) with onset patterns -> their band-limited view."""
+def view(X: np.ndarray, top: float, centre: bool = True) -> np.ndarray:
+    """(N, D.DIM) raw descriptors, or (N, D.DIM + P.DIM) with onset patterns -> their band-limited view (the
+    shape and the patterns re-centred over what is kept, unless not `centre`: the selection alone)."""
     X = np.atleast_2d(np.asarray(X, np.float64))
     if X.shape[1] not in DIMS:
         raise ValueError(f"a descriptor of {X.shape[1]} values is not one this view reads")
@@ -96,17 +97,33 @@ def view(X: np.ndarray, top: float) -> np.ndarray:
     flat = X[:, at:at + 2 * len(octaves)].reshape(len(X), -1, 2)[:, octaves].reshape(len(X), -1)
     at += 2 * len(octaves)
     stereo = X[:, at:at + D.STEREO_BANDS][:, _groups_under(D.STEREO_BANDS, nb)]
-    parts = [shape - shape.mean(axis=1, keepdims=True), spread, flux, middle, flat, stereo]
+    parts = [shape - centre * shape.mean(axis=1, keepdims=True), spread, flux, middle, flat, stereo]
     if X.shape[1] > D.DIM:
         pat = X[:, D.DIM:].reshape(len(X), P.GROUPS, P.BINS)[:, _groups_under(P.GROUPS, nb)].reshape(len(X), -1)
-        parts.append(pat - pat.mean(axis=1, keepdims=True))
+        parts.append(pat - centre * pat.mean(axis=1, keepdims=True))
     return np.concatenate(parts, axis=1)
 
 
-def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float) -> np.ndarray:
-    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's."""
+def standardizer(V: np.ndarray, top: float, prior=None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of a catalog's band-limited views V, shrunk towards the training audio's where `prior` =
+    (raw mean, raw variance, pseudo-tracks) is given, as an embedder's collection statistics are
+    (projection.Projection.stats): a catalog of a few tracks has no spread of its own worth dividing by. The
+    prior's variance of a re-centred value is taken as its band's own (their covariance is not stored)."""
+    n = len(V)
+    if prior is None:
+        return V.mean(axis=0), V.std(axis=0) + 1e-9
+    raw_mean, raw_var, k = prior
+    pm, pv = view(raw_mean, top)[0], view(raw_var, top, centre=False)[0]
+    mean = (n * V.mean(axis=0) + k * pm) / (n + k)
+    var = (n * (V.var(axis=0) + (V.mean(axis=0) - mean) ** 2) + k * (pv + (pm - mean) ** 2)) / (n + k)
+    return mean, np.sqrt(var) + 1e-9
+
+
+def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float, prior=None) -> np.ndarray:
+    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's
+    (standardizer)."""
     V = view(catalog_raw, top)
-    mean, std = V.mean(axis=0), V.std(axis=0) + 1e-9
+    mean, std = standardizer(V, top, prior)
     V = (V - mean) / std
     q = (view(query_raw, top)[0] - mean) / std
     V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)

@@ -148,7 +148,9 @@ def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
     """`muzip similar FILE --json -n N` of every catalogued file (in one process, through Click's runner): the
     copies it marks (`same_recording`) against the truth, and how many of its true copies (5 for a file of
     the first kind) its first five lines hold, as listed and as the file's own embedding alone would list them
-    (every other track by cosine with it: the command before session 51)."""
+    (every other track by cosine with it: the command before session 51); and of the other lines, how many
+    repeat a recording an earlier one showed (session 52 lists each once), and the "copies" each names against
+    the catalog's other files of its recording."""
     from click.testing import CliRunner
 
     from muzip.cli import cli
@@ -159,7 +161,15 @@ def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
 
     def copy(a, b):
         return a != b and truth_of[a][0] == truth_of[b][0] and truth_of[a][1] in SAME and truth_of[b][1] in SAME
+    def recording(p):
+        k, kind = truth_of[p]
+        return (k, "same" if kind in SAME else kind)
+
+    def repeats(order):  # lines whose recording an earlier line already showed (the query's own counts)
+        return sum(recording(p) in {recording(q) for q in order[:i]} for i, p in enumerate(order) if i)
     marked = true_marked = true_pairs = 0
+    lines = {"listed": [0, 0], "by embedding": [0, 0]}  # [lines, repeats]
+    named = right = owed = 0  # the "copies" of the other recordings' lines: named, rightly, of all there are
     first = {"listed": {}, "by embedding": {}}
     for query, (_, kind) in sorted(truth_of.items()):
         r = CliRunner().invoke(cli, ["similar", query, "--db", db, "--json", "-n", str(n)])
@@ -170,12 +180,23 @@ def similar_copies(db: str, truth_of: dict, n: int = 8) -> dict:
         true_marked += sum(h["same_recording"] and copy(query, h["path"]) for h in hits)
         true_pairs += sum(copy(query, other) for other in truth_of)
         by_embedding = [paths[k] for k in np.argsort(-(emb @ emb[row[query]]), kind="stable") if paths[k] != query]
+        for h in hits:
+            if not h["same_recording"]:
+                named += len(h["copies"])
+                right += sum(recording(c) == recording(h["path"]) and c != h["path"] for c in h["copies"])
+                owed += sum(recording(p) == recording(h["path"]) and p != h["path"] for p in truth_of)
+        for name, order in (("listed", [h["path"] for h in hits]), ("by embedding", by_embedding[:n])):
+            lines[name][0] += len(order)
+            lines[name][1] += repeats([query, *order]) - sum(recording(p) == recording(query) for p in order)
         for name, order in (("listed", [h["path"] for h in hits]), ("by embedding", by_embedding)):
             if kind in SAME:
                 found = sum(copy(query, p) for p in order[:len(SAME) - 1])
                 first[name].setdefault(kind, []).append(found / (len(SAME) - 1))
     return {"marked_precision": true_marked / max(marked, 1), "marked_recall": true_marked / max(true_pairs, 1),
             "marked": marked, "true_pairs": true_pairs,
+            "other_recordings_repeated": {name: {"lines": v[0], "repeating_an_earlier_line": v[1]}
+                                          for name, v in lines.items()},
+            "copies_named": {"precision": right / max(named, 1), "recall": right / max(owed, 1), "named": named},
             "copies_in_first_five": {name: {k: round(float(np.mean(v)), 3) for k, v in sorted(by.items())}
                                      for name, by in first.items()}}
 

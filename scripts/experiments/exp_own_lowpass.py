@@ -25,8 +25,7 @@ from muzip.library.band_limited import own_top_hz, view  # noqa: E402
 from muzip.library.descriptors import VERSION  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.experiments.exp_embed_v3 import unit  # noqa: E402
-from scripts.experiments.exp_low_rate_neighbours import fold_setup, scores  # noqa: E402
-from scripts.experiments.exp_speed_robustness import low_rate_audio  # noqa: E402
+from scripts.experiments.exp_low_rate_neighbours import fold_setup, low_rate_descriptors, scores  # noqa: E402
 from scripts.models import embed_v3_data  # noqa: E402
 from scripts.models.embed_v3_data import _coeffs, cached, describe, floor_key, segment_descriptors  # noqa: E402
 
@@ -48,15 +47,11 @@ def mp3_audio(path: str, kbps: int) -> np.ndarray:
     return y
 
 
-def copy_audio(path: str, kind: str) -> np.ndarray:
-    if kind.startswith("up"):
-        return low_rate_audio(path, int(kind[2:]))
-    return mp3_audio(path, int(kind.split(":")[1]))
-
-
 def copies(tracks, kind: str) -> np.ndarray:
+    if kind.startswith("up"):  # the same audio as exp_low_rate_neighbours's low-rate copies, read at 44.1 kHz
+        return low_rate_descriptors(tracks, int(kind[2:]))
     key = f"{floor_key()}ownlowpass{VERSION}:{kind}:"
-    return np.array([cached(key + p, lambda p=p: describe(_coeffs(copy_audio(p, kind)), L.RATE)) for _, p in tracks])
+    return np.array([cached(key + p, lambda p=p: describe(_coeffs(mp3_audio(p, int(kind.split(':')[1]))), L.RATE)) for _, p in tracks])
 
 
 def tops_of(X: np.ndarray) -> np.ndarray:
