@@ -99,8 +99,8 @@ def similar(query, db_path, count, mix, output, force, as_json):
             _say_left_out(left_out, rep)
         else:
             embedder = cat.embedder_of(own) if own is not None else lib._embedder()[1]
-            hits = _copies_first(cat, emb, copies, _recordings(cat, embedder, others, count, int(emb.shape[0]), copies),
-                                 count)
+            listed = _recordings(cat, embedder, others, count, int(emb.shape[0]), {own, *copies} - {None})
+            hits = _copies_first(cat, emb, copies, listed, count)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -223,17 +223,18 @@ def _descriptor(cat, track_id, record: dict | None):
     return None, None
 
 
-def _recordings(cat, embedder: str | None, others, count: int, dim: int, copies: dict[int, str]) -> list[dict]:
+def _recordings(cat, embedder: str | None, others, count: int, dim: int, mine: set) -> list[dict]:
     """The `count` recordings nearest the query's, each on one line (library.copies.one_line_per_recording):
     its best copy, the other files of it in "copies". others(k) gives the k nearest tracks (the query's copies
-    left out); a larger pool is read until `count` recordings are found or the catalog has no more."""
+    left out); a larger pool is read until `count` recordings are found or the catalog has no more. `mine`:
+    the query's own catalog id and its copies', never another recording's copies."""
     from ..library.copies import one_line_per_recording
     asked = 2 * count
     while True:
         pool = others(asked)
         if not embedder:
             return [{**h, "copies": []} for h in pool[:count]]
-        listed = one_line_per_recording(cat, embedder, pool, count, dim, exclude=copies)
+        listed = one_line_per_recording(cat, embedder, pool, count, dim, exclude=mine)
         if len(listed) >= count or len(pool) < asked or asked >= MAX_POOL:
             return listed
         asked = min(MAX_POOL, 4 * asked)

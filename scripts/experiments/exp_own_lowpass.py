@@ -39,6 +39,7 @@ def mp3_audio(path: str, kbps: int) -> np.ndarray:
     enc = lameenc.Encoder()
     enc.set_bit_rate(kbps)
     enc.set_in_sample_rate(L.RATE)
+    enc.set_out_sample_rate(L.RATE)  # LAME would resample a low bitrate to 22.05-32 kHz: its rate would say it
     enc.set_channels(2)
     enc.set_quality(2)
     data = enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush()

@@ -102,9 +102,11 @@ def test_a_low_pass_of_a_files_own_is_found_and_music_without_one_is_left_alone(
     enc = lameenc.Encoder()
     enc.set_bit_rate(48)
     enc.set_in_sample_rate(RATE)
+    enc.set_out_sample_rate(RATE)  # at 44.1 kHz: only its low-pass says what it holds
     enc.set_channels(2)
     mp3 = enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush()
     y, rate = sf.read(io.BytesIO(mp3), dtype="float32", always_2d=True)
+    assert rate == RATE
     top = BL.own_top_hz(_described(y, rate))
     assert top is not None and 5000 < top < 12000, top
     # a file's rate explains its own edge: the rate's top is what it holds; a lower edge of its own wins
