@@ -346,7 +346,8 @@ def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier
 def _low_rate_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
     """{path: (raw descriptor, sample rate)} of the catalog's tracks that a low-rate head of the classifier
     labels (library.classify.low_rate_head: a low sample rate, or a low-pass of the file's own)."""
-    from ..library.classify import low_rate_head
+    from ..library.band_limited import file_tops
+    from ..library.classify import head_for_top
     from ..library.identity import descriptor_dim
     if not model.get("low_rate"):
         return {}
@@ -354,8 +355,9 @@ def _low_rate_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
     dim, out = int(embed.scalings.shape[0]), {}
     for embedder in embedders:  # every track's: a full-rate file can hold a low-pass of its own
         found, raw = cat.descriptors(embedder, max(dim, descriptor_dim(embedder) or 0), sorted(rates))
-        out.update((path_of[int(i)], (r[:dim], rates[int(i)])) for i, r in zip(found, raw)
-                   if low_rate_head(model, rates[int(i)], r[:dim]) is not None)
+        tops = file_tops([rates[int(i)] for i in found], raw[:, :dim]) if len(found) else []
+        out.update((path_of[int(i)], (r[:dim], rates[int(i)])) for i, r, top in zip(found, raw, tops)
+                   if head_for_top(model, top) is not None)
     return out
 
 

@@ -59,8 +59,9 @@ def similar(query, db_path, count, mix, output, force, as_json):
 
     Copies of QUERY's recording in the catalog (another format, bitrate or sample rate, found by
     fingerprint as `muzip dupes` finds them) come first, marked "(same recording)"; the other tracks are
-    those nearest its best copy (the highest sample rate, then the largest file; QUERY among them), each
-    recording once: its best copy, with "(+N copies)" where the catalog holds it in other files too.
+    those nearest its best copy (the most of the band held, then the highest sample rate, the most channels,
+    the largest file; QUERY among them), each recording once: its best copy, with "(+N copies)" where the
+    catalog holds it in other files too.
 
     \b
     Examples:
@@ -148,9 +149,11 @@ def _recording(cat, emb, own, record: dict | None):
     (another format, bitrate or sample rate: judged by fingerprint, library.copies); its best copy, the query
     among them (library.copies.best_first: None for the query itself, else a catalog id), whose vector the
     recording is compared with the others by, so a low-rate rip of a catalogued recording has that recording's
-    neighbours; and where that best copy holds less than the full band (a low sample rate, or a low-pass of its
-    own), (the top frequency it holds, why) (_held; compared band-limited), else None. A catalog track is read with its own embedder, loading no model."""
-    from ..library.copies import best_first, copies_in_catalog
+    neighbours; and where that best copy holds less than the whole band (a low sample rate, or a low-pass of
+    its own), (the top frequency it holds, why: _held; compared band-limited), else None. A catalog track is
+    read with its own embedder, loading no model."""
+    from ..library.band_limited import file_top_hz
+    from ..library.copies import best_first, copies_in_catalog, held_facts
     if own is not None:
         embedder = cat.embedder_of(own)
         mine = cat.fingerprints(embedder, [own]) if embedder else []
@@ -158,24 +161,22 @@ def _recording(cat, emb, own, record: dict | None):
     else:
         embedder, fingerprint, duration = lib._embedder()[1], record.get("fingerprint"), record.get("duration")
     copies = dict(copies_in_catalog(cat, embedder, fingerprint, duration, emb, exclude_id=own)) if embedder else {}
-    facts = cat.facts_of([own, *copies] if own is not None else list(copies))
-    query_facts = facts.get(own, {}) if own is not None else record
     # what each copy holds: its sample rate's top, or its own low-pass's (an old MP3, an upsampled rip)
-    held = {None: _held(query_facts.get("rate"), _descriptor(cat, own, record if own is None else None)[0])}
-    held.update({i: _held(facts[i].get("rate"), _descriptor(cat, i, None)[0]) for i in copies if i in facts})
-    best = min(held, key=lambda i: (best_first({**(query_facts if i is None else facts[i]),
-                                                "top": held[i] and held[i][0]}), i is not None, i or 0))
+    ids = [own, *copies] if own is not None else list(copies)
+    facts = held_facts(cat, embedder, ids) if embedder else cat.facts_of(ids)
+    facts[None] = facts.pop(own, {}) if own is not None else {
+        **record, "top": file_top_hz(record.get("rate"), _descriptor(cat, None, record)[0])}
+    best = min([None, *sorted(i for i in copies if i in facts)], key=lambda i: best_first(facts[i]))  # ties: the query
+    held = _held(facts[best].get("rate"), facts[best].get("top"))
     if best is None:  # the query is its recording's best copy (ties go to it)
-        return copies, emb, held[None], None
+        return copies, emb, held, None
     found, vectors, _, _ = cat.vectors_of([best], int(emb.shape[0]))
-    return copies, (vectors[0] if len(found) else emb), held[best], best
+    return copies, (vectors[0] if len(found) else emb), held, best
 
 
-def _held(rate, raw) -> tuple[float, str] | None:
-    """(the top frequency a file holds, why) where it holds less than the descriptors' bands (library.band_limited:
-    its sample rate's, or its own low-pass's, read from its raw descriptor `raw`), else None."""
-    from ..library.band_limited import TOP_SHARE, file_top_hz, top_hz
-    top = file_top_hz(rate, raw)
+def _held(rate, top) -> tuple[float, str] | None:
+    """(top, why) where a file holds the band up to `top` Hz only (library.copies.held_facts), else None."""
+    from ..library.band_limited import TOP_SHARE, top_hz
     if top is None:
         return None
     sampled = top_hz(rate)

@@ -41,32 +41,53 @@ _SHAPE_AT = 2 * (D.CEPSTRA - 1) + (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2  # th
 
 
 def own_top_hz(raw: np.ndarray) -> float | None:
-    """The top frequency a file's own low-pass leaves it, from its raw descriptor: the top of the last band below
-    the one its edge falls in; None where its spectrum runs on to the descriptors' top band."""
+    """The top frequency a file's own low-pass leaves it, from its raw descriptor (own_tops); None where its
+    spectrum runs on to the descriptors' top band."""
     raw = np.asarray(raw, np.float64).ravel()
     if raw.size not in DIMS:
         return None
-    shape = 10.0 * raw[_SHAPE_AT:_SHAPE_AT + D.BANDS]  # dB
+    top = own_tops(raw[None])[0]
+    return None if np.isnan(top) else float(top)
+
+
+def own_tops(X: np.ndarray) -> np.ndarray:
+    """(N,) own_top_hz of raw descriptors (N, dim), NaN where there is no edge: the top of the last band below
+    the one the edge falls in (the lowest edge: an MP3's stop band can hold a second, weaker step)."""
+    shape = 10.0 * np.asarray(X, np.float64)[:, _SHAPE_AT:_SHAPE_AT + D.BANDS]  # dB
     tops = _band_tops()
-    for b in range(3, D.BANDS - 1):  # the lowest edge first: an MP3's stop band can hold a second, weaker step
+    above = np.maximum.accumulate(shape[:, ::-1], axis=1)[:, ::-1]  # above[:, b]: the loudest band from b up
+    out = np.full(len(shape), np.nan)
+    for b in range(D.BANDS - 2, 2, -1):  # from the top down, so the lowest edge is the one left
         if tops[b - 1] < LOWEST_CUT_HZ:
-            continue
-        before = float(np.median(shape[b - 3:b]))
-        if shape[b + 1] <= shape[b - 1] - CLIFF_DB and shape[b + 1:].max() <= before - STOP_DB:
-            return float(tops[b - 1])
-    return None
+            break
+        three = shape[:, b - 3:b]
+        before = three.sum(axis=1) - three.max(axis=1) - three.min(axis=1)  # their median
+        edge = (shape[:, b + 1] <= shape[:, b - 1] - CLIFF_DB) & (above[:, b + 1] <= before - STOP_DB)
+        out[edge] = tops[b - 1]
+    return out
 
 
 def file_top_hz(rate, raw) -> float | None:
     """What a file holds: its sample rate's top (top_hz), or its own low-pass's (own_top_hz, where its raw
-    descriptor is known) where that lies a band or more under it (a resampler's own edge, read from the bands,
-    is the rate's); None: the whole band, compared by the embedding."""
-    sampled = top_hz(rate)
-    own = None if raw is None else own_top_hz(raw)
-    return sampled if own is None or (sampled is not None and own >= OWN_SHARE * sampled) else own
+    descriptor is known) where that lies under OWN_MAX_HZ and a band or more under the rate's (a resampler's own
+    edge, read from the bands, is the rate's); None: the whole band, compared by the embedding."""
+    return file_tops(np.array([rate]), None if raw is None else np.asarray(raw, np.float64).reshape(1, -1))[0]
+
+
+def file_tops(rates, X: np.ndarray | None) -> list:
+    """file_top_hz of many files: sample rates (N,) and raw descriptors (N, dim) (None: not known)."""
+    sampled = [top_hz(r) for r in (r.item() if hasattr(r, "item") else r for r in rates)]
+    own = own_tops(X) if X is not None and X.shape[1] in DIMS else np.full(len(sampled), np.nan)
+    return [s if not (o < OWN_MAX_HZ) or (s is not None and o >= OWN_SHARE * s) else float(o)
+            for s, o in zip(sampled, own)]
 
 
 OWN_SHARE = 0.9  # the bands' width up there is 7-8 % of their frequency
+# An edge at or above this is left to the embedding: music at 44.1 kHz cut at 12.5-14 kHz (Vorbis and MP3 at
+# 80-128 kbps) loses more with the cepstra than the embedding loses to its top (on the held-out folds the
+# games-B collection's 1-NN 0.909 -> 0.879 with its Vorbis tracks' 13.6-kHz edges read; under 12 kHz
+# unchanged; scripts/experiments/exp_own_lowpass.py, docs/EXPERIMENTS.md session 52).
+OWN_MAX_HZ = 12000.0
 
 
 def _band_tops() -> np.ndarray:
@@ -104,26 +125,10 @@ def view(X: np.ndarray, top: float, centre: bool = True) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def standardizer(V: np.ndarray, top: float, prior=None) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, std) of a catalog's band-limited views V, shrunk towards the training audio's where `prior` =
-    (raw mean, raw variance, pseudo-tracks) is given, as an embedder's collection statistics are
-    (projection.Projection.stats): a catalog of a few tracks has no spread of its own worth dividing by. The
-    prior's variance of a re-centred value is taken as its band's own (their covariance is not stored)."""
-    n = len(V)
-    if prior is None:
-        return V.mean(axis=0), V.std(axis=0) + 1e-9
-    raw_mean, raw_var, k = prior
-    pm, pv = view(raw_mean, top)[0], view(raw_var, top, centre=False)[0]
-    mean = (n * V.mean(axis=0) + k * pm) / (n + k)
-    var = (n * (V.var(axis=0) + (V.mean(axis=0) - mean) ** 2) + k * (pv + (pm - mean) ** 2)) / (n + k)
-    return mean, np.sqrt(var) + 1e-9
-
-
-def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float, prior=None) -> np.ndarray:
-    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's
-    (standardizer)."""
+def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float) -> np.ndarray:
+    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's."""
     V = view(catalog_raw, top)
-    mean, std = standardizer(V, top, prior)
+    mean, std = V.mean(axis=0), V.std(axis=0) + 1e-9
     V = (V - mean) / std
     q = (view(query_raw, top)[0] - mean) / std
     V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)

@@ -40,7 +40,7 @@ def vector_problem(v: np.ndarray) -> str | None:
 
 
 # (id, path, duration, fingerprint) of an embedder's tracks that have a fingerprint: `fingerprints` and
-# `fingerprints_lasting` add their conditions.
+# `fingerprints_within` add their conditions.
 _PRINTS_SQL = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
                "ON d.track = t.id WHERE t.embedder = ? AND d.fingerprint IS NOT NULL")
 
@@ -161,7 +161,7 @@ class CatalogReads:
 
     def facts_of(self, ids) -> dict[int, dict]:
         """{id: the track's stored facts (as `tracks`)} of those of `ids` that exist."""
-        cols = ("rate", "size", "duration", "path")
+        cols = ("rate", "size", "duration", "path", "channels")
         rows = self._by_ids(f"SELECT id, {', '.join(cols)} FROM tracks WHERE id IN", ids)
         return {int(r[0]): dict(zip(cols, r[1:])) for r in rows}
 
@@ -200,17 +200,26 @@ class CatalogReads:
             else sorted(self._by_ids(sql + " AND t.id IN", ids, (embedder,)))
         return self._prints(rows)
 
-    def fingerprints_lasting(self, embedder: str, duration: float | None, gap: float) -> list:
-        """As `fingerprints`, of the tracks whose duration is within `gap` s of `duration` or unknown (all of
-        them where `duration` is None); the catalog's duration index makes this a range read."""
+    def fingerprints_within(self, embedder: str, windows) -> list:
+        """As `fingerprints`, of the tracks whose duration lies in one of `windows` [(low, high) s] or is unknown
+        (all of them where `windows` is None); the catalog's duration index makes each window a range read."""
         if not self._described():
             return []
         sql = _PRINTS_SQL
-        if duration is None:
+        if windows is None:
             return self._prints(self._rows(sql + " ORDER BY t.id", (embedder,)))
-        near = self._rows(sql + " AND t.duration BETWEEN ? AND ?", (embedder, duration - gap, duration + gap))
-        unknown = self._rows(sql + " AND t.duration IS NULL", (embedder,))
-        return self._prints(sorted(near + unknown))
+        merged = []
+        for lo, hi in sorted(windows):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        rows = self._rows(sql + " AND t.duration IS NULL", (embedder,))
+        for k in range(0, len(merged), 400):  # SQLite's variable limit
+            part = merged[k:k + 400]
+            rows += self._rows(sql + " AND (" + " OR ".join(["t.duration BETWEEN ? AND ?"] * len(part)) + ")",
+                               (embedder, *[x for w in part for x in w]))
+        return self._prints(sorted(rows))
 
     def count_lasting(self, duration: float, gap: float) -> int:
         """How many tracks last within `gap` s of `duration` (the duration index alone answers)."""

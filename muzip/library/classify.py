@@ -207,8 +207,13 @@ def _low_rate_heads(zf: zipfile.ZipFile, meta_bytes: np.ndarray) -> dict:
 def low_rate_head(model: dict, rate, raw: np.ndarray | None = None) -> int | None:
     """The head a file of this sample rate (and raw descriptor, where known: a low-pass of its own counts too,
     band_limited.file_top_hz) is labelled by: the highest rate whose band the file holds; None: the main one."""
-    from .band_limited import file_top_hz, top_hz
-    top = file_top_hz(rate, raw)
+    from .band_limited import file_top_hz
+    return head_for_top(model, file_top_hz(rate, raw))
+
+
+def head_for_top(model: dict, top: float | None) -> int | None:
+    """The low-rate head for a file holding the band up to `top` Hz (None: the whole band, the main head)."""
+    from .band_limited import top_hz
     if top is None:
         return None
     fits = [r for r in model.get("low_rate", {}) if top_hz(r) <= top * (1 + 1e-9)]

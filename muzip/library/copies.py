@@ -63,34 +63,50 @@ def copies_in_catalog(catalog, embedder: str, fingerprint: bytes | None, duratio
                       vector: np.ndarray, exclude_id: int | None = None) -> list[tuple[int, str]]:
     """(id, path) of the catalog's tracks that are this recording (another format, bitrate or sample rate of
     it), of those embedded by `embedder`; only the tracks of its duration are read."""
-    if not fingerprint:
-        return []
-    gap = MAX_DURATION_GAP_S
-    if duration is not None:
-        near = catalog.count_lasting(duration, gap)
-        gap = gap if near <= WINDOW_MAX else max(MIN_GAP_S, gap * WINDOW_MAX / near)
-    elif catalog.count() > WINDOW_MAX:  # a length unknown would read the whole catalog: not for one query
-        return []
-    tracks = [t for t in catalog.fingerprints_lasting(embedder, duration, gap) if t[0] != exclude_id]
+    return copies_of_each(catalog, embedder, [(exclude_id, fingerprint, duration, vector)])[exclude_id]
+
+
+def _window(catalog, duration: float) -> tuple[float, float]:
+    """The durations read for a track of this one: MAX_DURATION_GAP_S either way, narrower where more than
+    WINDOW_MAX tracks last that long (never under MIN_GAP_S)."""
+    gap, near = MAX_DURATION_GAP_S, catalog.count_lasting(duration, MAX_DURATION_GAP_S)
+    gap = gap if near <= WINDOW_MAX else max(MIN_GAP_S, gap * WINDOW_MAX / near)
+    return duration - gap, duration + gap
+
+
+def copies_of_each(catalog, embedder: str, items: list) -> dict:
+    """{key: [(id, path), ...]} of each item (key, fingerprint, duration, unit vector): the catalog's tracks
+    that are its recording, the track `key` itself left out. The tracks of every item's duration are read once,
+    together: a listing's lines (`similar`) cost one read, not one each."""
+    out = {key: [] for key, *_ in items}
+    whole = catalog.count() <= WINDOW_MAX  # a length unknown would read the whole catalog: not a large one
+    asked = [(key, fp, dur, vec) for key, fp, dur, vec in items if fp and (dur is not None or whole)]
+    if not asked:
+        return out
+    windows = None if any(dur is None for *_, dur, _ in asked) else [_window(catalog, dur) for _, _, dur, _ in asked]
+    tracks = catalog.fingerprints_within(embedder, windows)
     if not tracks:
-        return []
-    ids, vectors, _, _ = catalog.vectors_of([t[0] for t in tracks], int(vector.shape[0]))
+        return out
+    dim = int(asked[0][3].shape[0])
+    ids, vectors, _, _ = catalog.vectors_of([t[0] for t in tracks], dim)
     row = {int(i): k for k, i in enumerate(ids)}
     tracks = [t for t in tracks if t[0] in row]
     if not tracks:
-        return []
+        return out
     cands = Candidates(tracks, vectors[[row[t[0]] for t in tracks]])
-    # Each copy found is judged against its own candidates too, as `dupes` joins a group through any pair: an
-    # MP3 and a 16-kHz copy of one recording can be a few dB apart in the bands both keep, each within the gap
-    # of the original (dupes_bench: pair by pair recall 0.992, grouped 1.000).
-    found, queue = [], [(fingerprint, duration, levels(fingerprint), vector)]
-    while queue:
-        fp, dur, band_levels, vec = queue.pop()
-        for k in cands.near(dur, band_levels, vec).tolist():
-            if k not in found and is_copy(fp, tracks[k][3], dur, tracks[k][2]):
-                found.append(k)
-                queue.append((tracks[k][3], tracks[k][2], cands.levels[k], cands.vectors[k]))
-    return [tracks[k][:2] for k in found]
+    for key, fp, dur, vec in asked:
+        # Each copy found is judged against its own candidates too, as `dupes` joins a group through any pair:
+        # an MP3 and a 16-kHz copy of one recording can be a few dB apart in the bands both keep, each within
+        # the gap of the original (dupes_bench: pair by pair recall 0.992, grouped 1.000).
+        found, queue = [], [(fp, dur, levels(fp), vec)]
+        while queue:
+            f, d, band_levels, v = queue.pop()
+            for k in cands.near(d, band_levels, v).tolist():
+                if k not in found and tracks[k][0] != key and is_copy(f, tracks[k][3], d, tracks[k][2]):
+                    found.append(k)
+                    queue.append((tracks[k][3], tracks[k][2], cands.levels[k], cands.vectors[k]))
+        out[key] = [tracks[k][:2] for k in found]
+    return out
 
 
 def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
@@ -123,14 +139,15 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
 def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
     """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
     dupes` groups them; each embedder's tracks apart, since their vectors do not compare), each group's best
-    copy first: the highest sample rate, then the largest file (the highest bitrate of one duration)."""
+    copy first (best_first: the most of the band held, then the highest sample rate, the most channels, the
+    largest file)."""
     row = {int(i): k for k, i in enumerate(ids)}
     groups = []
     for embedder in catalog.embedders():
         tracks = [t for t in catalog.fingerprints(embedder) if t[0] in row]
         found = duplicate_groups(tracks, vectors[[row[t[0]] for t in tracks]]) if tracks else []
         members = [tracks[k][0] for g in found for k in g]
-        facts = catalog.facts_of(members) if members else {}
+        facts = held_facts(catalog, embedder, members) if members else {}
         groups += [[row[i] for i in sorted((tracks[k][0] for k in g), key=lambda i: (best_first(facts.get(i, {})), i))]
                    for g in found]
     return groups
@@ -138,41 +155,47 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
 
 def best_first(facts: dict) -> tuple:
     """Sort key of a copy's stored facts, best first: the most of the band held where "top" is given (the top
-    frequency it holds, None for the whole band: `similar` reads it from each copy's descriptor, so a FLAC
-    upsampled from 16 kHz is not the best of a recording also held as a full-band MP3), then the highest sample
-    rate, then the largest file (the highest bitrate of one duration)."""
-    rate, size, top = facts.get("rate"), facts.get("size"), facts.get("top")
+    frequency it holds, None for the whole band; held_facts), so a FLAC upsampled from 16 kHz is not the best of
+    a recording also held as a full-band MP3; then the highest sample rate, the most channels (a stereo file
+    before a larger mono downmix), the largest file (the highest bitrate of one duration)."""
+    rate, size, top, channels = (facts.get(k) for k in ("rate", "size", "top", "channels"))
     return (-(top if isinstance(top, (int, float)) else np.inf), -(rate if isinstance(rate, int) else 0),
-            -(size if isinstance(size, int) else 0))
-
+            -(channels if isinstance(channels, int) else 0), -(size if isinstance(size, int) else 0))
 
 
 def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int, dim: int,
                            exclude=()) -> list[dict]:
     """The first `count` recordings of a ranked list [{"id", "path", "score"}], each on one line: its best copy
-    (best_first), at its nearest copy's place and score, the other files of it in "copies" (nearest first, then
-    the rest as copies_in_catalog finds them; tracks in `exclude` left out). A listing of ten that showed one
-    song as a FLAC, an MP3 and a low-rate rip would otherwise spend three lines on it."""
+    (best_first, the band each holds read from its descriptor), at its nearest copy's place and score, the other
+    files of it in "copies" (best first; tracks in `exclude` left out). A listing of ten that showed one song as
+    a FLAC, an MP3 and a low-rate rip would otherwise spend three lines on it."""
     ids = [h["id"] for h in hits]
     prints = {i: (dur, fp) for i, _, dur, fp in catalog.fingerprints(embedder, ids)} if ids else {}
     found, vectors, _, _ = catalog.vectors_of(list(prints), dim) if prints else ([], [], [], {})
-    vector = {int(i): v for i, v in zip(found, vectors)}
+    of_each = copies_of_each(catalog, embedder, [(int(i), prints[int(i)][1], prints[int(i)][0], v)
+                                                 for i, v in zip(found, vectors)])
     covered, lines = set(exclude), []
     for h in hits:
         if len(lines) == count:
             break
         if h["id"] in covered:
             continue
-        group = {}
-        if h["id"] in vector:
-            duration, fp = prints[h["id"]]
-            group = {i: p for i, p in copies_in_catalog(catalog, embedder, fp, duration, vector[h["id"]],
-                                                        exclude_id=h["id"]) if i not in covered}
+        group = {i: p for i, p in of_each.get(h["id"], []) if i not in covered}
         covered |= {h["id"], *group}
-        rank = {x["id"]: k for k, x in enumerate(hits)}
-        members = sorted([h["id"], *group], key=lambda i: (rank.get(i, len(hits)), i))
-        facts = catalog.facts_of(members) if group else {}
-        best = min(members, key=lambda i: (best_first(facts.get(i, {})), members.index(i)))
         paths = {h["id"]: h["path"], **group}
-        lines.append({**h, "id": best, "path": paths[best], "copies": [paths[i] for i in members if i != best]})
+        facts = held_facts(catalog, embedder, list(paths)) if group else {}
+        members = sorted(paths, key=lambda i: (best_first(facts.get(i, {})), str(paths[i])))
+        lines.append({**h, "id": members[0], "path": paths[members[0]], "copies": [paths[i] for i in members[1:]]})
     return lines
+
+
+def held_facts(catalog, embedder: str, ids) -> dict[int, dict]:
+    """{id: stored facts (catalog.facts_of) with "top": the top frequency the file holds (band_limited.
+    file_top_hz: its sample rate's, or its own low-pass's, read from its raw descriptor; None: the whole band)}."""
+    from .band_limited import DIMS, file_top_hz
+    facts = catalog.facts_of(ids)
+    raw = {}
+    for dim in DIMS:
+        found, X = catalog.descriptors(embedder, dim, [i for i in ids if i not in raw])
+        raw.update(zip(found.tolist(), X))
+    return {i: {**f, "top": file_top_hz(f.get("rate"), raw.get(i))} for i, f in facts.items()}

@@ -3,13 +3,14 @@ does it fire on music that has none, and what comparing such a file band-limited
 
     .venv/bin/python -m scripts.experiments.exp_own_lowpass [--kinds up22050,up16000,mp3:64,mp3:48]
 
-An old MP3 (LAME at 48-64 kbps cuts at 7-11 kHz) or a rip upsampled from 22.05 or 16 kHz is sampled at 44.1
-kHz, so its rate says nothing. Per leave-one-corpus-out fold (embed-v5's recipe fitted without the fold, as
-exp_low_rate_neighbours), each 60-s excerpt is made into each kind of copy at 44.1 kHz; the detected top of
-every copy and of every original (and of every training segment of the fold and its coded version, as
-fold_setup reads them: music that must not read as low-passed); and, as exp_low_rate_neighbours reads them, the label of a copy's nearest other track and whether
-its own original is its nearest of all, by the embedding (what `similar` did) and as `similar` now reads it
-(band-limited below the detected top where one is found, else the embedding).
+An old MP3 (LAME at 48-64 kbps, kept at 44.1 kHz, cuts at 7-11 kHz) or a rip upsampled from 22.05 or 16 kHz
+is sampled at 44.1 kHz, so its rate says nothing. Per leave-one-corpus-out fold (embed-v5's recipe fitted
+without the fold, as exp_low_rate_neighbours), each 60-s excerpt is made into each kind of copy at 44.1 kHz.
+Reported: the detected top of every copy and of every original, and of every training segment of the fold
+and its coded version as fold_setup reads them (by corpus: some of the corpus's own audio is low-passed); and,
+for the originals and each kind of copy as queries, as exp_low_rate_neighbours reads them, the label of the
+nearest other track and whether a query's own original is its nearest of all: by the embedding (what `similar`
+did), and band-limited below the detected top where one is found under each of --below (else the embedding).
 """
 
 from __future__ import annotations
@@ -70,32 +71,42 @@ def summary(t: np.ndarray) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--kinds", default="up22050,up16000,mp3:64,mp3:48")
+    ap.add_argument("--below", default="16000,12000,11000", help="kHz: an edge at or above is left to the embedding")
     a = ap.parse_args()
+    a.below = [float(b) for b in a.below.split(",")]
     embed_v3_data.PATTERNS, embed_v3_data.PATTERN_FLOOR_DB = True, 10.0
     for fold in L.FOLDS:
         tracks, y, X, mc, sc, W = fold_setup(fold)
-        Xt, _, _ = segment_descriptors(L.training_files(fold), 6, coded=True)  # each segment, then its .mz
+        Xt, _, corpora = segment_descriptors(L.training_files(fold), 6, coded=True)  # each segment, then its .mz
         V = unit(((X - mc) / sc) @ W)
         out = [f"originals: {summary(tops_of(X))}; training segments: {summary(tops_of(Xt[0::2]))}, "
                f"coded: {summary(tops_of(Xt[1::2]))}",
-               f"audio by embedding 1-NN {scores(V, V, y)[0]:.3f}"]
-        for kind in a.kinds.split(","):
-            Xc = copies(tracks, kind)
+               "training segments with an edge, by corpus: " + ", ".join(
+                   f"{c} {int(np.sum(np.isfinite(t[corpora[0::2] == c])))}/{int(np.sum(corpora[0::2] == c))}"
+                   for t in [tops_of(Xt[0::2])] for c in np.unique(corpora)),
+               "originals with an edge: " + ", ".join(
+                   f"{os.path.basename(p)} {t / 1000:.1f} kHz" for (_, p), t in zip(tracks, tops_of(X)) if np.isfinite(t)),
+               ]
+        queries = [("audio", X)] + [(kind, copies(tracks, kind)) for kind in a.kinds.split(",")]
+        for kind, Xc in queries:
             tops = tops_of(Xc)
             acc_e, own_e = scores(unit(((Xc - mc) / sc) @ W), V, y)
-            label, own = np.zeros(len(X), bool), np.zeros(len(X), bool)
-            for k in range(len(X)):  # each copy as `similar` reads it: band-limited below its own top, if found
-                if np.isfinite(tops[k]):
-                    N = view(X, tops[k])
-                    mn, sn = N.mean(axis=0), N.std(axis=0) + 1e-9
-                    sim = unit((N - mn) / sn) @ unit((view(Xc[k], tops[k]) - mn) / sn)[0]
-                else:
-                    sim = V @ unit(((Xc[k:k + 1] - mc) / sc) @ W)[0]
-                own[k] = np.argmax(sim) == k
-                sim[k] = -np.inf
-                label[k] = y[np.argmax(sim)] == y[k]
-            out.append(f"{kind}: {summary(tops)}; by embedding 1-NN {acc_e:.3f} (own first {own_e:.3f}), "
-                       f"as similar reads it {label.mean():.3f} (own first {own.mean():.3f})")
+            read = [f"{kind}: {summary(tops)}; by embedding 1-NN {acc_e:.3f} (own first {own_e:.3f})"]
+            for most in a.below:  # an edge used only under this top
+                label, own = np.zeros(len(X), bool), np.zeros(len(X), bool)
+                for k in range(len(X)):  # each as `similar` reads it: band-limited below its own top, if found
+                    if np.isfinite(tops[k]) and tops[k] < most:
+                        N = view(X, tops[k])
+                        mn, sn = N.mean(axis=0), N.std(axis=0) + 1e-9
+                        sim = unit((N - mn) / sn) @ unit((view(Xc[k], tops[k]) - mn) / sn)[0]
+                    else:
+                        sim = V @ unit(((Xc[k:k + 1] - mc) / sc) @ W)[0]
+                    own[k] = np.argmax(sim) == k
+                    sim[k] = -np.inf
+                    label[k] = y[np.argmax(sim)] == y[k]
+                read.append(f"edges under {most / 1000:g} kHz band-limited {label.mean():.3f} (own first "
+                            f"{own.mean():.3f})")
+            out.append(", ".join(read))
         print(f"{fold} ({len(tracks)} tracks):\n  " + "\n  ".join(out), flush=True)
 
 

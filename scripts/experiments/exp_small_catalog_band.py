@@ -19,7 +19,7 @@ import os
 os.environ.setdefault("MUZIP_THREADS", "1")
 import numpy as np  # noqa: E402
 
-from muzip.library.band_limited import standardizer, view  # noqa: E402
+from muzip.library.band_limited import view  # noqa: E402
 from scripts.bench import loco_sets as L  # noqa: E402
 from scripts.experiments.exp_embed_v3 import unit  # noqa: E402
 from scripts.experiments.exp_low_rate_neighbours import fold_setup, low_rate_descriptors  # noqa: E402
@@ -34,6 +34,20 @@ def shrunk(V: np.ndarray, prior_mean: np.ndarray, prior_var: np.ndarray, k: floa
     n = len(V)
     mean = (n * V.mean(axis=0) + k * prior_mean) / (n + k)
     var = (n * (V.var(axis=0) + (V.mean(axis=0) - mean) ** 2) + k * (prior_var + (prior_mean - mean) ** 2)) / (n + k)
+    return mean, np.sqrt(var) + 1e-9
+
+
+def standardizer(V: np.ndarray, top: float, prior=None) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, std) of a catalog's band-limited views V, shrunk towards the training audio's where `prior` =
+    (raw mean, raw variance, pseudo-tracks) is given, as `similar` could from an embedder's stored prior (the
+    prior's variance of a re-centred value taken as its band's own: their covariance is not stored)."""
+    n = len(V)
+    if prior is None:
+        return V.mean(axis=0), V.std(axis=0) + 1e-9
+    raw_mean, raw_var, k = prior
+    pm, pv = view(raw_mean, top)[0], view(raw_var, top, centre=False)[0]
+    mean = (n * V.mean(axis=0) + k * pm) / (n + k)
+    var = (n * (V.var(axis=0) + (V.mean(axis=0) - mean) ** 2) + k * (pv + (pm - mean) ** 2)) / (n + k)
     return mean, np.sqrt(var) + 1e-9
 
 

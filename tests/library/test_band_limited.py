@@ -144,6 +144,8 @@ def test_the_best_copy_is_the_one_holding_most_of_the_band():
     low_flac = {"rate": 22050, "size": 5_000_000, "top": 9922.5}
     assert sorted([upsampled_flac, low_flac, mp3], key=best_first) == [mp3, low_flac, upsampled_flac]
     assert best_first({"rate": 44100, "size": 2}) < best_first({"rate": 44100, "size": 1})  # no "top": as before
+    stereo, mono_downmix = {"rate": 44100, "size": 1, "channels": 2}, {"rate": 44100, "size": 9, "channels": 1}
+    assert best_first(stereo) < best_first(mono_downmix)
 
 
 def test_a_catalog_too_large_to_read_whole_says_the_embedding_compares_it(runner, catalog, monkeypatch):

@@ -179,6 +179,42 @@ def test_similar_lists_another_recording_once_whatever_its_copies(runner, versio
     assert len(line) == 1 and line[0].endswith("  (+3 copies)") and "clip.mp3" not in text, text
 
 
+def test_another_recordings_line_shows_the_copy_holding_most_of_the_band(runner, versions, tmp_path, monkeypatch):
+    """A FLAC upsampled from 16 kHz is larger than the MP3 of the same recording and of the same rate, but holds
+    nothing above 8 kHz: the MP3 is the line, the FLAC its copy; the copies' order does not depend on -n; the
+    listing reads the catalog's fingerprints once for all its lines."""
+    import shutil
+
+    import soxr
+
+    from muzip.library.catalog import Catalog
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    for name in ("clip.mp3", "clip16.mz", "take.flac", "noise.wav"):
+        shutil.copy(versions / name, folder / name)
+    x, sr = sf.read(versions / "clip.flac", dtype="float32", always_2d=True)
+    sf.write(folder / "up16.flac", soxr.resample(soxr.resample(x, sr, 16000), 16000, sr), sr, subtype="PCM_24")
+    assert (folder / "up16.flac").stat().st_size > (folder / "clip.mp3").stat().st_size
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    reads = []
+    real = Catalog.fingerprints_within
+
+    def spy(self, embedder, windows):
+        reads.append(windows)
+        return real(self, embedder, windows)
+    monkeypatch.setattr(Catalog, "fingerprints_within", spy)
+
+    def listed(n):
+        r = runner.invoke(cli, ["similar", str(folder / "take.flac"), "--db", str(db), "-n", str(n), "--json"])
+        assert r.exit_code == 0, r.output
+        return {Path(h["path"]).name: [Path(c).name for c in h["copies"]] for h in json.loads(r.stdout)}
+    three = listed(3)
+    assert len(reads) == 2  # the query's copies, then every listed line's at once
+    assert three["clip.mp3"] in (["clip16.mz", "up16.flac"], ["up16.flac", "clip16.mz"])
+    assert listed(1) == {"clip.mp3": three["clip.mp3"]}
+
+
 def test_similar_of_a_file_outside_the_catalog_finds_its_copy(runner, versions, tmp_path):
     """A new low-rate rip of a catalogued recording, not indexed: its copies first, by its own fingerprint."""
     import soxr
@@ -211,10 +247,13 @@ def test_a_copy_the_query_misses_is_found_through_another_copy(versions, monkeyp
     vectors = np.eye(len(names), 8, dtype=np.float32)
 
     class Catalog:
+        def count(self):
+            return len(names)
+
         def count_lasting(self, duration, gap):
             return len(names)
 
-        def fingerprints_lasting(self, embedder, duration, gap):
+        def fingerprints_within(self, embedder, windows):
             return [(i + 1, name, 30.0, fps[name]) for i, name in enumerate(names)]
 
         def vectors_of(self, ids, dim):
@@ -308,12 +347,12 @@ def test_a_crowded_duration_window_narrows_and_still_holds_the_copies(runner, ve
         duration = cat.tracks()[0]["duration"]
         assert cat.count_lasting(duration, 1.5) == 7 and cat.count_lasting(duration + 100, 1.5) == 0
     seen = []
-    real = Catalog.fingerprints_lasting
+    real = Catalog.fingerprints_within
 
-    def spy(self, embedder, duration, gap):
-        seen.append(gap)
-        return real(self, embedder, duration, gap)
-    monkeypatch.setattr(Catalog, "fingerprints_lasting", spy)
+    def spy(self, embedder, windows):
+        seen.extend(round((hi - lo) / 2, 9) for lo, hi in windows)
+        return real(self, embedder, windows)
+    monkeypatch.setattr(Catalog, "fingerprints_within", spy)
     monkeypatch.setattr(C, "WINDOW_MAX", 1)
     r = runner.invoke(cli, ["similar", str(versions / "clip16k.flac"), "--db", str(db), "--json"])
     assert {Path(h["path"]).name for h in json.loads(r.stdout) if h["same_recording"]} == {
@@ -328,6 +367,6 @@ def test_a_query_of_unknown_length_reads_no_large_catalog_whole():
         def count(self):
             return C.WINDOW_MAX + 1
 
-        def fingerprints_lasting(self, *args):
+        def fingerprints_within(self, *args):
             raise AssertionError("read the whole catalog")
     assert C.copies_in_catalog(Large(), "e", b"MZF1...", None, np.zeros(8, np.float32)) == []
