@@ -168,18 +168,17 @@ def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int,
     """The first `count` recordings of a ranked list [{"id", "path", "score"}], each on one line: its best copy
     (best_first, the band each holds read from its descriptor), at its nearest copy's place and score, the other
     files of it in "copies" (best first; tracks in `exclude` left out). A listing of ten that showed one song as
-    a FLAC, an MP3 and a low-rate rip would otherwise spend three lines on it."""
-    ids = [h["id"] for h in hits]
-    prints = {i: (dur, fp) for i, _, dur, fp in catalog.fingerprints(embedder, ids)} if ids else {}
-    found, vectors, _, _ = catalog.vectors_of(list(prints), dim) if prints else ([], [], [], {})
-    of_each = copies_of_each(catalog, embedder, [(int(i), prints[int(i)][1], prints[int(i)][0], v)
-                                                 for i, v in zip(found, vectors)])
-    covered, lines = set(exclude), []
-    for h in hits:
+    a FLAC, an MP3 and a low-rate rip would otherwise spend three lines on it. The copies of as many hits as
+    lines are still wanted are looked for at once (copies_of_each: one read of the catalog for them all)."""
+    covered, lines, of_each = set(exclude), [], {}
+    for k, h in enumerate(hits):
         if len(lines) == count:
             break
         if h["id"] in covered:
             continue
+        if h["id"] not in of_each:  # this hit and the next ones not yet covered, as many as lines are wanted
+            batch = [x["id"] for x in hits[k:] if x["id"] not in covered and x["id"] not in of_each]
+            of_each.update(_copies_of_hits(catalog, embedder, batch[:count - len(lines)], dim))
         group = {i: p for i, p in of_each.get(h["id"], []) if i not in covered}
         covered |= {h["id"], *group}
         paths = {h["id"]: h["path"], **group}
@@ -187,6 +186,13 @@ def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int,
         members = sorted(paths, key=lambda i: (best_first(facts.get(i, {})), str(paths[i])))
         lines.append({**h, "id": members[0], "path": paths[members[0]], "copies": [paths[i] for i in members[1:]]})
     return lines
+
+
+def _copies_of_hits(catalog, embedder: str, ids: list[int], dim: int) -> dict:
+    prints = {i: (dur, fp) for i, _, dur, fp in catalog.fingerprints(embedder, ids)} if ids else {}
+    found, vectors, _, _ = catalog.vectors_of(list(prints), dim) if prints else ([], [], [], {})
+    return {**{i: [] for i in ids}, **copies_of_each(catalog, embedder, [
+        (int(i), prints[int(i)][1], prints[int(i)][0], v) for i, v in zip(found, vectors)])}
 
 
 def held_facts(catalog, embedder: str, ids) -> dict[int, dict]:

@@ -4,7 +4,7 @@
 
 A synthetic catalog of TRACKS tracks (the default embedder's id; descriptors drawn around the training audio's
 statistics in 50 clusters, projected as `muzip index` projects a catalog), then, as a user runs them:
-`muzip similar` of a cataloged track, of an audio file outside the catalog (the bundled clip; and as a
+`muzip similar` of a cataloged track (10 and 100 lines), of an audio file outside the catalog (the bundled clip; and as a
 16-kHz file, compared band-limited since session 51), `muzip
 cluster --json`, `muzip map` and `muzip dupes` (tracks of 90-420 s, fingerprints: `fingerprints`). Wall time
 of each whole command (median of RUNS; cluster, map and dupes once).
@@ -111,6 +111,8 @@ def main():
         timed(["similar", seed, "--db", db, "-n", "10"])  # builds the HNSW index once
         out = {"tracks": a.tracks,
                "similar_cataloged_s": timed(["similar", seed, "--db", db, "-n", "10"], a.runs),
+               # a long listing: each line's copies are looked for (session 52), in one read for all of them
+               "similar_cataloged_100_s": timed(["similar", seed, "--db", db, "-n", "100"], a.runs),
                "similar_file_s": timed(["similar", CLIP, "--db", db, "-n", "10"], a.runs),
                "similar_low_rate_file_s": timed(["similar", low_rate_clip(tmp), "--db", db, "-n", "10"], a.runs),
                "playlist_s": timed(["similar", seed, "--db", db, "--playlist", "20"], a.runs),
