@@ -184,17 +184,17 @@ def _held(rate, top) -> tuple[float, str] | None:
                  "low-passed at its source")
 
 
-def _others(cat, vec, own, record: dict | None, top: float | None, best, copies: dict[int, str], n: int, rep,
+def _others(cat, vec, own, record: dict | None, held: tuple | None, best, copies: dict[int, str], n: int, rep,
             query: str) -> list[dict]:
     """[{"id", "path", "score"}] of the n tracks nearest the query's recording, its copies left out: by the
-    embedding (`vec`), or band-limited where `top` is set (its best copy is a low-rate file: the query where
-    `best` is None, else that catalog track; library.band_limited)."""
+    embedding (`vec`), or band-limited where `held` = (top, why) is set (its best copy holds the band up to
+    `top` only: the query where `best` is None, else that catalog track; _held, library.band_limited)."""
     from ..library.search import nearest
-    if top is not None:
+    if held is not None:
         from ..library.band_limited import CATALOG_MAX, nearest_band_limited
         raw, embedder = _descriptor(cat, own if best is None else best, record if best is None else None)
         exclude = {own, *copies} - {None}
-        (top, why_held) = top
+        top, why_held = held
         hits = nearest_band_limited(cat, embedder, raw.size, raw, top, n, exclude) \
             if raw is not None and cat.count() <= CATALOG_MAX else None
         if hits is not None:  # said, not an error: its scores are not the embedding's

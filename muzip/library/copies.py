@@ -79,7 +79,8 @@ def copies_of_each(catalog, embedder: str, items: list) -> dict:
     that are its recording, the track `key` itself left out. The tracks of every item's duration are read once,
     together: a listing's lines (`similar`) cost one read, not one each."""
     out = {key: [] for key, *_ in items}
-    whole = catalog.count() <= WINDOW_MAX  # a length unknown would read the whole catalog: not a large one
+    # a length unknown would read the whole catalog: not a large one
+    whole = any(fp and dur is None for _, fp, dur, _ in items) and catalog.count() <= WINDOW_MAX
     asked = [(key, fp, dur, vec) for key, fp, dur, vec in items if fp and (dur is not None or whole)]
     if not asked:
         return out
