@@ -179,6 +179,25 @@ def test_similar_lists_another_recording_once_whatever_its_copies(runner, versio
     assert len(line) == 1 and line[0].endswith("  (+3 copies)") and "clip.mp3" not in text, text
 
 
+def test_a_listing_at_a_terminal_shows_another_recording_once_with_its_copies(runner, versions, tmp_path):
+    """As a person sees it (a pseudo-terminal): the same lines as on a pipe, the clip's four files one line."""
+    import subprocess
+    import sys
+
+    from terminal import ENV, run_in_pty
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    args = ["similar", str(versions / "take.flac"), "--db", str(db), "-n", "6"]
+    code, screen = run_in_pty(args, tmp_path)
+    piped = subprocess.run([sys.executable, "-m", "muzip", *args], cwd=tmp_path, env=ENV, capture_output=True,
+                           text=True, timeout=120)
+    assert code == 0 and piped.returncode == 0 and piped.stderr == "", screen
+    assert screen.replace("\r\n", "\n") == piped.stdout
+    lines = piped.stdout.splitlines()
+    assert len(lines) == 3 and sum("clip" in line for line in lines) == 1
+    assert [line for line in lines if "clip.flac" in line][0].endswith("  (+3 copies)")
+
+
 def test_another_recordings_line_shows_the_copy_holding_most_of_the_band(runner, versions, tmp_path, monkeypatch):
     """A FLAC upsampled from 16 kHz is larger than the MP3 of the same recording and of the same rate, but holds
     nothing above 8 kHz: the MP3 is the line, the FLAC its copy; the copies' order does not depend on -n; the
