@@ -107,7 +107,7 @@ def view(X: np.ndarray, top: float, centre: bool = True) -> np.ndarray:
         raise ValueError(f"a descriptor of {X.shape[1]} values is not one this view reads")
     kept = _band_tops() <= top
     nb = int(kept.sum())
-    at = 2 * (D.CEPSTRA - 1) + (D.COV_CEPSTRA - 1) * D.COV_CEPSTRA // 2  # the cepstra and covariance: dropped
+    at = _SHAPE_AT  # the cepstra and covariance before it: dropped
     shape, spread = X[:, at:at + D.BANDS][:, kept], X[:, at + D.BANDS:at + 2 * D.BANDS][:, kept]
     at += 2 * D.BANDS
     flux = X[:, at:at + D.FLUX_GROUPS][:, _groups_under(D.FLUX_GROUPS, nb)]
