@@ -294,9 +294,10 @@ def report_left_out(cat, rep: Reporter) -> None:
 def warn_mixed(cat, rep: Reporter) -> None:
     """A catalog holding two embedders' vectors (an index run of part of the library after a new default
     embedder, or one interrupted): their vectors mean nothing to each other, so results are said to mix them."""
-    names = sorted({e.split(":")[0] for e in cat.embedders()})
-    if len(cat.embedders()) > 1:
-        rep.warn(f"{cat.path}: holds the vectors of {len(cat.embedders())} embedders ({', '.join(names)}), which do "
+    embedders = cat.embedders()  # one read: a scan of every track
+    names = sorted({e.split(":")[0] for e in embedders})
+    if len(embedders) > 1:
+        rep.warn(f"{cat.path}: holds the vectors of {len(embedders)} embedders ({', '.join(names)}), which do "
                  "not compare; run `muzip index` on the whole library")
 
 

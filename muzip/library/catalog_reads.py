@@ -39,6 +39,12 @@ def vector_problem(v: np.ndarray) -> str | None:
     return None
 
 
+def _plain(dim, blob) -> bool:
+    """embedding_problem(dim, blob) is None, for the values SQLite returns, at a tenth of its cost (a catalog
+    read checks every row)."""
+    return type(dim) is int and type(blob) is bytes and 0 < dim <= MAX_DIM and len(blob) == 4 * dim
+
+
 # (id, path, duration, fingerprint) of an embedder's tracks that have a fingerprint: `fingerprints` and
 # `fingerprints_within` add their conditions.
 _PRINTS_SQL = ("SELECT t.id, t.path, t.duration, d.fingerprint FROM tracks t JOIN descriptors d "
@@ -95,7 +101,7 @@ class CatalogReads:
         track; a row whose embedding is not finite or not a unit vector is left out and described in
         self.left_out ("track T: why; left out")."""
         rows = self._rows("SELECT id, path, dim, embedding FROM tracks ORDER BY id")
-        dims = [r[2] for r in rows if embedding_problem(r[2], r[3]) is None]
+        dims = [r[2] for r in rows if _plain(r[2], r[3])]
         expected = max(set(dims), key=dims.count) if dims else None  # the catalog's dimension: most rows'
         ids, vecs, paths, self.left_out_by_id = self._sound(rows, expected)
         self.left_out = list(self.left_out_by_id.values())
@@ -107,24 +113,24 @@ class CatalogReads:
         return self._sound(sorted(self._by_ids("SELECT id, path, dim, embedding FROM tracks WHERE id IN", ids)), dim)
 
     def _sound(self, rows, expected):
-        ids, vecs, paths, left = [], [], [], {}
-        for i, path, dim, blob in rows:
+        for i, path, dim, blob in rows:  # damage in any row stops the read, naming its track
+            if dim == expected and type(path) is str and _plain(dim, blob):
+                continue
             if not isinstance(path, str):
                 self._fail(f"catalog damaged: track {i} (its path is not text)")
             problem = embedding_problem(dim, blob, expected)
             if problem is not None:
                 self._fail(f"catalog damaged: track {path} ({problem}; `muzip index` re-embeds it)")
-            v = np.frombuffer(blob, "<f4")
-            bad = vector_problem(v)
-            if bad is not None:
-                left[i] = f"track {path}: {bad}; left out"
-                continue
-            ids.append(i)
-            vecs.append(v)
-            paths.append(path)
-        if not ids:
-            return np.zeros(0, np.int64), np.zeros((0, expected or 0), np.float32), [], left
-        return np.array(ids, np.int64), np.stack(vecs).astype(np.float32), paths, left
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, expected or 0), np.float32), [], {}
+        # One array for all rows: checking them one by one took 0.26 s of a 10,000-track read (session 53).
+        mat = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), expected)
+        norms = np.sqrt(np.einsum("ij,ij->i", mat, mat, dtype=np.float64))
+        sound = np.isfinite(mat).all(axis=1) & (np.abs(norms - 1.0) <= 1e-3)
+        left = {rows[k][0]: f"track {rows[k][1]}: {vector_problem(mat[k])}; left out" for k in np.nonzero(~sound)[0]}
+        keep = np.nonzero(sound)[0]
+        return (np.array([rows[k][0] for k in keep], np.int64), mat[keep].astype(np.float32),
+                [rows[k][1] for k in keep], left)
 
     def paths_of(self, ids) -> dict[int, str]:
         return {i: path_text(p) for i, p in self._by_ids("SELECT id, path FROM tracks WHERE id IN", ids)}
