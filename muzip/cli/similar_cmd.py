@@ -96,7 +96,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
                            query)
         if mix is not None:
             hits, left_out = _mix(cat, stand_in if top is None else None, int(emb.shape[0]), others, own, query, mix,
-                                  record)
+                                  record, {own, *copies} - {None})
             _say_left_out(left_out, rep)
         else:
             embedder = cat.embedder_of(own) if own is not None else lib._embedder()[1]
@@ -287,13 +287,15 @@ def _say_left_out(left_out: list[tuple[str, str]], rep: Reporter) -> None:
 
 
 def _mix(cat, emb, dim: int, others, own, query: str, n: int,
-         record: dict | None) -> tuple[list[dict], list[tuple[str, str]]]:
+         record: dict | None, mine: set) -> tuple[list[dict], list[tuple[str, str]]]:
     """The instant mix: [{"path", "score", "duration", "tags"}] in playing order, the query first (a catalog
     track's stored path is its absolute path, so the query's is the seed's either way); `emb`: the vector
     (`dim` values) its recording is compared by (_recording; None for a low-rate file compared band-limited:
     its nearest track's then); others(k): the k tracks nearest it, its copies left out (_others); `record`:
-    the query's own, when it is a file outside the catalog (its fingerprint, duration and tags). And
-    [(path, why)] of the tracks a player could not open from it, left out (the next one takes each's place)."""
+    the query's own, when it is a file outside the catalog (its fingerprint, duration and tags); `mine`: the
+    catalog ids of the query and its copies. Each recording picked plays as its best copy a player can open
+    (library.copies.best_playable). And [(path, why)] of the tracks a player could not open from it, left out
+    (the next one takes each's place)."""
     import numpy as np
 
     from ..library.playlist import POOL_FACTOR, order
@@ -329,4 +331,13 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
     why = _unplayable(seed_path)
     if why:
         left_out.insert(0, (seed_path, why))
-    return [seed] * (why is None) + [{**info.get(pool[k]["path"], {}), **pool[k]} for k in picks], left_out
+    picked = [pool[k] for k in picks]
+    embedder = lib._embedder()[1] if own is None else cat.embedder_of(own)
+    if picked and embedder:  # each recording as its best copy a player can open
+        from ..library.copies import best_playable
+        best = best_playable(cat, embedder, [h["id"] for h in picked], dim, lambda p: _unplayable(str(p)) is None,
+                             exclude=mine)
+        moved = {b[0] for b in best.values()} - {h["id"] for h in picked}
+        info.update({t["path"]: t for t in cat.tracks(moved)} if moved else {})
+        picked = [{**h, "id": best[h["id"]][0], "path": best[h["id"]][1]} for h in picked]
+    return [seed] * (why is None) + [{**info.get(h["path"], {}), **h} for h in picked], left_out

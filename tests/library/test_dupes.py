@@ -389,3 +389,29 @@ def test_a_query_of_unknown_length_reads_no_large_catalog_whole():
         def fingerprints_within(self, *args):
             raise AssertionError("read the whole catalog")
     assert C.copies_in_catalog(Large(), "e", b"MZF1...", None, np.zeros(8, np.float32)) == []
+
+
+def test_a_mix_plays_each_recording_as_its_best_copy_a_player_can_open(runner, versions, tmp_path):
+    """Whichever copy of a recording the mix comes to first, it plays the best one (the FLAC, not the 16-kbps
+    `.mz` or the 16-kHz rip); where that file is gone from its folder, the next best (the 128-kbps MP3)."""
+    import shutil
+    folder = tmp_path / "music"
+    shutil.copytree(versions, folder)
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    import sqlite3
+    con = sqlite3.connect(db)  # the 16-kbps `.mz` made the seed's nearest track: the mix comes to it first
+    (seed,), = con.execute("SELECT embedding FROM tracks WHERE path = ?", (str(folder / "take.flac"),))
+    con.execute("UPDATE tracks SET embedding = ? WHERE path = ?", (seed, str(folder / "clip16.mz")))
+    con.commit()
+    con.close()
+    copies = {"clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"}
+
+    def played():
+        r = runner.invoke(cli, ["similar", str(folder / "take.flac"), "--db", str(db), "--playlist", "4", "--json"])
+        mix = [Path(h["path"]).name for h in json.loads(r.stdout)]
+        assert mix[0] == "take.flac" and len(mix) == 4, r.output
+        return [name for name in mix if name in copies]
+    assert played() == ["clip.flac"]
+    (folder / "clip.flac").unlink()
+    assert played() == ["clip.mp3"]
