@@ -118,15 +118,40 @@ def parse(blob: bytes):
 _POP = np.array([bin(i).count("1") for i in range(256)], np.uint8)
 
 
+_POP16 = (_POP[np.arange(1 << 16) & 255] + _POP[np.arange(1 << 16) >> 8]).astype(np.uint8)  # bits set in a uint16
+
+
+def _words(bits: np.ndarray) -> np.ndarray:
+    """(frames, bytes) packed bits as (frames, words) uint16 (a zero byte added to an odd count)."""
+    if bits.shape[1] % 2:
+        bits = np.concatenate([bits, np.zeros((len(bits), 1), np.uint8)], axis=1)
+    return np.ascontiguousarray(bits).view(np.uint16)
+
+
+@functools.lru_cache(maxsize=64)
+def _diagonals(na: int, nb: int) -> np.ndarray:
+    """(na * nb,) each pair's diagonal of an (na, nb) matrix: j - i + na - 1 (read-only: one array shared)."""
+    d = (np.arange(nb)[None, :] - np.arange(na)[:, None] + na - 1).ravel()
+    d.flags.writeable = False
+    return d
+
+
 def _curve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Bit error rate of two runs' bits at each shift -MAX_SHIFT..MAX_SHIFT (1.0 where under a second overlaps)."""
+    """Bit error rate of two runs' bits at each shift -MAX_SHIFT..MAX_SHIFT (1.0 where under a second overlaps).
+    Every frame of `a` is compared with every frame of `b` once (a chunk is at most CHUNK frames), 16 bits a
+    lookup, and each shift sums a diagonal of those counts: a third of the time of comparing at each shift."""
     bits = float(_bits_per_frame())  # the bits that carry information (packbits pads the last byte)
     out = np.ones(2 * MAX_SHIFT + 1)
+    if min(len(a), len(b)) < SECOND:  # no shift overlaps a second
+        return out
+    wa, wb = _words(a), _words(b)
+    errors = _POP16[wa[:, None, :] ^ wb[None, :, :]].sum(axis=2, dtype=np.int64)  # (frames of a, frames of b)
+    # diagonal j - i = -s holds the pairs (a[i + s], b[i]) of shift s
+    sums = np.bincount(_diagonals(len(a), len(b)), errors.ravel(), len(a) + len(b) - 1)
     for i, s in enumerate(range(-MAX_SHIFT, MAX_SHIFT + 1)):
-        x, y = (a[s:], b) if s >= 0 else (a, b[-s:])
-        n = min(len(x), len(y))
+        n = min(len(a) - s, len(b)) if s >= 0 else min(len(a), len(b) + s)
         if n >= SECOND:
-            out[i] = float(_POP[np.bitwise_xor(x[:n], y[:n])].sum()) / (n * bits)
+            out[i] = float(sums[len(a) - 1 - s]) / (n * bits)
     return out
 
 
