@@ -302,8 +302,8 @@ def map_cmd(db_path, output, force, color, classifier):
         groups = [_predict_label(model, *inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
     names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
     status(f"placing {plural(len(paths), 'track')} (t-SNE)...")
-    from ..library.tsne_map import draw, tsne_2d
-    xy = tsne_2d(emb)
+    from ..library.tsne_map import draw, places
+    xy = places(emb, copies)  # each recording once, its copies around it
     status(f"drawing {output}...")
     with atomic_output(output, force, inputs) as f:
         title = f"{plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')} (exemplars labelled)"

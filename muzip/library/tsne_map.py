@@ -7,13 +7,70 @@ import os
 import numpy as np
 
 
+# A map of more than LARGE_MAP tracks (the ANN index's size, muzip.library.search) is made faster, not otherwise:
+# - LARGE_MAP_ITER Barnes-Hut iterations, not scikit-learn's 1,000. At 10,000 tracks the last 250 cost 18 of the
+#   map's 58 s of t-SNE and move it little: KL 1.625 -> 1.649, a track's 10 nearest kept on the map 0.254 -> 0.246,
+#   trustworthiness 0.990 either way (scripts/experiments/exp_map_speed.py, docs/logs/map_speed_s53.log);
+# - its nearest neighbours found by euclidean distance (the same order for unit vectors), scikit-learn's fast
+#   path: 0.9 s where its cosine search took 5.2 s; t-SNE is given them as the cosine distances it would have found.
+# A smaller map is scikit-learn's own, as before (and the maps docs show keep their look).
+LARGE_MAP = 5000
+LARGE_MAP_ITER = 750
+
+
 def tsne_2d(emb: np.ndarray, seed: int = 0) -> np.ndarray:
     from sklearn.manifold import TSNE
     n = len(emb)
     if n < 3:
         return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
     perplexity = float(min(30.0, max(2.0, (n - 1) / 3)))
-    return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca", random_state=seed).fit_transform(emb)
+    if n <= LARGE_MAP:
+        return TSNE(n_components=2, perplexity=perplexity, metric="cosine", init="pca",
+                    random_state=seed).fit_transform(emb)
+    return TSNE(n_components=2, perplexity=perplexity, metric="precomputed", init=_pca_start(emb, seed),
+                random_state=seed, max_iter=LARGE_MAP_ITER).fit_transform(_cosine_neighbours(emb, perplexity))
+
+
+def places(emb: np.ndarray, copies=(), seed: int = 0) -> np.ndarray:
+    """(N, 2) the map's places of unit embeddings (N, D): t-SNE of each recording once, by its best copy's vector
+    (`copies`: groups of rows that hold one recording, best copy first; library.copies.recording_groups), and
+    its other copies on a small ring around it (COPY_RING of the map's extent). A copy at a low sample rate lies
+    far from its original by embedding (README): on the map it lies with it, in its cluster's colour."""
+    stands_for = np.arange(len(emb))
+    for g in copies:
+        stands_for[np.asarray(g, int)] = g[0]
+    kept = np.unique(stands_for)
+    xy = tsne_2d(emb[kept], seed)[np.searchsorted(kept, stands_for)]
+    ring = COPY_RING * float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
+    for g in copies:
+        turns = 2 * np.pi * np.arange(len(g) - 1) / max(len(g) - 1, 1)
+        xy[np.asarray(g[1:], int)] += ring * np.column_stack([np.cos(turns), np.sin(turns)])
+    return xy
+
+
+COPY_RING = 0.006
+
+
+def _cosine_neighbours(emb: np.ndarray, perplexity: float):
+    """The sparse graph of each track's 3 * perplexity + 1 nearest (as TSNE finds them) and itself (TSNE leaves
+    each track out of its own neighbours, as from its own search), as cosine distances: for unit vectors
+    |a - b|^2 / 2 = 1 - a.b."""
+    from sklearn.neighbors import NearestNeighbors
+    k = min(len(emb) - 1, int(3.0 * perplexity + 1))
+    graph = NearestNeighbors(n_neighbors=k + 1, metric="euclidean").fit(emb).kneighbors_graph(emb, mode="distance")
+    graph.data = graph.data.astype(np.float64) ** 2 / 2
+    return graph
+
+
+def _pca_start(emb: np.ndarray, seed: int) -> np.ndarray:
+    """TSNE's init="pca" (which it refuses with precomputed distances): the first two principal components,
+    scaled to a standard deviation of 1e-4 along the first."""
+    from sklearn.decomposition import PCA
+    from sklearn.utils import check_random_state
+    pca = PCA(n_components=2, random_state=check_random_state(seed))
+    pca.set_output(transform="default")
+    start = pca.fit_transform(emb).astype(np.float32, copy=False)
+    return start / np.std(start[:, 0]) * 1e-4
 
 
 def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path, title: str) -> None:

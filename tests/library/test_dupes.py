@@ -322,6 +322,27 @@ def test_cluster_and_map_keep_the_copies_of_a_recording_together(runner, version
     assert sum(len(c) for c in clusters) == 7
 
 
+def test_the_map_places_a_recordings_copies_around_its_best_copy(runner, versions, tmp_path, monkeypatch):
+    """On the map a 16-kHz rip, a 16-kbps `.mz` and an MP3 lie on a small ring around their FLAC (t-SNE places
+    the recording once), not where their own embeddings would put them; the other recordings lie apart."""
+    from muzip.library import tsne_map
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(versions), "--db", str(db)]).exit_code == 0
+    seen = {}
+    monkeypatch.setattr(tsne_map, "draw", lambda xy, groups, labelled, f, title: seen.update(xy=xy))
+    r = runner.invoke(cli, ["map", "--db", str(db), "-o", str(tmp_path / "m.png")])
+    assert r.exit_code == 0, r.output
+    from muzip.library.catalog import Catalog
+    with Catalog(str(db), create=False) as cat:
+        names = [Path(p).name for p in cat.embeddings()[2]]
+    xy = dict(zip(names, seen["xy"]))
+    extent = float(np.ptp(seen["xy"], axis=0).max())
+    ring = [np.linalg.norm(xy[n] - xy["clip.flac"]) / extent for n in ("clip.mp3", "clip16.mz", "clip16k.flac")]
+    assert np.allclose(ring, tsne_map.COPY_RING, rtol=1e-3), ring
+    apart = [np.linalg.norm(xy[n] - xy["clip.flac"]) / extent for n in ("take.flac", "remaster.flac", "noise.wav")]
+    assert min(apart) > 5 * tsne_map.COPY_RING, apart
+
+
 def test_affinity_clusters_cluster_a_group_of_copies_as_its_medoid():
     from muzip.library.cluster import affinity_clusters
     rng = np.random.default_rng(0)
