@@ -7,13 +7,13 @@ import os
 import numpy as np
 
 
-# A map of more than LARGE_MAP tracks (the ANN index's size, muzip.library.search) is made faster, not otherwise:
-# - LARGE_MAP_ITER Barnes-Hut iterations, not scikit-learn's 1,000. At 10,000 tracks the last 250 cost 18 of the
-#   map's 58 s of t-SNE and move it little: KL 1.625 -> 1.649, a track's 10 nearest kept on the map 0.254 -> 0.246,
-#   trustworthiness 0.990 either way (scripts/experiments/exp_map_speed.py, docs/logs/map_speed_s53.log);
+# A map of more than LARGE_MAP tracks (recordings: copies are placed once) is made faster, not otherwise:
+# - LARGE_MAP_ITER Barnes-Hut iterations, not scikit-learn's 1,000: the last 250 move a large map little;
 # - its nearest neighbours found by euclidean distance (the same order for unit vectors), scikit-learn's fast
-#   path: 0.9 s where its cosine search took 5.2 s; t-SNE is given them as the cosine distances it would have found.
-# A smaller map is scikit-learn's own, as before (and the maps docs show keep their look).
+#   path: 0.8 s where its cosine search took 3-5 s; t-SNE is given them as the cosine distances it would find.
+# At 10,000 tracks t-SNE took 57.4 s, now 37.5 s: KL 1.625 -> 1.649, a track's 10 nearest kept on the map
+# 0.254 -> 0.246, trustworthiness 0.990 either way (scripts/experiments/exp_map_speed.py,
+# docs/logs/map_speed_s53.log). A smaller map is scikit-learn's own, as before (the maps docs show keep their look).
 LARGE_MAP = 5000
 LARGE_MAP_ITER = 750
 

@@ -1,0 +1,37 @@
+"""The map's t-SNE of a large catalog (above tsne_map.LARGE_MAP tracks): its own neighbour search and start."""
+
+import numpy as np
+
+from muzip.library import tsne_map
+
+
+def _clusters(n=300, dim=16, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, dim))
+    which = rng.integers(0, k, n)
+    emb = centres[which] + 0.3 * rng.standard_normal((n, dim))
+    return (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32), which
+
+
+def test_the_euclidean_search_finds_the_cosine_neighbours_and_their_cosine_distances():
+    from sklearn.neighbors import NearestNeighbors
+    emb, _ = _clusters()
+    graph = tsne_map._cosine_neighbours(emb, 30.0)
+    want = NearestNeighbors(n_neighbors=92, metric="cosine").fit(emb).kneighbors_graph(emb, mode="distance")
+    for i in range(len(emb)):
+        got, ref = graph[[i]], want[[i]]
+        assert set(got.indices) == set(ref.indices) and i in set(got.indices)
+        assert np.allclose(np.sort(got.data), np.sort(ref.data), atol=1e-5)
+
+
+def test_a_large_map_keeps_its_clusters_apart(monkeypatch):
+    """The large catalog's path (here from 100 tracks) places each track among its own cluster's, as the small
+    one does."""
+    emb, which = _clusters()
+    monkeypatch.setattr(tsne_map, "LARGE_MAP", 100)
+    xy = tsne_map.tsne_2d(emb)
+    assert xy.shape == (len(emb), 2) and np.all(np.isfinite(xy))
+    d = ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1)[:, :10]
+    assert np.mean(which[nearest] == which[:, None]) > 0.99
