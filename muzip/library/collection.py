@@ -21,7 +21,7 @@ def uses_collection(embed) -> bool:
     return hasattr(embed, "describe")
 
 
-FREEZE_AT = 5000  # tracks (muzip.library.search.EXACT_MAX: where the ANN index starts)
+FREEZE_AT = 5000  # tracks: the mean and spread of more move little
 GROWTH = 2
 
 

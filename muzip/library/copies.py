@@ -216,11 +216,19 @@ def _copies_of_hits(catalog, embedder: str, ids: list[int], dim: int) -> dict:
 
 def held_facts(catalog, embedder: str, ids) -> dict[int, dict]:
     """{id: stored facts (catalog.facts_of) with "top": the top frequency the file holds (band_limited.
-    file_top_hz: its sample rate's, or its own low-pass's, read from its raw descriptor; None: the whole band)}."""
-    from .band_limited import DIMS, file_top_hz
+    file_top_hz: its sample rate's, or its own low-pass's, read from its raw descriptor; None: the whole band)},
+    read for all of them at once (band_limited.file_tops)."""
+    from .band_limited import DIMS
     facts = catalog.facts_of(ids)
-    raw = {}
+    out = {}
     for dim in DIMS:
-        found, X = catalog.descriptors(embedder, dim, [i for i in ids if i not in raw])
-        raw.update(zip(found.tolist(), X))
-    return {i: {**f, "top": file_top_hz(f.get("rate"), raw.get(i))} for i, f in facts.items()}
+        found, X = catalog.descriptors(embedder, dim, [i for i in facts if i not in out])
+        out.update(_with_tops(facts, found.tolist(), X))
+    rest = [i for i in facts if i not in out]  # no raw descriptor: what its sample rate holds
+    out.update(_with_tops(facts, rest, None))
+    return out
+
+
+def _with_tops(facts: dict, ids: list, X) -> dict:
+    from .band_limited import file_tops
+    return {i: {**facts[i], "top": top} for i, top in zip(ids, file_tops([facts[i].get("rate") for i in ids], X))}

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import MuzipError
 
-EXACT_MAX = 5000
+EXACT_MAX = 20000
 EXPANSION_SEARCH = 512  # recall@10 0.976, p99 8.6 ms on 10^6 clustered 128-d vectors (docs/SCALE.md, ann_bench)
 INDEX_DTYPE = "f16"  # half of f32's memory at its recall; i8 tops out near recall@10 0.92 (docs/SCALE.md)
 REBUILD_SHARE = 0.25  # of the index's tracks replaced or removed since its build: HNSW links degrade with removals
