@@ -311,7 +311,13 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
         emb = vectors[row[pool[0]["id"]]] if pool else np.zeros(vectors.shape[1], np.float32)
     seed_path = query if is_uri(query) else os.path.abspath(query)
     left_out = []
-    prints = {p: fp for _, p, _, fp in cat.fingerprints(lib._embedder()[1], ids)}
+    embedder = lib._embedder()[1] if own is None else cat.embedder_of(own)
+    prints = {p: fp for _, p, _, fp in cat.fingerprints(embedder, ids)} if embedder else {}
+    # each pool track's copies, judged as `similar` lists them (through each other: an MP3 and a 16-kHz rip of
+    # one FLAC can be judged apart pair by pair), in one read
+    from ..library.copies import best_playable, copies_of_hits
+    of_each = copies_of_hits(cat, embedder, [h["id"] for h in pool], dim) if embedder and pool else {}
+    recording = {i: {i, *(c for c, _ in found)} for i, found in of_each.items()}  # each pool track's, itself too
     if record is not None:
         info[seed_path] = {"duration": record.get("duration"), "tags": record.get("tags") or {}}
         if record.get("fingerprint"):
@@ -323,21 +329,23 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
         if why:
             left_out.append((str(pool[k]["path"]), why))
             return True
-        mine = prints.get(pool[k]["path"])
+        heard = recording.get(pool[k]["id"], set())
+        if heard & mine or any(c >= 0 and heard & recording.get(pool[c]["id"], set()) for c in chosen):
+            return True  # the seed's recording, or one the mix plays already (the copies of either)
+        print_k = prints.get(pool[k]["path"])
         others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
-        return mine is not None and any(o is not None and is_copy(mine, o, None, None) for o in others)
+        return print_k is not None and any(o is not None and is_copy(print_k, o, None, None) for o in others)
     picks = order(emb, vectors[[row[h["id"]] for h in pool]], n - 1, repeats) if pool else []
     seed = {**info.get(seed_path, {}), "path": seed_path, "score": 1.0}
     why = _unplayable(seed_path)
     if why:
         left_out.insert(0, (seed_path, why))
     picked = [pool[k] for k in picks]
-    embedder = lib._embedder()[1] if own is None else cat.embedder_of(own)
     if picked and embedder:  # each recording as its best copy a player can open
-        from ..library.copies import best_playable
-        best = best_playable(cat, embedder, [h["id"] for h in picked], dim, lambda p: _unplayable(str(p)) is None,
-                             exclude=mine)
+        best = best_playable(cat, embedder, [h["id"] for h in picked], of_each,
+                             lambda p: _unplayable(str(p)) is None, exclude=mine)
         moved = {b[0] for b in best.values()} - {h["id"] for h in picked}
         info.update({t["path"]: t for t in cat.tracks(moved)} if moved else {})
-        picked = [{**h, "id": best[h["id"]][0], "path": best[h["id"]][1]} for h in picked]
+        picked = [h if best[h["id"]][0] == h["id"] else {**h, "id": best[h["id"]][0], "path": best[h["id"]][1]}
+                  for h in picked]
     return [seed] * (why is None) + [{**info.get(h["path"], {}), **h} for h in picked], left_out

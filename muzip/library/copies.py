@@ -180,7 +180,7 @@ def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int,
             continue
         if h["id"] not in of_each:  # this hit and the next ones not yet covered, as many as lines are wanted
             batch = [x["id"] for x in hits[k:] if x["id"] not in covered and x["id"] not in of_each]
-            of_each.update(_copies_of_hits(catalog, embedder, batch[:count - len(lines)], dim))
+            of_each.update(copies_of_hits(catalog, embedder, batch[:count - len(lines)], dim))
         group = {i: p for i, p in of_each.get(h["id"], []) if i not in covered}
         covered |= {h["id"], *group}
         paths = {h["id"]: h["path"], **group}
@@ -190,24 +190,27 @@ def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int,
     return lines
 
 
-def best_playable(catalog, embedder: str, ids: list[int], dim: int, usable, exclude=()) -> dict[int, tuple[int, str]]:
+def best_playable(catalog, embedder: str, ids: list[int], of_each: dict, usable,
+                  exclude=()) -> dict[int, tuple[int, str]]:
     """{id: (id, path) of the best copy of its recording (best_first) whose path usable(path) accepts} of tracks
-    `ids` (each usable itself): what an instant mix plays for each recording it picked, so a song held as a FLAC
-    and a 64-kbps MP3 plays as the FLAC whichever the mix came to first, and a best copy gone from its folder
-    gives way to the next. Copies in `exclude` (the seed's recording, the mix's other picks) never stand in."""
-    of_each = _copies_of_hits(catalog, embedder, ids, dim)
+    `ids` (each usable itself; of_each: their copies, copies_of_hits): what an instant mix plays for each
+    recording it picked, so a song held as a FLAC and a 64-kbps MP3 plays as the FLAC whichever the mix came to
+    first, and a best copy gone from its folder gives way to the next. Copies in `exclude` (the seed's
+    recording) and the mix's other picks never stand in."""
     taken = {*exclude, *ids}
     groups = {i: [c for c in of_each.get(i, []) if c[0] not in taken] for i in ids}
     facts = held_facts(catalog, embedder, list({*ids, *(c[0] for g in groups.values() for c in g)}))
-    out = {}
+    out, used = {}, set()
     for i in ids:
         own = (i, facts.get(i, {}).get("path"))
         ranked = sorted([own, *groups[i]], key=lambda c: (best_first(facts.get(c[0], {})), str(c[1])))
-        out[i] = next((c for c in ranked if c[0] == i or usable(c[1])), own)
+        out[i] = next((c for c in ranked if c[0] == i or (c[0] not in used and usable(c[1]))), own)
+        used.add(out[i][0])  # a file plays once, whichever picks it stands in for
     return out
 
 
-def _copies_of_hits(catalog, embedder: str, ids: list[int], dim: int) -> dict:
+def copies_of_hits(catalog, embedder: str, ids: list[int], dim: int) -> dict:
+    """{id: [(id, path), ...]} the catalog's copies of each of these tracks (copies_of_each, one read)."""
     prints = {i: (dur, fp) for i, _, dur, fp in catalog.fingerprints(embedder, ids)} if ids else {}
     found, vectors, _, _ = catalog.vectors_of(list(prints), dim) if prints else ([], [], [], {})
     return {**{i: [] for i in ids}, **copies_of_each(catalog, embedder, [

@@ -306,6 +306,35 @@ def test_a_mix_plays_the_seeds_recording_once_even_where_two_copies_are_judged_a
     assert mix[0] == "clip16k.flac" and len(mix) == 4 and not {"clip.flac", "clip.mp3", "clip16.mz"} & set(mix)
 
 
+def test_a_mix_plays_a_recording_once_where_its_copies_are_judged_apart_pair_by_pair(runner, versions, tmp_path,
+                                                                                   monkeypatch):
+    """The MP3 and the 16-kHz rip judged apart pair by pair are one recording through the FLAC (as `similar`
+    lists them): a mix that came to the rip first does not play the MP3 as well."""
+    import shutil
+    import sqlite3
+
+    import muzip.library.copies as C
+    from muzip.library.catalog import Catalog
+    folder = tmp_path / "music"
+    shutil.copytree(versions, folder)
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    con = sqlite3.connect(db)  # the rip made the seed's nearest track: the mix comes to it first
+    (seed,), = con.execute("SELECT embedding FROM tracks WHERE path = ?", (str(folder / "take.flac"),))
+    con.execute("UPDATE tracks SET embedding = ? WHERE path = ?", (seed, str(folder / "clip16k.flac")))
+    con.commit()
+    con.close()
+    with Catalog(str(db), create=False) as cat:
+        name_of = {fp: Path(p).name for _, p, _, fp in cat.fingerprints(cat.embedders()[0])}
+    real = C.duplicate
+    monkeypatch.setattr(C, "duplicate", lambda a, b, align=False: (False, 1.0, 9.0) if {
+        name_of.get(a), name_of.get(b)} == {"clip.mp3", "clip16k.flac"} else real(a, b, align))
+    r = runner.invoke(cli, ["similar", str(folder / "take.flac"), "--db", str(db), "--playlist", "7", "--json"])
+    mix = [Path(h["path"]).name for h in json.loads(r.stdout)]
+    assert mix[0] == "take.flac", r.output
+    assert [n for n in mix if n in {"clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"}] == ["clip.flac"]
+
+
 def test_cluster_and_map_keep_the_copies_of_a_recording_together(runner, versions, tmp_path):
     """Copies count as one track in Affinity Propagation: each shares its recording's cluster, however far a
     low-rate copy lies by embedding, and `map` numbers the clusters as `cluster` does."""
