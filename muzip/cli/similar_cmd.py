@@ -313,11 +313,15 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
     left_out = []
     embedder = lib._embedder()[1] if own is None else cat.embedder_of(own)
     prints = {p: fp for _, p, _, fp in cat.fingerprints(embedder, ids)} if embedder else {}
-    # each pool track's copies, judged as `similar` lists them (through each other: an MP3 and a 16-kHz rip of
-    # one FLAC can be judged apart pair by pair), in one read
+    # each pick's copies, judged as `similar` lists them (through each other: an MP3 and a 16-kHz rip of one
+    # FLAC can be judged apart pair by pair), read once it is in the mix
     from ..library.copies import best_playable, copies_of_hits
-    of_each = copies_of_hits(cat, embedder, [h["id"] for h in pool], dim) if embedder and pool else {}
-    recording = {i: {i, *(c for c, _ in found)} for i, found in of_each.items()}  # each pool track's, itself too
+    of_each: dict = {}
+
+    def copies_of(ids):
+        todo = [i for i in ids if i not in of_each]
+        of_each.update(copies_of_hits(cat, embedder, todo, dim) if todo and embedder else {i: [] for i in todo})
+        return {i: {c for c, _ in of_each[i]} for i in ids}
     if record is not None:
         info[seed_path] = {"duration": record.get("duration"), "tags": record.get("tags") or {}}
         if record.get("fingerprint"):
@@ -329,9 +333,9 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
         if why:
             left_out.append((str(pool[k]["path"]), why))
             return True
-        heard = recording.get(pool[k]["id"], set())
-        if heard & mine or any(c >= 0 and heard & recording.get(pool[c]["id"], set()) for c in chosen):
-            return True  # the seed's recording, or one the mix plays already (the copies of either)
+        played = copies_of([pool[c]["id"] for c in chosen if c >= 0])
+        if any(pool[k]["id"] in found for found in played.values()):
+            return True  # a copy of a recording the mix plays already
         print_k = prints.get(pool[k]["path"])
         others = [prints.get(seed_path if c < 0 else pool[c]["path"]) for c in chosen]
         return print_k is not None and any(o is not None and is_copy(print_k, o, None, None) for o in others)
@@ -342,6 +346,7 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
         left_out.insert(0, (seed_path, why))
     picked = [pool[k] for k in picks]
     if picked and embedder:  # each recording as its best copy a player can open
+        copies_of([h["id"] for h in picked])
         best = best_playable(cat, embedder, [h["id"] for h in picked], of_each,
                              lambda p: _unplayable(str(p)) is None, exclude=mine)
         moved = {b[0] for b in best.values()} - {h["id"] for h in picked}
