@@ -62,7 +62,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tracks", type=int, default=10000)
     ap.add_argument("--png", help="a folder for each setting's map")
-    ap.add_argument("--spread", type=float, default=0.5, help="of each cluster, in the prior's sd (0.5: library_speed's)")
+    ap.add_argument("--spread", type=float, default=0.5,
+                    help="of each cluster, in the prior's sd (0.5: library_speed's)")
     ap.add_argument("--settings", default=",".join(f"{i}:{g}" for i, g in SETTINGS), help="ITER:ANGLE,...")
     a = ap.parse_args()
     from sklearn.manifold import TSNE
