@@ -262,6 +262,15 @@ def _gone(path) -> bool:
     return not is_uri(str(path)) and not os.path.exists(path)
 
 
+def _playable(path) -> int:
+    """How well a player opens this track from the mix: 3 a local audio file, 2 an object's URI, 1 a `.mz`
+    (decoded first), 0 not at all (_unplayable)."""
+    from ..scale.storage import is_uri
+    if _unplayable(str(path)):
+        return 0
+    return 1 if str(path).lower().endswith(".mz") else 2 if is_uri(str(path)) else 3
+
+
 def _unplayable(path: str) -> str | None:
     """Why a player could not open this track from the mix (None: it could)."""
     from ..library.playlist import unwritable
@@ -347,8 +356,7 @@ def _mix(cat, emb, dim: int, others, own, query: str, n: int,
     picked = [pool[k] for k in picks]
     if picked and embedder:  # each recording as its best copy a player can open
         copies_of([h["id"] for h in picked])
-        best = best_playable(cat, embedder, [h["id"] for h in picked], of_each,
-                             lambda p: _unplayable(str(p)) is None, exclude=mine)
+        best = best_playable(cat, embedder, [(h["id"], h["path"]) for h in picked], of_each, _playable, exclude=mine)
         moved = {b[0] for b in best.values()} - {h["id"] for h in picked}
         info.update({t["path"]: t for t in cat.tracks(moved)} if moved else {})
         picked = [h if best[h["id"]][0] == h["id"] else {**h, "id": best[h["id"]][0], "path": best[h["id"]][1]}

@@ -127,7 +127,9 @@ class CatalogReads:
         mat = np.frombuffer(b"".join(r[3] for r in rows), "<f4").reshape(len(rows), expected)
         norms = np.sqrt(np.einsum("ij,ij->i", mat, mat, dtype=np.float64))
         sound = np.isfinite(mat).all(axis=1) & (np.abs(norms - 1.0) <= 1e-3)
-        left = {rows[k][0]: f"track {rows[k][1]}: {vector_problem(mat[k])}; left out" for k in np.nonzero(~sound)[0]}
+        problems = {k: vector_problem(mat[k]) for k in np.nonzero(~sound)[0]}
+        sound[[k for k, why in problems.items() if why is None]] = True  # a norm a rounding from 1 +- 1e-3
+        left = {rows[k][0]: f"track {rows[k][1]}: {why}; left out" for k, why in problems.items() if why}
         keep = np.nonzero(sound)[0]
         return (np.array([rows[k][0] for k in keep], np.int64), mat[keep].astype(np.float32),
                 [rows[k][1] for k in keep], left)

@@ -190,22 +190,25 @@ def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int,
     return lines
 
 
-def best_playable(catalog, embedder: str, ids: list[int], of_each: dict, usable,
+def best_playable(catalog, embedder: str, picks: list[tuple[int, str]], of_each: dict, playable,
                   exclude=()) -> dict[int, tuple[int, str]]:
-    """{id: (id, path) of the best copy of its recording (best_first) whose path usable(path) accepts} of tracks
-    `ids` (each usable itself; of_each: their copies, copies_of_hits): what an instant mix plays for each
-    recording it picked, so a song held as a FLAC and a 64-kbps MP3 plays as the FLAC whichever the mix came to
-    first, and a best copy gone from its folder gives way to the next. Copies in `exclude` (the seed's
-    recording) and the mix's other picks never stand in."""
+    """{id: (id, path) of the copy of its recording an instant mix plays} for the mix's picks [(id, path)]
+    (of_each: their copies, copies_of_hits): the one a player opens best (playable(path): a rank, 0 for a file it
+    cannot open, which never stands in), then the best copy (best_first). So a song held as a FLAC and a 64-kbps
+    MP3 plays as the FLAC whichever the mix came to first, a best copy gone from its folder gives way to the
+    next, and a local MP3 is not swapped for a `.mz` or an object's URI. Copies in `exclude` (the seed's
+    recording) and the mix's other picks never stand in, and a file stands in once."""
+    ids = [i for i, _ in picks]
     taken = {*exclude, *ids}
     groups = {i: [c for c in of_each.get(i, []) if c[0] not in taken] for i in ids}
     facts = held_facts(catalog, embedder, list({*ids, *(c[0] for g in groups.values() for c in g)}))
     out, used = {}, set()
-    for i in ids:
-        own = (i, facts.get(i, {}).get("path"))
-        ranked = sorted([own, *groups[i]], key=lambda c: (best_first(facts.get(c[0], {})), str(c[1])))
-        out[i] = next((c for c in ranked if c[0] == i or (c[0] not in used and usable(c[1]))), own)
-        used.add(out[i][0])  # a file plays once, whichever picks it stands in for
+    for own in picks:
+        rank = {c: playable(c[1]) for c in groups[own[0]] if c[0] not in used}
+        rank[own] = max(playable(own[1]), 1)  # the pick itself plays as before, whatever it is
+        out[own[0]] = min((c for c, r in rank.items() if r > 0),
+                          key=lambda c: (-rank[c], best_first(facts.get(c[0], {})), str(c[1])))
+        used.add(out[own[0]][0])
     return out
 
 

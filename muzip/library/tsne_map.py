@@ -41,7 +41,8 @@ def places(emb: np.ndarray, copies=(), seed: int = 0) -> np.ndarray:
         stands_for[np.asarray(g, int)] = g[0]
     kept = np.unique(stands_for)
     xy = tsne_2d(emb[kept], seed)[np.searchsorted(kept, stands_for)]
-    ring = COPY_RING * float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
+    extent = float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
+    ring = COPY_RING * (extent if extent > 0 else 1.0)  # one recording: its copies still apart
     for g in copies:
         turns = 2 * np.pi * np.arange(len(g) - 1) / max(len(g) - 1, 1)
         xy[np.asarray(g[1:], int)] += ring * np.column_stack([np.cos(turns), np.sin(turns)])

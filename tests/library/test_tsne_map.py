@@ -35,3 +35,33 @@ def test_a_large_map_keeps_its_clusters_apart(monkeypatch):
     np.fill_diagonal(d, np.inf)
     nearest = np.argsort(d, axis=1)[:, :10]
     assert np.mean(which[nearest] == which[:, None]) > 0.99
+
+
+def test_a_large_map_takes_the_large_path_and_a_small_one_scikit_learns(monkeypatch):
+    """Above LARGE_MAP, TSNE is handed the neighbour graph and runs LARGE_MAP_ITER iterations; at or under it,
+    scikit-learn's own cosine t-SNE as before."""
+    import sklearn.manifold
+    seen = []
+
+    class Recording:
+        def __init__(self, **kw):
+            seen.append(kw)
+
+        def fit_transform(self, X):
+            seen[-1]["X"] = X
+            return np.zeros((X.shape[0], 2))
+    monkeypatch.setattr(sklearn.manifold, "TSNE", Recording)
+    emb, _ = _clusters(120)
+    monkeypatch.setattr(tsne_map, "LARGE_MAP", 100)
+    tsne_map.tsne_2d(emb)
+    tsne_map.tsne_2d(emb[:100])
+    large, small = seen
+    assert large["metric"] == "precomputed" and large["max_iter"] == tsne_map.LARGE_MAP_ITER
+    assert large["X"].shape == (120, 120) and large["X"].nnz == 120 * 92 and large["init"].shape == (120, 2)
+    assert small["metric"] == "cosine" and small["init"] == "pca" and "max_iter" not in small
+
+
+def test_one_recording_held_three_times_is_three_dots():
+    emb, _ = _clusters(3)
+    xy = tsne_map.places(emb, [[0, 1, 2]])
+    assert len({tuple(p) for p in xy.round(9).tolist()}) == 3
