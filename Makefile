@@ -27,6 +27,9 @@ demo: install
 	@$(PY) scripts/demo.py
 
 test: install
+	@# compiled once, as `pip install` compiles a package: with PYTHONDONTWRITEBYTECODE set, each muzip the tests
+	@# start would compile every module again
+	$(PY) -m compileall -q muzip scripts
 	$(PY) -m pytest -q
 
 bench: install corpus
