@@ -30,16 +30,22 @@ def _ap(sim: np.ndarray, preference, seed: int):
     return labels, centers
 
 
+def stand_ins(n: int, copies) -> tuple[np.ndarray, np.ndarray]:
+    """(each of n rows' stand-in row: its recording's best copy, the rows that stand for a recording, sorted)
+    for `copies`: groups of rows that hold one recording, best copy first (library.copies.recording_groups)."""
+    stands_for = np.arange(n)
+    for g in copies:
+        stands_for[np.asarray(g, int)] = g[0]
+    return stands_for, np.unique(stands_for)
+
+
 def affinity_clusters(emb: np.ndarray, preference=None, seed: int = 0, copies=()):
     """-> (labels (N,), exemplar indices (K,)) for unit-norm embeddings (N, D). `copies`: groups of row indices
     that hold one recording, best copy first (library.copies.recording_groups), clustered as that one track,
     so its copies share a cluster (a copy at a low sample rate lies far from its original by embedding) and a
     recording held five times weighs as one."""
     if len(copies):
-        stands_for = np.arange(len(emb))
-        for g in copies:
-            stands_for[np.asarray(g, int)] = g[0]
-        kept = np.unique(stands_for)
+        stands_for, kept = stand_ins(len(emb), copies)
         labels, exemplars = affinity_clusters(emb[kept], preference, seed)
         return labels[np.searchsorted(kept, stands_for)], kept[exemplars]
     n = len(emb)

@@ -36,10 +36,8 @@ def places(emb: np.ndarray, copies=(), seed: int = 0) -> np.ndarray:
     (`copies`: groups of rows that hold one recording, best copy first; library.copies.recording_groups), and
     its other copies on a small ring around it (COPY_RING of the map's extent). A copy at a low sample rate lies
     far from its original by embedding (README): on the map it lies with it, in its cluster's colour."""
-    stands_for = np.arange(len(emb))
-    for g in copies:
-        stands_for[np.asarray(g, int)] = g[0]
-    kept = np.unique(stands_for)
+    from .cluster import stand_ins
+    stands_for, kept = stand_ins(len(emb), copies)
     xy = tsne_2d(emb[kept], seed)[np.searchsorted(kept, stands_for)]
     extent = float(np.ptp(xy, axis=0).max()) if len(xy) else 0.0
     ring = COPY_RING * (extent if extent > 0 else 1.0)  # one recording: its copies still apart
