@@ -13,11 +13,12 @@ from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
 
 @click.command(epilog=EXIT_CODES_HELP)
 @catalog_option("The catalog (read only).")
-@click.option("--json", "as_json", is_flag=True, help='{"groups": [[path, ...], ...]}, largest first.')
+@click.option("--json", "as_json", is_flag=True, help='{"groups": [[path, ...], ...], "links": {path: [other names]}}, largest first.')
 @one_line_errors
 def dupes(db_path, as_json):
     """Groups of files that hold the same recording from the same master (FLAC, MP3, Opus, .mz at any
-    bitrate); another take or a remaster of it is not a duplicate.
+    bitrate); another take or a remaster of it is not a duplicate. Names of one file (symlinks, hard
+    links) are not copies of it: they are shown beside it.
 
     \b
     Examples:
@@ -41,14 +42,24 @@ def dupes(db_path, as_json):
     row = {int(i): k for k, i in enumerate(ids)}
     keep = [t for t in tracks if t[0] in row]
     vectors = emb[[row[t[0]] for t in keep]] if keep else np.zeros((0, 0), np.float32)
-    groups = [[keep[k][1] for k in g] for g in duplicate_groups(keep, vectors)]
+    from ..library.links import by_file
+    groups, links = [], {}
+    for g in duplicate_groups(keep, vectors):
+        files = by_file([keep[k][1] for k in g])  # names of one file (links) are not copies of it
+        links.update({f: names[1:] for f, names in files.items() if len(names) > 1})
+        if len(files) > 1:
+            groups.append(list(files))
+    groups.sort(key=len, reverse=True)  # stable: largest first, as before
     if as_json:
-        click.echo(dumps({"groups": groups}))
+        click.echo(dumps({"groups": groups, "links": links}))
     else:
         for n, g in enumerate(groups):
             click.echo(f"group {n + 1} ({len(g)} files)")
             for p in g:
-                click.echo(f"  {p}")
+                click.echo(f"  {p}" + (f"  (also named {', '.join(links[p])})" if p in links else ""))
+        if links:
+            rep.say(f"{db_path}: {plural(len(links), 'file')} under more than one name (symlinks or hard links: "
+                    "deleting a name frees nothing)")
         if not groups:
             click.echo(f"{db_path}: no duplicates among {plural(len(keep), 'track')}", err=True)
     sys.exit(rep.status)

@@ -142,7 +142,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     """Add audio files and .mz files (folders are walked) to a library catalog, with their embeddings.
 
     Unchanged files (same size and time) are skipped, so a re-run, or a run after an interruption,
-    does only what is left. A .mz is embedded from its latents without running the decoder.
+    does only what is left. A .mz is embedded from its latents without running the decoder. A file
+    under several names (symlinks, hard links) is read once, and each name is a track.
 
     \b
     Examples:
@@ -195,18 +196,23 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                 added, ray_failed = index_on_ray(todo, db_path, cat, embedder, _embed_one, jobs=jobs,
                                                  address=ray_address, bar=bar, rep=rep, known=known, names=names)
                 failed += ray_failed
-            for f, (kind, value) in () if on_ray else zip(todo, _map(_embed_one, todo, jobs)):
-                bar.update(1)
-                if kind == "ok":
-                    if value.get("warning"):
-                        rep.warn(f"{names.get(f, f)}: {value.pop('warning')}")
-                    pending.append(value)
-                    added += 1
-                    if len(pending) >= BATCH:
-                        flush()
-                else:
-                    failed += 1
-                    rep.fail(as_named(value, f, names))
+            # a file under several names (symlinks, hard links) is read once, and each name is a track
+            from ..library.links import by_file
+            same = {} if on_ray else by_file(todo)
+            for first, (kind, value) in zip(same, _map(_embed_one, list(same), jobs)):
+                warning = value.pop("warning", None) if kind == "ok" else None
+                for f in same[first]:
+                    bar.update(1)
+                    if kind == "ok":
+                        if warning:
+                            rep.warn(f"{names.get(f, f)}: {warning}")
+                        pending.append(value if f == first else {**value, "path": os.path.abspath(f)})
+                        added += 1
+                        if len(pending) >= BATCH:
+                            flush()
+                    else:
+                        failed += 1
+                        rep.fail(as_named(value.replace(first, f, 1), f, names))  # one file: one reason
             flush()
         except (Interrupted, KeyboardInterrupt):
             # Ctrl-C keeps what was embedded (further signals are ignored now: common.ignore_further_signals),

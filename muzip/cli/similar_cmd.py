@@ -101,7 +101,7 @@ def similar(query, db_path, count, mix, output, force, as_json):
         else:
             embedder = cat.embedder_of(own) if own is not None else lib._embedder()[1]
             listed = _recordings(cat, embedder, others, count, int(emb.shape[0]), {own, *copies} - {None})
-            hits = _copies_first(cat, emb, copies, listed, count)
+            hits = _copies_first(cat, emb, copies, listed, count, query)
         report_left_out(cat, rep)
         warn_mixed(cat, rep)
     if mix is not None and (output is not None or not as_json):
@@ -245,15 +245,20 @@ def _recordings(cat, embedder: str | None, others, count: int, dim: int, mine: s
 MAX_POOL = 20000
 
 
-def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int) -> list[dict]:
+def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int, query: str) -> list[dict]:
     """The query's copies first, marked and scored by their likeness to the query, then the nearest others
     (`hits`, _others); `count` in all. A copy at a low sample rate lies far from its original by embedding
-    (README): without this it could be listed under other tracks."""
+    (README): without this it could be listed under other tracks. Names of one file (symlinks, hard links:
+    library.links) are that file: the query's own file is not its copy, and a line's file not its own."""
+    from ..library.links import other_files
+    files = set(other_files(os.path.abspath(query), copies.values())) if copies else set()
+    copies = {i: p for i, p in copies.items() if p in files}
     found, vectors, _, _ = cat.vectors_of(list(copies), int(emb.shape[0])) if copies else ([], [], [], {})
     first = sorted(({"id": int(i), "path": copies[int(i)], "score": round(float(v @ emb), 6), "same_recording": True,
                      "copies": []}
                     for i, v in zip(found, vectors)), key=lambda h: -h["score"])
-    return (first + [{**h, "same_recording": False} for h in hits])[:count]
+    return (first + [{**h, "same_recording": False, "copies": other_files(str(h["path"]), h.get("copies", []))}
+                     for h in hits])[:count]
 
 
 def _gone(path) -> bool:
