@@ -86,13 +86,23 @@ def draw(xy: np.ndarray, groups: list[str], labelled: dict[int, str], path, titl
         _draw(plt, xy, groups, labelled, path, title)
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def style(k: int, colours: int) -> tuple[int, str]:
+    """(colour, marker) of the map's k-th group: past the palette's colours the marker changes, so groups
+    1 and 21 of a 21-cluster map are not drawn alike (a colour and a shape each, for 8 palettes' worth)."""
+    return k % colours, MARKERS[(k // colours) % len(MARKERS)]
+
+
 def _draw(plt, xy, groups, labelled, path, title) -> None:
     names = sorted(set(groups))
     cmap = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
     fig, ax = plt.subplots(figsize=(10, 8))
     for k, name in enumerate(names):
         idx = [i for i, g in enumerate(groups) if g == name]
-        ax.scatter(xy[idx, 0], xy[idx, 1], s=18, color=cmap(k % cmap.N), label=name[:40], alpha=0.85)
+        colour, marker = style(k, cmap.N)
+        ax.scatter(xy[idx, 0], xy[idx, 1], s=18, color=cmap(colour), marker=marker, label=name[:40], alpha=0.85)
     for i, text in labelled.items():
         ax.annotate(text[:32], xy[i], fontsize=7, xytext=(4, 4), textcoords="offset points",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})

@@ -65,3 +65,10 @@ def test_one_recording_held_three_times_is_three_dots():
     emb, _ = _clusters(3)
     xy = tsne_map.places(emb, [[0, 1, 2]])
     assert len({tuple(p) for p in xy.round(9).tolist()}) == 3
+
+
+def test_groups_past_the_palette_are_drawn_another_shape():
+    from muzip.library.tsne_map import style
+    looks = [style(k, 20) for k in range(160)]
+    assert len(set(looks)) == 160 and looks[0] == (0, "o") and looks[20] == (0, "s")
+    assert style(5, 10) == (5, "o") and style(15, 10) == (5, "s")
