@@ -155,14 +155,26 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
     return groups
 
 
+# formats that keep every sample: a copy in one is the original's equal, where a lossy copy is not whatever its
+# sample rate (an Opus file is 48 kHz, whatever it was made from)
+LOSSLESS = frozenset({"flac", "wav", "wave", "w64", "rf64", "aif", "aiff", "aifc", "caf", "wv", "ape"})
+
+
 def best_first(facts: dict) -> tuple:
     """Sort key of a copy's stored facts, best first: the most of the band held where "top" is given (the top
     frequency it holds, None for the whole band; held_facts), so a FLAC upsampled from 16 kHz is not the best of
-    a recording also held as a full-band MP3; then the highest sample rate, the most channels (a stereo file
-    before a larger mono downmix), the largest file (the highest bitrate of one duration)."""
-    rate, size, top, channels = (facts.get(k) for k in ("rate", "size", "top", "channels"))
-    return (-(top if isinstance(top, (int, float)) else np.inf), -(rate if isinstance(rate, int) else 0),
-            -(channels if isinstance(channels, int) else 0), -(size if isinstance(size, int) else 0))
+    a recording also held as a full-band MP3; then a lossless format before a lossy one (by the path's
+    extension: a 96-kbps Opus at 48 kHz is not better than the 44.1-kHz FLAC it was made from), lossy ones by
+    their bitrate (bytes per second); then the highest sample rate, the most channels (a stereo file before a
+    larger mono downmix), the largest file (the highest bitrate of one duration)."""
+    rate, size, top, channels, path, duration = (facts.get(k) for k in
+                                                 ("rate", "size", "top", "channels", "path", "duration"))
+    lossy = str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower() not in LOSSLESS
+    bitrate = size / duration if lossy and isinstance(size, int) and isinstance(duration, (int, float)) \
+        and duration > 0 else 0.0
+    return (-(top if isinstance(top, (int, float)) else np.inf), lossy, -bitrate,
+            -(rate if isinstance(rate, int) else 0), -(channels if isinstance(channels, int) else 0),
+            -(size if isinstance(size, int) else 0))
 
 
 def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int, dim: int,

@@ -319,3 +319,12 @@ def test_a_classifier_naming_unknown_heads_is_refused(labelled, tmp_path):
             zf.writestr(n, data if n != "meta.npy" else zipfile.ZipFile(clf).read("meta.npy"))
     with pytest.raises(C.ClassifierError, match="its 16000-Hz head"):
         C.load(str(tmp_path / "narrow.npz"))
+
+
+def test_a_lossless_copy_is_better_than_a_lossy_one_whatever_their_rates():
+    from muzip.library.copies import best_first
+    flac = {"path": "/m/song.flac", "rate": 44100, "size": 30_000_000, "duration": 200.0, "top": None, "channels": 2}
+    opus = {"path": "/m/song.opus", "rate": 48000, "size": 2_400_000, "duration": 200.0, "top": None, "channels": 2}
+    mp3_320 = {**opus, "path": "/m/song.MP3", "rate": 44100, "size": 8_000_000}
+    mp3_128 = {**mp3_320, "path": "/m/other/song.mp3", "size": 3_200_000}
+    assert sorted([opus, mp3_128, flac, mp3_320], key=best_first) == [flac, mp3_320, mp3_128, opus]
