@@ -127,8 +127,9 @@ def classify():
 def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     """FOLDER holds one subfolder per label (genre, mood, artist...) with audio or .mz files inside.
 
-    Prints the accuracy and macro-F1 of a 5-fold cross-validation split by track, then trains on
-    everything and saves the classifier. With --db, files already in that catalog (same path, size and
+    Prints the accuracy and macro-F1 of a 5-fold cross-validation split by track (fewer folds where a
+    label has fewer than 5 tracks), then trains on everything and saves the classifier. A file under
+    several names (symlinks, hard links) is one track. With --db, files already in that catalog (same path, size and
     time, same embedder) are not embedded again."""
     import numpy as np
 
@@ -145,10 +146,20 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     embed, embedder = _embedder()
     from ..library.collection import fit_collection, uses_collection
     described = uses_collection(embed)  # then `got` holds raw descriptors, projected as one collection below
-    stored = _stored(db_path, files, embedder, embed if described else None) if db_path else {}
+    # Names of one file (symlinks, hard links) are one track: embedded once, trained on once under a label,
+    # and never split across folds (a file linked into five folders would be tested on its own copies).
+    from ..library.links import by_file
+    same = by_file(files)
+    track = {name: k for k, group in enumerate(same.values()) for name in group}
+    stored = _stored(db_path, list(same), embedder, embed if described else None) if db_path else {}
     got = dict(stored)
-    got.update(_embed_files([f for f in files if f not in got], jobs, rep, quiet, "embed", raw=described))
-    keep = [i for i, f in enumerate(files) if f in got]
+    got.update(_embed_files([f for f in same if f not in got], jobs, rep, quiet, "embed", raw=described))
+    got.update({name: got[first] for first, group in same.items() if first in got for name in group})
+    keep, seen = [], set()
+    for i, f in enumerate(files):
+        if f in got and (track[f], names[i]) not in seen:
+            seen.add((track[f], names[i]))
+            keep.append(i)
     if len({names[i] for i in keep}) < 2:
         raise MuzipError(f"{folder}: need at least two label folders with readable files")
     X = np.stack([got[files[i]] for i in keep])
@@ -161,7 +172,7 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
-    cv = C.cross_validate(X, y, groups=np.arange(len(y)))  # one file = one track: folds never split a track
+    cv = C.cross_validate(X, y, groups=np.array([track[files[i]] for i in keep]))  # folds never split a track
     model = C.train(X, y_names, embedder, raw=raw)
     with atomic_output(output, force, inputs=[*files, *([db_path] if db_path else [])]) as f:
         C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})
@@ -171,7 +182,9 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     if as_json:
         click.echo(dumps(res))
     elif not quiet:
-        acc = "n/a (too few tracks per label)" if cv["accuracy"] is None else \
+        fewest = min(classes, key=y_names.count)
+        acc = (f"no cross-validation: label {fewest} has {plural(y_names.count(fewest), 'track')}, and each needs "
+               "2 or more") if cv["accuracy"] is None else \
             f"{cv['accuracy']:.1%} accuracy, macro-F1 {cv['macro_f1']:.3f} ({cv['folds']}-fold, split by track)"
         reused = f" ({len(stored)} embeddings from {db_path})" if db_path else ""
         rep.say(f"{output}: {plural(len(classes), 'label')}, {plural(len(y), 'track')}{reused}; {acc}")
@@ -179,8 +192,8 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
 
 
 def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
-    """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder), read-only;
-    with `embed` (a descriptor embedder), {path: raw descriptor} instead."""
+    """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder) by their own
+    name or their link's target's, read-only; with `embed` (a descriptor embedder), {path: raw descriptor}."""
     from ..library.catalog import Catalog
     out = {}
     with Catalog(db_path, create=False) as cat:
@@ -189,10 +202,12 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
                 st = os.stat(f)
             except OSError:
                 continue  # reported when it is embedded
-            emb = cat.stored(f, st.st_size, st.st_mtime, embedder) if embed is None else \
-                cat.stored_descriptor(f, st.st_size, st.st_mtime, embedder, int(embed.scalings.shape[0]))
-            if emb is not None:
-                out[f] = emb
+            for name in dict.fromkeys([f, os.path.realpath(f)]):  # a label folder of links to catalog files
+                emb = cat.stored(name, st.st_size, st.st_mtime, embedder) if embed is None else \
+                    cat.stored_descriptor(name, st.st_size, st.st_mtime, embedder, int(embed.scalings.shape[0]))
+                if emb is not None:
+                    out[f] = emb
+                    break
     return out
 
 

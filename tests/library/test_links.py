@@ -35,9 +35,11 @@ def linked(tmp_path_factory):
 
 
 def _counted(monkeypatch):
-    from muzip.cli import library_cmds
+    """The names of the files embedded (by index and by classify train), in order."""
+    from muzip.cli import classify_cmds, library_cmds
     calls, real = [], library_cmds._embed_one
-    monkeypatch.setattr(library_cmds, "_embed_one", lambda p: calls.append(Path(p).name) or real(p))
+    for module in (library_cmds, classify_cmds):
+        monkeypatch.setattr(module, "_embed_one", lambda p: calls.append(Path(p).name) or real(p))
     return calls
 
 
@@ -121,3 +123,33 @@ def test_similar_lists_no_name_of_the_querys_own_file_as_its_copy(runner, linked
     r = runner.invoke(cli, ["similar", str(linked / "clip.mp3"), "--db", str(db), "--json"])
     hits = json.loads(r.stdout)  # the FLAC once, under the file's own name
     assert [(Path(h["path"]).name, h["copies"]) for h in hits] == [("clip.flac", [])]
+
+
+def test_classify_train_counts_a_file_once_whatever_its_names(runner, tmp_path, monkeypatch):
+    from test_library import RATE, _track
+    music, labels = tmp_path / "music", tmp_path / "labels"
+    for label in ("tone", "noise"):
+        (music / label).mkdir(parents=True)
+        for i in range(3):
+            sf.write(music / label / f"{label}{i}.wav", _track(label, i), RATE, subtype="PCM_16")
+        os.symlink(music / label / f"{label}0.wav", music / label / f"{label}0_again.wav")  # a second name
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(music), "--db", str(db)]).exit_code == 0
+    labels.mkdir()
+    for label in ("tone", "noise"):  # label folders that are links to the catalog's folders
+        os.symlink(music / label, labels / label)
+    calls = _counted(monkeypatch)
+    r = runner.invoke(cli, ["classify", "train", str(labels), "-o", str(tmp_path / "c.npz"), "--db", str(db),
+                            "-j", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["tracks"], out["from_catalog"], out["folds"]) == (6, 6, 3) and calls == []
+    os.utime(music / "tone" / "tone1.wav", (1, 1))  # changed since indexed: embedded again, once
+    r = runner.invoke(cli, ["classify", "train", str(labels), "-o", str(tmp_path / "c.npz"), "-f", "--db", str(db),
+                            "-j", "1", "--json"])
+    assert json.loads(r.stdout)["tracks"] == 6 and calls == ["tone1.wav"]
+    (music / "noise" / "noise1.wav").unlink()
+    (music / "noise" / "noise2.wav").unlink()
+    r = runner.invoke(cli, ["classify", "train", str(music), "-o", str(tmp_path / "d.npz"), "--db", str(db), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    assert "no cross-validation: label noise has 1 track, and each needs 2 or more" in r.stderr
