@@ -9,6 +9,7 @@ import click
 from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
+from .library_objects import shown_name
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -56,7 +57,9 @@ def dupes(db_path, as_json):
         for n, g in enumerate(groups):
             click.echo(f"group {n + 1} ({len(g)} files)")
             for p in g:
-                click.echo(f"  {p}" + (f"  (also named {', '.join(links[p])})" if p in links else ""))
+                # a line break in a name cannot pass for another file
+                click.echo(f"  {shown_name(p)}" + (f"  (also named {', '.join(map(shown_name, links[p]))})"
+                                                  if p in links else ""))
         if links:
             rep.say(f"{db_path}: {plural(len(links), 'file')} under more than one name (symlinks or hard links: "
                     "deleting a name frees nothing)")

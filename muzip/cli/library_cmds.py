@@ -344,6 +344,7 @@ def cluster(db_path, preference, as_json):
     import math
 
     from ..library.cluster import affinity_clusters, clusters_json
+    from .library_objects import shown_name
     if preference is not None and not math.isfinite(preference):
         raise click.BadParameter("must be a finite number", param_hint="--preference")
     rep = Reporter()
@@ -354,9 +355,9 @@ def cluster(db_path, preference, as_json):
         click.echo(dumps(out))
     else:
         for k, c in enumerate(out["clusters"]):
-            click.echo(f"cluster {k + 1} ({plural(len(c['members']), 'track')}), exemplar {c['exemplar']}")
+            click.echo(f"cluster {k + 1} ({plural(len(c['members']), 'track')}), exemplar {shown_name(c['exemplar'])}")
             for m in c["members"]:
-                click.echo(f"  {m}")
+                click.echo(f"  {shown_name(m)}")  # a line break in a name cannot pass for another file
         if not paths:
             click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)
     sys.exit(rep.status)

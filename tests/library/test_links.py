@@ -153,3 +153,17 @@ def test_classify_train_counts_a_file_once_whatever_its_names(runner, tmp_path, 
     r = runner.invoke(cli, ["classify", "train", str(music), "-o", str(tmp_path / "d.npz"), "--db", str(db), "-j", "1"])
     assert r.exit_code == 0, r.output
     assert "no cross-validation: label noise has 1 track, and each needs 2 or more" in r.stderr
+
+
+def test_dupes_and_cluster_write_a_line_break_in_a_name_as_an_escape(runner, linked, tmp_path):
+    folder = tmp_path / "music"
+    folder.mkdir()
+    shutil.copy(linked / "clip.flac", folder / "clip.flac")
+    shutil.copy(linked / "clip.mp3", folder / "new\nline.mp3")
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    for command in (["dupes"], ["cluster"]):
+        r = runner.invoke(cli, [*command, "--db", str(db)])
+        assert r.exit_code == 0, r.output
+        lines = r.stdout.splitlines()
+        assert len(lines) == 3 and f"  {folder}/new\\nline.mp3" in lines, lines
