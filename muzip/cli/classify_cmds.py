@@ -272,8 +272,8 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
 @click.option("-o", "--output", required=True, metavar="PNG", help="The picture to write.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--color", type=click.Choice(["cluster", "folder", "label"]), default="cluster", show_default=True,
-              help="Colour by cluster (numbered as `muzip cluster` prints them), parent folder, or a "
-                   "classifier's label.")
+              help="Colour by cluster (numbered as `muzip cluster` prints them), folder (each file's own, a "
+                   "link's target's; named below the folder all tracks share), or a classifier's label.")
 @click.option("--classifier", metavar="CLASSIFIER", help="For --color label.")
 @one_line_errors
 def map_cmd(db_path, output, force, color, classifier):
@@ -311,7 +311,8 @@ def map_cmd(db_path, output, force, color, classifier):
     if color == "cluster":
         groups = [f"cluster {k}" for k in cluster_numbers(labels, exemplars)]
     elif color == "folder":
-        groups = [os.path.basename(os.path.dirname(p)) for p in paths]
+        from ..library.tsne_map import folder_groups
+        groups = folder_groups(paths)
     else:
         inputs_of = {p: (x, low) for p, x, low in catalog_inputs(db_path, model, Reporter(quiet=True), classifier)}
         groups = [_predict_label(model, *inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]

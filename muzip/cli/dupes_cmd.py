@@ -14,7 +14,8 @@ from .library_objects import shown_name
 
 @click.command(epilog=EXIT_CODES_HELP)
 @catalog_option("The catalog (read only).")
-@click.option("--json", "as_json", is_flag=True, help='{"groups": [[path, ...], ...], "links": {path: [other names]}}, largest first.')
+@click.option("--json", "as_json", is_flag=True,
+              help='{"groups": [[path, ...], ...], "links": {path: [its other names]}}, largest first.')
 @one_line_errors
 def dupes(db_path, as_json):
     """Groups of files that hold the same recording from the same master (FLAC, MP3, Opus, .mz at any

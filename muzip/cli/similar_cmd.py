@@ -59,9 +59,9 @@ def similar(query, db_path, count, mix, output, force, as_json):
 
     Copies of QUERY's recording in the catalog (another format, bitrate or sample rate, found by
     fingerprint as `muzip dupes` finds them) come first, marked "(same recording)"; the other tracks are
-    those nearest its best copy (the most of the band held, then the highest sample rate, the most channels,
-    the largest file; QUERY among them), each recording once: its best copy, with "(+N copies)" where the
-    catalog holds it in other files too.
+    those nearest its best copy (the most of the band held, then lossless before lossy, the highest sample
+    rate, the most channels, the largest file; QUERY among them), each recording once: its best copy, with
+    "(+N copies)" where the catalog holds it in other files too.
 
     \b
     Examples:

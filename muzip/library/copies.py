@@ -141,8 +141,8 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
 def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
     """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
     dupes` groups them; each embedder's tracks apart, since their vectors do not compare), each group's best
-    copy first (best_first: the most of the band held, then the highest sample rate, the most channels, the
-    largest file)."""
+    copy first (best_first: the most of the band held, then lossless before lossy, the highest sample rate,
+    the most channels, the largest file)."""
     row = {int(i): k for k, i in enumerate(ids)}
     groups = []
     for embedder in catalog.embedders():

@@ -95,6 +95,11 @@ def style(k: int, colours: int) -> tuple[int, str]:
     return k % colours, MARKERS[(k // colours) % len(MARKERS)]
 
 
+def _short(name: str, most: int = 40) -> str:
+    """A legend's name of at most `most` characters: its start and its end, which tell folders apart."""
+    return name if len(name) <= most else name[:most // 2 - 2] + "..." + name[-(most - most // 2 - 1):]
+
+
 def _draw(plt, xy, groups, labelled, path, title) -> None:
     names = sorted(set(groups))
     cmap = plt.get_cmap("tab20" if len(names) > 10 else "tab10")
@@ -102,7 +107,7 @@ def _draw(plt, xy, groups, labelled, path, title) -> None:
     for k, name in enumerate(names):
         idx = [i for i, g in enumerate(groups) if g == name]
         colour, marker = style(k, cmap.N)
-        ax.scatter(xy[idx, 0], xy[idx, 1], s=18, color=cmap(colour), marker=marker, label=name[:40], alpha=0.85)
+        ax.scatter(xy[idx, 0], xy[idx, 1], s=18, color=cmap(colour), marker=marker, label=_short(name), alpha=0.85)
     for i, text in labelled.items():
         ax.annotate(text[:32], xy[i], fontsize=7, xytext=(4, 4), textcoords="offset points",
                     bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.7, "lw": 0})
@@ -122,3 +127,15 @@ def _draw(plt, xy, groups, labelled, path, title) -> None:
         os.replace(tmp, path)
     finally:
         plt.close(fig)
+
+
+def folder_groups(paths: list[str]) -> list[str]:
+    """Each track's folder, as the map colours by folder: its file's own folder (a link's target's, so a folder
+    of links is coloured as the album it points into), named from the folder all of them share. Two folders of
+    one name ("music" in every game's tree) are two colours, and the legend reads "Artist/Album"."""
+    local = [p for p in paths if "://" not in p]
+    folders = {p: os.path.dirname(os.path.realpath(p)) for p in local}
+    root = os.path.commonpath(list(folders.values())) if folders else ""
+    if folders and all(f == root for f in folders.values()):  # one folder: its name
+        root = os.path.dirname(root)
+    return [os.path.relpath(folders[p], root) if p in folders else p.rsplit("/", 1)[0] for p in paths]

@@ -72,3 +72,17 @@ def test_groups_past_the_palette_are_drawn_another_shape():
     looks = [style(k, 20) for k in range(160)]
     assert len(set(looks)) == 160 and looks[0] == (0, "o") and looks[20] == (0, "s")
     assert style(5, 10) == (5, "o") and style(15, 10) == (5, "s")
+
+
+def test_folder_colours_tell_folders_of_one_name_apart_and_follow_links(tmp_path):
+    import os
+    from muzip.library.tsne_map import folder_groups
+    for d in ("a/music", "b/music", "links"):
+        (tmp_path / d).mkdir(parents=True)
+    for f in ("a/music/1.ogg", "a/music/2.ogg", "b/music/3.ogg"):
+        (tmp_path / f).write_bytes(b"")
+    os.symlink(tmp_path / "b/music/3.ogg", tmp_path / "links/3.ogg")
+    paths = [str(tmp_path / f) for f in ("a/music/1.ogg", "a/music/2.ogg", "b/music/3.ogg", "links/3.ogg")]
+    assert folder_groups(paths) == ["a/music", "a/music", "b/music", "b/music"]
+    assert folder_groups(paths[:2]) == ["music", "music"]  # one folder: its name
+    assert folder_groups(["s3://bucket/album/x.mz"]) == ["s3://bucket/album"]
