@@ -239,6 +239,13 @@ class AudioSource:
         self.warnings += notes
         return seg.frame_rate, ch, self._mem.shape[0], ext, tags, cover
 
+    @property
+    def cut_short(self) -> str | None:
+        """What is known at open of a file cut short, before any read (None: nothing): an Ogg stream without its
+        end-of-stream page (Ogg has no length field: its length reads as where it was cut). A read to the end
+        says more, in ``warnings``."""
+        return "the Ogg stream ends without its end-of-stream page (file cut short?)" if self._ogg_cut else None
+
     # -- reading -------------------------------------------------------------------------
     def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
         """Yield float32 blocks of shape (n, channels), 0 < n <= block_frames, in order.
@@ -372,8 +379,7 @@ class AudioSource:
             self.warnings.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "
                                  f"(libsndfile: {self._cut}); coded the {_secs(got, rate)} before it")
         elif self._ogg_cut:
-            self.warnings.append("the Ogg stream ends without its end-of-stream page (file cut short?); "
-                                 f"coded the {_secs(got, rate)} that are there")
+            self.warnings.append(f"{self.cut_short}; coded the {_secs(got, rate)} that are there")
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))
 

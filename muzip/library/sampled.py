@@ -34,6 +34,7 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
         rs = StreamResampler(info.sample_rate, rate, info.channels)
         pos, pieces = 0, [[] for _ in spans]
         last_end = spans[-1][1] if spans else 0
+        read_all = True
         for block in src.blocks(1 << 16):
             y = rs.process(block)
             for k, (a, b) in enumerate(spans):
@@ -42,11 +43,22 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
                     pieces[k].append(y[lo - pos:hi - pos])
             pos += len(y)
             if pos >= last_end:
+                read_all = False
                 break
         duration = (info.num_samples / info.sample_rate) if known else None
+        notes = _cut_notes(src, read_all)
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
-            "source": "audio"}
+            "source": "audio", **({"warning": "; ".join(notes)} if notes else {})}
     return [np.concatenate(parts) for parts in pieces if parts], meta
+
+
+def _cut_notes(src, read_all: bool) -> list[str]:
+    """What the reader says of a file cut short or damaged near its end, as `index` says it: after a read to
+    the end its notes (a header's length not there, a damaged end; not clipping, which an embedding does not
+    mind), else what is known at open (an Ogg stream without its end page, whose length reads as the cut's)."""
+    if read_all:
+        return [w.replace("; coded ", "; described ") for w in src.warnings if not w.startswith("clipped ")]
+    return [f"{src.cut_short}; described what is there"] if src.cut_short else []
 
 
 def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):

@@ -142,3 +142,19 @@ def test_index_says_when_files_it_holds_are_gone_from_the_folder(runner, folder,
     assert r.exit_code == 0 and (json.loads(r.stdout)["gone"], json.loads(r.stdout)["tracks"]) == (1, 3)
     r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(db), "--prune"])
     assert r.exit_code == 0 and r.stderr == f"{db}: 0 indexed, 2 unchanged, 0 failed, 1 pruned; 2 tracks\n"
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "flac"])
+def test_a_file_cut_short_is_indexed_with_a_warning(runner, folder, tmp_path, fmt):
+    """Session 54's review: an Ogg cut at 40 % was indexed silently as a 2-s track (exit 0), where `compress`
+    warns and exits 3; a cut FLAC said nothing either."""
+    whole = tmp_path / f"whole.{fmt}"
+    sf.write(whole, _song(5, seconds=8), RATE, format=fmt.upper())
+    data = whole.read_bytes()
+    (folder / f"cut.{fmt}").write_bytes(data[:len(data) * 2 // 5])
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 3, r.output
+    warned = [line for line in r.stderr.splitlines() if line.startswith("muzip: warning: ")]
+    assert len(warned) == 1 and f"cut.{fmt}: " in warned[0] and warned[0].endswith("that are there" if fmt == "ogg"
+                                                                                  else "described what is there")
+    assert "coded" not in warned[0]
