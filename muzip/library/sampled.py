@@ -34,17 +34,21 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
         rs = StreamResampler(info.sample_rate, rate, info.channels)
         pos, pieces = 0, [[] for _ in spans]
         last_end = spans[-1][1] if spans else 0
-        read_all = True
-        for block in src.blocks(1 << 16):
-            y = rs.process(block)
+
+        def take(y):  # the parts of y (from pos on) that fall in the sampled spans
             for k, (a, b) in enumerate(spans):
                 lo, hi = max(a, pos), min(b, pos + len(y))
                 if hi > lo:
                     pieces[k].append(y[lo - pos:hi - pos])
-            pos += len(y)
+            return pos + len(y)
+        read_all = True
+        for block in src.blocks(1 << 16):
+            pos = take(rs.process(block))
             if pos >= last_end:
                 read_all = False
                 break
+        if read_all:  # what the resampler still holds: the track's end (all of a very short one)
+            pos = take(rs.process(np.zeros((0, rs.channels), np.float32), last=True))
         duration = (info.num_samples / info.sample_rate) if known else None
         notes = _cut_notes(src, read_all)
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),

@@ -158,3 +158,14 @@ def test_a_file_cut_short_is_indexed_with_a_warning(runner, folder, tmp_path, fm
     assert len(warned) == 1 and f"cut.{fmt}: " in warned[0] and warned[0].endswith("that are there" if fmt == "ogg"
                                                                                   else "described what is there")
     assert "coded" not in warned[0]
+
+
+def test_a_short_file_at_another_rate_is_read_to_its_end(runner, folder, tmp_path):
+    """Session 54's review: 50 ms at 8 kHz was "no audio to embed": the resampler's delay held all of it back."""
+    t = np.arange(400) / 8000
+    sf.write(folder / "tiny.wav", 0.3 * np.sin(2 * np.pi * 440 * t), 8000, subtype="PCM_16")
+    from muzip.library.sampled import sampled_audio
+    pieces, info = sampled_audio(str(folder / "tiny.wav"), RATE, RATE)
+    assert info["rate"] == 8000 and abs(sum(len(p) for p in pieces) - 2205) <= 2
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(tmp_path / "lib.db")])
+    assert f"muzip: {folder / 'tiny.wav'}: too short to describe" in r.stderr.splitlines()  # the reason it has
