@@ -131,7 +131,8 @@ def similar(query, db_path, count, mix, output, force, as_json):
         for h in hits:  # the score in one column whatever its sign
             more = len(h.get("copies", ()))
             click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}" + "  (same recording)" * h["same_recording"]
-                       + f"  (+{more} {'copy' if more == 1 else 'copies'})" * (more > 0))
+                       + f"  (+{more} {'copy' if more == 1 else 'copies'})" * (more > 0)
+                       + "  (file gone: `index --prune` drops it)" * _gone(h["path"]))
         if not hits:
             click.echo(f"{db_path}: no other tracks to compare with", err=True)
     sys.exit(rep.status)

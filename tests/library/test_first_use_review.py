@@ -169,3 +169,12 @@ def test_a_short_file_at_another_rate_is_read_to_its_end(runner, folder, tmp_pat
     assert info["rate"] == 8000 and abs(sum(len(p) for p in pieces) - 2205) <= 2
     r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(tmp_path / "lib.db")])
     assert f"muzip: {folder / 'tiny.wav'}: too short to describe" in r.stderr.splitlines()  # the reason it has
+
+
+def test_similar_marks_a_track_whose_file_is_gone(runner, folder, tmp_path):
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    (folder / "s1.wav").rename(folder / "renamed.wav")
+    r = runner.invoke(cli, ["similar", str(folder / "s0.wav"), "--db", str(db)])
+    assert r.exit_code == 0 and r.stdout.splitlines()[0].endswith(
+        f"{folder / 's1.wav'}  (file gone: `index --prune` drops it)")
