@@ -25,7 +25,8 @@ AUDIO_EXTS = {
 
 def files_under(paths, rep, exts) -> list[str]:
     """Absolute paths of the files with one of `exts` under `paths` (folders walked; files named on the
-    command line taken whatever their extension), sorted; a missing path is reported to `rep`."""
+    command line taken whatever their extension; hidden names, with a leading dot, left out of a walk), sorted;
+    a missing path is reported to `rep`."""
     return sorted(named_files_under(paths, rep, exts))
 
 
@@ -43,9 +44,11 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p):
-                dirs.sort()
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
-                    if f.rsplit(".", 1)[-1].lower() in exts:
+                    # hidden names, as the codec's batch leaves them: a Mac's "._song.mp3" beside every song
+                    # is metadata that no reader opens (one failure line each), a ".Trashes" folder not music
+                    if f.rsplit(".", 1)[-1].lower() in exts and not f.startswith("."):
                         take(os.path.join(root, f))
         elif os.path.exists(p):
             take(p)
@@ -70,10 +73,11 @@ class Item:
 
 
 def _walk(folder: str, want) -> list[tuple[str, str]]:
-    """(path, path relative to folder) of matching files below folder, sorted, symlinked dirs not followed."""
+    """(path, path relative to folder) of matching files below folder, sorted, symlinked dirs not followed,
+    hidden names (a leading dot) left out."""
     found = []
     for root, dirs, files in os.walk(folder):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # hidden folders (.Trashes, .AppleDouble)
         for name in sorted(files):
             if want(name) and not name.startswith("."):
                 path = os.path.join(root, name)

@@ -178,3 +178,22 @@ def test_similar_marks_a_track_whose_file_is_gone(runner, folder, tmp_path):
     r = runner.invoke(cli, ["similar", str(folder / "s0.wav"), "--db", str(db)])
     assert r.exit_code == 0 and r.stdout.splitlines()[0].endswith(
         f"{folder / 's1.wav'}  (file gone: `index --prune` drops it)")
+
+
+def test_a_walk_leaves_hidden_names_out_and_a_named_one_is_read(runner, folder, tmp_path):
+    """Session 54's review: a Mac's "._s0.wav" beside each song failed one line each (exit 1), and a hidden
+    folder was walked, where the codec's batch (`compress -r`) leaves both out."""
+    (folder / "._s0.wav").write_bytes(b"\x00\x05\x16\x07" + bytes(60))  # AppleDouble metadata, not audio
+    (folder / ".Trashes").mkdir()
+    sf.write(folder / ".Trashes" / "old.wav", _song(7), RATE, subtype="PCM_16")
+    sf.write(folder / ".kept.wav", _song(8), RATE, subtype="PCM_16")
+    db = tmp_path / "lib.db"
+    r = runner.invoke(cli, ["index", "-j", "1", "--json", str(folder), "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["indexed"] == 2
+    r = runner.invoke(cli, ["index", "-j", "1", "--json", str(folder / ".kept.wav"), "--db", str(db)])
+    assert r.exit_code == 0 and json.loads(r.stdout)["indexed"] == 1  # named on the command line: read
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["compress", "-r", "-q", str(folder), "--output-dir", str(out), "--bitrate", "24"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.rglob("*")) == ["s0.mz", "s1.mz"]
