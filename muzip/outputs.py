@@ -22,7 +22,7 @@ import tempfile
 from contextlib import contextmanager
 from typing import BinaryIO, Iterable, Iterator
 
-from .errors import MuzipError, OutputExistsError
+from .errors import MuzipError, OutputExistsError, OutputWriteError
 
 
 def same_file(a: str, b: str) -> bool:
@@ -70,6 +70,8 @@ def check_output(path: str, force: bool, inputs: Iterable[str] = ()) -> str:
         raise OutputExistsError(f"{path}: is a block device; refusing to write to it")
     if kind == "file" and not force:
         raise OutputExistsError(f"{path}: exists (use -f to overwrite)")
+    if kind == "new" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):  # said now, not after the work
+        raise OutputWriteError(f"{path}: cannot write (its folder does not exist)")
     return kind
 
 

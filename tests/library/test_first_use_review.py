@@ -197,3 +197,18 @@ def test_a_walk_leaves_hidden_names_out_and_a_named_one_is_read(runner, folder, 
     r = runner.invoke(cli, ["compress", "-r", "-q", str(folder), "--output-dir", str(out), "--bitrate", "24"])
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in out.rglob("*")) == ["s0.mz", "s1.mz"]
+
+
+def test_an_output_in_a_folder_that_does_not_exist_is_refused_before_the_work(runner, folder, tmp_path, monkeypatch):
+    """Session 54's review: `similar --playlist -o sub/mix.m3u8` did the mix, then failed to write it."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(folder), "--db", str(db)]).exit_code == 0
+    from muzip.cli import similar_cmd
+
+    def no_work(*args):
+        raise AssertionError("the catalog was searched before the output was checked")
+    monkeypatch.setattr(similar_cmd, "_query", no_work)
+    mix = tmp_path / "sub" / "mix.m3u8"
+    r = runner.invoke(cli, ["similar", str(folder / "s0.wav"), "--db", str(db), "--playlist", "2", "-o", str(mix)])
+    assert r.exit_code == 1 and r.stderr == f"muzip: {mix}: cannot write (its folder does not exist)\n"
+    assert not (tmp_path / "sub").exists()
