@@ -316,9 +316,9 @@ def map_cmd(db_path, output, force, color, classifier):
     else:
         inputs_of = {p: (x, low) for p, x, low in catalog_inputs(db_path, model, Reporter(quiet=True), classifier)}
         groups = [_predict_label(model, *inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
-    names = {int(i): os.path.splitext(os.path.basename(paths[i]))[0] for i in exemplars}
     status(f"placing {plural(len(paths), 'track')} (t-SNE)...")
-    from ..library.tsne_map import draw, places
+    from ..library.tsne_map import draw, exemplar_names, places
+    names = exemplar_names(paths, exemplars)
     xy = places(emb, copies)  # each recording once, its copies around it
     status(f"drawing {output}...")
     with atomic_output(output, force, inputs) as f:

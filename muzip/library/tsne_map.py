@@ -139,3 +139,14 @@ def folder_groups(paths: list[str]) -> list[str]:
     if folders and all(f == root for f in folders.values()):  # one folder: its name
         root = os.path.dirname(root)
     return [os.path.relpath(folders[p], root) if p in folders else p.rsplit("/", 1)[0] for p in paths]
+
+
+def exemplar_names(paths: list[str], exemplars) -> dict[int, str]:
+    """{row: the label of that exemplar on the map}: its file name without extension, with its folder's name
+    before it where another track of the catalog has that file name too (four songs' "guitar.ogg")."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    counts: dict[str, int] = {}
+    for stem in stems:
+        counts[stem] = counts.get(stem, 0) + 1
+    return {int(i): stems[i] if counts[stems[i]] == 1 else
+            f"{os.path.basename(os.path.dirname(paths[i]))}/{stems[i]}" for i in exemplars}

@@ -86,3 +86,9 @@ def test_folder_colours_tell_folders_of_one_name_apart_and_follow_links(tmp_path
     assert folder_groups(paths) == ["a/music", "a/music", "b/music", "b/music"]
     assert folder_groups(paths[:2]) == ["music", "music"]  # one folder: its name
     assert folder_groups(["s3://bucket/album/x.mz"]) == ["s3://bucket/album"]
+
+
+def test_an_exemplar_whose_file_name_is_shared_is_named_with_its_folder():
+    from muzip.library.tsne_map import exemplar_names
+    paths = ["/m/chaos_god/guitar.ogg", "/m/armygeddon/guitar.ogg", "/m/armygeddon/song.ogg", "/m/x/solo.flac"]
+    assert exemplar_names(paths, [0, 2, 3]) == {0: "chaos_god/guitar", 2: "song", 3: "solo"}
