@@ -1,9 +1,10 @@
 """Affinity Propagation on track embeddings (as Autogroove): clusters and their exemplar tracks.
 
 Dense AP keeps three N x N float64 matrices (similarity, responsibility, availability): 24 N^2 bytes,
-600 MB at 5,000 tracks and 8 TB at a million. Up to DENSE_MAX tracks muzip runs it directly on the
-cosine similarities; above, AP runs on the centroids of a k-means (MiniBatchKMeans, K = CENTROIDS) and
-each track joins its centroid's cluster, the exemplar being the track nearest the exemplar centroid.
+600 MB at 5,000 tracks and 8 TB at a million, and its iterations cost N^2 each. Up to DENSE_MAX tracks
+muzip runs it directly on the cosine similarities; above, AP runs on the centroids of a k-means
+(MiniBatchKMeans, K = CENTROIDS) and each track joins its centroid's cluster, the exemplar being the track
+nearest the exemplar centroid.
 scripts/bench/library_bench.py measures time and memory at 1k, 10k and 100k tracks (docs/LIBRARY-SEEN.md)."""
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import warnings
 
 import numpy as np
 
-DENSE_MAX = 5000
+# Dense AP of 5,000 tracks took 98-100 s on 2 cores, 3,000 tracks 10-35 s, 2,000 5-17 s; the centroids' path
+# 1-7 s at any size to 10,000 (scripts/experiments/exp_cluster_threshold.py, docs/logs/cluster_threshold_s54.log)
+DENSE_MAX = 2000
 CENTROIDS = 1000
 
 

@@ -248,6 +248,8 @@ def main():
 
 
 def markdown(res) -> str:
+    from muzip.library.cluster import CENTROIDS, DENSE_MAX
+
     def row(name, m):
         p1 = "n/a" if m.get("p_at_1") is None else f"{m['p_at_1']:.3f}"
         return f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | {p1} | {m['nmi']:.3f} ({m['clusters']} clusters) |"
@@ -312,8 +314,8 @@ def markdown(res) -> str:
           "halves of each track embedded separately; the share whose nearest other half is its own. NMI: Affinity "
           "Propagation (default preference) against the labels.",
           "", "## Affinity Propagation scaling", "",
-          "Synthetic 130-d unit vectors (50 clusters); dense AP up to 5,000 tracks, AP over 1,000 k-means centroids "
-          "above. Peak RSS of the measuring process (a fresh one per size).", "",
+          f"Synthetic 130-d unit vectors (50 clusters); dense AP up to {DENSE_MAX:,} tracks, AP over {CENTROIDS:,} "
+          "k-means centroids above. Peak RSS of the measuring process (a fresh one per size).", "",
           "| tracks | wall s | clusters | peak RSS MB |", "|---:|---:|---:|---:|",
           *[f"| {a['n']:,} | {a['wall_s']:.1f} | {a['clusters']} | {a['peak_rss_mb']:.0f} |" for a in res["ap_scaling"]], "",
           "Dense AP would need 24 N^2 bytes: 2.4 GB at 10k, 240 GB at 100k.", "",
