@@ -8,7 +8,8 @@ statistics in 50 clusters, projected as `muzip index` projects a catalog), then,
 16-kHz file, compared band-limited since session 51), `muzip
 cluster --json`, `muzip map` and `muzip dupes` (tracks of 90-420 s, fingerprints: `fingerprints`). Wall time
 of each whole command (median of RUNS; cluster, map and dupes once). Then `map` and `cluster` of a second
-catalog whose tracks are all other recordings (`fingerprints`: DISTINCT_BAND_SD), where t-SNE places every track.
+catalog whose tracks are all other recordings (`fingerprints`: DISTINCT_BAND_SD), where t-SNE places every track,
+and `similar` of one of its tracks; then `cluster` and `map` of such a catalog of half the size.
 Targets: similar < 0.3 s (cataloged) and < 1 s (a file), cluster and map < 60 s.
 """
 
@@ -145,6 +146,16 @@ def main():
         out["distinct_cluster_s"] = timed(["cluster", "--db", distinct, "--json"])
         timed(["dupes", "--db", distinct, "--json"])
         out["distinct_tracks_in_copy_groups"] = grouped()
+        # a catalog with no copies: what a query costs where few fingerprints align (the first catalog's are
+        # the worst case)
+        d_seed = track_path(os.path.join(tmp, "distinct"), 3)
+        out["distinct_similar_cataloged_s"] = timed(["similar", d_seed, "--db", distinct, "-n", "10"], a.runs)
+        # half the size: `cluster` ran dense AP up to 5,000 tracks before session 54 (98-100 s there)
+        half = os.path.join(tmp, "half.db")
+        make_catalog(half, a.tracks // 2, os.path.join(tmp, "half"), DISTINCT_BAND_SD)
+        out["half_tracks"] = a.tracks // 2
+        out["half_cluster_s"] = timed(["cluster", "--db", half, "--json"])
+        out["half_map_s"] = timed(["map", "--db", half, "-o", os.path.join(tmp, "half.png")])
     print(json.dumps(out))
 
 
