@@ -354,10 +354,15 @@ def cluster(db_path, preference, as_json):
     if as_json:
         click.echo(dumps(out))
     else:
+        from ..library.links import by_file
         for k, c in enumerate(out["clusters"]):
-            click.echo(f"cluster {k + 1} ({plural(len(c['members']), 'track')}), exemplar {shown_name(c['exemplar'])}")
-            for m in c["members"]:
-                click.echo(f"  {shown_name(m)}")  # a line break in a name cannot pass for another file
+            files = by_file(c["members"])  # names of one file (links) on its line
+            count = plural(len(c["members"]), "track") + (f", {plural(len(files), 'file')}" if len(files) < len(
+                c["members"]) else "")
+            click.echo(f"cluster {k + 1} ({count}), exemplar {shown_name(c['exemplar'])}")
+            for m, names in files.items():  # a line break in a name cannot pass for another file
+                more = len(names) - 1
+                click.echo(f"  {shown_name(m)}" + f"  (+{more} other name{'s' * (more > 1)})" * (more > 0))
         if not paths:
             click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)
     sys.exit(rep.status)

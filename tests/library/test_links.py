@@ -80,6 +80,9 @@ def test_dupes_shows_a_files_other_names_beside_it_not_as_copies(runner, linked,
     assert any(line.endswith(f"clip.flac  (also named {linked / 'alias.flac'}, {linked / 'hard.flac'})")
                for line in lines)
     assert "1 file under more than one name (symlinks or hard links: deleting a name frees nothing)" in r.stderr
+    r = runner.invoke(cli, ["cluster", "--db", str(db)])  # one line a file, its other names counted
+    assert r.stdout.splitlines()[0].startswith("cluster 1 (4 tracks, 2 files), exemplar ")
+    assert sorted(r.stdout.splitlines()[1:]) == [f"  {linked / 'clip.flac'}  (+2 other names)", f"  {linked / 'clip.mp3'}"]
 
 
 def test_a_file_held_only_under_several_names_has_no_duplicates(runner, linked, tmp_path):
