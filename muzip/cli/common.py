@@ -131,8 +131,10 @@ class TimeSpec(click.ParamType):
 
 # -- shell completion (`eval "$(_MUZIP_COMPLETE=bash_source muzip)"`) ---------------------------------
 
-# Click completes a parameter from its type: file names for these (plain strings complete to nothing).
-PATH = click.Path()
+# Click completes a parameter from its type: file names for these (plain strings complete to nothing). Not
+# readable=True (click's default): a file that cannot be read is the job's one line `muzip: FILE: reason`, and
+# the batch goes on, where click's check ended the whole command with a usage error (session 54's review).
+PATH = click.Path(readable=False)
 
 
 class PositiveMinutes(click.ParamType):

@@ -1,0 +1,50 @@
+"""What a first-use review of the codec commands found (session 54)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from muzip.cli import cli
+
+CLIP = Path(__file__).resolve().parents[1] / "data" / "knolls_excerpt.ogg"
+
+
+def _locked(monkeypatch, name):
+    """As a user who may not read `name` sees it (the tests run as root, whom the file system lets read all)."""
+    real_open, real_access = os.open, os.access
+
+    def refused(path, *args, **kwargs):
+        if os.fspath(path).endswith(name):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(os, "open", refused)
+    real_builtin_open = open
+
+    def refused_builtin(path, *args, **kwargs):
+        if isinstance(path, (str, os.PathLike)) and os.fspath(path).endswith(name):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_builtin_open(path, *args, **kwargs)
+    monkeypatch.setattr("builtins.open", refused_builtin)
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: not os.fspath(p).endswith(name)
+                        and real_access(p, mode, *a, **k))
+
+
+@pytest.mark.parametrize("command", ["compress", "decompress"])
+def test_an_unreadable_input_is_one_line_and_the_batch_goes_on(runner, tmp_path, monkeypatch, command):
+    if command == "compress":
+        shutil.copy(CLIP, tmp_path / "a.ogg")
+        shutil.copy(CLIP, tmp_path / "locked.ogg")
+        inputs = [tmp_path / "a.ogg", tmp_path / "locked.ogg"]
+    else:
+        for name in ("a", "locked"):
+            assert runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", str(tmp_path / f"{name}.mz")]).exit_code == 0
+        inputs = [tmp_path / "a.mz", tmp_path / "locked.mz"]
+    _locked(monkeypatch, "locked" + inputs[1].suffix)
+    out = tmp_path / "out"
+    r = runner.invoke(cli, [command, "-q", "-j", "1", *map(str, inputs), "--output-dir", str(out)])
+    assert r.exit_code == 1, r.output  # an input failed, the other was done: not a usage error (2)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("muzip: ")]
+    assert len(errors) == 1 and f"locked{inputs[1].suffix}" in errors[0] and "permission denied" in errors[0].lower()
+    assert [p.stem for p in out.iterdir()] == ["a"]
