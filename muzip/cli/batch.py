@@ -53,6 +53,9 @@ def _message(path: str, exc: Exception) -> str:
 def run_job(job, item, options, bars) -> Outcome:
     """Run one job; every ordinary exception becomes a one-line failure so the batch goes on."""
     out = Outcome()
+    if item.failed is not None:  # known from the plan (a folder that could not be listed)
+        out.fail(f"{item.src}: {item.failed}")
+        return out
     try:
         job(item, options, bars, out)
     except MuzipError as exc:

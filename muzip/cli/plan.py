@@ -41,9 +41,11 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
         elif os.path.abspath(path) not in refused:  # a named pipe would block the reader for ever
             refused.add(os.path.abspath(path))
             rep.fail(f"{path}: not a regular file (a pipe, socket or device)")
+    def refused(err: OSError):  # os.walk skips a folder it cannot list without a word
+        rep.fail(f"{err.filename}: cannot list the folder ({err.strerror or err})")
     for p in paths:
         if os.path.isdir(p):
-            for root, dirs, files in os.walk(p):
+            for root, dirs, files in os.walk(p, onerror=refused):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
                     # hidden names, as the codec's batch leaves them: a Mac's "._song.mp3" beside every song
@@ -70,13 +72,18 @@ class Item:
     dst: str | None     # None: standard output
     skip: bool = False  # --skip-existing and dst exists
     size: int | None = None  # bytes, where the plan already knows them (an object store's listing)
+    failed: str | None = None  # why src cannot be done at all (a folder -r could not list): its one line
 
 
-def _walk(folder: str, want) -> list[tuple[str, str]]:
+def _walk(folder: str, want, unreadable: list | None = None) -> list[tuple[str, str]]:
     """(path, path relative to folder) of matching files below folder, sorted, symlinked dirs not followed,
-    hidden names (a leading dot) left out."""
+    hidden names (a leading dot) left out; the folders that could not be listed, (path, why), to `unreadable`."""
     found = []
-    for root, dirs, files in os.walk(folder):
+
+    def refused(err: OSError):  # os.walk skips such a folder without a word
+        if unreadable is not None:
+            unreadable.append((err.filename, f"cannot list the folder ({err.strerror or err})"))
+    for root, dirs, files in os.walk(folder, onerror=refused):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))  # hidden folders (.Trashes, .AppleDouble)
         for name in sorted(files):
             if want(name) and not name.startswith("."):
@@ -85,12 +92,13 @@ def _walk(folder: str, want) -> list[tuple[str, str]]:
     return found
 
 
-def expand(inputs, recursive: bool, want) -> list[tuple[str, str]]:
-    """(path, name to keep) per input file; folders are walked with -r, else kept (they fail as inputs)."""
+def expand(inputs, recursive: bool, want, unreadable: list | None = None) -> list[tuple[str, str]]:
+    """(path, name to keep) per input file; folders are walked with -r, else kept (they fail as inputs); the
+    folders a walk could not list, (path, why), to `unreadable`."""
     out = []
     for path in inputs:
         if path != "-" and recursive and os.path.isdir(path):
-            out.extend(_walk(path, want))
+            out.extend(_walk(path, want, unreadable))
         else:
             out.append((path, os.path.basename(path) if path != "-" else "-"))
     return out
@@ -115,8 +123,9 @@ def _stdout_is_terminal() -> bool:
 def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_stdout: bool,
          recursive: bool, skip_existing: bool, want) -> list[Item]:
     """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
-    files = expand(inputs, recursive, want)
-    if not files:
+    unreadable: list = []
+    files = expand(inputs, recursive, want, unreadable)
+    if not files and not unreadable:
         raise click.UsageError("no input files (folders need -r)")
     if output and len(files) > 1:
         if os.path.isdir(output):
@@ -154,9 +163,11 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     for it in items:  # an output that is an input is refused per file, when the move is checked
         if skip_existing and it.dst is not None and os.path.lexists(it.dst) and os.path.isfile(it.dst):
             it.skip = True
+    # a folder that could not be listed is an input that fails, in its place in the batch: one line, exit 1
+    items += [Item(folder, os.devnull, failed=why, size=0) for folder, why in unreadable]
     # DIR (and with -r the mirrored sub-folders) are made up front, and only for jobs that can write.
-    writable = [it for it in items
-                if not it.skip and it.dst is not None and (it.src == "-" or os.path.exists(it.src))]
+    writable = [it for it in items if not it.skip and it.failed is None and it.dst is not None
+                and (it.src == "-" or os.path.exists(it.src))]
     if output_dir and writable:
         for folder in [output_dir] + sorted({os.path.dirname(it.dst) for it in writable}):
             make_output_dir(folder)

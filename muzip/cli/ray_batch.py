@@ -70,6 +70,8 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
     for item in items:
         if item.skip:
             reporter.say(f"{item.dst}: exists, skipped")
+        elif item.failed is not None:  # a folder that could not be listed
+            reporter.fail(f"{item.src}: {item.failed}")
         else:
             todo.append(item)
     with native_stderr_to_null():  # Ray's C++ core and raylet write to fd 2; muzip's lines still reach stderr

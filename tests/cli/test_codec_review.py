@@ -48,3 +48,29 @@ def test_an_unreadable_input_is_one_line_and_the_batch_goes_on(runner, tmp_path,
     errors = [line for line in r.stderr.splitlines() if line.startswith("muzip: ")]
     assert len(errors) == 1 and f"locked{inputs[1].suffix}" in errors[0] and "permission denied" in errors[0].lower()
     assert [p.stem for p in out.iterdir()] == ["a"]
+
+
+def _unlistable(monkeypatch, name):
+    real = os.scandir
+
+    def scandir(path="."):
+        if os.fspath(path).endswith(name):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_that_cannot_be_listed_is_one_line_and_the_rest_is_done(runner, tmp_path, monkeypatch):
+    music = tmp_path / "music"
+    (music / "nope").mkdir(parents=True)
+    shutil.copy(CLIP, music / "a.ogg")
+    shutil.copy(CLIP, music / "nope" / "b.ogg")
+    _unlistable(monkeypatch, "nope")
+    out = tmp_path / "out"
+    r = runner.invoke(cli, ["compress", "-q", "-j", "1", "-r", str(music), "--output-dir", str(out)])
+    assert r.exit_code == 1, r.output  # it was skipped without a word, exit 0
+    assert r.stderr.splitlines() == [f"muzip: {music / 'nope'}: cannot list the folder (Permission denied)"]
+    assert sorted(p.name for p in out.rglob("*")) == ["a.mz"]
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(music), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [f"muzip: {music / 'nope'}: cannot list the folder (Permission denied)"]
