@@ -41,11 +41,12 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
         elif os.path.abspath(path) not in refused:  # a named pipe would block the reader for ever
             refused.add(os.path.abspath(path))
             rep.fail(f"{path}: not a regular file (a pipe, socket or device)")
-    def refused(err: OSError):  # os.walk skips a folder it cannot list without a word
+
+    def unlisted(err: OSError):  # os.walk skips a folder it cannot list without a word
         rep.fail(f"{err.filename}: cannot list the folder ({err.strerror or err})")
     for p in paths:
         if os.path.isdir(p):
-            for root, dirs, files in os.walk(p, onerror=refused):
+            for root, dirs, files in os.walk(p, onerror=unlisted):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
                     # hidden names, as the codec's batch leaves them: a Mac's "._song.mp3" beside every song
