@@ -74,3 +74,12 @@ def test_a_folder_that_cannot_be_listed_is_one_line_and_the_rest_is_done(runner,
     r = runner.invoke(cli, ["index", "-q", "-j", "1", str(music), "--db", str(tmp_path / "lib.db")])
     assert r.exit_code == 1
     assert r.stderr.splitlines() == [f"muzip: {music / 'nope'}: cannot list the folder (Permission denied)"]
+
+
+def test_an_output_ending_in_a_slash_is_a_folder(runner, tmp_path):
+    """`-o new/` wrote a file named `new`."""
+    r = runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", f"{tmp_path / 'new'}/"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "new" / "knolls_excerpt.mz").is_file()
+    r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "new" / "knolls_excerpt.mz"), "-o", f"{tmp_path / 'wav'}/"])
+    assert r.exit_code == 0 and (tmp_path / "wav" / "knolls_excerpt.wav").is_file()
