@@ -150,8 +150,12 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     if report.index_damaged:
         out.warn(f"{item.src}: index or trailer damaged (no random access); decoded every frame in order")
     if report.truncated:
-        out.warn(f"{item.src}: file is truncated; decoded the {report.samples_written / h.sample_rate:.2f} s "
-                 "that are complete")
+        complete = (report.samples_written - report.samples_padded) / h.sample_rate
+        padded = (f", then {report.samples_padded / h.sample_rate:.2f} s of silence to the length its header "
+                  "states (a stream's WAV header was already sent)") if report.samples_padded else ""
+        out.warn(f"{item.src}: file is truncated; decoded the {complete:.2f} s that are complete{padded}")
     out.bytes_in = file_size(item.src)
+    rate = sinks[0].output_rate if sinks else h.sample_rate
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(report.samples_written / h.sample_rate)}, "
-            f"{h.sample_rate} Hz, {h.channels} ch")
+            f"{rate} Hz" + (f" (resampled from {h.sample_rate} Hz: {opt.fmt.upper()} has no {h.sample_rate}-Hz rate)"
+                            if rate != h.sample_rate else "") + f", {h.channels} ch")

@@ -31,6 +31,7 @@ class DecodeReport:
         self.truncated = False
         self.index_damaged = False  # all frames there, but the index or trailer is damaged (reader.index_damaged)
         self.samples_written = 0
+        self.samples_padded = 0  # of those, silence in place of what a truncated file promised (pad_truncated)
 
 
 def decode_frames(reader, model, first: int, stop: int | None, report: DecodeReport, strict=False):
@@ -178,6 +179,7 @@ def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0
     claim_only = report.truncated or (report.index_damaged and reader.total_num_samples is None)
     if want is not None and written < want and (pad_truncated or not claim_only):
         _write_silence(sink, want - written, ch)  # resampler rounding, or what a truncated file promised
+        report.samples_padded = want - written if claim_only else 0
         written = want
     report.samples_written = written
     return report

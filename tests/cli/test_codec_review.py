@@ -83,3 +83,27 @@ def test_an_output_ending_in_a_slash_is_a_folder(runner, tmp_path):
     assert (tmp_path / "new" / "knolls_excerpt.mz").is_file()
     r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "new" / "knolls_excerpt.mz"), "-o", f"{tmp_path / 'wav'}/"])
     assert r.exit_code == 0 and (tmp_path / "wav" / "knolls_excerpt.wav").is_file()
+
+
+def test_decompress_says_the_rate_it_writes_and_the_silence_it_pads(runner, tmp_path):
+    """A 96-kHz file decoded to MP3 (48 kHz at most) was said to be 96000 Hz; a truncated file decoded to a
+    stream said all its promised seconds were complete, where the end was silence."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    sf.write(tmp_path / "hi.flac", soxr.resample(x, sr, 96000), 96000)
+    assert runner.invoke(cli, ["compress", "-q", str(tmp_path / "hi.flac"), "-o", str(tmp_path / "hi.mz")]).exit_code == 0
+    r = runner.invoke(cli, ["decompress", str(tmp_path / "hi.mz"), "-o", str(tmp_path / "hi.mp3")])
+    assert r.exit_code == 0 and "48000 Hz (resampled from 96000 Hz: MP3 has no 96000-Hz rate), 2 ch" in r.stderr
+    assert sf.info(tmp_path / "hi.mp3").samplerate == 48000
+    data = (tmp_path / "hi.mz").read_bytes()
+    (tmp_path / "cut.mz").write_bytes(data[:len(data) // 2])
+    r = runner.invoke(cli, ["decompress", "-c", str(tmp_path / "cut.mz")])
+    assert r.exit_code == 3
+    warned = [line for line in r.stderr.splitlines() if "truncated" in line][0]
+    complete, padded = (float(v) for v in warned.split("decoded the ")[1].replace(" s that are complete, then ",
+                                                                                 " ").split(" s of silence")[0].split())
+    assert 4.0 < complete < 8.0 and abs(complete + padded - 12.0) < 0.01
+    audio = np.frombuffer(r.stdout_bytes[44:], "<i2")  # a WAV header, then 16-bit samples (96 kHz, stereo)
+    assert not audio[int((complete + 0.05) * 96000) * 2:].any()  # what is said to be silence is
