@@ -29,7 +29,8 @@ def _info_lines(path, i) -> list[tuple[str, str]]:
     ch = {1: "1 (mono)", 2: "2 (stereo, coded as mid/side)"}[i["channels"]]
     lines = [
         ("file", path),
-        ("duration", f"{fmt_time(i['duration_s'])} ({i['total_num_samples']} samples)"),
+        ("duration", f"{fmt_time(i['duration_s'])} ({i['total_num_samples']} samples)" if not i["truncated"] else
+         f"{fmt_time(i['held_s'])} in its frames, of the {fmt_time(i['duration_s'])} its header states"),
         ("sample rate", f"{i['sample_rate']} Hz (coded at {i['model_rate']} Hz)"),
         ("channels", ch),
         ("model", f"{i['model_id']} (sha256 {i['model_sha256'][:16]}...)"),

@@ -282,7 +282,8 @@ def _sizes_ok(sizes, span: int) -> bool:
 
 
 def read_info(fileobj, verify: bool = False) -> dict:
-    """Header fields plus n_frames, total_num_samples, file_size, duration_s, actual_bitrate_bps,
+    """Header fields plus n_frames, total_num_samples, file_size, duration_s, held_s (the seconds its frames hold:
+    duration_s but for a truncated file, whose header states more), actual_bitrate_bps,
     index_valid, truncated, index_damaged (every frame there, but index or trailer damaged: no random
     access), damaged_frames (None = not checked: index valid and verify=False), cover_mime and cover_bytes
     (its size; the image itself is Header.cover)."""
@@ -318,7 +319,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
     duration = total / h.sample_rate
     # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length.
     coded_s = model_samples / h.model_rate if truncated else duration
-    info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration,
+    info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration, held_s=coded_s,
                 actual_bitrate_bps=(size * 8 / coded_s) if coded_s > 0 else 0.0,
                 truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged)
     return info

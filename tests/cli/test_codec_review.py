@@ -107,3 +107,17 @@ def test_decompress_says_the_rate_it_writes_and_the_silence_it_pads(runner, tmp_
     assert 4.0 < complete < 8.0 and abs(complete + padded - 12.0) < 0.01
     audio = np.frombuffer(r.stdout_bytes[44:], "<i2")  # a WAV header, then 16-bit samples (96 kHz, stereo)
     assert not audio[int((complete + 0.05) * 96000) * 2:].any()  # what is said to be silence is
+
+
+def test_info_of_a_truncated_file_says_what_its_frames_hold(runner, tmp_path):
+    assert runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", str(tmp_path / "a.mz")]).exit_code == 0
+    data = (tmp_path / "a.mz").read_bytes()
+    (tmp_path / "cut.mz").write_bytes(data[:len(data) // 2])
+    r = runner.invoke(cli, ["info", str(tmp_path / "cut.mz")])
+    assert r.exit_code == 3
+    line = [x for x in r.stdout.splitlines() if x.startswith("duration:")][0]
+    assert line.endswith("in its frames, of the 0:12.000 its header states") and "0:12.000 in" not in line
+    r = runner.invoke(cli, ["info", "--json", str(tmp_path / "cut.mz")])
+    import json
+    i = json.loads(r.stdout)
+    assert i["duration_s"] == 12.0 and 3.0 < i["held_s"] < 9.0
