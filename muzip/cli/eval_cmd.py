@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import (EXIT_CODES_HELP, EXIT_FAIL, PATH, Interrupted, exit_for_signal, refuse_terminal_stdin,
+from .common import (EXIT_CODES_HELP, EXIT_FAIL, EXIT_WARN, PATH, Interrupted, exit_for_signal, refuse_terminal_stdin,
                      status_line)
 
 
@@ -53,4 +53,8 @@ def eval_cmd(reference, degraded, visqol, plot, force, as_json):
         sys.exit(EXIT_FAIL)
     for note in res["notes"]:
         click.echo(f"muzip: {note}", err=True)
+    for warning in res["warnings"]:  # damage concealed, a file cut short: as decompress says it, exit 3
+        click.echo(f"muzip: warning: {warning}", err=True)
     click.echo(format_json(res) if as_json else format_table(res))
+    if res["warnings"]:
+        sys.exit(EXIT_WARN)

@@ -103,6 +103,15 @@ def _mono(x: np.ndarray) -> np.ndarray:
     return x.mean(axis=1) if x.ndim == 2 else x
 
 
+def _length_notes(ref, deg, compared_s: float) -> list[str]:
+    """A note where the two files' lengths (as their headers state them) are far apart: another recording, or
+    one cut, is compared over the shorter only."""
+    if ref.seconds is None or deg.seconds is None or abs(ref.seconds - deg.seconds) <= max(1.0, 0.05 * ref.seconds):
+        return []
+    return [f"{ref.path} lasts {ref.seconds:.1f} s and {deg.path} {deg.seconds:.1f} s: compared over "
+            f"{compared_s:.1f} s only (another recording, or a file cut short?)"]
+
+
 def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=None) -> dict:
     """Compute all metrics for two files. ``visqol``: None = if installed, True = required (error if
     missing), False = skip. ``plot``: PNG path to write (the caller checks overwriting)."""
@@ -151,7 +160,8 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
            "compared_seconds": pairs.compared / sr, "delay_samples": pairs.delay,
            "delay_ms": 1000.0 * pairs.delay / sr, "visqol_mos": mos, "mel_distance": values["mel_distance"],
            "si_sdr_db": values["si_sdr_db"], "lsd_db": values["lsd_db"], "snr_db": values["snr_db"],
-           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes}
+           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes + _length_notes(ref, deg, pairs.compared / sr),
+           "warnings": ref.warnings + deg.warnings}
     if ref.kbps is not None:
         res["reference_bitrate_kbps"] = ref.kbps
     if plot:

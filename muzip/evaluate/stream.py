@@ -27,10 +27,13 @@ def is_mz(path: str) -> bool:
 
 
 class Input:
-    """One input: float32 (n, channels) blocks at sample_rate; kbps is a .mz's actual bitrate."""
+    """One input: float32 (n, channels) blocks at sample_rate; kbps is a .mz's actual bitrate; seconds its
+    length where known up front; warnings, once its blocks are read, what its reader or decoder found
+    (damage concealed, a file cut short), each naming the file."""
 
-    def __init__(self, path, sample_rate, channels, blocks, kbps=None):
+    def __init__(self, path, sample_rate, channels, blocks, kbps=None, seconds=None, warnings=None):
         self.path, self.sample_rate, self.channels, self.blocks, self.kbps = path, sample_rate, channels, blocks, kbps
+        self.seconds, self.warnings = seconds, warnings if warnings is not None else []
 
 
 def open_input(path: str, get_model, stack) -> Input:
@@ -38,7 +41,17 @@ def open_input(path: str, get_model, stack) -> Input:
     if is_mz(path):
         return _open_mz(path, get_model, stack)
     src = stack.enter_context(AudioSource(path, downmix=True))
-    return Input(path, int(src.info.sample_rate), src.info.channels, src.blocks(BLOCK))
+    info = src.info
+    seconds = info.num_samples / info.sample_rate if info.num_samples is not None else None
+    warnings: list[str] = []
+    return Input(path, int(info.sample_rate), info.channels, _noted(src, path, warnings), seconds=seconds,
+                 warnings=warnings)
+
+
+def _noted(src, path, warnings: list):
+    """src's blocks; once they are all read, its notes (final then) go to `warnings`, naming the file."""
+    yield from src.blocks(BLOCK)
+    warnings.extend(f"{path}: {w}" for w in src.warnings)
 
 
 def _with_path(path, exc):
@@ -50,25 +63,28 @@ def _open_mz(path, get_model, stack) -> Input:
     from ..container import ContainerReader, read_info
     try:
         with open(path, "rb") as f:
-            kbps = read_info(f)["actual_bitrate_bps"] / 1000.0
+            info = read_info(f)
+        kbps, seconds = info["actual_bitrate_bps"] / 1000.0, info["held_s"]
         reader = ContainerReader(stack.enter_context(open(path, "rb")))
         if get_model is None:
             from ..codec import load_model as get_model
         model = get_model(version_for(reader.header.model_id, reader.header.model_sha256))
     except MuzipError as exc:
         raise _with_path(path, exc) from None
-    blocks = _decoded_blocks(path, reader, model)
+    warnings: list[str] = []
+    blocks = _decoded_blocks(path, reader, model, warnings)
     stack.callback(blocks.close)  # stops and joins the decoding thread if comparing ends early
-    return Input(path, reader.header.sample_rate, reader.header.channels, blocks, kbps)
+    return Input(path, reader.header.sample_rate, reader.header.channels, blocks, kbps, seconds, warnings)
 
 
 class _Stopped(Exception):
     pass
 
 
-def _decoded_blocks(path, reader, model):
+def _decoded_blocks(path, reader, model, warnings: list):
     """decompress_to pushes blocks into a sink; a thread turns that into a generator the comparison pulls
-    from, with a few blocks (1 s each) queued at most."""
+    from, with a few blocks (1 s each) queued at most. What the decoder concealed goes to `warnings`, as
+    `decompress` says it."""
     from ..codec import decompress_to
     q, stop = queue.Queue(maxsize=4), threading.Event()
 
@@ -86,7 +102,11 @@ def _decoded_blocks(path, reader, model):
 
     def run():
         try:
-            decompress_to(reader, model, lambda sr, ch, n: Sink())
+            report = decompress_to(reader, model, lambda sr, ch, n: Sink())
+            warnings.extend(f"{path}: {m} (concealed)" for m in report.damaged)
+            if report.truncated:
+                warnings.append(f"{path}: file is truncated; compared the "
+                                f"{report.samples_written / reader.header.sample_rate:.2f} s that are complete")
             put(None)
         except _Stopped:
             pass

@@ -121,3 +121,21 @@ def test_info_of_a_truncated_file_says_what_its_frames_hold(runner, tmp_path):
     import json
     i = json.loads(r.stdout)
     assert i["duration_s"] == 12.0 and 3.0 < i["held_s"] < 9.0
+
+
+def test_eval_says_what_was_concealed_and_when_the_lengths_differ(runner, tmp_path):
+    """eval compared a damaged or truncated .mz, or another recording, with exit 0 and not a word."""
+    assert runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", str(tmp_path / "a.mz")]).exit_code == 0
+    data = bytearray((tmp_path / "a.mz").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20] = bytes(b ^ 0xFF for b in data[middle:middle + 20])
+    (tmp_path / "flip.mz").write_bytes(bytes(data))
+    (tmp_path / "cut.mz").write_bytes(bytes(data[:middle - 100]))
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(CLIP), str(tmp_path / "flip.mz")])
+    assert r.exit_code == 3, r.output
+    assert any(line.startswith("muzip: warning: ") and line.endswith("(concealed)") for line in r.stderr.splitlines())
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(CLIP), str(tmp_path / "cut.mz")])
+    assert r.exit_code == 3 and "file is truncated; compared the " in r.stderr
+    assert "lasts 12.0 s and" in r.stderr and "compared over" in r.stderr
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(CLIP), str(tmp_path / "a.mz")])
+    assert r.exit_code == 0 and "muzip:" not in r.stderr  # a whole file: nothing to say
