@@ -92,6 +92,12 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
       muzip compress --ray HOST:PORT -r s3://music/in --output-dir s3://music/mz
     """
     _check_flags(force, skip_existing, to_stdout, output)
+    if model_name is not None:  # a name that is no codec model is the command's mistake, not each file's
+        from ..codec.config import installed_models
+        codecs = installed_models("codec")
+        if model_name not in codecs:
+            fail_usage(f"--model {model_name}: not an installed codec model (installed: {', '.join(codecs) or 'none'}; "
+                       "`muzip models` lists every model)")
     refuse_terminal_stdin(inputs, "audio is")
     on_ray = ray_address is not None
     if on_ray:

@@ -91,7 +91,7 @@ class ModelConfig(Mapping):
         raw = dict(original)
         kind = raw.pop("kind", "codec")
         if kind != "codec":
-            raise ModelError(f"model '{name}' is a {kind}, not a codec model")
+            raise ModelError(f"model '{name}' is {'an' if kind[:1] in 'aeiou' else 'a'} {kind}, not a codec model")
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: raw.pop(k) for k in list(raw) if k in known}
         for key in ("context_edges", "class_edges"):

@@ -139,3 +139,13 @@ def test_eval_says_what_was_concealed_and_when_the_lengths_differ(runner, tmp_pa
     assert "lasts 12.0 s and" in r.stderr and "compared over" in r.stderr
     r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(CLIP), str(tmp_path / "a.mz")])
     assert r.exit_code == 0 and "muzip:" not in r.stderr  # a whole file: nothing to say
+
+
+@pytest.mark.parametrize("name", ["nosuch", "embed-v5"])
+def test_a_model_that_is_no_codec_is_a_usage_error_before_any_file(runner, tmp_path, name):
+    """It failed each file in turn, exit 1, listing embedders among the choices."""
+    r = runner.invoke(cli, ["compress", "--model", name, str(CLIP), str(CLIP), "--output-dir", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"muzip: --model {name}: not an installed codec model (installed: muzip-v1, ")
+    assert len(r.stderr.splitlines()) == 1 and "embed-v5" not in r.stderr.split("(installed")[1]
+    assert not (tmp_path / "o").exists()
