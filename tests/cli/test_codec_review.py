@@ -149,3 +149,11 @@ def test_a_model_that_is_no_codec_is_a_usage_error_before_any_file(runner, tmp_p
     assert r.stderr.startswith(f"muzip: --model {name}: not an installed codec model (installed: muzip-v1, ")
     assert len(r.stderr.splitlines()) == 1 and "embed-v5" not in r.stderr.split("(installed")[1]
     assert not (tmp_path / "o").exists()
+
+
+def test_a_name_collision_under_output_dir_does_not_advise_output_dir(runner, tmp_path):
+    shutil.copy(CLIP, tmp_path / "song.ogg")
+    shutil.copy(CLIP, tmp_path / "song.oga")
+    r = runner.invoke(cli, ["compress", str(tmp_path / "song.ogg"), str(tmp_path / "song.oga"),
+                            "--output-dir", str(tmp_path / "o")])
+    assert r.exit_code == 2 and r.stderr.rstrip().endswith("song.mz; rename one")
