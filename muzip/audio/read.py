@@ -195,6 +195,10 @@ class AudioSource:
         return f.samplerate, f.channels, frames, fmt, tags, cover
 
     def _open_ffmpeg(self, path: str, sf_msg: str):
+        from ..container.format import MAGIC
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) == MAGIC:  # said as what it is, not left to ffmpeg to fail on
+                raise AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
         native = claimed_native_format(path)
         audio_like = native is not None or looks_like_ffmpeg_audio(path)
         if not ffmpeg_available():

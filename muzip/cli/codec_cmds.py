@@ -98,6 +98,10 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
         if model_name not in codecs:
             fail_usage(f"--model {model_name}: not an installed codec model (installed: {', '.join(codecs) or 'none'}; "
                        "`muzip models` lists every model)")
+    out_ext = os.path.splitext(output or "")[1].lower().lstrip(".")
+    if out_ext in AUDIO_EXTS:  # a .mz under an audio file's name would fail every player that opens it
+        fail_usage(f"-o {output}: compress writes a .mz file, not .{out_ext} (name it .mz; `muzip decompress` "
+                   f"writes .{out_ext})")
     refuse_terminal_stdin(inputs, "audio is")
     on_ray = ray_address is not None
     if on_ray:

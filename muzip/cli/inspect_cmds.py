@@ -88,7 +88,7 @@ def _test_one(item, _options, bars, out):
         for warning in result.warnings:
             out.warn(f"{item.src}: {warning} ({result.frames} frames ok)")
         return
-    out.say(f"{item.src}: ok ({result.frames} frames)")
+    out.say(f"{item.src}: ok ({result.frames} frame{'s' * (result.frames != 1)})")
 
 
 @click.command("test", epilog=EXIT_CODES_HELP)

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -582,12 +583,19 @@ def test_existing_output(runner, fast_model, tmp_path):
     assert (tmp_path / "x.mz").read_bytes()[:4] == MAGIC
     assert listing(tmp_path) == ["x.mz", "x.wav"]
 
-    # -o onto the input itself is refused even with -f
+    # -o onto the input itself is refused even with -f: an audio file's name is refused as compress's output
+    # before anything is read (session 54), and a name without an extension as the input file
     before = sha(tmp_path / "x.wav")
     r = invoke(runner, "compress", "-f", "-o", tmp_path / "x.wav", tmp_path / "x.wav")
+    assert r.exit_code == 2 and "compress writes a .mz file, not .wav" in r.stderr
+    assert sha(tmp_path / "x.wav") == before
+    shutil.copy(tmp_path / "x.wav", tmp_path / "take")
+    before = sha(tmp_path / "take")
+    r = invoke(runner, "compress", "-f", "-o", tmp_path / "take", tmp_path / "take")
     assert r.exit_code == 1
     assert_one_line_error(r, "input")
-    assert sha(tmp_path / "x.wav") == before
+    assert sha(tmp_path / "take") == before
+    (tmp_path / "take").unlink()
 
     # decompress: same rules
     (tmp_path / "y.wav").write_bytes(b"keep me")

@@ -157,3 +157,15 @@ def test_a_name_collision_under_output_dir_does_not_advise_output_dir(runner, tm
     r = runner.invoke(cli, ["compress", str(tmp_path / "song.ogg"), str(tmp_path / "song.oga"),
                             "--output-dir", str(tmp_path / "o")])
     assert r.exit_code == 2 and r.stderr.rstrip().endswith("song.mz; rename one")
+
+
+def test_compress_refuses_an_audio_name_for_its_output_and_names_a_mz_input(runner, tmp_path):
+    r = runner.invoke(cli, ["compress", str(CLIP), "-o", str(tmp_path / "song.wav")])
+    assert r.exit_code == 2 and "compress writes a .mz file, not .wav" in r.stderr
+    assert not (tmp_path / "song.wav").exists()
+    assert runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", str(tmp_path / "a.mz")]).exit_code == 0
+    r = runner.invoke(cli, ["compress", str(tmp_path / "a.mz"), "-o", str(tmp_path / "b.mz")])
+    assert r.exit_code == 1 and r.stderr.splitlines() == [
+        f"muzip: {tmp_path / 'a.mz'}: a muzip .mz file, not audio (`muzip decompress` decodes it)"]
+    r = runner.invoke(cli, ["test", str(tmp_path / "a.mz")])
+    assert r.stderr.strip().endswith("ok (12 frames)")
