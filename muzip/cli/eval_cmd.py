@@ -24,9 +24,11 @@ def eval_cmd(reference, degraded, visqol, plot, force, as_json):
     log-spectral distance, SNR, what a listener would check (pre-echo and attack rise, noise before music
     after silence, fine LSD below 8 kHz, tonality), and the actual bitrate of a .mz (which is decoded).
 
+    The degraded signal is resampled to the reference rate, mono-mixed if the channel counts differ (mono
+    vs stereo) and delay-compensated (up to 0.1 s) first. Damage a .mz's decoder concealed, or a file cut
+    short, is a warning (exit 3).
+
     \b
-    The degraded signal is resampled to the reference rate, mono-mixed if the channel
-    counts differ (mono vs stereo) and delay-compensated (up to 0.1 s) first.
     Examples:
       muzip eval song.flac song.mz --plot song.png
       muzip eval --no-visqol --json song.flac song.mp3
