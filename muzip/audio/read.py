@@ -103,6 +103,7 @@ class AudioSource:
         self.path = path_or_dash
         self.name = "-" if path_or_dash == "-" else os.fspath(path_or_dash)
         self.warnings: list[str] = []
+        self.cut_notes: list[str] = []  # of those, a file cut short or damaged near its end (final with warnings)
         self.samples_read = 0
         self._downmix = downmix
         self._fd: int | None = None
@@ -377,13 +378,14 @@ class AudioSource:
         rate, got, promised = self.info.sample_rate, self.samples_read, self._promised
         if promised is not None and got + self._slack < promised:
             said = "the stream's last page states" if self.info.format == "ogg" else "header promises"
-            self.warnings.append(f"{said} {_secs(promised, rate)} but the file holds "
-                                 f"{_secs(got, rate)}; coded what is there")
+            self.cut_notes.append(f"{said} {_secs(promised, rate)} but the file holds "
+                                  f"{_secs(got, rate)}; coded what is there")
         elif self._cut is not None:
-            self.warnings.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "
-                                 f"(libsndfile: {self._cut}); coded the {_secs(got, rate)} before it")
+            self.cut_notes.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "
+                                  f"(libsndfile: {self._cut}); coded the {_secs(got, rate)} before it")
         elif self._ogg_cut:
-            self.warnings.append(f"{self.cut_short}; coded the {_secs(got, rate)} that are there")
+            self.cut_notes.append(f"{self.cut_short}; coded the {_secs(got, rate)} that are there")
+        self.warnings += self.cut_notes
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))
 

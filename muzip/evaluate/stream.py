@@ -49,9 +49,10 @@ def open_input(path: str, get_model, stack) -> Input:
 
 
 def _noted(src, path, warnings: list):
-    """src's blocks; once they are all read, its notes (final then) go to `warnings`, naming the file."""
+    """src's blocks; once they are all read, its notes of a file cut short (final then) go to `warnings`,
+    naming the file (not a cover art left out, or clipping: they do not bear on the comparison)."""
     yield from src.blocks(BLOCK)
-    warnings.extend(f"{path}: {w}" for w in src.warnings)
+    warnings.extend(f"{path}: {w}" for w in src.cut_notes)
 
 
 def _with_path(path, exc):

@@ -58,10 +58,10 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
 
 def _cut_notes(src, read_all: bool) -> list[str]:
     """What the reader says of a file cut short or damaged near its end, as `index` says it: after a read to
-    the end its notes (a header's length not there, a damaged end; not clipping, which an embedding does not
-    mind), else what is known at open (an Ogg stream without its end page, whose length reads as the cut's)."""
-    if read_all:
-        return [w.replace("; coded ", "; described ") for w in src.warnings if not w.startswith("clipped ")]
+    the end its cut notes (a header's length not there, a damaged end), else what is known at open (an Ogg
+    stream without its end page, whose length reads as the cut's)."""
+    if read_all:  # not the other notes (a cover art left out, clipping): an embedding does not mind them
+        return [w.replace("; coded ", "; described ") for w in src.cut_notes]
     return [f"{src.cut_short}; described what is there"] if src.cut_short else []
 
 

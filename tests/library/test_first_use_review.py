@@ -212,3 +212,16 @@ def test_an_output_in_a_folder_that_does_not_exist_is_refused_before_the_work(ru
     r = runner.invoke(cli, ["similar", str(folder / "s0.wav"), "--db", str(db), "--playlist", "2", "-o", str(mix)])
     assert r.exit_code == 1 and r.stderr == f"muzip: {mix}: cannot write (its folder does not exist)\n"
     assert not (tmp_path / "sub").exists()
+
+
+def test_a_note_that_is_no_cut_is_not_an_index_warning(runner, folder, tmp_path, monkeypatch):
+    """A review of session 54's change: every reader note (a cover art left out) became a warning, exit 3."""
+    from muzip.audio import read as R
+    real = R.read_metadata
+
+    def with_a_note(path, f):
+        tags, cover, notes = real(path, f)
+        return tags, cover, [*notes, "cover art is 600 KiB, over the 512 KiB limit; left it out"]
+    monkeypatch.setattr(R, "read_metadata", with_a_note)
+    r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 0 and "warning" not in r.stderr, r.output
