@@ -93,9 +93,9 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
     """
     _check_flags(force, skip_existing, to_stdout, output)
     if model_name is not None:  # a name that is no codec model is the command's mistake, not each file's
-        from ..codec.config import installed_models
+        from ..codec.config import installed_models, model_kind
         codecs = installed_models("codec")
-        if model_name not in codecs:
+        if model_name not in codecs and model_kind(model_name) != "codec":  # (a kept older version: NAME~HASH)
             fail_usage(f"--model {model_name}: not an installed codec model (installed: {', '.join(codecs) or 'none'}; "
                        "`muzip models` lists every model)")
     out_ext = os.path.splitext(output or "")[1].lower().lstrip(".")

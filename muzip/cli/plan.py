@@ -23,16 +23,17 @@ AUDIO_EXTS = {
 }
 
 
-def files_under(paths, rep, exts) -> list[str]:
+def files_under(paths, rep, exts, unlisted_is_warning: bool = False) -> list[str]:
     """Absolute paths of the files with one of `exts` under `paths` (folders walked; files named on the
     command line taken whatever their extension; hidden names, with a leading dot, left out of a walk), sorted;
     a missing path is reported to `rep`."""
-    return sorted(named_files_under(paths, rep, exts))
+    return sorted(named_files_under(paths, rep, exts, unlisted_is_warning))
 
 
-def named_files_under(paths, rep, exts) -> dict[str, str]:
+def named_files_under(paths, rep, exts, unlisted_is_warning: bool = False) -> dict[str, str]:
     """{absolute path: the path as the command line names it} of files_under's files: messages name a file
-    as the user did (Music/a.wav), a catalog by where it is."""
+    as the user did (Music/a.wav), a catalog by where it is. A folder that cannot be listed fails, exit 1
+    (a warning where `unlisted_is_warning`: training, whose unreadable files are warnings too)."""
     out, refused = {}, set()
 
     def take(path):
@@ -43,7 +44,8 @@ def named_files_under(paths, rep, exts) -> dict[str, str]:
             rep.fail(f"{path}: not a regular file (a pipe, socket or device)")
 
     def unlisted(err: OSError):  # os.walk skips a folder it cannot list without a word
-        rep.fail(f"{err.filename}: cannot list the folder ({err.strerror or err})")
+        (rep.warn if unlisted_is_warning else rep.fail)(f"{err.filename}: cannot list the folder "
+                                                        f"({err.strerror or err})")
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, files in os.walk(p, onerror=unlisted):
@@ -124,7 +126,8 @@ def _stdout_is_terminal() -> bool:
 def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_stdout: bool,
          recursive: bool, skip_existing: bool, want) -> list[Item]:
     """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
-    if output and output.endswith(("/", os.sep)):  # `-o new/` names a folder, as --output-dir (made if missing)
+    # `-o new/` names a folder, as --output-dir (made if missing); not an object's URI, which fails as before
+    if output and output.endswith(("/", os.sep)) and "://" not in output:
         if output_dir:
             raise click.UsageError(f"-o {output} and --output-dir {output_dir} contradict each other")
         output_dir, output = output, None
@@ -168,7 +171,7 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     for it in items:  # an output that is an input is refused per file, when the move is checked
         if skip_existing and it.dst is not None and os.path.lexists(it.dst) and os.path.isfile(it.dst):
             it.skip = True
-    # a folder that could not be listed is an input that fails, in its place in the batch: one line, exit 1
+    # a folder that could not be listed is an input that fails, after the files: one line, exit 1
     items += [Item(folder, os.devnull, failed=why, size=0) for folder, why in unreadable]
     # DIR (and with -r the mirrored sub-folders) are made up front, and only for jobs that can write.
     writable = [it for it in items if not it.skip and it.failed is None and it.dst is not None

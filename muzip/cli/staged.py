@@ -76,7 +76,7 @@ def plan_objects(inputs, *, ext: str, output_dir: str | None, recursive: bool, f
     """One Item per input file (each with its size) where an input or --output-dir is a URI; outputs that
     exist are skipped unless `force` (as `--ray` does with paths)."""
     from ..scale import storage
-    files = []  # (source, bytes, name kept below --output-dir)
+    files, unreadable = [], []  # (source, bytes, name kept below --output-dir); local folders not listed
     for path in inputs:
         if storage.is_uri(path):
             kind, found = storage.listing(path, recursive)
@@ -86,8 +86,8 @@ def plan_objects(inputs, *, ext: str, output_dir: str | None, recursive: bool, f
                 found = [(path, 0, path.rstrip("/").rsplit("/", 1)[-1])]
             files.extend(f for f in found if kind != "folder" or want(f[2].rsplit("/", 1)[-1]))
         else:
-            files.extend((p, file_size(p), rel) for p, rel in expand([path], recursive, want))
-    if not files:
+            files.extend((p, file_size(p), rel) for p, rel in expand([path], recursive, want, unreadable))
+    if not files and not unreadable:
         raise click.UsageError("no input files (folders need -r)")
     items, seen = [], {}
     for src, size, rel in files:
@@ -108,7 +108,7 @@ def plan_objects(inputs, *, ext: str, output_dir: str | None, recursive: bool, f
         it.skip = not force and (it.dst in existing if storage.is_uri(it.dst) else os.path.isfile(it.dst))
     for folder in sorted({os.path.dirname(it.dst) for it in items if not it.skip and not storage.is_uri(it.dst)}):
         make_output_dir(folder)
-    return items
+    return items + [Item(folder, os.devnull, failed=why, size=0) for folder, why in unreadable]  # one line each
 
 
 def _existing_objects(items, output_dir) -> set[str]:

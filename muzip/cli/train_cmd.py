@@ -108,7 +108,8 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
     try:
         result = pipeline.train(dirs, name, base=base, steps=steps, minutes=minutes, jobs=jobs, restart=restart,
                                 per_file=per_file, init_config=init_config, batch=batch, lr=lr, gpu=gpu,
-                                find_files=lambda: files_under(dirs, rep, AUDIO_EXTS), report=_Report(name, rep))
+                                find_files=lambda: files_under(dirs, rep, AUDIO_EXTS, unlisted_is_warning=True),
+                                report=_Report(name, rep))
     except Interrupted as exc:
         rep.fail(f"train {name}: interrupted; run the same command again to continue from the last checkpoint")
         _leave(exit_for_signal(exc.signum))

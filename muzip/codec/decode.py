@@ -128,14 +128,17 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
 
 
 def decompress_to(reader: ContainerReader, model, sink_factory, start: float = 0.0, duration=None,
-                  strict=False, progress=None, pad_truncated=False, workers: int = 1) -> DecodeReport:
+                  strict=False, progress=None, pad_truncated=False, workers: int = 1,
+                  report: DecodeReport | None = None) -> DecodeReport:
     """Decode [start, start+duration) seconds into sink_factory(sample_rate, channels, num_samples).
 
     A truncated file yields what is complete (report.truncated); pad_truncated fills the promised
     length with silence instead, for sinks that cannot shrink (a WAV stream on stdout). workers > 1: a
     long file's frames are decoded by that many processes where it can be split (codec.split_decode),
-    with the same samples."""
-    header, layout, report = reader.header, FrameLayout(model), DecodeReport()
+    with the same samples. `report`: filled as the frames are decoded (a caller that may stop early reads
+    what was found so far); a new one if None."""
+    header, layout = reader.header, FrameLayout(model)
+    report = DecodeReport() if report is None else report
     sr, ch = header.sample_rate, header.channels
     # The index holds the count actually coded; the header's is what the input claimed up front.
     total = reader.total_num_samples if reader.load_index() else header.num_samples

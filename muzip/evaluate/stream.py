@@ -87,7 +87,8 @@ def _decoded_blocks(path, reader, model, warnings: list):
     from, with a few blocks (1 s each) queued at most. What the decoder concealed goes to `warnings`, as
     `decompress` says it."""
     from ..codec import decompress_to
-    q, stop = queue.Queue(maxsize=4), threading.Event()
+    from ..codec.decode import DecodeReport
+    q, stop, report = queue.Queue(maxsize=4), threading.Event(), DecodeReport()
 
     def put(item):
         while not stop.is_set():
@@ -103,11 +104,7 @@ def _decoded_blocks(path, reader, model, warnings: list):
 
     def run():
         try:
-            report = decompress_to(reader, model, lambda sr, ch, n: Sink())
-            warnings.extend(f"{path}: {m} (concealed)" for m in report.damaged)
-            if report.truncated:
-                warnings.append(f"{path}: file is truncated; compared the "
-                                f"{report.samples_written / reader.header.sample_rate:.2f} s that are complete")
+            decompress_to(reader, model, lambda sr, ch, n: Sink(), report=report)
             put(None)
         except _Stopped:
             pass
@@ -129,6 +126,11 @@ def _decoded_blocks(path, reader, model, warnings: list):
     finally:
         stop.set()
         worker.join()
+        # what was decoded, whether or not the comparison read it all (a shorter reference stops it early)
+        warnings.extend(f"{path}: {m} (concealed)" for m in report.damaged)
+        if report.truncated:
+            warnings.append(f"{path}: file is truncated; compared the "
+                            f"{report.samples_written / reader.header.sample_rate:.2f} s that are complete")
 
 
 class _Fifo:

@@ -9,12 +9,14 @@ import os
 
 
 def _identity(path: str):
-    """(device, inode) of the file a path names, links followed; None where it cannot be read (a URI, gone)."""
+    """(device, inode, size, time) of the file a path names, links followed; None where it cannot be read (a
+    URI, gone) or the file system numbers no inodes (0: some FUSE and SMB mounts; size and time alone could
+    take two files for one)."""
     try:
         st = os.stat(path)
     except (OSError, ValueError):  # ValueError: a name with a NUL byte
         return None
-    return st.st_dev, st.st_ino
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns) if st.st_ino else None
 
 
 def by_file(paths) -> dict[str, list[str]]:

@@ -76,13 +76,16 @@ def test_a_folder_that_cannot_be_listed_is_one_line_and_the_rest_is_done(runner,
     assert r.stderr.splitlines() == [f"muzip: {music / 'nope'}: cannot list the folder (Permission denied)"]
 
 
-def test_an_output_ending_in_a_slash_is_a_folder(runner, tmp_path):
+def test_an_output_ending_in_a_slash_is_a_folder(runner, tmp_path, monkeypatch):
     """`-o new/` wrote a file named `new`."""
     r = runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", f"{tmp_path / 'new'}/"])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "new" / "knolls_excerpt.mz").is_file()
     r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "new" / "knolls_excerpt.mz"), "-o", f"{tmp_path / 'wav'}/"])
     assert r.exit_code == 0 and (tmp_path / "wav" / "knolls_excerpt.wav").is_file()
+    monkeypatch.chdir(tmp_path)  # an object's URI is no local folder (a review: it made ./s3:/bucket/)
+    r = runner.invoke(cli, ["compress", "-q", str(CLIP), "-o", "s3://bucket/mz/"])
+    assert r.exit_code == 1 and not (tmp_path / "s3:").exists()
 
 
 def test_decompress_says_the_rate_it_writes_and_the_silence_it_pads(runner, tmp_path):
@@ -139,6 +142,11 @@ def test_eval_says_what_was_concealed_and_when_the_lengths_differ(runner, tmp_pa
     assert "lasts 12.0 s and" in r.stderr and "compared over" in r.stderr
     r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(CLIP), str(tmp_path / "a.mz")])
     assert r.exit_code == 0 and "muzip:" not in r.stderr  # a whole file: nothing to say
+    import soundfile as sf
+    x, sr = sf.read(CLIP, dtype="float32")
+    sf.write(tmp_path / "first9.wav", x[:9 * sr], sr)  # the comparison stops before the decoder's end
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(tmp_path / "first9.wav"), str(tmp_path / "flip.mz")])
+    assert r.exit_code == 3 and "(concealed)" in r.stderr
 
 
 @pytest.mark.parametrize("name", ["nosuch", "embed-v5"])
