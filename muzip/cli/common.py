@@ -362,9 +362,19 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _ray_address(ctx, param, value):
+    """A local file or folder taken for the address (`--ray song.flac`, its only input): said now, before
+    Click reports the inputs missing."""
+    if value not in (None, "local") and "://" not in value and os.path.exists(value):
+        fail_usage(f"--ray {value}: is a file or folder, not HOST:PORT; for a local Ray, give --ray last or before "
+                   "another option")
+    return value
+
+
 # Click's optional value: `--ray` alone (before another option, or last) is a local Ray on this machine.
 ray_option = click.option(
     "--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+    callback=_ray_address,
     help="Run on Ray Data (pip install \"muzip[cluster]\"): alone, a local Ray on this machine's cores (-j of "
          "them); with HOST:PORT (or RAY_ADDRESS set), that cluster. Paths must be ones every node sees. Finished "
          "work is skipped: re-run to resume.")

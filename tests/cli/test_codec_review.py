@@ -177,3 +177,10 @@ def test_compress_refuses_an_audio_name_for_its_output_and_names_a_mz_input(runn
         f"muzip: {tmp_path / 'a.mz'}: a muzip .mz file, not audio (`muzip decompress` decodes it)"]
     r = runner.invoke(cli, ["test", str(tmp_path / "a.mz")])
     assert r.stderr.strip().endswith("ok (12 frames)")
+
+
+def test_ray_given_before_a_lone_input_says_so(runner, tmp_path):
+    """`compress --ray song.ogg -o x.mz` took the file for the Ray address, then said an input was missing."""
+    r = runner.invoke(cli, ["compress", "--ray", str(CLIP), "-o", str(tmp_path / "x.mz")])
+    assert r.exit_code == 2 and r.stderr == (f"muzip: --ray {CLIP}: is a file or folder, not HOST:PORT; for a local "
+                                             "Ray, give --ray last or before another option\n")
