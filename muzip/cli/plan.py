@@ -126,10 +126,10 @@ def _stdout_is_terminal() -> bool:
 def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_stdout: bool,
          recursive: bool, skip_existing: bool, want) -> list[Item]:
     """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
+    if output and output_dir:  # (it made --output-dir, then failed with an empty file name)
+        raise click.UsageError(f"-o {output} and --output-dir {output_dir} contradict each other")
     # `-o new/` names a folder, as --output-dir (made if missing); not an object's URI, which fails as before
     if output and output.endswith(("/", os.sep)) and "://" not in output:
-        if output_dir:
-            raise click.UsageError(f"-o {output} and --output-dir {output_dir} contradict each other")
         output_dir, output = output, None
     unreadable: list = []
     files = expand(inputs, recursive, want, unreadable)

@@ -72,7 +72,8 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     Writes NAME.restored.wav beside each input, restored at 44.1 kHz (or the input's rate if higher), with
     the input's channels (stereo with --downmix) and exact duration (MP3 encoder delay removed). The codec
     and bitrate come from the stream and the bandwidth from the spectrum; input at 128 kbps or more, or
-    lossless, is not restored: its samples are written as they are, at its own rate. Inputs are never changed.
+    lossless, is not restored: its samples are written as they are, at its own rate, as 16-bit PCM (a 24-bit
+    file's lowest bits are rounded). Inputs are never changed.
 
     \b
     Examples:

@@ -184,3 +184,11 @@ def test_ray_given_before_a_lone_input_says_so(runner, tmp_path):
     r = runner.invoke(cli, ["compress", "--ray", str(CLIP), "-o", str(tmp_path / "x.mz")])
     assert r.exit_code == 2 and r.stderr == (f"muzip: --ray {CLIP}: is a file or folder, not HOST:PORT; for a local "
                                              "Ray, give --ray last or before another option\n")
+
+
+def test_o_and_output_dir_together_are_a_usage_error_that_makes_nothing(runner, tmp_path):
+    """restore -o z.wav --output-dir d made d, then failed naming an empty file."""
+    for command, out in (("compress", "z.mz"), ("restore", "z.wav")):
+        r = runner.invoke(cli, [command, str(CLIP), "-o", str(tmp_path / out), "--output-dir", str(tmp_path / "d")])
+        assert r.exit_code == 2 and "contradict each other" in r.stderr
+        assert not (tmp_path / "d").exists() and not (tmp_path / out).exists()
