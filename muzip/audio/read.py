@@ -7,7 +7,7 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 * unreadable, corrupt or truncated data raises AudioReadError, from the constructor or
   from ``blocks()`` -- never a soundfile/numpy/struct exception;
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
-  without its last page) is coded as far as it goes, with a note in ``warnings``; an MP3 promises a
+  without its last page) is read as far as it goes, with a note in ``warnings``; an MP3 promises a
   length only in its Xing/Info/VBRI frame (else libsndfile's length is a guess from the file size);
 * what native decoders print on file descriptor 2 (mpg123's "Warning: Xing stream size off ...",
   "Note: Illegal Audio-MPEG-Header ...") is dropped: muzip's own lines are the only ones;
@@ -312,7 +312,7 @@ class AudioSource:
                 elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
                     self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "
                                          f"{_secs(self.samples_read, self.info.sample_rate)} (another stream chained "
-                                         "after it?); coded those")
+                                         "after it?); read those")
                 return
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
@@ -329,7 +329,7 @@ class AudioSource:
         rest = resume(self.name, at, tail, f.channels, f.samplerate, n, None, damaged)
         if rest is None:
             self.warnings.append(f"{left} bytes follow the {_secs(at, self.info.sample_rate)} its header states "
-                                 "(another MP3 appended?); coded those")
+                                 "(another MP3 appended?); read those")
             return
         try:
             yield from rest
@@ -379,12 +379,12 @@ class AudioSource:
         if promised is not None and got + self._slack < promised:
             said = "the stream's last page states" if self.info.format == "ogg" else "header promises"
             self.cut_notes.append(f"{said} {_secs(promised, rate)} but the file holds "
-                                  f"{_secs(got, rate)}; coded what is there")
+                                  f"{_secs(got, rate)}; read what is there")
         elif self._cut is not None:
             self.cut_notes.append(f"the {_kind(self.info.format)} data is cut short or damaged near its end "
-                                  f"(libsndfile: {self._cut}); coded the {_secs(got, rate)} before it")
+                                  f"(libsndfile: {self._cut}); read the {_secs(got, rate)} before it")
         elif self._ogg_cut:
-            self.cut_notes.append(f"{self.cut_short}; coded the {_secs(got, rate)} that are there")
+            self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
         self.warnings += self.cut_notes
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))

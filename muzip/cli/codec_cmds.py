@@ -12,7 +12,7 @@ from .batch import run_batch
 from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
 from .common import (EXIT_CODES_HELP, PATH, Bitrate, FolderName, TimeSpec, complete_models, default_jobs,
                      fail_usage, ray_option, refuse_terminal_stdin)
-from .plan import AUDIO_EXTS, plan
+from .plan import AUDIO_EXTS, output_format, plan
 from .staged import StagedJob, plan_objects, uses_object_store
 
 DECODE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
@@ -155,17 +155,11 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
       muzip decompress --start 1:30 --duration 10 song.mz -o excerpt.wav
       muzip decompress -c song.mz | aplay          # WAV to standard output
     """
-    from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
     refuse_terminal_stdin(inputs, "compressed data is")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
-    if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
-        fmt = output_format_for(output)
-        if fmt is None and os.path.splitext(output)[1]:  # no extension (/dev/null, a FIFO): WAV
-            raise click.UsageError(f"-o {output}: cannot tell the format from its extension; "
-                                   f"use --format ({', '.join(DECODE_FORMATS)})")
-    fmt = (fmt or "wav").lower()
+    fmt = output_format(fmt, output, inputs, DECODE_FORMATS)
     if fmt != "wav" and (to_stdout or (output is None and "-" in inputs)):
         raise click.UsageError(f"{fmt.upper()} cannot stream to standard output; use --format wav or -o FILE")
     if fmt not in ("wav", "flac"):

@@ -110,7 +110,16 @@ def test_cmd(inputs, quiet):
     run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
 
 
-@click.command(epilog=EXIT_CODES_HELP)
+MODELS_EXIT_HELP = """\b
+Exit status:
+  0        every model's files verify
+  1        a model's files are damaged or unreadable (the others are still listed), or none is installed
+  2        usage error
+  130/129/143  interrupted by Ctrl-C/SIGHUP/SIGTERM
+  141      the reader of standard output went away"""  # no per-input failures or warnings here
+
+
+@click.command(epilog=MODELS_EXIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per model, one per line.")
 def models(as_json):
     """List the installed models, where they are, verify their files, and show which one is the default.

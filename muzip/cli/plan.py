@@ -190,3 +190,31 @@ def make_output_dir(folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
     except OSError as e:  # no permission, a parent that is a file, a read-only file system
         fail_usage(f"{folder}: cannot make the folder for --output-dir ({e.strerror or e})")
+
+
+def _a(fmt: str) -> str:
+    """"an MP3", "a WAV": the article as the format's name is spoken (letters, except FLAC's word)."""
+    return f"{'an' if fmt[0] in 'aefhilmnorsx' and fmt != 'flac' else 'a'} {fmt.upper()}"
+
+
+def output_format(fmt: str | None, output: str | None, inputs, writes: tuple[str, ...]) -> str:
+    """The format to write: --format, else the one -o FILE's extension names, else WAV. An extension of
+    another format than the one written is refused (`-o x.wav --format flac` wrote FLAC named .wav, `-o x.mz
+    --format wav` a WAV named .mz), as is a format this command does not write."""
+    from ..audio import output_format_for
+    one_file = bool(output) and not output.endswith(("/", os.sep)) and len(inputs) == 1 \
+        and not os.path.isdir(output)
+    ext = os.path.splitext(output)[1].lower().lstrip(".") if one_file else ""
+    named = output_format_for(output) if one_file else None
+    can = ", ".join(w.upper() for w in writes[:-1]) + (" or " if len(writes) > 1 else "") + writes[-1].upper()
+    if named is None and ext in AUDIO_EXTS | {"mz"}:
+        raise click.UsageError(f"-o {output} names {'a muzip .mz' if ext == 'mz' else _a(ext)} file; this command writes {can}")
+    if fmt is None and named is None and ext:  # no extension (/dev/null, a FIFO): WAV
+        raise click.UsageError(f"-o {output}: cannot tell the format from its extension; "
+                               f"use --format ({', '.join(writes)})")
+    if fmt is not None and named is not None and fmt.lower() != named:
+        raise click.UsageError(f"-o {output} names {_a(named)} file but --format is {fmt.lower()}; change one to match the other")
+    fmt = (fmt or named or "wav").lower()
+    if fmt not in writes:
+        raise click.UsageError(f"-o {output}: this command writes {can}")
+    return fmt

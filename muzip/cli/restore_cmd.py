@@ -13,7 +13,7 @@ from .batch import run_batch
 from .codec_cmds import _batch_options, _check_flags, downmix_option
 from .codec_jobs import EXACT_LENGTH_FORMATS, _output, _precheck
 from .common import EXIT_CODES_HELP, PATH, complete_models, file_size, fmt_time, refuse_terminal_stdin
-from .plan import AUDIO_EXTS, plan
+from .plan import AUDIO_EXTS, output_format, plan
 
 
 @dataclass
@@ -81,8 +81,9 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
       muzip restore -r Radio/ --output-dir fixed/  # a whole folder, all cores
       muzip restore --seed 7 song.mp3 -o song.flac # another draw of the noise, as FLAC
     """
-    from ..audio import output_format_for
     _check_flags(force, skip_existing, to_stdout, output)
+    if deterministic and click.get_current_context().get_parameter_source("seed").name != "DEFAULT":
+        raise click.UsageError("--seed and --deterministic contradict each other (--deterministic draws no noise)")
     refuse_terminal_stdin(inputs, "audio is")
     if model_name != "none":  # once, before any file: it failed each file in turn, naming every kind of model
         from ..codec.config import installed_models
@@ -90,13 +91,7 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
         if model_name not in restorers:
             raise click.BadParameter(f"'{model_name}' is not an installed restorer (installed: "
                                      f"{', '.join(restorers) or 'none'})", param_hint="--model")
-    if fmt is None and output and not (len(inputs) > 1 or os.path.isdir(output)):
-        fmt = output_format_for(output)
-        if fmt not in (None, "wav", "flac"):
-            raise click.UsageError(f"-o {output}: restore writes WAV or FLAC")
-        if fmt is None and os.path.splitext(output)[1]:
-            raise click.UsageError(f"-o {output}: cannot tell the format from its extension; use --format")
-    fmt = (fmt or "wav").lower()
+    fmt = output_format(fmt, output, inputs, ("wav", "flac"))
     if fmt != "wav" and to_stdout:
         raise click.UsageError("FLAC cannot stream to standard output; use --format wav or -o FILE")
     items = plan(inputs, ext=".restored." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,

@@ -71,7 +71,7 @@ def test_truncated_wav_warns_with_both_lengths(tmp_path):
         assert drain(src) == 123480
     # ...so the promise is read from the RIFF header itself
     assert src.warnings == ["header promises 10.000 s (441000 samples) but the file holds "
-                            "2.800 s (123480 samples); coded what is there"]
+                            "2.800 s (123480 samples); read what is there"]
 
 
 @pytest.mark.parametrize("ext,fmt,subtype,rate", [f for f in FORMATS if f[0] in ("flac", "mp3")])
@@ -83,7 +83,7 @@ def test_truncated_flac_mp3_warn(tmp_path, ext, fmt, subtype, rate):
         n = drain(src)
     assert 0 < n < rate * 3 * 0.6
     assert len(src.warnings) == 1 and src.warnings[0].startswith(f"header promises 3.000 s ({rate * 3} samples)")
-    assert f"the file holds {n / rate:.3f} s ({n} samples); coded what is there" in src.warnings[0]
+    assert f"the file holds {n / rate:.3f} s ({n} samples); read what is there" in src.warnings[0]
 
 
 @pytest.mark.parametrize("ext,fmt,subtype,rate", [f for f in FORMATS if f[1] == "OGG"])
@@ -94,7 +94,7 @@ def test_truncated_ogg_warns(tmp_path, ext, fmt, subtype, rate):
     with AudioSource(str(p)) as src:
         n = drain(src)
     assert src.warnings == ["the Ogg stream ends without its end-of-stream page (file cut short?); "
-                            f"coded the {n / rate:.3f} s ({n} samples) that are there"]
+                            f"read the {n / rate:.3f} s ({n} samples) that are there"]
 
 
 @pytest.mark.parametrize("ext,fmt,subtype,rate", FORMATS)
@@ -112,7 +112,7 @@ def test_stdin_truncated_warns():
         assert src.info.num_samples == 8000
         assert drain(src, 512) == 3000
     assert src.warnings == ["header promises 1.000 s (8000 samples) but the file holds 0.375 s "
-                            "(3000 samples); coded what is there"]
+                            "(3000 samples); read what is there"]
 
 
 # --- corrupt data ------------------------------------------------------------------------
@@ -294,7 +294,7 @@ def test_a_page_missing_is_found_whichever_decoder_reads_it(tmp_path):
         n = drain(src)
     assert n < 44100 * 6 - 8192 and src.warnings == [
         f"the stream's last page states 6.000 s (264600 samples) but the file holds {n / 44100:.3f} s ({n} samples); "
-        "coded what is there"]
+        "read what is there"]
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
@@ -349,5 +349,5 @@ def test_a_second_ogg_stream_chained_after_the_first_is_named(tmp_path):
         n = drain(src)
     assert n == 2 * 44100 and len(src.warnings) == 1
     left, text = src.warnings[0].split(" ", 1)
-    assert text == "bytes follow the Ogg stream's 2.000 s (88200 samples) (another stream chained after it?); coded those"
+    assert text == "bytes follow the Ogg stream's 2.000 s (88200 samples) (another stream chained after it?); read those"
     assert len(p.read_bytes()) - len(one) - 8192 < int(left) <= len(p.read_bytes()) - len(one)  # read ahead a little

@@ -173,7 +173,7 @@ def test_output_format_follows_the_extension(runner, fast_model, tmp_path, wavs)
     assert r.exit_code == 0, r.stderr
     assert sf.info(str(tmp_path / "b.flac")).format == "FLAC"
     r = invoke(runner, "decompress", "-q", "--format", "wav", tmp_path / "a.mz", "-o", tmp_path / "c.flac")
-    assert r.exit_code == 0 and sf.info(str(tmp_path / "c.flac")).format == "WAV"  # --format wins
+    assert r.exit_code == EXIT_USAGE and not (tmp_path / "c.flac").exists()  # a WAV named .flac: refused
     r = invoke(runner, "decompress", tmp_path / "a.mz", "-o", tmp_path / "d.xyz")
     assert r.exit_code == EXIT_USAGE and "--format" in r.stderr
 
