@@ -6,7 +6,9 @@
 * whether an Ogg stream ends with its end-of-stream page (Ogg has no length field),
 * whether an MP3 states its length (a Xing/Info/VBRI frame count): without one, libsndfile's length is
   an estimate from the file size (counting an ID3v2 tag's bytes as audio), not a promise,
-* how many frames an ffmpeg-read file's container states (``stated_frames``): ffmpeg 5's
+* which codec a file holds and at how many bits (``soundfile_codec``, ``stream_facts``): an M4A may be AAC or
+  ALAC, and a 24-bit original passed through should stay 24-bit,
+* how many frames an ffmpeg-read file's container states (``stream_facts``): ffmpeg 5's
   decoder output of an AAC M4A keeps the encoder's padding at the end (a 10.000 s source
   decodes to 10.008 s) although the MP4 edit list gives the exact length.
 
@@ -252,25 +254,63 @@ def _mpeg_audio_after(fd: int, pos: int, slack: int) -> bool:
 MAX_END_PADDING = 4096
 
 
-def stated_frames(path: str, timeout: float = 30.0) -> int | None:
-    """Frames of the first audio stream at its sample rate, as its container states them (ffprobe's
-    duration_ts in the stream's time base: for an MP4, the edit list's length, without the encoder's
-    priming and padding); None when ffprobe is missing, fails or the stream does not say."""
+# codecs that keep every sample, by the names libsndfile's subtypes and ffprobe give them
+LOSSLESS_CODECS = frozenset({"pcm", "flac", "alac", "wavpack", "ape", "tta", "mlp", "truehd", "wmalossless", "tak"})
+_SUBTYPE_CODECS = {"VORBIS": "vorbis", "OPUS": "opus", "MPEG_LAYER_III": "mp3", "MPEG_LAYER_II": "mp2",
+                   "MPEG_LAYER_I": "mp1"}
+_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
+
+
+def soundfile_codec(fmt: str, subtype: str) -> tuple[str, int | None]:
+    """(codec, bits per sample or None) of a file libsndfile opened: "pcm", "flac", "alac", "vorbis", "opus",
+    "mp3", or the subtype's own name ("ulaw", "ima_adpcm", ...); bits only for lossless codecs."""
+    st = str(subtype).upper()
+    if st.startswith("ALAC_"):
+        return "alac", int(st[5:]) if st[5:].isdigit() else None
+    codec = _SUBTYPE_CODECS.get(st) or ("flac" if fmt.lower() == "flac" else
+                                        "pcm" if st in _SUBTYPE_BITS else st.lower())
+    return codec, _SUBTYPE_BITS.get(st) if codec in LOSSLESS_CODECS else None
+
+
+def stream_facts(path: str, timeout: float = 30.0) -> tuple[int | None, str | None, int | None]:
+    """(frames, codec, bits) of the first audio stream, as ffprobe reads its container: frames at its sample
+    rate as the container states them (duration_ts in the stream's time base: for an MP4, the edit list's
+    length, without the encoder's priming and padding); the codec by ffprobe's name ("pcm_s24le" as "pcm"),
+    bits per sample of a lossless one. Each None when ffprobe is missing, fails or does not say."""
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
-        return None
+        return None, None, None
     import subprocess  # here: only files ffmpeg decodes get here (~5 ms of every start otherwise)
     from fractions import Fraction
     try:
         out = subprocess.run([ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-                              "stream=duration_ts,time_base,sample_rate", "-of", "json", "--", path],
+                              "stream=codec_name,bits_per_raw_sample,bits_per_sample,duration_ts,time_base,"
+                              "sample_rate", "-of", "json", "--", path],
                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=True).stdout
         stream = json.loads(out)["streams"][0]
+    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError):
+        return None, None, None
+    codec = str(stream.get("codec_name") or "").lower() or None
+    codec = "pcm" if codec and codec.startswith("pcm_") else codec
+    bits = None
+    if codec in LOSSLESS_CODECS:
+        for key in ("bits_per_raw_sample", "bits_per_sample"):
+            try:
+                bits = bits or int(stream.get(key) or 0) or None
+            except (TypeError, ValueError):
+                pass
+    try:
         ticks, base, rate = int(stream["duration_ts"]), Fraction(stream["time_base"]), int(stream["sample_rate"])
-    except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError, ZeroDivisionError):
-        return None
-    frames = round(ticks * base * rate)
-    return frames if ticks > 0 and rate > 0 and frames > 0 else None
+        frames = round(ticks * base * rate)
+        frames = frames if ticks > 0 and rate > 0 and frames > 0 else None
+    except (ValueError, KeyError, TypeError, ZeroDivisionError):
+        frames = None
+    return frames, codec, bits
+
+
+def stated_frames(path: str, timeout: float = 30.0) -> int | None:
+    """The frames of stream_facts: None when ffprobe is missing, fails or the stream does not say."""
+    return stream_facts(path, timeout)[0]
 
 
 def trim_to_stated(decoded_frames: int, stated: int | None) -> int:

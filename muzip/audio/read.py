@@ -38,8 +38,9 @@ from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
-from .probe import (claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length, mpeg_audio_after,
-                    ogg_cut_short, riff_promised_frames, stated_frames, trim_to_stated)
+from .probe import (LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length,
+                    mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec, stream_facts,
+                    trim_to_stated)
 from .tags import read_metadata
 from .wavstream import WavStreamReader, int24_to_float
 
@@ -69,6 +70,8 @@ class AudioInfo:
     format: str  # "wav", "flac", "ogg", "mp3", "m4a", ...
     tags: dict[str, str] = field(default_factory=dict)
     cover: tuple[str, bytes] | None = None  # (mime, image bytes), front cover preferred
+    codec: str | None = None  # "pcm", "flac", "alac", "mp3", "vorbis", "opus", "aac", ... (probe: None unknown)
+    bits: int | None = None  # bits per sample of a lossless codec (16, 24, ...), else None
 
 
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
@@ -117,6 +120,8 @@ class AudioSource:
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
         self._finished = False
+        self._codec: str | None = None
+        self._bits: int | None = None
         cover = None
         try:
             if self.path == "-":
@@ -124,6 +129,7 @@ class AudioSource:
                 self._wav = WavStreamReader(stream, "-")
                 rate, in_ch, frames, fmt, tags = self._wav.rate, self._wav.channels, self._wav.frames, "wav", {}
                 self._promised = frames
+                self._codec, self._bits = "pcm", 8 * self._wav.width
             else:
                 rate, in_ch, frames, fmt, tags, cover = self._open_path(self.name)
             self.source_channels = in_ch
@@ -138,7 +144,7 @@ class AudioSource:
         except BaseException:
             self.close()
             raise
-        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover)
+        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits)
 
     # -- opening -------------------------------------------------------------------------
     def _open_path(self, path: str):
@@ -170,6 +176,7 @@ class AudioSource:
             self._fd = None
             return self._open_ffmpeg(path, sf_message(e))
         self._sf = f
+        self._codec, self._bits = soundfile_codec(f.format, f.subtype)
         if str(f.subtype).upper() in _LOSSY_SUBTYPES:
             self._limit = MAX_OVERSHOOT
         tags, cover, notes = read_metadata(path, f)
@@ -233,11 +240,14 @@ class AudioSource:
             data = raw.astype(np.float32) / float(2 ** (8 * width - 1))
         ch = seg.channels
         mem = data[: len(data) // ch * ch].reshape(-1, ch)
+        stated, self._codec, self._bits = stream_facts(path)
+        if self._codec in LOSSLESS_CODECS and not self._bits:
+            self._bits = 8 * width  # what ffmpeg handed over: pydub asks for 24 or 32 bits where the stream has them
         if _head_says_mp4(path):
             # ffmpeg hands over the AAC encoder's padding at the end (a 10.000 s M4A decodes to 441344
             # samples); the MP4's edit list (ffprobe's duration_ts) states the exact length. Only MP4s:
             # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
-            mem = mem[: trim_to_stated(mem.shape[0], stated_frames(path))]
+            mem = mem[: trim_to_stated(mem.shape[0], stated)]
         self._mem = mem
         ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
         tags, cover, notes = read_metadata(path)

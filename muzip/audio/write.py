@@ -94,15 +94,16 @@ def _desc(channels: int, rate: int) -> str:
     return f"{channels} channel{'s' if channels != 1 else ''} at {rate} Hz"
 
 
-def _check_wav_params(rate: int, channels: int) -> None:
+def _check_wav_params(rate: int, channels: int, width: int = 2) -> None:
     # Every header field must fit: rate u32, channels u16, byte rate u32, block align u16.
-    if not (1 <= channels and channels * 2 <= 0xFFFF and 1 <= rate and rate * channels * 2 <= _U32):
+    if not (1 <= channels and channels * width <= 0xFFFF and 1 <= rate and rate * channels * width <= _U32):
         raise AudioFormatError(f"cannot write a WAV of {_desc(channels, rate)}")
 
 
-def _wav_header(sample_rate: int, channels: int, data_bytes: int | None, extra: int = 0) -> bytes:
-    """44-byte PCM-16 header; ``extra`` = bytes of chunks after the data (counted in RIFF)."""
-    _check_wav_params(sample_rate, channels)
+def _wav_header(sample_rate: int, channels: int, data_bytes: int | None, extra: int = 0, bits: int = 16) -> bytes:
+    """44-byte PCM header (16- or 24-bit); ``extra`` = bytes of chunks after the data (counted in RIFF)."""
+    width = bits // 8
+    _check_wav_params(sample_rate, channels, width)
     if data_bytes is None or data_bytes + extra > _U32 - _FMT_AND_DATA:
         riff = data = _U32
     else:
@@ -110,7 +111,7 @@ def _wav_header(sample_rate: int, channels: int, data_bytes: int | None, extra: 
     return (
         b"RIFF" + struct.pack("<I", riff) + b"WAVE"
         + b"fmt " + struct.pack("<IHHIIHH", 16, WAVE_FORMAT_PCM, channels, sample_rate,
-                                sample_rate * channels * 2, channels * 2, 16)
+                                sample_rate * channels * width, channels * width, bits)
         + b"data" + struct.pack("<I", data)
     )
 
@@ -231,7 +232,8 @@ def _seekable(f) -> bool:
 class AudioSink:
     """Write float32 blocks to ``fileobj`` (a binary file object, or a path) as ``format``.
 
-    ``num_samples`` (frames) lets a WAV header be right up front, which a pipe needs;
+    ``num_samples`` (frames) lets a WAV header be right up front, which a pipe needs; ``bits`` (16 or 24) is
+    the sample size of WAV and FLAC (a 24-bit original passed through keeps its lowest bits);
     ``tags`` and ``cover`` ((mime, bytes)) are written where the format can hold them.
     ``frames_written`` counts the frames given to write(); ``output_rate`` is the rate in
     the file (differs from ``sample_rate`` only for Opus/MP3, see the module docs).
@@ -239,8 +241,11 @@ class AudioSink:
 
     def __init__(self, fileobj, sample_rate: int, channels: int, format: str = "wav",
                  num_samples: int | None = None, tags: dict | None = None,
-                 cover: tuple[str, bytes] | None = None):
+                 cover: tuple[str, bytes] | None = None, bits: int = 16):
         self.rate, self.channels, self.format = int(sample_rate), int(channels), str(format).lower()
+        if bits not in (16, 24):
+            raise AudioFormatError(f"cannot write {bits}-bit samples (muzip writes 16 or 24)")
+        self.bits, self._width = bits, bits // 8
         if self.format not in WRITABLE_FORMATS:
             raise AudioFormatError(f"unknown output format {format!r} (muzip writes {', '.join(WRITABLE_FORMATS)})")
         if self.rate < 1 or self.channels < 1:
@@ -249,7 +254,7 @@ class AudioSink:
             raise AudioFormatError(f"this libsndfile cannot write {_SF_FORMATS[self.format][2]}; "
                                    "use --format wav or flac")
         if self.format == "wav":
-            _check_wav_params(self.rate, self.channels)  # before anything is written
+            _check_wav_params(self.rate, self.channels, self._width)  # before anything is written
         self.num_samples, self.frames_written = num_samples, 0
         self.tags, self.cover = clean_tags(tags), clean_cover(cover)
         self.output_rate = encoder_rate(self.format, self.rate)
@@ -277,9 +282,9 @@ class AudioSink:
         self._trailer = _wav_trailer(self.tags, self.cover)
         if not self._seekable and not self.num_samples:
             self._trailer = b""  # unknown (or 0, which readers also take as "to EOF") on a pipe
-        data = None if self.num_samples is None else self.num_samples * self.channels * 2
+        data = None if self.num_samples is None else self.num_samples * self.channels * self._width
         # Seekable: the header is patched in close() anyway; a pipe gets the final sizes now.
-        self.f.write(_wav_header(self.rate, self.channels, data, len(self._trailer)))
+        self.f.write(_wav_header(self.rate, self.channels, data, len(self._trailer), self.bits))
 
     def _open_sf(self) -> None:
         major, subtype, name = _SF_FORMATS[self.format]
@@ -291,7 +296,8 @@ class AudioSink:
         try:
             with _signals_deferred():
                 self._sf = sf.SoundFile(self._guard, "w", samplerate=self.output_rate, channels=self.channels,
-                                        format=major, subtype=subtype)
+                                        format=major, subtype="PCM_24" if self.bits == 24 and major == "FLAC"
+                                        else subtype)
         except Exception as e:  # noqa: BLE001 - libsndfile refused these parameters
             msg = str(getattr(e, "error_string", "") or e).removeprefix("Error : ").strip().rstrip(".")
             raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.output_rate)} "
@@ -319,6 +325,9 @@ class AudioSink:
                 with _signals_deferred():
                     self._sf.write(x)
             return
+        if self.bits == 24:
+            self._emit_24(x)
+            return
         # x * 32768 matches soundfile's int16 -> float32 (/32768), so 16-bit audio
         # passes through bit-exactly; +1.0 clips to 32767.
         pcm = np.clip(np.round(np.clip(x, -1.0, 1.0) * 32768.0), -32768, 32767).astype("<i2")
@@ -327,6 +336,15 @@ class AudioSink:
                 self._sf.write(pcm)
         else:
             self.f.write(pcm.tobytes())
+
+    def _emit_24(self, x: np.ndarray) -> None:
+        # As for 16 bits: x * 2**23 undoes soundfile's reading of 24-bit audio (a float32 holds 24 bits exactly).
+        pcm = np.clip(np.round(np.clip(x, -1.0, 1.0).astype(np.float64) * 8388608.0), -8388608, 8388607).astype("<i4")
+        if self._sf is not None:  # libsndfile keeps an int32's top 24 bits for PCM_24
+            with _signals_deferred():
+                self._sf.write(pcm << 8)
+        else:
+            self.f.write(pcm.view(np.uint8).reshape(-1, 4)[:, :3].tobytes())
 
     def close(self, _check: bool = True) -> None:
         if self._closed:
@@ -348,7 +366,7 @@ class AudioSink:
                 self.f.close()
 
     def _close_wav(self, check: bool) -> None:
-        data = self.frames_written * self.channels * 2
+        data = self.frames_written * self.channels * self._width
         # No trailer when the data size cannot be told (too big for RIFF, or 0 = "to EOF").
         fits = 0 < data and data + len(self._trailer) <= _U32 - _FMT_AND_DATA
         if self._seekable:
@@ -356,7 +374,7 @@ class AudioSink:
             self.f.write(trailer)
             end = self.f.tell()
             self.f.seek(self._start)
-            self.f.write(_wav_header(self.rate, self.channels, data, len(trailer)))
+            self.f.write(_wav_header(self.rate, self.channels, data, len(trailer), self.bits))
             self.f.seek(end)
         elif self.num_samples != self.frames_written:
             if self.num_samples is not None and check:

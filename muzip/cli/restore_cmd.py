@@ -46,12 +46,23 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
     for warning in r.warnings:
         out.warn(f"{item.src}: {warning}")
     out.bytes_in = file_size(item.src)
-    what = f"{r.format.upper()}, {f'{r.kbps:.0f} kbps' if r.kbps else 'lossless'}, bandwidth {r.bandwidth / 1000:.1f} kHz"
+    what = f"{_stream_name(r)}, {f'{r.kbps:.0f} kbps' if r.kbps else 'lossless'}, bandwidth {r.bandwidth / 1000:.1f} kHz"
     why = "--model none" if opt.model == "none" else f"already {'lossless' if r.kbps is None else 'good'}"
     did = f"not restored ({why})" if r.copied else \
         f"restored{' (deterministic, z = 0)' if opt.deterministic else f' (seed {opt.seed})'}"
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {what}; {did}; {fmt_time(r.samples / r.rate)}, {r.rate} Hz, "
-            f"{r.channels} ch")
+            f"{r.channels} ch{', 24-bit' if r.bits == 24 else ''}")
+
+
+_CODEC_NAMES = {"aac": "AAC", "alac": "ALAC", "vorbis": "Vorbis", "opus": "Opus", "mp3": "MP3", "flac": "FLAC"}
+
+
+def _stream_name(r) -> str:
+    """What the input holds: its codec ("Opus", "AAC"; a container such as OGG or M4A says less), the container
+    for PCM or a codec not known."""
+    if r.codec in (None, "pcm"):
+        return {"wavex": "WAV", "rf64": "WAV"}.get(r.format, r.format.upper())
+    return _CODEC_NAMES.get(r.codec, r.codec.upper())
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -72,8 +83,8 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
     Writes NAME.restored.wav beside each input, restored at 44.1 kHz (or the input's rate if higher), with
     the input's channels (stereo with --downmix) and exact duration (MP3 encoder delay removed). The codec
     and bitrate come from the stream and the bandwidth from the spectrum; input at 128 kbps or more, or
-    lossless, is not restored: its samples are written as they are, at its own rate, as 16-bit PCM (a 24-bit
-    file's lowest bits are rounded). Inputs are never changed.
+    lossless, is not restored: its samples are written as they are, at its own rate, as 16-bit PCM (24-bit
+    for a 24-bit or wider original). Inputs are never changed.
 
     \b
     Examples:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-LOSSLESS = ("wav", "wavex", "rf64", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")  # libsndfile's names too
+_LOSSLESS_CONTAINERS = ("wav", "wavex", "rf64", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")  # libsndfile's names
 PROBE_SECONDS = 60  # the bandwidth is measured on the first minute (memory stays flat in length)
 _RESTORERS: dict = {}  # one load per process: a batch (or a worker) pays for it once
 
@@ -18,7 +18,9 @@ _RESTORERS: dict = {}  # one load per process: a batch (or a worker) pays for it
 class Restored:
     """What restore_file did with one input."""
 
-    format: str             # the input's format as the reader names it ("mp3", "flac", ...)
+    format: str             # the input's format as the reader names it ("mp3", "flac", "m4a", ...)
+    codec: str | None       # what the stream holds ("mp3", "aac", "opus", "alac", "pcm", ...; None: not known)
+    bits: int               # bits per sample written (24 for a 24-bit or wider original passed through)
     kbps: float | None      # the stream's bitrate; None: lossless (or standard input)
     bandwidth: float        # Hz of real content, measured on the first minute
     copied: bool            # passed through unchanged (lossless, or at COPY_KBPS or more)
@@ -36,9 +38,11 @@ def restorer(name):
     return _RESTORERS[name]
 
 
-def stream_kbps(path: str, fmt: str, seconds: float | None) -> float | None:
-    """The stream's bitrate: MP3 from its frames (mutagen), other lossy formats from size / duration."""
-    if fmt in LOSSLESS or path == "-":
+def stream_kbps(path: str, fmt: str, seconds: float | None, codec: str | None = None) -> float | None:
+    """The stream's bitrate: MP3 from its frames (mutagen), other lossy formats from size / duration; None for
+    a lossless codec (an ALAC M4A too) or a lossless container whose codec is not known."""
+    from ..audio.probe import LOSSLESS_CODECS
+    if path == "-" or codec in LOSSLESS_CODECS or (codec is None and fmt in _LOSSLESS_CONTAINERS):
         return None
     if fmt == "mp3":
         try:
@@ -89,7 +93,7 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
         info = source.info
         sr, ch = info.sample_rate, info.channels
         seconds = info.num_samples / sr if info.num_samples else None
-        kbps = stream_kbps(src, info.format, seconds)
+        kbps = stream_kbps(src, info.format, seconds, info.codec)
         copy = kbps is None or kbps >= COPY_KBPS or net is None  # model "none": copy whatever it is
         blocks = source.blocks(1 << 16)
         delay = mp3_delay(src) if info.format == "mp3" and not copy else 0
@@ -112,9 +116,11 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
             yield x0
             yield from blocks
 
+        bits = 24 if copy and (info.bits or 16) > 16 else 16  # a 24-bit original passed through stays 24-bit
         # The sink is closed (or, on an error or a signal, abandoned) before its file object is.
         with open_output() as dst, progress(seconds) as bar, \
-                AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover) as sink:
+                AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover,
+                          bits=bits) as sink:
             written = 0
             if copy:
                 for b in source_blocks():
@@ -148,4 +154,4 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
                 written = want
             sink.close()
         warnings = list(source.warnings)
-    return Restored(info.format, kbps, bw, copy, written, rate, ch, warnings)
+    return Restored(info.format, info.codec, bits, kbps, bw, copy, written, rate, ch, warnings)

@@ -55,8 +55,8 @@ def fake_ffmpeg(monkeypatch):
 
     def fake_stated(path, *a, **k):
         asked.append(path)
-        return stated[0]
-    monkeypatch.setattr(read, "stated_frames", fake_stated)
+        return stated[0], "aac", None
+    monkeypatch.setattr(read, "stream_facts", fake_stated)
     return stated, asked
 
 
@@ -86,12 +86,12 @@ def test_ffmpeg_read_keeps_everything_when_the_stated_length_is_not_padding(tmp_
 
 def test_ffmpeg_read_of_a_non_mp4_is_not_trimmed(tmp_path, fake_ffmpeg):
     """ADTS AAC, WMA...: ffprobe's length there may be a bitrate estimate, which must not cut real audio."""
-    _, asked = fake_ffmpeg
+    stated, asked = fake_ffmpeg
     p = tmp_path / "raw.aac"
     p.write_bytes(b"\xff\xf1\x50\x80" + b"\x11" * 4000)
-    with AudioSource(str(p)) as src:
-        assert src.info.num_samples == 441344 and drain(src) == 441344
-    assert asked == []
+    with AudioSource(str(p)) as src:  # ffprobe is asked (for the codec), its length not taken
+        assert src.info.num_samples == 441344 and drain(src) == 441344 and stated[0] < 441344
+    assert asked == [str(p)] and src.info.codec == "aac"
 
 
 # --- 2. nothing from mpg123 on stderr --------------------------------------------------------------------
