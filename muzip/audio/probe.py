@@ -261,6 +261,15 @@ _SUBTYPE_CODECS = {"VORBIS": "vorbis", "OPUS": "opus", "MPEG_LAYER_III": "mp3", 
 _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}
 
 
+_CODEC_NAMES = {"aac": "AAC", "alac": "ALAC", "vorbis": "Vorbis", "opus": "Opus", "mp3": "MP3", "flac": "FLAC",
+                "wavpack": "WavPack", "ape": "Monkey's Audio", "pcm": "PCM", "wmav2": "WMA", "wmalossless": "WMA Lossless"}
+
+
+def codec_name(codec: str) -> str:
+    """A codec as people name it ("Opus", "AAC", "ALAC"); a muzip model's name as it is."""
+    return codec if codec.startswith("muzip") else _CODEC_NAMES.get(codec, codec.upper())
+
+
 def soundfile_codec(fmt: str, subtype: str) -> tuple[str, int | None]:
     """(codec, bits per sample or None) of a file libsndfile opened: "pcm", "flac", "alac", "vorbis", "opus",
     "mp3", or the subtype's own name ("ulaw", "ima_adpcm", ...); bits only for lossless codecs."""

@@ -72,6 +72,7 @@ class AudioInfo:
     cover: tuple[str, bytes] | None = None  # (mime, image bytes), front cover preferred
     codec: str | None = None  # "pcm", "flac", "alac", "mp3", "vorbis", "opus", "aac", ... (probe: None unknown)
     bits: int | None = None  # bits per sample of a lossless codec (16, 24, ...), else None
+    software: str = ""  # what made it, as the file says (WAV's ISFT, a Vorbis comment): tags.read_decoded_mark
 
 
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
@@ -122,6 +123,7 @@ class AudioSource:
         self._finished = False
         self._codec: str | None = None
         self._bits: int | None = None
+        self._software = ""
         cover = None
         try:
             if self.path == "-":
@@ -144,7 +146,7 @@ class AudioSource:
         except BaseException:
             self.close()
             raise
-        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits)
+        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits, self._software)
 
     # -- opening -------------------------------------------------------------------------
     def _open_path(self, path: str):
@@ -177,6 +179,10 @@ class AudioSource:
             return self._open_ffmpeg(path, sf_message(e))
         self._sf = f
         self._codec, self._bits = soundfile_codec(f.format, f.subtype)
+        try:
+            self._software = str(f.software or "")
+        except Exception:  # noqa: BLE001 - a note about the file must never fail its read
+            pass
         if str(f.subtype).upper() in _LOSSY_SUBTYPES:
             self._limit = MAX_OVERSHOOT
         tags, cover, notes = read_metadata(path, f)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 
 try:  # one cap for reader and container; the container defines it when it stores covers
     from ..container import MAX_COVER_BYTES
@@ -53,6 +54,22 @@ _ALIASES = {
 _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC", "genre": "TCON",
                "tracknumber": "TRCK", "discnumber": "TPOS", "albumartist": "TPE2", "composer": "TCOM"}
 _FRONT_COVER = 3  # picture type shared by FLAC, ID3 APIC and METADATA_BLOCK_PICTURE
+
+
+_DECODED = re.compile(r"decoded from (\S+) at (\d+(?:\.\d+)?) kbps")
+
+
+def decoded_mark(model_id: str, kbps: float) -> str:
+    """The software note muzip writes into audio it decoded from a .mz (WAV's ISFT, FLAC's "software"): so a
+    library can tell a lossless container holding a 24-kbps decode from an original."""
+    from .. import __version__
+    return f"muzip {__version__}: decoded from {model_id} at {kbps:.1f} kbps"
+
+
+def read_decoded_mark(software: str | None) -> tuple[str, float] | None:
+    """(model id, kbps) of audio decoded by muzip (decoded_mark), else None."""
+    m = _DECODED.search(software or "")
+    return (m.group(1), float(m.group(2))) if m and software.startswith("muzip ") else None
 
 
 def _to_str(value) -> str:

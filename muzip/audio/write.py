@@ -52,7 +52,7 @@ _RATES = {"opus": (8000, 12000, 16000, 24000, 48000),
           "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)}
 # LIST/INFO ids libsndfile maps to its strings; each value capped (a tag, not a document).
 _INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
-             ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"))
+             ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"), ("software", b"ISFT"))
 _MAX_INFO_VALUE = 8192
 _U32 = 0xFFFFFFFF
 _FMT_AND_DATA = 4 + 24 + 8  # "WAVE" + fmt chunk + data chunk header, counted in the RIFF size
@@ -120,9 +120,9 @@ def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
 
 
-def _wav_trailer(tags: dict[str, str], cover: tuple[str, bytes] | None) -> bytes:
-    """The chunks that follow the data: LIST/INFO, plus id3 for what INFO cannot hold."""
-    out = _info_chunk(tags)
+def _wav_trailer(tags: dict[str, str], cover: tuple[str, bytes] | None, software: str | None = None) -> bytes:
+    """The chunks that follow the data: LIST/INFO (with ISFT, the software), plus id3 for what INFO cannot hold."""
+    out = _info_chunk({**tags, "software": software} if software else tags)
     if cover is not None or any(k not in dict(_INFO_IDS) for k in tags):
         id3 = id3_bytes(tags, cover)
         out += _chunk(b"id3 ", id3) if id3 else b""
@@ -233,7 +233,8 @@ class AudioSink:
     """Write float32 blocks to ``fileobj`` (a binary file object, or a path) as ``format``.
 
     ``num_samples`` (frames) lets a WAV header be right up front, which a pipe needs; ``bits`` (16 or 24) is
-    the sample size of WAV and FLAC (a 24-bit original passed through keeps its lowest bits);
+    the sample size of WAV and FLAC (a 24-bit original passed through keeps its lowest bits); ``software``
+    names what made the audio (WAV's ISFT, a "software" comment elsewhere; not in MP3s);
     ``tags`` and ``cover`` ((mime, bytes)) are written where the format can hold them.
     ``frames_written`` counts the frames given to write(); ``output_rate`` is the rate in
     the file (differs from ``sample_rate`` only for Opus/MP3, see the module docs).
@@ -241,7 +242,7 @@ class AudioSink:
 
     def __init__(self, fileobj, sample_rate: int, channels: int, format: str = "wav",
                  num_samples: int | None = None, tags: dict | None = None,
-                 cover: tuple[str, bytes] | None = None, bits: int = 16):
+                 cover: tuple[str, bytes] | None = None, bits: int = 16, software: str | None = None):
         self.rate, self.channels, self.format = int(sample_rate), int(channels), str(format).lower()
         if bits not in (16, 24):
             raise AudioFormatError(f"cannot write {bits}-bit samples (muzip writes 16 or 24)")
@@ -256,7 +257,7 @@ class AudioSink:
         if self.format == "wav":
             _check_wav_params(self.rate, self.channels, self._width)  # before anything is written
         self.num_samples, self.frames_written = num_samples, 0
-        self.tags, self.cover = clean_tags(tags), clean_cover(cover)
+        self.tags, self.cover, self.software = clean_tags(tags), clean_cover(cover), software
         self.output_rate = encoder_rate(self.format, self.rate)
         self._own = isinstance(fileobj, (str, os.PathLike))
         self._closed = False
@@ -279,7 +280,7 @@ class AudioSink:
     def _open_wav(self) -> None:
         self._seekable = _seekable(self.f)
         self._start = self.f.tell() if self._seekable else 0
-        self._trailer = _wav_trailer(self.tags, self.cover)
+        self._trailer = _wav_trailer(self.tags, self.cover, self.software)
         if not self._seekable and not self.num_samples:
             self._trailer = b""  # unknown (or 0, which readers also take as "to EOF") on a pipe
         data = None if self.num_samples is None else self.num_samples * self.channels * self._width
@@ -304,6 +305,8 @@ class AudioSink:
                                    f"(libsndfile: {msg})") from None
         if self.format != "mp3":  # libsndfile writes MP3 tags as Latin-1: mutagen does those
             set_soundfile_tags(self._sf, self.tags)
+            if self.software:
+                self._sf.software = self.software
         if self.output_rate != self.rate:
             self._rs = StreamResampler(self.rate, self.output_rate, self.channels)
 

@@ -108,6 +108,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
         out.say(f"{item.dst}: exists, skipped")
         return
     from ..audio import AudioSink
+    from ..audio.tags import decoded_mark
     from ..codec import decompress_to, version_for
     from ..container import ContainerReader
     try:
@@ -126,9 +127,14 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             raise MuzipError(f"--start {fmt_time(opt.start)} is past the end ({fmt_time(total / h.sample_rate)})")
         sinks = []
 
+        # the file's own bitrate (the header's is the target), named in the output: a WAV of a 24-kbps file is
+        # no original (a library ranks it with the lossy copies)
+        size = file_size(item.src) if item.src != "-" else 0
+        kbps = size * 8 / (total / h.sample_rate) / 1000 if size and total else h.bitrate_bps / 1000
+
         def make_sink(sr, ch, n):
             sinks.append(AudioSink(dst, sr, ch, opt.fmt, num_samples=n, tags=h.tags,
-                                   cover=h.cover))
+                                   cover=h.cover, software=decoded_mark(h.model_id, kbps)))
             return sinks[0]
 
         seconds = total / h.sample_rate if total is not None else None

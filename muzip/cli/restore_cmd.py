@@ -54,15 +54,13 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
             f"{r.channels} ch{', 24-bit' if r.bits == 24 else ''}")
 
 
-_CODEC_NAMES = {"aac": "AAC", "alac": "ALAC", "vorbis": "Vorbis", "opus": "Opus", "mp3": "MP3", "flac": "FLAC"}
-
-
 def _stream_name(r) -> str:
     """What the input holds: its codec ("Opus", "AAC"; a container such as OGG or M4A says less), the container
     for PCM or a codec not known."""
     if r.codec in (None, "pcm"):
         return {"wavex": "WAV", "rf64": "WAV"}.get(r.format, r.format.upper())
-    return _CODEC_NAMES.get(r.codec, r.codec.upper())
+    from ..audio.probe import codec_name
+    return codec_name(r.codec)
 
 
 @click.command(epilog=EXIT_CODES_HELP)

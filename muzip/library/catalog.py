@@ -45,7 +45,9 @@ CREATE TABLE IF NOT EXISTS tracks (
     embedder TEXT NOT NULL,
     source TEXT NOT NULL,
     dim INTEGER NOT NULL,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    codec TEXT,
+    kbps REAL
 );
 CREATE TABLE IF NOT EXISTS descriptors (track INTEGER PRIMARY KEY, value BLOB NOT NULL, fingerprint BLOB);
 CREATE TABLE IF NOT EXISTS changes (track INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
@@ -59,6 +61,9 @@ CREATE INDEX IF NOT EXISTS tracks_by_duration ON tracks (duration);
 # ANN index, its projection) is updated by what changed instead of rebuilt. Meta 'tracked' is the last generation
 # whose writes all recorded their tracks here, 'tracked_since' the generation from which they all did: a write by an
 # earlier muzip bumps the generation without recording, and `changed_since` then answers None (rebuild).
+# codec, kbps: what a track's stream holds ("flac", "alac", "aac", "muzip-v2.7", ...; audio.probe.LOSSLESS_CODECS)
+# and, for audio muzip decoded (a WAV of a .mz), the bitrate it was coded at: library.copies.best_first ranks by
+# them. A catalog without them gains them when opened for writing (NULL: judged by the file's extension).
 # tracks_by_duration: `similar` reads only the tracks as long as its query to find copies of it (library.copies);
 # a catalog gains it when opened for writing, and one without it is read by a scan.
 _COLUMNS = {"meta": {"key", "value"},
@@ -177,6 +182,11 @@ class Catalog(CatalogReads):
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
+        for column, kind in (("codec", "TEXT"), ("kbps", "REAL")):  # a catalog of an earlier muzip
+            if column not in have:
+                with self.db:
+                    self.db.execute(f"ALTER TABLE tracks ADD COLUMN {column} {kind}")
         if self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() is None:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -247,12 +257,14 @@ class Catalog(CatalogReads):
         def write():
             self.db.executemany(
                 "INSERT INTO tracks (path, size, mtime, duration, rate, channels, tags, model, embedder, source, dim, "
-                "embedding) VALUES (:path, :size, :mtime, :duration, :rate, :channels, :tags, :model, :embedder, "
-                ":source, :dim, :embedding) ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime=excluded.mtime, "
-                "duration=excluded.duration, rate=excluded.rate, channels=excluded.channels, tags=excluded.tags, "
-                "model=excluded.model, embedder=excluded.embedder, source=excluded.source, dim=excluded.dim, "
-                "embedding=excluded.embedding",
-                [{**r, "tags": json.dumps(r.get("tags") or {}, sort_keys=True), "embedder": embedder} for r in records])
+                "embedding, codec, kbps) VALUES (:path, :size, :mtime, :duration, :rate, :channels, :tags, :model, "
+                ":embedder, :source, :dim, :embedding, :codec, :kbps) ON CONFLICT(path) DO UPDATE SET "
+                "size=excluded.size, mtime=excluded.mtime, duration=excluded.duration, rate=excluded.rate, "
+                "channels=excluded.channels, tags=excluded.tags, model=excluded.model, embedder=excluded.embedder, "
+                "source=excluded.source, dim=excluded.dim, embedding=excluded.embedding, codec=excluded.codec, "
+                "kbps=excluded.kbps",
+                [{"codec": None, "kbps": None, **r, "tags": json.dumps(r.get("tags") or {}, sort_keys=True),
+                  "embedder": embedder} for r in records])
             ids = dict(self.db.execute(f"SELECT path, id FROM tracks WHERE path IN ({','.join('?' * len(records))})",
                                        [r["path"] for r in records]).fetchall()) if records else {}
             described = [r for r in records if r.get("descriptor") is not None]

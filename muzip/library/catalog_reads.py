@@ -168,10 +168,15 @@ class CatalogReads:
         return [dict(zip(cols, r[1:])) for r in rows]
 
     def facts_of(self, ids) -> dict[int, dict]:
-        """{id: the track's stored facts (as `tracks`)} of those of `ids` that exist."""
-        cols = ("rate", "size", "duration", "path", "channels")
+        """{id: the track's stored facts (as `tracks`, and its codec and kbps where stored)} of those of `ids`
+        that exist."""
+        cols = ("rate", "size", "duration", "path", "channels") + (("codec", "kbps") if self._coded() else ())
         rows = self._by_ids(f"SELECT id, {', '.join(cols)} FROM tracks WHERE id IN", ids)
         return {int(r[0]): dict(zip(cols, r[1:])) for r in rows}
+
+    def _coded(self) -> bool:
+        """False for a catalog of an earlier muzip opened read-only: its tracks have no codec column."""
+        return any(r[1] == "codec" for r in self._rows("PRAGMA table_info(tracks)"))
 
     def descriptors(self, embedder: str, dim: int, ids=None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, raw descriptors (N, dim) float64) of the tracks embedded by `embedder` (of those in `ids`, if

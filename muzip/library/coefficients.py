@@ -79,7 +79,8 @@ def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
                 runs, rate = _decoder_coefficients(reader, model, max_frames), model.config.model_rate
                 total = reader.total_num_samples if reader.load_index() else h.num_samples
                 info = {"duration": (total / h.sample_rate) if total else None, "rate": h.sample_rate,
-                        "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+                        "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
+                        "codec": model.name}
             else:
                 pieces, info = decoded_runs(reader, model, RATE, max_frames)
                 runs, rate = [c for c in map(_analyse, pieces) if c is not None], RATE

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio.probe import LOSSLESS_CODECS
 from .fingerprint import MAX_DURATION_GAP_S, duplicate, levels, low_band_excess
 
 NEIGHBOURS = 10  # judged for each track: its nearest by embedding, and as many by its low bands' levels
@@ -156,25 +157,55 @@ def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list
 
 
 # formats that keep every sample: a copy in one is the original's equal, where a lossy copy is not whatever its
-# sample rate (an Opus file is 48 kHz, whatever it was made from)
+# sample rate (an Opus file is 48 kHz, whatever it was made from); what a catalog without codecs goes by
 LOSSLESS = frozenset({"flac", "wav", "wave", "w64", "rf64", "aif", "aiff", "aifc", "caf", "wv", "ape"})
 
 
 def best_first(facts: dict) -> tuple:
     """Sort key of a copy's stored facts, best first: the most of the band held where "top" is given (the top
     frequency it holds, None for the whole band; held_facts), so a FLAC upsampled from 16 kHz is not the best of
-    a recording also held as a full-band MP3; then a lossless format before a lossy one (by the path's
-    extension: a 96-kbps Opus at 48 kHz is not better than the 44.1-kHz FLAC it was made from), lossy ones by
-    their bitrate (bytes per second); then the highest sample rate, the most channels (a stereo file before a
+    a recording also held as a full-band MP3; then a lossless codec before a lossy one (a 96-kbps Opus at 48 kHz
+    is not better than the 44.1-kHz FLAC it was made from; an ALAC M4A is lossless, a WAV muzip decoded from a
+    .mz is not: the stored codec, else the path's extension), lossy ones by their bitrate (the coded one of a
+    decoded WAV, else bytes per second); then the highest sample rate, the most channels (a stereo file before a
     larger mono downmix), the largest file (the highest bitrate of one duration)."""
-    rate, size, top, channels, path, duration = (facts.get(k) for k in
-                                                 ("rate", "size", "top", "channels", "path", "duration"))
-    lossy = str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower() not in LOSSLESS
-    bitrate = size / duration if lossy and isinstance(size, int) and isinstance(duration, (int, float)) \
-        and duration > 0 else 0.0
+    rate, size, top, channels, path, duration, codec, kbps = (facts.get(k) for k in (
+        "rate", "size", "top", "channels", "path", "duration", "codec", "kbps"))
+    lossy = codec not in LOSSLESS_CODECS if isinstance(codec, str) else \
+        str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower() not in LOSSLESS
+    if not lossy:
+        bitrate = 0.0
+    elif isinstance(kbps, (int, float)) and kbps > 0:
+        bitrate = kbps * 125.0  # bytes per second
+    else:
+        bitrate = size / duration if isinstance(size, int) and isinstance(duration, (int, float)) and duration > 0 \
+            else 0.0
     return (-(top if isinstance(top, (int, float)) else np.inf), lossy, -bitrate,
             -(rate if isinstance(rate, int) else 0), -(channels if isinstance(channels, int) else 0),
             -(size if isinstance(size, int) else 0))
+
+
+def copy_label(facts: dict) -> str:
+    """What a copy is, as `dupes` says it beside its name: "FLAC, 44.1 kHz", "MP3, 320 kbps", "muzip-v2.7 at 24
+    kbps, decoded to WAV", with the band it holds where it holds less than its rate's (held_facts)."""
+    from ..audio.probe import codec_name
+    codec, kbps, path, rate, size, duration, top = (facts.get(k) for k in (
+        "codec", "kbps", "path", "rate", "size", "duration", "top"))
+    ext = str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower()
+    if not isinstance(codec, str):  # a track indexed before codecs were stored: its extension
+        codec = ext if ext in LOSSLESS else None
+    khz = f"{rate / 1000:g} kHz" if isinstance(rate, int) else "rate unknown"
+    if codec in LOSSLESS_CODECS or (codec in LOSSLESS):
+        what = f"{codec_name(codec) if codec not in ('pcm',) else ext.upper()}, {khz}"
+    else:
+        rate_kbps = kbps if isinstance(kbps, (int, float)) else (
+            size * 8 / duration / 1000 if isinstance(size, int) and isinstance(duration, (int, float)) and duration
+            else None)
+        name = codec_name(codec) if codec else ext.upper()
+        what = f"{name}{f' at {rate_kbps:.0f} kbps' if rate_kbps else ''}" + (
+            f", decoded to {ext.upper()}" if isinstance(kbps, (int, float)) else "")
+    own_edge = isinstance(top, (int, float)) and isinstance(rate, int) and top < 0.85 * rate / 2  # not the rate's
+    return what + (f", band to {top / 1000:.1f} kHz" if own_edge else "")
 
 
 def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int, dim: int,

@@ -24,6 +24,7 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
     """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames (frame_runs), track info) of an
     audio file, streamed: reading stops after the last run."""
     from ..audio import AudioSource, StreamResampler
+    from ..audio.tags import read_decoded_mark
     F = frame_samples
     with AudioSource(path, downmix=True) as src:
         info = src.info
@@ -51,8 +52,10 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
             pos = take(rs.process(np.zeros((0, rs.channels), np.float32), last=True))
         duration = (info.num_samples / info.sample_rate) if known else None
         notes = _cut_notes(src, read_all)
+    decoded = read_decoded_mark(info.software)  # a WAV or FLAC muzip decoded: the model's, at its file's bitrate
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
-            "source": "audio", **({"warning": "; ".join(notes)} if notes else {})}
+            "source": "audio", "codec": decoded[0] if decoded else info.codec, "kbps": decoded[1] if decoded else None,
+            **({"warning": "; ".join(notes)} if notes else {})}
     return [np.concatenate(parts) for parts in pieces if parts], meta
 
 
@@ -61,7 +64,7 @@ def _cut_notes(src, read_all: bool) -> list[str]:
     the end its cut notes (a header's length not there, a damaged end), else what is known at open (an Ogg
     stream without its end page, whose length reads as the cut's)."""
     if read_all:  # not the other notes (a cover art left out, clipping): an embedding does not mind them
-        return [w.replace("; coded ", "; described ") for w in src.cut_notes]
+        return [w.replace("; read ", "; described ") for w in src.cut_notes]
     return [f"{src.cut_short}; described what is there"] if src.cut_short else []
 
 
@@ -85,5 +88,6 @@ def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
             continue
         out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
     info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
-            "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+            "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
+            "codec": model.name}
     return out, info

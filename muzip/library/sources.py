@@ -49,7 +49,8 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         out = [np.concatenate([got[int(i)] for i in r if int(i) in got], axis=1) for r in runs
                if any(int(i) in got for i in r)]
         info = {"duration": (total / h.sample_rate) if total else None, "rate": h.sample_rate,
-                "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz"}
+                "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
+                "codec": model.name}
         return out, model, info
 
 

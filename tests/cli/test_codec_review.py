@@ -108,7 +108,8 @@ def test_decompress_says_the_rate_it_writes_and_the_silence_it_pads(runner, tmp_
     complete, padded = (float(v) for v in warned.split("decoded the ")[1].replace(" s that are complete, then ",
                                                                                  " ").split(" s of silence")[0].split())
     assert 4.0 < complete < 8.0 and abs(complete + padded - 12.0) < 0.01
-    audio = np.frombuffer(r.stdout_bytes[44:], "<i2")  # a WAV header, then 16-bit samples (96 kHz, stereo)
+    data = int.from_bytes(r.stdout_bytes[40:44], "little")  # a WAV header, 16-bit samples (96 kHz, stereo), INFO
+    audio = np.frombuffer(r.stdout_bytes[44:44 + data], "<i2")
     assert not audio[int((complete + 0.05) * 96000) * 2:].any()  # what is said to be silence is
 
 

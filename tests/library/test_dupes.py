@@ -130,7 +130,13 @@ def test_dupes_groups_them_through_the_catalog(runner, versions, tmp_path):
     groups = [sorted(Path(p).name for p in g) for g in json.loads(r.stdout)["groups"]]
     assert groups == [["clip.flac", "clip.mp3", "clip16.mz", "clip16k.flac"]]
     r = runner.invoke(cli, ["dupes", "--db", str(db)])
-    assert r.stdout.splitlines()[0] == "group 1 (4 files)"
+    lines = r.stdout.splitlines()
+    assert lines[0] == "group 1 (4 files, the best copy first)"
+    # the copy to keep first, each file said what it is: the band it holds, lossless, then by bitrate
+    assert [line.split()[0].rsplit("/", 1)[1] for line in lines[1:]] == ["clip.flac", "clip.mp3", "clip16.mz",
+                                                                         "clip16k.flac"]
+    assert lines[1].endswith("(FLAC, 44.1 kHz; best)") and "(MP3 at 12" in lines[2]
+    assert "(muzip-v2.7 at 1" in lines[3] and lines[4].endswith("(FLAC, 16 kHz)")
     # an instant mix plays a recording once, whichever of its files comes up
     r = runner.invoke(cli, ["similar", str(versions / "clip.flac"), "--db", str(db), "--playlist", "4", "--json"])
     mix = [Path(m["path"]).name for m in json.loads(r.stdout)]

@@ -1,0 +1,106 @@
+"""Which copy of a recording is the best (session 55): by the codec `index` stores, not the extension alone. An
+ALAC M4A is lossless; a WAV that `muzip decompress` wrote is the lossy .mz it was decoded from."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.cli import cli
+from muzip.library.copies import best_first, copy_label
+
+CLIP = Path(__file__).resolve().parents[1] / "data" / "knolls_excerpt.ogg"
+MINUTE = 60.0
+
+
+def _facts(path, codec=None, kbps=None, size_kbps=None, rate=44100):
+    return {"path": path, "codec": codec, "kbps": kbps, "rate": rate, "channels": 2, "duration": MINUTE,
+            "size": int((size_kbps or 1411) * 125 * MINUTE), "top": None}
+
+
+def _ranked(*facts):
+    return [f["path"] for f in sorted(facts, key=best_first)]
+
+
+def test_alac_in_an_m4a_is_lossless_and_a_decoded_wav_is_lossy():
+    alac = _facts("a.m4a", "alac", size_kbps=900)
+    flac = _facts("a.flac", "flac", size_kbps=800)
+    mp3 = _facts("a.mp3", "mp3", size_kbps=320)
+    aac = _facts("b.m4a", "aac", size_kbps=256)
+    decoded = _facts("a.wav", "muzip-v2.7", kbps=24.0)  # 1411 kbps of bytes, 24 kbps of information
+    assert _ranked(decoded, aac, mp3, flac, alac) == ["a.m4a", "a.flac", "a.mp3", "b.m4a", "a.wav"]
+
+
+def test_a_track_indexed_before_codecs_were_stored_goes_by_its_extension():
+    wav, mp3, m4a = _facts("a.wav"), _facts("a.mp3", size_kbps=320), _facts("a.m4a", size_kbps=900)
+    assert _ranked(m4a, mp3, wav) == ["a.wav", "a.m4a", "a.mp3"]  # an M4A's codec unknown: lossy, by its bytes
+
+
+@pytest.mark.parametrize("facts, label", [
+    (_facts("x/a.flac", "flac"), "FLAC, 44.1 kHz"),
+    (_facts("a.m4a", "alac", rate=96000), "ALAC, 96 kHz"),
+    (_facts("a.wav", "pcm"), "WAV, 44.1 kHz"),
+    (_facts("a.mp3", "mp3", size_kbps=192), "MP3 at 192 kbps"),
+    (_facts("a.opus", "opus", size_kbps=96, rate=48000), "Opus at 96 kbps"),
+    (_facts("a.wav", "muzip-v2.7", kbps=24.4), "muzip-v2.7 at 24 kbps, decoded to WAV"),
+    (_facts("a.mz", "muzip-v2.7", size_kbps=16), "muzip-v2.7 at 16 kbps"),
+    (_facts("old.wav"), "WAV, 44.1 kHz"),
+    (_facts("old.mp3", size_kbps=128), "MP3 at 128 kbps"),
+    ({**_facts("a.flac", "flac"), "top": 11000.0}, "FLAC, 44.1 kHz, band to 11.0 kHz"),
+    ({**_facts("a.flac", "flac", rate=16000), "top": 7200.0}, "FLAC, 16 kHz"),  # its rate's band: said by the rate
+])
+def test_copy_label(facts, label):
+    assert copy_label(facts) == label
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory):
+    """The clip as FLAC, a 128-kbps MP3 and a WAV decoded from a 16-kbps .mz of it, indexed."""
+    import lameenc
+    from click.testing import CliRunner
+    runner = CliRunner()
+    root = tmp_path_factory.mktemp("codecs")
+    (root / "music").mkdir()
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    sf.write(root / "music" / "clip.flac", x, sr)
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(128)
+    enc.set_in_sample_rate(sr)
+    enc.set_channels(2)
+    pcm = (np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()
+    (root / "music" / "clip.mp3").write_bytes(enc.encode(pcm) + enc.flush())
+    for args in (["compress", "-q", "-b", "16", str(root / "music" / "clip.flac"), "-o", str(root / "clip16.mz")],
+                 ["decompress", "-q", str(root / "clip16.mz"), "-o", str(root / "music" / "decoded.wav")],
+                 ["index", "-q", "-j", "1", str(root / "music"), "--db", str(root / "lib.db")]):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 0, r.output
+    return root
+
+
+def test_dupes_puts_a_decoded_wav_after_the_mp3(runner, held):
+    r = runner.invoke(cli, ["dupes", "--db", str(held / "lib.db")])
+    lines = r.stdout.splitlines()
+    assert r.exit_code == 0 and lines[0] == "group 1 (3 files, the best copy first)", r.output
+    assert [Path(line.split("  (")[0].strip()).name for line in lines[1:]] == ["clip.flac", "clip.mp3", "decoded.wav"]
+    assert lines[3].endswith("(muzip-v2.7 at 16 kbps, decoded to WAV)")
+    group, = json.loads(runner.invoke(cli, ["dupes", "--db", str(held / "lib.db"), "--json"]).stdout)["groups"]
+    assert [Path(p).name for p in group] == ["clip.flac", "clip.mp3", "decoded.wav"]
+
+
+def test_a_catalog_of_an_earlier_muzip_reads_and_gains_the_columns(runner, held, tmp_path):
+    old = tmp_path / "old.db"
+    old.write_bytes((held / "lib.db").read_bytes())
+    with sqlite3.connect(old) as con:
+        con.execute("ALTER TABLE tracks DROP COLUMN codec")
+        con.execute("ALTER TABLE tracks DROP COLUMN kbps")
+    r = runner.invoke(cli, ["dupes", "--db", str(old)])  # read-only: by the extensions
+    assert r.exit_code == 0 and "(WAV, 44.1 kHz; best)" in r.stdout, r.output
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(held / "music"), "--db", str(old)])
+    assert r.exit_code == 0, r.output
+    with sqlite3.connect(old) as con:
+        assert {"codec", "kbps"} <= {row[1] for row in con.execute("PRAGMA table_info(tracks)")}
+        # the unchanged files are not read again: their codecs stay unknown until they change
+        assert con.execute("SELECT COUNT(*) FROM tracks WHERE codec IS NULL").fetchone() == (3,)
