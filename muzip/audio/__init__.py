@@ -7,7 +7,8 @@
 * ``resample``: StreamResampler.  ``tags``: the metadata muzip carries.
 """
 
-from .read import MAX_RATE, MIN_RATE, AudioInfo, AudioSource, ffmpeg_available
+from .ffmpeg_read import ffmpeg_available
+from .read import MAX_RATE, MIN_RATE, AudioInfo, AudioSource
 from .samples import DOWNMIX_51_SCALE, downmix_to_stereo
 from .resample import StreamResampler
 from .tags import MAX_COVER_BYTES, TAG_KEYS

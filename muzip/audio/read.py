@@ -12,7 +12,7 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 * what native decoders print on file descriptor 2 (mpg123's "Warning: Xing stream size off ...",
   "Note: Illegal Audio-MPEG-Header ...") is dropped: muzip's own lines are the only ones;
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding at the end: it is cut to the
-  length the container states (probe.stated_frames, trim_to_stated);
+  length the container states (ffmpeg_read, probe.stream_facts);
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to
   [-1, 1], NaN -> 0, with one warning giving the count (clip_full_scale): a single bad sample
   should not cost the whole file, and the codec is made for [-1, 1] (a float WAV at 1e4..1e12
@@ -24,9 +24,7 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import warnings
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
@@ -38,11 +36,10 @@ from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
-from .probe import (LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, mp3_states_length,
-                    mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec, stream_facts,
-                    trim_to_stated)
+from .ffmpeg_read import decode_whole
+from .probe import mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec
 from .tags import read_metadata
-from .wavstream import WavStreamReader, int24_to_float
+from .wavstream import WavStreamReader
 
 MIN_RATE, MAX_RATE = 8000, 192000
 
@@ -53,11 +50,6 @@ TAIL_BYTES = 8192
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
 # frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
-
-
-def ffmpeg_available() -> bool:
-    """pydub needs both ffmpeg (decode) and ffprobe (stream info)."""
-    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
 
 
 @dataclass
@@ -76,15 +68,6 @@ class AudioInfo:
 
 
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
-
-
-def _head_says_mp4(path: str) -> bool:
-    """An ISO base media file (M4A, MP4, 3GP, MOV with ftyp), by its first box."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(8)[4:8] == b"ftyp"
-    except OSError:
-        return False
 
 
 def _kind(fmt: str) -> str:
@@ -209,56 +192,11 @@ class AudioSource:
         return f.samplerate, f.channels, frames, fmt, tags, cover
 
     def _open_ffmpeg(self, path: str, sf_msg: str):
-        from ..container.format import MAGIC
-        with open(path, "rb") as f:
-            if f.read(len(MAGIC)) == MAGIC:  # said as what it is, not left to ffmpeg to fail on
-                raise AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
-        native = claimed_native_format(path)
-        audio_like = native is not None or looks_like_ffmpeg_audio(path)
-        if not ffmpeg_available():
-            if native:
-                raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})")
-            if audio_like:
-                raise AudioReadError(f"{path}: format not supported by libsndfile; install ffmpeg to read it")
-            raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from pydub import AudioSegment
-        try:
-            seg = AudioSegment.from_file(path)
-            if seg.channels < 1 or seg.sample_width not in (1, 2, 3, 4) or seg.frame_rate < 1:
-                raise ValueError(f"unusable stream ({seg.channels} ch, {seg.sample_width}-byte samples)")
-        except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
-            lines = [ln for ln in str(e).splitlines() if ln.strip()]
-            detail = lines[-1].strip()[:200] if lines else type(e).__name__
-            if native:
-                raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})") from None
-            if audio_like:
-                raise AudioReadError(f"{path}: cannot decode (ffmpeg: {detail})") from None
-            raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})") from None
-        width = seg.sample_width
-        if width == 1:
-            data = (np.frombuffer(seg.raw_data, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-        elif width == 3:
-            data = int24_to_float(seg.raw_data)
-        else:
-            raw = np.frombuffer(seg.raw_data[: len(seg.raw_data) // width * width], dtype=f"<i{width}")
-            data = raw.astype(np.float32) / float(2 ** (8 * width - 1))
-        ch = seg.channels
-        mem = data[: len(data) // ch * ch].reshape(-1, ch)
-        stated, self._codec, self._bits = stream_facts(path)
-        if self._codec in LOSSLESS_CODECS and not self._bits:
-            self._bits = 8 * width  # what ffmpeg handed over: pydub asks for 24 or 32 bits where the stream has them
-        if _head_says_mp4(path):
-            # ffmpeg hands over the AAC encoder's padding at the end (a 10.000 s M4A decodes to 441344
-            # samples); the MP4's edit list (ffprobe's duration_ts) states the exact length. Only MP4s:
-            # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
-            mem = mem[: trim_to_stated(mem.shape[0], stated)]
-        self._mem = mem
-        ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
+        got = decode_whole(path, sf_msg)
+        self._mem, self._codec, self._bits = got.samples, got.codec, got.bits
         tags, cover, notes = read_metadata(path)
         self.warnings += notes
-        return seg.frame_rate, ch, self._mem.shape[0], ext, tags, cover
+        return got.rate, got.samples.shape[1], got.samples.shape[0], got.ext, tags, cover
 
     @property
     def cut_short(self) -> str | None:

@@ -1,4 +1,4 @@
-"""AudioSink: write float32 blocks as WAV (16-bit PCM, streams to pipes), FLAC (16-bit),
+"""AudioSink: write float32 blocks as WAV (16- or 24-bit PCM, streams to pipes), FLAC (16- or 24-bit),
 Ogg Vorbis, Ogg Opus or MP3, carrying the tags and the cover picture.
 
 * WAV is written by hand: the header goes out first (sizes from ``num_samples``, or
@@ -26,7 +26,6 @@ import functools
 import io
 import os
 import signal
-import struct
 import threading
 from contextlib import contextmanager
 
@@ -35,8 +34,8 @@ from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError
 from .resample import StreamResampler
-from .tags import SOUNDFILE_KEYS, clean_cover, clean_tags, id3_bytes, set_soundfile_tags, write_tags
-from .wavstream import WAVE_FORMAT_PCM
+from .tags import SOUNDFILE_KEYS, clean_cover, clean_tags, set_soundfile_tags, write_tags
+from .wav_header import FMT_AND_DATA, U32, check_wav_params, describe, wav_header, wav_trailer
 
 WRITABLE_FORMATS = ("wav", "flac", "ogg", "opus", "mp3")
 _EXTENSIONS = {".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg",
@@ -50,12 +49,6 @@ _SF_FORMATS = {"flac": ("FLAC", "PCM_16", "FLAC"), "ogg": ("OGG", "VORBIS", "Ogg
 _LIMITS = {"flac": (655350, 8), "ogg": (200000, 255), "opus": (768000, 255), "mp3": (768000, 2)}
 _RATES = {"opus": (8000, 12000, 16000, 24000, 48000),
           "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)}
-# LIST/INFO ids libsndfile maps to its strings; each value capped (a tag, not a document).
-_INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
-             ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"), ("software", b"ISFT"))
-_MAX_INFO_VALUE = 8192
-_U32 = 0xFFFFFFFF
-_FMT_AND_DATA = 4 + 24 + 8  # "WAVE" + fmt chunk + data chunk header, counted in the RIFF size
 
 
 def output_format_for(path) -> str | None:
@@ -88,57 +81,6 @@ def encoder_rate(fmt: str, rate: int) -> int:
     if rates is None or rate in rates:
         return rate
     return min((r for r in rates if r >= rate), default=rates[-1])
-
-
-def _desc(channels: int, rate: int) -> str:
-    return f"{channels} channel{'s' if channels != 1 else ''} at {rate} Hz"
-
-
-def _check_wav_params(rate: int, channels: int, width: int = 2) -> None:
-    # Every header field must fit: rate u32, channels u16, byte rate u32, block align u16.
-    if not (1 <= channels and channels * width <= 0xFFFF and 1 <= rate and rate * channels * width <= _U32):
-        raise AudioFormatError(f"cannot write a WAV of {_desc(channels, rate)}")
-
-
-def _wav_header(sample_rate: int, channels: int, data_bytes: int | None, extra: int = 0, bits: int = 16) -> bytes:
-    """44-byte PCM header (16- or 24-bit); ``extra`` = bytes of chunks after the data (counted in RIFF)."""
-    width = bits // 8
-    _check_wav_params(sample_rate, channels, width)
-    if data_bytes is None or data_bytes + extra > _U32 - _FMT_AND_DATA:
-        riff = data = _U32
-    else:
-        riff, data = _FMT_AND_DATA + data_bytes + extra, data_bytes
-    return (
-        b"RIFF" + struct.pack("<I", riff) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, WAVE_FORMAT_PCM, channels, sample_rate,
-                                sample_rate * channels * width, channels * width, bits)
-        + b"data" + struct.pack("<I", data)
-    )
-
-
-def _chunk(cid: bytes, body: bytes) -> bytes:
-    return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
-
-
-def _wav_trailer(tags: dict[str, str], cover: tuple[str, bytes] | None, software: str | None = None) -> bytes:
-    """The chunks that follow the data: LIST/INFO (with ISFT, the software), plus id3 for what INFO cannot hold."""
-    out = _info_chunk({**tags, "software": software} if software else tags)
-    if cover is not None or any(k not in dict(_INFO_IDS) for k in tags):
-        id3 = id3_bytes(tags, cover)
-        out += _chunk(b"id3 ", id3) if id3 else b""
-    return out
-
-
-def _info_chunk(tags: dict[str, str]) -> bytes:
-    """The LIST/INFO chunk for ``tags`` (UTF-8, NUL-terminated, padded), or b"" if none."""
-    body = b"INFO"
-    for key, cid in _INFO_IDS:
-        value = tags.get(key, "").replace("\0", "")
-        if not value:
-            continue
-        raw = value.encode("utf-8")[:_MAX_INFO_VALUE].decode("utf-8", "ignore").encode("utf-8") + b"\0"
-        body += _chunk(cid, raw)
-    return b"" if body == b"INFO" else _chunk(b"LIST", body)
 
 
 _DEFERRED_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
@@ -250,12 +192,12 @@ class AudioSink:
         if self.format not in WRITABLE_FORMATS:
             raise AudioFormatError(f"unknown output format {format!r} (muzip writes {', '.join(WRITABLE_FORMATS)})")
         if self.rate < 1 or self.channels < 1:
-            raise AudioFormatError(f"cannot write {_desc(self.channels, self.rate)}")
+            raise AudioFormatError(f"cannot write {describe(self.channels, self.rate)}")
         if not can_write(self.format):
             raise AudioFormatError(f"this libsndfile cannot write {_SF_FORMATS[self.format][2]}; "
                                    "use --format wav or flac")
         if self.format == "wav":
-            _check_wav_params(self.rate, self.channels, self._width)  # before anything is written
+            check_wav_params(self.rate, self.channels, self._width)  # before anything is written
         self.num_samples, self.frames_written = num_samples, 0
         self.tags, self.cover, self.software = clean_tags(tags), clean_cover(cover), software
         self.output_rate = encoder_rate(self.format, self.rate)
@@ -280,18 +222,18 @@ class AudioSink:
     def _open_wav(self) -> None:
         self._seekable = _seekable(self.f)
         self._start = self.f.tell() if self._seekable else 0
-        self._trailer = _wav_trailer(self.tags, self.cover, self.software)
+        self._trailer = wav_trailer(self.tags, self.cover, self.software)
         if not self._seekable and not self.num_samples:
             self._trailer = b""  # unknown (or 0, which readers also take as "to EOF") on a pipe
         data = None if self.num_samples is None else self.num_samples * self.channels * self._width
         # Seekable: the header is patched in close() anyway; a pipe gets the final sizes now.
-        self.f.write(_wav_header(self.rate, self.channels, data, len(self._trailer), self.bits))
+        self.f.write(wav_header(self.rate, self.channels, data, len(self._trailer), self.bits))
 
     def _open_sf(self) -> None:
         major, subtype, name = _SF_FORMATS[self.format]
         max_rate, max_channels = _LIMITS[self.format]
         if self.rate > max_rate or self.channels > max_channels:
-            raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.rate)} "
+            raise AudioFormatError(f"cannot write {name} with {describe(self.channels, self.rate)} "
                                    f"(at most {max_channels} channels, {max_rate} Hz)")
         self._guard = _GuardedFile(self.f)
         try:
@@ -301,7 +243,7 @@ class AudioSink:
                                         else subtype)
         except Exception as e:  # noqa: BLE001 - libsndfile refused these parameters
             msg = str(getattr(e, "error_string", "") or e).removeprefix("Error : ").strip().rstrip(".")
-            raise AudioFormatError(f"cannot write {name} with {_desc(self.channels, self.output_rate)} "
+            raise AudioFormatError(f"cannot write {name} with {describe(self.channels, self.output_rate)} "
                                    f"(libsndfile: {msg})") from None
         if self.format != "mp3":  # libsndfile writes MP3 tags as Latin-1: mutagen does those
             set_soundfile_tags(self._sf, self.tags)
@@ -371,13 +313,13 @@ class AudioSink:
     def _close_wav(self, check: bool) -> None:
         data = self.frames_written * self.channels * self._width
         # No trailer when the data size cannot be told (too big for RIFF, or 0 = "to EOF").
-        fits = 0 < data and data + len(self._trailer) <= _U32 - _FMT_AND_DATA
+        fits = 0 < data and data + len(self._trailer) <= U32 - FMT_AND_DATA
         if self._seekable:
             trailer = self._trailer if fits else b""
             self.f.write(trailer)
             end = self.f.tell()
             self.f.seek(self._start)
-            self.f.write(_wav_header(self.rate, self.channels, data, len(trailer), self.bits))
+            self.f.write(wav_header(self.rate, self.channels, data, len(trailer), self.bits))
             self.f.seek(end)
         elif self.num_samples != self.frames_written:
             if self.num_samples is not None and check:

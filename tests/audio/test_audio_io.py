@@ -12,7 +12,7 @@ import soundfile as sf
 
 from muzip import audio
 from muzip.audio import AudioSink, AudioSource, StreamResampler, downmix_to_stereo
-from muzip.audio import read as audio_read
+from muzip.audio import ffmpeg_read
 from muzip.errors import AudioFormatError, AudioReadError, MuzipError, OutputExistsError
 from muzip.outputs import atomic_output, same_file, stdout_output
 
@@ -323,7 +323,7 @@ def test_m4a_via_ffmpeg(tmp_path):
 def test_m4a_without_ffmpeg(tmp_path, monkeypatch):
     p = tmp_path / "x.m4a"
     p.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + b"\x00" * 200)
-    monkeypatch.setattr(audio_read.shutil, "which", lambda name, *a, **k: None)
+    monkeypatch.setattr(ffmpeg_read.shutil, "which", lambda name, *a, **k: None)
     with pytest.raises(AudioReadError, match=r"x\.m4a: format not supported by libsndfile; install ffmpeg to read it"):
         AudioSource(str(p))
 

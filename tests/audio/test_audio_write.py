@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from muzip.audio import WRITABLE_FORMATS, AudioSink, AudioSource, can_write, encoder_rate, output_format_for
+from muzip.audio import wav_header
 from muzip.audio import write as audio_write
 from muzip.errors import AudioFormatError
 
@@ -175,7 +176,7 @@ def test_wav_zero_frames_with_tags():
 
 
 def test_info_values_nul_free_and_capped():
-    chunk = audio_write._info_chunk({"title": "a\0b", "comment": "é" * 10000})
+    chunk = wav_header.info_chunk({"title": "a\0b", "comment": "é" * 10000})
     assert b"a\0b" not in chunk and b"ab\0" in chunk
     assert len(chunk) < 8192 + 64  # 4096 "é" (2 bytes each), cut on a character boundary
 
@@ -190,7 +191,7 @@ def test_absurd_wav_params_are_format_errors(rate, channels):
         AudioSink(out, rate, channels, "wav")
     assert out.getvalue() == b""  # nothing half-written
     with pytest.raises(AudioFormatError):
-        audio_write._wav_header(rate, channels, 100)
+        wav_header.wav_header(rate, channels, 100)
 
 
 ABSURD = [(f, r, c) for f in WRITABLE_FORMATS[1:] for r, c in ((10**9, 2), (44100, 300), (44100, 1024))]

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+import muzip.audio.ffmpeg_read as ffmpeg_read
 import muzip.audio.read as read
 from muzip.audio import AudioSource, can_write
 from muzip.audio.probe import mp3_states_length
@@ -50,13 +51,13 @@ def fake_ffmpeg(monkeypatch):
         warnings.simplefilter("ignore")
         import pydub
     stated, asked = [441000], []
-    monkeypatch.setattr(read, "ffmpeg_available", lambda: True)
+    monkeypatch.setattr(ffmpeg_read, "ffmpeg_available", lambda: True)
     monkeypatch.setattr(pydub.AudioSegment, "from_file", staticmethod(lambda path, *a, **k: _Segment(441344)))
 
     def fake_stated(path, *a, **k):
         asked.append(path)
         return stated[0], "aac", None
-    monkeypatch.setattr(read, "stream_facts", fake_stated)
+    monkeypatch.setattr(ffmpeg_read, "stream_facts", fake_stated)
     return stated, asked
 
 

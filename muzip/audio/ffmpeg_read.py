@@ -1,0 +1,93 @@
+"""What libsndfile cannot open, decoded whole by ffmpeg (through pydub): M4A, AAC, WMA, ... (read.AudioSource).
+
+Every failure is an AudioReadError that says what the file is: a muzip .mz, a native format's corrupt data, audio
+that needs ffmpeg, or no audio at all. ffprobe says the codec (AAC or ALAC in an M4A), a lossless stream's bits,
+and for an MP4 the length its edit list states: ffmpeg 5 hands over the AAC encoder's padding at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import AudioReadError
+from .probe import LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, stream_facts, trim_to_stated
+from .wavstream import int24_to_float
+
+
+def ffmpeg_available() -> bool:
+    """pydub needs both ffmpeg (decode) and ffprobe (stream info)."""
+    return shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
+
+
+@dataclass
+class Decoded:
+    samples: np.ndarray  # (frames, channels) float32
+    rate: int
+    ext: str  # the format's name: the file's extension ("m4a"), else "ffmpeg"
+    codec: str | None
+    bits: int | None
+
+
+def _head_says_mp4(path: str) -> bool:
+    """An ISO base media file (M4A, MP4, 3GP, MOV with ftyp), by its first box."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(8)[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
+def decode_whole(path: str, sf_msg: str) -> Decoded:
+    """`path` decoded by ffmpeg; sf_msg: what libsndfile said of it (for the message where ffmpeg fails too)."""
+    from ..container.format import MAGIC
+    with open(path, "rb") as f:
+        if f.read(len(MAGIC)) == MAGIC:  # said as what it is, not left to ffmpeg to fail on
+            raise AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
+    native = claimed_native_format(path)
+    audio_like = native is not None or looks_like_ffmpeg_audio(path)
+    if not ffmpeg_available():
+        if native:
+            raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})")
+        if audio_like:
+            raise AudioReadError(f"{path}: format not supported by libsndfile; install ffmpeg to read it")
+        raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
+    try:
+        seg = AudioSegment.from_file(path)
+        if seg.channels < 1 or seg.sample_width not in (1, 2, 3, 4) or seg.frame_rate < 1:
+            raise ValueError(f"unusable stream ({seg.channels} ch, {seg.sample_width}-byte samples)")
+    except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
+        lines = [ln for ln in str(e).splitlines() if ln.strip()]
+        detail = lines[-1].strip()[:200] if lines else type(e).__name__
+        if native:
+            raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})") from None
+        if audio_like:
+            raise AudioReadError(f"{path}: cannot decode (ffmpeg: {detail})") from None
+        raise AudioReadError(f"{path}: not an audio file (libsndfile: {sf_msg})") from None
+    width = seg.sample_width
+    if width == 1:
+        data = (np.frombuffer(seg.raw_data, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 3:
+        data = int24_to_float(seg.raw_data)
+    else:
+        raw = np.frombuffer(seg.raw_data[: len(seg.raw_data) // width * width], dtype=f"<i{width}")
+        data = raw.astype(np.float32) / float(2 ** (8 * width - 1))
+    ch = seg.channels
+    mem = data[: len(data) // ch * ch].reshape(-1, ch)
+    stated, codec, bits = stream_facts(path)
+    if codec in LOSSLESS_CODECS and not bits:
+        bits = 8 * width  # what ffmpeg handed over: pydub asks for 24 or 32 bits where the stream has them
+    if _head_says_mp4(path):
+        # ffmpeg hands over the AAC encoder's padding at the end (a 10.000 s M4A decodes to 441344
+        # samples); the MP4's edit list (ffprobe's duration_ts) states the exact length. Only MP4s:
+        # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
+        mem = mem[: trim_to_stated(mem.shape[0], stated)]
+    ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
+    return Decoded(mem, seg.frame_rate, ext, codec, bits)
