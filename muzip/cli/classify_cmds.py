@@ -299,7 +299,7 @@ def map_cmd(db_path, output, force, color, classifier):
     status = Status("map")
     rep = status.reporter(Reporter())
     status(f"reading {db_path}...")
-    emb, paths, copies = catalog_embeddings(db_path, rep, copies=True)
+    emb, paths, copies = catalog_embeddings(db_path, rep, copies=True, one_name_per_file=True)  # a point a file
     model = _load_classifier(classifier) if classifier else None
     if model is not None:
         _check_made_with(model, classifier, _catalog_embedders(db_path))

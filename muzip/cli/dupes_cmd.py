@@ -71,5 +71,6 @@ def dupes(db_path, as_json):
             rep.say(f"{db_path}: {plural(len(links), 'file')} under more than one name (symlinks or hard links: "
                     "deleting a name frees nothing)")
         if not groups:
-            click.echo(f"{db_path}: no duplicates among {plural(len(keep), 'track')}", err=True)
+            files = len(by_file([t[1] for t in keep]))  # not a file's other names
+            click.echo(f"{db_path}: no duplicates among {plural(files, 'file')}", err=True)
     sys.exit(rep.status)

@@ -307,14 +307,23 @@ def warn_mixed(cat, rep: Reporter) -> None:
                  "not compare; run `muzip index` on the whole library")
 
 
-def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False, copies: bool = False):
+def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False, copies: bool = False,
+                       one_name_per_file: bool = False):
     """(embeddings, paths) of an existing catalog, opened read-only; tracks left out are reported to rep, and
     (unless mixed_ok: a caller that reads each embedder's tracks apart) a catalog of two embedders warned of.
-    With `copies`, also the groups of rows that hold one recording (library.copies.recording_groups). A catalog
-    that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
+    With `copies`, also the groups of rows that hold one recording (library.copies.recording_groups); with
+    `one_name_per_file`, a file named several times (links: library.links) is one row, under its own name. A
+    catalog that cannot be read raises CatalogError (one line, exit 1 under one_line_errors)."""
     from ..library.catalog import Catalog
     with Catalog(db_path, create=False) as cat:
         ids, emb, paths = cat.embeddings()
+        if one_name_per_file:
+            import numpy as np
+
+            from ..library.links import by_file
+            keep = set(by_file(paths))
+            rows = np.array([k for k, p in enumerate(paths) if p in keep], np.int64)
+            ids, emb, paths = ids[rows], emb[rows], [paths[k] for k in rows]
         report_left_out(cat, rep)
         if not mixed_ok:
             warn_mixed(cat, rep)

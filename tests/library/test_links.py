@@ -97,7 +97,7 @@ def test_a_file_held_only_under_several_names_has_no_duplicates(runner, linked, 
     assert r.exit_code == 0 and r.stdout == ""
     assert r.stderr.splitlines() == [
         f"{db}: 1 file under more than one name (symlinks or hard links: deleting a name frees nothing)",
-        f"{db}: no duplicates among 2 tracks"]
+        f"{db}: no duplicates among 1 file"]
 
 
 def test_a_file_that_fails_fails_under_each_of_its_names(runner, tmp_path, monkeypatch):
@@ -171,3 +171,12 @@ def test_dupes_and_cluster_write_a_line_break_in_a_name_as_an_escape(runner, lin
         assert r.exit_code == 0, r.output
         lines = r.stdout.splitlines()
         assert len(lines) == 3 and any(line.split("  (")[0] == f"  {folder}/new\\nline.mp3" for line in lines), lines
+
+
+def test_map_draws_a_file_once_whatever_its_names(runner, linked, tmp_path):
+    """Its names used to be drawn as points on a ring around it, and counted as tracks."""
+    db = tmp_path / "lib.db"
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(linked), "--db", str(db)]).exit_code == 0
+    r = runner.invoke(cli, ["map", "--db", str(db), "-o", str(tmp_path / "map.png")])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines()[-1] == f"{tmp_path / 'map.png'}: 2 tracks, 1 cluster"
