@@ -20,6 +20,7 @@ import click
 from ..errors import MuzipError, OutputExistsError, OutputWriteError
 from ..native import quiet_native_stderr
 from ..outputs import is_full
+from ..workers import stop_workers
 from . import common
 from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
                      fmt_bytes, stderr_is_terminal)
@@ -282,24 +283,9 @@ def _run_parallel(items, job, options, reporter, view, jobs, quiet):
                 view.finished(items[next_to_print], outcome)
                 next_to_print += 1
     except BaseException:
-        _stop_workers(pool)
+        stop_workers(pool)
         raise
     finally:
         for bar in bars.values():
             bar.close()
     pool.shutdown(wait=True)
-
-
-def _stop_workers(pool, grace_s=5.0):
-    """SIGTERM every worker (each unwinds its job, removing its temp file), SIGKILL any that hang."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
-    deadline = time.monotonic() + grace_s
-    for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join(1.0)
-    pool.shutdown(wait=False, cancel_futures=True)

@@ -283,11 +283,10 @@ def _map(fn, items, jobs):
         for it in items:
             yield fn(it)
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from ..workers import submitting, worker_pool
     os.environ.setdefault("MUZIP_THREADS", "1")
-    with ProcessPoolExecutor(min(jobs, len(items)), mp_context=mp.get_context("fork")) as pool:
-        yield from pool.map(fn, items, chunksize=1)
+    with worker_pool(min(jobs, len(items))) as pool:  # Ctrl-C is the parent's: it stops them
+        yield from submitting(pool, fn, items)
 
 
 def report_left_out(cat, rep: Reporter) -> None:

@@ -62,14 +62,12 @@ def prepare(folder: Path, files: list[str], rate: int, per_file: int, jobs: int,
     """Read the training files into folder/segments.npy (rows of mid or side); returns what was used.
 
     on_file(path, error or None) is called once per file as it is done."""
-    from concurrent.futures import ProcessPoolExecutor
     rows, used = [], []
     work = [(p, rate, per_file) for p in files]
     if jobs > 1 and len(files) > 1:
-        import multiprocessing
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = pool.map(_segments_of, work)
-            for path, seg, err in results:
+        from ..workers import submitting, worker_pool
+        with worker_pool(jobs, "spawn") as pool:  # spawn: this process may run TensorFlow's threads
+            for path, seg, err in submitting(pool, _segments_of, work):
                 on_file(path, err)
                 if seg is not None and len(seg):
                     rows.append(seg.reshape(-1, seg.shape[-1]))
