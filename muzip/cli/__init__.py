@@ -9,7 +9,7 @@ import importlib
 import click
 
 from .. import __version__
-from .common import EXIT_CODES_HELP, Interrupted, exit_for_signal, install_signal_handlers
+from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP, Interrupted, exit_for_signal, install_signal_handlers
 
 # name -> (module, attribute), in the order `muzip --help` lists them. A command's module is imported
 # only when that command runs (Click's lazy-group pattern): `muzip decompress` does not build the library
@@ -33,6 +33,17 @@ class LazyGroup(click.Group):
             return None
         module, attr = COMMANDS[name]
         return getattr(importlib.import_module(f".{module}", __name__), attr)
+
+    def invoke(self, ctx):
+        """A reader of standard output that went away (`muzip models | head -1`) ends any command quietly with
+        141, as the batch and library commands end theirs; Click's own handling exits 1 without a word."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            import os
+            import sys
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush is silent
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
 
     def resolve_command(self, ctx, args):
         """As Click's, with "did you mean" for a mistyped command (Click offers it for options only)."""

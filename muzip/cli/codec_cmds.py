@@ -96,6 +96,17 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
         from ..codec.config import installed_models, model_kind
         codecs = installed_models("codec")
         if model_name not in codecs and model_kind(model_name) != "codec":  # (a kept older version: NAME~HASH)
+            if model_name in installed_models() and model_kind(model_name) == "":  # there, its config unreadable
+                from ..errors import ModelError
+                from ..runtime.store import verify
+                try:
+                    verify(model_name, ("config.json",))
+                    why = "its config.json cannot be read"
+                except ModelError as exc:
+                    why = str(exc)
+                click.echo(f"muzip: --model {model_name}: the model is damaged ({why}; `muzip models` checks "
+                           "every model's files)", err=True)
+                raise SystemExit(1)
             fail_usage(f"--model {model_name}: not an installed codec model (installed: {', '.join(codecs) or 'none'}; "
                        "`muzip models` lists every model)")
     out_ext = os.path.splitext(output or "")[1].lower().lstrip(".")

@@ -136,6 +136,7 @@ def models(as_json):
     from ..errors import ModelError
     from ..codec import installed_models, model_info
     from ..runtime import model_roots
+    from ..runtime.store import unlisted_folders
     names = installed_models()
     if not names:
         click.echo(f"muzip: no models installed in {' or '.join(map(str, model_roots()))}", err=True)
@@ -151,6 +152,8 @@ def models(as_json):
         status = status or (m["status"] != "ok")
         if as_json:
             click.echo(json.dumps(m, sort_keys=True))
+        elif m["kind"] == "unknown":  # its config.json cannot be read
+            click.echo(f"{m['name']}: FILES DAMAGED ({m['status']}), in {m['folder']}")
         else:
             default = " (default)" if m["default"] else ""
             what = {"restorer": f"restorer (muzip restore), {m['model_rate']} Hz",
@@ -160,4 +163,7 @@ def models(as_json):
             files = "files ok" if m["status"] == "ok" else f"FILES DAMAGED ({m['status']})"
             click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
                        f"sha256 {(m['sha256'] or 'unknown')[:16]}..., {files}, in {m['folder']}")
+    for folder in unlisted_folders():  # a folder without SHA256SUMS is no model: said, not passed over
+        click.echo(f"muzip: {folder}: no SHA256SUMS, so not a model muzip loads (damaged, or not a model)", err=True)
+        status = 1
     sys.exit(1 if status else 0)

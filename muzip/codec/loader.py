@@ -116,9 +116,18 @@ def model_info(name: str) -> dict:
     """What `muzip models` shows: name, kind, identity, config summary, files, and whether they verify."""
     name = resolve_name(name)
     folder = model_folder(name)
-    config = read_model_json(name, verified=False)
     listed = listed_files(name)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    try:
+        config = read_model_json(name, verified=False)
+    except ModelError as exc:  # a config.json that is no JSON: what its sha256 says comes first
+        try:
+            verify(name, tuple(listed))
+            status = str(exc)
+        except ModelError as damaged:
+            status = str(damaged)
+        return {"name": name, "kind": "unknown", "sha256": None, "default": False, "model_rate": None,
+                "runtime": [], "size_bytes": size, "folder": str(folder), "status": status}
     kind = str(config.get("kind", "codec"))
     if kind != "codec":  # muzip restore's restorer, the library's embedder: every listed file is checked
         try:

@@ -102,6 +102,20 @@ def _scan() -> dict[str, Path]:
     return found
 
 
+def unlisted_folders() -> list[Path]:
+    """Folders in the models folders that hold a config.json but no SHA256SUMS: a model damaged (or half copied),
+    which the scan passes over (`muzip models` names them)."""
+    out = []
+    for root in model_roots():
+        try:
+            entries = sorted(root.iterdir()) if root.is_dir() else []
+        except OSError:
+            continue
+        out += [p for p in entries if _NAME.match(p.name) and (p / "config.json").is_file()
+                and not (p / "SHA256SUMS").is_file()]
+    return out
+
+
 def base_name(key: str) -> str:
     """The model name of a key: NAME for NAME~ID12 (a replaced version), else the key itself."""
     return key.split("~", 1)[0]

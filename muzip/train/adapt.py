@@ -129,6 +129,9 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     except ModelError:
         installed = False
     if installed:  # counted and installed before: the same segments would give the same tables
+        if meta.get("after") is None:  # its measurement was stopped: done now
+            from .card import measure_installed
+            return measure_installed(name, model_folder(name), meta, meta_path)
         report.note(f"{name}: already counted and installed from this run (--restart counts again)")
         return _summary(name, model_folder(name), meta)
     if meta.get("before") is None:
@@ -142,11 +145,10 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
                                      "holdout_files", "prepared", "per_file", "muzip_version")}
     out = install_tables(name, user_models_dir(), model_folder(base), tables,
                          lambda f: adapted_card_text(name, f, meta, None), training)
-    meta["after"] = codec_quality(load_model(name), meta["holdout_files"], rate)
-    meta["identity"] = identity_digest(name).hex()
+    meta.update(identity=identity_digest(name).hex(), after=None)  # before the measurement a Ctrl-C can stop
     write_json(meta_path, meta)
-    (out / "MODEL.md").write_text(adapted_card_text(name, out, meta, meta["after"]))
-    return _summary(name, out, meta)
+    from .card import measure_installed
+    return measure_installed(name, out, meta, meta_path)
 
 
 def _summary(name: str, folder, meta: dict) -> dict:

@@ -99,3 +99,28 @@ def card_text(name: str, folder: Path, runtime: dict, meta: dict, after: dict | 
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def measure_installed(name, folder, meta, meta_path) -> dict:
+    """The installed model's held-out measurement, into run.json and MODEL.md; returns the run's summary. A signal
+    while measuring is raised with `installed` set to the model's folder (the model is there; a re-run measures)."""
+    from ..codec import load_model
+    from .run import codec_quality, write_json
+    try:
+        after = codec_quality(load_model(name), meta["holdout_files"], meta["config"]["model_rate"])
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            exc.installed = str(folder)
+        raise
+    meta["after"] = after
+    write_json(meta_path, meta)
+    if meta.get("method") == "tables":
+        (folder / "MODEL.md").write_text(adapted_card_text(name, folder, meta, after))
+        steps = 0
+    else:
+        runtime = json.loads((folder / "runtime.json").read_text())
+        (folder / "MODEL.md").write_text(card_text(name, folder, runtime, meta, after))
+        steps = meta["steps_done"]
+    return {"name": name, "folder": str(folder), "steps": steps, "train_seconds": meta["train_seconds"],
+            "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": after,
+            "from": meta.get("from"), **({"method": "tables"} if meta.get("method") == "tables" else {})}

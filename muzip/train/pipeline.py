@@ -21,6 +21,7 @@ CHECKPOINT_S = 60.0     # a kill loses at most this much training
 EVALUATE_S = 300.0      # held-out rate-distortion this often (and at the end)
 MAX_SEGMENTS = 2000     # 2-s segments read in all (2.2 h, 700 MB of int16 mid/side on disk)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+_RESERVED = re.compile(r"(muzip|embed|restore)-v\d", re.IGNORECASE)
 
 
 class _NoBar:
@@ -65,11 +66,33 @@ def check_name(name: str, base: str | None) -> None:
     from ..runtime.identity import is_shipped_name
     from .run import TrainUsageError
     if not _NAME.match(name):
-        raise TrainUsageError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64)")
+        raise TrainUsageError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (at most 64), starting with a "
+                              "letter or digit")
     if is_shipped_name(name):  # wherever MUZIP_USER_MODELS points: files name shipped models forever
         raise TrainUsageError(f"--name {name}: a shipped model has that name")
+    if _RESERVED.match(name):  # a later muzip's model of that name would shadow this one and its files
+        raise TrainUsageError(f"--name {name}: names like muzip-vN, embed-vN and restore-vN are kept for the "
+                              "models muzip ships")
     if base == name:
         raise TrainUsageError("--from and --name must differ")
+
+
+def _check_models_folder(name: str, restart: bool) -> None:
+    """Before a new run's work: the user's models folder can take the model, and no model of this name is there
+    (its run folder deleted, a new run would replace it without a word; --restart says to)."""
+    from ..runtime.store import installed_models, model_folder, user_models_dir
+    from .run import TrainError
+    root = user_models_dir()
+    if not restart and name in installed_models() and model_folder(name).parent == root:
+        raise TrainError(f"a model named {name} is installed in {root / name}; use another --name, or --restart "
+                         "to replace it (the old one is kept, so its files still decode)")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".{name}.writable"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:  # found now, not after the training: a file in the way, no permission, read-only
+        raise TrainError(f"{root}: cannot install models there ({exc.strerror or exc})") from None
 
 
 def trains_network(base: str | None, init_config: str | None) -> bool:
@@ -147,6 +170,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         raise TrainError(f"the run in {folder} trained on {', '.join(sorted(meta['dirs']))}, not "
                          f"{', '.join(given)} (use --restart to train it anew on these, or another --name)")
     if meta is None:
+        _check_models_folder(name, restart)
         files = find_files()
         train_files, held = split_holdout(files)
         if not held:
@@ -159,7 +183,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
         write_json(meta_path, meta)
     elif meta.get("method") != "tables":
-        done = _already_installed(name, meta, steps)
+        done = _already_installed(name, meta, steps, meta_path)
         if done is not None:  # exporting again would install new bytes under a new id, for nothing
             report.note(f"{name}: already trained to step {meta['steps_done']} and installed from this run "
                         "(a larger --steps, or --minutes, trains on)")
@@ -228,7 +252,7 @@ def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
                 last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
 
 
-def _already_installed(name: str, meta: dict, steps) -> dict | None:
+def _already_installed(name: str, meta: dict, steps, meta_path) -> dict | None:
     """The summary of a run that has made `steps` steps and whose model, exactly as it installed it, is
     installed; None when there is training or installing left to do."""
     from ..errors import ModelError
@@ -242,6 +266,9 @@ def _already_installed(name: str, meta: dict, steps) -> dict | None:
         folder = model_folder(name)
     except ModelError:
         return None
+    if meta.get("after") is None:  # installed, its measurement stopped: measured now
+        from .card import measure_installed
+        return measure_installed(name, folder, meta, meta_path)
     return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
             "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": meta["after"],
             "from": meta.get("from")}
@@ -290,7 +317,6 @@ def _checkpoint(trainer, meta, meta_path, held, evaluate, report):
 
 
 def _install(name, trainer, meta, meta_path, held, codec_quality):
-    from ..codec import load_model
     from ..runtime.store import user_models_dir
     from .card import card_text
     from .install import install
@@ -302,13 +328,9 @@ def _install(name, trainer, meta, meta_path, held, codec_quality):
     parity_audio = held[:2] if len(held) else np.zeros((1, trainer.cfg["frame_samples"], 1), np.float32)
     folder = install(name, user_models_dir(), trainer.model.encoder, trainer.model.decoder, trainer.cfg, counts,
                      parity_audio, lambda f, info: card_text(name, f, info, meta, None), meta)
-    after = codec_quality(load_model(name), meta["holdout_files"], trainer.cfg["model_rate"])
-    meta["after"] = after
     from ..runtime.identity import identity_digest
-    meta.update(identity=identity_digest(name).hex(), installed_step=meta["steps_done"])
+    # recorded before the measurement, which a Ctrl-C can stop: a re-run then measures, not installs again
+    meta.update(identity=identity_digest(name).hex(), installed_step=meta["steps_done"], after=None)
     write_json(meta_path, meta)
-    runtime = json.loads((folder / "runtime.json").read_text())
-    (folder / "MODEL.md").write_text(card_text(name, folder, runtime, meta, after))
-    return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
-            "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": after,
-            "from": meta.get("from")}
+    from .card import measure_installed
+    return measure_installed(name, folder, meta, meta_path)

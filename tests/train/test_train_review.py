@@ -1,0 +1,124 @@
+"""What a first-use review of `muzip train` found (session 55), on the table-counting method (no TensorFlow)."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import music_folder
+from muzip.cli import cli
+from muzip.cli.common import Interrupted
+
+
+def _music(folder, n=3):
+    return music_folder(folder, n, 4.0, 44100, base_hz=330.0, noise=0.05, seed=5, prefix="r")
+
+
+def _train(runner, *args):
+    return runner.invoke(cli, ["train", "-j", "1", "--per-file", "2", *map(str, args)])
+
+
+@pytest.mark.parametrize("name", ["muzip-v3", "embed-v9", "Restore-v2.1"])
+def test_names_of_later_shipped_models_are_kept(runner, tmp_path, name):
+    """A later muzip shipping muzip-v3 would shadow a user's muzip-v3, and its files would decode wrong."""
+    r = _train(runner, _music(tmp_path / "m", 2), "--name", name)
+    assert r.exit_code == 2 and "kept for the models muzip ships" in r.stderr, r.output
+
+
+def test_an_installed_model_is_not_replaced_without_restart(runner, tmp_path):
+    """With its run folder deleted (as the GUIDE says to, once a model is final), a new run of the same name
+    replaced the model without a word."""
+    from muzip.runtime.store import REPLACED, user_models_dir
+    from muzip.train.run import runs_dir
+    music = _music(tmp_path / "m")
+    assert _train(runner, music, "--name", "kept").exit_code == 0
+    shutil.rmtree(runs_dir() / "kept")
+    r = _train(runner, music, "--name", "kept")
+    assert r.exit_code == 1 and "a model named kept is installed" in r.stderr and "--restart" in r.stderr
+    assert not (runs_dir() / "kept").exists()  # refused before any work
+    r = _train(runner, music, "--name", "kept", "--restart")
+    assert r.exit_code == 0, r.output
+    assert any(p.name.startswith("kept~") for p in (user_models_dir() / REPLACED).iterdir())  # the old one kept
+
+
+def test_a_models_folder_that_cannot_take_the_model_is_found_first(runner, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("MUZIP_USER_MODELS", str(tmp_path / "afile" / "models"))
+    r = _train(runner, _music(tmp_path / "m"), "--name", "nowhere")
+    assert r.exit_code == 1 and r.stderr.startswith(f"muzip: train nowhere: {tmp_path / 'afile' / 'models'}: "
+                                                    "cannot install models there (Not a directory)"), r.output
+    assert "reading" not in r.stderr
+
+
+def test_a_file_under_several_names_is_one_file(runner, tmp_path):
+    """A held-out file was trained on under its other names (drascula-music: 190 names of 35 files)."""
+    from muzip.train.run import runs_dir
+    real = _music(tmp_path / "lib" / "real", 3)
+    for k in range(3):
+        os.symlink(real, tmp_path / "lib" / f"links{k}")
+    assert _train(runner, tmp_path / "lib", "--name", "linked").exit_code == 0
+    meta = json.loads((runs_dir() / "linked" / "run.json").read_text())
+    files = meta["train_files"] + meta["holdout_files"]
+    assert len(files) == 3 and len({os.path.realpath(f) for f in files}) == 3
+    assert all(os.path.dirname(f) == str(real) for f in files)  # each by its own name, not a link's
+
+
+def test_ctrl_c_while_measuring_the_installed_model(runner, tmp_path, monkeypatch):
+    """The model was installed, yet the run said it was interrupted, and the next run installed it again."""
+    import muzip.train.run as run
+    from muzip.codec import installed_models
+    from muzip.runtime.store import REPLACED, user_models_dir
+    real, calls = run.codec_quality, []
+
+    def interrupted_after(model, files, rate, *a, **k):
+        calls.append(model)
+        if len(calls) == 2:  # the first measures the base; the second the model just installed
+            raise Interrupted(2)
+        return real(model, files, rate, *a, **k)
+    monkeypatch.setattr(run, "codec_quality", interrupted_after)
+    music = _music(tmp_path / "m")
+    r = _train(runner, music, "--name", "late")
+    assert r.exit_code == 130 and "interrupted after installing the model in" in r.stderr, r.output
+    assert "late" in installed_models("codec")
+    r = _train(runner, music, "--name", "late", "--json")  # measures it, installs nothing new
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["after"] and "24" in json.loads(r.stdout)["after"]
+    replaced = user_models_dir() / REPLACED
+    assert not (replaced.is_dir() and any(p.name.startswith("late~") for p in replaced.iterdir()))
+    assert "measured once the model is installed" not in (user_models_dir() / "late" / "MODEL.md").read_text()
+
+
+@pytest.fixture
+def user_copy(tmp_path, monkeypatch):
+    """A user's model: the shipped muzip-v2.7's files under another name, in a models folder of its own."""
+    from muzip.runtime import model_folder
+    root = tmp_path / "models"
+    shutil.copytree(model_folder("muzip-v2.7"), root / "mine")
+    monkeypatch.setenv("MUZIP_USER_MODELS", str(root))
+    return root / "mine"
+
+
+def test_a_config_that_is_no_json_is_reported_by_its_sha256(runner, user_copy, tmp_path):
+    data = bytearray((user_copy / "config.json").read_bytes())
+    data[len(data) // 2] = ord("@")
+    (user_copy / "config.json").write_bytes(bytes(data))
+    r = runner.invoke(cli, ["models"])
+    assert r.exit_code == 1 and f"mine: FILES DAMAGED (model 'mine': config.json" in r.stdout, r.output
+    r = runner.invoke(cli, ["compress", "--model", "mine", str(tmp_path / "x.wav")])
+    assert r.exit_code == 1 and r.stderr.startswith("muzip: --model mine: the model is damaged (model 'mine': "
+                                                    "config.json"), r.output
+
+
+def test_a_model_folder_without_its_sums_is_named(runner, user_copy):
+    (user_copy / "SHA256SUMS").unlink()
+    r = runner.invoke(cli, ["models"])
+    assert r.exit_code == 1 and f"muzip: {user_copy}: no SHA256SUMS, so not a model muzip loads" in r.stderr
+
+
+def test_models_piped_to_head_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run(f"'{sys.executable}' -m muzip models | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+                       shell=True, executable="/bin/bash", capture_output=True, text=True)
+    assert r.returncode in (0, 141) and r.stderr == ""  # 0: the listing fit in the pipe before head left
