@@ -137,7 +137,9 @@ def models(as_json):
     from ..codec import installed_models, model_info
     from ..runtime import model_roots
     from ..runtime.store import unlisted_folders
-    names = installed_models()
+    from ..runtime.store import model_folder
+    shipped = model_roots()[0]
+    names = sorted(installed_models(), key=lambda n: (model_folder(n).parent != shipped, n))  # as the help says
     if not names:
         click.echo(f"muzip: no models installed in {' or '.join(map(str, model_roots()))}", err=True)
         sys.exit(1)

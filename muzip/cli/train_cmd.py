@@ -12,7 +12,7 @@ from ..defaults import TRAIN_FROM
 from ..errors import MuzipError
 from ..train import pipeline
 from .common import (EXIT_CODES_HELP, EXIT_USAGE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal,
-                     PositiveMinutes, status_line)
+                     PositiveMinutes, plural, status_line)
 from .plan import AUDIO_EXTS, files_under
 
 
@@ -30,9 +30,9 @@ class _Report(pipeline.TrainReport):
     def bar(self, total, desc, unit):
         return Progress(total, desc, unit=unit, enabled=not self.rep.quiet)
 
-    def unreadable(self, path, error):
+    def unreadable(self, path, error, held_out=False):
         error = error[len(path) + 2:] if error.startswith(f"{path}: ") else error  # readers name the file too
-        self.rep.warn(f"{path}: {error} (not trained on)")
+        self.rep.warn(f"{path}: {error} ({'not measured' if held_out else 'not trained on'})")
 
     def resumed(self, folder, step):
         self.rep.say(f"continuing the run in {folder} at step {step}")
@@ -138,7 +138,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
         line = ", ".join(f"{k} kbps: mel {b.get(k, {}).get('mel') or float('nan'):.3f} -> {v['mel']:.3f}"
                          for k, v in a.items())
         done = (f"tables counted in {result['train_seconds']:.0f} s" if result.get("method") == "tables"
-                else f"{result['steps']} steps")
-        click.echo(f"{name}: {done}, installed in {result['folder']}; held out ({result['holdout_files']} "
-                   f"files, before -> after): {line}", err=True)
+                else plural(result["steps"], "step"))
+        click.echo(f"{name}: {done}, installed in {result['folder']}; held out "
+                   f"({plural(result['holdout_files'], 'file')}, before -> after): {line}", err=True)
     sys.exit(rep.status)

@@ -45,8 +45,8 @@ class TrainReport:
         """A progress bar: a context manager with update(n) and set_description(text)."""
         return _NoBar()
 
-    def unreadable(self, path: str, error: str) -> None:
-        """A training file could not be read (it is not trained on)."""
+    def unreadable(self, path: str, error: str, held_out: bool = False) -> None:
+        """A training file could not be read (it is not trained on; a held-out one: not measured)."""
 
     def resumed(self, folder, step: int) -> None:
         """An earlier run in `folder` continues at `step`."""
@@ -190,9 +190,9 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
             return done
         report.resumed(folder, meta["steps_done"])
     if meta.get("method") == "tables":
-        if steps is not None or minutes is not None:
+        if steps is not None or minutes is not None or gpu:
             report.note(f"{meta['from']} has no network to train: its tables are counted on the music "
-                        "(--steps and --minutes do not apply)")
+                        "(--steps, --minutes and --gpu do not apply)")
         from .adapt import adapt_and_install
         return adapt_and_install(name, folder, meta, meta_path, report)
     os.environ["MUZIP_THREADS"] = str(jobs)
@@ -288,7 +288,7 @@ def _readable_held_out(held: list[str], rate: int, report) -> list[str]:
         try:
             excerpt(path, rate, HOLDOUT_SECONDS)
         except (MuzipError, OSError, ValueError) as exc:
-            report.unreadable(path, str(exc))
+            report.unreadable(path, str(exc), held_out=True)
             continue
         good.append(path)
     if not good:

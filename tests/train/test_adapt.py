@@ -122,7 +122,7 @@ def test_an_unreadable_held_out_file_is_left_out_not_fatal(runner, tmp_path, mon
     assert r.exit_code == 3, r.output  # done, with a warning naming the file
     assert "zz_broken.mp3" in r.stderr and "Traceback" not in r.output
     assert json.loads(r.stdout)["holdout_files"] == 1
-    assert r.stderr.count("zz_broken.mp3") == 1 and "(not trained on)" in r.stderr  # one line, named once
+    assert r.stderr.count("zz_broken.mp3") == 1 and "(not measured)" in r.stderr  # one line, named once
 
 
 def test_a_file_too_short_to_train_on_is_named(runner, tmp_path, monkeypatch):
