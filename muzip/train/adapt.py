@@ -118,7 +118,7 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     from ..runtime.store import model_folder, user_models_dir
     from .card import adapted_card_text
     from .install import install_tables
-    from .run import HOLDOUT_FILES, HOLDOUT_SECONDS, codec_quality, write_json
+    from .run import HOLDOUT_FILES, HOLDOUT_SECONDS, codec_quality, quality_runs, write_json
 
     from ..errors import ModelError
     from ..runtime.identity import identity_digest
@@ -131,11 +131,12 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     if installed:  # counted and installed before: the same segments would give the same tables
         if meta.get("after") is None:  # its measurement was stopped: done now
             from .card import measure_installed
-            return measure_installed(name, model_folder(name), meta, meta_path)
+            return measure_installed(name, model_folder(name), meta, meta_path, report)
         report.note(f"{name}: already counted and installed from this run (--restart counts again)")
         return _summary(name, model_folder(name), meta)
     if meta.get("before") is None:
-        meta["before"] = codec_quality(load_model(base), meta["holdout_files"], rate)
+        with report.bar(quality_runs(meta["holdout_files"]), f"measuring {base}", "codings") as bar:
+            meta["before"] = codec_quality(load_model(base), meta["holdout_files"], rate, bar=bar)
         write_json(meta_path, meta)
     rows = np.load(folder / "segments.npy", mmap_mode="r")
     tables, counted = count_tables(base, rows, rate, report)
@@ -148,7 +149,7 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
     meta.update(identity=identity_digest(name).hex(), after=None)  # before the measurement a Ctrl-C can stop
     write_json(meta_path, meta)
     from .card import measure_installed
-    return measure_installed(name, out, meta, meta_path)
+    return measure_installed(name, out, meta, meta_path, report)
 
 
 def _summary(name: str, folder, meta: dict) -> dict:

@@ -101,13 +101,18 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def measure_installed(name, folder, meta, meta_path) -> dict:
+def measure_installed(name, folder, meta, meta_path, report=None) -> dict:
     """The installed model's held-out measurement, into run.json and MODEL.md; returns the run's summary. A signal
-    while measuring is raised with `installed` set to the model's folder (the model is there; a re-run measures)."""
+    while measuring is raised with `installed` set to the model's folder (the model is there; a re-run measures).
+    report: the run's TrainReport, for a progress bar."""
+    from contextlib import nullcontext
+
     from ..codec import load_model
-    from .run import codec_quality, write_json
+    from .run import codec_quality, quality_runs, write_json
+    files = meta["holdout_files"]
     try:
-        after = codec_quality(load_model(name), meta["holdout_files"], meta["config"]["model_rate"])
+        with report.bar(quality_runs(files), f"measuring {name}", "codings") if report else nullcontext() as bar:
+            after = codec_quality(load_model(name), files, meta["config"]["model_rate"], bar=bar)
     except BaseException as exc:
         if not isinstance(exc, Exception):
             exc.installed = str(folder)

@@ -209,7 +209,10 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         meta["before"] = None
         if meta.get("from"):
             from ..codec import load_model
-            meta["before"] = codec_quality(load_model(meta["from"]), meta["holdout_files"], cfg["model_rate"])
+            from .run import quality_runs
+            with report.bar(quality_runs(meta["holdout_files"]), f"measuring {meta['from']}", "codings") as bar:
+                meta["before"] = codec_quality(load_model(meta["from"]), meta["holdout_files"], cfg["model_rate"],
+                                               bar=bar)
         meta["history"] = [{"step": 0, "rd": trainer.held_out_rd(held)}] if len(held) else []
         write_json(meta_path, meta)
     target = steps if steps is not None else None
@@ -225,7 +228,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     _checkpoint(trainer, meta, meta_path, held, True, report)
     if target and meta["steps_done"] < target:
         report.unfinished(meta["steps_done"], target)
-    return _install(name, trainer, meta, meta_path, held, codec_quality)
+    return _install(name, trainer, meta, meta_path, held, report)
 
 
 def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
@@ -316,7 +319,7 @@ def _checkpoint(trainer, meta, meta_path, held, evaluate, report):
     write_json(meta_path, meta)
 
 
-def _install(name, trainer, meta, meta_path, held, codec_quality):
+def _install(name, trainer, meta, meta_path, held, report):
     from ..runtime.store import user_models_dir
     from .card import card_text
     from .install import install
@@ -333,4 +336,4 @@ def _install(name, trainer, meta, meta_path, held, codec_quality):
     meta.update(identity=identity_digest(name).hex(), installed_step=meta["steps_done"], after=None)
     write_json(meta_path, meta)
     from .card import measure_installed
-    return measure_installed(name, folder, meta, meta_path)
+    return measure_installed(name, folder, meta, meta_path, report)

@@ -159,9 +159,14 @@ def held_out_audio(files: list[str], rate: int) -> np.ndarray:
     return np.concatenate(ms)[:, :, None].astype(np.float32)
 
 
-def codec_quality(model, files: list[str], rate: int, bitrates=(24, 64)) -> dict:
+def quality_runs(files: list[str], bitrates=(24, 64)) -> int:
+    """How many codings codec_quality makes of these files (a progress bar's length)."""
+    return len(files[:HOLDOUT_FILES]) * len(bitrates)
+
+
+def codec_quality(model, files: list[str], rate: int, bitrates=(24, 64), bar=None) -> dict:
     """Through the real codec (integer tables, container): actual kbps and mel distance per bitrate,
-    averaged over the held-out excerpts."""
+    averaged over the held-out excerpts; bar.update(1) after each coding (seconds each, silent before)."""
     from ..codec import compress_array, decompress_bytes
     from ..metrics import mel_distance
     from .data import excerpt
@@ -175,5 +180,7 @@ def codec_quality(model, files: list[str], rate: int, bitrates=(24, 64)) -> dict
             y, _ = decompress_bytes(data, model)
             got.append(len(data) * 8 / (len(x) / rate) / 1000)
             mel.append(mel_distance(x, y[:len(x)], rate))
+            if bar is not None:
+                bar.update(1)
         out[str(kbps)] = {"kbps": float(np.mean(got)) if got else None, "mel": float(np.mean(mel)) if mel else None}
     return out
