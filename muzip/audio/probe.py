@@ -262,7 +262,8 @@ _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32":
 
 
 _CODEC_NAMES = {"aac": "AAC", "alac": "ALAC", "vorbis": "Vorbis", "opus": "Opus", "mp3": "MP3", "flac": "FLAC",
-                "wavpack": "WavPack", "ape": "Monkey's Audio", "pcm": "PCM", "wmav2": "WMA", "wmalossless": "WMA Lossless"}
+                "wavpack": "WavPack", "ape": "Monkey's Audio", "pcm": "PCM", "wmav2": "WMA", "wmalossless": "WMA Lossless",
+                "ulaw": "u-law", "alaw": "A-law", "ima_adpcm": "IMA ADPCM", "ms_adpcm": "MS ADPCM", "gsm610": "GSM 6.10"}
 
 
 def codec_name(codec: str) -> str:
@@ -300,7 +301,10 @@ def stream_facts(path: str, timeout: float = 30.0) -> tuple[int | None, str | No
     except (OSError, subprocess.SubprocessError, ValueError, KeyError, IndexError, TypeError):
         return None, None, None
     codec = str(stream.get("codec_name") or "").lower() or None
-    codec = "pcm" if codec and codec.startswith("pcm_") else codec
+    if codec in ("pcm_mulaw", "pcm_alaw"):  # 8-bit companded: lossy, as libsndfile's ulaw/alaw
+        codec = codec[4:].replace("mulaw", "ulaw")
+    elif codec and codec.startswith("pcm_"):
+        codec = "pcm"
     bits = None
     if codec in LOSSLESS_CODECS:
         for key in ("bits_per_raw_sample", "bits_per_sample"):

@@ -200,19 +200,21 @@ def _a(fmt: str) -> str:
 def output_format(fmt: str | None, output: str | None, inputs, writes: tuple[str, ...]) -> str:
     """The format to write: --format, else the one -o FILE's extension names, else WAV. An extension of
     another format than the one written is refused (`-o x.wav --format flac` wrote FLAC named .wav, `-o x.mz
-    --format wav` a WAV named .mz), as is a format this command does not write."""
+    --format wav` a WAV named .mz; `.ogg` is Ogg, so Opus in it is fine), as is a format this command does not
+    write."""
     from ..audio import output_format_for
     one_file = bool(output) and not output.endswith(("/", os.sep)) and len(inputs) == 1 \
         and not os.path.isdir(output)
-    ext = os.path.splitext(output)[1].lower().lstrip(".") if one_file else ""
+    raw_ext = os.path.splitext(output)[1] if one_file else ""  # "." alone (`-o out.`) is no format either
+    ext = raw_ext.lower().lstrip(".")
     named = output_format_for(output) if one_file else None
     can = ", ".join(w.upper() for w in writes[:-1]) + (" or " if len(writes) > 1 else "") + writes[-1].upper()
     if named is None and ext in AUDIO_EXTS | {"mz"}:
         raise click.UsageError(f"-o {output} names {'a muzip .mz' if ext == 'mz' else _a(ext)} file; this command writes {can}")
-    if fmt is None and named is None and ext:  # no extension (/dev/null, a FIFO): WAV
+    if fmt is None and named is None and raw_ext:  # no extension (/dev/null, a FIFO): WAV
         raise click.UsageError(f"-o {output}: cannot tell the format from its extension; "
                                f"use --format ({', '.join(writes)})")
-    if fmt is not None and named is not None and fmt.lower() != named:
+    if fmt is not None and named is not None and fmt.lower() != named and (named, fmt.lower()) != ("ogg", "opus"):
         raise click.UsageError(f"-o {output} names {_a(named)} file but --format is {fmt.lower()}; change one to match the other")
     fmt = (fmt or named or "wav").lower()
     if fmt not in writes:

@@ -141,4 +141,16 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
                 else plural(result["steps"], "step"))
         click.echo(f"{name}: {done}, installed in {result['folder']}; held out "
                    f"({plural(result['holdout_files'], 'file')}, before -> after): {line}", err=True)
+        _say_run_folder(name, rep)
     sys.exit(rep.status)
+
+
+def _say_run_folder(name: str, rep) -> None:
+    """The run's folder (its segments, checkpoints) outlives the install so that the run can go on: said where it
+    holds enough to matter, with what removing it means."""
+    from ..train.run import runs_dir
+    folder = runs_dir() / name
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+    if size >= 10 * 2 ** 20:
+        rep.say(f"the run's folder {folder} holds {size / 2 ** 20:.0f} MB to continue or recount it; remove it once "
+                "the model is final (the model does not need it)")

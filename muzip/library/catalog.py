@@ -185,8 +185,12 @@ class Catalog(CatalogReads):
         have = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
         for column, kind in (("codec", "TEXT"), ("kbps", "REAL")):  # a catalog of an earlier muzip
             if column not in have:
-                with self.db:
-                    self.db.execute(f"ALTER TABLE tracks ADD COLUMN {column} {kind}")
+                try:
+                    with self.db:
+                        self.db.execute(f"ALTER TABLE tracks ADD COLUMN {column} {kind}")
+                except sqlite3.OperationalError as exc:  # another index run added it first
+                    if "duplicate column" not in str(exc):
+                        raise
         if self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() is None:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))

@@ -171,8 +171,7 @@ def best_first(facts: dict) -> tuple:
     larger mono downmix), the largest file (the highest bitrate of one duration)."""
     rate, size, top, channels, path, duration, codec, kbps = (facts.get(k) for k in (
         "rate", "size", "top", "channels", "path", "duration", "codec", "kbps"))
-    lossy = codec not in LOSSLESS_CODECS if isinstance(codec, str) else \
-        str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower() not in LOSSLESS
+    lossy = codec not in LOSSLESS_CODECS if isinstance(codec, str) else _extension(path) not in LOSSLESS
     if not lossy:
         bitrate = 0.0
     elif isinstance(kbps, (int, float)) and kbps > 0:
@@ -185,25 +184,31 @@ def best_first(facts: dict) -> tuple:
             -(size if isinstance(size, int) else 0))
 
 
+def _extension(path) -> str:
+    """A path's extension, lower case, without its dot ("" for none: not the whole name)."""
+    import os
+    return os.path.splitext(str(path).rsplit("/", 1)[-1])[1].lstrip(".").lower()
+
+
 def copy_label(facts: dict) -> str:
     """What a copy is, as `dupes` says it beside its name: "FLAC, 44.1 kHz", "MP3, 320 kbps", "muzip-v2.7 at 24
     kbps, decoded to WAV", with the band it holds where it holds less than its rate's (held_facts)."""
     from ..audio.probe import codec_name
     codec, kbps, path, rate, size, duration, top = (facts.get(k) for k in (
         "codec", "kbps", "path", "rate", "size", "duration", "top"))
-    ext = str(path).rsplit("/", 1)[-1].rpartition(".")[2].lower()
+    ext = _extension(path)
     if not isinstance(codec, str):  # a track indexed before codecs were stored: its extension
         codec = ext if ext in LOSSLESS else None
     khz = f"{rate / 1000:g} kHz" if isinstance(rate, int) else "rate unknown"
     if codec in LOSSLESS_CODECS or (codec in LOSSLESS):
-        what = f"{codec_name(codec) if codec not in ('pcm',) else ext.upper()}, {khz}"
+        what = f"{codec_name(codec) if codec != 'pcm' else ext.upper() or 'PCM'}, {khz}"
     else:
         rate_kbps = kbps if isinstance(kbps, (int, float)) else (
             size * 8 / duration / 1000 if isinstance(size, int) and isinstance(duration, (int, float)) and duration
             else None)
-        name = codec_name(codec) if codec else ext.upper()
+        name = codec_name(codec) if codec else ext.upper() or "lossy or unknown"
         what = f"{name}{f' at {rate_kbps:.0f} kbps' if rate_kbps else ''}" + (
-            f", decoded to {ext.upper()}" if isinstance(kbps, (int, float)) else "")
+            f", decoded to {ext.upper() or 'PCM'}" if isinstance(kbps, (int, float)) else "")
     own_edge = isinstance(top, (int, float)) and isinstance(rate, int) and top < 0.85 * rate / 2  # not the rate's
     return what + (f", band to {top / 1000:.1f} kHz" if own_edge else "")
 

@@ -120,7 +120,7 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
         # The sink is closed (or, on an error or a signal, abandoned) before its file object is.
         with open_output() as dst, progress(seconds) as bar, \
                 AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover,
-                          bits=bits) as sink:
+                          bits=bits, software=info.software or None if copy else None) as sink:
             written = 0
             if copy:
                 for b in source_blocks():

@@ -27,7 +27,8 @@ def _schema():
     return pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime", pa.float64()),
                       ("duration", pa.float64()), ("rate", pa.int64()), ("channels", pa.int64()),
                       ("tags", pa.string()), ("model", pa.string()), ("source", pa.string()), ("dim", pa.int64()),
-                      ("embedding", pa.binary()), ("descriptor", pa.binary()), ("fingerprint", pa.binary())])
+                      ("embedding", pa.binary()), ("descriptor", pa.binary()), ("fingerprint", pa.binary()),
+                      ("codec", pa.string()), ("kbps", pa.float64())])
 
 
 def write_shard(records: list[dict], folder: str) -> str:

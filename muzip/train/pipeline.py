@@ -183,7 +183,11 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
         write_json(meta_path, meta)
     elif meta.get("method") != "tables":
-        done = _already_installed(name, meta, steps, meta_path)
+        folder_installed = _installed_from_run(name, meta)
+        if folder_installed is not None and meta.get("after") is None:  # Ctrl-C while measuring it: measured now
+            from .card import measure_installed
+            return measure_installed(name, folder_installed, meta, meta_path, report)
+        done = _already_installed(name, meta, steps, folder_installed)
         if done is not None:  # exporting again would install new bytes under a new id, for nothing
             report.note(f"{name}: already trained to step {meta['steps_done']} and installed from this run "
                         "(a larger --steps, or --minutes, trains on)")
@@ -255,23 +259,24 @@ def _steps(trainer, meta, meta_path, held, report, name, target, budget, total):
                 last_eval = last_ckpt if meta["history"][-1]["step"] == meta["steps_done"] else last_eval
 
 
-def _already_installed(name: str, meta: dict, steps, meta_path) -> dict | None:
-    """The summary of a run that has made `steps` steps and whose model, exactly as it installed it, is
-    installed; None when there is training or installing left to do."""
+def _installed_from_run(name: str, meta: dict):
+    """The folder of the model this run installed at its last step, exactly as it installed it; else None."""
     from ..errors import ModelError
     from ..runtime.identity import identity_digest
     from ..runtime.store import model_folder
-    if steps is None or meta["steps_done"] < steps or meta.get("installed_step") != meta["steps_done"]:
+    if meta.get("installed_step") != meta["steps_done"]:
         return None
     try:
-        if identity_digest(name).hex() != meta.get("identity"):
-            return None
-        folder = model_folder(name)
+        return model_folder(name) if identity_digest(name).hex() == meta.get("identity") else None
     except ModelError:
         return None
-    if meta.get("after") is None:  # installed, its measurement stopped: measured now
-        from .card import measure_installed
-        return measure_installed(name, folder, meta, meta_path)
+
+
+def _already_installed(name: str, meta: dict, steps, folder) -> dict | None:
+    """The summary of a run that has made `steps` steps and whose model (`folder`: _installed_from_run) is
+    installed; None when there is training or installing left to do."""
+    if folder is None or steps is None or meta["steps_done"] < steps:
+        return None
     return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
             "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": meta["after"],
             "from": meta.get("from")}

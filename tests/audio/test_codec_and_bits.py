@@ -64,6 +64,16 @@ def test_an_m4a_is_told_alac_or_aac(tmp_path, rng, args, codec, bits):
         assert (src.info.format, src.info.codec, src.info.bits) == ("m4a", codec, bits)
 
 
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg not installed")
+def test_companded_pcm_through_ffmpeg_is_lossy(tmp_path, rng):
+    sf.write(str(tmp_path / "a.wav"), _samples_24(rng, 8000) * 0.5, 8000, subtype="PCM_16")
+    made = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(tmp_path / "a.wav"), "-c:a", "pcm_mulaw",
+                           str(tmp_path / "mu.mka")], capture_output=True, text=True)
+    if made.returncode:
+        pytest.skip(f"this ffmpeg cannot make it ({made.stderr.strip()[-200:]})")
+    assert stream_facts(str(tmp_path / "mu.mka"))[1:] == ("ulaw", None)  # as libsndfile names it in a WAV
+
+
 def test_stream_facts_without_ffprobe(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert stream_facts(str(tmp_path / "a.m4a")) == (None, None, None)

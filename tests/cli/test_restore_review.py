@@ -51,6 +51,21 @@ def test_a_matching_name_and_format_still_write(runner, tmp_path, coded, monkeyp
     assert (tmp_path / "x.flac").read_bytes()[:4] == b"fLaC"
     r = runner.invoke(cli, ["decompress", "-q", str(coded), "-o", "raw.pcm", "--format", "wav"])
     assert r.exit_code == 0 and (tmp_path / "raw.pcm").read_bytes()[:4] == b"RIFF"  # an unknown extension: as asked
+    r = runner.invoke(cli, ["decompress", "-q", str(coded), "-o", "voice.ogg", "--format", "opus"])
+    assert r.exit_code == 0 and b"OpusHead" in (tmp_path / "voice.ogg").read_bytes()[:200]  # .ogg is Ogg: Opus too
+    r = runner.invoke(cli, ["decompress", "-q", str(coded), "-o", "out."])
+    assert r.exit_code == 2 and "cannot tell the format" in r.stderr
+
+
+def test_restore_keeps_the_note_of_a_decoded_file_it_passes_through(runner, tmp_path, coded):
+    """A WAV muzip decoded, copied by `restore` ("not restored"), is still the .mz it came from to the library."""
+    from muzip.audio import AudioSource
+    from muzip.audio.tags import read_decoded_mark
+    assert runner.invoke(cli, ["decompress", "-q", str(coded), "-o", str(tmp_path / "d.wav")]).exit_code == 0
+    r = runner.invoke(cli, ["restore", "--model", "none", str(tmp_path / "d.wav"), "-o", str(tmp_path / "r.flac")])
+    assert r.exit_code == 0, r.output
+    with AudioSource(str(tmp_path / "r.flac")) as src:
+        assert read_decoded_mark(src.info.software)[0] == "muzip-v2.7"
 
 
 def test_models_help_lists_only_the_statuses_it_can_have(runner):

@@ -37,6 +37,7 @@ def test_alac_in_an_m4a_is_lossless_and_a_decoded_wav_is_lossy():
 def test_a_track_indexed_before_codecs_were_stored_goes_by_its_extension():
     wav, mp3, m4a = _facts("a.wav"), _facts("a.mp3", size_kbps=320), _facts("a.m4a", size_kbps=900)
     assert _ranked(m4a, mp3, wav) == ["a.wav", "a.m4a", "a.mp3"]  # an M4A's codec unknown: lossy, by its bytes
+    assert _ranked(_facts("flac", size_kbps=900), _facts("x.flac")) == ["x.flac", "flac"]  # "flac" is no extension
 
 
 @pytest.mark.parametrize("facts, label", [
@@ -51,6 +52,9 @@ def test_a_track_indexed_before_codecs_were_stored_goes_by_its_extension():
     (_facts("old.mp3", size_kbps=128), "MP3 at 128 kbps"),
     ({**_facts("a.flac", "flac"), "top": 11000.0}, "FLAC, 44.1 kHz, band to 11.0 kHz"),
     ({**_facts("a.flac", "flac", rate=16000), "top": 7200.0}, "FLAC, 16 kHz"),  # its rate's band: said by the rate
+    (_facts("music/Track01", "pcm"), "PCM, 44.1 kHz"),  # no extension: not the file's name in capitals
+    (_facts("dec", "muzip-v2.7", kbps=16.0), "muzip-v2.7 at 16 kbps, decoded to PCM"),
+    (_facts("a.wav", "ulaw", size_kbps=64, rate=8000), "u-law at 64 kbps"),
 ])
 def test_copy_label(facts, label):
     assert copy_label(facts) == label

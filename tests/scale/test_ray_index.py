@@ -87,3 +87,23 @@ def test_index_builds_the_vector_index_of_a_large_catalog(runner, local_ray, son
         ann = search.nearest(cat, emb[1], 3)
         monkeypatch.setattr(search, "EXACT_MAX", 5000)
         assert [h["path"] for h in ann] == [h["path"] for h in search.nearest(cat, emb[1], 3)]
+
+
+def test_shards_keep_what_a_file_holds(tmp_path):
+    """The codec and a decoded file's coded bitrate, which rank the copies of a recording (session 55: the Ray
+    path dropped them); a shard written before they were kept reads with them unknown."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from muzip.scale.shards import _schema, read_shard, write_shard
+    rec = {"path": "/m/a.wav", "size": 1, "mtime": 1.0, "duration": 1.0, "rate": 44100, "channels": 2, "tags": {},
+           "model": None, "source": "audio", "dim": 2, "embedding": b"\0" * 8, "codec": "muzip-v2.7", "kbps": 24.0}
+    got = read_shard(write_shard([rec], str(tmp_path)))[0]
+    assert (got["codec"], got["kbps"]) == ("muzip-v2.7", 24.0)
+    older = pa.schema([f for f in _schema() if f.name not in ("codec", "kbps")])
+    pq.write_table(pa.Table.from_pylist([{**{k: rec.get(k) for k in older.names}, "tags": "{}"}], schema=older),
+                   os.path.join(tmp_path, "shard-old.parquet"))
+    got = read_shard(os.path.join(tmp_path, "shard-old.parquet"))[0]
+    assert got["codec"] is None and got["path"] == "/m/a.wav"

@@ -205,3 +205,31 @@ def test_ctrl_c_at_a_terminal_keeps_the_run(tmp_path, tiny_config):
                        capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
     assert "continuing the run" in r.stderr and json.loads(r.stdout)["steps"] == meta["steps_done"] + 1
+
+
+def test_ctrl_c_while_measuring_a_fine_tuned_model_then_the_same_command_measures(runner, tmp_path, tiny_config,
+                                                                                   monkeypatch):
+    """Without --steps the same command used to train another budget and install again (session 55's review)."""
+    import muzip.train.run as run
+    from muzip.cli.common import Interrupted
+    from muzip.runtime.store import REPLACED, user_models_dir
+    monkeypatch.delenv("MUZIP_THREADS", raising=False)
+    real, calls = run.codec_quality, []
+
+    def interrupted_first(*a, **k):  # no --from: the first measurement is the installed model's
+        calls.append(1)
+        if len(calls) == 1:
+            raise Interrupted(2)
+        return real(*a, **k)
+    monkeypatch.setattr(run, "codec_quality", interrupted_first)
+    music = _music(tmp_path / "music")
+    args = [music, "--name", "tiny-m", "--init-config", tiny_config, "--minutes", "0.02"]
+    r = _train(runner, *args)
+    assert r.exit_code == 130 and "interrupted after installing the model in" in r.stderr, r.output
+    steps = json.loads((run.runs_dir() / "tiny-m" / "run.json").read_text())["steps_done"]
+    r = _train(runner, *args)
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["steps"] == steps and res["after"]  # measured, not trained on
+    replaced = user_models_dir() / REPLACED
+    assert not (replaced.is_dir() and any(p.name.startswith("tiny-m~") for p in replaced.iterdir()))
