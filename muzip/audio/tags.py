@@ -56,18 +56,21 @@ _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC
 _FRONT_COVER = 3  # picture type shared by FLAC, ID3 APIC and METADATA_BLOCK_PICTURE
 
 
-_DECODED = re.compile(r"decoded from (\S+) at (\d+(?:\.\d+)?) kbps")
+_DECODED = re.compile(r"(?:decoded|restored) from (\S+) at (\d+(?:\.\d+)?) kbps")
 
 
-def decoded_mark(model_id: str, kbps: float) -> str:
-    """The software note muzip writes into audio it decoded from a .mz (WAV's ISFT, FLAC's "software"): so a
-    library can tell a lossless container holding a 24-kbps decode from an original."""
+def decoded_mark(source: str, kbps: float, restored_by: str | None = None) -> str:
+    """The software note muzip writes into audio it decoded from a .mz (`source`: its model) or restored from a
+    lossy file (`source`: its codec; restored_by: the restorer), in WAV's ISFT or a FLAC/Ogg "software" comment: so
+    a library can tell a lossless container holding a 24-kbps decode, or a restored 64-kbps MP3, from an original."""
     from .. import __version__
-    return f"muzip {__version__}: decoded from {model_id} at {kbps:.1f} kbps"
+    how = f"restored from {source} at {kbps:.1f} kbps by {restored_by}" if restored_by else \
+        f"decoded from {source} at {kbps:.1f} kbps"
+    return f"muzip {__version__}: {how}"
 
 
 def read_decoded_mark(software: str | None) -> tuple[str, float] | None:
-    """(model id, kbps) of audio decoded by muzip (decoded_mark), else None."""
+    """(model id or codec, kbps) of audio decoded or restored by muzip (decoded_mark), else None."""
     m = _DECODED.search(software or "")
     return (m.group(1), float(m.group(2))) if m and software.startswith("muzip ") else None
 

@@ -192,7 +192,8 @@ def _extension(path) -> str:
 
 def copy_label(facts: dict) -> str:
     """What a copy is, as `dupes` says it beside its name: "FLAC, 44.1 kHz", "MP3, 320 kbps", "muzip-v2.7 at 24
-    kbps, decoded to WAV", with the band it holds where it holds less than its rate's (held_facts)."""
+    kbps, decoded to WAV", "MP3 at 64 kbps, restored to WAV" (muzip restore's output), with the band it holds where
+    it holds less than its rate's (held_facts)."""
     from ..audio.probe import codec_name
     codec, kbps, path, rate, size, duration, top = (facts.get(k) for k in (
         "codec", "kbps", "path", "rate", "size", "duration", "top"))
@@ -207,8 +208,9 @@ def copy_label(facts: dict) -> str:
             size * 8 / duration / 1000 if isinstance(size, int) and isinstance(duration, (int, float)) and duration
             else None)
         name = codec_name(codec) if codec else ext.upper() or "lossy or unknown"
+        how = "decoded" if str(codec).startswith("muzip") else "restored"  # muzip decompress, or muzip restore
         what = f"{name}{f' at {rate_kbps:.0f} kbps' if rate_kbps else ''}" + (
-            f", decoded to {ext.upper() or 'PCM'}" if isinstance(kbps, (int, float)) else "")
+            f", {how} to {ext.upper() or 'PCM'}" if isinstance(kbps, (int, float)) else "")
     own_edge = isinstance(top, (int, float)) and isinstance(rate, int) and top < 0.85 * rate / 2  # not the rate's
     return what + (f", band to {top / 1000:.1f} kHz" if own_edge else "")
 

@@ -86,6 +86,7 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
     import numpy as np
 
     from ..audio import AudioSink, AudioSource, StreamResampler
+    from ..audio.tags import decoded_mark
     from .detect import COPY_KBPS, bandwidth_hz, condition
     from .runtime import restore_blocks
     net = None if model == "none" else restorer(model)
@@ -117,10 +118,12 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
             yield from blocks
 
         bits = 24 if copy and (info.bits or 16) > 16 else 16  # a 24-bit original passed through stays 24-bit
+        # what made the audio: a copy keeps its input's note (a WAV muzip decoded), a restoration says what it was
+        software = (info.software or None) if copy else decoded_mark(info.codec or info.format, kbps, restored_by=model)
         # The sink is closed (or, on an error or a signal, abandoned) before its file object is.
         with open_output() as dst, progress(seconds) as bar, \
                 AudioSink(dst, rate, ch, fmt, num_samples=want, tags=info.tags, cover=info.cover,
-                          bits=bits, software=info.software or None if copy else None) as sink:
+                          bits=bits, software=software) as sink:
             written = 0
             if copy:
                 for b in source_blocks():

@@ -55,6 +55,7 @@ def test_a_track_indexed_before_codecs_were_stored_goes_by_its_extension():
     (_facts("music/Track01", "pcm"), "PCM, 44.1 kHz"),  # no extension: not the file's name in capitals
     (_facts("dec", "muzip-v2.7", kbps=16.0), "muzip-v2.7 at 16 kbps, decoded to PCM"),
     (_facts("a.wav", "ulaw", size_kbps=64, rate=8000), "u-law at 64 kbps"),
+    (_facts("a.restored.wav", "mp3", kbps=64.0), "MP3 at 64 kbps, restored to WAV"),  # muzip restore's output
 ])
 def test_copy_label(facts, label):
     assert copy_label(facts) == label

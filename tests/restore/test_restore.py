@@ -130,6 +130,12 @@ def test_restore_command_mp3(tmp_path, runner):
     assert "MP3, 24 kbps" in r.output and "restored (seed 0)" in r.output
     y, _ = sf.read(out, dtype="float32")
     assert find_delay(x, y[:len(x)], 2000) == 0  # aligned with the original
+    # what it is, for a library (dupes ranks it as the 24-kbps MP3 it came from, not as an original)
+    from muzip.audio import AudioSource
+    from muzip.audio.tags import read_decoded_mark
+    with AudioSource(str(out)) as restored:
+        assert read_decoded_mark(restored.info.software) == ("mp3", 24.0)
+        assert "by restore-v1" in restored.info.software
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG, reason="ffmpeg not installed")
