@@ -58,10 +58,14 @@ def _leave(code: int):
     sys.exit(code)
 
 
-def _one_name_each(files: list[str]) -> list[str]:
-    """Each file once, however many names it has (symlinks, hard links: drascula-music reaches 35 files by 190
-    names): a file held out must not be trained on under another name."""
+def _listed(dirs, rep) -> list[str]:
+    """The audio files under `dirs`, each once, however many names it has (symlinks, hard links: drascula-music
+    reaches 35 files by 190 names): a file held out must not be trained on under another name. Where no folder
+    could be listed, its line (`muzip: DIR: no such file or folder`) is the only one, exit 1."""
     from ..library.links import by_file
+    files = files_under(dirs, rep, AUDIO_EXTS, unlisted_is_warning=True)
+    if not files and rep.failures:
+        sys.exit(1)
     return list(by_file(files))
 
 
@@ -115,8 +119,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
     try:
         result = pipeline.train(dirs, name, base=base, steps=steps, minutes=minutes, jobs=jobs, restart=restart,
                                 per_file=per_file, init_config=init_config, batch=batch, lr=lr, gpu=gpu,
-                                find_files=lambda: _one_name_each(files_under(dirs, rep, AUDIO_EXTS,
-                                                                              unlisted_is_warning=True)),
+                                find_files=lambda: _listed(dirs, rep),
                                 report=_Report(name, rep))
     except Interrupted as exc:
         installed = getattr(exc, "installed", None)

@@ -145,3 +145,8 @@ def test_a_large_run_folder_is_said_after_the_install(tmp_path, monkeypatch):
     _say_run_folder("missing", rep)
     assert said == [f"the run's folder {tmp_path / 'runs' / 'big'} holds 42 MB to continue or recount it; remove it "
                     "once the model is final (the model does not need it)"]
+
+
+def test_a_missing_folder_is_one_line(runner, tmp_path):
+    r = _train(runner, tmp_path / "nowhere", "--name", "none")
+    assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'nowhere'}: no such file or folder\n", r.output
