@@ -97,8 +97,9 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
     out.bytes_in, out.bytes_out = in_size, stats["bytes"]
     ratio = ""
     if in_size and stats["bytes"]:  # a tiny or already compressed input can come out larger: said so
-        ratio = f", {in_size / stats['bytes']:.1f}x smaller than the input" if in_size >= stats["bytes"] else \
-            f", {stats['bytes'] / in_size:.1f}x larger than the input"
+        times = max(in_size, stats["bytes"]) / min(in_size, stats["bytes"])
+        ratio = ", about the input's size" if times < 1.05 else (  # not "1.0x smaller" (a 64-kbps MP3 at 64 kbps)
+            f", {times:.1f}x {'smaller' if in_size >= stats['bytes'] else 'larger'} than the input")
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(stats['duration'])}, "
             f"{stats['bytes']:,} bytes, {stats['kbps']:.1f} kbps{ratio}")
 

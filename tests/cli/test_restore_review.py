@@ -72,3 +72,18 @@ def test_models_help_lists_only_the_statuses_it_can_have(runner):
     text = runner.invoke(cli, ["models", "--help"]).output
     assert "Exit status" in text and "every model's files verify" in text
     assert "with warnings" not in text and "an input failed" not in text
+
+
+def test_compress_of_a_file_at_its_own_bitrate_is_about_its_size(runner, tmp_path):
+    """It said "1.0x smaller than the input" of a 64-kbps MP3 coded at 64 kbps."""
+    import lameenc
+    import numpy as np
+    import soundfile as sf
+    x, rate = sf.read(CLIP, dtype="float32", always_2d=True)
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(64)
+    enc.set_in_sample_rate(rate)
+    enc.set_channels(2)
+    (tmp_path / "a.mp3").write_bytes(enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush())
+    r = runner.invoke(cli, ["compress", "-b", "64", str(tmp_path / "a.mp3")])
+    assert r.exit_code == 0 and r.stderr.rstrip().endswith("kbps, about the input's size"), r.output
