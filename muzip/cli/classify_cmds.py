@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import EXIT_CODES_HELP, Progress, Reporter, catalog_option, default_jobs, plural
+from .common import CATALOG_ENV, EXIT_CODES_HELP, Progress, Reporter, catalog_option, default_jobs, plural
 from .library_cmds import (
     Status, _embed_one, _embedder, _files, _map, catalog_embeddings, dumps, one_line_errors,
 )
@@ -221,11 +221,14 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
-    """Label FILES (audio or .mz) or a catalog's tracks with a trained CLASSIFIER."""
+    """Label FILES (audio or .mz) or a catalog's tracks with a trained CLASSIFIER (--db, or $MUZIP_DB when no FILES
+    are given)."""
     from ..library import classify as C
     rep = Reporter(quiet)
-    if not files and not db_path:
-        raise click.UsageError("give FILES or --db LIBRARY")
+    if not files and not db_path:  # nothing named: the session's catalog, as the other library commands take it
+        db_path = os.environ.get(CATALOG_ENV, "").strip() or None
+        if not db_path:
+            raise click.UsageError(f"give FILES or --db LIBRARY (or set {CATALOG_ENV})")
     model = _load_classifier(classifier)
     if db_path:
         _check_made_with(model, classifier, _catalog_embedders(db_path))

@@ -41,8 +41,10 @@ def eval_cmd(reference, degraded, visqol, plot, force, as_json):
     try:
         from ..evaluate import evaluate, format_json, format_table
         if plot:
+            if not plot.lower().endswith(".png"):  # as `map -o`: PNG data under another name opens nowhere
+                raise click.UsageError(f"--plot {plot}: the plot is a PNG picture; give a name ending in .png")
             from ..outputs import check_output
-            check_output(plot, force)
+            check_output(plot, force, (reference, degraded))  # -f never overwrites what is measured
         res = evaluate(reference, degraded, get_model=get_model, visqol=visqol, plot=plot)
     except MuzipError as exc:
         click.echo(f"muzip: {exc}", err=True)

@@ -42,8 +42,8 @@ def _info_lines(path, i) -> list[tuple[str, str]]:
         lines.append(("status", "truncated or index damaged (run 'muzip test')"))
     if i.get("cover_mime"):
         lines.append(("cover", f"{i['cover_mime']}, {i.get('cover_bytes', 0):,} bytes"))
-    for key, value in sorted(i["tags"].items()):
-        lines.append((f"tag {key}", value))
+    for key, value in sorted(i["tags"].items()):  # a line break in a tag cannot forge a line of its own
+        lines.append((f"tag {key}", value.replace("\n", "\\n").replace("\r", "\\r")))
     return lines
 
 
@@ -74,7 +74,13 @@ def info(inputs, as_json):
       cat song.mz | muzip info -
     """
     refuse_terminal_stdin(inputs, "compressed data is")
+    _stdin_once(inputs)
     run_batch([Item(p, None) for p in inputs], _info_one, as_json, quiet=True, jobs=1)
+
+
+def _stdin_once(inputs) -> None:
+    if list(inputs).count("-") > 1:  # the second read crashed on the closed stream
+        raise click.UsageError("standard input ('-') can be read only once")
 
 
 def _test_one(item, _options, bars, out):
@@ -107,6 +113,7 @@ def test_cmd(inputs, quiet):
       curl -s https://example.org/song.mz | muzip test -
     """
     refuse_terminal_stdin(inputs, "compressed data is")
+    _stdin_once(inputs)
     run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
 
 

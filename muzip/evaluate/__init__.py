@@ -104,12 +104,27 @@ def _mono(x: np.ndarray) -> np.ndarray:
 
 
 def _length_notes(ref, deg, compared_s: float) -> list[str]:
-    """A note where the two files' lengths (as their headers state them) are far apart: another recording, or
-    one cut, is compared over the shorter only."""
+    """A warning where the two files' lengths (as their headers state them) are far apart: another recording, or
+    one cut, is compared over the shorter only (the help says a file cut short is a warning, exit 3)."""
     if ref.seconds is None or deg.seconds is None or abs(ref.seconds - deg.seconds) <= max(1.0, 0.05 * ref.seconds):
         return []
     return [f"{ref.path} lasts {ref.seconds:.1f} s and {deg.path} {deg.seconds:.1f} s: compared over "
             f"{compared_s:.1f} s only (another recording, or a file cut short?)"]
+
+
+def _alignment_warnings(ref, deg, pairs, values: dict) -> list[str]:
+    """What makes the numbers meaningless, as warnings (exit 3): a silent file (its SI-SDR came out +inf, the best
+    score there is), or a best alignment at the edge of the delay search (the files do not line up)."""
+    out = []
+    for inp, peak in ((ref, pairs.peaks[0]), (deg, pairs.peaks[1])):
+        if peak == 0.0:
+            out.append(f"{inp.path} is silent where it is compared: SI-SDR, SNR and the delay say nothing")
+    if out:
+        values.update(si_sdr_db=None, snr_db=None)
+    elif pairs.at_edge:
+        out.append(f"the best alignment is at the edge of the +-{MAX_DELAY_S:g} s search ({pairs.delay:+d} samples): "
+                   "the files do not line up (another recording, or a longer delay?)")
+    return out
 
 
 def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=None) -> dict:
@@ -146,11 +161,14 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
             raise MuzipError("nothing to compare after alignment")
         values = scores.finish()
         heard = listening.finish()
+        aligned = _alignment_warnings(ref, deg, pairs, values)
         mos = None
         if vq is not None:
             try:
                 mos = vq.finish()
-            except ValueError as exc:  # too short for its 30-frame patches (about 1 s)
+                if vq.unscored:
+                    notes.append(f"ViSQOL: {vq.unscored} of its {len(vq.windows)} windows silent, left out")
+            except ValueError as exc:  # too short for its 30-frame patches (about 1 s), or all silent
                 if visqol:
                     raise MuzipError(f"{degraded}: ViSQOL failed: {exc}") from None
                 notes.append(f"ViSQOL: not computed ({exc})")
@@ -160,8 +178,8 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
            "compared_seconds": pairs.compared / sr, "delay_samples": pairs.delay,
            "delay_ms": 1000.0 * pairs.delay / sr, "visqol_mos": mos, "mel_distance": values["mel_distance"],
            "si_sdr_db": values["si_sdr_db"], "lsd_db": values["lsd_db"], "snr_db": values["snr_db"],
-           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes + _length_notes(ref, deg, pairs.compared / sr),
-           "warnings": ref.warnings + deg.warnings}
+           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes,
+           "warnings": ref.warnings + deg.warnings + _length_notes(ref, deg, pairs.compared / sr) + aligned}
     if ref.kbps is not None:
         res["reference_bitrate_kbps"] = ref.kbps
     if plot:

@@ -216,6 +216,9 @@ class AlignedPairs:
                 break
             prefix += int(PREFIX_S * ref.sample_rate)
         self.delay = metrics.find_delay(head, self._deg.peek(prefix + max_delay), max_delay)
+        # the best lag at the search's edge: the files do not line up within it (another recording, a longer delay)
+        self.at_edge = max_delay > 0 and abs(self.delay) == max_delay
+        self.peaks = [0.0, 0.0]  # the largest |sample| compared of each (a silent file has no SI-SDR, no delay)
         if self.delay > 0:
             self._deg.skip(self.delay)
         else:
@@ -230,4 +233,6 @@ class AlignedPairs:
             if n == 0:
                 return
             self.compared += n
-            yield ref.take(n), deg.take(n)
+            r, d = ref.take(n), deg.take(n)
+            self.peaks = [max(self.peaks[0], float(np.max(np.abs(r)))), max(self.peaks[1], float(np.max(np.abs(d))))]
+            yield r, d

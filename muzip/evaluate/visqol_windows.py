@@ -35,6 +35,7 @@ class WindowedVisqol:
         self._parts, self._n = [[], []], [0, 0]
         self.window = int(window_s * VISQOL_RATE)
         self.windows = []  # (samples, MOS-LQO) per window scored
+        self.unscored = 0  # of them, windows whose score is NaN (silence)
 
     def update(self, ref, deg) -> None:
         for i, x in enumerate((ref, deg)):
@@ -63,4 +64,9 @@ class WindowedVisqol:
         for i in range(2):
             self._put(i, np.zeros(0), last=True)
         self._score(min(self._n))  # the remainder: 0.5..1.5 windows, or all of a short signal
-        return float(np.average([w[1] for w in self.windows], weights=[w[0] for w in self.windows]))
+        # a window of silence scores NaN: the others still say how the music sounds (one NaN made the whole n/a)
+        scored = [(n, mos) for n, mos in self.windows if np.isfinite(mos)]
+        if not scored:
+            raise ValueError("every window is silent")
+        self.unscored = len(self.windows) - len(scored)
+        return float(np.average([w[1] for w in scored], weights=[w[0] for w in scored]))

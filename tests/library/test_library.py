@@ -233,6 +233,12 @@ def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
     with _chdir(tmp_path):
         r = runner.invoke(cli, ["classify", "predict", str(clf), "n.wav", "m.wav", "-j", "1"])
     assert [ln.split("\t")[::2] for ln in r.stdout.splitlines()] == [["noise", "n.wav"], ["tone", "m.wav"]], r.output
+    db = tmp_path / "lib.db"  # no FILES, no --db: the session's catalog ($MUZIP_DB), as the other commands take it
+    assert _index(runner, library, "--db", db)[0].exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", str(clf), "-j", "1"], env={"MUZIP_DB": str(db)})
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 9, r.output
+    r = runner.invoke(cli, ["classify", "predict", str(clf)], env={"MUZIP_DB": ""})
+    assert r.exit_code == 2 and "give FILES or --db LIBRARY (or set MUZIP_DB)" in r.stderr
     (tmp_path / "fake.clf").write_bytes(b"PK\x03\x04 not really")
     r = runner.invoke(cli, ["classify", "predict", str(tmp_path / "fake.clf"), str(new)])
     assert r.exit_code == 1 and "not a muzip classifier" in r.output and "Traceback" not in r.output
