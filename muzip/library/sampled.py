@@ -80,14 +80,15 @@ def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
     if not total:
         raise AudioReadError("no audio to embed (empty, or its length is unknown)")
     frame_s = model.config.frame_samples / model.config.model_rate
-    out = []
+    out, damaged = [], 0
     for run in frame_runs(math.ceil(total / h.sample_rate / frame_s), max_frames):
         sink = ArraySink()
         report = decompress_to(reader, model, lambda sr, ch, n: sink, float(run[0]) * frame_s, len(run) * frame_s)
+        damaged += len(report.damaged)
         if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
             continue
         out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
     info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
             "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
-            "codec": model.name}
+            "codec": model.name, "damaged_frames": damaged}
     return out, info

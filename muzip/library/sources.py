@@ -75,6 +75,7 @@ def _encode(model, x: np.ndarray):
 def _reencoded_runs(reader, model, space, max_frames: int):
     """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
     pieces, info = decoded_runs(reader, model, space.config.model_rate, max_frames)
+    info.pop("damaged_frames", None)  # an older embedder's path: left out of the statistics, as its latents' are
     out = [lat for lat in (_encode(space, x) for x in pieces) if lat is not None]
     return out, space, info
 
