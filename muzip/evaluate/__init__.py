@@ -178,7 +178,7 @@ def evaluate(reference: str, degraded: str, get_model=None, visqol=None, plot=No
            "compared_seconds": pairs.compared / sr, "delay_samples": pairs.delay,
            "delay_ms": 1000.0 * pairs.delay / sr, "visqol_mos": mos, "mel_distance": values["mel_distance"],
            "si_sdr_db": values["si_sdr_db"], "lsd_db": values["lsd_db"], "snr_db": values["snr_db"],
-           **heard, "bitrate_kbps": deg.kbps, "notes": pairs.how + notes,
+           **heard, "bitrate_kbps": deg.kbps, "notes": ref.notes + deg.notes + pairs.how + notes,
            "warnings": ref.warnings + deg.warnings + _length_notes(ref, deg, pairs.compared / sr) + aligned}
     if ref.kbps is not None:
         res["reference_bitrate_kbps"] = ref.kbps

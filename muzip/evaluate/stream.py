@@ -31,9 +31,10 @@ class Input:
     length where known up front; warnings, once its blocks are read, what its reader or decoder found
     (damage concealed, a file cut short), each naming the file."""
 
-    def __init__(self, path, sample_rate, channels, blocks, kbps=None, seconds=None, warnings=None):
+    def __init__(self, path, sample_rate, channels, blocks, kbps=None, seconds=None, warnings=None, notes=()):
         self.path, self.sample_rate, self.channels, self.blocks, self.kbps = path, sample_rate, channels, blocks, kbps
         self.seconds, self.warnings = seconds, warnings if warnings is not None else []
+        self.notes = list(notes)  # how it was read (a 5.1 file mixed down to stereo)
 
 
 def open_input(path: str, get_model, stack) -> Input:
@@ -44,8 +45,9 @@ def open_input(path: str, get_model, stack) -> Input:
     info = src.info
     seconds = info.num_samples / info.sample_rate if info.num_samples is not None else None
     warnings: list[str] = []
+    mixed = [f"{path}: {src.source_channels} channels, mixed down to stereo"] if src.source_channels > 2 else []
     return Input(path, int(info.sample_rate), info.channels, _noted(src, path, warnings), seconds=seconds,
-                 warnings=warnings)
+                 warnings=warnings, notes=mixed)
 
 
 def _noted(src, path, warnings: list):

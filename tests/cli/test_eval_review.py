@@ -95,3 +95,11 @@ def test_info_writes_a_line_break_in_a_tag_as_an_escape(runner, wav, tmp_path):
     r = runner.invoke(cli, ["info", str(tmp_path / "t.mz")])
     assert r.exit_code == 0 and "999 kbps" not in "".join(line.split(":", 1)[0] for line in r.stdout.splitlines())
     assert "Night\\nbitrate:     999 kbps actual" in r.stdout
+
+
+def test_a_surround_file_is_said_to_be_mixed_down(runner, wav, tmp_path):
+    ref, x, sr = wav
+    six = np.concatenate([x, x[:, :1] * 0.5, x[:, :1] * 0.1, x], axis=1)  # L R C LFE Ls Rs
+    sf.write(tmp_path / "s51.wav", six, sr)
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(ref), str(tmp_path / "s51.wav")])
+    assert r.exit_code == 0 and "s51.wav: 6 channels, mixed down to stereo" in r.stderr, r.output
