@@ -121,13 +121,14 @@ def mel_distance(ref, deg, sr) -> float:
     return float(np.mean(total))
 
 
-def find_delay(ref, deg, max_delay: int) -> int:
+def find_delay(ref, deg, max_delay: int, either_polarity: bool = False):
     """Lag d in [-max_delay, max_delay] maximising sum_n ref[n] * deg[n + d] (channels summed to mono).
-    d > 0 means deg lags ref by d samples (deg[n + d] ~ ref[n])."""
+    d > 0 means deg lags ref by d samples (deg[n + d] ~ ref[n]). either_polarity: maximise its magnitude
+    instead, and return (d, +1 or -1): a copy with its polarity inverted (inaudible) lines up too."""
     r, d = np.asarray(ref), np.asarray(deg)
     max_delay = int(max_delay)
     if max_delay <= 0 or len(r) == 0 or len(d) == 0:
-        return 0
+        return (0, 1) if either_polarity else 0
 
     def mono(x, a, b):  # float64 mono of x[a:b], zeros outside x
         seg = np.asarray(x[max(a, 0):max(b, 0)], np.float64)
@@ -142,7 +143,11 @@ def find_delay(ref, deg, max_delay: int) -> int:
         rb = mono(r, s, min(s + block, len(r)))
         corr += sps.correlate(mono(d, s - max_delay, s + len(rb) + max_delay), rb, mode="valid", method="fft")
     lo, hi = max(-max_delay, -(len(r) - 1)), min(max_delay, len(d) - 1)
-    return int(lo + int(np.argmax(corr[max_delay + lo: max_delay + hi + 1])))
+    window = corr[max_delay + lo: max_delay + hi + 1]
+    if not either_polarity:
+        return int(lo + int(np.argmax(window)))
+    k = int(np.argmax(np.abs(window)))
+    return int(lo + k), (-1 if window[k] < 0 else 1)
 
 
 def align(ref, deg, max_delay: int):

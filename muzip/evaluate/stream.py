@@ -217,7 +217,10 @@ class AlignedPairs:
             if self._ref.done or prefix >= MAX_PREFIX_S * ref.sample_rate or np.max(np.abs(head)) >= _SILENT_PEAK:
                 break
             prefix += int(PREFIX_S * ref.sample_rate)
-        self.delay = metrics.find_delay(head, self._deg.peek(prefix + max_delay), max_delay)
+        self.delay, self.polarity = metrics.find_delay(head, self._deg.peek(prefix + max_delay), max_delay,
+                                                       either_polarity=True)
+        if self.polarity < 0:  # inaudible: compared inverted back (its raw peak lay 6 ms off, mel 2.4 for 0)
+            self.how.append("degraded has its polarity inverted: compared inverted back")
         # the best lag at the search's edge: the files do not line up within it (another recording, a longer delay)
         self.at_edge = max_delay > 0 and abs(self.delay) == max_delay
         self.peaks = [0.0, 0.0]  # the largest |sample| compared of each (a silent file has no SI-SDR, no delay)
@@ -235,6 +238,6 @@ class AlignedPairs:
             if n == 0:
                 return
             self.compared += n
-            r, d = ref.take(n), deg.take(n)
+            r, d = ref.take(n), deg.take(n) * self.polarity
             self.peaks = [max(self.peaks[0], float(np.max(np.abs(r)))), max(self.peaks[1], float(np.max(np.abs(d))))]
             yield r, d

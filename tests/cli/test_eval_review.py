@@ -103,3 +103,13 @@ def test_a_surround_file_is_said_to_be_mixed_down(runner, wav, tmp_path):
     sf.write(tmp_path / "s51.wav", six, sr)
     r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(ref), str(tmp_path / "s51.wav")])
     assert r.exit_code == 0 and "s51.wav: 6 channels, mixed down to stereo" in r.stderr, r.output
+
+
+def test_a_copy_with_its_polarity_inverted_lines_up(runner, wav, tmp_path):
+    """It was aligned 6 ms off (the largest raw correlation) and scored mel 2.4, where it sounds the same."""
+    ref, x, sr = wav
+    sf.write(tmp_path / "inv.wav", -x, sr)
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(ref), str(tmp_path / "inv.wav")])
+    res = json.loads(r.stdout)
+    assert r.exit_code == 0 and res["delay_samples"] == 0 and res["mel_distance"] < 0.01, res  # 16-bit rounding
+    assert "degraded has its polarity inverted: compared inverted back" in res["notes"]
