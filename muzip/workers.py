@@ -26,7 +26,8 @@ def _leave_interrupts_to_parent(initializer=None, initargs=()):
 @contextmanager
 def worker_pool(jobs: int, start: str = "fork", initializer=None, initargs=()):
     """A ProcessPoolExecutor of `jobs` workers ("fork" or "spawn"), for work that writes nothing a killed worker
-    could leave half done (their SIGTERM and SIGHUP end them at once). Submit through submitting(pool, ...) so spawned workers start with SIGINT ignored."""
+    could leave half done (their SIGTERM and SIGHUP end them at once). Submit through submitting(pool, ...), so
+    that spawned workers start with SIGINT ignored."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context(start), initializer=_leave_interrupts_to_parent,

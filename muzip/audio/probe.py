@@ -262,8 +262,9 @@ _SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32":
 
 
 _CODEC_NAMES = {"aac": "AAC", "alac": "ALAC", "vorbis": "Vorbis", "opus": "Opus", "mp3": "MP3", "flac": "FLAC",
-                "wavpack": "WavPack", "ape": "Monkey's Audio", "pcm": "PCM", "wmav2": "WMA", "wmalossless": "WMA Lossless",
-                "ulaw": "u-law", "alaw": "A-law", "ima_adpcm": "IMA ADPCM", "ms_adpcm": "MS ADPCM", "gsm610": "GSM 6.10"}
+                "wavpack": "WavPack", "ape": "Monkey's Audio", "pcm": "PCM", "wmav2": "WMA",
+                "wmalossless": "WMA Lossless", "ulaw": "u-law", "alaw": "A-law", "ima_adpcm": "IMA ADPCM",
+                "ms_adpcm": "MS ADPCM", "gsm610": "GSM 6.10"}
 
 
 def codec_name(codec: str) -> str:

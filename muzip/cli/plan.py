@@ -210,12 +210,14 @@ def output_format(fmt: str | None, output: str | None, inputs, writes: tuple[str
     named = output_format_for(output) if one_file else None
     can = ", ".join(w.upper() for w in writes[:-1]) + (" or " if len(writes) > 1 else "") + writes[-1].upper()
     if named is None and ext in AUDIO_EXTS | {"mz"}:
-        raise click.UsageError(f"-o {output} names {'a muzip .mz' if ext == 'mz' else _a(ext)} file; this command writes {can}")
+        raise click.UsageError(f"-o {output} names {'a muzip .mz' if ext == 'mz' else _a(ext)} file; "
+                               f"this command writes {can}")
     if fmt is None and named is None and raw_ext:  # no extension (/dev/null, a FIFO): WAV
         raise click.UsageError(f"-o {output}: cannot tell the format from its extension; "
                                f"use --format ({', '.join(writes)})")
     if fmt is not None and named is not None and fmt.lower() != named and (named, fmt.lower()) != ("ogg", "opus"):
-        raise click.UsageError(f"-o {output} names {_a(named)} file but --format is {fmt.lower()}; change one to match the other")
+        raise click.UsageError(f"-o {output} names {_a(named)} file but --format is {fmt.lower()}; "
+                               "change one to match the other")
     fmt = (fmt or named or "wav").lower()
     if fmt not in writes:
         raise click.UsageError(f"-o {output}: this command writes {can}")
