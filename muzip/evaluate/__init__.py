@@ -112,15 +112,22 @@ def _length_notes(ref, deg, compared_s: float) -> list[str]:
             f"{compared_s:.1f} s only (another recording, or a file cut short?)"]
 
 
+MIN_CORRELATION = 0.3  # under it, aligned files are not one recording's (codecs down to 6 kbps keep 0.96)
+
+
 def _alignment_warnings(ref, deg, pairs, values: dict) -> list[str]:
     """What makes the numbers meaningless, as warnings (exit 3): a silent file (its SI-SDR came out +inf, the best
-    score there is), or a best alignment at the edge of the delay search (the files do not line up)."""
+    score there is), files that hardly correlate once aligned, or a best alignment at the edge of the delay
+    search (the files do not line up)."""
     out = []
     for inp, peak in ((ref, pairs.peaks[0]), (deg, pairs.peaks[1])):
         if peak == 0.0:
             out.append(f"{inp.path} is silent where it is compared: SI-SDR, SNR and the delay say nothing")
     if out:
         values.update(si_sdr_db=None, snr_db=None)
+    elif pairs.correlation < MIN_CORRELATION:
+        out.append(f"the files hardly line up (correlation {pairs.correlation:.2f} at the best delay within "
+                   f"+-{MAX_DELAY_S:g} s): another recording, or a longer delay?")
     elif pairs.at_edge:
         out.append(f"the best alignment is at the edge of the +-{MAX_DELAY_S:g} s search ({pairs.delay:+d} samples): "
                    "the files do not line up (another recording, or a longer delay?)")

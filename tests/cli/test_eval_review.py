@@ -55,12 +55,24 @@ def test_a_best_alignment_at_the_edge_of_the_search_is_a_warning():
     from muzip.evaluate import _alignment_warnings
     ref, deg = SimpleNamespace(path="a.wav"), SimpleNamespace(path="b.wav")
     values = {"si_sdr_db": 3.0, "snr_db": 2.0}
-    edge = SimpleNamespace(peaks=[0.5, 0.4], at_edge=True, delay=-4410)
+    edge = SimpleNamespace(peaks=[0.5, 0.4], at_edge=True, delay=-4410, correlation=0.9)
     assert _alignment_warnings(ref, deg, edge, values) == [
         "the best alignment is at the edge of the +-0.1 s search (-4410 samples): the files do not line up (another "
         "recording, or a longer delay?)"]
-    inside = SimpleNamespace(peaks=[0.5, 0.4], at_edge=False, delay=12)
+    inside = SimpleNamespace(peaks=[0.5, 0.4], at_edge=False, delay=12, correlation=0.9)
     assert _alignment_warnings(ref, deg, inside, values) == [] and values["si_sdr_db"] == 3.0
+
+
+def test_files_that_hardly_correlate_once_aligned_are_a_warning(runner, wav, tmp_path):
+    """A copy 0.3 s late (past the +-0.1 s search) lined up on a spurious peak at +75 ms, exit 0, not a word."""
+    ref, x, sr = wav
+    late = np.concatenate([np.zeros((int(0.3 * sr), 2), np.float32), x])[:len(x)]
+    sf.write(tmp_path / "late.wav", late, sr)
+    r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(ref), str(tmp_path / "late.wav")])
+    assert r.exit_code == 3 and any("the files hardly line up" in w for w in json.loads(r.stdout)["warnings"])
+    assert runner.invoke(cli, ["compress", "-q", "-b", "6", str(ref), "-o", str(tmp_path / "r6.mz")]).exit_code == 0
+    r = runner.invoke(cli, ["eval", "--no-visqol", str(ref), str(tmp_path / "r6.mz")])
+    assert r.exit_code == 0 and "warning" not in r.stderr  # a codec at 6 kbps still lines up (0.96)
 
 
 def test_visqol_leaves_silent_windows_out():
