@@ -11,7 +11,7 @@ import click
 from ..errors import AudioReadError, CorruptFileError
 from .batch import run_batch
 from .common import EXIT_CODES_HELP, fmt_time, refuse_terminal_stdin
-from .plan import Item
+from .plan import Item, stdin_once
 
 
 def _open(path):
@@ -74,13 +74,8 @@ def info(inputs, as_json):
       cat song.mz | muzip info -
     """
     refuse_terminal_stdin(inputs, "compressed data is")
-    _stdin_once(inputs)
+    stdin_once(inputs)
     run_batch([Item(p, None) for p in inputs], _info_one, as_json, quiet=True, jobs=1)
-
-
-def _stdin_once(inputs) -> None:
-    if list(inputs).count("-") > 1:  # the second read crashed on the closed stream
-        raise click.UsageError("standard input ('-') can be read only once")
 
 
 def _test_one(item, _options, bars, out):
@@ -113,7 +108,7 @@ def test_cmd(inputs, quiet):
       curl -s https://example.org/song.mz | muzip test -
     """
     refuse_terminal_stdin(inputs, "compressed data is")
-    _stdin_once(inputs)
+    stdin_once(inputs)
     run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
 
 

@@ -142,8 +142,7 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
             raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
     if output_dir and os.path.lexists(output_dir) and not os.path.isdir(output_dir):
         fail_usage(f"{output_dir}: exists and is not a folder (--output-dir needs a folder)")
-    if files.count(("-", "-")) > 1:
-        raise click.UsageError("standard input ('-') can be read only once")
+    stdin_once([src for src, _ in files])
     items = []
     for src, rel in files:
         if to_stdout or (src == "-" and not output):
@@ -180,6 +179,12 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
         for folder in [output_dir] + sorted({os.path.dirname(it.dst) for it in writable}):
             make_output_dir(folder)
     return items
+
+
+def stdin_once(inputs) -> None:
+    """Standard input named twice is a usage error (the second read found the stream used up, or closed)."""
+    if list(inputs).count("-") > 1:
+        raise click.UsageError("standard input ('-') can be read only once")
 
 
 def make_output_dir(folder: str) -> None:
