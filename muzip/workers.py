@@ -9,6 +9,7 @@ whatever ends its work (a signal, an error), terminates them instead of waiting 
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from contextlib import contextmanager
@@ -83,3 +84,14 @@ def stop_workers(pool, grace_s: float = 5.0) -> None:
             from concurrent.futures import process
             getattr(process, "_threads_wakeups", {}).pop(manager, None)
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def mapped(fn, items, jobs: int):
+    """fn over items, results in order, in this process or in `jobs` workers (each loads its models once)."""
+    if jobs <= 1 or len(items) <= 1:
+        for it in items:
+            yield fn(it)
+        return
+    os.environ.setdefault("MUZIP_THREADS", "1")
+    with worker_pool(min(jobs, len(items))) as pool:  # Ctrl-C is the parent's: it stops them
+        yield from submitting(pool, fn, items)

@@ -9,8 +9,9 @@ import click
 
 from ..errors import MuzipError
 from .common import CATALOG_ENV, EXIT_CODES_HELP, Progress, Reporter, catalog_option, default_jobs, plural
+from ..workers import mapped
 from .library_cmds import (
-    Status, _embed_one, _embedder, _files, _map, catalog_embeddings, dumps, one_line_errors,
+    Status, _embed_one, _embedder, _files, catalog_embeddings, dumps, one_line_errors,
 )
 
 
@@ -73,7 +74,7 @@ def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None, rates=Non
     import numpy as np
     out = []
     with Progress(len(files), desc, unit="files", enabled=not quiet) as bar:
-        for path, (kind, value) in zip(files, _map(_embed_one, files, jobs)):
+        for path, (kind, value) in zip(files, mapped(_embed_one, files, jobs)):
             bar.update(1)
             if kind == "ok":
                 if value.get("warning"):

@@ -158,7 +158,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from .ray_batch import check_cluster
         ray_address = None if ray_address == "local" else ray_address
         check_cluster(ray_address)
-    from .library_objects import as_named, index_inputs, size_time
+    from .library_objects import as_named, fill_codecs, index_inputs, size_time
+    from ..workers import mapped
     rep = Reporter(quiet)
     files, known, names = index_inputs(paths, rep, on_ray)
     refused = rep.failures  # inputs that could not be listed as files (missing, a pipe, a name not UTF-8)
@@ -168,7 +169,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
         _say_reindexed(rep, db_path, cat.paths_of_other_embedders(embedder), set(files), embedder)
-        todo, unchanged, failed = [], 0, refused
+        todo, kept, unchanged, failed = [], [], 0, refused
         for f in files:
             try:
                 size, mtime = size_time(f, known)
@@ -178,6 +179,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                 continue
             if cat.unchanged(f, size, mtime, embedder):
                 unchanged += 1
+                kept.append(f)
             else:
                 todo.append(f)
         added, pending = 0, []
@@ -199,7 +201,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             # a file under several names (symlinks, hard links) is read once, and each name is a track
             from ..library.links import by_file
             same = {} if on_ray else by_file(todo)
-            for first, (kind, value) in zip(same, _map(_embed_one, list(same), jobs)):
+            for first, (kind, value) in zip(same, mapped(_embed_one, list(same), jobs)):
                 warning = value.pop("warning", None) if kind == "ok" else None
                 for f in same[first]:
                     bar.update(1)
@@ -224,6 +226,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         finally:
             bar.close()
             rep.echo = None
+        fill_codecs(cat, kept, jobs, quiet)
         from .library_objects import still_there
         gone = cat.prune(still_there) if prune else []
         left = 0  # without --prune, a file renamed or deleted since an earlier run is still a track
@@ -275,18 +278,6 @@ def _lines_above(bar, rep: Reporter) -> None:
     if bar.bar is not None:
         from tqdm import tqdm
         rep.echo = lambda text: tqdm.write(text, file=sys.stderr)
-
-
-def _map(fn, items, jobs):
-    """fn over items in order, in this process or in forked workers (each loads its models once)."""
-    if jobs <= 1 or len(items) <= 1:
-        for it in items:
-            yield fn(it)
-        return
-    from ..workers import submitting, worker_pool
-    os.environ.setdefault("MUZIP_THREADS", "1")
-    with worker_pool(min(jobs, len(items))) as pool:  # Ctrl-C is the parent's: it stops them
-        yield from submitting(pool, fn, items)
 
 
 def report_left_out(cat, rep: Reporter) -> None:

@@ -113,3 +113,31 @@ def still_there(path) -> bool:
         return exists(path)
     except StorageError:
         return True
+
+
+def fill_codecs(cat, kept: list, jobs: int, quiet: bool) -> None:
+    """The codec of each unchanged track that an earlier muzip catalogued without one, read from its header, so
+    `dupes` ranks and names its copies as it does new tracks' (once: a re-run finds them stored)."""
+    from ..scale.storage import is_uri
+    from ..workers import mapped
+    from .common import Progress
+    missing = cat.without_codec()
+    stale = [f for f in kept if not is_uri(f) and os.path.abspath(f) in missing]
+    if not stale:
+        return
+    bar = Progress(len(stale), "codecs", unit="files", enabled=not quiet)
+    rows = []
+    try:
+        for f, (codec, kbps) in zip(stale, mapped(_codec_of, stale, jobs if len(stale) > 50 else 1)):
+            bar.update(1)
+            if codec is not None:
+                rows.append((codec, kbps, os.path.abspath(f)))
+    finally:
+        bar.close()
+        cat.set_codecs(rows)  # what was read by an interruption is kept
+
+
+def _codec_of(path):
+    from ..library.sources import stored_codec
+    from .codec_jobs import get_model
+    return stored_codec(path, get_model)

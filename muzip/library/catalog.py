@@ -256,6 +256,15 @@ class Catalog(CatalogReads):
         (blob,) = self._rows("SELECT embedding FROM tracks WHERE path=?", (path,))[0]
         return np.frombuffer(blob, "<f4").astype(np.float32)
 
+    def without_codec(self) -> set[str]:
+        """Paths of the tracks an earlier muzip stored without their codec (see sources.stored_codec)."""
+        return {r[0] for r in self._rows("SELECT path FROM tracks WHERE codec IS NULL")}
+
+    def set_codecs(self, rows: list[tuple[str, float | None, str]]) -> None:
+        """(codec, kbps, path) of tracks whose file is unchanged: their labels, not their vectors."""
+        with self.db:
+            self.db.executemany("UPDATE tracks SET codec=?, kbps=? WHERE path=?", rows)
+
     def put_many(self, records: list[dict], embedder: str) -> None:
         """One transaction: all of the batch or none of it."""
         def write():

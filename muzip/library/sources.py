@@ -120,3 +120,28 @@ def record(path: str, get_model, embed) -> dict:
         raise AudioReadError(f"cannot embed ({problem})")
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime": st.st_mtime, **info,
             "dim": int(emb.size), "embedding": emb.astype("<f4").tobytes(), **extra}
+
+
+def stored_codec(path: str, get_model) -> tuple[str | None, float | None]:
+    """(codec, kbps) of a file as `record` stores them, from its header alone: for a track that a catalog of an
+    earlier muzip holds without them (its file unchanged, so not read again). (None, None) where it cannot tell."""
+    try:
+        if is_mz(path):
+            from ..codec import version_for
+            from ..container import ContainerReader
+            with open(path, "rb") as f:
+                h = ContainerReader(f).header
+            return get_model(version_for(h.model_id, h.model_sha256)).name, None
+        import soundfile as sf
+        from ..audio.probe import soundfile_codec, stream_facts
+        from ..audio.tags import read_decoded_mark
+        from ..native import quiet_native_stderr
+        try:
+            with quiet_native_stderr(), sf.SoundFile(path) as f:
+                codec, software = soundfile_codec(f.format, f.subtype)[0], str(f.software or "")
+        except Exception:  # noqa: BLE001 - not libsndfile's: ffmpeg's reader names its codec (ffprobe)
+            return stream_facts(path)[1], None
+        decoded = read_decoded_mark(software)  # a file muzip decoded: the model's, at its file's bitrate
+        return decoded if decoded else (codec, None)
+    except Exception:  # noqa: BLE001 - only a label is at stake: the track stays as it was
+        return None, None

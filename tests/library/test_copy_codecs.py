@@ -103,9 +103,28 @@ def test_a_catalog_of_an_earlier_muzip_reads_and_gains_the_columns(runner, held,
         con.execute("ALTER TABLE tracks DROP COLUMN kbps")
     r = runner.invoke(cli, ["dupes", "--db", str(old)])  # read-only: by the extensions
     assert r.exit_code == 0 and "(WAV, 44.1 kHz; best)" in r.stdout, r.output
-    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(held / "music"), "--db", str(old)])
-    assert r.exit_code == 0, r.output
+    before = {row[0]: row[1:] for row in sqlite3.connect(old).execute("SELECT path, embedding, mtime FROM tracks")}
+    r = runner.invoke(cli, ["index", "-j", "1", str(held / "music"), "--db", str(old), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["unchanged"] == 3, r.output
     with sqlite3.connect(old) as con:
         assert {"codec", "kbps"} <= {row[1] for row in con.execute("PRAGMA table_info(tracks)")}
-        # the unchanged files are not read again: their codecs stay unknown until they change
-        assert con.execute("SELECT COUNT(*) FROM tracks WHERE codec IS NULL").fetchone() == (3,)
+        # the unchanged files are not embedded again; their codecs are read from their headers
+        stored = {Path(p).name: (c, k) for p, c, k in con.execute("SELECT path, codec, kbps FROM tracks")}
+        assert {p: row for p, *row in con.execute("SELECT path, embedding, mtime FROM tracks")} == {
+            p: list(row) for p, row in before.items()}
+    fresh = {Path(p).name: (c, k) for p, c, k in sqlite3.connect(held / "lib.db").execute(
+        "SELECT path, codec, kbps FROM tracks")}
+    assert stored == fresh and stored["decoded.wav"][0] == "muzip-v2.7" and stored["clip.mp3"] == ("mp3", None)
+    r = runner.invoke(cli, ["dupes", "--db", str(old)])
+    assert "decoded.wav  (muzip-v2.7 at 16 kbps, decoded to WAV)" in r.stdout, r.output
+
+
+def test_stored_codec_reads_a_header_as_index_would(held, tmp_path):
+    from muzip.cli.codec_jobs import get_model
+    from muzip.library.sources import stored_codec
+    assert stored_codec(str(held / "music" / "clip.flac"), get_model) == ("flac", None)
+    codec, kbps = stored_codec(str(held / "music" / "decoded.wav"), get_model)
+    assert codec == "muzip-v2.7" and 15 < kbps < 17
+    assert stored_codec(str(held / "clip16.mz"), get_model) == ("muzip-v2.7", None)
+    (tmp_path / "junk.wav").write_bytes(b"RIFF" + bytes(40))
+    assert stored_codec(str(tmp_path / "junk.wav"), get_model) == (None, None)  # left unknown, nothing raised
