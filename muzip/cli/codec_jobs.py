@@ -154,6 +154,9 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:
         out.warn(f"{item.src}: {message} (concealed)")
+    if report.joined_at is not None:
+        from ..container import joined_message
+        out.warn(f"{item.src}: {joined_message(report.joined_at)}")
     if report.index_damaged:
         out.warn(f"{item.src}: index or trailer damaged (no random access); decoded every frame in order")
     if report.truncated:

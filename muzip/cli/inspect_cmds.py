@@ -40,6 +40,8 @@ def _info_lines(path, i) -> list[tuple[str, str]]:
     ]
     if i["truncated"] or i.get("index_damaged"):
         lines.append(("status", "truncated or index damaged (run 'muzip test')"))
+    elif i.get("joined_at") is not None:
+        lines.append(("status", f"another muzip file follows at byte {i['joined_at']:,} (run 'muzip test')"))
     if i.get("cover_mime"):
         lines.append(("cover", f"{i['cover_mime']}, {i.get('cover_bytes', 0):,} bytes"))
     for key, value in sorted(i["tags"].items()):  # a line break in a tag cannot forge a line of its own
@@ -53,6 +55,9 @@ def _info_one(item, as_json, bars, out):
         i = read_info(f)
     if i["truncated"] or i.get("index_damaged"):  # exit 3, as decompress and test say it
         out.warn(f"{item.src}: truncated or index damaged (run 'muzip test')")
+    elif i.get("joined_at") is not None:
+        from ..container import joined_message
+        out.warn(f"{item.src}: {joined_message(i['joined_at'])}")
     if as_json:
         click.echo(json.dumps({"file": item.src, **i}, sort_keys=True))
         return

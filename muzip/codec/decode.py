@@ -30,6 +30,7 @@ class DecodeReport:
         self.damaged_at: list[tuple[int, str]] = []  # (frame index, message), as damaged
         self.truncated = False
         self.index_damaged = False  # all frames there, but the index or trailer is damaged (reader.index_damaged)
+        self.joined_at = None  # where a second .mz starts after the file's end (reader.joined_at)
         self.samples_written = 0
         self.samples_padded = 0  # of those, silence in place of what a truncated file promised (pad_truncated)
 
@@ -112,6 +113,7 @@ def _decoded_frames(latents, reader, model, first, stop, report, strict):
                 yield from finish_groups(in_flight - 1)
         report.truncated = bool(getattr(reader, "truncated", False))
         report.index_damaged = bool(getattr(reader, "index_damaged", False))
+        report.joined_at = getattr(reader, "joined_at", None)
         end = last_index[0] + 1 if last_index[0] is not None else g0
         if stop is not None:
             end = min(end, stop)

@@ -3,7 +3,7 @@
 import hashlib
 from dataclasses import dataclass, field
 
-from ..container import ContainerReader
+from ..container import ContainerReader, joined_message
 from ..errors import CorruptFileError
 from .latents import read_latents
 from .loader import load_tables
@@ -59,6 +59,8 @@ def verify_file(fileobj, digest=None) -> VerifyResult:
                 digest.update(frame.envelope.astype("<i4").tobytes())
     if reader.truncated:
         result.problems.append("file is truncated (no valid index at the end)")
+    elif reader.joined_at is not None:
+        result.warnings.append(joined_message(reader.joined_at))
     elif reader.index_damaged or (reader.seekable and not reader.load_index()):
         # The scan found every frame (and the index or the trailer that proves it), but random access,
         # which needs both, and a trailer that ends the file, would fail: say so (no plain "ok").

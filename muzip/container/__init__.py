@@ -11,5 +11,5 @@ from .format import (  # noqa: F401
     MIN_SAMPLE_RATE, TRAILER_SIZE, TRAILER_SYNC, UNKNOWN_LENGTH, VERSION, Frame, FrameEvent, Header,
     encode_header, index_size, max_frames, total_agrees,
 )
-from .reader import ContainerReader, read_info  # noqa: F401
+from .reader import ContainerReader, joined_message, read_info  # noqa: F401
 from .writer import ContainerWriter  # noqa: F401

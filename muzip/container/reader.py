@@ -62,6 +62,7 @@ class ContainerReader:
         # After a full scan: the index or trailer is damaged (random access lost) though every frame is
         # there, which the scan proves from whichever of the two is intact (see frames()).
         self.index_damaged = False
+        self.joined_at: int | None = None  # after a scan: where a second .mz follows (joined_message)
         self.total_num_samples: int | None = None
         self.n_frames: int | None = None
         self.frame_offsets: list[int] | None = None
@@ -184,7 +185,12 @@ class ContainerReader:
                     self.bytes_scanned = end + len(tr)  # trailer, if present
                     # The scan needs no trailer, random access does: one that is missing, damaged, points
                     # elsewhere or is not the end of the file is damage to report (`muzip test`).
-                    self.index_damaged = _trailer_offset(tr) != pos or len(s.get(end + TRAILER_SIZE, 1)) > 0
+                    after = end + TRAILER_SIZE
+                    self.index_damaged = _trailer_offset(tr) != pos or len(s.get(after, 1)) > 0
+                    if not self.index_damaged or _trailer_offset(tr) != pos or s.get(after, 4) != MAGIC:
+                        return
+                    # Whole, and another .mz after it: two files joined (`cat a.mz b.mz`), not damage
+                    self.index_damaged, self.joined_at = False, after
                     return
                 pending = pending or f"frame {expected}: damaged data"
             elif len(tag) == 4:
@@ -269,6 +275,12 @@ class ContainerReader:
         return FrameEvent(i, frame, None)
 
 
+def joined_message(offset: int) -> str:
+    """What is said of a file that holds a second .mz after its own end (ContainerReader.joined_at)."""
+    return (f"another muzip file follows at byte {offset:,} (files joined with cat?): only the first is read "
+            f"(split them with head -c {offset})")
+
+
 def _trailer_offset(tr: bytes) -> int | None:
     """The index offset a trailer's 16 bytes give, or None unless its sync and CRC are right."""
     if len(tr) != TRAILER_SIZE:
@@ -285,7 +297,8 @@ def read_info(fileobj, verify: bool = False) -> dict:
     """Header fields plus n_frames, total_num_samples, file_size, duration_s, held_s (the seconds its frames hold:
     duration_s but for a truncated file, whose header states more), actual_bitrate_bps,
     index_valid, truncated, index_damaged (every frame there, but index or trailer damaged: no random
-    access), damaged_frames (None = not checked: index valid and verify=False), cover_mime and cover_bytes
+    access), damaged_frames (None = not checked: index valid and verify=False), joined_at (ContainerReader's),
+    cover_mime and cover_bytes
     (its size; the image itself is Header.cover)."""
     r = ContainerReader(fileobj)
     h = r.header
@@ -296,7 +309,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
             "cover_bytes": len(h.cover[1]) if h.cover else 0}
     valid = r.load_index()
     info["index_valid"] = valid
-    damaged = truncated = None
+    damaged = truncated = joined = None
     model_samples = 0
     if valid and not verify:
         n_frames, total, size = r.n_frames, r.total_num_samples, r.file_size
@@ -311,8 +324,8 @@ def read_info(fileobj, verify: bool = False) -> dict:
             else:
                 model_samples += ev.frame.num_samples
         truncated = r.truncated
-        index_damaged = r.index_damaged or (r.seekable and not valid and not truncated)
-        total = r.total_num_samples
+        total, joined = r.total_num_samples, r.joined_at
+        index_damaged = r.index_damaged or (r.seekable and not valid and not truncated and joined is None)
         if total is None:  # no index: header length, else an estimate from the frames seen
             total = h.num_samples if h.num_samples is not None else model_samples * h.sample_rate // h.model_rate
         size = r._size() if r._seekable else r.bytes_scanned
@@ -320,6 +333,6 @@ def read_info(fileobj, verify: bool = False) -> dict:
     # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length.
     coded_s = model_samples / h.model_rate if truncated else duration
     info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration, held_s=coded_s,
-                actual_bitrate_bps=(size * 8 / coded_s) if coded_s > 0 else 0.0,
-                truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged)
+                actual_bitrate_bps=((joined or size) * 8 / coded_s) if coded_s > 0 else 0.0,  # its own bytes
+                truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged, joined_at=joined)
     return info
