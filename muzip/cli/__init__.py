@@ -20,7 +20,7 @@ COMMANDS = {
     "similar": ("similar_cmd", "similar"), "dupes": ("dupes_cmd", "dupes"), "cluster": ("library_cmds", "cluster"),
     "classify": ("classify_cmds", "classify"), "map": ("classify_cmds", "map_cmd"),
     "info": ("inspect_cmds", "info"), "test": ("inspect_cmds", "test_cmd"), "eval": ("eval_cmd", "eval_cmd"),
-    "models": ("inspect_cmds", "models"), "train": ("train_cmd", "train"),
+    "models": ("models_cmds", "models"), "train": ("train_cmd", "train"),
 }
 
 

@@ -1,4 +1,4 @@
-"""`muzip info`, `muzip test` and `muzip models`: read files and models without running a network."""
+"""`muzip info` and `muzip test`: read .mz files without running a network."""
 
 from __future__ import annotations
 
@@ -115,64 +115,3 @@ def test_cmd(inputs, quiet):
     refuse_terminal_stdin(inputs, "compressed data is")
     stdin_once(inputs)
     run_batch([Item(p, None) for p in inputs], _test_one, None, quiet=quiet, jobs=1)
-
-
-MODELS_EXIT_HELP = """\b
-Exit status:
-  0        every model's files verify
-  1        a model's files are damaged or unreadable (the others are still listed), or none is installed
-  2        usage error
-  130/129/143  interrupted by Ctrl-C/SIGHUP/SIGTERM
-  141      the reader of standard output went away"""  # no per-input failures or warnings here
-
-
-@click.command(epilog=MODELS_EXIT_HELP)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per model, one per line.")
-def models(as_json):
-    """List the installed models, where they are, verify their files, and show which one is the default.
-
-    Shipped models come first ($MUZIP_MODELS overrides their folder), then the models `muzip train`
-    installed for this user ($MUZIP_USER_MODELS, else $XDG_DATA_HOME/muzip/models, by default
-    ~/.local/share/muzip/models).
-
-    \b
-    Examples:
-      muzip models
-      MUZIP_MODELS=/opt/muzip-models muzip models --json
-    """
-    from ..errors import ModelError
-    from ..codec import installed_models, model_info
-    from ..runtime import model_roots
-    from ..runtime.store import unlisted_folders
-    from ..runtime.store import model_folder
-    shipped = model_roots()[0]
-    names = sorted(installed_models(), key=lambda n: (model_folder(n).parent != shipped, n))  # as the help says
-    if not names:
-        click.echo(f"muzip: no models installed in {' or '.join(map(str, model_roots()))}", err=True)
-        sys.exit(1)
-    status = 0
-    for name in names:
-        try:
-            m = model_info(name)
-        except (ModelError, OSError, ValueError, KeyError) as exc:
-            click.echo(f"muzip: {name}: {exc}", err=True)
-            status = 1
-            continue
-        status = status or (m["status"] != "ok")
-        if as_json:
-            click.echo(json.dumps(m, sort_keys=True))
-        elif m["kind"] == "unknown":  # its config.json cannot be read
-            click.echo(f"{m['name']}: FILES DAMAGED ({m['status']}), in {m['folder']}")
-        else:
-            default = " (default)" if m["default"] else ""
-            what = {"restorer": f"restorer (muzip restore), {m['model_rate']} Hz",
-                    "embedder": "embedder (muzip index, similar, cluster, classify, map)"}.get(
-                m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
-            runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
-            files = "files ok" if m["status"] == "ok" else f"FILES DAMAGED ({m['status']})"
-            click.echo(f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "
-                       f"sha256 {(m['sha256'] or 'unknown')[:16]}..., {files}, in {m['folder']}")
-    for folder in unlisted_folders():  # a folder without SHA256SUMS is no model: said, not passed over
-        click.echo(f"muzip: {folder}: no SHA256SUMS, so not a model muzip loads (damaged, or not a model)", err=True)
-        status = 1
-    sys.exit(1 if status else 0)

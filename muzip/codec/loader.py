@@ -147,6 +147,11 @@ def model_info(name: str) -> dict:
     except ModelError as exc:
         digest = runtime_digest(name).hex() if set(IDENTITY_FILES) <= set(listed) else None
         status = str(exc)
+        try:  # the Keras weights run only on the Keras backend and in training: the default runtime still works
+            verify(name, ("config.json", "tables.npz") + tuple(f for f in RUNTIME_FILES if f in listed))
+            status += "; it still codes and decodes (only MUZIP_BACKEND=keras and `muzip train` read that file)"
+        except ModelError:
+            pass
     try:
         network_free = ModelConfig.from_dict(config, name).network_free
     except ModelError:

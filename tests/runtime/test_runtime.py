@@ -173,3 +173,32 @@ def test_models_says_plainly_which_model_is_damaged(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["models"])
     assert r.exit_code == 1 and "muzip-v1: " in r.output and "FILES DAMAGED (" in r.output, r.output
     assert "files model" not in r.output  # it read "files model 'muzip-v1': ..."
+
+
+def test_models_says_when_a_damaged_file_is_one_the_runtime_never_reads(tmp_path, monkeypatch):
+    """Session 56: a network-free model's Keras weights are read only by the Keras backend and training; with
+    them damaged, `models` still says DAMAGED (exit 1), and that the model codes and decodes, as it does."""
+    import shutil
+
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    from muzip.runtime import models_dir
+    shutil.copytree(models_dir() / "muzip-v2.7", tmp_path / "models" / "muzip-v2.7")
+    with open(tmp_path / "models" / "muzip-v2.7" / "encoder.weights.h5", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01")
+    monkeypatch.setenv("MUZIP_MODELS", str(tmp_path / "models"))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["models"])
+    assert r.exit_code == 1 and "FILES DAMAGED (model 'muzip-v2.7': encoder.weights.h5" in r.output, r.output
+    assert "it still codes and decodes" in r.output
+    sf.write(tmp_path / "a.wav", sine(440, 2, 44100, 2), 44100)
+    r = runner.invoke(cli, ["compress", "-q", "--model", "muzip-v2.7", str(tmp_path / "a.wav")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "models" / "muzip-v2.7" / "tables.npz", "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01")
+    r = runner.invoke(cli, ["models"])
+    assert r.exit_code == 1 and "it still codes" not in r.output, r.output
