@@ -60,8 +60,9 @@ def train(X, labels, embedder: str, raw=None) -> dict:
     if len(classes) < 2:
         raise ClassifierError("need at least two labels (one subfolder per label)")
     coef, bias = fit_logistic(X, y)
+    from .typicality import reference
     model = {"classes": classes, "coef": coef.astype(np.float32), "bias": bias.astype(np.float32),
-             "embedder": embedder}
+             "embedder": embedder, **reference(X)}
     if raw is not None:
         from .band_limited import top_hz, view
         model["low_rate"] = {r: tuple(a.astype(np.float32) for a in fit_logistic(view(raw, top_hz(r)), y))
@@ -80,8 +81,11 @@ def save(model: dict, file, extra: dict | None = None) -> None:
     """Write the classifier to `file` (a path or a binary file object)."""
     heads = model.get("low_rate", {})
     meta = {"format": FORMAT, "classes": model["classes"], "embedder": model["embedder"], **(extra or {}),
-            **({"low_rate_heads": sorted(heads)} if heads else {})}
+            **({"low_rate_heads": sorted(heads)} if heads else {}),
+            **({"reach": model["reach"]} if "reference" in model else {})}
     arrays = {"coef": model["coef"], "bias": model["bias"], "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+    if "reference" in model:  # typicality: the training inputs, standardized
+        arrays.update(reference=model["reference"], scale=model["scale"])
     for r, (coef, bias) in heads.items():
         arrays.update({f"low{r}_coef": coef, f"low{r}_bias": bias})
     if isinstance(file, (str, bytes, os.PathLike)):
@@ -99,7 +103,7 @@ MAX_META_BYTES = 1 << 20
 MAX_CLASSES = 4096
 MAX_DIM = 65536
 MAX_MEMBERS = 64
-_MEMBERS = {"coef": (2, "f"), "bias": (1, "f"), "meta": (1, "u1")}
+_MEMBERS = {"coef": (2, "f"), "bias": (1, "f"), "meta": (1, "u1"), "reference": (2, "f"), "scale": (2, "f")}
 
 
 def _refuse(reason: str):
@@ -131,7 +135,8 @@ def _read_member(zf: zipfile.ZipFile, name: str) -> np.ndarray:
             _refuse(f"{name} is {dtype}, expected {'uint8' if want == 'u1' else 'float32'}")
         if len(shape) != ndim or any(int(d) < 0 for d in shape):
             _refuse(f"{name} has shape {shape}")
-        if name.endswith("coef") and not (shape[0] <= MAX_CLASSES and shape[1] <= MAX_DIM):
+        if name.endswith("coef") and not (shape[0] <= MAX_CLASSES and shape[1] <= MAX_DIM) or \
+                name == "scale" and not (shape[0] == 2 and shape[1] <= MAX_DIM):
             _refuse(f"coef has shape {shape}")
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes > limit:
@@ -160,6 +165,8 @@ def load(path: str) -> dict:
                 meta_bytes = _read_member(zf, "meta")
                 coef, bias = _read_member(zf, "coef"), _read_member(zf, "bias")
                 heads = _low_rate_heads(zf, meta_bytes)
+                names = set(zf.namelist())  # typicality (typicality.py): none in a classifier before session 56
+                kept = {k: _read_member(zf, k) for k in ("reference", "scale") if f"{k}.npy" in names}
     except FileNotFoundError:
         raise ClassifierError("no such file") from None
     except IsADirectoryError:
@@ -189,8 +196,16 @@ def load(path: str) -> dict:
         if c.shape[0] != len(classes) or c.shape[1] not in widths or b.shape != (len(classes),) or not (
                 np.all(np.isfinite(c)) and np.all(np.isfinite(b))):
             raise ClassifierError(f"damaged classifier (its {r}-Hz head)")
-    return {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
-            "meta": meta, "low_rate": heads}
+    model = {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
+             "meta": meta, "low_rate": heads}
+    reach = meta.get("reach")
+    if len(kept) == 2 and isinstance(reach, (int, float)) and np.isfinite(reach) and reach >= 0:
+        ref, scale = kept["reference"], kept["scale"]
+        if ref.ndim != 2 or scale.shape != (2, coef.shape[1]) or ref.shape[1] != coef.shape[1] or not (
+                np.all(np.isfinite(ref)) and np.all(np.isfinite(scale)) and np.all(scale[1] > 0)):
+            raise ClassifierError("damaged classifier (its training inputs)")
+        model.update(reference=ref, scale=scale, reach=float(reach))
+    return model
 
 
 def _low_rate_heads(zf: zipfile.ZipFile, meta_bytes: np.ndarray) -> dict:

@@ -227,7 +227,7 @@ def test_classify_train_predict_and_a_bad_classifier(runner, library, tmp_path):
     sf.write(new, _track("noise", 9), RATE)
     r = runner.invoke(cli, ["classify", "predict", str(clf), str(new), "--json", "-j", "1"])
     line = json.loads(r.output)
-    assert set(line) == {"path", "label", "scores"} and line["label"] == "noise"
+    assert set(line) == {"path", "label", "scores", "nearest", "unlike_training"} and line["label"] == "noise"
     assert abs(sum(line["scores"].values()) - 1) < 1e-4
     sf.write(tmp_path / "m.wav", _track("tone", 9), RATE)  # files in the order given, named as given
     with _chdir(tmp_path):

@@ -227,7 +227,7 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
     assert np.asarray(meta["collection_stats"]).shape == (2, embed.prior_mean.shape[0])
     r = runner.invoke(cli, ["classify", "predict", str(clf), str(lab / "b" / "12.wav"), str(lab / "a" / "2.wav"),
                             "--json", "-j", "1"])
-    got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.output.splitlines()}
+    got = {json.loads(line)["path"].rsplit("/", 2)[-2]: json.loads(line)["label"] for line in r.stdout.splitlines()}
     assert got == {"a": "a", "b": "b"}
     assert meta["features"] == "projection+descriptor without flatness"
     with np.load(clf) as z:  # the vector and the standardized descriptor beside it, less its flatness (and patterns)
@@ -241,12 +241,13 @@ def test_a_classifier_keeps_its_training_collections_statistics(runner, tmp_path
     db = tmp_path / "lib.db"
     assert runner.invoke(cli, ["index", str(lab), str(other), "--db", str(db), "-q", "-j", "1"]).exit_code == 0
     r = runner.invoke(cli, ["classify", "predict", str(clf), "--db", str(db), "--json"])
-    rows = {json.loads(line)["path"]: json.loads(line) for line in r.output.splitlines()}
-    assert r.exit_code == 0 and len(rows) == 11
+    rows = {json.loads(line)["path"]: json.loads(line) for line in r.stdout.splitlines()}
+    assert r.exit_code in (0, 3) and len(rows) == 11, r.output  # 3: louder, clipped music may be unlike them
     mine = [row for path, row in rows.items() if "/labelled/" in path]
+    assert not any(row["unlike_training"] for row in mine)  # the training tracks themselves
     assert sum(row["label"] == row["path"].rsplit("/", 2)[-2] for row in mine) >= 7
     one = runner.invoke(cli, ["classify", "predict", str(clf), str(lab / "b" / "12.wav"), "--json", "-j", "1"])
-    alone = json.loads(one.output)
+    alone = json.loads(one.stdout)
     in_catalog = rows[alone["path"]]
     assert in_catalog["label"] == alone["label"]
     assert all(abs(in_catalog["scores"][k] - v) <= 2e-6 for k, v in alone["scores"].items())

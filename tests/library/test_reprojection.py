@@ -126,7 +126,8 @@ def test_a_classifier_whose_projection_is_gone_asks_to_be_trained_again(runner, 
     sf.write(f, _music(5), RATE)
     _use(monkeypatch, (v3, v3_id))
     ok = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1", "--json"])
-    assert ok.exit_code == 0 and json.loads(ok.output)["label"] in ("a", "b")  # through embed-v3x's projection
+    # through embed-v3x's projection (exit 3: the file is unlike the random vectors it was trained on, as is said)
+    assert ok.exit_code == 3 and json.loads(ok.stdout)["label"] in ("a", "b") and "unlike every track" in ok.stderr
     shutil.rmtree(model_folder("embed-v3x"))
     gone = runner.invoke(cli, ["classify", "predict", str(clf), str(f), "-j", "1"])
     assert gone.exit_code == 1 and "embed-v3x" in gone.output and "train it again" in gone.output

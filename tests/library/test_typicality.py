@@ -1,0 +1,89 @@
+"""A classifier says when an input is unlike every track it was trained on (session 56): its logistic regression
+gave silence, noise and mono copies a label at 0.99."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from muzip.cli import cli
+from muzip.library import classify as C
+from muzip.library.typicality import MAX_REFERENCE_VALUES, distance, nearest_distances, reference
+
+
+def _clusters(seed=0, n=60, dim=32):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((3, dim)) * 3
+    y = np.arange(n) % 3
+    return centres[y] + rng.standard_normal((n, dim)), [f"c{k}" for k in y]
+
+
+def test_nearest_distances_match_the_brute_force():
+    rng = np.random.default_rng(1)
+    Z, Q = rng.standard_normal((1500, 8)), rng.standard_normal((7, 8))
+    brute = np.sqrt(((Q[:, None] - Z[None]) ** 2).sum(-1)).min(1)
+    assert np.allclose(nearest_distances(Z, Q), brute)
+    own = np.sqrt(((Z[:, None] - Z[None]) ** 2).sum(-1)) + np.diag(np.full(len(Z), np.inf))
+    assert np.allclose(nearest_distances(Z, Z, skip_self=True), own.min(1))
+
+
+def test_new_members_are_within_reach_and_far_inputs_are_not():
+    X, labels = _clusters()
+    model = C.train(X, labels, "test:1")
+    new, _ = _clusters(seed=0, n=300)  # the same clusters, other draws (seeded as the first 60: skipped)
+    near = np.array([distance(model, x) for x in new[60:]])
+    assert np.mean(near > model["reach"]) < 0.05
+    for far in (np.zeros(32), X.mean(0) + 40, np.full(32, 9.0)):
+        assert distance(model, far) > model["reach"]
+        assert max(C.predict(model, far)[1].values()) > 0.5  # the regression alone: sure of something
+
+
+def test_the_reference_round_trips_and_an_older_classifier_has_none(tmp_path):
+    X, labels = _clusters()
+    model = C.train(X, labels, "test:1")
+    C.save(model, tmp_path / "c.clf")
+    back = C.load(str(tmp_path / "c.clf"))
+    assert back["reach"] == model["reach"] and np.array_equal(back["reference"], model["reference"])
+    assert distance(back, X[5]) == pytest.approx(0, abs=1e-5)
+    older = {k: v for k, v in model.items() if k not in ("reference", "scale", "reach")}
+    C.save(older, tmp_path / "old.clf")
+    assert distance(C.load(str(tmp_path / "old.clf")), X[5]) is None
+
+
+def test_a_damaged_reference_is_refused(tmp_path):
+    X, labels = _clusters()
+    model = C.train(X, labels, "test:1")
+    model["scale"] = model["scale"][:, :5]  # another width than the classifier's inputs
+    C.save(model, tmp_path / "c.clf")
+    with pytest.raises(C.ClassifierError, match="its training inputs"):
+        C.load(str(tmp_path / "c.clf"))
+
+
+def test_a_large_training_set_keeps_an_even_sample():
+    rng = np.random.default_rng(2)
+    ref = reference(rng.standard_normal((MAX_REFERENCE_VALUES // 64 + 500, 64)))
+    assert ref["reference"].size <= MAX_REFERENCE_VALUES and ref["reach"] > 0
+
+
+def test_predict_warns_of_silence_and_noise(tmp_path):
+    """Trained on two kinds of music-like tones, a file of white noise is labelled, with a warning (exit 3)."""
+    rate, rng = 44100, np.random.default_rng(3)
+    t = np.arange(6 * rate) / rate
+    for label, base in (("low", 110.0), ("high", 880.0)):
+        (tmp_path / "lab" / label).mkdir(parents=True)
+        for i in range(5):
+            f = base * (1 + 0.05 * i)
+            x = 0.3 * np.sin(2 * np.pi * f * t) * (1 + 0.5 * np.sin(2 * np.pi * (2 + i) * t))
+            sf.write(tmp_path / "lab" / label / f"{i}.wav", np.stack([x, x], 1).astype(np.float32), rate)
+    sf.write(tmp_path / "noise.wav", (0.3 * rng.standard_normal((6 * rate, 2))).astype(np.float32), rate)
+    runner = CliRunner()
+    r = runner.invoke(cli, ["classify", "train", "-q", "-j", "1", str(tmp_path / "lab"), "-o", str(tmp_path / "c.clf")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["classify", "predict", "-j", "1", str(tmp_path / "c.clf"), str(tmp_path / "noise.wav"),
+                            str(tmp_path / "lab" / "low" / "1.wav"), "--json"])
+    noise, own = map(json.loads, r.stdout.splitlines())
+    assert noise["unlike_training"] and not own["unlike_training"] and own["nearest"] < 1e-3, r.output
+    assert r.exit_code == 3 and "noise.wav: unlike every track" in r.stderr and "its label is a guess" in r.stderr
+    assert "1.wav" not in r.stderr
