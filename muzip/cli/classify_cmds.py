@@ -115,7 +115,7 @@ def classify():
 
 
 @classify.command("train", epilog=EXIT_CODES_HELP)
-@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.argument("folder")
 @click.option("-o", "--output", required=True, metavar="CLASSIFIER", help="Where to save the classifier (.npz, no pickle).")
 @click.option("--db", "db_path", metavar="LIBRARY", help="Reuse the embeddings of files this catalog holds "
               "(unchanged since indexed); only the others are embedded. Read only.")
@@ -137,6 +137,9 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     from ..library import classify as C
     from ..outputs import atomic_output, check_output
     rep = Reporter(quiet)
+    if not os.path.isdir(folder):  # a bad input, said as every command says it (exit 1), not a usage error
+        what = "not a folder (it holds a folder per label)" if os.path.exists(folder) else "no such folder"
+        raise MuzipError(f"{folder}: {what}")
     check_output(output, force, [db_path])  # before any slow work: never an existing file without -f
     labels = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
     files, names = [], []

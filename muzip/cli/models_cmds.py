@@ -89,9 +89,10 @@ def _line(m: dict) -> str:
     if m["kind"] == "unknown":  # its config.json cannot be read
         return f"{m['name']}: FILES DAMAGED ({m['status']}), in {m['folder']}"
     default = " (default)" if m["default"] else ""
+    frame_s = m.get("frame_samples", 0) / (m["model_rate"] or 1)
     what = {"restorer": f"restorer (muzip restore), {m['model_rate']} Hz",
             "embedder": "embedder (muzip index, similar, cluster, classify, map)"}.get(
-        m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {m.get('frame_samples', 0) / (m['model_rate'] or 1):g} s frames")
+        m["kind"], f"{m['kind']}, {m['model_rate']} Hz, {frame_s:g} s frames")
     runtime = "+".join(m["runtime"]) or ("keras only" if m["kind"] == "codec" else "numpy")
     files = "files ok" if m["status"] == "ok" else f"FILES DAMAGED ({m['status']})"
     return (f"{m['name']}{default}: {what}, runtime {runtime}, {m['size_bytes'] / 1e6:.1f} MB, "

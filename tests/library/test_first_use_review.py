@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from click.testing import CliRunner
+
 from muzip.cli import cli
 
 RATE = 44100
@@ -225,3 +227,12 @@ def test_a_note_that_is_no_cut_is_not_an_index_warning(runner, folder, tmp_path,
     monkeypatch.setattr(R, "read_metadata", with_a_note)
     r = runner.invoke(cli, ["index", "-j", "1", str(folder), "--db", str(tmp_path / "lib.db")])
     assert r.exit_code == 0 and "warning" not in r.stderr, r.output
+
+
+def test_classify_train_names_a_missing_or_wrong_folder_as_other_commands_do(tmp_path):
+    runner = CliRunner()  # session 56: was Click's usage error (exit 2)
+    r = runner.invoke(cli, ["classify", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "c.clf")])
+    assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'nope'}: no such folder\n", r.output
+    (tmp_path / "a.wav").write_bytes(b"")
+    r = runner.invoke(cli, ["classify", "train", str(tmp_path / "a.wav"), "-o", str(tmp_path / "c.clf")])
+    assert r.exit_code == 1 and "a.wav: not a folder (it holds a folder per label)" in r.stderr, r.output

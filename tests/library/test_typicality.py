@@ -87,3 +87,4 @@ def test_predict_warns_of_silence_and_noise(tmp_path):
     assert noise["unlike_training"] and not own["unlike_training"] and own["nearest"] < 1e-3, r.output
     assert r.exit_code == 3 and "noise.wav: unlike every track" in r.stderr and "its label is a guess" in r.stderr
     assert "1.wav" not in r.stderr
+
