@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import pytest
 import soundfile as sf
-
 from click.testing import CliRunner
 
 from muzip.cli import cli
