@@ -84,8 +84,8 @@ def save(model: dict, file, extra: dict | None = None) -> None:
             **({"low_rate_heads": sorted(heads)} if heads else {}),
             **({"reach": model["reach"]} if "reference" in model else {})}
     arrays = {"coef": model["coef"], "bias": model["bias"], "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
-    if "reference" in model:  # typicality: the training inputs, standardized
-        arrays.update(reference=model["reference"], scale=model["scale"])
+    if "reference" in model:  # typicality: the training inputs, standardized, and their range
+        arrays.update(reference=model["reference"], scale=model["scale"], bounds=model["bounds"])
     for r, (coef, bias) in heads.items():
         arrays.update({f"low{r}_coef": coef, f"low{r}_bias": bias})
     if isinstance(file, (str, bytes, os.PathLike)):
@@ -103,7 +103,8 @@ MAX_META_BYTES = 1 << 20
 MAX_CLASSES = 4096
 MAX_DIM = 65536
 MAX_MEMBERS = 64
-_MEMBERS = {"coef": (2, "f"), "bias": (1, "f"), "meta": (1, "u1"), "reference": (2, "f"), "scale": (2, "f")}
+_MEMBERS = {"coef": (2, "f"), "bias": (1, "f"), "meta": (1, "u1"), "reference": (2, "f"), "scale": (2, "f"),
+            "bounds": (2, "f")}
 
 
 def _refuse(reason: str):
@@ -136,7 +137,7 @@ def _read_member(zf: zipfile.ZipFile, name: str) -> np.ndarray:
         if len(shape) != ndim or any(int(d) < 0 for d in shape):
             _refuse(f"{name} has shape {shape}")
         if name.endswith("coef") and not (shape[0] <= MAX_CLASSES and shape[1] <= MAX_DIM) or \
-                name == "scale" and not (shape[0] == 2 and shape[1] <= MAX_DIM):
+                name in ("scale", "bounds") and not (shape[0] == 2 and shape[1] <= MAX_DIM):
             _refuse(f"coef has shape {shape}")
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes > limit:
@@ -166,7 +167,7 @@ def load(path: str) -> dict:
                 coef, bias = _read_member(zf, "coef"), _read_member(zf, "bias")
                 heads = _low_rate_heads(zf, meta_bytes)
                 names = set(zf.namelist())  # typicality (typicality.py): none in a classifier before session 56
-                kept = {k: _read_member(zf, k) for k in ("reference", "scale") if f"{k}.npy" in names}
+                kept = {k: _read_member(zf, k) for k in ("reference", "scale", "bounds") if f"{k}.npy" in names}
     except FileNotFoundError:
         raise ClassifierError("no such file") from None
     except IsADirectoryError:
@@ -199,12 +200,13 @@ def load(path: str) -> dict:
     model = {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
              "meta": meta, "low_rate": heads}
     reach = meta.get("reach")
-    if len(kept) == 2 and isinstance(reach, (int, float)) and np.isfinite(reach) and reach >= 0:
-        ref, scale = kept["reference"], kept["scale"]
-        if ref.ndim != 2 or scale.shape != (2, coef.shape[1]) or ref.shape[1] != coef.shape[1] or not (
-                np.all(np.isfinite(ref)) and np.all(np.isfinite(scale)) and np.all(scale[1] > 0)):
+    if len(kept) == 3 and isinstance(reach, (int, float)) and np.isfinite(reach) and reach >= 0:
+        ref, scale, bounds = kept["reference"], kept["scale"], kept["bounds"]
+        if ref.ndim != 2 or scale.shape != (2, coef.shape[1]) or bounds.shape != scale.shape \
+                or ref.shape[1] != coef.shape[1] or not (np.all(np.isfinite(ref)) and np.all(np.isfinite(scale))
+                                                         and np.all(scale[1] > 0) and np.all(bounds[0] <= bounds[1])):
             raise ClassifierError("damaged classifier (its training inputs)")
-        model.update(reference=ref, scale=scale, reach=float(reach))
+        model.update(reference=ref, scale=scale, bounds=bounds, reach=float(reach))
     return model
 
 
@@ -247,6 +249,9 @@ def predict(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=No
         raise ClassifierError(f"classifier expects {coef.shape[1]}-d inputs, got {emb.shape[-1]}")
     if not np.all(np.isfinite(emb)):
         raise ClassifierError("embedding is not finite (NaN or infinity)")
+    if head is None:
+        from .typicality import within_bounds
+        emb = within_bounds(model, emb)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = coef.astype(np.float64) @ emb.astype(np.float64) + bias
     if not np.all(np.isfinite(logits)):

@@ -1,6 +1,7 @@
 """Does `classify predict` say when a file is unlike every training track (session 56)? Through the CLI.
 
-    .venv/bin/python -m scripts.experiments.exp_classifier_reach   # log: docs/logs/classifier_reach_s56.log
+    .venv/bin/python -m scripts.experiments.exp_classifier_reach [PACKAGE,PACKAGE,...]
+    # log: docs/logs/classifier_reach_s56.log (the default three, then drascula, planetblupi and wesnoth)
 
 A classifier is trained on three corpus packages (label = package; 2 of 3 tracks of each, by path order), then
 labels: the held-out third of those packages' tracks (the rate of "unlike" there is the false-alarm rate), the
@@ -71,10 +72,12 @@ def main():
     by_package: dict[str, list[str]] = {}
     for p in audio_files(str(ROOT / "data" / "raw")):
         by_package.setdefault(Path(p).relative_to(ROOT / "data" / "raw").parts[0], []).append(p)
+    train_packages = tuple(sys.argv[1].split(",")) if len(sys.argv) > 1 else TRAIN
+    other = tuple(p for p in (*TRAIN, *OTHER) if p not in train_packages)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         held = []
-        for package in TRAIN:
+        for package in train_packages:
             files = sorted(by_package[package])
             (tmp / "train" / package).mkdir(parents=True)
             for i, p in enumerate(files):
@@ -86,8 +89,9 @@ def main():
         assert r.returncode == 0, r.stderr
         reach = json.loads(np.load(tmp / "c.clf")["meta"].tobytes())["reach"]
         groups = {"held-out tracks of the training packages": held,
-                  "tracks of other packages": [p for k in OTHER for p in sorted(by_package.get(k, []))[:10]],
+                  "tracks of other packages": [p for k in other for p in sorted(by_package.get(k, []))[:10]],
                   **_made(tmp, held)}
+        print(f"trained on {', '.join(train_packages)}")
         print(f"reach (1.25 x the 99th percentile of training tracks' nearest-other distance): {reach:.3f}\n")
         print("| files | n | said unlike | nearest: min / median / max | top probability: median | labelled right |")
         print("|---|---:|---:|---|---:|---:|")
@@ -101,7 +105,7 @@ def main():
             top = np.median([max(g["scores"].values()) for g in got])
             truth = [_truth(SOURCES.get(g["path"], g["path"])) for g in got]
             right = f"{sum(g['label'] == t for g, t in zip(got, truth))} of {len(got)}" \
-                if all(t in TRAIN for t in truth) else "-"  # other music, made files: no right label
+                if all(t in train_packages for t in truth) else "-"  # other music, made files: no right label
             headed = sum("nearest" not in g for g in got)  # labelled by a band-limited head: not measured
             got = [g for g in got if "nearest" in g]
             near = np.array([g["nearest"] for g in got]) if got else np.full(1, np.nan)

@@ -47,9 +47,21 @@ def test_the_reference_round_trips_and_an_older_classifier_has_none(tmp_path):
     back = C.load(str(tmp_path / "c.clf"))
     assert back["reach"] == model["reach"] and np.array_equal(back["reference"], model["reference"])
     assert distance(back, X[5]) == pytest.approx(0, abs=1e-5)
-    older = {k: v for k, v in model.items() if k not in ("reference", "scale", "reach")}
+    older = {k: v for k, v in model.items() if k not in ("reference", "scale", "bounds", "reach")}
     C.save(older, tmp_path / "old.clf")
     assert distance(C.load(str(tmp_path / "old.clf")), X[5]) is None
+
+
+def test_a_value_outside_the_training_range_does_not_decide_the_label():
+    """The regression sees each input value within the training inputs' range: a mono copy's stereo width (-10
+    where stereo music sits near -1.5) alone would decide its label."""
+    X, labels = _clusters()
+    model = C.train(X, labels, "test:1")
+    x = X[0].copy()
+    stretched = x.copy()
+    stretched[3] = X[:, 3].min() - 1e4  # one dimension far out of range, the rest a c0 track
+    assert C.predict(model, stretched)[0] == C.predict(model, x)[0] == "c0"
+    assert distance(model, stretched) > model["reach"]  # and it is said to be unlike them
 
 
 def test_a_damaged_reference_is_refused(tmp_path):
