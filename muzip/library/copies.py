@@ -142,8 +142,8 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
 def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
     """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
     dupes` groups them; each embedder's tracks apart, since their vectors do not compare), each group's best
-    copy first (best_first: the most of the band held, then lossless before lossy, the highest sample rate,
-    the most channels, the largest file)."""
+    copy first (best_first: the most of the band held, stereo before mono, then lossless before lossy, the
+    highest sample rate, the most channels, the largest file)."""
     row = {int(i): k for k, i in enumerate(ids)}
     groups = []
     for embedder in catalog.embedders():
@@ -168,9 +168,11 @@ def best_first(facts: dict) -> tuple:
     is not better than the 44.1-kHz FLAC it was made from; an ALAC M4A is lossless, a WAV muzip decoded from a
     .mz is not: the stored codec, else the path's extension), lossy ones by their bitrate (the coded one of a
     decoded WAV, else bytes per second); then the highest sample rate, the most channels (a stereo file before a
-    larger mono downmix), the largest file (the highest bitrate of one duration)."""
-    rate, size, top, channels, path, duration, codec, kbps = (facts.get(k) for k in (
-        "rate", "size", "top", "channels", "path", "duration", "codec", "kbps"))
+    larger mono downmix), the largest file (the highest bitrate of one duration). A stereo copy comes before a
+    mono one (held_facts' "mono": two equal channels are mono) right after the band: a mono FLAC or WAV made of a
+    stereo recording has lost its stereo image, as a low-passed one has lost its top."""
+    rate, size, top, channels, path, duration, codec, kbps, mono = (facts.get(k) for k in (
+        "rate", "size", "top", "channels", "path", "duration", "codec", "kbps", "mono"))
     lossy = codec not in LOSSLESS_CODECS if isinstance(codec, str) else _extension(path) not in LOSSLESS
     if not lossy:
         bitrate = 0.0
@@ -179,7 +181,7 @@ def best_first(facts: dict) -> tuple:
     else:
         bitrate = size / duration if isinstance(size, int) and isinstance(duration, (int, float)) and duration > 0 \
             else 0.0
-    return (-(top if isinstance(top, (int, float)) else np.inf), lossy, -bitrate,
+    return (-(top if isinstance(top, (int, float)) else np.inf), bool(mono), lossy, -bitrate,
             -(rate if isinstance(rate, int) else 0), -(channels if isinstance(channels, int) else 0),
             -(size if isinstance(size, int) else 0))
 
@@ -212,7 +214,9 @@ def copy_label(facts: dict) -> str:
         what = f"{name}{f' at {rate_kbps:.0f} kbps' if rate_kbps else ''}" + (
             f", {how} to {ext.upper() or 'PCM'}" if isinstance(kbps, (int, float)) else "")
     own_edge = isinstance(top, (int, float)) and isinstance(rate, int) and top < 0.85 * rate / 2  # not the rate's
-    return what + (f", band to {top / 1000:.1f} kHz" if own_edge else "")
+    channels = facts.get("channels")
+    mono = ", mono" if channels == 1 else ", mono in 2 channels" if facts.get("mono") and channels == 2 else ""
+    return what + mono + (f", band to {top / 1000:.1f} kHz" if own_edge else "")
 
 
 def one_line_per_recording(catalog, embedder: str, hits: list[dict], count: int, dim: int,
@@ -286,5 +290,9 @@ def held_facts(catalog, embedder: str, ids) -> dict[int, dict]:
 
 
 def _with_tops(facts: dict, ids: list, X) -> dict:
+    """facts with "top" and, where the raw descriptor is known, "mono" (descriptors.is_mono: two equal channels too)."""
     from .band_limited import file_tops
-    return {i: {**facts[i], "top": top} for i, top in zip(ids, file_tops([facts[i].get("rate") for i in ids], X))}
+    from .descriptors import is_mono
+    mono = is_mono(X).tolist() if X is not None and len(ids) else [None] * len(ids)
+    return {i: {**facts[i], "top": top, **({"mono": m} if m is not None else {})}
+            for i, top, m in zip(ids, file_tops([facts[i].get("rate") for i in ids], X), mono)}

@@ -159,6 +159,16 @@ def descriptor(coeffs, rate: int) -> np.ndarray:
 
 DIM = 2 * (CEPSTRA - 1) + (COV_CEPSTRA - 1) * COV_CEPSTRA // 2 + 2 * BANDS + FLUX_GROUPS + 3 + len(RHYTHM_LAGS_S) \
     + 1 + 12 + 6 + 2 + 2 * (len(FLATNESS_OCTAVES) - 1) + STEREO_BANDS
+# Side under mid by this much (log10 of the energy ratio) in every stereo band: a mono recording, whatever its
+# channel count (two equal channels give -10 to -14; stereo music -2.5 to +0.4 in the corpus's bands)
+MONO_WIDTH = -4.0
+
+
+def is_mono(X: np.ndarray) -> np.ndarray:
+    """(N,) True where raw descriptors (N, >= DIM) are of mono audio: one channel, or two that are the same."""
+    return np.asarray(X)[:, DIM - STEREO_BANDS:DIM].max(axis=1) < MONO_WIDTH
+
+
 # Where the flatness per octave sits (before the stereo bands): what a codec's noise fill changes most
 # (docs/EXPERIMENTS.md, sessions 38 and 42), so a classifier leaves it out.
 FLATNESS_DIMS = np.arange(DIM - STEREO_BANDS - 2 * (len(FLATNESS_OCTAVES) - 1), DIM - STEREO_BANDS)

@@ -128,3 +128,27 @@ def test_stored_codec_reads_a_header_as_index_would(held, tmp_path):
     assert stored_codec(str(held / "clip16.mz"), get_model) == ("muzip-v2.7", None)
     (tmp_path / "junk.wav").write_bytes(b"RIFF" + bytes(40))
     assert stored_codec(str(tmp_path / "junk.wav"), get_model) == (None, None)  # left unknown, nothing raised
+
+
+def test_a_stereo_copy_is_kept_before_a_mono_one():
+    """Session 56: a WAV of two equal channels made of a stereo FLAC was the "best" copy (lossless, 2 channels,
+    the larger file); the stereo image it lost now ranks it after any stereo copy, lossy ones too."""
+    flac = _facts("a.flac", "flac", size_kbps=900)
+    dual = {**_facts("a_mono.wav", "pcm"), "mono": True}
+    mp3 = {**_facts("a.mp3", "mp3", size_kbps=320), "mono": False}
+    one = {**_facts("a1.flac", "flac", size_kbps=500), "channels": 1, "mono": True}
+    assert _ranked(one, dual, mp3, flac) == ["a.flac", "a.mp3", "a_mono.wav", "a1.flac"]
+    assert copy_label(dual) == "WAV, 44.1 kHz, mono in 2 channels" and copy_label(one) == "FLAC, 44.1 kHz, mono"
+
+
+def test_dupes_says_which_copy_is_mono(runner, tmp_path):
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    (tmp_path / "music").mkdir()
+    sf.write(tmp_path / "music" / "clip.flac", x, sr)
+    sf.write(tmp_path / "music" / "clip_mono.wav", np.repeat(x.mean(axis=1, keepdims=True), 2, axis=1), sr)
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "music"), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 0, r.output
+    lines = runner.invoke(cli, ["dupes", "--db", str(tmp_path / "lib.db")]).stdout.splitlines()
+    assert [line.strip() for line in lines[1:]] == [f"{tmp_path / 'music' / 'clip.flac'}  (FLAC, 44.1 kHz; best)",
+                                                    f"{tmp_path / 'music' / 'clip_mono.wav'}  (WAV, 44.1 kHz, mono in "
+                                                    "2 channels)"], lines
