@@ -52,7 +52,7 @@ def reference(X: np.ndarray) -> dict:
 
 def within_bounds(model: dict, emb: np.ndarray) -> np.ndarray:
     """`emb` with each value brought into the range the training inputs spanned, for the regression: a value far
-    outside it (the stereo width of a mono copy: side/mid at -10 where music sits near -1.5) would alone decide
+    outside it (a mono copy's stereo width: log10 side/mid -8 to -14, stereo music's -2.4 to +0.4) would alone decide
     the label. On a mono downmix of 8 held-out tracks: 5 right where none were, held-out stereo tracks as before
     (docs/logs/classifier_reach_s56.log). How far the input itself lies is `distance`'s to say."""
     bounds = model.get("bounds")

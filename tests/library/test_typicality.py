@@ -53,8 +53,8 @@ def test_the_reference_round_trips_and_an_older_classifier_has_none(tmp_path):
 
 
 def test_a_value_outside_the_training_range_does_not_decide_the_label():
-    """The regression sees each input value within the training inputs' range: a mono copy's stereo width (-10
-    where stereo music sits near -1.5) alone would decide its label."""
+    """The regression sees each input value within the training inputs' range: a mono copy's stereo width (log10
+    side/mid -8 to -14, stereo music's -2.4 to +0.4) alone would decide its label."""
     X, labels = _clusters()
     model = C.train(X, labels, "test:1")
     x = X[0].copy()
