@@ -158,16 +158,31 @@ def _mpeg_header(b: bytes, i: int) -> tuple[int, int, int] | None:
     return version, layer, b[i + 3] >> 6
 
 
-def mp3_states_length(fd: int) -> bool:
-    """True when the first MPEG audio frame (after any ID3v2 tags) is a Xing/Info or VBRI frame that gives
-    the stream's frame count: then libsndfile's (mpg123's) length is exact; without it, it is an estimate
-    from the file's size."""
-    pos = 0
-    for _ in range(8):  # ID3v2 tags, possibly more than one (mpg123 skips them all)
+def _id3v2_end(fd: int, pos: int) -> int:
+    """Where the ID3v2 tags at `pos` end (possibly more than one: mpg123 skips them all)."""
+    for _ in range(8):
         tag = os.pread(fd, 10, pos)
         if len(tag) < 10 or tag[:3] != b"ID3":
             break
         pos += 10 + _syncsafe(tag[6:10]) + (10 if tag[5] & 0x10 else 0)
+    return pos
+
+
+def mp3_audio_share(fd: int) -> float:
+    """The share of an MP3's bytes that are audio, not tags: mpg123 estimates the length of an MP3 that does not
+    state it from the file's size, so a 300-kB cover picture made a 12-s 128-kbps MP3 31 s long."""
+    try:
+        size = os.fstat(fd).st_size
+        return min(1.0, max(0, _audio_end(fd) - _id3v2_end(fd, 0)) / size) if size else 1.0
+    except (OSError, struct.error):
+        return 1.0
+
+
+def mp3_states_length(fd: int) -> bool:
+    """True when the first MPEG audio frame (after any ID3v2 tags) is a Xing/Info or VBRI frame that gives
+    the stream's frame count: then libsndfile's (mpg123's) length is exact; without it, it is an estimate
+    from the file's size."""
+    pos = _id3v2_end(fd, 0)
     data = os.pread(fd, 1 << 16, pos)
     i = data.find(b"\xff")
     while 0 <= i and _mpeg_header(data, i) is None:
@@ -232,11 +247,7 @@ def mpeg_audio_after(fd: int, slack: int) -> bool:
 
 def _mpeg_audio_after(fd: int, pos: int, slack: int) -> bool:
     end = _audio_end(fd)
-    for _ in range(8):  # tags ahead of the appended audio (its ID3v2)
-        head = os.pread(fd, 10, pos)
-        if head[:3] != b"ID3" or len(head) < 10:
-            break
-        pos += 10 + _syncsafe(head[6:10]) + (10 if head[5] & 0x10 else 0)
+    pos = _id3v2_end(fd, pos)  # tags ahead of the appended audio (its ID3v2)
     if end - pos <= slack:
         return False
     data = os.pread(fd, min(1 << 16, end - pos), pos)

@@ -37,7 +37,9 @@ from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .probe import mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec
+from .probe import (
+    mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
+)
 from .tags import read_metadata
 from .wavstream import WavStreamReader
 
@@ -183,6 +185,8 @@ class AudioSource:
                 # a VBR file's guessed from one frame), which a cut file shrinks with anyway.
                 self._promised = frames
                 self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
+            elif fmt == "mp3" and frames:  # the estimate, over the bytes that are audio (not a cover picture's)
+                frames = round(frames * mp3_audio_share(self._fd))
             elif fmt == "ogg":
                 self._ogg_cut = ogg_cut_short(self._fd)
                 # libsndfile's length is the last page's position: a page gone in the middle decodes short

@@ -211,8 +211,11 @@ def copy_label(facts: dict) -> str:
             else None)
         name = codec_name(codec) if codec else ext.upper() or "lossy or unknown"
         how = "decoded" if str(codec).startswith("muzip") else "restored"  # muzip decompress, or muzip restore
+        # coded once and now held in another format: a lossy codec in a lossless file, or a .mz decoded to any
+        # (a plain MP3 stores its own audio's kbps too: sampled.stream_kbps)
+        elsewhere = isinstance(kbps, (int, float)) and (ext in LOSSLESS or not ext or how == "decoded")
         what = f"{name}{f' at {rate_kbps:.0f} kbps' if rate_kbps else ''}" + (
-            f", {how} to {ext.upper() or 'PCM'}" if isinstance(kbps, (int, float)) else "")
+            f", {how} to {ext.upper() or 'PCM'}" if elsewhere else "")
     own_edge = isinstance(top, (int, float)) and isinstance(rate, int) and top < 0.85 * rate / 2  # not the rate's
     channels = facts.get("channels")
     mono = ", mono" if channels == 1 else ", mono in 2 channels" if facts.get("mono") and channels == 2 else ""

@@ -136,12 +136,18 @@ def stored_codec(path: str, get_model) -> tuple[str | None, float | None]:
         from ..audio.probe import soundfile_codec, stream_facts
         from ..audio.tags import read_decoded_mark
         from ..native import quiet_native_stderr
+        from types import SimpleNamespace
+
+        from ..audio.tags import read_metadata
+        from .sampled import stream_kbps
         try:
             with quiet_native_stderr(), sf.SoundFile(path) as f:
                 codec, software = soundfile_codec(f.format, f.subtype)[0], str(f.software or "")
+                info = SimpleNamespace(codec=codec, format=f.format.lower(), cover=read_metadata(path, f)[1])
+                duration = f.frames / f.samplerate if 0 < f.frames < 2 ** 62 else None
         except Exception:  # noqa: BLE001 - not libsndfile's: ffmpeg's reader names its codec (ffprobe)
             return stream_facts(path)[1], None
         decoded = read_decoded_mark(software)  # a file muzip decoded: the model's, at its file's bitrate
-        return decoded if decoded else (codec, None)
+        return decoded if decoded else (codec, stream_kbps(path, info, duration))
     except Exception:  # noqa: BLE001 - only a label is at stake: the track stays as it was
         return None, None

@@ -229,3 +229,23 @@ def test_truncated_tagged_mp3_with_an_info_frame_still_warns(tmp_path):
         n = drain(src)
     assert len(src.warnings) == 1 and src.warnings[0].startswith("header promises 3.000 s"), src.warnings
     assert f"the file holds {n / 44100:.3f} s" in src.warnings[0]
+
+
+def test_an_mp3_without_a_stated_length_is_not_lengthened_by_its_tags(tmp_path):
+    """Session 56: mpg123 estimates such an MP3's length from the file's size, so a 300-kB cover made a 6-s MP3
+    read as 25 s: the library's duration, the duplicate search's window and the progress were off."""
+    from mutagen.id3 import APIC, ID3, TIT2
+    plain, covered = tmp_path / "plain.mp3", tmp_path / "covered.mp3"
+    plain.write_bytes(lame_mp3_bytes(6))
+    covered.write_bytes(lame_mp3_bytes(6))
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text="a title"))
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=b"\xff\xd8" + bytes(300_000)))
+    tags.save(covered, v1=2)  # an ID3v1 tag at the end too
+    with open(plain, "rb") as f:
+        assert not mp3_states_length(f.fileno())  # the case: no Xing/Info frame
+    for path in (plain, covered):
+        with AudioSource(str(path)) as src:
+            stated = src.info.num_samples
+            read = sum(len(b) for b in src.blocks(1 << 16))
+        assert abs(stated - read) < 0.01 * read, (path, stated, read)

@@ -56,6 +56,8 @@ def test_a_track_indexed_before_codecs_were_stored_goes_by_its_extension():
     (_facts("dec", "muzip-v2.7", kbps=16.0), "muzip-v2.7 at 16 kbps, decoded to PCM"),
     (_facts("a.wav", "ulaw", size_kbps=64, rate=8000), "u-law at 64 kbps"),
     (_facts("a.restored.wav", "mp3", kbps=64.0), "MP3 at 64 kbps, restored to WAV"),  # muzip restore's output
+    (_facts("a.mp3", "mp3", kbps=128.4, size_kbps=300), "MP3 at 128 kbps"),  # its audio's, not its cover's bytes
+    (_facts("a.ogg", "muzip-v2.7", kbps=24.0), "muzip-v2.7 at 24 kbps, decoded to OGG"),
 ])
 def test_copy_label(facts, label):
     assert copy_label(facts) == label
@@ -114,7 +116,8 @@ def test_a_catalog_of_an_earlier_muzip_reads_and_gains_the_columns(runner, held,
             p: list(row) for p, row in before.items()}
     fresh = {Path(p).name: (c, k) for p, c, k in sqlite3.connect(held / "lib.db").execute(
         "SELECT path, codec, kbps FROM tracks")}
-    assert stored == fresh and stored["decoded.wav"][0] == "muzip-v2.7" and stored["clip.mp3"] == ("mp3", None)
+    assert stored == fresh and stored["decoded.wav"][0] == "muzip-v2.7" and stored["clip.flac"] == ("flac", None)
+    assert stored["clip.mp3"][0] == "mp3" and 125 < stored["clip.mp3"][1] < 135  # its audio's bitrate
     r = runner.invoke(cli, ["dupes", "--db", str(old)])
     assert "decoded.wav  (muzip-v2.7 at 16 kbps, decoded to WAV)" in r.stdout, r.output
 
@@ -152,3 +155,29 @@ def test_dupes_says_which_copy_is_mono(runner, tmp_path):
     assert [line.strip() for line in lines[1:]] == [f"{tmp_path / 'music' / 'clip.flac'}  (FLAC, 44.1 kHz; best)",
                                                     f"{tmp_path / 'music' / 'clip_mono.wav'}  (WAV, 44.1 kHz, mono in "
                                                     "2 channels)"], lines
+
+
+def test_a_cover_picture_is_not_counted_in_a_copys_bitrate(runner, tmp_path):
+    """Session 56: an MP3's bitrate was its bytes over its duration, so a 300-kB cover made a 128-kbps MP3 of 12 s
+    read as ~330 kbps, and rank as the better lossy copy."""
+    import lameenc
+    from mutagen.id3 import APIC, ID3
+    x, sr = sf.read(CLIP, dtype="float32", always_2d=True)
+    (tmp_path / "music").mkdir()
+    sf.write(tmp_path / "music" / "clip.flac", x, sr)
+    for name, kbps in (("covered.mp3", 128), ("plain.mp3", 160)):
+        enc = lameenc.Encoder()
+        enc.set_bit_rate(kbps)
+        enc.set_in_sample_rate(sr)
+        enc.set_channels(2)
+        (tmp_path / "music" / name).write_bytes(enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+                                                + enc.flush())
+    tags = ID3()
+    tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="front", data=b"\xff\xd8" + bytes(300_000)))
+    tags.save(tmp_path / "music" / "covered.mp3")
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "music"), "--db", str(tmp_path / "lib.db")])
+    assert r.exit_code == 0, r.output
+    lines = [line.strip() for line in runner.invoke(cli, ["dupes", "--db", str(tmp_path / "lib.db")]).stdout.splitlines()]
+    assert lines[2].startswith(str(tmp_path / "music" / "plain.mp3")) and lines[2].endswith("(MP3 at 160 kbps)"), lines
+    assert lines[3].startswith(str(tmp_path / "music" / "covered.mp3")), lines  # found: its duration is right too
+    assert 126 <= int(lines[3].rsplit("(MP3 at ", 1)[1].split(" kbps)")[0]) <= 130, lines  # ID3 frames, padding
