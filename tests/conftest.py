@@ -19,6 +19,14 @@ for _name, _prefix in (("MUZIP_USER_MODELS", "muzip-user-models-"), ("MUZIP_TRAI
 CLIP = DATA / "knolls_excerpt.ogg"
 
 
+def shipped_codecs() -> list:
+    """The codec models in muzip's own folder, not ones `muzip train` installed for the user (other tests')."""
+    from muzip.codec import installed_models
+    from muzip.runtime import model_roots
+    from muzip.runtime.store import model_folder
+    return [n for n in installed_models("codec") if model_folder(n).parent == model_roots()[0]]
+
+
 @pytest.fixture(scope="session")
 def model():
     """muzip-v1 on the default (onnxruntime) backend: the codec tests' model (named: the default could change)."""

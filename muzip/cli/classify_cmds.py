@@ -222,7 +222,9 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
               help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True,
-              help='JSON lines {"path", "label", "scores", "nearest", "unlike_training"}.')
+              help='JSON lines {"path", "label", "scores"}, with "nearest" and "unlike_training" where the '
+                   'classifier keeps its training inputs (one an earlier muzip trained does not), '
+                   'for a file labelled by the main head.')
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):

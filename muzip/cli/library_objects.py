@@ -117,7 +117,8 @@ def still_there(path) -> bool:
 
 def fill_codecs(cat, kept: list, jobs: int, quiet: bool) -> None:
     """The codec of each unchanged track that an earlier muzip catalogued without one, read from its header, so
-    `dupes` ranks and names its copies as it does new tracks' (once: a re-run finds them stored)."""
+    `dupes` ranks and names its copies as it does new tracks' (once: a re-run finds them stored; one whose codec
+    cannot be read, a .mz of a model no longer installed, is tried again by the next run)."""
     from ..scale.storage import is_uri
     from ..workers import mapped
     from .common import Progress
@@ -132,9 +133,15 @@ def fill_codecs(cat, kept: list, jobs: int, quiet: bool) -> None:
             bar.update(1)
             if codec is not None:
                 rows.append((codec, kbps, os.path.abspath(f)))
-    finally:
+    except BaseException:  # Ctrl-C: what was read is kept, if it can be; the interruption is what is said
         bar.close()
-        cat.set_codecs(rows)  # what was read by an interruption is kept
+        try:
+            cat.set_codecs(rows)
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    bar.close()
+    cat.set_codecs(rows)
 
 
 def _codec_of(path):

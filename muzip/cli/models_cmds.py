@@ -54,7 +54,7 @@ def _list(as_json: bool) -> None:
     from ..codec import installed_models, model_info
     from ..errors import ModelError
     from ..runtime import model_roots
-    from ..runtime.store import model_folder, replaced_versions, unlisted_folders
+    from ..runtime.store import base_name, model_folder, replaced_versions, unlisted_folders
     shipped = model_roots()[0]
     names = sorted(installed_models(), key=lambda n: (model_folder(n).parent != shipped, n))  # as the help says
     if not names:
@@ -79,6 +79,17 @@ def _list(as_json: bool) -> None:
             click.echo(f"  and {plural(len(kept), 'older version')} it replaced, kept so the files made with "
                        f"{'it' if len(kept) == 1 else 'them'} decode: {size / 1e6:.1f} MB, in "
                        f"{model_folder(kept[0]).parent}")
+    orphans = sorted({base_name(k) for k in replaced_versions()} - set(names))
+    for name in orphans:  # a model deleted by hand: its kept versions still decode its files, and take room
+        kept = replaced_versions(name)
+        size = sum(_folder_bytes(model_folder(k)) for k in kept)
+        if as_json:
+            click.echo(json.dumps({"name": name, "kind": "kept versions", "replaced": kept,
+                                   "size_bytes": size}, sort_keys=True))
+        else:
+            click.echo(f"{name}: not installed; {plural(len(kept), 'older version')} of it kept, so the files made "
+                       f"with {'it' if len(kept) == 1 else 'them'} decode: {size / 1e6:.1f} MB, in "
+                       f"{model_folder(kept[0]).parent} (`muzip models remove {name}` removes them)")
     for folder in unlisted_folders():  # a folder without SHA256SUMS is no model: said, not passed over
         click.echo(f"muzip: {folder}: no SHA256SUMS, so not a model muzip loads (damaged, or not a model)", err=True)
         status = 1
@@ -117,6 +128,7 @@ def remove(names, yes):
         click.echo("muzip: models remove: no terminal to ask on (standard input); add --yes to remove without "
                    "asking", err=True)
         sys.exit(EXIT_USAGE)
+    _sweep()
     status = 0
     for name in dict.fromkeys(names):
         try:
@@ -127,9 +139,22 @@ def remove(names, yes):
     sys.exit(status)
 
 
+def _sweep() -> None:
+    """What an interrupted removal left (.removing-* in the user's models folder): deleted now."""
+    import shutil
+
+    from ..runtime.store import REPLACED, user_models_dir
+    for root in (user_models_dir(), user_models_dir() / REPLACED):
+        for trash in root.glob(".removing-*") if root.is_dir() else ():
+            if trash.is_dir() and not trash.is_symlink():
+                shutil.rmtree(trash, ignore_errors=True)
+
+
 def _remove_one(name: str, yes: bool) -> int:
     """1 where `name` is not removable; 0 once removed, or kept because the answer was no."""
     import shutil
+    import tempfile
+    from pathlib import Path
 
     from ..runtime.identity import is_shipped_name
     from ..runtime.store import installed_models, model_folder, replaced_versions, user_models_dir
@@ -150,11 +175,22 @@ def _remove_one(name: str, yes: bool) -> int:
                                      default=False, err=True):
         click.echo(f"{name}: kept", err=True)
         return 0
-    for folder in folders:  # renamed away first, so no half-deleted model is ever loaded
-        gone = folder.with_name(f".removing-{folder.name}")
-        folder.rename(gone)
-        shutil.rmtree(gone)
+    left = []
+    for folder in folders:
+        if folder.is_symlink():  # the link is the model here; what it points to is not muzip's to delete
+            target = folder.resolve()
+            folder.unlink()
+            left.append(f"the folder its link pointed to stays: {target}")
+            continue
+        # moved into a hidden folder first, so no half-deleted model is ever loaded, then deleted
+        trash = Path(tempfile.mkdtemp(prefix=".removing-", dir=folder.parent))
+        folder.rename(trash / folder.name)
+        shutil.rmtree(trash, ignore_errors=True)
+        if trash.exists():
+            left.append(f"{trash} could not be deleted: remove it by hand")
     click.echo(f"removed {what}", err=True)
+    for note in left:
+        click.echo(f"  {note}", err=True)
     run = runs_dir() / name
     if run.is_dir():
         click.echo(f"  its training run stays in {run} ({_folder_bytes(run) / 1e6:.1f} MB; delete it to free "

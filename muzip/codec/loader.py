@@ -141,25 +141,41 @@ def model_info(name: str) -> dict:
                 "model_rate": config.get("sample_rate"), "runtime": [f for f in listed if f.endswith(".onnx")],
                 "size_bytes": size, "folder": str(folder), "status": status}
     try:
+        network_free = ModelConfig.from_dict(config, name).network_free
+    except ModelError:
+        network_free = False
+    try:
         verify(name, IDENTITY_FILES + tuple(f for f in RUNTIME_FILES if f in listed))
         digest = identity_digest(name).hex()  # a shipped model whose files differ from what shipped: refused
         status = "ok"
     except ModelError as exc:
         digest = runtime_digest(name).hex() if set(IDENTITY_FILES) <= set(listed) else None
         status = str(exc)
-        try:  # the Keras weights run only on the Keras backend and in training: the default runtime still works
-            verify(name, ("config.json", "tables.npz") + tuple(f for f in RUNTIME_FILES if f in listed))
+        if _runs_without_its_weights(name, listed, network_free):
             status += "; it still codes and decodes (only MUZIP_BACKEND=keras and `muzip train` read that file)"
-        except ModelError:
-            pass
-    try:
-        network_free = ModelConfig.from_dict(config, name).network_free
-    except ModelError:
-        network_free = False
     return {"name": name, "kind": "codec", "sha256": digest, "default": name == DEFAULT_MODEL,
             "model_rate": config["model_rate"], "frame_samples": config["frame_samples"],
             "runtime": ["numpy"] if network_free else [f for f in RUNTIME_FILES if f in listed], "size_bytes": size, "folder": str(folder),
             "status": status}
+
+
+def _runs_without_its_weights(name: str, listed: dict, network_free: bool) -> bool:
+    """True where only a Keras weights file of a codec is damaged and the default runtime never reads one: the model
+    is network-free or exported to ONNX, every other file verifies, and its identity is whole (listed weights)."""
+    weights = ("encoder.weights.h5", "decoder.weights.h5")
+    exported = all(f in listed for f in ("encoder.onnx", "decoder.onnx"))
+    if not (network_free or exported) or not all(f in listed for f in weights):
+        return False
+    try:
+        verify(name, ("config.json", "tables.npz") + tuple(f for f in RUNTIME_FILES if f in listed))
+        identity_digest(name)  # a shipped model's files all as shipped, by their listed sums
+    except ModelError:
+        return False
+    try:
+        verify(name, weights)
+    except ModelError:
+        return True  # so it is a weights file that is damaged
+    return False
 
 
 __all__ = ["ModelConfig", "backend", "load_gain_counts", "load_model", "load_tables", "model_info", "version_for"]

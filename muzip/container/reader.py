@@ -185,12 +185,11 @@ class ContainerReader:
                     self.bytes_scanned = end + len(tr)  # trailer, if present
                     # The scan needs no trailer, random access does: one that is missing, damaged, points
                     # elsewhere or is not the end of the file is damage to report (`muzip test`).
-                    after = end + TRAILER_SIZE
-                    self.index_damaged = _trailer_offset(tr) != pos or len(s.get(after, 1)) > 0
-                    if not self.index_damaged or _trailer_offset(tr) != pos or s.get(after, 4) != MAGIC:
-                        return
-                    # Whole, and another .mz after it: two files joined (`cat a.mz b.mz`), not damage
-                    self.index_damaged, self.joined_at = False, after
+                    after, whole = end + TRAILER_SIZE, _trailer_offset(tr) == pos
+                    self.index_damaged = not whole or len(s.get(after, 1)) > 0
+                    if whole and self.index_damaged and _prefix_follows(s.get(after, _PREFIX.size)):
+                        # another .mz after a whole one: two files joined (`cat a.mz b.mz`), not damage
+                        self.index_damaged, self.joined_at = False, after
                     return
                 pending = pending or f"frame {expected}: damaged data"
             elif len(tag) == 4:
@@ -279,6 +278,14 @@ def joined_message(offset: int) -> str:
     """What is said of a file that holds a second .mz after its own end (ContainerReader.joined_at)."""
     return (f"another muzip file follows at byte {offset:,} (files joined with cat?): only the first is read "
             f"(split them with head -c {offset})")
+
+
+def _prefix_follows(b: bytes) -> bool:
+    """True for the start of a .mz header: magic, this format's version, a header length it allows."""
+    if len(b) < _PREFIX.size:
+        return False
+    magic, version, body_len = _PREFIX.unpack(b[:_PREFIX.size])
+    return magic == MAGIC and version == VERSION and body_len <= MAX_HEADER_BODY
 
 
 def _trailer_offset(tr: bytes) -> int | None:

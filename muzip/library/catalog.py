@@ -262,8 +262,7 @@ class Catalog(CatalogReads):
 
     def set_codecs(self, rows: list[tuple[str, float | None, str]]) -> None:
         """(codec, kbps, path) of tracks whose file is unchanged: their labels, not their vectors."""
-        with self.db:
-            self.db.executemany("UPDATE tracks SET codec=?, kbps=? WHERE path=?", rows)
+        self._write(lambda: self.db.executemany("UPDATE tracks SET codec=?, kbps=? WHERE path=?", rows))
 
     def put_many(self, records: list[dict], embedder: str) -> None:
         """One transaction: all of the batch or none of it."""

@@ -138,7 +138,7 @@ def _read_member(zf: zipfile.ZipFile, name: str) -> np.ndarray:
             _refuse(f"{name} has shape {shape}")
         if name.endswith("coef") and not (shape[0] <= MAX_CLASSES and shape[1] <= MAX_DIM) or \
                 name in ("scale", "bounds") and not (shape[0] == 2 and shape[1] <= MAX_DIM):
-            _refuse(f"coef has shape {shape}")
+            _refuse(f"{name} has shape {shape}")
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if nbytes > limit:
             _refuse(f"{name} declares {nbytes:,} bytes, more than a classifier holds")
@@ -200,14 +200,20 @@ def load(path: str) -> dict:
     model = {"classes": [str(c) for c in classes], "coef": coef, "bias": bias, "embedder": meta.get("embedder"),
              "meta": meta, "low_rate": heads}
     reach = meta.get("reach")
-    if len(kept) == 3 and isinstance(reach, (int, float)) and np.isfinite(reach) and reach >= 0:
-        ref, scale, bounds = kept["reference"], kept["scale"], kept["bounds"]
-        if ref.ndim != 2 or scale.shape != (2, coef.shape[1]) or bounds.shape != scale.shape \
-                or ref.shape[1] != coef.shape[1] or not (np.all(np.isfinite(ref)) and np.all(np.isfinite(scale))
-                                                         and np.all(scale[1] > 0) and np.all(bounds[0] <= bounds[1])):
+    if kept or reach is not None:  # typicality.reference's parts: all of them, whole, or none (before session 56)
+        if not _whole_reference(kept, reach, coef.shape[1]):
             raise ClassifierError("damaged classifier (its training inputs)")
-        model.update(reference=ref, scale=scale, bounds=bounds, reach=float(reach))
+        model.update(kept, reach=float(reach))
     return model
+
+
+def _whole_reference(kept: dict, reach, dim: int) -> bool:
+    if len(kept) != 3 or not isinstance(reach, (int, float)) or not np.isfinite(reach) or reach < 0:
+        return False
+    ref, scale, bounds = kept["reference"], kept["scale"], kept["bounds"]
+    return ref.ndim == 2 and ref.shape[0] >= 1 and ref.shape[1] == dim and scale.shape == bounds.shape == (2, dim) \
+        and all(np.all(np.isfinite(a)) for a in (ref, scale, bounds)) and np.all(scale[1] > 0) \
+        and np.all(bounds[0] <= bounds[1])
 
 
 def _low_rate_heads(zf: zipfile.ZipFile, meta_bytes: np.ndarray) -> dict:

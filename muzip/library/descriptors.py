@@ -159,14 +159,18 @@ def descriptor(coeffs, rate: int) -> np.ndarray:
 
 DIM = 2 * (CEPSTRA - 1) + (COV_CEPSTRA - 1) * COV_CEPSTRA // 2 + 2 * BANDS + FLUX_GROUPS + 3 + len(RHYTHM_LAGS_S) \
     + 1 + 12 + 6 + 2 + 2 * (len(FLATNESS_OCTAVES) - 1) + STEREO_BANDS
-# Side under mid by this much (log10 of the energy ratio) in every stereo band: a mono recording, whatever its
-# channel count (two equal channels gave -8 to -14, stereo music -2.4 to +0.4 on 12 wesnoth tracks; session 56)
+# Side under mid by this much (log10 of the energy ratio) in each of the lowest MONO_BANDS stereo bands (50 Hz to
+# 3.1 kHz): a mono recording, whatever its channel count (two equal channels gave -8 to -14, stereo music -2.4 to
+# +0.4 on 12 wesnoth tracks; session 56). Higher up, a lossy coder that codes left and right apart adds side of
+# its own: an AAC of two equal channels measured -3.2 to -1.4 in the top three bands, -9.5 to -7.4 below.
 MONO_WIDTH = -4.0
+MONO_BANDS = 3
 
 
 def is_mono(X: np.ndarray) -> np.ndarray:
     """(N,) True where raw descriptors (N, >= DIM) are of mono audio: one channel, or two that are the same."""
-    return np.asarray(X)[:, DIM - STEREO_BANDS:DIM].max(axis=1) < MONO_WIDTH
+    lowest = DIM - STEREO_BANDS
+    return np.asarray(X)[:, lowest:lowest + MONO_BANDS].max(axis=1) < MONO_WIDTH
 
 
 # Where the flatness per octave sits (before the stereo bands): what a codec's noise fill changes most

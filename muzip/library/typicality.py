@@ -21,10 +21,11 @@ def _standardized(X: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return (np.asarray(X, np.float64) - mean) / dev / np.sqrt(X.shape[-1])  # RMS z-score per dimension
 
 
-def nearest_distances(Z: np.ndarray, Q: np.ndarray, skip_self: bool = False) -> np.ndarray:
-    """Distance from each row of Q to its nearest row of Z (to its nearest other, Q being Z, with skip_self)."""
+def nearest_distances(Z: np.ndarray, Q: np.ndarray, skip_self: bool = False, zz=None) -> np.ndarray:
+    """Distance from each row of Q to its nearest row of Z (to its nearest other, Q being Z, with skip_self);
+    zz: Z's squared row norms, where known."""
     out = np.empty(len(Q))
-    zz = np.einsum("ij,ij->i", Z, Z)
+    zz = np.einsum("ij,ij->i", Z, Z) if zz is None else zz
     for a in range(0, len(Q), 1024):  # blocks: 1024 x N distances at a time
         q = Q[a:a + 1024]
         d2 = np.einsum("ij,ij->i", q, q)[:, None] + zz[None, :] - 2 * q @ Z.T
@@ -67,5 +68,8 @@ def distance(model: dict, emb: np.ndarray) -> float | None:
     ref = model.get("reference")
     if ref is None or emb.shape != (ref.shape[1],):
         return None
-    z = _standardized(emb[None].astype(np.float64), model["scale"].astype(np.float64))
-    return float(nearest_distances(ref.astype(np.float64), z)[0])
+    if "_reference64" not in model:  # once per classifier, not per file (100k catalog tracks)
+        ref64 = ref.astype(np.float64)
+        model["_reference64"] = (ref64, np.einsum("ij,ij->i", ref64, ref64), model["scale"].astype(np.float64))
+    ref64, zz, scale = model["_reference64"]
+    return float(nearest_distances(ref64, _standardized(emb[None].astype(np.float64), scale), zz=zz)[0])

@@ -121,9 +121,9 @@ def base_name(key: str) -> str:
     return key.split("~", 1)[0]
 
 
-def replaced_versions(name: str) -> list[str]:
-    """Keys (NAME~ID12) of the kept older versions of model `name`."""
-    return [k for k in _folders() if "~" in k and base_name(k) == name]
+def replaced_versions(name: str | None = None) -> list[str]:
+    """Keys (NAME~ID12) of the kept older versions of model `name` (None: of every model)."""
+    return [k for k in _folders() if "~" in k and (name is None or base_name(k) == name)]
 
 
 def keep_replaced(root: Path, name: str, digest: bytes) -> Path | None:

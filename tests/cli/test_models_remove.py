@@ -84,3 +84,25 @@ def test_remove_asks_at_a_terminal(user_models, answer, removed):
     assert "Remove mine (" in screen and "The .mz files made with it will no longer decode here [y/N]" in screen
     assert (user_models / "mine").exists() is not removed
     assert ("removed mine" in screen) is removed and ("mine: kept" in screen) is not removed
+
+
+def test_what_an_interrupted_removal_left_is_swept_and_a_linked_model_loses_only_its_link(user_models, tmp_path):
+    shutil.copytree(user_models / "mine", user_models / ".removing-mine")  # an earlier removal, interrupted
+    elsewhere = tmp_path / "elsewhere" / "linked"
+    shutil.copytree(models_dir() / "muzip-v2.7", elsewhere)
+    os.symlink(elsewhere, user_models / "linked")
+    r = CliRunner().invoke(cli, ["models", "remove", "-y", "mine", "linked"])
+    assert r.exit_code == 0, r.output
+    assert f"the folder its link pointed to stays: {elsewhere}" in r.stderr
+    assert sorted(os.listdir(user_models)) == [".replaced"] and (elsewhere / "SHA256SUMS").is_file()
+
+
+def test_kept_versions_of_a_model_deleted_by_hand_are_listed(user_models):
+    shutil.rmtree(user_models / "mine")
+    r = CliRunner().invoke(cli, ["models"])
+    assert r.exit_code == 0, r.output
+    line, = [line for line in r.stdout.splitlines() if line.startswith("mine: ")]
+    assert line.startswith("mine: not installed; 1 older version of it kept, so the files made with it decode: ")
+    assert line.endswith("(`muzip models remove mine` removes them)")
+    assert CliRunner().invoke(cli, ["models", "remove", "-y", "mine"]).exit_code == 0
+    assert os.listdir(user_models / ".replaced") == []

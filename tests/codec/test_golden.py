@@ -9,20 +9,15 @@ from muzip.codec import decompress_bytes
 from muzip.codec import installed_models, load_model
 from muzip.codec.verify import symbol_digest
 
+from conftest import shipped_codecs
+
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 CASES = sorted(GOLDEN.glob("*.json"))
 
 
-def _shipped_codecs() -> list:
-    """The codec models in muzip's own folder (not ones `muzip train` installed for the user: other tests')."""
-    from muzip.runtime import model_roots
-    from muzip.runtime.store import model_folder
-    return [n for n in installed_models("codec") if model_folder(n).parent == model_roots()[0]]
-
-
 def test_every_shipped_model_has_a_golden_file():
-    assert _shipped_codecs(), "no model installed"
-    for name in _shipped_codecs():
+    assert shipped_codecs(), "no model installed"
+    for name in shipped_codecs():
         assert (GOLDEN / f"{name}.mz").is_file(), f"{name} has no golden file: run python -m scripts.models.make_golden"
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from muzip.cli import cli
 from muzip.cli.common import EXIT_WARN
 from muzip.codec.verify import INDEX_DAMAGED, verify_file
-from muzip.container import joined_message, read_info
+from muzip.container import MAGIC, joined_message, read_info
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 
@@ -49,7 +49,7 @@ def test_the_commands_say_so_and_decode_the_first(tmp_path):
 
 def test_other_bytes_after_the_end_are_still_damage(tmp_path):
     a = (GOLDEN / "muzip-v2.7.mz").read_bytes()
-    for tail in (b"MUZ", b"junk after the trailer"):
+    for tail in (MAGIC[:3], MAGIC + b"junk", b"junk after the trailer"):
         with io.BytesIO(a + tail) as f:
             result = verify_file(f)
         assert result.warnings == [INDEX_DAMAGED] and read_info(io.BytesIO(a + tail))["joined_at"] is None

@@ -181,3 +181,13 @@ def test_a_cover_picture_is_not_counted_in_a_copys_bitrate(runner, tmp_path):
     assert lines[2].startswith(str(tmp_path / "music" / "plain.mp3")) and lines[2].endswith("(MP3 at 160 kbps)"), lines
     assert lines[3].startswith(str(tmp_path / "music" / "covered.mp3")), lines  # found: its duration is right too
     assert 126 <= int(lines[3].rsplit("(MP3 at ", 1)[1].split(" kbps)")[0]) <= 130, lines  # ID3 frames, padding
+
+
+def test_mono_is_read_below_where_a_lossy_coder_adds_side_of_its_own():
+    """An AAC of two equal channels (ffmpeg's, 96 kbps) measured side/mid -9.5 -9.1 -7.4 -3.2 -1.6 -1.4 (log10)
+    in the six stereo bands: mono, though its top bands look stereo; music is wide in the low ones too."""
+    from muzip.library import descriptors as D
+    rows = np.zeros((4, D.DIM))
+    rows[:, D.DIM - 6:] = [[-9.5, -9.1, -7.4, -3.2, -1.6, -1.4], [-10] * 6, [-13.2, -13.0, -13.1, -11.1, -8.9, -8.0],
+                           [-0.4, -0.7, -1.0, -0.0, -0.2, -0.8]]
+    assert D.is_mono(rows).tolist() == [True, True, True, False]

@@ -64,11 +64,24 @@ def test_a_value_outside_the_training_range_does_not_decide_the_label():
     assert distance(model, stretched) > model["reach"]  # and it is said to be unlike them
 
 
-def test_a_damaged_reference_is_refused(tmp_path):
+@pytest.mark.parametrize("damage", ["width", "no rows", "a part missing", "reach missing", "reach negative"])
+def test_a_damaged_reference_is_refused(tmp_path, damage):
     X, labels = _clusters()
     model = C.train(X, labels, "test:1")
-    model["scale"] = model["scale"][:, :5]  # another width than the classifier's inputs
+    if damage == "width":
+        model["scale"] = model["scale"][:, :5]  # another width than the classifier's inputs
+    elif damage == "no rows":
+        model["reference"] = model["reference"][:0]  # nearest of nothing: was an internal error in predict
+    elif damage.startswith("reach"):
+        model["reach"] = None if damage == "reach missing" else -1.0
     C.save(model, tmp_path / "c.clf")
+    if damage == "a part missing":
+        import zipfile
+        with zipfile.ZipFile(tmp_path / "c.clf") as z:
+            members = {n: z.read(n) for n in z.namelist() if n != "bounds.npy"}
+        with zipfile.ZipFile(tmp_path / "c.clf", "w") as z:
+            for n, data in members.items():
+                z.writestr(n, data)
     with pytest.raises(C.ClassifierError, match="its training inputs"):
         C.load(str(tmp_path / "c.clf"))
 

@@ -57,7 +57,8 @@ def test_whole_codec_matches_between_backends(model, keras_model, clip):
 
 
 def test_golden_files_decode_the_same_on_both_backends(model, keras_model):
-    for name in installed_models("codec"):
+    from conftest import shipped_codecs
+    for name in shipped_codecs():  # a model another test trained has no golden file
         mz = (DATA / "golden" / f"{name}.mz").read_bytes()
         x, _ = decompress_bytes(mz, model=load_model(name))
         y, _ = decompress_bytes(mz, model=load_model(name, backend_name="keras"))
@@ -202,3 +203,28 @@ def test_models_says_when_a_damaged_file_is_one_the_runtime_never_reads(tmp_path
         f.write(b"\x00\x01")
     r = runner.invoke(cli, ["models"])
     assert r.exit_code == 1 and "it still codes" not in r.output, r.output
+
+
+def test_models_says_it_still_codes_only_where_it_does(tmp_path, monkeypatch):
+    """The note is for a damaged weights file of an exported (or network-free) model; a Keras-only model needs
+    that file to code at all, and a shipped model whose files differ from what shipped is refused whole."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    from muzip.runtime import models_dir
+    user = tmp_path / "user"
+    for name in ("exported", "konly"):
+        shutil.copytree(models_dir() / "muzip-v1", user / name)
+        with open(user / name / "encoder.weights.h5", "r+b") as f:
+            f.seek(1000)
+            f.write(b"\x00\x01")
+    sums = user / "konly" / "SHA256SUMS"
+    sums.write_text("".join(line + "\n" for line in sums.read_text().splitlines() if ".onnx" not in line))
+    for f in ("encoder.onnx", "decoder.onnx"):
+        (user / "konly" / f).unlink()
+    monkeypatch.setenv("MUZIP_USER_MODELS", str(user))
+    lines = {line.split(":")[0]: line for line in CliRunner().invoke(cli, ["models"]).stdout.splitlines()}
+    assert "FILES DAMAGED" in lines["exported"] and "it still codes and decodes" in lines["exported"]
+    assert "FILES DAMAGED" in lines["konly"] and "it still codes" not in lines["konly"]
