@@ -117,17 +117,21 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
                                                   suffix=".part")
         except OSError as e:
             raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
-        yield tmp
-        tmp.flush()
-        os.fsync(tmp.fileno())
-        tmp.close()
+        with _named_when_full(path):  # a full disk, a file size limit: the output's failure, named by it
+            yield tmp
+            tmp.flush()
+            os.fsync(tmp.fileno())
+            tmp.close()
         os.chmod(tmp.name, _default_mode())
         _publish(tmp.name, real, force)
     except BaseException:
         if tmp is None:
             raise
         with _signals_held():  # a signal arriving now must not skip the removal
-            tmp.close()
+            try:
+                tmp.close()  # flushes what is buffered: on a full disk that fails again
+            except OSError:
+                pass
             try:
                 os.unlink(tmp.name)
             except OSError:
@@ -189,7 +193,7 @@ def _named_when_full(path: str) -> Iterator[None]:
         yield
     except OSError as e:
         if is_full(e):
-            raise MuzipError(f"{path}: cannot write ({e.strerror})") from None
+            raise OutputWriteError(f"{path}: cannot write ({e.strerror})") from None
         raise
 
 

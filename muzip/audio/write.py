@@ -126,7 +126,7 @@ class _GuardedFile:
     then a sink that takes every call and does nothing (see the module docs)."""
 
     def __init__(self, f):
-        self.f, self.dead = f, False
+        self.f, self.dead, self.error = f, False, None
         self.name = getattr(f, "name", "<file>")
 
     def _live(self) -> bool:
@@ -138,7 +138,17 @@ class _GuardedFile:
             return True
 
     def write(self, data) -> int:
-        return self.f.write(data) if self._live() else len(data)
+        if not self._live():
+            return len(data)
+        try:
+            return self.f.write(data)
+        except OSError as e:  # raised inside libsndfile's callback it would be printed, not raised: kept, and
+            self.error, self.dead = e, True  # raised by the sink once libsndfile has returned (raise_kept)
+            return 0
+
+    def raise_kept(self) -> None:
+        if self.error is not None:
+            raise self.error
 
     def read(self, n: int = -1) -> bytes:
         return self.f.read(n) if self._live() else b""
@@ -268,7 +278,10 @@ class AudioSink:
             if x.shape[0]:
                 x = np.clip(x, -1.0, 1.0)  # lossy encoders take float directly
                 with _signals_deferred():
-                    self._sf.write(x)
+                    try:
+                        self._sf.write(x)
+                    finally:
+                        self._guard.raise_kept()
             return
         if self.bits == 24:
             self._emit_24(x)
@@ -278,7 +291,10 @@ class AudioSink:
         pcm = np.clip(np.round(np.clip(x, -1.0, 1.0) * 32768.0), -32768, 32767).astype("<i2")
         if self._sf is not None:
             with _signals_deferred():
-                self._sf.write(pcm)
+                try:
+                    self._sf.write(pcm)
+                finally:
+                    self._guard.raise_kept()
         else:
             self.f.write(pcm.tobytes())
 
@@ -287,7 +303,10 @@ class AudioSink:
         pcm = np.clip(np.round(np.clip(x, -1.0, 1.0).astype(np.float64) * 8388608.0), -8388608, 8388607).astype("<i4")
         if self._sf is not None:  # libsndfile keeps an int32's top 24 bits for PCM_24
             with _signals_deferred():
-                self._sf.write(pcm << 8)
+                try:
+                    self._sf.write(pcm << 8)
+                finally:
+                    self._guard.raise_kept()
         else:
             self.f.write(pcm.view(np.uint8).reshape(-1, 4)[:, :3].tobytes())
 
@@ -300,7 +319,10 @@ class AudioSink:
                 if self._rs is not None:
                     self._emit(np.zeros((0, self.channels), np.float32), last=True)
                 with _signals_deferred():
-                    self._sf.close()
+                    try:
+                        self._sf.close()
+                    finally:
+                        self._guard.raise_kept()
                 skip = SOUNDFILE_KEYS if self.format != "mp3" else ()
                 write_tags(self.f, self.format, self.tags, self.cover, skip=skip)
             else:
