@@ -14,13 +14,13 @@ ENV = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100", LINES="24")
 ENV.pop("MUZIP_BACKEND", None)
 
 
-def run_in_pty(args, cwd, stdin=None, timeout=120, code=None):
+def run_in_pty(args, cwd, stdin=None, timeout=120, code=None, size=(24, 100), env=None):
     """Run `python -m muzip ARGS` (or `python -c CODE ARGS`) with stdout and stderr on a terminal (and stdin,
-    unless given); -> (exit code, screen text)."""
+    unless given) of `size` (rows, columns); -> (exit code, screen text)."""
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     program = [sys.executable, "-m", "muzip"] if code is None else [sys.executable, "-c", code]
-    proc = subprocess.Popen([*program, *map(str, args)], cwd=cwd, env=ENV,
+    proc = subprocess.Popen([*program, *map(str, args)], cwd=cwd, env=ENV if env is None else env,
                             stdin=stdin if stdin is not None else slave, stdout=slave, stderr=slave,
                             close_fds=True)
     os.close(slave)

@@ -24,6 +24,7 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
@@ -81,6 +82,15 @@ def _secs(frames: int, rate: int) -> str:
     return f"{frames / rate:.3f} s ({frames} samples)"
 
 
+def _is_pipe(path: str) -> bool:
+    """A FIFO or character device named as a file (a shell's <(...), /dev/stdin): no size, no seeking."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
 class AudioSource:
     """Open an audio file (or ``-`` for a WAV on stdin) for single-pass block reading.
 
@@ -110,10 +120,13 @@ class AudioSource:
         self._bits: int | None = None
         self._software = ""
         cover = None
+        self._pipe: BinaryIO | None = None
         try:
-            if self.path == "-":
+            if self.path != "-" and _is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
+                self._pipe = stdin = open(self.name, "rb")
+            if self.path == "-" or self._pipe is not None:
                 stream = stdin if stdin is not None else sys.stdin.buffer
-                self._wav = WavStreamReader(stream, "-")
+                self._wav = WavStreamReader(stream, self.name)
                 rate, in_ch, frames, fmt, tags = self._wav.rate, self._wav.channels, self._wav.frames, "wav", {}
                 self._promised = frames
                 self._codec, self._bits = "pcm", 8 * self._wav.width
@@ -359,6 +372,9 @@ class AudioSource:
             self._fd = None
         self._mem = None
         self._wav = None
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
 
     def __enter__(self) -> "AudioSource":
         return self

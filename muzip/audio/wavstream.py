@@ -38,7 +38,7 @@ class WavStreamReader:
         if len(head) == 0:
             raise AudioReadError(f"{name}: empty input")
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            raise AudioReadError(f"{name}: not a WAV stream (stdin must be RIFF/WAVE)")
+            raise AudioReadError(f"{name}: not a WAV stream (a pipe must carry RIFF/WAVE: give a file for other formats)")
         ds64_data = None
         fmt = None
         while True:

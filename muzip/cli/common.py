@@ -289,6 +289,13 @@ def status_line(text: str) -> None:
             pass
 
 
+def _stderr_columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 class Progress:
     """A progress bar on a terminal's stderr, nothing elsewhere. Never raises: a bar is decoration.
 
@@ -310,8 +317,12 @@ class Progress:
             # smoothing=0: the ETA from the average rate since the start; tqdm's moving average took a
             # batch's failed files (their bytes done at once) and a long file's silence between updates
             # for the rate, and showed ETAs of 80 hours for a 5-s batch (session 54's review)
+            # a terminal that says it is 0 x 0 (`script` without a size, some CI consoles) gets 80 x 24: tqdm
+            # drew nothing at all there
+            sized = _stderr_columns() > 0
             self.bar = tqdm(total=total, desc=desc, leave=False, bar_format=fmt, position=position,
-                            dynamic_ncols=True, file=sys.stderr, mininterval=0.2, smoothing=0)
+                            dynamic_ncols=sized, ncols=None if sized else 80, nrows=None if sized else 24,
+                            file=sys.stderr, mininterval=0.2, smoothing=0)
         except Exception:  # noqa: BLE001
             self.bar = None
 

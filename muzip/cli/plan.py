@@ -128,18 +128,18 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     """Raise click.UsageError for a plan that cannot work; else one Item per input file."""
     if output and output_dir:  # (it made --output-dir, then failed with an empty file name)
         raise click.UsageError(f"-o {output} and --output-dir {output_dir} contradict each other")
-    # `-o new/` names a folder, as --output-dir (made if missing); not an object's URI, which fails as before
-    if output and output.endswith(("/", os.sep)) and "://" not in output:
+    if output == "-":  # standard output, as `-` is standard input (it wrote a file named "-")
+        output, to_stdout = None, True
+    # `-o new/` names a folder, as --output-dir (made if missing), and so does `-o DIR` of a folder that exists (as
+    # cp and mv take it); not an object's URI, which fails as before
+    if output and "://" not in output and (output.endswith(("/", os.sep)) or os.path.isdir(output)):
         output_dir, output = output, None
     unreadable: list = []
     files = expand(inputs, recursive, want, unreadable)
     if not files and not unreadable:
         raise click.UsageError("no input files (folders need -r)")
     if output and len(files) > 1:
-        if os.path.isdir(output):
-            output_dir, output = output, None
-        else:
-            raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
+        raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
     if output_dir and os.path.lexists(output_dir) and not os.path.isdir(output_dir):
         fail_usage(f"{output_dir}: exists and is not a folder (--output-dir needs a folder)")
     stdin_once([src for src, _ in files])
@@ -163,6 +163,8 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
         if it.dst is None:
             continue
         k = _key(it.dst)
+        if k in seen and it.src != "-" and _key(seen[k]) == _key(it.src):
+            raise click.UsageError(f"{it.src} is named twice")
         if k in seen:
             raise click.UsageError(f"{seen[k]} and {it.src} would both be written to {it.dst}; rename one"
                                    + ("" if output_dir else ", or use --output-dir"))

@@ -249,3 +249,24 @@ def test_an_mp3_without_a_stated_length_is_not_lengthened_by_its_tags(tmp_path):
             stated = src.info.num_samples
             read = sum(len(b) for b in src.blocks(1 << 16))
         assert abs(stated - read) < 0.01 * read, (path, stated, read)
+
+
+def test_a_pipe_named_as_a_file_is_read_as_a_wav_stream(tmp_path):
+    """Session 56's review: `compress <(ffmpeg ... -f wav -)` and `... | compress /dev/stdin` said "empty file"
+    (a pipe has no size); they are read as `-` is, and another format through a pipe is named as such."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    x = (0.25 * np.sin(np.arange(44100) / 10.0)).astype(np.float32)
+    wav = io.BytesIO()
+    sf.write(wav, np.stack([x, -x], 1), 44100, format="WAV", subtype="PCM_16")
+    p = subprocess.Popen([sys.executable, "-m", "muzip", "compress", "-q", str(fifo), "-o", str(tmp_path / "a.mz")],
+                         stderr=subprocess.PIPE, text=True)
+    with open(fifo, "wb") as f:
+        f.write(wav.getvalue())
+    assert p.wait(timeout=120) == 0, p.stderr.read()
+    assert (tmp_path / "a.mz").stat().st_size > 0
+    p = subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "/dev/stdin", "-o", str(tmp_path / "b.mz")],
+                       input=b"fLaC" + bytes(100), capture_output=True, timeout=120)
+    assert p.returncode == 1 and p.stderr.decode() == "muzip: /dev/stdin: not a WAV stream (a pipe must carry " \
+        "RIFF/WAVE: give a file for other formats)\n"
+    assert not (tmp_path / "b.mz").exists()

@@ -85,3 +85,16 @@ def test_an_output_dir_that_cannot_be_made_is_one_line(runner, fast_model, tmp_p
     r = invoke(runner, "compress", "--output-dir", locked / "out", wav)
     assert r.exit_code == EXIT_USAGE
     assert_one_line_error(r, "locked", "cannot make the folder")
+
+
+def test_o_names_an_existing_folder_or_standard_output_as_cp_and_cat_take_them(runner, fast_model, tmp_path, wav):
+    """Session 56's review: `-o DIR` of one input failed "is a directory" (it worked for several inputs), and
+    `-o -` wrote a file named "-"; the same file named twice was told to rename one."""
+    (tmp_path / "out").mkdir()
+    r = invoke(runner, "compress", "-q", wav, "-o", tmp_path / "out")
+    assert r.exit_code == 0, r.stderr
+    assert listing(tmp_path / "out") == ["song.mz"]
+    r = invoke(runner, "decompress", "-q", tmp_path / "out" / "song.mz", "-o", "-")
+    assert r.exit_code == 0 and r.stdout_bytes[:4] == b"RIFF" and not os.path.exists("-"), r.stderr
+    r = invoke(runner, "compress", "-q", wav, wav, "--output-dir", tmp_path / "twice")
+    assert r.exit_code == EXIT_USAGE and f"{wav} is named twice" in r.stderr

@@ -65,6 +65,14 @@ def test_progress_bar_is_drawn_on_a_terminal_only(tmp_path):
     assert piped.returncode == 0 and "%|" not in piped.stderr
 
 
+def test_progress_bar_on_a_terminal_that_says_it_is_0_by_0(tmp_path):
+    """`script` without a size, some CI consoles: tqdm drew nothing at all (session 56's review); 80 columns now."""
+    sf.write(tmp_path / "long.wav", sine(440, 60, 44100, 2) * 0.1, 44100)
+    env = {k: v for k, v in ENV.items() if k not in ("COLUMNS", "LINES")}
+    code, screen = run_in_pty(["compress", "long.wav"], tmp_path, size=(0, 0), env=env)
+    assert code == 0 and "%|" in screen and "long.wav:" in screen, screen
+
+
 def test_batch_at_a_terminal_shows_the_batch_line_and_a_summary(tmp_path):
     for i in range(3):
         sf.write(tmp_path / f"s{i}.wav", sine(300 + 100 * i, 20, 44100, 2), 44100)
