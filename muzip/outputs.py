@@ -72,6 +72,8 @@ def check_output(path: str, force: bool, inputs: Iterable[str] = ()) -> str:
         raise OutputExistsError(f"{path}: exists (use -f to overwrite)")
     if kind == "new" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):  # said now, not after the work
         raise OutputWriteError(f"{path}: cannot write (its folder does not exist)")
+    if kind == "new" and os.path.islink(path) and not os.path.isdir(os.path.dirname(os.path.realpath(path))):
+        raise OutputWriteError(f"{path}: cannot write (a link to {os.readlink(path)}, whose folder does not exist)")
     return kind
 
 
@@ -116,7 +118,7 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
                 tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".",
                                                   suffix=".part")
         except OSError as e:
-            raise MuzipError(f"{path}: cannot write ({e.strerror or e})") from None
+            raise OutputWriteError(f"{path}: cannot write ({e.strerror or e})") from None
         with _named_when_full(path):  # a full disk, a file size limit: the output's failure, named by it
             yield tmp
             tmp.flush()

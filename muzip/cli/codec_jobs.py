@@ -56,6 +56,20 @@ def _output(item, force, seekable=False):
     return atomic_output(item.dst, force, inputs=[item.src], seekable=seekable)
 
 
+def _refuse_mz_input(src: str) -> None:
+    """`compress old.mz`: said as what it is ("is the input file; refusing to overwrite it" was said first)."""
+    from ..container.format import MAGIC
+    if src == "-" or not os.path.isfile(src):
+        return
+    try:
+        with open(src, "rb") as f:
+            head = f.read(len(MAGIC))
+    except OSError:
+        return  # the reader says why
+    if head == MAGIC:
+        raise AudioReadError(f"{src}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
+
+
 def _precheck(item, force, make_dirs):
     """Refuse a bad output before reading anything (the move into place checks again)."""
     if item.dst is None:
@@ -77,6 +91,7 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         return
     from ..audio import AudioSource
     from ..codec import compress_blocks
+    _refuse_mz_input(item.src)  # before its own name is refused as the output
     _precheck(item, opt.force, opt.make_dirs)
     model = get_model(opt.model)  # before opening: a missing model fails fast
     with AudioSource(item.src, downmix=opt.downmix) as src:

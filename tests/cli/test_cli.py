@@ -716,9 +716,9 @@ def test_output_that_is_the_input_is_refused_without_force_too(runner, fast_mode
     mz = tmp_path / "x.mz"
     mz.write_bytes(compress_array(sine(440, 1, 44100), 44100, 32, model=fast_model))
     before = sha(mz)
-    r = invoke(runner, "compress", "-q", mz)  # the output name x.mz is the input itself
+    r = invoke(runner, "compress", "-q", mz)  # the output name x.mz is the input itself: said as what it is
     assert r.exit_code == 1
-    assert_one_line_error(r, "x.mz", "is the input file")
+    assert_one_line_error(r, "x.mz", "a muzip .mz file, not audio")
     assert sha(mz) == before
 
 

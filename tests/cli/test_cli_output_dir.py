@@ -98,3 +98,17 @@ def test_o_names_an_existing_folder_or_standard_output_as_cp_and_cat_take_them(r
     assert r.exit_code == 0 and r.stdout_bytes[:4] == b"RIFF" and not os.path.exists("-"), r.stderr
     r = invoke(runner, "compress", "-q", wav, wav, "--output-dir", tmp_path / "twice")
     assert r.exit_code == EXIT_USAGE and f"{wav} is named twice" in r.stderr
+
+
+def test_an_mz_given_to_compress_and_a_dangling_link_as_output_are_said_as_such(runner, fast_model, tmp_path, wav):
+    """Session 56's review: `compress old.mz` said "is the input file; refusing to overwrite it", and an output
+    that is a link into a missing folder was named twice ("in.wav: out.mz: cannot write (No such file...)")."""
+    r = invoke(runner, "compress", "-q", wav, "-o", tmp_path / "old.mz")
+    assert r.exit_code == 0, r.stderr
+    r = invoke(runner, "compress", "-q", tmp_path / "old.mz")
+    assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'old.mz'}: a muzip .mz file, not audio " \
+        "(`muzip decompress` decodes it)\n"
+    os.symlink(tmp_path / "gone" / "x.mz", tmp_path / "link.mz")
+    r = invoke(runner, "compress", "-q", wav, "-o", tmp_path / "link.mz")
+    assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'link.mz'}: cannot write (a link to " \
+        f"{tmp_path / 'gone' / 'x.mz'}, whose folder does not exist)\n"
