@@ -284,8 +284,23 @@ def _run_parallel(items, job, options, reporter, view, jobs, quiet):
                 next_to_print += 1
     except BaseException:
         stop_workers(pool)
+        _say_finished(pending, items, bars, reporter, view)
         raise
     finally:
         for bar in bars.values():
             bar.close()
     pool.shutdown(wait=True)
+
+
+def _say_finished(pending: dict, items, bars: dict, reporter, view) -> None:
+    """On an interruption: the files that finished while an earlier one was still running (held back to print in
+    input order), said now; their outputs are whole and kept, and unsaid they were a surprise to a re-run."""
+    for bar in bars.values():
+        bar.close()
+    bars.clear()
+    try:
+        for index in sorted(pending):
+            reporter.replay(pending[index].messages)
+            view.finished(items[index], pending[index])
+    except Exception:  # noqa: BLE001 - the interruption is what is being said
+        pass

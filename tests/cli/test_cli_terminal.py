@@ -113,6 +113,25 @@ def test_signals_leave_no_partial_output(tmp_path, signum, jobs):
         assert check.returncode == 0, name
 
 
+def test_a_file_finished_in_parallel_before_ctrl_c_is_said(tmp_path):
+    """Session 56's review: with -j 2, a later file that finished while an earlier one still ran was kept whole,
+    but its line was held back for input order and dropped at Ctrl-C; a re-run then failed on it ("exists")."""
+    sf.write(tmp_path / "long.wav", sine(440, 400, 44100, 2) * 0.1, 44100)  # about two seconds of work
+    sf.write(tmp_path / "short.wav", sine(440, 2, 44100, 2) * 0.1, 44100)
+    proc = subprocess.Popen([sys.executable, "-m", "muzip", "compress", "-j", "2", "long.wav", "short.wav"],
+                            cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "short.mz").exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
+        time.sleep(0.02)
+    time.sleep(0.3)  # its outcome reaches the parent
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "short.wav -> short.mz" in err and "interrupted" in err, err
+    assert err.index("short.wav -> short.mz") < err.index("interrupted")
+    assert not (tmp_path / "long.mz").exists()
+
+
 def test_restore_at_a_terminal(tmp_path):
     from muzip.codec import installed_models
     if "restore-v1" not in installed_models("restorer"):
