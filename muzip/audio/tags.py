@@ -27,7 +27,25 @@ TAG_KEYS = (
     "comment",
     "albumartist",
     "composer",
+    # what libraries and players go by (session 56: a round trip dropped them without a word)
+    "lyricist",
+    "conductor",
+    "organization",  # the label
+    "copyright",
+    "isrc",
+    "bpm",
+    "lyrics",
+    "musicbrainz_trackid",
+    "musicbrainz_albumid",
+    "musicbrainz_artistid",
+    "musicbrainz_albumartistid",
+    "musicbrainz_releasegroupid",
+    "replaygain_track_gain",
+    "replaygain_track_peak",
+    "replaygain_album_gain",
+    "replaygain_album_peak",
 )
+MAX_TAG_BYTES = 0xFFFF  # a value's UTF-8 bytes in a .mz header: a longer one (lyrics of a whole album) is left out
 
 # Keys libsndfile can store itself (sf.SoundFile string attributes).
 SOUNDFILE_KEYS = ("title", "artist", "album", "date", "genre", "tracknumber", "comment")
@@ -48,11 +66,24 @@ _ALIASES = {
     "aart": "albumartist", "\xa9wrt": "composer",
     # Vorbis comment spellings
     "album artist": "albumartist", "album_artist": "albumartist", "year": "date",
-    "disc": "discnumber",
+    "disc": "discnumber", "label": "organization", "unsyncedlyrics": "lyrics",
+    # ID3 (the frames, and Picard's TXXX descriptions)
+    "text": "lyricist", "tpe3": "conductor", "tpub": "organization", "tcop": "copyright", "tsrc": "isrc",
+    "tbpm": "bpm", "uslt": "lyrics", "musicbrainz album id": "musicbrainz_albumid",
+    "musicbrainz artist id": "musicbrainz_artistid", "musicbrainz album artist id": "musicbrainz_albumartistid",
+    "musicbrainz release group id": "musicbrainz_releasegroupid",
 }
+# Written to ID3 as Picard writes them (TXXX:description; the track id in a UFID frame)
+_ID3_TXXX = {"musicbrainz_albumid": "MusicBrainz Album Id", "musicbrainz_artistid": "MusicBrainz Artist Id",
+             "musicbrainz_albumartistid": "MusicBrainz Album Artist Id",
+             "musicbrainz_releasegroupid": "MusicBrainz Release Group Id",
+             **{k: k.upper() for k in ("replaygain_track_gain", "replaygain_track_peak", "replaygain_album_gain",
+                                       "replaygain_album_peak")}}
 
 _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "date": "TDRC", "genre": "TCON",
-               "tracknumber": "TRCK", "discnumber": "TPOS", "albumartist": "TPE2", "composer": "TCOM"}
+               "tracknumber": "TRCK", "discnumber": "TPOS", "albumartist": "TPE2", "composer": "TCOM",
+               "lyricist": "TEXT", "conductor": "TPE3", "organization": "TPUB", "copyright": "TCOP", "isrc": "TSRC",
+               "bpm": "TBPM"}
 _FRONT_COVER = 3  # picture type shared by FLAC, ID3 APIC and METADATA_BLOCK_PICTURE
 
 
@@ -80,6 +111,8 @@ def _to_str(value) -> str:
         return str(value[0])  # MP4 trkn / disk (number, total)
     if isinstance(value, (list, tuple)):
         return "; ".join(s for s in (_to_str(v) for v in value) if s)
+    if hasattr(value, "owner") and isinstance(getattr(value, "data", None), bytes):  # an ID3 UFID frame
+        return value.data.decode("utf-8", "replace")
     text = getattr(value, "text", None)  # mutagen ID3 frames / ASF attributes
     if text is not None and not isinstance(value, (str, bytes)):
         return _to_str(list(text)) if isinstance(text, (list, tuple)) else str(text)
@@ -97,6 +130,8 @@ def _normalise_key(key) -> str | None:
         return _normalise_key(rest) if rest and not rest.startswith("txxx") else None
     if frame == "comm" and rest.startswith("itun"):  # COMM:iTunNORM / iTunSMPB...: iTunes' data, not a comment
         return None
+    if frame == "ufid":  # the MusicBrainz recording id, as Picard writes it to ID3
+        return "musicbrainz_trackid" if rest == "http://musicbrainz.org" else None
     return _ALIASES.get(frame, None)
 
 
@@ -106,7 +141,7 @@ def _add_items(out: dict[str, str], items) -> None:
         if k is None or k in out:
             continue
         s = _to_str(value).strip()
-        if s:
+        if s and len(s.encode("utf-8")) <= MAX_TAG_BYTES:
             out[k] = s
 
 
@@ -342,7 +377,13 @@ def _id3_with(fileobj, todo, cover):
     for k, v in todo.items():
         if k == "comment":
             tag.add(id3.COMM(encoding=3, lang="eng", desc="", text=[v]))
-        else:
+        elif k == "lyrics":
+            tag.add(id3.USLT(encoding=3, lang="eng", desc="", text=v))
+        elif k == "musicbrainz_trackid":
+            tag.add(id3.UFID(owner="http://musicbrainz.org", data=v.encode("ascii", "replace")))
+        elif k in _ID3_TXXX:
+            tag.add(id3.TXXX(encoding=3, desc=_ID3_TXXX[k], text=[v]))
+        elif k in _ID3_FRAMES:
             tag.add(getattr(id3, _ID3_FRAMES[k])(encoding=3, text=[v]))
     if cover is not None:
         tag.add(id3.APIC(encoding=3, mime=cover[0], type=_FRONT_COVER, desc="", data=cover[1]))

@@ -160,3 +160,29 @@ def test_wav_with_id3_chunk_is_read_by_mutagen(tmp_path):
     w.save()
     assert not _wav_without_id3(str(p))
     assert open_info(p)[0].tags["title"] == "From id3"
+
+
+LIBRARY_TAGS = {"lyrics": "la la\nla", "musicbrainz_trackid": "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae",
+                "musicbrainz_albumid": "alb-9", "isrc": "USRC17607839", "organization": "A Label", "bpm": "120",
+                "copyright": "(c) 2026", "replaygain_track_gain": "-6.20 dB", "replaygain_track_peak": "0.988"}
+
+
+@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "ogg"])
+def test_what_libraries_go_by_makes_the_round_trip(tmp_path, ext):
+    """Session 56's review: ten keys were kept and the rest (lyrics, MusicBrainz ids, ISRC, ReplayGain...) were
+    dropped without a word. FLAC tags in, through a .mz, out as each format, read back."""
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    src = tone(tmp_path / "a.flac")
+    f = FLAC(src)
+    for k, v in {**LIBRARY_TAGS, "label": LIBRARY_TAGS["organization"], "title": "t"}.items():
+        if k != "organization":
+            f[k.upper()] = [v]
+    f.save()
+    runner = CliRunner()
+    for args in (["compress", "-q", str(src), "-o", str(tmp_path / "a.mz")],
+                 ["decompress", "-q", str(tmp_path / "a.mz"), "-o", str(tmp_path / f"back.{ext}")]):
+        assert runner.invoke(cli, args).exit_code == 0
+    info, _ = open_info(tmp_path / f"back.{ext}")
+    assert {k: v for k, v in info.tags.items() if k in LIBRARY_TAGS} == LIBRARY_TAGS

@@ -35,7 +35,7 @@ def test_ffmpegs_txxx_comment_is_read(tmp_path):
                                     id3.TXXX(encoding=3, desc="ALBUM ARTIST", text=["AA"]),
                                     id3.TXXX(encoding=3, desc="MusicBrainz Album Id", text=["x"])])
     tags = read_metadata(str(p))[0]
-    assert tags == {"title": "T", "comment": "from ffmpeg", "albumartist": "AA"}
+    assert tags == {"title": "T", "comment": "from ffmpeg", "albumartist": "AA", "musicbrainz_albumid": "x"}  # kept: session 56
 
 
 def test_itunes_normalisation_data_is_not_the_comment(tmp_path):
