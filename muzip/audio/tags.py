@@ -141,7 +141,7 @@ def _add_items(out: dict[str, str], items) -> None:
         if k is None or k in out:
             continue
         s = _to_str(value).strip()
-        if s and len(s.encode("utf-8")) <= MAX_TAG_BYTES:
+        if s:
             out[k] = s
 
 
@@ -249,7 +249,8 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
     Never raises."""
     if _wav_without_id3(path):  # all mutagen would read of a WAV is its id3 chunk: skip loading it (~30 ms)
         tags = {} if sfile is None else read_soundfile_tags(sfile)
-        return {k: tags[k] for k in TAG_KEYS if k in tags}, None, []
+        kept, notes = _kept(tags)
+        return kept, None, notes
     tags = read_mutagen_tags(path)
     cover, notes = None, []
     try:
@@ -265,7 +266,20 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
     if sfile is not None:
         for k, v in read_soundfile_tags(sfile).items():
             tags.setdefault(k, v)
-    return {k: tags[k] for k in TAG_KEYS if k in tags}, cover, notes
+    kept, long = _kept(tags)
+    return kept, cover, notes + long
+
+
+def _kept(tags: dict) -> tuple[dict, list[str]]:
+    """The keys muzip keeps, in TAG_KEYS' order, and a note for each value too long for a .mz header."""
+    kept, notes = {}, []
+    for k in TAG_KEYS:
+        if k in tags and len(tags[k].encode("utf-8")) > MAX_TAG_BYTES:
+            notes.append(f"tag {k} is {len(tags[k].encode('utf-8')):,} bytes, over the {MAX_TAG_BYTES:,} a .mz "
+                         "keeps; left it out")
+        elif k in tags:
+            kept[k] = tags[k]
+    return kept, notes
 
 
 def read_tags(path: str, sfile=None) -> dict[str, str]:

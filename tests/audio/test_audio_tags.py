@@ -186,3 +186,18 @@ def test_what_libraries_go_by_makes_the_round_trip(tmp_path, ext):
         assert runner.invoke(cli, args).exit_code == 0
     info, _ = open_info(tmp_path / f"back.{ext}")
     assert {k: v for k, v in info.tags.items() if k in LIBRARY_TAGS} == LIBRARY_TAGS
+
+
+def test_a_tag_too_long_for_a_header_is_left_out_with_a_warning(tmp_path):
+    """It failed the whole compress with an internal error (the header holds 65,535 bytes a value)."""
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    src = tone(tmp_path / "a.flac")
+    f = FLAC(src)
+    f["COMMENT"], f["TITLE"] = ["x" * 70_000], ["kept"]
+    f.save()
+    r = CliRunner().invoke(cli, ["compress", "-q", str(src), "-o", str(tmp_path / "a.mz")])
+    assert r.exit_code == 3 and "tag comment is 70,000 bytes, over the 65,535 a .mz keeps; left it out" in r.stderr
+    r = CliRunner().invoke(cli, ["info", "--json", str(tmp_path / "a.mz")])
+    assert '"tags": {"title": "kept"}' in r.stdout
