@@ -207,11 +207,18 @@ def _is_seekable(f) -> bool:
 
 
 @contextmanager
-def stdout_output() -> Iterator[BinaryIO]:
-    """Yield sys.stdout.buffer (for -c); flushed on exit, never closed."""
+def stdout_output(seekable: bool = False) -> Iterator[BinaryIO]:
+    """Yield sys.stdout.buffer (for -c); flushed on exit, never closed. ``seekable``: the writer needs to seek
+    (FLAC, Ogg, MP3): a pipe gets the file once it is whole, from a spooled copy in $TMPDIR."""
     out = sys.stdout.buffer
     try:
-        yield out
+        if seekable and not _is_seekable(out):
+            with tempfile.TemporaryFile() as spool:  # gone on any exit
+                yield spool
+                spool.seek(0)
+                shutil.copyfileobj(spool, out, 1 << 20)
+        else:
+            yield out
     finally:
         try:
             out.flush()

@@ -171,8 +171,6 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")
     fmt = output_format(fmt, output, inputs, DECODE_FORMATS)
-    if fmt != "wav" and (to_stdout or (output is None and "-" in inputs)):
-        raise click.UsageError(f"{fmt.upper()} cannot stream to standard output; use --format wav or -o FILE")
     if fmt not in ("wav", "flac"):
         from ..audio import can_write
         if not can_write(fmt):

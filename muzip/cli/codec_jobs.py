@@ -52,7 +52,7 @@ def _output(item, force, seekable=False):
     if item.dst is None:
         if sys.stdout.isatty():
             raise MuzipError("refusing to write binary data to a terminal (redirect it, or use -o)")
-        return stdout_output()
+        return stdout_output(seekable)
     return atomic_output(item.dst, force, inputs=[item.src], seekable=seekable)
 
 

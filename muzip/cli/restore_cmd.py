@@ -102,8 +102,6 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
             raise click.BadParameter(f"'{model_name}' is not an installed restorer (installed: "
                                      f"{', '.join(restorers) or 'none'})", param_hint="--model")
     fmt = output_format(fmt, output, inputs, ("wav", "flac"))
-    if fmt != "wav" and to_stdout:
-        raise click.UsageError("FLAC cannot stream to standard output; use --format wav or -o FILE")
     items = plan(inputs, ext=".restored." + fmt, output=output, output_dir=output_dir, to_stdout=to_stdout,
                  recursive=recursive, skip_existing=skip_existing,
                  want=lambda name: os.path.splitext(name)[1].lower().lstrip(".") in AUDIO_EXTS)

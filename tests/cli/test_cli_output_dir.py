@@ -112,3 +112,20 @@ def test_an_mz_given_to_compress_and_a_dangling_link_as_output_are_said_as_such(
     r = invoke(runner, "compress", "-q", wav, "-o", tmp_path / "link.mz")
     assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'link.mz'}: cannot write (a link to " \
         f"{tmp_path / 'gone' / 'x.mz'}, whose folder does not exist)\n"
+
+
+def test_flac_and_ogg_to_standard_output(runner, fast_model, tmp_path, wav):
+    """Session 56's review: `decompress -c --format flac` was a usage error while `-o /dev/stdout` worked: a pipe
+    now gets the whole file once written (FLAC and Ogg seek back to finish their headers)."""
+    import subprocess
+    import sys
+
+    from terminal import ENV
+    r = invoke(runner, "compress", "-q", wav, "-o", tmp_path / "a.mz")
+    assert r.exit_code == 0, r.stderr
+    for fmt in ("flac", "ogg"):
+        p = subprocess.run(f'"{sys.executable}" -m muzip decompress -q -c --format {fmt} a.mz | cat > out.{fmt}',
+                           shell=True, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+        info = sf.info(tmp_path / f"out.{fmt}")
+        assert info.format == fmt.upper() and abs(info.duration - 1.0) < 0.01
