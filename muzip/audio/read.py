@@ -127,7 +127,8 @@ class AudioSource:
             if self.path == "-" or self._pipe is not None:
                 stream = stdin if stdin is not None else sys.stdin.buffer
                 self._wav = WavStreamReader(stream, self.name)
-                rate, in_ch, frames, fmt, tags = self._wav.rate, self._wav.channels, self._wav.frames, "wav", {}
+                rate, in_ch, frames, fmt = self._wav.rate, self._wav.channels, self._wav.frames, "wav"
+                tags, self._software = self._wav.tags, self._wav.software
                 self._promised = frames
                 self._codec, self._bits = "pcm", 8 * self._wav.width
             else:

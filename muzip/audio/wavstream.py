@@ -34,6 +34,8 @@ class WavStreamReader:
 
     def __init__(self, stream: BinaryIO, name: str):
         self.stream, self.name = stream, name
+        self.tags: dict[str, str] = {}  # from a LIST/INFO chunk before the data, as a WAV file's are read
+        self.software = ""
         head = self._read(12)
         if len(head) == 0:
             raise AudioReadError(f"{name}: empty input")
@@ -55,6 +57,8 @@ class WavStreamReader:
                 raise AudioReadError(f"{name}: truncated WAV header")
             if cid == b"fmt ":
                 fmt = body[:size]
+            elif cid == b"LIST" and body[:4] == b"INFO":  # ffmpeg's `-f wav -` puts the tags here
+                self.tags, self.software = _info_tags(body[4:size])
             elif cid == b"ds64" and size >= 16:
                 ds64_data = struct.unpack("<Q", body[8:16])[0]
         if fmt is None or len(fmt) < 16:
@@ -118,3 +122,20 @@ class WavStreamReader:
             yield self._decode(buf[: whole * self.frame_bytes])
             if whole < want:
                 return
+
+
+def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
+    """(tags, software) of a LIST/INFO chunk's sub-chunks (INAM, IART, ... ISFT). Never raises."""
+    from .wav_header import INFO_IDS
+    keys = {cid: key for key, cid in INFO_IDS}
+    tags, software, pos = {}, "", 0
+    while pos + 8 <= len(body):
+        cid, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
+        value = body[pos + 8:pos + 8 + size].split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+        if cid in keys and value:
+            if keys[cid] == "software":
+                software = value
+            else:
+                tags.setdefault(keys[cid], value)
+        pos += 8 + size + (size & 1)
+    return tags, software

@@ -270,3 +270,21 @@ def test_a_pipe_named_as_a_file_is_read_as_a_wav_stream(tmp_path):
     assert p.returncode == 1 and p.stderr.decode() == "muzip: /dev/stdin: not a WAV stream (a pipe must carry " \
         "RIFF/WAVE: give a file for other formats)\n"
     assert not (tmp_path / "b.mz").exists()
+
+
+def test_a_wav_stream_keeps_the_tags_of_its_info_chunk(tmp_path):
+    """Session 56's review: `ffmpeg -i x.mp3 -f wav - | muzip compress -` lost the tags ffmpeg puts in a LIST/INFO
+    chunk before the data."""
+    import struct
+
+    def sub(cid, text):
+        data = text.encode() + b"\0"
+        return cid + struct.pack("<I", len(data)) + data + b"\0" * (len(data) & 1)
+    info = b"INFO" + sub(b"INAM", "A Title") + sub(b"IART", "An Artist") + sub(b"ISFT", "Lavf60")
+    pcm = (np.zeros((4410, 2))).astype("<i2").tobytes()
+    fmt = struct.pack("<HHIIHH", 1, 2, 44100, 44100 * 4, 4, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", len(info)) + info \
+        + b"data" + struct.pack("<I", len(pcm)) + pcm
+    with AudioSource("-", stdin=io.BytesIO(b"RIFF" + struct.pack("<I", len(body)) + body)) as src:
+        assert src.info.tags == {"title": "A Title", "artist": "An Artist"} and src.info.software == "Lavf60"
+        assert sum(len(b) for b in src.blocks(4096)) == 4410
