@@ -17,33 +17,12 @@ except ImportError:
     MAX_COVER_BYTES = 512 * 1024
 
 TAG_KEYS = (
-    "title",
-    "artist",
-    "album",
-    "date",
-    "genre",
-    "tracknumber",
-    "discnumber",
-    "comment",
-    "albumartist",
-    "composer",
+    "title", "artist", "album", "date", "genre", "tracknumber", "discnumber", "comment", "albumartist", "composer",
     # what libraries and players go by (session 56: a round trip dropped them without a word)
-    "lyricist",
-    "conductor",
-    "organization",  # the label
-    "copyright",
-    "isrc",
-    "bpm",
-    "lyrics",
-    "musicbrainz_trackid",
-    "musicbrainz_albumid",
-    "musicbrainz_artistid",
-    "musicbrainz_albumartistid",
+    "lyricist", "conductor", "organization", "copyright", "isrc", "bpm", "lyrics",  # organization: the label
+    "musicbrainz_trackid", "musicbrainz_albumid", "musicbrainz_artistid", "musicbrainz_albumartistid",
     "musicbrainz_releasegroupid",
-    "replaygain_track_gain",
-    "replaygain_track_peak",
-    "replaygain_album_gain",
-    "replaygain_album_peak",
+    "replaygain_track_gain", "replaygain_track_peak", "replaygain_album_gain", "replaygain_album_peak",
 )
 MAX_TAG_BYTES = 0xFFFF  # a value's UTF-8 bytes in a .mz header: a longer one (lyrics of a whole album) is left out
 

@@ -7,12 +7,9 @@ import struct
 
 from ..errors import AudioFormatError
 from .tags import id3_bytes
-from .wavstream import WAVE_FORMAT_PCM
+from .wavstream import INFO_IDS, WAVE_FORMAT_PCM
 
-# LIST/INFO ids libsndfile maps to its strings; each value capped (a tag, not a document).
-INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
-            ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"), ("software", b"ISFT"))
-_MAX_INFO_VALUE = 8192
+_MAX_INFO_VALUE = 8192  # each LIST/INFO value capped (a tag, not a document)
 U32 = 0xFFFFFFFF
 FMT_AND_DATA = 4 + 24 + 8  # "WAVE" + fmt chunk + data chunk header, counted in the RIFF size
 

@@ -25,6 +25,10 @@ def int24_to_float(buf: bytes) -> np.ndarray:
     return v.astype(np.float32) / float(1 << 23)
 
 
+# LIST/INFO ids libsndfile maps to its strings (wav_header writes them, the stream reader reads them)
+INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
+            ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"), ("software", b"ISFT"))
+
 class WavStreamReader:
     """Parse the header on construction; ``blocks()`` then yields (n, channels) float32.
 
@@ -40,7 +44,8 @@ class WavStreamReader:
         if len(head) == 0:
             raise AudioReadError(f"{name}: empty input")
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            raise AudioReadError(f"{name}: not a WAV stream (a pipe must carry RIFF/WAVE: give a file for other formats)")
+            raise AudioReadError(f"{name}: not a WAV stream (a pipe must carry RIFF/WAVE: give a file for other "
+                                 "formats)")
         ds64_data = None
         fmt = None
         while True:
@@ -126,7 +131,6 @@ class WavStreamReader:
 
 def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
     """(tags, software) of a LIST/INFO chunk's sub-chunks (INAM, IART, ... ISFT). Never raises."""
-    from .wav_header import INFO_IDS
     keys = {cid: key for key, cid in INFO_IDS}
     tags, software, pos = {}, "", 0
     while pos + 8 <= len(body):

@@ -221,10 +221,8 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
 @click.option("--db", "db_path", metavar="LIBRARY", help="Label every track of this catalog (read only).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
               help="Files embedded in parallel (worker processes).")
-@click.option("--json", "as_json", is_flag=True,
-              help='JSON lines {"path", "label", "scores"}, with "nearest" and "unlike_training" where the '
-                   'classifier keeps its training inputs (one an earlier muzip trained does not), '
-                   'for a file labelled by the main head.')
+@click.option("--json", "as_json", is_flag=True, help='JSON lines {"path", "label", "scores"}, and "nearest" and '
+              '"unlike_training" where known (a classifier of this muzip; a file its main head labels).')
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
@@ -264,16 +262,13 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
             got = [(p, emb, (None, None)) for p, emb in _embed_files(list(names), jobs, rep, quiet, "embed",
                                                                      names=names)]
         items += [(names[p], emb, low) for p, emb, low in got]
-    from ..library.typicality import distance
     for path, emb, (raw, rate) in items:
         try:
             label, scores = C.predict(model, emb, raw, rate)
         except MuzipError as exc:
             rep.fail(f"{path}: {exc}")
             continue
-        # a band-limited file is labelled by its own head, on another view: how far its whole-band input lies
-        # from the training tracks says nothing
-        near = distance(model, emb) if raw is None or C.low_rate_head(model, rate, raw) is None else None
+        near = C.how_far(model, emb, raw, rate)
         unlike = near is not None and near > model["reach"]
         if unlike:
             rep.warn(f"{path}: unlike every track {classifier} was trained on (the nearest at {near:.2f}, where "

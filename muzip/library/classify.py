@@ -243,6 +243,15 @@ def head_for_top(model: dict, top: float | None) -> int | None:
     return max(fits) if fits else None
 
 
+def how_far(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=None) -> float | None:
+    """typicality.distance of a file the main head labels; None for one a band-limited head labels (on its own
+    view: how far its whole-band input lies from the training tracks says nothing), or an older classifier."""
+    if raw is not None and low_rate_head(model, rate, raw) is not None:
+        return None
+    from .typicality import distance
+    return distance(model, emb)
+
+
 def predict(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=None) -> tuple[str, dict]:
     """(label, {class: probability}) of a file's classifier inputs `emb`; a low-rate or low-passed file's (`rate`,
     with its raw descriptor `raw`) by its band-limited head where the classifier has one for it."""
