@@ -110,8 +110,19 @@ def _line(m: dict) -> str:
             f"sha256 {(m['sha256'] or 'unknown')[:16]}..., {files}, in {m['folder']}")
 
 
+def _complete_removable(ctx, param, incomplete):
+    """Shell completion: the models in the user's folder, and those only kept as older versions."""
+    try:
+        from ..runtime.store import base_name, installed_models, model_folder, replaced_versions, user_models_dir
+        user = user_models_dir().resolve()
+        names = {n for n in installed_models() if model_folder(n).parent.resolve() == user}
+        return sorted(n for n in names | {base_name(k) for k in replaced_versions()} if n.startswith(incomplete))
+    except Exception:  # noqa: BLE001 - completion must never print a traceback into the shell
+        return []
+
+
 @models.command("remove", epilog=REMOVE_EXIT_HELP)
-@click.argument("names", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, shell_complete=_complete_removable)
 @click.option("-y", "--yes", is_flag=True, help="Remove without asking (needed where standard input is no terminal).")
 def remove(names, yes):
     """Remove models that `muzip train` installed, with the older versions of them it kept.

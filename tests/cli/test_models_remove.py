@@ -106,3 +106,8 @@ def test_kept_versions_of_a_model_deleted_by_hand_are_listed(user_models):
     assert line.endswith("(`muzip models remove mine` removes them)")
     assert CliRunner().invoke(cli, ["models", "remove", "-y", "mine"]).exit_code == 0
     assert os.listdir(user_models / ".replaced") == []
+
+
+def test_the_shell_completes_the_names_it_can_remove(user_models):
+    from muzip.cli.models_cmds import _complete_removable
+    assert _complete_removable(None, None, "") == ["mine"] and _complete_removable(None, None, "x") == []
