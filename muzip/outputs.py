@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import signal
 import stat
 import sys
@@ -178,7 +177,28 @@ def _device_output(path: str, seekable: bool) -> Iterator[BinaryIO]:
         with tempfile.TemporaryFile() as spool:  # in $TMPDIR; gone on any exit
             yield spool
             spool.seek(0)
-            shutil.copyfileobj(spool, dev, 1 << 20)
+            _copy_whole(spool, dev)
+
+
+def _at_its_start(f) -> bool:
+    """A seekable regular file at offset 0, not opened to append: where a writer's absolute seeks land right."""
+    try:
+        import fcntl
+        return _is_seekable(f) and f.tell() == 0 and not fcntl.fcntl(f.fileno(), fcntl.F_GETFL) & os.O_APPEND
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _copy_whole(src, dst) -> None:
+    """copyfileobj that honours short writes: an unbuffered stdout (PYTHONUNBUFFERED) or device takes part of a
+    chunk and says so, where its reader went away; the next write then fails as it should (exit 141)."""
+    while chunk := src.read(1 << 20):
+        view = memoryview(chunk)
+        while view:
+            n = dst.write(view)
+            if not n:
+                raise BrokenPipeError(errno.EPIPE, "the reader took no more")
+            view = view[n:]
 
 
 def is_full(exc: OSError) -> bool:
@@ -212,11 +232,11 @@ def stdout_output(seekable: bool = False) -> Iterator[BinaryIO]:
     (FLAC, Ogg, MP3): a pipe gets the file once it is whole, from a spooled copy in $TMPDIR."""
     out = sys.stdout.buffer
     try:
-        if seekable and not _is_seekable(out):
+        if seekable and not _at_its_start(out):  # a pipe; or a file appended to, or after other output
             with tempfile.TemporaryFile() as spool:  # gone on any exit
                 yield spool
                 spool.seek(0)
-                shutil.copyfileobj(spool, out, 1 << 20)
+                _copy_whole(spool, out)
         else:
             yield out
     finally:

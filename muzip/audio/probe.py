@@ -173,7 +173,8 @@ def mp3_audio_share(fd: int) -> float:
     state it from the file's size, so a 300-kB cover picture made a 12-s 128-kbps MP3 31 s long."""
     try:
         size = os.fstat(fd).st_size
-        return min(1.0, max(0, _audio_end(fd) - _id3v2_end(fd, 0)) / size) if size else 1.0
+        audio = _audio_end(fd) - _id3v2_end(fd, 0)
+        return min(1.0, audio / size) if size and audio > 0 else 1.0  # a tag size past the file: not believed
     except (OSError, struct.error):
         return 1.0
 

@@ -41,7 +41,7 @@ from .ffmpeg_read import decode_whole
 from .probe import (
     mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
 )
-from .tags import read_metadata
+from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader
 
 MIN_RATE, MAX_RATE = 8000, 192000
@@ -128,7 +128,8 @@ class AudioSource:
                 stream = stdin if stdin is not None else sys.stdin.buffer
                 self._wav = WavStreamReader(stream, self.name)
                 rate, in_ch, frames, fmt = self._wav.rate, self._wav.channels, self._wav.frames, "wav"
-                tags, self._software = self._wav.tags, self._wav.software
+                (tags, notes), self._software = kept_tags(self._wav.tags), self._wav.software
+                self.warnings += notes
                 self._promised = frames
                 self._codec, self._bits = "pcm", 8 * self._wav.width
             else:

@@ -8,6 +8,7 @@ Tag problems never fail an audio read or write: anything unreadable is simply le
 from __future__ import annotations
 
 import base64
+import errno
 import os
 import re
 
@@ -25,6 +26,7 @@ TAG_KEYS = (
     "replaygain_track_gain", "replaygain_track_peak", "replaygain_album_gain", "replaygain_album_peak",
 )
 MAX_TAG_BYTES = 0xFFFF  # a value's UTF-8 bytes in a .mz header: a longer one (lyrics of a whole album) is left out
+MAX_ALL_TAG_BYTES = 256 * 1024  # all values together: with a 512-KiB cover, well within the header's 1 MiB
 
 # Keys libsndfile can store itself (sf.SoundFile string attributes).
 SOUNDFILE_KEYS = ("title", "artist", "album", "date", "genre", "tracknumber", "comment")
@@ -228,7 +230,7 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
     Never raises."""
     if _wav_without_id3(path):  # all mutagen would read of a WAV is its id3 chunk: skip loading it (~30 ms)
         tags = {} if sfile is None else read_soundfile_tags(sfile)
-        kept, notes = _kept(tags)
+        kept, notes = kept_tags(tags)
         return kept, None, notes
     tags = read_mutagen_tags(path)
     cover, notes = None, []
@@ -245,19 +247,21 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
     if sfile is not None:
         for k, v in read_soundfile_tags(sfile).items():
             tags.setdefault(k, v)
-    kept, long = _kept(tags)
+    kept, long = kept_tags(tags)
     return kept, cover, notes + long
 
 
-def _kept(tags: dict) -> tuple[dict, list[str]]:
-    """The keys muzip keeps, in TAG_KEYS' order, and a note for each value too long for a .mz header."""
-    kept, notes = {}, []
+def kept_tags(tags: dict) -> tuple[dict, list[str]]:
+    """The keys muzip keeps, in TAG_KEYS' order, and a note for each value too long for a .mz header (one value,
+    or all of them together: the header holds 1 MiB, a cover up to half of it)."""
+    kept, notes, total = {}, [], 0
     for k in TAG_KEYS:
-        if k in tags and len(tags[k].encode("utf-8")) > MAX_TAG_BYTES:
-            notes.append(f"tag {k} is {len(tags[k].encode('utf-8')):,} bytes, over the {MAX_TAG_BYTES:,} a .mz "
-                         "keeps; left it out")
+        size = len(tags[k].encode("utf-8")) if k in tags else 0
+        if size > MAX_TAG_BYTES or total + size > MAX_ALL_TAG_BYTES:
+            notes.append(f"tag {k} is {size:,} bytes, over the {min(MAX_TAG_BYTES, MAX_ALL_TAG_BYTES - total):,} a "
+                         ".mz keeps; left it out")
         elif k in tags:
-            kept[k] = tags[k]
+            kept[k], total = tags[k], total + size
     return kept, notes
 
 
@@ -312,6 +316,9 @@ def write_tags(fileobj, fmt: str, tags: dict[str, str], cover: tuple[str, bytes]
         if hasattr(fileobj, "seek"):
             fileobj.seek(0)
         f.save(fileobj)
+    except OSError as e:  # a full disk fails the output (the audio may be half moved), not just its tags
+        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
     except Exception:  # noqa: BLE001
         pass
 

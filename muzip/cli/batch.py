@@ -298,9 +298,8 @@ def _say_finished(pending: dict, items, bars: dict, reporter, view) -> None:
     for bar in bars.values():
         bar.close()
     bars.clear()
-    try:
-        for index in sorted(pending):
+    for index in sorted(pending):  # their lines only: the batch bar's update would raise the interruption again
+        try:
             reporter.replay(pending[index].messages)
-            view.finished(items[index], pending[index])
-    except Exception:  # noqa: BLE001 - the interruption is what is being said
-        pass
+        except Exception:  # noqa: BLE001 - the interruption is what is being said
+            pass

@@ -145,12 +145,14 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     stdin_once([src for src, _ in files])
     items = []
     for src, rel in files:
-        if to_stdout or (src == "-" and not output):
+        if to_stdout or (src == "-" and not output and not output_dir):
             dst = None
         elif output:
             dst = output
         elif output_dir:
             dst = os.path.join(output_dir, replace_ext(rel if rel != "-" else "stdin", ext))
+        elif src != "-" and os.path.exists(src) and not os.path.isfile(src) and not os.path.isdir(src):
+            raise click.UsageError(f"{src} is a pipe or device: name the output (-o FILE, -c or --output-dir DIR)")
         else:
             dst = replace_ext(src, ext)
         items.append(Item(src, dst))

@@ -1,6 +1,7 @@
 """The two inputs of `muzip eval` as streams of blocks, resampled, channel-matched and aligned, in memory
 that does not depend on their length (a .mz is decoded frame by frame while it is compared)."""
 
+import os
 import queue
 import threading
 from collections import deque
@@ -19,6 +20,8 @@ _MZ_MAGIC = b"\x89MZ\n"
 
 
 def is_mz(path: str) -> bool:
+    if not os.path.isfile(path):  # a pipe's first bytes, read here, would be gone for its reader
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(4) == _MZ_MAGIC

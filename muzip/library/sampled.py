@@ -14,6 +14,8 @@ from .embed import MAX_FRAMES, frame_runs
 
 def is_mz(path: str) -> bool:
     from ..container import MAGIC
+    if not os.path.isfile(path):  # a pipe's first bytes, read here, would be gone for its reader
+        return False
     try:
         with open(path, "rb") as f:
             return f.read(len(MAGIC)) == MAGIC
@@ -26,6 +28,8 @@ def stream_kbps(path: str, info, duration: float | None) -> float | None:
     made a 4-minute 128-kbps MP3 read as 178 kbps); None for a lossless one or where it cannot be told."""
     from ..audio.probe import LOSSLESS_CODECS
     if not info.codec or info.codec in LOSSLESS_CODECS or not duration or duration <= 0:
+        return None
+    if info.format in ("wav", "wavex", "rf64", "w64", "aiff", "caf"):  # u-law, ADPCM: not "restored" (copy_label)
         return None
     try:
         size = os.path.getsize(path)

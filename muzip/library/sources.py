@@ -145,6 +145,11 @@ def stored_codec(path: str, get_model) -> tuple[str | None, float | None]:
                 codec, software = soundfile_codec(f.format, f.subtype)[0], str(f.software or "")
                 info = SimpleNamespace(codec=codec, format=f.format.lower(), cover=read_metadata(path, f)[1])
                 duration = f.frames / f.samplerate if 0 < f.frames < 2 ** 62 else None
+            if duration and info.format == "mp3":  # as AudioSource estimates a length the file does not state
+                from ..audio.probe import mp3_audio_share, mp3_states_length
+                with open(path, "rb") as fh:
+                    if not mp3_states_length(fh.fileno()):
+                        duration *= mp3_audio_share(fh.fileno())
         except Exception:  # noqa: BLE001 - not libsndfile's: ffmpeg's reader names its codec (ffprobe)
             return stream_facts(path)[1], None
         decoded = read_decoded_mark(software)  # a file muzip decoded: the model's, at its file's bitrate

@@ -288,3 +288,45 @@ def test_a_wav_stream_keeps_the_tags_of_its_info_chunk(tmp_path):
     with AudioSource("-", stdin=io.BytesIO(b"RIFF" + struct.pack("<I", len(body)) + body)) as src:
         assert src.info.tags == {"title": "A Title", "artist": "An Artist"} and src.info.software == "Lavf60"
         assert sum(len(b) for b in src.blocks(4096)) == 4410
+
+
+def test_the_second_reviews_edges_of_pipes_tags_and_copies(tmp_path):
+    """Session 56's second review: a u-law WAV labelled "restored to WAV" (a kbps stored for it), a WAV stream's
+    70-kB INFO tag an internal error, a pipe's first bytes eaten by the .mz probe, a tag size past the file's
+    end taking an MP3's length to 0, and a short write to stdout passing for a whole copy."""
+    import struct
+    from types import SimpleNamespace
+
+    from muzip.audio.probe import mp3_audio_share
+    from muzip.library.sampled import is_mz, stream_kbps
+    from muzip.outputs import _copy_whole
+    assert stream_kbps(__file__, SimpleNamespace(codec="ulaw", format="wav", cover=None), 1.0) is None
+    assert stream_kbps(__file__, SimpleNamespace(codec="mp3", format="mp3", cover=None), 1.0) > 0
+    long_info = b"INFO" + b"ICMT" + struct.pack("<I", 70_000) + b"x" * 70_000
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", len(long_info)) \
+        + long_info + b"data" + struct.pack("<I", 800) + bytes(800)
+    with AudioSource("-", stdin=io.BytesIO(b"RIFF" + struct.pack("<I", len(body)) + body)) as src:
+        assert src.info.tags == {} and "tag comment is 70,000 bytes" in src.warnings[0]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert not is_mz(str(fifo))  # returns at once, reading nothing
+    bogus = tmp_path / "bogus.mp3"
+    bogus.write_bytes(lame_mp3_bytes(1) + b"APETAGEX" + struct.pack("<IIII", 2000, 10**9, 0, 0) + bytes(8))
+    with open(bogus, "rb") as f:
+        assert mp3_audio_share(f.fileno()) == 1.0
+
+    class Trickle(io.RawIOBase):  # takes 3 bytes a write, then goes away
+        def __init__(self):
+            self.got = b""
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            if len(self.got) >= 9:
+                return 0
+            self.got += bytes(b[:3])
+            return min(3, len(b))
+    with pytest.raises(BrokenPipeError):
+        _copy_whole(io.BytesIO(b"0123456789abcdef"), Trickle())

@@ -129,3 +129,20 @@ def test_flac_and_ogg_to_standard_output(runner, fast_model, tmp_path, wav):
         assert p.returncode == 0 and p.stderr == "", p.stderr
         info = sf.info(tmp_path / f"out.{fmt}")
         assert info.format == fmt.upper() and abs(info.duration - 1.0) < 0.01
+    # into a file after other output: libsndfile's seeks are absolute, so it is spooled (it wrote over "JUNK")
+    p = subprocess.run(f'(printf JUNK; "{sys.executable}" -m muzip decompress -q -c --format flac a.mz) > f.bin',
+                       shell=True, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert p.returncode == 0 and (tmp_path / "f.bin").read_bytes()[:8] == b"JUNKfLaC", p.stderr
+
+
+def test_stdin_into_a_folder_and_a_pipe_without_an_output_name(runner, fast_model, tmp_path, wav):
+    """Session 56's second review: `compress - -o DIR` wrote to standard output (the folder stayed empty), and a
+    pipe named as an input with no -o was to be written beside it ("/dev/fd/63.mz: cannot write")."""
+    (tmp_path / "out").mkdir()
+    r = invoke(runner, "compress", "-q", "-", "-o", tmp_path / "out", input=wav.read_bytes())
+    assert r.exit_code == 0 and r.stdout_bytes == b"", r.stderr
+    assert listing(tmp_path / "out") == ["stdin.mz"]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r = invoke(runner, "compress", "-q", fifo)
+    assert r.exit_code == EXIT_USAGE and "is a pipe or device: name the output" in r.stderr, r.stderr

@@ -118,17 +118,19 @@ def test_a_file_finished_in_parallel_before_ctrl_c_is_said(tmp_path):
     but its line was held back for input order and dropped at Ctrl-C; a re-run then failed on it ("exists")."""
     sf.write(tmp_path / "long.wav", sine(440, 400, 44100, 2) * 0.1, 44100)  # about two seconds of work
     sf.write(tmp_path / "short.wav", sine(440, 2, 44100, 2) * 0.1, 44100)
-    proc = subprocess.Popen([sys.executable, "-m", "muzip", "compress", "-j", "2", "long.wav", "short.wav"],
+    sf.write(tmp_path / "short2.wav", sine(440, 2, 44100, 2) * 0.1, 44100)
+    proc = subprocess.Popen([sys.executable, "-m", "muzip", "compress", "-j", "2", "long.wav", "short.wav",
+                             "short2.wav"],
                             cwd=tmp_path, env=ENV, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not (tmp_path / "short.mz").exists():
+    while not (tmp_path / "short2.mz").exists():
         assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
         time.sleep(0.02)
     time.sleep(0.3)  # its outcome reaches the parent
     os.kill(proc.pid, signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "short.wav -> short.mz" in err and "interrupted" in err, err
-    assert err.index("short.wav -> short.mz") < err.index("interrupted")
+    assert err.index("short.wav -> short.mz") < err.index("short2.wav -> short2.mz") < err.index("interrupted")
     assert not (tmp_path / "long.mz").exists()
 
 

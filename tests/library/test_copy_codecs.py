@@ -181,6 +181,10 @@ def test_a_cover_picture_is_not_counted_in_a_copys_bitrate(runner, tmp_path):
     assert lines[2].startswith(str(tmp_path / "music" / "plain.mp3")) and lines[2].endswith("(MP3 at 160 kbps)"), lines
     assert lines[3].startswith(str(tmp_path / "music" / "covered.mp3")), lines  # found: its duration is right too
     assert 126 <= int(lines[3].rsplit("(MP3 at ", 1)[1].split(" kbps)")[0]) <= 130, lines  # ID3 frames, padding
+    from muzip.cli.codec_jobs import get_model
+    from muzip.library.sources import stored_codec  # an older catalog's track: the same, from its header
+    codec, kbps = stored_codec(str(tmp_path / "music" / "covered.mp3"), get_model)
+    assert codec == "mp3" and 126 <= kbps <= 130
 
 
 def test_mono_is_read_below_where_a_lossy_coder_adds_side_of_its_own():
