@@ -316,11 +316,10 @@ def write_tags(fileobj, fmt: str, tags: dict[str, str], cover: tuple[str, bytes]
         if hasattr(fileobj, "seek"):
             fileobj.seek(0)
         f.save(fileobj)
-    except OSError as e:  # a full disk fails the output (the audio may be half moved), not just its tags
-        if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
-            raise
-    except Exception:  # noqa: BLE001
-        pass
+    except Exception as e:  # noqa: BLE001 - a tag problem leaves the tags out; a full disk fails the output
+        cause = e if isinstance(e, OSError) else (e.__cause__ or e.__context__)  # mutagen wraps it in MutagenError
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise OSError(cause.errno, cause.strerror) from None
 
 
 def add_flac_tags(fileobj, tags: dict[str, str], cover: tuple[str, bytes] | None = None) -> None:

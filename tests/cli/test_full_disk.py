@@ -44,3 +44,24 @@ def test_compress_into_a_full_disk(tmp_path):
                        cwd=tmp_path, env=ENV, capture_output=True, text=True, preexec_fn=_limited, timeout=300)
     assert p.returncode == 1 and p.stderr == "muzip: out.mz: cannot write (File too large)\n", p.stderr
     assert os.listdir(tmp_path) == ["in.wav"]
+
+
+@pytest.mark.parametrize("out", ["out.mp3", "out.flac"])
+def test_a_full_disk_while_the_tags_are_written(tmp_path, out):
+    """The audio fits, its 400-kB cover does not: mutagen's error was swallowed as a tag problem, and the output
+    published without its tags (session 56's second review)."""
+    import numpy as np
+    import soundfile as sf
+    from mutagen.flac import FLAC, Picture
+    sf.write(tmp_path / "in.flac", np.zeros((44100, 2), np.float32), 44100)
+    f = FLAC(tmp_path / "in.flac")
+    pic = Picture()
+    pic.type, pic.mime, pic.data = 3, "image/jpeg", b"\xff\xd8\xff" + bytes(400_000)
+    f.add_picture(pic)
+    f.save()
+    subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "in.flac", "-o", "a.mz"], cwd=tmp_path,
+                   check=True, env=ENV)
+    p = subprocess.run([sys.executable, "-m", "muzip", "decompress", "-q", "a.mz", "-o", out], cwd=tmp_path,
+                       env=ENV, capture_output=True, text=True, preexec_fn=_limited, timeout=120)
+    assert p.returncode == 1 and p.stderr == f"muzip: {out}: cannot write (File too large)\n", p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["a.mz", "in.flac"]
