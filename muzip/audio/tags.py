@@ -111,6 +111,8 @@ def _normalise_key(key) -> str | None:
         return _normalise_key(rest) if rest and not rest.startswith("txxx") else None
     if frame == "comm" and rest.startswith("itun"):  # COMM:iTunNORM / iTunSMPB...: iTunes' data, not a comment
         return None
+    if frame == "----":  # an MP4 freeform atom, ----:com.apple.iTunes:NAME (ReplayGain, MusicBrainz ids)
+        return _normalise_key(rest.rsplit(":", 1)[-1]) if rest else None
     if frame == "ufid":  # the MusicBrainz recording id, as Picard writes it to ID3
         return "musicbrainz_trackid" if rest == "http://musicbrainz.org" else None
     return _ALIASES.get(frame, None)
@@ -327,6 +329,12 @@ def add_flac_tags(fileobj, tags: dict[str, str], cover: tuple[str, bytes] | None
     write_tags(fileobj, "flac", tags, cover, skip=SOUNDFILE_KEYS)
 
 
+def _values(key: str, value: str) -> list[str]:
+    """A kept value as the tag's values: several MusicBrainz ids (joined with "; " when read) are several again;
+    text is one value, as read."""
+    return value.split("; ") if key.startswith("musicbrainz_") else [value]
+
+
 def _picture(cover):
     from mutagen.flac import Picture
 
@@ -344,7 +352,9 @@ def _vorbis_with(fileobj, fmt, todo, cover):
     if f.tags is None:
         f.add_tags()
     for k, v in todo.items():
-        f.tags[k.upper()] = [v]
+        if fmt == "opus" and k.startswith("replaygain_"):
+            continue  # RFC 7845: Opus carries R128 gains, never REPLAYGAIN_* (players would apply them twice)
+        f.tags[k.upper()] = _values(k, v)
     if cover is not None:
         if fmt == "flac":
             f.clear_pictures()
@@ -381,7 +391,7 @@ def _id3_with(fileobj, todo, cover):
         elif k == "musicbrainz_trackid":
             tag.add(id3.UFID(owner="http://musicbrainz.org", data=v.encode("ascii", "replace")))
         elif k in _ID3_TXXX:
-            tag.add(id3.TXXX(encoding=3, desc=_ID3_TXXX[k], text=[v]))
+            tag.add(id3.TXXX(encoding=3, desc=_ID3_TXXX[k], text=_values(k, v)))
         elif k in _ID3_FRAMES:
             tag.add(getattr(id3, _ID3_FRAMES[k])(encoding=3, text=[v]))
     if cover is not None:

@@ -44,7 +44,7 @@ downmix_option = click.option("--downmix", is_flag=True, help="Mix inputs with m
 def _check_flags(force, skip_existing, to_stdout, output):
     if force and skip_existing:
         raise click.UsageError("-f and --skip-existing contradict each other")
-    if to_stdout and output:
+    if to_stdout and output and output != "-":  # -o - is standard output too
         raise click.UsageError("-c and -o contradict each other")
 
 

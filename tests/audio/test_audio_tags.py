@@ -201,3 +201,35 @@ def test_a_tag_too_long_for_a_header_is_left_out_with_a_warning(tmp_path):
     assert r.exit_code == 3 and "tag comment is 70,000 bytes, over the 65,535 a .mz keeps; left it out" in r.stderr
     r = CliRunner().invoke(cli, ["info", "--json", str(tmp_path / "a.mz")])
     assert '"tags": {"title": "kept"}' in r.stdout
+
+
+def test_several_musicbrainz_ids_opus_replaygain_and_mp4_freeform_atoms(tmp_path):
+    """Session 56's second review: two artist ids came back as one invalid id "a; b"; Opus got REPLAYGAIN_* (RFC
+    7845 says R128 only); an M4A's ----:com.apple.iTunes atoms (ReplayGain, ids) were dropped."""
+    from mutagen.mp4 import MP4, MP4FreeForm
+    from mutagen.oggopus import OggOpus
+
+    from muzip.audio.tags import read_metadata, write_tags
+    flac = tone(tmp_path / "a.flac")
+    f = FLAC(flac)
+    f["MUSICBRAINZ_ARTISTID"] = ["id-one", "id-two"]
+    f.save()
+    info, _ = open_info(flac)
+    assert info.tags["musicbrainz_artistid"] == "id-one; id-two"
+    out = tmp_path / "b.flac"
+    shutil.copy(flac, out)
+    write_tags(str(out), "flac", {"musicbrainz_artistid": "id-one; id-two"})
+    assert FLAC(out)["MUSICBRAINZ_ARTISTID"] == ["id-one", "id-two"]
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg makes the Opus and M4A files")
+    opus, m4a = tmp_path / "a.opus", tmp_path / "a.m4a"
+    for path, codec in ((opus, "libopus"), (m4a, "aac")):
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(flac), "-c:a", codec, str(path)], check=True)
+    write_tags(str(opus), "opus", {"title": "t", "replaygain_track_gain": "-6 dB"})
+    assert "REPLAYGAIN_TRACK_GAIN" not in OggOpus(opus) and OggOpus(opus)["TITLE"] == ["t"]
+    m = MP4(m4a)
+    m["----:com.apple.iTunes:replaygain_track_gain"] = [MP4FreeForm(b"-6.20 dB")]
+    m["----:com.apple.iTunes:MusicBrainz Release Group Id"] = [MP4FreeForm(b"rg-1")]
+    m.save()
+    tags = read_metadata(str(m4a))[0]
+    assert tags["replaygain_track_gain"] == "-6.20 dB" and tags["musicbrainz_releasegroupid"] == "rg-1"

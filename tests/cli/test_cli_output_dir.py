@@ -146,3 +146,10 @@ def test_stdin_into_a_folder_and_a_pipe_without_an_output_name(runner, fast_mode
     os.mkfifo(fifo)
     r = invoke(runner, "compress", "-q", fifo)
     assert r.exit_code == EXIT_USAGE and "is a pipe or device: name the output" in r.stderr, r.stderr
+
+
+def test_c_with_o_dash_agree(runner, fast_model, tmp_path, wav):
+    r = invoke(runner, "compress", "-q", "-c", "-o", "-", wav)
+    assert r.exit_code == 0 and r.stdout_bytes[:4] == b"\x89MZ\n", r.stderr
+    r = invoke(runner, "compress", "-q", "-c", "-o", tmp_path / "x.mz", wav)
+    assert r.exit_code == EXIT_USAGE and "-c and -o contradict each other" in r.stderr
