@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import AudioReadError
-from .probe import LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, stream_facts, trim_to_stated
+from .probe import (
+    LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, stream_facts, trim_to_stated,
+)
 from .wavstream import int24_to_float
 
 
@@ -42,13 +44,20 @@ def _head_says_mp4(path: str) -> bool:
         return False
 
 
+# How a file in each format libsndfile reads begins, whatever follows (damage there is "corrupt", not "not audio")
+_STARTS = {"WAV": (b"RIFF", b"RF64", b"BW64"), "FLAC": b"fLaC", "Ogg": b"OggS", "AIFF": b"FORM"}
+
+
 def decode_whole(path: str, sf_msg: str) -> Decoded:
     """`path` decoded by ffmpeg; sf_msg: what libsndfile said of it (for the message where ffmpeg fails too)."""
     from ..container.format import MAGIC
     with open(path, "rb") as f:
-        if f.read(len(MAGIC)) == MAGIC:  # said as what it is, not left to ffmpeg to fail on
+        first = f.read(4)
+        if first == MAGIC:  # said as what it is, not left to ffmpeg to fail on
             raise AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
     native = claimed_native_format(path)
+    if native in _STARTS and not first.startswith(_STARTS[native]):  # an MP3 may start with junk, not these
+        raise AudioReadError(f"{path}: not audio (named as {native}, but it does not start as {native} data)")
     audio_like = native is not None or looks_like_ffmpeg_audio(path)
     if not ffmpeg_available():
         if native:

@@ -56,6 +56,14 @@ def _ext(path: str) -> str:
 def claimed_native_format(path: str) -> str | None:
     """"WAV", "FLAC", "Ogg", "MP3" or "AIFF" when the magic number (else the extension) says so
     and this libsndfile reads that format; else None."""
+    name = magic_format(path) or _EXT_NAME.get(_ext(path))
+    if name is None or _NATIVE[name] not in sf.available_formats():
+        return None
+    return name
+
+
+def magic_format(path: str) -> str | None:
+    """"WAV", "FLAC", "Ogg", "AIFF" or "MP3" where the file's first bytes say so (not its name); else None."""
     h = _head(path)
     name = None
     if h[:4] in (b"RIFF", b"RF64", b"BW64") and h[8:12] == b"WAVE":
@@ -68,10 +76,6 @@ def claimed_native_format(path: str) -> str | None:
         name = "AIFF"
     elif h[:3] == b"ID3" or (len(h) >= 2 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0 and (h[1] & 0x06) != 0):
         name = "MP3"  # ID3 tag, or an MPEG audio frame sync with a layer (not AAC's 00)
-    else:
-        name = _EXT_NAME.get(_ext(path))
-    if name is None or _NATIVE[name] not in sf.available_formats():
-        return None
     return name
 
 

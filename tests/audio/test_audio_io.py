@@ -115,6 +115,11 @@ def test_not_audio(tmp_path):
     with pytest.raises(AudioReadError, match=r"song\.xyz: not an audio file") as e:
         AudioSource(str(p))
     assert "\n" not in str(e.value)
+    named = tmp_path / "song.wav"  # named as audio: said so, not "corrupt or truncated WAV data" (session 56)
+    named.write_bytes(p.read_bytes())
+    with pytest.raises(AudioReadError, match=r"song\.wav: not audio \(named as WAV, but it does not start as WAV "
+                                             r"data\)$"):
+        AudioSource(str(named))
 
 
 def test_rate_too_low(tmp_path):
