@@ -233,10 +233,24 @@ def stdout_output(seekable: bool = False) -> Iterator[BinaryIO]:
     out = sys.stdout.buffer
     try:
         if seekable and not _at_its_start(out):  # a pipe; or a file appended to, or after other output
-            with tempfile.TemporaryFile() as spool:  # gone on any exit
-                yield spool
+            spool = tempfile.TemporaryFile()  # gone on any exit
+            try:
+                try:
+                    yield spool
+                    spool.flush()  # what is buffered reaches the disk here
+                except OSError as e:  # the spool's disk, not standard output, is what is full
+                    if not is_full(e):
+                        raise
+                    raise OutputWriteError(f"standard output: no room for the file's spooled copy in "
+                                           f"{tempfile.gettempdir()} ({e.strerror}); set TMPDIR to a folder with "
+                                           "room") from None
                 spool.seek(0)
                 _copy_whole(spool, out)
+            finally:
+                try:
+                    spool.close()  # on a full disk its buffer's flush fails again: the first error is said
+                except OSError:
+                    pass
         else:
             yield out
     finally:

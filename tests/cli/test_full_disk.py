@@ -65,3 +65,13 @@ def test_a_full_disk_while_the_tags_are_written(tmp_path, out):
                        env=ENV, capture_output=True, text=True, preexec_fn=_limited, timeout=120)
     assert p.returncode == 1 and p.stderr == f"muzip: {out}: cannot write (File too large)\n", p.stderr
     assert sorted(os.listdir(tmp_path)) == ["a.mz", "in.flac"]
+
+
+def test_no_room_to_spool_for_standard_output_is_said_as_such(tmp_path, coded):
+    """FLAC to a pipe is spooled in $TMPDIR first: a full $TMPDIR was said as standard output's failure."""
+    p = subprocess.run(f'"{sys.executable}" -m muzip decompress -q -c --format flac "{coded}" | cat > /dev/null',
+                       shell=True, cwd=tmp_path, env=dict(ENV, TMPDIR=str(tmp_path)), capture_output=True,
+                       text=True, preexec_fn=_limited, timeout=120)
+    assert p.stderr == f"muzip: standard output: no room for the file's spooled copy in {tmp_path} (File too " \
+        "large); set TMPDIR to a folder with room\n", p.stderr
+    assert os.listdir(tmp_path) == []
