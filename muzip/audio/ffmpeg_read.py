@@ -48,13 +48,18 @@ def _head_says_mp4(path: str) -> bool:
 _STARTS = {"WAV": (b"RIFF", b"RF64", b"BW64"), "FLAC": b"fLaC", "Ogg": b"OggS", "AIFF": b"FORM"}
 
 
+def mz_not_audio(path: str) -> AudioReadError:
+    """What is said of a .mz given where audio is read."""
+    return AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
+
+
 def decode_whole(path: str, sf_msg: str) -> Decoded:
     """`path` decoded by ffmpeg; sf_msg: what libsndfile said of it (for the message where ffmpeg fails too)."""
     from ..container.format import MAGIC
     with open(path, "rb") as f:
         first = f.read(4)
         if first == MAGIC:  # said as what it is, not left to ffmpeg to fail on
-            raise AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
+            raise mz_not_audio(path)
     native = claimed_native_format(path)
     if native in _STARTS and not first.startswith(_STARTS[native]):  # an MP3 may start with junk, not these
         raise AudioReadError(f"{path}: not audio (named as {native}, but it does not start as {native} data)")

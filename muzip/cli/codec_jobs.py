@@ -58,16 +58,10 @@ def _output(item, force, seekable=False):
 
 def _refuse_mz_input(src: str) -> None:
     """`compress old.mz`: said as what it is ("is the input file; refusing to overwrite it" was said first)."""
-    from ..container.format import MAGIC
-    if src == "-" or not os.path.isfile(src):
-        return
-    try:
-        with open(src, "rb") as f:
-            head = f.read(len(MAGIC))
-    except OSError:
-        return  # the reader says why
-    if head == MAGIC:
-        raise AudioReadError(f"{src}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
+    from ..audio.ffmpeg_read import mz_not_audio
+    from ..library.sampled import is_mz  # a regular file only: a pipe's first bytes are its reader's
+    if src != "-" and is_mz(src):
+        raise mz_not_audio(src)
 
 
 def _precheck(item, force, make_dirs):
