@@ -176,7 +176,8 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
-    cv = C.cross_validate(X, y, groups=np.array([track[files[i]] for i in keep]))  # folds never split a track
+    # folds never split a track; each fold predicts as `predict` will, within its training range
+    cv = C.cross_validate(X, y, groups=np.array([track[files[i]] for i in keep]), within_range=True)
     model = C.train(X, y_names, embedder, raw=raw)
     with atomic_output(output, force, inputs=[*files, *([db_path] if db_path else [])]) as f:
         C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})

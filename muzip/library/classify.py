@@ -37,8 +37,10 @@ def fit_logistic(X, y):
     return coef / dev, bias - (coef / dev) @ mean
 
 
-def cross_validate(X, y, groups, folds: int = 5, seed: int = 0) -> dict:
-    """Accuracy and macro-F1 over folds split by track (no segment of a test track is trained on)."""
+def cross_validate(X, y, groups, folds: int = 5, seed: int = 0, within_range: bool = False) -> dict:
+    """Accuracy and macro-F1 over folds split by track (no segment of a test track is trained on). within_range:
+    each test input brought into its training split's range first, as `predict` does (typicality.within_bounds),
+    so `classify train` reports what its classifier will do; the benchmarks' LR columns are without it."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedGroupKFold
     k = min(folds, min(np.bincount(np.unique(y, return_inverse=True)[1])))
@@ -48,7 +50,10 @@ def cross_validate(X, y, groups, folds: int = 5, seed: int = 0) -> dict:
     for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups):
         coef, bias = fit_logistic(X[tr], y[tr])
         labels = np.unique(y[tr])
-        pred[te] = labels[np.argmax(np.asarray(X[te], np.float64) @ coef.T + bias, axis=1)]
+        test = np.asarray(X[te], np.float64)
+        if within_range:
+            test = np.clip(test, np.min(X[tr], axis=0), np.max(X[tr], axis=0))
+        pred[te] = labels[np.argmax(test @ coef.T + bias, axis=1)]
     return {"folds": int(k), "accuracy": float(accuracy_score(y, pred)), "macro_f1": float(f1_score(y, pred, average="macro"))}
 
 

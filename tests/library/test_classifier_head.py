@@ -57,3 +57,19 @@ def test_a_constant_dimension_keeps_the_weights_finite():
     X = np.concatenate([X, np.full((len(X), 1), 0.5)], axis=1)
     coef, bias = C.fit_logistic(X, y)
     assert np.all(np.isfinite(coef)) and np.all(np.isfinite(bias))
+
+
+def test_cross_validation_predicts_as_predict_does_within_the_training_range():
+    """`classify train`'s accuracy is what its classifier will do: `predict` clips each input to the training
+    range (typicality.within_bounds), so each fold's test tracks are clipped to that fold's training range."""
+    rng = np.random.default_rng(3)
+    y = np.repeat([0, 1], 20)
+    width = 0.01 * rng.standard_normal(40) + 0.02 * y  # a value that leans to label 1 within a narrow range
+    X = np.stack([np.where(y == 1, 1.0, -1.0) + 0.3 * rng.standard_normal(40), width], axis=1)
+    X[0, 1] = 1e3  # one track of label 0 far beyond that range (as a mono copy's stereo width is)
+    groups = np.arange(40)
+    plain = C.cross_validate(X, y, groups, folds=5)
+    clipped = C.cross_validate(X, y, groups, folds=5, within_range=True)
+    assert plain["accuracy"] == 39 / 40 and clipped["accuracy"] == 1.0  # the far track: wrong, then right
+    model = C.train(np.delete(X, 0, axis=0), [str(v) for v in y[1:]], "test:0")
+    assert C.predict(model, X[0])[0] == "0"  # as predict labels it
