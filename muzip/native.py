@@ -11,8 +11,8 @@ class quiet_native_stderr:
     start-up chatter, mpg123's "Warning: Xing stream size off ...") is dropped. Python's own messages are
     not printed inside (jobs record them and the caller prints them after). enabled=False: a no-op."""
 
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.saved = enabled, None
+    def __init__(self, enabled: bool = True, into: int | None = None):
+        self.enabled, self.saved, self.into = enabled, None, into  # into: a file descriptor to keep it in instead
 
     def __enter__(self):
         if not self.enabled:
@@ -23,7 +23,7 @@ class quiet_native_stderr:
             pass
         try:
             self.saved = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
+            devnull = os.open(os.devnull, os.O_WRONLY) if self.into is None else os.dup(self.into)
         except OSError:
             self.__exit__()
             return self

@@ -9,16 +9,14 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
   without its last page) is read as far as it goes, with a note in ``warnings``; an MP3 promises a
   length only in its Xing/Info/VBRI frame (else libsndfile's length is a guess from the file size);
-* what native decoders print on file descriptor 2 (mpg123's "Warning: Xing stream size off ...",
-  "Note: Illegal Audio-MPEG-Header ...") is dropped: muzip's own lines are the only ones;
-* ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding at the end: it is cut to the
-  length the container states (ffmpeg_read, probe.stream_facts);
-* samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to
-  [-1, 1], NaN -> 0, with one warning giving the count (clip_full_scale): a single bad sample
-  should not cost the whole file, and the codec is made for [-1, 1] (a float WAV at 1e4..1e12
-  x full scale overshot the bitrate many times over, or failed).  What lossy decoders (MP3,
-  Vorbis, Opus) output near full scale overshoots it a little, as their signal always did: that
-  is passed on unchanged up to MAX_OVERSHOOT (+-2, +6 dB), and only beyond it (damage) clipped.
+* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones
+  (mpg123's notes of bytes it skipped become one warning: mpg123_notes);
+* a FLAC damaged in its middle is read by ffmpeg, its bad frames silence in their place (ffmpeg_resume);
+* ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
+* samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to [-1, 1], NaN -> 0,
+  with one warning giving the count (clip_full_scale): one bad sample should not cost the file, and a float
+  WAV at 1e4..1e12 x full scale overshot the bitrate many times over.  What lossy decoders output near
+  full scale overshoots it a little, as their signal always did: passed on up to MAX_OVERSHOOT (+-2, +6 dB).
 """
 
 from __future__ import annotations
@@ -38,6 +36,7 @@ from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
+from .mpg123_notes import Mpg123Notes
 from .probe import (
     mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
 )
@@ -92,11 +91,9 @@ def _is_pipe(path: str) -> bool:
 
 
 class AudioSource:
-    """Open an audio file (or ``-`` for a WAV on stdin) for single-pass block reading.
-
-    After ``blocks()`` is exhausted, ``samples_read`` is the number of frames delivered and
-    ``warnings`` holds one-line notes (no file name) about what was salvaged.
-    """
+    """Open an audio file (or ``-`` for a WAV on stdin) for single-pass block reading. After ``blocks()`` is
+    exhausted, ``samples_read`` is the number of frames delivered and ``warnings`` holds one-line notes (no
+    file name) about what was salvaged."""
 
     def __init__(self, path_or_dash: str, downmix: bool = False, stdin: BinaryIO | None = None):
         self.path = path_or_dash
@@ -118,6 +115,7 @@ class AudioSource:
         self._finished = False
         self._codec: str | None = None
         self._bits: int | None = None
+        self._mp3_notes: Mpg123Notes | None = None
         self._software = ""
         cover = None
         self._pipe: BinaryIO | None = None
@@ -226,10 +224,8 @@ class AudioSource:
 
     # -- reading -------------------------------------------------------------------------
     def blocks(self, block_frames: int) -> Iterator[np.ndarray]:
-        """Yield float32 blocks of shape (n, channels), 0 < n <= block_frames, in order.
-
-        Raises AudioReadError on data that cannot be decoded; when exhausted normally,
-        ``warnings`` and ``samples_read`` are final."""
+        """Yield float32 blocks of shape (n, channels), 0 < n <= block_frames, in order. Raises AudioReadError
+        on data that cannot be decoded; when exhausted normally, ``warnings`` and ``samples_read`` are final."""
         if block_frames <= 0:
             raise ValueError("block_frames must be positive")
         for block in self._raw_blocks(block_frames):
@@ -258,10 +254,11 @@ class AudioSource:
         # mpg123 prints "Note: Illegal Audio-MPEG-Header ..." as it decodes: mute fd 2 around each MP3 read
         # (two dup2s a block; not held across the yield, where the caller prints). Other decoders are silent.
         mute = self.info.format == "mp3"
+        self._mp3_notes = Mpg123Notes() if mute else None  # kept: they say where damage was skipped
         tail = np.empty((0, f.channels), np.float32)  # the last frames handed out (ffmpeg_resume lines up on them)
         while True:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
-            with quiet_native_stderr(mute):
+            with quiet_native_stderr(mute, into=self._mp3_notes and self._mp3_notes.fd):
                 got, err = readf(f, out)
             if err is not None:
                 at = self.samples_read + got
@@ -337,10 +334,9 @@ class AudioSource:
             return False
 
     def _decode_error(self, msg: str, at_frame: int) -> None:
-        """A decode error once libsndfile has read to the end of the file is a cut-off last
-        frame (code what is there, warn); earlier in the file it is corruption (fail).  The
-        decoder reads ahead by some 16-32 KiB, so damage that close to the end (or anywhere
-        in a file that small) counts as a cut."""
+        """A decode error once libsndfile has read to the end of the file is a cut-off last frame (code what is
+        there, warn); earlier it is corruption (fail). The decoder reads ahead by some 16-32 KiB, so damage that
+        close to the end (or anywhere in a file that small) counts as a cut."""
         if self._at_eof():
             self._cut = msg
             return
@@ -373,6 +369,8 @@ class AudioSource:
                                   f"(libsndfile: {self._cut}); read the {_secs(got, rate)} before it")
         elif self._ogg_cut:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
+        if self._mp3_notes is not None:
+            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES)
         self.warnings += self.cut_notes
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))
@@ -387,6 +385,8 @@ class AudioSource:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._mp3_notes is not None:
+            self._mp3_notes.close()
         self._mem = None
         self._wav = None
         if self._pipe is not None:

@@ -1,5 +1,6 @@
-"""A FLAC damaged in its middle is read whole: its bad frames silence, every other sample in its place, one
-warning (muzip.audio.ffmpeg_resume, salvage). Without ffmpeg it is refused as before (test_audio_damage)."""
+"""A file damaged in its middle. A FLAC is read whole: its bad frames silence, every other sample in its place,
+one warning (muzip.audio.ffmpeg_resume, salvage); without ffmpeg it is refused as before (test_audio_damage).
+An MP3, whose bad bytes mpg123 skips, is said to be damaged (muzip.audio.mpg123_notes)."""
 
 import io
 import shutil
@@ -12,7 +13,8 @@ from muzip.audio import AudioSource
 from muzip.cli import cli
 from muzip.errors import MuzipError
 
-pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+needs_mp3 = pytest.mark.skipif("MP3" not in sf.available_formats(), reason="this libsndfile writes no MP3")
 
 
 def _flac(rate=44100, channels=2, seconds=8, subtype="PCM_16", seed=0):
@@ -30,6 +32,7 @@ def _read(path):
         return np.concatenate(list(src.blocks(3000))), src.warnings
 
 
+@needs_ffmpeg
 @pytest.mark.parametrize("rate,channels,subtype", [(44100, 2, "PCM_16"), (48000, 1, "PCM_24")])
 def test_one_flipped_bit_costs_one_frame_not_the_file(tmp_path, rate, channels, subtype):
     data, whole = _flac(rate, channels, subtype=subtype)
@@ -47,6 +50,7 @@ def test_one_flipped_bit_costs_one_frame_not_the_file(tmp_path, rate, channels, 
     assert abs(at - wrong[0] / rate) < 0.01
 
 
+@needs_ffmpeg
 def test_a_burst_in_three_places_is_three_frames(tmp_path):
     data, whole = _flac()
     for where in (len(data) // 4, len(data) // 2, 2 * len(data) // 3):
@@ -58,6 +62,7 @@ def test_a_burst_in_three_places_is_three_frames(tmp_path):
     assert len(warnings) == 1 and "its 3 damaged frames as silence" in warnings[0]
 
 
+@needs_ffmpeg
 def test_damaged_flacs_only_ever_read_or_fail_in_one_line(tmp_path):
     """Seeded flips and bursts with ffmpeg salvaging (test_audio_damage fuzzes without it)."""
     base, whole = _flac(seconds=3, seed=3)
@@ -79,6 +84,7 @@ def test_damaged_flacs_only_ever_read_or_fail_in_one_line(tmp_path):
         assert all("\n" not in w for w in warnings)
 
 
+@needs_ffmpeg
 def test_compress_says_so_and_the_decoded_file_keeps_its_length(runner, tmp_path):
     data, whole = _flac(seconds=6)
     data[len(data) // 2] ^= 0x04
@@ -88,3 +94,35 @@ def test_compress_says_so_and_the_decoded_file_keeps_its_length(runner, tmp_path
     assert "warning: " in r.stderr and "song.flac: the FLAC data is damaged from " in r.stderr
     assert runner.invoke(cli, ["decompress", str(tmp_path / "song.mz")]).exit_code == 0
     assert sf.info(str(tmp_path / "song.wav")).frames == len(whole)
+
+
+def _mp3(seconds=6):
+    n = 44100 * seconds
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / 44100)[:, None] + 0.1 * np.random.default_rng(5).random((n, 2))
+    buf = io.BytesIO()
+    sf.write(buf, x.astype(np.float32), 44100, format="MP3", subtype="MPEG_LAYER_III")
+    return bytearray(buf.getvalue())
+
+
+@needs_mp3
+def test_an_mp3_damaged_in_its_middle_is_said_to_be(tmp_path, capfd):
+    data = _mp3()
+    (tmp_path / "whole.mp3").write_bytes(bytes(data))
+    at = len(data) // 2
+    data[at:at + 600] = bytes(600)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    whole, none = _read(tmp_path / "whole.mp3")
+    got, warnings = _read(tmp_path / "bad.mp3")
+    assert none == [] and len(got) < len(whole)
+    assert len(warnings) == 1 and warnings[0].startswith("the MP3 data is damaged at byte ")
+    assert f"(of {len(data):,}); mpg123 skipped " in warnings[0]
+    assert abs(int(warnings[0].split("at byte ")[1].split(" ")[0].replace(",", "")) - at) < 2000
+    assert "Illegal" not in capfd.readouterr().err  # mpg123's own notes still never reach the terminal
+
+
+@needs_mp3
+def test_what_follows_an_mp3s_audio_is_not_damage(tmp_path):
+    data = _mp3(3) + b"TAG" + bytes(125) + b"junk at the end of the file" * 20
+    (tmp_path / "tagged.mp3").write_bytes(bytes(data))
+    _, warnings = _read(tmp_path / "tagged.mp3")
+    assert not any("damaged" in w for w in warnings)

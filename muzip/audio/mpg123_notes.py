@@ -1,0 +1,52 @@
+"""What mpg123 says while it decodes an MP3 damaged in its middle. It skips the bad bytes and reads on, as every
+player does, so the file decodes a few milliseconds short, and libsndfile reports nothing. mpg123's notes on file
+descriptor 2 ("Note: Illegal Audio-MPEG-Header 0x06eaebc9 at offset 144866." ... "Note: Skipped 627 bytes in
+input.") are kept in a temporary file rather than dropped, and read once the file is decoded: one warning."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+_ILLEGAL = re.compile(r"Illegal Audio-MPEG-Header 0x[0-9a-fA-F]+ at offset (\d+)")
+_SKIPPED = re.compile(r"Skipped (\d+) bytes in input")
+_KEPT = 1 << 20  # bytes of notes read back: a file damaged all through says so within them
+
+
+class Mpg123Notes:
+    """A place for mpg123's notes (`fd` for native.quiet_native_stderr's `into`), and the warning they make."""
+
+    def __init__(self):
+        try:
+            self.file = tempfile.TemporaryFile()
+        except OSError:  # no room for it: the notes are dropped, as before
+            self.file = None
+
+    @property
+    def fd(self) -> int | None:
+        return None if self.file is None else self.file.fileno()
+
+    def warnings(self, fd: int, tail: int) -> list[str]:
+        """One line for damage before the last `tail` bytes of the file open as `fd` (what follows the audio
+        there, tags or a cut last frame, is the reader's own business), or none."""
+        try:
+            size = os.fstat(fd).st_size
+        except (OSError, TypeError):
+            return []
+        if self.file is None:
+            return []
+        self.file.seek(0)
+        text = self.file.read(_KEPT).decode("utf-8", "replace")
+        places = [int(m.group(1)) for m in _ILLEGAL.finditer(text) if int(m.group(1)) < size - tail]
+        if not places:
+            return []
+        skipped = sum(int(m.group(1)) for m in _SKIPPED.finditer(text))
+        where = f"at byte {places[0]:,}" if len(places) == 1 else f"in {len(places)} places from byte {places[0]:,}"
+        return [f"the MP3 data is damaged {where} (of {size:,}); mpg123 skipped {skipped:,} bytes and read on: the "
+                "audio they held is missing"]
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
