@@ -12,12 +12,6 @@ are dropped, and the rest is used only if
   last page states (ffmpeg reads on over a missing page without a word).
 
 Otherwise the file is what libsndfile said: corrupt (AudioSource raises its usual one-line error).
-
-A FLAC damaged in its middle (one flipped bit fails libFLAC's frame CRC) is *salvaged* the same way
-(`salvage=True`): ffmpeg checks every frame's CRC, drops a damaged frame, and `aresample=async` fills its samples
-with silence by the frame numbers the FLAC frames carry, so everything after it keeps its place in time. Every
-player plays such a file with a dropout; refusing it whole threw away a whole track for one bit. The caller
-warns of the damage (where it starts, how many frames).
 """
 
 from __future__ import annotations
@@ -34,29 +28,21 @@ from ..errors import AudioReadError
 OVERLAP = 2048  # frames compared where libsndfile stopped
 AGREE = 1e-2  # largest sample difference of two decoders of one stream; -40 dB, far under a misalignment's
 PAGE_SLACK = 8192  # frames a decode may differ from the last page's count by: under one Vorbis or Opus packet
-# A frame whose CRC fails is an error, not decoded anyway (ffmpeg's default: a glitch of wrong samples)...
-SALVAGE_DECODE = ("-err_detect", "crccheck+explode")
-# ...and the samples of a frame that did not decode are silence where its timestamps say (every gap: a FLAC frame
-# of 4,096 samples is under aresample's default 0.1-s threshold for filling)
-SALVAGE_FILTER = ("-af", "aresample=async=1:min_hard_comp=0:first_pts=0")
-_FAILED = "Error while decoding stream"  # ffmpeg's line for each packet its decoder rejects
 
 
 def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, block: int, expected: int | None,
-           failure: Callable[[str, int], AudioReadError | None], salvage: bool = False) -> _Rest | None:
+           failure: Callable[[str], AudioReadError | None]) -> _Rest | None:
     """Blocks of (<= block, channels) float32 frames from frame `start` on, or None where ffmpeg cannot
     take over (not installed, more than two channels, its frames not in line with `tail`, the frames
     libsndfile handed out last). `expected`: the stream's length as its last page states it (None: unknown).
-    `failure(what ffmpeg found, frames it could not decode)`: the error the blocks raise if ffmpeg finds the file
-    damaged after all, or None for none (the damage is at the very end: a cut the caller warns of; or salvaged).
-    `salvage`: frames that fail their CRC or do not decode are silence, in time (a FLAC's frames say where)."""
+    `failure(what ffmpeg found)`: the error the blocks raise if ffmpeg finds the file damaged after all, or
+    None for none (the damage is at the very end: a cut the caller warns of)."""
     import subprocess
     import tempfile
     if channels > 2 or not os.path.isfile(path) or shutil.which("ffmpeg") is None:
         return None
     # "file:": a name with a colon is not read as a protocol. Errors to a file: a full pipe would stall ffmpeg.
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", *(SALVAGE_DECODE if salvage else ()),
-           "-i", "file:" + os.path.abspath(path), "-map", "0:a:0", *(SALVAGE_FILTER if salvage else ()),
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "file:" + os.path.abspath(path), "-map", "0:a:0",
            "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"]
     try:
         errors = tempfile.TemporaryFile()
@@ -113,7 +99,7 @@ class _Rest:
             self.proc.wait()
             self.errors.seek(0)
             said = [re.sub(r"^\[[^]]*\] *", "", line)  # "[ogg @ 0x55d0...] CRC mismatch!": the address is noise
-                    for line in self.errors.read(1 << 20).decode("utf-8", "replace").strip().splitlines()]
+                    for line in self.errors.read(2000).decode("utf-8", "replace").strip().splitlines()]
             if self.proc.returncode != 0 or said:
                 problem = said[0][:200] if said else f"exit status {self.proc.returncode}"
             elif self.expected is not None and abs(got - self.expected) > PAGE_SLACK:
@@ -121,7 +107,7 @@ class _Rest:
                 problem = f"{self.expected - got} frames fewer than the stream's last page states"
             else:
                 return
-            exc = self.failure(problem, _failed_packets(said))
+            exc = self.failure(problem)
             if exc is not None:
                 raise exc
         finally:
@@ -129,21 +115,6 @@ class _Rest:
 
     def close(self) -> None:
         _stop(self.proc, self.errors)
-
-
-def _failed_packets(said: list[str]) -> int:
-    """How many packets ffmpeg's decoder rejected, from its error lines (a run of one line is "Last message
-    repeated N times")."""
-    count, last = 0, ""
-    for line in said:
-        repeated = re.match(r"\s*Last message repeated (\d+) times?", line)
-        if repeated and last.startswith(_FAILED):
-            count += int(repeated.group(1))
-        elif line.startswith(_FAILED):
-            count += 1
-        if not repeated:
-            last = line
-    return count
 
 
 def _read(stream, n: int) -> bytes:

@@ -11,7 +11,6 @@ pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
   length only in its Xing/Info/VBRI frame (else libsndfile's length is a guess from the file size);
 * what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones
   (mpg123's notes of bytes it skipped become one warning: mpg123_notes);
-* a FLAC damaged in its middle is read by ffmpeg, its bad frames silence in their place (ffmpeg_resume);
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to [-1, 1], NaN -> 0,
   with one warning giving the count (clip_full_scale): one bad sample should not cost the file, and a float
@@ -263,7 +262,9 @@ class AudioSource:
             if err is not None:
                 at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
-                rest = self._read_on(err, at, tail, f, n)
+                rest = None if self.info.format != "ogg" else resume(
+                    self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
+                    lambda said: self._ffmpeg_failed(err, at, said))
                 if rest is None:
                     self._decode_error(err, at)
                 try:
@@ -285,30 +286,13 @@ class AudioSource:
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
 
-    def _read_on(self, err: str, at: int, tail: np.ndarray, f, n: int):
-        """ffmpeg's decode from where libsndfile stopped with `err` (ffmpeg_resume), or None: an Ogg file
-        libsndfile cannot finish is read on only if ffmpeg finds it whole; a FLAC damaged before its last
-        read-ahead is salvaged, its bad frames silence and said (damage at the end is a cut, as before)."""
-        if self.info.format == "ogg":
-            return resume(self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
-                          lambda said, _failed: self._ffmpeg_failed(err, at, said))
-        if self.info.format == "flac" and not self._at_eof():
-            return resume(self.name, at, tail, f.channels, f.samplerate, n, None,
-                          lambda said, failed: self._salvaged(err, at, said, failed), salvage=True)
-        return None
-
-    def _salvaged(self, err: str, at: int, said: str, failed: int) -> None:
-        frames = f"its {failed} damaged frame{'s' if failed != 1 else ''}" if failed else "its damaged frames"
-        self.cut_notes.append(f"the {_kind(self.info.format)} data is damaged from {at / self.info.sample_rate:.3f} s "
-                             f"on; read with {frames} as silence, the rest in time (libsndfile: {err}; ffmpeg: {said})")
-
     def _appended_mp3(self, tail, f, n) -> Iterator[np.ndarray]:
         """mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3 b.mp3` (which
         players play whole) then loses b without a word: ffmpeg reads on from there, in line with what
         mpg123 decoded (ffmpeg_resume), or the rest is named in a warning."""
         at, left = self.samples_read, self._bytes_left()
 
-        def damaged(said, _failed):
+        def damaged(said):
             self.warnings.append(f"the MP3 goes on after the {_secs(at, self.info.sample_rate)} its header states "
                                  f"(another file appended?); read on by ffmpeg, which said: {said}")
         rest = resume(self.name, at, tail, f.channels, f.samplerate, n, None, damaged)
