@@ -1,14 +1,14 @@
 """AudioSource: single-pass block reading of any input, with every failure a MuzipError.
 
-Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in
-constant memory; other formats (m4a, aac, wma...) are decoded in memory by ffmpeg via
-pydub; ``-`` streams a WAV from stdin.  What the file content can do to us:
+Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in constant memory; other
+formats (m4a, aac, wma...) are decoded in memory by ffmpeg via pydub; ``-`` streams a WAV from stdin.  What the
+file content can do to us:
 
-* unreadable, corrupt or truncated data raises AudioReadError, from the constructor or
-  from ``blocks()`` -- never a soundfile/numpy/struct exception;
-* a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream
-  without its last page) is read as far as it goes, with a note in ``warnings``; an MP3 promises a
-  length only in its Xing/Info/VBRI frame (else libsndfile's length is a guess from the file size);
+* unreadable, corrupt or truncated data raises AudioReadError, from the constructor or from ``blocks()`` --
+  never a soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
+* a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream without its last page)
+  is read as far as it goes, with a note in ``warnings``; an MP3 promises a length only in its Xing/Info/VBRI
+  frame (else libsndfile's length is a guess from the file size);
 * what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones
   (mpg123's notes of bytes it skipped become one warning: mpg123_notes);
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
@@ -32,6 +32,7 @@ from .lazy import soundfile as sf
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
+from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
@@ -45,8 +46,8 @@ from .wavstream import WavStreamReader
 MIN_RATE, MAX_RATE = 8000, 192000
 
 _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
-# What may follow the last frame a decoder reads: an ID3v1 tag (128 bytes), Lyrics3, a small APE tag. More
-# than that is looked at: another MP3 appended (read on by ffmpeg_resume), a chained Ogg stream (named).
+# What may follow a decoder's last frame: an ID3v1 tag, Lyrics3, a small APE tag; more is another MP3 appended
+# (read on by ffmpeg_resume), a chained Ogg stream (named)
 TAIL_BYTES = 8192
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
 # frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
@@ -83,10 +84,9 @@ def _secs(frames: int, rate: int) -> str:
 def _is_pipe(path: str) -> bool:
     """A FIFO or character device named as a file (a shell's <(...), /dev/stdin): no size, no seeking."""
     try:
-        mode = os.stat(path).st_mode
+        return stat.S_ISFIFO(os.stat(path).st_mode) or stat.S_ISCHR(os.stat(path).st_mode)
     except OSError:
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 class AudioSource:
@@ -111,13 +111,12 @@ class AudioSource:
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
-        self._finished = False
+        self._finished, self._software = False, ""
         self._codec: str | None = None
         self._bits: int | None = None
         self._mp3_notes: Mpg123Notes | None = None
-        self._software = ""
-        cover = None
-        self._pipe: BinaryIO | None = None
+        self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
+        cover, self._pipe = None, None
         try:
             if self.path != "-" and _is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
                 self._pipe = stdin = open(self.name, "rb")
@@ -216,9 +215,8 @@ class AudioSource:
 
     @property
     def cut_short(self) -> str | None:
-        """What is known at open of a file cut short, before any read (None: nothing): an Ogg stream without its
-        end-of-stream page (Ogg has no length field: its length reads as where it was cut). A read to the end
-        says more, in ``warnings``."""
+        """What is known at open of a file cut short (None: nothing): an Ogg stream without its end-of-stream page
+        (its length reads as where it was cut). A read to the end says more, in ``warnings``."""
         return "the Ogg stream ends without its end-of-stream page (file cut short?)" if self._ogg_cut else None
 
     # -- reading -------------------------------------------------------------------------
@@ -250,15 +248,22 @@ class AudioSource:
     def _sf_blocks(self, n: int) -> Iterator[np.ndarray]:
         f = self._sf
         n = max(1, min(n, _MAX_READ_SAMPLES // f.channels))
-        # mpg123 prints "Note: Illegal Audio-MPEG-Header ..." as it decodes: mute fd 2 around each MP3 read
-        # (two dup2s a block; not held across the yield, where the caller prints). Other decoders are silent.
+        # mpg123 prints "Note: Illegal Audio-MPEG-Header ..." as it decodes: fd 2 goes to a file around each MP3
+        # read (two dup2s a block; not across the yield, where the caller prints). Other decoders are silent.
         mute = self.info.format == "mp3"
-        self._mp3_notes = Mpg123Notes() if mute else None  # kept: they say where damage was skipped
+        self._mp3_notes = Mpg123Notes() if mute else None
         tail = np.empty((0, f.channels), np.float32)  # the last frames handed out (ffmpeg_resume lines up on them)
         while True:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
             with quiet_native_stderr(mute, into=self._mp3_notes and self._mp3_notes.fd):
                 got, err = readf(f, out)
+            if err is not None and self.info.format == "flac" and (again := self._flac_read_on(err, got)):
+                if got:
+                    yield out[:got]
+                for i in range(0, again, n):  # the damaged frames' samples: silence, in their place
+                    yield np.zeros((min(n, again - i), f.channels), np.float32)
+                f = self._sf
+                continue
             if err is not None:
                 at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
@@ -286,10 +291,20 @@ class AudioSource:
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
 
+    def _flac_read_on(self, err: str, got: int) -> int:
+        """Samples of silence up to the first frame after a damaged one that decodes, the decoder moved there
+        (flac_resync); 0 where none does (then the file is cut or corrupt, as before)."""
+        at = self.samples_read + got
+        found = read_on(self.name, at, self.info.num_samples or 0) if os.path.isfile(self.name) else None
+        if found is not None:
+            self._close_decoder()
+            position, self._fd, self._sf = found
+            self._damaged.append((at, position, err))
+        return found[0] - at if found else 0
+
     def _appended_mp3(self, tail, f, n) -> Iterator[np.ndarray]:
-        """mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3 b.mp3` (which
-        players play whole) then loses b without a word: ffmpeg reads on from there, in line with what
-        mpg123 decoded (ffmpeg_resume), or the rest is named in a warning."""
+        """mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3 b.mp3` (which players
+        play whole) lost b: ffmpeg reads on, in line with mpg123 (ffmpeg_resume), or the rest is named."""
         at, left = self.samples_read, self._bytes_left()
 
         def damaged(said):
@@ -318,17 +333,16 @@ class AudioSource:
             return False
 
     def _decode_error(self, msg: str, at_frame: int) -> None:
-        """A decode error once libsndfile has read to the end of the file is a cut-off last frame (code what is
-        there, warn); earlier it is corruption (fail). The decoder reads ahead by some 16-32 KiB, so damage that
-        close to the end (or anywhere in a file that small) counts as a cut."""
+        """A decode error once libsndfile has read to the end of the file (it reads ahead 16-32 KiB) is a cut-off
+        last frame (code what is there, warn); earlier it is corruption (fail)."""
         if self._at_eof():
             self._cut = msg
             return
         raise self._corrupt(msg, at_frame)
 
     def _ffmpeg_failed(self, msg: str, at_frame: int, ffmpeg_said: str) -> AudioReadError | None:
-        """What ffmpeg finding damage means: corruption (raised by ffmpeg_resume), or near the end, where
-        libsndfile stopped within its read-ahead of the end of the file, a cut (warned of, the rest kept)."""
+        """What ffmpeg finding damage means: corruption (raised by ffmpeg_resume), or a cut (warned of) where
+        libsndfile stopped within its read-ahead of the end."""
         if self._at_eof():
             self._cut = f"{msg}; ffmpeg: {ffmpeg_said}"
             return None
@@ -355,11 +369,13 @@ class AudioSource:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
         if self._mp3_notes is not None:
             self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES)
+        if self._damaged:
+            self.cut_notes.append(damage_note(self._damaged, rate))
         self.warnings += self.cut_notes
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))
 
-    def close(self) -> None:
+    def _close_decoder(self) -> None:
         if self._sf is not None:
             try:
                 self._sf.close()
@@ -369,13 +385,13 @@ class AudioSource:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        if self._mp3_notes is not None:
-            self._mp3_notes.close()
-        self._mem = None
-        self._wav = None
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
+
+    def close(self) -> None:
+        self._close_decoder()
+        for kept in (self._mp3_notes, self._pipe):
+            if kept is not None:
+                kept.close()
+        self._mem = self._wav = self._pipe = None
 
     def __enter__(self) -> "AudioSource":
         return self

@@ -117,16 +117,15 @@ def test_stdin_truncated_warns():
 
 # --- corrupt data ------------------------------------------------------------------------
 
-def test_corrupt_flac_mid_stream_is_audio_read_error(tmp_path):
+def test_corrupt_flac_mid_stream_is_read_on_past_it(tmp_path):
+    """(It was an AudioReadError until session 57: tests/audio/test_damaged_middle.py.)"""
     data = bytearray(encode(noise(44100 * 5), 44100, "FLAC", "PCM_16"))
     data[len(data) // 4] ^= 0x10
     p = tmp_path / "bad.flac"
     p.write_bytes(bytes(data))
     with AudioSource(str(p)) as src:
-        with pytest.raises(AudioReadError, match=r"bad\.flac: corrupt or truncated FLAC data at \d+\.\d{3} s "
-                                                 r"\(libsndfile: .+\)$") as e:
-            drain(src)
-    assert "\n" not in str(e.value)
+        assert drain(src) == 44100 * 5
+    assert len(src.warnings) == 1 and src.warnings[0].startswith("the FLAC data is damaged in one place, from ")
 
 
 @pytest.mark.parametrize("ext,magic", [("flac", b"fLaC"), ("wav", b"RIFF"), ("ogg", b"OggS")])
