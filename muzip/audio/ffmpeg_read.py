@@ -33,6 +33,7 @@ class Decoded:
     ext: str  # the format's name: the file's extension ("m4a"), else "ffmpeg"
     codec: str | None
     bits: int | None
+    damage: str | None = None  # a note of the errors ffmpeg found while decoding (ffmpeg_report), else None
 
 
 def _head_says_mp4(path: str) -> bool:
@@ -73,8 +74,10 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from pydub import AudioSegment
+    from .ffmpeg_report import ffmpeg_errors
     try:
-        seg = AudioSegment.from_file(path)
+        with ffmpeg_errors() as said:
+            seg = AudioSegment.from_file(path)
         if seg.channels < 1 or seg.sample_width not in (1, 2, 3, 4) or seg.frame_rate < 1:
             raise ValueError(f"unusable stream ({seg.channels} ch, {seg.sample_width}-byte samples)")
     except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
@@ -104,4 +107,7 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
         # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
         mem = mem[: trim_to_stated(mem.shape[0], stated)]
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
-    return Decoded(mem, seg.frame_rate, ext, codec, bits)
+    more = f"; {len(said) - 1} more message{'s' if len(said) > 2 else ''}" if len(said) > 1 else ""
+    damage = f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave" \
+        if said else None
+    return Decoded(mem, seg.frame_rate, ext, codec, bits, damage)

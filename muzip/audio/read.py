@@ -112,8 +112,7 @@ class AudioSource:
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
         self._finished, self._software = False, ""
-        self._codec: str | None = None
-        self._bits: int | None = None
+        self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
         cover, self._pipe = None, None
@@ -209,6 +208,7 @@ class AudioSource:
     def _open_ffmpeg(self, path: str, sf_msg: str):
         got = decode_whole(path, sf_msg)
         self._mem, self._codec, self._bits = got.samples, got.codec, got.bits
+        self.cut_notes += [got.damage] if got.damage else []  # said as a cut is: the sound is not the file's
         tags, cover, notes = read_metadata(path)
         self.warnings += notes
         return got.rate, got.samples.shape[1], got.samples.shape[0], got.ext, tags, cover

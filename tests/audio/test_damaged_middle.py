@@ -3,6 +3,7 @@ sample bit-exact in its place, one warning (muzip.audio.flac_resync). An MP3, wh
 said to be damaged (muzip.audio.mpg123_notes)."""
 
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -145,3 +146,32 @@ def test_compress_of_a_damaged_mp3_warns_and_exits_3(runner, tmp_path):
     r = runner.invoke(cli, ["compress", str(tmp_path / "song.mp3")])
     assert r.exit_code == 3 and "song.mp3: the MP3 data is damaged at byte " in r.stderr
     assert (tmp_path / "song.mz").exists()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_a_file_ffmpeg_decodes_whole_says_what_ffmpeg_found(tmp_path, monkeypatch):
+    """pydub drops ffmpeg's messages: a damaged M4A decoded short without a word (muzip.audio.ffmpeg_report)."""
+    import glob
+    import os
+    import subprocess
+    import tempfile
+    _, whole = _flac(seconds=6)
+    sf.write(str(tmp_path / "in.wav"), whole, 44100)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "in.wav"), "-c:a", "aac", str(tmp_path / "a.m4a")],
+                   check=True)
+    data = bytearray((tmp_path / "a.m4a").read_bytes())
+    data[len(data) // 2:len(data) // 2 + 2000] = bytes(2000)
+    (tmp_path / "bad.m4a").write_bytes(bytes(data))
+    monkeypatch.setenv("FFREPORT", "level=8")  # a user's own setting is left as it was
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    tempfile.tempdir = None
+    try:
+        _, clean = _read(tmp_path / "a.m4a")
+        _, warnings = _read(tmp_path / "bad.m4a")
+    finally:
+        tempfile.tempdir = None
+    assert clean == []
+    assert len(warnings) == 1 and warnings[0].startswith("ffmpeg found the data damaged while decoding it (")
+    assert warnings[0].endswith("); read what it gave")
+    assert os.environ["FFREPORT"] == "level=8" and not glob.glob(str(tmp_path / "tmp" / "*"))
