@@ -1,16 +1,20 @@
 """Reading a FLAC on past damage in its middle. One flipped bit fails a frame's checksum, and libFLAC (through
 libsndfile) stops there: the whole file was refused, where every player plays it with a 0.1-s dropout.
 
-Each FLAC frame header carries its first sample's number under its own CRC-8, and libFLAC seeks by them: a fresh
-decoder seeks to a sample of a good frame and decodes on, and fails to seek into a damaged one. So the first
-position after the damage that decodes is found (steps of STEP samples, then doubling; then a binary search down
-to the frame's first sample), the samples before it are silence, and reading goes on from there, every sample in its place.
-(ffmpeg's `aresample=async` fill was tried first, session 57: where a file had a second damage, ffmpeg's FLAC
-parser could merge frames into a packet without a timestamp, without an error, and put audio in the wrong place.)
+Each FLAC frame header carries its place: the frame's number (fixed block size) or its first sample's (variable),
+under the header's own CRC-8. So after a decode error the bytes from a little before where libFLAC stopped are
+scanned for frame headers whose CRC-8 holds and whose place is after the damaged frame; the first whose frame then
+decodes (a fresh decoder reads the file's own metadata followed by the bytes from that header on: the frame's
+CRC-16 holds) is where reading goes on, and the samples before its place are silence. Every sample keeps its time.
+Read through the descriptor already open: a file replaced meanwhile is not read in.
+(ffmpeg's `aresample=async` fill was tried first, session 57: where a file had a second damage, its FLAC parser
+could merge frames into a packet without a timestamp, without an error, and put audio in the wrong place. libFLAC's
+own seeking worked but took minutes where a megabyte or more of the file was zeros.)
 """
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
@@ -18,80 +22,143 @@ import numpy as np
 from .lazy import soundfile as sf
 from .libsndfile_calls import readf
 
-# Positions tried after a damaged frame, this many samples apart: no longer than a frame (libFLAC writes 4,096
-# samples a frame, ffmpeg 4,608), so no good frame is stepped over (a shorter one may be: silence, never misplaced)
-STEP = 4096
-_PROBE = 64  # samples decoded to see that a position reads on
-LINEAR = 8  # tries a frame apart before the steps double (a flipped bit costs one frame; a burst may cost seconds)
+LOOK_BACK = 1 << 16  # bytes before libFLAC's stop scanned too: it reads ahead, past good frames after the damage
+_CHUNK = 1 << 20
+_PROBE = 64  # samples decoded from a candidate frame: libFLAC checks the frame's CRC-16 to give them
 
 
-def _decoder_at(path: str, position: int, total: int):
-    """(fd, SoundFile) of a fresh decoder of `path` at `position` if libFLAC seeks there and decodes on, else None
-    (after a failed seek a decoder is spent: each try opens its own)."""
+def _crc8(data: bytes) -> int:
+    crc = 0
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def stream_layout(fd: int):
+    """(bytes before the first frame: the "fLaC" marker and metadata, with any ID3v2 tag before them; STREAMINFO's
+    largest block size), or None where the file does not read as a FLAC."""
+    head = os.pread(fd, 10, 0)
+    start = 10 + int.from_bytes(bytes(b & 0x7F for b in head[6:10]), "big") if head[:3] == b"ID3" else 0
+    if os.pread(fd, 4, start) != b"fLaC":
+        return None
+    at, max_block = start + 4, None
+    while True:
+        block = os.pread(fd, 4, at)
+        if len(block) < 4:
+            return None
+        length = int.from_bytes(block[1:4], "big")
+        if block[0] & 0x7F == 0:  # STREAMINFO: min and max block size first
+            info = os.pread(fd, 4, at + 4)
+            max_block = int.from_bytes(info[2:4], "big") if len(info) == 4 else None
+        at += 4 + length
+        if block[0] & 0x80:
+            return os.pread(fd, at, 0), max_block
+
+
+def _header_place(buf: bytes, i: int, max_block: int | None) -> int | None:
+    """The first sample of the frame whose header starts at buf[i] (b"\\xff\\xf8" or b"\\xff\\xf9"), or None if no
+    valid header starts there (reserved values, a bad CRC-8)."""
+    if len(buf) - i < 16:
+        return None
+    variable, size_code, rate_code = buf[i + 1] & 1, buf[i + 2] >> 4, buf[i + 2] & 0x0F
+    if size_code == 0 or rate_code == 15 or buf[i + 3] >> 4 > 10 or buf[i + 3] & 1 or (buf[i + 3] >> 1) & 7 == 3:
+        return None
+    first, j = buf[i + 4], i + 5
+    extra = next((k for k in range(7) if not (first << k) & 0x80), 7)  # UTF-8-like: leading ones = bytes - 1
+    if extra == 1 or extra == 7:
+        return None
+    number = first & (0x7F >> extra) if extra else first
+    for _ in range(extra - 1 if extra else 0):
+        if buf[j] & 0xC0 != 0x80:
+            return None
+        number, j = (number << 6) | (buf[j] & 0x3F), j + 1
+    block = {1: 192, 6: None, 7: None}.get(size_code)
+    if size_code == 6:
+        block, j = buf[j] + 1, j + 1
+    elif size_code == 7:
+        block, j = int.from_bytes(buf[j:j + 2], "big") + 1, j + 2
+    elif block is None:
+        block = 576 << (size_code - 2) if size_code <= 5 else 256 << (size_code - 8)
+    j += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    if _crc8(buf[i:j]) != buf[j]:
+        return None
+    return number if variable else number * (max_block or block)
+
+
+class _Spliced(io.RawIOBase):
+    """The file's metadata, then its bytes from `start` on: read through `fd` (pread), which nothing moves."""
+
+    def __init__(self, fd: int, head: bytes, start: int):
+        super().__init__()
+        self.fd, self.head, self.start, self.pos = fd, head, start, 0
+        self.size = len(head) + max(os.fstat(fd).st_size - start, 0)
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        self.pos = max(0, offset + (0, self.pos, self.size)[whence])
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def readinto(self, b):
+        n, got = len(b), b""
+        if self.pos < len(self.head):
+            got = self.head[self.pos:self.pos + n]
+        if len(got) < n and self.pos + len(got) >= len(self.head):
+            got += os.pread(self.fd, n - len(got), self.start + self.pos + len(got) - len(self.head))
+        b[:len(got)] = got
+        self.pos += len(got)
+        return len(got)
+
+    def original_offset(self) -> int:
+        return self.start + max(self.pos - len(self.head), 0)
+
+
+def read_on(fd: int, stopped_at: int, at: int, channels: int):
+    """(place, SoundFile, its _Spliced) of the first frame after sample `at` (a damaged frame's first) that decodes,
+    scanning the file open as `fd` from byte `stopped_at` - LOOK_BACK; None where none does (damaged to its end)."""
+    layout = stream_layout(fd)
+    if layout is None:
+        return None
+    head, max_block = layout
+    offset = max(len(head), stopped_at - LOOK_BACK)
+    while True:
+        buf = os.pread(fd, _CHUNK + 32, offset)
+        if len(buf) < 16:
+            return None
+        i = buf.find(b"\xff", 0, _CHUNK)
+        while 0 <= i < _CHUNK:
+            if buf[i + 1:i + 2] in (b"\xf8", b"\xf9"):
+                place = _header_place(buf, i, max_block)
+                if place is not None and place > at and (found := _decodes(fd, head, offset + i, channels)):
+                    return (place, *found)
+            i = buf.find(b"\xff", i + 1, _CHUNK)
+        offset += _CHUNK
+
+
+def _decodes(fd: int, head: bytes, start: int, channels: int):
+    """(SoundFile, _Spliced) reading from the frame at byte `start`, if that frame decodes (else None)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    except OSError:
+        f = sf.SoundFile(_Spliced(fd, head, start))
+    except Exception:  # noqa: BLE001 - libsndfile turned it down: not a frame after all
         return None
     try:
-        f = sf.SoundFile(fd, closefd=False)
-    except Exception:  # noqa: BLE001 - it opened before; whatever fails now, there is nothing to read on from
-        os.close(fd)
+        probe = np.empty((_PROBE, f.channels), np.float32)
+        got, err = readf(f, probe) if f.channels == channels else (0, "")
+    finally:
+        f.close()
+    if err is not None or got == 0:
         return None
-    try:
-        f.seek(position)
-        probe = np.empty((min(_PROBE, total - position), f.channels), np.float32)
-        got, err = readf(f, probe)
-        if err is None and got == len(probe):
-            f.seek(position)
-            return fd, f
-    except Exception:  # noqa: BLE001 - libsndfile's "Internal psf_fseek() failed": a damaged frame
-        pass
-    f.close()
-    os.close(fd)
-    return None
-
-
-def read_on(path: str, at: int, total: int):
-    """(position, fd, SoundFile at it): the first sample after `at` (a damaged frame's first) from which the FLAC
-    decodes on, or None if nothing before `total` (its length) does."""
-    found, lo = None, at
-    for position in _tries(at, total):
-        found = _decoder_at(path, position, total)
-        if found is not None:
-            hi = position
-            break
-        lo = position
-    if found is None:
-        return None
-    while hi - lo > 1:  # down to the frame's first sample: lo never decodes, hi does
-        mid = (lo + hi) // 2
-        earlier = _decoder_at(path, mid, total)
-        if earlier is None:
-            lo = mid
-            continue
-        _close(found)
-        found, hi = earlier, mid
-    return (hi, *found)
-
-
-def _tries(at: int, total: int):
-    """Positions to try after a damaged frame at `at`: a frame apart for LINEAR tries, then twice as far each time
-    (a failed try is costly inside a long burst of damage: 0.2-0.8 s where a megabyte is zeros; the binary search
-    after it finds the frame. Good frames between two damaged places stepped over that way are silenced)."""
-    position, step = at, STEP
-    for k in range(1, 64):
-        position += step
-        if position >= total:
-            return
-        yield position
-        if k >= LINEAR:
-            step *= 2
-
-
-def _close(found) -> None:
-    fd, f = found
-    f.close()
-    os.close(fd)
+    spliced = _Spliced(fd, head, start)  # from the frame's start again: a seek would go by the file's sample numbers
+    return sf.SoundFile(spliced), spliced
 
 
 def damage_note(damaged: list[tuple[int, int, str]], rate: int) -> str:

@@ -1,4 +1,6 @@
-"""What mpg123 says while it decodes an MP3 damaged in its middle. It skips the bad bytes and reads on, as every
+"""What mpg123 leaves out of an MP3, read by AudioSource (read.py): damage it skips, and a second MP3 after the first.
+
+What mpg123 says while it decodes an MP3 damaged in its middle. It skips the bad bytes and reads on, as every
 player does, so the file decodes a few milliseconds short, and libsndfile reports nothing. mpg123's notes on file
 descriptor 2 ("Note: Illegal Audio-MPEG-Header 0x06eaebc9 at offset 144866." ... "Note: Skipped 627 bytes in
 input.") are kept in a temporary file rather than dropped, and read once the file is decoded: one warning."""
@@ -8,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+
+from .ffmpeg_resume import resume
 
 _ILLEGAL = re.compile(r"Illegal Audio-MPEG-Header 0x[0-9a-fA-F]+ at offset (\d+)")
 _SKIPPED = re.compile(r"Skipped (\d+) bytes in input")
@@ -50,3 +54,23 @@ class Mpg123Notes:
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+def appended_mp3(source, tail, f, n):
+    """Blocks after the first MP3: mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3
+    b.mp3` (which players play whole) lost b. ffmpeg reads on, in line with mpg123 (ffmpeg_resume: `tail`, the
+    frames `source`, an AudioSource, handed out last), or the rest is named in a warning."""
+    at, left, rate = source.samples_read, source._bytes_left(), source.info.sample_rate  # noqa: SLF001 - its reader
+
+    def damaged(said):
+        source.warnings.append(f"the MP3 goes on after the {at / rate:.3f} s ({at} samples) its header states "
+                               f"(another file appended?); read on by ffmpeg, which said: {said}")
+    rest = resume(source.name, at, tail, f.channels, f.samplerate, n, None, damaged)
+    if rest is None:
+        source.warnings.append(f"{left} bytes follow the {at / rate:.3f} s ({at} samples) its header states "
+                               "(another MP3 appended?); read those")
+        return
+    try:
+        yield from rest
+    finally:
+        rest.close()

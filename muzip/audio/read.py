@@ -36,7 +36,7 @@ from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .mpg123_notes import Mpg123Notes
+from .mpg123_notes import Mpg123Notes, appended_mp3
 from .probe import (
     mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
 )
@@ -115,6 +115,7 @@ class AudioSource:
         self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
+        self._spliced = None  # a FLAC read on past damage: where in the file its decoder reads (flac_resync)
         cover, self._pipe = None, None
         try:
             if self.path != "-" and _is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
@@ -214,6 +215,11 @@ class AudioSource:
         return got.rate, got.samples.shape[1], got.samples.shape[0], got.ext, tags, cover
 
     @property
+    def damage_seen(self) -> list[str]:
+        """What a FLAC's damage read past so far costs (for a reader that stops before the end)."""
+        return [damage_note(self._damaged, self.info.sample_rate)] if self._damaged else []
+
+    @property
     def cut_short(self) -> str | None:
         """What is known at open of a file cut short (None: nothing): an Ogg stream without its end-of-stream page
         (its length reads as where it was cut). A read to the end says more, in ``warnings``."""
@@ -257,11 +263,14 @@ class AudioSource:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
             with quiet_native_stderr(mute, into=self._mp3_notes and self._mp3_notes.fd):
                 got, err = readf(f, out)
-            if err is not None and self.info.format == "flac" and (again := self._flac_read_on(err, got)):
+            if err is not None and self.info.format == "flac" and self._fd is not None:
+                again = self._flac_read_on(err, got)
                 if got:
                     yield out[:got]
-                for i in range(0, again, n):  # the damaged frames' samples: silence, in their place
+                for i in range(0, again or 0, n):  # the damaged frames' samples: silence, in their place
                     yield np.zeros((min(n, again - i), f.channels), np.float32)
+                if again is None:
+                    return
                 f = self._sf
                 continue
             if err is not None:
@@ -282,7 +291,7 @@ class AudioSource:
                 return
             if got == 0:
                 if self.info.format == "mp3" and mpeg_audio_after(self._fd, TAIL_BYTES):
-                    yield from self._appended_mp3(tail, f, n)
+                    yield from appended_mp3(self, tail, f, n)
                 elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
                     self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "
                                          f"{_secs(self.samples_read, self.info.sample_rate)} (another stream chained "
@@ -291,34 +300,20 @@ class AudioSource:
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
             yield out[:got]
 
-    def _flac_read_on(self, err: str, got: int) -> int:
-        """Samples of silence up to the first frame after a damaged one that decodes, the decoder moved there
-        (flac_resync); 0 where none does (then the file is cut or corrupt, as before)."""
+    def _flac_read_on(self, err: str, got: int) -> int | None:
+        """Samples of silence before the first frame after a damaged one that decodes, the decoder moved there
+        (flac_resync); None where none does: damaged to its end, said as a cut."""
         at = self.samples_read + got
-        found = read_on(self.name, at, self.info.num_samples or 0) if os.path.isfile(self.name) else None
-        if found is not None:
-            self._close_decoder()
-            position, self._fd, self._sf = found
-            self._damaged.append((at, position, err))
-        return found[0] - at if found else 0
-
-    def _appended_mp3(self, tail, f, n) -> Iterator[np.ndarray]:
-        """mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3 b.mp3` (which players
-        play whole) lost b: ffmpeg reads on, in line with mpg123 (ffmpeg_resume), or the rest is named."""
-        at, left = self.samples_read, self._bytes_left()
-
-        def damaged(said):
-            self.warnings.append(f"the MP3 goes on after the {_secs(at, self.info.sample_rate)} its header states "
-                                 f"(another file appended?); read on by ffmpeg, which said: {said}")
-        rest = resume(self.name, at, tail, f.channels, f.samplerate, n, None, damaged)
-        if rest is None:
-            self.warnings.append(f"{left} bytes follow the {_secs(at, self.info.sample_rate)} its header states "
-                                 "(another MP3 appended?); read those")
-            return
-        try:
-            yield from rest
-        finally:
-            rest.close()
+        stopped = self._spliced.original_offset() if self._spliced else os.lseek(self._fd, 0, os.SEEK_CUR)
+        found = read_on(self._fd, stopped, at, self._sf.channels)
+        if found is None:
+            self._cut = err
+            return None
+        place, decoder, self._spliced = found
+        self._sf.close()
+        self._sf = decoder
+        self._damaged.append((at, place, err))
+        return place - at
 
     def _bytes_left(self) -> int:
         try:
@@ -369,8 +364,7 @@ class AudioSource:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
         if self._mp3_notes is not None:
             self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES)
-        if self._damaged:
-            self.cut_notes.append(damage_note(self._damaged, rate))
+        self.cut_notes += self.damage_seen
         self.warnings += self.cut_notes
         if self._clipped:
             self.warnings.append(clipped_warning(self._clipped, self._limit))

@@ -82,12 +82,12 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
 
 
 def _cut_notes(src, read_all: bool) -> list[str]:
-    """What the reader says of a file cut short or damaged near its end, as `index` says it: after a read to
-    the end its cut notes (a header's length not there, a damaged end), else what is known at open (an Ogg
-    stream without its end page, whose length reads as the cut's)."""
+    """What the reader says of a file cut short or damaged, as `index` says it: after a read to the end its cut
+    notes (a header's length not there, a damaged end or middle), else what is known at open (an Ogg stream
+    without its end page, whose length reads as the cut's) and a FLAC's damage read past on the way."""
     if read_all:  # not the other notes (a cover art left out, clipping): an embedding does not mind them
         return [w.replace("; read ", "; described ") for w in src.cut_notes]
-    return [f"{src.cut_short}; described what is there"] if src.cut_short else []
+    return [f"{src.cut_short}; described what is there"] * bool(src.cut_short) + src.damage_seen
 
 
 def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):

@@ -175,3 +175,42 @@ def test_a_file_ffmpeg_decodes_whole_says_what_ffmpeg_found(tmp_path, monkeypatc
     assert len(warnings) == 1 and warnings[0].startswith("ffmpeg found the data damaged while decoding it (")
     assert warnings[0].endswith("); read what it gave")
     assert os.environ["FFREPORT"] == "level=8" and not glob.glob(str(tmp_path / "tmp" / "*"))
+
+
+def test_index_says_a_flacs_damage_though_it_stops_reading_early(runner, tmp_path):
+    """`index` reads only the runs it samples: the damage it read past was never said (a review, session 57)."""
+    data, _ = _flac(seconds=20)
+    data[len(data) // 4] ^= 0x10
+    (tmp_path / "music").mkdir()
+    (tmp_path / "music" / "song.flac").write_bytes(bytes(data))
+    r = runner.invoke(cli, ["index", str(tmp_path / "music"), "--db", str(tmp_path / "lib.db"), "-q", "-j", "1"])
+    assert r.exit_code == 3, r.output
+    assert "song.flac: the FLAC data is damaged in one place, from " in r.stderr
+
+
+def test_a_flac_replaced_while_it_is_read_is_not_read_in(tmp_path):
+    """Reading on past damage reads the file already open, not whatever now has its name."""
+    import os
+    data, whole = _flac(seconds=10)
+    data[len(data) // 2] ^= 0x10
+    (tmp_path / "song.flac").write_bytes(bytes(data))
+    other, _ = _flac(seconds=10, seed=9)
+    (tmp_path / "other.flac").write_bytes(bytes(other))
+    got = []
+    with AudioSource(str(tmp_path / "song.flac")) as src:
+        for i, block in enumerate(src.blocks(4096)):
+            got.append(block)
+            if i == 5:
+                os.replace(tmp_path / "other.flac", tmp_path / "song.flac")
+    _only_silence_differs(np.concatenate(got), whole)
+
+
+def test_a_flac_zeroed_from_its_middle_to_its_end_reads_as_cut(tmp_path):
+    """A half-finished download (the rest of the file zeros): what is there, with a warning, at once."""
+    data, whole = _flac(seconds=10)
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)
+    (tmp_path / "half.flac").write_bytes(bytes(data))
+    got, warnings = _read(tmp_path / "half.flac")
+    assert 0.3 * len(whole) < len(got) < 0.7 * len(whole)
+    np.testing.assert_array_equal(got, whole[:len(got)])
+    assert len(warnings) == 1 and warnings[0].startswith("header promises 10.000 s (441000 samples) but the file holds")

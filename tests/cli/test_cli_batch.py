@@ -304,8 +304,7 @@ def test_a_corrupt_flac_fails_alone(runner, fast_model, tmp_path, wavs):
     good, = wavs("good.wav", seconds=3)
     sf.write(tmp_path / "bad.flac", sine(440, 30, 44100, 2), 44100, format="FLAC")
     data = bytearray((tmp_path / "bad.flac").read_bytes())
-    for i in range(len(data) // 4, len(data) // 2, 97):
-        data[i] ^= 0x5A
+    data[8:42] = bytes(34)  # its STREAMINFO (damage in its frames is read past since session 57)
     (tmp_path / "bad.flac").write_bytes(bytes(data))
     r = invoke(runner, "compress", tmp_path / "bad.flac", good)
     assert r.exit_code == EXIT_FAIL, r.stderr
