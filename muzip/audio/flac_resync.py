@@ -113,7 +113,10 @@ class _Spliced(io.RawIOBase):
         if self.pos < len(self.head):
             got = self.head[self.pos:self.pos + n]
         if len(got) < n and self.pos + len(got) >= len(self.head):
-            got += os.pread(self.fd, n - len(got), self.start + self.pos + len(got) - len(self.head))
+            try:  # inside libsndfile's callback: an exception would print there, so a read error is the end
+                got += os.pread(self.fd, n - len(got), self.start + self.pos + len(got) - len(self.head))
+            except OSError:
+                pass
         b[:len(got)] = got
         self.pos += len(got)
         return len(got)
@@ -125,6 +128,13 @@ class _Spliced(io.RawIOBase):
 def read_on(fd: int, stopped_at: int, at: int, channels: int):
     """(place, SoundFile, its _Spliced) of the first frame after sample `at` (a damaged frame's first) that decodes,
     scanning the file open as `fd` from byte `stopped_at` - LOOK_BACK; None where none does (damaged to its end)."""
+    try:
+        return _scan(fd, stopped_at, at, channels)
+    except OSError:  # the file cannot be read there: as if nothing after the damage decoded
+        return None
+
+
+def _scan(fd: int, stopped_at: int, at: int, channels: int):
     layout = stream_layout(fd)
     if layout is None:
         return None
