@@ -74,3 +74,19 @@ def appended_mp3(source, tail, f, n):
         yield from rest
     finally:
         rest.close()
+
+
+def mp3_read_on(source, err: str, at: int, tail, f, n):
+    """Blocks from where mpg123 gave up, decoded by ffmpeg (ffmpeg_resume), or None where ffmpeg cannot take over.
+    mpg123 resyncs over at most about 1 KiB of bad bytes: a longer burst failed the whole MP3 (a review, session 57),
+    where ffmpeg, as players do, skips what it cannot decode and reads on. What it skipped is said."""
+    rate = source.info.sample_rate
+
+    def skipped(said):
+        if source._mp3_notes is not None:  # noqa: SLF001 - mpg123's notes: it did not read on after all
+            source._mp3_notes.close()  # noqa: SLF001
+            source._mp3_notes = None  # noqa: SLF001
+        source.cut_notes.append(f"the MP3 data is damaged at {at / rate:.3f} s, where mpg123 gave up (libsndfile: "
+                                f"{err}); ffmpeg read on, skipping what it could not decode ({said}): the audio it "
+                                "held is missing")
+    return resume(source.name, at, tail, f.channels, f.samplerate, n, None, skipped)

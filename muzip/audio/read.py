@@ -36,7 +36,7 @@ from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .mpg123_notes import Mpg123Notes, appended_mp3
+from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_read_on
 from .probe import (
     mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
 )
@@ -276,9 +276,9 @@ class AudioSource:
             if err is not None:
                 at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
-                rest = None if self.info.format != "ogg" else resume(
-                    self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
-                    lambda said: self._ffmpeg_failed(err, at, said))
+                rest = resume(self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
+                              lambda said: self._ffmpeg_failed(err, at, said)) if self.info.format == "ogg" else \
+                    mp3_read_on(self, err, at, tail, f, n) if self.info.format == "mp3" and not self._at_eof() else None
                 if rest is None:
                     self._decode_error(err, at)
                 try:

@@ -214,3 +214,19 @@ def test_a_flac_zeroed_from_its_middle_to_its_end_reads_as_cut(tmp_path):
     assert 0.3 * len(whole) < len(got) < 0.7 * len(whole)
     np.testing.assert_array_equal(got, whole[:len(got)])
     assert len(warnings) == 1 and warnings[0].startswith("header promises 10.000 s (441000 samples) but the file holds")
+
+
+@needs_mp3
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_an_mp3_burst_too_long_for_mpg123_is_read_on_by_ffmpeg(tmp_path):
+    """mpg123 resyncs over about 1 KiB of bad bytes: a longer burst refused the whole MP3 (a review, session 57)."""
+    data = _mp3()
+    (tmp_path / "whole.mp3").write_bytes(bytes(data))
+    data[len(data) // 2:len(data) // 2 + 3000] = bytes(3000)
+    (tmp_path / "burst.mp3").write_bytes(bytes(data))
+    whole, _ = _read(tmp_path / "whole.mp3")
+    got, warnings = _read(tmp_path / "burst.mp3")
+    assert len(whole) - 44100 < len(got) < len(whole)  # what the burst held, and no more, is missing
+    np.testing.assert_allclose(got[:44100], whole[:44100], atol=1e-6)  # in line before the damage
+    assert any("where mpg123 gave up" in w and "ffmpeg read on, skipping what it could not decode" in w
+               for w in warnings), warnings
