@@ -168,7 +168,10 @@ def _decodes(fd: int, head: bytes, start: int, channels: int):
     if err is not None or got == 0:
         return None
     spliced = _Spliced(fd, head, start)  # from the frame's start again: a seek would go by the file's sample numbers
-    return sf.SoundFile(spliced), spliced
+    try:
+        return sf.SoundFile(spliced), spliced
+    except Exception:  # noqa: BLE001 - it opened a moment ago; if not now, the file changed under us
+        return None
 
 
 def damage_note(damaged: list[tuple[int, int, str]], rate: int) -> str:
