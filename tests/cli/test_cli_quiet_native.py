@@ -56,8 +56,22 @@ def test_quiet_parallel_and_restore_print_nothing_from_mpg123(mp3s):
     assert r.returncode in (0, 3) and muzip_lines_only(r.stderr), r.stderr
 
 
-def test_quiet_failure_is_still_one_line(mp3s):
+def test_quiet_damage_is_said_in_muzips_lines_only(mp3s):
+    """mpg123 gives up in junk.mp3's 3 kB of junk and prints its notes; ffmpeg reads on (since session 57)."""
     r = _run(["compress", "-q", "junk.mp3"], mp3s)
+    assert r.returncode == 3
+    assert r.stderr.splitlines() == [ln for ln in r.stderr.splitlines() if ln.startswith("muzip: warning: junk.mp3: ")]
+    assert "where mpg123 gave up" in r.stderr and "Illegal" not in r.stderr, r.stderr
+
+
+def test_quiet_failure_is_still_one_line(mp3s, tmp_path):
+    """Without ffmpeg to read on, junk.mp3 is refused: one line, none of mpg123's."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(sys.executable, bin_dir / "python")
+    env = dict(ENV, PATH=str(bin_dir))
+    r = subprocess.run([sys.executable, "-m", "muzip", "compress", "-q", "junk.mp3"], cwd=mp3s, env=env,
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert r.stderr.splitlines() == [ln for ln in r.stderr.splitlines() if ln.startswith("muzip: junk.mp3: ")]
     assert len(r.stderr.splitlines()) == 1, r.stderr
