@@ -11,6 +11,8 @@ import tempfile
 import threading
 from contextlib import contextmanager
 
+from .ffmpeg_resume import without_address
+
 _LOCK = threading.Lock()  # FFREPORT is the process's: one decode at a time names its report
 # Lines of the report that are ffmpeg's errors: "[ogg @ 0x55d...] CRC mismatch!", "Error while decoding stream..."
 _ERROR = re.compile(r"^(\[[^]]*\] .+|Error while decoding stream.*)$")
@@ -43,7 +45,7 @@ def ffmpeg_errors():
         if usable:
             with open(name, "rb") as f:
                 lines = f.read(1 << 16).decode("utf-8", "replace").splitlines()
-            said += [re.sub(r"^\[[^]]*\] *", "", ln) for ln in lines if _ERROR.match(ln)]
+            said += [without_address(ln) for ln in lines if _ERROR.match(ln)]
     except OSError:
         pass
     finally:

@@ -98,7 +98,7 @@ class _Rest:
                     break
             self.proc.wait()
             self.errors.seek(0)
-            said = [re.sub(r"^\[[^]]*\] *", "", line)  # "[ogg @ 0x55d0...] CRC mismatch!": the address is noise
+            said = [without_address(line)
                     for line in self.errors.read(2000).decode("utf-8", "replace").strip().splitlines()]
             if self.proc.returncode != 0 or said:
                 problem = said[0][:200] if said else f"exit status {self.proc.returncode}"
@@ -115,6 +115,11 @@ class _Rest:
 
     def close(self) -> None:
         _stop(self.proc, self.errors)
+
+
+def without_address(line: str) -> str:
+    """An ffmpeg log line without its "[ogg @ 0x55d0...] " prefix: the address is noise."""
+    return re.sub(r"^\[[^]]*\] *", "", line)
 
 
 def _read(stream, n: int) -> bytes:
