@@ -9,7 +9,9 @@ import importlib
 import click
 
 from .. import __version__
-from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP, Interrupted, exit_for_signal, install_signal_handlers
+from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP
+from . import signals
+from .signals import Interrupted, exit_for_signal, install_signal_handlers
 
 # name -> (module, attribute), in the order `muzip --help` lists them. A command's module is imported
 # only when that command runs (Click's lazy-group pattern): `muzip decompress` does not build the library
@@ -81,5 +83,8 @@ def main():
         click.echo("muzip: interrupted", err=True)
         raise SystemExit(exit_for_signal(getattr(exc, "signum", 2))) from None
     except Exception as exc:  # noqa: BLE001 - the last net: a bug prints one line, never a traceback
+        if signals.pending_signal is not None:  # raised while unwinding from a signal: that is what happened
+            click.echo("muzip: interrupted", err=True)
+            raise SystemExit(exit_for_signal(signals.pending_signal)) from None
         click.echo(f"muzip: internal error ({type(exc).__name__}: {exc}); please report it", err=True)
         raise SystemExit(1) from None

@@ -21,9 +21,10 @@ from ..errors import MuzipError, OutputExistsError, OutputWriteError
 from ..native import quiet_native_stderr
 from ..outputs import is_full
 from ..workers import stop_workers
-from . import common
-from .common import (EXIT_BROKEN_PIPE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal, file_size,
-                     fmt_bytes, stderr_is_terminal)
+from . import signals
+from .common import (EXIT_BROKEN_PIPE, Progress, Reporter, default_jobs, file_size, fmt_bytes,
+                     stderr_is_terminal)
+from .signals import Interrupted, exit_for_signal
 
 
 @dataclass
@@ -60,14 +61,14 @@ def run_job(job, item, options, bars) -> Outcome:
     try:
         job(item, options, bars, out)
     except MuzipError as exc:
-        if common.pending_signal is not None:
-            raise Interrupted(common.pending_signal) from None
+        if signals.pending_signal is not None:
+            raise Interrupted(signals.pending_signal) from None
         out.fail(_message(item.src, exc))
     except (Interrupted, KeyboardInterrupt, BrokenPipeError):
         raise
     except OSError as exc:
-        if common.pending_signal is not None:
-            raise Interrupted(common.pending_signal) from None
+        if signals.pending_signal is not None:
+            raise Interrupted(signals.pending_signal) from None
         if item.dst is None and is_full(exc):
             out.fail(f"{item.src}: cannot write standard output ({exc.strerror})")  # -c into `> /dev/full`
         else:
@@ -75,8 +76,8 @@ def run_job(job, item, options, bars) -> Outcome:
     except MemoryError:
         out.fail(f"{item.src}: out of memory")
     except Exception as exc:  # noqa: BLE001 - a bug must cost one file, not the batch
-        if common.pending_signal is not None:  # a signal arrived and was turned into another exception
-            raise Interrupted(common.pending_signal) from None
+        if signals.pending_signal is not None:  # a signal arrived and was turned into another exception
+            raise Interrupted(signals.pending_signal) from None
         out.fail(f"{item.src}: internal error ({type(exc).__name__}: {exc}); please report it")
     return out
 
@@ -160,14 +161,22 @@ def run_batch(items, job, options, *, quiet: bool, jobs: int) -> None:
                     reporter.replay(outcome.messages)
                     view.finished(item, outcome)
     except (Interrupted, KeyboardInterrupt) as exc:
-        view.bar.close()
-        click.echo("muzip: interrupted", err=True)
-        sys.exit(exit_for_signal(getattr(exc, "signum", signal.SIGINT)))
+        _say_interrupted(view, getattr(exc, "signum", signal.SIGINT))
+    except Exception:
+        if signals.pending_signal is None:
+            raise
+        _say_interrupted(view, signals.pending_signal)  # a signal that its unwinding turned into another error
     except BrokenPipeError:  # `muzip decompress -c x.mz | head`: stop quietly, like cat
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(EXIT_BROKEN_PIPE)
     view.close()
     sys.exit(reporter.status)
+
+
+def _say_interrupted(view, signum: int):
+    view.bar.close()
+    click.echo("muzip: interrupted", err=True)
+    sys.exit(exit_for_signal(signum))
 
 
 # -- worker processes --------------------------------------------------------------------------------
@@ -178,8 +187,8 @@ _IN_JOB = False
 
 def _worker_signal(signum, frame):
     if _IN_JOB:
-        common.pending_signal = signum
-        common.ignore_further_signals()  # the pool may send SIGTERM twice: let the first clean up
+        signals.pending_signal = signum
+        signals.ignore_further_signals()  # the pool may send SIGTERM twice: let the first clean up
         raise Interrupted(signum)  # unwinds the job: its temp file is removed
     os._exit(exit_for_signal(signum))
 
@@ -207,7 +216,7 @@ class _QueueBar:
             pass
 
     def update(self, n):
-        common.raise_if_interrupted()
+        signals.raise_if_interrupted()
         self.done += n
         now = time.monotonic()
         if now - self.last > 0.2:
@@ -229,7 +238,7 @@ def _worker_run(args):
     try:
         with quiet_native_stderr(quiet):
             outcome = run_job(job, item, options, lambda total, desc: _QueueBar(index, total, desc))
-        common.raise_if_interrupted()  # a signal whose Interrupted was lost after the job's last block
+        signals.raise_if_interrupted()  # a signal whose Interrupted was lost after the job's last block
         return index, outcome, None
     except Interrupted as exc:  # the parent is stopping us: the job has unwound, nothing is left to do
         os._exit(exit_for_signal(exc.signum))
@@ -241,8 +250,7 @@ def _worker_run(args):
 
 def _run_parallel(items, job, options, reporter, view, jobs, quiet):
     import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+    from concurrent.futures import ProcessPoolExecutor
     ctx = mp.get_context("fork")  # cheap start; this process has loaded no model and runs no threads
     queue = ctx.Queue() if stderr_is_terminal() and not quiet else None
     pool = ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init, initargs=(queue,))
@@ -250,38 +258,13 @@ def _run_parallel(items, job, options, reporter, view, jobs, quiet):
     pending: dict[int, Outcome] = {}
     next_to_print = 0
     try:
-        futures = {pool.submit(_worker_run, (i, job, it, options, quiet)): i for i, it in enumerate(items)}
-        while next_to_print < len(items):
-            done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
-            for fut in done:
-                index = futures.pop(fut)
-                try:
-                    _, outcome, signum = fut.result()
-                except BrokenProcessPool:  # a worker was killed (out of memory, kill -9): fail, don't hang
-                    outcome, signum = Outcome(), None
-                    outcome.fail(f"{items[index].src}: worker process died (out of memory, or killed)")
-                if signum is not None:
-                    raise Interrupted(signum)
-                pending[index] = outcome
-                bar = bars.pop(index, None)
-                if bar is not None:
-                    bar.close()
-            while queue is not None and not queue.empty():
-                try:
-                    index, total, done_s, desc = queue.get_nowait()
-                except Exception:  # noqa: BLE001 - emptied meanwhile
-                    break
-                if index in pending or (index < next_to_print):
-                    continue
-                if index not in bars:
-                    bars[index] = Progress(total, desc, position=1 + len(bars))
-                bar = bars[index]
-                bar.update(done_s - (bar.bar.n if bar.bar is not None else done_s))
-            while next_to_print in pending:  # messages in input order, as a serial run prints them
-                outcome = pending.pop(next_to_print)
-                reporter.replay(outcome.messages)
-                view.finished(items[next_to_print], outcome)
-                next_to_print += 1
+        with signals.signals_noted():  # raised here at each turn, never inside the pool's locks
+            futures = {pool.submit(_worker_run, (i, job, it, options, quiet)): i for i, it in enumerate(items)}
+            while next_to_print < len(items):
+                signals.raise_if_interrupted()
+                next_to_print = _turn(futures, items, pending, bars, queue, next_to_print, reporter, view)
+            pool.shutdown(wait=True)
+            signals.raise_if_interrupted()
     except BaseException:
         stop_workers(pool)
         _say_finished(pending, items, bars, reporter, view)
@@ -289,7 +272,44 @@ def _run_parallel(items, job, options, reporter, view, jobs, quiet):
     finally:
         for bar in bars.values():
             bar.close()
-    pool.shutdown(wait=True)
+
+
+def _turn(futures, items, pending, bars, queue, next_to_print, reporter, view) -> int:
+    """One turn of the parallel loop (at most 0.1 s): collect finished jobs, draw progress, print in input
+    order. -> the index of the next item to print."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+    done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
+    for fut in done:
+        index = futures.pop(fut)
+        try:
+            _, outcome, signum = fut.result()
+        except BrokenProcessPool:  # a worker was killed (out of memory, kill -9): fail, don't hang
+            outcome, signum = Outcome(), None
+            outcome.fail(f"{items[index].src}: worker process died (out of memory, or killed)")
+        if signum is not None:
+            raise Interrupted(signum)
+        pending[index] = outcome
+        bar = bars.pop(index, None)
+        if bar is not None:
+            bar.close()
+    while queue is not None and not queue.empty():
+        try:
+            index, total, done_s, desc = queue.get_nowait()
+        except Exception:  # noqa: BLE001 - emptied meanwhile
+            break
+        if index in pending or (index < next_to_print):
+            continue
+        if index not in bars:
+            bars[index] = Progress(total, desc, position=1 + len(bars))
+        bar = bars[index]
+        bar.update(done_s - (bar.bar.n if bar.bar is not None else done_s))
+    while next_to_print in pending:  # messages in input order, as a serial run prints them
+        outcome = pending.pop(next_to_print)
+        reporter.replay(outcome.messages)
+        view.finished(items[next_to_print], outcome)
+        next_to_print += 1
+    return next_to_print
 
 
 def _say_finished(pending: dict, items, bars: dict, reporter, view) -> None:

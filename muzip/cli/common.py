@@ -8,11 +8,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import signal
 import sys
 import time
 
 import click
+
+from . import signals
 
 # Exit statuses (documented in `muzip --help` and the README).
 EXIT_OK = 0
@@ -29,57 +30,6 @@ Exit status:
   3        done, with warnings (concealed damage, truncated input, ...)
   130/129/143  interrupted by Ctrl-C/SIGHUP/SIGTERM (no partial output left)
   141      the reader of standard output went away"""
-
-
-class Interrupted(BaseException):
-    """A terminating signal arrived; raised where the program is, so every cleanup handler runs."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
-# The signal being handled, if any: an exception raised while unwinding from it (a C extension's import
-# turns it into ImportError, for one) is still an interruption, not a failure of the input.
-pending_signal = None
-
-
-def ignore_further_signals() -> None:
-    """A second signal must not interrupt the clean-up of the first (a temp file left behind)."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        try:
-            signal.signal(sig, signal.SIG_IGN)
-        except (ValueError, OSError):
-            pass
-
-
-def _raise_interrupted(signum, frame):
-    global pending_signal
-    pending_signal = signum
-    ignore_further_signals()
-    raise Interrupted(signum)
-
-
-def raise_if_interrupted() -> None:
-    """Raise the pending signal's Interrupted again. The handler raises it where the program is, and a few
-    places drop it without a trace (measured: about 1 in 30 SIGTERMs to a `-j 2` batch left a worker coding
-    on, signals ignored, until it was killed with its temporary file): progress updates call this, so the
-    interruption lands at the next block."""
-    if pending_signal is not None:
-        raise Interrupted(pending_signal)
-
-
-def install_signal_handlers() -> None:
-    """Ctrl-C, SIGTERM and SIGHUP all unwind the stack (temp files removed) and exit 128+signal."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        try:
-            signal.signal(sig, _raise_interrupted)
-        except (ValueError, OSError):  # not the main thread (e.g. embedded): keep the defaults
-            pass
-
-
-def exit_for_signal(signum: int) -> int:
-    return 128 + int(signum)
 
 
 # -- option types ----------------------------------------------------------------------------------
@@ -327,7 +277,7 @@ class Progress:
             self.bar = None
 
     def update(self, n: float):
-        raise_if_interrupted()
+        signals.raise_if_interrupted()
         if self.bar is not None:
             try:
                 if self.bar.total is not None:  # sums of rounded sizes may overshoot: tqdm warns into the bar

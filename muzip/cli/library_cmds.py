@@ -13,9 +13,10 @@ import click
 from ..errors import MuzipError
 from ..outputs import is_full
 from .common import (
-    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Interrupted, Progress, Reporter, catalog_option, default_jobs,
-    plural, ray_option, stderr_is_terminal,
+    EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, catalog_option, default_jobs, plural,
+    ray_option, stderr_is_terminal,
 )
+from .signals import Interrupted
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many
@@ -217,7 +218,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                         rep.fail(as_named(value.replace(first, f, 1), f, names))  # one file: one reason
             flush()
         except (Interrupted, KeyboardInterrupt):
-            # Ctrl-C keeps what was embedded (further signals are ignored now: common.ignore_further_signals),
+            # Ctrl-C keeps what was embedded (further signals are ignored now: signals.ignore_further_signals),
             # projected as the rest of the catalog, so a re-run does only what is left, as the help says.
             flush()
             if uses_collection(embed):

@@ -11,8 +11,9 @@ import click
 from ..defaults import TRAIN_FROM
 from ..errors import MuzipError
 from ..train import pipeline
-from .common import (EXIT_CODES_HELP, EXIT_USAGE, Interrupted, Progress, Reporter, default_jobs, exit_for_signal,
-                     PositiveMinutes, plural, status_line)
+from .common import (EXIT_CODES_HELP, EXIT_USAGE, Progress, Reporter, default_jobs, PositiveMinutes, plural,
+                     status_line)
+from .signals import Interrupted, exit_for_signal
 from .plan import AUDIO_EXTS, files_under
 
 

@@ -389,15 +389,15 @@ def test_a_lost_interruption_lands_at_the_next_progress_update(monkeypatch):
     signals ignored, and was killed with its temporary file): every progress update raises it again."""
     import pytest
 
-    from muzip.cli import batch, common
-    monkeypatch.setattr(common, "pending_signal", None)
+    from muzip.cli import batch, common, signals
+    monkeypatch.setattr(signals, "pending_signal", None)
     bar = common.Progress(10, "x", enabled=False)
     bar.update(1)  # no signal: nothing happens
-    monkeypatch.setattr(common, "pending_signal", 15)
-    with pytest.raises(common.Interrupted) as caught:
+    monkeypatch.setattr(signals, "pending_signal", 15)
+    with pytest.raises(signals.Interrupted) as caught:
         bar.update(1)
     assert caught.value.signum == 15
-    with pytest.raises(common.Interrupted):
+    with pytest.raises(signals.Interrupted):
         batch._QueueBar(0, 10, "x").update(1)
 
 
