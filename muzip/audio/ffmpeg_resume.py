@@ -31,12 +31,14 @@ PAGE_SLACK = 8192  # frames a decode may differ from the last page's count by: u
 
 
 def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, block: int, expected: int | None,
-           failure: Callable[[str], AudioReadError | None]) -> _Rest | None:
+           failure: Callable[[str], AudioReadError | None], search: int = 0) -> _Rest | None:
     """Blocks of (<= block, channels) float32 frames from frame `start` on, or None where ffmpeg cannot
     take over (not installed, more than two channels, its frames not in line with `tail`, the frames
     libsndfile handed out last). `expected`: the stream's length as its last page states it (None: unknown).
     `failure(what ffmpeg found)`: the error the blocks raise if ffmpeg finds the file damaged after all, or
-    None for none (the damage is at the very end: a cut the caller warns of)."""
+    None for none (the damage is at the very end: a cut the caller warns of). `search`: how many frames
+    ffmpeg's decode may be ahead of or behind libsndfile's (an MP3 damaged earlier on: each decoder drops its
+    own count of whole MPEG frames there); tried at whole multiples of SEARCH_STEP, in line first."""
     import subprocess
     import tempfile
     if channels > 2 or not os.path.isfile(path) or shutil.which("ffmpeg") is None:
@@ -54,14 +56,42 @@ def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, bl
         errors.close()
         return None
     try:  # decoding up to `start` can take a while: Ctrl-C there must not leave ffmpeg running
-        skipped = _skip(proc.stdout, start, 4 * channels, len(tail))
-        if skipped is None or len(skipped) != len(tail) or (len(tail) and np.max(np.abs(skipped - tail)) > AGREE):
+        first = max(0, start - search)
+        skipped = _skip(proc.stdout, first, 4 * channels, len(tail))
+        found = None if skipped is None else _in_line(
+            np.concatenate([skipped, _frames(_read(proc.stdout, (start + search - first) * 4 * channels), channels)]),
+            first - len(skipped), start, tail, search)
+        if found is None:
             _stop(proc, errors)
             return None
     except BaseException:
         _stop(proc, errors)
         raise
-    return _Rest(proc, errors, block, channels, failure, None if expected is None else expected - start)
+    return _Rest(proc, errors, block, channels, failure, None if expected is None else expected - start, found)
+
+
+SEARCH_STEP = 192  # samples: every MPEG audio frame is a multiple (Layer I 384, Layer III 576 or 1152)
+QUIET = 1e-3  # a tail this quiet (peak) lines up anywhere: only in line is believed
+
+
+def _in_line(decoded: np.ndarray, decoded_from: int, start: int, tail: np.ndarray, search: int) -> np.ndarray | None:
+    """What follows the place in `decoded` (ffmpeg's frames from `decoded_from`) whose preceding frames agree
+    with `tail`: frame `start` in line, else the nearest within `search`; None where none agrees."""
+    shifts = [0] + [k * sign for k in range(SEARCH_STEP, search + 1, SEARCH_STEP) for sign in (1, -1)]
+    if len(tail) and np.max(np.abs(tail)) < QUIET:
+        shifts = [0]
+    for shift in shifts:
+        end = start + shift - decoded_from
+        if end - len(tail) < 0 or end > len(decoded):
+            continue
+        if not len(tail) or np.max(np.abs(decoded[end - len(tail):end] - tail)) <= AGREE:
+            return decoded[end:]
+    return None
+
+
+def _frames(data: bytes, channels: int) -> np.ndarray:
+    n = len(data) // (4 * channels)
+    return np.frombuffer(bytearray(data[:n * 4 * channels]), np.float32).reshape(n, channels)
 
 
 def _skip(stream, frames: int, frame_bytes: int, keep: int) -> np.ndarray | None:
@@ -80,20 +110,23 @@ def _skip(stream, frames: int, frame_bytes: int, keep: int) -> np.ndarray | None
 class _Rest:
     """The rest of ffmpeg's decode as blocks; close() ends ffmpeg whether or not they were read."""
 
-    def __init__(self, proc, errors, block: int, channels: int, failure, expected: int | None):
+    def __init__(self, proc, errors, block: int, channels: int, failure, expected: int | None, head: np.ndarray):
         self.proc, self.errors, self.block, self.channels, self.failure = proc, errors, block, channels, failure
         self.expected = expected  # frames the stream's last page says are left
+        self.head = head  # frames already read from ffmpeg while lining up (a search): handed out first
 
     def __iter__(self) -> Iterator[np.ndarray]:
         size = self.block * 4 * self.channels
-        got = 0
+        got = len(self.head)
         try:
+            for i in range(0, len(self.head), self.block):
+                yield self.head[i:i + self.block]
             while True:
                 data = _read(self.proc.stdout, size)
-                n = len(data) // (4 * self.channels)
-                if n:
-                    got += n
-                    yield np.frombuffer(bytearray(data[:n * 4 * self.channels]), np.float32).reshape(n, self.channels)
+                block = _frames(data, self.channels)
+                if len(block):
+                    got += len(block)
+                    yield block
                 if len(data) < size:
                     break
             self.proc.wait()

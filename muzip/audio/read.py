@@ -9,8 +9,8 @@ file content can do to us:
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream without its last page)
   is read as far as it goes, with a note in ``warnings``; an MP3 promises a length only in its Xing/Info/VBRI
   frame (else libsndfile's length is a guess from the file size);
-* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones
-  (mpg123's notes of bytes it skipped become one warning: mpg123_notes);
+* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones (mpg123's
+  notes of frames it dropped become silence in their place and one warning: mpg123_notes, mp3_gaps);
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to [-1, 1], NaN -> 0,
   with one warning giving the count (clip_full_scale): one bad sample should not cost the file, and a float
@@ -37,9 +37,8 @@ from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
 from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_read_on
-from .probe import (
-    mp3_audio_share, mp3_states_length, mpeg_audio_after, ogg_cut_short, riff_promised_frames, soundfile_codec,
-)
+from .mp3_frames import mp3_audio_share, mp3_states_length, mpeg_audio_after
+from .probe import ogg_cut_short, riff_promised_frames, soundfile_codec
 from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader
 
@@ -50,7 +49,7 @@ _MAX_READ_SAMPLES = 1 << 20  # per libsndfile read, all channels together
 # (read on by ffmpeg_resume), a chained Ogg stream (named)
 TAIL_BYTES = 8192
 # An MP3's Xing/Info frame count and libsndfile's (gapless) output may differ a little: allow two MPEG
-# frames or 1 %. Without that frame an MP3 promises nothing (probe.mp3_states_length).
+# frames or 1 %. Without that frame an MP3 promises nothing (mp3_frames.mp3_states_length).
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
 
 
@@ -274,7 +273,7 @@ class AudioSource:
                 f = self._sf
                 continue
             if err is not None:
-                at = self.samples_read + got
+                at = self.samples_read + got - (self._mp3_notes.inserted if self._mp3_notes else 0)  # mpg123's count
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
                 rest = resume(self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
                               lambda said: self._ffmpeg_failed(err, at, said)) if self.info.format == "ogg" else \
@@ -283,7 +282,7 @@ class AudioSource:
                     self._decode_error(err, at)
                 try:
                     if got:
-                        yield out[:got]
+                        yield from self._placed(out[:got])
                     yield from rest or ()
                 finally:
                     if rest is not None:
@@ -298,7 +297,12 @@ class AudioSource:
                                          "after it?); read those")
                 return
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
-            yield out[:got]
+            yield from self._placed(out[:got])
+
+    def _placed(self, block: np.ndarray) -> list[np.ndarray]:
+        """A block as decoded; an MP3's in pieces, with silence where mpg123 dropped damaged frames (mp3_gaps)."""
+        notes = self._mp3_notes
+        return [block] if notes is None else notes.place(block, self.samples_read, self._fd, self._promised)
 
     def _flac_read_on(self, err: str, got: int) -> int | None:
         """Samples of silence before the first frame after a damaged one that decodes, the decoder moved there
@@ -363,7 +367,7 @@ class AudioSource:
         elif self._ogg_cut:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
         if self._mp3_notes is not None:
-            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES)
+            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES, self.info.sample_rate)
         self.cut_notes += self.damage_seen
         self.warnings += self.cut_notes
         if self._clipped:

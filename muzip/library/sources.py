@@ -146,7 +146,7 @@ def stored_codec(path: str, get_model) -> tuple[str | None, float | None]:
                 info = SimpleNamespace(codec=codec, format=f.format.lower(), cover=read_metadata(path, f)[1])
                 duration = f.frames / f.samplerate if 0 < f.frames < 2 ** 62 else None
             if duration and info.format == "mp3":  # as AudioSource estimates a length the file does not state
-                from ..audio.probe import mp3_audio_share, mp3_states_length
+                from ..audio.mp3_frames import mp3_audio_share, mp3_states_length
                 with open(path, "rb") as fh:
                     if not mp3_states_length(fh.fileno()):
                         duration *= mp3_audio_share(fh.fileno())

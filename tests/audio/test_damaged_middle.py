@@ -3,6 +3,7 @@ sample bit-exact in its place, one warning (muzip.audio.flac_resync). An MP3, wh
 said to be damaged (muzip.audio.mpg123_notes)."""
 
 import io
+import re
 import shutil
 
 import numpy as np
@@ -123,9 +124,10 @@ def test_an_mp3_damaged_in_its_middle_is_said_to_be(tmp_path, capfd):
     (tmp_path / "bad.mp3").write_bytes(bytes(data))
     whole, none = _read(tmp_path / "whole.mp3")
     got, warnings = _read(tmp_path / "bad.mp3")
-    assert none == [] and len(got) < len(whole)
+    assert none == [] and len(got) == len(whole)  # silence where mpg123 dropped frames (session 58)
     assert len(warnings) == 1 and warnings[0].startswith("the MP3 data is damaged at byte ")
     assert f"(of {len(data):,}); mpg123 skipped " in warnings[0]
+    assert "ms they held are silence, the rest in its place (a VBR MP3" in warnings[0]  # libsndfile writes VBR
     assert abs(int(warnings[0].split("at byte ")[1].split(" ")[0].replace(",", "")) - at) < 2000
     assert "Illegal" not in capfd.readouterr().err  # mpg123's own notes still never reach the terminal
 
@@ -231,3 +233,63 @@ def test_an_mp3_burst_too_long_for_mpg123_is_read_on_by_ffmpeg(tmp_path):
     np.testing.assert_allclose(got[:44100], whole[:44100], atol=1e-6)  # in line before the damage
     assert any("where mpg123 gave up" in w and "ffmpeg read on, skipping what it could not decode" in w
                for w in warnings), warnings
+
+
+def _vbr_mp3_stating_no_length(seconds=10):
+    """An MP3 as a streaming encoder writes it: VBR, no Xing frame (lameenc cannot go back to write one), so
+    mpg123 estimates its length from the file's size and the first frame's bitrate, here under half of it."""
+    lameenc = pytest.importorskip("lameenc")
+    n = 44100 * seconds
+    t = np.arange(n) / 44100
+    x = 0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2
+    x = x[:, None] + 0.05 * np.random.default_rng(0).standard_normal((n, 2))
+    enc = lameenc.Encoder()
+    enc.set_channels(2)
+    enc.set_in_sample_rate(44100)
+    enc.set_vbr(4)
+    enc.set_vbr_quality(2)
+    return bytearray(enc.encode((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes()) + enc.flush())
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_a_damaged_vbr_mp3_that_states_no_length_is_read_to_its_end(tmp_path):
+    """mpg123 stops at its estimate of such an MP3's end and ffmpeg reads on in line with it. Damage before that
+    point made the two decoders drop different counts of frames there, the rest was refused as out of line, and
+    the file read 4.2 s of 10 (session 58). ffmpeg's frames are now lined up with mpg123's within SEARCH."""
+    data = _vbr_mp3_stating_no_length()
+    (tmp_path / "whole.mp3").write_bytes(bytes(data))
+    data[len(data) // 3:len(data) // 3 + 600] = bytes(600)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    whole, none = _read(tmp_path / "whole.mp3")
+    got, warnings = _read(tmp_path / "bad.mp3")
+    assert none == [] and len(whole) > 9.9 * 44100
+    assert abs(len(got) - len(whole)) <= 2 * 1152  # silence in place of mpg123's dropped frames, estimated in VBR
+    assert len(got) > 9.9 * 44100  # read to its end
+    h = 3 * 44100  # the last 3 s (the damage is at a third): all there, in line
+    assert min(np.abs(got[-h:] - whole[len(whole) - h - s:len(whole) - s]).max()
+               for s in range(0, 2 * 1152 + 1, 576)) < 1e-2
+    assert any("where mpg123 estimated its end (the MP3 states no length); read on by ffmpeg" in w for w in warnings)
+    assert any(w.startswith("the MP3 data is damaged at byte ") for w in warnings), warnings
+
+
+def test_frames_mpg123_drops_from_a_cbr_mp3_are_silence_in_their_place(tmp_path):
+    """mpg123 drops each frame whose header is damaged: what followed came out early (a frame, 26 ms, for each
+    one). In a constant-bitrate MP3 the bytes it skipped say how many frames they held, and the frame headers
+    before say where: silence there, everything after in its place (muzip.audio.mp3_gaps)."""
+    from muzip.restore.pairs import mp3_bytes
+    n = 44100 * 8
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / 44100)[:, None] + 0.05 * np.random.default_rng(1).random((n, 2))
+    data = bytearray(mp3_bytes(x.astype(np.float32), 44100, 128))
+    (tmp_path / "whole.mp3").write_bytes(bytes(data))
+    for at in (len(data) // 4, len(data) // 2):
+        data[at:at + 600] = bytes(600)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    whole, _ = _read(tmp_path / "whole.mp3")
+    got, warnings = _read(tmp_path / "bad.mp3")
+    assert got.shape == whole.shape
+    wrong = np.abs(got - whole).max(axis=1) > 1e-6
+    assert wrong.sum() < 2 * 6 * 1152 and not wrong[-3 * 44100:].any()  # near the damage only
+    assert len(warnings) == 1 and "in 2 places" in warnings[0]
+    assert warnings[0].endswith("ms they held are silence, the rest in its place")  # counted, not estimated
+    ms = int(re.search(r"the (\d+) ms they held", warnings[0]).group(1))
+    assert ms in (104, 130)  # 2 places, 2 or 3 headers each in 600 bytes (418-byte frames)

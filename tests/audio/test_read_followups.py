@@ -15,7 +15,7 @@ import soundfile as sf
 import muzip.audio.ffmpeg_read as ffmpeg_read
 import muzip.audio.read as read
 from muzip.audio import AudioSource, can_write
-from muzip.audio.probe import mp3_states_length
+from muzip.audio.mp3_frames import mp3_states_length
 
 from mp3_files import lame_mp3_bytes, mp3_bytes, xing_mp3
 
@@ -297,7 +297,7 @@ def test_the_second_reviews_edges_of_pipes_tags_and_copies(tmp_path):
     import struct
     from types import SimpleNamespace
 
-    from muzip.audio.probe import mp3_audio_share
+    from muzip.audio.mp3_frames import mp3_audio_share
     from muzip.library.sampled import is_mz, stream_kbps
     from muzip.outputs import _copy_whole
     assert stream_kbps(__file__, SimpleNamespace(codec="ulaw", format="wav", cover=None), 1.0) is None

@@ -1,0 +1,192 @@
+"""An MP3's layout, read with ``os.pread`` (the descriptor libsndfile reads from never moves): its ID3v2 tags,
+MPEG audio frame headers, the Xing/Info frame that states its length and the encoder delay mpg123 cuts, and the
+tags at its end."""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+_KBPS = {  # (MPEG-1?, layer bits) -> kbps by index; MPEG-2 and 2.5 share their tables
+    (True, 3): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 1): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 3): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 1): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+GAPLESS_DELAY = 529  # samples of decoder delay mpg123 cuts besides the encoder's, where the LAME tag says it
+
+
+def syncsafe(b: bytes) -> int:
+    return (b[0] & 0x7F) << 21 | (b[1] & 0x7F) << 14 | (b[2] & 0x7F) << 7 | (b[3] & 0x7F)
+
+
+def mpeg_header(b: bytes, i: int) -> tuple[int, int, int] | None:
+    """(version bits, layer bits, channel mode) of a valid MPEG audio frame header at b[i:i+4], else None."""
+    if i + 4 > len(b) or b[i] != 0xFF or (b[i + 1] & 0xE0) != 0xE0:
+        return None
+    version, layer = (b[i + 1] >> 3) & 3, (b[i + 1] >> 1) & 3
+    bitrate, rate = b[i + 2] >> 4, (b[i + 2] >> 2) & 3
+    if version == 1 or layer == 0 or bitrate in (0, 15) or rate == 3:
+        return None
+    return version, layer, b[i + 3] >> 6
+
+
+@dataclass(frozen=True)
+class Frame:
+    size: int     # bytes, header included
+    samples: int  # per channel
+    kbps: int
+    rate: int
+
+
+def frame_at(b: bytes, i: int) -> Frame | None:
+    """The frame whose header is at b[i:i+4] (None: no valid header there)."""
+    head = mpeg_header(b, i)
+    if head is None:
+        return None
+    version, layer, _ = head
+    kbps = _KBPS[(version == 3, layer)][b[i + 2] >> 4]
+    rate = _RATES[version][(b[i + 2] >> 2) & 3]
+    pad = (b[i + 2] >> 1) & 1
+    if layer == 3:  # Layer I: 384 samples in 4-byte slots
+        return Frame((12 * kbps * 1000 // rate + pad) * 4, 384, kbps, rate)
+    samples = 576 if layer == 1 and version != 3 else 1152
+    return Frame(samples // 8 * kbps * 1000 // rate + pad, samples, kbps, rate)
+
+
+def _l3_frame_bytes(b: bytes, i: int) -> int | None:
+    """The length of the Layer III frame whose header is at b[i:i+4] (None: not Layer III)."""
+    frame = frame_at(b, i) if (b[i + 1] >> 1) & 3 == 1 else None
+    return None if frame is None else frame.size
+
+
+def id3v2_end(fd: int, pos: int) -> int:
+    """Where the ID3v2 tags at `pos` end (possibly more than one: mpg123 skips them all)."""
+    for _ in range(8):
+        tag = os.pread(fd, 10, pos)
+        if len(tag) < 10 or tag[:3] != b"ID3":
+            break
+        pos += 10 + syncsafe(tag[6:10]) + (10 if tag[5] & 0x10 else 0)
+    return pos
+
+
+def first_frame(fd: int) -> tuple[int, bytes, int] | None:
+    """(file offset of the first MPEG audio frame header after the ID3v2 tags, up to 64 KiB read from there on,
+    that header's index in them), or None."""
+    pos = id3v2_end(fd, 0)
+    data = os.pread(fd, 1 << 16, pos)
+    i = data.find(b"\xff")
+    while 0 <= i and mpeg_header(data, i) is None:
+        i = data.find(b"\xff", i + 1)
+    return None if i < 0 else (pos + i, data, i)
+
+
+def _xing_fields(data: bytes, i: int) -> tuple[int, int] | None:
+    """(flags, where the Xing/Info tag's fields start) of the Layer III frame at data[i], or None."""
+    head = mpeg_header(data, i)
+    if head is None or head[1] != 1:  # Xing/VBRI frames are Layer III only
+        return None
+    version, _, mode = head
+    side = (32 if mode != 3 else 17) if version == 3 else (17 if mode != 3 else 9)
+    for off in (i + 4 + side, i + 6 + side):  # without and with a CRC
+        if data[off:off + 4] in (b"Xing", b"Info") and len(data) >= off + 8:
+            return struct.unpack(">I", data[off + 4:off + 8])[0], off + 8
+    return None
+
+
+def _stated_frames(data: bytes, flags: int, off: int) -> int:
+    """The frame count a Xing/Info tag's fields at data[off] state (0: none)."""
+    return struct.unpack(">I", data[off:off + 4])[0] if flags & 1 and len(data) >= off + 4 else 0
+
+
+def is_xing_frame(data: bytes, i: int) -> bool:
+    """The frame at data[i] is an encoder's Xing/Info frame: decoders output nothing for it."""
+    return _xing_fields(data, i) is not None
+
+
+def start_trim(data: bytes, i: int) -> int:
+    """Samples mpg123 cuts from the start of the MP3 whose first frame is at data[i] (gapless decoding): where that
+    frame is a Xing/Info frame stating the frame count, the encoder delay its LAME tag states and mpg123's own
+    GAPLESS_DELAY (parse.c, check_lame_tag); else none."""
+    xing = _xing_fields(data, i)
+    if xing is None or not _stated_frames(data, *xing):
+        return 0
+    flags, off = xing
+    off += 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
+    if len(data) < off + 24 or data[off] == 0:  # no LAME tag: nothing to cut but mpg123's delay
+        return GAPLESS_DELAY
+    return (data[off + 21] << 4 | data[off + 22] >> 4) + GAPLESS_DELAY
+
+
+def mp3_states_length(fd: int) -> bool:
+    """True when the first MPEG audio frame (after any ID3v2 tags) is a Xing/Info or VBRI frame that gives
+    the stream's frame count: then libsndfile's (mpg123's) length is exact; without it, it is an estimate
+    from the file's size."""
+    found = first_frame(fd)
+    if found is None:
+        return False
+    _, data, i = found
+    xing = _xing_fields(data, i)
+    if xing is not None and xing[0] & 1:
+        return _stated_frames(data, *xing) > 0
+    off = i + 4 + 32  # VBRI: always 32 bytes after the header
+    if data[off:off + 4] == b"VBRI" and len(data) >= off + 18 and (data[i + 1] >> 1) & 3 == 1:
+        return struct.unpack(">I", data[off + 14:off + 18])[0] > 0
+    return False
+
+
+def audio_end(fd: int) -> int:
+    """Where an MP3's audio ends: the file's end less the tags there (ID3v1, an APEv2 tag, an ID3v2 footer)."""
+    end = os.fstat(fd).st_size
+    for _ in range(4):
+        if end >= 128 and os.pread(fd, 3, end - 128) == b"TAG":
+            end -= 128
+        elif end >= 32 and (f := os.pread(fd, 32, end - 32))[:8] == b"APETAGEX":
+            size, flags = struct.unpack("<I", f[12:16])[0], struct.unpack("<I", f[20:24])[0]
+            end -= size + (32 if flags & 0x80000000 else 0)
+        elif end >= 10 and (f := os.pread(fd, 10, end - 10))[:3] == b"3DI":
+            end -= 20 + syncsafe(f[6:10])
+        else:
+            break
+    return end
+
+
+def mp3_audio_share(fd: int) -> float:
+    """The share of an MP3's bytes that are audio, not tags: mpg123 estimates the length of an MP3 that does not
+    state it from the file's size, so a 300-kB cover picture made a 12-s 128-kbps MP3 31 s long."""
+    try:
+        size = os.fstat(fd).st_size
+        audio = audio_end(fd) - id3v2_end(fd, 0)
+        return min(1.0, audio / size) if size and audio > 0 else 1.0  # a tag size past the file: not believed
+    except (OSError, struct.error):
+        return 1.0
+
+
+def mpeg_audio_after(fd: int, slack: int) -> bool:
+    """True when more than `slack` bytes of MPEG audio frames follow where mpg123 stopped (fd's offset), past
+    the tags there: another MP3 appended (`cat a.mp3 b.mp3`), not a cover-art tag at the end. Two Layer III
+    frame headers one frame apart are asked for (one 0xFFF sync in a JPEG proves nothing)."""
+    try:
+        return _mpeg_audio_after(fd, os.lseek(fd, 0, os.SEEK_CUR), slack)
+    except (OSError, TypeError, struct.error):
+        return False
+
+
+def _mpeg_audio_after(fd: int, pos: int, slack: int) -> bool:
+    end = audio_end(fd)
+    pos = id3v2_end(fd, pos)  # tags ahead of the appended audio (its ID3v2)
+    if end - pos <= slack:
+        return False
+    data = os.pread(fd, min(1 << 16, end - pos), pos)
+    i = data.find(b"\xff")
+    while 0 <= i:
+        if mpeg_header(data, i) is not None:
+            n = _l3_frame_bytes(data, i)
+            if n is None or (n > 4 and mpeg_header(data, i + n) is not None):
+                return True
+        i = data.find(b"\xff", i + 1)
+    return False
