@@ -31,30 +31,38 @@ PAGE_SLACK = 8192  # frames a decode may differ from the last page's count by: u
 
 
 def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, block: int, expected: int | None,
-           failure: Callable[[str], AudioReadError | None], search: int = 0) -> _Rest | None:
+           failure: Callable[[str], AudioReadError | None], search: int = 0, view=None) -> _Rest | None:
     """Blocks of (<= block, channels) float32 frames from frame `start` on, or None where ffmpeg cannot
     take over (not installed, more than two channels, its frames not in line with `tail`, the frames
     libsndfile handed out last). `expected`: the stream's length as its last page states it (None: unknown).
     `failure(what ffmpeg found)`: the error the blocks raise if ffmpeg finds the file damaged after all, or
     None for none (the damage is at the very end: a cut the caller warns of). `search`: how many frames
     ffmpeg's decode may be ahead of or behind libsndfile's (an MP3 damaged earlier on: each decoder drops its
-    own count of whole MPEG frames there); tried at whole multiples of SEARCH_STEP, in line first."""
+    own count of whole MPEG frames there); tried at whole multiples of SEARCH_STEP, in line first. `view`: what
+    ffmpeg reads instead of the file (a damaged MP3's mp3_repair.RepairedView), through a temporary copy."""
     import subprocess
     import tempfile
     if channels > 2 or not os.path.isfile(path) or shutil.which("ffmpeg") is None:
         return None
-    # "file:": a name with a colon is not read as a protocol. Errors to a file: a full pipe would stall ffmpeg.
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "file:" + os.path.abspath(path), "-map", "0:a:0",
-           "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"]
     try:
         errors = tempfile.TemporaryFile()
-    except OSError:
-        return None
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+        source = None if view is None or not os.path.isdir("/dev/fd") else _copied(view)
     except OSError:
         errors.close()
         return None
+    # "file:": a name with a colon is not read as a protocol. Errors to a file: a full pipe would stall ffmpeg.
+    name = f"/dev/fd/{source.fileno()}" if source is not None else os.path.abspath(path)
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", "file:" + name, "-map", "0:a:0",
+           "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                                pass_fds=(source.fileno(),) if source is not None else ())
+    except OSError:
+        errors.close()
+        return None
+    finally:
+        if source is not None:
+            source.close()  # ffmpeg has its own descriptor of it; the copy goes when that closes
     try:  # decoding up to `start` can take a while: Ctrl-C there must not leave ffmpeg running
         first = max(0, start - search)
         skipped = _skip(proc.stdout, first, 4 * channels, len(tail))
@@ -87,6 +95,20 @@ def _in_line(decoded: np.ndarray, decoded_from: int, start: int, tail: np.ndarra
         if not len(tail) or np.max(np.abs(decoded[end - len(tail):end] - tail)) <= AGREE:
             return decoded[end:]
     return None
+
+
+def _copied(view):
+    """A temporary file holding what `view` (its chunks()) reads; its place in the file system is gone already."""
+    import tempfile
+    copy = tempfile.TemporaryFile()
+    try:
+        for chunk in view.chunks():
+            copy.write(chunk)
+        copy.flush()
+    except BaseException:
+        copy.close()
+        raise
+    return copy
 
 
 def _frames(data: bytes, channels: int) -> np.ndarray:

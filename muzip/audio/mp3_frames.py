@@ -1,6 +1,5 @@
 """An MP3's layout, read with ``os.pread`` (the descriptor libsndfile reads from never moves): its ID3v2 tags,
-MPEG audio frame headers, the Xing/Info frame that states its length and the encoder delay mpg123 cuts, and the
-tags at its end."""
+MPEG audio frame headers, the Xing/Info frame that states its length, and the tags at its end."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ _KBPS = {  # (MPEG-1?, layer bits) -> kbps by index; MPEG-2 and 2.5 share their 
     (False, 1): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
 }
 _RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-GAPLESS_DELAY = 529  # samples of decoder delay mpg123 cuts besides the encoder's, where the LAME tag says it
 
 
 def syncsafe(b: bytes) -> int:
@@ -108,18 +106,10 @@ def is_xing_frame(data: bytes, i: int) -> bool:
     return _xing_fields(data, i) is not None
 
 
-def start_trim(data: bytes, i: int) -> int:
-    """Samples mpg123 cuts from the start of the MP3 whose first frame is at data[i] (gapless decoding): where that
-    frame is a Xing/Info frame stating the frame count, the encoder delay its LAME tag states and mpg123's own
-    GAPLESS_DELAY (parse.c, check_lame_tag); else none."""
+def stated_frames(data: bytes, i: int) -> int:
+    """The frame count the Xing/Info frame at data[i] states (0: none, or no such frame)."""
     xing = _xing_fields(data, i)
-    if xing is None or not _stated_frames(data, *xing):
-        return 0
-    flags, off = xing
-    off += 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
-    if len(data) < off + 24 or data[off] == 0:  # no LAME tag: nothing to cut but mpg123's delay
-        return GAPLESS_DELAY
-    return (data[off + 21] << 4 | data[off + 22] >> 4) + GAPLESS_DELAY
+    return 0 if xing is None else _stated_frames(data, *xing)
 
 
 def mp3_states_length(fd: int) -> bool:
@@ -166,12 +156,12 @@ def mp3_audio_share(fd: int) -> float:
         return 1.0
 
 
-def mpeg_audio_after(fd: int, slack: int) -> bool:
-    """True when more than `slack` bytes of MPEG audio frames follow where mpg123 stopped (fd's offset), past
-    the tags there: another MP3 appended (`cat a.mp3 b.mp3`), not a cover-art tag at the end. Two Layer III
-    frame headers one frame apart are asked for (one 0xFFF sync in a JPEG proves nothing)."""
+def mpeg_audio_after(fd: int, slack: int, at: int | None = None) -> bool:
+    """True when more than `slack` bytes of MPEG audio frames follow where mpg123 stopped (byte `at`, else fd's
+    offset), past the tags there: another MP3 appended (`cat a.mp3 b.mp3`), not a cover-art tag at the end. Two
+    Layer III frame headers one frame apart are asked for (one 0xFFF sync in a JPEG proves nothing)."""
     try:
-        return _mpeg_audio_after(fd, os.lseek(fd, 0, os.SEEK_CUR), slack)
+        return _mpeg_audio_after(fd, os.lseek(fd, 0, os.SEEK_CUR) if at is None else at, slack)
     except (OSError, TypeError, struct.error):
         return False
 

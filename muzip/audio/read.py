@@ -9,8 +9,8 @@ file content can do to us:
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream without its last page)
   is read as far as it goes, with a note in ``warnings``; an MP3 promises a length only in its Xing/Info/VBRI
   frame (else libsndfile's length is a guess from the file size);
-* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones (mpg123's
-  notes of frames it dropped become silence in their place and one warning: mpg123_notes, mp3_gaps);
+* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones (an MP3's
+  damaged frames, where mpg123 notes some, are read as silent ones in their place, with one warning: mp3_repair);
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to [-1, 1], NaN -> 0,
   with one warning giving the count (clip_full_scale): one bad sample should not cost the file, and a float
@@ -36,7 +36,7 @@ from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_read_on
+from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_damaged, mp3_read_on, mp3_repaired
 from .mp3_frames import mp3_audio_share, mp3_states_length, mpeg_audio_after
 from .probe import ogg_cut_short, riff_promised_frames, soundfile_codec
 from .tags import kept_tags, read_metadata
@@ -114,7 +114,8 @@ class AudioSource:
         self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
-        self._spliced = None  # a FLAC read on past damage: where in the file its decoder reads (flac_resync)
+        self._spliced = None  # a FLAC read on past damage, a damaged MP3's repaired view: where its decoder reads
+        self._mp3_view = False  # a damaged MP3's mp3_repair.RepairedView (None: no damage found; False: not looked)
         cover, self._pipe = None, None
         try:
             if self.path != "-" and _is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
@@ -262,6 +263,9 @@ class AudioSource:
             out = np.empty((n, f.channels), np.float32)  # fresh: the caller may keep blocks
             with quiet_native_stderr(mute, into=self._mp3_notes and self._mp3_notes.fd):
                 got, err = readf(f, out)
+            if mute and self._mp3_view is False and mp3_damaged(self, err, got, TAIL_BYTES) and mp3_repaired(self):
+                f = self._sf  # the same file through its repaired view, at the samples already handed out
+                continue
             if err is not None and self.info.format == "flac" and self._fd is not None:
                 again = self._flac_read_on(err, got)
                 if got:
@@ -273,7 +277,7 @@ class AudioSource:
                 f = self._sf
                 continue
             if err is not None:
-                at = self.samples_read + got - (self._mp3_notes.inserted if self._mp3_notes else 0)  # mpg123's count
+                at = self.samples_read + got
                 tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]
                 rest = resume(self.name, at, tail, f.channels, f.samplerate, n, self.info.num_samples,
                               lambda said: self._ffmpeg_failed(err, at, said)) if self.info.format == "ogg" else \
@@ -282,14 +286,14 @@ class AudioSource:
                     self._decode_error(err, at)
                 try:
                     if got:
-                        yield from self._placed(out[:got])
+                        yield out[:got]
                     yield from rest or ()
                 finally:
                     if rest is not None:
                         rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
-                if self.info.format == "mp3" and mpeg_audio_after(self._fd, TAIL_BYTES):
+                if self.info.format == "mp3" and mpeg_audio_after(self._fd, TAIL_BYTES, self._offset()):
                     yield from appended_mp3(self, tail, f, n)
                 elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
                     self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "
@@ -297,19 +301,13 @@ class AudioSource:
                                          "after it?); read those")
                 return
             tail = np.concatenate([tail, out[max(0, got - OVERLAP):got]])[-OVERLAP:]  # a copy: blocks may change
-            yield from self._placed(out[:got])
-
-    def _placed(self, block: np.ndarray) -> list[np.ndarray]:
-        """A block as decoded; an MP3's in pieces, with silence where mpg123 dropped damaged frames (mp3_gaps)."""
-        notes = self._mp3_notes
-        return [block] if notes is None else notes.place(block, self.samples_read, self._fd, self._promised)
+            yield out[:got]
 
     def _flac_read_on(self, err: str, got: int) -> int | None:
         """Samples of silence before the first frame after a damaged one that decodes, the decoder moved there
         (flac_resync); None where none does: damaged to its end, said as a cut."""
         at = self.samples_read + got
-        stopped = self._spliced.original_offset() if self._spliced else os.lseek(self._fd, 0, os.SEEK_CUR)
-        found = read_on(self._fd, stopped, at, self._sf.channels)
+        found = read_on(self._fd, self._offset(), at, self._sf.channels)
         if found is None:
             self._cut = err
             return None
@@ -319,15 +317,19 @@ class AudioSource:
         self._damaged.append((at, place, err))
         return place - at
 
+    def _offset(self) -> int:
+        """How far into the file the decoder has read (through a repaired or spliced view, where it reads one)."""
+        return self._spliced.original_offset() if self._spliced else os.lseek(self._fd, 0, os.SEEK_CUR)
+
     def _bytes_left(self) -> int:
         try:
-            return os.fstat(self._fd).st_size - os.lseek(self._fd, 0, os.SEEK_CUR)
+            return os.fstat(self._fd).st_size - self._offset()
         except (OSError, TypeError):
             return 0
 
     def _at_eof(self) -> bool:
         try:
-            return os.lseek(self._fd, 0, os.SEEK_CUR) >= os.fstat(self._fd).st_size
+            return self._offset() >= os.fstat(self._fd).st_size
         except (OSError, TypeError):
             return False
 
@@ -367,7 +369,7 @@ class AudioSource:
         elif self._ogg_cut:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
         if self._mp3_notes is not None:
-            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES, self.info.sample_rate)
+            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES, self._mp3_view, rate)
         self.cut_notes += self.damage_seen
         self.warnings += self.cut_notes
         if self._clipped:

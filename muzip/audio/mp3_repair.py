@@ -1,0 +1,267 @@
+"""A damaged MP3 read as if each damaged frame were a silent one, so everything after stays in its time.
+
+mpg123 drops each frame whose header is damaged and reads on at the next header it believes, so what follows came
+out early (600 zeroed bytes in a 128-kbps MP3: the rest of the song 52 ms early). Inside a burst it can also take
+a stray sync in the audio data for a header and stop there without a word, or give up after 1 KiB. So once it
+shows damage, muzip walks the frame headers itself: where the chain breaks, it goes on at the first header that
+starts three frames in a row of the same kind. It then decodes the file again through a view in which the bytes
+between are frames of silence (decoders output zeros for a frame with no bits allotted), as many as were lost.
+A constant-bitrate MP3's skipped bytes say how many that is; in a VBR MP3 it is estimated from the frames
+before. The samples already handed out are decoded again and dropped (mpg123 is deterministic).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+from collections import deque
+from dataclasses import dataclass
+
+from .mp3_frames import audio_end, frame_at, id3v2_end, is_xing_frame, stated_frames
+
+CHAIN = 3  # frames in a row of one kind that a resync believes (mpg123 asks for one)
+_NEAR = 8  # frames whose mean size estimates the lost ones' in a VBR MP3
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Place:
+    start: int     # byte where the frame chain breaks
+    end: int       # byte where it goes on
+    frames: int    # frames of silence put in (0: junk between frames, left out)
+    samples: int   # per channel
+    exact: bool    # False: a VBR MP3's count, estimated
+    silent: bytes  # what the view holds there
+
+
+class _Bytes:
+    """Reads of the file open as `fd` through one 64-KiB window (pread: the descriptor's offset never moves)."""
+
+    def __init__(self, fd: int):
+        self.fd, self.base, self.buf = fd, 0, b""
+
+    def at(self, pos: int, n: int) -> bytes:
+        if not self.base <= pos or pos + n > self.base + len(self.buf):
+            self.base, self.buf = pos, os.pread(self.fd, max(_CHUNK, n), pos)
+        return self.buf[pos - self.base:pos - self.base + n]
+
+
+def _kind(head: bytes) -> tuple:
+    """What a frame must share with the stream's others: MPEG version, layer, sample rate, mono or not."""
+    return head[1] & 0xFE, head[2] & 0x0C, head[3] >> 6 == 3
+
+
+def find_damage(fd: int) -> list[Place]:
+    """The places where the frame chain of the MP3 open as `fd` breaks and goes on, in order. A break with no
+    frames after it (a cut) ends the walk: that is the reader's cut, not a place."""
+    end, read = audio_end(fd), _Bytes(fd)
+    pos = _resync(read, id3v2_end(fd, 0), end, None)  # the first frame: junk before it is no damage
+    if pos is None:
+        return []
+    stated = stated_frames(read.at(pos, 256), 0)
+    if is_xing_frame(read.at(pos, 256), 0):
+        pos += frame_at(read.at(pos, 4), 0).size
+    kind, sizes, rates, spf, head, breaks, counted = None, deque(maxlen=_NEAR), set(), 0, b"", [], 0
+    while pos + 4 <= end:
+        here = read.at(pos, 4)
+        frame = frame_at(here, 0)
+        if frame is not None and kind in (None, _kind(here)):
+            if pos + frame.size > end:
+                break  # the last frame, cut short
+            kind, spf, head = _kind(here), frame.samples, here
+            sizes.append(frame.size)
+            rates.add(frame.kbps)
+            pos, counted = pos + frame.size, counted + 1
+            continue
+        if here[:3] == b"ID3":  # a tag between two MP3s (`cat a.mp3 b.mp3`): not damage
+            pos = id3v2_end(fd, pos)
+            continue
+        resumed = _resync(read, pos + 1, end, kind) if kind is not None else None
+        if resumed is None:
+            stated = 0  # cut: the frames after it are not counted
+            break
+        breaks.append((pos, resumed, head, _lost(resumed - pos, sum(sizes) / len(sizes), len(rates) == 1)))
+        pos = resumed
+    return [_place(start, stop, head, n, spf, exact) for (start, stop, head, _), (n, exact)
+            in zip(breaks, _counts(breaks, stated - counted if stated else None))]
+
+
+def _lost(span: int, mean: float, cbr: bool) -> tuple[int, bool]:
+    """(frames the `span` bytes held, counted or estimated) from the frames' mean size; a CBR span that is not a
+    whole number of frames is junk between two (0)."""
+    n = round(span / mean)
+    if cbr:
+        return (n if abs(span - n * mean) <= n + 1 else 0), True
+    return max(1, n), False
+
+
+def _counts(breaks: list, missing: int | None) -> list[tuple[int, bool]]:
+    """The frames lost at each break. Where the MP3 states its frame count (its Xing frame) and the walk went to
+    its end, the frames missing from that count are the VBR breaks' to share (by their estimates): exact for one
+    break, and bytes inserted between frames (no audio lost) get none."""
+    counts = [lost for *_, lost in breaks]
+    vbr = [i for i, (_, exact) in enumerate(counts) if not exact]
+    share = None if missing is None else missing - sum(n for n, exact in counts if exact)
+    if not vbr or share is None or share < 0:
+        return counts
+    guess = [counts[i][0] for i in vbr]
+    given = [share * g // sum(guess) for g in guess]
+    for k in sorted(range(len(vbr)), key=lambda k: -(share * guess[k] % sum(guess)))[:share - sum(given)]:
+        given[k] += 1  # the largest remainders: the shares add up to what is missing
+    for i, n in zip(vbr, given):
+        counts[i] = (n, len(vbr) == 1)
+    return counts
+
+
+def _resync(read: _Bytes, pos: int, end: int, kind) -> int | None:
+    """The first byte from `pos` on that starts CHAIN frames of `kind` (None: of one kind) in a row, or runs to
+    `end` so."""
+    while pos + 4 <= end:
+        chunk = read.at(pos, min(_CHUNK, end - pos))
+        i = chunk.find(b"\xff")
+        if i < 0:
+            pos += len(chunk)
+            continue
+        at, n, want = pos + i, 0, kind
+        while n < CHAIN and at + 4 <= end:
+            here = read.at(at, 4)
+            frame = frame_at(here, 0)
+            if frame is None or _kind(here) != (want or _kind(here)) or at + frame.size > end:
+                break
+            at, n, want = at + frame.size, n + 1, _kind(here)
+        if n == CHAIN or (n and at == end):
+            return pos + i
+        pos += i + 1
+    return None
+
+
+def _place(start: int, end: int, head: bytes, n: int, spf: int, exact: bool) -> Place:
+    """What goes between: `n` silent frames, each the last good frame's header (no CRC) and zeros: no bits
+    allotted, so silence. In a CBR MP3 as many are padded as keep the file's size."""
+    if n == 0:
+        return Place(start, end, 0, 0, exact, b"")  # junk between two frames, left out
+    plain = bytes([head[0], head[1] | 0x01, head[2] & 0xFD, head[3]])  # protection off, padding off
+    padded = bytes([plain[0], plain[1], plain[2] | 0x02, plain[3]])
+    size, extra = frame_at(plain, 0).size, frame_at(padded, 0).size - frame_at(plain, 0).size
+    more = end - start - n * size
+    k = more // extra if 0 <= more <= n * extra and more % extra == 0 else 0
+    body = b"".join(padded + bytes(size + extra - 4) for _ in range(k)) + b"".join(plain + bytes(size - 4)
+                                                                                  for _ in range(n - k))
+    return Place(start, end, n, n * spf, exact, body)
+
+
+class RepairedView(io.RawIOBase):
+    """The file open as `fd` with each place's bytes replaced by its silent frames (pread: nothing moves)."""
+
+    def __init__(self, fd: int, places: list[Place]):
+        super().__init__()
+        self.fd, self.pos, self.places, self.used = fd, 0, places, False  # used: a decoder has read it
+        self.parts: list[tuple[int, int, bytes | None, int]] = []  # (view start, length, bytes or None, file offset)
+        view = file = 0
+        for p in places:
+            self.parts.append((view, p.start - file, None, file))
+            view += p.start - file
+            self.parts.append((view, len(p.silent), p.silent, p.start))
+            view, file = view + len(p.silent), p.end
+        size = os.fstat(fd).st_size
+        self.parts.append((view, max(size - file, 0), None, file))
+        self.size = view + max(size - file, 0)
+        self.starts = [part[0] for part in self.parts]
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        self.pos = max(0, offset + (0, self.pos, self.size)[whence])
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def readinto(self, b):
+        out = bytearray()
+        while len(out) < len(b) and self.pos < self.size:
+            start, length, data, offset = self.parts[bisect.bisect_right(self.starts, self.pos) - 1]
+            want = min(len(b) - len(out), start + length - self.pos)
+            if data is not None:
+                got = data[self.pos - start:self.pos - start + want]
+            else:
+                try:  # inside libsndfile's callback: an exception would print there, so a read error is the end
+                    got = os.pread(self.fd, want, offset + self.pos - start)
+                except OSError:
+                    got = b""
+            if not got:
+                break
+            out += got
+            self.pos += len(got)
+        b[:len(out)] = out
+        return len(out)
+
+    def chunks(self):
+        """What the view holds, start to end, in pieces (its read position does not move)."""
+        self.used = True
+        for start, length, data, offset in self.parts:
+            if data is not None:
+                yield data
+                continue
+            for at in range(offset, offset + length, 1 << 20):
+                yield os.pread(self.fd, min(1 << 20, offset + length - at), at)
+
+    def original_offset(self) -> int:
+        """Where in the file the view has been read to."""
+        start, length, data, offset = self.parts[bisect.bisect_right(self.starts, self.pos) - 1]
+        return offset + (length if data is not None else self.pos - start)
+
+
+def repaired_view(fd: int) -> RepairedView | None:
+    """The MP3 open as `fd` through a view with silent frames where it is damaged; None where the walk finds no
+    damage."""
+    try:
+        places = find_damage(fd)
+        return RepairedView(fd, places) if places else None
+    except OSError:
+        return None
+
+
+def decoder_at(view: RepairedView, handed_out: int):
+    """A decoder reading `view`, moved past the `handed_out` samples already read; None where it does not open
+    or ends before that (a VBR MP3 stating no length: libsndfile stops where it estimates the end)."""
+    import numpy as np
+
+    from ..native import quiet_native_stderr
+    from .lazy import soundfile as sf
+    from .libsndfile_calls import readf
+    try:
+        with quiet_native_stderr():  # what mpg123 says of the samples already handed out was said
+            f = sf.SoundFile(view)
+            scratch = np.empty((min(max(handed_out, 1), 1 << 16), f.channels), np.float32)
+            left = handed_out
+            while left > 0:
+                got, err = readf(f, scratch[:min(left, len(scratch))])
+                if not got or err is not None:
+                    f.close()
+                    return None
+                left -= got
+    except Exception:  # noqa: BLE001 - the file as mpg123 reads it is what is left
+        return None
+    view.used = True
+    return f
+
+
+def damage_warning(places: list[Place], rate: int, size: int) -> str:
+    """The warning: where, how much, and that the rest is in its place."""
+    lost, junk = [p for p in places if p.frames], sum(p.end - p.start for p in places if not p.frames)
+    where = f"at byte {places[0].start:,}" if len(places) == 1 else \
+        f"in {len(places)} places from byte {places[0].start:,}"
+    said = []
+    if lost:
+        ms = round(1000 * sum(p.samples for p in lost) / rate)
+        said.append(f"the {ms} ms of frames there are silence" if all(p.exact for p in lost) else
+                    f"about {ms} ms of frames there are silence (a VBR MP3 does not say exactly how many)")
+    if junk:
+        said.append(f"{junk:,} bytes of junk between frames are left out")
+    return f"the MP3 data is damaged {where} (of {size:,}): {'; '.join(said)}; the rest is in its place"

@@ -1,0 +1,92 @@
+"""muzip.audio.mp3_repair: the frame walk finds no damage in undamaged MP3s, counts what a burst took, and leaves
+out bytes inserted between frames (session 58)."""
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from muzip.audio.mp3_repair import RepairedView, find_damage
+from muzip.restore.pairs import mp3_bytes
+
+
+def _places(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return find_damage(fd), fd
+    finally:
+        os.close(fd)
+
+
+def _cbr(seconds=4, rate=44100, kbps=128):
+    n = rate * seconds
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / rate)[:, None] + 0.05 * np.random.default_rng(2).random((n, 2))
+    return bytearray(mp3_bytes(x.astype(np.float32), rate, kbps))
+
+
+def _boundaries(data):
+    """Byte offsets of the frame headers of an undamaged CBR MP3 (no tags), by walking it."""
+    from muzip.audio.mp3_frames import frame_at
+    pos, out = data.index(b"\xff"), []
+    while pos + 4 <= len(data) and (frame := frame_at(bytes(data[pos:pos + 4]), 0)) is not None:
+        out.append(pos)
+        pos += frame.size
+    return out
+
+
+@pytest.mark.parametrize("rate,kbps", [(44100, 128), (22050, 48), (16000, 32), (8000, 8)])
+def test_undamaged_mp3s_have_no_places(tmp_path, rate, kbps):
+    (tmp_path / "a.mp3").write_bytes(bytes(_cbr(3, rate, kbps)))
+    assert _places(tmp_path / "a.mp3")[0] == []
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_two_tagged_mp3s_one_after_the_other_have_no_places(tmp_path):
+    for i in range(2):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=f={440 + 100 * i}:d=3",
+                        "-metadata", "title=x", "-c:a", "libmp3lame", "-q:a", "2", str(tmp_path / f"p{i}.mp3")],
+                       check=True)
+    (tmp_path / "both.mp3").write_bytes((tmp_path / "p0.mp3").read_bytes() + (tmp_path / "p1.mp3").read_bytes())
+    assert _places(tmp_path / "both.mp3")[0] == []  # b's ID3v2 tag and Xing frame are no damage
+
+
+def test_a_burst_counts_the_frames_whose_headers_it_hit(tmp_path):
+    data = _cbr()
+    heads = _boundaries(data)
+    at = heads[40] + 10  # from inside frame 40 to inside frame 42: headers 41 and 42 gone
+    data[at:heads[42] + 20] = bytes(heads[42] + 20 - at)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "bad.mp3")
+    assert (place.start, place.end, place.frames, place.exact) == (heads[41], heads[43], 2, True)
+    assert len(place.silent) == heads[43] - heads[41]  # a CBR view keeps the file's size
+
+
+def test_bytes_inserted_between_frames_are_left_out(tmp_path):
+    data = _cbr()
+    heads = _boundaries(data)
+    data[heads[30]:heads[30]] = b"\x00\x11" * 250 + b"\xff\xfb\x90\x00" * 10  # 540 bytes: no whole frame
+    (tmp_path / "junk.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "junk.mp3")
+    assert (place.start, place.end, place.frames, place.silent) == (heads[30], heads[30] + 540, 0, b"")
+
+
+def test_the_view_reads_as_the_file_with_the_places_replaced(tmp_path):
+    data = _cbr()
+    heads = _boundaries(data)
+    data[heads[20] + 5:heads[21] + 5] = bytes(heads[21] - heads[20])
+    data[heads[60]:heads[60]] = b"\x01" * 333
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    fd = os.open(tmp_path / "bad.mp3", os.O_RDONLY)
+    try:
+        places = find_damage(fd)
+        view = RepairedView(fd, places)
+        expected = bytes(data[:places[0].start]) + places[0].silent + bytes(data[places[0].end:places[1].start]) \
+            + bytes(data[places[1].end:])
+        assert view.read() == expected == b"".join(view.chunks())
+        view.seek(places[1].start - 7)
+        assert view.read(20) == expected[places[1].start - 7:places[1].start + 13]
+        assert view.original_offset() == places[1].start + 13 + 333  # past the junk left out
+    finally:
+        os.close(fd)
