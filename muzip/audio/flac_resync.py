@@ -14,11 +14,11 @@ own seeking worked but took minutes where a megabyte or more of the file was zer
 
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np
 
+from .byte_view import ByteView
 from .lazy import soundfile as sf
 from .libsndfile_calls import readf
 
@@ -87,26 +87,12 @@ def _header_place(buf: bytes, i: int, max_block: int | None) -> int | None:
     return number if variable else number * (max_block or block)
 
 
-class _Spliced(io.RawIOBase):
+class _Spliced(ByteView):
     """The file's metadata, then its bytes from `start` on: read through `fd` (pread), which nothing moves."""
 
     def __init__(self, fd: int, head: bytes, start: int):
-        super().__init__()
-        self.fd, self.head, self.start, self.pos = fd, head, start, 0
-        self.size = len(head) + max(os.fstat(fd).st_size - start, 0)
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def seek(self, offset, whence=0):
-        self.pos = max(0, offset + (0, self.pos, self.size)[whence])
-        return self.pos
-
-    def tell(self):
-        return self.pos
+        super().__init__(len(head) + max(os.fstat(fd).st_size - start, 0))
+        self.fd, self.head, self.start = fd, head, start
 
     def readinto(self, b):
         n, got = len(b), b""

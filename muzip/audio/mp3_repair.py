@@ -13,11 +13,11 @@ before. The samples already handed out are decoded again and dropped (mpg123 is 
 from __future__ import annotations
 
 import bisect
-import io
 import os
 from collections import deque
 from dataclasses import dataclass
 
+from .byte_view import ByteView
 from .mp3_frames import audio_end, frame_at, id3v2_end, is_xing_frame, stated_frames
 
 CHAIN = 3  # frames in a row of one kind that a resync believes (mpg123 asks for one)
@@ -151,12 +151,11 @@ def _place(start: int, end: int, head: bytes, n: int, spf: int, exact: bool) -> 
     return Place(start, end, n, n * spf, exact, body)
 
 
-class RepairedView(io.RawIOBase):
+class RepairedView(ByteView):
     """The file open as `fd` with each place's bytes replaced by its silent frames (pread: nothing moves)."""
 
     def __init__(self, fd: int, places: list[Place]):
-        super().__init__()
-        self.fd, self.pos, self.places, self.used = fd, 0, places, False  # used: a decoder has read it
+        self.fd, self.places, self.used = fd, places, False  # used: a decoder has read it
         self.parts: list[tuple[int, int, bytes | None, int]] = []  # (view start, length, bytes or None, file offset)
         view = file = 0
         for p in places:
@@ -166,21 +165,8 @@ class RepairedView(io.RawIOBase):
             view, file = view + len(p.silent), p.end
         size = os.fstat(fd).st_size
         self.parts.append((view, max(size - file, 0), None, file))
-        self.size = view + max(size - file, 0)
+        super().__init__(view + max(size - file, 0))
         self.starts = [part[0] for part in self.parts]
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def seek(self, offset, whence=0):
-        self.pos = max(0, offset + (0, self.pos, self.size)[whence])
-        return self.pos
-
-    def tell(self):
-        return self.pos
 
     def readinto(self, b):
         out = bytearray()

@@ -220,16 +220,20 @@ def test_a_flac_zeroed_from_its_middle_to_its_end_reads_as_cut(tmp_path):
     assert len(warnings) == 1 and warnings[0].startswith("header promises 10.000 s (441000 samples) but the file holds")
 
 
+def _zeroed(folder, data: bytearray, where: float, n: int):
+    """(the MP3's samples, its warnings, those with `n` bytes zeroed at `where` of its length, their warnings)."""
+    (folder / "whole.mp3").write_bytes(bytes(data))
+    at = int(len(data) * where)
+    data[at:at + n] = bytes(n)
+    (folder / "bad.mp3").write_bytes(bytes(data))
+    return (*_read(folder / "whole.mp3"), *_read(folder / "bad.mp3"))
+
+
 @needs_mp3
 def test_an_mp3_burst_too_long_for_mpg123_is_read_on_in_its_place(tmp_path):
     """mpg123 resyncs over about 1 KiB of bad bytes: a longer burst refused the whole MP3 (a review, session 57),
     then ffmpeg read on, skipping it (what followed came early). muzip's frame walk goes past it (session 58)."""
-    data = _mp3()
-    (tmp_path / "whole.mp3").write_bytes(bytes(data))
-    data[len(data) // 2:len(data) // 2 + 3000] = bytes(3000)
-    (tmp_path / "burst.mp3").write_bytes(bytes(data))
-    whole, _ = _read(tmp_path / "whole.mp3")
-    got, warnings = _read(tmp_path / "burst.mp3")
+    whole, _, got, warnings = _zeroed(tmp_path, _mp3(), 1 / 2, 3000)
     assert got.shape == whole.shape
     np.testing.assert_allclose(got[:44100], whole[:44100], atol=1e-6)  # in line before the damage
     np.testing.assert_allclose(got[-44100:], whole[-44100:], atol=1e-6)  # and after it
@@ -258,12 +262,7 @@ def test_a_damaged_vbr_mp3_that_states_no_length_is_read_to_its_end(tmp_path):
     point made the two decoders drop different counts of frames there, the rest was refused as out of line, and
     the file read 4.2 s of 10 (session 58). Both now read the file through its repaired view (mp3_repair), and
     ffmpeg's frames are lined up with mpg123's within SEARCH."""
-    data = _vbr_mp3_stating_no_length()
-    (tmp_path / "whole.mp3").write_bytes(bytes(data))
-    data[len(data) // 3:len(data) // 3 + 600] = bytes(600)
-    (tmp_path / "bad.mp3").write_bytes(bytes(data))
-    whole, none = _read(tmp_path / "whole.mp3")
-    got, warnings = _read(tmp_path / "bad.mp3")
+    whole, none, got, warnings = _zeroed(tmp_path, _vbr_mp3_stating_no_length(), 1 / 3, 600)
     assert none == [] and len(whole) > 9.9 * 44100
     assert abs(len(got) - len(whole)) <= 2 * 1152  # silence in place of mpg123's dropped frames, estimated in VBR
     assert len(got) > 9.9 * 44100  # read to its end
