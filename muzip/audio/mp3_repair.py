@@ -26,13 +26,44 @@ _CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
+class Silence:
+    """`padded` frames then `plain` ones, made as they are read: a 100-MB burst is no 100 MB in memory."""
+    padded: bytes
+    plain: bytes
+    k: int  # padded frames
+    n: int  # all frames
+
+    def __len__(self) -> int:
+        return self.k * len(self.padded) + (self.n - self.k) * len(self.plain)
+
+    def __getitem__(self, cut: slice) -> bytes:
+        a, b, _ = cut.indices(len(self))
+        out, edge = bytearray(), self.k * len(self.padded)
+        while a < b:
+            frame, at = (self.padded, a) if a < edge else (self.plain, a - edge)
+            i = at % len(frame) if frame else 0
+            piece = frame[i:i + min(b - a, len(frame) - i)] if frame else b""
+            if not piece:
+                break
+            out += piece
+            a += len(piece)
+        return bytes(out)
+
+    def __bytes__(self) -> bytes:
+        return self[0:len(self)]
+
+
+NO_SILENCE = Silence(b"", b"", 0, 0)
+
+
+@dataclass(frozen=True)
 class Place:
     start: int     # byte where the frame chain breaks
     end: int       # byte where it goes on
     frames: int    # frames of silence put in (0: junk between frames, left out)
     samples: int   # per channel
     exact: bool    # False: a VBR MP3's count, estimated
-    silent: bytes  # what the view holds there
+    silent: Silence  # what the view holds there
 
 
 class _Bytes:
@@ -140,15 +171,14 @@ def _place(start: int, end: int, head: bytes, n: int, spf: int, exact: bool) -> 
     """What goes between: `n` silent frames, each the last good frame's header (no CRC) and zeros: no bits
     allotted, so silence. In a CBR MP3 as many are padded as keep the file's size."""
     if n == 0:
-        return Place(start, end, 0, 0, exact, b"")  # junk between two frames, left out
+        return Place(start, end, 0, 0, exact, NO_SILENCE)  # junk between two frames, left out
     plain = bytes([head[0], head[1] | 0x01, head[2] & 0xFD, head[3]])  # protection off, padding off
     padded = bytes([plain[0], plain[1], plain[2] | 0x02, plain[3]])
     size, extra = frame_at(plain, 0).size, frame_at(padded, 0).size - frame_at(plain, 0).size
     more = end - start - n * size
     k = more // extra if 0 <= more <= n * extra and more % extra == 0 else 0
-    body = b"".join(padded + bytes(size + extra - 4) for _ in range(k)) + b"".join(plain + bytes(size - 4)
-                                                                                  for _ in range(n - k))
-    return Place(start, end, n, n * spf, exact, body)
+    silence = Silence(padded + bytes(size + extra - 4), plain + bytes(size - 4), k, n)
+    return Place(start, end, n, n * spf, exact, silence)
 
 
 class RepairedView(ByteView):
@@ -156,7 +186,7 @@ class RepairedView(ByteView):
 
     def __init__(self, fd: int, places: list[Place]):
         self.fd, self.places, self.used = fd, places, False  # used: a decoder has read it
-        self.parts: list[tuple[int, int, bytes | None, int]] = []  # (view start, length, bytes or None, file offset)
+        self.parts: list[tuple[int, int, Silence | None, int]] = []  # (view start, length, silence, file offset)
         view = file = 0
         for p in places:
             self.parts.append((view, p.start - file, None, file))
@@ -192,7 +222,8 @@ class RepairedView(ByteView):
         self.used = True
         for start, length, data, offset in self.parts:
             if data is not None:
-                yield data
+                for at in range(0, length, 1 << 20):
+                    yield data[at:min(length, at + (1 << 20))]
                 continue
             for at in range(offset, offset + length, 1 << 20):
                 yield os.pread(self.fd, min(1 << 20, offset + length - at), at)

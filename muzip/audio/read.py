@@ -216,8 +216,10 @@ class AudioSource:
 
     @property
     def damage_seen(self) -> list[str]:
-        """What a FLAC's damage read past so far costs (for a reader that stops before the end)."""
-        return [damage_note(self._damaged, self.info.sample_rate)] if self._damaged else []
+        """What the damage read past so far costs, a FLAC's or an MP3's (also for a reader that stops early)."""
+        mp3 = self._mp3_notes.warnings(self._fd, TAIL_BYTES, self._mp3_view, self.info.sample_rate) \
+            if self._mp3_notes is not None else []
+        return ([damage_note(self._damaged, self.info.sample_rate)] if self._damaged else []) + mp3
 
     @property
     def cut_short(self) -> str | None:
@@ -368,8 +370,6 @@ class AudioSource:
                                   f"(libsndfile: {self._cut}); read the {_secs(got, rate)} before it")
         elif self._ogg_cut:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
-        if self._mp3_notes is not None:
-            self.cut_notes += self._mp3_notes.warnings(self._fd, TAIL_BYTES, self._mp3_view, rate)
         self.cut_notes += self.damage_seen
         self.warnings += self.cut_notes
         if self._clipped:

@@ -162,13 +162,13 @@ def run_batch(items, job, options, *, quiet: bool, jobs: int) -> None:
                     view.finished(item, outcome)
     except (Interrupted, KeyboardInterrupt) as exc:
         _say_interrupted(view, getattr(exc, "signum", signal.SIGINT))
+    except BrokenPipeError:  # `muzip decompress -c x.mz | head`: stop quietly, like cat
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception:
         if signals.pending_signal is None:
             raise
         _say_interrupted(view, signals.pending_signal)  # a signal that its unwinding turned into another error
-    except BrokenPipeError:  # `muzip decompress -c x.mz | head`: stop quietly, like cat
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_BROKEN_PIPE)
     view.close()
     sys.exit(reporter.status)
 
@@ -280,11 +280,13 @@ def _turn(futures, items, pending, bars, queue, next_to_print, reporter, view) -
     from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
     done, _ = wait(list(futures), timeout=0.1, return_when=FIRST_COMPLETED)
+    signals.raise_if_interrupted()  # a group's SIGTERM ended the workers too: their futures broke for it
     for fut in done:
         index = futures.pop(fut)
         try:
             _, outcome, signum = fut.result()
         except BrokenProcessPool:  # a worker was killed (out of memory, kill -9): fail, don't hang
+            signals.raise_if_interrupted()
             outcome, signum = Outcome(), None
             outcome.fail(f"{items[index].src}: worker process died (out of memory, or killed)")
         if signum is not None:

@@ -20,11 +20,18 @@ class Interrupted(BaseException):
 pending_signal = None
 
 
+def _ignored(signum, frame):
+    """A further signal during the clean-up: nothing is done."""
+
+
 def ignore_further_signals() -> None:
-    """A second signal must not interrupt the clean-up of the first (a temp file left behind)."""
+    """A second signal must not interrupt the clean-up of the first (a temp file left behind). Ignored by a Python
+    handler, not SIG_IGN: a signal caught by the C handler while the handler became SIG_IGN made CPython raise
+    "OSError: Signal 15 ignored due to race condition" where the clean-up was, and a worker of a `-j 2` batch
+    printed its traceback (a group's SIGHUP, then the parent's SIGTERM; session 58)."""
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         try:
-            signal.signal(sig, signal.SIG_IGN)
+            signal.signal(sig, _ignored)
         except (ValueError, OSError):
             pass
 

@@ -69,7 +69,7 @@ def test_bytes_inserted_between_frames_are_left_out(tmp_path):
     data[heads[30]:heads[30]] = b"\x00\x11" * 250 + b"\xff\xfb\x90\x00" * 10  # 540 bytes: no whole frame
     (tmp_path / "junk.mp3").write_bytes(bytes(data))
     (place,), _ = _places(tmp_path / "junk.mp3")
-    assert (place.start, place.end, place.frames, place.silent) == (heads[30], heads[30] + 540, 0, b"")
+    assert (place.start, place.end, place.frames, bytes(place.silent)) == (heads[30], heads[30] + 540, 0, b"")
 
 
 def test_the_view_reads_as_the_file_with_the_places_replaced(tmp_path):
@@ -82,11 +82,38 @@ def test_the_view_reads_as_the_file_with_the_places_replaced(tmp_path):
     try:
         places = find_damage(fd)
         view = RepairedView(fd, places)
-        expected = bytes(data[:places[0].start]) + places[0].silent + bytes(data[places[0].end:places[1].start]) \
-            + bytes(data[places[1].end:])
+        expected = bytes(data[:places[0].start]) + bytes(places[0].silent) \
+            + bytes(data[places[0].end:places[1].start]) + bytes(data[places[1].end:])
         assert view.read() == expected == b"".join(view.chunks())
         view.seek(places[1].start - 7)
         assert view.read(20) == expected[places[1].start - 7:places[1].start + 13]
         assert view.original_offset() == places[1].start + 13 + 333  # past the junk left out
     finally:
         os.close(fd)
+
+
+def test_silence_is_made_as_it_is_read():
+    from muzip.audio.mp3_repair import Silence
+    padded, plain = b"P" * 5, b"q" * 4
+    whole = padded * 3 + plain * 7
+    silence = Silence(padded, plain, 3, 10)
+    assert len(silence) == len(whole) and bytes(silence) == whole
+    rng = np.random.default_rng(0)
+    for a, b in rng.integers(0, len(whole) + 3, (200, 2)):
+        assert silence[a:b] == whole[a:b]
+
+
+def test_index_says_an_mp3s_damage_though_it_stops_reading_early(runner, tmp_path):
+    """`index` reads only the runs it samples. When mpg123 dropped frames the file read short, so the reader went
+    to its end and said the damage; with silent frames in their place it stopped early and said nothing (a
+    review, session 58)."""
+    from muzip.cli import cli
+    data = _cbr(seconds=20)
+    heads = _boundaries(data)
+    at = heads[len(heads) // 4] + 10
+    data[at:at + 900] = bytes(900)
+    (tmp_path / "music").mkdir()
+    (tmp_path / "music" / "song.mp3").write_bytes(bytes(data))
+    r = runner.invoke(cli, ["index", str(tmp_path / "music"), "--db", str(tmp_path / "lib.db"), "-q", "-j", "1"])
+    assert r.exit_code == 3, r.output
+    assert "song.mp3: the MP3 data is damaged at byte " in r.stderr and "ms of frames there are silence" in r.stderr
