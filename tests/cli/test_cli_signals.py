@@ -66,3 +66,31 @@ def test_an_error_without_a_signal_is_not_called_an_interruption(handlers, monke
     monkeypatch.setattr(batch, "_run_parallel", bug)
     with pytest.raises(RuntimeError, match="a bug"):
         batch.run_batch(_two_items(), None, None, quiet=True, jobs=2)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_to_the_whole_group_is_one_interruption(tmp_path, signum):
+    """`kill -TERM -PGID` (systemd stopping a service, a closed terminal's SIGHUP) reaches the workers too: they
+    ended, their futures broke, and the batch said "worker process died" for every file before "interrupted"
+    (session 58's review: 10 of 16 runs)."""
+    import subprocess
+    import sys
+    import time
+
+    import soundfile as sf
+
+    from conftest import sine
+    for name in ("a.wav", "b.wav", "c.wav"):
+        sf.write(tmp_path / name, sine(440, 400, 44100, 2) * 0.1, 44100)  # about two seconds of work each
+    proc = subprocess.Popen([sys.executable, "-m", "muzip", "compress", "-j", "2", "a.wav", "b.wav", "c.wav"],
+                            cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any(n.endswith(".part") for n in os.listdir(tmp_path)):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    assert err.strip().splitlines() == ["muzip: interrupted"], err
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".part") or n.startswith(".")]
