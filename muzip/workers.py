@@ -14,6 +14,8 @@ import signal
 import time
 from contextlib import contextmanager
 
+from . import signals
+
 
 def _leave_interrupts_to_parent(initializer=None, initargs=()):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -50,7 +52,21 @@ def submitting(pool, fn, items):
         futures = [pool.submit(fn, item) for item in items]
     finally:
         signal.signal(signal.SIGINT, old)
-    return (future.result() for future in futures)
+    return (_result(future) for future in futures)
+
+
+def _result(future):
+    """A future's result, waited for with signals noted, and raised between waits (within 0.1 s). Raised inside
+    the pool's waiting, an interruption could land inside a lock's `with` and unwind as "release unlocked lock"
+    (a `-j 2` compress batch, session 57: the same waiting)."""
+    from concurrent.futures import wait
+    if not signals.installed():  # a caller with Python's own Ctrl-C (KeyboardInterrupt): as pool.map does
+        return future.result()
+    with signals.signals_noted():
+        while not future.done() and signals.pending_signal is None:
+            wait([future], timeout=0.1)
+    signals.raise_if_interrupted()
+    return future.result()
 
 
 def stop_workers(pool, grace_s: float = 5.0) -> None:

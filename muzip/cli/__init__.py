@@ -8,10 +8,9 @@ import importlib
 
 import click
 
-from .. import __version__
+from .. import __version__, signals
+from ..signals import Interrupted, exit_for_signal, install_signal_handlers
 from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP
-from . import signals
-from .signals import Interrupted, exit_for_signal, install_signal_handlers
 
 # name -> (module, attribute), in the order `muzip --help` lists them. A command's module is imported
 # only when that command runs (Click's lazy-group pattern): `muzip decompress` does not build the library

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 
 import click
 
+from .. import signals
 from ..errors import MuzipError, OutputExistsError, OutputWriteError
 from ..native import quiet_native_stderr
 from ..outputs import is_full
+from ..signals import Interrupted, exit_for_signal
 from ..workers import stop_workers
-from . import signals
 from .common import (EXIT_BROKEN_PIPE, Progress, Reporter, default_jobs, file_size, fmt_bytes,
                      stderr_is_terminal)
-from .signals import Interrupted, exit_for_signal
 
 
 @dataclass

@@ -13,7 +13,7 @@ import time
 
 import click
 
-from . import signals
+from .. import signals
 
 # Exit statuses (documented in `muzip --help` and the README).
 EXIT_OK = 0

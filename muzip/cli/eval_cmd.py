@@ -7,8 +7,8 @@ import sys
 import click
 
 from ..errors import MuzipError
+from ..signals import Interrupted, exit_for_signal
 from .common import EXIT_CODES_HELP, EXIT_FAIL, EXIT_WARN, PATH, refuse_terminal_stdin, status_line
-from .signals import Interrupted, exit_for_signal
 
 
 @click.command("eval", epilog=EXIT_CODES_HELP)

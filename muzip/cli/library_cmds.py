@@ -12,11 +12,11 @@ import click
 
 from ..errors import MuzipError
 from ..outputs import is_full
+from ..signals import Interrupted
 from .common import (
     EXIT_BROKEN_PIPE, EXIT_CODES_HELP, EXIT_FAIL, Progress, Reporter, catalog_option, default_jobs, plural,
     ray_option, stderr_is_terminal,
 )
-from .signals import Interrupted
 from .plan import AUDIO_EXTS, files_under
 
 BATCH = 32  # records per catalog transaction: a kill -9 loses at most this many

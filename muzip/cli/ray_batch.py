@@ -15,7 +15,7 @@ import click
 
 from .batch import BatchView, Outcome, input_bytes, run_job
 from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs
-from .signals import exit_for_signal
+from ..signals import exit_for_signal
 from .plan import Item
 from ..native import native_stderr_to_null
 

@@ -10,10 +10,10 @@ import click
 
 from ..defaults import TRAIN_FROM
 from ..errors import MuzipError
+from ..signals import Interrupted, exit_for_signal
 from ..train import pipeline
 from .common import (EXIT_CODES_HELP, EXIT_USAGE, Progress, Reporter, default_jobs, PositiveMinutes, plural,
                      status_line)
-from .signals import Interrupted, exit_for_signal
 from .plan import AUDIO_EXTS, files_under
 
 

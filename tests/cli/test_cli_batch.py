@@ -389,7 +389,8 @@ def test_a_lost_interruption_lands_at_the_next_progress_update(monkeypatch):
     signals ignored, and was killed with its temporary file): every progress update raises it again."""
     import pytest
 
-    from muzip.cli import batch, common, signals
+    from muzip import signals
+    from muzip.cli import batch, common
     monkeypatch.setattr(signals, "pending_signal", None)
     bar = common.Progress(10, "x", enabled=False)
     bar.update(1)  # no signal: nothing happens

@@ -5,7 +5,8 @@ import signal
 
 import pytest
 
-from muzip.cli import batch, signals
+from muzip import signals
+from muzip.cli import batch
 from muzip.cli.plan import Item
 
 

@@ -116,7 +116,7 @@ def test_ctrl_c_keeps_what_index_had_embedded(runner, library, tmp_path, monkeyp
     """The help's promise: a run after an interruption does only what is left (here 3 of 9 files were done,
     under a batch of 32 that had not been written yet)."""
     import muzip.cli.library_cmds as L
-    from muzip.cli.signals import Interrupted
+    from muzip.signals import Interrupted
     real, calls = L._embed_one, []
 
     def interrupted(path):

@@ -211,7 +211,7 @@ def test_ctrl_c_while_measuring_a_fine_tuned_model_then_the_same_command_measure
                                                                                    monkeypatch):
     """Without --steps the same command used to train another budget and install again (session 55's review)."""
     import muzip.train.run as run
-    from muzip.cli.signals import Interrupted
+    from muzip.signals import Interrupted
     from muzip.runtime.store import REPLACED, user_models_dir
     monkeypatch.delenv("MUZIP_THREADS", raising=False)
     real, calls = run.codec_quality, []

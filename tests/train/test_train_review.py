@@ -8,7 +8,7 @@ import pytest
 
 from conftest import music_folder
 from muzip.cli import cli
-from muzip.cli.signals import Interrupted
+from muzip.signals import Interrupted
 
 
 def _music(folder, n=3):

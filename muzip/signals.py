@@ -85,5 +85,13 @@ def install_signal_handlers() -> None:
             pass
 
 
+def installed() -> bool:
+    """muzip's handlers are this process's (install_signal_handlers): a signal raises Interrupted."""
+    try:
+        return signal.getsignal(signal.SIGINT) is _raise_interrupted
+    except ValueError:
+        return False
+
+
 def exit_for_signal(signum: int) -> int:
     return 128 + int(signum)
