@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from collections import deque
 from dataclasses import dataclass
 
 from .byte_view import ByteView
-from .mp3_frames import audio_end, frame_at, id3v2_end, is_xing_frame, stated_frames
+from .mp3_frames import audio_end, first_frame, frame_at, id3v2_end, is_xing_frame, stated_frames
 
 CHAIN = 3  # frames in a row of one kind that a resync believes (mpg123 asks for one)
+_SYNC = re.compile(rb"\xff[\xe0-\xff][\x00-\xef]", re.DOTALL)  # sync, then a bitrate other than "bad" (a run of 0xFF)
 _NEAR = 8  # frames whose mean size estimates the lost ones' in a VBR MP3
 _CHUNK = 1 << 16
 
@@ -87,44 +89,108 @@ def find_damage(fd: int) -> list[Place]:
     """The places where the frame chain of the MP3 open as `fd` breaks and goes on, in order. A break with no
     frames after it (a cut) ends the walk: that is the reader's cut, not a place."""
     end, read = audio_end(fd), _Bytes(fd)
-    pos = _resync(read, id3v2_end(fd, 0), end, None)  # the first frame: junk before it is no damage
-    if pos is None:
-        return []
-    stated = stated_frames(read.at(pos, 256), 0)
-    if is_xing_frame(read.at(pos, 256), 0):
-        pos += frame_at(read.at(pos, 4), 0).size
-    kind, sizes, rates, spf, head, breaks, counted = None, deque(maxlen=_NEAR), set(), 0, b"", [], 0
-    while pos + 4 <= end:
+    first = first_frame(fd)
+    stated, walk = 0, _Walk()
+    if first is not None and is_xing_frame(first[1], first[2]):  # the encoder's: frames follow it, damaged or not
+        xing, head = frame_at(first[1], first[2]), first[1][first[2]:first[2] + 4]
+        stated, walk.kind, walk.head, walk.spf, walk.hz = stated_frames(first[1], first[2]), _kind(head), head, \
+            xing.samples, xing.rate
+        walk.sizes.append(xing.size)  # a size to go by where the damage is right after it
+        pos = first[0] + xing.size
+    else:
+        pos = _resync(read, id3v2_end(fd, 0), end, None)  # the first frame: junk before it is no damage
+        if pos is None:
+            return []
+    breaks, complete = [], False
+    while True:
+        if pos + 4 > end:
+            complete = pos == end  # the walk ended on the audio's last byte: the frame count can be held to it
+            break
         here = read.at(pos, 4)
         frame = frame_at(here, 0)
-        if frame is not None and kind in (None, _kind(here)):
-            if pos + frame.size > end:
-                break  # the last frame, cut short
-            kind, spf, head = _kind(here), frame.samples, here
-            sizes.append(frame.size)
-            rates.add(frame.kbps)
-            pos, counted = pos + frame.size, counted + 1
+        if frame is not None and walk.kind in (None, _kind(here)) and pos + frame.size <= end:
+            walk.step(pos, here, frame)
+            pos += frame.size
             continue
-        if here[:3] == b"ID3":  # a tag between two MP3s (`cat a.mp3 b.mp3`): not damage
-            pos = id3v2_end(fd, pos)
+        if frame is not None and walk.kind in (None, _kind(here)):
+            break  # the last frame, cut short
+        tag = _tag_size(read, fd, pos, end)
+        if tag:  # tags between two MP3s (`cat a.mp3 b.mp3`), and the second one's Xing frame: not damage
+            pos += tag
             continue
-        resumed = _resync(read, pos + 1, end, kind) if kind is not None else None
+        start = walk.suspect(pos)  # a CBR frame whose header took another bitrate was walked with the wrong size
+        resumed = _resync(read, start + 1, end, walk.kind) if walk.kind is not None else None
         if resumed is None:
-            stated = 0  # cut: the frames after it are not counted
             break
-        breaks.append((pos, resumed, head, _lost(resumed - pos, sum(sizes) / len(sizes), len(rates) == 1)))
+        breaks.append((start, resumed, walk.head, walk.lost(resumed - start)))
         pos = resumed
-    return [_place(start, stop, head, n, spf, exact) for (start, stop, head, _), (n, exact)
-            in zip(breaks, _counts(breaks, stated - counted if stated else None))]
+    missing = stated - walk.counted if stated and complete else None
+    return [_place(start, stop, head, n, walk.spf, exact) for (start, stop, head, _), (n, exact)
+            in zip(breaks, _counts(breaks, missing))]
 
 
-def _lost(span: int, mean: float, cbr: bool) -> tuple[int, bool]:
-    """(frames the `span` bytes held, counted or estimated) from the frames' mean size; a CBR span that is not a
-    whole number of frames is junk between two (0)."""
-    n = round(span / mean)
-    if cbr:
-        return (n if abs(span - n * mean) <= n + 1 else 0), True
-    return max(1, n), False
+class _Walk:
+    """What the walk has met: the frames' kind, sizes and bitrates, and the last one."""
+
+    def __init__(self):
+        self.kind, self.spf, self.head, self.counted = None, 0, b"", 0
+        self.sizes: deque = deque(maxlen=_NEAR)
+        self.rates: dict[int, int] = {}  # kbps -> frames
+        self.last, self.hz, self.pad = (None, 0), 44100, 1  # the last frame's (byte, kbps); its rate; padding unit
+
+    def step(self, pos: int, head: bytes, frame) -> None:
+        self.kind, self.spf, self.head, self.counted = _kind(head), frame.samples, head, self.counted + 1
+        self.sizes.append(frame.size)
+        self.rates[frame.kbps] = self.rates.get(frame.kbps, 0) + 1
+        self.hz, self.pad = frame.rate, 4 if frame.samples == 384 else 1  # Layer I pads in 4-byte slots
+        self.last = (pos, frame.kbps)
+
+    def cbr(self) -> int | None:
+        """The bitrate of a constant-bitrate stream (all its frames but one, or 1 %), else None."""
+        if not self.rates:
+            return None
+        kbps, n = max(self.rates.items(), key=lambda item: item[1])
+        return kbps if n >= self.counted - max(1, self.counted // 100) else None
+
+    def suspect(self, pos: int) -> int:
+        """Where the break starts: at `pos`, or at the frame before, if it is a CBR stream's odd bitrate (one flipped
+        bit in its header: walked with a wrong size, it ended mid-frame)."""
+        at, kbps = self.last
+        rate = self.cbr()
+        if at is not None and rate is not None and kbps != rate:
+            self.counted -= 1
+            return at
+        return pos
+
+    def lost(self, span: int) -> tuple[int, bool]:
+        """(frames the `span` bytes held, counted or estimated). CBR: the bitrate's mean frame size (padding
+        included) counts them exactly where the span is a whole number of frames; under half a frame is bytes
+        inserted between two (none, left out). VBR: estimated from the last frames' mean size."""
+        rate = self.cbr()
+        if rate is None:
+            return max(1, round(span / (sum(self.sizes) / len(self.sizes)))), False
+        mean = self.spf * rate * 125 / self.hz
+        n = round(span / mean)
+        return n, n == 0 or abs(span - n * mean) <= self.pad + 0.5
+
+
+def _tag_size(read: _Bytes, fd: int, pos: int, end: int) -> int:
+    """The bytes of a tag at `pos` (ID3v2, ID3v1, APEv2, Lyrics3), or of an encoder's Xing frame, else 0."""
+    head = read.at(pos, 11)
+    if head[:3] == b"ID3":
+        return id3v2_end(fd, pos) - pos
+    if head[:3] == b"TAG":
+        return 128
+    if head[:8] == b"APETAGEX":
+        return 32 + int.from_bytes(read.at(pos + 12, 4), "little")  # its header, then the items and footer
+    if head[:11] == b"LYRICSBEGIN":
+        tail = read.at(pos, 6000)  # Lyrics3 v1 is at most 5,100 bytes; v2 ends in its size and "LYRICS200"
+        ends = [i + 9 for i in (tail.find(b"LYRICSEND"), tail.find(b"LYRICS200")) if i > 0]
+        return min(ends) if ends else 0
+    frame = frame_at(head, 0)
+    if frame is not None and is_xing_frame(read.at(pos, 256), 0):
+        return frame.size
+    return 0
 
 
 def _counts(breaks: list, missing: int | None) -> list[tuple[int, bool]]:
@@ -134,9 +200,9 @@ def _counts(breaks: list, missing: int | None) -> list[tuple[int, bool]]:
     counts = [lost for *_, lost in breaks]
     vbr = [i for i, (_, exact) in enumerate(counts) if not exact]
     share = None if missing is None else missing - sum(n for n, exact in counts if exact)
-    if not vbr or share is None or share < 0:
-        return counts
     guess = [counts[i][0] for i in vbr]
+    if not vbr or share is None or not 0 <= share <= 2 * sum(guess) + 4:  # far off: a cut, or a wrong count
+        return counts
     given = [share * g // sum(guess) for g in guess]
     for k in sorted(range(len(vbr)), key=lambda k: -(share * guess[k] % sum(guess)))[:share - sum(given)]:
         given[k] += 1  # the largest remainders: the shares add up to what is missing
@@ -149,29 +215,30 @@ def _resync(read: _Bytes, pos: int, end: int, kind) -> int | None:
     """The first byte from `pos` on that starts CHAIN frames of `kind` (None: of one kind) in a row, or runs to
     `end` so."""
     while pos + 4 <= end:
-        chunk = read.at(pos, min(_CHUNK, end - pos))
-        i = chunk.find(b"\xff")
-        if i < 0:
-            pos += len(chunk)
-            continue
-        at, n, want = pos + i, 0, kind
-        while n < CHAIN and at + 4 <= end:
-            here = read.at(at, 4)
-            frame = frame_at(here, 0)
-            if frame is None or _kind(here) != (want or _kind(here)) or at + frame.size > end:
-                break
-            at, n, want = at + frame.size, n + 1, _kind(here)
-        if n == CHAIN or (n and at == end):
-            return pos + i
-        pos += i + 1
+        chunk = read.at(pos, min(_CHUNK, end - pos))  # scanned whole, for what could begin a header
+        for m in _SYNC.finditer(chunk):
+            if _chain(read, pos + m.start(), end, kind):
+                return pos + m.start()
+        pos += max(1, len(chunk) - 2)  # a sync cut by the chunk's end is met again in the next
     return None
+
+
+def _chain(read: _Bytes, at: int, end: int, kind) -> bool:
+    n, want = 0, kind
+    while n < CHAIN and at + 4 <= end:
+        here = read.at(at, 4)
+        frame = frame_at(here, 0)
+        if frame is None or _kind(here) != (want or _kind(here)) or at + frame.size > end:
+            break
+        at, n, want = at + frame.size, n + 1, _kind(here)
+    return n == CHAIN or (n > 0 and at == end)
 
 
 def _place(start: int, end: int, head: bytes, n: int, spf: int, exact: bool) -> Place:
     """What goes between: `n` silent frames, each the last good frame's header (no CRC) and zeros: no bits
     allotted, so silence. In a CBR MP3 as many are padded as keep the file's size."""
     if n == 0:
-        return Place(start, end, 0, 0, exact, NO_SILENCE)  # junk between two frames, left out
+        return Place(start, end, 0, 0, exact, NO_SILENCE)  # bytes between two frames, left out
     plain = bytes([head[0], head[1] | 0x01, head[2] & 0xFD, head[3]])  # protection off, padding off
     padded = bytes([plain[0], plain[1], plain[2] | 0x02, plain[3]])
     size, extra = frame_at(plain, 0).size, frame_at(padded, 0).size - frame_at(plain, 0).size
@@ -191,7 +258,7 @@ class RepairedView(ByteView):
         for p in places:
             self.parts.append((view, p.start - file, None, file))
             view += p.start - file
-            self.parts.append((view, len(p.silent), p.silent, p.start))
+            self.parts.append((view, len(p.silent), p.silent, p.end))  # the file offset where it has been read to
             view, file = view + len(p.silent), p.end
         size = os.fstat(fd).st_size
         self.parts.append((view, max(size - file, 0), None, file))
@@ -231,7 +298,7 @@ class RepairedView(ByteView):
     def original_offset(self) -> int:
         """Where in the file the view has been read to."""
         start, length, data, offset = self.parts[bisect.bisect_right(self.starts, self.pos) - 1]
-        return offset + (length if data is not None else self.pos - start)
+        return offset if data is not None else offset + self.pos - start  # in silence: past the bytes it replaced
 
 
 def repaired_view(fd: int) -> RepairedView | None:
@@ -280,5 +347,5 @@ def damage_warning(places: list[Place], rate: int, size: int) -> str:
         said.append(f"the {ms} ms of frames there are silence" if all(p.exact for p in lost) else
                     f"about {ms} ms of frames there are silence (a VBR MP3 does not say exactly how many)")
     if junk:
-        said.append(f"{junk:,} bytes of junk between frames are left out")
+        said.append(f"{junk:,} bytes that hold no whole frame are left out")
     return f"the MP3 data is damaged {where} (of {size:,}): {'; '.join(said)}; the rest is in its place"

@@ -66,17 +66,17 @@ def test_a_burst_counts_the_frames_whose_headers_it_hit(tmp_path):
 def test_bytes_inserted_between_frames_are_left_out(tmp_path):
     data = _cbr()
     heads = _boundaries(data)
-    data[heads[30]:heads[30]] = b"\x00\x11" * 250 + b"\xff\xfb\x90\x00" * 10  # 540 bytes: no whole frame
+    data[heads[30]:heads[30]] = b"\x00\x11" * 50 + b"\xff\xfb\x90\x00" * 10  # 140 bytes: under half a frame
     (tmp_path / "junk.mp3").write_bytes(bytes(data))
     (place,), _ = _places(tmp_path / "junk.mp3")
-    assert (place.start, place.end, place.frames, bytes(place.silent)) == (heads[30], heads[30] + 540, 0, b"")
+    assert (place.start, place.end, place.frames, bytes(place.silent)) == (heads[30], heads[30] + 140, 0, b"")
 
 
 def test_the_view_reads_as_the_file_with_the_places_replaced(tmp_path):
     data = _cbr()
     heads = _boundaries(data)
     data[heads[20] + 5:heads[21] + 5] = bytes(heads[21] - heads[20])
-    data[heads[60]:heads[60]] = b"\x01" * 333
+    data[heads[60]:heads[60]] = b"\x01" * 133
     (tmp_path / "bad.mp3").write_bytes(bytes(data))
     fd = os.open(tmp_path / "bad.mp3", os.O_RDONLY)
     try:
@@ -85,9 +85,12 @@ def test_the_view_reads_as_the_file_with_the_places_replaced(tmp_path):
         expected = bytes(data[:places[0].start]) + bytes(places[0].silent) \
             + bytes(data[places[0].end:places[1].start]) + bytes(data[places[1].end:])
         assert view.read() == expected == b"".join(view.chunks())
+        view.seek(places[0].start + 100)
+        view.read(10)
+        assert view.original_offset() == places[0].end  # inside the silence: past the bytes it replaced
         view.seek(places[1].start - 7)
         assert view.read(20) == expected[places[1].start - 7:places[1].start + 13]
-        assert view.original_offset() == places[1].start + 13 + 333  # past the junk left out
+        assert view.original_offset() == places[1].start + 13 + 133  # past the bytes left out
     finally:
         os.close(fd)
 
@@ -117,3 +120,89 @@ def test_index_says_an_mp3s_damage_though_it_stops_reading_early(runner, tmp_pat
     r = runner.invoke(cli, ["index", str(tmp_path / "music"), "--db", str(tmp_path / "lib.db"), "-q", "-j", "1"])
     assert r.exit_code == 3, r.output
     assert "song.mp3: the MP3 data is damaged at byte " in r.stderr and "ms of frames there are silence" in r.stderr
+
+
+# -- session 58's second review -------------------------------------------------------------------------------
+
+def test_a_flipped_bitrate_bit_in_a_cbr_header_costs_that_frame_only(tmp_path):
+    """The header, valid with another bitrate, was walked with a wrong size: the file counted as VBR and the rest
+    came a frame late."""
+    data = _cbr()
+    heads = _boundaries(data)
+    data[heads[50] + 2] ^= 0x10  # bitrate index 9 -> 8
+    (tmp_path / "flip.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "flip.mp3")
+    assert (place.start, place.end, place.frames, place.exact) == (heads[50], heads[51], 1, True)
+
+
+def test_a_long_cbr_burst_is_counted_by_the_bitrate_not_the_last_frames(tmp_path):
+    data = _cbr(seconds=60)
+    heads = _boundaries(data)
+    a, b = heads[100] + 7, heads[1300] + 7  # headers 101..1300 gone: 1200 frames
+    data[a:b] = bytes(b - a)
+    (tmp_path / "long.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "long.mp3")
+    assert (place.start, place.end, place.frames, place.exact) == (heads[101], heads[1301], 1200, True)
+
+
+def test_a_burst_of_ff_bytes_is_found_past(tmp_path):
+    data = _cbr()
+    heads = _boundaries(data)
+    data[heads[20] + 9:heads[40] + 9] = b"\xff" * (heads[40] - heads[20])  # every byte a sync
+    (tmp_path / "ff.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "ff.mp3")
+    assert (place.start, place.end, place.frames) == (heads[21], heads[41], 20)
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_tags_between_two_mp3s_are_no_damage(tmp_path):
+    """ffmpeg writes an ID3v1 tag after the audio and an ID3v2 before it: `cat a.mp3 a.mp3` read as damaged."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=f=440:d=3", "-metadata", "title=x",
+                    "-write_id3v1", "1", "-c:a", "libmp3lame", "-b:a", "128k", str(tmp_path / "a.mp3")], check=True)
+    one = (tmp_path / "a.mp3").read_bytes()
+    assert one[-128:-125] == b"TAG"
+    (tmp_path / "aa.mp3").write_bytes(one + one)
+    assert _places(tmp_path / "aa.mp3")[0] == []
+
+
+def test_damage_right_after_the_xing_frame_is_a_place(tmp_path):
+    """The first frame after the encoder's Xing frame: before, the walk took the damage for junk ahead of the
+    first frame, and nothing was repaired."""
+    import io
+
+    import soundfile as sf
+    n = 44100 * 4
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / 44100)[:, None] + 0.05 * np.random.default_rng(3).random((n, 2))
+    buf = io.BytesIO()
+    sf.write(buf, x.astype(np.float32), 44100, format="MP3", subtype="MPEG_LAYER_III")  # VBR, with a Xing frame
+    data = bytearray(buf.getvalue())
+    from muzip.audio.mp3_frames import frame_at, is_xing_frame
+    first = bytes(data).index(b"\xff\xfb")  # libsndfile writes no ID3v2 tag ahead of it
+    assert is_xing_frame(bytes(data[first:first + 256]), 0)
+    audio = first + frame_at(bytes(data[first:first + 4]), 0).size
+    data[audio:audio + 200] = bytes(200)
+    (tmp_path / "head.mp3").write_bytes(bytes(data))
+    (place,), _ = _places(tmp_path / "head.mp3")
+    assert place.start == audio and place.frames == 1 and place.exact  # the Xing frame's count says one
+
+
+def test_a_damaged_vbr_mp3_cut_short_gets_no_seconds_of_silence(tmp_path):
+    """Its Xing frame states more frames than the cut file holds: all of them were given to the damaged place
+    (7.5 s of silence), and the cut went unsaid."""
+    import io
+
+    import soundfile as sf
+
+    from muzip.audio import AudioSource
+    n = 44100 * 12
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / 44100)[:, None] + 0.05 * np.random.default_rng(4).random((n, 2))
+    buf = io.BytesIO()
+    sf.write(buf, x.astype(np.float32), 44100, format="MP3", subtype="MPEG_LAYER_III")
+    data = bytearray(buf.getvalue())
+    data[len(data) // 8:len(data) // 8 + 900] = bytes(900)
+    (tmp_path / "cut.mp3").write_bytes(bytes(data[:3 * len(data) // 4]))
+    places, _ = _places(tmp_path / "cut.mp3")
+    assert len(places) == 1 and places[0].frames <= 4
+    with AudioSource(str(tmp_path / "cut.mp3")) as src:
+        got = sum(len(b) for b in src.blocks(44100))
+    assert got < 0.8 * n and any("header promises" in w for w in src.warnings), src.warnings
