@@ -6,8 +6,9 @@ a stray sync in the audio data for a header and stop there without a word, or gi
 shows damage, muzip walks the frame headers itself: where the chain breaks, it goes on at the first header that
 starts three frames in a row of the same kind. It then decodes the file again through a view in which the bytes
 between are frames of silence (decoders output zeros for a frame with no bits allotted), as many as were lost.
-A constant-bitrate MP3's skipped bytes say how many that is; in a VBR MP3 it is estimated from the frames
-before. The samples already handed out are decoded again and dropped (mpg123 is deterministic).
+A constant-bitrate MP3's skipped bytes say how many that is; so does the frame count a VBR MP3's Xing frame
+states (where the walk reaches the audio's end); otherwise it is estimated from the frames before. The samples
+already handed out are decoded again and dropped (mpg123 is deterministic).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ NO_SILENCE = Silence(b"", b"", 0, 0)
 class Place:
     start: int     # byte where the frame chain breaks
     end: int       # byte where it goes on
-    frames: int    # frames of silence put in (0: junk between frames, left out)
+    frames: int    # frames of silence put in (0: bytes between two frames that hold none, left out)
     samples: int   # per channel
     exact: bool    # False: a VBR MP3's count, estimated
     silent: Silence  # what the view holds there
