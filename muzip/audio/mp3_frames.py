@@ -106,6 +106,34 @@ def is_xing_frame(data: bytes, i: int) -> bool:
     return _xing_fields(data, i) is not None
 
 
+def xing_says_vbr(data: bytes, i: int) -> bool:
+    """The frame at data[i] is a "Xing" frame, which encoders write for a variable bitrate ("Info": constant)."""
+    xing = _xing_fields(data, i)
+    return xing is not None and data[xing[1] - 8:xing[1] - 4] == b"Xing"
+
+
+def start_damaged(fd: int, frames: int | None) -> bool:
+    """The MP3 open as `fd`, which libsndfile says is `frames` long, is damaged at its start, or may be (bytes
+    ahead of its first frame: mp3_repair tells a damaged header from junk). mpg123 takes a first frame whose
+    next one is damaged for a stray sync and reads on at the next pair, saying nothing: a frame or two early, and
+    past a Xing frame without its stated length and gapless trim (47 samples early where the first audio frame
+    was lost). A Xing frame whose count is not libsndfile's length was so passed by."""
+    found = first_frame(fd)
+    if found is None:
+        return False
+    at, data, i = found
+    if at > id3v2_end(fd, 0):
+        return True
+    first, stated = frame_at(data, i), stated_frames(data, i)
+    if stated and frames is not None and not (stated - 4) * first.samples <= frames <= stated * first.samples:
+        return True  # mpg123's delay and padding trimmed are under 3 frames
+    j = i + first.size
+    if j + 4 > len(data) or data[j:j + 3] in (b"TAG", b"APE", b"LYR", b"ID3"):
+        return False  # a file of one frame (its tags follow): nothing damaged to read in its place
+    kind = (data[i + 1] & 0xFE, data[i + 2] & 0x0C)  # MPEG version, layer, sample rate
+    return frame_at(data, j) is None or (data[j + 1] & 0xFE, data[j + 2] & 0x0C) != kind
+
+
 def stated_frames(data: bytes, i: int) -> int:
     """The frame count the Xing/Info frame at data[i] states (0: none, or no such frame)."""
     xing = _xing_fields(data, i)

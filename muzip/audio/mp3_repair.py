@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from .byte_view import ByteView
-from .mp3_frames import audio_end, first_frame, frame_at, id3v2_end, is_xing_frame, stated_frames
+from .mp3_frames import audio_end, first_frame, frame_at, id3v2_end, is_xing_frame, stated_frames, xing_says_vbr
 
 CHAIN = 3  # frames in a row of one kind that a resync believes (mpg123 asks for one)
 _SYNC = re.compile(rb"\xff[\xe0-\xff][\x00-\xef]", re.DOTALL)  # sync, then a bitrate other than "bad" (a run of 0xFF)
@@ -91,18 +91,25 @@ def find_damage(fd: int) -> list[Place]:
     frames after it (a cut) ends the walk: that is the reader's cut, not a place."""
     end, read = audio_end(fd), _Bytes(fd)
     first = first_frame(fd)
-    stated, walk = 0, _Walk()
+    stated, walk, breaks, complete = 0, _Walk(), [], False
     if first is not None and is_xing_frame(first[1], first[2]):  # the encoder's: frames follow it, damaged or not
         xing, head = frame_at(first[1], first[2]), first[1][first[2]:first[2] + 4]
         stated, walk.kind, walk.head, walk.spf, walk.hz = stated_frames(first[1], first[2]), _kind(head), head, \
             xing.samples, xing.rate
         walk.sizes.append(xing.size)  # a size to go by where the damage is right after it
+        walk.vbr = xing_says_vbr(first[1], first[2])  # "Xing": VBR, whatever its first frames' bitrates
+        walk.said_cbr = not walk.vbr  # "Info": CBR from the first frame on
         pos = first[0] + xing.size
     else:
-        pos = _resync(read, id3v2_end(fd, 0), end, None)  # the first frame: junk before it is no damage
+        audio = id3v2_end(fd, 0)
+        pos = _resync(read, audio, end, None)  # the first frame: junk before it is no damage
         if pos is None:
             return []
-    breaks, complete = [], False
+        head = read.at(audio, 4)
+        if pos > audio and frame_at(head, 0) is not None and _kind(head) == _kind(read.at(pos, 4)):
+            pos = audio  # the audio starts with a frame of the stream's kind: a break in its first frames is damage
+        elif pos > audio and (lead := walk.lead(read, audio, pos, end)):
+            breaks.append((audio, pos, read.at(pos, 4), lead))
     while True:
         if pos + 4 > end:
             complete = pos == end  # the walk ended on the audio's last byte: the frame count can be held to it
@@ -119,6 +126,8 @@ def find_damage(fd: int) -> list[Place]:
         if tag:  # tags between two MP3s (`cat a.mp3 b.mp3`), and the second one's Xing frame: not damage
             pos += tag
             continue
+        if walk.counted < _NEAR and not walk.said_cbr and not walk.vbr:  # too few frames to tell CBR from VBR
+            walk.peek(read, _resync(read, pos + 1, end, walk.kind), end)
         start = walk.suspect(pos)  # a CBR frame whose header took another bitrate was walked with the wrong size
         resumed = _resync(read, start + 1, end, walk.kind) if walk.kind is not None else None
         if resumed is None:
@@ -134,9 +143,10 @@ class _Walk:
     """What the walk has met: the frames' kind, sizes and bitrates, and the last one."""
 
     def __init__(self):
-        self.kind, self.spf, self.head, self.counted = None, 0, b"", 0
+        self.kind, self.spf, self.head, self.counted, self.vbr, self.said_cbr = None, 0, b"", 0, False, False
         self.sizes: deque = deque(maxlen=_NEAR)
         self.rates: dict[int, int] = {}  # kbps -> frames
+        self.ahead: dict[int, int] = {}  # kbps -> frames after the first break, where it came early (peek)
         self.last, self.hz, self.pad = (None, 0), 44100, 1  # the last frame's (byte, kbps); its rate; padding unit
 
     def step(self, pos: int, head: bytes, frame) -> None:
@@ -147,11 +157,36 @@ class _Walk:
         self.last = (pos, frame.kbps)
 
     def cbr(self) -> int | None:
-        """The bitrate of a constant-bitrate stream (all its frames but one, or 1 %), else None."""
-        if not self.rates:
+        """The bitrate of a constant-bitrate stream (all its frames but one, or 1 %), else None. Without a Xing/Info
+        frame to say, a few frames of one bitrate are no proof (a VBR stream's silent start is all 32 kbps)."""
+        rates = {k: self.rates.get(k, 0) + self.ahead.get(k, 0) for k in {*self.rates, *self.ahead}}
+        seen = sum(rates.values())
+        if not seen or self.vbr or (seen < _NEAR and not self.said_cbr):
             return None
-        kbps, n = max(self.rates.items(), key=lambda item: item[1])
-        return kbps if n >= self.counted - max(1, self.counted // 100) else None
+        kbps, n = max(rates.items(), key=lambda item: item[1])
+        return kbps if n >= seen - max(1, seen // 100) else None
+
+    def lead(self, read: _Bytes, audio: int, first: int, end: int) -> tuple[int, bool] | None:
+        """(frames, True) where the bytes from the `audio`'s start to the `first` frame are whole frames of a CBR
+        stream (their first header damaged), else None: junk ahead of the first frame (a VBR stream's cannot be
+        told from it)."""
+        head = read.at(first, 4)
+        self.kind, frame = _kind(head), frame_at(head, 0)
+        self.spf, self.hz, self.pad = frame.samples, frame.rate, 4 if frame.samples == 384 else 1
+        self.peek(read, first, end)
+        n, exact = self.lost(first - audio) if self.cbr() is not None else (0, False)
+        self.kind, self.ahead = None, {}
+        return (n, True) if n and exact else None
+
+    def peek(self, read: _Bytes, pos: int | None, end: int) -> None:
+        """The bitrates of up to _NEAR frames from `pos` (where the stream goes on), for cbr() to go by."""
+        while pos is not None and pos + 4 <= end and sum(self.ahead.values()) < _NEAR:
+            here = read.at(pos, 4)
+            frame = frame_at(here, 0)
+            if frame is None or _kind(here) != self.kind or pos + frame.size > end:
+                break
+            self.ahead[frame.kbps] = self.ahead.get(frame.kbps, 0) + 1
+            pos += frame.size
 
     def suspect(self, pos: int) -> int:
         """Where the break starts: at `pos`, or at the frame before, if it is a CBR stream's odd bitrate (one flipped

@@ -14,7 +14,7 @@ import re
 import tempfile
 
 from .ffmpeg_resume import resume
-from .mp3_frames import mpeg_audio_after
+from .mp3_frames import mpeg_audio_after, start_damaged
 from .mp3_repair import damage_warning, decoder_at, repaired_view
 
 _ILLEGAL = re.compile(r"Illegal Audio-MPEG-Header 0x[0-9a-fA-F]+ at offset (\d+)")
@@ -89,11 +89,20 @@ def mp3_repaired(source) -> bool:
     source._mp3_view = view = repaired_view(source._fd)  # noqa: SLF001 - its reader
     f = decoder_at(view, source.samples_read) if view else None
     if f is not None:
-        source._sf.close()  # noqa: SLF001
+        if source._sf is not None:  # None: libsndfile refused the file (its first header damaged)  # noqa: SLF001
+            source._sf.close()  # noqa: SLF001
         source._sf, source._spliced = f, view  # noqa: SLF001
-        source._mp3_notes.close()  # noqa: SLF001
-        source._mp3_notes = Mpg123Notes()  # noqa: SLF001 - what the repaired decode still meets is said too
+        if source._mp3_notes is not None:  # None at open (read.py: its first frames damaged)  # noqa: SLF001
+            source._mp3_notes.close()  # noqa: SLF001
+            source._mp3_notes = Mpg123Notes()  # noqa: SLF001 - what the repaired decode still meets is said too
     return f is not None
+
+
+def repaired_at_start(source, frames: int | None) -> bool:
+    """`source`, an AudioSource opening an MP3 damaged at its start (mp3_frames.start_damaged), moved to its
+    repaired view before any read: mpg123 skips a first frame with no second after it without a word. `frames`:
+    libsndfile's length (None: it refused the file, whose first header may be the damage)."""
+    return source._mp3_view is False and start_damaged(source._fd, frames) and mp3_repaired(source)  # noqa: SLF001
 
 
 def appended_mp3(source, tail, f, n):

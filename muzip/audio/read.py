@@ -4,13 +4,12 @@ Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed
 formats (m4a, aac, wma...) are decoded in memory by ffmpeg via pydub; ``-`` streams a WAV from stdin.  What the
 file content can do to us:
 
-* unreadable, corrupt or truncated data raises AudioReadError, from the constructor or from ``blocks()`` --
-  never a soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
+* unreadable, corrupt or truncated data raises AudioReadError, from the constructor or ``blocks()``, never a
+  soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
 * a header that promises more than the file holds (a cut WAV, FLAC or MP3, an Ogg stream without its last page)
-  is read as far as it goes, with a note in ``warnings``; an MP3 promises a length only in its Xing/Info/VBRI
-  frame (else libsndfile's length is a guess from the file size);
-* what native decoders print on file descriptor 2 is not printed: muzip's own lines are the only ones (an MP3's
-  damaged frames, where mpg123 notes some, are read as silent ones in their place, with one warning: mp3_repair);
+  is read as far as it goes, with a note in ``warnings`` (an MP3 promises only in a Xing/Info/VBRI frame);
+* native decoders' prints on fd 2 are not shown: muzip's lines are the only ones. An MP3's damaged frames (where
+  mpg123 notes some, or its first ones) are read as silent ones in their place, with one warning: mp3_repair;
 * ffmpeg's decode of an MP4/M4A keeps the AAC encoder's padding: it is cut to the container's length;
 * samples outside full scale (float WAV, AIFF...: |x| > 1, +-Inf, NaN) are clipped to [-1, 1], NaN -> 0,
   with one warning giving the count (clip_full_scale): one bad sample should not cost the file, and a float
@@ -36,7 +35,7 @@ from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_damaged, mp3_read_on, mp3_repaired
+from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_damaged, mp3_read_on, mp3_repaired, repaired_at_start
 from .mp3_frames import mp3_audio_share, mp3_states_length, mpeg_audio_after
 from .probe import ogg_cut_short, riff_promised_frames, soundfile_codec
 from .tags import kept_tags, read_metadata
@@ -156,23 +155,22 @@ class AudioSource:
             raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
         if size == 0:
             raise AudioReadError(f"{path}: empty file")
-        # Our own descriptor: its offset shows how far libsndfile got when a decode fails,
-        # and probe.py can pread() the header without disturbing it.
+        # Our own descriptor: its offset shows how far libsndfile got when a decode fails; probe.py preads it.
         try:
             self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except PermissionError:
             raise AudioReadError(f"{path}: permission denied") from None
         except OSError as e:
             raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
-        try:
-            # Which decoder libsndfile picks is known only once it is open: mpg123 prints its notes on
-            # fd 2 while it opens an MP3 (as the file might be one, every open is muted: a few syscalls).
+        try:  # mpg123 prints notes on fd 2 as it opens an MP3; which decoder runs is known only once open: all muted
             with quiet_native_stderr():
                 f = sf.SoundFile(self._fd, closefd=False)
-        except Exception as e:  # noqa: BLE001 - libsndfile rejected it; maybe ffmpeg can
-            os.close(self._fd)
-            self._fd = None
-            return self._open_ffmpeg(path, sf_message(e))
+        except Exception as e:  # noqa: BLE001 - libsndfile rejected it: an MP3 with its first header damaged?
+            if not repaired_at_start(self, None):
+                os.close(self._fd)
+                self._fd = None
+                return self._open_ffmpeg(path, sf_message(e))
+            f = self._sf
         self._sf = f
         self._codec, self._bits = soundfile_codec(f.format, f.subtype)
         try:
@@ -186,6 +184,8 @@ class AudioSource:
         frames = f.frames if 0 <= f.frames < 2**62 else None
         fmt = f.format.lower()
         try:
+            if fmt == "mp3" and frames and repaired_at_start(self, frames):
+                f, frames = self._sf, self._sf.frames
             if fmt in ("wav", "wavex", "rf64"):
                 self._promised = riff_promised_frames(self._fd)
             elif fmt == "flac" and frames:

@@ -206,3 +206,72 @@ def test_a_damaged_vbr_mp3_cut_short_gets_no_seconds_of_silence(tmp_path):
     with AudioSource(str(tmp_path / "cut.mp3")) as src:
         got = sum(len(b) for b in src.blocks(44100))
     assert got < 0.8 * n and any("header promises" in w for w in src.warnings), src.warnings
+
+
+def _read(path):
+    from muzip.audio import AudioSource
+    with AudioSource(str(path)) as src:
+        return np.concatenate(list(src.blocks(44100))), src.warnings
+
+
+@pytest.mark.parametrize("frame", [0, 1])
+def test_a_vbr_mp3s_first_audio_frames_damaged_read_in_their_time(tmp_path, frame):
+    """Frame 0 right after the Xing frame: mpg123 took the Xing frame for a stray sync and read without the
+    stated length and gapless trim (47 samples early, "header promises 4.470 s"). Frame 1: the walk had met one
+    bitrate, took the VBR stream for CBR and the lost frame for 522 inserted bytes (1,152 samples early)."""
+    import io
+
+    import soundfile as sf
+
+    from muzip.audio.mp3_frames import frame_at, start_damaged
+    n = 44100 * 4
+    x = 0.3 * np.sin(2 * np.pi * 330 * np.arange(n) / 44100)[:, None] + 0.05 * np.random.default_rng(3).random((n, 2))
+    x[:, 0] += 0.2 * np.random.default_rng(5).standard_normal(n) * (np.arange(n) % 4410 < 50)  # bitrates vary
+    buf = io.BytesIO()
+    sf.write(buf, x.astype(np.float32), 44100, format="MP3", subtype="MPEG_LAYER_III")
+    data = bytearray(buf.getvalue())
+    (tmp_path / "good.mp3").write_bytes(bytes(data))
+    at = bytes(data).index(b"\xff\xfb")
+    for _ in range(frame + 1):
+        at += frame_at(bytes(data[at:at + 4]), 0).size
+    data[at:at + 200] = bytes(200)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    fd = os.open(tmp_path / "bad.mp3", os.O_RDONLY)
+    try:
+        assert start_damaged(fd, None) == (frame == 0)
+    finally:
+        os.close(fd)
+    good, _ = _read(tmp_path / "good.mp3")
+    bad, warnings = _read(tmp_path / "bad.mp3")
+    assert len(bad) == len(good) == n
+    assert len(warnings) == 1 or "clipped" in warnings[1], warnings  # the frame after the damage: a glitch
+    assert warnings[0].startswith(f"the MP3 data is damaged at byte {at:,} ") and "26 ms of frames" in warnings[0]
+    np.testing.assert_array_equal(bad[44100:], good[44100:])  # the rest in its place, sample for sample
+
+
+@pytest.mark.parametrize("frame", [0, 1, 2])
+def test_a_cbr_mp3s_first_headers_damaged_read_in_their_time(tmp_path, frame):
+    """No Xing frame (lameenc). Frame 0's header: libsndfile refused the file and ffmpeg dropped the frame
+    unsaid. Frame 1's: mpg123 took frame 0 for a stray sync and skipped both, unsaid. Frame 2's: the walk found
+    no three frames in a row ahead of it and took the first two for junk (1,152 samples early)."""
+    data = _cbr()
+    (tmp_path / "good.mp3").write_bytes(bytes(data))
+    at = _boundaries(data)[frame]
+    data[at:at + 60] = bytes(60)
+    (tmp_path / "bad.mp3").write_bytes(bytes(data))
+    good, _ = _read(tmp_path / "good.mp3")
+    bad, warnings = _read(tmp_path / "bad.mp3")
+    assert len(bad) == len(good)
+    assert warnings[0].startswith(f"the MP3 data is damaged at byte {at:,} ") and "26 ms of frames" in warnings[0]
+    np.testing.assert_array_equal(bad[44100:], good[44100:])
+
+
+def test_junk_ahead_of_a_cbr_mp3s_first_frame_is_no_damage(tmp_path):
+    """Bytes that are no whole number of its frames: junk, as before (no silence, no warning)."""
+    data = _cbr()
+    (tmp_path / "good.mp3").write_bytes(bytes(data))
+    (tmp_path / "junk.mp3").write_bytes(bytes(range(7, 207)) + bytes(data))
+    good, _ = _read(tmp_path / "good.mp3")
+    got, warnings = _read(tmp_path / "junk.mp3")
+    assert warnings == [] and len(got) == len(good)
+    np.testing.assert_allclose(got, good, atol=1e-4)  # mpg123 starts its decoder on the junk: 2e-5 apart
