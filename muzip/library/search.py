@@ -26,6 +26,9 @@ EXACT_MAX = 20000
 EXPANSION_SEARCH = 512  # recall@10 0.976, p99 8.6 ms on 10^6 clustered 128-d vectors (docs/SCALE.md, ann_bench)
 INDEX_DTYPE = "f16"  # half of f32's memory at its recall; i8 tops out near recall@10 0.92 (docs/SCALE.md)
 REBUILD_SHARE = 0.25  # of the index's tracks replaced or removed since its build: HNSW links degrade with removals
+# Threads that add to the index (0: every core). Concurrent adds build a different graph each time: 1 in 300 builds
+# of 300 vectors lost one of a query's 5 nearest (session 59); one thread builds the same one every time.
+ADD_THREADS = 0
 
 
 def _index_class():
@@ -65,7 +68,7 @@ def _built(catalog, gen: int):
     index = Index(ndim=max(1, emb.shape[1]), metric="cos", dtype=INDEX_DTYPE, connectivity=16, expansion_add=128,
                   expansion_search=EXPANSION_SEARCH)
     if len(ids):
-        index.add(ids, emb)
+        index.add(ids, emb, threads=ADD_THREADS)
     return index, {"generation": gen, "dim": int(index.ndim), "count": len(index), "churn": 0,
                    "left_out": catalog.left_out_by_id}
 
@@ -84,7 +87,7 @@ def _updated(catalog, index_path: str, meta: dict, gen: int):
     if len(present):
         index.remove(present)
     if len(ids):
-        index.add(ids, vectors)
+        index.add(ids, vectors, threads=ADD_THREADS)
     gone = set(changed.tolist())
     left_out = {k: v for k, v in meta["left_out"].items() if k not in gone} | left
     return index, {"generation": gen, "dim": meta["dim"], "count": len(index),
