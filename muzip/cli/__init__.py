@@ -19,7 +19,7 @@ COMMANDS = {
     "compress": ("codec_cmds", "compress"), "decompress": ("codec_cmds", "decompress"),
     "restore": ("restore_cmd", "restore"), "index": ("library_cmds", "index"),
     "similar": ("similar_cmd", "similar"), "dupes": ("dupes_cmd", "dupes"), "cluster": ("library_cmds", "cluster"),
-    "classify": ("classify_cmds", "classify"), "map": ("classify_cmds", "map_cmd"),
+    "classify": ("classify_cmds", "classify"), "map": ("map_cmd", "map_cmd"),
     "info": ("inspect_cmds", "info"), "test": ("inspect_cmds", "test_cmd"), "eval": ("eval_cmd", "eval_cmd"),
     "models": ("models_cmds", "models"), "train": ("train_cmd", "train"),
 }

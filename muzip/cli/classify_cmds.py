@@ -1,4 +1,4 @@
-"""`muzip classify train|predict` and `muzip map`: labels and pictures on top of the library embeddings."""
+"""`muzip classify train|predict`: labels on top of the library embeddings (`muzip map` colours by them: map_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import sys
 import click
 
 from ..errors import MuzipError
-from .common import CATALOG_ENV, EXIT_CODES_HELP, Progress, Reporter, catalog_option, default_jobs, plural
+from .common import CATALOG_ENV, EXIT_CODES_HELP, Progress, Reporter, default_jobs, plural
 from ..workers import mapped
-from .library_cmds import (
-    Status, _embed_one, _embedder, _files, catalog_embeddings, dumps, one_line_errors,
-)
+from .library_cmds import _embed_one, _embedder, _files, catalog_embeddings, dumps, one_line_errors
 
 
 def _load_classifier(path: str):
@@ -223,7 +221,8 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
               help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help='JSON lines {"path", "label", "scores"}, and "nearest" and '
-              '"unlike_training" where known (a classifier of this muzip; a file its main head labels).')
+              '"unlike_training" where known (a classifier of this muzip; a file its main head labels), '
+              '"steady_flatness" where it is as flat as noise.')
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
@@ -269,78 +268,20 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         except MuzipError as exc:
             rep.fail(f"{path}: {exc}")
             continue
-        near = C.how_far(model, emb, raw, rate)
-        unlike = near is not None and near > model["reach"]
+        near, flat = C.how_far(model, emb, raw, rate), C.how_flat(model, raw)
+        far = near is not None and near > model["reach"]
+        unlike = far or flat is not None
         if unlike:
-            rep.warn(f"{path}: unlike every track {classifier} was trained on (the nearest at {near:.2f}, where "
-                     f"the training tracks' nearest others are within {model['reach']:.2f}): its label is a guess")
+            rep.warn(f"{path}: unlike every track {classifier} was trained on (" + (
+                f"the nearest at {near:.2f}, where the training tracks' nearest others are within {model['reach']:.2f}"
+                if far else f"as flat as noise in every octave: steady flatness {flat:.2f}, beyond their "
+                f"{model['flat_reach']:.2f}") + "): its label is a guess")
         if as_json:
-            click.echo(dumps({"path": path, "label": label, "scores": scores,
-                              **({} if near is None else {"nearest": round(near, 4), "unlike_training": unlike})}))
+            click.echo(dumps({"path": path, "label": label, "scores": scores, **({} if near is None else {
+                "nearest": round(near, 4)}), **({} if flat is None else {"steady_flatness": round(flat, 4)}),
+                **({} if near is None and flat is None else {"unlike_training": unlike})}))
         else:
             click.echo(f"{label}\t{scores[label]:.2f}\t{path}")
-    sys.exit(rep.status)
-
-
-@click.command("map", epilog=EXIT_CODES_HELP)
-@catalog_option("The catalog (read only).")
-@click.option("-o", "--output", required=True, metavar="PNG", help="The picture to write.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite an existing output.")
-@click.option("--color", type=click.Choice(["cluster", "folder", "label"]), default="cluster", show_default=True,
-              help="Colour by cluster (numbered as `muzip cluster` prints them), folder (each file's own, a "
-                   "link's target's; named below the folder all tracks share), or a classifier's label.")
-@click.option("--classifier", metavar="CLASSIFIER", help="For --color label.")
-@one_line_errors
-def map_cmd(db_path, output, force, color, classifier):
-    """A t-SNE map of the catalog: similar tracks lie close; cluster exemplars are labelled.
-
-    \b
-    Examples:
-      muzip map --db music.db -o map.png
-      muzip map --db music.db -o map.png --color label --classifier genres.clf
-    """
-    from ..outputs import atomic_output, check_output
-    # OpenMP threads (scikit-learn's t-SNE) that wait by sleeping, not spinning: spinning threads lose their
-    # core to any other busy process and the map crawls (set before scikit-learn loads its OpenMP runtime)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    if color == "label" and not classifier:
-        raise click.UsageError("--color label needs --classifier")
-    if classifier and color != "label":  # it would be read and then not used
-        raise click.UsageError(f"--classifier is for --color label (the map is coloured by {color})")
-    if not output.lower().endswith(".png"):  # and so never a track of the catalog, -f or not
-        raise click.UsageError(f"-o {output}: the map is a PNG picture; give a name ending in .png")
-    inputs = [db_path, *([classifier] if classifier else [])]
-    check_output(output, force, inputs)  # before any slow work
-    status = Status("map")
-    rep = status.reporter(Reporter())
-    status(f"reading {db_path}...")
-    emb, paths, copies = catalog_embeddings(db_path, rep, copies=True, one_name_per_file=True)  # a point a file
-    model = _load_classifier(classifier) if classifier else None
-    if model is not None:
-        _check_made_with(model, classifier, _catalog_embedders(db_path))
-    if len(paths) == 0:
-        raise MuzipError(f"{db_path}: no tracks to map (the catalog is empty)")
-    status(f"clustering {plural(len(paths), 'track')}...")
-    from ..library.cluster import affinity_clusters, cluster_numbers
-    labels, exemplars = affinity_clusters(emb, copies=copies)  # numbered as `muzip cluster` numbers them
-    if color == "cluster":
-        groups = [f"cluster {k}" for k in cluster_numbers(labels, exemplars)]
-    elif color == "folder":
-        from ..library.tsne_map import folder_groups
-        groups = folder_groups(paths)
-    else:
-        inputs_of = {p: (x, low) for p, x, low in catalog_inputs(db_path, model, Reporter(quiet=True), classifier)}
-        groups = [_predict_label(model, *inputs_of[p], classifier) if p in inputs_of else "?" for p in paths]
-    status(f"placing {plural(len(paths), 'track')} (t-SNE)...")
-    from ..library.tsne_map import draw, exemplar_names, places
-    names = exemplar_names(paths, exemplars)
-    xy = places(emb, copies)  # each recording once, its copies around it
-    status(f"drawing {output}...")
-    with atomic_output(output, force, inputs) as f:
-        title = f"{plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')} (exemplars labelled)"
-        draw(xy, groups, names, f, title)
-    status.clear()
-    click.echo(f"{output}: {plural(len(paths), 'track')}, {plural(len(exemplars), 'cluster')}", err=True)
     sys.exit(rep.status)
 
 

@@ -1,5 +1,5 @@
 """The library commands index and cluster, and what every library command shares (similar: similar_cmd.py,
-dupes: dupes_cmd.py, classify and map: classify_cmds.py)."""
+dupes: dupes_cmd.py, classify: classify_cmds.py, map: map_cmd.py)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def train(X, labels, embedder: str, raw=None) -> dict:
     coef, bias = fit_logistic(X, y)
     from .typicality import reference
     model = {"classes": classes, "coef": coef.astype(np.float32), "bias": bias.astype(np.float32),
-             "embedder": embedder, **reference(X)}
+             "embedder": embedder, **reference(X, raw)}
     if raw is not None:
         from .band_limited import top_hz, view
         model["low_rate"] = {r: tuple(a.astype(np.float32) for a in fit_logistic(view(raw, top_hz(r)), y))
@@ -87,7 +87,8 @@ def save(model: dict, file, extra: dict | None = None) -> None:
     heads = model.get("low_rate", {})
     meta = {"format": FORMAT, "classes": model["classes"], "embedder": model["embedder"], **(extra or {}),
             **({"low_rate_heads": sorted(heads)} if heads else {}),
-            **({"reach": model["reach"]} if "reference" in model else {})}
+            **({"reach": model["reach"]} if "reference" in model else {}),
+            **({"flat_reach": model["flat_reach"]} if "flat_reach" in model else {})}
     arrays = {"coef": model["coef"], "bias": model["bias"], "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
     if "reference" in model:  # typicality: the training inputs, standardized, and their range
         arrays.update(reference=model["reference"], scale=model["scale"], bounds=model["bounds"])
@@ -209,6 +210,11 @@ def load(path: str) -> dict:
         if not _whole_reference(kept, reach, coef.shape[1]):
             raise ClassifierError("damaged classifier (its training inputs)")
         model.update(kept, reach=float(reach))
+    flat = meta.get("flat_reach")  # typicality.noise_like's: none before session 59
+    if flat is not None:
+        if not isinstance(flat, (int, float)) or isinstance(flat, bool) or not 0 <= flat <= 2:
+            raise ClassifierError("damaged classifier (its noise reach)")
+        model["flat_reach"] = float(flat)
     return model
 
 
@@ -255,6 +261,13 @@ def how_far(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=No
         return None
     from .typicality import distance
     return distance(model, emb)
+
+
+def how_flat(model: dict, raw: np.ndarray | None) -> float | None:
+    """typicality.noise_like: a file's steady flatness where it is as flat as noise in every octave, else None (a
+    band-limited file's empty octaves count too: its least flat one is among those it holds)."""
+    from .typicality import noise_like
+    return noise_like(model, raw)
 
 
 def predict(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=None) -> tuple[str, dict]:

@@ -173,6 +173,10 @@ def is_mono(X: np.ndarray) -> np.ndarray:
     return np.asarray(X)[:, lowest:lowest + MONO_BANDS].max(axis=1) < MONO_WIDTH
 
 
+# Where the spread of the frame level sits (its 90th - 10th percentile, log10 of power): wide where a tenth of the
+# frames or more are silent (typicality.SILENT_SPREAD).
+LEVEL_SPREAD_DIM = 2 * (CEPSTRA - 1) + (COV_CEPSTRA - 1) * COV_CEPSTRA // 2 + 2 * BANDS + FLUX_GROUPS + 1
+
 # Where the flatness per octave sits (before the stereo bands): what a codec's noise fill changes most
 # (docs/EXPERIMENTS.md, sessions 38 and 42), so a classifier leaves it out.
 FLATNESS_DIMS = np.arange(DIM - STEREO_BANDS - 2 * (len(FLATNESS_OCTAVES) - 1), DIM - STEREO_BANDS)

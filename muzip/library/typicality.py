@@ -14,6 +14,13 @@ MAX_REFERENCE_VALUES = 2_000_000
 # other corpora mostly not (scripts/experiments/exp_classifier_reach.py, docs/EXPERIMENTS.md session 56).
 QUANTILE = 0.99
 MARGIN = 1.25
+# Noise sits among music in the classifier's space (the flatness per octave, which tells it, is left out there:
+# classify.py). Noise is flat in every octave, and steadily so; music is tonal in some octave, or changes. An input
+# whose steady flatness (steady_flatness) is beyond MARGIN times the training tracks' greatest is as flat as noise:
+# white, pink and brown noise 0.43-0.48 where 95 corpus tracks reach 0.27 (session 59). A digitally silent frame's
+# flatness is 1: a file a tenth or more of whose frames are silent (its level's 90th - 10th percentile spread over
+# SILENT_SPREAD, 60 dB) is not judged so (noise 0.04-2.3, those corpus tracks 0.44-4.1, half of a file silent 11).
+SILENT_SPREAD = 6.0
 
 
 def _standardized(X: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -35,10 +42,34 @@ def nearest_distances(Z: np.ndarray, Q: np.ndarray, skip_self: bool = False, zz=
     return out
 
 
-def reference(X: np.ndarray) -> dict:
+def steady_flatness(raw: np.ndarray) -> np.ndarray:
+    """(N,) of raw descriptors (N, >= DIM): the least over the octaves of the spectral flatness's mean less its
+    deviation over time (near 0.45 for noise, which is flat and steady; low where an octave is tonal or changes)."""
+    from .descriptors import FLATNESS_DIMS
+    raw = np.asarray(raw, np.float64)
+    return (raw[:, FLATNESS_DIMS[::2]] - raw[:, FLATNESS_DIMS[1::2]]).min(axis=1)  # each octave: mean, deviation
+
+
+def noise_like(model: dict, raw: np.ndarray | None) -> float | None:
+    """The steady flatness of a raw descriptor (DIM,) beyond the classifier's "flat_reach", else None (also for a
+    classifier made before session 59, no descriptor, or stretches of silence)."""
+    from .descriptors import LEVEL_SPREAD_DIM
+    if model.get("flat_reach") is None or raw is None or np.asarray(raw)[LEVEL_SPREAD_DIM] > SILENT_SPREAD:
+        return None
+    flat = float(steady_flatness(np.asarray(raw)[None])[0])
+    return flat if flat > model["flat_reach"] else None
+
+
+def reference(X: np.ndarray, raw: np.ndarray | None = None) -> dict:
     """What a classifier keeps of its training inputs X (N, d): {"reference": standardized rows (float32),
     "scale": (2, d) mean and deviation, "bounds": (2, d) their least and greatest values, "reach": the distance
-    beyond which an input is unlike them}."""
+    beyond which an input is unlike them}, and with their raw descriptors (N, >= DIM), "flat_reach": the steady
+    flatness beyond which an input is as flat as noise (noise_like)."""
+    from .descriptors import LEVEL_SPREAD_DIM
+    if raw is not None:
+        raw = np.asarray(raw, np.float64)
+        raw = raw[raw[:, LEVEL_SPREAD_DIM] <= SILENT_SPREAD]  # as noise_like judges
+    flat = {} if raw is None or not len(raw) else {"flat_reach": float(max(steady_flatness(raw).max(), 0) * MARGIN)}
     X = np.unique(np.asarray(X, np.float64), axis=0)  # a track under two labels is one point
     mean, dev = X.mean(axis=0), X.std(axis=0)
     scale = np.stack([mean, np.where(dev > 1e-9, dev, 1.0)])
@@ -48,7 +79,7 @@ def reference(X: np.ndarray) -> dict:
     loo = nearest_distances(Z, Z, skip_self=True) if len(Z) > 1 else np.zeros(1)
     return {"reference": Z.astype(np.float32), "scale": scale.astype(np.float32),
             "bounds": np.stack([X.min(axis=0), X.max(axis=0)]).astype(np.float32),
-            "reach": float(np.quantile(loo, QUANTILE) * MARGIN)}
+            "reach": float(np.quantile(loo, QUANTILE) * MARGIN), **flat}
 
 
 def within_bounds(model: dict, emb: np.ndarray) -> np.ndarray:

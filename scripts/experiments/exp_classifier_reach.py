@@ -1,14 +1,17 @@
 """Does `classify predict` say when a file is unlike every training track (session 56)? Through the CLI.
 
     .venv/bin/python -m scripts.experiments.exp_classifier_reach [PACKAGE,PACKAGE,...]
-    # log: docs/logs/classifier_reach_s56.log (the default three, then drascula, planetblupi and wesnoth)
+    # logs: docs/logs/classifier_reach_s56.log (the default three, then drascula, planetblupi and wesnoth);
+    # docs/logs/classifier_reach_s59.log (with the steady flatness: session 59)
 
 A classifier is trained on three corpus packages (label = package; 2 of 3 tracks of each, by path order), then
 labels: the held-out third of those packages' tracks (the rate of "unlike" there is the false-alarm rate), the
-tracks of the other packages (music of another kind: "unlike" is fair), and made files: 20 s of silence, white
-and pink noise, a 440-Hz tone, a click track, and mono downmixes of held-out tracks (the same music: "unlike" is a
-false alarm, unless the label is wrong). Printed: per group, how many were said unlike, the distances to the nearest
-training track, the top probability the regression gave them, and how many got their right label.
+tracks of the other packages (music of another kind: "unlike" is fair), and made files: 20 s of silence, white,
+pink and brown noise, a 440-Hz tone, a click track, mono downmixes of held-out tracks and held-out tracks with as
+much digital silence as music after them (the same music: "unlike" is a false alarm, unless the label is wrong).
+Printed: per group, how many were said unlike, of them how many as flat and steady as noise (typicality.noise_like),
+the distances to the nearest training track, the top probability the regression gave them, and how many got their
+right label.
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ def _made(folder: Path, held: list[str]) -> dict[str, list[str]]:
     tone = np.repeat((0.3 * np.sin(2 * np.pi * 440 * t))[:, None], 2, axis=1)
     clicks = np.zeros((n, 2))
     clicks[::rate // 2] = 0.8
-    made = {"silence": np.zeros((n, 2)), "white noise": white, "pink noise": pink, "tone": tone, "clicks": clicks}
+    brown = np.cumsum(rng.standard_normal((n, 2)), axis=0)
+    brown = 0.1 * (brown - brown.mean(axis=0)) / brown.std()
+    made = {"silence": np.zeros((n, 2)), "white noise": white, "pink noise": pink, "brown noise": brown, "tone": tone,
+            "clicks": clicks}
     out = {}
     for name, x in made.items():
         path = folder / f"{name.replace(' ', '_')}.wav"
@@ -58,6 +64,14 @@ def _made(folder: Path, held: list[str]) -> dict[str, list[str]]:
         mono.append(str(path))
         SOURCES[str(path)] = p
     out["mono downmix of a held-out track"] = mono
+    gaps = []
+    for i, p in enumerate(held[:8]):
+        x, sr = sf.read(p, dtype="float32", always_2d=True, frames=60 * 48000)
+        path = folder / f"gap_{i}.wav"
+        sf.write(path, np.concatenate([x, np.zeros_like(x)]), sr)  # a hidden track's silence, or a long fade
+        gaps.append(str(path))
+        SOURCES[str(path)] = p
+    out["held-out track, then as long a digital silence"] = gaps
     return out
 
 
@@ -87,31 +101,35 @@ def main():
                     os.symlink(p, tmp / "train" / package / f"{i:03d}{Path(p).suffix}")
         r = _muzip("classify", "train", "-q", tmp / "train", "-o", tmp / "c.clf")
         assert r.returncode == 0, r.stderr
-        reach = json.loads(np.load(tmp / "c.clf")["meta"].tobytes())["reach"]
+        meta = json.loads(np.load(tmp / "c.clf")["meta"].tobytes())
+        reach, flat_reach = meta["reach"], meta.get("flat_reach", np.nan)
         groups = {"held-out tracks of the training packages": held,
                   "tracks of other packages": [p for k in other for p in sorted(by_package.get(k, []))[:10]],
                   **_made(tmp, held)}
         print(f"trained on {', '.join(train_packages)}")
-        print(f"reach (1.25 x the 99th percentile of training tracks' nearest-other distance): {reach:.3f}\n")
-        print("| files | n | said unlike | nearest: min / median / max | top probability: median | labelled right |")
-        print("|---|---:|---:|---|---:|---:|")
+        print(f"reach (1.25 x the 99th percentile of training tracks' nearest-other distance): {reach:.3f}")
+        print(f"steady-flatness reach (1.25 x the training tracks' greatest): {flat_reach:.3f}\n")
+        print("| files | n | said unlike | of them as noise | nearest: min / median / max | top probability: median "
+              "| labelled right |")
+        print("|---|---:|---:|---:|---|---:|---:|")
         for name, files in groups.items():
             r = _muzip("classify", "predict", "-q", tmp / "c.clf", *files, "--json")
             got = [json.loads(line) for line in r.stdout.splitlines()]
             failed = len(files) - len(got)
             if not got:
-                print(f"| {name} | {len(files)} | (none labelled: {r.stderr.strip()[:80]}) | | |", flush=True)
+                print(f"| {name} | {len(files)} | (none labelled: {r.stderr.strip()[:80]}) | | | |", flush=True)
                 continue
             top = np.median([max(g["scores"].values()) for g in got])
             truth = [_truth(SOURCES.get(g["path"], g["path"])) for g in got]
             right = f"{sum(g['label'] == t for g, t in zip(got, truth))} of {len(got)}" \
                 if all(t in train_packages for t in truth) else "-"  # other music, made files: no right label
             headed = sum("nearest" not in g for g in got)  # labelled by a band-limited head: not measured
+            unlike = sum(g.get("unlike_training", False) for g in got)
+            noisy = sum("steady_flatness" in g for g in got)
             got = [g for g in got if "nearest" in g]
             near = np.array([g["nearest"] for g in got]) if got else np.full(1, np.nan)
-            unlike = sum(g["unlike_training"] for g in got)
             note = (f" ({failed} not labelled)" if failed else "") + (f" ({headed} band-limited)" if headed else "")
-            print(f"| {name} | {len(got) + headed}{note} | {unlike} | {near.min():.2f} / {np.median(near):.2f} / "
+            print(f"| {name} | {len(got) + headed}{note} | {unlike} | {noisy} | {near.min():.2f} / {np.median(near):.2f} / "
                   f"{near.max():.2f} | {top:.2f} | {right} |", flush=True)
 
 

@@ -738,7 +738,7 @@ def test_a_command_imports_only_its_own_module():
     loaded = set(out.stdout.strip().splitlines()[-1].split())
     assert "muzip.cli.codec_cmds" in loaded
     assert not loaded & {"muzip.cli.library_cmds", "muzip.cli.classify_cmds", "muzip.cli.restore_cmd",
-                         "muzip.cli.eval_cmd", "muzip.cli.similar_cmd", "muzip.cli.dupes_cmd"}
+                         "muzip.cli.eval_cmd", "muzip.cli.similar_cmd", "muzip.cli.dupes_cmd", "muzip.cli.map_cmd"}
 
 
 def test_decompress_of_a_non_mz_says_so_before_looking_at_the_output(runner, tmp_path):

@@ -100,7 +100,9 @@ def test_predict_warns_of_silence_and_noise(tmp_path):
         (tmp_path / "lab" / label).mkdir(parents=True)
         for i in range(5):
             f = base * (1 + 0.05 * i)
-            x = 0.3 * np.sin(2 * np.pi * f * t) * (1 + 0.5 * np.sin(2 * np.pi * (2 + i) * t))
+            # harmonics to 20 kHz, as music's: a pure tone leaves octaves that hold only its leakage, flat and steady
+            x = sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, int(20000 / f)))
+            x = 0.3 * x / np.abs(x).max() * (1 + 0.5 * np.sin(2 * np.pi * (2 + i) * t)) / 1.5
             sf.write(tmp_path / "lab" / label / f"{i}.wav", np.stack([x, x], 1).astype(np.float32), rate)
     sf.write(tmp_path / "noise.wav", (0.3 * rng.standard_normal((6 * rate, 2))).astype(np.float32), rate)
     runner = CliRunner()
@@ -110,6 +112,45 @@ def test_predict_warns_of_silence_and_noise(tmp_path):
                             str(tmp_path / "lab" / "low" / "1.wav"), "--json"])
     noise, own = map(json.loads, r.stdout.splitlines())
     assert noise["unlike_training"] and not own["unlike_training"] and own["nearest"] < 1e-3, r.output
+    assert noise["steady_flatness"] > 0.4 and "steady_flatness" not in own  # as flat as noise in every octave
     assert r.exit_code == 3 and "noise.wav: unlike every track" in r.stderr and "its label is a guess" in r.stderr
     assert "1.wav" not in r.stderr
 
+
+
+def test_noise_is_told_by_its_flatness_in_every_octave(tmp_path):
+    """Session 59: noise sat among music in the classifier's space (reach 1.8, noise 1.5-1.6), where the flatness
+    per octave is left out. The classifier keeps the training tracks' greatest steady flatness (x MARGIN)."""
+    from muzip.library.descriptors import DIM, FLATNESS_DIMS, LEVEL_SPREAD_DIM
+    from muzip.library.typicality import MARGIN, noise_like, steady_flatness
+    X, labels = _clusters()
+    raw = np.zeros((len(X), DIM))
+    raw[:, FLATNESS_DIMS[::2]] = np.linspace(0.1, 0.4, len(X))[:, None]  # each octave's mean flatness
+    raw[:, FLATNESS_DIMS[1::2]] = 0.1  # and its deviation over time
+    raw[0, FLATNESS_DIMS[::2][2]] = 0.9  # one noisy octave alone: the least flat one counts
+    raw[:, LEVEL_SPREAD_DIM] = 1.0
+    raw[1, FLATNESS_DIMS[::2]], raw[1, FLATNESS_DIMS[1::2]] = 0.95, 0.0  # a file mostly silent: not in the reach
+    raw[1, LEVEL_SPREAD_DIM] = 9.0
+    model = C.train(X, labels, "test:1", raw=raw)
+    assert model["flat_reach"] == pytest.approx(0.3 * MARGIN) and steady_flatness(raw)[0] == pytest.approx(0.0)
+    noise = np.zeros(DIM)
+    noise[FLATNESS_DIMS[::2]], noise[FLATNESS_DIMS[1::2]], noise[LEVEL_SPREAD_DIM] = 0.56, 0.06, 0.04
+    gap = noise.copy()
+    gap[LEVEL_SPREAD_DIM] = 11.3  # as flat, with half of it digital silence (flatness 1): not judged
+    assert noise_like(model, noise) == pytest.approx(0.5) and noise_like(model, raw[-1]) is None
+    assert noise_like(model, gap) is None
+    C.save(model, tmp_path / "c.clf")
+    loaded = C.load(str(tmp_path / "c.clf"))
+    assert loaded["flat_reach"] == pytest.approx(model["flat_reach"]) and C.how_flat(loaded, noise) is not None
+    older = {k: v for k, v in model.items() if k != "flat_reach"}  # made before session 59
+    assert noise_like(older, noise) is None and C.how_flat(model, None) is None
+
+
+@pytest.mark.parametrize("bad", [-0.1, 7.0, "0.5", True])
+def test_a_damaged_noise_reach_is_refused(tmp_path, bad):
+    X, labels = _clusters()
+    model = C.train(X, labels, "test:1", raw=np.zeros((len(X), 258)))
+    model["flat_reach"] = bad
+    C.save(model, tmp_path / "c.clf")
+    with pytest.raises(C.ClassifierError, match="noise reach"):
+        C.load(str(tmp_path / "c.clf"))
