@@ -286,7 +286,7 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
 
 
 def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier") -> list:
-    """[(path, what the classifier reads, (raw descriptor, sample rate) of a low-rate track or (None, None))]
+    """[(path, what the classifier reads, (raw descriptor, sample rate) or (None, None): _track_raws)]
     of a catalog's tracks, read-only: the stored vectors, or for a classifier of projection and descriptor (or
     of another projection of the catalog's descriptors) the catalog's descriptors through the classifier's own
     projection and under its training files' statistics -- so a track gets the label its file gets from
@@ -308,28 +308,25 @@ def catalog_inputs(db_path: str, model: dict, rep, classifier: str = "classifier
         for embedder in stored_as:
             ids, X = described_inputs(cat, embed, embedder, model["meta"], stats, descriptor_dim(embedder) or 0)
             got.update((path_of[i], x) for i, x in zip(ids.tolist(), X) if i in path_of)
-        low = _low_rate_raws(cat, model, embed, stored_as, path_of)
+        low = _track_raws(cat, model, embed, stored_as, path_of)
     for p in paths:
         if p not in got:
             rep.fail(f"{p}: no descriptor in {db_path} (run `muzip index` on it again)")
     return [(p, got[p], low.get(p, (None, None))) for p in paths if p in got]
 
 
-def _low_rate_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
-    """{path: (raw descriptor, sample rate)} of the catalog's tracks that a low-rate head of the classifier
-    labels (library.classify.low_rate_head: a low sample rate, or a low-pass of the file's own)."""
-    from ..library.band_limited import file_tops
-    from ..library.classify import head_for_top
+def _track_raws(cat, model: dict, embed, embedders, path_of: dict) -> dict:
+    """{path: (raw descriptor, sample rate)} of the catalog's tracks, for a classifier that reads them: its
+    low-rate heads (library.classify.low_rate_head: a low sample rate, or a low-pass of the file's own) and its
+    test for noise (library.typicality.noise_like)."""
     from ..library.identity import descriptor_dim
-    if not model.get("low_rate"):
+    if not model.get("low_rate") and model.get("flat_reach") is None:
         return {}
     rates = {i: f["rate"] for i, f in cat.facts_of(sorted(path_of)).items()}
     dim, out = int(embed.scalings.shape[0]), {}
-    for embedder in embedders:  # every track's: a full-rate file can hold a low-pass of its own
+    for embedder in embedders:
         found, raw = cat.descriptors(embedder, max(dim, descriptor_dim(embedder) or 0), sorted(rates))
-        tops = file_tops([rates[int(i)] for i in found], raw[:, :dim]) if len(found) else []
-        out.update((path_of[int(i)], (r[:dim], rates[int(i)])) for i, r, top in zip(found, raw, tops)
-                   if head_for_top(model, top) is not None)
+        out.update((path_of[int(i)], (r[:dim], rates[int(i)])) for i, r in zip(found, raw))
     return out
 
 

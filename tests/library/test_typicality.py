@@ -115,6 +115,12 @@ def test_predict_warns_of_silence_and_noise(tmp_path):
     assert noise["steady_flatness"] > 0.4 and "steady_flatness" not in own  # as flat as noise in every octave
     assert r.exit_code == 3 and "noise.wav: unlike every track" in r.stderr and "its label is a guess" in r.stderr
     assert "1.wav" not in r.stderr
+    (tmp_path / "lib").mkdir()  # a catalog's track: its stored descriptor read the same (session 59)
+    (tmp_path / "noise.wav").rename(tmp_path / "lib" / "noise.wav")
+    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "lib"), "--db", str(tmp_path / "l.db")]).exit_code == 0
+    r = runner.invoke(cli, ["classify", "predict", "-j", "1", str(tmp_path / "c.clf"), "--db", str(tmp_path / "l.db"),
+                            "--json"])
+    assert json.loads(r.stdout)["steady_flatness"] == pytest.approx(noise["steady_flatness"], abs=0.02), r.output
 
 
 
