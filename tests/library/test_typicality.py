@@ -117,7 +117,8 @@ def test_predict_warns_of_silence_and_noise(tmp_path):
     assert "1.wav" not in r.stderr
     (tmp_path / "lib").mkdir()  # a catalog's track: its stored descriptor read the same (session 59)
     (tmp_path / "noise.wav").rename(tmp_path / "lib" / "noise.wav")
-    assert runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "lib"), "--db", str(tmp_path / "l.db")]).exit_code == 0
+    r = runner.invoke(cli, ["index", "-q", "-j", "1", str(tmp_path / "lib"), "--db", str(tmp_path / "l.db")])
+    assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["classify", "predict", "-j", "1", str(tmp_path / "c.clf"), "--db", str(tmp_path / "l.db"),
                             "--json"])
     assert json.loads(r.stdout)["steady_flatness"] == pytest.approx(noise["steady_flatness"], abs=0.02), r.output
