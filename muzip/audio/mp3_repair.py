@@ -6,9 +6,8 @@ a stray sync in the audio data for a header and stop there without a word, or gi
 shows damage, muzip walks the frame headers itself: where the chain breaks, it goes on at the first header that
 starts three frames in a row of the same kind. It then decodes the file again through a view in which the bytes
 between are frames of silence (decoders output zeros for a frame with no bits allotted), as many as were lost.
-A constant-bitrate MP3's skipped bytes say how many that is; so does the frame count a VBR MP3's Xing frame
-states (where the walk reaches the audio's end); otherwise it is estimated from the frames before. The samples
-already handed out are decoded again and dropped (mpg123 is deterministic).
+A constant-bitrate MP3's skipped bytes say how many that is; so does a VBR MP3's Xing frame count (where the walk
+reaches the audio's end); else it is estimated. Samples handed out are decoded again and dropped (as before).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from .mp3_frames import audio_end, first_frame, frame_at, id3v2_end, is_xing_fra
 
 CHAIN = 3  # frames in a row of one kind that a resync believes (mpg123 asks for one)
 _SYNC = re.compile(rb"\xff[\xe0-\xff][\x00-\xef]", re.DOTALL)  # sync, then a bitrate other than "bad" (a run of 0xFF)
-_NEAR = 8  # frames whose mean size estimates the lost ones' in a VBR MP3
+_NEAR = 8  # frames whose mean size estimates the lost ones' in a VBR MP3; fewer prove no constant bitrate
 _CHUNK = 1 << 16
 
 
@@ -89,6 +88,11 @@ def _kind(head: bytes) -> tuple:
 def find_damage(fd: int) -> list[Place]:
     """The places where the frame chain of the MP3 open as `fd` breaks and goes on, in order. A break with no
     frames after it (a cut) ends the walk: that is the reader's cut, not a place."""
+    return _walked(fd)[0]
+
+
+def _walked(fd: int) -> tuple[list[Place], int]:
+    """(find_damage's places, the samples per channel of the frames walked and put in)."""
     end, read = audio_end(fd), _Bytes(fd)
     first = first_frame(fd)
     stated, walk, breaks, complete = 0, _Walk(), [], False
@@ -104,7 +108,7 @@ def find_damage(fd: int) -> list[Place]:
         audio = id3v2_end(fd, 0)
         pos = _resync(read, audio, end, None)  # the first frame: junk before it is no damage
         if pos is None:
-            return []
+            return [], 0
         head = read.at(audio, 4)
         if pos > audio and frame_at(head, 0) is not None and _kind(head) == _kind(read.at(pos, 4)):
             pos = audio  # the audio starts with a frame of the stream's kind: a break in its first frames is damage
@@ -128,15 +132,16 @@ def find_damage(fd: int) -> list[Place]:
             continue
         if walk.counted < _NEAR and not walk.said_cbr and not walk.vbr:  # too few frames to tell CBR from VBR
             walk.peek(read, _resync(read, pos + 1, end, walk.kind), end)
-        start = walk.suspect(pos)  # a CBR frame whose header took another bitrate was walked with the wrong size
+        start = walk.suspect(pos, read, end)  # a CBR frame whose header took another bitrate was walked with the wrong size
         resumed = _resync(read, start + 1, end, walk.kind) if walk.kind is not None else None
         if resumed is None:
             break
         breaks.append((start, resumed, walk.head, walk.lost(resumed - start)))
         pos = resumed
     missing = stated - walk.counted if stated and complete else None
-    return [_place(start, stop, head, n, walk.spf, exact) for (start, stop, head, _), (n, exact)
-            in zip(breaks, _counts(breaks, missing))]
+    places = [_place(start, stop, head, n, walk.spf, exact) for (start, stop, head, _), (n, exact)
+              in zip(breaks, _counts(breaks, missing))]
+    return places, walk.counted * walk.spf + sum(p.samples for p in places)
 
 
 class _Walk:
@@ -169,7 +174,10 @@ class _Walk:
     def lead(self, read: _Bytes, audio: int, first: int, end: int) -> tuple[int, bool] | None:
         """(frames, True) where the bytes from the `audio`'s start to the `first` frame are whole frames of a CBR
         stream (their first header damaged), else None: junk ahead of the first frame (a VBR stream's cannot be
-        told from it)."""
+        told from it; zeros or other padding are junk)."""
+        lead = read.at(audio, first - audio)
+        if b"Xing" in lead[:48] or b"Info" in lead[:48] or lead.count(lead[:1]) == len(lead):
+            return None  # a Xing frame whose header is damaged holds no audio; a run of one byte is padding
         head = read.at(first, 4)
         self.kind, frame = _kind(head), frame_at(head, 0)
         self.spf, self.hz, self.pad = frame.samples, frame.rate, 4 if frame.samples == 384 else 1
@@ -188,12 +196,18 @@ class _Walk:
             self.ahead[frame.kbps] = self.ahead.get(frame.kbps, 0) + 1
             pos += frame.size
 
-    def suspect(self, pos: int) -> int:
+    def suspect(self, pos: int, read: _Bytes, end: int) -> int:
         """Where the break starts: at `pos`, or at the frame before, if it is a CBR stream's odd bitrate (one flipped
         bit in its header: walked with a wrong size, it ended mid-frame)."""
         at, kbps = self.last
         rate = self.cbr()
-        if at is not None and rate is not None and kbps != rate:
+        if at is None or rate is None or kbps == rate:
+            return pos
+        # A VBR encoder's first frame can have another bitrate than all after it: among few frames, that one is the
+        # damage only where, with the stream's bitrate, it ends where frames go on.
+        size = int(self.spf * rate * 125 / self.hz)
+        if self.said_cbr or self.counted >= _NEAR or any(_chain(read, at + size + d, end, self.kind)
+                                                         for d in (0, self.pad)):
             self.counted -= 1
             return at
         return pos
@@ -287,8 +301,9 @@ def _place(start: int, end: int, head: bytes, n: int, spf: int, exact: bool) -> 
 class RepairedView(ByteView):
     """The file open as `fd` with each place's bytes replaced by its silent frames (pread: nothing moves)."""
 
-    def __init__(self, fd: int, places: list[Place]):
+    def __init__(self, fd: int, places: list[Place], samples: int = 0):
         self.fd, self.places, self.used = fd, places, False  # used: a decoder has read it
+        self.samples = samples  # per channel, of its frames (a decoder's delay and trims not taken off)
         self.parts: list[tuple[int, int, Silence | None, int]] = []  # (view start, length, silence, file offset)
         view = file = 0
         for p in places:
@@ -341,10 +356,18 @@ def repaired_view(fd: int) -> RepairedView | None:
     """The MP3 open as `fd` through a view with silent frames where it is damaged; None where the walk finds no
     damage."""
     try:
-        places = find_damage(fd)
-        return RepairedView(fd, places) if places else None
-    except OSError:
+        places, samples = _walked(fd)
+        return RepairedView(fd, places, samples) if places else None
+    except Exception:  # noqa: BLE001 - any file libsndfile refuses is walked: what fails is read as it was
         return None
+
+
+def walked_samples(fd: int) -> int:
+    """The samples per channel of the frames of the MP3 open as `fd`, by walking them (0 where that fails)."""
+    try:
+        return _walked(fd)[1]
+    except Exception:  # noqa: BLE001 - then the file's bytes say whether more follows
+        return 0
 
 
 def decoder_at(view: RepairedView, handed_out: int):
@@ -358,6 +381,12 @@ def decoder_at(view: RepairedView, handed_out: int):
     try:
         with quiet_native_stderr():  # what mpg123 says of the samples already handed out was said
             f = sf.SoundFile(view)
+            if not handed_out:  # a view that decodes to nothing: the file is read (or refused) as it is
+                got, err = readf(f, np.empty((1152, f.channels), np.float32))
+                f.close()
+                if not got or err is not None:
+                    return None
+                f = sf.SoundFile(view)
             scratch = np.empty((min(max(handed_out, 1), 1 << 16), f.channels), np.float32)
             left = handed_out
             while left > 0:
@@ -370,18 +399,3 @@ def decoder_at(view: RepairedView, handed_out: int):
         return None
     view.used = True
     return f
-
-
-def damage_warning(places: list[Place], rate: int, size: int) -> str:
-    """The warning: where, how much, and that the rest is in its place."""
-    lost, junk = [p for p in places if p.frames], sum(p.end - p.start for p in places if not p.frames)
-    where = f"at byte {places[0].start:,}" if len(places) == 1 else \
-        f"in {len(places)} places from byte {places[0].start:,}"
-    said = []
-    if lost:
-        ms = round(1000 * sum(p.samples for p in lost) / rate)
-        said.append(f"the {ms} ms of frames there are silence" if all(p.exact for p in lost) else
-                    f"about {ms} ms of frames there are silence (a VBR MP3 does not say exactly how many)")
-    if junk:
-        said.append(f"{junk:,} bytes that hold no whole frame are left out")
-    return f"the MP3 data is damaged {where} (of {size:,}): {'; '.join(said)}; the rest is in its place"

@@ -15,7 +15,7 @@ import tempfile
 
 from .ffmpeg_resume import resume
 from .mp3_frames import mpeg_audio_after, start_damaged
-from .mp3_repair import damage_warning, decoder_at, repaired_view
+from .mp3_repair import Place, decoder_at, repaired_view, walked_samples
 
 _ILLEGAL = re.compile(r"Illegal Audio-MPEG-Header 0x[0-9a-fA-F]+ at offset (\d+)")
 _SKIPPED = re.compile(r"Skipped (\d+) bytes in input")
@@ -105,6 +105,18 @@ def repaired_at_start(source, frames: int | None) -> bool:
     return source._mp3_view is False and start_damaged(source._fd, frames) and mp3_repaired(source)  # noqa: SLF001
 
 
+def mp3_goes_on(source, tail: int) -> bool:
+    """More MPEG audio follows where mpg123 stopped in the MP3 `source` (an AudioSource) reads: more than `tail`
+    bytes of frames after the decoder's offset, or frames not decoded yet, by a walk of them where the MP3 states
+    no length (or through its repaired view). libsndfile reads ahead of what it has decoded: a small VBR MP3
+    without a Xing frame (6 s, 6.7 KB) stopped at mpg123's estimate of its end, 1.3 s, with its bytes all read."""
+    view = source._mp3_view  # noqa: SLF001 - its reader
+    frames = view.samples if view else walked_samples(source._fd) if source._promised is None else 0  # noqa: SLF001
+    if frames and source.samples_read < frames - 4 * 1152:  # mpg123's trims: under three frames
+        return True
+    return mpeg_audio_after(source._fd, tail, source._offset())  # noqa: SLF001
+
+
 def appended_mp3(source, tail, f, n):
     """Blocks after the first MP3: mpg123 stops where an MP3's Xing/LAME frame says its audio ends, and `cat a.mp3
     b.mp3` (which players play whole) lost b. ffmpeg reads on, in line with mpg123 (ffmpeg_resume: `tail`, the
@@ -146,3 +158,18 @@ def mp3_read_on(source, err: str, at: int, tail, f, n):
                                 "held is missing")
     return resume(source.name, at, tail, f.channels, f.samplerate, n, None, skipped, SEARCH,
                   source._mp3_view or None)  # noqa: SLF001
+
+
+def damage_warning(places: list[Place], rate: int, size: int) -> str:
+    """The warning: where, how much, and that the rest is in its place."""
+    lost, junk = [p for p in places if p.frames], sum(p.end - p.start for p in places if not p.frames)
+    where = f"at byte {places[0].start:,}" if len(places) == 1 else \
+        f"in {len(places)} places from byte {places[0].start:,}"
+    said = []
+    if lost:
+        ms = round(1000 * sum(p.samples for p in lost) / rate)
+        said.append(f"the {ms} ms of frames there are silence" if all(p.exact for p in lost) else
+                    f"about {ms} ms of frames there are silence (a VBR MP3 does not say exactly how many)")
+    if junk:
+        said.append(f"{junk:,} bytes that hold no whole frame are left out")
+    return f"the MP3 data is damaged {where} (of {size:,}): {'; '.join(said)}; the rest is in its place"

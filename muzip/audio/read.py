@@ -1,8 +1,7 @@
 """AudioSource: single-pass block reading of any input, with every failure a MuzipError.
 
-Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in constant memory; other
-formats (m4a, aac, wma...) are decoded in memory by ffmpeg via pydub; ``-`` streams a WAV from stdin.  What the
-file content can do to us:
+Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in constant memory; other formats
+(m4a, aac, wma...) are decoded in memory by ffmpeg; ``-`` streams a WAV from stdin. What file content can do to us:
 
 * unreadable, corrupt or truncated data raises AudioReadError, from the constructor or ``blocks()``, never a
   soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
@@ -26,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 import numpy as np
-from .lazy import soundfile as sf
 
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
@@ -35,8 +33,10 @@ from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
-from .mpg123_notes import Mpg123Notes, appended_mp3, mp3_damaged, mp3_read_on, mp3_repaired, repaired_at_start
-from .mp3_frames import mp3_audio_share, mp3_states_length, mpeg_audio_after
+from .lazy import soundfile as sf
+from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
+                           repaired_at_start)
+from .mp3_frames import mp3_audio_share, mp3_states_length
 from .probe import ogg_cut_short, riff_promised_frames, soundfile_codec
 from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader
@@ -166,10 +166,11 @@ class AudioSource:
             with quiet_native_stderr():
                 f = sf.SoundFile(self._fd, closefd=False)
         except Exception as e:  # noqa: BLE001 - libsndfile rejected it: an MP3 with its first header damaged?
+            said = sf_message(e)  # before the repaired view's opens, which leave libsndfile another last error
             if not repaired_at_start(self, None):
                 os.close(self._fd)
                 self._fd = None
-                return self._open_ffmpeg(path, sf_message(e))
+                return self._open_ffmpeg(path, said)
             f = self._sf
         self._sf = f
         self._codec, self._bits = soundfile_codec(f.format, f.subtype)
@@ -295,7 +296,7 @@ class AudioSource:
                         rest.close()  # ffmpeg ended, also when the reader stops early
                 return
             if got == 0:
-                if self.info.format == "mp3" and mpeg_audio_after(self._fd, TAIL_BYTES, self._offset()):
+                if self.info.format == "mp3" and mp3_goes_on(self, TAIL_BYTES):
                     yield from appended_mp3(self, tail, f, n)
                 elif self.info.format == "ogg" and self._bytes_left() > TAIL_BYTES:  # ffmpeg stops there too
                     self.warnings.append(f"{self._bytes_left()} bytes follow the Ogg stream's "
@@ -319,8 +320,7 @@ class AudioSource:
         self._damaged.append((at, place, err))
         return place - at
 
-    def _offset(self) -> int:
-        """How far into the file the decoder has read (through a repaired or spliced view, where it reads one)."""
+    def _offset(self) -> int:  # how far into the file the decoder has read (through a repaired or spliced view)
         return self._spliced.original_offset() if self._spliced else os.lseek(self._fd, 0, os.SEEK_CUR)
 
     def _bytes_left(self) -> int:
