@@ -80,12 +80,16 @@ def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, bl
 
 SEARCH_STEP = 192  # samples: every MPEG audio frame is a multiple (Layer I 384, Layer III 576 or 1152)
 QUIET = 1e-3  # a tail this quiet (peak) lines up anywhere: only in line is believed
+# LAME's delays (encoder 576, decoder 529, both 1,105): one decoder trims them where the other does not (a Xing frame
+# without its frame count: ffmpeg trims, mpg123 not), and no multiple of SEARCH_STEP is (session 59).
+GAPLESS = (1105, 576, 529)
 
 
 def _in_line(decoded: np.ndarray, decoded_from: int, start: int, tail: np.ndarray, search: int) -> np.ndarray | None:
     """What follows the place in `decoded` (ffmpeg's frames from `decoded_from`) whose preceding frames agree
     with `tail`: frame `start` in line, else the nearest within `search`; None where none agrees."""
-    shifts = [0] + [k * sign for k in range(SEARCH_STEP, search + 1, SEARCH_STEP) for sign in (1, -1)]
+    shifts = [0, *GAPLESS, *(-k for k in GAPLESS)] + \
+        [k * sign for k in range(SEARCH_STEP, search + 1, SEARCH_STEP) for sign in (1, -1)]
     if len(tail) and np.max(np.abs(tail)) < QUIET:
         shifts = [0]
     for shift in shifts:

@@ -355,3 +355,27 @@ def test_an_mp3_whose_view_decodes_nothing_is_refused_as_before(tmp_path):
     from muzip.errors import MuzipError
     with pytest.raises(MuzipError, match="corrupt or truncated MP3"):
         _read(os.path.join(os.path.dirname(__file__), "..", "data", "damaged_two_frames.mp3"))
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_a_vbr_mp3_whose_xing_frame_states_no_count_reads_whole(tmp_path):
+    """mpg123 stops at its estimate and ffmpeg reads on, trimming LAME's 1,105-sample delay where mpg123 does not:
+    the two never lined up in steps of 192 samples, and half the file was "bytes that follow" (a review, session
+    59). ffmpeg_resume.GAPLESS's shifts are tried too."""
+    import struct
+
+    from muzip.audio.mp3_frames import _xing_fields, first_frame, frame_at
+    good, data = _ffmpeg_mp3(tmp_path, "v.mp3", "-q:a", "4", music=True)
+    fd = os.open(good, os.O_RDONLY)
+    try:
+        at, head, i = first_frame(fd)
+    finally:
+        os.close(fd)
+    (flags, off), end = _xing_fields(head, i), at + frame_at(head, i).size
+    data[at - i + off - 4:at - i + off + 4] = struct.pack(">I", flags & ~1)  # no "frames" flag, the count dropped
+    data[end - 4:end - 4] = bytes(4)  # the frame keeps its size
+    (tmp_path / "nocount.mp3").write_bytes(bytes(data))
+    want, _ = _read(good)
+    got, warnings = _read(tmp_path / "nocount.mp3")
+    assert warnings == [] and len(got) >= len(want)  # whole: its delay and padding kept, no stated length to trim by
+    np.testing.assert_allclose(got[1105:1105 + len(want)], want, atol=1e-2)
