@@ -268,7 +268,7 @@ def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
         except MuzipError as exc:
             rep.fail(f"{path}: {exc}")
             continue
-        near, flat = C.how_far(model, emb, raw, rate), C.how_flat(model, raw)
+        near, flat = C.how_far(model, emb, raw, rate), C.how_flat(model, raw, rate)
         far = near is not None and near > model["reach"]
         unlike = far or flat is not None
         if unlike:

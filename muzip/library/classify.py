@@ -263,11 +263,11 @@ def how_far(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=No
     return distance(model, emb)
 
 
-def how_flat(model: dict, raw: np.ndarray | None) -> float | None:
-    """typicality.noise_like: a file's steady flatness where it is as flat as noise in every octave, else None (a
-    band-limited file's empty octaves count too: its least flat one is among those it holds)."""
+def how_flat(model: dict, raw: np.ndarray | None, rate=None) -> float | None:
+    """typicality.noise_like: a file's (at sample `rate`) steady flatness where it is as flat as noise in every
+    octave it holds, else None."""
     from .typicality import noise_like
-    return noise_like(model, raw)
+    return noise_like(model, raw, rate)
 
 
 def predict(model: dict, emb: np.ndarray, raw: np.ndarray | None = None, rate=None) -> tuple[str, dict]:

@@ -16,11 +16,15 @@ QUANTILE = 0.99
 MARGIN = 1.25
 # Noise sits among music in the classifier's space (the flatness per octave, which tells it, is left out there:
 # classify.py). Noise is flat in every octave, and steadily so; music is tonal in some octave, or changes. An input
-# whose steady flatness (steady_flatness) is beyond MARGIN times the training tracks' greatest is as flat as noise:
-# white, pink and brown noise 0.43-0.48 where 95 corpus tracks reach 0.27 (session 59). A digitally silent frame's
+# whose steady flatness (steady_flatness) is beyond NOISE_FLATNESS, or MARGIN times the training tracks' greatest
+# where that is more, is as flat as noise: white, pink and brown noise 0.43-0.48 where 95 corpus tracks reach 0.27
+# (session 59); tonal music's can all be under 0 (a reach of MARGIN times it alone, a review found, called every
+# other track noise), and a .mz's flatness runs lower than its audio's. A digitally silent frame's
 # flatness is 1: a file a tenth or more of whose frames are silent (its level's 90th - 10th percentile spread over
 # SILENT_SPREAD, 60 dB) is not judged so (noise 0.04-2.3, those corpus tracks 0.44-4.1, half of a file silent 11).
 SILENT_SPREAD = 6.0
+NOISE_FLATNESS = 0.35  # between the corpus tracks' greatest steady flatness and noise's least
+SILENCE_FLATNESS = 0.65  # flatter: silence or dither (wesnoth's silence.ogg 0.75), left out of the training reach
 
 
 def _standardized(X: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -42,21 +46,25 @@ def nearest_distances(Z: np.ndarray, Q: np.ndarray, skip_self: bool = False, zz=
     return out
 
 
-def steady_flatness(raw: np.ndarray) -> np.ndarray:
+def steady_flatness(raw: np.ndarray, rate: float | None = None) -> np.ndarray:
     """(N,) of raw descriptors (N, >= DIM): the least over the octaves of the spectral flatness's mean less its
-    deviation over time (near 0.45 for noise, which is flat and steady; low where an octave is tonal or changes)."""
-    from .descriptors import FLATNESS_DIMS
+    deviation over time (near 0.45 for noise, which is flat and steady; low where an octave is tonal or changes).
+    With the files' sample `rate`, only the octaves under 90 % of its Nyquist frequency (noise at 8 kHz measured
+    0.1 over the octaves it does not hold)."""
+    from .descriptors import FLATNESS_DIMS, FLATNESS_OCTAVES
     raw = np.asarray(raw, np.float64)
-    return (raw[:, FLATNESS_DIMS[::2]] - raw[:, FLATNESS_DIMS[1::2]]).min(axis=1)  # each octave: mean, deviation
+    flat = raw[:, FLATNESS_DIMS[::2]] - raw[:, FLATNESS_DIMS[1::2]]  # each octave: mean, deviation
+    held = np.asarray(FLATNESS_OCTAVES[1:]) <= 0.45 * rate if rate else np.ones(flat.shape[1], bool)
+    return flat[:, held].min(axis=1) if held.any() else np.full(len(flat), -np.inf)
 
 
-def noise_like(model: dict, raw: np.ndarray | None) -> float | None:
-    """The steady flatness of a raw descriptor (DIM,) beyond the classifier's "flat_reach", else None (also for a
-    classifier made before session 59, no descriptor, or stretches of silence)."""
+def noise_like(model: dict, raw: np.ndarray | None, rate: float | None = None) -> float | None:
+    """The steady flatness of a raw descriptor (DIM,) of a file at sample `rate` beyond the classifier's "flat_reach",
+    else None (also for a classifier made before session 59, no descriptor, or stretches of silence)."""
     from .descriptors import LEVEL_SPREAD_DIM
     if model.get("flat_reach") is None or raw is None or np.asarray(raw)[LEVEL_SPREAD_DIM] > SILENT_SPREAD:
         return None
-    flat = float(steady_flatness(np.asarray(raw)[None])[0])
+    flat = float(steady_flatness(np.asarray(raw)[None], rate)[0])
     return flat if flat > model["flat_reach"] else None
 
 
@@ -69,7 +77,10 @@ def reference(X: np.ndarray, raw: np.ndarray | None = None) -> dict:
     if raw is not None:
         raw = np.asarray(raw, np.float64)
         raw = raw[raw[:, LEVEL_SPREAD_DIM] <= SILENT_SPREAD]  # as noise_like judges
-    flat = {} if raw is None or not len(raw) else {"flat_reach": float(max(steady_flatness(raw).max(), 0) * MARGIN)}
+        flat = steady_flatness(raw)
+        flat = flat[flat < SILENCE_FLATNESS]  # a silent track (dither) among them is no kind of music
+    flat = {} if raw is None or not len(raw) else {
+        "flat_reach": float(max(flat.max(initial=-np.inf) * MARGIN, NOISE_FLATNESS))}
     X = np.unique(np.asarray(X, np.float64), axis=0)  # a track under two labels is one point
     mean, dev = X.mean(axis=0), X.std(axis=0)
     scale = np.stack([mean, np.where(dev > 1e-9, dev, 1.0)])

@@ -108,7 +108,7 @@ def main():
                   **_made(tmp, held)}
         print(f"trained on {', '.join(train_packages)}")
         print(f"reach (1.25 x the 99th percentile of training tracks' nearest-other distance): {reach:.3f}")
-        print(f"steady-flatness reach (1.25 x the training tracks' greatest): {flat_reach:.3f}\n")
+        print(f"steady-flatness reach (0.35, or 1.25 x the training tracks' greatest where more): {flat_reach:.3f}\n")
         print("| files | n | said unlike | of them as noise | nearest: min / median / max | top probability: median "
               "| labelled right |")
         print("|---|---:|---:|---:|---|---:|---:|")

@@ -129,22 +129,31 @@ def test_noise_is_told_by_its_flatness_in_every_octave(tmp_path):
     """Session 59: noise sat among music in the classifier's space (reach 1.8, noise 1.5-1.6), where the flatness
     per octave is left out. The classifier keeps the training tracks' greatest steady flatness (x MARGIN)."""
     from muzip.library.descriptors import DIM, FLATNESS_DIMS, LEVEL_SPREAD_DIM
-    from muzip.library.typicality import MARGIN, noise_like, steady_flatness
+    from muzip.library.typicality import MARGIN, NOISE_FLATNESS, noise_like, steady_flatness
     X, labels = _clusters()
     raw = np.zeros((len(X), DIM))
-    raw[:, FLATNESS_DIMS[::2]] = np.linspace(0.1, 0.4, len(X))[:, None]  # each octave's mean flatness
+    raw[:, FLATNESS_DIMS[::2]] = np.linspace(0.1, 0.45, len(X))[:, None]  # each octave's mean flatness
     raw[:, FLATNESS_DIMS[1::2]] = 0.1  # and its deviation over time
     raw[0, FLATNESS_DIMS[::2][2]] = 0.9  # one noisy octave alone: the least flat one counts
     raw[:, LEVEL_SPREAD_DIM] = 1.0
     raw[1, FLATNESS_DIMS[::2]], raw[1, FLATNESS_DIMS[1::2]] = 0.95, 0.0  # a file mostly silent: not in the reach
     raw[1, LEVEL_SPREAD_DIM] = 9.0
     model = C.train(X, labels, "test:1", raw=raw)
-    assert model["flat_reach"] == pytest.approx(0.3 * MARGIN) and steady_flatness(raw)[0] == pytest.approx(0.0)
+    assert model["flat_reach"] == pytest.approx(0.35 * MARGIN) and steady_flatness(raw)[0] == pytest.approx(0.0)
+    tonal = C.train(X, labels, "test:1", raw=raw - np.isin(np.arange(DIM), FLATNESS_DIMS[::2]) * 0.3)
+    assert tonal["flat_reach"] == NOISE_FLATNESS  # all under 0: the floor, not 1.25 x nothing (a review)
+    dither = raw.copy()
+    dither[2, FLATNESS_DIMS[::2]], dither[2, FLATNESS_DIMS[1::2]] = 0.8, 0.02  # a silent track (wesnoth's silence.ogg)
+    assert C.train(X, labels, "test:1", raw=dither)["flat_reach"] == pytest.approx(model["flat_reach"])
+    low = np.zeros((1, DIM))
+    low[0, FLATNESS_DIMS[::2]] = 0.5, 0.5, 0.5, 0.1, 0.1  # noise at 8 kHz: the octaves over 3.6 kHz not its own
+    assert steady_flatness(low)[0] == pytest.approx(0.1) and steady_flatness(low, 8000)[0] == pytest.approx(0.5)
     noise = np.zeros(DIM)
     noise[FLATNESS_DIMS[::2]], noise[FLATNESS_DIMS[1::2]], noise[LEVEL_SPREAD_DIM] = 0.56, 0.06, 0.04
     gap = noise.copy()
     gap[LEVEL_SPREAD_DIM] = 11.3  # as flat, with half of it digital silence (flatness 1): not judged
     assert noise_like(model, noise) == pytest.approx(0.5) and noise_like(model, raw[-1]) is None
+    assert noise_like(tonal, noise) == pytest.approx(0.5) and noise_like(tonal, raw[-1]) is None
     assert noise_like(model, gap) is None
     C.save(model, tmp_path / "c.clf")
     loaded = C.load(str(tmp_path / "c.clf"))
