@@ -262,8 +262,7 @@ def _counts(breaks: list, missing: int | None) -> list[tuple[int, bool]]:
 
 
 def _resync(read: _Bytes, pos: int, end: int, kind) -> int | None:
-    """The first byte from `pos` on that starts CHAIN frames of `kind` (None: of one kind) in a row, or runs to
-    `end` so."""
+    """The first byte from `pos` on that starts CHAIN frames of `kind` (None: of one kind) in a row, or to `end`."""
     while pos + 4 <= end:
         chunk = read.at(pos, min(_CHUNK, end - pos))  # scanned whole, for what could begin a header
         for m in _SYNC.finditer(chunk):
