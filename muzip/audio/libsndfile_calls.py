@@ -12,6 +12,14 @@ def sf_message(err) -> str:
     return s.removeprefix("Error : ").strip().rstrip(".")
 
 
+def software_of(f: sf.SoundFile) -> str:
+    """What made the file, as it says (WAV's ISFT, a Vorbis comment); "" where it cannot be read."""
+    try:
+        return str(f.software or "")
+    except Exception:  # noqa: BLE001 - a note about the file must never fail its read
+        return ""
+
+
 def readf(f: sf.SoundFile, out: np.ndarray) -> tuple[int, str | None]:
     """Read into ``out``; (frames read, libsndfile error or None).
 

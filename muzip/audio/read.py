@@ -30,7 +30,7 @@ from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
 from .flac_resync import damage_note, read_on
-from .libsndfile_calls import readf, sf_message
+from .libsndfile_calls import readf, sf_message, software_of
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
 from .lazy import soundfile as sf
@@ -173,13 +173,12 @@ class AudioSource:
                 return self._open_ffmpeg(path, said)
             f = self._sf
         self._sf = f
+        if f.format == "WAV" and str(f.subtype).startswith("MPEG_"):  # libsndfile times it by the byte rate, which
+            self._close_decoder()  # a VBR stream's is not: 3 s of 20 read, unsaid; ffmpeg reads its frames
+            return self._open_ffmpeg(path, "MPEG audio in a WAV")
         self._codec, self._bits = soundfile_codec(f.format, f.subtype)
-        try:
-            self._software = str(f.software or "")
-        except Exception:  # noqa: BLE001 - a note about the file must never fail its read
-            pass
-        if str(f.subtype).upper() in _LOSSY_SUBTYPES:
-            self._limit = MAX_OVERSHOOT
+        self._software = software_of(f)
+        self._limit = MAX_OVERSHOOT if str(f.subtype).upper() in _LOSSY_SUBTYPES else 1.0
         tags, cover, notes = read_metadata(path, f)
         self.warnings += notes
         frames = f.frames if 0 <= f.frames < 2**62 else None

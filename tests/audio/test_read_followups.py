@@ -330,3 +330,22 @@ def test_the_second_reviews_edges_of_pipes_tags_and_copies(tmp_path):
             return min(3, len(b))
     with pytest.raises(BrokenPipeError):
         _copy_whole(io.BytesIO(b"0123456789abcdef"), Trickle())
+
+
+@pytest.mark.skipif(ffmpeg_read.ffmpeg_available() is False, reason="needs ffmpeg")
+def test_a_vbr_mp3_held_in_a_wav_is_read_whole(tmp_path):
+    """libsndfile opens MPEG audio in a WAV (format tag 0x55) and times it by the header's byte rate: a VBR
+    stream read 2.9 s of 20 without a word (sessions 58-60). ffmpeg reads its frames: every one."""
+    n = 44100 * 6
+    x = 0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / 44100) * np.linspace(0, 1, n)
+    sf.write(tmp_path / "src.wav", np.stack([x, x[::-1]], 1), 44100)
+    for name, rate in (("vbr.wav", ["-q:a", "4"]), ("cbr.wav", ["-b:a", "128k"])):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", tmp_path / "src.wav", "-c:a", "libmp3lame", *rate,
+                        "-f", "wav", tmp_path / name], check=True)
+        assert sf.info(tmp_path / name).subtype == "MPEG_LAYER_III"
+        want = len(subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / name, "-f", "s16le", "-"],
+                                  capture_output=True, check=True).stdout) // 4
+        with AudioSource(str(tmp_path / name)) as src:
+            assert drain(src) == want and src.warnings == [], name
+            assert (src.info.codec, src.info.sample_rate, src.info.channels) == ("mp3", 44100, 2)
+        assert want > 6 * 44100
