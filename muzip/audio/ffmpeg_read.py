@@ -54,6 +54,18 @@ def mz_not_audio(path: str) -> AudioReadError:
     return AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
 
 
+def _pydub_read(path: str, segment):
+    """pydub asks ffmpeg for PCM of the stream's own bits per sample, which a 4-bit ADPCM stream has no encoder
+    for (a G.722 WAV: "Unknown encoder 'pcm_s4le'"); its decoder named, pydub takes ffmpeg's 16-bit PCM."""
+    try:
+        return segment.from_file(path)
+    except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
+        codec = stream_facts(path)[1]
+        if "Unknown encoder 'pcm_" not in str(e) or not codec or codec == "pcm":
+            raise
+        return segment.from_file(path, codec=codec)
+
+
 def decode_whole(path: str, sf_msg: str) -> Decoded:
     """`path` decoded by ffmpeg; sf_msg: what libsndfile said of it (for the message where ffmpeg fails too)."""
     from ..container.format import MAGIC
@@ -77,7 +89,7 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
     from .ffmpeg_report import ffmpeg_errors
     try:
         with ffmpeg_errors() as said:
-            seg = AudioSegment.from_file(path)
+            seg = _pydub_read(path, AudioSegment)
         if seg.channels < 1 or seg.sample_width not in (1, 2, 3, 4) or seg.frame_rate < 1:
             raise ValueError(f"unusable stream ({seg.channels} ch, {seg.sample_width}-byte samples)")
     except Exception as e:  # noqa: BLE001 - pydub raises assorted errors

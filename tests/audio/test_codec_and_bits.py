@@ -131,3 +131,20 @@ def test_restore_names_the_codec_not_its_container(runner, tmp_path, rng):
     sf.write(str(tmp_path / "a.opus"), _samples_24(rng, 48000) * 0.3, 48000, format="OGG", subtype="OPUS")
     r = runner.invoke(cli, ["restore", "--model", "none", str(tmp_path / "a.opus")])
     assert r.exit_code == 0 and "a.opus -> " in r.stderr and ": Opus, " in r.stderr, r.output
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_a_g722_wav_is_read_not_called_corrupt(tmp_path):
+    """libsndfile refuses a G.722 WAV (a phone system's recording) and pydub asked ffmpeg for 4-bit PCM
+    ("Unknown encoder 'pcm_s4le'"), so a sound file was said to be "corrupt or truncated WAV data" (session 60)."""
+    t = np.arange(16000 * 2) / 16000
+    sf.write(tmp_path / "src.wav", 0.4 * np.sin(2 * np.pi * 300 * t), 16000)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "src.wav", "-c:a", "g722", tmp_path / "g722.wav"],
+                   check=True)
+    want = np.frombuffer(subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "g722.wav", "-f", "s16le", "-"],
+                                        capture_output=True, check=True).stdout, "<i2") / 32768
+    with AudioSource(str(tmp_path / "g722.wav")) as src:
+        got = np.concatenate(list(src.blocks(1 << 14)))
+        assert (src.info.sample_rate, src.info.codec, src.warnings) == (16000, "adpcm_g722", [])
+    np.testing.assert_allclose(got[:, 0], want, atol=1e-6)
+    assert len(want) == 32000
