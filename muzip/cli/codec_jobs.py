@@ -109,8 +109,9 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         times = max(in_size, stats["bytes"]) / min(in_size, stats["bytes"])
         ratio = ", about the input's size" if times < 1.05 else (  # not "1.0x smaller" (a 64-kbps MP3 at 64 kbps)
             f", {times:.1f}x {'smaller' if in_size >= stats['bytes'] else 'larger'} than the input")
+    cover = f" ({stats['cover_bytes']:,} of them a cover picture)" if stats.get("cover_bytes") else ""
     out.say(f"{item.src} -> {item.dst or 'stdout'}: {fmt_time(stats['duration'])}, "
-            f"{stats['bytes']:,} bytes, {stats['kbps']:.1f} kbps{ratio}")
+            f"{stats['bytes']:,} bytes{cover}, {stats['kbps']:.1f} kbps{ratio}")
 
 
 def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
@@ -140,7 +141,8 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
         # the file's own bitrate (the header's is the target), named in the output: a WAV of a 24-kbps file is
         # no original (a library ranks it with the lossy copies)
         size = file_size(item.src) if item.src != "-" else 0
-        kbps = size * 8 / (total / h.sample_rate) / 1000 if size and total else h.bitrate_bps / 1000
+        picture = len(h.cover[1]) if h.cover else 0  # left out, as the encoder budgets it
+        kbps = (size - picture) * 8 / (total / h.sample_rate) / 1000 if size and total else h.bitrate_bps / 1000
 
         def make_sink(sr, ch, n):
             sinks.append(AudioSink(dst, sr, ch, opt.fmt, num_samples=n, tags=h.tags,

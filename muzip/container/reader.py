@@ -302,7 +302,8 @@ def _sizes_ok(sizes, span: int) -> bool:
 
 def read_info(fileobj, verify: bool = False) -> dict:
     """Header fields plus n_frames, total_num_samples, file_size, duration_s, held_s (the seconds its frames hold:
-    duration_s but for a truncated file, whose header states more), actual_bitrate_bps,
+    duration_s but for a truncated file, whose header states more), actual_bitrate_bps (a cover picture's bytes
+    left out),
     index_valid, truncated, index_damaged (every frame there, but index or trailer damaged: no random
     access), damaged_frames (None = not checked: index valid and verify=False), joined_at (ContainerReader's),
     cover_mime and cover_bytes
@@ -340,6 +341,7 @@ def read_info(fileobj, verify: bool = False) -> dict:
     # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length.
     coded_s = model_samples / h.model_rate if truncated else duration
     info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration, held_s=coded_s,
-                actual_bitrate_bps=((joined or size) * 8 / coded_s) if coded_s > 0 else 0.0,  # its own bytes
+                # its own bytes, a cover picture's left out (as the encoder budgets them)
+                actual_bitrate_bps=(((joined or size) - info["cover_bytes"]) * 8 / coded_s) if coded_s > 0 else 0.0,
                 truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged, joined_at=joined)
     return info
