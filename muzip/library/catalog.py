@@ -90,9 +90,20 @@ def _reason(exc: sqlite3.Error) -> str:
         return "cannot write the catalog (read-only)"
     if "locked" in low or "busy" in low:
         return "the catalog is busy (another muzip is writing it?)"
+    if "disk is full" in low or "disk i/o" in low:
+        return f"cannot write the catalog ({text})"
     if "unable to open" in low:
         return "cannot open the catalog (unable to open database file)"
     return f"catalog damaged ({text})"
+
+
+def remove_catalog(path: str) -> None:
+    """The catalog file and what SQLite keeps beside it, gone (one this run made and left empty)."""
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            os.remove(name)
+        except OSError:
+            pass
 
 
 class Catalog(CatalogReads):
@@ -152,8 +163,8 @@ class Catalog(CatalogReads):
     def _check(self, db) -> bool:
         """True if `db` holds a muzip catalog of a schema this muzip reads; False if it holds no tables at all."""
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
-            return False
+        if not tables or tables == {"meta"} and db.execute("SELECT 1 FROM meta").fetchone() is None:
+            return False  # nothing, or an empty meta table alone: a catalog's making cut off before session 60
         for table, cols in _COLUMNS.items():
             if table not in tables:
                 self._fail("not a muzip catalog")
@@ -181,7 +192,8 @@ class Catalog(CatalogReads):
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        # One transaction: an `index` that fails while making the catalog (a full disk) leaves no half of one
+        self.db.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
         have = {r[1] for r in self.db.execute("PRAGMA table_info(tracks)")}
         for column, kind in (("codec", "TEXT"), ("kbps", "REAL")):  # a catalog of an earlier muzip
             if column not in have:

@@ -173,7 +173,8 @@ def test_a_catalog_without_raw_descriptors_or_tracks_is_no_error(runner, catalog
     assert r.exit_code == 3 and len(r.stdout.splitlines()) == 2, r.output
     assert "the catalog holds no raw descriptors to compare it with" in r.stderr and "damaged" not in r.stderr
     empty = tmp_path / "empty.db"
-    assert runner.invoke(cli, ["index", "-q", str(tmp_path / "nothing"), "--db", str(empty)]).exit_code == 1
+    from muzip.library.catalog import Catalog
+    Catalog(str(empty)).close()  # as `index --prune` leaves one whose files are all gone
     r = runner.invoke(cli, ["similar", str(root / "rip16k.wav"), "--db", str(empty)])
     assert r.exit_code == 0 and r.stdout == "" and "no other tracks to compare with" in r.stderr, r.output
     assert "warning" not in r.stderr
