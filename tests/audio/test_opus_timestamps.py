@@ -1,0 +1,86 @@
+"""Ogg Opus files whose pages' positions are not their packets' (session 60): ffmpeg's Opus of an Ogg Vorbis whose
+timestamps jitter, as drascula-music's tracks are, states a page's granule position 488 samples past its packets.
+Valid (ffmpeg decodes them whole), yet libsndfile 1.2.2 calls them malformed part-way and muzip refused them."""
+
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from muzip.audio import AudioSource
+from muzip.audio.ffmpeg_resume import _in_line
+
+from test_audio_damage import HAVE_FFMPEG, _opus_from_the_clip
+
+
+def _pages(data: bytes) -> list[tuple[int, int]]:
+    out, at = [], 0
+    while at < len(data):
+        n = data[at + 26]
+        size = 27 + n + sum(data[at + 27:at + 27 + n])
+        out.append((at, at + size))
+        at += size
+    return out
+
+
+def _ogg_crc(page: bytes) -> int:
+    crc = 0
+    for b in page:
+        crc ^= b << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_an_opus_whose_first_page_says_it_starts_later_is_read_whole(tmp_path):
+    """ffmpeg's Opus of an Ogg Vorbis whose timestamps jitter (drascula's track15.ogg): the first audio page's
+    granule position 488 past its packets. libsndfile keeps the 312-sample pre-skip there, ffmpeg drops it,
+    and libsndfile calls the file malformed at 2 s: no place lined up and a valid file was refused (session 60).
+    ffmpeg's decode is now also tried at the pre-skip."""
+    (tmp_path / "late.opus").write_bytes(_granule_moved(_opus_from_the_clip(tmp_path).read_bytes(), 2, 488))
+    with AudioSource(str(tmp_path / "late.opus")) as src:
+        x = np.concatenate(list(src.blocks(4096)))
+        assert src.warnings == []
+    whole = _ffmpeg_decode(tmp_path / "late.opus")
+    assert len(x) == len(whole) + 312 and np.max(np.abs(x[312:] - whole)) < 1e-2
+
+
+def _granule_moved(data: bytes, k: int, by: int) -> bytes:
+    """The Ogg file with page k's granule position moved by `by` samples (its CRC made again)."""
+    data = bytearray(data)
+    at, end = _pages(bytes(data))[k]
+    struct.pack_into("<q", data, at + 6, struct.unpack_from("<q", data, at + 6)[0] + by)
+    struct.pack_into("<I", data, at + 22, 0)
+    struct.pack_into("<I", data, at + 22, _ogg_crc(bytes(data[at:end])))
+    return bytes(data)
+
+
+def _ffmpeg_decode(path) -> np.ndarray:
+    return np.frombuffer(subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2", "-ar",
+                                         "48000", "-"], capture_output=True, check=True).stdout,
+                         np.float32).reshape(-1, 2)
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_a_page_past_its_packets_in_the_middle_is_read_whole(tmp_path):
+    """Page 6 of the clip's Opus 488 samples late: ffmpeg decodes every sample, but its output muxer (f32le) says
+    "non monotonically increasing dts", which was taken for damage of the file."""
+    (tmp_path / "late6.opus").write_bytes(_granule_moved(_opus_from_the_clip(tmp_path).read_bytes(), 6, 488))
+    with AudioSource(str(tmp_path / "late6.opus")) as src:
+        x = np.concatenate(list(src.blocks(4096)))
+        assert src.warnings == []
+    whole = _ffmpeg_decode(tmp_path / "late6.opus")
+    assert len(x) == len(whole) and np.max(np.abs(x - whole)) < 1e-2
+
+
+def test_two_decoders_that_drift_apart_a_little_are_in_line_and_one_sample_is_not():
+    """libsndfile's Opus decoder drifts from ffmpeg's near where it calls a file malformed (drascula's track4.ogg
+    as Opus at 24 kbps: 0.011 at most, 4 % of the RMS), over AGREE (0.01): a valid file was refused."""
+    rng = np.random.default_rng(0)
+    ffmpeg = (0.2 * rng.standard_normal((8000, 2))).astype(np.float32)
+    libsndfile = ffmpeg[:6000] + (0.012 * np.sin(np.arange(6000) / 7))[:, None].astype(np.float32)
+    tail = libsndfile[-2048:]
+    assert np.array_equal(_in_line(ffmpeg, 0, 6000, tail, 0), ffmpeg[6000:])
+    assert _in_line(np.concatenate([ffmpeg[:1], ffmpeg]), 0, 6000, tail, 0) is None  # one sample out
