@@ -76,6 +76,19 @@ def test_bandwidth_of_a_short_mp3_is_its_low_pass():
     assert bandwidth_hz(mp3_pair(x[int(sr * 3.6):int(sr * 4.34)], sr, 64), sr) > 8000
 
 
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.parametrize("seconds", [0.3, 0.5, 2.0])
+def test_bandwidth_of_a_short_low_rate_mp3_is_its_low_pass(tmp_path, seconds):
+    """The clip's first 0.3-0.5 s as a 32-kbps MP3 (ffmpeg's LAME: low-pass near 3 kHz here) read 21.8 kHz (a
+    review, session 60): its 1-4 kHz median lay 50-100 dB under its bass, so rounding noise was "content", and
+    the top 250 Hz, with nothing measured above them, counted as a cliff."""
+    p = tmp_path / "short.mp3"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(CLIP), "-t", str(seconds), "-c:a", "libmp3lame", "-b:a",
+                    "32k", str(p)], check=True)
+    y, sr = sf.read(p, dtype="float32")
+    assert 1500 < bandwidth_hz(y, sr) < 6000
+
+
 def test_chunk_edges_are_seamless(restorer):
     x = sine(997, 6, 44100, 2)  # 997 Hz: no period lines up with the 256-sample hop
     small = _restore(restorer, x, chunk_frames=16)  # an edge every 93 ms
