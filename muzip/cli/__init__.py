@@ -6,6 +6,8 @@ Heavy imports (numpy, onnxruntime, the codec) happen inside the commands, so `mu
 
 import importlib
 
+import os
+
 import click
 
 from .. import __version__, signals
@@ -72,6 +74,9 @@ def cli():
       muzip info song.mz ; muzip test song.mz ; muzip models
       muzip train ~/Music/jazz --name jazz ; muzip compress --model jazz take1.wav
     """
+    threads = os.environ.get("MUZIP_THREADS", "").strip()
+    if threads and not (threads.isdigit() and int(threads) > 0):  # it was ignored without a word
+        raise click.UsageError(f"MUZIP_THREADS={threads}: not a number of threads (1 or more; unset: every core)")
 
 
 def main():

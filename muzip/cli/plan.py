@@ -139,7 +139,10 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
     if not files and not unreadable:
         raise click.UsageError("no input files (folders need -r)")
     if output and len(files) > 1:
-        raise click.UsageError(f"-o {output}: several inputs need a folder (-o DIR or --output-dir DIR)")
+        raise click.UsageError(f"-o {output}: several inputs need a folder, and there is no folder {output} "
+                               f"(-o {output.rstrip(os.sep)}/ or --output-dir {output} makes it)"
+                               if not os.path.lexists(output) else
+                               f"-o {output}: several inputs need a folder, and {output} is a file")
     if output_dir and os.path.lexists(output_dir) and not os.path.isdir(output_dir):
         fail_usage(f"{output_dir}: exists and is not a folder (--output-dir needs a folder)")
     stdin_once([src for src, _ in files])

@@ -272,6 +272,8 @@ def test_output_with_two_inputs_is_usage_error(runner, fast_model, tmp_path):
             r = invoke(runner, cmd, *opt, tmp_path / "a.wav", tmp_path / "b.wav")
             assert r.exit_code == 2, (cmd, opt)
             assert "several inputs need a folder" in r.stderr or "only one input" in r.stderr
+    r = invoke(runner, "compress", "-o", tmp_path / "out", tmp_path / "a.wav", tmp_path / "b.wav")
+    assert f"there is no folder {tmp_path / 'out'} (-o {tmp_path / 'out'}/ or --output-dir" in r.stderr  # a review
     assert listing(tmp_path) == ["a.wav", "b.wav"]
 
 

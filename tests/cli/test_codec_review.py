@@ -193,3 +193,13 @@ def test_o_and_output_dir_together_are_a_usage_error_that_makes_nothing(runner, 
         r = runner.invoke(cli, [command, str(CLIP), "-o", str(tmp_path / out), "--output-dir", str(tmp_path / "d")])
         assert r.exit_code == 2 and "contradict each other" in r.stderr
         assert not (tmp_path / "d").exists() and not (tmp_path / out).exists()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_a_thread_count_that_is_none_is_a_usage_error(runner, tmp_path, monkeypatch, value):
+    """MUZIP_THREADS=abc or 0 was ignored without a word (a review, session 60)."""
+    monkeypatch.setenv("MUZIP_THREADS", value)
+    r = runner.invoke(cli, ["info", str(tmp_path / "x.mz")])
+    assert r.exit_code == 2 and f"MUZIP_THREADS={value}: not a number of threads" in r.stderr
+    monkeypatch.setenv("MUZIP_THREADS", "2")
+    assert runner.invoke(cli, ["info", str(tmp_path / "x.mz")]).exit_code == 1  # on to the missing file
