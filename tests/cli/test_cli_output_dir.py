@@ -153,3 +153,14 @@ def test_c_with_o_dash_agree(runner, fast_model, tmp_path, wav):
     assert r.exit_code == 0 and r.stdout_bytes[:4] == b"\x89MZ\n", r.stderr
     r = invoke(runner, "compress", "-q", "-c", "-o", tmp_path / "x.mz", wav)
     assert r.exit_code == EXIT_USAGE and "-c and -o contradict each other" in r.stderr
+
+
+def test_two_folders_whose_files_meet_in_one_output_dir_say_what_to_do(runner, tmp_path, wav):
+    """`-r A B --output-dir out` with A/x.wav and B/x.wav: "rename one" helped no one with two trees (a review,
+    session 60); nothing is written."""
+    for folder in ("A", "B"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.wav").write_bytes(wav.read_bytes())
+    r = invoke(runner, "compress", "-r", tmp_path / "A", tmp_path / "B", "--output-dir", tmp_path / "out")
+    assert r.exit_code == EXIT_USAGE and "give each folder its own --output-dir" in r.stderr
+    assert not (tmp_path / "out").exists()
