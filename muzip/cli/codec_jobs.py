@@ -85,6 +85,8 @@ def compress_one(item, opt: CompressOptions, bars, out) -> None:
         return
     from ..audio import AudioSource
     from ..codec import compress_blocks
+    if item.src != "-" and os.path.isdir(item.src):  # said as decompress says it
+        raise AudioReadError("is a directory (use -r for folders)")
     _refuse_mz_input(item.src)  # before its own name is refused as the output
     _precheck(item, opt.force, opt.make_dirs)
     model = get_model(opt.model)  # before opening: a missing model fails fast

@@ -203,3 +203,10 @@ def test_a_thread_count_that_is_none_is_a_usage_error(runner, tmp_path, monkeypa
     assert r.exit_code == 2 and f"MUZIP_THREADS={value}: not a number of threads" in r.stderr
     monkeypatch.setenv("MUZIP_THREADS", "2")
     assert runner.invoke(cli, ["info", str(tmp_path / "x.mz")]).exit_code == 1  # on to the missing file
+
+
+def test_a_folder_without_r_says_how_for_compress_as_for_decompress(runner, tmp_path):
+    (tmp_path / "music").mkdir()
+    for command in ("compress", "decompress"):
+        r = runner.invoke(cli, [command, str(tmp_path / "music")])
+        assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'music'}: is a directory (use -r for folders)\n"
