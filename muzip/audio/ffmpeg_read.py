@@ -66,6 +66,15 @@ def _pydub_read(path: str, segment):
         return segment.from_file(path, codec=codec)
 
 
+def _no_mp3_audio(path: str) -> bool:
+    from .mp3_frames import states_no_audio
+    try:
+        with open(path, "rb") as f:
+            return bool(states_no_audio(f.fileno()))
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def decode_whole(path: str, sf_msg: str) -> Decoded:
     """`path` decoded by ffmpeg; sf_msg: what libsndfile said of it (for the message where ffmpeg fails too)."""
     from ..container.format import MAGIC
@@ -95,6 +104,8 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
     except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
         lines = [ln for ln in str(e).splitlines() if ln.strip()]
         detail = lines[-1].strip()[:200] if lines else type(e).__name__
+        if native == "MP3" and _no_mp3_audio(path):
+            raise AudioReadError(f"{path}: no audio in it (an MP3 whose Info frame states 0 frames)") from None
         if native:
             raise AudioReadError(f"{path}: corrupt or truncated {native} data (libsndfile: {sf_msg})") from None
         if audio_like:

@@ -166,6 +166,18 @@ def mp3_states_length(fd: int) -> bool:
     return False
 
 
+def states_no_audio(fd: int) -> bool:
+    """The MP3 is its Info/Xing frame stating 0 frames and its tags (ffmpeg's MP3 of a cut past a file's end):
+    no audio, not damage (libsndfile said "File does not exist or is not a regular file")."""
+    found = first_frame(fd)
+    if found is None:
+        return False
+    at, data, i = found
+    xing, frame = _xing_fields(data, i), frame_at(data, i)
+    return xing is not None and xing[0] & 1 and _stated_frames(data, *xing) == 0 and frame is not None \
+        and at + frame.size >= audio_end(fd)
+
+
 def audio_end(fd: int) -> int:
     """Where an MP3's audio ends: the file's end less the tags there (ID3v1, an APEv2 tag, an ID3v2 footer)."""
     end = os.fstat(fd).st_size

@@ -349,3 +349,14 @@ def test_a_vbr_mp3_held_in_a_wav_is_read_whole(tmp_path):
             assert drain(src) == want and src.warnings == [], name
             assert (src.info.codec, src.info.sample_rate, src.info.channels) == ("mp3", 44100, 2)
         assert want > 6 * 44100
+
+
+@pytest.mark.skipif(ffmpeg_read.ffmpeg_available() is False, reason="needs ffmpeg")
+def test_an_mp3_of_no_frames_is_said_to_hold_no_audio(tmp_path):
+    """ffmpeg's MP3 of a cut past its source's end: an Info frame stating 0 frames. It was "corrupt or truncated
+    MP3 data (libsndfile: File does not exist or is not a regular file (possibly a pipe?))" (session 60)."""
+    from muzip.errors import AudioReadError
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=1", "-ss", "5", "-c:a", "libmp3lame",
+                    str(tmp_path / "none.mp3")], check=True)
+    with pytest.raises(AudioReadError, match=r"none\.mp3: no audio in it \(an MP3 whose Info frame states 0 frames\)$"):
+        AudioSource(str(tmp_path / "none.mp3"))
