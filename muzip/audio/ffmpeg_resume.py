@@ -7,7 +7,7 @@ the stream from its start through a pipe (constant memory), the frames libsndfil
 are dropped, and the rest is used only if
 
 * the last OVERLAP frames libsndfile decoded agree with ffmpeg's to AGREE (the two Opus decoders differ by
-  ~2e-4; a frame out of line differs by the signal itself), in line or an Opus pre-skip apart (opus_pre_skip), and
+  ~2e-4; a frame out of line differs by the signal itself), and
 * ffmpeg reports no error anywhere in the file and exits 0, and its frames add up to the length the stream's
   last page states (ffmpeg reads on over a missing page without a word).
 
@@ -65,13 +65,11 @@ def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, bl
         if source is not None:
             source.close()  # ffmpeg has its own descriptor of it; the copy goes when that closes
     try:  # decoding up to `start` can take a while: Ctrl-C there must not leave ffmpeg running
-        extra = opus_pre_skip(path, rate)
-        reach = max(search, *extra, 0)
-        first = max(0, start - reach)
+        first = max(0, start - search)
         skipped = _skip(proc.stdout, first, 4 * channels, len(tail))
         found = None if skipped is None else _in_line(
-            np.concatenate([skipped, _frames(_read(proc.stdout, (start + reach - first) * 4 * channels), channels)]),
-            first - len(skipped), start, tail, search, extra)
+            np.concatenate([skipped, _frames(_read(proc.stdout, (start + search - first) * 4 * channels), channels)]),
+            first - len(skipped), start, tail, search)
         if found is None:
             _stop(proc, errors)
             return None
@@ -81,6 +79,11 @@ def resume(path: str, start: int, tail: np.ndarray, channels: int, rate: int, bl
     return _Rest(proc, errors, block, channels, failure, None if expected is None else expected - start, found)
 
 
+def from_start(path: str, channels: int, rate: int, block: int, failure) -> _Rest | None:
+    """ffmpeg's decode of the whole file as blocks (resume from frame 0), or None where ffmpeg cannot take it."""
+    return resume(path, 0, np.zeros((0, channels), np.float32), channels, rate, block, None, failure)
+
+
 SEARCH_STEP = 192  # samples: every MPEG audio frame is a multiple (Layer I 384, Layer III 576 or 1152)
 QUIET = 1e-3  # a tail this quiet (peak) lines up anywhere: only in line is believed
 # LAME's delays (encoder 576, decoder 529, both 1,105): one decoder trims them where the other does not (a Xing frame
@@ -88,26 +91,10 @@ QUIET = 1e-3  # a tail this quiet (peak) lines up anywhere: only in line is beli
 GAPLESS = (1105, 576, 529)
 
 
-def opus_pre_skip(path: str, rate: int) -> tuple[int, ...]:
-    """An Ogg Opus stream's pre-skip at `rate` (both signs), else (). libsndfile keeps it where the first audio
-    page's granule position is past its packets' length (ffmpeg's Opus of an Ogg Vorbis whose timestamps jitter:
-    +488), and then calls the file malformed; ffmpeg drops it (session 60)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return ()
-    at = head.find(b"OpusHead") if head.startswith(b"OggS") else -1
-    skip = round(int.from_bytes(head[at + 10:at + 12], "little") * rate / 48000) if 0 <= at <= 52 else 0
-    return (skip, -skip) if skip else ()
-
-
-def _in_line(decoded: np.ndarray, decoded_from: int, start: int, tail: np.ndarray, search: int,
-             extra: tuple[int, ...] = ()) -> np.ndarray | None:
+def _in_line(decoded: np.ndarray, decoded_from: int, start: int, tail: np.ndarray, search: int) -> np.ndarray | None:
     """What follows the place in `decoded` (ffmpeg's frames from `decoded_from`) whose preceding frames agree
-    with `tail`: frame `start` in line, else at one of the `extra` shifts, else the nearest within `search`;
-    None where none agrees."""
-    shifts = [0, *extra, *GAPLESS, *(-k for k in GAPLESS)] + \
+    with `tail`: frame `start` in line, else the nearest within `search`; None where none agrees."""
+    shifts = [0, *GAPLESS, *(-k for k in GAPLESS)] + \
         [k * sign for k in range(SEARCH_STEP, search + 1, SEARCH_STEP) for sign in (1, -1)]
     if len(tail) and np.max(np.abs(tail)) < QUIET:
         shifts = [0]

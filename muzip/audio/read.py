@@ -19,8 +19,8 @@ Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed
 from __future__ import annotations
 
 import os
-import stat
 import sys
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
-from .ffmpeg_resume import OVERLAP, PAGE_SLACK, resume
+from .ffmpeg_resume import OVERLAP, PAGE_SLACK, from_start, resume
 from .flac_resync import damage_note, read_on
 from .libsndfile_calls import readf, sf_message, software_of
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
@@ -37,9 +37,9 @@ from .lazy import soundfile as sf
 from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
                            repaired_at_start)
 from .mp3_frames import mp3_audio_share, mp3_states_length
-from .probe import ogg_cut_short, riff_promised_frames, soundfile_codec
+from .probe import ogg_cut_short, opus_positions_off, riff_promised_frames, soundfile_codec
 from .tags import kept_tags, read_metadata
-from .wavstream import WavStreamReader
+from .wavstream import WavStreamReader, is_pipe
 
 MIN_RATE, MAX_RATE = 8000, 192000
 
@@ -79,14 +79,6 @@ def _secs(frames: int, rate: int) -> str:
     return f"{frames / rate:.3f} s ({frames} samples)"
 
 
-def _is_pipe(path: str) -> bool:
-    """A FIFO or character device named as a file (a shell's <(...), /dev/stdin): no size, no seeking."""
-    try:
-        return stat.S_ISFIFO(os.stat(path).st_mode) or stat.S_ISCHR(os.stat(path).st_mode)
-    except OSError:
-        return False
-
-
 class AudioSource:
     """Open an audio file (or ``-`` for a WAV on stdin) for single-pass block reading. After ``blocks()`` is
     exhausted, ``samples_read`` is the number of frames delivered and ``warnings`` holds one-line notes (no
@@ -109,7 +101,7 @@ class AudioSource:
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
-        self._finished, self._software = False, ""
+        self._finished, self._software, self._by_ffmpeg = False, "", False  # _by_ffmpeg: probe.opus_positions_off
         self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
@@ -117,7 +109,7 @@ class AudioSource:
         self._mp3_view = False  # a damaged MP3's mp3_repair.RepairedView (None: no damage found; False: not looked)
         cover, self._pipe = None, None
         try:
-            if self.path != "-" and _is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
+            if self.path != "-" and is_pipe(self.name):  # <(ffmpeg ... -f wav -), /dev/stdin: read as `-` is
                 self._pipe = stdin = open(self.name, "rb")
             if self.path == "-" or self._pipe is not None:
                 stream = stdin if stdin is not None else sys.stdin.buffer
@@ -200,8 +192,9 @@ class AudioSource:
                 frames = round(frames * mp3_audio_share(self._fd))
             elif fmt == "ogg":
                 self._ogg_cut = ogg_cut_short(self._fd)
+                self._by_ffmpeg = str(f.subtype) == "OPUS" and opus_positions_off(self._fd)  # pages walked: none gone
                 # libsndfile's length is the last page's position: a page gone in the middle decodes short
-                self._promised, self._slack = (frames, PAGE_SLACK) if frames else (None, 0)
+                self._promised, self._slack = (frames, PAGE_SLACK) if frames and not self._by_ffmpeg else (None, 0)
         except OSError:
             pass  # only a warning is at stake
         return f.samplerate, f.channels, frames, fmt, tags, cover
@@ -245,7 +238,12 @@ class AudioSource:
         self._finish()
 
     def _raw_blocks(self, n: int) -> Iterator[np.ndarray]:
-        if self._sf is not None:
+        rest = self._by_ffmpeg and from_start(self.name, self._sf.channels, self._sf.samplerate, n, lambda said:
+                                              AudioReadError(f"{self.name}: corrupt or truncated Ogg data (ffmpeg: {said})"))
+        if rest:  # libsndfile drifts from such an Opus's samples and calls it malformed part-way
+            with closing(rest):
+                yield from rest
+        elif self._sf is not None:
             yield from self._sf_blocks(n)
         elif self._wav is not None:
             yield from self._wav.blocks(n)

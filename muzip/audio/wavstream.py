@@ -7,6 +7,8 @@ a hostile header (65535 channels, say) cannot make one read allocate gigabytes.
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from typing import BinaryIO, Iterator
 
@@ -143,3 +145,11 @@ def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
                 tags.setdefault(keys[cid], value)
         pos += 8 + size + (size & 1)
     return tags, software
+
+
+def is_pipe(path: str) -> bool:
+    """A FIFO or character device named as a file (a shell's <(...), /dev/stdin): read as a stream, as `-` is."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode) or stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False

