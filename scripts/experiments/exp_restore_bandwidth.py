@@ -2,12 +2,14 @@
 five lossy codecs at two lengths (session 60).
 
     .venv/bin/python -m scripts.experiments.exp_restore_bandwidth [--against 67fdd02] [--tracks 16] [--start 5]
-    # log: docs/logs/restore_bandwidth_s60.log (--start 5 and --start 40)
+    .venv/bin/python -m scripts.experiments.exp_restore_bandwidth --bench   # the restore benchmark's inputs
+    # log: docs/logs/restore_bandwidth_s60.log (--start 5, --start 40, --bench)
 
 Every 9th of the corpus's Ogg and MP3 tracks (by path), `--tracks` of them: an excerpt from `--start` s of 30 s and
 of 1 s, made MP3 at 32/64/96 kbps, Opus at 24 and AAC at 48 by ffmpeg, read as `restore` reads them; both
 readings printed where they differ by more than 1 Hz. Also the bundled clip's first 0.3/0.5/2/12 s as a 32-kbps
-MP3, the review's case.
+MP3, the review's case. --bench: the 44 lossy inputs of scripts/bench/restore_bench.py (4 validation tracks'
+10-s excerpts in its codecs and bitrates) instead, whose readings condition its generator.
 """
 
 from __future__ import annotations
@@ -43,16 +45,38 @@ def read(path: Path):
         return np.concatenate(list(src.blocks(1 << 16))), src.info.sample_rate
 
 
+def bench_inputs(then, now, tmp: Path) -> None:
+    from muzip.restore.pairs import mp3_pair
+    from scripts.bench import restore_bench as B
+    from scripts.data.corpus import split
+    moved = total = 0
+    for track in split()[1][:4]:
+        x = B.excerpt(track, 30.0, 10.0)
+        cases = [(f"mp3 {k}", lambda k=k: mp3_pair(x, B.SR, k)) for k in B.MP3_KBPS] + \
+            [(f"opus {k}", lambda k=k: B.opus(x, k)[0]) for k in B.OTHER_KBPS] + \
+            [(f"aac {k}", lambda k=k: B.aac(x, k, tmp)[0]) for k in B.OTHER_KBPS]
+        for name, make in cases:
+            y = make()[:len(x)]
+            b0, b1 = then(y, B.SR), now(y, B.SR)
+            total += 1
+            moved += abs(b0 - b1) > 1
+            print(f"{Path(track).name} {name}: {b0:.0f} Hz then, {b1:.0f} Hz now")
+    print(f"the restore benchmark's inputs: {moved} of {total} readings moved")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", default="67fdd02")
     ap.add_argument("--tracks", type=int, default=16)
     ap.add_argument("--start", type=float, default=5.0)
+    ap.add_argument("--bench", action="store_true")
     a = ap.parse_args()
     from muzip.restore.detect import bandwidth_hz as now
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         then = earlier(a.against, tmp)
+        if a.bench:
+            return bench_inputs(then, now, tmp)
         clip = ROOT / "tests/data/knolls_excerpt.ogg"
         for seconds in (0.3, 0.5, 2, 12):
             out = tmp / f"clip{seconds}.mp3"
