@@ -42,7 +42,7 @@ def ffmpeg_seconds(path: Path) -> float:
                            "-of", "csv=p=0", str(path)], capture_output=True, text=True).stdout.split()
     pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-"],
                          capture_output=True).stdout
-    return len(pcm) / 2 / int(rate[0]) if rate else 0.0
+    return len(pcm) / 2 / int(rate[0].split(",")[0]) if rate else 0.0
 
 
 def muzip_read(path: Path):
