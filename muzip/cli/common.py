@@ -177,6 +177,11 @@ class Reporter:
         self.echo = None  # set while progress bars are on screen, so lines do not tear them
 
     def _print(self, text: str):
+        # a name's bytes that are not UTF-8 as \xe9, as `index` shows them (stderr wrote the surrogate, \udce9)
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate surrogateescape does not make: printed as it was
+            pass
         if self.echo is not None:
             self.echo(text)
         else:

@@ -210,3 +210,14 @@ def test_a_folder_without_r_says_how_for_compress_as_for_decompress(runner, tmp_
     for command in ("compress", "decompress"):
         r = runner.invoke(cli, [command, str(tmp_path / "music")])
         assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'music'}: is a directory (use -r for folders)\n"
+
+
+def test_a_name_not_utf8_is_shown_as_its_bytes_in_messages(runner, tmp_path):
+    """compress printed "caf\\udce9.wav", index "caf\\xe9.wav" (a review, session 60): one form, the bytes'."""
+    name = os.fsdecode(bytes(tmp_path) + b"/caf\xe9.wav")
+    try:
+        open(os.fsencode(name), "wb").close()
+    except OSError:
+        pytest.skip("this file system keeps UTF-8 names only")
+    r = runner.invoke(cli, ["compress", name])
+    assert r.exit_code == 1 and "caf\\xe9.wav: " in r.stderr and "udc" not in r.stderr
