@@ -1,4 +1,4 @@
-"""Default model names: the one place they are set."""
+"""Default model names, and MUZIP_THREADS's bounds: the one place they are set."""
 
 # What compress uses unless --model says otherwise: muzip-v2.7, v2.6 with its band-gain levels coded as their
 # change (session 36: lower mel distance and LSD than v2.6 at every rate on both validation sets, the same
@@ -28,3 +28,6 @@ TRAIN_FROM = DEFAULT_MODEL
 RESTORE_MODEL = "restore-v1"
 # The model scripts/bench/rd_bench.py measures and publishes (docs/RD.md).
 RD_MODEL = "muzip-v2.7"
+# MUZIP_THREADS's most (the CLI refuses more, and anything but a whole number from 1: it was ignored unsaid;
+# 3,000,000,000 reached onnxruntime as an internal error).
+MAX_THREADS = 1024

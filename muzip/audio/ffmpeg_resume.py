@@ -170,10 +170,7 @@ class _Rest:
                 if len(data) < size:
                     break
             self.proc.wait()
-            self.errors.seek(0)
-            said = [without_address(line)  # not what the output's muxer says of the stream's timestamps
-                    for line in self.errors.read(1 << 16).decode("utf-8", "replace").strip().splitlines()
-                    if not line.startswith("[f32le @")]
+            said = _errors_said(self.errors)
             if self.proc.returncode != 0 or said:
                 problem = said[0][:200] if said else f"exit status {self.proc.returncode}"
             elif self.expected is not None and abs(got - self.expected) > PAGE_SLACK:
@@ -189,6 +186,20 @@ class _Rest:
 
     def close(self) -> None:
         _stop(self.proc, self.errors)
+
+
+def _errors_said(errors) -> list[str]:
+    """ffmpeg's error lines, but what the output's muxer says of the stream's timestamps (a line a packet: read
+    line by line, the whole file, so none hides another's damage), the first 20."""
+    errors.seek(0)
+    said = []
+    for raw in errors:
+        line = raw.decode("utf-8", "replace").strip()
+        if line and not line.startswith("[f32le @"):
+            said.append(without_address(line))
+            if len(said) >= 20:
+                break
+    return said
 
 
 def without_address(line: str) -> str:

@@ -12,6 +12,7 @@ import click
 
 from .. import __version__, signals
 from ..signals import Interrupted, exit_for_signal, install_signal_handlers
+from ..defaults import MAX_THREADS
 from .common import EXIT_BROKEN_PIPE, EXIT_CODES_HELP
 
 # name -> (module, attribute), in the order `muzip --help` lists them. A command's module is imported
@@ -75,8 +76,8 @@ def cli():
       muzip train ~/Music/jazz --name jazz ; muzip compress --model jazz take1.wav
     """
     threads = os.environ.get("MUZIP_THREADS", "").strip()
-    if threads and not (threads.isdigit() and int(threads) > 0):  # it was ignored without a word
-        raise click.UsageError(f"MUZIP_THREADS={threads}: not a number of threads (1 or more; unset: every core)")
+    if threads and not (threads.isascii() and threads.isdigit() and 0 < int(threads) <= MAX_THREADS):  # was ignored
+        raise click.UsageError(f"MUZIP_THREADS={threads}: not a number of threads (1 to {MAX_THREADS}; unset: every core)")
 
 
 def main():

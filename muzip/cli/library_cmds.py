@@ -164,7 +164,12 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     rep = Reporter(quiet)
     files, known, names = index_inputs(paths, rep, on_ray)
     refused = rep.failures  # inputs that could not be listed as files (missing, a pipe, a name not UTF-8)
-    made = not os.path.lexists(db_path)
+    if not files and not os.path.lexists(db_path):  # a mistyped path: no empty catalog made
+        if as_json:
+            click.echo(dumps({"catalog": db_path, "files": refused, "indexed": 0, "unchanged": 0, "failed": refused,
+                              "pruned": 0, "gone": 0, "tracks": 0, "reprojected": 0}))
+        rep.say(f"{db_path}: 0 indexed, {refused} failed; no catalog made")
+        sys.exit(rep.status)
     with Catalog(db_path) as cat:  # made, or checked to be a writable muzip catalog, before any work
         embed, embedder = _embedder()
         from ..library.collection import adopt_described, refresh, uses_collection
@@ -244,9 +249,6 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         from ..library.search import prepare
         prepare(cat)  # the vector index of a large catalog brought up to date here rather than by the next query
         total = cat.count()
-    if made and not total:  # a mistyped path: no empty catalog left behind
-        from ..library.catalog import remove_catalog
-        remove_catalog(db_path)
     summary = {"catalog": db_path, "files": len(files) + refused, "indexed": added, "unchanged": unchanged,
                "failed": failed, "pruned": len(gone), "gone": left, "tracks": total, "reprojected": adopted}
     if as_json:
@@ -254,7 +256,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
     elif not quiet:
         taken = f" ({adopted} re-projected from their stored descriptors)" if adopted else ""
         rep.say(f"{db_path}: {added} indexed, {summary['unchanged']} unchanged{taken}, {failed} failed, "
-                f"{len(gone)} pruned; " + (plural(total, 'track') if total or not made else "no catalog made"))
+                f"{len(gone)} pruned; {plural(total, 'track')}")
     sys.exit(rep.status)
 
 

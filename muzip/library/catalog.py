@@ -97,15 +97,6 @@ def _reason(exc: sqlite3.Error) -> str:
     return f"catalog damaged ({text})"
 
 
-def remove_catalog(path: str) -> None:
-    """The catalog file and what SQLite keeps beside it, gone (one this run made and left empty)."""
-    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
-        try:
-            os.remove(name)
-        except OSError:
-            pass
-
-
 class Catalog(CatalogReads):
     """create=True (`muzip index`): open or create the catalog for writing. create=False: read-only."""
 
@@ -163,8 +154,9 @@ class Catalog(CatalogReads):
     def _check(self, db) -> bool:
         """True if `db` holds a muzip catalog of a schema this muzip reads; False if it holds no tables at all."""
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables or tables == {"meta"} and db.execute("SELECT 1 FROM meta").fetchone() is None:
-            return False  # nothing, or an empty meta table alone: a catalog's making cut off before session 60
+        if not tables or tables == {"meta"} and db.execute("SELECT 1 FROM meta").fetchone() is None and \
+                {r[1] for r in db.execute("PRAGMA table_info(meta)")} == _COLUMNS["meta"]:
+            return False  # nothing, or muzip's empty meta table alone: a catalog's making cut off before session 60
         for table, cols in _COLUMNS.items():
             if table not in tables:
                 self._fail("not a muzip catalog")

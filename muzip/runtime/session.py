@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from ..defaults import MAX_THREADS
 from ..errors import ModelError
 from .store import verified_bytes
 
@@ -15,8 +16,8 @@ from .store import verified_bytes
 def cpu_threads() -> int:
     """MUZIP_THREADS, else every core this process may use (onnxruntime's own default, one per physical
     core, measured 10% slower on this 2-vCPU machine)."""
-    value = os.environ.get("MUZIP_THREADS", "")
-    if value.isdigit() and int(value) > 0:
+    value = os.environ.get("MUZIP_THREADS", "").strip()
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_THREADS:  # else the CLI refuses it
         return int(value)
     try:
         return len(os.sched_getaffinity(0))

@@ -112,3 +112,17 @@ def test_two_decoders_that_drift_apart_a_little_are_in_line_and_one_sample_is_no
     tail = libsndfile[-2048:]
     assert np.array_equal(_in_line(ffmpeg, 0, 6000, tail, 0), ffmpeg[6000:])
     assert _in_line(np.concatenate([ffmpeg[:1], ffmpeg]), 0, 6000, tail, 0) is None  # one sample out
+
+
+def test_the_muxers_lines_hide_no_error_however_many(tmp_path):
+    """ffmpeg's output muxer writes a line a packet of such a file; the first 64 KiB of them hid the decoder's
+    error after them (a review, session 60), and a line cut at 64 KiB was taken for one."""
+    from muzip.audio.ffmpeg_resume import _errors_said
+    with open(tmp_path / "errors", "w+b") as f:
+        f.write(b"[f32le @ 0x55] Application provided invalid, non monotonically increasing dts to muxer\n" * 2000)
+        f.write(b"[opus @ 0x56] Error parsing the packet header.\n")
+        assert _errors_said(f) == ["Error parsing the packet header."]
+        f.seek(0)
+        f.truncate()
+        f.write(b"[f32le @ 0x55] Application provided invalid, non monotonically increasing dts to muxer\n" * 2000)
+        assert _errors_said(f) == []

@@ -195,7 +195,7 @@ def test_o_and_output_dir_together_are_a_usage_error_that_makes_nothing(runner, 
         assert not (tmp_path / "d").exists() and not (tmp_path / out).exists()
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5", "\u00b2", "3000000000"])
 def test_a_thread_count_that_is_none_is_a_usage_error(runner, tmp_path, monkeypatch, value):
     """MUZIP_THREADS=abc or 0 was ignored without a word (a review, session 60)."""
     monkeypatch.setenv("MUZIP_THREADS", value)

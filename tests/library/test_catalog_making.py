@@ -58,16 +58,32 @@ def test_a_meta_table_that_holds_something_is_not_taken_for_a_half_made_catalog(
     assert open(db, "rb").read() == before
 
 
+def test_another_tools_empty_meta_table_is_not_taken_over(tmp_path):
+    """An empty table named meta of other columns: another tool's file, refused untouched (a review, session 60)."""
+    db = tmp_path / "other.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY, created TEXT, note TEXT)")
+    con.close()
+    before = open(db, "rb").read()
+    with pytest.raises(CatalogError, match="not a muzip catalog"):
+        Catalog(str(db))
+    assert open(db, "rb").read() == before and _tables(db) == {"meta"}
+
+
 def test_the_disk_full_is_said_as_such():
     assert catalog_module._reason(sqlite3.OperationalError("database or disk is full")) == \
         "cannot write the catalog (database or disk is full)"
 
 
 def test_index_of_a_mistyped_path_leaves_no_catalog(tmp_path):
+    """Nothing to index and no catalog there: none is made (a first version made one and removed it when it stayed
+    empty, which removed another `index` run's catalog made meanwhile: a review, session 60)."""
     db = tmp_path / "new.db"
     r = invoke("index", tmp_path / "nonexistent", "--db", db)
     assert r.exit_code == 1 and "no such file or folder" in r.stderr
     assert "no catalog made" in r.stderr and os.listdir(tmp_path) == []
+    r = invoke("index", tmp_path / "nonexistent", "--db", db, "--json")
+    assert r.exit_code == 1 and '"tracks": 0' in r.stdout and os.listdir(tmp_path) == []
     write_catalog(tmp_path / "kept.db")  # a catalog that was there stays, tracks or none
     r = invoke("index", tmp_path / "nonexistent", "--db", tmp_path / "kept.db")
     assert r.exit_code == 1 and (tmp_path / "kept.db").exists() and "8 tracks" in r.stderr
