@@ -8,7 +8,8 @@
 """
 
 from .ffmpeg_read import ffmpeg_available
-from .read import MAX_RATE, MIN_RATE, AudioInfo, AudioSource
+from .info import AudioInfo
+from .read import MAX_RATE, MIN_RATE, AudioSource
 from .samples import DOWNMIX_51_SCALE, downmix_to_stereo
 from .resample import StreamResampler
 from .tags import MAX_COVER_BYTES, TAG_KEYS

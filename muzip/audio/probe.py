@@ -30,6 +30,7 @@ _NATIVE = {"WAV": "WAV", "FLAC": "FLAC", "Ogg": "OGG", "MP3": "MP3", "AIFF": "AI
 _EXT_NAME = {"wav": "WAV", "wave": "WAV", "flac": "FLAC", "ogg": "Ogg", "oga": "Ogg", "opus": "Ogg",
              "mp3": "MP3", "aif": "AIFF", "aiff": "AIFF", "aifc": "AIFF"}
 _RIFF_PCM, _RIFF_FLOAT, _RIFF_EXTENSIBLE = 1, 3, 0xFFFE
+_RIFF_MPEG = (0x50, 0x55)  # MPEG-1 Layer I/II, MPEG Layer III
 # Streaming writers put 0, 0xFFFFFFFF or 0x7FFFFFFF-ish in the data size: "unknown", not a promise.
 _PLACEHOLDER = 0x7FFFF000
 
@@ -93,11 +94,12 @@ def looks_like_ffmpeg_audio(path: str) -> bool:
 
 
 def riff_promised_frames(fd: int) -> int | None:
-    """Frames the data chunk of a PCM/float RIFF/RF64 WAVE declares; None if unknown/streamed."""
+    """Frames the data chunk of a PCM/float RIFF/RF64 WAVE declares, or the fact chunk of one holding MPEG audio;
+    None if unknown/streamed."""
     head = os.pread(fd, 12, 0)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
         return None
-    pos, align, ds64 = 12, None, None
+    pos, align, ds64, mpeg, fact = 12, None, None, False, None
     for _ in range(64):  # a WAVE has a handful of chunks; give up on anything stranger
         ch = os.pread(fd, 8, pos)
         if len(ch) < 8:
@@ -114,8 +116,13 @@ def riff_promised_frames(fd: int) -> int | None:
             tag, _, _, _, align, _ = struct.unpack("<HHIIHH", body[:16])
             if tag == _RIFF_EXTENSIBLE and len(body) >= 26:
                 tag = struct.unpack("<H", body[24:26])[0]
-            if tag not in (_RIFF_PCM, _RIFF_FLOAT) or align == 0:
+            mpeg = tag in _RIFF_MPEG
+            if tag not in (_RIFF_PCM, _RIFF_FLOAT, *_RIFF_MPEG) or align == 0:
                 return None  # compressed WAV: bytes do not map to frames linearly
+        elif cid == b"fact" and size >= 4:
+            fact = struct.unpack("<I", os.pread(fd, 4, pos + 8).ljust(4, b"\0"))[0]
+        elif cid == b"data" and mpeg:
+            return fact or None  # the samples the encoder was given (with its delay)
         elif cid == b"data":
             if size == 0xFFFFFFFF and ds64 is not None:
                 size = ds64  # RF64: the real size

@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import closing
-from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
 from .ffmpeg_resume import OVERLAP, PAGE_SLACK, from_start, resume
 from .flac_resync import damage_note, read_on
+from .info import AudioInfo
 from .libsndfile_calls import readf, sf_message, software_of
 from .samples import MAX_OVERSHOOT, clip_full_scale, clipped_warning, downmix_to_stereo
 from .ffmpeg_read import decode_whole
@@ -52,19 +52,8 @@ TAIL_BYTES = 8192
 _MP3_SLACK_FRAMES, _MP3_SLACK_FRACTION = 2304, 0.01
 
 
-@dataclass
-class AudioInfo:
-    sample_rate: int
-    channels: int  # output channels (after any downmix)
-    # Frames per channel as the header says; None when unknown (streamed stdin WAV).  A cut
-    # FLAC/MP3 over-states it (AudioSource.samples_read is the truth, with a warning).
-    num_samples: int | None
-    format: str  # "wav", "flac", "ogg", "mp3", "m4a", ...
-    tags: dict[str, str] = field(default_factory=dict)
-    cover: tuple[str, bytes] | None = None  # (mime, image bytes), front cover preferred
-    codec: str | None = None  # "pcm", "flac", "alac", "mp3", "vorbis", "opus", "aac", ... (probe: None unknown)
-    bits: int | None = None  # bits per sample of a lossless codec (16, 24, ...), else None
-    software: str = ""  # what made it, as the file says (WAV's ISFT, a Vorbis comment): tags.read_decoded_mark
+def _mp3_slack(frames: int | None) -> int:
+    return max(_MP3_SLACK_FRAMES, int((frames or 0) * _MP3_SLACK_FRACTION))
 
 
 _LOSSY_SUBTYPES = ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
@@ -101,7 +90,7 @@ class AudioSource:
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
-        self._finished, self._software, self._by_ffmpeg = False, "", False  # _by_ffmpeg: probe.opus_positions_off
+        self._finished, self._software, self._by_ffmpeg = False, "", False  # _by_ffmpeg: _raw_blocks
         self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
@@ -165,9 +154,9 @@ class AudioSource:
                 return self._open_ffmpeg(path, said)
             f = self._sf
         self._sf = f
-        if f.format == "WAV" and str(f.subtype).startswith("MPEG_"):  # libsndfile times it by the byte rate, which
-            self._close_decoder()  # a VBR stream's is not: 3 s of 20 read, unsaid; ffmpeg reads its frames
-            return self._open_ffmpeg(path, "MPEG audio in a WAV")
+        # MPEG audio in a WAV: libsndfile times it by the byte rate, which a VBR stream's is not (3 s of 20 read,
+        # unsaid); ffmpeg decodes it, streamed, to the length its fact chunk states (_raw_blocks)
+        self._by_ffmpeg = f.format in ("WAV", "WAVEX", "RF64") and str(f.subtype).startswith("MPEG_")
         self._codec, self._bits = soundfile_codec(f.format, f.subtype)
         self._software = software_of(f)
         self._limit = MAX_OVERSHOOT if str(f.subtype).upper() in _LOSSY_SUBTYPES else 1.0
@@ -180,6 +169,8 @@ class AudioSource:
                 f, frames = self._sf, self._sf.frames
             if fmt in ("wav", "wavex", "rf64"):
                 self._promised = riff_promised_frames(self._fd)
+                if self._by_ffmpeg:  # MPEG audio: the fact chunk's length, as an MP3's Xing frame count
+                    frames, self._slack = self._promised, _mp3_slack(self._promised)
             elif fmt == "flac" and frames:
                 self._promised = frames
             elif fmt == "mp3" and frames and mp3_states_length(self._fd):
@@ -187,7 +178,7 @@ class AudioSource:
                 # the file size over the first frame's bitrate (an ID3v2 tag's bytes counted as audio,
                 # a VBR file's guessed from one frame), which a cut file shrinks with anyway.
                 self._promised = frames
-                self._slack = max(_MP3_SLACK_FRAMES, int(frames * _MP3_SLACK_FRACTION))
+                self._slack = _mp3_slack(frames)
             elif fmt == "mp3" and frames:  # the estimate, over the bytes that are audio (not a cover picture's)
                 frames = round(frames * mp3_audio_share(self._fd))
             elif fmt == "ogg":
@@ -239,8 +230,9 @@ class AudioSource:
 
     def _raw_blocks(self, n: int) -> Iterator[np.ndarray]:
         rest = self._by_ffmpeg and from_start(self.name, self._sf.channels, self._sf.samplerate, n, lambda said:
-                                              AudioReadError(f"{self.name}: corrupt or truncated Ogg data (ffmpeg: {said})"))
-        if rest:  # libsndfile drifts from such an Opus's samples and calls it malformed part-way
+                                              AudioReadError(f"{self.name}: corrupt or truncated "
+                                                             f"{_kind(self.info.format)} data (ffmpeg: {said})"))
+        if rest:  # an Opus whose page positions are off (libsndfile drifts, then stops), MPEG audio in a WAV
             with closing(rest):
                 yield from rest
         elif self._sf is not None:

@@ -348,7 +348,13 @@ def test_a_vbr_mp3_held_in_a_wav_is_read_whole(tmp_path):
         with AudioSource(str(tmp_path / name)) as src:
             assert drain(src) == want and src.warnings == [], name
             assert (src.info.codec, src.info.sample_rate, src.info.channels) == ("mp3", 44100, 2)
+            assert src._mem is None  # streamed: a 20-min one decoded whole took 1.28 GB (a review)
         assert want > 6 * 44100
+        data = (tmp_path / name).read_bytes()  # cut in half: said, as a cut MP3 is (the fact chunk's length)
+        (tmp_path / "half.wav").write_bytes(data[:len(data) // 2])
+        with AudioSource(str(tmp_path / "half.wav")) as src:
+            drain(src)
+            assert len(src.warnings) == 1 and src.warnings[0].startswith("header promises 6.0"), src.warnings
 
 
 @pytest.mark.skipif(ffmpeg_read.ffmpeg_available() is False, reason="needs ffmpeg")
