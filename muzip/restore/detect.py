@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 COPY_KBPS = 128  # at or above this (or lossless) the input is passed through unchanged
-PEAK_RANGE_DB = 100.0  # content lies within this of the spectrum's loudest bin too
+TOP_EDGE_DB = 30.0  # a cliff in the top CLIFF_HZ (a band-limited file's edge at Nyquist) lies within this of the music
 CLIFF_HZ, CLIFF_DB = 250.0, 20.0  # an encoder's low-pass: this much lower everywhere from this far above it
 
 
 def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 2000) -> float:
     """Highest frequency with real content. Lossy encoders low-pass with a steep cliff, above which is only
-    rounding noise: the last bin of the long-term spectrum within 50 dB of its 1-4 kHz level (and PEAK_RANGE_DB of
-    its loudest) that is also CLIFF_DB above everything from CLIFF_HZ higher up (the top CLIFF_HZ, with nothing
-    above it, holds no cliff); without such a cliff, the last bin within those levels.
+    rounding noise: the last bin of the long-term spectrum within 50 dB of its 1-4 kHz level that is also
+    CLIFF_DB above everything from CLIFF_HZ higher up (in the top CLIFF_HZ, with nothing above it, within
+    TOP_EDGE_DB of that level); without such a cliff, the last bin within 50 dB.
     The cliff matters in short or quiet files, whose rounding noise comes within 50 dB of the music (a
     0.5-s 64-kbps MP3 read 19 kHz by the level alone; its cliff is at 11 kHz)."""
     x = np.asarray(x, np.float32)
@@ -27,16 +27,15 @@ def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 
     db = 10 * np.log10(np.convolve(power, np.ones(5) / 5, mode="same"))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)
     ref = np.median(db[(freqs >= 1000) & (freqs <= 4000)])
-    # and within PEAK_RANGE_DB of the loudest bin: in a 0.3-s file the 1-4 kHz median can lie 100 dB under the bass
-    # (a 32-kbps MP3 low-passed at 3 kHz), and float rounding noise came within 50 dB of it
-    loud = db > max(ref - 50.0, db.max() - PEAK_RANGE_DB)
+    loud = db > ref - 50.0
     gap = max(1, int(round(CLIFF_HZ / (freqs[1] - freqs[0]))))
     higher = np.maximum.accumulate(db[::-1])[::-1]  # the loudest bin at or above each ...
-    # ... from `gap` bins up; the top `gap` bins have nothing measured above them, so no cliff (a 0.5-s 32-kbps
-    # MP3's rounding noise there, within 50 dB of its quiet 1-4 kHz, read as a 21.8-kHz band)
-    higher = np.concatenate([higher[gap:], np.full(gap, np.inf)])
+    higher = np.concatenate([higher[gap:], np.full(gap, ref - 100.0)])  # ... from `gap` bins up
     # a cliff only where what lies above it is also 20 dB under the music (a loud tonal peak is no low-pass)
     cliff = loud & (db - higher >= CLIFF_DB) & (higher < ref - 20.0)
+    # in the top `gap` bins, with nothing measured above them, only at the music's level: a 0.5-s 32-kbps MP3's
+    # rounding noise there, within 50 dB of its quiet 1-4 kHz, read as a 21.8-kHz band (session 60)
+    cliff[-gap:] &= db[-gap:] > ref - TOP_EDGE_DB
     for edge in (np.nonzero(cliff)[0], np.nonzero(loud)[0]):
         if edge.size:
             return float(freqs[edge[-1]])
