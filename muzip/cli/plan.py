@@ -171,9 +171,10 @@ def plan(inputs, *, ext: str, output: str | None, output_dir: str | None, to_std
         if k in seen and it.src != "-" and _key(seen[k]) == _key(it.src):
             raise click.UsageError(f"{it.src} is named twice")
         if k in seen:
+            apart = recursive and os.path.dirname(seen[k]) != os.path.dirname(it.src)  # two folders' trees
             raise click.UsageError(f"{seen[k]} and {it.src} would both be written to {it.dst}; rename one"
-                                   + (", or give each folder its own --output-dir (a run per folder)"
-                                      if output_dir and recursive else "" if output_dir else ", or use --output-dir"))
+                                   + (", or give each folder its own --output-dir (a run per folder)" if output_dir
+                                      and apart else "" if output_dir else ", or use --output-dir"))
         seen[k] = it.src
     for it in items:  # an output that is an input is refused per file, when the move is checked
         if skip_existing and it.dst is not None and os.path.lexists(it.dst) and os.path.isfile(it.dst):
