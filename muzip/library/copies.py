@@ -179,11 +179,25 @@ def best_first(facts: dict) -> tuple:
     elif isinstance(kbps, (int, float)) and kbps > 0:
         bitrate = kbps * 125.0  # bytes per second
     else:
-        bitrate = size / duration if isinstance(size, int) and isinstance(duration, (int, float)) and duration > 0 \
-            else 0.0
+        bitrate = _audio_bytes(path, size) / duration if isinstance(size, int) and isinstance(duration, (int, float)) \
+            and duration > 0 else 0.0
     return (-(top if isinstance(top, (int, float)) else np.inf), bool(mono), lossy, -bitrate,
             -(rate if isinstance(rate, int) else 0), -(channels if isinstance(channels, int) else 0),
             -(size if isinstance(size, int) else 0))
+
+
+def _audio_bytes(path, size: int) -> int:
+    """A file's bytes, a .mz's cover picture's left out, as compress rates it: a 6-kbps .mz with a 385-KB cover
+    ranked above a 128-kbps MP3 as "314 kbps" (a review, session 60). The file as it is now (its header)."""
+    if _extension(path) != "mz":
+        return size
+    try:
+        from ..container import ContainerReader
+        with open(path, "rb") as f:
+            cover = ContainerReader(f).header.cover
+        return size - (len(cover[1]) if cover else 0)
+    except Exception:  # noqa: BLE001 - gone or damaged since it was indexed: its bytes, as before
+        return size
 
 
 def _extension(path) -> str:
@@ -207,8 +221,8 @@ def copy_label(facts: dict) -> str:
         what = f"{codec_name(codec) if codec != 'pcm' else ext.upper() or 'PCM'}, {khz}"
     else:
         rate_kbps = kbps if isinstance(kbps, (int, float)) else (
-            size * 8 / duration / 1000 if isinstance(size, int) and isinstance(duration, (int, float)) and duration
-            else None)
+            _audio_bytes(path, size) * 8 / duration / 1000 if isinstance(size, int)
+            and isinstance(duration, (int, float)) and duration else None)
         name = codec_name(codec) if codec else ext.upper() or "lossy or unknown"
         how = "decoded" if str(codec).startswith("muzip") else "restored"  # muzip decompress, or muzip restore
         # coded once and now held in another format: a lossy codec in a lossless file, or a .mz decoded to any

@@ -195,3 +195,19 @@ def test_mono_is_read_below_where_a_lossy_coder_adds_side_of_its_own():
     rows[:, D.DIM - 6:] = [[-9.5, -9.1, -7.4, -3.2, -1.6, -1.4], [-10] * 6, [-13.2, -13.0, -13.1, -11.1, -8.9, -8.0],
                            [-0.4, -0.7, -1.0, -0.0, -0.2, -0.8]]
     assert D.is_mono(rows).tolist() == [True, True, True, False]
+
+
+def test_a_mz_cover_picture_is_not_counted_in_its_bitrate(tmp_path, model):
+    """A 6-kbps .mz with a large cover ranked above a 128-kbps MP3 as "314 kbps" (a review, session 60): its
+    rate is its audio's, as compress says it."""
+    from muzip.codec import compress_blocks
+    x = (0.1 * np.sin(np.arange(44100 * 4) / 9))[:, None].repeat(2, 1).astype(np.float32)
+    with open(tmp_path / "a.mz", "wb") as f:
+        compress_blocks([x], 44100, 2, len(x), f, model, 6, cover=("image/png", bytes(300_000)))
+    size = (tmp_path / "a.mz").stat().st_size
+    mz = {"path": str(tmp_path / "a.mz"), "codec": model.name, "kbps": None, "size": size, "duration": 4.0,
+          "rate": 44100, "channels": 2}
+    mp3 = {"path": str(tmp_path / "b.mp3"), "codec": "mp3", "kbps": 128.0, "size": 64_000, "duration": 4.0,
+           "rate": 44100, "channels": 2}
+    assert sorted([mz, mp3], key=best_first)[0] is mp3
+    assert copy_label(mz).startswith(f"{model.name} at ") and int(copy_label(mz).split(" at ")[1].split()[0]) < 12
