@@ -169,8 +169,8 @@ class AudioSource:
                 f, frames = self._sf, self._sf.frames
             if fmt in ("wav", "wavex", "rf64"):
                 self._promised = riff_promised_frames(self._fd)
-                if self._by_ffmpeg:  # MPEG audio: the fact chunk's length, as an MP3's Xing frame count
-                    frames, self._slack = self._promised, _mp3_slack(self._promised)
+                if self._by_ffmpeg:  # MPEG audio: the fact chunk's length a promise, as an MP3's Xing frame count,
+                    frames, self._slack = None, _mp3_slack(self._promised)  # not exact (a .mz header's length)
             elif fmt == "flac" and frames:
                 self._promised = frames
             elif fmt == "mp3" and frames and mp3_states_length(self._fd):
@@ -184,8 +184,9 @@ class AudioSource:
             elif fmt == "ogg":
                 self._ogg_cut = ogg_cut_short(self._fd)
                 self._by_ffmpeg = str(f.subtype) == "OPUS" and opus_positions_off(self._fd)  # pages walked: none gone
+                frames = None if self._by_ffmpeg else frames  # its last page's position is not its length
                 # libsndfile's length is the last page's position: a page gone in the middle decodes short
-                self._promised, self._slack = (frames, PAGE_SLACK) if frames and not self._by_ffmpeg else (None, 0)
+                self._promised, self._slack = (frames, PAGE_SLACK) if frames else (None, 0)
         except OSError:
             pass  # only a warning is at stake
         return f.samplerate, f.channels, frames, fmt, tags, cover

