@@ -175,7 +175,8 @@ def opus_positions_off(fd: int) -> bool:
     serial, seq = b"", -1
     while pos + 27 <= size:
         head = os.pread(fd, 27, pos)
-        if head[:4] != b"OggS" or (pos and (head[14:18] != serial or head[18:22] != (seq + 1).to_bytes(4, "little"))):
+        follows = head[14:18] == serial and head[18:22] == ((seq + 1) & 0xFFFFFFFF).to_bytes(4, "little")
+        if head[:4] != b"OggS" or (pos and not follows):
             return False  # not Ogg, another stream chained or multiplexed, a page missing: not judged here
         serial, seq, n = head[14:18], int.from_bytes(head[18:22], "little"), head[26]
         lacing = os.pread(fd, n, pos + 27)

@@ -77,7 +77,8 @@ def cli():
     """
     threads = os.environ.get("MUZIP_THREADS", "").strip()
     if threads and not (threads.isascii() and threads.isdigit() and 0 < int(threads) <= MAX_THREADS):  # was ignored
-        raise click.UsageError(f"MUZIP_THREADS={threads}: not a number of threads (1 to {MAX_THREADS}; unset: every core)")
+        raise click.UsageError(f"MUZIP_THREADS={threads}: not a number of threads (1 to {MAX_THREADS}; "
+                               "unset: every core)")
 
 
 def main():
