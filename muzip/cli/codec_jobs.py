@@ -123,7 +123,7 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
     from ..audio import AudioSink
     from ..audio.tags import decoded_mark
     from ..codec import decompress_to, version_for
-    from ..container import ContainerReader
+    from ..container import ContainerReader, read_info
     try:
         f = sys.stdin.buffer if item.src == "-" else open(item.src, "rb")
     except FileNotFoundError:
@@ -141,10 +141,12 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
         sinks = []
 
         # the file's own bitrate (the header's is the target), named in the output: a WAV of a 24-kbps file is
-        # no original (a library ranks it with the lossy copies)
-        size = file_size(item.src) if item.src != "-" else 0
-        picture = len(h.cover[1]) if h.cover else 0  # left out, as the encoder budgets it
-        kbps = (size - picture) * 8 / (total / h.sample_rate) / 1000 if size and total else h.bitrate_bps / 1000
+        # no original (a library ranks it with the lossy copies). As `info` reads it: its frames' bytes over the
+        # audio they hold, so a cut or joined file's too, a cover picture left out; a pipe has only the target.
+        kbps = h.bitrate_bps / 1000
+        if item.src != "-" and reader.seekable:
+            with open(item.src, "rb") as again:
+                kbps = read_info(again)["actual_bitrate_bps"] / 1000 or kbps
 
         def make_sink(sr, ch, n):
             sinks.append(AudioSink(dst, sr, ch, opt.fmt, num_samples=n, tags=h.tags,

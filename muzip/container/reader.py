@@ -63,6 +63,7 @@ class ContainerReader:
         # there, which the scan proves from whichever of the two is intact (see frames()).
         self.index_damaged = False
         self.joined_at: int | None = None  # after a scan: where a second .mz follows (joined_message)
+        self.held_end: int | None = None  # after a scan of a truncated file: where its last whole frame ends
         self.total_num_samples: int | None = None
         self.n_frames: int | None = None
         self.frame_offsets: list[int] | None = None
@@ -203,6 +204,7 @@ class ContainerReader:
                 self.index_damaged = ioff == last_end and self.bytes_scanned == ioff + index_size(expected) \
                     + TRAILER_SIZE
                 self.truncated = not self.index_damaged
+                self.held_end = last_end if self.truncated else None
                 return
             pos = nxt
 
@@ -338,10 +340,12 @@ def read_info(fileobj, verify: bool = False) -> dict:
             total = h.num_samples if h.num_samples is not None else model_samples * h.sample_rate // h.model_rate
         size = r._size() if r._seekable else r.bytes_scanned
     duration = total / h.sample_rate
-    # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length.
+    # A cut file's bytes hold only its frames: its bitrate is over the audio they hold, not the header's length,
+    # and the bytes of its whole frames (a part of the next holds no audio).
     coded_s = model_samples / h.model_rate if truncated else duration
+    own = r.held_end if truncated else (joined or size)
     info.update(n_frames=n_frames, total_num_samples=total, file_size=size, duration_s=duration, held_s=coded_s,
                 # its own bytes, a cover picture's left out (as the encoder budgets them)
-                actual_bitrate_bps=(((joined or size) - info["cover_bytes"]) * 8 / coded_s) if coded_s > 0 else 0.0,
+                actual_bitrate_bps=((own - info["cover_bytes"]) * 8 / coded_s) if coded_s > 0 else 0.0,
                 truncated=truncated, index_damaged=index_damaged, damaged_frames=damaged, joined_at=joined)
     return info

@@ -53,3 +53,23 @@ def test_other_bytes_after_the_end_are_still_damage(tmp_path):
         with io.BytesIO(a + tail) as f:
             result = verify_file(f)
         assert result.warnings == [INDEX_DAMAGED] and read_info(io.BytesIO(a + tail))["joined_at"] is None
+
+
+def test_a_decoded_files_mark_states_its_own_bitrate_joined_or_cut(tmp_path):
+    """The rate in a decoded WAV's software note was the file's size over its header's length: a joined file's
+    counted both files' bytes, a cut one's was low by the share cut off (session 61)."""
+    from muzip.audio import AudioSource
+    from muzip.audio.tags import read_decoded_mark
+    a, path = _joined(tmp_path)
+    (tmp_path / "cut.mz").write_bytes(a[:len(a) * 2 // 3])
+    runner = CliRunner()
+    marks = {}
+    for name in ("a.mz", "ab.mz", "cut.mz"):
+        out = tmp_path / (name + ".wav")
+        r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / name), "-o", str(out)])
+        assert r.exit_code in (0, EXIT_WARN), r.output
+        with AudioSource(str(out)) as src:
+            marks[name] = read_decoded_mark(src.info.software)
+    alone = read_info(io.BytesIO(a))["actual_bitrate_bps"] / 1000
+    assert marks["a.mz"] == marks["ab.mz"] and abs(marks["a.mz"][1] - alone) < 0.06
+    assert abs(marks["cut.mz"][1] - alone) < 0.15 * alone, marks  # size over the header's length: 2/3 of it
