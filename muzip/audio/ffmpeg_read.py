@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import AudioReadError
 from .probe import (
-    LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, stream_facts, trim_to_stated,
+    LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, riff_cut_note, riff_data_cut, riff_format,
+    stream_facts, trim_to_stated,
 )
 from .wavstream import int24_to_float
 
@@ -33,7 +35,8 @@ class Decoded:
     ext: str  # the format's name: the file's extension ("m4a"), else "ffmpeg"
     codec: str | None
     bits: int | None
-    damage: str | None = None  # a note of the errors ffmpeg found while decoding (ffmpeg_report), else None
+    # notes of a WAV's data chunk cut short and of the errors ffmpeg found while decoding (ffmpeg_report)
+    damage: list[str] = field(default_factory=list)
 
 
 def _head_says_mp4(path: str) -> bool:
@@ -54,10 +57,30 @@ def mz_not_audio(path: str) -> AudioReadError:
     return AudioReadError(f"{path}: a muzip .mz file, not audio (`muzip decompress` decodes it)")
 
 
+def _riff(path: str, probe):
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        return probe(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _pydub_read(path: str, segment):
     """pydub asks ffmpeg for PCM of the stream's own bits per sample, which a 4-bit ADPCM stream has no encoder
-    for (a G.722 WAV: "Unknown encoder 'pcm_s4le'"); its decoder named, pydub takes ffmpeg's 16-bit PCM."""
+    for (a G.722 WAV: "Unknown encoder 'pcm_s4le'"); its decoder named, pydub takes ffmpeg's 16-bit PCM.
+    pydub reads a file named .wav itself, as PCM whatever an extensible fmt chunk's subformat says (an MP3 as
+    noise): such a file goes to ffmpeg under another name (a link; piped, ffmpeg cannot seek in it)."""
+    fmt = _riff(path, riff_format)
     try:
+        if fmt is not None and fmt[1] and fmt[0] != 1:
+            with tempfile.TemporaryDirectory(prefix="muzip-") as tmp:
+                os.symlink(os.path.abspath(path), os.path.join(tmp, "audio"))
+                return segment.from_file(os.path.join(tmp, "audio"))
         return segment.from_file(path)
     except Exception as e:  # noqa: BLE001 - pydub raises assorted errors
         codec = stream_facts(path)[1]
@@ -130,7 +153,10 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
         # elsewhere (ADTS, MP3 without a Xing frame) ffprobe's length is a bitrate estimate.
         mem = mem[: trim_to_stated(mem.shape[0], stated)]
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
+    cut = _riff(path, riff_data_cut)
+    cut = [riff_cut_note(cut, f"{mem.shape[0] / seg.frame_rate:.3f} s ({mem.shape[0]} samples)")] if cut else []
     more = f"; {len(said) - 1} more message{'s' if len(said) > 2 else ''}" if len(said) > 1 else ""
-    damage = f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave" \
-        if said else None
+    # the damage ffmpeg finds at the end of a WAV cut short is the cut
+    damage = cut or [f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave"
+                     ] if said else cut
     return Decoded(mem, seg.frame_rate, ext, codec, bits, damage)

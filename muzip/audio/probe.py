@@ -93,29 +93,77 @@ def looks_like_ffmpeg_audio(path: str) -> bool:
     )
 
 
-def riff_promised_frames(fd: int) -> int | None:
-    """Frames the data chunk of a PCM/float RIFF/RF64 WAVE declares, or the fact chunk of one holding MPEG audio;
-    None if unknown/streamed."""
+def _riff_chunks(fd: int):
+    """(id, size, position) of a RIFF/RF64 WAVE's chunks up to its data chunk (an RF64's data size from its ds64
+    chunk; None where a streaming writer put a placeholder); nothing for another file. A WAVE has a handful of
+    chunks: anything stranger is given up on."""
     head = os.pread(fd, 12, 0)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
-        return None
-    pos, align, ds64, mpeg, fact = 12, None, None, False, None
-    for _ in range(64):  # a WAVE has a handful of chunks; give up on anything stranger
+        return
+    pos, ds64 = 12, None
+    for _ in range(64):
         ch = os.pread(fd, 8, pos)
         if len(ch) < 8:
-            return None
+            return
         cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
         if cid == b"ds64":
             body = os.pread(fd, 16, pos + 8)
-            if len(body) == 16:
-                ds64 = struct.unpack("<Q", body[8:])[0]
-        elif cid == b"fmt ":
+            ds64 = struct.unpack("<Q", body[8:])[0] if len(body) == 16 else None
+        if cid == b"data" and size == 0xFFFFFFFF and ds64 is not None:
+            size = ds64  # RF64: the real size
+        elif cid == b"data" and (size >= _PLACEHOLDER or size == 0):
+            size = None  # a streaming writer's "unknown"
+        yield cid, size, pos
+        if cid == b"data":
+            return
+        pos += 8 + size + (size & 1)
+
+
+def _riff_tag(body: bytes) -> tuple[int, bool]:
+    """A fmt chunk's format tag (an extensible one's subformat) and whether it was extensible."""
+    tag = struct.unpack("<H", body[:2])[0]
+    if tag == _RIFF_EXTENSIBLE and len(body) >= 26:
+        return struct.unpack("<H", body[24:26])[0], True
+    return tag, tag == _RIFF_EXTENSIBLE
+
+
+def riff_format(fd: int) -> tuple[int, bool] | None:
+    """A WAVE's format tag (1 PCM, 3 float, 0x55 MP3, 0x11 IMA ADPCM...; an extensible one's subformat) and
+    whether its fmt chunk is the extensible kind; None for another file."""
+    for cid, _, pos in _riff_chunks(fd):
+        if cid == b"fmt ":
+            body = os.pread(fd, 26, pos + 8)
+            return _riff_tag(body) if len(body) >= 16 else None
+    return None
+
+
+def riff_data_cut(fd: int) -> tuple[int, int] | None:
+    """(bytes a WAVE's data chunk states, bytes of it the file holds) where the file ends inside its data chunk,
+    else None. For a WAV whose bytes do not map to frames
+    (ADPCM, G.722), the only sign that it was cut."""
+    for cid, size, pos in _riff_chunks(fd):
+        if cid == b"data" and size is not None:
+            held = os.fstat(fd).st_size - (pos + 8)
+            return (size, max(held, 0)) if held < size else None
+    return None
+
+
+def riff_cut_note(cut: tuple[int, int], read: str) -> str:
+    """What is said of a WAV riff_data_cut found cut short, of which `read` (seconds) was read."""
+    return f"the WAV's data chunk states {cut[0]:,} bytes but the file holds {cut[1]:,} (cut short); read the " \
+        f"{read} that are there"
+
+
+def riff_promised_frames(fd: int) -> int | None:
+    """Frames the data chunk of a PCM/float RIFF/RF64 WAVE declares, or the fact chunk of one holding MPEG audio;
+    None if unknown/streamed."""
+    align, mpeg, fact = None, False, None
+    for cid, size, pos in _riff_chunks(fd):
+        if cid == b"fmt ":
             body = os.pread(fd, 26, pos + 8)
             if len(body) < 16:
                 return None
-            tag, _, _, _, align, _ = struct.unpack("<HHIIHH", body[:16])
-            if tag == _RIFF_EXTENSIBLE and len(body) >= 26:
-                tag = struct.unpack("<H", body[24:26])[0]
+            tag, align = _riff_tag(body)[0], struct.unpack("<H", body[12:14])[0]
             mpeg = tag in _RIFF_MPEG
             if tag not in (_RIFF_PCM, _RIFF_FLOAT, *_RIFF_MPEG) or align == 0:
                 return None  # compressed WAV: bytes do not map to frames linearly
@@ -124,14 +172,7 @@ def riff_promised_frames(fd: int) -> int | None:
         elif cid == b"data" and mpeg:
             return fact or None  # the samples the encoder was given (with its delay)
         elif cid == b"data":
-            if size == 0xFFFFFFFF and ds64 is not None:
-                size = ds64  # RF64: the real size
-            elif size >= _PLACEHOLDER:
-                return None
-            if align is None or size == 0:
-                return None
-            return size // align
-        pos += 8 + size + (size & 1)
+            return size // align if size is not None and align is not None else None
     return None
 
 

@@ -37,7 +37,8 @@ from .lazy import soundfile as sf
 from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
                            repaired_at_start)
 from .mp3_frames import mp3_audio_share, mp3_states_length
-from .probe import ogg_cut_short, opus_positions_off, riff_promised_frames, soundfile_codec
+from .probe import (ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut, riff_promised_frames,
+                    soundfile_codec)
 from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader, is_pipe
 
@@ -87,6 +88,7 @@ class AudioSource:
         self._promised: int | None = None  # frames the header promises, when it says
         self._slack = 0  # tolerated shortfall against _promised
         self._ogg_cut = False
+        self._riff_cut: tuple[int, int] | None = None  # a WAV whose bytes are not its frames' (ADPCM) cut short
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
@@ -171,6 +173,7 @@ class AudioSource:
                 self._promised = riff_promised_frames(self._fd)
                 if self._by_ffmpeg:  # MPEG audio: the fact chunk's length a promise, as an MP3's Xing frame count,
                     frames, self._slack = None, _mp3_slack(self._promised)  # not exact (a .mz header's length)
+                self._riff_cut = riff_data_cut(self._fd)  # said where no promise in frames is (an ADPCM WAV)
             elif fmt == "flac" and frames:
                 self._promised = frames
             elif fmt == "mp3" and frames and mp3_states_length(self._fd):
@@ -194,7 +197,7 @@ class AudioSource:
     def _open_ffmpeg(self, path: str, sf_msg: str):
         got = decode_whole(path, sf_msg)
         self._mem, self._codec, self._bits = got.samples, got.codec, got.bits
-        self.cut_notes += [got.damage] if got.damage else []  # said as a cut is: the sound is not the file's
+        self.cut_notes += got.damage  # said as a cut is: the sound is not the file's
         tags, cover, notes = read_metadata(path)
         self.warnings += notes
         return got.rate, got.samples.shape[1], got.samples.shape[0], got.ext, tags, cover
@@ -230,9 +233,11 @@ class AudioSource:
         self._finish()
 
     def _raw_blocks(self, n: int) -> Iterator[np.ndarray]:
+        # ffmpeg finding the end of a WAV whose data chunk is cut short damaged: the cut, which _finish says
         rest = self._by_ffmpeg and from_start(self.name, self._sf.channels, self._sf.samplerate, n, lambda said:
-                                              AudioReadError(f"{self.name}: corrupt or truncated "
-                                                             f"{_kind(self.info.format)} data (ffmpeg: {said})"))
+                                              None if self._riff_cut else AudioReadError(
+                                                  f"{self.name}: corrupt or truncated "
+                                                  f"{_kind(self.info.format)} data (ffmpeg: {said})"))
         if rest:  # an Opus whose page positions are off (libsndfile drifts, then stops), MPEG audio in a WAV
             with closing(rest):
                 yield from rest
@@ -360,6 +365,8 @@ class AudioSource:
                                   f"(libsndfile: {self._cut}); read the {_secs(got, rate)} before it")
         elif self._ogg_cut:
             self.cut_notes.append(f"{self.cut_short}; read the {_secs(got, rate)} that are there")
+        elif self._riff_cut:
+            self.cut_notes.append(riff_cut_note(self._riff_cut, _secs(got, rate)))
         self.cut_notes += self.damage_seen
         self.warnings += self.cut_notes
         if self._clipped:
