@@ -110,7 +110,7 @@ def _riff_chunks(fd: int):
             body = os.pread(fd, 16, pos + 8)
             ds64 = struct.unpack("<Q", body[8:])[0] if len(body) == 16 else None
         if cid == b"data" and size == 0xFFFFFFFF and ds64 is not None:
-            size = ds64  # RF64: the real size
+            size = ds64 or None  # RF64: the real size
         elif cid == b"data" and (size >= _PLACEHOLDER or size == 0):
             size = None  # a streaming writer's "unknown"
         yield cid, size, pos
@@ -139,8 +139,7 @@ def riff_format(fd: int) -> tuple[int, bool] | None:
 
 def riff_data_cut(fd: int) -> tuple[int, int] | None:
     """(bytes a WAVE's data chunk states, bytes of it the file holds) where the file ends inside its data chunk,
-    else None. For a WAV whose bytes do not map to frames
-    (ADPCM, G.722), the only sign that it was cut."""
+    else None. For a WAV whose bytes do not map to frames (ADPCM, G.722), the only sign that it was cut."""
     for cid, size, pos in _riff_chunks(fd):
         if cid == b"data" and size is not None:
             held = os.fstat(fd).st_size - (pos + 8)
