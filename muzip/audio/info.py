@@ -18,3 +18,6 @@ class AudioInfo:
     codec: str | None = None  # "pcm", "flac", "alac", "mp3", "vorbis", "opus", "aac", ... (probe: None unknown)
     bits: int | None = None  # bits per sample of a lossless codec (16, 24, ...), else None
     software: str = ""  # what made it, as the file says (WAV's ISFT, a Vorbis comment): tags.read_decoded_mark
+    # where num_samples is None, a length the file states but not exactly, for what needs only about it (a catalog's
+    # duration): an Ogg Opus whose page positions are off (its last page's), MPEG in a WAV (its fact chunk's)
+    about_samples: int | None = None

@@ -92,7 +92,7 @@ class AudioSource:
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
-        self._finished, self._software, self._by_ffmpeg = False, "", False  # _by_ffmpeg: _raw_blocks
+        self._finished, self._software, self._by_ffmpeg, self._about = False, "", False, None  # see _raw_blocks
         self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
@@ -124,7 +124,8 @@ class AudioSource:
         except BaseException:
             self.close()
             raise
-        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits, self._software)
+        self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits, self._software,
+                              self._about)
 
     # -- opening -------------------------------------------------------------------------
     def _open_path(self, path: str):
@@ -164,7 +165,7 @@ class AudioSource:
         self._limit = MAX_OVERSHOOT if str(f.subtype).upper() in _LOSSY_SUBTYPES else 1.0
         tags, cover, notes = read_metadata(path, f)
         self.warnings += notes
-        frames = f.frames if 0 <= f.frames < 2**62 else None
+        frames = stated = f.frames if 0 <= f.frames < 2**62 else None
         fmt = f.format.lower()
         try:
             if fmt == "mp3" and frames and repaired_at_start(self, frames):
@@ -192,6 +193,7 @@ class AudioSource:
                 self._promised, self._slack = (frames, PAGE_SLACK) if frames else (None, 0)
         except OSError:
             pass  # only a warning is at stake
+        self._about = (self._promised or stated) if self._by_ffmpeg else None  # AudioInfo.about_samples
         return f.samplerate, f.channels, frames, fmt, tags, cover
 
     def _open_ffmpeg(self, path: str, sf_msg: str):

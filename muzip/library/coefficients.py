@@ -61,7 +61,7 @@ def _decoder_coefficients(reader, model, max_frames: int):
 
 def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
     """(list of (A, n, C) coefficient runs, their sample rate, track info) of an audio file or a .mz."""
-    from .sampled import decoded_runs, is_mz, sampled_audio
+    from .sampled import decoded_runs, is_mz, mz_seconds, sampled_audio
     if not is_mz(path):
         if path.lower().endswith(".mz"):  # as `muzip decompress` says it, not as an audio decoder would
             raise AudioReadError("not a muzip file (bad magic)")
@@ -78,12 +78,11 @@ def coefficient_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             model = get_model(version_for(h.model_id, h.model_sha256))
             if model.config.network_free:
                 (runs, damaged), rate = _decoder_coefficients(reader, model, max_frames), model.config.model_rate
-                total = reader.total_num_samples if reader.load_index() else h.num_samples
-                info = {"duration": (total / h.sample_rate) if total else None, "rate": h.sample_rate,
+                info = {"duration": mz_seconds(path, reader), "rate": h.sample_rate,
                         "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
                         "codec": model.name}
             else:
-                pieces, info = decoded_runs(reader, model, RATE, max_frames)
+                pieces, info = decoded_runs(path, reader, model, RATE, max_frames)
                 runs, rate = [c for c in map(_analyse, pieces) if c is not None], RATE
                 damaged = info.pop("damaged_frames", 0)
             said = [TRUNCATED] if not reader.load_index() else []  # what `muzip test` calls truncated: described

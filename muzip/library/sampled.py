@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from ..errors import AudioReadError
+from ..errors import AudioReadError, MuzipError
 from .embed import MAX_FRAMES, frame_runs
 
 
@@ -49,8 +49,8 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
     F = frame_samples
     with AudioSource(path, downmix=True) as src:
         info = src.info
-        known = info.num_samples is not None
-        n_frames = -(-info.num_samples * rate // info.sample_rate // F) if known else max_frames
+        length = info.num_samples if info.num_samples is not None else info.about_samples
+        n_frames = -(-length * rate // info.sample_rate // F) if length else max_frames
         runs = frame_runs(int(n_frames), max_frames)
         spans = [(int(r[0]) * F, (int(r[-1]) + 1) * F) for r in runs]
         rs = StreamResampler(info.sample_rate, rate, info.channels)
@@ -71,7 +71,10 @@ def sampled_audio(path: str, rate: int, frame_samples: int, max_frames: int = MA
                 break
         if read_all:  # what the resampler still holds: the track's end (all of a very short one)
             pos = take(rs.process(np.zeros((0, rs.channels), np.float32), last=True))
-        duration = (info.num_samples / info.sample_rate) if known else None
+        # a file cut short, or one that states no exact length, read to its end: the length it holds; else the
+        # one it states (a decoder's output may hold an MP3's padding)
+        held = read_all and (src.cut_notes or info.num_samples is None)
+        duration = src.samples_read / info.sample_rate if held else length / info.sample_rate if length else None
         notes = _cut_notes(src, read_all)
     decoded = read_decoded_mark(info.software)  # a WAV or FLAC muzip decoded: the model's, at its file's bitrate
     meta = {"duration": duration, "rate": info.sample_rate, "channels": info.channels, "tags": dict(info.tags),
@@ -90,7 +93,21 @@ def _cut_notes(src, read_all: bool) -> list[str]:
     return [f"{src.cut_short}; described what is there"] * bool(src.cut_short) + src.damage_seen
 
 
-def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
+def mz_seconds(path: str, reader) -> float | None:
+    """The .mz `path`'s (open in `reader`) length as a catalog stores it: its index's, else (cut short, index
+    damaged) the seconds its frames hold as `muzip info` reads them, not the length its header promised."""
+    from ..container import read_info
+    h = reader.header
+    if reader.load_index():
+        return reader.total_num_samples / h.sample_rate
+    try:
+        with open(path, "rb") as f:
+            return read_info(f)["held_s"] or None
+    except (OSError, MuzipError):
+        return h.num_samples / h.sample_rate if h.num_samples else None
+
+
+def decoded_runs(path: str, reader, model, rate: int, max_frames: int = MAX_FRAMES):
     """(list of (n, ch) float32 pieces at `rate`, one per sampled run of frames, track info) of an open .mz:
     each run decoded on its own (decoding seeks), a run that is all concealment left out."""
     import soxr
@@ -110,7 +127,7 @@ def decoded_runs(reader, model, rate: int, max_frames: int = MAX_FRAMES):
         if not sink.parts or len(report.damaged) >= len(run):  # nothing but concealment: leave the run out
             continue
         out.append(soxr.resample(np.concatenate(sink.parts), h.sample_rate, rate).astype(np.float32))
-    info = {"duration": total / h.sample_rate, "rate": h.sample_rate, "channels": h.channels,
+    info = {"duration": mz_seconds(path, reader), "rate": h.sample_rate, "channels": h.channels,
             "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
             "codec": model.name, "damaged_frames": damaged}
     return out, info

@@ -19,7 +19,7 @@ from ..defaults import EMBED_MODEL
 from ..errors import AudioReadError
 from .catalog_reads import vector_problem
 from .embed import MAX_FRAMES, features, frame_runs
-from .sampled import decoded_runs, is_mz, sampled_audio  # noqa: F401 - is_mz: part of this module's face
+from .sampled import decoded_runs, is_mz, mz_seconds, sampled_audio  # noqa: F401 - is_mz: part of this module's face
 
 
 def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
@@ -31,7 +31,7 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
         model = get_model(version_for(h.model_id, h.model_sha256))  # the exact version the file names
         space = get_model(EMBED_MODEL)
         if model.name != space.name:
-            return _reencoded_runs(reader, model, space, max_frames)
+            return _reencoded_runs(path, reader, model, space, max_frames)
         P, F = model.config.latents_per_frame, model.config.frame_samples
         steps = model.steps()
         indexed = reader.load_index()
@@ -45,10 +45,9 @@ def _mz_runs(path: str, get_model, max_frames: int = MAX_FRAMES):
             if q.shape[1] < P and frame.num_samples == F:
                 q = np.pad(q, ((0, 0), (0, P - q.shape[1]), (0, 0)))  # a silent frame, coded as one zero vector
             got[frame.index] = (q[:, :P] * steps[frame.levels][:, None, None]).astype(np.float32)
-        total = reader.total_num_samples if indexed else h.num_samples
         out = [np.concatenate([got[int(i)] for i in r if int(i) in got], axis=1) for r in runs
                if any(int(i) in got for i in r)]
-        info = {"duration": (total / h.sample_rate) if total else None, "rate": h.sample_rate,
+        info = {"duration": mz_seconds(path, reader), "rate": h.sample_rate,
                 "channels": h.channels, "tags": dict(h.tags or {}), "model": model.name, "source": "mz",
                 "codec": model.name}
         return out, model, info
@@ -72,9 +71,9 @@ def _encode(model, x: np.ndarray):
     return model.encode(to_mid_side(x)[:, :, None])[:, :len(x) // hop]
 
 
-def _reencoded_runs(reader, model, space, max_frames: int):
+def _reencoded_runs(path: str, reader, model, space, max_frames: int):
     """_mz_runs for a .mz whose codec model is not `space`: decode each sampled run, encode it with `space`."""
-    pieces, info = decoded_runs(reader, model, space.config.model_rate, max_frames)
+    pieces, info = decoded_runs(path, reader, model, space.config.model_rate, max_frames)
     info.pop("damaged_frames", None)  # an older embedder's path: left out of the statistics, as its latents' are
     out = [lat for lat in (_encode(space, x) for x in pieces) if lat is not None]
     return out, space, info

@@ -126,3 +126,27 @@ def test_the_muxers_lines_hide_no_error_however_many(tmp_path):
         f.truncate()
         f.write(b"[f32le @ 0x55] Application provided invalid, non monotonically increasing dts to muxer\n" * 2000)
         assert _errors_said(f) == []
+
+
+@pytest.mark.skipif(not HAVE_FFMPEG, reason="needs ffmpeg")
+def test_such_an_opus_is_catalogued_with_its_length_and_bitrate(tmp_path):
+    """It states no exact length (its .mz header none), but about one: a catalog stored it with no duration and no
+    bitrate, so `dupes` ranked a 160-kbps one below a 96-kbps MP3 of it (a review, session 61)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from muzip.cli import cli
+    from muzip.library.catalog import Catalog
+    (tmp_path / "m").mkdir()
+    path = tmp_path / "m" / "late.opus"
+    path.write_bytes(_granule_moved(_opus_from_the_clip(tmp_path).read_bytes(), 2, 488))
+    with AudioSource(str(path)) as src:
+        assert src.info.num_samples is None and src.info.about_samples > 0
+        about = src.info.about_samples / src.info.sample_rate
+    r = CliRunner().invoke(cli, ["index", "-j", "1", "--json", str(tmp_path / "m"), "--db", str(tmp_path / "l.db")])
+    assert r.exit_code == 0 and json.loads(r.stdout)["indexed"] == 1, r.output
+    with Catalog(str(tmp_path / "l.db"), create=False) as cat:
+        ((duration, kbps),) = cat._rows("SELECT duration, kbps FROM tracks")
+    assert abs(duration - len(_ffmpeg_decode(path)) / 48000) < 0.02 and abs(duration - about) < 0.02
+    assert abs(kbps - path.stat().st_size * 8 / duration / 1000) < 0.01
