@@ -63,10 +63,10 @@ def _catalog_embedders(db_path: str) -> list[str]:
         return cat.embedders()
 
 
-def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None, rates=None):
+def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None, rates=None, prints=None):
     """[(path, embedding)] of the files that could be read (raw: their raw descriptors, for an embedder that
     projects with a collection's statistics); failures reported (naming files by `names`, {path: as given});
-    each file's sample rate put in `rates` if given."""
+    each file's sample rate put in `rates` if given, its (duration, fingerprint, embedding) in `prints`."""
     from .library_objects import as_named
     names = names or {}
     import numpy as np
@@ -80,6 +80,9 @@ def _embed_files(files, jobs, rep, quiet, desc, raw=False, names=None, rates=Non
                 key, dtype = ("descriptor", np.float64) if raw else ("embedding", np.float32)
                 if rates is not None:
                     rates[path] = value.get("rate")
+                if prints is not None:
+                    prints[path] = (value.get("duration"), value.get("fingerprint"),
+                                    np.frombuffer(value["embedding"], "<f4"))
                 out.append((path, np.frombuffer(value[key], "<f4").astype(dtype)))
             else:
                 rep.fail(as_named(value, path, names))
@@ -126,9 +129,10 @@ def classify():
 def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     """FOLDER holds one subfolder per label (genre, mood, artist...) with audio or .mz files inside.
 
-    Prints the accuracy and macro-F1 of a 5-fold cross-validation split by track (fewer folds where a
+    Prints the accuracy and macro-F1 of a 5-fold cross-validation split by recording (fewer folds where a
     label has fewer than 5 tracks), then trains on everything and saves the classifier. A file under
-    several names (symlinks, hard links) is one track. With --db, files already in that catalog (same path, size and
+    several names (symlinks, hard links) is one track; copies of one recording (another format or bitrate, as
+    `muzip dupes` finds them) are each trained on, and never split across folds. With --db, files already in that catalog (same path, size and
     time, same embedder) are not embedded again."""
     import numpy as np
 
@@ -153,9 +157,15 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     from ..library.links import by_file
     same = by_file(files)
     track = {name: k for k, group in enumerate(same.values()) for name in group}
-    stored = _stored(db_path, list(same), embedder, embed if described else None) if db_path else {}
+    prints = {}  # copies of one recording (another format or bitrate: library.copies) are never split either
+    stored = _stored(db_path, list(same), embedder, embed if described else None, prints) if db_path else {}
     got = dict(stored)
-    got.update(_embed_files([f for f in same if f not in got], jobs, rep, quiet, "embed", raw=described))
+    got.update(_embed_files([f for f in same if f not in got], jobs, rep, quiet, "embed", raw=described,
+                            prints=prints))
+    from ..library.copies import recordings_among
+    recording = recordings_among(prints)  # each trained on (a copy in another format teaches), one CV group
+    split = {name: ("copies", recording[first]) if first in recording else track[name]
+             for first, group in same.items() for name in group}
     got.update({name: got[first] for first, group in same.items() if first in got for name in group})
     keep, seen = [], set()
     for i, f in enumerate(files):
@@ -174,8 +184,9 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     y_names = [names[i] for i in keep]
     classes = sorted(set(y_names))
     y = np.array([classes.index(v) for v in y_names])
-    # folds never split a track; each fold predicts as `predict` will, within its training range
-    cv = C.cross_validate(X, y, groups=np.array([track[files[i]] for i in keep]), within_range=True)
+    # folds never split a track or a recording; each fold predicts as `predict` will, within its training range
+    cv = C.cross_validate(X, y, groups=np.unique([str(split[files[i]]) for i in keep], return_inverse=True)[1],
+                          within_range=True)
     model = C.train(X, y_names, embedder, raw=raw)
     with atomic_output(output, force, inputs=[*files, *([db_path] if db_path else [])]) as f:
         C.save(model, f, {"cv": cv, "counts": {c: y_names.count(c) for c in classes}, **extra})
@@ -185,21 +196,24 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     if as_json:
         click.echo(dumps(res))
     elif not quiet:
-        fewest = min(classes, key=y_names.count)
-        acc = (f"no cross-validation: label {fewest} has {plural(y_names.count(fewest), 'track')}, and each needs "
+        held = {c: {str(split[files[i]]) for i in keep if names[i] == c} for c in classes}  # its recordings
+        fewest = min(classes, key=lambda c: len(held[c]))
+        acc = (f"no cross-validation: label {fewest} has {plural(len(held[fewest]), 'recording')}, and each needs "
                "2 or more") if cv["accuracy"] is None else \
-            f"{cv['accuracy']:.1%} accuracy, macro-F1 {cv['macro_f1']:.3f} ({cv['folds']}-fold, split by track)"
+            f"{cv['accuracy']:.1%} accuracy, macro-F1 {cv['macro_f1']:.3f} ({cv['folds']}-fold, split by recording)"
         reused = f" ({len(stored)} embeddings from {db_path})" if db_path else ""
         rep.say(f"{output}: {plural(len(classes), 'label')}, {plural(len(y), 'track')}{reused}; {acc}")
     sys.exit(rep.status)
 
 
-def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
+def _stored(db_path: str, files: list[str], embedder: str, embed=None, prints=None) -> dict:
     """{path: embedding} of the files the catalog holds unchanged (same size, time and embedder) by their own
-    name or their link's target's, read-only; with `embed` (a descriptor embedder), {path: raw descriptor}."""
+    name or their link's target's, read-only; with `embed` (a descriptor embedder), {path: raw descriptor}.
+    Their (duration, fingerprint, embedding) put in `prints` if given."""
     from ..library.catalog import Catalog
     out = {}
     with Catalog(db_path, create=False) as cat:
+        known = {t[1]: t for t in cat.fingerprints(embedder)} if prints is not None else {}
         for f in files:
             try:
                 st = os.stat(f)
@@ -210,6 +224,9 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None) -> dict:
                     cat.stored_descriptor(name, st.st_size, st.st_mtime, embedder, int(embed.scalings.shape[0]))
                 if emb is not None:
                     out[f] = emb
+                    vector = cat.stored(name, st.st_size, st.st_mtime, embedder) if name in known else None
+                    if vector is not None:
+                        prints[f] = (known[name][2], known[name][3], vector)
                     break
     return out
 

@@ -38,12 +38,14 @@ def fit_logistic(X, y):
 
 
 def cross_validate(X, y, groups, folds: int = 5, seed: int = 0, within_range: bool = False) -> dict:
-    """Accuracy and macro-F1 over folds split by track (no segment of a test track is trained on). within_range:
-    each test input brought into its training split's range first, as `predict` does (typicality.within_bounds),
-    so `classify train` reports what its classifier will do; the benchmarks' LR columns are without it."""
+    """Accuracy and macro-F1 over folds split by `groups` (a track, or a recording's copies: none of a test
+    group is trained on). within_range: each test input brought into its training split's range first, as
+    `predict` does (typicality.within_bounds), so `classify train` reports what its classifier will do; the
+    benchmarks' LR columns are without it."""
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import StratifiedGroupKFold
-    k = min(folds, min(np.bincount(np.unique(y, return_inverse=True)[1])))
+    # each fold must hold a group of every label: copies of one recording are one group (classify_train)
+    k = min(folds, min(len(set(np.asarray(groups)[np.asarray(y) == c].tolist())) for c in np.unique(y)))
     if k < 2:
         return {"folds": 0, "accuracy": None, "macro_f1": None}
     pred = np.empty_like(y)

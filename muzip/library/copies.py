@@ -139,6 +139,18 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
 
 
+def recordings_among(prints: dict) -> dict:
+    """{path: recording number} of the paths of `prints` {path: (duration, fingerprint, embedding)} that hold one
+    recording with another of them (as `muzip dupes` groups them); the others are left out."""
+    paths = [p for p, (_, fp, _) in prints.items() if fp is not None]
+    if len(paths) < 2:
+        return {}
+    vectors = np.stack([np.asarray(prints[p][2], np.float64) for p in paths])
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    tracks = [(k, p, prints[p][0], prints[p][1]) for k, p in enumerate(paths)]
+    return {paths[k]: n for n, group in enumerate(duplicate_groups(tracks, vectors)) for k in group}
+
+
 def recording_groups(catalog, ids: np.ndarray, vectors: np.ndarray) -> list[list[int]]:
     """Groups of rows of (ids, vectors), as catalog.embeddings() reads them, that hold one recording (as `muzip
     dupes` groups them; each embedder's tracks apart, since their vectors do not compare), each group's best

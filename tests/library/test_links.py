@@ -156,7 +156,7 @@ def test_classify_train_counts_a_file_once_whatever_its_names(runner, tmp_path, 
     (music / "noise" / "noise2.wav").unlink()
     r = runner.invoke(cli, ["classify", "train", str(music), "-o", str(tmp_path / "d.npz"), "--db", str(db), "-j", "1"])
     assert r.exit_code == 0, r.output
-    assert "no cross-validation: label noise has 1 track, and each needs 2 or more" in r.stderr
+    assert "no cross-validation: label noise has 1 recording, and each needs 2 or more" in r.stderr
 
 
 def test_dupes_and_cluster_write_a_line_break_in_a_name_as_an_escape(runner, linked, tmp_path):
