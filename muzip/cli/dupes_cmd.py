@@ -9,7 +9,7 @@ import click
 from ..errors import MuzipError
 from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import _embedder, dumps, one_line_errors, report_left_out
-from .library_objects import shown_name
+from .library_objects import GONE_NOTE, file_gone, shown_name
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -49,23 +49,27 @@ def dupes(db_path, as_json):
         found = duplicate_groups(keep, vectors)
         facts = held_facts(cat, embedder, [keep[k][0] for g in found for k in g]) if found else {}
     from ..library.links import by_file
-    groups, links, about = [], {}, {}
+    groups, links, about, lost = [], {}, {}, {}
     for g in found:
         id_of = {keep[k][1]: keep[k][0] for k in g}
         files = by_file(list(id_of))  # names of one file (links) are not copies of it
         links.update({f: names[1:] for f, names in files.items() if len(names) > 1})
         about.update({f: facts.get(id_of[f], {}) for f in files})
         if len(files) > 1:  # the copy to keep first: the most of the band, lossless, the highest bitrate...
-            groups.append(sorted(files, key=lambda f: (best_first(about[f]), f)))
+            # ... and never one whose file is gone (renamed or deleted since `index`: said, and listed last)
+            lost.update({f: file_gone(f) for f in files})
+            groups.append(sorted(files, key=lambda f: (lost[f], best_first(about[f]), f)))
+    gone = [f for g in groups for f in g if lost[f]]
     groups.sort(key=len, reverse=True)  # stable: largest first, as before
     if as_json:
-        click.echo(dumps({"groups": groups, "links": links}))
+        click.echo(dumps({"groups": groups, "links": links, **({"gone": gone} if gone else {})}))
     else:
         for n, g in enumerate(groups):
             click.echo(f"group {n + 1} ({len(g)} files, the best copy first)")
             for k, p in enumerate(g):
                 # a line break in a name cannot pass for another file
-                click.echo(f"  {shown_name(p)}  ({copy_label(about[p])}{'; best' if k == 0 else ''})"
+                best = "; best" if k == 0 and not lost[p] else ""
+                click.echo(f"  {shown_name(p)}  ({copy_label(about[p])}{best})" + f"  ({GONE_NOTE})" * lost[p]
                            + (f"  (also named {', '.join(map(shown_name, links[p]))})" if p in links else ""))
         if links:
             rep.say(f"{db_path}: {plural(len(links), 'file')} under more than one name (symlinks or hard links: "
@@ -73,4 +77,7 @@ def dupes(db_path, as_json):
         if not groups:
             files = len(by_file([t[1] for t in keep]))  # not a file's other names
             click.echo(f"{db_path}: no duplicates among {plural(files, 'file')}", err=True)
+    if gone:  # not an error (as `similar` marks them): the catalog is older than the folder
+        rep.say(f"{db_path}: {plural(len(gone), 'listed track')} whose file is gone (renamed or deleted since "
+                "`muzip index`; `muzip index PATH --prune` drops them)")
     sys.exit(rep.status)

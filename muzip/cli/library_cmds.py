@@ -132,7 +132,8 @@ def _embedder():
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True)
 @catalog_option("The catalog (an SQLite file; made if missing).")
-@click.option("--prune", is_flag=True, help="Drop catalog entries whose file is gone.")
+@click.option("--prune", is_flag=True, help="Drop catalog entries under PATHS whose file is gone (not those "
+              "under a path not found: an unplugged drive).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=default_jobs, show_default="cores",
               help="Files embedded in parallel (worker processes).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on standard output.")
@@ -176,10 +177,10 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
         # Tracks of an earlier projection of the same descriptors are re-projected now, not read again.
         adopted = adopt_described(cat, embed, embedder) if uses_collection(embed) else 0
         _say_reindexed(rep, db_path, cat.paths_of_other_embedders(embedder), set(files), embedder)
-        todo, kept, unchanged, failed = [], [], 0, refused
+        todo, kept, unchanged, failed, stamps = [], [], 0, refused, {}
         for f in files:
             try:
-                size, mtime = size_time(f, known)
+                size, mtime = stamps[f] = size_time(f, known)
             except OSError as exc:  # gone since it was listed
                 rep.fail(f"{names.get(f, f)}: {exc.strerror or exc}")
                 failed += 1
@@ -221,7 +222,9 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
                             flush()
                     else:
                         failed += 1
-                        rep.fail(as_named(value.replace(first, f, 1), f, names))  # one file: one reason
+                        dropped = f in stamps and f not in known and cat.drop_changed(os.path.abspath(f), *stamps[f])
+                        rep.fail(as_named(value.replace(first, f, 1), f, names)  # one file: one reason
+                                 + ("; its entry, of the file before it changed, dropped" if dropped else ""))
             flush()
         except (Interrupted, KeyboardInterrupt):
             # Ctrl-C keeps what was embedded (further signals are ignored now: signals.ignore_further_signals),
@@ -234,8 +237,8 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             bar.close()
             rep.echo = None
         fill_codecs(cat, kept, jobs, quiet)
-        from .library_objects import still_there
-        gone = cat.prune(still_there) if prune else []
+        from .library_objects import prune_test
+        gone = cat.prune(prune_test(paths)) if prune else []  # only under the paths given and found
         left = 0  # without --prune, a file renamed or deleted since an earlier run is still a track
         if not prune and (as_json or not quiet):
             folders = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
@@ -330,10 +333,16 @@ def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False, copi
     return emb, paths
 
 
+# Similarities are cosines (-1..1): a preference far past them already makes each track its own cluster or all
+# one; beyond about 1e38 scikit-learn's float32 copy overflows (a warning, and one cluster).
+PREFERENCE_RANGE = 1e6
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @catalog_option("The catalog (read only).")
-@click.option("--preference", type=float, help="Affinity Propagation preference (default: the median "
-              "similarity; lower gives fewer clusters).")
+@click.option("--preference", type=click.FloatRange(-PREFERENCE_RANGE, PREFERENCE_RANGE),
+              help="Affinity Propagation preference (default: the median cosine similarity; lower gives fewer "
+              f"clusters; -{PREFERENCE_RANGE:g}..{PREFERENCE_RANGE:g}).")
 @click.option("--json", "as_json", is_flag=True, help='{"clusters": [{"exemplar", "members"}]}.')
 @one_line_errors
 def cluster(db_path, preference, as_json):
@@ -361,14 +370,21 @@ def cluster(db_path, preference, as_json):
         click.echo(dumps(out))
     else:
         from ..library.links import by_file
+        from .library_objects import GONE_NOTE, file_gone
+        gone = 0
         for k, c in enumerate(out["clusters"]):
             files = by_file(c["members"])  # names of one file (links) on its line
             count = plural(len(c["members"]), "track") + (f", {plural(len(files), 'file')}" if len(files) < len(
                 c["members"]) else "")
             click.echo(f"cluster {k + 1} ({count}), exemplar {shown_name(c['exemplar'])}")
             for m, names in files.items():  # a line break in a name cannot pass for another file
-                more = len(names) - 1
-                click.echo(f"  {shown_name(m)}" + f"  (+{more} other name{'s' * (more > 1)})" * (more > 0))
+                more, lost = len(names) - 1, file_gone(m)
+                gone += lost
+                click.echo(f"  {shown_name(m)}" + f"  (+{more} other name{'s' * (more > 1)})" * (more > 0)
+                           + f"  ({GONE_NOTE})" * lost)
+        if gone:  # an unplugged drive's tracks are still the library's: marked, not left out (as `similar` does)
+            rep.say(f"{db_path}: {plural(gone, 'track')} whose file is gone (renamed or deleted since `muzip index`; "
+                    "`muzip index PATH --prune` drops them)")
         if not paths:
             click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)
     sys.exit(rep.status)

@@ -104,6 +104,33 @@ def embed_object(uri: str, embed_local):
     return "ok", {**value, "path": uri, "size": size, "mtime": mtime}
 
 
+def prune_test(paths):
+    """`--prune`'s test of a stored path: True (kept) outside the PATHS given to `index` (a folder: what is under
+    it; a file: itself; one not found, nothing: an unplugged drive is not its tracks deleted), else still_there."""
+    from ..scale.storage import is_uri
+    exact, prefixes = set(), []
+    for p in paths:
+        if is_uri(p):
+            exact.add(p)
+            prefixes.append(p.rstrip("/") + "/")
+        elif os.path.isdir(p):
+            prefixes.append(os.path.join(os.path.abspath(p), ""))
+        elif os.path.lexists(p):
+            exact.add(os.path.abspath(p))
+    prefixes = tuple(prefixes)
+    return lambda path: not (isinstance(path, str) and (path in exact or path.startswith(prefixes))) \
+        or still_there(path)
+
+
+GONE_NOTE = "file gone: `index --prune` drops it"  # beside a catalog track whose file is no longer there
+
+
+def file_gone(path) -> bool:
+    """A catalog track's local file that is no longer there (an object's URI is not looked up)."""
+    from ..scale.storage import is_uri
+    return not is_uri(str(path)) and not os.path.exists(path)
+
+
 def still_there(path) -> bool:
     """`--prune`'s test: a local file exists, or the store shows the object (kept where it cannot say)."""
     from ..scale.storage import StorageError, exists, is_uri

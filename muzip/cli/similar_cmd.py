@@ -11,7 +11,7 @@ from ..errors import MuzipError
 from . import library_cmds as lib
 from .common import EXIT_CODES_HELP, Reporter, catalog_option, plural
 from .library_cmds import dumps, one_line_errors, report_left_out, warn_mixed
-from .library_objects import shown_name, storable
+from .library_objects import GONE_NOTE, file_gone, shown_name, storable
 
 
 def _query(cat, query: str):
@@ -126,13 +126,14 @@ def similar(query, db_path, count, mix, output, force, as_json):
                        "plays once decoded (`muzip decompress`)", err=True)
     if as_json:
         keys = ("path", "score") if mix is not None else ("path", "score", "same_recording", "copies")
-        click.echo(dumps([{k: h[k] for k in keys} for h in hits]))
+        click.echo(dumps([{**{k: h[k] for k in keys}, **({"gone": True} if file_gone(h["path"]) else {})}
+                          for h in hits]))
     elif mix is None:
         for h in hits:  # the score in one column whatever its sign
             more = len(h.get("copies", ()))
             click.echo(f"{h['score']:6.3f}  {shown_name(str(h['path']))}" + "  (same recording)" * h["same_recording"]
                        + f"  (+{more} {'copy' if more == 1 else 'copies'})" * (more > 0)
-                       + "  (file gone: `index --prune` drops it)" * _gone(h["path"]))
+                       + f"  ({GONE_NOTE})" * file_gone(h["path"]))
         if not hits:
             click.echo(f"{db_path}: no other tracks to compare with", err=True)
     sys.exit(rep.status)
@@ -262,12 +263,6 @@ def _copies_first(cat, emb, copies: dict[int, str], hits: list[dict], count: int
                      for h in hits])[:count]
 
 
-def _gone(path) -> bool:
-    """A catalog track's local file that is no longer there (an object's URI is not looked up)."""
-    from ..scale.storage import is_uri
-    return not is_uri(str(path)) and not os.path.exists(path)
-
-
 def _playable(path) -> int:
     """How well a player opens this track from the mix: 3 a local audio file, 2 an object's URI, 1 a `.mz`
     (decoded first), 0 not at all (_unplayable)."""
@@ -282,7 +277,7 @@ def _unplayable(path: str) -> str | None:
     from ..library.playlist import unwritable
     if not storable(path) or unwritable(path):
         return "a name an M3U8 line cannot hold (a line break, or not UTF-8)"
-    if _gone(path):
+    if file_gone(path):
         return "gone from its folder (`muzip index PATH --prune` drops it)"
     return None
 

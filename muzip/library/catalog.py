@@ -338,13 +338,25 @@ class Catalog(CatalogReads):
 
     def prune(self, keep=lambda path: os.path.exists(path)) -> list[str]:
         gone = [(i, p) for i, p in self._rows("SELECT id, path FROM tracks") if not isinstance(p, str) or not keep(p)]
-        if gone:
-            def write():
-                self.db.executemany("DELETE FROM tracks WHERE id=?", [(i,) for i, _ in gone])
-                self.db.execute("DELETE FROM descriptors WHERE track NOT IN (SELECT id FROM tracks)")
-                self._bump(i for i, _ in gone)
-            self._write(write)
+        self._delete([i for i, _ in gone])
         return [path_text(p) for _, p in gone]
+
+    def drop_changed(self, path: str, size: int, mtime: float) -> bool:
+        """Drop `path`'s entry where it describes the file at another size or time (a file changed since, that can
+        no longer be read: a similar list or a mix would offer it): True if one was dropped."""
+        rows = self._rows("SELECT id, size, mtime FROM tracks WHERE path=?", (path,))
+        if not rows or (rows[0][1] == size and isinstance(rows[0][2], (int, float)) and abs(rows[0][2] - mtime) < 1e-6):
+            return False
+        self._delete([rows[0][0]])
+        return True
+
+    def _delete(self, ids: list) -> None:
+        if ids:
+            def write():
+                self.db.executemany("DELETE FROM tracks WHERE id=?", [(i,) for i in ids])
+                self.db.execute("DELETE FROM descriptors WHERE track NOT IN (SELECT id FROM tracks)")
+                self._bump(ids)
+            self._write(write)
 
     def generation(self) -> int:
         """Bumped by every write: the ANN index records the generation it was built from (0 if unreadable)."""

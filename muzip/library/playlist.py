@@ -55,15 +55,23 @@ def unwritable(path: str) -> bool:
     return "\n" in path or "\r" in path
 
 
+def _on_disk(path: str) -> str:
+    """`path` with the folders leading to it resolved (symlinks followed), its last part as named."""
+    folder, name = os.path.split(path)
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def m3u8(tracks: list[dict], playlist_path: str | None) -> str:
     """The playlist text; paths relative to playlist_path's folder (absolute when printed, or on another drive)."""
-    base = os.path.dirname(os.path.abspath(playlist_path)) if playlist_path else None
+    # Folders as they lie on disk: a player resolves "../" from the folder a symlink leads to, not from the link
+    base = os.path.realpath(os.path.dirname(os.path.abspath(playlist_path))) if playlist_path else None
     lines = ["#EXTM3U"]
     for t in tracks:
         path = str(t["path"])
         if "://" not in path:  # an object's URI (s3://...) stays as the catalog names it
             path = os.path.abspath(path)
             if base is not None:
+                path = _on_disk(path)  # the file's own name kept (a link named as the catalog names it)
                 try:
                     path = os.path.relpath(path, base)
                 except ValueError:  # another drive (Windows): the absolute path
