@@ -144,6 +144,12 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
         raise MuzipError(f"{folder}: {what}")
     check_output(output, force, [db_path])  # before any slow work: never an existing file without -f
     labels = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)) and not d.startswith("."))
+    from .library_objects import EXTS
+    loose = [d for d in os.listdir(folder) if os.path.splitext(d)[1].lower().lstrip(".") in EXTS and not d.startswith(
+        ".") and os.path.isfile(os.path.join(folder, d))]
+    if loose:  # not an error: said, as a label the user meant may be missing
+        rep.say(f"{folder}: {plural(len(loose), 'file')} beside the label folders left out (a label is a subfolder "
+                "of its files)")
     files, names = [], []
     for lab in labels:
         fs = _files([os.path.join(folder, lab)], rep)

@@ -135,8 +135,10 @@ def test_classify_train_never_splits_a_recordings_copies_across_folds(runner, tm
         for s in seeds:
             sf.write(tmp_path / "L" / label / f"s{s}.wav", _song(s), RATE, subtype="PCM_16")
             sf.write(tmp_path / "L" / label / f"s{s}.flac", _song(s), RATE, subtype="PCM_24")
+    sf.write(tmp_path / "L" / "loose.wav", _song(9), RATE)  # in no label folder: said, not silently skipped
     r = runner.invoke(cli, ["classify", "train", "-j", "1", str(tmp_path / "L"), "-o", str(tmp_path / "c.clf")])
     assert r.exit_code == 0 and "12 tracks" in r.stderr and "(3-fold, split by recording)" in r.stderr, r.output
+    assert "L: 1 file beside the label folders left out" in r.stderr
     # the groups it splits by: one a recording, whatever the format; the folds as many as a label has recordings
     prints = {}
     from muzip.cli.classify_cmds import _embed_files
