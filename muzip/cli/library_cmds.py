@@ -366,24 +366,23 @@ def cluster(db_path, preference, as_json):
     emb, paths, copies = catalog_embeddings(db_path, rep, copies=True)
     labels, exemplars = affinity_clusters(emb, preference, copies=copies)
     out = clusters_json(labels, exemplars, paths)
+    from .library_objects import GONE_NOTE, file_gone
+    lost = {p for p in paths if file_gone(p)}  # an unplugged drive's tracks are still the library's: marked
     if as_json:
-        click.echo(dumps(out))
+        click.echo(dumps({**out, **({"gone": sorted(lost)} if lost else {})}))
     else:
         from ..library.links import by_file
-        from .library_objects import GONE_NOTE, file_gone
-        gone = 0
         for k, c in enumerate(out["clusters"]):
             files = by_file(c["members"])  # names of one file (links) on its line
             count = plural(len(c["members"]), "track") + (f", {plural(len(files), 'file')}" if len(files) < len(
                 c["members"]) else "")
             click.echo(f"cluster {k + 1} ({count}), exemplar {shown_name(c['exemplar'])}")
             for m, names in files.items():  # a line break in a name cannot pass for another file
-                more, lost = len(names) - 1, file_gone(m)
-                gone += lost
+                more = len(names) - 1
                 click.echo(f"  {shown_name(m)}" + f"  (+{more} other name{'s' * (more > 1)})" * (more > 0)
-                           + f"  ({GONE_NOTE})" * lost)
-        if gone:  # an unplugged drive's tracks are still the library's: marked, not left out (as `similar` does)
-            rep.say(f"{db_path}: {plural(gone, 'track')} whose file is gone (renamed or deleted since `muzip index`; "
+                           + f"  ({GONE_NOTE})" * (m in lost))
+        if lost:  # not an error (as `similar` marks them): the catalog is older than the folder
+            rep.say(f"{db_path}: {plural(len(lost), 'track')} whose file is gone (renamed or deleted since `muzip index`; "
                     "`muzip index PATH --prune` drops them)")
         if not paths:
             click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)

@@ -87,6 +87,8 @@ def test_dupes_never_names_a_gone_file_the_copy_to_keep(runner, two_folders):
     assert json.loads(r.stdout)["gone"] == [str(root / "a" / "s0.flac")]
     r = runner.invoke(cli, ["cluster", "--db", str(db)])
     assert r.exit_code == 0 and "s0.flac  (file gone" in r.stdout and "1 track whose file is gone" in r.stderr
+    r = runner.invoke(cli, ["cluster", "--db", str(db), "--json"])
+    assert json.loads(r.stdout)["gone"] == [str(root / "a" / "s0.flac")]
 
 
 def test_a_cut_file_is_stored_at_the_length_it_holds(runner, two_folders):
