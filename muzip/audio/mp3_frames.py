@@ -194,6 +194,23 @@ def audio_end(fd: int) -> int:
     return end
 
 
+def joined_mp3_at(fd: int) -> int | None:
+    """Where a second MP3 joined to the first (`cat a.mp3 b.mp3`) begins with its ID3v2 tag: at the end of the
+    first's run of frames (past its ID3v1 tag), if such a tag starts there; else None."""
+    found = first_frame(fd)
+    if found is None:
+        return None
+    pos = found[0]
+    for _ in range(1 << 23):  # 50 hours of frames
+        frame = frame_at(os.pread(fd, 4, pos).ljust(4, b"\0"), 0)
+        if frame is None or frame.size < 4:
+            break
+        pos += frame.size
+    pos += 128 if os.pread(fd, 3, pos) == b"TAG" else 0
+    tag = os.pread(fd, 10, pos)
+    return pos if len(tag) == 10 and tag[:3] == b"ID3" and 2 <= tag[3] <= 4 and max(tag[6:10]) < 0x80 else None
+
+
 def mp3_audio_share(fd: int) -> float:
     """The share of an MP3's bytes that are audio, not tags: mpg123 estimates the length of an MP3 that does not
     state it from the file's size, so a 300-kB cover picture made a 12-s 128-kbps MP3 31 s long."""

@@ -14,7 +14,7 @@ import re
 import tempfile
 
 from .ffmpeg_resume import resume
-from .mp3_frames import mpeg_audio_after, start_damaged
+from .mp3_frames import joined_mp3_at, mpeg_audio_after, start_damaged
 from .mp3_repair import Place, decoder_at, repaired_view, walked_samples
 
 _ILLEGAL = re.compile(r"Illegal Audio-MPEG-Header 0x[0-9a-fA-F]+ at offset (\d+)")
@@ -131,7 +131,10 @@ def appended_mp3(source, tail, f, n):
              if stated is not None else f"{at / rate:.3f} s, where mpg123 estimated its end (the MP3 states no length)")
 
     def damaged(said):
-        source.warnings.append(f"the MP3 goes on after {where}; read on by ffmpeg, which said: {said}")
+        tag = joined_mp3_at(source._fd) if said.startswith("Header missing") else None  # noqa: SLF001
+        source.warnings.append(f"another MP3 follows the first's {at / rate:.3f} s, with its own tags from byte "
+                               f"{tag:,} (files joined with `cat`?); read on by ffmpeg" if tag is not None else
+                               f"the MP3 goes on after {where}; read on by ffmpeg, which said: {said}")
     rest = resume(source.name, at, tail, f.channels, f.samplerate, n, None, damaged, SEARCH,
                   source._mp3_view or None)  # noqa: SLF001 - a damaged MP3 read through its repaired view
     if rest is None:
