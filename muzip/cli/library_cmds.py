@@ -238,7 +238,7 @@ def index(paths, db_path, prune, jobs, as_json, quiet, ray_address):
             rep.echo = None
         fill_codecs(cat, kept, jobs, quiet)
         from .library_objects import prune_test
-        gone = cat.prune(prune_test(paths)) if prune else []  # only under the paths given and found
+        gone = cat.prune(prune_test(paths, known)) if prune else []  # only under the paths given and found
         left = 0  # without --prune, a file renamed or deleted since an earlier run is still a track
         if not prune and (as_json or not quiet):
             folders = [os.path.abspath(p) for p in paths if os.path.isdir(p)]

@@ -104,15 +104,18 @@ def embed_object(uri: str, embed_local):
     return "ok", {**value, "path": uri, "size": size, "mtime": mtime}
 
 
-def prune_test(paths):
+def prune_test(paths, listed=()):
     """`--prune`'s test of a stored path: True (kept) outside the PATHS given to `index` (a folder: what is under
-    it; a file: itself; one not found, nothing: an unplugged drive is not its tracks deleted), else still_there."""
+    it; a file: itself; one not found, nothing: an unplugged drive is not its tracks deleted; an object store's
+    prefix, where `listed` holds an object under it), else still_there."""
     from ..scale.storage import is_uri
     exact, prefixes = set(), []
     for p in paths:
         if is_uri(p):
-            exact.add(p)
-            prefixes.append(p.rstrip("/") + "/")
+            under = p.rstrip("/") + "/"
+            if any(k == p or k.startswith(under) for k in listed):
+                exact.add(p)
+                prefixes.append(under)
         elif os.path.isdir(p):
             prefixes.append(os.path.join(os.path.abspath(p), ""))
         elif os.path.lexists(p):

@@ -141,7 +141,14 @@ def test_index_reads_s3_into_a_catalog_of_uris(runner, local_ray, songs, bucket,
     bucket.delete_file("music/extra/s0.wav")
     pruned = runner.invoke(cli, ["index", "s3://music/in", "--db", db, "--prune", "--json", "--ray"])
     summary = json.loads(pruned.output.strip().splitlines()[-1])
-    assert (summary["pruned"], summary["tracks"]) == (1, 5)
+    assert (summary["pruned"], summary["tracks"]) == (0, 6)  # only under the paths given (session 61)
+    pruned = runner.invoke(cli, ["index", "s3://music/in", "s3://music/extra", "--db", db, "--prune", "--json",
+                                 "--ray"])  # a prefix holding nothing now: not found, its tracks kept
+    summary = json.loads(pruned.output.strip().splitlines()[-1])
+    assert (summary["pruned"], summary["tracks"]) == (0, 6)
+    pruned = runner.invoke(cli, ["index", "s3://music", "--db", db, "--prune", "--json", "--ray"])  # the bucket's
+    summary = json.loads(pruned.output.strip().splitlines()[-1])
+    assert summary["pruned"] == 1 and "s3://music/extra/s0.wav" not in [r[0] for r in _rows(db)]
     res = runner.invoke(cli, ["index", "s3://music/in", "--db", db])
     assert res.exit_code == 2 and "s3:// and gs:// inputs need --ray" in res.output
     res = runner.invoke(cli, ["index", "s3://nobucket/in", "--db", db, "--ray"])
