@@ -132,8 +132,8 @@ def classify_train(folder, output, db_path, force, jobs, as_json, quiet):
     Prints the accuracy and macro-F1 of a 5-fold cross-validation split by recording (fewer folds where a
     label has fewer than 5 tracks), then trains on everything and saves the classifier. A file under
     several names (symlinks, hard links) is one track; copies of one recording (another format or bitrate, as
-    `muzip dupes` finds them) are each trained on, and never split across folds. With --db, files already in that catalog (same path, size and
-    time, same embedder) are not embedded again."""
+    `muzip dupes` finds them) are each trained on, and never split across folds. With --db, files already in
+    that catalog (same path, size and time, same embedder) are not embedded again."""
     import numpy as np
 
     from ..library import classify as C

@@ -382,8 +382,8 @@ def cluster(db_path, preference, as_json):
                 click.echo(f"  {shown_name(m)}" + f"  (+{more} other name{'s' * (more > 1)})" * (more > 0)
                            + f"  ({GONE_NOTE})" * (m in lost))
         if lost:  # not an error (as `similar` marks them): the catalog is older than the folder
-            rep.say(f"{db_path}: {plural(len(lost), 'track')} whose file is gone (renamed or deleted since `muzip index`; "
-                    "`muzip index PATH --prune` drops them)")
+            rep.say(f"{db_path}: {plural(len(lost), 'track')} whose file is gone (renamed or deleted since "
+                    "`muzip index`; `muzip index PATH --prune` drops them)")
         if not paths:
             click.echo(f"{db_path}: no tracks to cluster (the catalog is empty)", err=True)
     sys.exit(rep.status)

@@ -21,7 +21,8 @@ RATE = 44100
 def _song(seed, seconds=6):
     rng = np.random.default_rng(seed)
     t = np.arange(seconds * RATE) / RATE
-    x = 0.1 * rng.standard_normal(seconds * RATE) * np.sin(t * (3 + seed)) + 0.1 * np.sin(2 * np.pi * 220 * (seed + 1) * t)
+    x = 0.1 * rng.standard_normal(seconds * RATE) * np.sin(t * (3 + seed)) \
+        + 0.1 * np.sin(2 * np.pi * 220 * (seed + 1) * t)
     return np.stack([x, x[::-1]], axis=1).astype(np.float32)
 
 
