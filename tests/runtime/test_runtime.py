@@ -228,3 +228,16 @@ def test_models_says_it_still_codes_only_where_it_does(tmp_path, monkeypatch):
     lines = {line.split(":")[0]: line for line in CliRunner().invoke(cli, ["models"]).stdout.splitlines()}
     assert "FILES DAMAGED" in lines["exported"] and "it still codes and decodes" in lines["exported"]
     assert "FILES DAMAGED" in lines["konly"] and "it still codes" not in lines["konly"]
+
+
+def test_onnxruntime_keeps_no_device_id_or_telemetry_in_the_users_home(tmp_path):
+    """onnxruntime 1.32 writes ~/.cache/Microsoft/DeveloperTools/.onnxruntime/{deviceid,onnxruntime.db} (queued
+    telemetry events: OS, CPU, memory, that id) as it is imported; muzip turns that off (a review, session 61)."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "ORT_DISABLE_TELEMETRY")}
+    code = ("import muzip.runtime.session as s, onnxruntime; "
+            "s.open_session('muzip-v1', 'decoder.onnx')")
+    subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(tmp_path)}, check=True, timeout=120)
+    assert not (tmp_path / ".cache" / "Microsoft").exists(), sorted(str(p) for p in tmp_path.rglob("*"))
