@@ -7,6 +7,7 @@ import numpy as np
 COPY_KBPS = 128  # at or above this (or lossless) the input is passed through unchanged
 TOP_EDGE_DB = 30.0  # a cliff in the top CLIFF_HZ (a band-limited file's edge at Nyquist) lies within this of the music
 CLIFF_HZ, CLIFF_DB = 250.0, 20.0  # an encoder's low-pass: this much lower everywhere from this far above it
+DIGITAL_SILENCE = 2.0 ** -20  # about -120 dBFS: a decoder's zeros (a resampler's last ringing): nothing to restore
 
 
 def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 2000) -> float:
@@ -15,14 +16,19 @@ def bandwidth_hz(x: np.ndarray, rate: int, n_fft: int = 2048, max_frames: int = 
     CLIFF_DB above everything from CLIFF_HZ higher up (in the top CLIFF_HZ, with nothing above it, within
     TOP_EDGE_DB of that level); without such a cliff, the last bin within 50 dB.
     The cliff matters in short or quiet files, whose rounding noise comes within 50 dB of the music (a
-    0.5-s 64-kbps MP3 read 19 kHz by the level alone; its cliff is at 11 kHz)."""
+    0.5-s 64-kbps MP3 read 19 kHz by the level alone; its cliff is at 11 kHz). Frames of digital silence are left
+    out; 0 where nothing else is (a silent file: 22.1 kHz was read of its zeros)."""
     x = np.asarray(x, np.float32)
     mono = x.mean(axis=1) if x.ndim == 2 else x
     if len(mono) < n_fft:
         return rate / 2
     hop = max(n_fft // 4, (len(mono) - n_fft) // max_frames)  # overlapping frames: short files get more of them
     starts = np.arange(0, len(mono) - n_fft + 1, hop)
-    frames = mono[starts[:, None] + np.arange(n_fft)[None, :]] * np.hanning(n_fft).astype(np.float32)
+    frames = mono[starts[:, None] + np.arange(n_fft)[None, :]]
+    frames = frames[np.max(np.abs(frames), axis=1) > DIGITAL_SILENCE]  # a gap's zeros measure nothing
+    if not len(frames):
+        return 0.0  # silent: no band at all (restore_file restores nothing there)
+    frames = frames * np.hanning(n_fft).astype(np.float32)
     power = np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0) + 1e-20
     db = 10 * np.log10(np.convolve(power, np.ones(5) / 5, mode="same"))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / rate)

@@ -133,7 +133,7 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
             else:
                 up = StreamResampler(sr, net.rate, ch)
                 down = StreamResampler(net.rate, rate, ch)
-                cond = condition(kbps, bw, sr)
+                cond = condition(kbps, bw or sr / 2, sr)  # a silent start: as full-band (nothing made up)
 
                 def model_rate_blocks():
                     for b in source_blocks():

@@ -211,3 +211,26 @@ def test_a_model_that_is_no_restorer_is_refused_before_any_file(runner, tmp_path
         r = runner.invoke(cli, ["restore", "--model", name, str(tmp_path / "a.mp3"), str(tmp_path / "b.mp3")])
         assert r.exit_code == 2 and f"'{name}' is not an installed restorer (installed: restore-v1" in r.output
         assert r.output.count("not an installed restorer") == 1 and "embed-v0" not in r.output
+
+
+def test_digital_silence_stays_silent_and_the_gate_makes_no_seam(restorer):
+    """The generator's noise made a gap of digital silence -80 dBFS of hiss, even at z = 0, and a silent file
+    read 22.1 kHz wide (a review, session 61). A gap stays exact zeros; the sound around it is as before; any
+    chunking gates alike."""
+    from muzip.restore.runtime import _silence_gate
+    rate = 44100
+    x = sine(997, 6, rate, 2)
+    x[2 * rate:4 * rate] = 0  # a 2-s gap, as an MP3 decoder gives it
+    for deterministic in (False, True):
+        small = _restore(restorer, x, chunk_frames=16, deterministic=deterministic)
+        whole = _restore(restorer, x, chunk_frames=4096, deterministic=deterministic)
+        assert np.abs(small - whole).max() < 1e-5
+        gap = whole[2 * rate + 2 * 256:4 * rate - 2 * 256]
+        assert np.all(gap == 0) and np.abs(whole[:2 * rate - 256]).max() > 0.1
+    seg = np.ones((2, 256 * 10), np.float32)
+    assert np.all(_silence_gate(seg, 256, 256, 256 * 8) == 1)
+    seg[:, 256 * 3:256 * 8] = 0  # frames 3-7 silent: 4-6 gated, ramps inside 3 and 7
+    g = _silence_gate(seg, 256, 0, 256 * 10)
+    assert np.all(g[:, :256 * 3 + 128] == 1) and np.all(g[:, 256 * 4 + 128:256 * 6 + 129] == 0)
+    assert np.all(np.abs(np.diff(g[0])) <= 1 / 256 + 1e-6)  # ramped over a frame
+    assert bandwidth_hz(np.zeros((rate * 2, 2), np.float32), rate) == 0.0
