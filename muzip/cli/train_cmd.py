@@ -35,8 +35,8 @@ class _Report(pipeline.TrainReport):
         error = error[len(path) + 2:] if error.startswith(f"{path}: ") else error  # readers name the file too
         self.rep.warn(f"{path}: {error} ({'not measured' if held_out else 'not trained on'})")
 
-    def resumed(self, folder, step):
-        self.rep.say(f"continuing the run in {folder} at step {step}")
+    def resumed(self, folder, step, base=None):
+        self.rep.say(f"continuing the run in {folder} at step {step}" + (f" (from {base})" if base else ""))
 
     def measured(self, step, rd):
         self.rep.say(f"step {step}: held-out " + ", ".join(f"L{lv} {b:.3f} b/smp mel {m:.3f}" for lv, b, m in rd))

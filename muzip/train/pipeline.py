@@ -48,8 +48,8 @@ class TrainReport:
     def unreadable(self, path: str, error: str, held_out: bool = False) -> None:
         """A training file could not be read (it is not trained on; a held-out one: not measured)."""
 
-    def resumed(self, folder, step: int) -> None:
-        """An earlier run in `folder` continues at `step`."""
+    def resumed(self, folder, step: int, base: str | None = None) -> None:
+        """An earlier run in `folder`, from model `base`, continues at `step`."""
 
     def measured(self, step: int, rd: list) -> None:
         """Held-out rate-distortion at a checkpoint: (level, bits per sample, mel distance) per level."""
@@ -81,11 +81,11 @@ def _check_models_folder(name: str, restart: bool) -> None:
     """Before a new run's work: the user's models folder can take the model, and no model of this name is there
     (its run folder deleted, a new run would replace it without a word; --restart says to)."""
     from ..runtime.store import installed_models, model_folder, user_models_dir
-    from .run import TrainError
+    from .run import TrainError, TrainUsageError
     root = user_models_dir()
     if not restart and name in installed_models() and model_folder(name).parent == root:
-        raise TrainError(f"a model named {name} is installed in {root / name}; use another --name, or --restart "
-                         "to replace it (the old one is kept, so its files still decode)")
+        raise TrainUsageError(f"a model named {name} is installed in {root / name}; use another --name, or "
+                              "--restart to replace it (the old one is kept, so its files still decode)")
     try:
         root.mkdir(parents=True, exist_ok=True)
         probe = root / f".{name}.writable"
@@ -93,6 +93,17 @@ def _check_models_folder(name: str, restart: bool) -> None:
         probe.unlink()
     except OSError as exc:  # found now, not after the training: a file in the way, no permission, read-only
         raise TrainError(f"{root}: cannot install models there ({exc.strerror or exc})") from None
+
+
+def _from_model(base: str) -> str:
+    """The installed model `--from` names; one not installed is a usage error (exit 2: nothing was done)."""
+    from ..errors import ModelError
+    from ..runtime.store import resolve_name
+    from .run import TrainUsageError
+    try:
+        return resolve_name(base)
+    except ModelError as exc:
+        raise TrainUsageError(f"--from {base}: {exc}") from None
 
 
 def trains_network(base: str | None, init_config: str | None) -> bool:
@@ -111,7 +122,7 @@ def trains_network(base: str | None, init_config: str | None) -> bool:
 def settings(name, base, init_config, batch, lr, per_file):
     """(config, base folder or None, run metadata) of a new run."""
     from ..runtime.identity import identity_digest
-    from ..runtime.store import model_folder, resolve_name
+    from ..runtime.store import model_folder
     from ..codec import model_kind
     from .adapt import adaptable
     from .run import FINE_TUNE, TrainUsageError
@@ -123,7 +134,7 @@ def settings(name, base, init_config, batch, lr, per_file):
             raise TrainUsageError(f"{init_config}: not a JSON model configuration ({exc})") from None
         folder, meta = None, {"from": None, "from_sha256": None}
     else:
-        base = resolve_name(base or TRAIN_FROM)
+        base = _from_model(base or TRAIN_FROM)
         if model_kind(base) != "codec":
             raise TrainUsageError(f"--from {base}: not a codec model")
         folder = model_folder(base)
@@ -152,7 +163,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     import shutil
 
     from .data import split_holdout
-    from .run import TrainError, runs_dir, write_json
+    from .run import TrainError, TrainUsageError, runs_dir, write_json
     if gpu:
         os.environ["MUZIP_DEVICE"] = "gpu"  # read by configure_backend; every other command stays on the CPU
     folder = runs_dir() / name
@@ -161,14 +172,14 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
     meta_path = folder / "run.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else None
     if meta is not None and base is not None and meta.get("from") != base:
-        from ..runtime.store import resolve_name
-        resolve_name(base)  # a --from that is not installed is said so, not "use --restart" (ModelError)
-        raise TrainError(f"the run in {folder} started from {meta.get('from')}, not {base} (use --restart)")
+        _from_model(base)  # a --from that is not installed is said so, not "use --restart"
+        raise TrainUsageError(f"the run in {folder} started from {meta.get('from')}, not {base} (use --restart, "
+                              "or leave --from out to continue it)")
     given = sorted(os.path.abspath(d) for d in dirs)
     if meta is not None and meta.get("dirs") and sorted(meta["dirs"]) != given:
         # the same name on other music would quietly give back the first music's model
-        raise TrainError(f"the run in {folder} trained on {', '.join(sorted(meta['dirs']))}, not "
-                         f"{', '.join(given)} (use --restart to train it anew on these, or another --name)")
+        raise TrainUsageError(f"the run in {folder} trained on {', '.join(sorted(meta['dirs']))}, not "
+                              f"{', '.join(given)} (use --restart to train it anew on these, or another --name)")
     if meta is None:
         _check_models_folder(name, restart)
         files = find_files()
@@ -179,7 +190,10 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         cfg, base_folder, meta = settings(name, base, init_config, batch, lr, per_file)
         held = _readable_held_out(held, cfg["model_rate"], report)
         meta.update(dirs=[os.path.abspath(d) for d in dirs], holdout_files=held, train_files=train_files)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # $MUZIP_TRAIN_RUNS a file, no permission: said as the models folder is
+            raise TrainError(f"{folder.parent}: cannot keep training runs there ({exc.strerror or exc})") from None
         meta["prepared"] = _prepare(folder, train_files, cfg, per_file, jobs, report)
         write_json(meta_path, meta)
     elif meta.get("method") != "tables":
@@ -192,7 +206,7 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
             report.note(f"{name}: already trained to step {meta['steps_done']} and installed from this run "
                         "(a larger --steps, or --minutes, trains on)")
             return done
-        report.resumed(folder, meta["steps_done"])
+        report.resumed(folder, meta["steps_done"], meta.get("from"))
     if meta.get("method") == "tables":
         if steps is not None or minutes is not None or gpu:
             report.note(f"{meta['from']} has no network to train: its tables are counted on the music "

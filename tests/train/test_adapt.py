@@ -74,11 +74,11 @@ def test_train_from_the_default_counts_tables(runner, tmp_path):
     assert json.loads(r.stdout)["after"] == res["after"] and load_model("ad-t").digest == adapted.digest
 
     r = _train(runner, music, "--name", "ad-t", "--from", "no-such-model")  # not "use --restart": not installed
-    assert r.exit_code == 1 and "'no-such-model' is not installed" in r.output and "--restart" not in r.output
+    assert r.exit_code == 2 and "'no-such-model' is not installed" in r.output and "--restart" not in r.output
 
     # A new collection, the same name: refused without --restart (it gave back the first music's model)...
     r = _train(runner, _music(tmp_path / "more", n=4, seconds=3.0), "--name", "ad-t", "-q")
-    assert r.exit_code == 1 and f"trained on {music}, not {tmp_path / 'more'} (use --restart" in r.output, r.output
+    assert r.exit_code == 2 and f"trained on {music}, not {tmp_path / 'more'} (use --restart" in r.output, r.output
     # ...and installed again with it, the first version kept for its files.
     r = _train(runner, tmp_path / "more", "--name", "ad-t", "--restart", "-q", "--json")
     assert r.exit_code == 0, r.output

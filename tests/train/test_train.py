@@ -126,7 +126,7 @@ def test_train_a_context_table_model(runner, tmp_path, tiny_config, monkeypatch)
     (["--name", "muzip-v1"], 2, "a shipped model has that name"),
     (["--name", "embed-v1"], 2, "a shipped model has that name"),  # removed, but files may name it
     (["--name", "../evil"], 2, "use letters, digits"),
-    (["--name", "x", "--from", "no-such-model"], 1, "is not installed"),
+    (["--name", "x", "--from", "no-such-model"], 2, "is not installed"),  # nothing done: a usage error
     (["--name", "x", "--from", "muzip-v2.1"], 2, "cannot fit this kind of model"),
 ])
 def test_train_refusals(runner, tmp_path, args, code, message):

@@ -35,7 +35,7 @@ def test_an_installed_model_is_not_replaced_without_restart(runner, tmp_path):
     assert _train(runner, music, "--name", "kept").exit_code == 0
     shutil.rmtree(runs_dir() / "kept")
     r = _train(runner, music, "--name", "kept")
-    assert r.exit_code == 1 and "a model named kept is installed" in r.stderr and "--restart" in r.stderr
+    assert r.exit_code == 2 and "a model named kept is installed" in r.stderr and "--restart" in r.stderr
     assert not (runs_dir() / "kept").exists()  # refused before any work
     r = _train(runner, music, "--name", "kept", "--restart")
     assert r.exit_code == 0, r.output
@@ -49,6 +49,12 @@ def test_a_models_folder_that_cannot_take_the_model_is_found_first(runner, tmp_p
     assert r.exit_code == 1 and r.stderr.startswith(f"muzip: train nowhere: {tmp_path / 'afile' / 'models'}: "
                                                     "cannot install models there (Not a directory)"), r.output
     assert "reading" not in r.stderr
+    monkeypatch.delenv("MUZIP_USER_MODELS")
+    monkeypatch.setenv("MUZIP_TRAIN_RUNS", str(tmp_path / "afile"))  # said as the models folder is (session 61)
+    r = _train(runner, _music(tmp_path / "m"), "--name", "nowhere")
+    assert r.exit_code == 1 and r.stderr.strip().endswith(f"muzip: train nowhere: {tmp_path / 'afile'}: cannot "
+                                                          "keep training runs there (Not a directory)"), r.output
+    assert "Errno" not in r.stderr
 
 
 def test_a_file_under_several_names_is_one_file(runner, tmp_path):
