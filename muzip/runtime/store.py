@@ -188,6 +188,8 @@ def verify(name: str, files=IDENTITY_FILES) -> None:
     """Check `files` of model `name` against SHA256SUMS; ModelError on any mismatch."""
     folder, listed = model_folder(name), listed_files(name)
     for fname in files:
+        if not _NAME.match(fname) or fname.startswith("."):  # "../x", "a/b": no file of the model's folder
+            raise ModelError(f"model '{name}': SHA256SUMS lists {fname!r}, which is no file of its folder")
         if fname not in listed:
             raise ModelError(f"model '{name}': {fname} is not listed in SHA256SUMS")
         path = folder / fname

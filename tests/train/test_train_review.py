@@ -4,7 +4,9 @@ import json
 import os
 import shutil
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import music_folder
 from muzip.cli import cli
@@ -114,6 +116,19 @@ def test_a_config_that_is_no_json_is_reported_by_its_sha256(runner, user_copy, t
     r = runner.invoke(cli, ["compress", "--model", "mine", str(tmp_path / "x.wav")])
     assert r.exit_code == 1 and r.stderr.startswith("muzip: --model mine: the model is damaged (model 'mine': "
                                                     "config.json"), r.output
+
+
+@pytest.mark.parametrize("line", ["0" * 64 + "  MODEL.md", "0" * 64 + "  ../../../../etc/hostname"])
+def test_models_checks_every_file_its_sums_list(runner, user_copy, tmp_path, line):
+    """A wrong sum of its card, or a listed path outside its folder, passed as "files ok" (a review, session 61);
+    neither runs, so it still codes."""
+    with open(user_copy / "SHA256SUMS", "a") as f:
+        f.write(line + "\n")
+    r = runner.invoke(cli, ["models"])
+    mine = next(ln for ln in r.stdout.splitlines() if ln.startswith("mine:"))
+    assert r.exit_code == 1 and "FILES DAMAGED" in mine and line.split()[1] in mine and "still codes" in mine, mine
+    sf.write(tmp_path / "x.wav", np.zeros((44100, 1), np.float32), 44100)
+    assert runner.invoke(cli, ["compress", "-q", "--model", "mine", str(tmp_path / "x.wav")]).exit_code == 0
 
 
 def test_a_model_folder_without_its_sums_is_named(runner, user_copy):
