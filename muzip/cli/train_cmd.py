@@ -143,6 +143,7 @@ def train(dirs, name, base, steps, minutes, jobs, restart, gpu, as_json, quiet, 
                          for k, v in a.items())
         done = (f"tables counted in {result['train_seconds']:.0f} s" if result.get("method") == "tables"
                 else plural(result["steps"], "step"))
+        done += " earlier" if result.get("earlier") else ""  # a finished run again: its result, not new work
         click.echo(f"{name}: {done}, installed in {result['folder']}; held out "
                    f"({plural(result['holdout_files'], 'file')}, before -> after): {line}", err=True)
         _say_run_folder(name, rep)

@@ -133,7 +133,7 @@ def adapt_and_install(name: str, folder, meta: dict, meta_path, report) -> dict:
             from .card import measure_installed
             return measure_installed(name, model_folder(name), meta, meta_path, report)
         report.note(f"{name}: already counted and installed from this run (--restart counts again)")
-        return _summary(name, model_folder(name), meta)
+        return {**_summary(name, model_folder(name), meta), "earlier": True}
     if meta.get("before") is None:
         with report.bar(quality_runs(meta["holdout_files"]), f"measuring {base}", "codings") as bar:
             meta["before"] = codec_quality(load_model(base), meta["holdout_files"], rate, bar=bar)

@@ -293,7 +293,7 @@ def _already_installed(name: str, meta: dict, steps, folder) -> dict | None:
         return None
     return {"name": name, "folder": str(folder), "steps": meta["steps_done"], "train_seconds": meta["train_seconds"],
             "holdout_files": len(meta["holdout_files"]), "before": meta["before"], "after": meta["after"],
-            "from": meta.get("from")}
+            "from": meta.get("from"), "earlier": True}
 
 
 def _readable_held_out(held: list[str], rate: int, report) -> list[str]:

@@ -2,6 +2,7 @@
 as a model of its own, used by compress/decompress, installed again; no TensorFlow needed."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -72,6 +73,9 @@ def test_train_from_the_default_counts_tables(runner, tmp_path):
     r = _train(runner, music, "--name", "ad-t", "--json")  # the same run again: nothing to count
     assert r.exit_code == 0 and "already counted and installed" in r.stderr
     assert json.loads(r.stdout)["after"] == res["after"] and load_model("ad-t").digest == adapted.digest
+    assert json.loads(r.stdout)["earlier"] is True
+    r = _train(runner, music, "--name", "ad-t")  # said as the earlier result, not as work just done (session 61)
+    assert r.exit_code == 0 and re.search(r"ad-t: tables counted in \d+ s earlier, installed in", r.stderr), r.output
 
     r = _train(runner, music, "--name", "ad-t", "--from", "no-such-model")  # not "use --restart": not installed
     assert r.exit_code == 2 and "'no-such-model' is not installed" in r.output and "--restart" not in r.output
