@@ -30,10 +30,10 @@ class LatentFrame:
 
 
 def check_model(header: Header, model) -> None:
-    """ModelError unless the file names `model` exactly (name and identity); CorruptFileError if its frame
-    layout disagrees with the model's."""
-    named = header.model_id in (model.name, model.name.split("~", 1)[0])  # NAME~ID12: a kept older version
-    if not named or header.model_sha256 not in getattr(model, "accepted", (model.digest,)):
+    """ModelError unless the file names `model` exactly (its identity: every file that runs; the name may differ
+    only where codec.version_for found the file's model by its identity, in a renamed folder); CorruptFileError
+    if its frame layout disagrees with the model's."""
+    if header.model_sha256 not in getattr(model, "accepted", (model.digest,)):
         raise ModelError(f"file was made with model '{header.model_id}' ({header.model_sha256.hex()[:12]}), "
                          f"but the loaded model is '{model.name}' ({model.sha256[:12]})")
     cfg = model.config  # the decoder's frame layout comes from the model, so the header must agree with it

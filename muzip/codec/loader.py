@@ -15,8 +15,8 @@ import numpy as np
 from ..defaults import DEFAULT_EMBEDDER, DEFAULT_MODEL
 from ..errors import ModelError
 from ..runtime.identity import accepted_digests, identity_digest, runtime_digest
-from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, listed_files, model_folder,
-                             replaced_versions, resolve_name, verified_bytes, verify)
+from ..runtime.store import (IDENTITY_FILES, LEVEL_TABLES, RUNTIME_FILES, is_model_name, listed_files, model_folder,
+                             model_roots, replaced_versions, resolve_name, verified_bytes, verify)
 from .config import ModelConfig, load_config, read_model_json
 from .entropy.banded import BandedTables
 from .entropy.tables import LevelTables
@@ -71,7 +71,16 @@ def backend() -> str:
 def version_for(name: str, digest: bytes | None) -> str:
     """The key of the installed version of model `name` that a file with identity `digest` needs: the
     model itself, or an older version kept when `muzip train` replaced it (runtime.store)."""
-    name = resolve_name(name)
+    try:
+        name = resolve_name(name)
+    except ModelError:
+        found = _installed_as(digest) if is_model_name(name) else None  # a path or junk named: refused
+        if found is not None:  # its exact files under another name (a renamed folder): the identity decides
+            return found
+        from .config import installed_models
+        raise ModelError(f"model '{name}' is not installed (installed codec models: "
+                         f"{', '.join(installed_models('codec')) or 'none'}; models folders "
+                         f"{', '.join(map(str, model_roots()))})") from None
     if digest is None or digest in accepted_digests(name):
         return name
     for key in replaced_versions(name):
@@ -81,6 +90,21 @@ def version_for(name: str, digest: bytes | None) -> str:
         except ModelError:  # a damaged kept version: not the one
             continue
     return name  # read_latents then names both identities
+
+
+def _installed_as(digest: bytes | None) -> str | None:
+    """The installed codec model (or kept version) whose identity is `digest`, if any."""
+    from .config import installed_models
+    if digest is None:
+        return None
+    for name in installed_models("codec"):
+        for key in (name, *replaced_versions(name)):
+            try:
+                if identity_digest(key) == digest:  # every file that runs, as the file's were (no legacy id)
+                    return key
+            except ModelError:  # a damaged one: not it
+                continue
+    return None
 
 
 def load_model(name: str | None = None, backend_name: str | None = None, digest: bytes | None = None):

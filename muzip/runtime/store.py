@@ -156,6 +156,11 @@ def installed_models() -> list[str]:
     return sorted(k for k in _folders() if "~" not in k)
 
 
+def is_model_name(name) -> bool:
+    """A name a model may have (letters, digits, . _ -; at most 64): never a path."""
+    return isinstance(name, str) and bool(_NAME.match(name))
+
+
 def resolve_name(name: str | None) -> str:
     """The installed model called `name` (default: DEFAULT_MODEL); ModelError for anything else."""
     name = DEFAULT_MODEL if name is None else name

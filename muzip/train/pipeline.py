@@ -102,8 +102,10 @@ def _from_model(base: str) -> str:
     from .run import TrainUsageError
     try:
         return resolve_name(base)
-    except ModelError as exc:
-        raise TrainUsageError(f"--from {base}: {exc}") from None
+    except ModelError:
+        from ..codec import installed_models
+        raise TrainUsageError(f"--from {base}: model '{base}' is not installed (installed codec models: "
+                              f"{', '.join(installed_models('codec'))})") from None
 
 
 def trains_network(base: str | None, init_config: str | None) -> bool:

@@ -171,3 +171,26 @@ def test_a_large_run_folder_is_said_after_the_install(tmp_path, monkeypatch):
 def test_a_missing_folder_is_one_line(runner, tmp_path):
     r = _train(runner, tmp_path / "nowhere", "--name", "none")
     assert r.exit_code == 1 and r.stderr == f"muzip: {tmp_path / 'nowhere'}: no such file or folder\n", r.output
+
+
+def test_a_file_of_a_renamed_model_decodes_by_its_identity(runner, user_copy, tmp_path):
+    """A user model's folder renamed: its files were "model 'mine' is not installed", though the model they name
+    was there under the new name, identity and all (a review, session 61). The identity decides; with no model
+    of it, the models listed are the codec models only (not the embedders or the restorer)."""
+    sf.write(tmp_path / "x.wav", 0.1 * np.sin(np.arange(44100 * 2) / 7.0)[:, None].astype(np.float32), 44100)
+    assert runner.invoke(cli, ["compress", "-q", "--model", "mine", str(tmp_path / "x.wav")]).exit_code == 0
+    before = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "x.mz"), "-o", str(tmp_path / "a.wav")])
+    user_copy.rename(user_copy.parent / "renamed")
+    r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "x.mz"), "-o", str(tmp_path / "b.wav")])
+    assert before.exit_code == r.exit_code == 0, r.output
+    assert np.array_equal(sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b.wav")[0])
+    import io
+    from muzip.container import ContainerReader, encode_header
+    data = (tmp_path / "x.mz").read_bytes()
+    h = ContainerReader(io.BytesIO(data)).header
+    size = len(encode_header(h))
+    h.model_id, h.model_sha256 = "gone", bytes(32)  # a model of no installed identity
+    (tmp_path / "gone.mz").write_bytes(encode_header(h) + data[size:])
+    r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "gone.mz"), "-o", str(tmp_path / "c.wav")])
+    assert r.exit_code == 1 and "model 'gone' is not installed (installed codec models: " in r.stderr, r.output
+    assert "embed-v" not in r.stderr and "restore-v1" not in r.stderr and not (tmp_path / "c.wav").exists()
