@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AudioReadError
+from .ffmpeg_resume import a_cut_frame
 from .probe import (
     LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, riff_cut_note, riff_data_cut, riff_format,
     stream_facts, trim_to_stated,
@@ -155,8 +156,9 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "ffmpeg"
     cut = _riff(path, riff_data_cut)
     cut = [riff_cut_note(cut, f"{mem.shape[0] / seg.frame_rate:.3f} s ({mem.shape[0]} samples)")] if cut else []
+    if cut:  # a frame cut off at the end of a WAV cut short is the cut (said); other damage is still said
+        said = [line for line in said if not a_cut_frame(line)]
     more = f"; {len(said) - 1} more message{'s' if len(said) > 2 else ''}" if len(said) > 1 else ""
-    # the damage ffmpeg finds at the end of a WAV cut short is the cut
-    damage = cut or [f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave"
-                     ] if said else cut
+    damage = cut + ([f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave"]
+                    if said else [])
     return Decoded(mem, seg.frame_rate, ext, codec, bits, damage)

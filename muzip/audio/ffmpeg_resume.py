@@ -202,6 +202,12 @@ def _errors_said(errors) -> list[str]:
     return said
 
 
+def a_cut_frame(line: str) -> bool:
+    """ffmpeg's word for an MPEG frame cut off at the end of a file cut short (its bit reservoir points back past
+    what is there): the cut, not damage. A cut elsewhere in a frame says nothing at all."""
+    return "invalid new backstep" in line
+
+
 def without_address(line: str) -> str:
     """An ffmpeg log line without its "[ogg @ 0x55d0...] " prefix: the address is noise."""
     return re.sub(r"^\[[^]]*\] *", "", line)

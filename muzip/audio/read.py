@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import AudioFormatError, AudioReadError
 from ..native import quiet_native_stderr
-from .ffmpeg_resume import OVERLAP, PAGE_SLACK, from_start, resume
+from .ffmpeg_resume import OVERLAP, PAGE_SLACK, a_cut_frame, from_start, resume
 from .flac_resync import damage_note, read_on
 from .info import AudioInfo
 from .libsndfile_calls import readf, sf_message, software_of
@@ -235,9 +235,9 @@ class AudioSource:
         self._finish()
 
     def _raw_blocks(self, n: int) -> Iterator[np.ndarray]:
-        # ffmpeg finding the end of a WAV whose data chunk is cut short damaged: the cut, which _finish says
+        # ffmpeg's word for a frame cut off, in a WAV whose data chunk is cut short: the cut, which _finish says
         rest = self._by_ffmpeg and from_start(self.name, self._sf.channels, self._sf.samplerate, n, lambda said:
-                                              None if self._riff_cut else AudioReadError(
+                                              None if self._riff_cut and a_cut_frame(said) else AudioReadError(
                                                   f"{self.name}: corrupt or truncated "
                                                   f"{_kind(self.info.format)} data (ffmpeg: {said})"))
         if rest:  # an Opus whose page positions are off (libsndfile drifts, then stops), MPEG audio in a WAV

@@ -219,7 +219,7 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None, prints=No
     from ..library.catalog import Catalog
     out = {}
     with Catalog(db_path, create=False) as cat:
-        known = {t[1]: t for t in cat.fingerprints(embedder)} if prints is not None else {}
+        found = {}  # track id -> (file, its vector), for the fingerprints of these tracks only
         for f in files:
             try:
                 st = os.stat(f)
@@ -230,10 +230,12 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None, prints=No
                     cat.stored_descriptor(name, st.st_size, st.st_mtime, embedder, int(embed.scalings.shape[0]))
                 if emb is not None:
                     out[f] = emb
-                    vector = cat.stored(name, st.st_size, st.st_mtime, embedder) if name in known else None
-                    if vector is not None:
-                        prints[f] = (known[name][2], known[name][3], vector)
+                    track = cat.lookup(name) if prints is not None else None
+                    if track is not None:
+                        found[track[0]] = (f, track[1])
                     break
+        for track_id, _, duration, fingerprint in cat.fingerprints(embedder, ids=list(found)) if found else []:
+            prints[found[track_id][0]] = (duration, fingerprint, found[track_id][1])
     return out
 
 

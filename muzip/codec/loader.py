@@ -89,21 +89,22 @@ def version_for(name: str, digest: bytes | None) -> str:
                 return key
         except ModelError:  # a damaged kept version: not the one
             continue
-    return name  # read_latents then names both identities
+    # the name is another model's now (a folder renamed, another put in its place): the file's own, if installed
+    return _installed_as(digest) or name  # else read_latents names both identities
 
 
 def _installed_as(digest: bytes | None) -> str | None:
-    """The installed codec model (or kept version) whose identity is `digest`, if any."""
+    """The installed codec model or kept version whose identity is `digest`, if any (only by the identity muzip
+    1.2 on writes: a user model's file from before names it by a digest of fewer files, found by its name only)."""
     from .config import installed_models
     if digest is None:
         return None
-    for name in installed_models("codec"):
-        for key in (name, *replaced_versions(name)):
-            try:
-                if identity_digest(key) == digest:  # every file that runs, as the file's were (no legacy id)
-                    return key
-            except ModelError:  # a damaged one: not it
-                continue
+    for key in (*installed_models("codec"), *replaced_versions()):
+        try:
+            if identity_digest(key) == digest:  # every file that runs, as the file's were
+                return key
+        except ModelError:  # a damaged one, or a kept version of no codec: not it
+            continue
     return None
 
 

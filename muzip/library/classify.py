@@ -50,8 +50,11 @@ def cross_validate(X, y, groups, folds: int = 5, seed: int = 0, within_range: bo
         return {"folds": 0, "accuracy": None, "macro_f1": None}
     pred = np.empty_like(y)
     for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(X, y, groups):
-        coef, bias = fit_logistic(X[tr], y[tr])
         labels = np.unique(y[tr])
+        if len(labels) < 2:  # copies of one recording under two labels can leave a split one label: it is all
+            pred[te] = labels[0]  # that split can say (a regression needs two)
+            continue
+        coef, bias = fit_logistic(X[tr], y[tr])
         test = np.asarray(X[te], np.float64)
         if within_range:
             test = np.clip(test, np.min(X[tr], axis=0), np.max(X[tr], axis=0))

@@ -142,7 +142,7 @@ def duplicate_groups(tracks: list, vectors: np.ndarray) -> list[list[int]]:
 def recordings_among(prints: dict) -> dict:
     """{path: recording number} of the paths of `prints` {path: (duration, fingerprint, embedding)} that hold one
     recording with another of them (as `muzip dupes` groups them); the others are left out."""
-    paths = [p for p, (_, fp, _) in prints.items() if fp is not None]
+    paths = sorted(p for p, (_, fp, _) in prints.items() if fp is not None)  # numbered the same whatever the order
     if len(paths) < 2:
         return {}
     vectors = np.stack([np.asarray(prints[p][2], np.float64) for p in paths])

@@ -88,3 +88,20 @@ def test_a_whole_wav_or_one_of_unknown_length_is_not_said_cut(tmp_path):
     (tmp_path / "streamed.wav").write_bytes(bytes(data[:len(data) // 2]))
     with open(tmp_path / "streamed.wav", "rb") as f:
         assert riff_data_cut(f.fileno()) is None
+
+
+def test_damage_in_the_middle_of_a_cut_mpeg_wav_is_not_taken_for_the_cut(tmp_path):
+    """The cut excused every error ffmpeg found, so 2,000 random bytes a third of the way in were said only as a
+    cut at the end (a review of session 61). Only ffmpeg's word for a frame cut off is the cut's."""
+    from muzip.errors import AudioReadError
+    _ffmpeg("-i", _source(tmp_path), "-c:a", "libmp3lame", "-b:a", "128k", tmp_path / "mp3.wav")
+    data = bytearray((tmp_path / "mp3.wav").read_bytes())
+    at = len(data) // 3
+    data[at:at + 2000] = np.random.default_rng(1).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    cut = bytes(data[:int(len(data) * 0.8)])
+    (tmp_path / "midcut.wav").write_bytes(cut)
+    with pytest.raises(AudioReadError, match="corrupt or truncated WAV data"):
+        _read(tmp_path / "midcut.wav")
+    (tmp_path / "midcut_x.wav").write_bytes(_extensible(cut))  # read whole by ffmpeg: both said
+    _, warned = _read(tmp_path / "midcut_x.wav")
+    assert len(warned) == 2 and "(cut short)" in warned[0] and "ffmpeg found the data damaged" in warned[1], warned

@@ -104,6 +104,8 @@ def user_copy(tmp_path, monkeypatch):
     root = tmp_path / "models"
     shutil.copytree(model_folder("muzip-v2.7"), root / "mine")
     monkeypatch.setenv("MUZIP_USER_MODELS", str(root))
+    import muzip.cli.codec_jobs as jobs
+    monkeypatch.setattr(jobs, "_MODELS", {})  # another test's "mine", loaded in this process, is not this one
     return root / "mine"
 
 
@@ -184,6 +186,11 @@ def test_a_file_of_a_renamed_model_decodes_by_its_identity(runner, user_copy, tm
     r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "x.mz"), "-o", str(tmp_path / "b.wav")])
     assert before.exit_code == r.exit_code == 0, r.output
     assert np.array_equal(sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b.wav")[0])
+    # its name another model's now (an older folder put in its place): still found by its identity
+    from muzip.runtime import model_folder
+    shutil.copytree(model_folder("muzip-v2.6"), user_copy)
+    r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "x.mz"), "-o", str(tmp_path / "b2.wav")])
+    assert r.exit_code == 0 and np.array_equal(sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b2.wav")[0])
     import io
     from muzip.container import ContainerReader, encode_header
     data = (tmp_path / "x.mz").read_bytes()
