@@ -187,7 +187,9 @@ def train(dirs, name, *, base, steps, minutes, jobs, restart, per_file, init_con
         files = find_files()
         train_files, held = split_holdout(files)
         if not held:
-            raise TrainError("needs at least 2 audio files (a tenth of them, at least one, is held out)")
+            # nothing was done, and more music on the command line is the fix: a usage error, exit 2
+            raise TrainUsageError(f"{', '.join(dirs)}: {len(files)} audio file{'' if len(files) == 1 else 's'}; "
+                                  "training needs at least 2 (a tenth of them, at least one, is held out)")
         per_file = max(1, min(per_file, MAX_SEGMENTS // len(train_files)))  # a big collection: fewer per file
         cfg, base_folder, meta = settings(name, base, init_config, batch, lr, per_file)
         held = _readable_held_out(held, cfg["model_rate"], report)

@@ -144,7 +144,8 @@ def test_minutes_must_be_a_finite_positive_number(runner, tmp_path, minutes):
 
 def test_train_needs_a_held_out_file(runner, tmp_path):
     r = _train(runner, _music(tmp_path / "m", n=1), "--name", "one")
-    assert r.exit_code == 1 and "needs at least 2 audio files" in r.output
+    assert r.exit_code == 2 and "1 audio file; training needs at least 2" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
 
 
 def test_holdout_split_is_stable_and_disjoint():
