@@ -46,7 +46,9 @@ def restore_one(item, opt: RestoreOptions, bars, out) -> None:
     for warning in r.warnings:
         out.warn(f"{item.src}: {warning}")
     out.bytes_in = file_size(item.src)
-    band = f"bandwidth {r.bandwidth / 1000:.1f} kHz" if r.bandwidth else "silent in its first minute"
+    # a copy reads its first minute only; a restoration reads on to the first minute of sound
+    band = f"bandwidth {r.bandwidth / 1000:.1f} kHz" if r.bandwidth else \
+        "silent in its first minute" if r.copied else "silent"
     what = f"{_stream_name(r)}, {f'{r.kbps:.0f} kbps' if r.kbps else 'lossless'}, {band}"
     why = "--model none" if opt.model == "none" else f"already {'lossless' if r.kbps is None else 'good'}"
     did = f"not restored ({why})" if r.copied else \

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 _LOSSLESS_CONTAINERS = ("wav", "wavex", "rf64", "flac", "aiff", "aif", "w64", "caf", "wv", "ape")  # libsndfile's names
-PROBE_SECONDS = 60  # the bandwidth is measured on the first minute (memory stays flat in length)
+PROBE_SECONDS = 60  # the bandwidth is measured on the first minute of sound (memory stays flat in length)
 _RESTORERS: dict = {}  # one load per process: a batch (or a worker) pays for it once
 
 
@@ -22,7 +22,7 @@ class Restored:
     codec: str | None       # what the stream holds ("mp3", "aac", "opus", "alac", "pcm", ...; None: not known)
     bits: int               # bits per sample written (24 for a 24-bit or wider original passed through)
     kbps: float | None      # the stream's bitrate; None: lossless (or standard input)
-    bandwidth: float        # Hz of real content, measured on the first minute
+    bandwidth: float        # Hz of real content, measured on the first minute of sound (0: silent)
     copied: bool            # passed through unchanged (lossless, or at COPY_KBPS or more)
     samples: int            # frames written
     rate: int               # the output's sample rate
@@ -74,6 +74,38 @@ def mp3_delay(path: str) -> int:
     return 0 if (b"Xing" in first or b"Info" in first) else MP3_DELAY
 
 
+def _probe(blocks, sound_samples: int, silent_as_length: bool) -> list:
+    """The blocks read until `sound_samples` of them are not digital silence (detect.DIGITAL_SILENCE), or the
+    stream ends. silent_as_length: a silent block is kept as its length (an int), so memory stays flat
+    however long a silence comes first."""
+    import numpy as np
+
+    from .detect import DIGITAL_SILENCE
+    held, have = [], 0
+    for b in blocks:
+        if silent_as_length and (not len(b) or float(np.max(np.abs(b))) <= DIGITAL_SILENCE):
+            held.append(len(b))
+            continue
+        held.append(b)
+        have += len(b)
+        if have >= sound_samples:
+            break
+    return held
+
+
+def _skip(held: list, n: int) -> list:
+    """`held` (blocks and silent lengths) without its first n samples: the MP3 decoder's delay."""
+    out = []
+    for b in held:
+        k = b if isinstance(b, int) else len(b)
+        if n >= k:
+            n -= k
+            continue
+        out.append(b - n if isinstance(b, int) else b[n:])
+        n = 0
+    return out
+
+
 def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed: int = 0,
                  deterministic: bool = False, exact_formats=(), downmix: bool = False) -> Restored:
     """Restore `src` ("-": standard input) into the file that open_output() yields (a context manager,
@@ -98,15 +130,11 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
         copy = kbps is None or kbps >= COPY_KBPS or net is None  # model "none": copy whatever it is
         blocks = source.blocks(1 << 16)
         delay = mp3_delay(src) if info.format == "mp3" and not copy else 0
-        head, have = [], 0  # the first minute, kept to measure the bandwidth before anything is written
-        for b in blocks:
-            head.append(b)
-            have += len(b)
-            if have >= PROBE_SECONDS * sr + delay:
-                break
-        x0 = np.concatenate(head) if head else np.zeros((0, ch), np.float32)
-        x0, head = x0[delay:], None
-        bw = bandwidth_hz(x0, sr)
+        # the first minute of sound, kept to measure the bandwidth before anything is written; a restoration
+        # keeps a block of digital silence (a hidden track's long silent start) as its length only
+        head = _skip(_probe(blocks, PROBE_SECONDS * sr + delay, silent_as_length=not copy), delay)
+        sound = [b for b in head if not isinstance(b, int)]
+        bw = bandwidth_hz(np.concatenate(sound) if sound else np.zeros((0, ch), np.float32), sr)
         rate = sr if copy else max(sr, net.rate)
         # Only these formats report an exact length; for others (MP3, ffmpeg-decoded) the stream decides.
         exact = info.num_samples if src != "-" and info.format in exact_formats else None
@@ -114,7 +142,8 @@ def restore_file(src: str, open_output, progress, *, fmt: str, model: str, seed:
         want = None if total is None else round(total * rate / sr)
 
         def source_blocks():
-            yield x0
+            for b in head:
+                yield np.zeros((b, ch), np.float32) if isinstance(b, int) else b
             yield from blocks
 
         bits = 24 if copy and (info.bits or 16) > 16 else 16  # a 24-bit original passed through stays 24-bit

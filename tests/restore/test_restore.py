@@ -234,3 +234,38 @@ def test_digital_silence_stays_silent_and_the_gate_makes_no_seam(restorer):
     assert np.all(g[:, :256 * 3 + 128] == 1) and np.all(g[:, 256 * 4 + 128:256 * 6 + 129] == 0)
     assert np.all(np.abs(np.diff(g[0])) <= 1 / 256 + 1e-6)  # ramped over a frame
     assert bandwidth_hz(np.zeros((rate * 2, 2), np.float32), rate) == 0.0
+
+
+def test_a_silent_start_is_read_past_for_the_bandwidth(tmp_path, runner, monkeypatch):
+    """A low-rate file whose first minute was digital silence (a hidden track) read "silent in its first minute"
+    and was conditioned as full band: nothing was restored (session 61's leftover). The probe now reads on to
+    the first minute of sound, holding the silence as its length; here a minute is made a second."""
+    import muzip.restore.pipeline as P
+    monkeypatch.setattr(P, "PROBE_SECONDS", 1)
+    rate = 44100
+    x = np.zeros((rate * 6, 2), np.float32)
+    x[rate * 4:] = np.random.default_rng(3).standard_normal((rate * 2, 2)).astype(np.float32) * 0.1
+    import lameenc
+    enc = lameenc.Encoder()  # at 44.1 kHz, as ffmpeg's LAME writes it: the silence spans two 64-k-sample blocks
+    enc.set_bit_rate(48), enc.set_in_sample_rate(rate), enc.set_out_sample_rate(rate), enc.set_channels(2)
+    src = tmp_path / "hidden.mp3"
+    src.write_bytes(bytes(enc.encode((x * 32767).round().astype("<i2").tobytes()) + enc.flush()))
+    r = runner.invoke(cli, ["restore", str(src), "-o", str(tmp_path / "out.wav")])
+    assert r.exit_code == 0, r.output
+    band = float(r.output.split("bandwidth ")[1].split(" kHz")[0])
+    assert 6 < band < 18 and "silent in" not in r.output  # LAME's low-pass at 48 kbps, not the silence
+    y, _ = sf.read(tmp_path / "out.wav", dtype="float32")
+    assert len(y) == len(sf.read(src)[0]) - 1105  # the silence kept as a length comes back whole, LAME's delay cut
+    assert np.all(y[:rate * 3] == 0) and np.abs(y[rate * 4 + 2000:]).max() > 0.05
+
+
+def test_the_probe_holds_silence_as_a_length_and_cuts_the_delay():
+    from muzip.restore.pipeline import _probe, _skip
+    loud = np.full((5, 1), 0.5, np.float32)
+    blocks = [np.zeros((4, 1), np.float32), np.full((3, 1), 1e-7, np.float32), loud, loud, loud]
+    held = _probe(iter(blocks), 8, silent_as_length=True)
+    assert [b if isinstance(b, int) else len(b) for b in held] == [4, 3, 5, 5]  # stops at 8 of sound
+    assert all(isinstance(b, np.ndarray) for b in _probe(iter(blocks), 8, silent_as_length=False))
+    cut = _skip(held, 9)  # the delay runs through both silences into the first sound
+    assert [b if isinstance(b, int) else len(b) for b in cut] == [3, 5] and np.all(cut[0] == 0.5)
+    assert _skip([4, loud], 2)[0] == 2
