@@ -252,7 +252,7 @@ def _stored(db_path: str, files: list[str], embedder: str, embed=None, prints=No
 @one_line_errors
 def classify_predict(classifier, files, db_path, jobs, as_json, quiet):
     """Label FILES (audio or .mz) or a catalog's tracks with a trained CLASSIFIER (--db, or $MUZIP_DB when no FILES
-    are given)."""
+    are given). A file named twice, or also inside a folder given, is labelled once."""
     from ..library import classify as C
     rep = Reporter(quiet)
     if not files and not db_path:  # nothing named: the session's catalog, as the other library commands take it
