@@ -147,6 +147,16 @@ def riff_data_cut(fd: int) -> tuple[int, int] | None:
     return None
 
 
+def riff_data_unsized(fd: int) -> bool:
+    """Whether a WAVE's data chunk states 0 bytes and bytes follow it: a recorder or streaming writer that stopped
+    before it wrote the size, of which libsndfile reads no frames."""
+    for cid, size, pos in _riff_chunks(fd):
+        if cid == b"data":
+            return size is None and struct.unpack("<I", os.pread(fd, 8, pos)[4:])[0] == 0 \
+                and os.fstat(fd).st_size > pos + 8
+    return False
+
+
 def riff_cut_note(cut: tuple[int, int], read: str) -> str:
     """What is said of a WAV riff_data_cut found cut short, of which `read` (seconds) was read."""
     return f"the WAV's data chunk states {cut[0]:,} bytes but the file holds {cut[1]:,} (cut short); read the " \

@@ -1,7 +1,8 @@
 """AudioSource: single-pass block reading of any input, with every failure a MuzipError.
 
 Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in constant memory; other formats
-(m4a, aac, wma...) are decoded in memory by ffmpeg; ``-`` streams a WAV from stdin. What file content can do to us:
+(m4a, aac, wma...) are decoded in memory by ffmpeg; ``-`` streams a WAV from stdin (as a WAV file is read whose data
+chunk states 0 bytes: a recorder stopped before writing it). What file content can do to us:
 
 * unreadable, corrupt or truncated data raises AudioReadError, from the constructor or ``blocks()``, never a
   soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import closing
+from contextlib import closing, suppress
 from typing import BinaryIO, Iterator
 
 import numpy as np
@@ -37,10 +38,10 @@ from .lazy import soundfile as sf
 from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
                            repaired_at_start)
 from .mp3_frames import mp3_audio_share, mp3_states_length
-from .probe import (ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut, riff_promised_frames,
-                    soundfile_codec)
+from .probe import (ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut, riff_data_unsized,
+                    riff_promised_frames, soundfile_codec)
 from .tags import kept_tags, read_metadata
-from .wavstream import WavStreamReader, is_pipe
+from .wavstream import WavStreamReader, is_pipe, open_unsized
 
 MIN_RATE, MAX_RATE = 8000, 192000
 
@@ -127,7 +128,6 @@ class AudioSource:
         self.info = AudioInfo(rate, min(in_ch, 2), frames, fmt, tags, cover, self._codec, self._bits, self._software,
                               self._about)
 
-    # -- opening -------------------------------------------------------------------------
     def _open_path(self, path: str):
         if os.path.isdir(path):
             raise AudioReadError(f"{path}: is a directory")
@@ -194,6 +194,9 @@ class AudioSource:
         except OSError:
             pass  # only a warning is at stake
         self._about = (self._promised or stated) if self._by_ffmpeg else None  # AudioInfo.about_samples
+        if fmt in ("wav", "wavex") and not f.frames and riff_data_unsized(self._fd) and (got := open_unsized(path)):
+            (self._pipe, self._wav), self._sf, frames = got, None, None  # its size 0 is "unknown": read to the end
+            f.close()
         return f.samplerate, f.channels, frames, fmt, tags, cover
 
     def _open_ffmpeg(self, path: str, sf_msg: str):
@@ -376,10 +379,8 @@ class AudioSource:
 
     def _close_decoder(self) -> None:
         if self._sf is not None:
-            try:
+            with suppress(Exception):  # closing a damaged file must not mask the real error
                 self._sf.close()
-            except Exception:  # noqa: BLE001 - closing a damaged file must not mask the real error
-                pass
             self._sf = None
         if self._fd is not None:
             os.close(self._fd)

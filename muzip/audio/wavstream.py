@@ -31,6 +31,17 @@ def int24_to_float(buf: bytes) -> np.ndarray:
 INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date", b"ICRD"),
             ("genre", b"IGNR"), ("tracknumber", b"ITRK"), ("comment", b"ICMT"), ("software", b"ISFT"))
 
+def open_unsized(path: str):
+    """(file, WavStreamReader) of a WAV file whose data chunk states 0 bytes (probe.riff_data_unsized), read to
+    its end as a stream is; None where this reader cannot read it (not PCM or float)."""
+    f = open(path, "rb")
+    try:
+        return f, WavStreamReader(f, path)
+    except AudioReadError:
+        f.close()
+        return None
+
+
 class WavStreamReader:
     """Parse the header on construction; ``blocks()`` then yields (n, channels) float32.
 

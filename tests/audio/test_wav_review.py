@@ -1,0 +1,62 @@
+"""WAV files a codec review found read wrong (session 62): a data chunk stating 0 bytes (a recorder stopped before
+writing its size) read as 0 s and compressed to an empty .mz, exit 0."""
+
+import struct
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from muzip.audio import AudioSource
+from muzip.audio.probe import riff_data_unsized
+from muzip.cli import cli
+
+
+def _tone(path, seconds=3, rate=44100, subtype="PCM_16"):
+    t = np.arange(rate * seconds) / rate
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 660 * t)], 1)
+    sf.write(path, x, rate, subtype=subtype)
+    return sf.read(path, dtype="float32")[0]
+
+
+def _size_field(path, data_size, riff_size=None):
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<I", raw, raw.find(b"data") + 4, data_size)
+    if riff_size is not None:
+        struct.pack_into("<I", raw, 4, riff_size)
+    path.write_bytes(bytes(raw))
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("riff_size", [None, 0])
+def test_a_wav_whose_data_size_is_zero_is_read_to_its_end(tmp_path, subtype, riff_size):
+    p = tmp_path / "rec.wav"
+    x = _tone(p, subtype=subtype)
+    _size_field(p, 0, riff_size)
+    with open(p, "rb") as f:
+        assert riff_data_unsized(f.fileno())
+    with AudioSource(str(p)) as src:
+        got = np.concatenate(list(src.blocks(10000)))
+        assert src.info.sample_rate == 44100 and src.info.channels == 2 and not src.warnings
+    assert got.shape == x.shape and np.array_equal(got, x)
+
+
+def test_a_recording_whose_size_was_never_written_compresses_whole(tmp_path, runner):
+    p = tmp_path / "rec.wav"
+    _tone(p, seconds=4)
+    _size_field(p, 0, 0)
+    r = runner.invoke(cli, ["compress", "-q", str(p)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / "rec.mz"), "-o", str(tmp_path / "out.wav")])
+    assert r.exit_code == 0 and sf.info(tmp_path / "out.wav").frames == 4 * 44100  # it was an empty .mz
+
+
+def test_a_wav_of_no_samples_stays_an_empty_file_and_a_sized_one_is_not_unsized(tmp_path):
+    p = tmp_path / "empty.wav"
+    sf.write(p, np.zeros((0, 2), np.float32), 44100)  # size 0 and nothing after it: truly empty
+    with open(p, "rb") as f:
+        assert not riff_data_unsized(f.fileno())
+    q = tmp_path / "sized.wav"
+    _tone(q, seconds=1)
+    with open(q, "rb") as f:
+        assert not riff_data_unsized(f.fileno())
