@@ -12,6 +12,8 @@ import errno
 import os
 import re
 
+from .wavstream import wav_info_tags
+
 try:  # one cap for reader and container; the container defines it when it stores covers
     from ..container import MAX_COVER_BYTES
 except ImportError:
@@ -231,7 +233,7 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
     the easy view hides, e.g. ID3 COMM), then libsndfile's strings (e.g. WAV LIST/INFO).
     Never raises."""
     if _wav_without_id3(path):  # all mutagen would read of a WAV is its id3 chunk: skip loading it (~30 ms)
-        tags = {} if sfile is None else read_soundfile_tags(sfile)
+        tags = {**({} if sfile is None else read_soundfile_tags(sfile)), **wav_info_tags(path)}  # long values too
         kept, notes = kept_tags(tags)
         return kept, None, notes
     tags = read_mutagen_tags(path)
@@ -246,9 +248,8 @@ def read_metadata(path: str, sfile=None) -> tuple[dict[str, str], tuple[str, byt
             cover, notes = _choose_cover(_pictures(m))
     except Exception:  # noqa: BLE001 - bad tags or pictures must never fail the read
         pass
-    if sfile is not None:
-        for k, v in read_soundfile_tags(sfile).items():
-            tags.setdefault(k, v)
+    for k, v in ({} if sfile is None else {**read_soundfile_tags(sfile), **wav_info_tags(path)}).items():
+        tags.setdefault(k, v)  # a WAV's LIST/INFO, after its id3 chunk
     kept, long = kept_tags(tags)
     return kept, cover, notes + long
 

@@ -47,7 +47,9 @@ def _chunk(cid: bytes, body: bytes) -> bytes:
 def wav_trailer(tags: dict[str, str], cover: tuple[str, bytes] | None, software: str | None = None) -> bytes:
     """The chunks that follow the data: LIST/INFO (with ISFT, the software), plus id3 for what INFO cannot hold."""
     out = info_chunk({**tags, "software": software} if software else tags)
-    if cover is not None or any(k not in dict(INFO_IDS) for k in tags):
+    # a value over INFO's cap goes whole into id3 too, which readers prefer
+    if cover is not None or any(k not in dict(INFO_IDS) or len(v.encode("utf-8")) > _MAX_INFO_VALUE
+                                for k, v in tags.items()):
         id3 = id3_bytes(tags, cover)
         out += _chunk(b"id3 ", id3) if id3 else b""
     return out

@@ -158,6 +158,30 @@ def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
     return tags, software
 
 
+def wav_info_tags(path: str, max_chunks: int = 4096) -> dict[str, str]:
+    """The tags of a RIFF/WAVE file's LIST/INFO chunk, before or after its data, read here: libsndfile leaves out
+    a value of about 4 KB or more (a long comment), where muzip writes up to 8 KB. Never raises."""
+    try:
+        with open(path, "rb") as f:
+            head, end, pos = f.read(12), f.seek(0, os.SEEK_END), 12
+            for _ in range(max_chunks if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE" else 0):
+                f.seek(pos)
+                ch = f.read(8)
+                if len(ch) < 8:
+                    break
+                cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+                if cid == b"LIST" and size <= 1 << 24 and f.read(4) == b"INFO":
+                    return _info_tags(f.read(size - 4))[0]
+                if cid == b"data" and size in (0, 0xFFFFFFFF):  # streamed: the data runs to the end
+                    break
+                pos += 8 + size + (size & 1)
+                if pos >= end:
+                    break
+    except (OSError, ValueError, struct.error):
+        pass
+    return {}
+
+
 def is_pipe(path: str) -> bool:
     """A FIFO or character device named as a file (a shell's <(...), /dev/stdin): read as a stream, as `-` is."""
     try:

@@ -60,3 +60,17 @@ def test_a_wav_of_no_samples_stays_an_empty_file_and_a_sized_one_is_not_unsized(
     _tone(q, seconds=1)
     with open(q, "rb") as f:
         assert not riff_data_unsized(f.fileno())
+
+
+@pytest.mark.parametrize("comment_bytes", [200, 6000, 9000])
+def test_long_tag_values_survive_a_wav(tmp_path, comment_bytes):
+    """libsndfile leaves out a LIST/INFO value of about 4 KB or more: a WAV muzip wrote itself (INFO values up to
+    8 KB) lost its comment, and the other tags' neighbours at random. INFO is read here; a value over its cap is
+    written whole to the id3 chunk too."""
+    from muzip.audio import AudioSink
+    tags = {"title": "T", "artist": "R", "album": "A", "date": "2001", "comment": "x" * comment_bytes}
+    p = tmp_path / "t.wav"
+    with open(p, "wb") as f, AudioSink(f, 44100, 2, "wav", tags=tags) as sink:
+        sink.write(np.zeros((4410, 2), np.float32))
+    with AudioSource(str(p)) as src:
+        assert src.info.tags == tags
