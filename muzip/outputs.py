@@ -97,6 +97,13 @@ def _publish(tmp_name: str, path: str, force: bool) -> None:
     os.unlink(tmp_name)
 
 
+def part_prefix(name: str) -> str:
+    """The start of an output's temporary name, ".NAME." (then 8 random characters and ".part"), with NAME cut
+    to fit a file name's 255 bytes: a legal name of 241-255 bytes (80 Japanese characters) failed as too long."""
+    room = 255 - len(".") - len(".") - 8 - len(".part")
+    return "." + name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "surrogateescape") + "."
+
+
 @contextmanager
 def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: bool = False) -> Iterator[BinaryIO]:
     """Yield a binary file that becomes ``path`` only on success (see the module docstring).
@@ -114,7 +121,7 @@ def atomic_output(path: str, force: bool, inputs: Iterable[str] = (), seekable: 
     try:
         try:
             with _signals_held():  # a signal lands after `tmp` is set, so the removal below sees the file
-                tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix="." + name + ".",
+                tmp = tempfile.NamedTemporaryFile(delete=False, dir=directory, prefix=part_prefix(name),
                                                   suffix=".part")
         except OSError as e:
             raise OutputWriteError(f"{path}: cannot write ({e.strerror or e})") from None

@@ -15,6 +15,7 @@ import click
 
 from .batch import BatchView, Outcome, input_bytes, run_job
 from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs
+from ..outputs import part_prefix
 from ..signals import exit_for_signal
 from .plan import Item
 from ..native import native_stderr_to_null
@@ -29,7 +30,7 @@ def _clear_stale_parts(items) -> None:
         if item.dst is None or is_uri(item.dst):  # an object appears only when its upload completes
             continue
         folder, name = os.path.split(item.dst)
-        for part in glob.glob(os.path.join(glob.escape(folder or "."), "." + glob.escape(name) + ".*.part")):
+        for part in glob.glob(os.path.join(glob.escape(folder or "."), glob.escape(part_prefix(name)) + "*.part")):
             try:
                 os.unlink(part)
             except OSError:

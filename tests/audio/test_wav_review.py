@@ -1,6 +1,7 @@
 """WAV files a codec review found read wrong (session 62): a data chunk stating 0 bytes (a recorder stopped before
 writing its size) read as 0 s and compressed to an empty .mz, exit 0."""
 
+import os
 import struct
 
 import numpy as np
@@ -74,3 +75,20 @@ def test_long_tag_values_survive_a_wav(tmp_path, comment_bytes):
         sink.write(np.zeros((4410, 2), np.float32))
     with AudioSource(str(p)) as src:
         assert src.info.tags == tags
+
+
+@pytest.mark.parametrize("name", ["a" * 251 + ".mz", "曲" * 83 + ".mz", "x.mz"])
+def test_an_output_name_of_up_to_255_bytes_is_written(tmp_path, runner, name):
+    """The temporary name (".NAME.XXXXXXXX.part") was 15 bytes longer than the output's: a legal name of 241-255
+    bytes (80 Japanese characters) failed "File name too long"."""
+    from muzip.outputs import atomic_output, part_prefix
+    assert len(name.encode()) <= 255
+    with atomic_output(str(tmp_path / name), force=False) as f:
+        assert len(os.path.basename(f.name).encode()) <= 255 and os.path.basename(f.name).startswith(part_prefix(name))
+        f.write(b"mz")
+    assert os.listdir(tmp_path) == [name] and (tmp_path / name).read_bytes() == b"mz"
+    src = tmp_path / (name[:-3] + ".wav")
+    if len(src.name.encode()) <= 255:  # and the whole command, through the batch
+        _tone(src, seconds=1)
+        r = runner.invoke(cli, ["compress", "-q", "-f", str(src)])
+        assert r.exit_code == 0, r.output
