@@ -152,7 +152,8 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
 @click.option("--start", type=TimeSpec(), default="0", help="Start time: seconds or [h:]m:s (1:30).")
 @click.option("--duration", type=TimeSpec(), help="Length to decode, seconds or [h:]m:s (default: to the end).")
 @_batch_options
-@click.option("--strict", is_flag=True, help="Treat a damaged frame as an error instead of concealing it.")
+@click.option("--strict", is_flag=True, help="Treat a damaged frame, or a file cut short, as an error (no output) "
+              "instead of concealing it or decoding what is there.")
 def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, output, output_dir, recursive,
                jobs, quiet, strict):
     """Decompress .mz files to WAV (or FLAC, Ogg, Opus, MP3) at the original rate, channels and length.

@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from ..errors import AudioReadError, MuzipError
+from ..errors import AudioReadError, CorruptFileError, MuzipError
 from .common import file_size, fmt_time
 
 _MODELS: dict = {}  # one load per process: a batch (or a worker) pays for it once
@@ -165,6 +165,8 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
             streaming = item.dst is None or not dst.seekable()
             report = decompress_to(reader, model, make_sink, opt.start, opt.duration, opt.strict,
                                    progress=bar.update, pad_truncated=streaming, workers=opt.file_workers)
+            if opt.strict and report.truncated:  # audio lost, as a damaged frame's is: no output (it was exit 3)
+                raise CorruptFileError("file is truncated (no valid index at the end): --strict writes nothing")
             sinks[0].close()
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:

@@ -84,8 +84,11 @@ def test_missing_trailer_or_data_after_it_is_index_damage_but_a_cut_index_is_tru
     data, _, start = small
     assert verify_file(io.BytesIO(data[:-TRAILER_SIZE])).warnings == [INDEX_DAMAGED]  # trailer lost
     assert verify_file(Pipe(data + b"\0" * 5)).warnings == [INDEX_DAMAGED]  # junk after the trailer
-    for cut in (data[:-40], data[:start + 3]):  # index cut: nothing proves the frames are all there
-        res = verify_file(io.BytesIO(cut))
+    for cut in (data[:-40], data[:start + 3], data[:start]):  # index cut: the frames hold what the header states
+        assert verify_file(io.BytesIO(cut)).warnings == [INDEX_DAMAGED]  # (it was "truncated", exit 1: session 62)
+    from scripts.fuzz.fuzz_cases import set_header_fields
+    for cut in (data[:start - 1], set_header_fields(data, num_samples=2**64 - 1)[:start + 3]):  # a frame cut; a length
+        res = verify_file(io.BytesIO(cut))  # not stated (a stream's): nothing proves the frames are all there
         assert res.problems == ["file is truncated (no valid index at the end)"]
     # frame 1 damaged and the index too: truncated (the trailer points past the last good frame)
     r = ContainerReader(io.BytesIO(data))
@@ -145,3 +148,24 @@ def test_a_damaged_index_never_lets_the_header_claim_more_audio_than_the_frames_
         assert r.index_damaged and not r.truncated
         out = decompress_bytes(bad, model=model)[0]
         assert len(out) == len(audio)
+
+
+def test_a_lost_index_is_a_warning_and_strict_refuses_a_cut_file(cli_runner, small, tmp_path):
+    """A codec review (session 62): `muzip test` said "truncated", exit 1, of a file that had lost only its index
+    (every frame whole, the length its header states); `decompress --strict` wrote half of a file cut in two,
+    exit 3, where one damaged frame fails it."""
+    data, audio, start = small
+    lost, cut = tmp_path / "lost.mz", tmp_path / "cut.mz"
+    lost.write_bytes(data[:start + 5])
+    cut.write_bytes(data[:start - 30])
+    r = cli_runner.invoke(cli, ["test", "-q", str(lost)])
+    assert r.exit_code == EXIT_WARN and INDEX_DAMAGED in r.stderr and "truncated" not in r.stderr
+    r = cli_runner.invoke(cli, ["test", "-q", str(cut)])
+    assert r.exit_code == EXIT_FAIL and "truncated" in r.stderr
+    r = cli_runner.invoke(cli, ["decompress", "-q", "--strict", str(lost), "-o", str(tmp_path / "lost.wav")])
+    assert r.exit_code == EXIT_WARN and (tmp_path / "lost.wav").exists()  # nothing lost: strict decodes it
+    r = cli_runner.invoke(cli, ["decompress", "-q", "--strict", str(cut), "-o", str(tmp_path / "cut.wav")])
+    assert r.exit_code == EXIT_FAIL and not (tmp_path / "cut.wav").exists()
+    assert r.stderr.strip() == f"muzip: {cut}: file is truncated (no valid index at the end): --strict writes nothing"
+    r = cli_runner.invoke(cli, ["decompress", "-q", str(cut), "-o", str(tmp_path / "cut.wav")])
+    assert r.exit_code == EXIT_WARN and (tmp_path / "cut.wav").exists()  # without --strict: what is there
