@@ -41,11 +41,13 @@ def _batch_options(f):
 downmix_option = click.option("--downmix", is_flag=True, help="Mix inputs with more than 2 channels down to stereo.")
 
 
-def _check_flags(force, skip_existing, to_stdout, output):
+def _check_flags(force, skip_existing, to_stdout, output, output_dir=None):
     if force and skip_existing:
         raise click.UsageError("-f and --skip-existing contradict each other")
     if to_stdout and output and output != "-":  # -o - is standard output too
         raise click.UsageError("-c and -o contradict each other")
+    if to_stdout and output_dir:  # it was left unused without a word
+        raise click.UsageError("-c and --output-dir contradict each other")
 
 
 class CompressCommand(click.Command):
@@ -91,7 +93,7 @@ def compress(inputs, bitrate, force, skip_existing, to_stdout, output, output_di
       muzip compress --ray -r Music/ --output-dir mz/   # on Ray: this machine, or --ray HOST:PORT
       muzip compress --ray HOST:PORT -r s3://music/in --output-dir s3://music/mz
     """
-    _check_flags(force, skip_existing, to_stdout, output)
+    _check_flags(force, skip_existing, to_stdout, output, output_dir)
     if model_name is not None:  # a name that is no codec model is the command's mistake, not each file's
         from ..codec.config import installed_models, model_kind
         codecs = installed_models("codec")
@@ -167,7 +169,7 @@ def decompress(inputs, fmt, start, duration, force, skip_existing, to_stdout, ou
       muzip decompress --start 1:30 --duration 10 song.mz -o excerpt.wav
       muzip decompress -c song.mz | aplay          # WAV to standard output
     """
-    _check_flags(force, skip_existing, to_stdout, output)
+    _check_flags(force, skip_existing, to_stdout, output, output_dir)
     refuse_terminal_stdin(inputs, "compressed data is")
     if duration is not None and duration <= 0:
         raise click.BadParameter("must be > 0", param_hint="--duration")

@@ -68,6 +68,8 @@ def _precheck(item, force, make_dirs):
     """Refuse a bad output before reading anything (the move into place checks again)."""
     if item.dst is None:
         return
+    if item.src != "-" and not os.path.exists(item.src):  # a broken link under -r: the input's fault, said first
+        raise AudioReadError(f"{item.src}: no such file" + (" (a link to nothing)" if os.path.islink(item.src) else ""))
     from ..outputs import check_output
     if make_dirs:
         os.makedirs(os.path.dirname(item.dst) or ".", exist_ok=True)
@@ -167,6 +169,9 @@ def decompress_one(item, opt: DecompressOptions, bars, out) -> None:
                                    progress=bar.update, pad_truncated=streaming, workers=opt.file_workers)
             if opt.strict and report.truncated:  # audio lost, as a damaged frame's is: no output (it was exit 3)
                 raise CorruptFileError("file is truncated (no valid index at the end): --strict writes nothing")
+            if opt.start and report.truncated and not report.samples_written:  # its header's length was a claim
+                raise MuzipError(f"--start {fmt_time(opt.start)} is past the end of what the file holds (it is "
+                                 "truncated: `muzip info` says how much)")
             sinks[0].close()
             out.bytes_out = dst.tell() if item.dst is not None and dst.seekable() else 0
     for message in report.damaged:

@@ -168,6 +168,14 @@ def fmt_bytes(n: int) -> str:
 
 # -- messages --------------------------------------------------------------------------------------
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127] if c != 9} | {10: "\\n", 13: "\\r"}
+
+
+def one_line(text: str) -> str:
+    """A message as one line: a file name's newline (or another control character) as \\n, \\x1b..."""
+    return text.translate(_CONTROLS)
+
+
 class Reporter:
     """Prints messages in the documented forms and keeps the exit status (worst so far)."""
 
@@ -188,18 +196,18 @@ class Reporter:
             click.echo(text, err=True)
 
     def fail(self, text: str):
-        self._print(f"muzip: {text}")
+        self._print(f"muzip: {one_line(text)}")
         self.status = EXIT_FAIL
         self.failures += 1
 
     def warn(self, text: str):
-        self._print(f"muzip: warning: {text}")
+        self._print(f"muzip: warning: {one_line(text)}")
         if self.status == EXIT_OK:
             self.status = EXIT_WARN
 
     def say(self, text: str):
         if not self.quiet:
-            self._print(text)
+            self._print(one_line(text))
 
     def replay(self, messages):
         """Print (kind, text) pairs recorded by a job (possibly in a worker process)."""

@@ -93,7 +93,7 @@ def restore(inputs, fmt, force, skip_existing, to_stdout, output, output_dir, re
       muzip restore -r Radio/ --output-dir fixed/  # a whole folder, all cores
       muzip restore --seed 7 song.mp3 -o song.flac # another draw of the noise, as FLAC
     """
-    _check_flags(force, skip_existing, to_stdout, output)
+    _check_flags(force, skip_existing, to_stdout, output, output_dir)
     if deterministic and click.get_current_context().get_parameter_source("seed").name != "DEFAULT":
         raise click.UsageError("--seed and --deterministic contradict each other (--deterministic draws no noise)")
     refuse_terminal_stdin(inputs, "audio is")
