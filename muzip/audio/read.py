@@ -38,8 +38,8 @@ from .lazy import soundfile as sf
 from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
                            repaired_at_start)
 from .mp3_frames import mp3_audio_share, mp3_states_length
-from .probe import (ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut, riff_data_unsized,
-                    riff_promised_frames, soundfile_codec)
+from .probe import (channel_layout, ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut,
+                    riff_data_unsized, riff_promised_frames, soundfile_codec)
 from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader, is_pipe, open_unsized
 
@@ -86,15 +86,14 @@ class AudioSource:
         self._sf: sf.SoundFile | None = None
         self._wav: WavStreamReader | None = None
         self._mem: np.ndarray | None = None
-        self._promised: int | None = None  # frames the header promises, when it says
-        self._slack = 0  # tolerated shortfall against _promised
+        self._promised, self._slack = None, 0  # frames the header promises (when it says), the shortfall tolerated
         self._ogg_cut = False
         self._riff_cut: tuple[int, int] | None = None  # a WAV whose bytes are not its frames' (ADPCM) cut short
         self._cut: str | None = None  # decoder error at EOF: the last frame is incomplete
         self._clipped = 0  # samples outside [-limit, limit] (and NaN), clipped
         self._limit = 1.0  # MAX_OVERSHOOT for lossy decoders' output (set when opened)
         self._finished, self._software, self._by_ffmpeg, self._about = False, "", False, None  # see _raw_blocks
-        self._codec, self._bits = None, None  # str, int: what the stream holds (probe)
+        self._codec, self._bits, self._layout = None, None, None  # what the stream holds (probe), its speakers
         self._mp3_notes: Mpg123Notes | None = None
         self._damaged: list[tuple[int, int, str]] = []  # (from, to, libsndfile's error): a FLAC's silenced frames
         self._spliced = None  # a FLAC read on past damage, a damaged MP3's repaired view: where its decoder reads
@@ -168,6 +167,7 @@ class AudioSource:
         frames = stated = f.frames if 0 <= f.frames < 2**62 else None
         fmt = f.format.lower()
         try:
+            self._layout = channel_layout(self._fd, fmt, f.channels)
             if fmt == "mp3" and frames and repaired_at_start(self, frames):
                 f, frames = self._sf, self._sf.frames
             if fmt in ("wav", "wavex", "rf64"):
@@ -232,7 +232,7 @@ class AudioSource:
             block, clipped = clip_full_scale(block, self._limit)  # before the downmix: it keeps what is in range
             self._clipped += clipped
             if block.shape[1] > 2:
-                block = downmix_to_stereo(block)
+                block = downmix_to_stereo(block, self._layout)
             self.samples_read += block.shape[0]
             yield np.ascontiguousarray(block, dtype=np.float32)
         self._finish()

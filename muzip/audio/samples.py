@@ -4,29 +4,47 @@ from __future__ import annotations
 
 import numpy as np
 
-# Fixed downmix scale for 5.1: the worst case of L + 0.707*C + 0.707*Ls is
-# 1 + 2*0.7071 = 2.414, so multiplying by 1/2.414 (~0.414, about -7.7 dB) can never
-# clip.  Other channel counts are plain averages, which cannot clip (scale 1).
-_M = 0.7071
+_M = 0.7071  # a centre or surround channel's share of a side (ITU-R BS.775); the LFE is left out
+# 5.1's worst case, L + 0.707*C + 0.707*Ls = 2.414, scaled to full scale (about -7.7 dB): no downmix can clip
 DOWNMIX_51_SCALE = 1.0 / (1.0 + 2 * _M)
 
+# Where each channel plays, in the order a file holds them when it says nothing else: WAV and FLAC
+# (WAVE_FORMAT_EXTENSIBLE's default masks, SMPTE order) and Ogg Vorbis / Opus (the Vorbis I order).
+WAV_ORDER = {3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
+             6: ("FL", "FR", "FC", "LFE", "BL", "BR"), 7: ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
+             8: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR")}
+VORBIS_ORDER = {3: ("FL", "FC", "FR"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FC", "FR", "BL", "BR"),
+                6: ("FL", "FC", "FR", "BL", "BR", "LFE"), 7: ("FL", "FC", "FR", "SL", "SR", "BC", "LFE"),
+                8: ("FL", "FC", "FR", "SL", "SR", "BL", "BR", "LFE")}
+# WAVE_FORMAT_EXTENSIBLE's dwChannelMask bits, lowest first: the channels come in this order
+MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
+                 "TBL", "TBC", "TBR")
+_SHARE = {"FL": (1, 0), "FR": (0, 1), "FLC": (1, 0), "FRC": (0, 1), "FC": (_M, _M), "LFE": (0, 0),
+          "BL": (_M, 0), "BR": (0, _M), "SL": (_M, 0), "SR": (0, _M), "BC": (_M, _M), "TC": (_M, _M),
+          "TFL": (_M, 0), "TFC": (_M, _M), "TFR": (0, _M), "TBL": (_M, 0), "TBC": (_M, _M), "TBR": (0, _M)}
 
-def downmix_to_stereo(x: np.ndarray) -> np.ndarray:
-    """Mix (n, c>2) float32 to (n, 2).
 
-    6 channels are taken as 5.1 in L R C LFE Ls Rs order: L' = L + .707C + .707Ls,
-    R' = R + .707C + .707Rs, LFE dropped, then scaled by DOWNMIX_51_SCALE (fixed, no
-    clipping possible).  Other counts: L' = mean of even channels, R' = mean of odd ones.
-    """
+def downmix_weights(channels: int, layout=None) -> np.ndarray | None:
+    """(channels, 2) weights of each channel in the left and right of a stereo mix, scaled so that no mix can
+    clip; None where the layout is not known (more than 8 channels, none stated)."""
+    layout = layout or WAV_ORDER.get(channels)
+    if layout is None or len(layout) != channels:
+        return None
+    w = np.array([_SHARE.get(s, (_M, _M)) for s in layout], np.float32)
+    return w / max(1.0, float(w.sum(axis=0).max()))
+
+
+def downmix_to_stereo(x: np.ndarray, layout=None) -> np.ndarray:
+    """Mix (n, c>2) float32 to (n, 2) by where each channel plays (`layout`: speaker names as in
+    MASK_SPEAKERS, else the WAV order of its count): a side's own channels whole, its surrounds and the centre
+    at 0.707, the LFE left out, scaled so that nothing can clip (5.1: L' = (L + .707C + .707Ls) / 2.414). An
+    unknown layout (over 8 channels): L' the mean of the even channels, R' of the odd ones. (Before session 62
+    every count but 6 was mixed that way: a 3-channel file's centre went to the left only.)"""
     c = x.shape[1]
     if c <= 2:
         return x
-    if c == 6:
-        left = x[:, 0] + _M * x[:, 2] + _M * x[:, 4]
-        right = x[:, 1] + _M * x[:, 2] + _M * x[:, 5]
-        out = np.stack([left, right], axis=1) * DOWNMIX_51_SCALE
-    else:
-        out = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1)
+    w = downmix_weights(c, layout)
+    out = np.stack([x[:, 0::2].mean(axis=1), x[:, 1::2].mean(axis=1)], axis=1) if w is None else x @ w
     return np.ascontiguousarray(out, dtype=np.float32)
 
 

@@ -150,8 +150,24 @@ def test_six_channels_refused_and_downmixed(tmp_path):
 
 
 def test_downmix_other_counts():
-    x = np.array([[1.0, 0.0, 0.5, 0.2]], np.float32)
-    np.testing.assert_allclose(downmix_to_stereo(x), [[0.75, 0.1]], atol=1e-6)
+    """Every count but 6 averaged the even channels into L and the odd ones into R: a 3-channel file's centre
+    went to the left only, a 5.0 file's left surround to the right (a review, session 62). Each count of 3-8
+    channels now plays where its layout says, and no mix clips."""
+    x = np.array([[1.0, 0.0, 0.5, 0.2]], np.float32)  # quad: FL FR BL BR
+    np.testing.assert_allclose(downmix_to_stereo(x), [[(1 + 0.7071 * 0.5) / 1.7071, 0.7071 * 0.2 / 1.7071]],
+                               atol=1e-5)
+    for c, left, both in [(3, [0], [2]), (5, [0, 3], [2]), (7, [0, 5], [2, 4]), (8, [0, 4, 6], [2])]:
+        for ch in range(c):
+            x = np.zeros((1, c), np.float32)
+            x[0, ch] = 1
+            y = downmix_to_stereo(x)[0]
+            want = "both" if ch in both else "left" if ch in left else "LFE" if (c > 6 and ch == 3) else "right"
+            got = "both" if y[0] > 0 and abs(y[0] - y[1]) < 1e-6 else "left" if y[0] > 0 and y[1] == 0 else \
+                "LFE" if not y.any() else "right" if y[1] > 0 and y[0] == 0 else str(y)
+            assert got == want, (c, ch, y)
+        assert np.abs(downmix_to_stereo(np.ones((2, c), np.float32))).max() <= 1 + 1e-6
+    x = np.arange(9, dtype=np.float32)[None, :]  # no layout known: even channels left, odd right, as before
+    np.testing.assert_allclose(downmix_to_stereo(x), [[4.0, 4.0]])
 
 
 # --- stdin -------------------------------------------------------------------------------

@@ -92,3 +92,39 @@ def test_an_output_name_of_up_to_255_bytes_is_written(tmp_path, runner, name):
         _tone(src, seconds=1)
         r = runner.invoke(cli, ["compress", "-q", "-f", str(src)])
         assert r.exit_code == 0, r.output
+
+
+def _extensible_wav(path, x, mask, rate=44100):
+    """A 16-bit WAVE_FORMAT_EXTENSIBLE file with this channel mask."""
+    pcm = (np.clip(x, -1, 1) * 32767).round().astype("<i2").tobytes()
+    c = x.shape[1]
+    guid = struct.pack("<H", 1) + bytes.fromhex("000000001000800000aa00389b71")
+    fmt = struct.pack("<HHIIHHHHI", 0xFFFE, c, rate, rate * 2 * c, 2 * c, 16, 22, 16, mask) + guid
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(pcm)) + pcm
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+
+
+def _mixed(path):
+    with AudioSource(str(path), downmix=True) as src:
+        return np.sqrt((np.concatenate(list(src.blocks(4096))) ** 2).mean(axis=0))
+
+
+def test_the_downmix_reads_a_wavs_channel_mask_and_oggs_vorbis_order(tmp_path):
+    t = np.arange(4410) / 44100
+    tone = 0.5 * np.sin(2 * np.pi * 440 * t)
+    x = np.zeros((len(t), 4))
+    x[:, 2] = tone  # with mask 0x0F (FL FR FC LFE) the third channel is the centre, not the quad's back left
+    _extensible_wav(tmp_path / "c31.wav", x, 0x0F)
+    left, right = _mixed(tmp_path / "c31.wav")
+    assert left > 0.1 and abs(left - right) < 1e-3
+    x[:, 2], x[:, 3] = 0, tone  # the LFE: left out
+    _extensible_wav(tmp_path / "lfe.wav", x, 0x0F)
+    assert _mixed(tmp_path / "lfe.wav").max() < 1e-4
+    _extensible_wav(tmp_path / "quad.wav", x, 0x33)  # FL FR BL BR: the fourth is the back right
+    left, right = _mixed(tmp_path / "quad.wav")
+    assert right > 0.1 and left < 1e-4
+    y = np.zeros((len(t), 6))
+    y[:, 1] = tone  # Vorbis order: FL FC FR BL BR LFE, so the second channel is the centre
+    sf.write(tmp_path / "six.ogg", y, 44100)
+    left, right = _mixed(tmp_path / "six.ogg")
+    assert left > 0.05 and abs(left - right) < 0.01 * left
