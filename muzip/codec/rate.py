@@ -8,6 +8,9 @@ from .entropy import LatentCoder
 
 _INDEX_BYTES_PER_FRAME, _INDEX_FIXED_BYTES = 4, 40  # the container's frame index (container.format)
 RESERVOIR_S = 3.0
+# A frame gets at least this much time's bits: a file of a few ms (a one-shot sample) had a share of its
+# header's cost as budget and decoded silent or 10 dB quiet (session 62); now ~100-200 bytes more, for audio
+MIN_CODED_S = 0.03
 
 
 class RateController:
@@ -27,6 +30,7 @@ class RateController:
         nominal = self.bps / 8 * num_samples / self.rate
         target = self.bps / 8 * (self.samples_so_far + num_samples) / self.rate - self.bytes_so_far - overhead
         budget_bits = 8 * float(np.clip(target, 0.25 * nominal, 3.0 * nominal))
+        budget_bits = max(budget_bits, self.bps * MIN_CODED_S)
         top = self.coder.num_levels - 1
 
         def fits(level):  # monotone: a coarser level never costs more; past `top` counts as fitting

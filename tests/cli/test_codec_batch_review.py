@@ -54,3 +54,19 @@ def test_start_past_what_a_cut_file_holds_is_an_error(runner, tmp_path):
     assert not (tmp_path / "o.wav").exists()  # an empty WAV, exit 3, before
     r = runner.invoke(cli, ["decompress", "-q", "--start", "0.5", str(tmp_path / "cut.mz"), "-o", str(tmp_path / "o.wav")])
     assert r.exit_code == 3 and 0 < sf.info(tmp_path / "o.wav").frames < 2 * 44100
+
+
+def test_a_file_of_a_few_milliseconds_is_coded(runner, tmp_path):
+    """A one-shot of 100-300 samples had as budget a share of its header's cost: it decoded silent (300 samples
+    at 24 kbps) or 10 dB quiet (100 at 64). Each frame now gets at least 30 ms' worth of bits."""
+    for n, kbps in ((300, 24), (100, 64)):
+        t = np.arange(n) / 44100
+        x = np.stack([0.5 * np.sin(2 * np.pi * 1000 * t)] * 2, 1)
+        sf.write(tmp_path / f"s{n}.wav", x, 44100)
+        assert runner.invoke(cli, ["compress", "-q", "-b", str(kbps), str(tmp_path / f"s{n}.wav")]).exit_code == 0
+        size = (tmp_path / f"s{n}.mz").stat().st_size
+        r = runner.invoke(cli, ["decompress", "-q", str(tmp_path / f"s{n}.mz"), "-o", str(tmp_path / f"d{n}.wav")])
+        y = sf.read(tmp_path / f"d{n}.wav")[0]
+        assert r.exit_code == 0 and y.shape == x.shape and size < 600
+        level = 20 * np.log10(np.sqrt((y ** 2).mean()) / np.sqrt((x ** 2).mean()))
+        assert abs(level) < 1.5 and np.sqrt(((y - x) ** 2).mean()) < 0.1, (n, kbps, level)
