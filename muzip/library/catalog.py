@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from urllib.parse import quote
 
 import numpy as np
@@ -198,6 +199,7 @@ class Catalog(CatalogReads):
         if self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() is None:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('catalog_id', ?)", (uuid.uuid4().hex,))
         self.db.execute("BEGIN IMMEDIATE")  # a read-only file or folder is found now, not after the embedding
         self.db.execute("ROLLBACK")
 
@@ -238,6 +240,8 @@ class Catalog(CatalogReads):
         if str(self._meta("tracked")) != str(gen):  # first tracked write, or after an untracked one
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('tracked_since', ?)", (str(gen),))
         self.db.executemany("INSERT OR REPLACE INTO changes VALUES (?, ?)", [(int(i), gen + 1) for i in ids])
+        # which catalog this is (an earlier muzip's gets one at its first write): the ANN index names it
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('catalog_id', ?)", (uuid.uuid4().hex,))
         self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                             [("generation", str(gen + 1)), ("tracked", str(gen + 1))])
         return gen + 1

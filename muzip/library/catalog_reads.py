@@ -82,6 +82,11 @@ class CatalogReads:
         rows = self._rows("SELECT track FROM changes WHERE generation > ? ORDER BY track", (int(generation),))
         return np.array([r[0] for r in rows], np.int64)
 
+    def identity(self) -> str | None:
+        """A random id given to the catalog when it was made (or first written by muzip 1.2 after session 62):
+        a catalog made anew in the same place, with as many tracks, is another catalog."""
+        return self._meta("catalog_id")
+
     def count(self) -> int:
         return self._rows("SELECT COUNT(*) FROM tracks")[0][0]
 

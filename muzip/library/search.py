@@ -51,8 +51,8 @@ def _read_meta(meta_path: str) -> dict | None:
         with open(meta_path) as f:
             meta = json.load(f)
         meta = {"generation": int(meta["generation"]), "dim": int(meta["dim"]), "count": int(meta["count"]),
-                "churn": int(meta.get("churn", 0)),
-                "left_out": {int(k): str(v) for k, v in dict(meta.get("left_out", {})).items()}}
+                "churn": int(meta.get("churn", 0)), "catalog": meta.get("catalog"), "sha256": meta.get("sha256"),
+                "file": meta.get("file"), "left_out": {int(k): str(v) for k, v in dict(meta.get("left_out", {})).items()}}
     except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None
     return meta
@@ -60,6 +60,28 @@ def _read_meta(meta_path: str) -> dict | None:
 
 def _matches(index, meta: dict) -> bool:
     return index is not None and index.ndim == meta["dim"] and len(index) == meta["count"]
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _ours(catalog, index_path: str, meta: dict) -> bool:
+    """Whether the index file is the one saved for this catalog, whole: built from another catalog of the same
+    generation and size (a catalog made anew), or written over in place, it gave wrong neighbours and NaN
+    scores without a word (a review, session 62). Its bytes are hashed only where the file's time or size is
+    not what was saved (an index from before session 62 records neither, and is taken as it is)."""
+    if meta.get("catalog") != catalog.identity():
+        return False
+    if not meta.get("sha256"):
+        return True
+    st = os.stat(index_path)
+    return meta.get("file") == [st.st_mtime_ns, st.st_size] or _sha256(index_path) == meta["sha256"]
 
 
 def _built(catalog, gen: int):
@@ -70,7 +92,7 @@ def _built(catalog, gen: int):
     if len(ids):
         index.add(ids, emb, threads=ADD_THREADS)
     return index, {"generation": gen, "dim": int(index.ndim), "count": len(index), "churn": 0,
-                   "left_out": catalog.left_out_by_id}
+                   "catalog": catalog.identity(), "left_out": catalog.left_out_by_id}
 
 
 def _updated(catalog, index_path: str, meta: dict, gen: int):
@@ -90,7 +112,7 @@ def _updated(catalog, index_path: str, meta: dict, gen: int):
         index.add(ids, vectors, threads=ADD_THREADS)
     gone = set(changed.tolist())
     left_out = {k: v for k, v in meta["left_out"].items() if k not in gone} | left
-    return index, {"generation": gen, "dim": meta["dim"], "count": len(index),
+    return index, {"generation": gen, "dim": meta["dim"], "count": len(index), "catalog": meta["catalog"],
                    "churn": meta["churn"] + len(present), "left_out": left_out}
 
 
@@ -99,6 +121,8 @@ def _saved(index, meta: dict, index_path: str, meta_path: str):
     try:
         index.save(tmp)
         os.replace(tmp, index_path)
+        st = os.stat(index_path)
+        meta = {**meta, "sha256": _sha256(index_path), "file": [st.st_mtime_ns, st.st_size]}
         with open(meta_path + ".tmp", "w") as f:
             json.dump({**meta, "dtype": INDEX_DTYPE, "left_out": {str(k): v for k, v in meta["left_out"].items()}}, f)
         os.replace(meta_path + ".tmp", meta_path)
@@ -145,6 +169,8 @@ def _ann(catalog):
     meta = _read_meta(meta_path)
     if meta is not None and os.path.isfile(index_path):
         try:
+            if not _ours(catalog, index_path, meta):
+                raise ValueError("another catalog's index, or a damaged one")
             if meta["generation"] == gen:
                 index = Index.restore(index_path, view=True)  # memory-mapped: a query reads only the pages it visits
                 if _matches(index, meta):
@@ -199,6 +225,9 @@ def nearest(catalog, query: np.ndarray, n: int = 10, exclude_id=None) -> list[di
             return []
         _check_query(catalog, query, index.ndim)
         matches = index.search(query.astype(np.float32), min(want, len(index)))
+        if not np.all(np.isfinite(matches.distances)):  # damage its hash could not see (an older muzip's file)
+            index, meta = _saved(*_built(catalog, catalog.generation()), *_paths(catalog.path))
+            matches = index.search(query.astype(np.float32), min(want, len(index)))
         hits = [(int(k), 1.0 - float(d)) for k, d in zip(matches.keys, matches.distances)]
         by_id = catalog.paths_of([k for k, _ in hits])
         hits = [(k, s) for k, s in hits if k in by_id]  # a row deleted since the index was read

@@ -213,3 +213,34 @@ def test_clusters_above_the_dense_limit_come_from_k_means_centroids(rng, monkeyp
     labels, exemplars = K.affinity_clusters(emb)
     assert normalized_mutual_info_score(truth, labels) > 0.9
     assert all(labels[ex] == k for k, ex in enumerate(exemplars))
+
+
+def test_an_index_of_another_catalog_or_written_over_is_never_used(tmp_path, rng, monkeypatch):
+    """A review (session 62): a catalog made anew in the same place with as many tracks (the same generation)
+    took the old catalog's index (recall@10 0.002), and an index file written over in place gave NaN scores
+    and wrong neighbours, exit 0. The index now names its catalog and the hash of its bytes."""
+    import os
+    import shutil
+    monkeypatch.setattr(search, "EXACT_MAX", 10)
+    one, other = str(tmp_path / "one.db"), str(tmp_path / "other.db")
+    for db in (one, other):
+        with Catalog(db) as cat:
+            cat.put_many(_records(_unit(rng, 300)), "e")
+            search.prepare(cat)
+    meta = _index_meta(one)
+    assert meta["catalog"] and meta["catalog"] != _index_meta(other)["catalog"] and len(meta["sha256"]) == 64
+    for suffix in (".usearch", ".usearch.json"):
+        shutil.copy(one + suffix, other + suffix)  # the other catalog, with the first one's index beside it
+    with Catalog(other, create=False) as cat:
+        query = _unit(rng, 1)[0]
+        assert search.nearest(cat, query, 1)[0]["path"] == _exact(cat, query, 1)[0]
+        assert _index_meta(other)["catalog"] == cat.identity()  # rebuilt for it
+    size = os.path.getsize(one + ".usearch")
+    with open(one + ".usearch", "r+b") as f:  # written over in its middle, the size kept
+        f.seek(size // 3)
+        f.write(np.random.default_rng(0).bytes(size // 3))
+    search._OPENED.clear()
+    with Catalog(one, create=False) as cat:
+        hits = search.nearest(cat, cat.lookup("/x/7.mz")[1], 3)
+        assert hits[0]["path"] == "/x/7.mz" and all(np.isfinite(h["score"]) for h in hits)
+        assert _index_meta(one)["file"] == [os.stat(one + ".usearch").st_mtime_ns, size]
