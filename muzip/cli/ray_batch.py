@@ -108,16 +108,41 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
     sys.exit(reporter.status)
 
 
-def _merge_shards(folder: str, cat, embedder: str) -> int:
-    """Every complete shard in `folder` into the catalog (an upsert by path), then removed; records merged."""
+def _merge_shards(folder: str, cat, embedder: str, current, rep) -> set:
+    """The complete shards in `folder` into the catalog (an upsert by path), then removed; the paths merged.
+    A record is merged only where `current(path, size, mtime)`: a killed run's shard, merged by a later run,
+    had rows of files since pruned or changed (a review, session 62: a pruned track came back, a changed
+    file's row went back to its old embedding). Shards of another embedder are dropped; one that cannot be
+    read is set aside (`damaged-...`), said once."""
     from ..scale import shards
-    merged = 0
+    merged = set()
     for shard in shards.shards(folder):
-        records = shards.read_shard(shard)
-        cat.put_many(records, embedder)
-        merged += len(records)
+        try:
+            made_by, records = shards.shard_embedder(shard), shards.read_shard(shard)
+        except Exception as exc:  # noqa: BLE001 - pyarrow's errors: a shard cut short by a crash
+            aside = os.path.join(folder, "damaged-" + os.path.basename(shard))
+            os.replace(shard, aside)
+            rep.warn(f"{shard}: cannot be read ({type(exc).__name__}); set aside as {aside}, its files indexed again")
+            continue
+        if made_by == embedder:
+            records = [r for r in records if current(r["path"], r["size"], r["mtime"])]
+            cat.put_many(records, embedder)
+            merged.update(r["path"] for r in records)
         os.unlink(shard)
     return merged
+
+
+def _current(known):
+    """current(path, size, mtime): whether a record still describes its file (an object: as listed now)."""
+    def current(path, size, mtime):
+        if path in known:
+            return tuple(known[path]) == (size, mtime)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_size, st.st_mtime) == (size, mtime)
+    return current
 
 
 def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar, rep, known=None, names=None):
@@ -129,9 +154,9 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
     known, names = known or {}, names or {}
     from ..scale import shards
     from ..scale.ray_engine import ClusterError, connect, disconnect, file_bytes, run_sharded
-    folder = shards.folder_for(db_path)
+    folder, current, wanted = shards.folder_for(db_path), _current(known), set(todo)
     shards.clear_partials(folder)
-    added = _merge_shards(folder, cat, embedder) if os.path.isdir(folder) else 0
+    added = len(wanted & _merge_shards(folder, cat, embedder, current, rep)) if os.path.isdir(folder) else 0
     if added:  # a killed run's finished work: those files are done
         todo = [f for f in todo if not _unchanged(cat, f, embedder, known)]
     failed = 0
@@ -155,7 +180,8 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
             try:
                 sizes = [known[f][0] if f in known else file_bytes(f) for f in todo]
                 env = _store_env([Item(f, None) for f in todo])
-                for i, failure, warning in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env):
+                for i, failure, warning in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env,
+                                                       embedder):
                     bar.update(1)
                     done += 1
                     if warning:  # a .mz cut short: described from the frames that could be read
@@ -170,7 +196,7 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
                 _ray_stopped(exc, done, len(todo))
             bar.close()
             disconnect(ray)
-        added += _merge_shards(folder, cat, embedder)
+        added += len(wanted & _merge_shards(folder, cat, embedder, current, rep))
     try:
         os.rmdir(folder)
     except OSError:

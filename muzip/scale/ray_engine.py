@@ -172,9 +172,9 @@ class ShardingActor:
     """One actor of `muzip index --ray`'s pool: `fn(path)` -> ("ok", record) or ("fail", message) for each
     row's path; the batch's records are written as one Parquet shard (muzip.scale.shards) by this actor."""
 
-    def __init__(self, fn, folder, env=None):
+    def __init__(self, fn, folder, env=None, embedder=None):
         os.environ.update({"MUZIP_THREADS": "1", **(env or {})})  # env: an object store's credentials
-        self.fn, self.folder = fn, folder
+        self.fn, self.folder, self.embedder = fn, folder, embedder
 
     def __call__(self, batch):
         import numpy as np
@@ -183,19 +183,20 @@ class ShardingActor:
         results = [self.fn(str(p)) for p in batch["path"]]
         records = [value for kind, value in results if kind == "ok"]
         if records:
-            write_shard(records, self.folder)
+            write_shard(records, self.folder, self.embedder)
         warnings = [str(value.get("warning") or "") if kind == "ok" else "" for kind, value in results]
         return {"index": np.asarray(batch["index"]), "warning": np.array(warnings),
                 "failure": np.array(["" if kind == "ok" else str(value) for kind, value in results])}
 
 
-def run_sharded(ray, fn, paths, folder, actors: int, batch: int, sizes, env=None):
+def run_sharded(ray, fn, paths, folder, actors: int, batch: int, sizes, env=None, embedder=None):
     """Yield (index, failure message or "", warning or "") for every path, in completion order; records go to
-    shards. `sizes`: the files' bytes (largest first); `env`: variables set on every worker (credentials)."""
+    shards, named as `embedder`'s. `sizes`: the files' bytes (largest first); `env`: variables set on every
+    worker (credentials)."""
     rows = [{"index": i, "path": paths[i]} for i in _largest_first(sizes)]
     ds = ray.data.from_items(rows, override_num_blocks=max(1, -(-len(rows) // batch)))
     ds = ds.map_batches(ShardingActor, batch_size=batch, num_cpus=1,
                         compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
-                        fn_constructor_kwargs={"fn": fn, "folder": folder, "env": env})
+                        fn_constructor_kwargs={"fn": fn, "folder": folder, "env": env, "embedder": embedder})
     for row in ds.iter_rows():
         yield int(row["index"]), str(row["failure"]), str(row["warning"])

@@ -31,20 +31,33 @@ def _schema():
                       ("codec", pa.string()), ("kbps", pa.float64())])
 
 
-def write_shard(records: list[dict], folder: str) -> str:
-    """Write `records` as one new shard in `folder`; its path."""
+def write_shard(records: list[dict], folder: str, embedder: str | None = None) -> str:
+    """Write `records` as one new shard in `folder`, naming the embedder that made them; its path. Synced before
+    its rename: a power cut leaves a whole shard or none, never an empty one under a shard's name."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     os.makedirs(folder, exist_ok=True)
     schema = _schema()
     rows = [{**{name: r.get(name) for name in schema.names}, "tags": json.dumps(r.get("tags") or {}, sort_keys=True)}
             for r in records]
-    table = pa.Table.from_pylist(rows, schema=schema)
+    table = pa.Table.from_pylist(rows, schema=schema.with_metadata({b"embedder": (embedder or "").encode()}))
     name = os.path.join(folder, f"shard-{uuid.uuid4().hex}{SUFFIX}")
     tmp = os.path.join(folder, "." + os.path.basename(name) + ".part")
     pq.write_table(table, tmp)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, name)
     return name
+
+
+def shard_embedder(path: str) -> str | None:
+    """The embedder a shard's records were made by (None: a shard of a muzip before session 62, or unreadable)."""
+    import pyarrow.parquet as pq
+    meta = pq.read_schema(path).metadata or {}
+    return meta.get(b"embedder", b"").decode() or None
 
 
 def shards(folder: str) -> list[str]:
@@ -62,10 +75,15 @@ def read_shard(path: str) -> list[dict]:
     return out
 
 
+PARTIAL_AGE_S = 600  # a shard is written in seconds: an older temporary file's writer was killed
+
+
 def clear_partials(folder: str) -> None:
-    """Temporary files of writers that were killed (never shards)."""
+    """Temporary files of writers that were killed (never shards); not those of a run still writing beside."""
+    import time
     for part in glob.glob(os.path.join(glob.escape(folder), ".shard-*" + SUFFIX + ".part")):
         try:
-            os.unlink(part)
+            if time.time() - os.path.getmtime(part) > PARTIAL_AGE_S:
+                os.unlink(part)
         except OSError:
             pass

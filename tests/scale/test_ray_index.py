@@ -52,19 +52,31 @@ def test_index_on_ray_warns_of_a_truncated_mz_and_names_files_as_given(runner, l
 def test_a_killed_runs_shards_are_merged_once(runner, local_ray, songs, tmp_path):
     """A run killed after its workers wrote shards: the next run merges them (those files are not embedded
     again), drops a killed writer's temporary file, and the catalog has one row per file."""
-    from muzip.cli.library_cmds import _embed_one
+    import os
+
+    from muzip.cli.library_cmds import _embed_one, _embedder
     from muzip.scale import shards
     db = str(tmp_path / "lib.db")
     folder = shards.folder_for(db)
-    done = [_embed_one(str(p)) for p in sorted(songs.rglob("s*.wav"))[:3]]
-    shards.write_shard([rec for _, rec in done[:2]], folder)
-    shards.write_shard([done[2][1]], folder)
-    (tmp_path / "lib.db.shards" / ".shard-dead.parquet.part").write_bytes(b"PAR1")
+    embedder = _embedder()[1]
+    files = sorted(songs.rglob("s*.wav"))
+    done = [_embed_one(str(p)) for p in files[:3]]
+    shards.write_shard([rec for _, rec in done[:2]], folder, embedder)
+    shards.write_shard([done[2][1]], folder, embedder)
+    dead = tmp_path / "lib.db.shards" / ".shard-dead.parquet.part"
+    dead.write_bytes(b"PAR1")
+    os.utime(dead, (1, 1))  # a writer killed long ago (one that is recent may be a run still writing beside)
+    # a shard of a file changed since, one of another embedder, one cut short by a crash: none of them merged
+    stale = dict(done[0][1], path=str(files[3]), embedding=done[0][1]["embedding"])
+    shards.write_shard([stale], folder, embedder)
+    shards.write_shard([done[1][1]], folder, "embed-v0:other")
+    (tmp_path / "lib.db.shards" / "shard-cut.parquet").write_bytes(b"")
     res = runner.invoke(cli, ["index", str(songs), "--db", db, "--ray"])
     assert "5 indexed, 0 unchanged, 1 failed, 0 pruned; 5 tracks" in res.output
-    assert not (tmp_path / "lib.db.shards").exists()
+    assert "shard-cut.parquet: cannot be read (ArrowInvalid); set aside as " in res.stderr and res.exit_code == 1
+    assert sorted(os.listdir(tmp_path / "lib.db.shards")) == ["damaged-shard-cut.parquet"]
     serial = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "serial.db"), "-j", "1"])
-    assert serial.exit_code == 1 and _rows(db) == _rows(tmp_path / "serial.db")
+    assert serial.exit_code == 1 and _rows(db) == _rows(tmp_path / "serial.db")  # files[3] has its own row
 
 
 def test_index_on_an_unreachable_cluster_is_one_line_and_exit_2(runner, songs, tmp_path):
