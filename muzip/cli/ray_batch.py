@@ -196,7 +196,11 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
                 _ray_stopped(exc, done, len(todo))
             bar.close()
             disconnect(ray)
-        added += len(wanted & _merge_shards(folder, cat, embedder, current, rep))
+        merged = len(set(todo) & _merge_shards(folder, cat, embedder, current, rep))
+        if merged < done - failed:  # embedded, but no shard of them reached this machine
+            rep.warn(f"{db_path}: {done - failed - merged} of {done - failed} files embedded on the cluster left no "
+                     f"record in {folder} (is it on a mount every node shares?); `index` again redoes them")
+        added += merged
     try:
         os.rmdir(folder)
     except OSError:
