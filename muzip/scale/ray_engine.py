@@ -30,11 +30,30 @@ def _reachable(address: str) -> None:
         raise ClusterError(f"--ray {address}: expected HOST:PORT (or ray://HOST:PORT); for a local Ray, give "
                            "--ray last or before another option")
     try:
-        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
-            pass
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S) as conn:
+            speaks = _speaks_grpc(conn)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason})") from None
+    if not speaks:  # ray.init would retry it for 10 minutes or more, without a word (a review, session 62)
+        raise ClusterError(f"{address} answers, but not as Ray (give the head's GCS port, 6379 unless set, or "
+                           "ray://HOST:10001 for Ray Client; 8265 is the dashboard)")
+
+
+def _speaks_grpc(conn) -> bool:
+    """Whether the server on `conn` answers HTTP/2's connection preface with its SETTINGS frame, as Ray's GCS and
+    its client server (gRPC) do; an HTTP/1 server (a dashboard, a proxy, an S3 endpoint) or a silent one does not."""
+    conn.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # preface, empty SETTINGS
+    head = b""
+    try:
+        while len(head) < 9:
+            got = conn.recv(9 - len(head))
+            if not got:
+                break
+            head += got
+    except OSError:  # socket.timeout too
+        return False
+    return len(head) == 9 and head[3] == 4
 
 
 def check(address: str | None):

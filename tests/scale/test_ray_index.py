@@ -130,3 +130,35 @@ def test_records_that_never_reach_the_catalogs_folder_are_said(runner, local_ray
     res = runner.invoke(cli, ["index", str(songs), "--db", str(tmp_path / "lib.db"), "--ray"])
     assert "5 of 5 files embedded on the cluster left no record in" in res.stderr and res.exit_code == 1
     assert "0 indexed, 0 unchanged, 1 failed" in res.output
+
+
+@pytest.mark.parametrize("server", ["http", "silent"])
+def test_a_port_that_is_not_ray_is_one_line_and_exit_2(runner, tmp_path, server):
+    """`--ray HOST:PORT` at a port that accepts but is no Ray (the dashboard's 8265, a proxy) hung for 10 minutes
+    or more without a word (a review, session 62): ray.init retries it. The port must answer HTTP/2's preface."""
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if server == "http":
+                conn.recv(1024)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        res = runner.invoke(cli, ["index", str(tmp_path), "--db", str(tmp_path / "x.db"), "--ray", f"127.0.0.1:{port}"])
+    finally:
+        listener.close()
+    assert res.exit_code == 2 and not (tmp_path / "x.db").exists()
+    assert res.output.strip().splitlines() == [f"muzip: 127.0.0.1:{port} answers, but not as Ray (give the head's GCS "
+                                               "port, 6379 unless set, or ray://HOST:10001 for Ray Client; 8265 is "
+                                               "the dashboard)"]
