@@ -85,9 +85,9 @@ def object_files(uris, rep) -> dict[str, tuple[int, float]]:
 
 def embed_object(uri: str, embed_local):
     """("ok", record) or ("fail", message) for the object `uri`, as `embed_local` gives them for a local file."""
-    from ..scale.storage import StorageError, download, objects
+    from ..scale.storage import StorageError, download, objects, stage_prefix
     suffix = os.path.splitext(uri.rsplit("/", 1)[-1])[1]  # the extension names the format
-    with tempfile.TemporaryDirectory(prefix="muzip-stage-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=stage_prefix()) as tmp:
         local = os.path.join(tmp, "input" + suffix)
         try:
             kind, found = objects(uri)

@@ -6,8 +6,10 @@ status as `run_batch`; a cluster that cannot be reached is one line and exit 2, 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import signal
+import uuid
 import os
 import sys
 
@@ -16,7 +18,7 @@ import click
 from .batch import BatchView, Outcome, input_bytes, run_job
 from .common import EXIT_FAIL, EXIT_USAGE, Progress, Reporter, default_jobs
 from ..outputs import part_prefix
-from ..signals import exit_for_signal
+from ..signals import Interrupted, exit_for_signal
 from .plan import Item
 from ..native import native_stderr_to_null
 
@@ -37,10 +39,36 @@ def _clear_stale_parts(items) -> None:
                 pass
 
 
+_RUN = uuid.uuid4().hex[:12]  # this batch's id, in its workers' staging folders' names (storage.stage_prefix)
+
+
 def _store_env(items) -> dict:
-    """An object store's credentials and endpoint, for the workers, where the batch reads or writes one."""
-    from ..scale.storage import credentials_env, is_uri
-    return credentials_env() if any(is_uri(it.src) or is_uri(it.dst) for it in items) else {}
+    """An object store's credentials and endpoint, for the workers, where the batch reads or writes one; the
+    run's id."""
+    from ..scale.storage import RUN_ENV, credentials_env, is_uri
+    return {**(credentials_env() if any(is_uri(it.src) or is_uri(it.dst) for it in items) else {}), RUN_ENV: _RUN}
+
+
+def _clear_leftovers(ray, items, results) -> None:
+    """After an interruption: the workers stopped first (they wrote on for seconds after "interrupted", and
+    began files queued to them), then the temporary outputs and staging folders they leave removed (a review,
+    session 62)."""
+    import time
+
+    from ..scale.ray_engine import disconnect
+    from ..scale.storage import clear_stages
+    close = getattr(results, "close", None)
+    if close is not None:
+        with contextlib.suppress(Exception):  # Ray Data's executor shuts its actor pool down
+            close()
+    disconnect(ray)
+    for _ in range(LEFTOVER_PASSES):  # an unlinked .part is never moved into place by the actor writing it
+        _clear_stale_parts(items)
+        clear_stages(_RUN)
+        time.sleep(0.5)
+
+
+LEFTOVER_PASSES = 4  # 2 s: the pool's actors, shut down with it, stop within a second or so
 
 
 def _ray_stopped(exc, done: int, total: int):
@@ -64,6 +92,7 @@ def check_cluster(address: str | None) -> None:
 def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs: int | None) -> None:
     """Run every item on Ray and exit with the batch's status (never returns)."""
     from ..scale.ray_engine import ClusterError, connect, disconnect, run_jobs
+    from ..scale.storage import clear_stages
     reporter = Reporter(quiet)
     if any(it.dst is None or it.src == "-" for it in items):
         reporter.fail("--ray writes files: give inputs as files or folders, not standard input or output")
@@ -86,17 +115,18 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
             sys.exit(EXIT_USAGE)
         _clear_stale_parts(items)
         actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1)))) if todo else 0
+        results = run_jobs(ray, run_job, job, options, todo, actors, Item, [input_bytes(it) for it in todo],
+                           env=_store_env(todo)) if todo else iter(())
         try:
-            for index, messages, bytes_in, bytes_out, failed in (
-                    run_jobs(ray, run_job, job, options, todo, actors, Item, [input_bytes(it) for it in todo],
-                             env=_store_env(todo)) if todo else ()):
+            for index, messages, bytes_in, bytes_out, failed in results:
                 outcome = Outcome(messages=messages, bytes_in=bytes_in, bytes_out=bytes_out, failed=failed)
                 reporter.replay(outcome.messages)
                 view.finished(todo[index], outcome)
-        except KeyboardInterrupt:
+        except (Interrupted, KeyboardInterrupt) as exc:  # Ctrl-C, SIGTERM, SIGHUP (signals.py raises Interrupted)
             view.bar.close()
             click.echo("muzip: interrupted", err=True)
-            sys.exit(exit_for_signal(signal.SIGINT))
+            _clear_leftovers(ray, items, results)
+            sys.exit(exit_for_signal(getattr(exc, "signum", signal.SIGINT)))
         except Exception as exc:  # noqa: BLE001 - Ray's own failures (a lost cluster, retries spent): one line
             if not type(exc).__module__.startswith("ray"):
                 raise
@@ -105,6 +135,7 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
         _clear_stale_parts(items)
         view.close()
         disconnect(ray)
+        clear_stages(_RUN)
     sys.exit(reporter.status)
 
 
@@ -154,6 +185,7 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
     known, names = known or {}, names or {}
     from ..scale import shards
     from ..scale.ray_engine import ClusterError, connect, disconnect, file_bytes, run_sharded
+    from ..scale.storage import clear_stages
     folder, current, wanted = shards.folder_for(db_path), _current(known), set(todo)
     shards.clear_partials(folder)
     added = len(wanted & _merge_shards(folder, cat, embedder, current, rep)) if os.path.isdir(folder) else 0
@@ -177,11 +209,12 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
             actors = max(1, min(len(todo), int(ray.available_resources().get("CPU", 1))))
             batch = max(1, min(SHARD_FILES, len(todo) // (4 * actors)))
             done = 0
+            results = iter(())
             try:
                 sizes = [known[f][0] if f in known else file_bytes(f) for f in todo]
                 env = _store_env([Item(f, None) for f in todo])
-                for i, failure, warning in run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env,
-                                                       embedder):
+                results = run_sharded(ray, embed_one, todo, folder, actors, batch, sizes, env, embedder)
+                for i, failure, warning in results:
                     bar.update(1)
                     done += 1
                     if warning:  # a .mz cut short: described from the frames that could be read
@@ -189,6 +222,10 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
                     if failure:
                         failed += 1
                         rep.fail(as_named(failure, todo[i], names))
+            except (Interrupted, KeyboardInterrupt):  # the actors stopped, object copies removed; shards kept
+                bar.close()
+                _clear_leftovers(ray, [], results)
+                raise
             except Exception as exc:  # noqa: BLE001 - Ray's own failures: the finished shards are kept
                 if not type(exc).__module__.startswith("ray"):
                     raise
@@ -196,6 +233,7 @@ def index_on_ray(todo, db_path, cat, embedder, embed_one, *, jobs, address, bar,
                 _ray_stopped(exc, done, len(todo))
             bar.close()
             disconnect(ray)
+            clear_stages(_RUN)
         merged = len(set(todo) & _merge_shards(folder, cat, embedder, current, rep))
         if merged < done - failed:  # embedded, but no shard of them reached this machine
             rep.warn(f"{db_path}: {done - failed - merged} of {done - failed} files embedded on the cluster left no "

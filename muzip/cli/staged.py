@@ -32,11 +32,11 @@ class StagedJob:
         self.job = job
 
     def __call__(self, item, options, bars, out) -> None:
-        from ..scale.storage import StorageError, download, is_uri, upload
+        from ..scale.storage import StorageError, download, is_uri, stage_prefix, upload
         if item.skip:
             self.job(item, options, bars, out)
             return
-        with tempfile.TemporaryDirectory(prefix="muzip-stage-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=stage_prefix()) as tmp:
             src, dst = item.src, item.dst
             if is_uri(src):
                 src = os.path.join(tmp, "input" + _suffix(item.src))  # the extension names the format

@@ -31,6 +31,24 @@ def is_uri(path: str | None) -> bool:
     return bool(m) and m.group(1).lower() in OBJECT_STORES
 
 
+STAGE_PREFIX, RUN_ENV = "muzip-stage-", "MUZIP_RUN"
+
+
+def stage_prefix() -> str:
+    """The start of a worker's staging folder's name (a local copy of an object, an output before its upload):
+    the run's id in it ($MUZIP_RUN, set by the driver), so the driver removes what a killed worker left."""
+    return f"{STAGE_PREFIX}{os.environ.get(RUN_ENV, '')}-"
+
+
+def clear_stages(run: str) -> None:
+    """The staging folders of run `run` on this machine (a worker killed mid-file cannot remove its own)."""
+    import glob
+    import shutil
+    import tempfile
+    for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), glob.escape(f"{STAGE_PREFIX}{run}-") + "*")):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def credentials_env() -> dict[str, str]:
     """The environment variables an object store's client reads, to be set on every worker."""
     return {k: v for k, v in os.environ.items() if k.startswith(CREDENTIAL_PREFIXES)}

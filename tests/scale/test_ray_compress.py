@@ -64,3 +64,31 @@ def test_an_unreachable_cluster_is_one_line_and_exit_2(runner, songs, tmp_path):
     assert res.exit_code == 2
     assert res.output.strip().splitlines()[-1] == "muzip: cannot reach the Ray cluster at 127.0.0.1:1 (Connection refused)"
     assert not list(tmp_path.iterdir())
+
+
+def test_ctrl_c_leaves_no_temporary_file(local_ray, songs, tmp_path, monkeypatch):
+    """Ctrl-C of a --ray batch said "interrupted" while its actors wrote on, and left their `.NAME.*.part` files
+    (and an object store's staging folders in /tmp) (a review, session 62): the actors are stopped first, then
+    what they leave is removed."""
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "muzip", "compress", "--ray", local_ray, "-r", str(songs), "--output-dir", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline, sent = time.monotonic() + 60, False
+    while not sent and proc.poll() is None and time.monotonic() < deadline:
+        if out.is_dir() and any(p.name.endswith(".part") for p in out.rglob("*")):
+            proc.send_signal(signal.SIGINT)
+            sent = True
+        time.sleep(0.01)
+    text = proc.communicate(timeout=120)[0]
+    assert sent and proc.returncode == 130 and "muzip: interrupted" in text, text
+    time.sleep(1)  # an actor still writing would show its file by now
+    assert not [p for p in out.rglob("*") if p.name.endswith(".part")]
+    import tempfile
+
+    from muzip.scale import storage
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv(storage.RUN_ENV, "r1")
+    (tmp_path / (storage.stage_prefix() + "x")).mkdir()  # a killed worker's staging folder, and another run's
+    (tmp_path / "muzip-stage-r2-y").mkdir()
+    storage.clear_stages("r1")
+    assert sorted(p.name for p in tmp_path.glob("muzip-stage-*")) == ["muzip-stage-r2-y"]
