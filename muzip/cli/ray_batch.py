@@ -105,6 +105,9 @@ def run_batch_ray(items, job, options, *, quiet: bool, address: str | None, jobs
             reporter.fail(f"{item.src}: {item.failed}")
         else:
             todo.append(item)
+    if not todo:  # every output there (a re-run): nothing for Ray to do, and starting it costs 10 s
+        BatchView(todo, reporter, quiet).close()
+        sys.exit(reporter.status)
     with native_stderr_to_null():  # Ray's C++ core and raylet write to fd 2; muzip's lines still reach stderr
         view = BatchView(todo, reporter, quiet)  # the batch line is up while Ray starts (seconds)
         try:
