@@ -168,12 +168,17 @@ def riff_data_cut(fd: int) -> tuple[int, int] | None:
 
 
 def riff_data_unsized(fd: int) -> bool:
-    """Whether a WAVE's data chunk states 0 bytes and bytes follow it: a recorder or streaming writer that stopped
-    before it wrote the size, of which libsndfile reads no frames."""
+    """Whether a WAVE's data chunk states 0 bytes and what follows it is no chunk: a recorder or streaming
+    writer that stopped before it wrote the size, of which libsndfile reads no frames. (An empty WAV with a
+    LIST chunk after its data is empty: its tags were read as samples in a first version.)"""
     for cid, size, pos in _riff_chunks(fd):
         if cid == b"data":
-            return size is None and struct.unpack("<I", os.pread(fd, 8, pos)[4:])[0] == 0 \
-                and os.fstat(fd).st_size > pos + 8
+            end = os.fstat(fd).st_size
+            if size is not None or struct.unpack("<I", os.pread(fd, 8, pos)[4:])[0] != 0 or end <= pos + 8:
+                return False
+            nxt = os.pread(fd, 8, pos + 8)
+            return not (len(nxt) == 8 and all(32 <= b < 127 for b in nxt[:4])
+                        and pos + 16 + struct.unpack("<I", nxt[4:])[0] <= end + 1)
     return False
 
 

@@ -33,13 +33,15 @@ INFO_IDS = (("title", b"INAM"), ("artist", b"IART"), ("album", b"IPRD"), ("date"
 
 def open_unsized(path: str):
     """(file, WavStreamReader) of a WAV file whose data chunk states 0 bytes (probe.riff_data_unsized), read to
-    its end as a stream is; None where this reader cannot read it (not PCM or float)."""
+    its end as a stream is. AudioReadError where this reader cannot (not PCM or float: it was read as empty,
+    exit 0)."""
     f = open(path, "rb")
     try:
         return f, WavStreamReader(f, path)
-    except AudioReadError:
+    except AudioReadError as exc:
         f.close()
-        return None
+        raise AudioReadError(f"{path}: its data chunk states 0 bytes and audio follows, in an encoding muzip reads "
+                             f"only with its size ({str(exc).split(': ', 1)[-1]})") from None
 
 
 class WavStreamReader:
@@ -159,8 +161,10 @@ def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
 
 
 def wav_info_tags(path: str, max_chunks: int = 4096) -> dict[str, str]:
-    """The tags of a RIFF/WAVE file's LIST/INFO chunk, before or after its data, read here: libsndfile leaves out
-    a value of about 4 KB or more (a long comment), where muzip writes up to 8 KB. Never raises."""
+    """The tags of a RIFF/WAVE file's LIST/INFO chunk, before or after its data (of two, the later's values
+    first, as libsndfile reads them), read here: libsndfile leaves out a value of about 4 KB or more (a long comment), where muzip
+    writes up to 8 KB. Never raises."""
+    tags = {}
     try:
         with open(path, "rb") as f:
             head, end, pos = f.read(12), f.seek(0, os.SEEK_END), 12
@@ -171,15 +175,15 @@ def wav_info_tags(path: str, max_chunks: int = 4096) -> dict[str, str]:
                     break
                 cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
                 if cid == b"LIST" and size <= 1 << 24 and f.read(4) == b"INFO":
-                    return _info_tags(f.read(size - 4))[0]
-                if cid == b"data" and size in (0, 0xFFFFFFFF):  # streamed: the data runs to the end
+                    tags.update(_info_tags(f.read(size - 4))[0])
+                if cid == b"data" and size == 0xFFFFFFFF:  # streamed: the data runs to the end
                     break
                 pos += 8 + size + (size & 1)
                 if pos >= end:
                     break
     except (OSError, ValueError, struct.error):
         pass
-    return {}
+    return tags
 
 
 def is_pipe(path: str) -> bool:

@@ -127,8 +127,9 @@ def prune_test(paths, listed=()):
             return True
         # an object under a prefix just listed is there if the listing holds it: a request per catalogued object
         # took 10 ms each (hours for a million; a review, session 62)
-        if is_uri(path):  # (one of another extension was named alone once: the listing left it out)
-            return path in listed or (path.rsplit(".", 1)[-1].lower() not in EXTS and still_there(path))
+        if is_uri(path):  # (one of another extension, or a hidden name, named alone once: the listing leaves it out)
+            unlisted = path.rsplit(".", 1)[-1].lower() not in EXTS or "/." in path.split("://", 1)[-1]
+            return path in listed or (unlisted and still_there(path))
         return still_there(path)
     return keep
 

@@ -168,14 +168,14 @@ def _merge_shards(folder: str, cat, embedder: str, current, rep) -> set:
 
 def _current(known):
     """current(path, size, mtime): whether a record still describes its file (an object: as listed now)."""
-    def current(path, size, mtime):
-        if path in known:
-            return tuple(known[path]) == (size, mtime)
+    def current(path, size, mtime):  # as Catalog.unchanged compares; a store's one-object lookup and its
+        if path in known:  # listing may give the time at other precisions (a second, a millisecond)
+            return known[path][0] == size and abs(known[path][1] - mtime) < 1.0
         try:
             st = os.stat(path)
         except OSError:
             return False
-        return (st.st_size, st.st_mtime) == (size, mtime)
+        return st.st_size == size and abs(st.st_mtime - mtime) < 1e-6
     return current
 
 

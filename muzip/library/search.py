@@ -81,7 +81,19 @@ def _ours(catalog, index_path: str, meta: dict) -> bool:
     if not meta.get("sha256"):
         return True
     st = os.stat(index_path)
-    return meta.get("file") == [st.st_mtime_ns, st.st_size] or _sha256(index_path) == meta["sha256"]
+    if meta.get("file") == [st.st_mtime_ns, st.st_size]:
+        return True
+    if _sha256(index_path) != meta["sha256"]:
+        return False
+    try:  # the same bytes with another time (a copy, a restore): noted, so the next query does not hash again
+        with open(index_path + ".json") as f:
+            saved = json.load(f)
+        with open(index_path + ".json.tmp", "w") as f:
+            json.dump({**saved, "file": [st.st_mtime_ns, st.st_size]}, f)
+        os.replace(index_path + ".json.tmp", index_path + ".json")
+    except (OSError, ValueError):  # a read-only folder: hashed at each query, as a cache that cannot be kept
+        pass
+    return True
 
 
 def _built(catalog, gen: int):

@@ -35,7 +35,8 @@ def _reachable(address: str) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ClusterError(f"cannot reach the Ray cluster at {address} ({reason})") from None
-    if not speaks:  # ray.init would retry it for 10 minutes or more, without a word (a review, session 62)
+    if not speaks and os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true"):
+        # ray.init would retry it for 10 minutes or more, without a word (a review, session 62)
         raise ClusterError(f"{address} answers, but not as Ray (give the head's GCS port, 6379 unless set, or "
                            "ray://HOST:10001 for Ray Client; 8265 is the dashboard)")
 
@@ -53,7 +54,8 @@ def _speaks_grpc(conn) -> bool:
             head += got
     except OSError:  # socket.timeout too
         return False
-    return len(head) == 9 and head[3] == 4
+    # a TLS server (RAY_USE_TLS) answers the clear preface with an alert or a handshake record: Ray may be there
+    return (len(head) == 9 and head[3] == 4) or head[:1] in (b"\x15", b"\x16")
 
 
 def check(address: str | None):

@@ -128,3 +128,41 @@ def test_the_downmix_reads_a_wavs_channel_mask_and_oggs_vorbis_order(tmp_path):
     sf.write(tmp_path / "six.ogg", y, 44100)
     left, right = _mixed(tmp_path / "six.ogg")
     assert left > 0.05 and abs(left - right) < 0.01 * left
+
+
+def _info(fields):
+    body = b"INFO"
+    for cid, text in fields:
+        raw = text.encode() + b"\0"
+        body += cid + struct.pack("<I", len(raw)) + raw + b"\0" * (len(raw) & 1)
+    return b"LIST" + struct.pack("<I", len(body)) + body
+
+
+def _wav(chunks, data=b"", data_size=None, fmt_tag=1, bits=16):
+    fmt = struct.pack("<HHIIHH", fmt_tag, 1, 8000, 8000 * bits // 8, bits // 8, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack(
+        "<I", len(data) if data_size is None else data_size) + data + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_an_empty_wav_with_tags_after_its_data_stays_empty_and_keeps_them(tmp_path):
+    """A diff review (session 62): a well-formed WAV of no samples with a LIST chunk after its data read its tags
+    as 27 samples (the data size 0 taken as a recorder's "unknown"). Of two INFO chunks, the later's values count."""
+    p = tmp_path / "empty.wav"
+    p.write_bytes(_wav([_info([(b"INAM", "Title"), (b"IART", "Artist")])]))
+    with AudioSource(str(p)) as src:
+        assert sum(len(b) for b in src.blocks(1000)) == 0 and src.info.tags == {"title": "Title", "artist": "Artist"}
+    q = tmp_path / "two.wav"
+    q.write_bytes(_wav([_info([(b"IART", "B")]), _info([(b"INAM", "Second")])], data=bytes(800)))
+    with AudioSource(str(q)) as src:
+        assert src.info.tags == {"title": "Second", "artist": "B"}  # as libsndfile merges them
+
+
+def test_a_size_zero_wav_this_reader_cannot_read_fails(tmp_path, runner):
+    """µ-law with its data size 0 compressed to an empty .mz, exit 0: now one line, exit 1."""
+    p = tmp_path / "ulaw.wav"
+    p.write_bytes(_wav([], data=bytes(range(256)) * 31, data_size=0, fmt_tag=7, bits=8))
+    r = runner.invoke(cli, ["compress", str(p)])
+    assert r.exit_code == 1 and not (tmp_path / "ulaw.mz").exists()
+    assert r.stderr.startswith(f"muzip: {p}: its data chunk states 0 bytes and audio follows, in an encoding muzip "
+                               "reads only with its size (") and len(r.stderr.strip().splitlines()) == 1

@@ -244,3 +244,22 @@ def test_an_index_of_another_catalog_or_written_over_is_never_used(tmp_path, rng
         hits = search.nearest(cat, cat.lookup("/x/7.mz")[1], 3)
         assert hits[0]["path"] == "/x/7.mz" and all(np.isfinite(h["score"]) for h in hits)
         assert _index_meta(one)["file"] == [os.stat(one + ".usearch").st_mtime_ns, size]
+
+
+def test_an_index_of_the_same_bytes_with_another_time_is_hashed_once(tmp_path, rng, monkeypatch):
+    """A copy or a restore changes the index file's time, not its bytes: every query hashed it again (a second
+    a query at a million tracks; a diff review, session 62). The first hash that matches is noted."""
+    import os
+    monkeypatch.setattr(search, "EXACT_MAX", 10)
+    db = str(tmp_path / "c.db")
+    with Catalog(db) as cat:
+        cat.put_many(_records(_unit(rng, 200)), "e")
+        search.prepare(cat)
+    os.utime(db + ".usearch", (1, 1))
+    hashed = []
+    monkeypatch.setattr(search, "_sha256", lambda p, _real=search._sha256: hashed.append(p) or _real(p))
+    for _ in range(3):
+        search._OPENED.clear()
+        with Catalog(db, create=False) as cat:
+            assert search.nearest(cat, cat.lookup("/x/3.mz")[1], 1)[0]["path"] == "/x/3.mz"
+    assert hashed == [db + ".usearch"] and _index_meta(db)["file"][0] == 1_000_000_000

@@ -162,3 +162,32 @@ def test_a_port_that_is_not_ray_is_one_line_and_exit_2(runner, tmp_path, server)
     assert res.output.strip().splitlines() == [f"muzip: 127.0.0.1:{port} answers, but not as Ray (give the head's GCS "
                                                "port, 6379 unless set, or ray://HOST:10001 for Ray Client; 8265 is "
                                                "the dashboard)"]
+
+
+def test_a_tls_server_may_be_ray_and_a_listing_answers_prune_but_for_hidden_names(monkeypatch):
+    """A diff review (session 62): the HTTP/2 check refused a Ray cluster with TLS (its server answers the clear
+    preface with an alert); --prune from the listing dropped catalogued objects the listing leaves out (hidden
+    names, named alone once) without asking; a store's times at other precisions failed every shard record."""
+    import socket
+    import threading
+
+    import muzip.cli.library_objects as lo
+    from muzip.cli.ray_batch import _current
+    from muzip.scale.ray_engine import _speaks_grpc
+    a, b = socket.socketpair()
+
+    def tls_server():
+        b.recv(64)
+        b.sendall(b"\x15\x03\x03\x00\x02\x02\x50")  # a TLS alert record
+        b.close()
+    threading.Thread(target=tls_server, daemon=True).start()
+    a.settimeout(5)
+    assert _speaks_grpc(a)
+    a.close()
+    asked = []
+    monkeypatch.setattr(lo, "still_there", lambda p: asked.append(p) or True)
+    keep = lo.prune_test(["s3://b/m"], {"s3://b/m/a.mp3": (1, 1.0)})
+    assert keep("s3://b/m/a.mp3") and not keep("s3://b/m/gone.mp3") and asked == []
+    assert keep("s3://b/m/.h.mp3") and keep("s3://b/m/.cache/x.flac") and keep("s3://b/m/x.weird") and len(asked) == 3
+    current = _current({"s3://b/m/a.mp3": (10, 1700000000.0)})
+    assert current("s3://b/m/a.mp3", 10, 1700000000.123) and not current("s3://b/m/a.mp3", 11, 1700000000.0)
