@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import AudioReadError
 from .ffmpeg_resume import a_cut_frame
+from .layouts import ffmpeg_layout
 from .probe import (
     LOSSLESS_CODECS, claimed_native_format, looks_like_ffmpeg_audio, riff_cut_note, riff_data_cut, riff_format,
     stream_facts, trim_to_stated,
@@ -38,6 +39,7 @@ class Decoded:
     bits: int | None
     # notes of a WAV's data chunk cut short and of the errors ffmpeg found while decoding (ffmpeg_report)
     damage: list[str] = field(default_factory=list)
+    layout: tuple | None = None  # where each channel plays (layouts.MASK_SPEAKERS), as the container says
 
 
 def _head_says_mp4(path: str) -> bool:
@@ -161,4 +163,5 @@ def decode_whole(path: str, sf_msg: str) -> Decoded:
     more = f"; {len(said) - 1} more message{'s' if len(said) > 2 else ''}" if len(said) > 1 else ""
     damage = cut + ([f"ffmpeg found the data damaged while decoding it ({said[0][:200]}{more}); read what it gave"]
                     if said else [])
-    return Decoded(mem, seg.frame_rate, ext, codec, bits, damage)
+    layout = ffmpeg_layout(path, ch) if ch > 2 else None  # where each channel plays, for --downmix
+    return Decoded(mem, seg.frame_rate, ext, codec, bits, damage, layout)

@@ -137,26 +137,6 @@ def riff_format(fd: int) -> tuple[int, bool] | None:
     return None
 
 
-def channel_layout(fd: int, fmt: str, channels: int) -> tuple | None:
-    """Where each channel of a file of more than two plays (samples.MASK_SPEAKERS' names), for the downmix: a
-    WAVE_FORMAT_EXTENSIBLE's channel mask where it names as many speakers as there are channels, Ogg's Vorbis
-    order (libsndfile passes Vorbis and Opus channels on in it); None: the WAV order of the count."""
-    from .samples import MASK_SPEAKERS, VORBIS_ORDER
-    if channels <= 2:
-        return None
-    if fmt == "ogg":
-        return VORBIS_ORDER.get(channels)
-    for cid, _, pos in _riff_chunks(fd) if fmt in ("wav", "wavex", "rf64") else ():
-        if cid == b"fmt ":
-            body = os.pread(fd, 24, pos + 8)
-            extensible = len(body) == 24 and struct.unpack("<H", body[:2])[0] == _RIFF_EXTENSIBLE
-            mask = struct.unpack("<I", body[20:24])[0] if extensible else 0
-            bits = [i for i in range(32) if mask >> i & 1]
-            if len(bits) == channels and bits[-1] < len(MASK_SPEAKERS):
-                return tuple(MASK_SPEAKERS[i] for i in bits)
-    return None
-
-
 def riff_data_cut(fd: int) -> tuple[int, int] | None:
     """(bytes a WAVE's data chunk states, bytes of it the file holds) where the file ends inside its data chunk,
     else None. For a WAV whose bytes do not map to frames (ADPCM, G.722), the only sign that it was cut."""

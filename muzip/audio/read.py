@@ -1,8 +1,8 @@
 """AudioSource: single-pass block reading of any input, with every failure a MuzipError.
 
 Anything libsndfile opens (WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF...) is streamed in constant memory; other formats
-(m4a, aac, wma...) are decoded in memory by ffmpeg; ``-`` streams a WAV from stdin (as a WAV file is read whose data
-chunk states 0 bytes: a recorder stopped before writing it). What file content can do to us:
+(m4a, aac, wma...) are decoded in memory by ffmpeg; ``-`` streams a WAV from stdin (a WAV file too, whose data chunk
+states 0 bytes). What file content can do to us:
 
 * unreadable, corrupt or truncated data raises AudioReadError, from the constructor or ``blocks()``, never a
   soundfile/numpy/struct exception; a FLAC damaged in its middle is read on past it (flac_resync);
@@ -38,8 +38,9 @@ from .lazy import soundfile as sf
 from .mpg123_notes import (Mpg123Notes, appended_mp3, mp3_damaged, mp3_goes_on, mp3_read_on, mp3_repaired,
                            repaired_at_start)
 from .mp3_frames import mp3_audio_share, mp3_states_length
-from .probe import (channel_layout, ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut,
-                    riff_data_unsized, riff_promised_frames, soundfile_codec)
+from .layouts import channel_layout
+from .probe import (ogg_cut_short, opus_positions_off, riff_cut_note, riff_data_cut, riff_data_unsized,
+                    riff_promised_frames, soundfile_codec)
 from .tags import kept_tags, read_metadata
 from .wavstream import WavStreamReader, is_pipe, open_unsized
 
@@ -109,7 +110,7 @@ class AudioSource:
                 (tags, notes), self._software = kept_tags(self._wav.tags), self._wav.software
                 self.warnings += notes
                 self._promised = frames
-                self._codec, self._bits = "pcm", 8 * self._wav.width
+                self._codec, self._bits, self._layout = "pcm", 8 * self._wav.width, self._wav.layout
             else:
                 rate, in_ch, frames, fmt, tags, cover = self._open_path(self.name)
             self.source_channels = in_ch
@@ -141,10 +142,9 @@ class AudioSource:
         # Our own descriptor: its offset shows how far libsndfile got when a decode fails; probe.py preads it.
         try:
             self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except PermissionError:
-            raise AudioReadError(f"{path}: permission denied") from None
         except OSError as e:
-            raise AudioReadError(f"{path}: cannot read ({e.strerror})") from None
+            why = "permission denied" if isinstance(e, PermissionError) else f"cannot read ({e.strerror})"
+            raise AudioReadError(f"{path}: {why}") from None
         try:  # mpg123 prints notes on fd 2 as it opens an MP3; which decoder runs is known only once open: all muted
             with quiet_native_stderr():
                 f = sf.SoundFile(self._fd, closefd=False)
@@ -167,7 +167,7 @@ class AudioSource:
         frames = stated = f.frames if 0 <= f.frames < 2**62 else None
         fmt = f.format.lower()
         try:
-            self._layout = channel_layout(self._fd, fmt, f.channels)
+            self._layout = channel_layout(self._fd, fmt, f.channels, path)
             if fmt == "mp3" and frames and repaired_at_start(self, frames):
                 f, frames = self._sf, self._sf.frames
             if fmt in ("wav", "wavex", "rf64"):
@@ -201,7 +201,7 @@ class AudioSource:
 
     def _open_ffmpeg(self, path: str, sf_msg: str):
         got = decode_whole(path, sf_msg)
-        self._mem, self._codec, self._bits = got.samples, got.codec, got.bits
+        self._mem, self._codec, self._bits, self._layout = got.samples, got.codec, got.bits, got.layout
         self.cut_notes += got.damage  # said as a cut is: the sound is not the file's
         tags, cover, notes = read_metadata(path)
         self.warnings += notes

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layouts import WAV_ORDER
+
 _M = 0.7071  # a centre or surround channel's share of a side (ITU-R BS.775); the LFE is left out
 # 5.1's worst case, L + 0.707*C + 0.707*Ls = 2.414, scaled to full scale (about -7.7 dB): no downmix can clip
 DOWNMIX_51_SCALE = 1.0 / (1.0 + 2 * _M)
 
-# Where each channel plays, in the order a file holds them when it says nothing else: WAV and FLAC
-# (WAVE_FORMAT_EXTENSIBLE's default masks, SMPTE order) and Ogg Vorbis / Opus (the Vorbis I order).
-WAV_ORDER = {3: ("FL", "FR", "FC"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FR", "FC", "BL", "BR"),
-             6: ("FL", "FR", "FC", "LFE", "BL", "BR"), 7: ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
-             8: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR")}
-VORBIS_ORDER = {3: ("FL", "FC", "FR"), 4: ("FL", "FR", "BL", "BR"), 5: ("FL", "FC", "FR", "BL", "BR"),
-                6: ("FL", "FC", "FR", "BL", "BR", "LFE"), 7: ("FL", "FC", "FR", "SL", "SR", "BC", "LFE"),
-                8: ("FL", "FC", "FR", "SL", "SR", "BL", "BR", "LFE")}
-# WAVE_FORMAT_EXTENSIBLE's dwChannelMask bits, lowest first: the channels come in this order
-MASK_SPEAKERS = ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
-                 "TBL", "TBC", "TBR")
 _SHARE = {"FL": (1, 0), "FR": (0, 1), "FLC": (1, 0), "FRC": (0, 1), "FC": (_M, _M), "LFE": (0, 0),
           "BL": (_M, 0), "BR": (0, _M), "SL": (_M, 0), "SR": (0, _M), "BC": (_M, _M), "TC": (_M, _M),
           "TFL": (_M, 0), "TFC": (_M, _M), "TFR": (0, _M), "TBL": (_M, 0), "TBC": (_M, _M), "TBR": (0, _M)}

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from ..errors import AudioReadError
+from .layouts import from_mask
 
 WAVE_FORMAT_PCM, WAVE_FORMAT_FLOAT, WAVE_FORMAT_EXTENSIBLE = 1, 3, 0xFFFE
 _MAX_READ_BYTES = 1 << 22  # per read(); blocks get shorter for very wide frames
@@ -94,6 +95,8 @@ class WavStreamReader:
         if channels < 1:
             raise AudioReadError(f"{name}: WAV stream has 0 channels")
         self.tag, self.width, self.rate, self.channels = tag, width, rate, channels
+        mask = struct.unpack("<I", fmt[20:24])[0] if len(fmt) >= 24 and fmt[:2] == b"\xfe\xff" else 0
+        self.layout = from_mask(mask, channels) if channels > 2 else None  # for the downmix, as a file's
         self.frame_bytes = width * channels
         if head[:4] == b"RF64" and size == 0xFFFFFFFF and ds64_data is not None:
             size = ds64_data

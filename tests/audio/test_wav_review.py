@@ -123,6 +123,21 @@ def test_the_downmix_reads_a_wavs_channel_mask_and_oggs_vorbis_order(tmp_path):
     _extensible_wav(tmp_path / "quad.wav", x, 0x33)  # FL FR BL BR: the fourth is the back right
     left, right = _mixed(tmp_path / "quad.wav")
     assert right > 0.1 and left < 1e-4
+    x = np.zeros((len(t), 4))
+    x[:, 2] = tone  # 4.0 (FL FR FC BC): a FLAC's mask comment, an M4A's or CAF's layout (ffprobe), a pipe's mask
+    _extensible_wav(tmp_path / "c40.wav", x, 0x107)
+    import io
+    import shutil
+    import subprocess
+    converted = [tmp_path / f"c40.{ext}" for ext in ("flac", "m4a", "caf")] if shutil.which("ffmpeg") else []
+    for out in converted:
+        subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "c40.wav"), str(out)], check=True)
+    for path in [tmp_path / "c40.wav", *converted]:
+        left, right = _mixed(path)
+        assert left > 0.05 and abs(left - right) < 0.02 * left, path
+    with AudioSource("-", downmix=True, stdin=io.BytesIO((tmp_path / "c40.wav").read_bytes())) as src:
+        left, right = np.sqrt((np.concatenate(list(src.blocks(4096))) ** 2).mean(axis=0))
+    assert left > 0.05 and abs(left - right) < 0.02 * left
     y = np.zeros((len(t), 6))
     y[:, 1] = tone  # Vorbis order: FL FC FR BL BR LFE, so the second channel is the centre
     sf.write(tmp_path / "six.ogg", y, 44100)
