@@ -153,7 +153,11 @@ def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
     tags, software, pos = {}, "", 0
     while pos + 8 <= len(body):
         cid, size = body[pos:pos + 4], struct.unpack("<I", body[pos + 4:pos + 8])[0]
-        value = body[pos + 8:pos + 8 + size].split(b"\0", 1)[0].decode("utf-8", "replace").strip()
+        raw = body[pos + 8:pos + 8 + size].split(b"\0", 1)[0]
+        try:
+            value = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:  # INFO predates UTF-8: Windows tools wrote their code page (cp1252 here)
+            value = raw.decode("cp1252", "replace").strip()
         if cid in keys and value:
             if keys[cid] == "software":
                 software = value

@@ -69,7 +69,7 @@ def _precheck(item, force, make_dirs):
     if item.dst is None:
         return
     if item.src != "-" and not os.path.exists(item.src):  # a broken link under -r: the input's fault, said first
-        raise AudioReadError(f"{item.src}: no such file" + (" (a link to nothing)" if os.path.islink(item.src) else ""))
+        raise AudioReadError(f"{item.src}: no such file" + (" (a broken link)" if os.path.islink(item.src) else ""))
     from ..outputs import check_output
     if make_dirs:
         os.makedirs(os.path.dirname(item.dst) or ".", exist_ok=True)

@@ -168,7 +168,8 @@ def fmt_bytes(n: int) -> str:
 
 # -- messages --------------------------------------------------------------------------------------
 
-_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127] if c != 9} | {10: "\\n", 13: "\\r"}
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)] if c != 9} | {10: "\\n", 13: "\\r"} | {
+    c: f"\\u{c:04x}" for c in [0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}  # line breaks, bidi
 
 
 def one_line(text: str) -> str:

@@ -181,3 +181,11 @@ def test_a_size_zero_wav_this_reader_cannot_read_fails(tmp_path, runner):
     assert r.exit_code == 1 and not (tmp_path / "ulaw.mz").exists()
     assert r.stderr.startswith(f"muzip: {p}: its data chunk states 0 bytes and audio follows, in an encoding muzip "
                                "reads only with its size (") and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_info_values_of_a_windows_code_page_are_read_as_it(tmp_path):
+    p = tmp_path / "cp.wav"
+    body = b"INFO" + b"INAM" + struct.pack("<I", 10) + "Café Noël".encode("cp1252") + b"\0"
+    p.write_bytes(_wav([b"LIST" + struct.pack("<I", len(body)) + body], data=bytes(800)))
+    with AudioSource(str(p)) as src:
+        assert src.info.tags["title"] == "Café Noël"  # "Caf\ufffd No\ufffdl" before (as libsndfile reads it)

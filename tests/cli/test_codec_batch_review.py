@@ -23,7 +23,7 @@ def test_a_broken_link_in_a_folder_is_the_input_that_fails(runner, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     r = runner.invoke(cli, ["compress", "-q", "-r", "--output-dir", "out", "M"])
     assert r.exit_code == 1
-    assert r.stderr.strip() == "muzip: M/f/d.wav: no such file (a link to nothing)"  # was out/f/d.mz's folder
+    assert r.stderr.strip() == "muzip: M/f/d.wav: no such file (a broken link)"  # was out/f/d.mz's folder
     assert (tmp_path / "out" / "a.mz").exists() and not (tmp_path / "out" / "f").exists()
 
 
@@ -35,7 +35,7 @@ def test_c_and_output_dir_contradict(runner, tmp_path):
 
 
 def test_a_name_with_a_newline_stays_one_line(runner, tmp_path):
-    assert one_line("a\nb\rc\x1bd\te") == "a\\nb\\rc\\x1bd\te"
+    assert one_line("a\nb\rc\x1bd\te\x9b\u2028\u202e") == "a\\nb\\rc\\x1bd\te\\x9b\\u2028\\u202e"
     src = tmp_path / "new\nline.wav"
     src.write_bytes(b"RIFF junk")
     r = runner.invoke(cli, ["compress", str(src), str(tmp_path / "missing\n.wav")])
