@@ -63,12 +63,8 @@ def _matches(index, meta: dict) -> bool:
 
 
 def _sha256(path: str) -> str:
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from ..runtime.store import file_sha256
+    return file_sha256(path)
 
 
 def _ours(catalog, index_path: str, meta: dict) -> bool:
