@@ -31,6 +31,13 @@ Exit status:
   130/129/143  interrupted by Ctrl-C/SIGHUP/SIGTERM (no partial output left)
   141      the reader of standard output went away"""
 
+# `muzip test` checks files: a damaged or truncated one is its failure (exit 1), not a warning
+TEST_EXIT_CODES_HELP = EXIT_CODES_HELP.replace(
+    "1        an input failed (the other inputs were done)",
+    "1        a file has damaged frames, is truncated or is no .mz (audio lost; the others were checked)").replace(
+    "3        done, with warnings (concealed damage, truncated input, ...)",
+    "3        every file decodes, with warnings (an index or trailer damaged: no random access)")
+
 
 # -- option types ----------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import click
 
 from ..errors import AudioReadError, CorruptFileError
 from .batch import run_batch
-from .common import EXIT_CODES_HELP, fmt_time, refuse_terminal_stdin
+from .common import EXIT_CODES_HELP, TEST_EXIT_CODES_HELP, fmt_time, refuse_terminal_stdin
 from .plan import Item, stdin_once
 
 
@@ -97,7 +97,7 @@ def _test_one(item, _options, bars, out):
     out.say(f"{item.src}: ok ({result.frames} frame{'s' * (result.frames != 1)})")
 
 
-@click.command("test", epilog=EXIT_CODES_HELP)
+@click.command("test", epilog=TEST_EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 def test_cmd(inputs, quiet):

@@ -192,6 +192,19 @@ def _prepared(inp: Input, rate: int, mono: bool):
     yield fix(rs.process(np.zeros((0, inp.channels), np.float32), last=True))
 
 
+INVERTED_BELOW = 0.3  # a degraded file is taken as inverted where it correlates at -0.3 or less
+
+
+def _correlation(ref, deg, delay: int) -> float:
+    """The correlation of the mono mixes of ref[n] and deg[n + delay] where both are."""
+    r, d = np.asarray(ref, np.float64), np.asarray(deg, np.float64)
+    r, d = (r.mean(axis=1) if r.ndim == 2 else r), (d.mean(axis=1) if d.ndim == 2 else d)
+    r, d = (r, d[delay:]) if delay >= 0 else (r[-delay:], d)
+    n = min(len(r), len(d))
+    denom = float(np.sqrt((r[:n] @ r[:n]) * (d[:n] @ d[:n])))
+    return float(r[:n] @ d[:n]) / denom if denom > 0 else 0.0
+
+
 class AlignedPairs:
     """Reference and degraded, prepared as in :mod:`muzip.evaluate`: constructing it reads the first
     PREFIX_S seconds of both and estimates the delay there (:func:`muzip.metrics.find_delay`, the same
@@ -220,8 +233,12 @@ class AlignedPairs:
             if self._ref.done or prefix >= MAX_PREFIX_S * ref.sample_rate or np.max(np.abs(head)) >= _SILENT_PEAK:
                 break
             prefix += int(PREFIX_S * ref.sample_rate)
-        self.delay, self.polarity = metrics.find_delay(head, self._deg.peek(prefix + max_delay), max_delay,
-                                                       either_polarity=True)
+        ahead = self._deg.peek(prefix + max_delay)
+        self.delay, self.polarity = metrics.find_delay(head, ahead, max_delay, either_polarity=True)
+        if self.polarity < 0 and _correlation(head, ahead, self.delay) > -INVERTED_BELOW:
+            # files that do not line up: the sign of a correlation near 0 says nothing (a review, session 62: two
+            # recordings were "inverted" and compared so)
+            self.delay, self.polarity = metrics.find_delay(head, ahead, max_delay), 1
         if self.polarity < 0:  # inaudible: compared inverted back (its raw peak lay 6 ms off, mel 2.4 for 0)
             self.how.append("degraded has its polarity inverted: compared inverted back")
         # the best lag at the search's edge: the files do not line up within it (another recording, a longer delay)

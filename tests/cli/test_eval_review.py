@@ -125,3 +125,15 @@ def test_a_copy_with_its_polarity_inverted_lines_up(runner, wav, tmp_path):
     res = json.loads(r.stdout)
     assert r.exit_code == 0 and res["delay_samples"] == 0 and res["mel_distance"] < 0.01, res  # 16-bit rounding
     assert "degraded has its polarity inverted: compared inverted back" in res["notes"]
+
+
+def test_files_that_do_not_line_up_are_not_called_inverted(runner, wav, tmp_path):
+    """Two different recordings correlate near 0; the sign of that was taken as "polarity inverted", and the
+    degraded file was inverted before SI-SDR and SNR (a review, session 62)."""
+    ref, x, sr = wav
+    for seed in range(4):  # either sign of a correlation near 0
+        other = np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32) * 0.1
+        sf.write(tmp_path / "other.wav", other, sr)
+        r = runner.invoke(cli, ["eval", "--no-visqol", "--json", str(ref), str(tmp_path / "other.wav")])
+        res = json.loads(r.stdout)
+        assert r.exit_code == 3 and not any("inverted" in n for n in res["notes"]), res["notes"]

@@ -134,6 +134,7 @@ def test_muzip_test_warns_with_exit_3_and_decompress_still_decodes(cli_runner, s
 
     r = cli_runner.invoke(cli, ["test", "--help"])
     assert "3 if every file decodes, but with warnings" in " ".join(r.output.split())
+    assert "truncated input" not in r.output and "a file has damaged frames, is truncated" in r.output  # session 62
 
 
 def test_a_damaged_index_never_lets_the_header_claim_more_audio_than_the_frames_hold(small, model):
