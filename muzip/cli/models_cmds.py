@@ -135,15 +135,17 @@ def remove(names, yes):
       muzip models remove jazz
       muzip models remove --yes old-take-1 old-take-2
     """
-    if not yes and not stdin_is_terminal():
+    found = {name: _removable(name) for name in dict.fromkeys(names)}  # a wrong name said before any question
+    status = int(any(folders is None for folders in found.values()))
+    found = {name: folders for name, folders in found.items() if folders is not None}
+    if found and not yes and not stdin_is_terminal():
         click.echo("muzip: models remove: no terminal to ask on (standard input); add --yes to remove without "
                    "asking", err=True)
         sys.exit(EXIT_USAGE)
     _sweep()
-    status = 0
-    for name in dict.fromkeys(names):
+    for name, folders in found.items():
         try:
-            status |= _remove_one(name, yes)
+            _remove_one(name, folders, yes)
         except OSError as exc:
             click.echo(f"muzip: {name}: cannot remove it ({exc.strerror or exc})", err=True)
             status = 1
@@ -161,31 +163,37 @@ def _sweep() -> None:
                 shutil.rmtree(trash, ignore_errors=True)
 
 
-def _remove_one(name: str, yes: bool) -> int:
-    """1 where `name` is not removable; 0 once removed, or kept because the answer was no."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
+def _removable(name: str):
+    """The folders of the user's model `name` and its older versions, or None (said) where there is none to
+    remove: a shipped model, no such model."""
     from ..runtime.identity import is_shipped_name
     from ..runtime.store import installed_models, model_folder, replaced_versions, user_models_dir
-    from ..train.run import runs_dir
     user = user_models_dir().resolve()
     if is_shipped_name(name) or (name in installed_models() and model_folder(name).parent.resolve() != user):
         click.echo(f"muzip: {name}: ships with muzip, so it cannot be removed (files name it)", err=True)
-        return 1
+        return None
     folders = ([model_folder(name)] if name in installed_models() else []) + \
         [model_folder(k) for k in replaced_versions(name)]
     if not folders:
         click.echo(f"muzip: {name}: no such model (`muzip models` lists them)", err=True)
-        return 1
+        return None
+    return folders
+
+
+def _remove_one(name: str, folders: list, yes: bool) -> None:
+    """`name`'s folders removed, or kept because the answer was no."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from ..train.run import runs_dir
     size = sum(map(_folder_bytes, folders))
     older = f", with {plural(len(folders) - 1, 'older version')}" if len(folders) > 1 else ""
     what = f"{name} ({size / 1e6:.1f} MB{older})"
     if not yes and not click.confirm(f"Remove {what}? The .mz files made with it will no longer decode here",
                                      default=False, err=True):
         click.echo(f"{name}: kept", err=True)
-        return 0
+        return
     left = []
     for folder in folders:
         if folder.is_symlink():  # the link is the model here; what it points to is not muzip's to delete
@@ -206,4 +214,3 @@ def _remove_one(name: str, yes: bool) -> int:
     if run.is_dir():
         click.echo(f"  its training run stays in {run} ({_folder_bytes(run) / 1e6:.1f} MB; delete it to free "
                    "the space)", err=True)
-    return 0

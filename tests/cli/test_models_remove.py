@@ -44,6 +44,8 @@ def test_remove_needs_yes_without_a_terminal_and_refuses_shipped_and_unknown_nam
     runner = CliRunner()
     r = runner.invoke(cli, ["models", "remove", "mine"])
     assert r.exit_code == 2 and "add --yes" in r.stderr and (user_models / "mine").is_dir(), r.output
+    r = runner.invoke(cli, ["models", "remove", "nosuch", "muzip-v1"])  # said at once, no terminal asked for
+    assert r.exit_code == 1 and "add --yes" not in r.stderr and len(r.stderr.splitlines()) == 2, r.output
     r = runner.invoke(cli, ["models", "remove", "--yes", "muzip-v2.7", "nosuch", "muzip-v1"])
     assert r.exit_code == 1 and (models_dir() / "muzip-v2.7").is_dir(), r.output
     assert r.stderr.splitlines() == ["muzip: muzip-v2.7: ships with muzip, so it cannot be removed (files name it)",
