@@ -327,9 +327,10 @@ def catalog_embeddings(db_path: str, rep: Reporter, mixed_ok: bool = False, copi
         report_left_out(cat, rep)
         if not mixed_ok:
             warn_mixed(cat, rep)
-        if copies:
+        if copies:  # a copy whose file is gone never stands for its recording (a cluster's exemplar: session 62)
             from ..library.copies import recording_groups
-            return emb, paths, recording_groups(cat, ids, emb)
+            from .library_objects import file_gone
+            return emb, paths, [sorted(g, key=lambda k: file_gone(paths[k])) for g in recording_groups(cat, ids, emb)]
     return emb, paths
 
 

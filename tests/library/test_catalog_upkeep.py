@@ -89,7 +89,10 @@ def test_dupes_never_names_a_gone_file_the_copy_to_keep(runner, two_folders):
     r = runner.invoke(cli, ["cluster", "--db", str(db)])
     assert r.exit_code == 0 and "s0.flac  (file gone" in r.stdout and "1 track whose file is gone" in r.stderr
     r = runner.invoke(cli, ["cluster", "--db", str(db), "--json"])
-    assert json.loads(r.stdout)["gone"] == [str(root / "a" / "s0.flac")]
+    out = json.loads(r.stdout)
+    assert out["gone"] == [str(root / "a" / "s0.flac")]
+    # its recording stands as its copy that is there (an exemplar was the gone file: a review, session 62)
+    assert all(os.path.exists(c["exemplar"]) for c in out["clusters"]), out
 
 
 def test_a_cut_file_is_stored_at_the_length_it_holds(runner, two_folders):
