@@ -343,7 +343,7 @@ PREFERENCE_RANGE = 1e6
 @catalog_option("The catalog (read only).")
 @click.option("--preference", type=click.FloatRange(-PREFERENCE_RANGE, PREFERENCE_RANGE),
               help="Affinity Propagation preference (default: the median cosine similarity; lower gives fewer "
-              f"clusters; -{PREFERENCE_RANGE:g}..{PREFERENCE_RANGE:g}).")
+              "clusters).")
 @click.option("--json", "as_json", is_flag=True, help='{"clusters": [{"exemplar", "members"}]}.')
 @one_line_errors
 def cluster(db_path, preference, as_json):

@@ -90,6 +90,6 @@ def write_plot(path: str, spec: CoarseSpectrogram, res: dict, summary: str) -> N
     for ax in axes[:2]:
         ax.set_xlabel("")
     frames = f"{spec.group} frames ({spec.group * spec.hop / spec.sr:.2f} s) per column" if spec.group > 1 else "every frame"
-    axes[2].set_xlabel(f"time; mel power of the mono mixes, STFT 2048/512, {frames}")
+    axes[2].set_xlabel(f"time (s); mel power of the mono mixes, STFT 2048/512, {frames}")
     fig.suptitle(summary + f"   (delay {res['delay_samples']:+d} samples)")
     fig.savefig(path, dpi=100, format="png")
