@@ -197,7 +197,11 @@ def _others(cat, vec, own, record: dict | None, held: tuple | None, best, copies
         raw, embedder = _descriptor(cat, own if best is None else best, record if best is None else None)
         exclude = {own, *copies} - {None}
         top, why_held = held
-        hits = nearest_band_limited(cat, embedder, raw.size, raw, top, n, exclude) \
+        embed = lib._embedder()[0]  # its training audio's statistics, where they are the catalog's descriptor's
+        mean = getattr(embed, "prior_mean", None)
+        prior = (mean, embed.prior_var, embed.prior_tracks) if raw is not None and mean is not None \
+            and mean.size == raw.size else None
+        hits = nearest_band_limited(cat, embedder, raw.size, raw, top, n, exclude, prior) \
             if raw is not None and cat.count() <= CATALOG_MAX else None
         if hits is not None:  # said, not an error: its scores are not the embedding's
             whose = "it is" if best is None else f"the best copy of it, {shown_name(copies[best])}, is"

@@ -125,10 +125,19 @@ def view(X: np.ndarray, top: float, centre: bool = True) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float) -> np.ndarray:
-    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's."""
+def likeness(query_raw: np.ndarray, catalog_raw: np.ndarray, top: float, prior=None) -> np.ndarray:
+    """(N,) cosine of the query's band-limited view with each catalog track's, standardized by the catalog's
+    statistics, shrunk towards the training audio's (`prior`: the embedder's raw mean, variance and weight in
+    tracks, as DescriptorEmbedder.stats shrinks them): by its own two tracks alone, a catalog's two tracks were
+    exactly opposite, score -1.000 (a review, session 62)."""
     V = view(catalog_raw, top)
-    mean, std = V.mean(axis=0), V.std(axis=0) + 1e-9
+    n, mean, var = len(V), V.mean(axis=0), V.var(axis=0)
+    if prior is not None:  # the view selects (and re-centres) values: the prior's mean seen so, its variances selected
+        p_mean, p_var, k = view(prior[0], top)[0], view(prior[1], top, centre=False)[0], float(prior[2])
+        pooled = (n * mean + k * p_mean) / (n + k)
+        var = (n * (var + (mean - pooled) ** 2) + k * (p_var + (p_mean - pooled) ** 2)) / (n + k)
+        mean = pooled
+    std = np.sqrt(var) + 1e-9
     V = (V - mean) / std
     q = (view(query_raw, top)[0] - mean) / std
     V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
@@ -141,7 +150,7 @@ CATALOG_MAX = 100_000
 
 
 def nearest_band_limited(catalog, embedder: str, dim: int, query_raw: np.ndarray, top: float, n: int,
-                         exclude=()) -> list[dict] | None:
+                         exclude=(), prior=None) -> list[dict] | None:
     """[{"id", "path", "score"}] of the n tracks (of those embedded by `embedder`, raw descriptors of `dim`
     values) most like the query in the band-limited view, best first, those in `exclude` left out; None where
     the catalog has tracks but none with such a descriptor (indexed by an earlier muzip). The caller checks
@@ -149,7 +158,7 @@ def nearest_band_limited(catalog, embedder: str, dim: int, query_raw: np.ndarray
     ids, raw = catalog.descriptors(embedder, dim)
     if len(ids) == 0:
         return [] if catalog.count() == 0 else None
-    scores = likeness(query_raw, raw, top)
+    scores = likeness(query_raw, raw, top, prior)
     keep = ~np.isin(ids, np.fromiter(exclude, np.int64)) & np.isfinite(scores)
     ids, scores = ids[keep], scores[keep]
     best = np.argsort(-scores, kind="stable")[:n]

@@ -72,13 +72,20 @@ def test_a_low_rate_file_is_compared_band_limited(runner, catalog):
     _, record = lib._embed_one(str(rip))
     raw = np.frombuffer(record["descriptor"], "<f4").astype(np.float64)
     with Catalog(str(db), create=False) as cat:
-        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, 7200.0, 10)
+        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, 7200.0, 10, prior=_prior())
     assert [(h["path"], h["score"]) for h in hits] == [(h["path"], h["score"]) for h in expected]
     assert len(hits) == 6 and not any(h["same_recording"] for h in hits)
     r = runner.invoke(cli, ["similar", str(rip), "--db", str(db), "--playlist", "3", "--json"])
     mix = json.loads(r.stdout)
     assert r.exit_code == 0 and mix[0]["path"] == str(rip) and len(mix) == 3
     assert mix[1]["path"] in {h["path"] for h in hits}
+
+
+def _prior():
+    """The embedder's training-audio statistics, which `similar` shrinks a catalog's towards."""
+    from muzip.cli import library_cmds as lib
+    embed = lib._embedder()[0]
+    return embed.prior_mean, embed.prior_var, embed.prior_tracks
 
 
 def _described(x, rate=RATE):
@@ -133,7 +140,7 @@ def test_a_full_rate_file_low_passed_at_its_source_is_compared_band_limited(runn
     top = BL.own_top_hz(raw)
     assert r.stderr == f"{up}: compared with the catalog below {top / 1000:.1f} kHz (it is low-passed at its source)\n"
     with Catalog(str(db), create=False) as cat:
-        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, top, 10)
+        expected = BL.nearest_band_limited(cat, lib._embedder()[1], raw.size, raw, top, 10, prior=_prior())
     assert [(h["path"], h["score"]) for h in json.loads(r.stdout)] == [(h["path"], h["score"]) for h in expected]
 
 
@@ -329,3 +336,19 @@ def test_a_lossless_copy_is_better_than_a_lossy_one_whatever_their_rates():
     mp3_320 = {**opus, "path": "/m/song.MP3", "rate": 44100, "size": 8_000_000}
     mp3_128 = {**mp3_320, "path": "/m/other/song.mp3", "size": 3_200_000}
     assert sorted([opus, mp3_128, flac, mp3_320], key=best_first) == [flac, mp3_320, mp3_128, opus]
+
+
+def test_a_small_catalogs_scores_borrow_the_training_audios_statistics():
+    """Standardized by its own two tracks alone, a catalog's two tracks were exactly opposite: `similar` scored
+    the other -1.000 (a review, session 62). The statistics are shrunk towards the embedder's training audio's,
+    as the embedding's are; a large catalog's barely move."""
+    from muzip.library import load_embedder
+    embed = load_embedder()[0]
+    prior = (embed.prior_mean, embed.prior_var, embed.prior_tracks)
+    rng = np.random.default_rng(0)
+    raw = embed.prior_mean + np.sqrt(embed.prior_var) * rng.standard_normal((300, embed.prior_mean.size))
+    two = raw[:2]
+    assert BL.likeness(two[0], two, 9900.0)[1] == pytest.approx(-1.0, abs=1e-6)  # as it was
+    assert -0.9 < BL.likeness(two[0], two, 9900.0, prior)[1] < 0.9
+    many = BL.likeness(raw[0], raw, 9900.0), BL.likeness(raw[0], raw, 9900.0, prior)
+    assert np.corrcoef(*many)[0, 1] > 0.99
