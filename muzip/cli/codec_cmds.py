@@ -6,7 +6,6 @@ import os
 
 import click
 
-from ..codec.cards import CARD, model_rows
 from ..defaults import DEFAULT_MODEL
 from .batch import run_batch
 from .codec_jobs import CompressOptions, DecompressOptions, compress_one, decompress_one
@@ -54,6 +53,7 @@ class CompressCommand(click.Command):
     """compress --help lists the shipped models (read only when help is shown)."""
 
     def format_epilog(self, ctx, formatter):
+        from ..codec.cards import CARD, model_rows  # here: importing muzip.codec cost `muzip --help` 0.3 s
         try:
             rows = model_rows()
         except Exception:  # noqa: BLE001 - a broken models folder must not break --help

@@ -103,3 +103,14 @@ def test_bash_completion_script_and_completions():
     assert "plain,restore-v1" in _complete("muzip restore --model ", 3).stdout.split()
     assert _complete("muzip compress so", 2).stdout.split() == ["file,so"]  # the shell lists the files
     assert _complete("muzip compress --output-dir ", 3).stdout.split() == ["dir,"]
+
+
+def test_the_groups_help_imports_no_codec():
+    """`muzip --help` took 0.5 s, 0.3 s of it importing muzip.codec for compress's model table (a review,
+    session 62); it is read when compress's own help is shown."""
+    import subprocess
+    import sys
+    script = ("import sys\nfrom muzip.cli import cli\ntry:\n    cli(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print('muzip.codec' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip().splitlines()[-1] == "False False"
