@@ -43,12 +43,16 @@ def _tables_model(name: str, file_digest: bytes | None = None) -> CodecModel:
     return model
 
 
-def verify_file(fileobj, digest=None) -> VerifyResult:
-    """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order."""
+def verify_file(fileobj, digest=None, progress=None) -> VerifyResult:
+    """Decode every frame's symbols; `digest` (a hashlib object) is fed the symbols in order; `progress`
+    (a callable) is given each frame's seconds as it is checked."""
     reader = ContainerReader(fileobj)
     result = VerifyResult()
+    rate = reader.header.model_rate
     for frame in read_latents(reader, _tables_model(reader.header.model_id, reader.header.model_sha256)):
         result.frames += 1
+        if progress is not None:
+            progress((frame.num_samples or reader.header.frame_samples) / rate)  # a lost frame: a whole one
         if frame.error is not None:
             result.problems.append(frame.error)
         elif digest is not None:
