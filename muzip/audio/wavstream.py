@@ -95,7 +95,8 @@ class WavStreamReader:
         if channels < 1:
             raise AudioReadError(f"{name}: WAV stream has 0 channels")
         self.tag, self.width, self.rate, self.channels = tag, width, rate, channels
-        mask = struct.unpack("<I", fmt[20:24])[0] if len(fmt) >= 24 and fmt[:2] == b"\xfe\xff" else 0
+        extensible = len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == WAVE_FORMAT_EXTENSIBLE
+        mask = struct.unpack("<I", fmt[20:24])[0] if extensible else 0
         self.layout = from_mask(mask, channels) if channels > 2 else None  # for the downmix, as a file's
         self.frame_bytes = width * channels
         if head[:4] == b"RF64" and size == 0xFFFFFFFF and ds64_data is not None:
@@ -169,8 +170,8 @@ def _info_tags(body: bytes) -> tuple[dict[str, str], str]:
 
 def wav_info_tags(path: str, max_chunks: int = 4096) -> dict[str, str]:
     """The tags of a RIFF/WAVE file's LIST/INFO chunk, before or after its data (of two, the later's values
-    first, as libsndfile reads them), read here: libsndfile leaves out a value of about 4 KB or more (a long comment), where muzip
-    writes up to 8 KB. Never raises."""
+    first, as libsndfile reads them), read here: libsndfile leaves out a value of about 4 KB or more (a long
+    comment), where muzip writes up to 8 KB. Never raises."""
     tags = {}
     try:
         with open(path, "rb") as f:

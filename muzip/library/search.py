@@ -52,7 +52,8 @@ def _read_meta(meta_path: str) -> dict | None:
             meta = json.load(f)
         meta = {"generation": int(meta["generation"]), "dim": int(meta["dim"]), "count": int(meta["count"]),
                 "churn": int(meta.get("churn", 0)), "catalog": meta.get("catalog"), "sha256": meta.get("sha256"),
-                "file": meta.get("file"), "left_out": {int(k): str(v) for k, v in dict(meta.get("left_out", {})).items()}}
+                "file": meta.get("file"),
+                "left_out": {int(k): str(v) for k, v in dict(meta.get("left_out", {})).items()}}
     except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None
     return meta

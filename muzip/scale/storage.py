@@ -45,7 +45,8 @@ def clear_stages(run: str) -> None:
     import glob
     import shutil
     import tempfile
-    for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), glob.escape(f"{STAGE_PREFIX}{run}-") + "*")):
+    pattern = os.path.join(glob.escape(tempfile.gettempdir()), glob.escape(f"{STAGE_PREFIX}{run}-") + "*")
+    for folder in glob.glob(pattern):
         shutil.rmtree(folder, ignore_errors=True)
 
 
